@@ -1,0 +1,181 @@
+# cflux: plain GNU Makefile driven by pkg-config (git/redis style).
+#
+#   make / make build     bin/cflux-operator (and bin/cflux)
+#   make test             every test: unit, fuzz-corpus replay, integration
+#                         against a real control plane; ends "N passed, N failed"
+#   make unit             unit tests and fuzz replay only (no cluster)
+#   make deps             install the Debian packages the build and tests need
+#   make fuzz             real libFuzzer binaries (clang) under build/fuzz/
+#   make cluster-up / cluster-down   the local control plane (test/cluster/)
+#   make lint             banned.h and style checks
+#
+# Switches: SANITIZE=address,undefined (own build directory per set, objects
+# never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
+
+comma := ,
+SHELL := /bin/bash
+
+PKGS := libuv libcurl libcjson yaml-0.1 libgit2 libarchive zlib
+
+# Everything below needs the libraries: install or check them first, once,
+# at parse time, so a fresh clone needs no other command (tools/deps.sh is
+# idempotent and returns at once when all is there).
+ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
+DEPS_STATUS := $(shell sh tools/deps.sh >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error tools/deps.sh failed (status $(DEPS_STATUS)): run 'make deps' as root and read its output)
+endif
+endif
+
+ifdef SANITIZE
+BUILD := build/$(subst $(comma),-,$(SANITIZE))
+BIN := $(BUILD)/bin
+else
+BUILD := build/default
+BIN := bin
+endif
+
+CC ?= cc
+ifeq ($(CC),cc)
+CC := gcc
+endif
+OPTFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wvla -Wwrite-strings -Wno-unused-parameter -Wno-format-nonliteral \
+	-Wno-format-truncation
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lmbedtls -lmbedx509 -lmbedcrypto -lm -lpthread
+
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) -fno-omit-frame-pointer \
+	-Ilib $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS)
+ifdef DEVELOPER
+ALL_CFLAGS += -Werror -DCFLUX_DEBUG
+endif
+ifdef SANITIZE
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0)
+
+ifndef V
+Q := @
+QUIET_CC = @echo '   CC $@';
+QUIET_LINK = @echo ' LINK $@';
+QUIET_AR = @echo '   AR $@';
+endif
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libcflux.a
+
+OPERATOR_SRCS := $(sort $(wildcard operator/*.c))
+OPERATOR_OBJS := $(OPERATOR_SRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
+HARNESS_OBJ := $(BUILD)/test/unit/harness.o
+
+FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
+REPLAY_BINS := $(FUZZ_SRCS:test/fuzz/fuzz_%.c=$(BUILD)/test/replay_%)
+REPLAY_OBJ := $(BUILD)/test/fuzz/replay.o
+
+ITEST_SRCS := $(sort $(wildcard test/integration/itest_*.c))
+ITEST_BINS := $(ITEST_SRCS:test/integration/%.c=$(BUILD)/test/%)
+
+TOOL_SRCS := $(sort $(wildcard test/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:test/tools/%.c=$(BUILD)/test/%)
+
+OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
+	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
+	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all build test unit deps fuzz lint clean help
+.DEFAULT_GOAL := all
+
+all build: $(BIN)/cflux-operator
+
+# A change of compiler or flags rebuilds everything (git's GIT-CFLAGS).
+FLAGS_STAMP := $(BUILD)/.flags
+FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS) VERSION=$(VERSION)
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then \
+		echo '$(FLAGS_NOW)' >$@; fi
+
+$(BUILD)/%.o: %.c $(FLAGS_STAMP)
+	@mkdir -p $(@D)
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/operator/main.o: ALL_CFLAGS += -DCFLUX_VERSION='"$(VERSION)"'
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(QUIET_AR)ar rcs $@ $^
+
+$(BIN)/cflux-operator: $(OPERATOR_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $(OPERATOR_OBJS) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/test/test_%: $(BUILD)/test/unit/test_%.o $(HARNESS_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/test/replay_%: $(BUILD)/test/fuzz/fuzz_%.o $(REPLAY_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(REPLAY_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/test/itest_%: $(BUILD)/test/integration/itest_%.o $(HARNESS_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
+
+TEST_BINS := $(UNIT_BINS) $(REPLAY_BINS) $(ITEST_BINS) $(TOOL_BINS)
+
+# The test runner: unit tests and corpus replays, then the integration
+# suite against a real control plane it brings up and always takes down.
+test: $(BIN)/cflux-operator $(TEST_BINS) testbin
+	$(Q)BUILD=$(BUILD) BIN=$(BIN) bash test/run.sh all
+
+unit: $(BIN)/cflux-operator $(TEST_BINS)
+	$(Q)BUILD=$(BUILD) BIN=$(BIN) bash test/run.sh unit
+
+deps:
+	sh tools/deps.sh
+
+# Real fuzzers: clang + libFuzzer, in their own build directory.
+FUZZ_BUILD := build/fuzz
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Ilib $(PKG_CFLAGS) \
+	-fsanitize=fuzzer-no-link,address,undefined
+fuzz: $(FUZZ_SRCS:test/fuzz/fuzz_%.c=$(FUZZ_BUILD)/fuzz_%)
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS)
+	@mkdir -p $(@D)/obj
+	$(Q)for s in $(LIB_SRCS); do o=$(@D)/obj/$$(echo $$s | tr / _).o; \
+		[ $$o -nt $$s ] || clang $(FUZZ_CFLAGS) -c -o $$o $$s || exit 1; done
+	$(QUIET_LINK)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(@D)/obj/*.o $(PKG_LIBS)
+
+lint:
+	$(Q)bash tools/lint.sh
+
+clean:
+	rm -rf build bin
+
+help:
+	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+include $(wildcard test/cluster/cluster.mk)
+# Without the cluster tooling there is nothing to build for it.
+ifeq ($(wildcard test/cluster/cluster.mk),)
+.PHONY: testbin
+testbin:
+endif
+
+.SECONDARY:
+FORCE:
+.PHONY: FORCE
+
+-include $(OBJS:.o=.d)

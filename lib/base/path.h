@@ -1,0 +1,41 @@
+/*
+ * path.h: lexical path cleaning and a safe join under a root directory.
+ *
+ * Every path that comes from a source (a Git tree, an archive, a
+ * kustomization's `resources:` list) is untrusted.  path_join_safe() is the
+ * one gate through which such a path becomes a file-system path: it refuses
+ * absolute paths, any ".." component, and any symlink on the way whose
+ * target leaves the root, so a hostile repository cannot make us read
+ * /etc/passwd or write outside our storage.
+ */
+#ifndef CFLUX_BASE_PATH_H
+#define CFLUX_BASE_PATH_H
+
+#include "base/err.h"
+
+/* Longest path we accept anywhere (Linux PATH_MAX). */
+#define PATH_MAX_LEN 4096
+/* Most symlinks followed while checking one path (Linux's limit). */
+#define PATH_MAX_SYMLINKS 40
+
+/*
+ * Clean `path` lexically, as Go's filepath.Clean: collapse "//", drop "."
+ * components, resolve "x/.." pairs, strip a trailing "/"; "" becomes ".".
+ * Returns a new string the caller frees.  ".." components that cannot be
+ * resolved lexically are kept ("../a" stays "../a").
+ */
+char *path_clean(const char *path);
+
+/*
+ * Join `rel` under the directory `root` (an absolute or relative path that
+ * is trusted).  Fails with -EINVAL if `rel` is absolute or has a ".."
+ * component, -ENAMETOOLONG if too long, and -ELOOP if a symlink inside the
+ * root, at any depth, points outside it (or there are too many links).
+ * Components that do not exist yet are allowed (the caller may create
+ * them).  On success stores "<root>/<cleaned rel>" (or root itself for ""
+ * or ".") in *ret (caller frees) and returns 0; on failure *ret is
+ * untouched and reterr names the offending path.
+ */
+int path_join_safe(const char *root, const char *rel, char **ret, struct op_err *reterr);
+
+#endif
