@@ -24,8 +24,13 @@
 #define _warn_unused_ __attribute__((warn_unused_result))
 #define _unused_ __attribute__((unused))
 
+/* <sys/param.h> (pulled in by uv.h) defines the same two. */
+#ifndef MIN
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+#ifndef MAX
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+#endif
 
 _noreturn_ void op__assert_fail(const char *expr, const char *file, int line, const char *func);
 

@@ -1,0 +1,589 @@
+/*
+ * http.c: libcurl's multi interface driven by libuv (see http.h).
+ *
+ * DESIGN
+ * This is curl's docs/examples/multi-uv.c skeleton with the fixes the
+ * example lacks:
+ *  - one uv_poll_t per socket, created on curl's first interest in it and
+ *    found again through curl_multi_assign()'s socketp, never by fd
+ *    number, because curl reuses fd numbers;
+ *  - on CURL_POLL_REMOVE the poll is stopped at once (curl closes the fd
+ *    right after telling us) and its memory freed only in the close
+ *    callback;
+ *  - a negative poll status is passed on as CURL_CSELECT_ERR;
+ *  - curl_multi_socket_action() is never called from inside a callback
+ *    curl is running: curl's timer request just (re)arms a uv_timer_t.
+ * Completed transfers are collected with curl_multi_info_read() after
+ * every socket_action and finished outside curl: the easy handle is
+ * removed, the user callback runs, then the request is freed.
+ *
+ * Cancellation while curl is running one of our callbacks (a watch
+ * handler that stops its own watch from on_data) cannot remove the easy
+ * handle there; the request is marked and finished right after
+ * socket_action returns.  `depth` tells which case we are in.
+ *
+ * Closing: every transfer is cancelled, curl_multi_cleanup() closes the
+ * connections (telling us CURL_POLL_REMOVE for each), remaining polls and
+ * the timer are closed, and the struct is freed when the last close
+ * callback has run.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/str.h"
+#include "kube/http.h"
+#include "base/banned.h"
+
+#define HTTP_DEFAULT_MAX_BODY (64u << 20)
+
+struct sock_ctx {
+	uv_poll_t poll;
+	curl_socket_t fd;
+	struct kube_http *h;
+	struct sock_ctx *next, *prev;
+};
+
+struct kube_http {
+	uv_loop_t *loop;
+	CURLM *multi;
+	uv_timer_t timer;
+	struct http_opts opts;
+	char *ca_pem, *cert_pem, *key_pem;
+	struct http_req *reqs;      /* active transfers */
+	struct sock_ctx *socks;     /* live poll contexts */
+	unsigned nreqs;
+	int depth;                  /* >0 while curl runs our callbacks */
+	bool closing;
+	unsigned pending_closes;
+	void (*close_cb)(void *);
+	void *close_payload;
+};
+
+struct http_req {
+	struct kube_http *h;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *body;
+	struct buf resp;
+	long retry_after;
+	char ctype[128];
+	char errbuf[CURL_ERROR_SIZE];
+	http_done_cb cb;
+	http_data_cb on_data;
+	void *payload;
+	int abort_code;             /* set to abort: -ECANCELED, -EFBIG, on_data's */
+	bool cancel_pending;
+	struct http_req *next, *prev;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_code;
+
+static void curl_init(void)
+{
+	curl_init_code = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static void check_done(struct kube_http *h);
+static void run_pending_cancels(struct kube_http *h);
+
+/* ---- socket and timer plumbing ---- */
+
+static void maybe_free(struct kube_http *h)
+{
+	if (h->closing && h->pending_closes == 0) {
+		void (*cb)(void *) = h->close_cb;
+		void *payload = h->close_payload;
+
+		free(h->ca_pem);
+		free(h->cert_pem);
+		if (h->key_pem) {
+			/* Key material does not linger in freed memory. */
+			explicit_bzero(h->key_pem, strlen(h->key_pem));
+			free(h->key_pem);
+		}
+		free(h);
+		if (cb)
+			cb(payload);
+	}
+}
+
+static void sock_closed(uv_handle_t *handle)
+{
+	struct sock_ctx *c = handle->data;
+	struct kube_http *h = c->h;
+
+	free(c);
+	h->pending_closes--;
+	maybe_free(h);
+}
+
+static void sock_release(struct kube_http *h, struct sock_ctx *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		h->socks = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	uv_poll_stop(&c->poll);
+	h->pending_closes++;
+	uv_close((uv_handle_t *)&c->poll, sock_closed);
+}
+
+static void poll_cb(uv_poll_t *p, int status, int events)
+{
+	struct sock_ctx *c = p->data;
+	struct kube_http *h = c->h;
+	int flags = 0, running;
+
+	if (status < 0)
+		flags = CURL_CSELECT_ERR;
+	if (events & UV_READABLE)
+		flags |= CURL_CSELECT_IN;
+	if (events & UV_WRITABLE)
+		flags |= CURL_CSELECT_OUT;
+	h->depth++;
+	curl_multi_socket_action(h->multi, c->fd, flags, &running);
+	h->depth--;
+	check_done(h);
+}
+
+static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct kube_http *h = userp;
+	struct sock_ctx *c = socketp;
+	int events = 0;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (c) {
+			if (h->multi)
+				curl_multi_assign(h->multi, s, NULL);
+			sock_release(h, c);
+		}
+		return 0;
+	}
+	if (!c) {
+		c = xcalloc(1, sizeof(*c));
+		c->fd = s;
+		c->h = h;
+		if (uv_poll_init_socket(h->loop, &c->poll, s) < 0) {
+			free(c);
+			return -1;
+		}
+		c->poll.data = c;
+		c->next = h->socks;
+		if (h->socks)
+			h->socks->prev = c;
+		h->socks = c;
+		curl_multi_assign(h->multi, s, c);
+	}
+	if (what & CURL_POLL_IN)
+		events |= UV_READABLE;
+	if (what & CURL_POLL_OUT)
+		events |= UV_WRITABLE;
+	uv_poll_start(&c->poll, events, poll_cb);
+	return 0;
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+	struct kube_http *h = t->data;
+	int running;
+
+	h->depth++;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	h->depth--;
+	check_done(h);
+}
+
+static int timerfunc(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct kube_http *h = userp;
+
+	if (h->closing)
+		return 0;
+	if (timeout_ms < 0)
+		uv_timer_stop(&h->timer);
+	else
+		/* 0 fires on the next loop iteration: never re-entrant. */
+		uv_timer_start(&h->timer, timer_cb, (uint64_t)timeout_ms, 0);
+	return 0;
+}
+
+/* ---- transfers ---- */
+
+static int map_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return 0;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return -EHOSTUNREACH;
+	case CURLE_OUT_OF_MEMORY:
+		return -ENOMEM;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_USE_SSL_FAILED:
+		return -EPROTO;
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return -ECONNRESET;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static void req_free(struct http_req *r)
+{
+	if (r->easy)
+		curl_easy_cleanup(r->easy);
+	curl_slist_free_all(r->hdrs);
+	free(r->body);
+	buf_release(&r->resp);
+	free(r);
+}
+
+static void unlink_req(struct http_req *r)
+{
+	struct kube_http *h = r->h;
+
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		h->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	h->nreqs--;
+}
+
+/* Complete `r` with curl's result (or our own code), outside curl. */
+static void finish(struct http_req *r, CURLcode rc, int code)
+{
+	struct kube_http *h = r->h;
+	struct http_resp resp = { 0 };
+	struct op_err err = OP_ERR_INIT;
+	const char *method = "request";
+	char *url = NULL;
+
+	curl_multi_remove_handle(h->multi, r->easy);
+	unlink_req(r);
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+	curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_URL, &url);
+	curl_easy_getinfo(r->easy, CURLINFO_EFFECTIVE_METHOD, &method);
+	if (!code && r->abort_code)
+		code = r->abort_code;
+	if (!code)
+		code = map_curl(rc);
+	if (code) {
+		/* curl's messages are capitalised phrases; ours are lower-case. */
+		const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
+
+		if (code == -ECANCELED)
+			detail = "cancelled";
+		else if (code == -EFBIG)
+			detail = "response body exceeds the size limit";
+		op_err_set(&err, code, "%s '%s': %s", method ? method : "request",
+			   url ? url : "", detail);
+		err.http_status = resp.status;
+	}
+	resp.body = r->resp.buf;
+	resp.body_len = r->resp.len;
+	resp.content_type = r->ctype;
+	resp.retry_after = r->retry_after;
+	r->cb(r, code, &resp, code ? &err : NULL, r->payload);
+	req_free(r);
+}
+
+static void check_done(struct kube_http *h)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+		struct http_req *r = NULL;
+		CURLcode rc;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		rc = msg->data.result;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		finish(r, rc, 0);
+	}
+	run_pending_cancels(h);
+}
+
+static void run_pending_cancels(struct kube_http *h)
+{
+	struct http_req *r, *next;
+
+	if (h->depth > 0)
+		return;
+	for (r = h->reqs; r; r = next) {
+		next = r->next;
+		if (r->cancel_pending) {
+			finish(r, CURLE_OK, r->abort_code ? r->abort_code : -ECANCELED);
+			/* The callback may have cancelled or started others. */
+			next = h->reqs;
+		}
+	}
+}
+
+static size_t header_cb(char *p, size_t size, size_t n, void *userdata)
+{
+	struct http_req *r = userdata;
+	size_t len = size * n, i;
+
+	if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
+		/* A new response (after 100 Continue): forget the last one's headers. */
+		r->retry_after = 0;
+		r->ctype[0] = '\0';
+	} else if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		char num[32];
+		int64_t v;
+
+		for (i = 12; i < len && (p[i] == ' ' || p[i] == '\t'); i++)
+			;
+		snprintf(num, sizeof(num), "%.*s", (int)(len - i), p + i);
+		num[strcspn(num, "\r\n ")] = '\0';
+		if (parse_int64(num, &v) == 0 && v >= 0)
+			r->retry_after = v > 3600 ? 3600 : (long)v;
+	} else if (len > 13 && strncasecmp(p, "Content-Type:", 13) == 0) {
+		for (i = 13; i < len && (p[i] == ' ' || p[i] == '\t'); i++)
+			;
+		snprintf(r->ctype, sizeof(r->ctype), "%.*s", (int)(len - i), p + i);
+		r->ctype[strcspn(r->ctype, "\r\n")] = '\0';
+	}
+	return len;
+}
+
+static size_t write_cb(char *p, size_t size, size_t n, void *userdata)
+{
+	struct http_req *r = userdata;
+	size_t len = size * n;
+	long status = 0;
+
+	if (r->abort_code)
+		return 0;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (r->on_data && status >= 200 && status < 300) {
+		int rc = r->on_data(r, status, p, len, r->payload);
+
+		if (rc < 0) {
+			r->abort_code = rc;
+			return 0;
+		}
+		return len;
+	}
+	if (buf_add(&r->resp, p, len) < 0) {
+		r->abort_code = -EFBIG;
+		return 0;
+	}
+	return len;
+}
+
+int http_new(uv_loop_t *loop, const struct http_opts *opts, struct kube_http **ret,
+	     struct op_err *reterr)
+{
+	const curl_version_info_data *v;
+	struct kube_http *h;
+
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_code != CURLE_OK)
+		return op_err_set(reterr, -EIO, "cannot initialise libcurl: %s",
+				  curl_easy_strerror(curl_init_code));
+	v = curl_version_info(CURLVERSION_NOW);
+	if (v->version_num < 0x074d00) /* 7.77: CA blobs */
+		return op_err_set(reterr, -EINVAL, "libcurl %s is too old (need 7.77)", v->version);
+	h = xcalloc(1, sizeof(*h));
+	h->loop = loop;
+	if (opts)
+		h->opts = *opts;
+	h->ca_pem = h->opts.ca_pem ? xstrdup(h->opts.ca_pem) : NULL;
+	h->cert_pem = h->opts.cert_pem ? xstrdup(h->opts.cert_pem) : NULL;
+	h->key_pem = h->opts.key_pem ? xstrdup(h->opts.key_pem) : NULL;
+	h->multi = curl_multi_init();
+	if (!h->multi) {
+		free(h->ca_pem);
+		free(h->cert_pem);
+		free(h->key_pem);
+		free(h);
+		return op_err_set(reterr, -ENOMEM, "cannot create a curl multi handle");
+	}
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timerfunc);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* kube-apiserver allows 1000 streams per connection by default. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 500L);
+	uv_timer_init(loop, &h->timer);
+	h->timer.data = h;
+	*ret = h;
+	return 0;
+}
+
+static void timer_closed(uv_handle_t *handle)
+{
+	struct kube_http *h = handle->data;
+
+	h->pending_closes--;
+	maybe_free(h);
+}
+
+void http_close(struct kube_http *h, void (*close_cb)(void *payload), void *payload)
+{
+	if (!h)
+		return;
+	h->closing = true;
+	h->close_cb = close_cb;
+	h->close_payload = payload;
+	while (h->reqs)
+		finish(h->reqs, CURLE_OK, -ECANCELED);
+	/* Closes cached connections; curl reports CURL_POLL_REMOVE for each. */
+	curl_multi_cleanup(h->multi);
+	h->multi = NULL;
+	while (h->socks)
+		sock_release(h, h->socks);
+	h->pending_closes++;
+	uv_close((uv_handle_t *)&h->timer, timer_closed);
+}
+
+static struct curl_blob blob_of(const char *pem)
+{
+	struct curl_blob b = { .data = (void *)pem, .len = strlen(pem), .flags = CURL_BLOB_COPY };
+
+	return b;
+}
+
+int http_request(struct kube_http *h, const struct http_req_opts *o, http_done_cb cb,
+		 void *payload, struct http_req **ret_req)
+{
+	struct http_req *r;
+	const char *const *hp;
+	CURL *e;
+
+	if (h->closing)
+		return -ESHUTDOWN;
+	if (!o->url || !o->method || !cb)
+		return -EINVAL;
+	e = curl_easy_init();
+	if (!e)
+		return -ENOMEM;
+	r = xcalloc(1, sizeof(*r));
+	r->h = h;
+	r->easy = e;
+	r->cb = cb;
+	r->on_data = o->on_data;
+	r->payload = payload;
+	buf_init(&r->resp, o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY);
+
+	curl_easy_setopt(e, CURLOPT_URL, o->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_NOPROGRESS, 1L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(h->opts.connect_timeout_ms ? h->opts.connect_timeout_ms : 10000));
+	if (o->timeout_ms)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)o->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+			 h->opts.no_http2 ? (long)CURL_HTTP_VERSION_1_1 : (long)CURL_HTTP_VERSION_2TLS);
+	/* Wait for a multiplexed connection rather than open a second one. */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	if (h->ca_pem) {
+		struct curl_blob b = blob_of(h->ca_pem);
+
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+	}
+	if (h->cert_pem && h->key_pem) {
+		struct curl_blob c = blob_of(h->cert_pem), k = blob_of(h->key_pem);
+
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &k);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+	if (h->opts.insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	/* No "Expect: 100-continue" round trip for large bodies. */
+	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	for (hp = o->headers; hp && *hp; hp++)
+		r->hdrs = curl_slist_append(r->hdrs, *hp);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+	if (o->body) {
+		r->body = xmemdup(o->body, o->body_len + 1);
+		r->body[o->body_len] = '\0';
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
+	}
+	if (strcmp(o->method, "GET") == 0 && !o->body)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(o->method, "POST") != 0 || !o->body)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
+
+	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+		req_free(r);
+		return -ENOMEM;
+	}
+	r->next = h->reqs;
+	if (h->reqs)
+		h->reqs->prev = r;
+	h->reqs = r;
+	h->nreqs++;
+	if (ret_req)
+		*ret_req = r;
+	return 0;
+}
+
+void http_cancel(struct http_req *r)
+{
+	if (!r || r->cancel_pending)
+		return;
+	if (r->h->depth > 0) {
+		/* Inside curl: abort on the next write, finish after it returns. */
+		r->abort_code = -ECANCELED;
+		r->cancel_pending = true;
+		return;
+	}
+	finish(r, CURLE_OK, -ECANCELED);
+}
+
+unsigned http_active(const struct kube_http *h)
+{
+	return h->nreqs;
+}
