@@ -62,8 +62,21 @@ run_unit() {
 	done
 }
 
+# A control plane that was already up when the run started belongs to
+# the developer (make cluster-up): use it and leave it running.
+cluster_was_up() {
+	local d=${CFLUX_CLUSTER_DIR:-build/cluster}
+	[ -f "$d/env" ] && [ -f "$d/servers.env" ] || return 1
+	(
+		. "$d/env" >/dev/null 2>&1 &&
+			curl -fsS --max-time 3 --cacert "$CLUSTER_CA" "$APISERVER_URL/readyz" >/dev/null 2>&1 &&
+			bash test/cluster/servers.sh status >/dev/null 2>&1
+	)
+}
+
 cluster_down() {
 	[ -f test/cluster/down.sh ] || return 0
+	[ "${keep_cluster:-0}" = 1 ] && return 0
 	bash test/cluster/servers.sh down >/dev/null 2>&1
 	bash test/cluster/down.sh >/dev/null 2>&1
 }
@@ -74,6 +87,8 @@ run_integration() {
 		echo "# no test/cluster: integration suite skipped"
 		return 0
 	fi
+	keep_cluster=0
+	cluster_was_up && keep_cluster=1
 	trap 'cluster_down; exit 130' INT TERM
 	echo "# bringing up the local control plane"
 	if ! bash test/cluster/up.sh || ! bash test/cluster/servers.sh up; then
@@ -84,7 +99,14 @@ run_integration() {
 	fi
 	# shellcheck disable=SC1091
 	. test/cluster/env.sh
-	export CFLUX_CLUSTER_DIR=${CFLUX_CLUSTER_DIR:-$PWD/build/cluster}
+	CFLUX_CLUSTER_DIR=${CFLUX_CLUSTER_DIR:-$PWD/build/cluster}
+	# KUBECONFIG, APISERVER_URL, tokens, ...; then the source servers.
+	# shellcheck disable=SC1091
+	. "$CFLUX_CLUSTER_DIR/env"
+	set -a
+	# shellcheck disable=SC1091
+	[ -f "$CFLUX_CLUSTER_DIR/servers.env" ] && . "$CFLUX_CLUSTER_DIR/servers.env"
+	set +a
 	for t in "$BUILD"/test/itest_*; do
 		[ -x "$t" ] || continue
 		run_prog "integration/${t##*/}" "$t"

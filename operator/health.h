@@ -1,0 +1,49 @@
+/*
+ * health.h: the operator's small HTTP endpoints: /healthz, /readyz and
+ * Prometheus /metrics, each on its own listener as controller-runtime
+ * serves them (--health-addr, --metrics-addr).
+ *
+ * The server answers GET and HEAD with short bodies and closes the
+ * connection after each response; requests are capped at 8 KiB and must
+ * arrive within 10 s.  It is meant for kubelet probes and a Prometheus
+ * scraper, not for browsers.
+ */
+#ifndef CFLUX_OPERATOR_HEALTH_H
+#define CFLUX_OPERATOR_HEALTH_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+struct health_srv;
+
+/*
+ * Produce the body for `path` into `out` and return the HTTP status
+ * (200, 404, 500, 503).  Called on the loop thread.
+ */
+typedef int (*health_handler)(const char *path, struct buf *out, void *payload);
+
+/*
+ * Listen on `addr` ("127.0.0.1:8080", ":8080", "0" or "" to disable).  On
+ * success returns 0 and stores the server in *ret (NULL when disabled);
+ * fails with -EINVAL for a bad address or -EADDRINUSE.
+ */
+int health_listen(uv_loop_t *loop, const char *addr, health_handler h, void *payload,
+		  struct health_srv **ret, struct op_err *reterr);
+
+/* The port actually bound (useful with port 0). */
+int health_port(const struct health_srv *s);
+
+/* Close the listener and every connection; `cb` runs when memory is gone. */
+void health_close(struct health_srv *s, void (*cb)(void *payload), void *payload);
+
+/*
+ * Parse the request line of `req` (up to the first CRLF): on success
+ * stores the method and path (without query) into the given buffers and
+ * returns 0; -EAGAIN if the line is incomplete, -EINVAL if malformed.
+ */
+int health_parse_request(const char *req, size_t len, char method[16], char path[256]);
+
+#endif

@@ -1,0 +1,266 @@
+#!/bin/bash
+# build.sh: build the pinned test binaries (kube-apiserver, etcd, helm, Flux
+# controllers, ...) from Go modules into a cache outside the repository.
+#
+#   bash test/cluster/build.sh [core|oracles|flux|all]     (default: core)
+#
+#   core     kube-apiserver, kube-controller-manager, kubectl (k8s.io/kubernetes
+#            through a wrapper module with one replace per staging module),
+#            etcd and etcdctl
+#   oracles  kustomize, helm (with version ldflags: assumes Kubernetes 1.$HELM_K8S_MINOR)
+#   flux     source-controller, kustomize-controller, helm-controller (+ CRDs)
+#
+# Layout: ${CFLUX_TESTBIN:-$HOME/.cache/cflux/testbin}/<name>-<version>/<binary>;
+# generated wrapper modules live in $CFLUX_TESTBIN/src/<name>-<version>/.
+# Only missing binaries are built; each is linked to a temporary name and
+# renamed into place, so an interrupted build never leaves a half binary.
+# Versions: test/cluster/versions.sh.  Needs Go (GOTOOLCHAIN=local) and the
+# Go module proxy; prints the time and peak RSS (/usr/bin/time -v) per binary.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/versions.sh"
+
+TB=${CFLUX_TESTBIN:-$HOME/.cache/cflux/testbin}
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+mkdir -p "$TB/src"
+TB=$(cd "$TB" && pwd)
+
+log() { printf 'build: %s\n' "$*" >&2; }
+die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null || die "go not found on PATH"
+
+# One build at a time per cache (two test runners starting together).
+if command -v flock >/dev/null; then
+	exec 9>"$TB/.build.lock"
+	flock -w 3600 9 || die "could not lock $TB/.build.lock"
+fi
+
+# The path of a module's go.mod in the module cache (downloads it).
+modfile() { # module@version
+	go mod download -json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if d.get("Error"): sys.exit("go mod download: " + d["Error"])
+print(d["GoMod"])'
+}
+
+# The directory of a module's extracted source in the module cache.
+moddir() { # module@version
+	go mod download -json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if d.get("Error"): sys.exit("go mod download: " + d["Error"])
+print(d["Dir"])'
+}
+
+# go / godebug lines of a go.mod, as go mod edit flags.
+goflags_of() { # go.mod
+	go mod edit -json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+if d.get("Go"): print("-go=" + d["Go"])
+for g in d.get("GoDebug") or d.get("Godebug") or []: print("-godebug=%s=%s" % (g["Key"], g["Value"]))'
+}
+
+# new_wrapper DIR MODNAME: a fresh, empty wrapper module in DIR.
+new_wrapper() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	(cd "$1" && go mod init "$2" >/dev/null 2>&1)
+}
+
+# timed_build NAME OUT -- go build args...: build into OUT.tmp, rename to OUT,
+# report time and peak RSS.
+timed_build() {
+	local name=$1 out=$2
+	shift 3
+	local tmp="$out.tmp.$$" tlog="$TB/src/$name.time" t0 t1 rss
+	mkdir -p "$(dirname "$out")"
+	rm -f "$tmp"
+	t0=$(date +%s)
+	if [ -x /usr/bin/time ]; then
+		if ! /usr/bin/time -v -o "$tlog" go build -trimpath -o "$tmp" "$@"; then
+			rm -f "$tmp"
+			die "go build of $name failed"
+		fi
+		rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.2f GB", $2/1048576}' "$tlog")
+	else
+		go build -trimpath -o "$tmp" "$@" || { rm -f "$tmp"; die "go build of $name failed"; }
+		rss="n/a (no /usr/bin/time)"
+	fi
+	t1=$(date +%s)
+	mv -f "$tmp" "$out"
+	log "built $name in $((t1 - t0)) s, peak RSS $rss -> $out"
+	printf '%s\t%s s\t%s\n' "$name" "$((t1 - t0))" "$rss" >>"$TB/src/timings.tsv"
+}
+
+# ---------------------------------------------------------------- core
+build_kubernetes() {
+	local d="$TB/kubernetes-$K8S_VERSION" src="$TB/src/kubernetes-$K8S_VERSION"
+	local bins="kube-apiserver kube-controller-manager kubectl" b need=""
+	for b in $bins; do [ -x "$d/$b" ] || need="$need $b"; done
+	[ -n "$need" ] || { log "kubernetes $K8S_VERSION: up to date"; return 0; }
+
+	if [ ! -f "$src/.ready" ]; then
+		log "kubernetes $K8S_VERSION: generating wrapper module in $src"
+		new_wrapper "$src" localtest/kubebins
+		local gm v0 m
+		gm=$(cd "$src" && modfile "k8s.io/kubernetes@$K8S_VERSION")
+		v0="v0.${K8S_VERSION#v1.}"
+		(
+			cd "$src"
+			# shellcheck disable=SC2046
+			go mod edit $(goflags_of "$gm") -require="k8s.io/kubernetes@$K8S_VERSION"
+			# One replace per staging module that k8s.io/kubernetes requires at v0.0.0.
+			for m in $(go mod edit -json "$gm" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["Require"]:
+    if r["Version"] == "v0.0.0": print(r["Path"])'); do
+				go mod edit -replace="$m=$m@$v0"
+			done
+			n=$(go mod edit -json | python3 -c 'import json,sys;print(len(json.load(sys.stdin).get("Replace") or []))')
+			[ "$n" -gt 0 ] || die "no staging modules found in $gm"
+			log "kubernetes $K8S_VERSION: $n staging replaces at $v0"
+		)
+		touch "$src/.ready"
+	fi
+	local minor=${K8S_VERSION#v1.}
+	minor=${minor%%.*}
+	local ld="-s -w"
+	local p
+	for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
+		ld="$ld -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+	done
+	for b in $need; do
+		(cd "$src" && timed_build "$b-$K8S_VERSION" "$d/$b" -- -ldflags "$ld" "k8s.io/kubernetes/cmd/$b")
+	done
+}
+
+build_etcd() {
+	local d="$TB/etcd-$ETCD_VERSION" src="$TB/src/etcd-$ETCD_VERSION"
+	if [ -x "$d/etcd" ] && [ -x "$d/etcdctl" ]; then
+		log "etcd $ETCD_VERSION: up to date"
+		return 0
+	fi
+	if [ ! -f "$src/.ready" ]; then
+		log "etcd $ETCD_VERSION: generating wrapper module in $src"
+		new_wrapper "$src" localtest/etcdbin
+		local gm
+		gm=$(cd "$src" && modfile "go.etcd.io/etcd/server/v3@$ETCD_VERSION")
+		(
+			cd "$src"
+			# shellcheck disable=SC2046
+			go mod edit $(goflags_of "$gm") -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION" \
+				-require="go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION"
+		)
+		touch "$src/.ready"
+	fi
+	[ -x "$d/etcd" ] || (cd "$src" && timed_build "etcd-$ETCD_VERSION" "$d/etcd" -- go.etcd.io/etcd/server/v3)
+	[ -x "$d/etcdctl" ] || (cd "$src" && timed_build "etcdctl-$ETCD_VERSION" "$d/etcdctl" -- go.etcd.io/etcd/etcdctl/v3)
+}
+
+# ---------------------------------------------------------------- oracles
+# Modules without replace directives: a wrapper that only requires the tool's
+# module has exactly the tool's build list.  The wrapper copies the go and
+# godebug lines of the tool's go.mod.
+simple_wrapper() { # name version module
+	local src="$TB/src/$1-$2"
+	if [ ! -f "$src/.ready" ]; then
+		log "$1 $2: generating wrapper module in $src"
+		new_wrapper "$src" "localtest/$1"
+		local gm
+		gm=$(cd "$src" && modfile "$3@$2")
+		# shellcheck disable=SC2046
+		(cd "$src" && go mod edit $(goflags_of "$gm") -require="$3@$2")
+		touch "$src/.ready"
+	fi
+}
+
+build_kustomize() {
+	local d="$TB/kustomize-$KUSTOMIZE_VERSION" src="$TB/src/kustomize-$KUSTOMIZE_VERSION"
+	[ -x "$d/kustomize" ] && { log "kustomize $KUSTOMIZE_VERSION: up to date"; return 0; }
+	simple_wrapper kustomize "$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5
+	# kustomize reads its version from build info, which names the wrapper as
+	# the main module: set it explicitly.
+	local ld="-s -w -X sigs.k8s.io/kustomize/api/provenance.version=kustomize/$KUSTOMIZE_VERSION"
+	ld="$ld -X sigs.k8s.io/kustomize/api/provenance.buildDate=1970-01-01T00:00:00Z"
+	(cd "$src" && timed_build "kustomize-$KUSTOMIZE_VERSION" "$d/kustomize" -- -ldflags "$ld" sigs.k8s.io/kustomize/kustomize/v5)
+}
+
+build_helm() {
+	local d="$TB/helm-$HELM_VERSION" src="$TB/src/helm-$HELM_VERSION"
+	[ -x "$d/helm" ] && { log "helm $HELM_VERSION: up to date"; return 0; }
+	simple_wrapper helm "$HELM_VERSION" helm.sh/helm/v3
+	local ld="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+	ld="$ld -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+	ld="$ld -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$HELM_K8S_MINOR"
+	ld="$ld -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$HELM_K8S_MINOR"
+	(cd "$src" && timed_build "helm-$HELM_VERSION" "$d/helm" -- -ldflags "$ld" helm.sh/helm/v3/cmd/helm)
+}
+
+# ---------------------------------------------------------------- flux
+# One wrapper per controller, copying the controller's non-local replaces
+# (they differ between controllers).  CRDs are copied from the module zip.
+build_flux_controller() { # name version
+	local c=$1 v=$2
+	local d="$TB/$c-$v" src="$TB/src/$c-$v" mod="github.com/fluxcd/$c"
+	if [ -x "$d/$c" ] && [ -d "$d/crds" ]; then
+		log "$c $v: up to date"
+		return 0
+	fi
+	if [ ! -f "$src/.ready" ]; then
+		log "$c $v: generating wrapper module in $src"
+		new_wrapper "$src" "localtest/flux-$c"
+		local gm
+		gm=$(cd "$src" && modfile "$mod@$v")
+		(
+			cd "$src"
+			# shellcheck disable=SC2046
+			go mod edit $(goflags_of "$gm") -require="$mod@$v"
+			go mod edit -json "$gm" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin).get("Replace") or []:
+    if r["New"].get("Version"):
+        old = r["Old"]["Path"] + ("@" + r["Old"]["Version"] if r["Old"].get("Version") else "")
+        print("-replace=%s=%s@%s" % (old, r["New"]["Path"], r["New"]["Version"]))' | xargs -r go mod edit
+		)
+		touch "$src/.ready"
+	fi
+	if [ ! -x "$d/$c" ]; then
+		local ld="-s -w"
+		(cd "$src" && timed_build "$c-$v" "$d/$c" -- -ldflags "$ld" "$mod")
+	fi
+	if [ ! -d "$d/crds" ]; then
+		local md
+		md=$(cd "$src" && moddir "$mod@$v")
+		[ -d "$md/config/crd/bases" ] || die "$c $v: no config/crd/bases in $md"
+		rm -rf "$d/crds.tmp.$$"
+		mkdir -p "$d/crds.tmp.$$"
+		cp "$md"/config/crd/bases/*.yaml "$d/crds.tmp.$$/"
+		chmod -R u+w "$d/crds.tmp.$$"
+		mv "$d/crds.tmp.$$" "$d/crds"
+		log "$c $v: CRDs -> $d/crds ($(ls "$d/crds" | wc -l) files)"
+	fi
+}
+
+build_core() { build_etcd; build_kubernetes; }
+build_oracles() { build_kustomize; build_helm; }
+build_flux() {
+	build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION"
+	build_flux_controller kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
+	build_flux_controller helm-controller "$HELM_CONTROLLER_VERSION"
+}
+
+what=${1:-core}
+start=$(date +%s)
+case "$what" in
+core) build_core ;;
+oracles) build_oracles ;;
+flux) build_flux ;;
+all) build_core; build_oracles; build_flux ;;
+*) die "usage: build.sh [core|oracles|flux|all]" ;;
+esac
+log "$what done in $(($(date +%s) - start)) s (cache: $TB)"

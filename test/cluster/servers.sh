@@ -1,0 +1,373 @@
+#!/bin/bash
+# servers.sh: real source servers on 127.0.0.1 (free ports) for tests.
+#
+#   bash test/cluster/servers.sh up|down|status
+#
+# State: $CFLUX_CLUSTER_DIR/servers (default <repo>/build/cluster/servers);
+# writes $CFLUX_CLUSTER_DIR/servers.env (shell-sourceable: URLs, ports,
+# credentials, CA, SSH keys, known_hosts, pids).  Started:
+#   lighttpd   git smart HTTP (git http-backend via mod_cgi) on an HTTP and an
+#              HTTPS port (cert from a test CA, separate from the cluster's):
+#              /git/NAME.git (no auth), /auth-git/NAME.git (basic auth);
+#              access log: $GIT_HTTP_ACCESS_LOG.  Push allowed on both.
+#   git daemon git://127.0.0.1:PORT/NAME.git (--export-all, receive-pack on)
+#   sshd       ssh://root@127.0.0.1:PORT/NAME.git, key auth only, forced
+#              command (git-ssh-shell.sh: git-upload-pack/receive-pack/
+#              upload-archive on repositories under the git root only)
+#   registry   docker-registry (distribution v2), one open, one with htpasswd
+#              (bcrypt) basic auth
+#   lighttpd   static files for Helm repositories from servers/helm/
+#              (/private/ needs basic auth); access log: $HELM_ACCESS_LOG
+# Repositories: test/cluster/mkrepo.sh NAME DIR [BRANCH].
+# Everything is stopped by pid with `servers.sh down`, which also removes
+# the state (repositories, registry data, keys, CA; logs are kept); up is a
+# no-op when all servers are already running.
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+D=$CLUSTER_DIR
+mkdir -p "$D"
+D=$(cd "$D" && pwd)
+S=$D/servers
+ENVF=$D/servers.env
+NAMES="lighttpd-git git-daemon sshd registry registry-auth lighttpd-helm"
+
+HTTP_USER=cflux
+HTTP_PASSWORD=cflux-http-secret
+REGISTRY_USER=cflux
+REGISTRY_PASSWORD=cflux-registry-secret
+SSH_PASSPHRASE=cflux-ssh-passphrase
+
+all_alive() {
+	local n
+	for n in $NAMES; do proc_alive "$S/$n.pid" || return 1; done
+}
+
+servers_down() {
+	local n
+	for n in $NAMES; do stop_proc "$n" "$S/$n.pid"; done
+	rm -f "$ENVF"
+	# Fresh state next time (repositories, registry data, keys, CA); keep logs.
+	[ -d "$S" ] && find "$S" -mindepth 1 -maxdepth 1 ! -name '*.log' -exec rm -rf {} +
+	return 0
+}
+
+# ------------------------------------------------------------------ files
+gen_pki() {
+	local p=$S/pki
+	mkdir -p "$p"
+	[ -f "$p/server.crt" ] && return 0
+	openssl genrsa -out "$p/ca.key" 2048 2>/dev/null
+	openssl req -x509 -new -key "$p/ca.key" -sha256 -days 3650 -subj "/CN=cflux-test-servers-ca" \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		-out "$p/ca.crt" 2>/dev/null
+	openssl genrsa -out "$p/server.key" 2048 2>/dev/null
+	openssl req -new -key "$p/server.key" -subj "/CN=localhost" -out "$p/server.csr" 2>/dev/null
+	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+		"extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$p/server.ext"
+	openssl x509 -req -in "$p/server.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial \
+		-days 3650 -sha256 -extfile "$p/server.ext" -out "$p/server.crt" 2>/dev/null
+	cat "$p/server.crt" "$p/server.key" >"$p/server.pem"
+	chmod 600 "$p/server.key" "$p/server.pem" "$p/ca.key"
+	rm -f "$p/server.csr" "$p/ca.srl"
+}
+
+gen_ssh_keys() {
+	local k=$S/ssh t
+	mkdir -p "$k"
+	chmod 700 "$k"
+	for t in ed25519 rsa ecdsa; do
+		[ -f "$k/ssh_host_${t}_key" ] || ssh-keygen -q -t "$t" -N '' -C "cflux-test-host" -f "$k/ssh_host_${t}_key"
+		[ -f "$k/id_$t" ] || ssh-keygen -q -t "$t" -N '' -C "cflux-test-$t" -f "$k/id_$t"
+	done
+	[ -f "$k/id_ed25519_pass" ] ||
+		ssh-keygen -q -t ed25519 -N "$SSH_PASSPHRASE" -C "cflux-test-ed25519-pass" -f "$k/id_ed25519_pass"
+	# Every client key may log in, only to run the git wrapper.
+	local opts="restrict,command=\"$CLUSTER_SCRIPTS/git-ssh-shell.sh $S/git\""
+	: >"$k/authorized_keys"
+	for t in ed25519 rsa ecdsa ed25519_pass; do
+		printf '%s %s\n' "$opts" "$(cat "$k/id_$t.pub")" >>"$k/authorized_keys"
+	done
+	chmod 600 "$k/authorized_keys"
+}
+
+# ------------------------------------------------------------------ up
+servers_up() {
+	if all_alive && [ -f "$ENVF" ]; then
+		log "servers already running (state $S, env $ENVF)"
+		return 0
+	fi
+	local n
+	for n in $NAMES; do [ -f "$S/$n.pid" ] && { log "cleaning up a partial earlier run"; servers_down; break; }; done
+
+	up_done=0
+	trap 'exit 130' INT TERM
+	trap '[ "$up_done" = 1 ] || { log "failed: stopping what was started (logs kept in $S)"; servers_down; }' EXIT
+
+	for b in lighttpd git openssl ssh-keygen htpasswd docker-registry python3 curl; do
+		command -v "$b" >/dev/null || die "$b not found (run tools/deps.sh)"
+	done
+	[ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd not found (openssh-server)"
+	[ -f /usr/lib/lighttpd/mod_openssl.so ] || die "lighttpd mod_openssl missing (package lighttpd-mod-openssl)"
+	local backend
+	backend=$(git --exec-path)/git-http-backend
+	[ -x "$backend" ] || die "$backend not found"
+
+	mkdir -p "$S/git" "$S/helm/private" "$S/www-empty" "$S/registry/open" "$S/registry/auth"
+	rm -f "$S"/*.log
+	gen_pki
+	gen_ssh_keys
+	[ -f "$S/helm/index.yaml" ] || printf 'apiVersion: v1\nentries: {}\n' >"$S/helm/index.yaml"
+	printf '%s:%s\n' "$HTTP_USER" "$HTTP_PASSWORD" >"$S/http-users.plain"
+	htpasswd -Bbn "$REGISTRY_USER" "$REGISTRY_PASSWORD" 2>/dev/null | sed '/^$/d' >"$S/registry/htpasswd"
+	chmod 600 "$S/http-users.plain"
+
+	local GIT_HTTP_PORT GIT_HTTPS_PORT GIT_DAEMON_PORT SSH_PORT REGISTRY_PORT REGISTRY_AUTH_PORT HELM_PORT
+	read -r GIT_HTTP_PORT GIT_HTTPS_PORT GIT_DAEMON_PORT SSH_PORT REGISTRY_PORT REGISTRY_AUTH_PORT HELM_PORT \
+		<<<"$(free_ports 7)"
+
+	# ---- lighttpd: git smart HTTP(S)
+	cat >"$S/lighttpd-git.conf" <<EOF
+# generated by test/cluster/servers.sh
+server.modules = ("mod_access", "mod_alias", "mod_setenv", "mod_auth", "mod_authn_file",
+                  "mod_cgi", "mod_accesslog", "mod_openssl")
+server.bind = "127.0.0.1"
+server.port = $GIT_HTTP_PORT
+server.document-root = "$S/www-empty"
+server.errorlog = "$S/lighttpd-git-error.log"
+accesslog.filename = "$S/git-access.log"
+accesslog.format = "%h %V %u %t \"%r\" %>s %b"
+server.max-request-size = 0
+\$SERVER["socket"] == "127.0.0.1:$GIT_HTTPS_PORT" {
+    ssl.engine = "enable"
+    ssl.pemfile = "$S/pki/server.crt"
+    ssl.privkey = "$S/pki/server.key"
+}
+auth.backend = "plain"
+auth.backend.plain.userfile = "$S/http-users.plain"
+alias.url = ( "/git/" => "$backend/", "/auth-git/" => "$backend/" )
+\$HTTP["url"] =~ "^/(auth-)?git/" {
+    cgi.assign = ( "" => "" )
+    setenv.add-environment = (
+        "GIT_PROJECT_ROOT" => "$S/git",
+        "GIT_HTTP_EXPORT_ALL" => "1",
+        "GIT_CONFIG_NOSYSTEM" => "1",
+        "GIT_CONFIG_COUNT" => "2",
+        "GIT_CONFIG_KEY_0" => "safe.directory",
+        "GIT_CONFIG_VALUE_0" => "*",
+        "GIT_CONFIG_KEY_1" => "http.receivepack",
+        "GIT_CONFIG_VALUE_1" => "true",
+    )
+}
+\$HTTP["url"] =~ "^/auth-git/" {
+    auth.require = ( "" => ( "method" => "basic", "realm" => "cflux-test-git", "require" => "valid-user" ) )
+}
+EOF
+	lighttpd -tt -f "$S/lighttpd-git.conf" >/dev/null 2>"$S/lighttpd-git.log" ||
+		{ tail_log "$S/lighttpd-git.log"; die "lighttpd (git) config rejected"; }
+	start_proc lighttpd-git "$S/lighttpd-git.pid" "$S/lighttpd-git.log" "$(command -v lighttpd)" \
+		-D -f "$S/lighttpd-git.conf"
+
+	# ---- lighttpd: static Helm repository
+	cat >"$S/lighttpd-helm.conf" <<EOF
+# generated by test/cluster/servers.sh
+server.modules = ("mod_access", "mod_auth", "mod_authn_file", "mod_accesslog")
+server.bind = "127.0.0.1"
+server.port = $HELM_PORT
+server.document-root = "$S/helm"
+server.errorlog = "$S/lighttpd-helm-error.log"
+accesslog.filename = "$S/helm-access.log"
+accesslog.format = "%h %V %u %t \"%r\" %>s %b"
+mimetype.assign = ( ".yaml" => "text/yaml", ".yml" => "text/yaml", ".json" => "application/json",
+                    ".tgz" => "application/gzip", ".gz" => "application/gzip", ".prov" => "text/plain",
+                    "" => "application/octet-stream" )
+auth.backend = "plain"
+auth.backend.plain.userfile = "$S/http-users.plain"
+\$HTTP["url"] =~ "^/private/" {
+    auth.require = ( "" => ( "method" => "basic", "realm" => "cflux-test-helm", "require" => "valid-user" ) )
+}
+EOF
+	lighttpd -tt -f "$S/lighttpd-helm.conf" >/dev/null 2>"$S/lighttpd-helm.log" ||
+		{ tail_log "$S/lighttpd-helm.log"; die "lighttpd (helm) config rejected"; }
+	start_proc lighttpd-helm "$S/lighttpd-helm.pid" "$S/lighttpd-helm.log" "$(command -v lighttpd)" \
+		-D -f "$S/lighttpd-helm.conf"
+
+	# ---- git daemon
+	(
+		export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'
+		start_proc git-daemon "$S/git-daemon.pid" "$S/git-daemon.log" "$(git --exec-path)/git-daemon" \
+			--reuseaddr --listen=127.0.0.1 --port="$GIT_DAEMON_PORT" \
+			--base-path="$S/git" --export-all --enable=receive-pack --informative-errors \
+			--log-destination=stderr --verbose "$S/git"
+	)
+
+	# ---- sshd
+	[ -d /run/sshd ] || mkdir -p /run/sshd # privilege separation dir sshd insists on
+	cat >"$S/sshd_config" <<EOF
+# generated by test/cluster/servers.sh
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $S/ssh/ssh_host_ed25519_key
+HostKey $S/ssh/ssh_host_rsa_key
+HostKey $S/ssh/ssh_host_ecdsa_key
+PidFile none
+AuthorizedKeysFile $S/ssh/authorized_keys
+AuthenticationMethods publickey
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin forced-commands-only
+AllowUsers root
+UsePAM no
+StrictModes no
+PermitUserEnvironment no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+PrintMotd no
+LogLevel VERBOSE
+EOF
+	/usr/sbin/sshd -t -f "$S/sshd_config" 2>"$S/sshd.log" || { tail_log "$S/sshd.log"; die "sshd config rejected"; }
+	start_proc sshd "$S/sshd.pid" "$S/sshd.log" /usr/sbin/sshd -D -e -f "$S/sshd_config"
+
+	# ---- registries
+	local name port auth
+	for name in registry registry-auth; do
+		if [ "$name" = registry ]; then
+			port=$REGISTRY_PORT auth=""
+		else
+			port=$REGISTRY_AUTH_PORT
+			auth="auth:
+  htpasswd:
+    realm: cflux-test-registry
+    path: $S/registry/htpasswd"
+		fi
+		cat >"$S/$name.yml" <<EOF
+# generated by test/cluster/servers.sh
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $S/registry/${name#registry-}
+  delete:
+    enabled: true
+  maintenance:
+    uploadpurging:
+      enabled: false
+http:
+  addr: 127.0.0.1:$port
+  secret: $(openssl rand -hex 16)
+$auth
+EOF
+		start_proc "$name" "$S/$name.pid" "$S/$name.log" "$(command -v docker-registry)" serve "$S/$name.yml"
+	done
+
+	# ---- wait for every listener
+	local ca=$S/pki/ca.crt
+	http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@"; }
+	ok_200() { [ "$(http_code "$@")" = 200 ]; }
+	ok_401() { [ "$(http_code "$@")" = 401 ]; }
+	port_open() { python3 -c 'import socket,sys;socket.create_connection(("127.0.0.1",int(sys.argv[1])),1).close()' "$1"; }
+	wait_until 20 "lighttpd (git, http)" "$S/lighttpd-git.pid" ok_401 "http://127.0.0.1:$GIT_HTTP_PORT/auth-git/x.git/info/refs" ||
+		{ tail_log "$S/lighttpd-git.log"; tail_log "$S/lighttpd-git-error.log"; die "lighttpd (git) not serving"; }
+	wait_until 20 "lighttpd (git, https)" "$S/lighttpd-git.pid" ok_401 --cacert "$ca" "https://127.0.0.1:$GIT_HTTPS_PORT/auth-git/x.git/info/refs" ||
+		{ tail_log "$S/lighttpd-git-error.log"; die "lighttpd (git, https) not serving"; }
+	wait_until 20 "lighttpd (helm)" "$S/lighttpd-helm.pid" ok_200 "http://127.0.0.1:$HELM_PORT/index.yaml" ||
+		{ tail_log "$S/lighttpd-helm-error.log"; die "lighttpd (helm) not serving"; }
+	wait_until 20 "git daemon" "$S/git-daemon.pid" port_open "$GIT_DAEMON_PORT" ||
+		{ tail_log "$S/git-daemon.log"; die "git daemon not listening"; }
+	wait_until 20 "sshd" "$S/sshd.pid" port_open "$SSH_PORT" ||
+		{ tail_log "$S/sshd.log"; die "sshd not listening"; }
+	wait_until 20 "registry" "$S/registry.pid" ok_200 "http://127.0.0.1:$REGISTRY_PORT/v2/" ||
+		{ tail_log "$S/registry.log"; die "registry not serving"; }
+	wait_until 20 "registry-auth" "$S/registry-auth.pid" ok_401 "http://127.0.0.1:$REGISTRY_AUTH_PORT/v2/" ||
+		{ tail_log "$S/registry-auth.log"; die "registry (auth) not serving"; }
+
+	# ---- known_hosts (plain and hashed)
+	local k=$S/ssh t
+	: >"$k/known_hosts"
+	for t in ed25519 rsa ecdsa; do
+		printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$k/ssh_host_${t}_key.pub")" >>"$k/known_hosts"
+	done
+	cp "$k/known_hosts" "$k/known_hosts_hashed"
+	ssh-keygen -q -H -f "$k/known_hosts_hashed" >/dev/null 2>&1
+	rm -f "$k/known_hosts_hashed.old"
+
+	local ssh_cmd="ssh -F /dev/null -i $k/id_ed25519 -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$k/known_hosts"
+	cat >"$ENVF.tmp" <<EOF
+# Generated by test/cluster/servers.sh; source it (sh/bash).
+export SERVERS_DIR='$S'
+export TEST_CA='$S/pki/ca.crt'
+export TEST_CA_KEY='$S/pki/ca.key'
+export GIT_ROOT='$S/git'
+# git smart HTTP: \$GIT_HTTP_URL/NAME.git (no auth), \$GIT_HTTP_AUTH_URL/NAME.git (basic auth)
+export GIT_HTTP_PORT='$GIT_HTTP_PORT'
+export GIT_HTTPS_PORT='$GIT_HTTPS_PORT'
+export GIT_HTTP_URL='http://127.0.0.1:$GIT_HTTP_PORT/git'
+export GIT_HTTP_AUTH_URL='http://127.0.0.1:$GIT_HTTP_PORT/auth-git'
+export GIT_HTTPS_URL='https://127.0.0.1:$GIT_HTTPS_PORT/git'
+export GIT_HTTPS_AUTH_URL='https://127.0.0.1:$GIT_HTTPS_PORT/auth-git'
+export GIT_HTTP_USER='$HTTP_USER'
+export GIT_HTTP_PASSWORD='$HTTP_PASSWORD'
+export GIT_HTTP_ACCESS_LOG='$S/git-access.log'
+# git://
+export GIT_DAEMON_PORT='$GIT_DAEMON_PORT'
+export GIT_DAEMON_URL='git://127.0.0.1:$GIT_DAEMON_PORT'
+# SSH: \$GIT_SSH_URL/NAME.git; keys accept any of the client keys below
+export GIT_SSH_PORT='$SSH_PORT'
+export GIT_SSH_USER='root'
+export GIT_SSH_URL='ssh://root@127.0.0.1:$SSH_PORT'
+export SSH_KEY_ED25519='$k/id_ed25519'
+export SSH_KEY_RSA='$k/id_rsa'
+export SSH_KEY_ECDSA='$k/id_ecdsa'
+export SSH_KEY_ED25519_PASS='$k/id_ed25519_pass'
+export SSH_KEY_PASSPHRASE='$SSH_PASSPHRASE'
+export SSH_KNOWN_HOSTS='$k/known_hosts'
+export SSH_KNOWN_HOSTS_HASHED='$k/known_hosts_hashed'
+export SSH_HOST_KEY_ED25519_PUB='$k/ssh_host_ed25519_key.pub'
+export SSH_HOST_KEY_RSA_PUB='$k/ssh_host_rsa_key.pub'
+export SSH_HOST_KEY_ECDSA_PUB='$k/ssh_host_ecdsa_key.pub'
+export GIT_SSH_COMMAND='$ssh_cmd'
+# OCI registries (distribution v2): \$REGISTRY_HOST/NAME:TAG
+export REGISTRY_PORT='$REGISTRY_PORT'
+export REGISTRY_HOST='127.0.0.1:$REGISTRY_PORT'
+export REGISTRY_URL='http://127.0.0.1:$REGISTRY_PORT'
+export REGISTRY_AUTH_PORT='$REGISTRY_AUTH_PORT'
+export REGISTRY_AUTH_HOST='127.0.0.1:$REGISTRY_AUTH_PORT'
+export REGISTRY_AUTH_URL='http://127.0.0.1:$REGISTRY_AUTH_PORT'
+export REGISTRY_USER='$REGISTRY_USER'
+export REGISTRY_PASSWORD='$REGISTRY_PASSWORD'
+# Helm repository (static files from \$HELM_DIR; /private/ needs \$GIT_HTTP_USER/\$GIT_HTTP_PASSWORD)
+export HELM_PORT='$HELM_PORT'
+export HELM_URL='http://127.0.0.1:$HELM_PORT'
+export HELM_DIR='$S/helm'
+export HELM_ACCESS_LOG='$S/helm-access.log'
+export HELM_HTTP_USER='$HTTP_USER'
+export HELM_HTTP_PASSWORD='$HTTP_PASSWORD'
+# pids
+EOF
+	for n in $NAMES; do
+		printf "export %s_PID='%s'\n" "$(echo "$n" | tr 'a-z-' 'A-Z_')" "$(proc_pid "$S/$n.pid")" >>"$ENVF.tmp"
+	done
+	mv "$ENVF.tmp" "$ENVF"
+	up_done=1
+	log "servers up; environment in $ENVF"
+}
+
+status() {
+	local n rc=0
+	for n in $NAMES; do
+		if proc_alive "$S/$n.pid"; then echo "$n: running (pid $(proc_pid "$S/$n.pid"))"; else echo "$n: stopped"; rc=1; fi
+	done
+	return $rc
+}
+
+case "${1:-}" in
+up) servers_up ;;
+down) servers_down; log "servers down (state $S)" ;;
+status) status ;;
+*) die "usage: servers.sh up|down|status" ;;
+esac

@@ -1,0 +1,16 @@
+# versions.sh: pinned versions of the test binaries built by build.sh.
+# Sourced by build.sh and env.sh (POSIX sh); change a version here and the
+# next build.sh run builds it into its own cache directory.
+K8S_VERSION=v1.35.4
+ETCD_VERSION=v3.6.16
+KUSTOMIZE_VERSION=v5.8.1
+HELM_VERSION=v3.21.4
+HELM_K8S_MINOR=35
+SOURCE_CONTROLLER_VERSION=v1.7.3
+KUSTOMIZE_CONTROLLER_VERSION=v1.7.3
+# Flux 2.7 generation (flux2 v2.7.5 pins helm-controller/api v1.4.5, which the
+# proxy refuses with 403, as it does v1.4.1/v1.4.2/v1.4.4); v1.4.3 is served,
+# go 1.25.0, source-controller/api v1.7.2, helm v3.19.  (v1.6.3 is go 1.26.0
+# but Flux 2.9: source API v1.9, a helm v4 fork; it does not match
+# source-controller v1.7.3.)
+HELM_CONTROLLER_VERSION=v1.4.3
