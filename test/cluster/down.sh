@@ -27,5 +27,6 @@ if [ -f "$D/etcd-data.path" ]; then
 	esac
 	rm -f "$D/etcd-data.path"
 fi
+rm -f "$D"/*.cmd
 rm -rf "$D/pki" "$D"/kubeconfig* "$D/env" "$D/audit-policy.yaml"
 log "cluster down (state $D)"

@@ -34,6 +34,8 @@ start_proc() {
 	setsid "$bin" "$@" </dev/null >>"$logfile" 2>&1 &
 	local pid=$!
 	printf '%s %s\n' "$pid" "$bin" >"$pidfile"
+	# The command line, NUL-separated, so restart.sh can start it again.
+	printf '%s\0' "$bin" "$@" >"${pidfile%.pid}.cmd"
 	log "started $name (pid $pid, log $logfile)"
 }
 
