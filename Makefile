@@ -8,6 +8,7 @@
 #   make fuzz             real libFuzzer binaries (clang) under build/fuzz/
 #   make cluster-up / cluster-down   the local control plane (test/cluster/)
 #   make lint             banned.h and style checks
+#   make bench-kube       lib/kube figures (informer memory, watch latency, SSA rate)
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
 # never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
@@ -91,7 +92,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz lint clean help
+.PHONY: all build test unit deps fuzz lint clean help bench-kube
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator
@@ -146,6 +147,10 @@ unit: $(BIN)/cflux-operator $(TEST_BINS)
 
 deps:
 	sh tools/deps.sh
+
+# Figures, not tests: lib/kube against the local control plane.
+bench-kube: $(BUILD)/test/kubebench testbin
+	$(Q)BUILD=$(BUILD) bash test/bench/kube.sh
 
 # Real fuzzers: clang + libFuzzer, in their own build directory.
 FUZZ_BUILD := build/fuzz

@@ -24,6 +24,8 @@
  * relists; anything else waits out the backoff first.  The backoff resets
  * after two healthy minutes (BACKOFF_WATCH).
  *
+ * Cached objects have metadata.managedFields removed (cache_copy()).
+ *
  * Ownership: the cache owns one reference per kobj; the map's key points
  * into the kobj (kobj->key), which lives as long as the entry.
  */
@@ -65,6 +67,20 @@ struct informer {
 };
 
 static void start_list(struct informer *inf);
+
+/*
+ * A cached copy of `obj` without metadata.managedFields: nothing in the
+ * operator reads them, and they are often half of an object's size
+ * (controller-runtime's cache drops them the same way).
+ */
+static struct kobj *cache_copy(const cJSON *obj)
+{
+	cJSON *dup = cJSON_Duplicate(obj, 1);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(dup, "metadata"),
+						"managedFields");
+	return kobj_new(dup);
+}
 static void start_watch(struct informer *inf);
 static void maybe_free(struct informer *inf);
 
@@ -287,7 +303,7 @@ static void list_done(int r, const cJSON *obj, const struct op_err *err, void *p
 		rv = cJSON_GetObjectItemCaseSensitive(meta, "resourceVersion")->valuestring;
 	cJSON_ArrayForEach(item, items)
 	{
-		struct kobj *o = kobj_new(cJSON_Duplicate(item, 1)), *dup;
+		struct kobj *o = cache_copy(item), *dup;
 
 		if (!o)
 			continue;
@@ -326,7 +342,7 @@ static int watch_event(const char *type, const cJSON *obj, void *payload)
 		set_str(&inf->rv, rvj->valuestring);
 	if (streq(type, "BOOKMARK"))
 		return 0;
-	o = kobj_new(cJSON_Duplicate(obj, 1));
+	o = cache_copy(obj);
 	if (!o)
 		return 0;
 	if (streq(type, "DELETED")) {
