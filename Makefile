@@ -157,11 +157,13 @@ FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Ilib $(PKG_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined
 fuzz: $(FUZZ_SRCS:test/fuzz/fuzz_%.c=$(FUZZ_BUILD)/fuzz_%)
-$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(LIB_SRCS)
+$(FUZZ_BUILD)/libcflux.a: $(LIB_SRCS)
 	@mkdir -p $(@D)/obj
 	$(Q)for s in $(LIB_SRCS); do o=$(@D)/obj/$$(echo $$s | tr / _).o; \
 		[ $$o -nt $$s ] || clang $(FUZZ_CFLAGS) -c -o $$o $$s || exit 1; done
-	$(QUIET_LINK)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(@D)/obj/*.o $(PKG_LIBS)
+	$(Q)rm -f $@ && ar rcs $@ $(@D)/obj/*.o
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libcflux.a
+	$(QUIET_LINK)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libcflux.a $(PKG_LIBS)
 
 lint:
 	$(Q)bash tools/lint.sh

@@ -14,7 +14,8 @@ PKGS_BUILD="build-essential pkg-config libuv1-dev libcurl4-openssl-dev libcjson-
  libyaml-dev libarchive-dev zlib1g-dev libmbedtls-dev"
 PKGS_BACKPORTS="libgit2-dev"
 PKGS_TEST="git openssl curl python3 openssh-server openssh-client lighttpd
- docker-registry apache2-utils clang llvm procps iproute2 lighttpd-mod-openssl time"
+ docker-registry apache2-utils clang llvm procps iproute2 lighttpd-mod-openssl time
+ libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS_BUILD $PKGS_BACKPORTS $PKGS_TEST; do
