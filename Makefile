@@ -110,6 +110,7 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/operator/main.o: ALL_CFLAGS += -DCFLUX_VERSION='"$(VERSION)"'
+$(BUILD)/test/%.o: ALL_CFLAGS += -Itest/unit
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

@@ -1,0 +1,20 @@
+/*
+ * internal.h: what yaml.c and json.c share inside lib/yj.
+ */
+#ifndef CFLUX_YJ_INTERNAL_H
+#define CFLUX_YJ_INTERNAL_H
+
+#include <stddef.h>
+
+/*
+ * Format `v` with the fewest digits that read back as the same value at
+ * `bits` (32 or 64) precision, as Go does:
+ *   json = true:  encoding/json's float64 form ('f' for 1e-6 <= |v| < 1e21,
+ *                 else 'e' with "e-07" cleaned to "e-7");
+ *   json = false: strconv.FormatFloat(v, 'g', -1, bits) ('e' below 1e-4
+ *                 and from 1e6: "1e+06").
+ * `out` holds at least 64 bytes.
+ */
+void yj__format_float(double v, int bits, int json, char *out, size_t n);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * yj.h: YAML <-> JSON, the way Kubernetes reads YAML, and JSON helpers.
+ *
+ * YAML READING
+ * A manifest stream is split into documents exactly as kubectl splits it
+ * (a line "---", optionally followed by spaces or a comment), and each
+ * document is converted to a cJSON tree with the scalar resolution of
+ * sigs.k8s.io/yaml (go-yaml v2's YAML 1.1 rules), i.e. what `kubectl
+ * apply` would send: yes/no/on/off/y/n are booleans (also as keys, which
+ * become "true"/"false"), 0755 is octal, 0x1F hex, 0b101 binary, 1_000 an
+ * int, 1e3 and .5 floats, ~ and null null, timestamps stay strings,
+ * !!binary is decoded, "<<" merges, the last of duplicate keys wins, and
+ * .inf/.nan are errors (JSON has no such numbers).  Documents that are
+ * empty, only comments, or null are skipped.  test/unit/yj_diff.sh checks
+ * all of this against sigs.k8s.io/yaml itself.
+ *
+ * Everything is bounded (struct yj_limits): input bytes, documents,
+ * nesting depth, nodes (counting alias expansions, so a "billion laughs"
+ * input stops at the limit instead of eating memory), scalar bytes and
+ * alias uses.  Errors are -EINVAL for bad YAML and -EFBIG/-E2BIG for a
+ * limit, with "line L:C" in the message.
+ *
+ * NUMBERS
+ * cJSON keeps numbers as doubles.  Integers that a double cannot hold
+ * exactly (beyond 2^53) are kept as cJSON "raw" items holding their exact
+ * digits, which cJSON prints verbatim, so no integer is ever rounded.
+ *
+ * Threading: every function is reentrant and may run on worker threads.
+ */
+#ifndef CFLUX_YJ_YJ_H
+#define CFLUX_YJ_YJ_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+
+struct yj_limits {
+	size_t max_input_bytes;
+	size_t max_docs;
+	size_t max_depth;
+	size_t max_nodes;        /* per document, alias expansions included */
+	size_t max_scalar_bytes;
+	size_t max_alias_uses;   /* per document */
+};
+
+/*
+ * Defaults sized for Kubernetes manifests: a 64 MiB stream (Helm charts,
+ * CRD bundles), 10 000 documents, 256 levels (CRD schemas nest ~30 deep;
+ * cJSON's own parser stops at 1000), two million nodes, 16 MiB per
+ * scalar (a ConfigMap value is at most 1 MiB) and 10 000 alias uses.
+ */
+#define YJ_LIMITS_DEFAULT                                                                          \
+	{ .max_input_bytes = 64u << 20, .max_docs = 10000, .max_depth = 256,                      \
+	  .max_nodes = 2000000, .max_scalar_bytes = 16u << 20, .max_alias_uses = 10000 }
+
+struct yj_stream {
+	cJSON **docs;     /* owned */
+	unsigned *lines;  /* 1-based line of each document's first line */
+	size_t n;
+};
+
+/*
+ * Parse a YAML (or JSON) stream.  `lim` NULL means YJ_LIMITS_DEFAULT.  On
+ * success returns 0 and fills *ret (release with yj_stream_release());
+ * on failure returns -EINVAL, -EFBIG or -E2BIG with reterr naming the
+ * document and "line L:C", and *ret untouched.
+ */
+int yj_parse_stream(const char *data, size_t len, const struct yj_limits *lim,
+		    struct yj_stream *ret, struct op_err *reterr);
+void yj_stream_release(struct yj_stream *s);
+
+/*
+ * Parse a stream that must hold exactly one document (a kubeconfig, a
+ * kustomization.yaml).  -EINVAL if it holds none or several.
+ */
+int yj_parse_one(const char *data, size_t len, cJSON **ret, struct op_err *reterr);
+
+/*
+ * Append `doc` as a YAML document (no leading "---") to `out`: block
+ * style, keys in the object's order, two-space indent, sequences not
+ * indented under their key (as kubectl and kustomize print), strings
+ * quoted wherever they would otherwise read back as something else.
+ * Parsing the output gives `doc` back.  0 or -EFBIG.
+ */
+int yj_emit_yaml(const cJSON *doc, struct buf *out);
+
+/* ---- JSON helpers (json.c) ---- */
+
+/*
+ * The item at JSON pointer `ptr` (RFC 6901: "/metadata/name", "/a/0",
+ * "~1" for '/', "~0" for '~'; "" is the root), or NULL.  Borrowed.
+ */
+cJSON *yj_get(const cJSON *root, const char *ptr);
+
+/* A string at `ptr`, or NULL. */
+const char *yj_get_str(const cJSON *root, const char *ptr);
+
+/*
+ * Set the item at `ptr` to `val`, creating missing objects on the way
+ * (not arrays).  Takes ownership of `val` on success and on failure.
+ * -EINVAL for a bad pointer or a path through a non-object.
+ */
+int yj_set(cJSON *root, const char *ptr, cJSON *val);
+
+/*
+ * RFC 7386 JSON merge patch: *target becomes target merged with `patch`
+ * (null deletes; a non-object patch replaces).  *target may be replaced.
+ */
+int yj_merge_patch(cJSON **target, const cJSON *patch);
+
+/*
+ * RFC 6902 JSON patch: apply the operations of the array `patch` to
+ * *target, all or nothing.  On failure *target is unchanged and reterr
+ * names the operation's index, op and path.
+ */
+int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *reterr);
+
+/*
+ * Canonical JSON: object keys sorted bytewise, no white space, numbers and
+ * strings formatted exactly as Go's encoding/json (SetEscapeHTML(false))
+ * formats them, so output compares byte for byte with Go tools.
+ */
+int yj_print_canonical(const cJSON *j, struct buf *out);
+
+/* "sha256:<hex>" of the canonical form; `ret` holds 72 bytes. */
+int yj_digest(const cJSON *j, char ret[72]);
+
+/* Lower-case hex sha256 of bytes; `ret` holds 65 bytes. */
+void yj_sha256_hex(const void *data, size_t n, char ret[65]);
+
+#endif

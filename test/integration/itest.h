@@ -1,0 +1,143 @@
+/*
+ * itest.h: helpers for integration tests against the local control plane.
+ *
+ * Integration tests (test/integration/itest_<name>.c) use the unit harness
+ * (TEST, ASSERT_*) and run with the control plane from test/cluster/up.sh
+ * already up: test/run.sh exports KUBECONFIG (the admin kubeconfig,
+ * build/cluster/kubeconfig) and CFLUX_CLUSTER_DIR.  Each test makes its own
+ * loop and client, works in a namespace of its own (itest_namespace()),
+ * and ends by closing everything and asserting uv_loop_close() == 0.
+ *
+ * itest_call() runs one asynchronous client call to completion: it spins
+ * the loop until the callback has fired, so tests read top to bottom.
+ */
+#ifndef CFLUX_TEST_ITEST_H
+#define CFLUX_TEST_ITEST_H
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#include "base/alloc.h"
+#include "harness.h"
+#include "kube/client.h"
+#include "kube/config.h"
+
+/* The result of one call, copied out of the callback. */
+struct itest_result {
+	bool done;
+	int r;
+	cJSON *obj; /* a copy; freed by itest_result_clear() */
+	struct op_err err;
+};
+
+static inline void itest__cb(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct itest_result *res = payload;
+
+	res->done = true;
+	res->r = r;
+	res->obj = obj ? cJSON_Duplicate(obj, 1) : NULL;
+	if (err)
+		res->err = *err;
+}
+
+static inline void itest_result_clear(struct itest_result *res)
+{
+	cJSON_Delete(res->obj);
+	memset(res, 0, sizeof(*res));
+}
+
+/* Run the loop until *done (bounded by `ms` of loop time; fails the test). */
+static inline void itest_wait(uv_loop_t *loop, const bool *done, uint64_t ms)
+{
+	uint64_t start = uv_now(loop);
+
+	while (!*done) {
+		uv_run(loop, UV_RUN_ONCE);
+		uv_update_time(loop);
+		if (uv_now(loop) - start > ms)
+			harness__fail(__FILE__, __LINE__, "timed out after %llu ms",
+				      (unsigned long long)ms);
+	}
+}
+
+/*
+ * `call` is an expression starting a request with itest__cb and &res, e.g.
+ *   ITEST_CALL(loop, res, kube_get(c, &ref, NULL, itest__cb, &res));
+ */
+#define ITEST_CALL(loop, res, call)                                                                \
+	do {                                                                                       \
+		itest_result_clear(&(res));                                                        \
+		ASSERT_OK(call);                                                                   \
+		itest_wait((loop), &(res).done, 60000);                                            \
+	} while (0)
+
+/* A client from $KUBECONFIG; fails the test if there is none. */
+static inline struct kube_client *itest_client(uv_loop_t *loop)
+{
+	struct kube_config *cfg = NULL;
+	struct kube_client *c = NULL;
+	struct op_err err;
+
+	if (kube_config_load(NULL, NULL, &cfg, &err) < 0)
+		harness__fail(__FILE__, __LINE__, "kubeconfig: %s", err.msg);
+	if (kube_client_new(loop, cfg, &c, &err) < 0)
+		harness__fail(__FILE__, __LINE__, "client: %s", err.msg);
+	kube_config_free(cfg);
+	return c;
+}
+
+static inline void itest__closed(void *payload)
+{
+	*(bool *)payload = true;
+}
+
+/* Close the client, drain the loop, and assert it closes cleanly. */
+static inline void itest_finish(uv_loop_t *loop, struct kube_client *c)
+{
+	bool closed = false;
+
+	if (c)
+		kube_client_close(c, itest__closed, &closed);
+	else
+		closed = true;
+	itest_wait(loop, &closed, 10000);
+	uv_run(loop, UV_RUN_DEFAULT);
+	ASSERT_EQ(uv_loop_close(loop), 0);
+}
+
+/*
+ * Create a fresh namespace "<prefix>-<random>" and return its name; it is
+ * deleted again by itest_delete_namespace().
+ */
+static inline char *itest_namespace(uv_loop_t *loop, struct kube_client *c, const char *prefix)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "namespaces" };
+	struct itest_result res = { 0 };
+	char *name = xasprintf("%s-%08lx", prefix, (unsigned long)random() ^ (unsigned long)getpid());
+	cJSON *ns = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(ns, "metadata");
+
+	cJSON_AddStringToObject(ns, "apiVersion", "v1");
+	cJSON_AddStringToObject(ns, "kind", "Namespace");
+	cJSON_AddStringToObject(meta, "name", name);
+	ITEST_CALL(loop, res, kube_create(c, &ref, ns, NULL, itest__cb, &res));
+	if (res.r < 0)
+		harness__fail(__FILE__, __LINE__, "create namespace %s: %s", name, res.err.msg);
+	itest_result_clear(&res);
+	cJSON_Delete(ns);
+	return name;
+}
+
+static inline void itest_delete_namespace(uv_loop_t *loop, struct kube_client *c, char *name)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "namespaces", .name = name };
+	struct itest_result res = { 0 };
+
+	ITEST_CALL(loop, res, kube_delete(c, &ref, NULL, itest__cb, &res));
+	itest_result_clear(&res);
+	free(name);
+}
+
+#endif
