@@ -17,4 +17,10 @@
  */
 void yj__format_float(double v, int bits, int json, char *out, size_t n);
 
+/*
+ * Length of the valid UTF-8 sequence at `s` (1..4), or 0 if invalid.  `s`
+ * is NUL-terminated, so reading up to 4 bytes stops at the NUL.
+ */
+size_t yj__utf8_len(const unsigned char *s);
+
 #endif

@@ -123,8 +123,7 @@ void yj__format_float(double v, int bits, int json, char *out, size_t n)
 
 /* ---- canonical printing ---- */
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
+size_t yj__utf8_len(const unsigned char *s)
 {
 	unsigned c = s[0];
 
@@ -190,7 +189,7 @@ static int print_string(const char *str, struct buf *out)
 			s++;
 			continue;
 		}
-		l = utf8_len(s);
+		l = yj__utf8_len(s);
 		if (l == 0) {
 			r = buf_adds(out, "\\ufffd");
 			s++;
@@ -446,6 +445,24 @@ static cJSON *parent_of(cJSON *root, const char *ptr, char **ret_tok)
 	return parent;
 }
 
+/*
+ * Insert `item` before index `i` (< size).  Debian's cJSON 1.7.15 drops
+ * items inserted in the middle with cJSON_InsertItemInArray(), so we link
+ * them ourselves; cJSON keeps the last item in child->prev.
+ */
+static void array_insert(cJSON *arr, int i, cJSON *item)
+{
+	cJSON *after = cJSON_GetArrayItem(arr, i);
+
+	item->next = after;
+	item->prev = after->prev;
+	if (after == arr->child)
+		arr->child = item;
+	else
+		after->prev->next = item;
+	after->prev = item;
+}
+
 static int op_add(cJSON **root, const char *path, cJSON *val)
 {
 	_cleanup_free_ char *tok = NULL;
@@ -474,7 +491,7 @@ static int op_add(cJSON **root, const char *path, cJSON *val)
 		if (i == n)
 			cJSON_AddItemToArray(parent, val);
 		else
-			cJSON_InsertItemInArray(parent, i, val);
+			array_insert(parent, i, val);
 		return 0;
 	}
 	cJSON_Delete(val);

@@ -261,7 +261,7 @@ struct reader {
 	size_t depth, alloc;
 	struct anchor *anchors;
 	size_t nanchors, anchors_alloc;
-	size_t nodes, aliases;
+	size_t nodes, aliases, alias_nodes;
 	unsigned line0; /* 0-based line of the document in the stream */
 	unsigned docno;
 	cJSON *root;
@@ -367,7 +367,27 @@ static cJSON *decode_binary(const char *in)
 		}
 	}
 	out[o] = '\0';
-	return cJSON_CreateString(out);
+	{
+		/* Go turns the bytes into a string and JSON marks invalid UTF-8 as U+FFFD. */
+		struct buf fixed = BUF_INIT(4 * o + 4);
+		const unsigned char *u = (const unsigned char *)out;
+		cJSON *str;
+
+		while ((size_t)((const char *)u - out) < o) {
+			size_t l = *u ? yj__utf8_len(u) : 1;
+
+			if (l == 0) {
+				buf_adds(&fixed, "\xef\xbf\xbd");
+				u++;
+			} else {
+				buf_add(&fixed, u, l);
+				u += l;
+			}
+		}
+		str = cJSON_CreateString(fixed.buf);
+		buf_release(&fixed);
+		return str;
+	}
 }
 
 /* The value of a scalar event. */
@@ -616,6 +636,10 @@ static int on_alias(struct reader *rd, yaml_event_t *ev)
 		return fail(rd, -E2BIG, &ev->start_mark, "alias limit (%zu) exceeded",
 			    rd->lim->max_alias_uses);
 	/* Check the cost before paying it. */
+	rd->alias_nodes += a->nodes;
+	if (rd->alias_nodes > rd->lim->max_alias_nodes)
+		return fail(rd, -E2BIG, &ev->start_mark,
+			    "alias expansion limit (%zu nodes) exceeded", rd->lim->max_alias_nodes);
 	if (rd->nodes + a->nodes > rd->lim->max_nodes)
 		return fail(rd, -E2BIG, &ev->start_mark,
 			    "alias expansion exceeds the node limit (%zu)", rd->lim->max_nodes);
@@ -914,6 +938,24 @@ int yj_parse_one(const char *data, size_t len, cJSON **ret, struct op_err *err)
 
 /* ---- writing ---- */
 
+/*
+ * The code point at `p` if it must be escaped in YAML: C1 controls
+ * (including NEL, a YAML 1.1 line break), LS, PS, the BOM (swallowed at a
+ * document's start) and the non-characters U+FFFE/U+FFFF; else 0.
+ */
+static unsigned special_cp(const unsigned char *p)
+{
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+		return p[1];
+	if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+		return 0x2000u + (p[2] - 0x80u);
+	if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
+		return 0xfeff;
+	if (p[0] == 0xef && p[1] == 0xbf && (p[2] == 0xbe || p[2] == 0xbf))
+		return 0xffc0u + (p[2] - 0x80u);
+	return 0;
+}
+
 /* Would `s` read back as something other than this string, or not parse? */
 static bool needs_quotes(const char *s)
 {
@@ -925,13 +967,16 @@ static bool needs_quotes(const char *s)
 	resolve_plain(s, &r);
 	if (r.kind != R_STR || streq(s, "<<"))
 		return true;
-	/* Indicators that start something else, and leading/trailing space. */
+	/* Document markers, indicators that start something else, edge spaces. */
+	if (str_startswith(s, "---") || str_startswith(s, "..."))
+		return true;
+
 	if (strchr("-?:,[]{}#&*!|>'\"%@`", s[0]) || s[0] == ' ' || s[strlen(s) - 1] == ' ')
 		return true;
 	for (p = s; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if (c < 0x20 || c == 0x7f)
+		if (c < 0x20 || c == 0x7f || (c >= 0x80 && special_cp((const unsigned char *)p)))
 			return true;
 		if ((c == ':' && (p[1] == ' ' || p[1] == '\0')) || (c == '#' && p > s && p[-1] == ' '))
 			return true;
@@ -959,7 +1004,12 @@ static int emit_quoted(struct buf *out, const char *s)
 			r = buf_adds(out, "\\r");
 		else if (c < 0x20 || c == 0x7f)
 			r = buf_addf(out, "\\x%02x", c);
-		else
+		else if (c >= 0x80 && special_cp((const unsigned char *)s)) {
+			unsigned cp = special_cp((const unsigned char *)s);
+
+			r = cp < 0x100 ? buf_addf(out, "\\x%02x", cp) : buf_addf(out, "\\u%04x", cp);
+			s += cp < 0x100 ? 1 : 2;
+		} else
 			r = buf_addch(out, (char)c);
 	}
 	return r ? r : buf_addch(out, '"');
@@ -984,7 +1034,8 @@ static bool literal_ok(const char *s)
 	for (p = s; *p; p++) {
 		unsigned char c = (unsigned char)*p;
 
-		if ((c < 0x20 && c != '\n') || c == 0x7f)
+		if ((c < 0x20 && c != '\n') || c == 0x7f ||
+		    (c >= 0x80 && special_cp((const unsigned char *)p)))
 			return false;
 		/* Trailing spaces on a line are kept by literal style, fine; a
 		 * line starting with a space after a newline changes the
@@ -1004,6 +1055,9 @@ static int emit_scalar(struct buf *out, const cJSON *j, int indent)
 	if (cJSON_IsRaw(j))
 		return buf_addf(out, "%s\n", j->valuestring);
 	if (cJSON_IsNumber(j)) {
+		/* "-0" would read back as the integer 0. */
+		if (j->valuedouble == 0 && signbit(j->valuedouble))
+			return buf_adds(out, "-0.0\n");
 		yj__format_float(j->valuedouble, 64, 1, num, sizeof(num));
 		return buf_addf(out, "%s\n", num);
 	}

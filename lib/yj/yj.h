@@ -43,17 +43,21 @@ struct yj_limits {
 	size_t max_nodes;        /* per document, alias expansions included */
 	size_t max_scalar_bytes;
 	size_t max_alias_uses;   /* per document */
+	size_t max_alias_nodes;  /* nodes created by alias expansion, per document */
 };
 
 /*
  * Defaults sized for Kubernetes manifests: a 64 MiB stream (Helm charts,
  * CRD bundles), 10 000 documents, 256 levels (CRD schemas nest ~30 deep;
- * cJSON's own parser stops at 1000), two million nodes, 16 MiB per
- * scalar (a ConfigMap value is at most 1 MiB) and 10 000 alias uses.
+ * cJSON's own parser stops at 1000), two million nodes per document, 16 MiB
+ * per scalar (a ConfigMap value is at most 1 MiB), and for aliases 10 000
+ * uses creating at most 100 000 nodes: manifests use anchors for a few
+ * shared blocks, and a "billion laughs" stops within a few MiB.
  */
 #define YJ_LIMITS_DEFAULT                                                                          \
 	{ .max_input_bytes = 64u << 20, .max_docs = 10000, .max_depth = 256,                      \
-	  .max_nodes = 2000000, .max_scalar_bytes = 16u << 20, .max_alias_uses = 10000 }
+	  .max_nodes = 2000000, .max_scalar_bytes = 16u << 20, .max_alias_uses = 10000,           \
+	  .max_alias_nodes = 100000 }
 
 struct yj_stream {
 	cJSON **docs;     /* owned */
