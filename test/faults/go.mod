@@ -1,0 +1,3 @@
+module localtest/faults
+
+go 1.25.0
