@@ -803,3 +803,25 @@ TEST(informer_survives_apiserver_restart_and_compaction)
 	itest_delete_namespace(&loop, c, ns);
 	itest_finish(&loop, c);
 }
+
+TEST(impersonation_is_authorised_as_the_other_user)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "namespaces" };
+	struct itest_result res = { 0 };
+	struct kube_client *c, *sa;
+	uv_loop_t loop;
+
+	uv_loop_init(&loop);
+	c = itest_client(&loop);
+	ASSERT_OK(kube_client_impersonate(c, "system:serviceaccount:default:nobody", &sa));
+	ITEST_CALL(&loop, res, kube_list(sa, &ref, NULL, itest__cb, &res));
+	ASSERT_EQ(res.r, -EPERM);
+	ASSERT_EQ(res.err.http_status, 403);
+	ASSERT_CONTAINS(res.err.msg, "\"system:serviceaccount:default:nobody\" cannot list");
+	/* The admin client it derives from is unaffected. */
+	ITEST_CALL(&loop, res, kube_list(c, &ref, NULL, itest__cb, &res));
+	ASSERT_OK(res.r);
+	kube_client_unref(sa);
+	itest_result_clear(&res);
+	itest_finish(&loop, c);
+}
