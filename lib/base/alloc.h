@@ -60,6 +60,15 @@ char *xasprintf(const char *fmt, ...) _printf_(1, 2);
 
 size_t xalloc__mul(size_t a, size_t b);
 
+/* Wipe a secret string (token, key, password) and free it.  Accepts NULL. */
+static inline void free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 static inline void freep(void *p)
 {
 	free(*(void **)p);

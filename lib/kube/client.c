@@ -88,14 +88,6 @@ static void engine_unref(struct kube_engine *e);
 
 /* ---- credentials ---- */
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Re-read the token file if it changed (or `force`).  Loop thread. */
 static void token_refresh(struct kube_engine *e, bool force)
 {
@@ -124,7 +116,7 @@ static void token_refresh(struct kube_engine *e, bool force)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
 		n--;
 	buf[n] = '\0';
-	wipe_free(e->token);
+	free_secret(e->token);
 	e->token = xstrdup(buf);
 	explicit_bzero(buf, sizeof(buf));
 	e->token_mtime = st.st_mtim;
@@ -193,7 +185,7 @@ static void engine_closed(void *payload)
 	void (*cb)(void *) = e->close_cb;
 	void *p = e->close_payload;
 
-	wipe_free(e->token);
+	free_secret(e->token);
 	kube_config_free(e->cfg);
 	free(e);
 	if (cb)

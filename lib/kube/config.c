@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/b64.h"
 #include "base/buf.h"
 #include "base/str.h"
 #include "kube/config.h"
@@ -29,14 +30,6 @@
 #define KUBECONFIG_MAX (4u << 20)
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 struct kube_config *kube_config_free(struct kube_config *c)
 {
 	if (!c)
@@ -44,11 +37,11 @@ struct kube_config *kube_config_free(struct kube_config *c)
 	free(c->server);
 	free(c->ca_pem);
 	free(c->cert_pem);
-	wipe_free(c->key_pem);
-	wipe_free(c->token);
+	free_secret(c->key_pem);
+	free_secret(c->token);
 	free(c->token_file);
 	free(c->username);
-	wipe_free(c->password);
+	free_secret(c->password);
 	free(c->ns);
 	free(c->impersonate);
 	free(c);
@@ -114,51 +107,6 @@ fail:
 	return err ? err->code : -EIO;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Decode base64 (standard or URL alphabet, whitespace ignored). */
-static int b64_decode(const char *in, char **ret)
-{
-	size_t n = strlen(in), o = 0;
-	char *out = xmalloc(n / 4 * 3 + 4);
-	unsigned acc = 0;
-	int bits = 0;
-
-	for (; *in; in++) {
-		int v;
-
-		if (*in == '=' || *in == '\n' || *in == '\r' || *in == ' ' || *in == '\t')
-			continue;
-		v = b64val((unsigned char)*in);
-		if (v < 0) {
-			free(out);
-			return -EINVAL;
-		}
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
-	*ret = out;
-	return 0;
-}
-
 static const char *get_str(const cJSON *obj, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -193,7 +141,7 @@ static int load_pem(const cJSON *obj, const char *key, const char *dir, const ch
 	data = get_str(obj, datakey);
 	file = get_str(obj, key);
 	if (data && *data) {
-		if (b64_decode(data, ret) < 0)
+		if (b64_decode(data, ret, NULL) < 0)
 			return op_err_set(err, -EINVAL, "'%s': field '%s' is not valid base64",
 					  cfgpath, datakey);
 		return 1;

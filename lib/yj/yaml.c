@@ -32,6 +32,7 @@
 #include <yaml.h>
 
 #include "base/alloc.h"
+#include "base/b64.h"
 #include "base/str.h"
 #include "yj/internal.h"
 #include "yj/yj.h"
@@ -329,44 +330,14 @@ static cJSON *make_uint(uint64_t v)
 	return cJSON_CreateRaw(buf);
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 static cJSON *decode_binary(const char *in)
 {
-	size_t n = strlen(in), o = 0;
-	_cleanup_free_ char *out = xmalloc(n / 4 * 3 + 4);
-	unsigned acc = 0;
-	int bits = 0;
+	_cleanup_free_ char *out = NULL;
+	size_t o;
 
-	for (; *in; in++) {
-		int v;
-
-		if (*in == '=' || *in == '\n' || *in == '\r' || *in == ' ' || *in == '\t')
-			continue;
-		v = b64val((unsigned char)*in);
-		if (v < 0)
-			return NULL;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	out[o] = '\0';
+	/* YAML's !!binary is the standard alphabet only. */
+	if (strpbrk(in, "-_") || b64_decode(in, &out, &o) < 0)
+		return NULL;
 	{
 		/* Go turns the bytes into a string and JSON marks invalid UTF-8 as U+FFFD. */
 		struct buf fixed = BUF_INIT(4 * o + 4);

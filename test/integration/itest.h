@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "harness.h"
 #include "kube/client.h"
 #include "kube/config.h"
@@ -138,6 +139,24 @@ static inline void itest_delete_namespace(uv_loop_t *loop, struct kube_client *c
 	ITEST_CALL(loop, res, kube_delete(c, &ref, NULL, itest__cb, &res));
 	itest_result_clear(&res);
 	free(name);
+}
+
+/* The whole output of the shell command `cmd` (a new string). */
+static inline char *itest_run_out(const char *cmd)
+{
+	struct buf b = BUF_INIT(1 << 22);
+	char chunk[4096];
+	FILE *f = popen(cmd, "r");
+	size_t n;
+
+	if (!f)
+		harness__fail(__FILE__, __LINE__, "cannot run '%s'", cmd);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	pclose(f);
+	while (b.len && b.buf[b.len - 1] == '\n')
+		buf_truncate(&b, b.len - 1);
+	return buf_detach(&b, NULL);
 }
 
 #endif

@@ -23,26 +23,9 @@ struct proxy {
 	char *dir;
 };
 
-/* The whole output of `cmd`, without the trailing newline. */
-static char *run_out(const char *cmd)
-{
-	struct buf b = BUF_INIT(1 << 22);
-	char chunk[4096];
-	FILE *f = popen(cmd, "r");
-	size_t n;
-
-	ASSERT_NOT_NULL(f);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	ASSERT_EQ(pclose(f), 0);
-	while (b.len && b.buf[b.len - 1] == '\n')
-		buf_truncate(&b, b.len - 1);
-	return buf_detach(&b, NULL);
-}
-
 static void proxy_start(struct proxy *p)
 {
-	char *bin = run_out("bash test/faults/build.sh");
+	char *bin = itest_run_out("bash test/faults/build.sh");
 	char *portfile = xasprintf("%s/port", harness_tmpdir());
 	char *up = getenv("APISERVER_URL"), *ca = getenv("CLUSTER_CA");
 	char *argv[] = { bin, (char *)"-listen", (char *)"127.0.0.1:0", (char *)"-upstream", up,
@@ -285,7 +268,7 @@ TEST(informer_recovers_from_watch_faults)
 			char *cmd = xasprintf("curl -fsS http://127.0.0.1:%d/__faults/log", p.port);
 
 			free(log);
-			log = run_out(cmd);
+			log = itest_run_out(cmd);
 			free(cmd);
 			ASSERT(uv_now(&loop) - start < 20000);
 			{

@@ -224,20 +224,6 @@ TEST(two_processes_sigterm_hands_over)
 
 /* ---- events ---- */
 
-static char *run_out(const char *cmd)
-{
-	struct buf b = BUF_INIT(1 << 22);
-	char chunk[4096];
-	FILE *f = popen(cmd, "r");
-	size_t n;
-
-	ASSERT_NOT_NULL(f);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	pclose(f);
-	return buf_detach(&b, NULL);
-}
-
 TEST(events_aggregate_and_describe_shows_them)
 {
 	struct kube_ref cmref = { .version = "v1", .resource = "configmaps" };
@@ -302,7 +288,7 @@ TEST(events_aggregate_and_describe_shows_them)
 	ASSERT_EQ(n3, 1);
 	ASSERT_EQ(other, 1);
 	cmd = xasprintf("kubectl describe configmap watched -n %s", ns);
-	out = run_out(cmd);
+	out = itest_run_out(cmd);
 	ASSERT_CONTAINS(out, "ReconciliationFailed");
 	ASSERT_CONTAINS(out, "x3 over");
 	ASSERT_CONTAINS(out, "fetch from 'https://git.example.com/r.git' failed");
