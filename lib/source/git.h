@@ -1,0 +1,57 @@
+/*
+ * git.h: fetching a Git revision into a directory (libgit2).
+ *
+ * src_git_fetch() is blocking: it runs on a uv_queue_work() worker, one
+ * call per source at a time, and neither logs nor touches loop state.  It
+ * keeps a bare repository per source in `cache_dir` so later fetches are
+ * incremental, asks the remote first which commit the ref points at (one
+ * ls-remote round trip) and stops there when that is `last_commit`, and
+ * otherwise fetches (shallowly, depth 1, for a branch or tag over HTTP(S);
+ * see git.c for SSH) and checks the commit's tree out into `checkout_dir` (no .git inside).
+ *
+ * Refs: `commit` wins over `tag`, which wins over `branch` (Flux's order,
+ * semver and name refs to come); a commit with a branch is fetched from
+ * that branch.  Revisions are Flux's: "main@sha1:<hex>", "v1.2.3@sha1:<hex>",
+ * "sha1:<hex>" for a bare commit.
+ *
+ * Auth: HTTP basic (username/password), SSH keys held in memory with the
+ * host key checked against `known_hosts` (plain and hashed entries; there is
+ * no trust on first use: without known_hosts an SSH fetch is refused).
+ * Network timeouts: connect 10 s, a silent server 30 s, and `timeout_s`
+ * bounds the whole fetch.  Error messages never contain credentials.
+ */
+#ifndef CFLUX_SOURCE_GIT_H
+#define CFLUX_SOURCE_GIT_H
+
+#include <stdbool.h>
+
+#include "base/err.h"
+
+struct src_git_opts {
+	const char *url;
+	const char *branch;        /* default "master" when no ref is given, as Flux */
+	const char *tag;
+	const char *commit;        /* full 40-hex sha */
+	const char *username;      /* HTTPS basic auth, or the SSH user */
+	const char *password;
+	const char *ssh_key;       /* PEM private key, in memory */
+	const char *ssh_passphrase;
+	const char *known_hosts;   /* known_hosts text */
+	const char *cache_dir;     /* bare repository kept between fetches */
+	const char *checkout_dir;  /* must exist and be empty */
+	const char *last_commit;   /* skip the fetch if the ref still points here */
+	unsigned timeout_s;        /* whole fetch; 0: 60 s (Flux's default) */
+};
+
+struct src_git_result {
+	char commit[41];
+	char revision[320];
+	char message[256];  /* first line of the commit message */
+	bool unchanged;     /* the ref still points at last_commit; nothing fetched */
+};
+
+/* Fetch and check out.  0, or a negative errno with reterr explaining it. */
+int src_git_fetch(const struct src_git_opts *opts, struct src_git_result *ret,
+		  struct op_err *reterr);
+
+#endif
