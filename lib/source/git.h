@@ -14,7 +14,7 @@
  * that branch.  Revisions are Flux's: "main@sha1:<hex>", "v1.2.3@sha1:<hex>",
  * "sha1:<hex>" for a bare commit.
  *
- * Auth: HTTP basic (username/password), SSH keys held in memory with the
+ * Auth: HTTP basic (username/password), a custom CA for HTTPS, SSH keys held in memory with the
  * host key checked against `known_hosts` (plain and hashed entries; there is
  * no trust on first use: without known_hosts an SSH fetch is refused).
  * Network timeouts: connect 10 s, a silent server 30 s, and `timeout_s`
@@ -34,6 +34,7 @@ struct src_git_opts {
 	const char *commit;        /* full 40-hex sha */
 	const char *username;      /* HTTPS basic auth, or the SSH user */
 	const char *password;
+	const char *ca_pem;        /* custom CA for HTTPS (PEM text), or NULL */
 	const char *ssh_key;       /* PEM private key, in memory */
 	const char *ssh_passphrase;
 	const char *known_hosts;   /* known_hosts text */

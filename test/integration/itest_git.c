@@ -67,8 +67,11 @@ static char *make_repo(const char *name, const char *content)
 {
 	char *dir = xasprintf("%s/src-%s", harness_tmpdir(), name), *sha;
 
-	ASSERT_EQ(system(sh("mkdir -p %s/apps && printf '%%s' '%s' > %s/apps/cm.yaml && echo ok", dir,
-			    content, dir)[0] == 'o' ? "true" : "false"), 0);
+	char *ok = sh("mkdir -p %s/apps && printf '%%s' '%s' > %s/apps/cm.yaml && echo ok", dir,
+		      content, dir);
+
+	ASSERT_STREQ(ok, "ok");
+	free(ok);
 	sha = sh("bash test/cluster/mkrepo.sh %s %s main", name, dir);
 	ASSERT_EQ(strlen(sha), 40);
 	free(dir);
@@ -139,7 +142,12 @@ TEST(http_branch_unchanged_and_new_commit)
 	}
 	ASSERT(!f.res.unchanged);
 	file = xasprintf("%s/apps/cm.yaml", f.out);
-	ASSERT_STREQ(slurp(file), "v1");
+	{
+		char *text = slurp(file);
+
+		ASSERT_STREQ(text, "v1");
+		free(text);
+	}
 	free(file);
 	file = xasprintf("%s/.git", f.out);
 	ASSERT(access(file, F_OK) < 0); /* a plain tree, no repository inside */
@@ -159,7 +167,12 @@ TEST(http_branch_unchanged_and_new_commit)
 	ASSERT(!f.res.unchanged);
 	ASSERT_STREQ(f.res.commit, sha2);
 	file = xasprintf("%s/apps/cm.yaml", f.out);
-	ASSERT_STREQ(slurp(file), "v2");
+	{
+		char *text = slurp(file);
+
+		ASSERT_STREQ(text, "v2");
+		free(text);
+	}
 	free(file);
 
 	/* Tag and commit refs. */
@@ -264,6 +277,42 @@ TEST(ssh_keys_and_known_hosts)
 	free(kh);
 	free(khh);
 	free(sha);
+}
+
+TEST(https_with_a_custom_ca)
+{
+	struct fetch f = { 0 };
+	char name[32], *url, *ca;
+
+	snprintf(name, sizeof(name), "gtt-%d", getpid());
+	free(make_repo(name, "tls"));
+	url = xasprintf("%s/%s.git", env("GIT_HTTPS_AUTH_URL"), name);
+	ca = slurp(env("TEST_CA"));
+	f.o.branch = "main";
+	f.o.username = env("GIT_HTTP_USER");
+	f.o.password = env("GIT_HTTP_PASSWORD");
+	/* Without the CA the server is not trusted. */
+	ASSERT_EQ(do_fetch(&f, url), -EPROTO);
+	f.o.ca_pem = ca;
+	ASSERT_OK(do_fetch(&f, url));
+	/* A CA that did not sign the server's certificate. */
+	{
+		char *k = xasprintf("%s/other-ca", harness_tmpdir()), *other, *crt;
+
+		free(sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s.key -out %s.crt "
+			"-days 1 -subj /CN=other >/dev/null 2>&1 && echo ok", k, k));
+		crt = xasprintf("%s.crt", k);
+		other = slurp(crt);
+		free(crt);
+		f.o.ca_pem = other;
+		ASSERT_EQ(do_fetch(&f, url), -EPROTO);
+		ASSERT_CONTAINS(f.err.msg, "not signed by the given certificate authority");
+		free(other);
+		free(k);
+	}
+	fetch_release(&f);
+	free(ca);
+	free(url);
 }
 
 TEST(unreachable_server_is_a_clear_error)

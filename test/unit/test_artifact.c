@@ -59,7 +59,12 @@ TEST(same_tree_same_bytes)
 	put("src/a.yaml", "kind: ConfigMap\n", 0664);
 	put("src/run.sh", "#!/bin/sh\n", 0755);
 	put("src/.git/HEAD", "ref: refs/heads/main\n", 0644);
-	ASSERT_OK(symlink("a.yaml", tpath("src/link.yaml")));
+	{
+		char *link = tpath("src/link.yaml");
+
+		ASSERT_OK(symlink("a.yaml", link));
+		free(link);
+	}
 	ASSERT_OK(artifact_archive(src, skip_dot_git, NULL, NULL, o1, &a, &err));
 	ASSERT_EQ(a.files, 3);
 	ASSERT(strncmp(a.digest, "sha256:", 7) == 0 && strlen(a.digest) == 71);
