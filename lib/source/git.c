@@ -27,6 +27,7 @@
 #include "base/b64.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/semver.h"
 #include "base/str.h"
 #include "source/git.h"
 #include "base/banned.h"
@@ -328,25 +329,62 @@ static void init_callbacks(git_remote_callbacks *cb, struct ctx *c)
 	cb->payload = c;
 }
 
-/* Ask the remote where `ref` points (one round trip, no objects). */
-static int ls_remote(struct ctx *c, git_remote *remote, const char *ref, git_oid *ret)
+/*
+ * Ask the remote where `*ref` points (one round trip, no objects).  With a
+ * semver constraint, *ref is chosen here: the highest tag that satisfies
+ * it (a new string the caller frees replaces *ref).
+ */
+static int ls_remote(struct ctx *c, git_remote *remote, char **ref, git_oid *ret)
 {
 	git_remote_callbacks cb;
 	const git_remote_head **heads;
-	_cleanup_free_ char *peeled = xasprintf("%s^{}", ref);
+	struct semver_constraint *sc = NULL;
+	struct semver best = { 0 };
+	_cleanup_free_ char *peeled = NULL;
 	size_t n, i;
 	bool found = false;
 	int rc;
 
+	if (c->o->semver && semver_constraint_parse(c->o->semver, &sc, c->err) < 0) {
+		c->err_set = true;
+		return op_err_prefix(c->err, "invalid semver constraint '%s'", c->o->semver);
+	}
 	init_callbacks(&cb, c);
 	rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL);
-	if (rc < 0)
+	if (rc < 0) {
+		semver_constraint_free(sc);
 		return git_fail(c, rc, "unable to connect to the repository");
+	}
 	rc = git_remote_ls(&heads, &n, remote);
 	if (rc < 0) {
 		git_remote_disconnect(remote);
+		semver_constraint_free(sc);
 		return git_fail(c, rc, "unable to list remote references");
 	}
+	if (sc) {
+		for (i = 0; i < n; i++) {
+			const char *name = heads[i]->name;
+			struct semver v;
+
+			if (!str_startswith(name, "refs/tags/") || str_endswith(name, "^{}") ||
+			    semver_parse(name + 10, &v) < 0 || !semver_satisfies(sc, &v))
+				continue;
+			if (!found || semver_cmp(&v, &best) > 0) {
+				best = v;
+				free(*ref);
+				*ref = xstrdup(name);
+				found = true;
+			}
+		}
+		semver_constraint_free(sc);
+		if (!found) {
+			git_remote_disconnect(remote);
+			return fail(c, -ENOENT, "no tag matches the semver constraint '%s'",
+				    c->o->semver);
+		}
+		found = false;
+	}
+	peeled = xasprintf("%s^{}", *ref);
 	for (i = 0; i < n; i++) {
 		/* An annotated tag's peeled entry names the commit. */
 		if (streq(heads[i]->name, peeled)) {
@@ -354,7 +392,7 @@ static int ls_remote(struct ctx *c, git_remote *remote, const char *ref, git_oid
 			found = true;
 			break;
 		}
-		if (streq(heads[i]->name, ref)) {
+		if (streq(heads[i]->name, *ref)) {
 			git_oid_cpy(ret, &heads[i]->oid);
 			found = true;
 		}
@@ -362,8 +400,8 @@ static int ls_remote(struct ctx *c, git_remote *remote, const char *ref, git_oid
 	git_remote_disconnect(remote);
 	if (!found)
 		return fail(c, -ENOENT, "reference '%s' not found in the repository",
-			    str_startswith(ref, "refs/heads/") ? ref + 11 :
-			    str_startswith(ref, "refs/tags/") ? ref + 10 : ref);
+			    str_startswith(*ref, "refs/heads/") ? *ref + 11 :
+			    str_startswith(*ref, "refs/tags/") ? *ref + 10 : *ref);
 	return 0;
 }
 
@@ -384,7 +422,9 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 	memset(ret, 0, sizeof(*ret));
 	c.deadline = time(NULL) + (o->timeout_s ? o->timeout_s : 60);
 	set_host_port(&c, o->url);
-	if (o->tag && !o->commit) {
+	if (o->semver && !o->commit) {
+		ref = xstrdup("refs/tags/"); /* chosen by ls_remote() */
+	} else if (o->tag && !o->commit) {
 		ref = xasprintf("refs/tags/%s", o->tag);
 		name = o->tag;
 	} else {
@@ -410,9 +450,11 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 			goto out;
 		}
 	} else {
-		r = ls_remote(&c, remote, ref, &want);
+		r = ls_remote(&c, remote, &ref, &want);
 		if (r < 0)
 			goto out;
+		if (o->semver)
+			name = ref + strlen("refs/tags/");
 	}
 	git_oid_tostr(hex, sizeof(hex), &want);
 	if (o->last_commit && streq(o->last_commit, hex)) {

@@ -9,9 +9,10 @@
  * otherwise fetches (shallowly, depth 1, for a branch or tag over HTTP(S);
  * see git.c for SSH) and checks the commit's tree out into `checkout_dir` (no .git inside).
  *
- * Refs: `commit` wins over `tag`, which wins over `branch` (Flux's order,
- * semver and name refs to come); a commit with a branch is fetched from
- * that branch.  Revisions are Flux's: "main@sha1:<hex>", "v1.2.3@sha1:<hex>",
+ * Refs: `commit` wins over `semver`, which wins over `tag`, which wins over
+ * `branch` (Flux's order; `name` refs to come); a commit with a branch is
+ * fetched from that branch.  `semver` picks the highest tag satisfying the
+ * constraint (tags that are not versions are ignored).  Revisions are Flux's: "main@sha1:<hex>", "v1.2.3@sha1:<hex>",
  * "sha1:<hex>" for a bare commit.
  *
  * Auth: HTTP basic (username/password), a custom CA for HTTPS, SSH keys held in memory with the
@@ -31,6 +32,7 @@ struct src_git_opts {
 	const char *url;
 	const char *branch;        /* default "master" when no ref is given, as Flux */
 	const char *tag;
+	const char *semver;        /* a constraint over the tags: the highest match wins */
 	const char *commit;        /* full 40-hex sha */
 	const char *username;      /* HTTPS basic auth, or the SSH user */
 	const char *password;

@@ -192,6 +192,24 @@ TEST(http_branch_unchanged_and_new_commit)
 	ASSERT_OK(do_fetch(&f, url));
 	ASSERT(strncmp(f.res.revision, "sha1:", 5) == 0);
 
+	/* Semver over tags: the highest match, non-versions ignored. */
+	free(sh("git -C %s/%s.git tag v1.3.0-rc.1 %s && git -C %s/%s.git tag v1.10.0 %s && "
+		"git -C %s/%s.git tag latest %s && git -C %s/%s.git tag v2.0.0 %s && echo ok",
+		env("GIT_ROOT"), name, sha, env("GIT_ROOT"), name, sha2, env("GIT_ROOT"), name, sha,
+		env("GIT_ROOT"), name, sha));
+	f.o.commit = NULL;
+	f.o.semver = ">=1.0.0 <2.0.0";
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT_STREQ(f.res.commit, sha2);
+	ASSERT(strncmp(f.res.revision, "v1.10.0@sha1:", 13) == 0);
+	f.o.semver = "~1.2";
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT(strncmp(f.res.revision, "v1.2.3@sha1:", 12) == 0);
+	f.o.semver = ">=3.0.0";
+	ASSERT_EQ(do_fetch(&f, url), -ENOENT);
+	ASSERT_STREQ(f.err.msg, "no tag matches the semver constraint '>=3.0.0'");
+	f.o.semver = NULL;
+
 	/* A missing branch says so. */
 	f.o.commit = NULL;
 	f.o.branch = "nope";
