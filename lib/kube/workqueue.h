@@ -1,31 +1,52 @@
 /*
- * workqueue.h: per-controller queue of object keys ("namespace/name"),
- * client-go's workqueue + rate limiter + delaying queue on one libuv loop.
+ * workqueue.h: the per-controller queue of object keys ("namespace/name"),
+ * client-go's workqueue, rate limiter and delaying queue on one libuv loop.
  *
- * DESIGN
- * A key is at once in any of: queued (in the FIFO), processing (handed to
- * the process callback, not yet finished), waiting (on the delay heap).
- * wq_add() on a queued key is a no-op; on a processing key it marks the key
- * dirty so that wq_done() queues it again — so one key is never processed
- * twice at the same time, an event that arrives mid-reconcile is not lost,
- * and bursts of events coalesce into one reconcile.
+ * MODEL
+ * Informer event handlers only compute keys and call wq_add(); the
+ * reconciler reads the object from the cache when the queue hands it the
+ * key.  Each key is, independently:
  *
- * Instead of worker threads calling Get(), the queue dispatches: it calls
- * `process(q, key)` on the loop thread for queued keys while fewer than
- * `max_concurrent` are processing.  The callback starts asynchronous work
- * and later calls exactly one of wq_done(), wq_done_after() or
- * wq_retry().  Dispatch runs from a zero-delay timer, never from inside
- * wq_add(), so callbacks never nest.
+ *   - queued:     in the FIFO, waiting for a free processing slot
+ *                 (client-go's "dirty" set plus its queue);
+ *   - processing: handed to the process callback and not finished yet;
+ *   - waiting:    on the delay heap until a deadline (AddAfter), after
+ *                 which it is added as if by wq_add().
  *
- * Delays (wq_add_after(), retries) live in one min-heap of deadlines
- * served by one uv_timer_t, so thousands of waiting keys cost one handle.
- * A key already waiting keeps the earlier of two deadlines (client-go).
- * Retries wait max(per-key exponential backoff, global token bucket), as
- * client-go's DefaultControllerRateLimiter: base * 2^(failures-1) capped
- * at max, and a bucket of `qps` with `burst`; success (wq_done*) forgets
- * the key's failures.
+ * wq_add() on a queued key is a no-op, so bursts of events coalesce.  On a
+ * processing key it only marks the key dirty, and the key is queued again
+ * when processing finishes: one key is never processed twice at the same
+ * time, and an event that arrives mid-reconcile is not lost.
  *
- * Threading: loop thread only.  Ownership: keys are copied on add.
+ * Dispatch.  Instead of worker goroutines blocked in Get(), the queue calls
+ * `process(q, key, payload)` on the loop thread for queued keys, in FIFO
+ * order, while fewer than `max_concurrent` keys are processing.  The
+ * callback starts asynchronous work and, then or later, finishes the key
+ * with exactly one of wq_done(), wq_done_after() or wq_retry().  Dispatch
+ * runs from a uv_idle_t, never from inside a wq_*() call, so the callback
+ * never nests inside the caller's own stack; see workqueue.c for why an
+ * idle handle rather than a zero-delay timer.
+ *
+ * Delays.  wq_add_after() and retries put the key on one min-heap of
+ * deadlines served by a single uv_timer_t, so thousands of waiting keys
+ * cost one handle.  A key already waiting keeps the earlier of its two
+ * deadlines.  As in client-go, the heap is independent of the FIFO: an
+ * immediate wq_add() does not cancel a pending delayed add, so a key with
+ * a RequeueAfter that also receives an event runs now and again at the
+ * deadline.  Deadlines are relative to uv_now(), like uv_timer_start().
+ *
+ * Rate limiting (client-go's DefaultControllerRateLimiter).  wq_retry()
+ * waits the larger of the key's exponential backoff (struct backoff
+ * `retry`, 5 ms * 2^failures capped at 1000 s by default) and the delay of
+ * one global token bucket (`qps`, `burst`; client-go's 10 qps, burst 100).
+ * Success (wq_done(), wq_done_after()) forgets the key's failures.
+ *
+ * Shutdown (SIGTERM).  wq_shutdown() stops dispatching and refuses later
+ * adds; wq_drain() also reports when the keys still processing have
+ * finished, or that a deadline passed; wq_close() then releases the queue.
+ *
+ * Threading: the loop thread only.  Ownership: the queue copies every key
+ * it keeps; keys passed in are borrowed for the duration of the call.
  */
 #ifndef CFLUX_KUBE_WORKQUEUE_H
 #define CFLUX_KUBE_WORKQUEUE_H
@@ -33,71 +54,162 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "base/backoff.h"
+
 struct wq;
 
-struct wq_opts {
-	uint64_t base_delay_ms;  /* first retry delay */
-	uint64_t max_delay_ms;   /* retry delay cap */
-	double qps;              /* global retry bucket rate; 0: no bucket */
-	unsigned burst;          /* bucket size */
-	unsigned max_concurrent; /* keys processing at once */
-};
-/* client-go's defaults; Flux's controllers use 750 ms .. 15 min. */
-#define WQ_OPTS_INIT                                                                               \
-	{ .base_delay_ms = 5, .max_delay_ms = 1000 * 1000, .qps = 10, .burst = 100,               \
-	  .max_concurrent = 1 }
+/* The longest key accepted, in bytes (a Kubernetes "namespace/name" is <= 317). */
+#define WQ_KEY_MAX 1024
 
-typedef void (*wq_process_cb)(struct wq *q, const char *key, void *payload);
+struct wq_opts {
+	/*
+	 * Per-key backoff after wq_retry(): initial_ms, max_ms, factor and
+	 * jitter are used; the state fields and reset_after_ms are not
+	 * (a success resets a key).  Flux's controllers use BACKOFF_RECONCILE.
+	 */
+	struct backoff retry;
+	double qps;              /* global retry bucket, tokens per second; 0: no bucket */
+	unsigned burst;          /* bucket size; >= 1 when qps > 0 */
+	unsigned max_concurrent; /* keys processing at once; >= 1 */
+	/*
+	 * wq_done_after() spreads its delay by up to ± this fraction, in
+	 * [0, 1): Flux's --interval-jitter-percentage / 100.  0: exact.
+	 */
+	double requeue_jitter;
+};
+
+/* client-go's defaults (DefaultControllerRateLimiter, MaxConcurrentReconciles 1). */
+#define WQ_OPTS_INIT                                                                               \
+	{                                                                                          \
+		.retry = BACKOFF_WORKQUEUE, .qps = 10, .burst = 100, .max_concurrent = 1,          \
+		.requeue_jitter = 0                                                                \
+	}
 
 /*
- * Create a queue on `loop`.  On success returns 0 and stores it in *ret;
- * release with wq_close().  -EINVAL for max_concurrent 0 or a NULL callback.
+ * Create a queue on `loop` that hands keys to `process(q, key, payload)`.
+ * `opts` may be NULL for WQ_OPTS_INIT; it is copied.  `key` in the
+ * callback is the queue's own copy: it stays valid until the key is
+ * finished (wq_done(), wq_done_after(), wq_retry()) or the queue closed.
+ *
+ * On success returns 0 and stores the queue in *ret; release it with
+ * wq_close().  On failure returns -EINVAL (no loop or callback,
+ * max_concurrent 0, retry.initial_ms 0 or above retry.max_ms, qps
+ * negative, burst 0 with a bucket, requeue_jitter outside [0, 1)) and
+ * leaves *ret untouched.
  */
-int wq_new(uv_loop_t *loop, const struct wq_opts *opts, wq_process_cb process, void *payload,
+int wq_new(uv_loop_t *loop, const struct wq_opts *opts,
+	   void (*process)(struct wq *q, const char *key, void *payload), void *payload,
 	   struct wq **ret);
 
-/* Queue `key` (copied) now. */
-void wq_add(struct wq *q, const char *key);
-
-/* Queue `key` after `delay_ms` (an interval's requeue); 0 is wq_add(). */
-void wq_add_after(struct wq *q, const char *key, uint64_t delay_ms);
-
-/* Processing of `key` succeeded: forget its failures; run again if dirty. */
-void wq_done(struct wq *q, const char *key);
-
-/* Succeeded, and should run again after `delay_ms` (RequeueAfter). */
-void wq_done_after(struct wq *q, const char *key, uint64_t delay_ms);
+/*
+ * Queue `key` now.  A queued key stays where it is; a processing key is
+ * marked to run once more after it finishes.  Never calls `process`
+ * itself: dispatch happens on a later loop iteration.
+ *
+ * Returns 0 (also when the add coalesced), -EINVAL for an empty key,
+ * -ENAMETOOLONG for one longer than WQ_KEY_MAX, or -ESHUTDOWN after
+ * wq_shutdown(); on failure nothing changes.
+ */
+int wq_add(struct wq *q, const char *key);
 
 /*
- * Processing failed: queue again after the backoff (at once if an event
- * arrived meanwhile).  Returns the delay chosen, in milliseconds.
+ * Add `key` once `delay_ms` have passed (0 is wq_add()).  If the key is
+ * already waiting with an earlier deadline, that deadline is kept; with a
+ * later one, the deadline moves earlier.  Returns as wq_add().
  */
-uint64_t wq_retry(struct wq *q, const char *key);
+int wq_add_after(struct wq *q, const char *key, uint64_t delay_ms);
 
-/* How many times `key` failed in a row (0 if none or unknown). */
+/*
+ * Processing of `key` succeeded: forget its failures (client-go's Forget
+ * plus Done) and queue it again if an add arrived meanwhile.
+ *
+ * Returns 0, or -ENOENT if `key` is not processing (a caller bug: a second
+ * finish, or a key never handed out); then nothing changes.
+ */
+int wq_done(struct wq *q, const char *key);
+
+/*
+ * Processing succeeded and the key should run again after `delay_ms`
+ * (controller-runtime's RequeueAfter, a Flux spec.interval), spread by
+ * `requeue_jitter`.  Forgets failures like wq_done(); the re-add follows
+ * wq_add_after()'s earlier-deadline rule.  After wq_shutdown() the key is
+ * finished but not scheduled.  Returns as wq_done().
+ */
+int wq_done_after(struct wq *q, const char *key, uint64_t delay_ms);
+
+/*
+ * Processing of `key` failed: count a failure and add the key again after
+ * max(its backoff, the bucket's delay) (client-go's AddRateLimited plus
+ * Done).  If an add arrived meanwhile, the key is also queued at once.
+ * After wq_shutdown() the key is finished but not scheduled.
+ *
+ * On success returns 0 and stores the delay chosen, in milliseconds, in
+ * *ret_delay_ms if not NULL (for a "requeue after" log line).  On failure
+ * returns -ENOENT as wq_done() and leaves *ret_delay_ms untouched.
+ */
+int wq_retry(struct wq *q, const char *key, uint64_t *ret_delay_ms);
+
+/* How many times in a row `key` has failed (client-go's NumRequeues); 0 if unknown. */
 unsigned wq_failures(const struct wq *q, const char *key);
 
-/* Change the concurrency live (the Extension's <controller>.concurrent). */
-void wq_set_max_concurrent(struct wq *q, unsigned n);
+/*
+ * Change how many keys may process at once, effective at the next
+ * dispatch (the Extension resource changes --concurrent without a
+ * restart).  Lowering it finishes nothing early: new keys wait until fewer
+ * than `n` are processing.  Returns 0, or -EINVAL for 0.
+ */
+int wq_set_max_concurrent(struct wq *q, unsigned n);
 
-/* Stop dispatching; adds are still recorded.  For a drain on SIGTERM. */
+/*
+ * Stop dispatching and stop the delay timer.  Keys already processing may
+ * still be finished; later adds fail with -ESHUTDOWN, as client-go drops
+ * them.  Keys left queued or waiting are dropped by wq_close().
+ * Idempotent.
+ */
 void wq_shutdown(struct wq *q);
 
+/*
+ * Shut down (wq_shutdown()) and report when no key is processing any
+ * more: `drain_cb(status, payload)` runs on a later loop iteration with 0
+ * once the last key has finished (at once if none was processing), with
+ * -ETIMEDOUT if `timeout_ms` (0: no deadline) passed first, or with
+ * -ECANCELED from wq_close() if the queue is closed before either.
+ *
+ * Returns 0 and then calls `drain_cb` exactly once; or returns -EINVAL
+ * (NULL callback) or -EALREADY (a drain is pending) and never calls it.
+ * The callback may call wq_close().
+ */
+int wq_drain(struct wq *q, uint64_t timeout_ms, void (*drain_cb)(int status, void *payload),
+	     void *payload);
+
+/*
+ * Figures for metrics (client-go's workqueue metrics).  Counters only
+ * grow; the rest is the state now.  Times are loop milliseconds.
+ */
 struct wq_stats {
-	uint64_t adds;       /* wq_add / wq_add_after calls */
-	uint64_t retries;    /* wq_retry calls */
-	uint64_t processed;  /* process callbacks made */
-	unsigned depth;      /* keys queued now */
-	unsigned processing; /* keys processing now */
-	unsigned waiting;    /* keys on the delay heap now */
-	uint64_t longest_running_ms;
+	uint64_t adds;               /* adds that queued a key or marked it dirty (adds_total) */
+	uint64_t retries;            /* wq_retry() calls (retries_total) */
+	uint64_t processed;          /* process callbacks made */
+	uint64_t queue_wait_ms;      /* sum over processed keys of the time queued */
+	uint64_t work_ms;            /* sum over finished keys of the time processing */
+	unsigned depth;              /* keys queued now (depth) */
+	unsigned processing;         /* keys processing now */
+	unsigned waiting;            /* keys on the delay heap now */
+	unsigned keys;               /* keys the queue holds any state for */
+	uint64_t longest_running_ms; /* longest_running_processor */
+	uint64_t unfinished_work_ms; /* sum over processing keys of their time so far */
 };
+
+/* Fill *ret with the queue's figures now.  Cannot fail. */
 void wq_get_stats(const struct wq *q, struct wq_stats *ret);
 
 /*
- * Stop the timers and free the queue once its handles have closed; then
- * call `close_cb(payload)` if not NULL.  Keys still processing are
- * forgotten; their later wq_done()/wq_retry() must not happen.
+ * Stop the handles and free the queue once their close callbacks have run
+ * (the libuv rule); then call `close_cb(payload)` if not NULL.  A pending
+ * wq_drain() callback gets -ECANCELED first.  Queued, waiting and
+ * processing keys are dropped: nothing may call wq_*() on `q` after this,
+ * so drain first.  Accepts NULL; closing twice is a bug (asserted).
+ * Like uv_close(), this cannot fail.
  */
 void wq_close(struct wq *q, void (*close_cb)(void *payload), void *payload);
 
