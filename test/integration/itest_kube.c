@@ -14,6 +14,7 @@
 #include "itest.h"
 #include "kube/informer.h"
 #include "kube/mapper.h"
+#include "apply/health.h"
 
 static cJSON *configmap(const char *ns, const char *name, const char *k, const char *v)
 {
@@ -826,5 +827,67 @@ TEST(impersonation_is_authorised_as_the_other_user)
 	ASSERT_OK(res.r);
 	kube_client_unref(sa);
 	itest_result_clear(&res);
+	itest_finish(&loop, c);
+}
+
+/* ---- health of real objects (lib/apply/health) ---- */
+
+TEST(health_of_a_real_deployment)
+{
+	static const char dep[] =
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"zero\"},"
+		"\"spec\":{\"replicas\":0,\"selector\":{\"matchLabels\":{\"app\":\"zero\"}},"
+		"\"template\":{\"metadata\":{\"labels\":{\"app\":\"zero\"}},\"spec\":{\"containers\":"
+		"[{\"name\":\"c\",\"image\":\"registry.invalid/none:1\"}]}}}}";
+	struct kube_ref ref = { .group = "apps", .version = "v1", .resource = "deployments",
+				.name = "zero" };
+	struct itest_result res = { 0 };
+	struct kube_opts o = KUBE_OPTS_INIT;
+	struct health_result h = { 0 };
+	struct kube_client *c;
+	uv_loop_t loop;
+	cJSON *obj;
+	char *ns;
+	int tries;
+
+	uv_loop_init(&loop);
+	c = itest_client(&loop);
+	ns = itest_namespace(&loop, c, "itest-health");
+	ref.ns = ns;
+	obj = cJSON_Parse(dep);
+	o.field_manager = "itest";
+	ITEST_CALL(&loop, res, kube_apply(c, &ref, obj, &o, itest__cb, &res));
+	ASSERT_OK(res.r);
+	/* Just created: not observed yet, or observed and Available. */
+	health_assess(res.obj, &h);
+	ASSERT(h.status != HEALTH_FAILED);
+	/* kube-controller-manager makes it Available within seconds. */
+	for (tries = 0; tries < 60; tries++) {
+		ITEST_CALL(&loop, res, kube_get(c, &ref, NULL, itest__cb, &res));
+		ASSERT_OK(res.r);
+		health_assess(res.obj, &h);
+		if (h.status == HEALTH_CURRENT)
+			break;
+		uv_sleep(500);
+		uv_update_time(&loop);
+	}
+	ASSERT_EQ(h.status, HEALTH_CURRENT);
+	ASSERT_CONTAINS(h.message, "Deployment is available");
+	/* Scaled up with an image that cannot be pulled (no kubelet): in progress. */
+	ITEST_CALL(&loop, res, kube_patch(c, &ref, KUBE_PATCH_MERGE, "{\"spec\":{\"replicas\":1}}",
+					  NULL, itest__cb, &res));
+	ASSERT_OK(res.r);
+	for (tries = 0; tries < 20; tries++) {
+		ITEST_CALL(&loop, res, kube_get(c, &ref, NULL, itest__cb, &res));
+		health_assess(res.obj, &h);
+		if (h.status == HEALTH_IN_PROGRESS && !strstr(h.message, "generation"))
+			break;
+		uv_sleep(250);
+		uv_update_time(&loop);
+	}
+	ASSERT_EQ(h.status, HEALTH_IN_PROGRESS);
+	cJSON_Delete(obj);
+	itest_result_clear(&res);
+	itest_delete_namespace(&loop, c, ns);
 	itest_finish(&loop, c);
 }
