@@ -73,6 +73,10 @@ LIB := $(BUILD)/libcflux.a
 
 OPERATOR_SRCS := $(sort $(wildcard operator/*.c))
 OPERATOR_OBJS := $(OPERATOR_SRCS:%.c=$(BUILD)/%.o)
+# Everything in operator/ but main() also goes into a library, so unit and
+# integration tests can link the reconcilers' pure parts.
+OPLIB_OBJS := $(filter-out $(BUILD)/operator/main.o,$(OPERATOR_OBJS))
+OPLIB := $(BUILD)/libcflux-operator.a
 
 UNIT_SRCS := $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:test/unit/%.c=$(BUILD)/test/%)
@@ -110,9 +114,13 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/operator/main.o: ALL_CFLAGS += -DCFLUX_VERSION='"$(VERSION)"'
-$(BUILD)/test/%.o: ALL_CFLAGS += -Itest/unit
+$(BUILD)/test/%.o: ALL_CFLAGS += -Itest/unit -I.
 
 $(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(QUIET_AR)ar rcs $@ $^
+
+$(OPLIB): $(OPLIB_OBJS)
 	@rm -f $@
 	$(QUIET_AR)ar rcs $@ $^
 
@@ -120,17 +128,17 @@ $(BIN)/cflux-operator: $(OPERATOR_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $(OPERATOR_OBJS) $(LIB) $(PKG_LIBS)
 
-$(BUILD)/test/test_%: $(BUILD)/test/unit/test_%.o $(HARNESS_OBJ) $(LIB)
+$(BUILD)/test/test_%: $(BUILD)/test/unit/test_%.o $(HARNESS_OBJ) $(OPLIB) $(LIB)
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(LIB) $(PKG_LIBS)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(OPLIB) $(LIB) $(PKG_LIBS)
 
 $(BUILD)/test/replay_%: $(BUILD)/test/fuzz/fuzz_%.o $(REPLAY_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(REPLAY_OBJ) $(LIB) $(PKG_LIBS)
 
-$(BUILD)/test/itest_%: $(BUILD)/test/integration/itest_%.o $(HARNESS_OBJ) $(LIB)
+$(BUILD)/test/itest_%: $(BUILD)/test/integration/itest_%.o $(HARNESS_OBJ) $(OPLIB) $(LIB)
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(LIB) $(PKG_LIBS)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(OPLIB) $(LIB) $(PKG_LIBS)
 
 $(BUILD)/test/%: $(BUILD)/test/tools/%.o $(LIB)
 	@mkdir -p $(@D)
