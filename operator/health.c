@@ -8,9 +8,20 @@
  * uv_write sends status line, headers and body, and the connection closes
  * after the write completes.  A connection owns two handles and is freed
  * when both close callbacks have run.
+ *
+ * A handler may answer with a file instead of a body (the artifact
+ * server): the headers go first, then the file in 64 KiB chunks, each
+ * read with uv_fs_read on the thread pool after the previous write
+ * completed, so a large artifact never sits in memory and a slow client
+ * holds one chunk.  A read in flight keeps the connection alive until its
+ * callback has run.
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/str.h"
@@ -19,6 +30,7 @@
 
 #define REQ_MAX 8192
 #define REQ_TIMEOUT_MS 10000
+#define FILE_CHUNK (64u << 10)
 
 struct health_srv {
 	uv_tcp_t tcp;
@@ -41,6 +53,14 @@ struct conn {
 	struct buf resp;
 	int handles; /* still open */
 	bool responded;
+	/* file responses */
+	int fd;            /* -1: none */
+	bool head;         /* HEAD: headers only */
+	bool fs_busy;      /* a uv_fs_read is in flight */
+	bool closed;       /* conn_close() was called */
+	uint64_t left;     /* bytes still to send */
+	uv_fs_t fs;
+	char *chunk;
 	struct conn *next, *prev;
 };
 
@@ -56,13 +76,15 @@ static void srv_maybe_free(struct health_srv *s)
 	}
 }
 
-static void conn_handle_closed(uv_handle_t *h)
+static void conn_free(struct conn *c)
 {
-	struct conn *c = h->data;
 	struct health_srv *s = c->s;
 
-	if (--c->handles > 0)
+	if (c->handles > 0 || c->fs_busy)
 		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->chunk);
 	buf_release(&c->req);
 	buf_release(&c->resp);
 	free(c);
@@ -70,12 +92,21 @@ static void conn_handle_closed(uv_handle_t *h)
 	srv_maybe_free(s);
 }
 
+static void conn_handle_closed(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+
+	c->handles--;
+	conn_free(c);
+}
+
 static void conn_close(struct conn *c)
 {
 	struct health_srv *s = c->s;
 
-	if (uv_is_closing((uv_handle_t *)&c->tcp))
+	if (c->closed)
 		return;
+	c->closed = true;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -86,7 +117,8 @@ static void conn_close(struct conn *c)
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
-int health_parse_request(const char *req, size_t len, char method[16], char path[256])
+int health_parse_request(const char *req, size_t len, char method[16],
+			 char path[HEALTH_PATH_MAX])
 {
 	const char *eol = memchr(req, '\n', len), *sp1, *sp2, *q;
 	size_t mlen, plen;
@@ -104,7 +136,7 @@ int health_parse_request(const char *req, size_t len, char method[16], char path
 	q = memchr(sp1 + 1, '?', plen);
 	if (q)
 		plen = (size_t)(q - sp1 - 1);
-	if (mlen == 0 || mlen >= 16 || plen == 0 || plen >= 256 || sp1[1] != '/')
+	if (mlen == 0 || mlen >= 16 || plen == 0 || plen >= HEALTH_PATH_MAX || sp1[1] != '/')
 		return -EINVAL;
 	memcpy(method, req, mlen);
 	method[mlen] = '\0';
@@ -120,18 +152,103 @@ static void written(uv_write_t *w, int status)
 	conn_close(w->data);
 }
 
+static const char *reason_of(int status)
+{
+	return status == 200 ? "OK" : status == 404 ? "Not Found" :
+	       status == 503 ? "Service Unavailable" : status == 400 ? "Bad Request" :
+	       status == 405 ? "Method Not Allowed" : "Internal Server Error";
+}
+
+static void file_read_next(struct conn *c);
+
+static void file_written(uv_write_t *w, int status)
+{
+	struct conn *c = w->data;
+
+	if (status < 0 || c->closed || c->left == 0) {
+		conn_close(c);
+		return;
+	}
+	file_read_next(c);
+}
+
+static void file_read_done(uv_fs_t *req)
+{
+	struct conn *c = req->data;
+	ssize_t n = req->result;
+	uv_buf_t b;
+
+	uv_fs_req_cleanup(req);
+	c->fs_busy = false;
+	if (c->closed) {
+		conn_free(c);
+		return;
+	}
+	if (n <= 0) {
+		/* The file shrank or broke under us: the client sees a short body. */
+		conn_close(c);
+		return;
+	}
+	c->left -= (uint64_t)n < c->left ? (uint64_t)n : c->left;
+	b = uv_buf_init(c->chunk, (unsigned)n);
+	c->wr.data = c;
+	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, file_written) < 0)
+		conn_close(c);
+}
+
+static void file_read_next(struct conn *c)
+{
+	uv_buf_t b = uv_buf_init(c->chunk, FILE_CHUNK);
+
+	if (c->left < FILE_CHUNK)
+		b.len = (unsigned)c->left;
+	c->fs.data = c;
+	if (uv_fs_read(c->tcp.loop, &c->fs, c->fd, &b, 1, -1, file_read_done) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->fs_busy = true;
+}
+
+/* Send the headers for `file`, then its bytes (see DESIGN). */
+static void respond_file(struct conn *c, const char *file, bool head)
+{
+	struct stat st;
+	uv_buf_t b;
+
+	c->responded = true;
+	c->fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (c->fd < 0 || fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		static const char nf[] = "404 page not found\n";
+
+		buf_addf(&c->resp,
+			 "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			 sizeof(nf) - 1, head ? "" : nf);
+		c->left = 0;
+	} else {
+		buf_addf(&c->resp,
+			 "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+			 "Content-Length: %llu\r\nConnection: close\r\n\r\n",
+			 (unsigned long long)st.st_size);
+		c->left = head ? 0 : (uint64_t)st.st_size;
+		c->chunk = xmalloc(FILE_CHUNK);
+	}
+	b = uv_buf_init(c->resp.buf, (unsigned)c->resp.len);
+	c->wr.data = c;
+	if (uv_write(&c->wr, (uv_stream_t *)&c->tcp, &b, 1, file_written) < 0)
+		conn_close(c);
+}
+
 static void respond(struct conn *c, int status, const char *body, size_t len, bool head)
 {
-	const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found" :
-			     status == 503 ? "Service Unavailable" : status == 400 ? "Bad Request" :
-			     status == 405 ? "Method Not Allowed" : "Internal Server Error";
 	uv_buf_t b;
 
 	c->responded = true;
 	buf_addf(&c->resp,
 		 "HTTP/1.1 %d %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
 		 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-		 status, reason, len);
+		 status, reason_of(status), len);
 	if (!head)
 		buf_add(&c->resp, body, len);
 	b = uv_buf_init(c->resp.buf, (unsigned)c->resp.len);
@@ -152,7 +269,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
 	struct conn *c = st->data;
-	char method[16], path[256];
+	char method[16], path[HEALTH_PATH_MAX];
 	int r;
 
 	if (n < 0) {
@@ -175,9 +292,14 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		respond(c, 405, "method not allowed\n", 19, false);
 	} else {
 		struct buf body = BUF_INIT(16u << 20);
-		int status = c->s->handler(path, &body, c->s->payload);
+		char *file = NULL;
+		int status = c->s->handler(path, &body, &file, c->s->payload);
 
-		respond(c, status, body.buf, body.len, streq(method, "HEAD"));
+		if (file)
+			respond_file(c, file, streq(method, "HEAD"));
+		else
+			respond(c, status, body.buf, body.len, streq(method, "HEAD"));
+		free(file);
 		buf_release(&body);
 	}
 }
@@ -203,6 +325,7 @@ static void on_connection(uv_stream_t *server, int status)
 	c->tcp.data = c;
 	c->timer.data = c;
 	c->handles = 2;
+	c->fd = -1;
 	s->pending++;
 	c->next = s->conns;
 	if (s->conns)

@@ -3,7 +3,10 @@
  * Prometheus /metrics, each on its own listener as controller-runtime
  * serves them (--health-addr, --metrics-addr).
  *
- * The server answers GET and HEAD with short bodies and closes the
+ * It also serves the artifact store (--storage-addr): a handler may
+ * answer with a file, streamed in chunks.
+ *
+ * The server answers GET and HEAD and closes the
  * connection after each response; requests are capped at 8 KiB and must
  * arrive within 10 s.  It is meant for kubelet probes and a Prometheus
  * scraper, not for browsers.
@@ -19,11 +22,18 @@
 
 struct health_srv;
 
+/* The longest request path served, NUL included. */
+#define HEALTH_PATH_MAX 1024
+
 /*
  * Produce the body for `path` into `out` and return the HTTP status
- * (200, 404, 500, 503).  Called on the loop thread.
+ * (200, 404, 500, 503).  Or answer with a file: store a malloc'd absolute
+ * path in *ret_file (the server frees it); its bytes are then the body,
+ * streamed, and a file that cannot be opened as a regular file (symlinks
+ * are not followed) is a 404.  Called on the loop thread.
  */
-typedef int (*health_handler)(const char *path, struct buf *out, void *payload);
+typedef int (*health_handler)(const char *path, struct buf *out, char **ret_file,
+			      void *payload);
 
 /*
  * Listen on `addr` ("127.0.0.1:8080", ":8080", "0" or "" to disable).  On
@@ -44,6 +54,7 @@ void health_close(struct health_srv *s, void (*cb)(void *payload), void *payload
  * stores the method and path (without query) into the given buffers and
  * returns 0; -EAGAIN if the line is incomplete, -EINVAL if malformed.
  */
-int health_parse_request(const char *req, size_t len, char method[16], char path[256]);
+int health_parse_request(const char *req, size_t len, char method[16],
+			 char path[HEALTH_PATH_MAX]);
 
 #endif

@@ -12,9 +12,16 @@
  * shutdown: stop serving, close every handle, run the loop until
  * uv_loop_close() succeeds, exit 0.  A second signal exits at once.
  *
- * The reconcilers are not wired in yet (issue #6): the process connects to
- * the apiserver, serves /healthz, /readyz (ready once the apiserver has
- * answered) and /metrics, and shuts down cleanly.
+ * Start-up: connect to the apiserver, open the artifact store, serve
+ * /healthz, /readyz and /metrics at once; then, with leader election,
+ * wait for the Lease (cflux-operator-leader-election in the runtime
+ * namespace) before starting the controllers and the artifact server, as
+ * source-controller does.  Losing the lease exits the process (as
+ * controller-runtime does): a restarted pod is a clean follower.
+ *
+ * Shutdown: stop dispatching, let in-flight reconciles finish for up to
+ * 25 s (a pod's default grace period is 30 s), release the lease so a
+ * successor starts at once, then close everything.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -28,9 +35,13 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/time.h"
+#include "controllers.h"
 #include "health.h"
 #include "kube/client.h"
 #include "kube/config.h"
+#include "kube/lease.h"
+#include "manager.h"
+#include "storage.h"
 #include "base/banned.h"
 
 #ifndef CFLUX_VERSION
@@ -52,9 +63,15 @@ static const char *arg_storage_adv_addr = "";
 static int64_t arg_requeue_dependency_ns = 30 * NSEC_PER_SEC;
 static const char *arg_runtime_namespace;
 
+#define DRAIN_TIMEOUT_MS 25000
+
 static uv_loop_t *loop;
 static struct kube_client *client;
-static struct health_srv *health_srv, *metrics_srv;
+static struct health_srv *health_srv, *metrics_srv, *storage_srv;
+static struct storage *storage;
+static struct mgr *mgr;
+static struct lease *lease;
+static struct gitrepo_ctl gitrepo;
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t probe_timer;
 static bool api_ready, shutting_down;
@@ -230,7 +247,8 @@ static int parse_args(int argc, char **argv)
 	return 0;
 }
 
-static int health_handler_fn(const char *path, struct buf *out, void *payload)
+static int health_handler_fn(const char *path, struct buf *out, char **ret_file,
+			     void *payload)
 {
 	if (streq(path, "/healthz") || streq(path, "/livez")) {
 		buf_adds(out, "ok");
@@ -243,10 +261,13 @@ static int health_handler_fn(const char *path, struct buf *out, void *payload)
 	return 404;
 }
 
-static int metrics_handler_fn(const char *path, struct buf *out, void *payload)
+static int metrics_handler_fn(const char *path, struct buf *out, char **ret_file,
+			      void *payload)
 {
 	if (!streq(path, "/metrics"))
 		return 404;
+	if (mgr)
+		mgr_metrics(mgr, out);
 	buf_addf(out,
 		 "# HELP cflux_build_info Build information.\n"
 		 "# TYPE cflux_build_info gauge\n"
@@ -271,6 +292,40 @@ static void probe(uv_timer_t *t)
 		kube_get_raw(client, "/readyz", NULL, probe_done, NULL);
 }
 
+static void close_client(void *payload)
+{
+	kube_client_close(client, NULL, NULL);
+	client = NULL;
+}
+
+static void lease_closed(void *payload)
+{
+	close_client(NULL);
+}
+
+static void lease_released(void *payload)
+{
+	lease_close(lease, lease_closed, NULL);
+	lease = NULL;
+}
+
+static void mgr_closed(void *payload)
+{
+	mgr = NULL;
+	if (lease)
+		lease_release(lease, lease_released, NULL);
+	else
+		close_client(NULL);
+}
+
+static void drained(int status, void *payload)
+{
+	if (status < 0)
+		log_error(NULL, "Reconciles still running at the deadline were abandoned",
+			  "timeout", "25s", NULL);
+	mgr_close(mgr, mgr_closed, NULL);
+}
+
 static void shutdown_start(uv_signal_t *s, int signum)
 {
 	if (shutting_down) {
@@ -283,12 +338,110 @@ static void shutdown_start(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&probe_timer, NULL);
 	health_close(health_srv, NULL, NULL);
 	health_close(metrics_srv, NULL, NULL);
-	kube_client_close(client, NULL, NULL);
-	client = NULL;
+	health_close(storage_srv, NULL, NULL);
+	storage_srv = NULL;
 	uv_signal_stop(&sig_int);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_signal_stop(&sig_term);
 	uv_close((uv_handle_t *)&sig_term, NULL);
+	mgr_drain(mgr, DRAIN_TIMEOUT_MS, drained, NULL);
+}
+
+static void start_controllers(void *payload)
+{
+	struct op_err err = OP_ERR_INIT;
+	int r;
+
+	if (shutting_down)
+		return;
+	log_info(NULL, "Starting controllers", NULL);
+	r = health_listen(loop, arg_storage_addr, storage_http_handler, storage, &storage_srv,
+			  &err);
+	if (r < 0)
+		log_error(NULL, "Unable to start the artifact server", "error", err.msg, NULL);
+	r = mgr_start(mgr);
+	if (r < 0) {
+		log_error(NULL, "Unable to start the controllers", "error", op_strerror(r), NULL);
+		exit(1);
+	}
+}
+
+static void stopped_leading(void *payload)
+{
+	if (shutting_down)
+		return;
+	log_error(NULL, "Leader election lost", NULL);
+	exit(1);
+}
+
+static void new_leader(const char *identity, void *payload)
+{
+	log_info(NULL, "New leader elected", "leader", identity, NULL);
+}
+
+static const char *runtime_namespace(void)
+{
+	const char *ns = arg_runtime_namespace;
+
+	if (!ns || !*ns)
+		ns = kube_client_namespace(client);
+	return ns && *ns ? ns : "flux-system";
+}
+
+static int setup_controllers(struct op_err *err)
+{
+	struct mgr_opts mo = {
+		.client = client,
+		.watch_namespace = arg_watch_all_namespaces ? NULL : runtime_namespace(),
+		.label_selector = arg_watch_label_selector,
+		.concurrent = (unsigned)arg_concurrent,
+		.requeue_jitter = 0.05,
+	};
+	const char *tmp = getenv("TMPDIR");
+	char *adv = NULL;
+	int r;
+
+	if (!*arg_storage_adv_addr) {
+		/* source-controller's default: the pod's hostname and the storage port. */
+		char host[256] = "localhost";
+		const char *port = strrchr(arg_storage_addr, ':');
+
+		gethostname(host, sizeof(host) - 1);
+		adv = xasprintf("%s%s", host, port ? port : ":9090");
+	}
+	r = storage_new(arg_storage_path, adv ? adv : arg_storage_adv_addr, &storage, err);
+	free(adv);
+	if (r < 0)
+		return r;
+	r = mgr_new(&mo, &mgr);
+	if (r < 0)
+		return op_err_set(err, r, "cannot create the manager");
+	gitrepo.storage = storage;
+	gitrepo.tmp_root = tmp && *tmp ? tmp : "/tmp";
+	mgr_add(mgr, &gitrepository_desc, &gitrepo);
+	if (!arg_leader_election) {
+		start_controllers(NULL);
+		return 0;
+	}
+	{
+		struct lease_opts lo = {
+			.ns = runtime_namespace(),
+			.name = "cflux-operator-leader-election",
+			.lease_duration_ms = 35000,
+			.renew_deadline_ms = 30000,
+			.retry_period_ms = 5000,
+			.on_started_leading = start_controllers,
+			.on_stopped_leading = stopped_leading,
+			.on_new_leader = new_leader,
+		};
+
+		r = lease_new(client, &lo, &lease);
+		if (r == 0)
+			r = lease_start(lease);
+		if (r < 0)
+			return op_err_set(err, r, "cannot start leader election");
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -319,6 +472,11 @@ int main(int argc, char **argv)
 		uv_run(loop, UV_RUN_DEFAULT);
 		return 1;
 	}
+	r = setup_controllers(&err);
+	if (r < 0) {
+		log_error(NULL, "Unable to start", "error", err.msg, NULL);
+		return 1;
+	}
 	uv_signal_init(loop, &sig_term);
 	uv_signal_start(&sig_term, shutdown_start, SIGTERM);
 	uv_signal_init(loop, &sig_int);
@@ -328,6 +486,7 @@ int main(int argc, char **argv)
 	log_info(NULL, "Starting cflux-operator", "version", CFLUX_VERSION, "server",
 		 kube_client_server(client), NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
+	storage_free(storage);
 	r = uv_loop_close(loop);
 	if (r < 0) {
 		log_error(NULL, "Event loop did not close", "error", uv_strerror(r), NULL);

@@ -174,6 +174,7 @@ static int walk(struct packer *p, const char *rel, int depth)
 		_cleanup_free_ char *crel = rel[0] ? xasprintf("%s/%s", rel, names[i]) :
 						      xstrdup(names[i]);
 		_cleanup_free_ char *cabs = xasprintf("%s/%s", p->root, crel);
+		enum artifact_skip skip;
 		struct stat st;
 
 		if (lstat(cabs, &st) < 0) {
@@ -183,8 +184,13 @@ static int walk(struct packer *p, const char *rel, int depth)
 		}
 		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
 			continue; /* symlinks and specials are not packed */
-		if (p->skip && p->skip(crel, S_ISDIR(st.st_mode), p->payload))
+		skip = p->skip ? p->skip(crel, S_ISDIR(st.st_mode), p->payload) : ARTIFACT_KEEP;
+		if (skip == ARTIFACT_SKIP)
 			continue;
+		if (skip == ARTIFACT_SKIP_ENTRY && S_ISDIR(st.st_mode)) {
+			r = walk(p, crel, depth + 1);
+			continue;
+		}
 		if (++p->entries > p->lim->max_entries) {
 			r = op_err_set(p->err, -E2BIG, "the tree has more than %llu entries",
 				       (unsigned long long)p->lim->max_entries);

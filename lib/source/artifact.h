@@ -39,10 +39,18 @@ struct artifact_limits {
 
 /*
  * Decide whether to leave `rel` (a path relative to the root, "a/b.yaml")
- * out of an archive; `is_dir` says if it is a directory (then its whole
- * subtree is left out).
+ * out of an archive; `is_dir` says if it is a directory.  ARTIFACT_KEEP
+ * packs it; ARTIFACT_SKIP leaves it out, for a directory with its whole
+ * subtree; ARTIFACT_SKIP_ENTRY (directories only) leaves out the
+ * directory's own entry but still visits what is inside, for rules that
+ * can re-include a file below an excluded directory (gitignore's "!").
  */
-typedef bool (*artifact_skip_fn)(const char *rel, bool is_dir, void *payload);
+enum artifact_skip {
+	ARTIFACT_KEEP,
+	ARTIFACT_SKIP,
+	ARTIFACT_SKIP_ENTRY,
+};
+typedef enum artifact_skip (*artifact_skip_fn)(const char *rel, bool is_dir, void *payload);
 
 struct artifact_info {
 	char digest[ARTIFACT_DIGEST_MAX]; /* "sha256:<hex>" of the .tar.gz bytes */

@@ -44,9 +44,9 @@ static void put(const char *rel, const char *text, mode_t mode)
 	free(p);
 }
 
-static bool skip_dot_git(const char *rel, bool is_dir, void *payload)
+static enum artifact_skip skip_dot_git(const char *rel, bool is_dir, void *payload)
 {
-	return is_dir && strcmp(rel, ".git") == 0;
+	return is_dir && strcmp(rel, ".git") == 0 ? ARTIFACT_SKIP : ARTIFACT_KEEP;
 }
 
 TEST(same_tree_same_bytes)

@@ -1,0 +1,183 @@
+/*
+ * conditions.c: status.conditions setter rules (see conditions.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "conditions.h"
+#include "base/banned.h"
+
+static cJSON *conditions_of(cJSON *status)
+{
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(status, "conditions");
+
+	if (!cJSON_IsArray(c)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(status, "conditions");
+		c = cJSON_AddArrayToObject(status, "conditions");
+	}
+	return c;
+}
+
+const cJSON *cond_get(const cJSON *status, const char *type)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(status, "conditions"), *it;
+
+	cJSON_ArrayForEach(it, c)
+	{
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "type"));
+
+		if (t && streq(t, type))
+			return it;
+	}
+	return NULL;
+}
+
+bool cond_is_true(const cJSON *status, const char *type)
+{
+	const cJSON *c = cond_get(status, type);
+	const char *s = c ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "status")) :
+			    NULL;
+
+	return s && streq(s, "True");
+}
+
+void cond_delete(cJSON *status, const char *type)
+{
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(status, "conditions"), *it;
+
+	cJSON_ArrayForEach(it, c)
+	{
+		const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "type"));
+
+		if (t && streq(t, type)) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(c, it));
+			return;
+		}
+	}
+}
+
+/* `msg` cut to COND_MESSAGE_MAX bytes with "...", never inside a UTF-8 sequence. */
+static char *trim_message(const char *msg)
+{
+	size_t n = strlen(msg), cut;
+	char *out;
+
+	if (n <= COND_MESSAGE_MAX)
+		return xstrdup(msg);
+	cut = COND_MESSAGE_MAX - 3;
+	while (cut > 0 && ((unsigned char)msg[cut] & 0xc0) == 0x80)
+		cut--;
+	out = xmalloc(cut + 4);
+	memcpy(out, msg, cut);
+	memcpy(out + cut, "...", 4);
+	return out;
+}
+
+static bool str_field_eq(const cJSON *o, const char *k, const char *v)
+{
+	const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
+
+	return s && streq(s, v);
+}
+
+static void replace_str(cJSON *o, const char *k, const char *v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+	cJSON_AddStringToObject(o, k, v);
+}
+
+void cond_set(cJSON *status, const char *type, const char *cstatus, const char *reason,
+	      const char *message, long gen, int64_t now_ns)
+{
+	cJSON *conds = conditions_of(status), *c = (cJSON *)cond_get(status, type);
+	char *msg = trim_message(message ? message : "");
+	char ts[RFC3339_MAX];
+	bool changed;
+
+	if (!c) {
+		c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "type", type);
+		cJSON_AddItemToArray(conds, c);
+		changed = true;
+	} else {
+		changed = !str_field_eq(c, "status", cstatus) || !str_field_eq(c, "reason", reason) ||
+			  !str_field_eq(c, "message", msg) ||
+			  !cJSON_GetObjectItemCaseSensitive(c, "lastTransitionTime");
+	}
+	replace_str(c, "status", cstatus);
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "observedGeneration");
+	cJSON_AddNumberToObject(c, "observedGeneration", (double)gen);
+	if (changed) {
+		time_format_rfc3339(now_ns - now_ns % NSEC_PER_SEC, ts);
+		replace_str(c, "lastTransitionTime", ts);
+	}
+	replace_str(c, "reason", reason);
+	replace_str(c, "message", msg);
+	free(msg);
+	cond_sort(status);
+}
+
+void cond_mark_reconciling(cJSON *status, const char *reason, const char *message, long gen,
+			   int64_t now_ns)
+{
+	cond_delete(status, COND_STALLED);
+	cond_set(status, COND_RECONCILING, "True", reason, message, gen, now_ns);
+}
+
+void cond_mark_stalled(cJSON *status, const char *reason, const char *message, long gen,
+		       int64_t now_ns)
+{
+	cond_delete(status, COND_RECONCILING);
+	cond_set(status, COND_STALLED, "True", reason, message, gen, now_ns);
+}
+
+static int rank(const char *type)
+{
+	if (streq(type, COND_STALLED))
+		return 0;
+	if (streq(type, COND_RECONCILING))
+		return 1;
+	if (streq(type, COND_READY))
+		return 2;
+	return 3;
+}
+
+static int cmp_cond(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+	const char *tx = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "type"));
+	const char *ty = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(y, "type"));
+	double gx, gy;
+	int rx, ry;
+
+	tx = tx ? tx : "";
+	ty = ty ? ty : "";
+	rx = rank(tx);
+	ry = rank(ty);
+	if (rx != ry)
+		return rx - ry;
+	gx = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(x, "observedGeneration"));
+	gy = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(y, "observedGeneration"));
+	if (gx != gy && !(gx != gx) && !(gy != gy))
+		return gx > gy ? -1 : 1;
+	return strcmp(tx, ty);
+}
+
+void cond_sort(cJSON *status)
+{
+	cJSON *conds = cJSON_GetObjectItemCaseSensitive(status, "conditions"), **v;
+	int n = cJSON_GetArraySize(conds), i;
+
+	if (n < 2)
+		return;
+	v = xcalloc((size_t)n, sizeof(*v));
+	for (i = n - 1; i >= 0; i--)
+		v[i] = cJSON_DetachItemFromArray(conds, i);
+	qsort(v, (size_t)n, sizeof(*v), cmp_cond);
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToArray(conds, v[i]);
+	free(v);
+}

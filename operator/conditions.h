@@ -1,0 +1,68 @@
+/*
+ * conditions.h: status.conditions with Flux's setter rules and kstatus
+ * semantics, on a cJSON status object.
+ *
+ * Every reconciler builds the status it will patch with these, so all
+ * kinds agree on the rules users (and `kubectl wait`, `flux`, kstatus)
+ * rely on:
+ *
+ *   - cond_set() stamps the condition's observedGeneration with the
+ *     object's generation, and keeps lastTransitionTime unless status,
+ *     reason or message changed (RFC 3339, seconds, UTC);
+ *   - messages are cut to COND_MESSAGE_MAX bytes, ending "...", on a
+ *     UTF-8 boundary;
+ *   - Reconciling and Stalled are "abnormal-true": present only while
+ *     True; marking one deletes the other;
+ *   - conditions are sorted Stalled, Reconciling, Ready, then the rest by
+ *     higher observedGeneration first, then by type (cond_sort(), which
+ *     cond_set() calls).
+ *
+ * Ownership: `status` is the caller's; conditions live in its
+ * "conditions" array, created when missing.  Strings are copied.
+ * Threading: none (pure data).
+ */
+#ifndef CFLUX_OPERATOR_CONDITIONS_H
+#define CFLUX_OPERATOR_CONDITIONS_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define COND_MESSAGE_MAX 32768
+
+/* Condition types (Flux's meta package). */
+#define COND_READY "Ready"
+#define COND_RECONCILING "Reconciling"
+#define COND_STALLED "Stalled"
+#define COND_HEALTHY "Healthy"
+
+/*
+ * Set condition `type` to `cstatus` ("True", "False", "Unknown") with
+ * `reason` and `message` (printf-free: pass the final text) at object
+ * generation `gen`.  `now_ns` is the transition time used when one is
+ * due (time_now_ns() in production; fixed in tests).
+ */
+void cond_set(cJSON *status, const char *type, const char *cstatus, const char *reason,
+	      const char *message, long gen, int64_t now_ns);
+
+/* Remove condition `type` if present. */
+void cond_delete(cJSON *status, const char *type);
+
+/* The condition object of `type`, or NULL.  Borrowed from `status`. */
+const cJSON *cond_get(const cJSON *status, const char *type);
+
+/* True if condition `type` exists with status "True". */
+bool cond_is_true(const cJSON *status, const char *type);
+
+/* Reconciling=True (deletes Stalled). */
+void cond_mark_reconciling(cJSON *status, const char *reason, const char *message, long gen,
+			   int64_t now_ns);
+
+/* Stalled=True (deletes Reconciling). */
+void cond_mark_stalled(cJSON *status, const char *reason, const char *message, long gen,
+		       int64_t now_ns);
+
+/* Sort the conditions as Flux does (see the top of this file). */
+void cond_sort(cJSON *status);
+
+#endif

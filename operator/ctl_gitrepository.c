@@ -1,0 +1,585 @@
+/*
+ * ctl_gitrepository.c: the GitRepository reconciler
+ * (source.toolkit.fluxcd.io/v1), source-controller's contract.
+ *
+ * One reconcile, as a chain of callbacks on the loop thread with the Git
+ * work on the thread pool:
+ *
+ *   deleted?      remove the object's artifacts, drop our finalizer, done
+ *   finalizer     add "finalizers.fluxcd.io" if missing (guarded by the
+ *                 resourceVersion; a conflict is retried)
+ *   suspended?    done, no requeue (a spec change wakes it)
+ *   secretRef     read the Secret (username/password, ca.crt, identity,
+ *                 known_hosts, password as the SSH passphrase)
+ *   work          src_git_fetch() into a temporary checkout; when the ref
+ *                 still points at the stored artifact's commit (and the
+ *                 spec has not changed) nothing is fetched: Flux's no-op.
+ *                 Otherwise the tree, minus the ignore rules, is archived
+ *                 to <storage>/gitrepository/<ns>/<name>/<commit>.tar.gz
+ *                 and older artifacts are collected (two kept).
+ *   status        conditions, artifact, observedGeneration,
+ *                 lastHandledReconcileAt; an Event for a new artifact or a
+ *                 failure; requeue after spec.interval (jittered) or,
+ *                 after a failure, with exponential backoff.
+ *
+ * A failure keeps the last artifact in status and storage: consumers go
+ * on with the last good revision.  Messages never carry secret values
+ * (git.c's errors do not, and we add none).
+ */
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/b64.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "conditions.h"
+#include "controllers.h"
+#include "source/artifact.h"
+#include "source/git.h"
+#include "source/ignore.h"
+#include "storage.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+#define FINALIZER "finalizers.fluxcd.io"
+#define KIND "GitRepository"
+#define RECORDS 2
+
+struct gitjob {
+	struct ctl *ctl;
+	struct storage *st;
+	char *key;
+	struct kobj *obj;
+	cJSON *secret;     /* the Secret, or NULL */
+	char *secret_name;
+	uv_work_t work;
+	/* inputs, owned copies: the worker never touches the object */
+	char *url, *branch, *tag, *semver, *commit, *name_ref;
+	char *ignore;      /* spec.ignore or NULL */
+	char *last_commit; /* skip the fetch when the ref still points here */
+	char *username, *password, *ca, *ssh_key, *ssh_pass, *known_hosts;
+	char *cache_dir, *tmp_root;
+	unsigned timeout_s;
+	int64_t interval_ns;
+	/* outputs */
+	int r;
+	struct op_err err;
+	const char *reason;
+	struct src_git_result res;
+	struct artifact_info ai;
+	char *rel; /* artifact path in the store */
+};
+
+static void job_free(struct gitjob *j)
+{
+	kobj_unref(j->obj);
+	free(j->key);
+	free(j->secret_name);
+	cJSON_Delete(j->secret);
+	free(j->url);
+	free(j->branch);
+	free(j->tag);
+	free(j->semver);
+	free(j->commit);
+	free(j->name_ref);
+	free(j->ignore);
+	free(j->last_commit);
+	free(j->username);
+	if (j->password)
+		explicit_bzero(j->password, strlen(j->password));
+	free(j->password);
+	free(j->ca);
+	if (j->ssh_key)
+		explicit_bzero(j->ssh_key, strlen(j->ssh_key));
+	free(j->ssh_key);
+	if (j->ssh_pass)
+		explicit_bzero(j->ssh_pass, strlen(j->ssh_pass));
+	free(j->ssh_pass);
+	free(j->known_hosts);
+	free(j->cache_dir);
+	free(j->tmp_root);
+	free(j->rel);
+	free(j);
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+static const char *spec_str(const struct kobj *o, const char *k)
+{
+	return kobj_str(o, "spec", k, NULL);
+}
+
+/* status as it stands (a copy), for the reconciler to modify and patch. */
+static cJSON *status_copy(const struct kobj *o)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o->json, "status");
+
+	return s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
+}
+
+static void set_num(cJSON *o, const char *k, double v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+	cJSON_AddNumberToObject(o, k, v);
+}
+
+static void set_str(cJSON *o, const char *k, const char *v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+static void patched(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct gitjob *j = payload;
+
+	if (r < 0 && r != -ENOENT)
+		log_error(NULL, "Status update failed", "controller", "gitrepository", "object",
+			  j->key, "error", err ? err->msg : op_strerror(r), NULL);
+	job_free(j);
+}
+
+/* The end of a reconcile: write `st`, then finish the key. */
+static void finish(struct gitjob *j, cJSON *st, bool ok)
+{
+	const char *req = kobj_str(j->obj, "metadata", "annotations",
+				   "reconcile.fluxcd.io/requestedAt", NULL);
+
+	if (req)
+		set_str(st, "lastHandledReconcileAt", req);
+	if (ctl_patch_status(j->ctl, j->obj, st, patched, j) < 0)
+		job_free(j);
+	cJSON_Delete(st);
+	(void)ok;
+}
+
+static void fail(struct gitjob *j, const char *reason, const char *msg, bool stall)
+{
+	cJSON *st = status_copy(j->obj);
+	int64_t now = time_now_ns();
+	struct ctl *ctl = j->ctl;
+	char *key = xstrdup(j->key);
+
+	if (stall) {
+		cond_mark_stalled(st, reason, msg, j->obj->generation, now);
+		set_num(st, "observedGeneration", (double)j->obj->generation);
+	} else if (cond_get(st, COND_RECONCILING)) {
+		cond_mark_reconciling(st, "ProgressingWithRetry", msg, j->obj->generation, now);
+	}
+	if (!streq(reason, "StorageOperationFailed"))
+		cond_set(st, "FetchFailed", "True", reason, msg, j->obj->generation, now);
+	else
+		cond_set(st, "StorageOperationFailed", "True", reason, msg, j->obj->generation,
+			 now);
+	cond_set(st, COND_READY, "False", reason, msg, j->obj->generation, now);
+	ctl_event(ctl, j->obj, "Warning", reason, "%s", msg);
+	log_error(NULL, "Reconciler error", "controller", "gitrepository", "object", j->key,
+		  "reason", reason, "error", msg, NULL);
+	finish(j, st, false);
+	if (stall)
+		ctl_done(ctl, key, 0);
+	else
+		ctl_retry(ctl, key);
+	free(key);
+}
+
+static void succeed(struct gitjob *j)
+{
+	struct ctl *ctl = j->ctl;
+	cJSON *st = status_copy(j->obj), *art;
+	int64_t now = time_now_ns();
+	uint64_t interval_ms = (uint64_t)(j->interval_ns / NSEC_PER_MSEC);
+	char *key = xstrdup(j->key), *msg, ts[RFC3339_MAX];
+	const char *old_rev = yj_get_str(st, "/artifact/revision");
+	bool changed = !j->res.unchanged;
+
+	if (changed) {
+		char *url = storage_url(j->st, j->rel);
+
+		art = cJSON_CreateObject();
+		cJSON_AddStringToObject(art, "digest", j->ai.digest);
+		time_format_rfc3339(now - now % NSEC_PER_SEC, ts);
+		cJSON_AddStringToObject(art, "lastUpdateTime", ts);
+		cJSON_AddStringToObject(art, "path", j->rel);
+		cJSON_AddStringToObject(art, "revision", j->res.revision);
+		cJSON_AddNumberToObject(art, "size", (double)j->ai.size);
+		cJSON_AddStringToObject(art, "url", url);
+		free(url);
+		changed = !old_rev || !streq(old_rev, j->res.revision) ||
+			  !streq_ptr(yj_get_str(st, "/artifact/digest"), j->ai.digest);
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
+		cJSON_AddItemToObject(st, "artifact", art);
+	}
+	msg = xasprintf("stored artifact for revision '%s'", j->res.revision);
+	cond_delete(st, COND_RECONCILING);
+	cond_delete(st, COND_STALLED);
+	cond_delete(st, "FetchFailed");
+	cond_delete(st, "StorageOperationFailed");
+	cond_delete(st, "ArtifactOutdated");
+	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, j->obj->generation, now);
+	cond_set(st, COND_READY, "True", "Succeeded", msg, j->obj->generation, now);
+	set_num(st, "observedGeneration", (double)j->obj->generation);
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedIgnore");
+	if (j->ignore)
+		cJSON_AddStringToObject(st, "observedIgnore", j->ignore);
+	if (changed) {
+		ctl_event(ctl, j->obj, "Normal", "NewArtifact", "stored artifact for commit '%s'",
+			  j->res.message);
+		log_info(NULL, "Stored artifact", "controller", "gitrepository", "object", j->key,
+			 "revision", j->res.revision, NULL);
+	}
+	free(msg);
+	finish(j, st, true);
+	ctl_done(ctl, key, interval_ms);
+	free(key);
+}
+
+/* ---- the thread-pool part ---- */
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* Remove our temporary checkout (symlinks are removed, never followed). */
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void work(uv_work_t *w)
+{
+	struct gitjob *j = w->data;
+	struct src_git_opts o = {
+		.url = j->url,
+		.branch = j->branch,
+		.tag = j->tag,
+		.semver = j->semver,
+		.commit = j->commit,
+		.username = j->username,
+		.password = j->password,
+		.ca_pem = j->ca,
+		.ssh_key = j->ssh_key,
+		.ssh_passphrase = j->ssh_pass,
+		.known_hosts = j->known_hosts,
+		.cache_dir = j->cache_dir,
+		.last_commit = j->last_commit,
+		.timeout_s = j->timeout_s,
+	};
+	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
+	char *checkout = xasprintf("%s/gitrepository-XXXXXX", j->tmp_root), *file, *abs;
+	const char *ns = j->obj->ns, *name = j->obj->name;
+	struct ignore *ig;
+
+	if (!mkdtemp(checkout)) {
+		j->r = op_err_set(&j->err, -errno, "cannot create a temporary directory in '%s': %s",
+				  j->tmp_root, op_strerror(errno));
+		j->reason = "DirectoryCreationFailed";
+		free(checkout);
+		return;
+	}
+	o.checkout_dir = checkout;
+	j->r = src_git_fetch(&o, &j->res, &j->err);
+	if (j->r < 0) {
+		j->reason = j->r == -EACCES ? "AuthenticationFailed" : "GitOperationFailed";
+		op_err_prefix(&j->err, "failed to checkout and determine revision");
+		goto out;
+	}
+	if (j->res.unchanged)
+		goto out;
+	j->r = storage_mkdir(j->st, KIND, ns, name, &j->err);
+	if (j->r < 0) {
+		j->reason = "StorageOperationFailed";
+		goto out;
+	}
+	file = xasprintf("%s.tar.gz", j->res.commit);
+	j->rel = storage_rel_path(KIND, ns, name, file);
+	abs = storage_abs(j->st, j->rel);
+	ig = ignore_new(checkout, j->ignore);
+	j->r = artifact_archive(checkout, ignore_skip, ig, &lim, abs, &j->ai, &j->err);
+	ignore_free(ig);
+	if (j->r < 0) {
+		j->reason = "ArchiveOperationFailed";
+		op_err_prefix(&j->err, "unable to archive artifact to storage");
+	} else {
+		storage_gc(j->st, KIND, ns, name, file, RECORDS);
+	}
+	free(abs);
+	free(file);
+out:
+	rm_rf(checkout);
+	free(checkout);
+}
+
+static void work_done(uv_work_t *w, int status)
+{
+	struct gitjob *j = w->data;
+
+	if (status < 0) {
+		fail(j, "GitOperationFailed", "the fetch was cancelled", false);
+		return;
+	}
+	if (j->r < 0) {
+		fail(j, j->reason, j->err.msg, false);
+		return;
+	}
+	succeed(j);
+}
+
+/* ---- the loop part ---- */
+
+static char *secret_field(const cJSON *data, const char *k)
+{
+	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, k));
+	char *out = NULL;
+	size_t n;
+
+	if (!v || b64_decode(v, &out, &n) < 0)
+		return NULL;
+	return out;
+}
+
+static void start_work(struct gitjob *j)
+{
+	const cJSON *data = j->secret ? cJSON_GetObjectItemCaseSensitive(j->secret, "data") : NULL;
+
+	if (data) {
+		j->username = secret_field(data, "username");
+		j->ca = secret_field(data, "ca.crt");
+		if (!j->ca)
+			j->ca = secret_field(data, "caFile");
+		j->ssh_key = secret_field(data, "identity");
+		j->known_hosts = secret_field(data, "known_hosts");
+		if (j->ssh_key)
+			j->ssh_pass = secret_field(data, "password");
+		else
+			j->password = secret_field(data, "password");
+		if (cJSON_GetObjectItemCaseSensitive(data, "bearerToken")) {
+			cJSON_Delete(j->secret);
+			j->secret = NULL;
+			fail(j, "AuthenticationFailed",
+			     "bearer token authentication is not supported yet", true);
+			return;
+		}
+	}
+	cJSON_Delete(j->secret);
+	j->secret = NULL;
+	j->work.data = j;
+	if (uv_queue_work(kube_client_loop(ctl_client(j->ctl)), &j->work, work, work_done) < 0)
+		fail(j, "GitOperationFailed", "cannot queue the fetch", false);
+}
+
+static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct gitjob *j = payload;
+	char msg[512];
+
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "failed to get secret '%s/%s': %s", j->obj->ns,
+			 j->secret_name, err ? err->msg : op_strerror(r));
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
+	}
+	j->secret = cJSON_Duplicate(obj, 1);
+	start_work(j);
+}
+
+static bool valid_url(const char *u)
+{
+	return u && (str_startswith(u, "http://") || str_startswith(u, "https://") ||
+		     str_startswith(u, "ssh://") || str_startswith(u, "git://"));
+}
+
+static void begin(struct gitjob *j)
+{
+	struct gitrepo_ctl *g = ctl_data(j->ctl);
+	const struct kobj *o = j->obj;
+	const char *secret = yj_get_str(o->json, "/spec/secretRef/name");
+	const char *iv = spec_str(o, "interval"), *to = spec_str(o, "timeout");
+	const char *rev = yj_get_str(o->json, "/status/artifact/revision");
+	const char *path = yj_get_str(o->json, "/status/artifact/path");
+	const cJSON *og = yj_get(o->json, "/status/observedGeneration");
+	int64_t timeout_ns = 60 * NSEC_PER_SEC;
+	char *dir, msg[512];
+
+	j->url = dup_or_null(spec_str(o, "url"));
+	if (!valid_url(j->url)) {
+		snprintf(msg, sizeof(msg), "invalid URL '%s': the scheme must be http, https, ssh "
+			 "or git", j->url ? j->url : "");
+		fail(j, "URLInvalid", msg, true);
+		return;
+	}
+	if (!iv || duration_parse(iv, &j->interval_ns) < 0 || j->interval_ns <= 0) {
+		snprintf(msg, sizeof(msg), "invalid interval '%s'", iv ? iv : "");
+		fail(j, "InvalidInterval", msg, true);
+		return;
+	}
+	if (to && (duration_parse(to, &timeout_ns) < 0 || timeout_ns <= 0)) {
+		snprintf(msg, sizeof(msg), "invalid timeout '%s'", to);
+		fail(j, "InvalidTimeout", msg, true);
+		return;
+	}
+	j->timeout_s = (unsigned)((timeout_ns + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
+	j->branch = dup_or_null(yj_get_str(o->json, "/spec/ref/branch"));
+	j->tag = dup_or_null(yj_get_str(o->json, "/spec/ref/tag"));
+	j->semver = dup_or_null(yj_get_str(o->json, "/spec/ref/semver"));
+	j->commit = dup_or_null(yj_get_str(o->json, "/spec/ref/commit"));
+	j->name_ref = dup_or_null(yj_get_str(o->json, "/spec/ref/name"));
+	if (j->name_ref) {
+		fail(j, "GitOperationFailed", "spec.ref.name is not supported yet", true);
+		return;
+	}
+	j->ignore = dup_or_null(spec_str(o, "ignore"));
+	/* Flux's no-op: same generation, artifact present, ref unmoved. */
+	if (rev && path && og && (long)cJSON_GetNumberValue(og) == o->generation &&
+	    storage_has(g->storage, path)) {
+		const char *sha = strstr(rev, "sha1:");
+
+		if (sha && strlen(sha + 5) == 40)
+			j->last_commit = xstrdup(sha + 5);
+	}
+	dir = storage_rel_path(KIND, o->ns, o->name, "");
+	j->cache_dir = xasprintf("%s/.cache/%s", storage_root(g->storage), dir);
+	free(dir);
+	j->tmp_root = xstrdup(g->tmp_root);
+	if (secret) {
+		j->secret_name = xstrdup(secret);
+		struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = o->ns,
+					.name = secret };
+
+		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_secret, j) < 0)
+			fail(j, "AuthenticationFailed", "cannot read the secret", false);
+		return;
+	}
+	start_work(j);
+}
+
+static bool has_finalizer(const struct kobj *o)
+{
+	const cJSON *f = yj_get(o->json, "/metadata/finalizers"), *it;
+
+	cJSON_ArrayForEach(it, f)
+		if (cJSON_IsString(it) && streq(it->valuestring, FINALIZER))
+			return true;
+	return false;
+}
+
+static void finalizer_added(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct gitjob *j = payload;
+	struct ctl *ctl = j->ctl;
+	char *key;
+
+	if (r < 0) {
+		key = xstrdup(j->key);
+		if (r != -ENOENT)
+			log_error(NULL, "Cannot add finalizer", "controller", "gitrepository",
+				  "object", j->key, "error", err ? err->msg : op_strerror(r), NULL);
+		job_free(j);
+		if (r == -ENOENT)
+			ctl_done(ctl, key, 0);
+		else
+			ctl_retry(ctl, key);
+		free(key);
+		return;
+	}
+	/* Go on with the object as patched: its resourceVersion is newer. */
+	kobj_unref(j->obj);
+	j->obj = kobj_new(cJSON_Duplicate(obj, 1));
+	begin(j);
+}
+
+static void finalizer_removed(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct gitjob *j = payload;
+	struct ctl *ctl = j->ctl;
+	char *key = xstrdup(j->key);
+
+	job_free(j);
+	if (r < 0 && r != -ENOENT)
+		ctl_retry(ctl, key);
+	else
+		ctl_done(ctl, key, 0);
+	free(key);
+}
+
+static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
+{
+	struct gitrepo_ctl *g = ctl_data(ctl);
+	struct gitjob *j;
+
+	if (!obj) {
+		ctl_done(ctl, key, 0);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->ctl = ctl;
+	j->st = g->storage;
+	j->key = xstrdup(key);
+	j->obj = kobj_ref(obj);
+	if (kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
+		cJSON *fins = cJSON_CreateArray();
+		const cJSON *it;
+
+		if (!has_finalizer(obj)) {
+			job_free(j);
+			ctl_done(ctl, key, 0);
+			cJSON_Delete(fins);
+			return;
+		}
+		storage_remove_all(g->storage, KIND, obj->ns, obj->name);
+		cJSON_ArrayForEach(it, yj_get(obj->json, "/metadata/finalizers"))
+			if (!cJSON_IsString(it) || !streq(it->valuestring, FINALIZER))
+				cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
+		if (ctl_patch_finalizers(ctl, obj, fins, finalizer_removed, j) < 0)
+			finalizer_removed(-EIO, NULL, NULL, j);
+		cJSON_Delete(fins);
+		return;
+	}
+	if (cJSON_IsTrue(yj_get(obj->json, "/spec/suspend"))) {
+		log_info(NULL, "Reconciliation is suspended for this object", "controller",
+			 "gitrepository", "object", key, NULL);
+		job_free(j);
+		ctl_done(ctl, key, 0);
+		return;
+	}
+	if (!has_finalizer(obj)) {
+		cJSON *fins = cJSON_Duplicate(yj_get(obj->json, "/metadata/finalizers"), 1);
+
+		if (!fins)
+			fins = cJSON_CreateArray();
+		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
+		if (ctl_patch_finalizers(ctl, obj, fins, finalizer_added, j) < 0)
+			finalizer_added(-EIO, NULL, NULL, j);
+		cJSON_Delete(fins);
+		return;
+	}
+	begin(j);
+}
+
+const struct ctl_desc gitrepository_desc = {
+	.name = "gitrepository",
+	.component = "source-controller",
+	.kind = KIND,
+	.api_version = "source.toolkit.fluxcd.io/v1",
+	.ref = { .group = "source.toolkit.fluxcd.io", .version = "v1",
+		 .resource = "gitrepositories" },
+	.concurrent = 0,
+	.retry = BACKOFF_RECONCILE,
+	.reconcile = reconcile,
+};

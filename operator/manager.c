@@ -1,0 +1,471 @@
+/*
+ * manager.c: controllers, their informers and queues (see manager.h).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/hmap.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "kube/workqueue.h"
+#include "manager.h"
+#include "base/banned.h"
+
+/* gotk_reconcile_duration_seconds: 10 exponential buckets from 10 ms (Flux's). */
+#define NBUCKETS 10
+static const double bucket_le[NBUCKETS] = { 0.01,   0.0297, 0.0882, 0.262, 0.778,
+					    2.31,   6.86,   20.4,   60.6,  180.0 };
+
+struct watcher {
+	struct ctl *ctl;
+	ctl_watch_cb cb;
+	struct watcher *next;
+};
+
+struct ctl {
+	struct mgr *m;
+	struct ctl_desc d;
+	void *data;
+	struct informer *inf;
+	struct wq *q;
+	struct kevents *events;
+	struct watcher *watchers; /* subscribed to our informer */
+	struct hmap started;      /* key -> heap uint64_t loop ms of the reconcile's start */
+	uint64_t buckets[NBUCKETS + 1];
+	double sum_s;
+	uint64_t count, successes, errors, requeues;
+	struct ctl *next;
+};
+
+struct mgr {
+	struct mgr_opts o;
+	struct ctl *ctls, **tail;
+	uv_loop_t *loop;
+	bool started, draining;
+	unsigned drains_left;
+	int drain_status;
+	void (*drain_cb)(int, void *);
+	void *drain_payload;
+	unsigned closes_left;
+	void (*close_cb)(void *);
+	void *close_payload;
+};
+
+int mgr_new(const struct mgr_opts *opts, struct mgr **ret)
+{
+	struct mgr *m;
+
+	if (!opts || !opts->client)
+		return -EINVAL;
+	m = xcalloc(1, sizeof(*m));
+	m->o = *opts;
+	m->o.watch_namespace = opts->watch_namespace && *opts->watch_namespace ?
+				       xstrdup(opts->watch_namespace) :
+				       NULL;
+	m->o.label_selector = opts->label_selector && *opts->label_selector ?
+				      xstrdup(opts->label_selector) :
+				      NULL;
+	if (!m->o.concurrent)
+		m->o.concurrent = 4;
+	m->loop = kube_client_loop(opts->client);
+	m->tail = &m->ctls;
+	*ret = m;
+	return 0;
+}
+
+static const char *requested_at(const struct kobj *o)
+{
+	return o ? kobj_str(o, "metadata", "annotations", "reconcile.fluxcd.io/requestedAt",
+			    NULL) :
+		   NULL;
+}
+
+static bool deleting(const struct kobj *o)
+{
+	return o && kobj_str(o, "metadata", "deletionTimestamp", NULL) != NULL;
+}
+
+/* Flux's predicates: GenerationChanged OR ReconcileRequested (plus deletion). */
+static bool worth_a_reconcile(enum informer_event ev, const struct kobj *obj,
+			      const struct kobj *old)
+{
+	if (ev != INFORMER_UPDATE || !old)
+		return true;
+	if (obj->generation != old->generation)
+		return true;
+	if (!streq_ptr(requested_at(obj), requested_at(old)))
+		return true;
+	return deleting(obj) != deleting(old);
+}
+
+static void on_event(struct informer *inf, enum informer_event ev, struct kobj *obj,
+		     struct kobj *old, void *payload)
+{
+	struct ctl *ctl = payload;
+	struct watcher *w;
+
+	if (worth_a_reconcile(ev, obj, old))
+		wq_add(ctl->q, obj->key);
+	for (w = ctl->watchers; w; w = w->next)
+		w->cb(w->ctl, ev, obj, old);
+}
+
+static void process(struct wq *q, const char *key, void *payload)
+{
+	struct ctl *ctl = payload;
+	uint64_t *t = xmalloc(sizeof(*t));
+	struct kobj *obj = informer_get(ctl->inf, key);
+
+	*t = uv_now(ctl->m->loop);
+	free(hmap_put(&ctl->started, key, t));
+	ctl->d.reconcile(ctl, key, obj);
+}
+
+struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data)
+{
+	struct informer_opts io = INFORMER_OPTS_INIT;
+	struct wq_opts wo = WQ_OPTS_INIT;
+	struct ctl *ctl = xcalloc(1, sizeof(*ctl));
+	int r;
+
+	ctl->m = m;
+	ctl->d = *desc;
+	ctl->data = data;
+	hmap_init(&ctl->started);
+	io.ref = desc->ref;
+	io.ref.ns = m->o.watch_namespace;
+	io.label_selector = m->o.label_selector;
+	r = informer_new(m->o.client, &io, on_event, ctl, &ctl->inf);
+	if (r == 0) {
+		wo.retry = desc->retry.initial_ms ? desc->retry : (struct backoff)BACKOFF_RECONCILE;
+		wo.max_concurrent = desc->concurrent ? desc->concurrent : m->o.concurrent;
+		wo.requeue_jitter = m->o.requeue_jitter;
+		r = wq_new(m->loop, &wo, process, ctl, &ctl->q);
+	}
+	if (r == 0)
+		r = events_new(m->o.client, desc->component ? desc->component : desc->name,
+			       &ctl->events);
+	if (r < 0) {
+		/* Only a malformed table entry gets here: a programming error. */
+		log_error(NULL, "Cannot create controller", "controller", desc->name, "error",
+			  op_strerror(r), NULL);
+		abort();
+	}
+	*m->tail = ctl;
+	m->tail = &ctl->next;
+	return ctl;
+}
+
+int mgr_start(struct mgr *m)
+{
+	struct ctl *ctl;
+	int r;
+
+	if (m->started)
+		return 0;
+	m->started = true;
+	for (ctl = m->ctls; ctl; ctl = ctl->next) {
+		r = informer_start(ctl->inf);
+		if (r < 0)
+			return r;
+		log_info(NULL, "Starting workers", "controller", ctl->d.name, NULL);
+	}
+	return 0;
+}
+
+bool mgr_synced(const struct mgr *m)
+{
+	const struct ctl *ctl;
+
+	for (ctl = m->ctls; ctl; ctl = ctl->next)
+		if (!informer_synced(ctl->inf))
+			return false;
+	return m->started;
+}
+
+struct ctl *mgr_ctl(const struct mgr *m, const char *name)
+{
+	struct ctl *ctl;
+
+	for (ctl = m->ctls; ctl; ctl = ctl->next)
+		if (streq(ctl->d.name, name))
+			return ctl;
+	return NULL;
+}
+
+static void drained_one(int status, void *payload)
+{
+	struct mgr *m = payload;
+
+	if (status < 0 && m->drain_status == 0)
+		m->drain_status = status;
+	if (--m->drains_left == 0 && m->drain_cb)
+		m->drain_cb(m->drain_status, m->drain_payload);
+}
+
+void mgr_drain(struct mgr *m, uint64_t timeout_ms, void (*cb)(int status, void *payload),
+	       void *payload)
+{
+	struct ctl *ctl;
+
+	m->draining = true;
+	m->drain_cb = cb;
+	m->drain_payload = payload;
+	m->drains_left = 1;
+	for (ctl = m->ctls; ctl; ctl = ctl->next) {
+		m->drains_left++;
+		if (wq_drain(ctl->q, timeout_ms, drained_one, m) < 0)
+			drained_one(0, m);
+	}
+	drained_one(0, m);
+}
+
+static void closed_one(void *payload)
+{
+	struct mgr *m = payload;
+	struct ctl *ctl, *next;
+
+	if (--m->closes_left > 0)
+		return;
+	for (ctl = m->ctls; ctl; ctl = next) {
+		size_t it = 0;
+		const char *k;
+		void *v;
+
+		next = ctl->next;
+		while (hmap_next(&ctl->started, &it, &k, &v))
+			free(v);
+		hmap_release(&ctl->started);
+		free(ctl);
+	}
+	if (m->close_cb)
+		m->close_cb(m->close_payload);
+	free((char *)m->o.watch_namespace);
+	free((char *)m->o.label_selector);
+	free(m);
+}
+
+void mgr_close(struct mgr *m, void (*cb)(void *payload), void *payload)
+{
+	struct ctl *ctl;
+
+	m->close_cb = cb;
+	m->close_payload = payload;
+	m->closes_left = 1;
+	for (ctl = m->ctls; ctl; ctl = ctl->next) {
+		struct watcher *w, *wn;
+
+		for (w = ctl->watchers; w; w = wn) {
+			wn = w->next;
+			free(w);
+		}
+		ctl->watchers = NULL;
+		events_free(ctl->events);
+		ctl->events = NULL;
+		m->closes_left += 2;
+		informer_close(ctl->inf, closed_one, m);
+		wq_close(ctl->q, closed_one, m);
+	}
+	closed_one(m);
+}
+
+void *ctl_data(const struct ctl *ctl)
+{
+	return ctl->data;
+}
+
+const struct ctl_desc *ctl_desc(const struct ctl *ctl)
+{
+	return &ctl->d;
+}
+
+struct mgr *ctl_mgr(const struct ctl *ctl)
+{
+	return ctl->m;
+}
+
+struct kube_client *ctl_client(const struct ctl *ctl)
+{
+	return ctl->m->o.client;
+}
+
+struct informer *ctl_informer(const struct ctl *ctl)
+{
+	return ctl->inf;
+}
+
+struct kevents *ctl_events(const struct ctl *ctl)
+{
+	return ctl->events;
+}
+
+static void observe(struct ctl *ctl, const char *key, bool ok)
+{
+	uint64_t *t = hmap_remove(&ctl->started, key);
+	double s;
+	int i;
+
+	if (!t)
+		return;
+	s = (double)(uv_now(ctl->m->loop) - *t) / 1000.0;
+	free(t);
+	for (i = 0; i < NBUCKETS && s > bucket_le[i]; i++)
+		;
+	ctl->buckets[i]++;
+	ctl->sum_s += s;
+	ctl->count++;
+	if (ok)
+		ctl->successes++;
+	else
+		ctl->errors++;
+}
+
+void ctl_done(struct ctl *ctl, const char *key, uint64_t requeue_ms)
+{
+	observe(ctl, key, true);
+	if (requeue_ms) {
+		ctl->requeues++;
+		wq_done_after(ctl->q, key, requeue_ms);
+	} else {
+		wq_done(ctl->q, key);
+	}
+}
+
+uint64_t ctl_retry(struct ctl *ctl, const char *key)
+{
+	uint64_t delay = 0;
+
+	observe(ctl, key, false);
+	wq_retry(ctl->q, key, &delay);
+	return delay;
+}
+
+static struct kube_ref obj_ref(const struct ctl *ctl, const struct kobj *obj)
+{
+	struct kube_ref ref = ctl->d.ref;
+
+	ref.ns = obj->ns;
+	ref.name = obj->name;
+	return ref;
+}
+
+int ctl_patch_status(struct ctl *ctl, const struct kobj *obj, const cJSON *status, kube_cb cb,
+		     void *payload)
+{
+	struct kube_ref ref = obj_ref(ctl, obj);
+	cJSON *body = cJSON_CreateObject();
+	char *text;
+	int r;
+
+	cJSON_AddItemToObject(body, "status", cJSON_Duplicate(status, 1));
+	text = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	ref.subresource = "status";
+	r = kube_patch(ctl->m->o.client, &ref, KUBE_PATCH_MERGE, text, NULL, cb, payload);
+	cJSON_free(text);
+	return r;
+}
+
+int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *finalizers,
+			 kube_cb cb, void *payload)
+{
+	struct kube_ref ref = obj_ref(ctl, obj);
+	cJSON *body = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(body, "metadata");
+	char *text;
+	int r;
+
+	cJSON_AddItemToObject(meta, "finalizers", cJSON_Duplicate(finalizers, 1));
+	cJSON_AddStringToObject(meta, "resourceVersion", obj->rv);
+	text = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	r = kube_patch(ctl->m->o.client, &ref, KUBE_PATCH_MERGE, text, NULL, cb, payload);
+	cJSON_free(text);
+	return r;
+}
+
+void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const char *reason,
+	       const char *fmt, ...)
+{
+	struct kevent_obj eo = {
+		.api_version = ctl->d.api_version,
+		.kind = ctl->d.kind,
+		.ns = obj->ns,
+		.name = obj->name,
+		.uid = obj->uid,
+		.resource_version = obj->rv,
+	};
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctl->events)
+		events_record(ctl->events, &eo, type, reason, "%s", msg);
+}
+
+void ctl_enqueue(struct ctl *ctl, const char *key)
+{
+	wq_add(ctl->q, key);
+}
+
+void ctl_watch(struct ctl *watcher, struct ctl *other, ctl_watch_cb cb)
+{
+	struct watcher *w = xcalloc(1, sizeof(*w));
+
+	w->ctl = watcher;
+	w->cb = cb;
+	w->next = other->watchers;
+	other->watchers = w;
+}
+
+void mgr_metrics(const struct mgr *m, struct buf *out)
+{
+	const struct ctl *ctl;
+	int i;
+
+	buf_adds(out, "# HELP gotk_reconcile_duration_seconds The duration in seconds of a "
+		      "reconciliation.\n# TYPE gotk_reconcile_duration_seconds histogram\n");
+	for (ctl = m->ctls; ctl; ctl = ctl->next) {
+		uint64_t cum = 0;
+
+		for (i = 0; i < NBUCKETS; i++) {
+			cum += ctl->buckets[i];
+			buf_addf(out,
+				 "gotk_reconcile_duration_seconds_bucket{kind=\"%s\",le=\"%g\"} "
+				 "%llu\n",
+				 ctl->d.kind, bucket_le[i], (unsigned long long)cum);
+		}
+		buf_addf(out,
+			 "gotk_reconcile_duration_seconds_bucket{kind=\"%s\",le=\"+Inf\"} %llu\n"
+			 "gotk_reconcile_duration_seconds_sum{kind=\"%s\"} %.6f\n"
+			 "gotk_reconcile_duration_seconds_count{kind=\"%s\"} %llu\n",
+			 ctl->d.kind, (unsigned long long)ctl->count, ctl->d.kind, ctl->sum_s,
+			 ctl->d.kind, (unsigned long long)ctl->count);
+	}
+	buf_adds(out, "# HELP controller_runtime_reconcile_total Total number of reconciliations "
+		      "per controller.\n# TYPE controller_runtime_reconcile_total counter\n");
+	for (ctl = m->ctls; ctl; ctl = ctl->next)
+		buf_addf(out,
+			 "controller_runtime_reconcile_total{controller=\"%s\",result=\"success\"} "
+			 "%llu\n"
+			 "controller_runtime_reconcile_total{controller=\"%s\",result=\"error\"} "
+			 "%llu\n"
+			 "controller_runtime_reconcile_total{controller=\"%s\",result=\"requeue_"
+			 "after\"} %llu\n",
+			 ctl->d.name, (unsigned long long)ctl->successes, ctl->d.name,
+			 (unsigned long long)ctl->errors, ctl->d.name,
+			 (unsigned long long)ctl->requeues);
+	buf_adds(out, "# HELP workqueue_depth Current depth of workqueue.\n"
+		      "# TYPE workqueue_depth gauge\n");
+	for (ctl = m->ctls; ctl; ctl = ctl->next) {
+		struct wq_stats ws;
+
+		wq_get_stats(ctl->q, &ws);
+		buf_addf(out, "workqueue_depth{name=\"%s\"} %u\n", ctl->d.name, ws.depth);
+	}
+}

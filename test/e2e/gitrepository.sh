@@ -1,0 +1,266 @@
+#!/bin/bash
+# gitrepository.sh: cflux-operator's GitRepository reconciler against the
+# real control plane and the real git servers (TAP).
+#
+# Runs bin/cflux-operator (out of cluster, leader election on, watching one
+# namespace gitrepo-<pid>) with its artifact store in a scratch directory,
+# and checks what a Flux user sees: conditions and messages, the artifact
+# in status, the artifact served over HTTP with the digest status claims,
+# the ignore rules, a new commit picked up on request, failures that say
+# what went wrong without leaking the password, the finalizer removing
+# the artifacts, and a clean exit on SIGTERM.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+CD=${CFLUX_CLUSTER_DIR:-$repo/build/cluster}
+BIN=${BIN:-bin}
+case $BIN in /*) ;; *) BIN=$repo/$BIN ;; esac
+
+if [ ! -f "$CD/env" ] || [ ! -f "$CD/servers.env" ]; then
+	echo "not ok 1 - no cluster: $CD/env and $CD/servers.env missing"
+	exit 1
+fi
+# shellcheck disable=SC1091
+. "$CD/env"
+# shellcheck disable=SC1091
+. "$CD/servers.env"
+# shellcheck disable=SC1091
+. "$repo/test/cluster/env.sh"
+
+NS=gitrepo-$$
+REPO=gr-$$
+W=$CD/gitrepository-$$
+OUT=$W/out
+N=0
+FAILED=0
+rm -rf "$W"
+mkdir -p "$W/src" "$W/data"
+
+diag() { sed 's/^/# /' "$@" | head -n 30; }
+pass() { N=$((N + 1)); echo "ok $N - $1"; }
+fail() {
+	N=$((N + 1)); FAILED=$((FAILED + 1))
+	echo "not ok $N - $1"
+	[ -s "$OUT" ] && diag "$OUT"
+	return 0
+}
+check() {
+	local desc=$1
+	shift
+	if "$@" >"$OUT" 2>&1; then pass "$desc"; else fail "$desc"; fi
+}
+poll() {
+	local secs=$1 i
+	shift
+	for i in $(seq 1 $((secs * 4))); do
+		"$@" && return 0
+		sleep 0.25
+	done
+	"$@"
+}
+k() { "$KUBECTL" "$@"; }
+
+OP_PID=
+cleanup() {
+	[ -n "$OP_PID" ] && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
+	k delete namespace "$NS" --wait=false >/dev/null 2>&1
+	rm -rf "$GIT_ROOT/$REPO.git"
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 30000))
+		! ss -ltn "( sport = :$p )" | grep -q ":$p" && echo "$p" && return
+	done
+}
+
+# The CRDs: ours when they exist, else Flux's (the same API).
+crd_file() {
+	if [ -f "$repo/crds/source.toolkit.fluxcd.io_gitrepositories.yaml" ]; then
+		echo "$repo/crds/source.toolkit.fluxcd.io_gitrepositories.yaml"
+	else
+		[ -f "$SOURCE_CONTROLLER_CRDS/source.toolkit.fluxcd.io_gitrepositories.yaml" ] ||
+			bash "$repo/test/cluster/build.sh" flux >&2
+		echo "$SOURCE_CONTROLLER_CRDS/source.toolkit.fluxcd.io_gitrepositories.yaml"
+	fi
+}
+check "GitRepository CRD installed" k apply --server-side --force-conflicts \
+	--field-manager=cflux-test -f "$(crd_file)"
+poll 20 k wait --for=condition=Established crd/gitrepositories.source.toolkit.fluxcd.io \
+	--timeout=5s >/dev/null 2>&1
+k create namespace "$NS" >/dev/null
+
+# ------------------------------------------------------------ the repository
+mkdir -p "$W/src/deploy" "$W/src/.github" "$W/src/docs"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  v: "1"\n' \
+	>"$W/src/deploy/app.yaml"
+echo "ci" >"$W/src/.github/ci.yaml"
+printf '\x89PNG' >"$W/src/docs/logo.png"
+echo "readme" >"$W/src/README.md"
+SHA1=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+
+# ------------------------------------------------------------ the operator
+# Random ports can collide with other tests running at the same time: start
+# again on new ports until all three endpoints answer.
+start_operator() {
+	local try
+	for try in 1 2 3 4 5; do
+		SPORT=$(free_port)
+		MPORT=$(free_port)
+		HPORT=$(free_port)
+		RUNTIME_NAMESPACE=$NS "$BIN/cflux-operator" --kubeconfig="$KUBECONFIG" \
+			--log-level=debug --watch-all-namespaces=false --storage-path="$W/data" \
+			--storage-addr="127.0.0.1:$SPORT" --storage-adv-addr="127.0.0.1:$SPORT" \
+			--metrics-addr="127.0.0.1:$MPORT" --health-addr="127.0.0.1:$HPORT" \
+			>>"$W/operator.log" 2>&1 &
+		OP_PID=$!
+		if poll 10 bash -c "curl -fsS http://127.0.0.1:$SPORT/ && curl -fsS http://127.0.0.1:$MPORT/metrics && curl -fsS http://127.0.0.1:$HPORT/healthz" >/dev/null 2>&1 &&
+			kill -0 "$OP_PID" 2>/dev/null; then
+			return 0
+		fi
+		kill "$OP_PID" 2>/dev/null
+		wait "$OP_PID" 2>/dev/null
+		OP_PID=
+	done
+	return 1
+}
+check "operator starts: health, metrics and artifact endpoints answer" start_operator
+
+jp() { k get gitrepository -n "$NS" "$1" -o jsonpath="$2"; }
+ready_is() { # NAME STATUS [REASON]
+	[ "$(jp "$1" '{.status.conditions[?(@.type=="Ready")].status}')" = "$2" ] &&
+		{ [ -z "${3:-}" ] || [ "$(jp "$1" '{.status.conditions[?(@.type=="Ready")].reason}')" = "$3" ]; }
+}
+ready_msg() { jp "$1" '{.status.conditions[?(@.type=="Ready")].message}'; }
+
+gitrepo() { # NAME URL [extra spec lines]
+	{
+		printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n'
+		printf 'metadata:\n  name: %s\n  namespace: %s\n' "$1" "$NS"
+		printf 'spec:\n  interval: 10m\n  timeout: 20s\n  url: %s\n' "$2"
+		shift 2
+		for l in "$@"; do printf '  %s\n' "$l"; done
+	} | k apply -f -
+}
+
+# ------------------------------------------------------------ happy path
+gitrepo main "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
+check "Ready=True with Flux's message for branch main" \
+	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS main -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}')\" = \"stored artifact for revision 'main@sha1:$SHA1'\" ]"
+check "status.artifact.revision and observedGeneration" \
+	bash -c "[ \"$(jp main '{.status.artifact.revision}')\" = main@sha1:$SHA1 ] && [ \"$(jp main '{.status.observedGeneration}')\" = 1 ]"
+check "finalizer finalizers.fluxcd.io added" \
+	bash -c "[ \"$(jp main '{.metadata.finalizers[*]}')\" = finalizers.fluxcd.io ]"
+URL=$(jp main '{.status.artifact.url}')
+DIGEST=$(jp main '{.status.artifact.digest}')
+fetch_artifact() {
+	curl -fsS -o "$W/a.tar.gz" "$URL" &&
+		[ "sha256:$(sha256sum "$W/a.tar.gz" | cut -d' ' -f1)" = "$DIGEST" ] &&
+		[ "$(stat -c %s "$W/a.tar.gz")" = "$(jp main '{.status.artifact.size}')" ]
+}
+check "artifact served at status.artifact.url with the digest and size in status" fetch_artifact
+tar_has() { # FILE PATH...: every PATH is in the archive
+	local f=$1 p
+	shift
+	tar -tzf "$f" | sort >"$W/list"
+	cat "$W/list"
+	for p in "$@"; do grep -qx "$p" "$W/list" || { echo "missing $p"; return 1; }; done
+}
+tar_lacks() { # FILE PATTERN: no entry matches
+	! tar -tzf "$1" | grep -E "$2"
+}
+check "artifact holds deploy/app.yaml and README.md" tar_has "$W/a.tar.gz" deploy/app.yaml README.md
+check "default ignore rules: no .github/, no *.png" tar_lacks "$W/a.tar.gz" '^\.github|logo\.png'
+check "artifact path layout gitrepository/<ns>/<name>/<sha>.tar.gz" \
+	test -f "$W/data/gitrepository/$NS/main/$SHA1.tar.gz"
+check "Event NewArtifact recorded" \
+	poll 10 bash -c "$KUBECTL get events -n $NS --field-selector involvedObject.name=main,reason=NewArtifact -o name | grep -q ."
+check "readiness and metrics endpoints" \
+	bash -c "curl -fsS http://127.0.0.1:$HPORT/readyz | grep -qx ok && curl -fsS http://127.0.0.1:$MPORT/metrics | grep -q 'gotk_reconcile_duration_seconds_count{kind=\"GitRepository\"} [1-9]'"
+
+# ------------------------------------------------------------ spec.ignore
+gitrepo ign "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" 'ignore: |' '  /*' '  !/deploy' >/dev/null
+ignored_artifact() {
+	local url
+	url=$(jp ign '{.status.artifact.url}')
+	[ -n "$url" ] && curl -fsS -o "$W/ign.tar.gz" "$url" &&
+		[ "$(tar -tzf "$W/ign.tar.gz" | sort | tr '\n' ' ')" = "deploy/ deploy/app.yaml " ]
+}
+check "spec.ignore '/*' '!/deploy' keeps only deploy/" poll 30 ignored_artifact
+
+# ------------------------------------------------------------ a new commit
+echo "v2" >"$W/src/README.md"
+SHA2=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+k annotate gitrepository -n "$NS" main --overwrite "reconcile.fluxcd.io/requestedAt=t2" >/dev/null
+check "requestedAt picks up the new commit at once" \
+	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS main -o jsonpath='{.status.artifact.revision}')\" = main@sha1:$SHA2 ]"
+check "lastHandledReconcileAt echoes the request" \
+	poll 10 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS main -o jsonpath='{.status.lastHandledReconcileAt}')\" = t2 ]"
+log_lines() { grep -c "$1" "$GIT_HTTP_ACCESS_LOG"; }
+# lighttpd writes its access log in batches, every few seconds: let it catch up.
+sleep 5
+refs_before=$(log_lines "/git/$REPO.git/info/refs")
+packs_before=$(log_lines "/git/$REPO.git/git-upload-pack")
+k annotate gitrepository -n "$NS" main --overwrite "reconcile.fluxcd.io/requestedAt=t3" >/dev/null
+poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS main -o jsonpath='{.status.lastHandledReconcileAt}')\" = t3 ]"
+no_fetch() {
+	echo "info/refs: $refs_before -> $(log_lines "/git/$REPO.git/info/refs")"
+	echo "git-upload-pack: $packs_before -> $(log_lines "/git/$REPO.git/git-upload-pack")"
+	[ "$(log_lines "/git/$REPO.git/info/refs")" -gt "$refs_before" ] &&
+		[ "$(log_lines "/git/$REPO.git/git-upload-pack")" -eq "$packs_before" ]
+}
+sleep 5
+check "an unchanged remote: one ref listing, no fetch (server access log)" no_fetch
+check "old artifacts collected, two kept" \
+	bash -c "[ \$(ls $W/data/gitrepository/$NS/main | wc -l) -le 2 ]"
+
+# ------------------------------------------------------------ failures
+gitrepo nobranch "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: nope" >/dev/null
+check "missing branch: Ready=False GitOperationFailed, says which ref" \
+	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS nobranch -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}')\" = GitOperationFailed ] && $KUBECTL get gitrepository -n $NS nobranch -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | tee /dev/stderr | grep -q nope"
+k create secret generic -n "$NS" badauth --from-literal=username="$GIT_HTTP_USER" \
+	--from-literal=password=wrong-password-xyzzy >/dev/null
+gitrepo badauth "$GIT_HTTP_AUTH_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: badauth" >/dev/null
+check "wrong password: Ready=False AuthenticationFailed" poll 30 ready_is badauth False AuthenticationFailed
+check "no secret in the status, events or logs" \
+	bash -c "! { $KUBECTL get gitrepository -n $NS badauth -o yaml; $KUBECTL get events -n $NS -o yaml; cat $W/operator.log; } | grep -q wrong-password-xyzzy"
+k create secret generic -n "$NS" goodauth --from-literal=username="$GIT_HTTP_USER" \
+	--from-literal=password="$GIT_HTTP_PASSWORD" >/dev/null
+gitrepo goodauth "$GIT_HTTP_AUTH_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: goodauth" >/dev/null
+check "basic auth from secretRef: Ready=True" poll 30 ready_is goodauth True Succeeded
+gitrepo unreach "http://127.0.0.1:1/none.git" >/dev/null
+check "unreachable server: Ready=False GitOperationFailed" poll 30 ready_is unreach False GitOperationFailed
+gitrepo badurl "ftp://example.invalid/x.git" >/dev/null 2>"$OUT"
+if grep -q "spec.url" "$OUT"; then
+	pass "bad URL scheme refused by the CRD's validation"
+else
+	check "bad URL scheme: Stalled=True URLInvalid" poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS badurl -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].reason}')\" = URLInvalid ]"
+fi
+git --git-dir="$GIT_ROOT/$REPO.git" tag v1.0.0 "$SHA1"
+git --git-dir="$GIT_ROOT/$REPO.git" tag v1.1.0 "$SHA2"
+git --git-dir="$GIT_ROOT/$REPO.git" tag v2.0.0-rc.1 "$SHA2"
+gitrepo semver "$GIT_HTTP_URL/$REPO.git" "ref:" "  semver: '>=1.0.0 <2.0.0'" >/dev/null
+check "semver ref: the highest matching tag, pre-releases left out" \
+	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS semver -o jsonpath='{.status.artifact.revision}')\" = v1.1.0@sha1:$SHA2 ]"
+
+# ------------------------------------------------------------ deletion
+k delete gitrepository -n "$NS" main --wait=false >/dev/null
+check "delete: the finalizer removes the artifacts and lets the object go" \
+	poll 30 bash -c "! $KUBECTL get gitrepository -n $NS main >/dev/null 2>&1 && [ ! -e $W/data/gitrepository/$NS/main ]"
+
+# ------------------------------------------------------------ SIGTERM
+kill -TERM "$OP_PID"
+rc=0
+wait "$OP_PID" || rc=$?
+OP_PID=
+check "SIGTERM: clean exit 0" bash -c "[ $rc = 0 ] && grep -q Stopped $W/operator.log"
+if [ $FAILED -gt 0 ]; then
+	echo "# operator log (tail):"
+	tail -n 30 "$W/operator.log" | sed 's/^/# /'
+fi
+echo "1..$N"
+[ $FAILED -eq 0 ]
