@@ -1,0 +1,175 @@
+/*
+ * test_ks_build.c: operator/ks_build.c — the plain-directory build,
+ * post-build substitution, targetNamespace and provenance annotations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "harness.h"
+#include "operator/ks_build.h"
+#include "yj/yj.h"
+
+static char *root;
+
+static void put(const char *rel, const char *text)
+{
+	char *p = xasprintf("%s/%s", root, rel), *slash = strrchr(p, '/');
+	FILE *f;
+
+	*slash = '\0';
+	mkdir(p, 0700);
+	*slash = '/';
+	f = fopen(p, "w");
+	ASSERT_NOT_NULL(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static void fresh_root(void)
+{
+	if (root) {
+		char *cmd = xasprintf("rm -rf %s", root);
+
+		ASSERT_OK(system(cmd));
+		free(cmd);
+		free(root);
+	}
+	root = xstrdup("/tmp/cflux-ksbuild-XXXXXX");
+	ASSERT_NOT_NULL(mkdtemp(root));
+}
+
+static bool namespaced(const char *av, const char *kind, void *payload)
+{
+	return !streq(kind, "Namespace") && !streq(kind, "ClusterRole");
+}
+
+static const char *str_at(const cJSON *arr, int i, const char *ptr)
+{
+	return yj_get_str(cJSON_GetArrayItem(arr, i), ptr);
+}
+
+TEST(plain_directory_in_walk_order_with_annotations)
+{
+	struct ks_build_in in = { .revision = "main@sha1:abc" };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL;
+
+	fresh_root();
+	put("deploy/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n---\n"
+			     "# only a comment\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n"
+			     "  name: apps\n");
+	put("deploy/a/list.yml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: "
+				 "Secret\n  metadata:\n    name: s\n");
+	put("deploy/notes.txt", "not yaml: [");
+	put("other/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n");
+	in.root = root;
+	in.path = "./deploy";
+	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_EQ(cJSON_GetArraySize(out), 3);
+	ASSERT_STREQ(str_at(out, 0, "/metadata/name"), "s"); /* a/list.yml sorts first */
+	ASSERT_STREQ(str_at(out, 1, "/metadata/name"), "b");
+	ASSERT_STREQ(str_at(out, 2, "/kind"), "Namespace");
+	ASSERT_STREQ(str_at(out, 1, "/metadata/annotations/cflux.io~1source-path"),
+		     "deploy/b.yaml:1");
+	ASSERT_STREQ(str_at(out, 2, "/metadata/annotations/cflux.io~1source-path"),
+		     "deploy/b.yaml:8");
+	ASSERT_STREQ(str_at(out, 0, "/metadata/annotations/cflux.io~1source-revision"),
+		     "main@sha1:abc");
+	cJSON_Delete(out);
+}
+
+TEST(substitution_types_and_opt_out)
+{
+	struct ks_build_in in = { .strict = true };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL, *vars = cJSON_Parse("{\"REPLICAS\":\"3\",\"ENV\":\"prod\"}");
+
+	fresh_root();
+	put("app.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-${ENV}\n"
+			"spec:\n  replicas: ${REPLICAS}\n  paused: ${PAUSED:=false}\n---\n"
+			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: raw\n  annotations:\n"
+			"    kustomize.toolkit.fluxcd.io/substitute: disabled\ndata:\n"
+			"  v: ${UNDEFINED}\n");
+	in.root = root;
+	in.path = "";
+	in.vars = vars;
+	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_STREQ(str_at(out, 0, "/metadata/name"), "web-prod");
+	ASSERT(cJSON_IsNumber(yj_get(cJSON_GetArrayItem(out, 0), "/spec/replicas")));
+	ASSERT_EQ((int)cJSON_GetNumberValue(yj_get(cJSON_GetArrayItem(out, 0), "/spec/replicas")), 3);
+	ASSERT(cJSON_IsFalse(yj_get(cJSON_GetArrayItem(out, 0), "/spec/paused")));
+	ASSERT_STREQ(str_at(out, 1, "/data/v"), "${UNDEFINED}");
+	cJSON_Delete(out);
+	/* strict: an undefined variable names the file and line */
+	put("zz.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\ndata:\n  v: ${NOPE}\n");
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "zz.yaml:1");
+	ASSERT_CONTAINS(err.msg, "NOPE");
+	/* no variables at all: no substitution, even strict (Flux) */
+	in.vars = NULL;
+	out = NULL;
+	ASSERT_OK(ks_build(&in, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(vars);
+}
+
+TEST(target_namespace_only_on_namespaced_kinds)
+{
+	struct ks_build_in in = { .target_ns = "team-a", .namespaced = namespaced };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL;
+
+	fresh_root();
+	put("x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: other\n"
+		      "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n");
+	in.root = root;
+	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_STREQ(str_at(out, 0, "/metadata/namespace"), "team-a");
+	ASSERT_NULL(str_at(out, 1, "/metadata/namespace"));
+	cJSON_Delete(out);
+}
+
+TEST(errors_say_what_and_where)
+{
+	struct ks_build_in in = { 0 };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL;
+
+	fresh_root();
+	in.root = root;
+	in.path = "./missing";
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "kustomization path not found: './missing'");
+	in.path = "../../etc";
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "invalid kustomization path");
+	put("bad/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\n"
+			  "kind: ConfigMap\nmetadata:\n  name: noversion\n");
+	in.path = "bad";
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "bad/x.yaml:6: not a Kubernetes object: missing apiVersion");
+	put("syn/y.yaml", "apiVersion: v1\nkind: [\n");
+	in.path = "syn";
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "syn/y.yaml");
+	put("kz/kustomization.yaml", "resources: []\n");
+	in.path = "kz";
+	ASSERT_EQ(ks_build(&in, &out, &err), -ENOTSUP);
+	ASSERT_CONTAINS(err.msg, "kustomization");
+	ASSERT_NULL(out);
+	{
+		char *link = xasprintf("%s/escape", root);
+
+		ASSERT_OK(symlink("/etc", link));
+		free(link);
+	}
+	in.path = "escape";
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_NULL(out);
+	fresh_root();
+}
