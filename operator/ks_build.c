@@ -35,6 +35,25 @@ struct walk {
 static const char *const kfile_names[] = { "kustomization.yaml", "kustomization.yml",
 					   "Kustomization" };
 
+bool ks_cluster_scoped(const char *kind)
+{
+	static const char *const kinds[] = {
+		"APIService", "CSIDriver", "CSINode", "CertificateSigningRequest", "ClusterRole",
+		"ClusterRoleBinding", "ComponentStatus", "CustomResourceDefinition", "FlowSchema",
+		"IngressClass", "MutatingWebhookConfiguration", "Namespace", "Node",
+		"PersistentVolume", "PodSecurityPolicy", "PriorityClass",
+		"PriorityLevelConfiguration", "RuntimeClass", "StorageClass",
+		"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+		"ValidatingWebhookConfiguration", "VolumeAttachment",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (streq(kind, kinds[i]))
+			return true;
+	return false;
+}
+
 static bool has_kustomization(const char *dir)
 {
 	size_t i;
@@ -198,7 +217,8 @@ static int add_object(struct walk *w, cJSON *obj, const char *rel, unsigned line
 		return r;
 	}
 	if (w->in->target_ns && *w->in->target_ns &&
-	    (!w->in->namespaced || w->in->namespaced(av, kind, w->in->payload))) {
+	    (w->in->namespaced ? w->in->namespaced(av, kind, w->in->payload) :
+				 !ks_cluster_scoped(kind))) {
 		cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 
 		cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");

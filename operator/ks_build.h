@@ -48,7 +48,10 @@ struct ks_build_in {
 	bool strict;              /* undefined variables without default are errors */
 	const char *target_ns;    /* spec.targetNamespace or NULL */
 	const char *revision;     /* the artifact revision, for the annotation */
-	/* Is this apiVersion/kind namespaced?  NULL: everything is. */
+	/*
+	 * Is this apiVersion/kind namespaced?  NULL: as kustomize decides,
+	 * every kind but the built-in cluster-scoped ones (ks_cluster_scoped()).
+	 */
 	bool (*namespaced)(const char *api_version, const char *kind, void *payload);
 	void *payload;
 	/* Limits: files read, bytes read. 0: 10 000 files, 256 MiB. */
@@ -62,5 +65,8 @@ struct ks_build_in {
  * says what and where; *ret is untouched.
  */
 int ks_build(const struct ks_build_in *in, cJSON **ret, struct op_err *reterr);
+
+/* Whether `kind` is one of Kubernetes' built-in cluster-scoped kinds. */
+bool ks_cluster_scoped(const char *kind);
 
 #endif
