@@ -1,0 +1,395 @@
+/*
+ * wait.c: health waits from watch events (see wait.h).
+ *
+ * DESIGN
+ * A struct wait_req owns the objects (struct wobj) and their groups
+ * (struct wgroup: one LIST+WATCH each).  Everything runs on the loop.
+ * Once the outcome is known, finish() reports it, stops the timer and
+ * every watch; the request is freed when the last callback of a request
+ * in flight has come back (`inflight`) and the timer handle has closed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apply/health.h"
+#include "apply/wait.h"
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/str.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+#define WATCH_TIMEOUT_S 600
+
+struct wgroup;
+
+struct wobj {
+	char *kind, *ns, *name;
+	enum health st;
+	bool found;
+	char msg[256];
+	struct wgroup *g;
+};
+
+struct wgroup {
+	struct wait_req *w;
+	char *group, *version, *resource, *ns; /* ns NULL: cluster-scoped */
+	char *label_selector, *field_selector;
+	char *rv;
+	struct kube_watch *watch;
+};
+
+struct wait_req {
+	struct kube_client *c;
+	struct wobj *objs;
+	size_t n;
+	struct wgroup *groups;
+	size_t ng;
+	uv_timer_t timer;
+	bool timer_closed;
+	unsigned inflight;
+	bool finished;
+	void (*done)(const struct wait_result *, void *);
+	void *payload;
+};
+
+static void maybe_free(struct wait_req *w)
+{
+	size_t i;
+
+	if (!w->finished || w->inflight || !w->timer_closed)
+		return;
+	for (i = 0; i < w->n; i++) {
+		free(w->objs[i].kind);
+		free(w->objs[i].ns);
+		free(w->objs[i].name);
+	}
+	for (i = 0; i < w->ng; i++) {
+		struct wgroup *g = &w->groups[i];
+
+		free(g->group);
+		free(g->version);
+		free(g->resource);
+		free(g->ns);
+		free(g->label_selector);
+		free(g->field_selector);
+		free(g->rv);
+	}
+	free(w->objs);
+	free(w->groups);
+	kube_client_unref(w->c);
+	free(w);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct wait_req *w = h->data;
+
+	w->timer_closed = true;
+	maybe_free(w);
+}
+
+static void describe(const struct wobj *o, struct buf *b)
+{
+	if (o->ns)
+		buf_addf(b, "%s/%s/%s", o->kind, o->ns, o->name);
+	else
+		buf_addf(b, "%s/%s", o->kind, o->name);
+}
+
+static void finish(struct wait_req *w, int r)
+{
+	struct wait_result res = { .r = r };
+	struct buf b = BUF_INIT(sizeof(res.msg) - 1);
+	bool first = true;
+	size_t i;
+
+	if (w->finished)
+		return;
+	w->finished = true;
+	for (i = 0; i < w->n; i++) {
+		const struct wobj *o = &w->objs[i];
+
+		if (o->st == HEALTH_CURRENT)
+			res.current++;
+		else if (o->st == HEALTH_FAILED)
+			res.failed++;
+		else
+			res.in_progress++;
+	}
+	if (r == -ETIMEDOUT)
+		buf_adds(&b, "timeout waiting for: [");
+	else if (r == -EIO)
+		buf_adds(&b, "failed early due to stalled resources: [");
+	if (r == -ETIMEDOUT || r == -EIO) {
+		for (i = 0; i < w->n; i++) {
+			const struct wobj *o = &w->objs[i];
+
+			if (o->st == HEALTH_CURRENT || (r == -EIO && o->st != HEALTH_FAILED))
+				continue;
+			if (!first)
+				buf_adds(&b, ", ");
+			first = false;
+			describe(o, &b);
+			buf_addf(&b, " status: '%s'",
+				 !o->found ? "NotFound" :
+				 o->st == HEALTH_FAILED ? "Failed" : "InProgress");
+			if (r == -EIO && o->msg[0])
+				buf_addf(&b, ": %s", o->msg);
+		}
+		buf_adds(&b, "]");
+	} else if (r == -ECANCELED) {
+		buf_adds(&b, "health check canceled");
+	}
+	if (b.buf)
+		snprintf(res.msg, sizeof(res.msg), "%s", b.buf);
+	buf_release(&b);
+	uv_timer_stop(&w->timer);
+	uv_close((uv_handle_t *)&w->timer, timer_closed);
+	for (i = 0; i < w->ng; i++)
+		if (w->groups[i].watch)
+			kube_watch_stop(w->groups[i].watch);
+	w->done(&res, w->payload);
+}
+
+static void check(struct wait_req *w)
+{
+	bool all = true;
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		if (w->objs[i].st == HEALTH_FAILED) {
+			finish(w, -EIO);
+			return;
+		}
+		if (w->objs[i].st != HEALTH_CURRENT)
+			all = false;
+	}
+	if (all)
+		finish(w, 0);
+}
+
+static void assess(struct wgroup *g, const cJSON *obj, bool deleted)
+{
+	struct wait_req *w = g->w;
+	const char *name = yj_get_str(obj, "/metadata/name");
+	size_t i;
+
+	if (!name)
+		return;
+	for (i = 0; i < w->n; i++) {
+		struct wobj *o = &w->objs[i];
+		struct health_result hr;
+
+		if (o->g != g || !streq(o->name, name))
+			continue;
+		if (deleted) {
+			o->found = false;
+			o->st = HEALTH_IN_PROGRESS;
+			o->msg[0] = '\0';
+			continue;
+		}
+		health_assess(obj, &hr);
+		o->found = true;
+		o->st = hr.status;
+		snprintf(o->msg, sizeof(o->msg), "%s", hr.message);
+	}
+}
+
+static void set_rv(struct wgroup *g, const char *rv)
+{
+	if (!rv || !*rv)
+		return;
+	free(g->rv);
+	g->rv = xstrdup(rv);
+}
+
+static void start_list(struct wgroup *g);
+static void start_watch(struct wgroup *g);
+
+static int on_event(const char *type, const cJSON *obj, void *payload)
+{
+	struct wgroup *g = payload;
+
+	if (g->w->finished)
+		return -ECANCELED;
+	set_rv(g, yj_get_str(obj, "/metadata/resourceVersion"));
+	if (streq(type, "BOOKMARK"))
+		return 0;
+	assess(g, obj, streq(type, "DELETED"));
+	check(g->w);
+	return g->w->finished ? -ECANCELED : 0;
+}
+
+static void watch_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct wgroup *g = payload;
+	struct wait_req *w = g->w;
+
+	g->watch = NULL;
+	w->inflight--;
+	if (!w->finished) {
+		if (r == 0)
+			start_watch(g);
+		else if (r == -ESTALE)
+			start_list(g);
+		/* Other errors: the group stays as it is; the timeout reports it. */
+	}
+	maybe_free(w);
+}
+
+static struct kube_ref group_ref(const struct wgroup *g)
+{
+	struct kube_ref ref = {
+		.group = g->group, .version = g->version, .resource = g->resource, .ns = g->ns
+	};
+
+	return ref;
+}
+
+static void start_watch(struct wgroup *g)
+{
+	struct kube_opts o = KUBE_OPTS_INIT;
+	struct kube_ref ref = group_ref(g);
+
+	o.resource_version = g->rv;
+	o.allow_bookmarks = true;
+	o.timeout_seconds = WATCH_TIMEOUT_S;
+	o.label_selector = g->label_selector;
+	o.field_selector = g->field_selector;
+	if (kube_watch(g->w->c, &ref, &o, on_event, watch_done, g, &g->watch) == 0)
+		g->w->inflight++;
+}
+
+static void list_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct wgroup *g = payload;
+	struct wait_req *w = g->w;
+	const cJSON *it;
+
+	w->inflight--;
+	if (!w->finished && r == 0) {
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obj, "items"))
+			assess(g, it, false);
+		set_rv(g, yj_get_str(obj, "/metadata/resourceVersion"));
+		check(w);
+		if (!w->finished)
+			start_watch(g);
+	}
+	maybe_free(w);
+}
+
+static void start_list(struct wgroup *g)
+{
+	struct kube_opts o = KUBE_OPTS_INIT;
+	struct kube_ref ref = group_ref(g);
+
+	o.label_selector = g->label_selector;
+	o.field_selector = g->field_selector;
+	if (kube_list(g->w->c, &ref, &o, list_done, g) == 0)
+		g->w->inflight++;
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+	struct wait_req *w = t->data;
+
+	check(w); /* an empty set is done at once */
+	if (!w->finished)
+		finish(w, -ETIMEDOUT);
+}
+
+static struct wgroup *group_for(struct wait_req *w, const struct kube_mapping *m, const char *ns,
+				const char *label_selector, const char *name)
+{
+	char *fs = label_selector ? NULL : xasprintf("metadata.name=%s", name);
+	size_t i;
+
+	for (i = 0; i < w->ng; i++) {
+		struct wgroup *g = &w->groups[i];
+
+		if (streq(g->group, m->group) && streq(g->version, m->version) &&
+		    streq(g->resource, m->resource) && streq_ptr(g->ns, ns) &&
+		    streq_ptr(g->field_selector, fs)) {
+			free(fs);
+			return g;
+		}
+	}
+	w->groups[w->ng] = (struct wgroup){
+		.w = w,
+		.group = xstrdup(m->group),
+		.version = xstrdup(m->version),
+		.resource = xstrdup(m->resource),
+		.ns = ns ? xstrdup(ns) : NULL,
+		.label_selector = label_selector ? xstrdup(label_selector) : NULL,
+		.field_selector = fs,
+	};
+	return &w->groups[w->ng++];
+}
+
+int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
+	       const char *label_selector, uint64_t timeout_ms,
+	       void (*done)(const struct wait_result *res, void *payload), void *payload,
+	       struct wait_req **ret)
+{
+	struct wait_req *w;
+	const cJSON *it;
+	size_t n = (size_t)cJSON_GetArraySize(objects), i = 0;
+
+	if (!done)
+		return -EINVAL;
+	w = xcalloc(1, sizeof(*w));
+	w->objs = xcalloc(n ? n : 1, sizeof(*w->objs));
+	w->groups = xcalloc(n ? n : 1, sizeof(*w->groups));
+	w->done = done;
+	w->payload = payload;
+	cJSON_ArrayForEach(it, objects)
+	{
+		const char *av = yj_get_str(it, "/apiVersion"), *kind = yj_get_str(it, "/kind");
+		const char *name = yj_get_str(it, "/metadata/name");
+		const char *ns = yj_get_str(it, "/metadata/namespace");
+		const struct kube_mapping *mp;
+		int r = 0;
+
+		if (!av || !kind || !name)
+			r = -EINVAL;
+		else if (!(mp = mapper_lookup(m, av, kind)))
+			r = -ENOENT;
+		if (r < 0) {
+			w->n = i;
+			w->finished = true;
+			w->timer_closed = true;
+			w->c = kube_client_ref(c);
+			maybe_free(w);
+			return r;
+		}
+		if (!mp->namespaced)
+			ns = NULL;
+		else if (!ns || !*ns)
+			ns = "default";
+		w->objs[i].kind = xstrdup(kind);
+		w->objs[i].ns = ns ? xstrdup(ns) : NULL;
+		w->objs[i].name = xstrdup(name);
+		w->objs[i].st = HEALTH_IN_PROGRESS;
+		w->objs[i].g = group_for(w, mp, ns, label_selector, name);
+		i++;
+	}
+	w->n = i;
+	w->c = kube_client_ref(c);
+	uv_timer_init(kube_client_loop(c), &w->timer);
+	w->timer.data = w;
+	/* Nothing to wait for: report on the next loop iteration, through the timer. */
+	uv_timer_start(&w->timer, on_timeout, w->n ? (timeout_ms ? timeout_ms : 1) : 0, 0);
+	if (ret)
+		*ret = w;
+	for (i = 0; i < w->ng; i++)
+		start_list(&w->groups[i]);
+	return 0;
+}
+
+void wait_cancel(struct wait_req *w)
+{
+	if (w && !w->finished)
+		finish(w, -ECANCELED);
+}

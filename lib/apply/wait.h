@@ -1,0 +1,61 @@
+/*
+ * wait.h: wait until a set of objects is healthy (kstatus Current), from
+ * watch events — no thread and no polling loop is held while waiting.
+ *
+ * For `wait: true` and `healthChecks` of a Kustomization.  The objects
+ * are grouped by resource and namespace; each group is LISTed once and
+ * then WATCHed from the list's resourceVersion, narrowed by a label
+ * selector (the owner labels every applied object carries) or, without
+ * one, by a field selector per object.  Every event re-assesses the
+ * object with health_assess() (health.h).  The wait ends:
+ *
+ *   - r = 0 as soon as every object is Current;
+ *   - r = -EIO at once when an object is Failed (fail fast; Flux's
+ *     "failed early due to stalled resources");
+ *   - r = -ETIMEDOUT after `timeout_ms`, naming what was not ready;
+ *   - r = -ECANCELED after wait_cancel().
+ *
+ * An object that does not exist is InProgress ("NotFound").  Watches that
+ * end are resumed from their last resourceVersion; a 410 relists.
+ *
+ * Async contract as client.h: wait_ready() either fails and never calls
+ * `done`, or returns 0 and calls it exactly once on the loop thread.
+ */
+#ifndef CFLUX_APPLY_WAIT_H
+#define CFLUX_APPLY_WAIT_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "kube/client.h"
+#include "kube/mapper.h"
+
+struct wait_req;
+
+struct wait_result {
+	int r;
+	unsigned current, in_progress, failed;
+	/*
+	 * Flux's words: "timeout waiting for: [Deployment/ns/web status:
+	 * 'InProgress']", or the failed objects with their kstatus message.
+	 */
+	char msg[2048];
+};
+
+/*
+ * Wait for `objects` (a JSON array of objects or references with
+ * apiVersion, kind, metadata.name and, for namespaced kinds,
+ * metadata.namespace; borrowed) to be Current.  Their kinds must be known
+ * to `m` (they were just applied).  `label_selector` may be NULL.
+ * Returns 0, or -EINVAL for a malformed entry, -ENOENT for a kind the
+ * mapper does not know.
+ */
+int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
+	       const char *label_selector, uint64_t timeout_ms,
+	       void (*done)(const struct wait_result *res, void *payload), void *payload,
+	       struct wait_req **ret);
+
+/* Stop waiting; `done` runs with -ECANCELED. */
+void wait_cancel(struct wait_req *w);
+
+#endif
