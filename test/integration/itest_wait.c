@@ -157,6 +157,7 @@ TEST(waits_from_watch_events)
 	ASSERT_EQ(w.res.r, 0);
 	ASSERT(w.at - t0 < 10000);
 	cJSON_Delete(set);
+	itest_wait(&loop, &l.res.done, 30000); /* the watch may see it before the reply comes */
 	itest_result_clear(&l.res);
 
 	/* Never there: a timeout that names it. */
@@ -273,6 +274,7 @@ TEST(a_stalled_object_fails_fast)
 	free(want);
 	ASSERT_EQ(w.res.failed, 1u);
 	cJSON_Delete(set);
+	itest_wait(&loop, &l.res.done, 30000); /* the watch may see it before the reply comes */
 	itest_result_clear(&l.res);
 	uv_close((uv_handle_t *)&l.t, NULL);
 	itest_delete_namespace(&loop, c, ns);
