@@ -43,6 +43,16 @@ static void fresh_root(void)
 	ASSERT_NOT_NULL(mkdtemp(root));
 }
 
+static void drop_root(void)
+{
+	char *cmd = xasprintf("rm -rf %s", root);
+
+	ASSERT_OK(system(cmd));
+	free(cmd);
+	free(root);
+	root = NULL;
+}
+
 static bool namespaced(const char *av, const char *kind, void *payload)
 {
 	return !streq(kind, "Namespace") && !streq(kind, "ClusterRole");
@@ -81,6 +91,7 @@ TEST(plain_directory_in_walk_order_with_annotations)
 	ASSERT_STREQ(str_at(out, 0, "/metadata/annotations/cflux.io~1source-revision"),
 		     "main@sha1:abc");
 	cJSON_Delete(out);
+	drop_root();
 }
 
 TEST(substitution_types_and_opt_out)
@@ -116,6 +127,7 @@ TEST(substitution_types_and_opt_out)
 	ASSERT_OK(ks_build(&in, &out, &err));
 	cJSON_Delete(out);
 	cJSON_Delete(vars);
+	drop_root();
 }
 
 TEST(target_namespace_only_on_namespaced_kinds)
@@ -132,6 +144,7 @@ TEST(target_namespace_only_on_namespaced_kinds)
 	ASSERT_STREQ(str_at(out, 0, "/metadata/namespace"), "team-a");
 	ASSERT_NULL(str_at(out, 1, "/metadata/namespace"));
 	cJSON_Delete(out);
+	drop_root();
 }
 
 TEST(errors_say_what_and_where)
@@ -171,5 +184,5 @@ TEST(errors_say_what_and_where)
 	in.path = "escape";
 	ASSERT(ks_build(&in, &out, &err) < 0);
 	ASSERT_NULL(out);
-	fresh_root();
+	drop_root();
 }

@@ -21,6 +21,14 @@ static char *tmpdir(void)
 	return d;
 }
 
+static void rm_tree(const char *d)
+{
+	char *cmd = xasprintf("rm -rf %s", d);
+
+	ASSERT_OK(system(cmd));
+	free(cmd);
+}
+
 static void put(const struct storage *st, const char *rel, long mtime)
 {
 	char *abs = storage_abs(st, rel);
@@ -59,6 +67,7 @@ TEST(paths_and_urls)
 	storage_free(st);
 	free(rel);
 	free(root);
+	rm_tree(d);
 	free(d);
 }
 
@@ -91,6 +100,7 @@ TEST(gc_keeps_the_current_and_newest_records)
 	free(rel);
 	ASSERT_OK(storage_remove_all(st, "GitRepository", "ns", "repo"));
 	storage_free(st);
+	rm_tree(d);
 	free(d);
 }
 
@@ -116,5 +126,6 @@ TEST(file_server_paths)
 	ASSERT_NULL(file);
 	buf_release(&out);
 	storage_free(st);
+	rm_tree(d);
 	free(d);
 }
