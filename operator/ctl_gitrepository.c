@@ -62,7 +62,7 @@ struct gitjob {
 	char *url, *branch, *tag, *semver, *commit, *name_ref;
 	char *ignore;      /* spec.ignore or NULL */
 	char *last_commit; /* skip the fetch when the ref still points here */
-	char *username, *password, *ca, *ssh_key, *ssh_pass, *known_hosts;
+	char *username, *password, *bearer, *ca, *ssh_key, *ssh_pass, *known_hosts;
 	char *cache_dir, *tmp_root;
 	unsigned timeout_s;
 	int64_t interval_ns;
@@ -93,6 +93,9 @@ static void job_free(struct gitjob *j)
 	if (j->password)
 		explicit_bzero(j->password, strlen(j->password));
 	free(j->password);
+	if (j->bearer)
+		explicit_bzero(j->bearer, strlen(j->bearer));
+	free(j->bearer);
 	free(j->ca);
 	if (j->ssh_key)
 		explicit_bzero(j->ssh_key, strlen(j->ssh_key));
@@ -271,6 +274,8 @@ static void work(uv_work_t *w)
 		.tag = j->tag,
 		.semver = j->semver,
 		.commit = j->commit,
+		.name = j->name_ref,
+		.bearer_token = j->bearer,
 		.username = j->username,
 		.password = j->password,
 		.ca_pem = j->ca,
@@ -369,13 +374,7 @@ static void start_work(struct gitjob *j)
 			j->ssh_pass = secret_field(data, "password");
 		else
 			j->password = secret_field(data, "password");
-		if (cJSON_GetObjectItemCaseSensitive(data, "bearerToken")) {
-			cJSON_Delete(j->secret);
-			j->secret = NULL;
-			fail(j, "AuthenticationFailed",
-			     "bearer token authentication is not supported yet", true);
-			return;
-		}
+		j->bearer = secret_field(data, "bearerToken");
 	}
 	cJSON_Delete(j->secret);
 	j->secret = NULL;
@@ -440,10 +439,6 @@ static void begin(struct gitjob *j)
 	j->semver = dup_or_null(yj_get_str(o->json, "/spec/ref/semver"));
 	j->commit = dup_or_null(yj_get_str(o->json, "/spec/ref/commit"));
 	j->name_ref = dup_or_null(yj_get_str(o->json, "/spec/ref/name"));
-	if (j->name_ref) {
-		fail(j, "GitOperationFailed", "spec.ref.name is not supported yet", true);
-		return;
-	}
 	j->ignore = dup_or_null(spec_str(o, "ignore"));
 	/* Flux's no-op: same generation, artifact present, ref unmoved. */
 	if (rev && path && og && (long)cJSON_GetNumberValue(og) == o->generation &&

@@ -49,6 +49,8 @@ struct ctx {
 	bool timed_out;
 	struct op_err *err;
 	bool err_set;
+	git_strarray headers; /* extra HTTP headers: the bearer token */
+	char *header;
 };
 
 static int fail(struct ctx *c, int code, const char *fmt, ...) _printf_(3, 4);
@@ -345,12 +347,12 @@ static int ls_remote(struct ctx *c, git_remote *remote, char **ref, git_oid *ret
 	bool found = false;
 	int rc;
 
-	if (c->o->semver && semver_constraint_parse(c->o->semver, &sc, c->err) < 0) {
+	if (c->o->semver && !c->o->name && semver_constraint_parse(c->o->semver, &sc, c->err) < 0) {
 		c->err_set = true;
 		return op_err_prefix(c->err, "invalid semver constraint '%s'", c->o->semver);
 	}
 	init_callbacks(&cb, c);
-	rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, NULL, NULL);
+	rc = git_remote_connect(remote, GIT_DIRECTION_FETCH, &cb, NULL, &c->headers);
 	if (rc < 0) {
 		semver_constraint_free(sc);
 		return git_fail(c, rc, "unable to connect to the repository");
@@ -421,8 +423,16 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 	pthread_once(&git_once, git_init);
 	memset(ret, 0, sizeof(*ret));
 	c.deadline = time(NULL) + (o->timeout_s ? o->timeout_s : 60);
+	if (o->bearer_token) {
+		c.header = xasprintf("Authorization: Bearer %s", o->bearer_token);
+		c.headers.strings = &c.header;
+		c.headers.count = 1;
+	}
 	set_host_port(&c, o->url);
-	if (o->semver && !o->commit) {
+	if (o->name && !o->commit) {
+		ref = xstrdup(o->name);
+		name = o->name;
+	} else if (o->semver && !o->commit) {
 		ref = xstrdup("refs/tags/"); /* chosen by ls_remote() */
 	} else if (o->tag && !o->commit) {
 		ref = xasprintf("refs/tags/%s", o->tag);
@@ -453,7 +463,7 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 		r = ls_remote(&c, remote, &ref, &want);
 		if (r < 0)
 			goto out;
-		if (o->semver)
+		if (o->semver && !o->name)
 			name = ref + strlen("refs/tags/");
 	}
 	git_oid_tostr(hex, sizeof(hex), &want);
@@ -469,6 +479,7 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 
 		git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 		init_callbacks(&fo.callbacks, &c);
+		fo.custom_headers = c.headers;
 		/*
 		 * Shallow (depth 1) for a branch or tag over HTTP(S).  A commit
 		 * may be anywhere in its branch's history, so it is fetched
@@ -520,6 +531,10 @@ result:
 	else
 		snprintf(ret->revision, sizeof(ret->revision), "%s@sha1:%s", name, hex);
 out:
+	if (c.header) {
+		explicit_bzero(c.header, strlen(c.header));
+		free(c.header);
+	}
 	git_tree_free(tree);
 	git_commit_free(commit);
 	git_remote_free(remote);

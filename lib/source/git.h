@@ -9,11 +9,11 @@
  * otherwise fetches (shallowly, depth 1, for a branch or tag over HTTP(S);
  * see git.c for SSH) and checks the commit's tree out into `checkout_dir` (no .git inside).
  *
- * Refs: `commit` wins over `semver`, which wins over `tag`, which wins over
- * `branch` (Flux's order; `name` refs to come); a commit with a branch is
- * fetched from that branch.  `semver` picks the highest tag satisfying the
+ * Refs: `commit` wins over `name`, which wins over `semver`, over `tag`,
+ * over `branch` (Flux's order); a commit with a branch is fetched from
+ * that branch.  `name` is a full ref ("refs/pull/42/head", "refs/heads/x").  `semver` picks the highest tag satisfying the
  * constraint (tags that are not versions are ignored).  Revisions are Flux's: "main@sha1:<hex>", "v1.2.3@sha1:<hex>",
- * "sha1:<hex>" for a bare commit.
+ * "sha1:<hex>" for a bare commit, "refs/pull/42/head@sha1:<hex>" for a name.
  *
  * Auth: HTTP basic (username/password), a custom CA for HTTPS, SSH keys held in memory with the
  * host key checked against `known_hosts` (plain and hashed entries; there is
@@ -33,9 +33,11 @@ struct src_git_opts {
 	const char *branch;        /* default "master" when no ref is given, as Flux */
 	const char *tag;
 	const char *semver;        /* a constraint over the tags: the highest match wins */
+	const char *name;          /* a full ref ("refs/pull/42/head"): wins over semver */
 	const char *commit;        /* full 40-hex sha */
 	const char *username;      /* HTTPS basic auth, or the SSH user */
 	const char *password;
+	const char *bearer_token;  /* HTTP "Authorization: Bearer" instead of basic auth */
 	const char *ca_pem;        /* custom CA for HTTPS (PEM text), or NULL */
 	const char *ssh_key;       /* PEM private key, in memory */
 	const char *ssh_passphrase;

@@ -247,6 +247,24 @@ gitrepo semver "$GIT_HTTP_URL/$REPO.git" "ref:" "  semver: '>=1.0.0 <2.0.0'" >/d
 check "semver ref: the highest matching tag, pre-releases left out" \
 	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS semver -o jsonpath='{.status.artifact.revision}')\" = v1.1.0@sha1:$SHA2 ]"
 
+# ------------------------------------------------------------ SSH and ref.name
+k create secret generic -n "$NS" sshkey --from-file=identity="$SSH_KEY_ED25519" \
+	--from-file=known_hosts="$SSH_KNOWN_HOSTS" >/dev/null
+gitrepo ssh "$GIT_SSH_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: sshkey" >/dev/null
+check "SSH with an ed25519 identity and known_hosts: Ready=True" poll 60 ready_is ssh True Succeeded
+sed 's/^[^ ]*/[127.0.0.1]:1/' "$SSH_KNOWN_HOSTS" >"$W/other_hosts"
+k create secret generic -n "$NS" sshother --from-file=identity="$SSH_KEY_ED25519" \
+	--from-file=known_hosts="$W/other_hosts" >/dev/null
+gitrepo sshunknown "$GIT_SSH_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: sshother" >/dev/null
+unknown_host() {
+	ready_is sshunknown False && ready_msg sshunknown | tee /dev/stderr | grep -qi "host key"
+}
+check "SSH to a host not in known_hosts: Ready=False, says the host key is unknown" poll 60 unknown_host
+git --git-dir="$GIT_ROOT/$REPO.git" update-ref refs/pull/7/head "$SHA1"
+gitrepo pr "$GIT_HTTP_URL/$REPO.git" "ref:" "  name: refs/pull/7/head" >/dev/null
+check "ref.name: revision refs/pull/7/head@sha1:<sha>" \
+	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS pr -o jsonpath='{.status.artifact.revision}')\" = refs/pull/7/head@sha1:$SHA1 ]"
+
 # ------------------------------------------------------------ deletion
 k delete gitrepository -n "$NS" main --wait=false >/dev/null
 check "delete: the finalizer removes the artifacts and lets the object go" \

@@ -8,7 +8,12 @@
  * wrong key, an unknown host key, a missing branch and an unreachable
  * server — with no secret in any message.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -342,4 +347,92 @@ TEST(unreachable_server_is_a_clear_error)
 	ASSERT(do_fetch(&f, "http://127.0.0.1:9/none.git") < 0);
 	ASSERT_CONTAINS(f.err.msg, "unable to connect");
 	fetch_release(&f);
+}
+
+TEST(name_ref_wins_over_semver_and_names_the_revision)
+{
+	struct fetch f = { 0 };
+	char name[32], *url, *sha, *ok, *want;
+
+	snprintf(name, sizeof(name), "gtn-%d", getpid());
+	sha = make_repo(name, "pr");
+	ok = sh("git --git-dir=%s/%s.git update-ref refs/pull/1/head %s && echo ok",
+		env("GIT_ROOT"), name, sha);
+	ASSERT_STREQ(ok, "ok");
+	free(ok);
+	url = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+	f.o.name = "refs/pull/1/head";
+	f.o.semver = ">=1.0.0"; /* no tags at all: would fail if it were used */
+	f.o.branch = "nope";
+	ASSERT_OK(do_fetch(&f, url));
+	want = xasprintf("refs/pull/1/head@sha1:%s", sha);
+	ASSERT_STREQ(f.res.revision, want);
+	free(want);
+	f.o.name = "refs/pull/2/head";
+	ASSERT_EQ(do_fetch(&f, url), -ENOENT);
+	ASSERT_CONTAINS(f.err.msg, "refs/pull/2/head");
+	fetch_release(&f);
+	free(url);
+	free(sha);
+}
+
+/*
+ * A bearer token goes on the wire as "Authorization: Bearer ...": a
+ * one-shot server records the request headers of libgit2's first request.
+ */
+struct oneshot {
+	int fd;
+	char req[8192];
+};
+
+static void *oneshot_serve(void *p)
+{
+	static const char resp[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+				   "Connection: close\r\n\r\n";
+	struct oneshot *s = p;
+	size_t n = 0;
+	ssize_t r;
+	int c = accept(s->fd, NULL, NULL);
+
+	if (c < 0)
+		return NULL;
+	while (n < sizeof(s->req) - 1 && !strstr(s->req, "\r\n\r\n")) {
+		r = read(c, s->req + n, sizeof(s->req) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		s->req[n] = '\0';
+	}
+	if (write(c, resp, sizeof(resp) - 1) < 0)
+		n = 0;
+	close(c);
+	return NULL;
+}
+
+TEST(bearer_token_is_sent)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct oneshot s = { 0 };
+	struct fetch f = { 0 };
+	socklen_t len = sizeof(sa);
+	pthread_t th;
+	char *url;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	s.fd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT(s.fd >= 0);
+	ASSERT_OK(bind(s.fd, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_OK(listen(s.fd, 1));
+	ASSERT_OK(getsockname(s.fd, (struct sockaddr *)&sa, &len));
+	ASSERT_OK(pthread_create(&th, NULL, oneshot_serve, &s));
+	url = xasprintf("http://127.0.0.1:%d/repo.git", ntohs(sa.sin_port));
+	f.o.bearer_token = "tok-3fa9c2";
+	f.o.branch = "main";
+	ASSERT(do_fetch(&f, url) < 0);
+	pthread_join(th, NULL);
+	close(s.fd);
+	ASSERT_CONTAINS(s.req, "Authorization: Bearer tok-3fa9c2\r\n");
+	ASSERT(!strstr(f.err.msg, "tok-3fa9c2"));
+	fetch_release(&f);
+	free(url);
 }
