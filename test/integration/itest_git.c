@@ -11,6 +11,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -435,4 +439,61 @@ TEST(bearer_token_is_sent)
 	ASSERT(!strstr(f.err.msg, "tok-3fa9c2"));
 	fetch_release(&f);
 	free(url);
+}
+
+extern char **environ;
+
+/*
+ * A real git server that goes silent mid-fetch (the fault proxy in front
+ * of git http-backend stalls the upload-pack response): the fetch is cut
+ * off with a timeout error, and returns, instead of hanging its worker.
+ */
+TEST(stalled_server_is_cut_off)
+{
+	char *bin = sh("bash test/faults/build.sh");
+	char *portfile = xasprintf("%s/proxy-port", harness_tmpdir());
+	char *up = xasprintf("http://127.0.0.1:%s", env("GIT_HTTP_PORT"));
+	char *argv[] = { bin, (char *)"-listen", (char *)"127.0.0.1:0", (char *)"-upstream", up,
+			 (char *)"-port-file", portfile, NULL };
+	struct fetch f = { 0 };
+	char name[32], *url, *ok;
+	int port = 0, i;
+	time_t t0;
+	pid_t pid;
+
+	snprintf(name, sizeof(name), "gts-%d", getpid());
+	free(make_repo(name, "stall"));
+	ASSERT_EQ(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
+	for (i = 0; i < 500 && port == 0; i++) {
+		FILE *pf = fopen(portfile, "r");
+
+		if (pf) {
+			if (fscanf(pf, "%d", &port) != 1)
+				port = 0;
+			fclose(pf);
+		}
+		if (!port)
+			usleep(20000);
+	}
+	ASSERT(port > 0);
+	ok = sh("curl -fsS -X POST --data-binary '[{\"path\":\"git-upload-pack\",\"action\":"
+		"\"stall\",\"bytes\":0,\"delay_ms\":600000}]' http://127.0.0.1:%d/__faults/rules"
+		" && echo ok", port);
+	ASSERT_STREQ(ok, "ok");
+	free(ok);
+	url = xasprintf("http://127.0.0.1:%d/git/%s.git", port, name);
+	f.o.branch = "main";
+	f.o.timeout_s = 5;
+	t0 = time(NULL);
+	ASSERT(do_fetch(&f, url) < 0);
+	ASSERT(time(NULL) - t0 < 40);
+	ASSERT_EQ(f.err.code, -ETIMEDOUT);
+	ASSERT_CONTAINS(f.err.msg, "timed out");
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	fetch_release(&f);
+	free(url);
+	free(up);
+	free(portfile);
+	free(bin);
 }
