@@ -1,0 +1,116 @@
+/*
+ * apply.h: server-side apply of an object set in stages, with Flux's
+ * inventory and prune — kustomize-controller's apply, asynchronous.
+ *
+ * apply_set() takes the built objects of one Kustomization and:
+ *
+ *   1. resolves every kind with the mapper; a kind that does not exist
+ *      yet is accepted only when a CustomResourceDefinition in the same
+ *      set defines it (its objects are checked after stage 1);
+ *   2. checks the whole set first: GET and a server-side dry-run apply
+ *      of every object whose kind exists.  If any object is invalid,
+ *      NOTHING is applied and the error names it ("Deployment/ns/web
+ *      dry-run failed (Invalid): ...").  (Flux checks stage by stage, so
+ *      a bad Deployment can leave new CRDs and Namespaces behind; here a
+ *      bad object anywhere stops the whole revision.)
+ *   3. applies in Flux's stages, waiting for each of the first two to be
+ *      ready (lib/apply/wait): cluster definitions (CustomResourceDefinition,
+ *      Namespace, ClusterRole), then class kinds (*Class), then the rest;
+ *      within a stage objects are sorted in Flux's kind order, and only
+ *      those that drifted are applied (drift = labels, annotations or
+ *      anything outside metadata and status differs between the dry-run
+ *      result and the live object);
+ *   4. takes over fields that `kubectl` (client-side apply, edit,
+ *      before-first-apply) owns, so a field removed from Git is removed
+ *      from the cluster (a JSON patch of metadata.managedFields, as
+ *      Flux's cleanup does);
+ *   5. honours the per-object annotations
+ *      kustomize.toolkit.fluxcd.io/ssa: Ignore (never applied),
+ *      IfNotPresent (applied only if absent), Merge (applied without
+ *      taking over kubectl's fields);
+ *      kustomize.toolkit.fluxcd.io/force: Enabled (recreate on an
+ *      immutable-field error, like opts->force);
+ *      kustomize.toolkit.fluxcd.io/prune: Disabled (never pruned);
+ *      kustomize.toolkit.fluxcd.io/reconcile: Disabled (left alone, kept
+ *      in the inventory);
+ *   6. labels every object kustomize.toolkit.fluxcd.io/name|namespace;
+ *   7. prunes (opts->prune) what prev_inventory lists and the new set does
+ *      not, if it still carries our owner labels: background deletion,
+ *      Namespaces and CRDs last.
+ *
+ * Result: Flux's change set words ("Deployment/ns/web created",
+ * "configured", "unchanged", "deleted", "skipped") and the new inventory
+ * ({"entries":[{"id":"<ns>_<name>_<group>_<Kind>","v":"<version>"}]}, in
+ * apply order, as status.inventory holds it).
+ *
+ * Async contract as client.h: apply_set() either fails and never calls
+ * `done`, or returns 0 and calls it exactly once on the loop thread.
+ * Secret values never appear in results or logs.
+ */
+#ifndef CFLUX_APPLY_APPLY_H
+#define CFLUX_APPLY_APPLY_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "kube/client.h"
+#include "kube/mapper.h"
+
+#define APPLY_LABEL_NAME "kustomize.toolkit.fluxcd.io/name"
+#define APPLY_LABEL_NAMESPACE "kustomize.toolkit.fluxcd.io/namespace"
+
+struct apply_run;
+
+struct apply_opts {
+	const char *field_manager;   /* "kustomize-controller" */
+	const char *owner_name;      /* owner labels; both or neither */
+	const char *owner_ns;
+	const char *default_ns;      /* namespaced objects without one; NULL: an error */
+	bool force;                  /* recreate on immutable-field errors */
+	bool prune;
+	const cJSON *prev_inventory; /* {"entries":[...]} of the last success, or NULL */
+	uint64_t stage_wait_ms;      /* wait for stages 1 and 2; 0: 5 minutes */
+	unsigned concurrency;        /* requests in flight; 0: 8 */
+};
+
+struct apply_result {
+	int r;                /* 0 or a negative errno */
+	struct op_err err;    /* what and which object */
+	bool prune_failed;    /* the failure happened while pruning */
+	cJSON *inventory;     /* the new inventory (on success); borrowed */
+	char *changes;        /* "Kind/ns/name created\n..." without unchanged lines; borrowed */
+	unsigned created, configured, unchanged, deleted, skipped;
+};
+
+/*
+ * Apply `objects` (a JSON array, borrowed: copied before return).
+ * `done` gets the result, valid only during the callback.  Returns 0, or
+ * -EINVAL for bad options.
+ */
+int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
+	      const struct apply_opts *opts, void (*done)(struct apply_result *res, void *payload),
+	      void *payload, struct apply_run **ret);
+
+/* --- pure helpers, exported for tests --- */
+
+/* 0: cluster definitions, 1: class kinds, 2: the rest (Flux's stages). */
+int apply_stage(const char *api_version, const char *kind);
+
+/* Flux's kind order: negative for the first kinds, 0 for unknown, positive for the last. */
+int apply_kind_rank(const char *kind);
+
+/* Flux's object order: kind rank, then group, kind, namespace, name. */
+int apply_cmp(const cJSON *a, const cJSON *b);
+
+/* "<ns>_<name>_<group>_<Kind>" (':' in names written "__"), malloc'd. */
+char *apply_inventory_id(const char *ns, const char *name, const char *group, const char *kind);
+
+/*
+ * Whether `dry` (a dry-run result) differs from `live`: labels,
+ * annotations, or anything outside metadata and status.
+ */
+bool apply_drifted(const cJSON *live, const cJSON *dry);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * test_apply.c: lib/apply/apply.c's pure parts — Flux's stages, kind
+ * order, inventory ids and drift.
+ */
+#include "apply/apply.h"
+#include "harness.h"
+
+static cJSON *obj(const char *av, const char *kind, const char *ns, const char *name)
+{
+	cJSON *o = cJSON_CreateObject(), *m;
+
+	cJSON_AddStringToObject(o, "apiVersion", av);
+	cJSON_AddStringToObject(o, "kind", kind);
+	m = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(m, "name", name);
+	if (ns)
+		cJSON_AddStringToObject(m, "namespace", ns);
+	return o;
+}
+
+TEST(stages_as_flux)
+{
+	ASSERT_EQ(apply_stage("apiextensions.k8s.io/v1", "CustomResourceDefinition"), 0);
+	ASSERT_EQ(apply_stage("v1", "Namespace"), 0);
+	ASSERT_EQ(apply_stage("rbac.authorization.k8s.io/v1", "ClusterRole"), 0);
+	ASSERT_EQ(apply_stage("example.com/v1", "ClusterRole"), 2);
+	ASSERT_EQ(apply_stage("storage.k8s.io/v1", "StorageClass"), 1);
+	ASSERT_EQ(apply_stage("networking.k8s.io/v1", "IngressClass"), 1);
+	ASSERT_EQ(apply_stage("apps/v1", "Deployment"), 2);
+}
+
+TEST(kind_order)
+{
+	ASSERT(apply_kind_rank("CustomResourceDefinition") < apply_kind_rank("Namespace"));
+	ASSERT(apply_kind_rank("Namespace") < apply_kind_rank("ServiceAccount"));
+	ASSERT(apply_kind_rank("ConfigMap") < apply_kind_rank("Service"));
+	ASSERT(apply_kind_rank("Service") < apply_kind_rank("Deployment"));
+	ASSERT(apply_kind_rank("PodDisruptionBudget") < apply_kind_rank("Widget"));
+	ASSERT_EQ(apply_kind_rank("Widget"), 0);
+	ASSERT(apply_kind_rank("Widget") < apply_kind_rank("ValidatingWebhookConfiguration"));
+}
+
+TEST(object_order_ties_by_group_kind_namespace_name)
+{
+	cJSON *a = obj("v1", "ConfigMap", "a", "z"), *b = obj("v1", "ConfigMap", "b", "a");
+	cJSON *c = obj("v1", "ConfigMap", "a", "y"), *d = obj("apps/v1", "Deployment", "a", "a");
+	cJSON *w = obj("a.example.com/v1", "Widget", "a", "a");
+	cJSON *x = obj("b.example.com/v1", "Gadget", "a", "a");
+
+	ASSERT(apply_cmp(a, b) < 0);
+	ASSERT(apply_cmp(c, a) < 0);
+	ASSERT(apply_cmp(a, d) < 0);
+	ASSERT(apply_cmp(d, w) < 0);
+	ASSERT(apply_cmp(w, x) < 0); /* unknown kinds: by group first */
+	ASSERT_EQ(apply_cmp(a, a), 0);
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	cJSON_Delete(c);
+	cJSON_Delete(d);
+	cJSON_Delete(w);
+	cJSON_Delete(x);
+}
+
+TEST(inventory_ids)
+{
+	char *id = apply_inventory_id("default", "podinfo", "apps", "Deployment");
+
+	ASSERT_STREQ(id, "default_podinfo_apps_Deployment");
+	free(id);
+	id = apply_inventory_id("default", "podinfo", "", "Service");
+	ASSERT_STREQ(id, "default_podinfo__Service");
+	free(id);
+	id = apply_inventory_id("", "demo", "", "Namespace");
+	ASSERT_STREQ(id, "_demo__Namespace");
+	free(id);
+	id = apply_inventory_id(NULL, "system:controller:x", "rbac.authorization.k8s.io",
+				"ClusterRole");
+	ASSERT_STREQ(id, "_system__controller__x_rbac.authorization.k8s.io_ClusterRole");
+	free(id);
+}
+
+TEST(drift)
+{
+	cJSON *live = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+				  "{\"name\":\"a\",\"resourceVersion\":\"5\",\"uid\":\"u\","
+				  "\"managedFields\":[{\"manager\":\"x\"}],\"labels\":{\"l\":\"1\"}},"
+				  "\"data\":{\"k\":\"v\"}}");
+	cJSON *dry = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+				 "{\"name\":\"a\",\"resourceVersion\":\"5\",\"uid\":\"u\","
+				 "\"managedFields\":[{\"manager\":\"y\"}],\"labels\":{\"l\":\"1\"}},"
+				 "\"data\":{\"k\":\"v\"}}");
+
+	ASSERT(!apply_drifted(live, dry)); /* managedFields differ: not drift */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(dry, "data"), "k", cJSON_CreateString("w"));
+	ASSERT(apply_drifted(live, dry));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(dry, "data"), "k", cJSON_CreateString("v"));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(dry, "metadata"),
+						      "labels"), "l", cJSON_CreateString("2"));
+	ASSERT(apply_drifted(live, dry));
+	ASSERT(apply_drifted(NULL, dry)); /* absent: created */
+	cJSON_Delete(live);
+	cJSON_Delete(dry);
+}
