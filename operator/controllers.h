@@ -5,6 +5,7 @@
 #ifndef CFLUX_OPERATOR_CONTROLLERS_H
 #define CFLUX_OPERATOR_CONTROLLERS_H
 
+#include "kube/mapper.h"
 #include "manager.h"
 #include "storage.h"
 
@@ -14,5 +15,21 @@ struct gitrepo_ctl {
 	const char *tmp_root;    /* where checkouts are made ($TMPDIR or /tmp) */
 };
 extern const struct ctl_desc gitrepository_desc;
+
+/* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
+struct ks_ctl {
+	struct storage *storage;        /* where the sources' artifacts are */
+	struct kube_mapper *mapper;     /* kinds of applied objects */
+	struct ctl *sources;            /* the GitRepository controller */
+	const char *extract_root;       /* artifacts extracted once per digest, here */
+	uint64_t requeue_dependency_ms; /* --requeue-dependency */
+	bool no_cross_ns;               /* --no-cross-namespace-refs */
+	const char *default_sa;         /* --default-service-account */
+	bool strict_substitution;       /* Flux 2.9's StrictPostBuildSubstitutions */
+};
+extern const struct ctl_desc kustomization_desc;
+
+/* Requeue Kustomizations when a GitRepository's artifact revision changes. */
+void kustomization_watch_sources(struct ctl *ks, struct ctl *sources);
 
 #endif

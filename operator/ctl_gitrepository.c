@@ -134,35 +134,12 @@ static void set_num(cJSON *o, const char *k, double v)
 	cJSON_AddNumberToObject(o, k, v);
 }
 
-static void set_str(cJSON *o, const char *k, const char *v)
+/* The end of a reconcile: write `st` (consumed), then the key is finished. */
+static void finish(struct gitjob *j, cJSON *st, bool retry, uint64_t requeue_ms)
 {
-	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
-	if (v)
-		cJSON_AddStringToObject(o, k, v);
-}
-
-static void patched(int r, const cJSON *obj, const struct op_err *err, void *payload)
-{
-	struct gitjob *j = payload;
-
-	if (r < 0 && r != -ENOENT)
-		log_error(NULL, "Status update failed", "controller", "gitrepository", "object",
-			  j->key, "error", err ? err->msg : op_strerror(r), NULL);
-	job_free(j);
-}
-
-/* The end of a reconcile: write `st`, then finish the key. */
-static void finish(struct gitjob *j, cJSON *st, bool ok)
-{
-	const char *req = kobj_str(j->obj, "metadata", "annotations",
-				   "reconcile.fluxcd.io/requestedAt", NULL);
-
-	if (req)
-		set_str(st, "lastHandledReconcileAt", req);
-	if (ctl_patch_status(j->ctl, j->obj, st, patched, j) < 0)
-		job_free(j);
+	ctl_finish(j->ctl, j->obj, st, retry, requeue_ms);
 	cJSON_Delete(st);
-	(void)ok;
+	job_free(j);
 }
 
 static void fail(struct gitjob *j, const char *reason, const char *msg, bool stall)
@@ -170,7 +147,6 @@ static void fail(struct gitjob *j, const char *reason, const char *msg, bool sta
 	cJSON *st = status_copy(j->obj);
 	int64_t now = time_now_ns();
 	struct ctl *ctl = j->ctl;
-	char *key = xstrdup(j->key);
 
 	if (stall) {
 		cond_mark_stalled(st, reason, msg, j->obj->generation, now);
@@ -187,12 +163,7 @@ static void fail(struct gitjob *j, const char *reason, const char *msg, bool sta
 	ctl_event(ctl, j->obj, "Warning", reason, "%s", msg);
 	log_error(NULL, "Reconciler error", "controller", "gitrepository", "object", j->key,
 		  "reason", reason, "error", msg, NULL);
-	finish(j, st, false);
-	if (stall)
-		ctl_done(ctl, key, 0);
-	else
-		ctl_retry(ctl, key);
-	free(key);
+	finish(j, st, !stall, 0);
 }
 
 static void succeed(struct gitjob *j)
@@ -201,7 +172,7 @@ static void succeed(struct gitjob *j)
 	cJSON *st = status_copy(j->obj), *art;
 	int64_t now = time_now_ns();
 	uint64_t interval_ms = (uint64_t)(j->interval_ns / NSEC_PER_MSEC);
-	char *key = xstrdup(j->key), *msg, ts[RFC3339_MAX];
+	char *msg, ts[RFC3339_MAX];
 	const char *old_rev = yj_get_str(st, "/artifact/revision");
 	bool changed = !j->res.unchanged;
 
@@ -241,9 +212,7 @@ static void succeed(struct gitjob *j)
 			 "revision", j->res.revision, NULL);
 	}
 	free(msg);
-	finish(j, st, true);
-	ctl_done(ctl, key, interval_ms);
-	free(key);
+	finish(j, st, false, interval_ms);
 }
 
 /* ---- the thread-pool part ---- */

@@ -23,11 +23,14 @@
  * 25 s (a pod's default grace period is 30 s), release the lease so a
  * successor starts at once, then close everything.
  */
+#include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -40,6 +43,7 @@
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/lease.h"
+#include "kube/mapper.h"
 #include "manager.h"
 #include "storage.h"
 #include "base/banned.h"
@@ -72,6 +76,9 @@ static struct storage *storage;
 static struct mgr *mgr;
 static struct lease *lease;
 static struct gitrepo_ctl gitrepo;
+static struct ks_ctl kustomize;
+static struct kube_mapper *mapper;
+static char *extract_root;
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t probe_timer;
 static bool api_ready, shutting_down;
@@ -309,9 +316,25 @@ static void lease_released(void *payload)
 	lease = NULL;
 }
 
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
 static void mgr_closed(void *payload)
 {
 	mgr = NULL;
+	mapper_free(mapper);
+	mapper = NULL;
+	if (extract_root) {
+		nftw(extract_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(extract_root);
+		extract_root = NULL;
+	}
 	if (lease)
 		lease_release(lease, lease_released, NULL);
 	else
@@ -418,7 +441,23 @@ static int setup_controllers(struct op_err *err)
 		return op_err_set(err, r, "cannot create the manager");
 	gitrepo.storage = storage;
 	gitrepo.tmp_root = tmp && *tmp ? tmp : "/tmp";
-	mgr_add(mgr, &gitrepository_desc, &gitrepo);
+	r = mapper_new(client, &mapper);
+	if (r < 0)
+		return op_err_set(err, r, "cannot create the REST mapper");
+	/* Extracted artifacts are a cache: start each process with an empty one. */
+	extract_root = xasprintf("%s/cflux-artifacts-%d", gitrepo.tmp_root, (int)getpid());
+	if (mkdir(extract_root, 0700) < 0 && errno != EEXIST)
+		return op_err_set(err, -errno, "cannot create '%s': %s", extract_root,
+				  op_strerror(errno));
+	kustomize.storage = storage;
+	kustomize.mapper = mapper;
+	kustomize.extract_root = extract_root;
+	kustomize.requeue_dependency_ms = (uint64_t)(arg_requeue_dependency_ns / NSEC_PER_MSEC);
+	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
+	kustomize.default_sa = arg_default_service_account;
+	kustomize.sources = mgr_add(mgr, &gitrepository_desc, &gitrepo);
+	kustomization_watch_sources(mgr_add(mgr, &kustomization_desc, &kustomize),
+				    kustomize.sources);
 	if (!arg_leader_election) {
 		start_controllers(NULL);
 		return 0;

@@ -387,6 +387,51 @@ int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *f
 	return r;
 }
 
+struct finishing {
+	struct ctl *ctl;
+	char *key;
+	bool retry;
+	uint64_t requeue_ms;
+};
+
+static void status_written(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct finishing *f = payload;
+
+	if (r < 0 && r != -ENOENT) {
+		log_error(NULL, "Status update failed", "controller", f->ctl->d.name, "object",
+			  f->key, "error", err ? err->msg : op_strerror(r), NULL);
+		f->retry = true;
+	}
+	if (f->retry)
+		ctl_retry(f->ctl, f->key);
+	else
+		ctl_done(f->ctl, f->key, f->requeue_ms);
+	free(f->key);
+	free(f);
+}
+
+void ctl_finish(struct ctl *ctl, const struct kobj *obj, const cJSON *status, bool retry,
+		uint64_t requeue_ms)
+{
+	const char *req = kobj_str(obj, "metadata", "annotations",
+				   "reconcile.fluxcd.io/requestedAt", NULL);
+	struct finishing *f = xcalloc(1, sizeof(*f));
+	cJSON *st = cJSON_Duplicate(status, 1);
+
+	f->ctl = ctl;
+	f->key = xstrdup(obj->key);
+	f->retry = retry;
+	f->requeue_ms = requeue_ms;
+	if (req) {
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "lastHandledReconcileAt");
+		cJSON_AddStringToObject(st, "lastHandledReconcileAt", req);
+	}
+	if (ctl_patch_status(ctl, obj, st, status_written, f) < 0)
+		status_written(-EIO, NULL, NULL, f);
+	cJSON_Delete(st);
+}
+
 void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const char *reason,
 	       const char *fmt, ...)
 {

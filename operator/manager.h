@@ -140,6 +140,17 @@ int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *f
 void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const char *reason,
 	       const char *fmt, ...) _printf_(5, 6);
 
+/*
+ * The end of a reconcile: write `status` (borrowed; lastHandledReconcileAt
+ * is set from obj's requestedAt annotation) and, once the apiserver has
+ * answered, finish obj's key — ctl_retry() if `retry`, else ctl_done()
+ * with `requeue_ms`.  Finishing only after the write means the next
+ * reconcile of the key reads our own status, and a drain at shutdown
+ * waits for status writes too.  A failed write is logged and retried.
+ */
+void ctl_finish(struct ctl *ctl, const struct kobj *obj, const cJSON *status, bool retry,
+		uint64_t requeue_ms);
+
 /* Queue `key` of this controller now. */
 void ctl_enqueue(struct ctl *ctl, const char *key);
 

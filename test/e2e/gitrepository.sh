@@ -11,87 +11,11 @@
 # the artifacts, and a clean exit on SIGTERM.
 set -u
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
-CD=${CFLUX_CLUSTER_DIR:-$repo/build/cluster}
-BIN=${BIN:-bin}
-case $BIN in /*) ;; *) BIN=$repo/$BIN ;; esac
+NAME=gitrepo
+# shellcheck source=test/e2e/lib/operator.bash
+. "$(dirname "$0")/lib/operator.bash"
 
-if [ ! -f "$CD/env" ] || [ ! -f "$CD/servers.env" ]; then
-	echo "not ok 1 - no cluster: $CD/env and $CD/servers.env missing"
-	exit 1
-fi
-# shellcheck disable=SC1091
-. "$CD/env"
-# shellcheck disable=SC1091
-. "$CD/servers.env"
-# shellcheck disable=SC1091
-. "$repo/test/cluster/env.sh"
-
-NS=gitrepo-$$
-REPO=gr-$$
-W=$CD/gitrepository-$$
-OUT=$W/out
-N=0
-FAILED=0
-rm -rf "$W"
-mkdir -p "$W/src" "$W/data"
-
-diag() { sed 's/^/# /' "$@" | head -n 30; }
-pass() { N=$((N + 1)); echo "ok $N - $1"; }
-fail() {
-	N=$((N + 1)); FAILED=$((FAILED + 1))
-	echo "not ok $N - $1"
-	[ -s "$OUT" ] && diag "$OUT"
-	return 0
-}
-check() {
-	local desc=$1
-	shift
-	if "$@" >"$OUT" 2>&1; then pass "$desc"; else fail "$desc"; fi
-}
-poll() {
-	local secs=$1 i
-	shift
-	for i in $(seq 1 $((secs * 4))); do
-		"$@" && return 0
-		sleep 0.25
-	done
-	"$@"
-}
-k() { "$KUBECTL" "$@"; }
-
-OP_PID=
-cleanup() {
-	[ -n "$OP_PID" ] && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
-	k delete namespace "$NS" --wait=false >/dev/null 2>&1
-	rm -rf "$GIT_ROOT/$REPO.git"
-	[ -n "${KEEP:-}" ] || rm -rf "$W"
-}
-trap cleanup EXIT
-
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 30000))
-		! ss -ltn "( sport = :$p )" | grep -q ":$p" && echo "$p" && return
-	done
-}
-
-# The CRDs: ours when they exist, else Flux's (the same API).
-crd_file() {
-	if [ -f "$repo/crds/source.toolkit.fluxcd.io_gitrepositories.yaml" ]; then
-		echo "$repo/crds/source.toolkit.fluxcd.io_gitrepositories.yaml"
-	else
-		[ -f "$SOURCE_CONTROLLER_CRDS/source.toolkit.fluxcd.io_gitrepositories.yaml" ] ||
-			bash "$repo/test/cluster/build.sh" flux >&2
-		echo "$SOURCE_CONTROLLER_CRDS/source.toolkit.fluxcd.io_gitrepositories.yaml"
-	fi
-}
-check "GitRepository CRD installed" k apply --server-side --force-conflicts \
-	--field-manager=cflux-test -f "$(crd_file)"
-poll 20 k wait --for=condition=Established crd/gitrepositories.source.toolkit.fluxcd.io \
-	--timeout=5s >/dev/null 2>&1
+check "GitRepository CRD installed" crd_install source.toolkit.fluxcd.io_gitrepositories.yaml
 k create namespace "$NS" >/dev/null
 
 # ------------------------------------------------------------ the repository
@@ -104,48 +28,11 @@ echo "readme" >"$W/src/README.md"
 SHA1=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
 
 # ------------------------------------------------------------ the operator
-# Random ports can collide with other tests running at the same time: start
-# again on new ports until all three endpoints answer.
-start_operator() {
-	local try
-	for try in 1 2 3 4 5; do
-		SPORT=$(free_port)
-		MPORT=$(free_port)
-		HPORT=$(free_port)
-		RUNTIME_NAMESPACE=$NS "$BIN/cflux-operator" --kubeconfig="$KUBECONFIG" \
-			--log-level=debug --watch-all-namespaces=false --storage-path="$W/data" \
-			--storage-addr="127.0.0.1:$SPORT" --storage-adv-addr="127.0.0.1:$SPORT" \
-			--metrics-addr="127.0.0.1:$MPORT" --health-addr="127.0.0.1:$HPORT" \
-			>>"$W/operator.log" 2>&1 &
-		OP_PID=$!
-		if poll 10 bash -c "curl -fsS http://127.0.0.1:$SPORT/ && curl -fsS http://127.0.0.1:$MPORT/metrics && curl -fsS http://127.0.0.1:$HPORT/healthz" >/dev/null 2>&1 &&
-			kill -0 "$OP_PID" 2>/dev/null; then
-			return 0
-		fi
-		kill "$OP_PID" 2>/dev/null
-		wait "$OP_PID" 2>/dev/null
-		OP_PID=
-	done
-	return 1
-}
 check "operator starts: health, metrics and artifact endpoints answer" start_operator
 
-jp() { k get gitrepository -n "$NS" "$1" -o jsonpath="$2"; }
-ready_is() { # NAME STATUS [REASON]
-	[ "$(jp "$1" '{.status.conditions[?(@.type=="Ready")].status}')" = "$2" ] &&
-		{ [ -z "${3:-}" ] || [ "$(jp "$1" '{.status.conditions[?(@.type=="Ready")].reason}')" = "$3" ]; }
-}
-ready_msg() { jp "$1" '{.status.conditions[?(@.type=="Ready")].message}'; }
-
-gitrepo() { # NAME URL [extra spec lines]
-	{
-		printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\n'
-		printf 'metadata:\n  name: %s\n  namespace: %s\n' "$1" "$NS"
-		printf 'spec:\n  interval: 10m\n  timeout: 20s\n  url: %s\n' "$2"
-		shift 2
-		for l in "$@"; do printf '  %s\n' "$l"; done
-	} | k apply -f -
-}
+jp() { jpk gitrepository "$@"; }
+ready_is() { is_ready gitrepository "$@"; }
+ready_msg() { cond gitrepository "$1" Ready message; }
 
 # ------------------------------------------------------------ happy path
 gitrepo main "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
@@ -276,9 +163,4 @@ rc=0
 wait "$OP_PID" || rc=$?
 OP_PID=
 check "SIGTERM: clean exit 0" bash -c "[ $rc = 0 ] && grep -q Stopped $W/operator.log"
-if [ $FAILED -gt 0 ]; then
-	echo "# operator log (tail):"
-	tail -n 30 "$W/operator.log" | sed 's/^/# /'
-fi
-echo "1..$N"
-[ $FAILED -eq 0 ]
+tap_end

@@ -1,0 +1,875 @@
+/*
+ * ctl_kustomization.c: the Kustomization reconciler
+ * (kustomize.toolkit.fluxcd.io/v1), kustomize-controller's contract.
+ *
+ * One reconcile, as callbacks on the loop with the file work on the
+ * thread pool:
+ *
+ *   deleted?     with spec.prune, delete what the inventory lists
+ *                (deletionPolicy MirrorPrune), then drop our finalizer
+ *   finalizer    add "finalizers.fluxcd.io" if missing
+ *   suspended?   done, no requeue
+ *   source       the GitRepository from the source controller's cache;
+ *                missing or without an artifact: Ready=False
+ *                ArtifactFailed, retried after --requeue-dependency
+ *   dependsOn    each dependency Ready at its current generation, else
+ *                Ready=False DependencyNotReady and the same wait; a
+ *                dependency cycle is Stalled (Flux would wait forever)
+ *   variables    postBuild.substituteFrom ConfigMaps/Secrets in order,
+ *                then postBuild.substitute
+ *   build        (thread pool) the artifact, verified against its digest,
+ *                extracted once per digest and shared; ks_build()
+ *   apply        lib/apply: staged server-side apply with dry-run first,
+ *                owner labels, inventory, prune
+ *   status       inventory, lastAppliedRevision, lastAttemptedRevision,
+ *                conditions; requeue after spec.interval, or after
+ *                spec.retryInterval on failure (Flux does not back off)
+ *
+ * A failed revision leaves the cluster and status.inventory as they
+ * were: the dry-run gate means an invalid object applies nothing, and
+ * lastAppliedRevision keeps naming what is actually deployed.
+ *
+ * The controller watches GitRepositories: a new artifact revision
+ * requeues every Kustomization that uses it.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apply/apply.h"
+#include "apply/wait.h"
+#include "base/alloc.h"
+#include "base/b64.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "conditions.h"
+#include "controllers.h"
+#include "ks_build.h"
+#include "source/artifact.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+#define FINALIZER "finalizers.fluxcd.io"
+#define FIELD_MANAGER "kustomize-controller"
+#define MAX_DEPS_WALK 1000
+
+struct ksjob {
+	struct ctl *ctl;
+	struct ks_ctl *k;
+	char *key;
+	struct kobj *obj;
+	struct kube_client *client; /* maybe impersonated; a reference */
+	uv_work_t work;
+	/* inputs */
+	char *artifact;  /* absolute path of the source's tar.gz */
+	char *digest;    /* status.artifact.digest of the source */
+	char *revision;  /* status.artifact.revision of the source */
+	char *path;      /* spec.path */
+	char *target_ns;
+	cJSON *vars;     /* merged variables or NULL */
+	bool strict;
+	cJSON *subst_from; /* remaining substituteFrom refs */
+	int subst_i;
+	int64_t interval_ns, retry_ns, timeout_ns;
+	uint64_t t0;
+	/* outputs */
+	int r;
+	struct op_err err;
+	const char *reason;
+	cJSON *objects;
+	cJSON *inventory;  /* after a successful apply */
+	char *changes;
+	uint64_t wait_t0;
+};
+
+static void job_free(struct ksjob *j)
+{
+	kobj_unref(j->obj);
+	if (j->client)
+		kube_client_unref(j->client);
+	free(j->key);
+	free(j->artifact);
+	free(j->digest);
+	free(j->revision);
+	free(j->path);
+	free(j->target_ns);
+	cJSON_Delete(j->vars);
+	cJSON_Delete(j->subst_from);
+	cJSON_Delete(j->objects);
+	cJSON_Delete(j->inventory);
+	free(j->changes);
+	free(j);
+}
+
+static cJSON *status_copy(const struct kobj *o)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o->json, "status");
+
+	return s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
+}
+
+static void set_str(cJSON *o, const char *k, const char *v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+/* Write `st` (consumed) and finish the key with a requeue after `requeue_ms`. */
+static void finish(struct ksjob *j, cJSON *st, uint64_t requeue_ms)
+{
+	ctl_finish(j->ctl, j->obj, st, false, requeue_ms);
+	cJSON_Delete(st);
+	job_free(j);
+}
+
+static uint64_t ms(int64_t ns)
+{
+	return (uint64_t)(ns / NSEC_PER_MSEC);
+}
+
+/*
+ * A failed attempt: Ready=False with `reason`, lastAttemptedRevision, the
+ * applied state untouched.  `wait_ms` 0: retryInterval.
+ */
+static void fail_with(struct ksjob *j, cJSON *st, const char *reason, const char *msg,
+		      bool stall, uint64_t wait_ms)
+{
+	int64_t now = time_now_ns();
+	long gen = j->obj->generation;
+	bool waiting = streq(reason, "DependencyNotReady") || streq(reason, "ArtifactFailed");
+
+	if (stall) {
+		cond_mark_stalled(st, reason, msg, gen, now);
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
+		cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+	} else {
+		cond_delete(st, COND_STALLED);
+		cond_delete(st, COND_RECONCILING);
+	}
+	cond_set(st, COND_READY, "False", reason, msg, gen, now);
+	if (j->revision)
+		set_str(st, "lastAttemptedRevision", j->revision);
+	ctl_event(j->ctl, j->obj, waiting ? "Normal" : "Warning", reason, "%s", msg);
+	if (!waiting)
+		log_error(NULL, "Reconciliation failed", "controller", "kustomization", "object",
+			  j->key, "reason", reason, "error", msg, NULL);
+	finish(j, st, stall ? 0 : wait_ms ? wait_ms : ms(j->retry_ns));
+}
+
+static void fail(struct ksjob *j, const char *reason, const char *msg, bool stall,
+		 uint64_t wait_ms)
+{
+	fail_with(j, status_copy(j->obj), reason, msg, stall, wait_ms);
+}
+
+static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes,
+		    const char *healthy_msg)
+{
+	cJSON *st = status_copy(j->obj);
+	int64_t now = time_now_ns();
+	long gen = j->obj->generation;
+	char *msg = xasprintf("Applied revision: %s", j->revision);
+	const char *prev = yj_get_str(st, "/lastAppliedRevision");
+	char next[DURATION_MAX], took[DURATION_MAX];
+
+	cond_delete(st, COND_STALLED);
+	cond_delete(st, COND_RECONCILING);
+	cond_set(st, COND_READY, "True", "ReconciliationSucceeded", msg, gen, now);
+	if (healthy_msg)
+		cond_set(st, COND_HEALTHY, "True", "Succeeded", healthy_msg, gen, now);
+	else
+		cond_delete(st, COND_HEALTHY);
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "inventory");
+	cJSON_AddItemToObject(st, "inventory", cJSON_Duplicate(inventory, 1));
+	if (!prev || !streq(prev, j->revision) || (changes && *changes)) {
+		duration_format(j->interval_ns, next);
+		duration_format((int64_t)(uv_now(kube_client_loop(ctl_client(j->ctl))) - j->t0) *
+					NSEC_PER_MSEC,
+				took);
+		ctl_event(j->ctl, j->obj, "Normal", "ReconciliationSucceeded",
+			  "Reconciliation finished in %s, next run in %s", took, next);
+		log_info(NULL, "Applied revision", "controller", "kustomization", "object", j->key,
+			 "revision", j->revision, NULL);
+	}
+	set_str(st, "lastAppliedRevision", j->revision);
+	set_str(st, "lastAttemptedRevision", j->revision);
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
+	cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+	free(msg);
+	finish(j, st, ms(j->interval_ns));
+}
+
+/* ---- health ---- */
+
+static uint64_t loop_now(struct ksjob *j)
+{
+	return uv_now(kube_client_loop(ctl_client(j->ctl)));
+}
+
+static void health_done(const struct wait_result *res, void *payload)
+{
+	struct ksjob *j = payload;
+	char took[DURATION_MAX], *msg;
+	cJSON *st;
+	int64_t now;
+
+	duration_format((int64_t)(loop_now(j) - j->wait_t0) * NSEC_PER_MSEC, took);
+	if (res->r == 0) {
+		msg = xasprintf("Health check passed in %s", took);
+		succeed(j, j->inventory, j->changes, msg);
+		free(msg);
+		return;
+	}
+	/* Applied, but not healthy: the inventory moves on, lastAppliedRevision does not. */
+	msg = xasprintf("Health check failed after %s: %s", took, res->msg);
+	st = status_copy(j->obj);
+	now = time_now_ns();
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "inventory");
+	cJSON_AddItemToObject(st, "inventory", cJSON_Duplicate(j->inventory, 1));
+	cond_set(st, COND_HEALTHY, "False", "HealthCheckFailed", msg, j->obj->generation, now);
+	fail_with(j, st, "HealthCheckFailed", msg, false, 0);
+	free(msg);
+}
+
+static bool start_health(struct ksjob *j)
+{
+	const cJSON *spec = yj_get(j->obj->json, "/spec");
+	bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spec, "wait"));
+	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(spec, "healthChecks");
+	cJSON *set;
+	char *sel = NULL;
+	int r;
+
+	if (!all && cJSON_GetArraySize(checks) == 0)
+		return false;
+	if (all) {
+		set = cJSON_Duplicate(j->objects, 1);
+		sel = xasprintf("%s=%s,%s=%s", APPLY_LABEL_NAME, j->obj->name, APPLY_LABEL_NAMESPACE,
+				j->obj->ns);
+	} else {
+		const cJSON *c;
+
+		set = cJSON_CreateArray();
+		cJSON_ArrayForEach(c, checks)
+		{
+			cJSON *o = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(o, "metadata");
+			const char *av = yj_get_str(c, "/apiVersion");
+
+			cJSON_AddStringToObject(o, "apiVersion", av ? av : "apps/v1");
+			cJSON_AddStringToObject(o, "kind", yj_get_str(c, "/kind") ?
+								   yj_get_str(c, "/kind") : "");
+			cJSON_AddStringToObject(m, "name", yj_get_str(c, "/name") ?
+								   yj_get_str(c, "/name") : "");
+			if (yj_get_str(c, "/namespace"))
+				cJSON_AddStringToObject(m, "namespace", yj_get_str(c, "/namespace"));
+			cJSON_AddItemToArray(set, o);
+		}
+	}
+	j->wait_t0 = loop_now(j);
+	r = wait_ready(j->client, j->k->mapper, set, sel, ms(j->timeout_ns), health_done, j, NULL);
+	cJSON_Delete(set);
+	free(sel);
+	if (r < 0) {
+		fail(j, "HealthCheckFailed",
+		     r == -ENOENT ? "a health check names a kind the cluster does not know" :
+				    "invalid health check", false, 0);
+	}
+	return true;
+}
+
+/* ---- apply ---- */
+
+static void applied(struct apply_result *res, void *payload)
+{
+	struct ksjob *j = payload;
+
+	if (res->r < 0) {
+		fail(j, res->prune_failed ? "PruneFailed" : "ReconciliationFailed", res->err.msg,
+		     false, 0);
+		return;
+	}
+	j->inventory = cJSON_Duplicate(res->inventory, 1);
+	j->changes = xstrdup(res->changes);
+	if (res->changes[0])
+		ctl_event(j->ctl, j->obj, "Normal", "Progressing", "%s", res->changes);
+	if (start_health(j))
+		return;
+	succeed(j, j->inventory, j->changes, NULL);
+}
+
+static void start_apply(struct ksjob *j)
+{
+	const cJSON *inv = yj_get(j->obj->json, "/status/inventory");
+	struct apply_opts o = {
+		.field_manager = FIELD_MANAGER,
+		.owner_name = j->obj->name,
+		.owner_ns = j->obj->ns,
+		.force = cJSON_IsTrue(yj_get(j->obj->json, "/spec/force")),
+		.prune = cJSON_IsTrue(yj_get(j->obj->json, "/spec/prune")),
+		.prev_inventory = inv,
+		.stage_wait_ms = ms(j->timeout_ns),
+	};
+	int r;
+
+	r = apply_set(j->client, j->k->mapper, j->objects, &o, applied, j, NULL);
+	if (r < 0)
+		fail(j, "ReconciliationFailed", "cannot start the apply", false, 0);
+}
+
+/* ---- build, on the thread pool ---- */
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+static void rm_rf(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * The artifact's tree, extracted once per digest under the cache root and
+ * shared by every Kustomization using it.  Extraction goes to a private
+ * directory renamed into place, so a reader never sees half a tree.
+ */
+static int extracted_tree(struct ksjob *j, char **ret)
+{
+	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
+	const char *hex = strchr(j->digest, ':');
+	char digest[ARTIFACT_DIGEST_MAX], *dir, *tmp;
+	struct stat st;
+	uint64_t size;
+	int r;
+
+	hex = hex ? hex + 1 : j->digest;
+	dir = xasprintf("%s/%s", j->k->extract_root, hex);
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		*ret = dir;
+		return 0;
+	}
+	r = artifact_digest_file(j->artifact, digest, &size, &j->err);
+	if (r < 0) {
+		free(dir);
+		return r;
+	}
+	if (!streq(digest, j->digest)) {
+		free(dir);
+		return op_err_set(&j->err, -EBADMSG,
+				  "artifact digest mismatch: status says '%s', the file has '%s'",
+				  j->digest, digest);
+	}
+	tmp = xasprintf("%s/.tmp-%s-XXXXXX", j->k->extract_root, hex);
+	if (!mkdtemp(tmp)) {
+		r = op_err_set(&j->err, -errno, "cannot create '%s': %s", tmp, op_strerror(errno));
+		free(tmp);
+		free(dir);
+		return r;
+	}
+	r = artifact_extract(j->artifact, tmp, &lim, &j->err);
+	if (r == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+		r = op_err_set(&j->err, -errno, "cannot move the extracted artifact: %s",
+			       op_strerror(errno));
+	rm_rf(tmp); /* gone after a successful rename; a loser's copy otherwise */
+	free(tmp);
+	if (r < 0) {
+		free(dir);
+		return r;
+	}
+	*ret = dir;
+	return 0;
+}
+
+static void work(uv_work_t *w)
+{
+	struct ksjob *j = w->data;
+	struct ks_build_in in = {
+		.path = j->path,
+		.vars = j->vars,
+		.strict = j->strict,
+		.target_ns = j->target_ns,
+		.revision = j->revision,
+	};
+	char *tree = NULL;
+
+	j->r = extracted_tree(j, &tree);
+	if (j->r < 0) {
+		j->reason = "ArtifactFailed";
+		return;
+	}
+	in.root = tree;
+	j->r = ks_build(&in, &j->objects, &j->err);
+	if (j->r < 0)
+		j->reason = j->r == -ENOENT ? "ArtifactFailed" : "BuildFailed";
+	free(tree);
+}
+
+static void work_done(uv_work_t *w, int status)
+{
+	struct ksjob *j = w->data;
+
+	if (status < 0 || j->r < 0) {
+		fail(j, status < 0 ? "BuildFailed" : j->reason,
+		     status < 0 ? "the build was cancelled" : j->err.msg, false, 0);
+		return;
+	}
+	start_apply(j);
+}
+
+static void start_build(struct ksjob *j)
+{
+	j->work.data = j;
+	if (uv_queue_work(kube_client_loop(ctl_client(j->ctl)), &j->work, work, work_done) < 0)
+		fail(j, "BuildFailed", "cannot queue the build", false, 0);
+}
+
+/* ---- variables ---- */
+
+static void add_vars(struct ksjob *j, const cJSON *data, bool b64)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, data)
+	{
+		char *v = NULL, *p, *q;
+		size_t n;
+
+		if (!cJSON_IsString(it))
+			continue;
+		if (b64) {
+			if (b64_decode(it->valuestring, &v, &n) < 0)
+				continue;
+		} else {
+			v = xstrdup(it->valuestring);
+		}
+		/* Flux drops newlines from values. */
+		for (p = q = v; *p; p++)
+			if (*p != '\n')
+				*q++ = *p;
+		*q = '\0';
+		cJSON_DeleteItemFromObjectCaseSensitive(j->vars, it->string);
+		cJSON_AddStringToObject(j->vars, it->string, v);
+		free(v);
+	}
+}
+
+static void next_var_source(struct ksjob *j);
+
+static void got_var_source(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct ksjob *j = payload;
+	const cJSON *ref = cJSON_GetArrayItem(j->subst_from, j->subst_i);
+	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+	char msg[512];
+
+	if (r < 0) {
+		if (r == -ENOENT && cJSON_IsTrue(yj_get(ref, "/optional"))) {
+			j->subst_i++;
+			next_var_source(j);
+			return;
+		}
+		snprintf(msg, sizeof(msg), "substitute from '%s/%s' error: %s", kind, name,
+			 err ? err->msg : op_strerror(r));
+		fail(j, "BuildFailed", msg, false, 0);
+		return;
+	}
+	add_vars(j, cJSON_GetObjectItemCaseSensitive(obj, "data"), streq(kind, "Secret"));
+	j->subst_i++;
+	next_var_source(j);
+}
+
+static void next_var_source(struct ksjob *j)
+{
+	const cJSON *ref = cJSON_GetArrayItem(j->subst_from, j->subst_i);
+	const cJSON *subst = yj_get(j->obj->json, "/spec/postBuild/substitute");
+
+	if (ref) {
+		const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+		struct kube_ref kr = { .version = "v1", .ns = j->obj->ns, .name = name };
+
+		kr.resource = kind && streq(kind, "Secret") ? "secrets" : "configmaps";
+		if (!name || kube_get(j->client, &kr, NULL, got_var_source, j) < 0)
+			fail(j, "BuildFailed", "invalid postBuild.substituteFrom entry", true, 0);
+		return;
+	}
+	if (cJSON_IsObject(subst))
+		add_vars(j, subst, false);
+	start_build(j);
+}
+
+static void load_vars(struct ksjob *j)
+{
+	const cJSON *pb = yj_get(j->obj->json, "/spec/postBuild");
+
+	if (!cJSON_IsObject(pb)) {
+		start_build(j);
+		return;
+	}
+	j->vars = cJSON_CreateObject();
+	j->subst_from = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(pb, "substituteFrom"), 1);
+	if (!j->subst_from)
+		j->subst_from = cJSON_CreateArray();
+	next_var_source(j);
+}
+
+/* ---- source and dependencies ---- */
+
+static bool ready_now(const struct kobj *o)
+{
+	const cJSON *og = yj_get(o->json, "/status/observedGeneration");
+
+	return cond_is_true(cJSON_GetObjectItemCaseSensitive(o->json, "status"), COND_READY) &&
+	       og && (long)cJSON_GetNumberValue(og) == o->generation;
+}
+
+static char *dep_key(const struct kobj *o, const cJSON *dep)
+{
+	const char *ns = yj_get_str(dep, "/namespace"), *name = yj_get_str(dep, "/name");
+
+	return name ? kobj_make_key(ns && *ns ? ns : o->ns, name) : NULL;
+}
+
+/* Is `target` reachable from `from` through dependsOn?  Fills `path`. */
+static bool reaches(struct informer *inf, const char *from, const char *target,
+		    struct buf *path, unsigned *budget)
+{
+	struct kobj *o = informer_get(inf, from);
+	const cJSON *dep;
+	bool found = false;
+
+	if (!o || (*budget)-- == 0)
+		return false;
+	cJSON_ArrayForEach(dep, yj_get(o->json, "/spec/dependsOn"))
+	{
+		char *k = dep_key(o, dep);
+		size_t mark = path->len;
+
+		if (!k)
+			continue;
+		buf_addf(path, " -> %s", k);
+		found = streq(k, target) || reaches(inf, k, target, path, budget);
+		free(k);
+		if (found)
+			break;
+		path->len = mark;
+		path->buf[mark] = '\0';
+	}
+	return found;
+}
+
+static int check_dependencies(struct ksjob *j)
+{
+	struct informer *inf = ctl_informer(j->ctl);
+	const cJSON *dep;
+	char msg[600];
+
+	cJSON_ArrayForEach(dep, yj_get(j->obj->json, "/spec/dependsOn"))
+	{
+		char *k = dep_key(j->obj, dep);
+		struct kobj *d;
+
+		if (!k)
+			continue;
+		{
+			struct buf path = BUF_INIT(8192);
+			unsigned budget = MAX_DEPS_WALK;
+
+			buf_adds(&path, j->key);
+			buf_addf(&path, " -> %s", k);
+			if (streq(k, j->key) || reaches(inf, k, j->key, &path, &budget)) {
+				snprintf(msg, sizeof(msg), "dependency cycle: %s", path.buf);
+				buf_release(&path);
+				free(k);
+				fail(j, "DependencyNotReady", msg, true, 0);
+				return -ELOOP;
+			}
+			buf_release(&path);
+		}
+		d = informer_get(inf, k);
+		if (!d || !ready_now(d)) {
+			snprintf(msg, sizeof(msg), "dependency '%s' is not ready", k);
+			free(k);
+			fail(j, "DependencyNotReady", msg, false, j->k->requeue_dependency_ms);
+			return -EAGAIN;
+		}
+		free(k);
+	}
+	return 0;
+}
+
+static bool parse_durations(struct ksjob *j)
+{
+	const char *iv = yj_get_str(j->obj->json, "/spec/interval");
+	const char *ri = yj_get_str(j->obj->json, "/spec/retryInterval");
+	const char *to = yj_get_str(j->obj->json, "/spec/timeout");
+
+	if (!iv || duration_parse(iv, &j->interval_ns) < 0 || j->interval_ns <= 0)
+		j->interval_ns = 10 * NSEC_PER_MIN;
+	if (!ri || duration_parse(ri, &j->retry_ns) < 0 || j->retry_ns <= 0)
+		j->retry_ns = j->interval_ns;
+	if (!to || duration_parse(to, &j->timeout_ns) < 0 || j->timeout_ns <= 0)
+		j->timeout_ns = j->interval_ns;
+	return iv != NULL;
+}
+
+static void begin(struct ksjob *j)
+{
+	struct ks_ctl *k = j->k;
+	const cJSON *ref = yj_get(j->obj->json, "/spec/sourceRef");
+	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+	const char *ns = yj_get_str(ref, "/namespace");
+	const char *sa = yj_get_str(j->obj->json, "/spec/serviceAccountName");
+	struct kobj *src;
+	char *skey, msg[600];
+	const char *path;
+
+	parse_durations(j);
+	if (!sa || !*sa)
+		sa = k->default_sa && *k->default_sa ? k->default_sa : NULL;
+	if (sa) {
+		char *user = xasprintf("system:serviceaccount:%s:%s", j->obj->ns, sa);
+		int r = kube_client_impersonate(ctl_client(j->ctl), user, &j->client);
+
+		free(user);
+		if (r < 0) {
+			fail(j, "ReconciliationFailed", "cannot impersonate the service account",
+			     false, 0);
+			return;
+		}
+	} else {
+		j->client = kube_client_ref(ctl_client(j->ctl));
+	}
+	if (!kind || !name) {
+		fail(j, "ArtifactFailed", "spec.sourceRef needs kind and name", true, 0);
+		return;
+	}
+	if (!ns || !*ns)
+		ns = j->obj->ns;
+	if (k->no_cross_ns && !streq(ns, j->obj->ns)) {
+		snprintf(msg, sizeof(msg),
+			 "cannot access %s/%s/%s, cross-namespace references have been blocked",
+			 kind, ns, name);
+		fail(j, "AccessDenied", msg, true, 0);
+		return;
+	}
+	if (!streq(kind, "GitRepository")) {
+		snprintf(msg, sizeof(msg), "source kind '%s' is not supported yet", kind);
+		fail(j, "ArtifactFailed", msg, true, 0);
+		return;
+	}
+	skey = kobj_make_key(ns, name);
+	src = informer_get(ctl_informer(k->sources), skey);
+	free(skey);
+	if (!src) {
+		snprintf(msg, sizeof(msg), "Source '%s/%s/%s' not found", kind, ns, name);
+		fail(j, "ArtifactFailed", msg, false, k->requeue_dependency_ms);
+		return;
+	}
+	path = yj_get_str(src->json, "/status/artifact/path");
+	j->digest = yj_get_str(src->json, "/status/artifact/digest") ?
+			    xstrdup(yj_get_str(src->json, "/status/artifact/digest")) :
+			    NULL;
+	j->revision = yj_get_str(src->json, "/status/artifact/revision") ?
+			      xstrdup(yj_get_str(src->json, "/status/artifact/revision")) :
+			      NULL;
+	if (!path || !j->digest || !j->revision || !storage_has(k->storage, path)) {
+		char wait[DURATION_MAX];
+
+		duration_format((int64_t)k->requeue_dependency_ms * NSEC_PER_MSEC, wait);
+		snprintf(msg, sizeof(msg), "Source artifact not found, retrying in %s", wait);
+		fail(j, "ArtifactFailed", msg, false, k->requeue_dependency_ms);
+		return;
+	}
+	j->artifact = storage_abs(k->storage, path);
+	if (check_dependencies(j) < 0)
+		return;
+	j->path = xstrdup(yj_get_str(j->obj->json, "/spec/path") ?
+				  yj_get_str(j->obj->json, "/spec/path") :
+				  "");
+	j->target_ns = yj_get_str(j->obj->json, "/spec/targetNamespace") ?
+			       xstrdup(yj_get_str(j->obj->json, "/spec/targetNamespace")) :
+			       NULL;
+	j->strict = k->strict_substitution;
+	load_vars(j);
+}
+
+/* ---- deletion and finalizer ---- */
+
+static bool has_finalizer(const struct kobj *o)
+{
+	const cJSON *f = yj_get(o->json, "/metadata/finalizers"), *it;
+
+	cJSON_ArrayForEach(it, f)
+		if (cJSON_IsString(it) && streq(it->valuestring, FINALIZER))
+			return true;
+	return false;
+}
+
+static void finalizer_patched(int r, const cJSON *obj, const struct op_err *err,
+			      void *payload)
+{
+	struct ksjob *j = payload;
+	struct ctl *ctl = j->ctl;
+	char *key = xstrdup(j->key);
+	bool deleting = kobj_str(j->obj, "metadata", "deletionTimestamp", NULL) != NULL;
+
+	if (r < 0) {
+		job_free(j);
+		if (r == -ENOENT)
+			ctl_done(ctl, key, 0);
+		else
+			ctl_retry(ctl, key);
+		free(key);
+		return;
+	}
+	if (deleting) {
+		job_free(j);
+		ctl_done(ctl, key, 0);
+		free(key);
+		return;
+	}
+	free(key);
+	kobj_unref(j->obj);
+	j->obj = kobj_new(cJSON_Duplicate(obj, 1));
+	begin(j);
+}
+
+static void remove_finalizer(struct ksjob *j)
+{
+	cJSON *fins = cJSON_CreateArray();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, yj_get(j->obj->json, "/metadata/finalizers"))
+		if (!cJSON_IsString(it) || !streq(it->valuestring, FINALIZER))
+			cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
+	if (ctl_patch_finalizers(j->ctl, j->obj, fins, finalizer_patched, j) < 0)
+		finalizer_patched(-EIO, NULL, NULL, j);
+	cJSON_Delete(fins);
+}
+
+static void pruned_all(struct apply_result *res, void *payload)
+{
+	struct ksjob *j = payload;
+
+	if (res->r < 0)
+		log_error(NULL, "Garbage collection on deletion failed", "controller",
+			  "kustomization", "object", j->key, "error", res->err.msg, NULL);
+	remove_finalizer(j);
+}
+
+static void finalize(struct ksjob *j)
+{
+	const cJSON *inv = yj_get(j->obj->json, "/status/inventory");
+	struct apply_opts o = {
+		.field_manager = FIELD_MANAGER,
+		.owner_name = j->obj->name,
+		.owner_ns = j->obj->ns,
+		.prune = true,
+		.prev_inventory = inv,
+	};
+	cJSON *none;
+
+	if (!cJSON_IsTrue(yj_get(j->obj->json, "/spec/prune")) || !inv ||
+	    cJSON_IsTrue(yj_get(j->obj->json, "/spec/suspend"))) {
+		remove_finalizer(j);
+		return;
+	}
+	j->client = kube_client_ref(ctl_client(j->ctl));
+	none = cJSON_CreateArray();
+	if (apply_set(j->client, j->k->mapper, none, &o, pruned_all, j, NULL) < 0)
+		remove_finalizer(j);
+	cJSON_Delete(none);
+}
+
+static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
+{
+	struct ksjob *j;
+
+	if (!obj) {
+		ctl_done(ctl, key, 0);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->ctl = ctl;
+	j->k = ctl_data(ctl);
+	j->key = xstrdup(key);
+	j->obj = kobj_ref(obj);
+	j->t0 = uv_now(kube_client_loop(ctl_client(ctl)));
+	if (kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
+		if (!has_finalizer(obj)) {
+			job_free(j);
+			ctl_done(ctl, key, 0);
+			return;
+		}
+		finalize(j);
+		return;
+	}
+	if (cJSON_IsTrue(yj_get(obj->json, "/spec/suspend"))) {
+		job_free(j);
+		ctl_done(ctl, key, 0);
+		return;
+	}
+	if (!has_finalizer(obj)) {
+		cJSON *fins = cJSON_Duplicate(yj_get(obj->json, "/metadata/finalizers"), 1);
+
+		if (!fins)
+			fins = cJSON_CreateArray();
+		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
+		if (ctl_patch_finalizers(ctl, obj, fins, finalizer_patched, j) < 0)
+			finalizer_patched(-EIO, NULL, NULL, j);
+		cJSON_Delete(fins);
+		return;
+	}
+	begin(j);
+}
+
+/* A source's artifact revision changed: requeue the Kustomizations using it. */
+static void on_source(struct ctl *ctl, enum informer_event ev, struct kobj *obj,
+		      struct kobj *old)
+{
+	const char *rev = yj_get_str(obj->json, "/status/artifact/revision");
+	const char *orev = old ? yj_get_str(old->json, "/status/artifact/revision") : NULL;
+	struct informer *inf = ctl_informer(ctl);
+	struct kobj *ks;
+	size_t it = 0;
+
+	if (ev == INFORMER_DELETE || !rev || streq_ptr(rev, orev))
+		return;
+	while ((ks = informer_next(inf, &it))) {
+		const cJSON *ref = yj_get(ks->json, "/spec/sourceRef");
+		const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+		const char *ns = yj_get_str(ref, "/namespace");
+
+		if (kind && streq(kind, "GitRepository") && name && streq(name, obj->name) &&
+		    streq(ns && *ns ? ns : ks->ns, obj->ns))
+			ctl_enqueue(ctl, ks->key);
+	}
+}
+
+void kustomization_watch_sources(struct ctl *ks, struct ctl *sources)
+{
+	ctl_watch(ks, sources, on_source);
+}
+
+const struct ctl_desc kustomization_desc = {
+	.name = "kustomization",
+	.component = "kustomize-controller",
+	.kind = "Kustomization",
+	.api_version = "kustomize.toolkit.fluxcd.io/v1",
+	.ref = { .group = "kustomize.toolkit.fluxcd.io", .version = "v1",
+		 .resource = "kustomizations" },
+	.retry = BACKOFF_RECONCILE,
+	.reconcile = reconcile,
+};

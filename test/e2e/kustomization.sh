@@ -1,0 +1,185 @@
+#!/bin/bash
+# kustomization.sh: cflux-operator's Kustomization reconciler against the
+# real control plane and git server (TAP).
+#
+# A GitRepository and Kustomizations as a Flux user writes them: the
+# applied objects with owner labels and the provenance annotation, Flux's
+# conditions and inventory, post-build substitution, a new commit applied
+# and what left Git pruned, a broken revision refused with the file and
+# object named while the last good one stays, health checks, dependsOn
+# (waiting, and a cycle), and garbage collection on deletion.
+set -u
+NAME=ks
+# shellcheck source=test/e2e/lib/operator.bash
+. "$(dirname "$0")/lib/operator.bash"
+
+check "CRDs installed" crd_install source.toolkit.fluxcd.io_gitrepositories.yaml \
+	kustomize.toolkit.fluxcd.io_kustomizations.yaml
+k create namespace "$NS" >/dev/null
+
+# ------------------------------------------------------------ the repository
+mkdir -p "$W/src/app" "$W/src/broken" "$W/src/ok"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  namespace: %s\n' "$NS" >"$W/src/ok/cm.yaml"
+cat >"$W/src/app/app.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: $NS
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:\${TAG:=1.27}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: $NS
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+EOF
+cat >"$W/src/app/config.yaml" <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: $NS
+data:
+  greeting: \${GREETING}
+  region: \${REGION}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: extra
+  namespace: $NS
+data:
+  a: "1"
+EOF
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [oops\n' >"$W/src/broken/bad.yaml"
+SHA1=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+k create configmap -n "$NS" vars --from-literal=REGION=eu-west >/dev/null
+
+check "operator starts" start_operator
+jp() { jpk kustomization "$@"; }
+
+gitrepo src "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
+kustomization app src ./app "prune: true" "wait: true" "postBuild:" \
+	"  substitute: {GREETING: hello, TAG: '1.28'}" \
+	"  substituteFrom: [{kind: ConfigMap, name: vars}]" >/dev/null
+
+applied_msg() { [ "$(cond kustomization app Ready message)" = "Applied revision: main@sha1:$1" ]; }
+check "Ready=True 'Applied revision: main@sha1:<sha>'" poll 60 applied_msg "$SHA1"
+check "Healthy=True after wait: true" bash -c "[ \"$(cond kustomization app Healthy status)\" = True ]"
+check "lastAppliedRevision, lastAttemptedRevision, observedGeneration" bash -c \
+	"[ \"$(jp app '{.status.lastAppliedRevision}')\" = main@sha1:$SHA1 ] && [ \"$(jp app '{.status.lastAttemptedRevision}')\" = main@sha1:$SHA1 ] && [ \"$(jp app '{.status.observedGeneration}')\" = 1 ]"
+inventory() { jp app '{range .status.inventory.entries[*]}{.id}{" "}{.v}{"\n"}{end}'; }
+want_inv="$NS""_extra__ConfigMap v1
+$NS""_settings__ConfigMap v1
+$NS""_web__Service v1
+$NS""_web_apps_Deployment v1"
+check "inventory in Flux's format and order" bash -c "[ \"\$1\" = \"\$2\" ]" _ "$(inventory)" "$want_inv"
+check "owner labels on applied objects" bash -c \
+	"[ \"\$($KUBECTL get deploy -n $NS web -o jsonpath='{.metadata.labels.kustomize\.toolkit\.fluxcd\.io/name}/{.metadata.labels.kustomize\.toolkit\.fluxcd\.io/namespace}')\" = app/$NS ]"
+check "provenance: the commit and file:line on the object" bash -c \
+	"[ \"\$($KUBECTL get deploy -n $NS web -o jsonpath='{.metadata.annotations.cflux\.io/source-revision} {.metadata.annotations.cflux\.io/source-path}')\" = 'main@sha1:$SHA1 app/app.yaml:1' ]"
+check "postBuild: substitute, substituteFrom and \${var:=default}" bash -c \
+	"[ \"\$($KUBECTL get cm -n $NS settings -o jsonpath='{.data.greeting}/{.data.region}')\" = hello/eu-west ] && [ \"\$($KUBECTL get deploy -n $NS web -o jsonpath='{.spec.template.spec.containers[0].image}')\" = nginx:1.28 ]"
+check "field manager kustomize-controller" bash -c \
+	"$KUBECTL get cm -n $NS extra -o jsonpath='{.metadata.managedFields[*].manager}' | grep -qw kustomize-controller"
+
+# ------------------------------------------------------------ a new commit
+cat >"$W/src/app/config.yaml" <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: $NS
+data:
+  greeting: \${GREETING} again
+  region: \${REGION}
+EOF
+SHA2=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+k annotate gitrepository -n "$NS" src --overwrite reconcile.fluxcd.io/requestedAt=one >/dev/null
+check "a new source revision is applied without touching the Kustomization" poll 60 applied_msg "$SHA2"
+check "the ConfigMap that left Git is pruned" poll 20 bash -c "! $KUBECTL get cm -n $NS extra >/dev/null 2>&1"
+check "the changed one is updated" bash -c \
+	"[ \"\$($KUBECTL get cm -n $NS settings -o jsonpath='{.data.greeting}')\" = 'hello again' ]"
+check "Event Progressing lists the change set" poll 10 bash -c \
+	"$KUBECTL get events -n $NS --field-selector involvedObject.name=app,reason=Progressing -o jsonpath='{.items[*].message}' | grep -q 'ConfigMap/$NS/extra deleted'"
+
+# ------------------------------------------------------------ a broken revision
+cat >>"$W/src/app/app.yaml" <<EOF
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: broken
+  namespace: $NS
+spec:
+  replicas: lots
+EOF
+SHA3=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+k annotate gitrepository -n "$NS" src --overwrite reconcile.fluxcd.io/requestedAt=two >/dev/null
+refused() {
+	[ "$(cond kustomization app Ready reason)" = ReconciliationFailed ] &&
+		[ "$(jp app '{.status.lastAttemptedRevision}')" = "main@sha1:$SHA3" ] &&
+		cond kustomization app Ready message | tee /dev/stderr | grep -q "Deployment/$NS/broken dry-run failed"
+}
+check "an invalid object: Ready=False ReconciliationFailed naming it" poll 60 refused
+check "the last good revision stays applied and in status" bash -c \
+	"[ \"$(jp app '{.status.lastAppliedRevision}')\" = main@sha1:$SHA2 ] && $KUBECTL get svc -n $NS web >/dev/null && ! $KUBECTL get deploy -n $NS broken >/dev/null 2>&1"
+
+# ------------------------------------------------------------ build errors
+kustomization bad src ./broken >/dev/null
+badbuild() {
+	[ "$(cond kustomization bad Ready reason)" = BuildFailed ] &&
+		cond kustomization bad Ready message | tee /dev/stderr | grep -q "broken/bad.yaml"
+}
+check "a YAML error: Ready=False BuildFailed naming the file" poll 30 badbuild
+kustomization nopath src ./nowhere >/dev/null
+check "a missing path: ArtifactFailed 'kustomization path not found'" poll 30 bash -c \
+	"[ \"\$($KUBECTL get kustomization -n $NS nopath -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}')\" = \"kustomization path not found: './nowhere'\" ]"
+
+# ------------------------------------------------------------ health checks
+kustomization hc src ./ok "healthChecks:" "- {apiVersion: apps/v1, kind: Deployment, name: ghost, namespace: $NS}" \
+	"timeout: 2s" >/dev/null
+healthfail() {
+	[ "$(cond kustomization hc Ready reason)" = HealthCheckFailed ] &&
+		cond kustomization hc Ready message | tee /dev/stderr | grep -q "Deployment/$NS/ghost status: 'NotFound'"
+}
+check "a health check that never passes: HealthCheckFailed naming the object" poll 40 healthfail
+
+# ------------------------------------------------------------ dependsOn
+kustomization after src ./ok "dependsOn: [{name: missing}]" >/dev/null
+check "dependsOn a missing Kustomization: DependencyNotReady" poll 30 bash -c \
+	"[ \"\$($KUBECTL get kustomization -n $NS after -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}')\" = DependencyNotReady ]"
+kustomization cyc-a src ./ok "dependsOn: [{name: cyc-b}]" >/dev/null
+kustomization cyc-b src ./ok "dependsOn: [{name: cyc-a}]" >/dev/null
+cycle() {
+	[ "$(cond kustomization cyc-a Stalled status)" = True ] &&
+		cond kustomization cyc-a Stalled message | tee /dev/stderr | grep -q "dependency cycle"
+}
+check "a dependsOn cycle: Stalled=True, the cycle named" poll 30 cycle
+
+# ------------------------------------------------------------ deletion
+k delete kustomization -n "$NS" hc after cyc-a cyc-b bad nopath --wait=false >/dev/null
+k delete kustomization -n "$NS" app --wait=false >/dev/null
+check "deleting a prune: true Kustomization removes what it applied" poll 30 bash -c \
+	"! $KUBECTL get kustomization -n $NS app >/dev/null 2>&1 && ! $KUBECTL get deploy -n $NS web >/dev/null 2>&1 && ! $KUBECTL get cm -n $NS settings >/dev/null 2>&1"
+
+kill -TERM "$OP_PID"
+rc=0
+wait "$OP_PID" || rc=$?
+OP_PID=
+check "SIGTERM: clean exit 0" bash -c "[ $rc = 0 ]"
+tap_end
