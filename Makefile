@@ -1,6 +1,7 @@
 # cflux: plain GNU Makefile driven by pkg-config (git/redis style).
 #
 #   make / make build     bin/cflux-operator (and bin/cflux)
+#   make demo             a local control plane, git server and the operator applying a sample app
 #   make test             every test: unit, fuzz-corpus replay, integration
 #                         against a real control plane; ends "N passed, N failed"
 #   make unit             unit tests and fuzz replay only (no cluster)
@@ -157,11 +158,9 @@ unit: $(BIN)/cflux-operator $(TEST_BINS)
 deps:
 	sh tools/deps.sh
 
-# The demo needs the reconcilers (issue #9); until then, say so plainly.
-demo:
-	@echo 'make demo: not yet — it arrives with the Kustomization reconciler (issue #9).'
-	@echo 'What runs today: make cluster-up (a real control plane and git server), make test.'
-	@exit 2
+# The product's main job on a local control plane: see tools/demo.sh.
+demo: $(BIN)/cflux-operator testbin
+	$(Q)BIN=$(BIN) bash tools/demo.sh
 
 # Figures, not tests: lib/kube against the local control plane.
 bench-kube: $(BUILD)/test/kubebench testbin

@@ -276,9 +276,8 @@ static bool start_health(struct ksjob *j)
 	cJSON_Delete(set);
 	free(sel);
 	if (r < 0) {
-		fail(j, "HealthCheckFailed",
-		     r == -ENOENT ? "a health check names a kind the cluster does not know" :
-				    "invalid health check", false, 0);
+		fail(j, "HealthCheckFailed", "invalid health check: apiVersion, kind and name are needed",
+		     true, 0);
 	}
 	return true;
 }

@@ -42,6 +42,10 @@ struct wgroup {
 
 struct wait_req {
 	struct kube_client *c;
+	struct kube_mapper *m;
+	cJSON *pending;       /* the objects asked for, until setup() */
+	char *label_selector;
+	unsigned resolving;   /* kinds still being resolved (+1 while starting) */
 	struct wobj *objs;
 	size_t n;
 	struct wgroup *groups;
@@ -78,6 +82,8 @@ static void maybe_free(struct wait_req *w)
 	}
 	free(w->objs);
 	free(w->groups);
+	cJSON_Delete(w->pending);
+	free(w->label_selector);
 	kube_client_unref(w->c);
 	free(w);
 }
@@ -98,7 +104,14 @@ static void describe(const struct wobj *o, struct buf *b)
 		buf_addf(b, "%s/%s", o->kind, o->name);
 }
 
+static void finish_msg(struct wait_req *w, int r, const char *msg);
+
 static void finish(struct wait_req *w, int r)
+{
+	finish_msg(w, r, NULL);
+}
+
+static void finish_msg(struct wait_req *w, int r, const char *msg)
 {
 	struct wait_result res = { .r = r };
 	struct buf b = BUF_INIT(sizeof(res.msg) - 1);
@@ -141,6 +154,8 @@ static void finish(struct wait_req *w, int r)
 		buf_adds(&b, "]");
 	} else if (r == -ECANCELED) {
 		buf_adds(&b, "health check canceled");
+	} else if (msg) {
+		buf_adds(&b, msg);
 	}
 	if (b.buf)
 		snprintf(res.msg, sizeof(res.msg), "%s", b.buf);
@@ -293,11 +308,7 @@ static void start_list(struct wgroup *g)
 
 static void on_timeout(uv_timer_t *t)
 {
-	struct wait_req *w = t->data;
-
-	check(w); /* an empty set is done at once */
-	if (!w->finished)
-		finish(w, -ETIMEDOUT);
+	finish(t->data, -ETIMEDOUT);
 }
 
 static struct wgroup *group_for(struct wait_req *w, const struct kube_mapping *m, const char *ns,
@@ -328,41 +339,28 @@ static struct wgroup *group_for(struct wait_req *w, const struct kube_mapping *m
 	return &w->groups[w->ng++];
 }
 
-int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
-	       const char *label_selector, uint64_t timeout_ms,
-	       void (*done)(const struct wait_result *res, void *payload), void *payload,
-	       struct wait_req **ret)
+/* All kinds resolved (or one failed): build the groups and start listing. */
+static void setup(struct wait_req *w)
 {
-	struct wait_req *w;
 	const cJSON *it;
-	size_t n = (size_t)cJSON_GetArraySize(objects), i = 0;
+	size_t i = 0;
 
-	if (!done)
-		return -EINVAL;
-	w = xcalloc(1, sizeof(*w));
-	w->objs = xcalloc(n ? n : 1, sizeof(*w->objs));
-	w->groups = xcalloc(n ? n : 1, sizeof(*w->groups));
-	w->done = done;
-	w->payload = payload;
-	cJSON_ArrayForEach(it, objects)
+	if (w->finished)
+		return;
+	cJSON_ArrayForEach(it, w->pending)
 	{
 		const char *av = yj_get_str(it, "/apiVersion"), *kind = yj_get_str(it, "/kind");
 		const char *name = yj_get_str(it, "/metadata/name");
 		const char *ns = yj_get_str(it, "/metadata/namespace");
-		const struct kube_mapping *mp;
-		int r = 0;
+		const struct kube_mapping *mp = mapper_lookup(w->m, av, kind);
 
-		if (!av || !kind || !name)
-			r = -EINVAL;
-		else if (!(mp = mapper_lookup(m, av, kind)))
-			r = -ENOENT;
-		if (r < 0) {
-			w->n = i;
-			w->finished = true;
-			w->timer_closed = true;
-			w->c = kube_client_ref(c);
-			maybe_free(w);
-			return r;
+		if (!mp) {
+			char msg[512];
+
+			snprintf(msg, sizeof(msg), "no matches for kind \"%s\" in version \"%s\"", kind,
+				 av);
+			finish_msg(w, -ENOENT, msg);
+			return;
 		}
 		if (!mp->namespaced)
 			ns = NULL;
@@ -372,19 +370,71 @@ int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *object
 		w->objs[i].ns = ns ? xstrdup(ns) : NULL;
 		w->objs[i].name = xstrdup(name);
 		w->objs[i].st = HEALTH_IN_PROGRESS;
-		w->objs[i].g = group_for(w, mp, ns, label_selector, name);
-		i++;
+		w->objs[i].g = group_for(w, mp, ns, w->label_selector, name);
+		w->n = ++i;
 	}
-	w->n = i;
+	check(w); /* an empty set is done at once */
+	for (i = 0; i < w->ng && !w->finished; i++)
+		start_list(&w->groups[i]);
+}
+
+static void kind_resolved(int r, const struct kube_mapping *m, const struct op_err *err,
+			  void *payload)
+{
+	struct wait_req *w = payload;
+
+	w->inflight--;
+	if (--w->resolving == 0)
+		setup(w);
+	maybe_free(w);
+}
+
+int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
+	       const char *label_selector, uint64_t timeout_ms,
+	       void (*done)(const struct wait_result *res, void *payload), void *payload,
+	       struct wait_req **ret)
+{
+	struct wait_req *w;
+	const cJSON *it;
+	size_t n = (size_t)cJSON_GetArraySize(objects);
+
+	if (!done)
+		return -EINVAL;
+	cJSON_ArrayForEach(it, objects)
+		if (!yj_get_str(it, "/apiVersion") || !yj_get_str(it, "/kind") ||
+		    !yj_get_str(it, "/metadata/name"))
+			return -EINVAL;
+	w = xcalloc(1, sizeof(*w));
+	w->objs = xcalloc(n ? n : 1, sizeof(*w->objs));
+	w->groups = xcalloc(n ? n : 1, sizeof(*w->groups));
+	w->done = done;
+	w->payload = payload;
+	w->m = m;
 	w->c = kube_client_ref(c);
+	w->pending = cJSON_Duplicate(objects, 1);
+	w->label_selector = label_selector ? xstrdup(label_selector) : NULL;
 	uv_timer_init(kube_client_loop(c), &w->timer);
 	w->timer.data = w;
-	/* Nothing to wait for: report on the next loop iteration, through the timer. */
-	uv_timer_start(&w->timer, on_timeout, w->n ? (timeout_ms ? timeout_ms : 1) : 0, 0);
+	uv_timer_start(&w->timer, on_timeout, timeout_ms ? timeout_ms : 1, 0);
 	if (ret)
 		*ret = w;
-	for (i = 0; i < w->ng; i++)
-		start_list(&w->groups[i]);
+	/*
+	 * Resolve every kind first (the mapper may have dropped its cache, as
+	 * after a CRD was applied).  A callback may come before
+	 * mapper_resolve() returns, so `resolving` holds one extra count
+	 * until every request has been started.
+	 */
+	w->resolving = 1;
+	w->inflight++;
+	cJSON_ArrayForEach(it, w->pending)
+	{
+		w->resolving++;
+		w->inflight++;
+		if (mapper_resolve(m, yj_get_str(it, "/apiVersion"), yj_get_str(it, "/kind"),
+				   kind_resolved, w) < 0)
+			kind_resolved(-EIO, NULL, NULL, w);
+	}
+	kind_resolved(0, NULL, NULL, w);
 	return 0;
 }
 

@@ -13,7 +13,9 @@
  *   - r = -EIO at once when an object is Failed (fail fast; Flux's
  *     "failed early due to stalled resources");
  *   - r = -ETIMEDOUT after `timeout_ms`, naming what was not ready;
- *   - r = -ECANCELED after wait_cancel().
+ *   - r = -ECANCELED after wait_cancel();
+ *   - r = -ENOENT when a kind is unknown to the cluster (after asking
+ *     discovery again: a CRD applied a moment ago is found).
  *
  * An object that does not exist is InProgress ("NotFound").  Watches that
  * end are resumed from their last resourceVersion; a 410 relists.
@@ -45,10 +47,8 @@ struct wait_result {
 /*
  * Wait for `objects` (a JSON array of objects or references with
  * apiVersion, kind, metadata.name and, for namespaced kinds,
- * metadata.namespace; borrowed) to be Current.  Their kinds must be known
- * to `m` (they were just applied).  `label_selector` may be NULL.
- * Returns 0, or -EINVAL for a malformed entry, -ENOENT for a kind the
- * mapper does not know.
+ * metadata.namespace; borrowed) to be Current.  `label_selector` may be
+ * NULL.  Returns 0, or -EINVAL for a malformed entry.
  */
 int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
 	       const char *label_selector, uint64_t timeout_ms,

@@ -2,13 +2,14 @@
 # build.sh: build the pinned test binaries (kube-apiserver, etcd, helm, Flux
 # controllers, ...) from Go modules into a cache outside the repository.
 #
-#   bash test/cluster/build.sh [core|oracles|flux|all]     (default: core)
+#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|all]     (default: core)
 #
 #   core     kube-apiserver, kube-controller-manager, kubectl (k8s.io/kubernetes
 #            through a wrapper module with one replace per staging module),
 #            etcd and etcdctl
 #   oracles  kustomize, helm (with version ldflags: assumes Kubernetes 1.$HELM_K8S_MINOR)
 #   flux     source-controller, kustomize-controller, helm-controller (+ CRDs)
+#   flux-crds  only the three controllers' CRDs, from their module zips (seconds)
 #
 # Layout: ${CFLUX_TESTBIN:-$HOME/.cache/cflux/testbin}/<name>-<version>/<binary>;
 # generated wrapper modules live in $CFLUX_TESTBIN/src/<name>-<version>/.
@@ -233,14 +234,22 @@ for r in json.load(sys.stdin).get("Replace") or []:
 		local ld="-s -w"
 		(cd "$src" && timed_build "$c-$v" "$d/$c" -- -ldflags "$ld" "$mod")
 	fi
+	flux_crds "$c" "$v"
+}
+
+# Only the CRDs (and samples) of a controller, from its module zip: no build.
+flux_crds() { # name version
+	local c=$1 v=$2
+	local d="$TB/$c-$v" mod="github.com/fluxcd/$c"
 	if [ ! -d "$d/crds" ]; then
 		local md
-		md=$(cd "$src" && moddir "$mod@$v")
+		md=$(cd "${TMPDIR:-/tmp}" && moddir "$mod@$v")
 		[ -d "$md/config/crd/bases" ] || die "$c $v: no config/crd/bases in $md"
 		rm -rf "$d/crds.tmp.$$"
 		mkdir -p "$d/crds.tmp.$$"
 		cp "$md"/config/crd/bases/*.yaml "$d/crds.tmp.$$/"
 		chmod -R u+w "$d/crds.tmp.$$"
+		mkdir -p "$d"
 		mv "$d/crds.tmp.$$" "$d/crds"
 		log "$c $v: CRDs -> $d/crds ($(ls "$d/crds" | wc -l) files)"
 	fi
@@ -254,13 +263,20 @@ build_flux() {
 	build_flux_controller helm-controller "$HELM_CONTROLLER_VERSION"
 }
 
+build_flux_crds() {
+	flux_crds source-controller "$SOURCE_CONTROLLER_VERSION"
+	flux_crds kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
+	flux_crds helm-controller "$HELM_CONTROLLER_VERSION"
+}
+
 what=${1:-core}
 start=$(date +%s)
 case "$what" in
 core) build_core ;;
 oracles) build_oracles ;;
 flux) build_flux ;;
+flux-crds) build_flux_crds ;;
 all) build_core; build_oracles; build_flux ;;
-*) die "usage: build.sh [core|oracles|flux|all]" ;;
+*) die "usage: build.sh [core|oracles|flux|flux-crds|all]" ;;
 esac
 log "$what done in $(($(date +%s) - start)) s (cache: $TB)"

@@ -182,10 +182,28 @@ TEST(waits_from_watch_events)
 	ASSERT_EQ(w.res.r, 0);
 	cJSON_Delete(set);
 
-	/* A kind the mapper does not know is refused up front. */
+	/* A kind the cluster does not know ends the wait with -ENOENT, named. */
 	set = refs(ns, "[{\"apiVersion\":\"nope.cflux.io/v1\",\"kind\":\"Nope\",\"metadata\":"
 		       "{\"name\":\"x\",\"namespace\":\"%s\"}}]");
-	ASSERT_EQ(wait_ready(c, mp, set, NULL, 1000, waited, &w, NULL), -ENOENT);
+	memset(&w, 0, sizeof(w));
+	w.loop = &loop;
+	ASSERT_OK(wait_ready(c, mp, set, NULL, 10000, waited, &w, NULL));
+	itest_wait(&loop, &w.done, 20000);
+	ASSERT_EQ(w.res.r, -ENOENT);
+	ASSERT_CONTAINS(w.res.msg, "no matches for kind \"Nope\"");
+	cJSON_Delete(set);
+	/* A cold mapper (its cache dropped) still finds known kinds. */
+	mapper_invalidate(mp);
+	set = refs(ns, "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+		       "\"a\",\"namespace\":\"%s\"}}]");
+	memset(&w, 0, sizeof(w));
+	w.loop = &loop;
+	ASSERT_OK(wait_ready(c, mp, set, NULL, 10000, waited, &w, NULL));
+	itest_wait(&loop, &w.done, 20000);
+	ASSERT_EQ(w.res.r, 0);
+	cJSON_Delete(set);
+	ASSERT_EQ(wait_ready(c, mp, set = cJSON_Parse("[{\"kind\":\"X\"}]"), NULL, 10, waited, &w,
+			     NULL), -EINVAL);
 	cJSON_Delete(set);
 
 	uv_close((uv_handle_t *)&l.t, NULL);

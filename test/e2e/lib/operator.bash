@@ -87,7 +87,7 @@ crd_install() {
 			src=$(ls "$SOURCE_CONTROLLER_CRDS/$f" "$KUSTOMIZE_CONTROLLER_CRDS/$f" \
 				"$HELM_CONTROLLER_CRDS/$f" 2>/dev/null | head -n 1)
 			if [ -z "$src" ]; then
-				bash "$repo/test/cluster/build.sh" flux >&2 || return 1
+				bash "$repo/test/cluster/build.sh" flux-crds >&2 || return 1
 				src=$(ls "$SOURCE_CONTROLLER_CRDS/$f" "$KUSTOMIZE_CONTROLLER_CRDS/$f" \
 					"$HELM_CONTROLLER_CRDS/$f" 2>/dev/null | head -n 1)
 			fi

@@ -1,0 +1,183 @@
+#!/bin/bash
+# demo.sh: the product's main job on a local control plane (make demo).
+#
+#   1. start (or reuse) the local control plane and git server;
+#   2. install our CRDs and run cflux-operator against it;
+#   3. push a small app (a namespace, a Deployment scaled to 0, a Service,
+#      a ConfigMap) to a local Git repository;
+#   4. apply a GitRepository and a Kustomization for it, as a Flux user
+#      would, and show `kubectl get` turning Ready;
+#   5. push a change and show the new revision applied, and the
+#      annotation on the object that names the commit and file.
+#
+# The operator is stopped at the end; the control plane stays up for you
+# to explore (`. build/cluster/env; kubectl get ks -A`) until
+# `make cluster-down`.  Scratch files: build/demo/.
+set -eu
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+BIN=${BIN:-bin}
+W=$repo/build/demo
+CD=${CFLUX_CLUSTER_DIR:-$repo/build/cluster}
+NS=demo
+APP_NS=demo-app
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+if ! bash -c ". '$CD/env' 2>/dev/null && curl -fsS --max-time 3 --cacert \"\$CLUSTER_CA\" \"\$APISERVER_URL/readyz\"" >/dev/null 2>&1; then
+	say "starting the local control plane and source servers (first time: builds them, ~6 min)"
+	make -s cluster-up
+fi
+# shellcheck disable=SC1091
+. "$CD/env"
+# shellcheck disable=SC1091
+. "$CD/servers.env"
+# shellcheck disable=SC1091
+. "$repo/test/cluster/env.sh"
+k() { "$KUBECTL" "$@"; }
+
+rm -rf "$W"
+mkdir -p "$W/src/app" "$W/data"
+
+# A previous demo's objects: let go of their finalizers (no operator runs
+# now to honour them) and start clean.
+if k get namespace "$NS" >/dev/null 2>&1; then
+	say "removing the previous demo"
+	for o in $(k get gitrepositories,kustomizations -n "$NS" -o name 2>/dev/null); do
+		k patch -n "$NS" "$o" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+	done
+	k delete namespace "$NS" "$APP_NS" --ignore-not-found --wait=true --timeout=60s >/dev/null
+fi
+
+say "installing the CRDs"
+for f in source.toolkit.fluxcd.io_gitrepositories.yaml kustomize.toolkit.fluxcd.io_kustomizations.yaml; do
+	src=crds/$f
+	if [ ! -f "$src" ]; then
+		# Until crds/ has them (issue #6): Flux's own, which define the same API.
+		bash test/cluster/build.sh flux-crds
+		src=$(ls "$SOURCE_CONTROLLER_CRDS/$f" "$KUSTOMIZE_CONTROLLER_CRDS/$f" 2>/dev/null | head -n 1)
+	fi
+	k apply --server-side --force-conflicts --field-manager=cflux-demo -f "$src" >/dev/null
+done
+k wait --for=condition=Established --timeout=60s \
+	crd/gitrepositories.source.toolkit.fluxcd.io crd/kustomizations.kustomize.toolkit.fluxcd.io
+
+say "pushing the sample app to $GIT_HTTP_URL/demo.git"
+cat >"$W/src/app/namespace.yaml" <<EOF
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: $APP_NS
+EOF
+cat >"$W/src/app/app.yaml" <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: demo-app
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports: [{containerPort: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: demo-app
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 80}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+  namespace: demo-app
+data:
+  greeting: ${GREETING:=hello}
+EOF
+rm -rf "$GIT_ROOT/demo.git"
+SHA=$(bash test/cluster/mkrepo.sh demo "$W/src")
+echo "commit $SHA"
+
+say "starting cflux-operator (log: build/demo/operator.log)"
+k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >/dev/null
+make -s build
+SPORT=$((20000 + RANDOM % 20000))
+RUNTIME_NAMESPACE=$NS "$BIN/cflux-operator" --kubeconfig="$KUBECONFIG" --log-encoding=console \
+	--storage-path="$W/data" --storage-addr="127.0.0.1:$SPORT" \
+	--storage-adv-addr="127.0.0.1:$SPORT" --metrics-addr=127.0.0.1:0 \
+	--health-addr=127.0.0.1:0 >"$W/operator.log" 2>&1 &
+OP=$!
+trap 'kill $OP 2>/dev/null; wait $OP 2>/dev/null' EXIT
+
+say "applying a GitRepository and a Kustomization"
+k apply -f - <<EOF
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata:
+  name: demo
+  namespace: $NS
+spec:
+  interval: 1m
+  url: $GIT_HTTP_URL/demo.git
+  ref:
+    branch: main
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: demo-app
+  namespace: $NS
+spec:
+  interval: 5m
+  path: ./app
+  prune: true
+  wait: true
+  timeout: 2m
+  sourceRef:
+    kind: GitRepository
+    name: demo
+  postBuild:
+    substitute:
+      GREETING: "hello from cflux"
+EOF
+k wait -n "$NS" --for=condition=Ready --timeout=120s gitrepository/demo kustomization/demo-app
+k get -n "$NS" gitrepositories,kustomizations
+say "what was applied"
+k get -n "$APP_NS" deployments,services,configmaps -l kustomize.toolkit.fluxcd.io/name=demo-app
+echo
+echo "web-config greeting: $(k get -n $APP_NS configmap web-config -o jsonpath='{.data.greeting}')"
+echo "deployed from:       $(k get -n $APP_NS deployment web -o jsonpath='{.metadata.annotations.cflux\.io/source-revision} {.metadata.annotations.cflux\.io/source-path}')"
+
+say "pushing a change: the Service goes, the ConfigMap changes"
+sed -i 's/greeting: .*/greeting: "${GREETING} (v2)"/' "$W/src/app/app.yaml"
+awk 'BEGIN{RS="---\n"; ORS="---\n"} !/kind: Service/' "$W/src/app/app.yaml" | sed '$ d' >"$W/app.yaml"
+mv "$W/app.yaml" "$W/src/app/app.yaml"
+SHA2=$(bash test/cluster/mkrepo.sh demo "$W/src")
+echo "commit $SHA2"
+k annotate -n "$NS" gitrepository demo --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s)" >/dev/null
+for i in $(seq 1 120); do
+	[ "$(k get -n $NS kustomization demo-app -o jsonpath='{.status.lastAppliedRevision}')" = "main@sha1:$SHA2" ] && break
+	sleep 0.5
+done
+k get -n "$NS" gitrepositories,kustomizations
+echo
+echo "web-config greeting: $(k get -n $APP_NS configmap web-config -o jsonpath='{.data.greeting}')"
+echo "service web:         $(k get -n $APP_NS service web -o name 2>&1 | tail -1)"
+echo "inventory:"
+k get -n "$NS" kustomization demo-app -o jsonpath='{range .status.inventory.entries[*]}  {.id}{"\n"}{end}'
+
+say "done"
+echo "The control plane is still up: . build/cluster/env; kubectl get ks,gitrepo -A"
+echo "Stop it with: make cluster-down"
