@@ -95,7 +95,7 @@ crd_established() {
 }
 check "CRD widgets.smoke.cflux.io applied and Established" crd_established
 
-valid_cr() { poll 10 k apply -n "$NS" -f "$DATA/smoke-widget-valid.yaml" && k get -n "$NS" widget good -o jsonpath='{.spec.size}' | grep -qx 3; }
+valid_cr() { poll 10 k apply -n "$NS" -f "$DATA/smoke-widget-valid.yaml" && k get -n "$NS" widgets.smoke.cflux.io good -o jsonpath='{.spec.size}' | grep -qx 3; }
 check "valid Widget accepted" valid_cr
 
 invalid_cr() {

@@ -88,16 +88,16 @@ static char *get_str(const char *resource, const char *group, const char *name, 
 
 #define CRD                                                                                        \
 	"{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","    \
-	"\"metadata\":{\"name\":\"widgets.%1$s.cflux.io\"},\"spec\":{\"group\":"          \
-	"\"%1$s.cflux.io\",\"names\":{\"kind\":\"Widget\",\"plural\":\"widgets\","        \
-	"\"singular\":\"widget\",\"listKind\":\"WidgetList\"},\"scope\":\"Namespaced\","         \
+	"\"metadata\":{\"name\":\"appwidgets.%1$s.cflux.io\"},\"spec\":{\"group\":"          \
+	"\"%1$s.cflux.io\",\"names\":{\"kind\":\"Appwidget\",\"plural\":\"appwidgets\","        \
+	"\"singular\":\"appwidget\",\"listKind\":\"AppwidgetList\"},\"scope\":\"Namespaced\","         \
 	"\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,\"schema\":"            \
 	"{\"openAPIV3Schema\":{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":"          \
 	"\"object\",\"properties\":{\"size\":{\"type\":\"integer\"}}}}}}}]}}"
 
 #define NS_OBJ "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%1$s\"}}"
 #define WIDGET                                                                                     \
-	"{\"apiVersion\":\"%1$s.cflux.io/v1\",\"kind\":\"Widget\",\"metadata\":{\"name\":"  \
+	"{\"apiVersion\":\"%1$s.cflux.io/v1\",\"kind\":\"Appwidget\",\"metadata\":{\"name\":"  \
 	"\"w\",\"namespace\":\"%1$s\"},\"spec\":{\"size\":3}}"
 #define CM(name, v)                                                                                \
 	"{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"" name "\","     \
@@ -132,9 +132,9 @@ TEST(stages_drift_prune_and_all_or_nothing)
 		harness__fail(__FILE__, __LINE__, "apply: %s", a.msg);
 	ASSERT_EQ(a.created + a.configured + a.unchanged, 5u);
 	inv = cJSON_Duplicate(a.inventory, 1);
-	want = xasprintf("_widgets.%1$s.cflux.io_apiextensions.k8s.io_CustomResourceDefinition,"
+	want = xasprintf("_appwidgets.%1$s.cflux.io_apiextensions.k8s.io_CustomResourceDefinition,"
 			 "_%1$s__Namespace,%1$s_cm__ConfigMap,%1$s_web_apps_Deployment,"
-			 "%1$s_w_%1$s.cflux.io_Widget", ns);
+			 "%1$s_w_%1$s.cflux.io_Appwidget", ns);
 	{
 		struct buf ids = BUF_INIT(1 << 16);
 		const cJSON *e;
@@ -203,7 +203,7 @@ TEST(stages_drift_prune_and_all_or_nothing)
 	cJSON_Delete(inv);
 	ares_clear(&a);
 	{
-		char *crd = xasprintf("widgets.%s.cflux.io", ns); /* before ns is freed */
+		char *crd = xasprintf("appwidgets.%s.cflux.io", ns); /* before ns is freed */
 		struct kube_ref cref = { .group = "apiextensions.k8s.io", .version = "v1",
 					 .resource = "customresourcedefinitions", .name = crd };
 		struct itest_result res = { 0 };
