@@ -32,4 +32,15 @@ extern const struct ctl_desc kustomization_desc;
 /* Requeue Kustomizations when a GitRepository's artifact revision changes. */
 void kustomization_watch_sources(struct ctl *ks, struct ctl *sources);
 
+/* FluxConfiguration (ctl_fluxconfig.c): ctl_data() is a struct fc_ctl. */
+struct fc_ctl {
+	struct ctl *sources;        /* GitRepository controller: its cache */
+	struct ctl *kustomizations; /* Kustomization controller: its cache */
+	uint64_t resync_ms;         /* re-check even without events */
+};
+extern const struct ctl_desc fluxconfiguration_desc;
+
+/* Requeue a configuration when one of its children changes. */
+void fluxconfig_watch_children(struct ctl *fc, struct ctl *sources, struct ctl *kustomizations);
+
 #endif

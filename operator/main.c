@@ -77,6 +77,7 @@ static struct mgr *mgr;
 static struct lease *lease;
 static struct gitrepo_ctl gitrepo;
 static struct ks_ctl kustomize;
+static struct fc_ctl fluxconfig;
 static struct kube_mapper *mapper;
 static char *extract_root;
 static uv_signal_t sig_term, sig_int;
@@ -456,8 +457,12 @@ static int setup_controllers(struct op_err *err)
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;
 	kustomize.sources = mgr_add(mgr, &gitrepository_desc, &gitrepo);
-	kustomization_watch_sources(mgr_add(mgr, &kustomization_desc, &kustomize),
-				    kustomize.sources);
+	fluxconfig.sources = kustomize.sources;
+	fluxconfig.kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
+	fluxconfig.resync_ms = 10 * 60 * 1000;
+	kustomization_watch_sources(fluxconfig.kustomizations, kustomize.sources);
+	fluxconfig_watch_children(mgr_add(mgr, &fluxconfiguration_desc, &fluxconfig),
+				  fluxconfig.sources, fluxconfig.kustomizations);
 	if (!arg_leader_election) {
 		start_controllers(NULL);
 		return 0;

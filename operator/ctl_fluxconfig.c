@@ -1,0 +1,574 @@
+/*
+ * ctl_fluxconfig.c: the FluxConfiguration reconciler
+ * (clusterconfig.cflux.io/v1) — Azure's fluxconfig-controller.
+ *
+ * A FluxConfiguration becomes Flux objects in its own namespace, as the
+ * microsoft.flux extension translates them (reference/azure-fluxconfig.md
+ * §3.4): the source named <config>, one Kustomization <config>-<name> per
+ * entry of spec.kustomizations, each labelled clusterconfig.cflux.io/name
+ * and /namespace and owned by the configuration (the garbage collector
+ * removes them with it).  Durations in seconds become Go durations;
+ * dependsOn names become <config>-<name>; suspend goes to every child.
+ *
+ * Then it rolls the children's status up into Azure's fields (§3.7):
+ * per object Ready True/Unknown/False (or Reconciling, Stalled) →
+ * Compliant/Pending/Non-Compliant; the configuration is Suspended >
+ * Non-Compliant > Pending > Compliant, Unknown before any child reports;
+ * statuses[] in Azure's ObjectStatusDefinition shape; sourceSyncedCommitId
+ * and sourceUpdatedAt from the source's artifact.  Ready mirrors the
+ * compliance.  Children's status changes requeue the configuration, and
+ * status is written only when it changed, so a quiet cluster costs no
+ * writes.
+ *
+ * Checked here beyond the CRD's schema and CEL rules: spec.namespace is
+ * this namespace, no dependsOn cycle, and the source kinds and secret
+ * mechanisms not implemented yet are refused with Stalled and a message
+ * that says so.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "conditions.h"
+#include "controllers.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+#define LABEL_NAME "clusterconfig.cflux.io/name"
+#define LABEL_NAMESPACE "clusterconfig.cflux.io/namespace"
+#define FIELD_MANAGER "cflux-fluxconfig"
+
+struct fcjob {
+	struct ctl *ctl;
+	struct fc_ctl *f;
+	struct kobj *obj;
+	unsigned pending;
+	int r;
+	char msg[512];
+};
+
+static void job_free(struct fcjob *j)
+{
+	kobj_unref(j->obj);
+	free(j);
+}
+
+/* ---- validation ---- */
+
+static const char *s_or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+static bool dep_cycle(const cJSON *ks, const char *from, const char *target, struct buf *path,
+		      unsigned depth)
+{
+	const cJSON *d;
+
+	if (depth > 64)
+		return false;
+	cJSON_ArrayForEach(d, yj_get(cJSON_GetObjectItemCaseSensitive(ks, from), "/dependsOn"))
+	{
+		size_t mark = path->len;
+
+		if (!cJSON_IsString(d))
+			continue;
+		buf_addf(path, " -> %s", d->valuestring);
+		if (streq(d->valuestring, target) ||
+		    dep_cycle(ks, d->valuestring, target, path, depth + 1))
+			return true;
+		path->len = mark;
+		path->buf[mark] = '\0';
+	}
+	return false;
+}
+
+/* NULL if valid, else why (in `msg`). */
+static const char *validate(const struct kobj *o, char *msg, size_t n)
+{
+	const cJSON *spec = yj_get(o->json, "/spec"), *ks, *k;
+	const char *kind = yj_get_str(spec, "/sourceKind"), *ns = yj_get_str(spec, "/namespace");
+
+	if (ns && *ns && !streq(ns, o->ns)) {
+		snprintf(msg, n, "spec.namespace \"%s\" must be the configuration's own namespace "
+				 "\"%s\"", ns, o->ns);
+		return msg;
+	}
+	if (kind && !streq(kind, "GitRepository")) {
+		snprintf(msg, n, "sourceKind %s is not supported yet: only GitRepository is", kind);
+		return msg;
+	}
+	if (!yj_get(spec, "/gitRepository")) {
+		snprintf(msg, n, "sourceKind GitRepository needs spec.gitRepository");
+		return msg;
+	}
+	if (str_startswith(s_or_empty(yj_get_str(spec, "/gitRepository/url")), "git@")) {
+		snprintf(msg, n, "spec.gitRepository.url: scp-like URLs (git@host:path) are not "
+				 "supported by Flux; use ssh://git@host/path");
+		return msg;
+	}
+	if (yj_get(spec, "/protectedSettingsSecretRef") || yj_get_str(spec, "/gitRepository/httpsUser") ||
+	    yj_get_str(spec, "/gitRepository/sshKnownHosts") ||
+	    yj_get_str(spec, "/gitRepository/httpsCACert")) {
+		snprintf(msg, n, "protected settings (protectedSettingsSecretRef, httpsUser, "
+				 "sshKnownHosts, httpsCACert) are not supported yet: put the "
+				 "credentials in a Secret and name it in gitRepository.localAuthRef");
+		return msg;
+	}
+	ks = yj_get(spec, "/kustomizations");
+	cJSON_ArrayForEach(k, ks)
+	{
+		struct buf path = BUF_INIT(4096);
+		bool cyc;
+
+		buf_adds(&path, k->string);
+		cyc = dep_cycle(ks, k->string, k->string, &path, 0);
+		if (cyc) {
+			snprintf(msg, n, "spec.kustomizations: dependency cycle: %s", path.buf);
+			buf_release(&path);
+			return msg;
+		}
+		buf_release(&path);
+	}
+	return NULL;
+}
+
+/* ---- the children ---- */
+
+static void add_duration(cJSON *o, const char *k, const cJSON *seconds, int64_t dflt_s)
+{
+	char d[DURATION_MAX];
+	int64_t s = cJSON_IsNumber(seconds) ? (int64_t)cJSON_GetNumberValue(seconds) : dflt_s;
+
+	duration_format(s * NSEC_PER_SEC, d);
+	cJSON_AddStringToObject(o, k, d);
+}
+
+static cJSON *child(const struct kobj *fc, const char *api_version, const char *kind,
+		    const char *name, cJSON **ret_spec)
+{
+	cJSON *o = cJSON_CreateObject(), *meta, *labels, *owners, *ow;
+
+	cJSON_AddStringToObject(o, "apiVersion", api_version);
+	cJSON_AddStringToObject(o, "kind", kind);
+	meta = cJSON_AddObjectToObject(o, "metadata");
+	cJSON_AddStringToObject(meta, "name", name);
+	cJSON_AddStringToObject(meta, "namespace", fc->ns);
+	labels = cJSON_AddObjectToObject(meta, "labels");
+	cJSON_AddStringToObject(labels, LABEL_NAME, fc->name);
+	cJSON_AddStringToObject(labels, LABEL_NAMESPACE, fc->ns);
+	owners = cJSON_AddArrayToObject(meta, "ownerReferences");
+	ow = cJSON_CreateObject();
+	cJSON_AddStringToObject(ow, "apiVersion", "clusterconfig.cflux.io/v1");
+	cJSON_AddStringToObject(ow, "kind", "FluxConfiguration");
+	cJSON_AddStringToObject(ow, "name", fc->name);
+	cJSON_AddStringToObject(ow, "uid", fc->uid);
+	cJSON_AddBoolToObject(ow, "controller", true);
+	cJSON_AddBoolToObject(ow, "blockOwnerDeletion", true);
+	cJSON_AddItemToArray(owners, ow);
+	*ret_spec = cJSON_AddObjectToObject(o, "spec");
+	return o;
+}
+
+static cJSON *children(const struct kobj *fc)
+{
+	const cJSON *spec = yj_get(fc->json, "/spec"), *git = yj_get(spec, "/gitRepository");
+	const cJSON *ref = yj_get(git, "/repositoryRef"), *k;
+	bool suspend = cJSON_IsTrue(yj_get(spec, "/suspend"));
+	cJSON *out = cJSON_CreateArray(), *src, *s, *r;
+	static const char *const refs[] = { "branch", "tag", "semver", "commit" };
+	size_t i;
+
+	src = child(fc, "source.toolkit.fluxcd.io/v1", "GitRepository", fc->name, &s);
+	cJSON_AddStringToObject(s, "url", yj_get_str(git, "/url"));
+	add_duration(s, "interval", yj_get(git, "/syncIntervalInSeconds"), 600);
+	add_duration(s, "timeout", yj_get(git, "/timeoutInSeconds"), 600);
+	r = cJSON_AddObjectToObject(s, "ref");
+	for (i = 0; i < 4; i++) {
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, refs[i]));
+
+		if (v && *v)
+			cJSON_AddStringToObject(r, refs[i], v);
+	}
+	if (!cJSON_GetArraySize(r))
+		cJSON_AddStringToObject(r, "branch", "master");
+	if (yj_get_str(git, "/localAuthRef")) {
+		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
+
+		cJSON_AddStringToObject(sr, "name", yj_get_str(git, "/localAuthRef"));
+	}
+	if (yj_get_str(git, "/provider"))
+		cJSON_AddStringToObject(s, "provider", streq(yj_get_str(git, "/provider"), "Azure") ?
+			"azure" : streq(yj_get_str(git, "/provider"), "GitHub") ? "github" : "generic");
+	cJSON_AddBoolToObject(s, "suspend", suspend);
+	cJSON_AddItemToArray(out, src);
+
+	cJSON_ArrayForEach(k, yj_get(spec, "/kustomizations"))
+	{
+		char *name = xasprintf("%s-%s", fc->name, k->string);
+		cJSON *ks = child(fc, "kustomize.toolkit.fluxcd.io/v1", "Kustomization", name, &s);
+		cJSON *sref, *deps;
+		const cJSON *d, *pb = yj_get(k, "/postBuild");
+
+		add_duration(s, "interval", yj_get(k, "/syncIntervalInSeconds"), 600);
+		add_duration(s, "timeout", yj_get(k, "/timeoutInSeconds"), 600);
+		if (cJSON_IsNumber(yj_get(k, "/retryIntervalInSeconds")))
+			add_duration(s, "retryInterval", yj_get(k, "/retryIntervalInSeconds"), 600);
+		cJSON_AddStringToObject(s, "path", yj_get_str(k, "/path") ? yj_get_str(k, "/path") : "");
+		cJSON_AddBoolToObject(s, "prune", cJSON_IsTrue(yj_get(k, "/prune")));
+		cJSON_AddBoolToObject(s, "force", cJSON_IsTrue(yj_get(k, "/force")));
+		cJSON_AddBoolToObject(s, "wait", !cJSON_IsFalse(yj_get(k, "/wait")));
+		cJSON_AddBoolToObject(s, "suspend", suspend);
+		sref = cJSON_AddObjectToObject(s, "sourceRef");
+		cJSON_AddStringToObject(sref, "kind", "GitRepository");
+		cJSON_AddStringToObject(sref, "name", fc->name);
+		cJSON_AddStringToObject(sref, "namespace", fc->ns);
+		if (cJSON_GetArraySize(yj_get(k, "/dependsOn"))) {
+			deps = cJSON_AddArrayToObject(s, "dependsOn");
+			cJSON_ArrayForEach(d, yj_get(k, "/dependsOn"))
+			{
+				cJSON *e = cJSON_CreateObject();
+				char *dn = xasprintf("%s-%s", fc->name, cJSON_GetStringValue(d));
+
+				cJSON_AddStringToObject(e, "name", dn);
+				cJSON_AddItemToArray(deps, e);
+				free(dn);
+			}
+		}
+		if (cJSON_IsObject(pb))
+			cJSON_AddItemToObject(s, "postBuild", cJSON_Duplicate(pb, 1));
+		cJSON_AddItemToArray(out, ks);
+		free(name);
+	}
+	return out;
+}
+
+/* ---- compliance ---- */
+
+static const char *compliance_of(const struct kobj *o)
+{
+	const cJSON *st = yj_get(o->json, "/status");
+	const cJSON *ready = cond_get(st, COND_READY);
+	const char *rs = ready ? yj_get_str(ready, "/status") : NULL;
+	const cJSON *og = yj_get(st, "/observedGeneration");
+
+	if (cJSON_IsTrue(yj_get(o->json, "/spec/suspend")))
+		return "Suspended";
+	if (cond_is_true(st, COND_STALLED) || (rs && streq(rs, "False")))
+		return "Non-Compliant";
+	if (!rs || streq(rs, "Unknown") || cond_is_true(st, COND_RECONCILING) || !og ||
+	    (long)cJSON_GetNumberValue(og) != o->generation)
+		return "Pending";
+	return "Compliant";
+}
+
+static int rank(const char *c)
+{
+	return streq(c, "Suspended") ? 4 : streq(c, "Non-Compliant") ? 3 : streq(c, "Pending") ? 2 :
+	       streq(c, "Compliant") ? 1 : 0;
+}
+
+static cJSON *object_status(const struct kobj *o, const char *kind, const char *state)
+{
+	cJSON *e = cJSON_CreateObject(), *conds;
+	const cJSON *c;
+
+	cJSON_AddStringToObject(e, "name", o->name);
+	cJSON_AddStringToObject(e, "namespace", o->ns);
+	cJSON_AddStringToObject(e, "kind", kind);
+	cJSON_AddStringToObject(e, "complianceState", state);
+	cJSON_AddNullToObject(e, "appliedBy");
+	conds = cJSON_AddArrayToObject(e, "statusConditions");
+	cJSON_ArrayForEach(c, yj_get(o->json, "/status/conditions"))
+	{
+		cJSON *x = cJSON_CreateObject();
+		static const char *const keys[] = { "lastTransitionTime", "message", "reason",
+						    "status", "type" };
+		size_t i;
+
+		for (i = 0; i < 5; i++)
+			if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(c, keys[i])))
+				cJSON_AddStringToObject(
+					x, keys[i],
+					cJSON_GetObjectItemCaseSensitive(c, keys[i])->valuestring);
+		cJSON_AddItemToArray(conds, x);
+	}
+	return e;
+}
+
+/* The status this configuration should have now, from its children in the caches. */
+static cJSON *rollup(struct fcjob *j, const char *invalid)
+{
+	const struct kobj *fc = j->obj;
+	cJSON *st = cJSON_Duplicate(yj_get(fc->json, "/status"), 1), *statuses;
+	const cJSON *k;
+	const char *agg = "Unknown", *bad_msg = NULL;
+	int64_t now = time_now_ns();
+	bool all_reported = true;
+	struct kobj *src;
+	char *key;
+
+	if (!st)
+		st = cJSON_CreateObject();
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "statuses");
+	statuses = cJSON_AddArrayToObject(st, "statuses");
+	key = kobj_make_key(fc->ns, fc->name);
+	src = informer_get(ctl_informer(j->f->sources), key);
+	free(key);
+	if (src) {
+		const char *c = compliance_of(src);
+
+		cJSON_AddItemToArray(statuses, object_status(src, "GitRepository", c));
+		agg = c;
+		if (streq(c, "Non-Compliant"))
+			bad_msg = yj_get_str(cond_get(yj_get(src->json, "/status"), COND_READY),
+					     "/message");
+		if (yj_get_str(src->json, "/status/artifact/revision")) {
+			cJSON_DeleteItemFromObjectCaseSensitive(st, "sourceSyncedCommitId");
+			cJSON_AddStringToObject(st, "sourceSyncedCommitId",
+						yj_get_str(src->json, "/status/artifact/revision"));
+			cJSON_DeleteItemFromObjectCaseSensitive(st, "sourceUpdatedAt");
+			if (yj_get_str(src->json, "/status/artifact/lastUpdateTime"))
+				cJSON_AddStringToObject(
+					st, "sourceUpdatedAt",
+					yj_get_str(src->json, "/status/artifact/lastUpdateTime"));
+		}
+	} else {
+		all_reported = false;
+	}
+	cJSON_ArrayForEach(k, yj_get(fc->json, "/spec/kustomizations"))
+	{
+		char *name = xasprintf("%s-%s", fc->name, k->string);
+		struct kobj *ks;
+
+		key = kobj_make_key(fc->ns, name);
+		ks = informer_get(ctl_informer(j->f->kustomizations), key);
+		free(key);
+		free(name);
+		if (!ks) {
+			all_reported = false;
+			continue;
+		}
+		{
+			const char *c = compliance_of(ks);
+
+			cJSON_AddItemToArray(statuses, object_status(ks, "Kustomization", c));
+			if (rank(c) > rank(agg)) {
+				agg = c;
+				if (streq(c, "Non-Compliant"))
+					bad_msg = yj_get_str(cond_get(yj_get(ks->json, "/status"),
+								      COND_READY),
+							     "/message");
+			}
+		}
+	}
+	if (!all_reported && rank(agg) < rank("Pending"))
+		agg = src ? "Pending" : "Unknown";
+	if (cJSON_IsTrue(yj_get(fc->json, "/spec/suspend")))
+		agg = "Suspended";
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "complianceState");
+	cJSON_AddStringToObject(st, "complianceState", invalid ? "Non-Compliant" : agg);
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "provisioningState");
+	cJSON_AddStringToObject(st, "provisioningState", invalid ? "Failed" : "Succeeded");
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "errorMessage");
+	cJSON_AddStringToObject(st, "errorMessage", invalid ? invalid : "");
+	if (invalid) {
+		cond_mark_stalled(st, "InvalidConfiguration", invalid, fc->generation, now);
+		cond_set(st, COND_READY, "False", "InvalidConfiguration", invalid, fc->generation,
+			 now);
+	} else if (streq(agg, "Compliant")) {
+		cond_delete(st, COND_STALLED);
+		cond_delete(st, COND_RECONCILING);
+		cond_set(st, COND_READY, "True", "Compliant", "all objects are compliant",
+			 fc->generation, now);
+	} else if (streq(agg, "Non-Compliant")) {
+		cond_delete(st, COND_STALLED);
+		cond_delete(st, COND_RECONCILING);
+		cond_set(st, COND_READY, "False", "NonCompliant",
+			 bad_msg ? bad_msg : "an object is not compliant", fc->generation, now);
+	} else if (streq(agg, "Suspended")) {
+		cond_delete(st, COND_STALLED);
+		cond_delete(st, COND_RECONCILING);
+		cond_set(st, COND_READY, "True", "Suspended", "reconciliation is suspended",
+			 fc->generation, now);
+	} else {
+		cond_delete(st, COND_STALLED);
+		cond_mark_reconciling(st, "Progressing", "waiting for the objects to reconcile",
+				      fc->generation, now);
+		cond_set(st, COND_READY, "Unknown", "Progressing",
+			 "waiting for the objects to reconcile", fc->generation, now);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
+	cJSON_AddNumberToObject(st, "observedGeneration", (double)fc->generation);
+	return st;
+}
+
+/* Write the rolled-up status if it differs from what is there (statusUpdatedAt aside). */
+static void write_status(struct fcjob *j, const char *invalid)
+{
+	cJSON *st = rollup(j, invalid), *old = cJSON_Duplicate(yj_get(j->obj->json, "/status"), 1);
+	bool same;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "statusUpdatedAt");
+	if (old)
+		cJSON_DeleteItemFromObjectCaseSensitive(old, "statusUpdatedAt");
+	same = old && cJSON_Compare(st, old, true);
+	cJSON_Delete(old);
+	if (same) {
+		ctl_done(j->ctl, j->obj->key, invalid ? 0 : j->f->resync_ms);
+	} else {
+		char ts[RFC3339_MAX];
+		int64_t now = time_now_ns();
+
+		time_format_rfc3339(now - now % NSEC_PER_SEC, ts);
+		cJSON_AddStringToObject(st, "statusUpdatedAt", ts);
+		ctl_finish(j->ctl, j->obj, st, false, invalid ? 0 : j->f->resync_ms);
+	}
+	cJSON_Delete(st);
+	job_free(j);
+}
+
+/* ---- applying the children ---- */
+
+static void child_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+
+	if (r < 0 && j->r == 0) {
+		j->r = r;
+		snprintf(j->msg, sizeof(j->msg), "%s", err ? err->msg : op_strerror(r));
+	}
+	if (--j->pending > 0)
+		return;
+	if (j->r < 0) {
+		char *key = xstrdup(j->obj->key);
+		struct ctl *ctl = j->ctl;
+
+		log_error(NULL, "Cannot apply the Flux objects", "controller", "fluxconfiguration",
+			  "object", key, "error", j->msg, NULL);
+		ctl_event(ctl, j->obj, "Warning", "ApplyFailed", "%s", j->msg);
+		job_free(j);
+		ctl_retry(ctl, key);
+		free(key);
+		return;
+	}
+	write_status(j, NULL);
+}
+
+static void child_deleted(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	child_applied(r == -ENOENT ? 0 : r, obj, err, payload);
+}
+
+static void apply_children(struct fcjob *j)
+{
+	cJSON *set = children(j->obj), *c;
+	struct kube_opts ko = KUBE_OPTS_INIT;
+	struct informer *inf = ctl_informer(j->f->kustomizations);
+	struct kobj *ks;
+	size_t it = 0;
+
+	ko.field_manager = FIELD_MANAGER;
+	ko.force = true;
+	j->pending = 1;
+	cJSON_ArrayForEach(c, set)
+	{
+		struct kube_ref ref = { .version = "v1", .ns = j->obj->ns,
+					.name = yj_get_str(c, "/metadata/name") };
+
+		if (streq(yj_get_str(c, "/kind"), "GitRepository")) {
+			ref.group = "source.toolkit.fluxcd.io";
+			ref.resource = "gitrepositories";
+		} else {
+			ref.group = "kustomize.toolkit.fluxcd.io";
+			ref.resource = "kustomizations";
+		}
+		j->pending++;
+		if (kube_apply(ctl_client(j->ctl), &ref, c, &ko, child_applied, j) < 0)
+			child_applied(-EIO, NULL, NULL, j);
+	}
+	/* Kustomizations of ours that left spec.kustomizations. */
+	while ((ks = informer_next(inf, &it))) {
+		const char *ln = kobj_str(ks, "metadata", "labels", LABEL_NAME, NULL);
+		const char *lns = kobj_str(ks, "metadata", "labels", LABEL_NAMESPACE, NULL);
+		bool wanted = false;
+
+		if (!ln || !lns || !streq(ln, j->obj->name) || !streq(lns, j->obj->ns) ||
+		    !streq(ks->ns, j->obj->ns))
+			continue;
+		cJSON_ArrayForEach(c, set)
+			if (streq(yj_get_str(c, "/metadata/name"), ks->name))
+				wanted = true;
+		if (!wanted) {
+			struct kube_ref ref = { .group = "kustomize.toolkit.fluxcd.io",
+						.version = "v1", .resource = "kustomizations",
+						.ns = ks->ns, .name = ks->name };
+
+			j->pending++;
+			if (kube_delete(ctl_client(j->ctl), &ref, NULL, child_deleted, j) < 0)
+				child_deleted(-EIO, NULL, NULL, j);
+		}
+	}
+	cJSON_Delete(set);
+	child_applied(0, NULL, NULL, j); /* drop the hold */
+}
+
+static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
+{
+	struct fcjob *j;
+	const char *invalid;
+	char msg[512];
+
+	if (!obj || kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
+		/* Children are owned: the garbage collector removes them. */
+		ctl_done(ctl, key, 0);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->ctl = ctl;
+	j->f = ctl_data(ctl);
+	j->obj = kobj_ref(obj);
+	invalid = validate(obj, msg, sizeof(msg));
+	if (invalid) {
+		ctl_event(ctl, obj, "Warning", "InvalidConfiguration", "%s", invalid);
+		write_status(j, invalid);
+		return;
+	}
+	apply_children(j);
+}
+
+/* A child changed: requeue its configuration (status roll-up). */
+static void on_child(struct ctl *ctl, enum informer_event ev, struct kobj *obj, struct kobj *old)
+{
+	const char *ln = kobj_str(obj, "metadata", "labels", LABEL_NAME, NULL);
+	const char *lns = kobj_str(obj, "metadata", "labels", LABEL_NAMESPACE, NULL);
+	char *key;
+
+	if (!ln || !lns)
+		return;
+	key = kobj_make_key(lns, ln);
+	ctl_enqueue(ctl, key);
+	free(key);
+}
+
+void fluxconfig_watch_children(struct ctl *fc, struct ctl *sources, struct ctl *kustomizations)
+{
+	ctl_watch(fc, sources, on_child);
+	ctl_watch(fc, kustomizations, on_child);
+}
+
+const struct ctl_desc fluxconfiguration_desc = {
+	.name = "fluxconfiguration",
+	.component = "fluxconfig-controller",
+	.kind = "FluxConfiguration",
+	.api_version = "clusterconfig.cflux.io/v1",
+	.ref = { .group = "clusterconfig.cflux.io", .version = "v1",
+		 .resource = "fluxconfigurations" },
+	.retry = BACKOFF_RECONCILE,
+	.reconcile = reconcile,
+};

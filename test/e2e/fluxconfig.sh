@@ -1,0 +1,155 @@
+#!/bin/bash
+# fluxconfig.sh: the FluxConfiguration CRD and reconciler against the real
+# control plane and git server (TAP).
+#
+# Azure's fluxConfigurations properties as a custom resource: the
+# apiserver itself rejects a bad spec (CEL), Azure's own example is
+# accepted, the reconciler creates the Flux objects Azure's agent would
+# (names, labels, owner, durations, dependsOn), and rolls their state up
+# into complianceState, statuses[] and sourceSyncedCommitId.
+set -u
+NAME=fc
+# shellcheck source=test/e2e/lib/operator.bash
+. "$(dirname "$0")/lib/operator.bash"
+
+check "CRDs installed (FluxConfiguration is ours)" crd_install \
+	source.toolkit.fluxcd.io_gitrepositories.yaml kustomize.toolkit.fluxcd.io_kustomizations.yaml \
+	clusterconfig.cflux.io_fluxconfigurations.yaml
+k create namespace "$NS" >/dev/null
+
+fc() { # NAME SPEC-YAML (indented by two)
+	printf 'apiVersion: clusterconfig.cflux.io/v1\nkind: FluxConfiguration\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n%s\n' \
+		"$1" "$NS" "$2"
+}
+rejected() { # WANT-IN-MESSAGE NAME SPEC
+	local out
+	out=$(fc "$2" "$3" | k apply --dry-run=server -f - 2>&1) && { echo "accepted: $out"; return 1; }
+	echo "$out"
+	grep -q "$1" <<<"$out"
+}
+
+# ------------------------------------------------------------ the CRD's own checks
+check "two repository refs are rejected by the apiserver" rejected "exactly one of branch" two \
+"  gitRepository:
+    url: https://example.com/x.git
+    repositoryRef: {branch: main, tag: v1}"
+check "sourceKind GitRepository without its body is rejected" rejected "needs the gitRepository body" nobody \
+"  sourceKind: GitRepository
+  ociRepository: {url: oci://example.com/x}"
+check "dependsOn an unknown kustomization is rejected" rejected "other kustomizations of this configuration" deps \
+"  gitRepository: {url: https://example.com/x.git, repositoryRef: {branch: main}}
+  kustomizations:
+    apps: {path: ./apps, dependsOn: [infra]}"
+check "a bad sourceKind is rejected" rejected "supported values" kind \
+"  sourceKind: Helm
+  gitRepository: {url: https://example.com/x.git}"
+check "configuration + kustomization names over 62 characters are rejected" rejected "62 characters" \
+	"a-very-long-configuration-name-for-azure-0123456789" \
+"  gitRepository: {url: https://example.com/x.git, repositoryRef: {branch: main}}
+  kustomizations:
+    also-a-rather-long-kustomization-name: {path: ./x}"
+azure_example() {
+	fc srs-fluxconfig "  scope: cluster
+  namespace: $NS
+  sourceKind: GitRepository
+  suspend: false
+  gitRepository:
+    url: https://github.com/Azure/arc-k8s-demo
+    timeoutInSeconds: 600
+    syncIntervalInSeconds: 600
+    repositoryRef: {branch: master, tag: null, semver: null, commit: null}
+  kustomizations:
+    srs-kustomization1:
+      name: srs-kustomization1
+      path: ./test/path
+      dependsOn: []
+      timeoutInSeconds: 600
+      syncIntervalInSeconds: 600
+      wait: true
+      postBuild:
+        substitute: {cluster_env: prod}
+        substituteFrom: [{kind: ConfigMap, name: cluster-test, optional: true}]
+    srs-kustomization2:
+      name: srs-kustomization2
+      path: ./other/test/path
+      dependsOn: [srs-kustomization1]
+      retryIntervalInSeconds: 600
+      prune: false
+      wait: false" | k apply --dry-run=server -f -
+}
+check "Azure's GetFluxConfiguration example properties are accepted as spec" azure_example
+defaults() {
+	fc defaults "  gitRepository: {url: https://example.com/x.git, repositoryRef: {branch: main}}
+  kustomizations:
+    k: {}" | k apply --dry-run=server -o jsonpath='{.spec.scope} {.spec.sourceKind} {.spec.gitRepository.syncIntervalInSeconds} {.spec.kustomizations.k.wait} {.spec.kustomizations.k.prune} {.status.observedGeneration}' -f -
+}
+check "Azure's defaults (cluster, GitRepository, 600 s, wait, no prune; observedGeneration -1)" \
+	bash -c '[ "$1" = "cluster GitRepository 600 true false -1" ]' _ "$(defaults 2>&1)"
+
+# ------------------------------------------------------------ the reconciler
+mkdir -p "$W/src/infra" "$W/src/apps"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: infra\n  namespace: %s\n' "$NS" >"$W/src/infra/cm.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: %s\ndata:\n  env: ${cluster_env}\n' "$NS" >"$W/src/apps/cm.yaml"
+SHA1=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+check "operator starts" start_operator
+
+fc cfg "  gitRepository:
+    url: $GIT_HTTP_URL/$REPO.git
+    syncIntervalInSeconds: 90
+    timeoutInSeconds: 30
+    repositoryRef: {branch: main}
+  kustomizations:
+    infra: {path: ./infra, prune: true, wait: false, retryIntervalInSeconds: 2}
+    apps:
+      path: ./apps
+      prune: true
+      wait: false
+      retryIntervalInSeconds: 2
+      dependsOn: [infra]
+      postBuild: {substitute: {cluster_env: prod}}" | k apply -f - >/dev/null
+
+jfc() { jpk fluxconfiguration cfg "$1"; }
+check "GitRepository cfg: Azure's name, Go durations, ref" poll 30 bash -c \
+	"[ \"\$($KUBECTL get gitrepository -n $NS cfg -o jsonpath='{.spec.interval} {.spec.timeout} {.spec.ref.branch}')\" = '1m30s 30s main' ]"
+check "children labelled and owned by the configuration" bash -c \
+	"[ \"\$($KUBECTL get kustomization -n $NS cfg-apps -o jsonpath='{.metadata.labels.clusterconfig\.cflux\.io/name} {.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name} {.metadata.ownerReferences[0].controller}')\" = 'cfg FluxConfiguration/cfg true' ]"
+check "Kustomization cfg-apps: dependsOn cfg-infra, sourceRef cfg, postBuild" bash -c \
+	"[ \"\$($KUBECTL get kustomization -n $NS cfg-apps -o jsonpath='{.spec.dependsOn[0].name} {.spec.sourceRef.kind}/{.spec.sourceRef.name} {.spec.postBuild.substitute.cluster_env}')\" = 'cfg-infra GitRepository/cfg prod' ]"
+compliant() { [ "$(jfc '{.status.complianceState}')" = Compliant ]; }
+check "complianceState Compliant once everything is applied" poll 90 compliant
+check "Ready=True, provisioningState Succeeded, sourceSyncedCommitId main@sha1:<sha>" bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS cfg -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status} {.status.provisioningState} {.status.sourceSyncedCommitId}')\" = 'True Succeeded main@sha1:$SHA1' ]"
+check "statuses[]: the source and both kustomizations, Compliant" bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS cfg -o jsonpath='{range .status.statuses[*]}{.kind}/{.name}={.complianceState} {end}')\" = 'GitRepository/cfg=Compliant Kustomization/cfg-apps=Compliant Kustomization/cfg-infra=Compliant ' ]"
+check "the app was applied with the substitution" bash -c \
+	"[ \"\$($KUBECTL get cm -n $NS app -o jsonpath='{.data.env}')\" = prod ]"
+check "kubectl get fc shows SCOPE, URL, COMPLIANCE, READY" bash -c \
+	"$KUBECTL get fc -n $NS | tee /dev/stderr | grep -E '^cfg +cluster +http.*/$REPO.git +Compliant +True'"
+
+# ------------------------------------------------------------ non-compliance
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: %s\ndata: [not, a, map]\n' "$NS" >"$W/src/apps/cm.yaml"
+SHA2=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+k annotate gitrepository -n "$NS" cfg --overwrite reconcile.fluxcd.io/requestedAt=x >/dev/null
+noncompliant() {
+	[ "$(jfc '{.status.complianceState}')" = Non-Compliant ] &&
+		[ "$(cond fluxconfiguration cfg Ready status)" = False ] &&
+		cond fluxconfiguration cfg Ready message | tee /dev/stderr | grep -q "ConfigMap/$NS/app"
+}
+check "a broken revision: Non-Compliant, Ready=False with the child's message" poll 90 noncompliant
+
+# ------------------------------------------------------------ spec changes
+k patch fluxconfiguration -n "$NS" cfg --type=json \
+	-p '[{"op":"remove","path":"/spec/kustomizations/apps"},{"op":"replace","path":"/spec/suspend","value":true}]' >/dev/null
+check "a kustomization removed from the map is deleted" poll 30 bash -c \
+	"! $KUBECTL get kustomization -n $NS cfg-apps >/dev/null 2>&1"
+check "suspend: the children are suspended and the state is Suspended" poll 30 bash -c \
+	"[ \"\$($KUBECTL get kustomization -n $NS cfg-infra -o jsonpath='{.spec.suspend}')\" = true ] && [ \"\$($KUBECTL get fc -n $NS cfg -o jsonpath='{.status.complianceState}')\" = Suspended ]"
+fc bad "  namespace: elsewhere
+  gitRepository: {url: $GIT_HTTP_URL/$REPO.git, repositoryRef: {branch: main}}" | k apply -f - >/dev/null
+check "spec.namespace other than its own: Stalled, provisioningState Failed" poll 30 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS bad -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status} {.status.provisioningState}')\" = 'True Failed' ]"
+
+k delete fluxconfiguration -n "$NS" cfg >/dev/null
+check "deleting the configuration garbage-collects its Flux objects" poll 60 bash -c \
+	"! $KUBECTL get gitrepository -n $NS cfg >/dev/null 2>&1 && ! $KUBECTL get kustomization -n $NS cfg-infra >/dev/null 2>&1"
+tap_end
