@@ -122,6 +122,7 @@ static void process(struct wq *q, const char *key, void *payload)
 
 	*t = uv_now(ctl->m->loop);
 	free(hmap_put(&ctl->started, key, t));
+	log_debug(NULL, "Reconciling", "controller", ctl->d.name, "object", key, NULL);
 	ctl->d.reconcile(ctl, key, obj);
 }
 
@@ -313,6 +314,13 @@ static void observe(struct ctl *ctl, const char *key, bool ok)
 		return;
 	s = (double)(uv_now(ctl->m->loop) - *t) / 1000.0;
 	free(t);
+	if (log_enabled(LOG_DEBUG)) {
+		char took[32];
+
+		snprintf(took, sizeof(took), "%.3fs", s);
+		log_debug(NULL, ok ? "Reconciled" : "Reconcile failed", "controller", ctl->d.name,
+			  "object", key, "took", took, NULL);
+	}
 	for (i = 0; i < NBUCKETS && s > bucket_le[i]; i++)
 		;
 	ctl->buckets[i]++;

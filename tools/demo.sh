@@ -5,8 +5,9 @@
 #   2. install our CRDs and run cflux-operator against it;
 #   3. push a small app (a namespace, a Deployment scaled to 0, a Service,
 #      a ConfigMap) to a local Git repository;
-#   4. apply a GitRepository and a Kustomization for it, as a Flux user
-#      would, and show `kubectl get` turning Ready;
+#   4. apply a FluxConfiguration for it, as an Azure user would (the
+#      properties of `az k8s-configuration flux create`), and show the
+#      Flux objects it creates and `kubectl get` turning Compliant;
 #   5. push a change and show the new revision applied, and the
 #      annotation on the object that names the commit and file.
 #
@@ -44,14 +45,15 @@ mkdir -p "$W/src/app" "$W/data"
 # now to honour them) and start clean.
 if k get namespace "$NS" >/dev/null 2>&1; then
 	say "removing the previous demo"
-	for o in $(k get gitrepositories,kustomizations -n "$NS" -o name 2>/dev/null); do
+	for o in $(k get fluxconfigurations,gitrepositories,kustomizations -n "$NS" -o name 2>/dev/null); do
 		k patch -n "$NS" "$o" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
 	done
 	k delete namespace "$NS" "$APP_NS" --ignore-not-found --wait=true --timeout=60s >/dev/null
 fi
 
 say "installing the CRDs"
-for f in source.toolkit.fluxcd.io_gitrepositories.yaml kustomize.toolkit.fluxcd.io_kustomizations.yaml; do
+for f in source.toolkit.fluxcd.io_gitrepositories.yaml kustomize.toolkit.fluxcd.io_kustomizations.yaml \
+	clusterconfig.cflux.io_fluxconfigurations.yaml; do
 	src=crds/$f
 	if [ ! -f "$src" ]; then
 		# Until crds/ has them (issue #6): Flux's own, which define the same API.
@@ -60,8 +62,8 @@ for f in source.toolkit.fluxcd.io_gitrepositories.yaml kustomize.toolkit.fluxcd.
 	fi
 	k apply --server-side --force-conflicts --field-manager=cflux-demo -f "$src" >/dev/null
 done
-k wait --for=condition=Established --timeout=60s \
-	crd/gitrepositories.source.toolkit.fluxcd.io crd/kustomizations.kustomize.toolkit.fluxcd.io
+k wait --for=condition=Established --timeout=60s crd/gitrepositories.source.toolkit.fluxcd.io \
+	crd/kustomizations.kustomize.toolkit.fluxcd.io crd/fluxconfigurations.clusterconfig.cflux.io
 
 say "pushing the sample app to $GIT_HTTP_URL/demo.git"
 cat >"$W/src/app/namespace.yaml" <<EOF
@@ -121,38 +123,37 @@ RUNTIME_NAMESPACE=$NS "$BIN/cflux-operator" --kubeconfig="$KUBECONFIG" --log-enc
 OP=$!
 trap 'kill $OP 2>/dev/null; wait $OP 2>/dev/null' EXIT
 
-say "applying a GitRepository and a Kustomization"
+say "applying a FluxConfiguration (Azure's fluxConfigurations properties)"
 k apply -f - <<EOF
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
+apiVersion: clusterconfig.cflux.io/v1
+kind: FluxConfiguration
 metadata:
   name: demo
   namespace: $NS
 spec:
-  interval: 1m
-  url: $GIT_HTTP_URL/demo.git
-  ref:
-    branch: main
----
-apiVersion: kustomize.toolkit.fluxcd.io/v1
-kind: Kustomization
-metadata:
-  name: demo-app
-  namespace: $NS
-spec:
-  interval: 5m
-  path: ./app
-  prune: true
-  wait: true
-  timeout: 2m
-  sourceRef:
-    kind: GitRepository
-    name: demo
-  postBuild:
-    substitute:
-      GREETING: "hello from cflux"
+  scope: cluster
+  sourceKind: GitRepository
+  gitRepository:
+    url: $GIT_HTTP_URL/demo.git
+    syncIntervalInSeconds: 60
+    repositoryRef:
+      branch: main
+  kustomizations:
+    app:
+      path: ./app
+      prune: true
+      wait: true
+      timeoutInSeconds: 120
+      postBuild:
+        substitute:
+          GREETING: "hello from cflux"
 EOF
-k wait -n "$NS" --for=condition=Ready --timeout=120s gitrepository/demo kustomization/demo-app
+for i in $(seq 1 240); do
+	[ "$(k get -n $NS fluxconfiguration demo -o jsonpath='{.status.complianceState}')" = Compliant ] && break
+	sleep 0.5
+done
+k get -n "$NS" fluxconfigurations
+echo
 k get -n "$NS" gitrepositories,kustomizations
 say "what was applied"
 k get -n "$APP_NS" deployments,services,configmaps -l kustomize.toolkit.fluxcd.io/name=demo-app
@@ -168,10 +169,14 @@ SHA2=$(bash test/cluster/mkrepo.sh demo "$W/src")
 echo "commit $SHA2"
 k annotate -n "$NS" gitrepository demo --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s)" >/dev/null
 for i in $(seq 1 120); do
-	[ "$(k get -n $NS kustomization demo-app -o jsonpath='{.status.lastAppliedRevision}')" = "main@sha1:$SHA2" ] && break
+	[ "$(k get -n $NS fluxconfiguration demo -o jsonpath='{.status.sourceSyncedCommitId}')" = "main@sha1:$SHA2" ] &&
+		[ "$(k get -n $NS kustomization demo-app -o jsonpath='{.status.lastAppliedRevision}')" = "main@sha1:$SHA2" ] &&
+		break
 	sleep 0.5
 done
-k get -n "$NS" gitrepositories,kustomizations
+k get -n "$NS" fluxconfigurations
+echo
+k get -n "$NS" kustomizations
 echo
 echo "web-config greeting: $(k get -n $APP_NS configmap web-config -o jsonpath='{.data.greeting}')"
 echo "service web:         $(k get -n $APP_NS service web -o name 2>&1 | tail -1)"
