@@ -56,7 +56,7 @@ for f in source.toolkit.fluxcd.io_gitrepositories.yaml kustomize.toolkit.fluxcd.
 	clusterconfig.cflux.io_fluxconfigurations.yaml; do
 	src=crds/$f
 	if [ ! -f "$src" ]; then
-		# Until crds/ has them (issue #6): Flux's own, which define the same API.
+		# A Flux kind crds/ does not have yet: Flux's own CRD, the same API.
 		bash test/cluster/build.sh flux-crds
 		src=$(ls "$SOURCE_CONTROLLER_CRDS/$f" "$KUSTOMIZE_CONTROLLER_CRDS/$f" 2>/dev/null | head -n 1)
 	fi
