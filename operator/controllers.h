@@ -5,6 +5,7 @@
 #ifndef CFLUX_OPERATOR_CONTROLLERS_H
 #define CFLUX_OPERATOR_CONTROLLERS_H
 
+#include "base/log.h"
 #include "kube/mapper.h"
 #include "manager.h"
 #include "storage.h"
@@ -42,5 +43,33 @@ extern const struct ctl_desc fluxconfiguration_desc;
 
 /* Requeue a configuration when one of its children changes. */
 void fluxconfig_watch_children(struct ctl *fc, struct ctl *sources, struct ctl *kustomizations);
+
+/* Extension (ctl_extension.c): ctl_data() is a struct ext_ctl. */
+struct ext_settings {
+	bool source_enabled, kustomize_enabled;
+	unsigned source_concurrent, kustomize_concurrent;
+	bool log_level_set;
+	enum log_level log_level;
+	uint64_t requeue_dependency_ms;
+	bool multi_tenancy;       /* --no-cross-namespace-refs + --default-service-account */
+	bool strict_substitution;
+};
+struct ext_ctl {
+	const char *version;       /* currentVersion */
+	struct ext_settings base;  /* from the command line: what an Extension overrides */
+	struct ctl *fluxconfigs;   /* deletion waits until none is left */
+	void (*apply)(const struct ext_settings *s, void *payload); /* on the loop */
+	void *payload;
+};
+extern const struct ctl_desc extension_desc;
+
+/*
+ * Read Azure's configurationSettings (a JSON object of strings) over *s,
+ * which holds the starting values.  Returns 0, or -EINVAL with `err`
+ * naming the first bad key (then *s may be partly changed: pass a copy).
+ * Ignored keys are appended to `notes` as Azure statuses[] entries.
+ */
+int ext_parse_settings(const cJSON *settings, struct ext_settings *s, char *err, size_t n,
+		       cJSON *notes);
 
 #endif

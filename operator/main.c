@@ -66,6 +66,8 @@ static const char *arg_storage_addr = ":9090";
 static const char *arg_storage_adv_addr = "";
 static int64_t arg_requeue_dependency_ns = 30 * NSEC_PER_SEC;
 static const char *arg_runtime_namespace;
+static enum log_level arg_log_level = LOG_INFO;
+static enum log_encoding arg_log_encoding = LOG_JSON;
 
 #define DRAIN_TIMEOUT_MS 25000
 
@@ -78,6 +80,8 @@ static struct lease *lease;
 static struct gitrepo_ctl gitrepo;
 static struct ks_ctl kustomize;
 static struct fc_ctl fluxconfig;
+static struct ext_ctl extension;
+static struct ctl *ctl_sources, *ctl_kustomizations;
 static struct kube_mapper *mapper;
 static char *extract_root;
 static uv_signal_t sig_term, sig_int;
@@ -251,6 +255,8 @@ static int parse_args(int argc, char **argv)
 		return -EINVAL;
 	}
 	log_setup(level, enc, STDERR_FILENO);
+	arg_log_level = level;
+	arg_log_encoding = enc;
 	arg_runtime_namespace = getenv("RUNTIME_NAMESPACE");
 	return 0;
 }
@@ -412,6 +418,24 @@ static const char *runtime_namespace(void)
 	return ns && *ns ? ns : "flux-system";
 }
 
+/* The Extension's settings (or the flags', when it goes away), applied live. */
+static void apply_settings(const struct ext_settings *s, void *payload)
+{
+	ctl_set_enabled(ctl_sources, s->source_enabled, "source-controller.enabled");
+	ctl_set_enabled(ctl_kustomizations, s->kustomize_enabled, "kustomize-controller.enabled");
+	ctl_set_concurrent(ctl_sources, s->source_concurrent);
+	ctl_set_concurrent(ctl_kustomizations, s->kustomize_concurrent);
+	if (s->log_level_set)
+		log_setup(s->log_level, arg_log_encoding, STDERR_FILENO);
+	kustomize.requeue_dependency_ms = s->requeue_dependency_ms;
+	kustomize.no_cross_ns = s->multi_tenancy;
+	/* Azure's multi-tenancy: Flux's lockdown flags, applier flux-applier by default. */
+	kustomize.default_sa = s->multi_tenancy && !*arg_default_service_account ?
+				       "flux-applier" :
+				       arg_default_service_account;
+	kustomize.strict_substitution = s->strict_substitution;
+}
+
 static int setup_controllers(struct op_err *err)
 {
 	struct mgr_opts mo = {
@@ -457,12 +481,27 @@ static int setup_controllers(struct op_err *err)
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;
 	kustomize.sources = mgr_add(mgr, &gitrepository_desc, &gitrepo);
-	fluxconfig.sources = kustomize.sources;
-	fluxconfig.kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
+	fluxconfig.sources = ctl_sources = kustomize.sources;
+	fluxconfig.kustomizations = ctl_kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
 	fluxconfig.resync_ms = 10 * 60 * 1000;
 	kustomization_watch_sources(fluxconfig.kustomizations, kustomize.sources);
-	fluxconfig_watch_children(mgr_add(mgr, &fluxconfiguration_desc, &fluxconfig),
-				  fluxconfig.sources, fluxconfig.kustomizations);
+	extension.fluxconfigs = mgr_add(mgr, &fluxconfiguration_desc, &fluxconfig);
+	fluxconfig_watch_children(extension.fluxconfigs, fluxconfig.sources,
+				  fluxconfig.kustomizations);
+	extension.version = CFLUX_VERSION;
+	extension.apply = apply_settings;
+	extension.base = (struct ext_settings){
+		.source_enabled = true,
+		.kustomize_enabled = true,
+		.source_concurrent = (unsigned)arg_concurrent,
+		.kustomize_concurrent = (unsigned)arg_concurrent,
+		.log_level_set = true,
+		.log_level = arg_log_level,
+		.requeue_dependency_ms = kustomize.requeue_dependency_ms,
+		.multi_tenancy = arg_no_cross_namespace_refs,
+		.strict_substitution = false,
+	};
+	mgr_add(mgr, &extension_desc, &extension);
 	if (!arg_leader_election) {
 		start_controllers(NULL);
 		return 0;

@@ -11,6 +11,8 @@
 #include "base/hmap.h"
 #include "base/log.h"
 #include "base/str.h"
+#include "base/time.h"
+#include "conditions.h"
 #include "kube/workqueue.h"
 #include "manager.h"
 #include "base/banned.h"
@@ -38,6 +40,8 @@ struct ctl {
 	uint64_t buckets[NBUCKETS + 1];
 	double sum_s;
 	uint64_t count, successes, errors, requeues;
+	bool disabled;
+	const char *disabled_by; /* the setting that turned it off */
 	struct ctl *next;
 };
 
@@ -114,11 +118,43 @@ static void on_event(struct informer *inf, enum informer_event ev, struct kobj *
 		w->cb(w->ctl, ev, obj, old);
 }
 
+/* A disabled controller's answer to a key: say so in Ready, once. */
+static void process_disabled(struct ctl *ctl, const char *key, struct kobj *obj)
+{
+	const cJSON *st = obj ? cJSON_GetObjectItemCaseSensitive(obj->json, "status") : NULL;
+	const cJSON *ready = cond_get(st, COND_READY);
+	const char *reason = ready ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+					     ready, "reason")) :
+				     NULL;
+	char *msg;
+	cJSON *nst;
+
+	if (!obj || (reason && streq(reason, "ControllerDisabled"))) {
+		ctl_done(ctl, key, 0);
+		return;
+	}
+	nst = st ? cJSON_Duplicate(st, 1) : cJSON_CreateObject();
+	msg = xasprintf("%s is disabled by the Extension setting %s=false; this object is not "
+			"reconciled", ctl->d.component ? ctl->d.component : ctl->d.name,
+			ctl->disabled_by ? ctl->disabled_by : "enabled");
+	cond_set(nst, COND_READY, "Unknown", "ControllerDisabled", msg, obj->generation,
+		 time_now_ns());
+	ctl_finish(ctl, obj, nst, false, 0);
+	cJSON_Delete(nst);
+	free(msg);
+}
+
 static void process(struct wq *q, const char *key, void *payload)
 {
 	struct ctl *ctl = payload;
 	uint64_t *t = xmalloc(sizeof(*t));
 	struct kobj *obj = informer_get(ctl->inf, key);
+
+	if (ctl->disabled) {
+		free(t);
+		process_disabled(ctl, key, obj);
+		return;
+	}
 
 	*t = uv_now(ctl->m->loop);
 	free(hmap_put(&ctl->started, key, t));
@@ -138,7 +174,7 @@ struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data)
 	ctl->data = data;
 	hmap_init(&ctl->started);
 	io.ref = desc->ref;
-	io.ref.ns = m->o.watch_namespace;
+	io.ref.ns = desc->cluster_scoped ? NULL : m->o.watch_namespace;
 	io.label_selector = m->o.label_selector;
 	r = informer_new(m->o.client, &io, on_event, ctl, &ctl->inf);
 	if (r == 0) {
@@ -459,6 +495,37 @@ void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const 
 	va_end(ap);
 	if (ctl->events)
 		events_record(ctl->events, &eo, type, reason, "%s", msg);
+}
+
+void ctl_set_enabled(struct ctl *ctl, bool enabled, const char *setting)
+{
+	if (ctl->disabled == !enabled)
+		return;
+	ctl->disabled = !enabled;
+	ctl->disabled_by = setting;
+	log_info(NULL, enabled ? "Controller enabled" : "Controller disabled", "controller",
+		 ctl->d.name, "setting", setting ? setting : "", NULL);
+	ctl_requeue_all(ctl);
+}
+
+bool ctl_enabled(const struct ctl *ctl)
+{
+	return !ctl->disabled;
+}
+
+void ctl_set_concurrent(struct ctl *ctl, unsigned n)
+{
+	if (n)
+		wq_set_max_concurrent(ctl->q, n);
+}
+
+void ctl_requeue_all(struct ctl *ctl)
+{
+	struct kobj *o;
+	size_t it = 0;
+
+	while ((o = informer_next(ctl->inf, &it)))
+		wq_add(ctl->q, o->key);
 }
 
 void ctl_enqueue(struct ctl *ctl, const char *key)

@@ -59,6 +59,7 @@ struct ctl_desc {
 	const char *kind;        /* "GitRepository" */
 	const char *api_version; /* "source.toolkit.fluxcd.io/v1" */
 	struct kube_ref ref;     /* group, version, resource (ns and name unset) */
+	bool cluster_scoped;     /* watched cluster-wide whatever --watch-all-namespaces says */
 	unsigned concurrent;     /* reconciles at once; 0: the manager's default */
 	struct backoff retry;    /* per-key backoff after ctl_retry() */
 	void (*reconcile)(struct ctl *ctl, const char *key, struct kobj *obj);
@@ -150,6 +151,23 @@ void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const 
  */
 void ctl_finish(struct ctl *ctl, const struct kobj *obj, const cJSON *status, bool retry,
 		uint64_t requeue_ms);
+
+/*
+ * Turn a controller off or on while running (the Extension's
+ * <controller>.enabled).  While off, its objects are not reconciled:
+ * each one it is asked about gets Ready=Unknown, reason
+ * ControllerDisabled, saying which setting turned it off.  Every key is
+ * queued again on each switch.  `setting` names the setting (borrowed,
+ * static).
+ */
+void ctl_set_enabled(struct ctl *ctl, bool enabled, const char *setting);
+bool ctl_enabled(const struct ctl *ctl);
+
+/* Reconciles at once for this controller, effective at the next dispatch. */
+void ctl_set_concurrent(struct ctl *ctl, unsigned n);
+
+/* Queue every object the controller's cache holds. */
+void ctl_requeue_all(struct ctl *ctl);
 
 /* Queue `key` of this controller now. */
 void ctl_enqueue(struct ctl *ctl, const char *key);

@@ -51,17 +51,8 @@ if k get namespace "$NS" >/dev/null 2>&1; then
 	k delete namespace "$NS" "$APP_NS" --ignore-not-found --wait=true --timeout=60s >/dev/null
 fi
 
-say "installing the CRDs"
-for f in source.toolkit.fluxcd.io_gitrepositories.yaml kustomize.toolkit.fluxcd.io_kustomizations.yaml \
-	clusterconfig.cflux.io_fluxconfigurations.yaml; do
-	src=crds/$f
-	if [ ! -f "$src" ]; then
-		# A Flux kind crds/ does not have yet: Flux's own CRD, the same API.
-		bash test/cluster/build.sh flux-crds
-		src=$(ls "$SOURCE_CONTROLLER_CRDS/$f" "$KUSTOMIZE_CONTROLLER_CRDS/$f" 2>/dev/null | head -n 1)
-	fi
-	k apply --server-side --force-conflicts --field-manager=cflux-demo -f "$src" >/dev/null
-done
+say "installing the CRDs (crds/)"
+k apply --server-side --force-conflicts --field-manager=cflux-demo -f crds/ >/dev/null
 k wait --for=condition=Established --timeout=60s crd/gitrepositories.source.toolkit.fluxcd.io \
 	crd/kustomizations.kustomize.toolkit.fluxcd.io crd/fluxconfigurations.clusterconfig.cflux.io
 

@@ -102,6 +102,9 @@ crd_install() {
 # again on new ports until all three endpoints answer.
 start_operator() {
 	local try
+	# Every kind the operator watches must exist (an informer on a missing
+	# resource only retries and logs).
+	k apply --server-side --force-conflicts --field-manager=cflux-test -f "$repo/crds/" >/dev/null || return 1
 	for try in 1 2 3 4 5; do
 		SPORT=$(free_port)
 		MPORT=$(free_port)

@@ -1,0 +1,347 @@
+/*
+ * ctl_extension.c: the Extension reconciler (clusterconfig.cflux.io/v1) —
+ * the microsoft.flux extension's settings, applied to the running
+ * operator without a restart.
+ *
+ * The Extension named `flux` carries Azure's configurationSettings.  Each
+ * key is checked (reference/azure-fluxconfig.md §2.2); a bad value fails
+ * the whole set (provisioningState Failed, Ready=False naming the key)
+ * and nothing changes.  A good set is applied through ext_ctl.apply on
+ * top of the operator's command-line flags: controllers switched on or
+ * off, concurrency, log level, the dependency requeue interval,
+ * multi-tenancy and strict substitution.  Keys of controllers cflux does
+ * not have, and unknown keys, are reported in statuses[] and ignored.
+ *
+ * Deleting the Extension while FluxConfigurations exist is refused, as
+ * Azure asks users to delete configurations first: a finalizer holds it
+ * and Ready=False says which configurations remain.  Once none is left,
+ * the flags' settings are restored and the finalizer removed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "conditions.h"
+#include "controllers.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+#define FINALIZER "clusterconfig.cflux.io/extension"
+#define EXT_NAME "flux"
+
+static int parse_bool_setting(const char *v, bool *ret)
+{
+	if (!strcasecmp(v, "true")) {
+		*ret = true;
+		return 0;
+	}
+	if (!strcasecmp(v, "false")) {
+		*ret = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int level_rank(enum log_level l)
+{
+	return l == LOG_ERROR ? 0 : l == LOG_INFO ? 1 : l == LOG_DEBUG ? 2 : 3;
+}
+
+struct status_list {
+	cJSON *statuses;
+	char ts[RFC3339_MAX];
+};
+
+static void add_status(struct status_list *sl, const char *code, const char *level,
+		       const char *msg)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "code", code);
+	cJSON_AddStringToObject(e, "displayStatus", code);
+	cJSON_AddStringToObject(e, "level", level);
+	cJSON_AddStringToObject(e, "message", msg);
+	cJSON_AddStringToObject(e, "time", sl->ts);
+	cJSON_AddItemToArray(sl->statuses, e);
+}
+
+int ext_parse_settings(const cJSON *settings, struct ext_settings *s, char *err, size_t n,
+		       cJSON *notes)
+{
+	const cJSON *it;
+	enum log_level level = LOG_ERROR;
+	bool level_given = false;
+	struct status_list sl = { .statuses = notes };
+	int64_t now = time_now_ns();
+
+	time_format_rfc3339(now - now % NSEC_PER_SEC, sl.ts);
+	cJSON_ArrayForEach(it, settings)
+	{
+		const char *k = it->string, *v = cJSON_GetStringValue(it);
+		char msg[512];
+		bool b;
+
+		if (!v) {
+			snprintf(err, n, "configurationSettings.%s: the value must be a string", k);
+			return -EINVAL;
+		}
+		if (streq(k, "source-controller.enabled") ||
+		    streq(k, "kustomize-controller.enabled") || streq(k, "helm-controller.enabled") ||
+		    str_endswith(k, "-controller.enabled") || streq(k, "multiTenancy.enforce") ||
+		    streq(k, "kustomize-controller.strict-substitution-mode") ||
+		    streq(k, "kustomize-controller.enable-in-memory-build")) {
+			if (parse_bool_setting(v, &b) < 0) {
+				snprintf(err, n, "configurationSettings.%s: \"%s\" is not true or false",
+					 k, v);
+				return -EINVAL;
+			}
+			if (streq(k, "source-controller.enabled"))
+				s->source_enabled = b;
+			else if (streq(k, "kustomize-controller.enabled"))
+				s->kustomize_enabled = b;
+			else if (streq(k, "multiTenancy.enforce"))
+				s->multi_tenancy = b;
+			else if (streq(k, "kustomize-controller.strict-substitution-mode"))
+				s->strict_substitution = b;
+			else if (streq(k, "kustomize-controller.enable-in-memory-build"))
+				; /* cflux always builds in memory */
+			else if (b) {
+				snprintf(msg, sizeof(msg),
+					 "%s=true: cflux does not have this controller yet; ignored", k);
+				add_status(&sl, "SettingIgnored", "Warning", msg);
+			}
+		} else if (streq(k, "kustomize-controller.concurrent") ||
+			   streq(k, "source-controller.concurrent")) {
+			int c;
+
+			if (parse_int(v, &c) < 0 || c < 1 || c > 1000) {
+				snprintf(err, n, "configurationSettings.%s: \"%s\" is not a number "
+						 "from 1 to 1000", k, v);
+				return -EINVAL;
+			}
+			if (str_startswith(k, "kustomize"))
+				s->kustomize_concurrent = (unsigned)c;
+			else
+				s->source_concurrent = (unsigned)c;
+		} else if (str_endswith(k, ".log-level")) {
+			enum log_level l;
+
+			if (log_parse_level(v, &l) < 0) {
+				snprintf(err, n, "configurationSettings.%s: \"%s\" is not debug, info "
+						 "or error", k, v);
+				return -EINVAL;
+			}
+			/* One process for all controllers: the most verbose level asked for. */
+			if (!level_given || level_rank(l) > level_rank(level))
+				level = l;
+			level_given = true;
+		} else if (streq(k, "kustomize-controller.requeue-dependency")) {
+			int64_t ns;
+
+			if (duration_parse(v, &ns) < 0 || ns <= 0) {
+				snprintf(err, n, "configurationSettings.%s: \"%s\" is not a duration "
+						 "such as 30s", k, v);
+				return -EINVAL;
+			}
+			s->requeue_dependency_ms = (uint64_t)(ns / NSEC_PER_MSEC);
+		} else {
+			snprintf(msg, sizeof(msg), "%s: not a setting cflux uses; ignored", k);
+			add_status(&sl, "SettingIgnored", "Information", msg);
+		}
+	}
+	if (level_given) {
+		s->log_level = level;
+		s->log_level_set = true;
+	}
+	return 0;
+}
+
+struct extjob {
+	struct ctl *ctl;
+	struct ext_ctl *e;
+	struct kobj *obj;
+};
+
+static void job_free(struct extjob *j)
+{
+	kobj_unref(j->obj);
+	free(j);
+}
+
+static void set_str(cJSON *o, const char *k, const char *v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+	cJSON_AddStringToObject(o, k, v);
+}
+
+static void finalizer_patched(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct extjob *j = payload;
+	struct ctl *ctl = j->ctl;
+	char *key = xstrdup(j->obj->key);
+
+	job_free(j);
+	if (r < 0 && r != -ENOENT)
+		ctl_retry(ctl, key);
+	else
+		ctl_done(ctl, key, 0);
+	free(key);
+}
+
+static void patch_finalizers(struct extjob *j, bool add)
+{
+	cJSON *fins = cJSON_CreateArray();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, yj_get(j->obj->json, "/metadata/finalizers"))
+		if (!cJSON_IsString(it) || !streq(it->valuestring, FINALIZER))
+			cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
+	if (add)
+		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
+	if (ctl_patch_finalizers(j->ctl, j->obj, fins, finalizer_patched, j) < 0)
+		finalizer_patched(-EIO, NULL, NULL, j);
+	cJSON_Delete(fins);
+}
+
+static bool has_finalizer(const struct kobj *o)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, yj_get(o->json, "/metadata/finalizers"))
+		if (cJSON_IsString(it) && streq(it->valuestring, FINALIZER))
+			return true;
+	return false;
+}
+
+static void finish(struct extjob *j, cJSON *st, uint64_t requeue_ms)
+{
+	ctl_finish(j->ctl, j->obj, st, false, requeue_ms);
+	cJSON_Delete(st);
+	job_free(j);
+}
+
+static void deleting(struct extjob *j)
+{
+	struct informer *fcs = ctl_informer(j->e->fluxconfigs);
+	struct buf names = BUF_INIT(2048);
+	size_t it = 0, n = informer_size(fcs);
+	struct kobj *o;
+	cJSON *st;
+	char *msg;
+
+	if (n == 0) {
+		j->e->apply(&j->e->base, j->e->payload);
+		log_info(NULL, "Extension deleted: back to the command-line settings", NULL);
+		patch_finalizers(j, false);
+		buf_release(&names);
+		return;
+	}
+	while ((o = informer_next(fcs, &it)) && names.len < 1500)
+		buf_addf(&names, "%s%s", names.len ? ", " : "", o->key);
+	msg = xasprintf("deletion blocked: %zu FluxConfiguration%s still exist%s (%s); delete "
+			"them first", n, n == 1 ? "" : "s", n == 1 ? "s" : "", names.buf);
+	st = cJSON_Duplicate(yj_get(j->obj->json, "/status"), 1);
+	if (!st)
+		st = cJSON_CreateObject();
+	set_str(st, "provisioningState", "Deleting");
+	cond_set(st, COND_READY, "False", "DeletionBlocked", msg, j->obj->generation,
+		 time_now_ns());
+	ctl_event(j->ctl, j->obj, "Warning", "DeletionBlocked", "%s", msg);
+	free(msg);
+	buf_release(&names);
+	finish(j, st, 5000);
+}
+
+static void finalizer_added(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	if (r < 0 && r != -ENOENT)
+		log_error(NULL, "Cannot add the Extension's finalizer", "error",
+			  err ? err->msg : op_strerror(r), NULL);
+}
+
+static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
+{
+	struct ext_ctl *e = ctl_data(ctl);
+	struct ext_settings s;
+	struct extjob *j;
+	cJSON *st, *notes;
+	char err[512];
+	int64_t now = time_now_ns();
+
+	if (!obj) {
+		ctl_done(ctl, key, 0);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->ctl = ctl;
+	j->e = e;
+	j->obj = kobj_ref(obj);
+	if (!streq(obj->name, EXT_NAME)) {
+		st = cJSON_CreateObject();
+		cond_set(st, COND_READY, "False", "NotUsed",
+			 "only the Extension named \"flux\" configures cflux", obj->generation, now);
+		finish(j, st, 0);
+		return;
+	}
+	if (kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
+		if (has_finalizer(obj))
+			deleting(j);
+		else {
+			job_free(j);
+			ctl_done(ctl, key, 0);
+		}
+		return;
+	}
+	if (!has_finalizer(obj)) {
+		/* The finalizer first; the update it causes does not requeue, so go on below. */
+		cJSON *fins = cJSON_Duplicate(yj_get(obj->json, "/metadata/finalizers"), 1);
+
+		if (!fins)
+			fins = cJSON_CreateArray();
+		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
+		ctl_patch_finalizers(ctl, obj, fins, finalizer_added, NULL);
+		cJSON_Delete(fins);
+	}
+	s = e->base;
+	notes = cJSON_CreateArray();
+	st = cJSON_Duplicate(yj_get(obj->json, "/status"), 1);
+	if (!st)
+		st = cJSON_CreateObject();
+	if (ext_parse_settings(yj_get(obj->json, "/spec/configurationSettings"), &s, err,
+			       sizeof(err), notes) < 0) {
+		set_str(st, "provisioningState", "Failed");
+		cond_set(st, COND_READY, "False", "InvalidSettings", err, obj->generation, now);
+		ctl_event(ctl, obj, "Warning", "InvalidSettings", "%s", err);
+		log_error(NULL, "Extension settings refused", "error", err, NULL);
+	} else {
+		e->apply(&s, e->payload);
+		set_str(st, "provisioningState", "Succeeded");
+		set_str(st, "extensionState", "Ready");
+		cond_set(st, COND_READY, "True", "Succeeded", "settings applied", obj->generation,
+			 now);
+	}
+	set_str(st, "currentVersion", e->version);
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "statuses");
+	cJSON_AddItemToObject(st, "statuses", notes);
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
+	cJSON_AddNumberToObject(st, "observedGeneration", (double)obj->generation);
+	finish(j, st, 0);
+}
+
+const struct ctl_desc extension_desc = {
+	.name = "extension",
+	.component = "fluxconfig-agent",
+	.kind = "Extension",
+	.api_version = "clusterconfig.cflux.io/v1",
+	.ref = { .group = "clusterconfig.cflux.io", .version = "v1", .resource = "extensions" },
+	.cluster_scoped = true,
+	.concurrent = 1,
+	.retry = BACKOFF_RECONCILE,
+	.reconcile = reconcile,
+};
