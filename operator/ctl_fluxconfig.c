@@ -424,7 +424,18 @@ static void write_status(struct fcjob *j, const char *invalid)
 	} else {
 		char ts[RFC3339_MAX];
 		int64_t now = time_now_ns();
+		const char *was = yj_get_str(j->obj->json, "/status/complianceState");
+		const char *is = yj_get_str(st, "/complianceState");
 
+		/* An Event on every change of compliance, as kubectl describe shows them. */
+		if (is && !streq_ptr(was, is))
+			ctl_event(j->ctl, j->obj, streq(is, "Non-Compliant") ? "Warning" : "Normal",
+				  streq(is, "Non-Compliant") ? "NonCompliant" : is,
+				  "complianceState %s -> %s%s%s", was ? was : "Unknown", is,
+				  streq(is, "Non-Compliant") ? ": " : "",
+				  streq(is, "Non-Compliant") ?
+					  s_or_empty(yj_get_str(cond_get(st, COND_READY), "/message")) :
+					  "");
 		time_format_rfc3339(now - now % NSEC_PER_SEC, ts);
 		cJSON_AddStringToObject(st, "statusUpdatedAt", ts);
 		ctl_finish(j->ctl, j->obj, st, false, invalid ? 0 : j->f->resync_ms);

@@ -123,6 +123,8 @@ check "statuses[]: the source and both kustomizations, Compliant" bash -c \
 	"[ \"\$($KUBECTL get fc -n $NS cfg -o jsonpath='{range .status.statuses[*]}{.kind}/{.name}={.complianceState} {end}')\" = 'GitRepository/cfg=Compliant Kustomization/cfg-apps=Compliant Kustomization/cfg-infra=Compliant ' ]"
 check "the app was applied with the substitution" bash -c \
 	"[ \"\$($KUBECTL get cm -n $NS app -o jsonpath='{.data.env}')\" = prod ]"
+check "an Event for the change to Compliant" poll 10 bash -c \
+	"$KUBECTL get events -n $NS --field-selector involvedObject.name=cfg,involvedObject.kind=FluxConfiguration -o jsonpath='{.items[*].message}' | grep -q -- '-> Compliant'"
 check "kubectl get fc shows SCOPE, URL, COMPLIANCE, READY" bash -c \
 	"$KUBECTL get fc -n $NS | tee /dev/stderr | grep -E '^cfg +cluster +http.*/$REPO.git +Compliant +True'"
 
