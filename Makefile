@@ -9,6 +9,7 @@
 #   make fuzz             real libFuzzer binaries (clang) under build/fuzz/
 #   make cluster-up / cluster-down   the local control plane (test/cluster/)
 #   make lint             banned.h and style checks
+#   make bench            cflux vs Flux vs the apiserver floor, N apps (BENCH_N=100)
 #   make bench-kube       lib/kube figures (informer memory, watch latency, SSA rate)
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
@@ -97,7 +98,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz lint clean help bench-kube demo
+.PHONY: all build test unit deps fuzz lint clean help bench-kube bench demo
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator
@@ -161,6 +162,12 @@ deps:
 # The product's main job on a local control plane: see tools/demo.sh.
 demo: $(BIN)/cflux-operator testbin
 	$(Q)BIN=$(BIN) bash tools/demo.sh
+
+# Figures, not tests: cflux, Flux and the apiserver's floor on the same
+# work (test/bench/run.sh; BENCH_N=1000 for the full size).
+BENCH_N ?= 100
+bench: $(BIN)/cflux-operator $(BUILD)/test/benchfloor testbin
+	$(Q)BENCH_N=$(BENCH_N) BUILD=$(BUILD) BIN=$(BIN) bash test/bench/run.sh
 
 # Figures, not tests: lib/kube against the local control plane.
 bench-kube: $(BUILD)/test/kubebench testbin

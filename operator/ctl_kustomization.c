@@ -106,6 +106,8 @@ static void job_free(struct ksjob *j)
 	free(j);
 }
 
+static void stage_log(struct ksjob *j, const char *stage);
+
 static cJSON *status_copy(const struct kobj *o)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o->json, "status");
@@ -220,6 +222,7 @@ static void health_done(const struct wait_result *res, void *payload)
 	int64_t now;
 
 	duration_format((int64_t)(loop_now(j) - j->wait_t0) * NSEC_PER_MSEC, took);
+	stage_log(j, "Health checked");
 	if (res->r == 0) {
 		msg = xasprintf("Health check passed in %s", took);
 		succeed(j, j->inventory, j->changes, msg);
@@ -293,6 +296,7 @@ static void applied(struct apply_result *res, void *payload)
 		     false, 0);
 		return;
 	}
+	stage_log(j, "Applied");
 	j->inventory = cJSON_Duplicate(res->inventory, 1);
 	j->changes = xstrdup(res->changes);
 	if (res->changes[0])
@@ -313,6 +317,7 @@ static void start_apply(struct ksjob *j)
 		.prune = cJSON_IsTrue(yj_get(j->obj->json, "/spec/prune")),
 		.prev_inventory = inv,
 		.stage_wait_ms = ms(j->timeout_ns),
+		.provenance_prefix = "cflux.io/",
 	};
 	int r;
 
@@ -415,10 +420,23 @@ static void work(uv_work_t *w)
 	free(tree);
 }
 
+static void stage_log(struct ksjob *j, const char *stage)
+{
+	if (log_enabled(LOG_DEBUG)) {
+		char t[32];
+
+		snprintf(t, sizeof(t), "%.3fs",
+			 (double)(uv_now(kube_client_loop(ctl_client(j->ctl))) - j->t0) / 1000.0);
+		log_debug(NULL, stage, "controller", "kustomization", "object", j->key, "at", t,
+			  NULL);
+	}
+}
+
 static void work_done(uv_work_t *w, int status)
 {
 	struct ksjob *j = w->data;
 
+	stage_log(j, "Built");
 	if (status < 0 || j->r < 0) {
 		fail(j, status < 0 ? "BuildFailed" : j->reason,
 		     status < 0 ? "the build was cancelled" : j->err.msg, false, 0);

@@ -23,7 +23,9 @@
  *      namespaced (the mapper knows; the callback decides);
  *   5. our provenance annotations on every object:
  *      cflux.io/source-revision and cflux.io/source-path (the file, from
- *      the artifact root, and the document's line).
+ *      the artifact root, and the document's line).  They are written
+ *      only with a real change (lib/apply's provenance_prefix), so they
+ *      name the revision that last changed the object.
  *
  * Errors name the file and line: "deploy/app.yaml:12: ...".
  *

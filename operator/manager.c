@@ -444,7 +444,7 @@ static void status_written(int r, const cJSON *obj, const struct op_err *err, vo
 
 	if (r < 0 && r != -ENOENT) {
 		log_error(NULL, "Status update failed", "controller", f->ctl->d.name, "object",
-			  f->key, "error", err ? err->msg : op_strerror(r), NULL);
+			  f->key, "error", err && err->msg[0] ? err->msg : op_strerror(r), NULL);
 		f->retry = true;
 	}
 	if (f->retry)
@@ -471,8 +471,12 @@ void ctl_finish(struct ctl *ctl, const struct kobj *obj, const cJSON *status, bo
 		cJSON_DeleteItemFromObjectCaseSensitive(st, "lastHandledReconcileAt");
 		cJSON_AddStringToObject(st, "lastHandledReconcileAt", req);
 	}
-	if (ctl_patch_status(ctl, obj, st, status_written, f) < 0)
-		status_written(-EIO, NULL, NULL, f);
+	{
+		int r = ctl_patch_status(ctl, obj, st, status_written, f);
+
+		if (r < 0)
+			status_written(r, NULL, NULL, f);
+	}
 	cJSON_Delete(st);
 }
 

@@ -192,15 +192,36 @@ static bool maps_equal(const cJSON *a, const cJSON *b)
 	return json_equal(a, b);
 }
 
-bool apply_drifted(const cJSON *live, const cJSON *dry)
+/* A copy of annotations `a` without the keys under `prefix`. */
+static cJSON *without_prefix(const cJSON *a, const char *prefix)
+{
+	cJSON *c = a ? cJSON_Duplicate(a, 1) : NULL, *it, *next;
+
+	if (!c || !prefix)
+		return c;
+	for (it = c->child; it; it = next) {
+		next = it->next;
+		if (it->string && str_startswith(it->string, prefix))
+			cJSON_Delete(cJSON_DetachItemViaPointer(c, it));
+	}
+	return c;
+}
+
+bool apply_drifted(const cJSON *live, const cJSON *dry, const char *provenance_prefix)
 {
 	cJSON *x, *y;
 	bool d;
 
 	if (!live || !yj_get_str(dry, "/metadata/resourceVersion"))
 		return true;
-	if (!maps_equal(yj_get(dry, "/metadata/labels"), yj_get(live, "/metadata/labels")) ||
-	    !maps_equal(yj_get(dry, "/metadata/annotations"), yj_get(live, "/metadata/annotations")))
+	if (!maps_equal(yj_get(dry, "/metadata/labels"), yj_get(live, "/metadata/labels")))
+		return true;
+	x = without_prefix(yj_get(dry, "/metadata/annotations"), provenance_prefix);
+	y = without_prefix(yj_get(live, "/metadata/annotations"), provenance_prefix);
+	d = !maps_equal(x, y);
+	cJSON_Delete(x);
+	cJSON_Delete(y);
+	if (d)
 		return true;
 	x = cJSON_Duplicate(live, 1);
 	y = cJSON_Duplicate(dry, 1);
@@ -713,7 +734,7 @@ static void stage_object(struct aobj *o)
 		free(patch);
 		return;
 	}
-	if (!apply_drifted(o->live, o->dry)) {
+	if (!apply_drifted(o->live, o->dry, run->o.provenance_prefix)) {
 		record(run, o, ACT_UNCHANGED);
 		obj_finished(o);
 		return;
@@ -1151,6 +1172,7 @@ static void run_free(struct apply_run *run)
 	free(run->owner_name);
 	free(run->owner_ns);
 	free(run->default_ns);
+	free((char *)run->o.provenance_prefix);
 	kube_client_unref(run->c);
 	free(run);
 }
@@ -1238,6 +1260,7 @@ int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects
 	run->c = kube_client_ref(c);
 	run->m = m;
 	run->o = *opts;
+	run->o.provenance_prefix = opts->provenance_prefix ? xstrdup(opts->provenance_prefix) : NULL;
 	run->field_manager = xstrdup(opts->field_manager);
 	run->owner_name = opts->owner_name ? xstrdup(opts->owner_name) : NULL;
 	run->owner_ns = opts->owner_ns ? xstrdup(opts->owner_ns) : NULL;

@@ -73,6 +73,14 @@ struct apply_opts {
 	const cJSON *prev_inventory; /* {"entries":[...]} of the last success, or NULL */
 	uint64_t stage_wait_ms;      /* wait for stages 1 and 2; 0: 5 minutes */
 	unsigned concurrency;        /* requests in flight; 0: 8 */
+	/*
+	 * Annotations under this prefix ("cflux.io/") are provenance: they
+	 * are written with a change but never cause one, so they name the
+	 * revision that last changed the object, and a commit that leaves an
+	 * object alone does not touch it (a Deployment's annotations bump its
+	 * generation and would make it roll and be waited for).  NULL: none.
+	 */
+	const char *provenance_prefix;
 };
 
 struct apply_result {
@@ -109,8 +117,9 @@ char *apply_inventory_id(const char *ns, const char *name, const char *group, co
 
 /*
  * Whether `dry` (a dry-run result) differs from `live`: labels,
- * annotations, or anything outside metadata and status.
+ * annotations (those under `provenance_prefix` aside; may be NULL), or
+ * anything outside metadata and status.
  */
-bool apply_drifted(const cJSON *live, const cJSON *dry);
+bool apply_drifted(const cJSON *live, const cJSON *dry, const char *provenance_prefix);
 
 #endif

@@ -20,7 +20,11 @@
  * Cancellation while curl is running one of our callbacks (a watch
  * handler that stops its own watch from on_data) cannot remove the easy
  * handle there; the request is marked and finished right after
- * socket_action returns.  `depth` tells which case we are in.
+ * socket_action returns.  Likewise a request started from inside such a
+ * callback (a watch event that finishes a health wait, whose caller then
+ * writes a status) cannot be added to the multi handle there — curl
+ * refuses recursive calls — so it is added right after socket_action
+ * returns.  `depth` tells which case we are in.
  *
  * Closing: every transfer is cancelled, curl_multi_cleanup() closes the
  * connections (telling us CURL_POLL_REMOVE for each), remaining polls and
@@ -78,6 +82,7 @@ struct http_req {
 	void *payload;
 	int abort_code;             /* set to abort: -ECANCELED, -EFBIG, on_data's */
 	bool cancel_pending;
+	bool add_pending;           /* started inside a curl callback: added after it */
 	struct http_req *next, *prev;
 };
 
@@ -337,12 +342,30 @@ static void check_done(struct kube_http *h)
 	run_pending_cancels(h);
 }
 
+/* Requests started while curl was running our callbacks: add them now. */
+static void run_pending_adds(struct kube_http *h)
+{
+	struct http_req *r, *next;
+
+	for (r = h->reqs; r; r = next) {
+		next = r->next;
+		if (!r->add_pending)
+			continue;
+		r->add_pending = false;
+		if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+			finish(r, CURLE_OUT_OF_MEMORY, -ENOMEM);
+			next = h->reqs; /* the callback may have changed the list */
+		}
+	}
+}
+
 static void run_pending_cancels(struct kube_http *h)
 {
 	struct http_req *r, *next;
 
 	if (h->depth > 0)
 		return;
+	run_pending_adds(h);
 	for (r = h->reqs; r; r = next) {
 		next = r->next;
 		if (r->cancel_pending) {
@@ -556,7 +579,10 @@ int http_request(struct kube_http *h, const struct http_req_opts *o, http_done_c
 	else if (strcmp(o->method, "POST") != 0 || !o->body)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
 
-	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+	if (h->depth > 0) {
+		/* Inside a curl callback: curl_multi_add_handle() would refuse. */
+		r->add_pending = true;
+	} else if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		req_free(r);
 		return -ENOMEM;
 	}

@@ -11,7 +11,9 @@
 
 #include "base/buf.h"
 #include "base/hmap.h"
+#include "base/str.h"
 #include "itest.h"
+#include "yj/yj.h"
 #include "kube/informer.h"
 #include "kube/mapper.h"
 #include "apply/health.h"
@@ -890,4 +892,70 @@ TEST(health_of_a_real_deployment)
 	itest_result_clear(&res);
 	itest_delete_namespace(&loop, c, ns);
 	itest_finish(&loop, c);
+}
+
+/*
+ * A request started from inside a watch handler — curl is running our
+ * write callback then — must still go out (it used to fail at once with
+ * -ENOMEM: curl refuses a recursive curl_multi_add_handle()).  This is
+ * how a health wait's last event leads to a status write.
+ */
+struct nested {
+	uv_loop_t *loop;
+	struct kube_client *c;
+	struct kube_ref ref;
+	int start_r;
+	struct itest_result get;
+	bool started;
+};
+
+static int nested_event(const char *type, const cJSON *obj, void *payload)
+{
+	struct nested *n = payload;
+
+	if (!n->started && streq(type, "ADDED")) {
+		n->started = true;
+		n->start_r = kube_get(n->c, &n->ref, NULL, itest__cb, &n->get);
+	}
+	return 0;
+}
+
+static void nested_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+}
+
+TEST(request_started_inside_a_watch_handler)
+{
+	struct kube_ref cms = { .version = "v1", .resource = "configmaps" };
+	struct itest_result res = { 0 };
+	struct nested n = { 0 };
+	struct kube_watch *w = NULL;
+	struct kube_opts wo = KUBE_OPTS_INIT;
+	uv_loop_t loop;
+	cJSON *cm;
+	char *ns;
+
+	uv_loop_init(&loop);
+	n.loop = &loop;
+	n.c = itest_client(&loop);
+	ns = itest_namespace(&loop, n.c, "itest-nested");
+	cms.ns = ns;
+	n.ref = cms;
+	n.ref.name = "nested";
+	wo.timeout_seconds = 60;
+	ASSERT_OK(kube_watch(n.c, &cms, &wo, nested_event, nested_done, &n, &w));
+	cm = cJSON_Parse("{\"metadata\":{\"name\":\"nested\"}}");
+	ITEST_CALL(&loop, res, kube_create(n.c, &cms, cm, NULL, itest__cb, &res));
+	ASSERT_OK(res.r);
+	itest_result_clear(&res);
+	cJSON_Delete(cm);
+	itest_wait(&loop, &n.started, 30000);
+	ASSERT_OK(n.start_r);
+	itest_wait(&loop, &n.get.done, 30000);
+	ASSERT_OK(n.get.r);
+	ASSERT_STREQ(yj_get_str(n.get.obj, "/metadata/name"), "nested");
+	itest_result_clear(&n.get);
+	kube_watch_stop(w);
+	itest_delete_namespace(&loop, n.c, ns);
+	itest_finish(&loop, n.c);
 }

@@ -90,14 +90,23 @@ TEST(drift)
 				 "\"managedFields\":[{\"manager\":\"y\"}],\"labels\":{\"l\":\"1\"}},"
 				 "\"data\":{\"k\":\"v\"}}");
 
-	ASSERT(!apply_drifted(live, dry)); /* managedFields differ: not drift */
+	ASSERT(!apply_drifted(live, dry, NULL)); /* managedFields differ: not drift */
 	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(dry, "data"), "k", cJSON_CreateString("w"));
-	ASSERT(apply_drifted(live, dry));
+	ASSERT(apply_drifted(live, dry, NULL));
 	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(dry, "data"), "k", cJSON_CreateString("v"));
+	/* a provenance annotation alone is not drift; another annotation is */
+	cJSON_AddItemToObject(cJSON_GetObjectItem(dry, "metadata"), "annotations",
+			      cJSON_Parse("{\"cflux.io/source-revision\":\"main@sha1:2\"}"));
+	ASSERT(!apply_drifted(live, dry, "cflux.io/"));
+	ASSERT(apply_drifted(live, dry, NULL));
+	cJSON_AddStringToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(dry, "metadata"),
+						    "annotations"), "team", "a");
+	ASSERT(apply_drifted(live, dry, "cflux.io/"));
+	cJSON_DeleteItemFromObject(cJSON_GetObjectItem(dry, "metadata"), "annotations");
 	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(cJSON_GetObjectItem(dry, "metadata"),
 						      "labels"), "l", cJSON_CreateString("2"));
-	ASSERT(apply_drifted(live, dry));
-	ASSERT(apply_drifted(NULL, dry)); /* absent: created */
+	ASSERT(apply_drifted(live, dry, NULL));
+	ASSERT(apply_drifted(NULL, dry, NULL)); /* absent: created */
 	cJSON_Delete(live);
 	cJSON_Delete(dry);
 }

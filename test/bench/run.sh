@@ -1,0 +1,352 @@
+#!/usr/bin/env bash
+# run.sh: `make bench` — cflux and Flux side by side on the same work, in
+# the shape of Flux's own benchmark (fluxcd/flux-benchmark).
+#
+#   BENCH_N=100 bash test/bench/run.sh          (N applications, default 100)
+#   BENCH_RUNS="floor flux cflux"               (which runs, in this order)
+#   BENCH_CLUSTER=fresh|reuse                   (fresh: a new control plane per run,
+#                                                torn down after; reuse: the one up now)
+#
+# The scenario: one Git repository with N paths, each holding a
+# ServiceAccount, a Service, a Deployment scaled to 0 and an Ingress with
+# three ${variables}; one GitRepository and N Kustomizations (wait: true,
+# timeout 1m, interval 60m, retryInterval 2m, postBuild.substitute with
+# the three variables) as Flux users write them.  Three runs:
+#   floor  the 4N objects applied by a minimal bulk server-side-apply
+#          client (test/tools/benchfloor), then waited Ready;
+#   flux   Flux's source-controller (--concurrent=10) and
+#          kustomize-controller (--concurrent=20), out of cluster, Flux's CRDs;
+#   cflux  cflux-operator with its defaults, our CRDs.
+# For each: time to all N Ready and to the first, peak RSS and CPU seconds
+# of each controller process, apiserver requests by user agent (audit
+# log), then one commit changing all N and the time until all are Ready
+# at the new revision.  Every run's objects are checked present at the end.
+# The report is printed and written to build/bench/report.md.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo=$PWD
+N=${BENCH_N:-100}
+RUNS=${BENCH_RUNS:-floor flux cflux}
+MODE=${BENCH_CLUSTER:-fresh}
+BUILD=${BUILD:-build/default}
+BIN=${BIN:-bin}
+OUT=$repo/build/bench
+mkdir -p "$OUT"
+. test/cluster/env.sh
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ------------------------------------------------------------ the cluster
+CD=
+cluster_up() {
+	if [ "$MODE" = reuse ]; then
+		CD=${CFLUX_CLUSTER_DIR:-$repo/build/cluster}
+		. "$CD/env"
+		export KUBECONFIG
+		k delete namespace bench bench-apps --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1 || true
+	else
+		CD=$OUT/cluster
+		# A clean environment: the previous run's cluster variables (ETCD_*) must not leak in.
+		env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" bash test/cluster/up.sh >/dev/null
+		env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" bash test/cluster/servers.sh up >/dev/null
+	fi
+	. "$CD/env"
+	. "$CD/servers.env"
+	export KUBECONFIG GIT_ROOT
+}
+cluster_down() {
+	if [ "$MODE" = reuse ]; then
+		# Leave the shared cluster as we found it: no finalizer may outlive the controllers.
+		local o
+		for o in $(k get gitrepositories,kustomizations -n bench -o name 2>/dev/null); do
+			k patch -n bench "$o" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
+		done
+		k delete namespace bench bench-apps --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1 || true
+		return 0
+	fi
+	env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" bash test/cluster/servers.sh down >/dev/null 2>&1 || true
+	env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" bash test/cluster/down.sh >/dev/null 2>&1 || true
+}
+k() { "$KUBECTL" "$@"; }
+
+# ------------------------------------------------------------ the scenario
+gen_app() { # DIR I VALUE
+	local d=$1/apps/app-$2
+	mkdir -p "$d"
+	cat >"$d/app.yaml" <<EOF
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: app-$2
+  namespace: \${NAMESPACE}
+  labels: {bench: app}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: app-$2
+  namespace: \${NAMESPACE}
+  labels: {bench: app}
+  annotations: {bench/value: "$3"}
+spec:
+  selector: {app: app-$2}
+  ports: [{name: http, port: 9898, targetPort: 9898}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: app-$2
+  namespace: \${NAMESPACE}
+  labels: {bench: app}
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: app-$2}
+  template:
+    metadata:
+      labels: {app: app-$2}
+    spec:
+      serviceAccountName: app-$2
+      containers:
+      - name: podinfo
+        image: ghcr.io/stefanprodan/podinfo:\${VERSION}
+        ports: [{containerPort: 9898}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: app-$2
+  namespace: \${NAMESPACE}
+  labels: {bench: app}
+spec:
+  rules:
+  - host: app-$2.\${DOMAIN}
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          service: {name: app-$2, port: {number: 9898}}
+EOF
+}
+gen_repo() { # VALUE -> sha
+	local src=$OUT/src i
+	rm -rf "$src"
+	mkdir -p "$src"
+	for i in $(seq 1 "$N"); do gen_app "$src" "$i" "$1"; done
+	bash test/cluster/mkrepo.sh bench "$src"
+}
+kustomizations() { # NS
+	local i
+	for i in $(seq 1 "$N"); do
+		cat <<EOF
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata:
+  name: app-$i
+  namespace: $1
+spec:
+  interval: 60m
+  retryInterval: 2m
+  timeout: 1m
+  wait: true
+  prune: true
+  path: ./apps/app-$i
+  sourceRef: {kind: GitRepository, name: bench}
+  postBuild:
+    substitute: {NAMESPACE: bench-apps, VERSION: "6.7.0", DOMAIN: bench.example.com}
+EOF
+	done
+}
+floor_manifests() { # substituted copies for the floor client
+	local src=$OUT/src dst=$OUT/floor
+	rm -rf "$dst"
+	cp -r "$src/apps" "$dst"
+	find "$dst" -name '*.yaml' -exec sed -i 's/${NAMESPACE}/bench-apps/g; s/${VERSION}/6.7.0/g; s/${DOMAIN}/bench.example.com/g' {} +
+}
+
+ready_count() { # NS REVISION(optional)
+	local want=${2:-}
+	k get kustomizations -n "$1" -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status} {.status.lastAppliedRevision}{"\n"}{end}' 2>/dev/null |
+		awk -v w="$want" '$1 == "True" && (w == "" || $2 == w) { n++ } END { print n + 0 }'
+}
+
+# wait_all NS REVISION T0 -> sets T_FIRST, T_ALL (seconds since T0)
+wait_all() {
+	local ns=$1 rev=$2 t0=$3 c
+	T_FIRST= T_ALL=
+	while :; do
+		c=$(ready_count "$ns" "$rev" || echo 0)
+		[ -z "$T_FIRST" ] && [ "$c" -gt 0 ] && T_FIRST=$(secs "$t0" "$(now)")
+		if [ "$c" -ge "$N" ]; then
+			T_ALL=$(secs "$t0" "$(now)")
+			return 0
+		fi
+		if [ "$(secs "$t0" "$(now)" | cut -d. -f1)" -gt $((600 + N)) ]; then
+			log "timed out: $c of $N Ready"
+			T_ALL=timeout
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
+proc_stats() { # PID -> "peakMiB cpuSeconds"
+	local hwm ticks
+	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)
+	ticks=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0)
+	awk -v h="$hwm" -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.1f", h / 1024, t / hz }'
+}
+
+AUDIT_START=0
+audit_mark() { AUDIT_START=$(wc -l <"$AUDIT_LOG" 2>/dev/null || echo 0); }
+requests_by_agent() { # -> "agent=count ..." from the audit log since audit_mark, kubectl excluded
+	python3 - "$AUDIT_LOG" "$AUDIT_START" <<'EOF'
+import collections, itertools, json, sys
+c = collections.Counter()
+for line in itertools.islice(open(sys.argv[1]), int(sys.argv[2]), None):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("stage") != "ResponseComplete":
+        continue
+    ua = (e.get("userAgent") or "?").split("/")[0].split(" ")[0]
+    if ua.startswith("kubectl") or ua.startswith("kube-controller-manager") or ua == "kube-apiserver":
+        continue
+    c[ua] += 1
+print(" ".join("%s=%d" % kv for kv in c.most_common(4)))
+EOF
+}
+
+verify_objects() { # every run must have done the whole work
+	local got
+	got=$(k get serviceaccounts,services,deployments,ingresses -n bench-apps -l bench=app -o name | wc -l)
+	[ "$got" -eq $((4 * N)) ] || { log "only $got of $((4 * N)) objects present"; return 1; }
+}
+
+RESULTS=()
+record() { RESULTS+=("$*"); }
+
+# ------------------------------------------------------------ runs
+run_floor() {
+	cluster_up
+	gen_repo v1 >/dev/null
+	floor_manifests
+	k create namespace bench-apps >/dev/null
+	local t0 out
+	audit_mark
+	t0=$(now)
+	out=$("$BUILD/test/benchfloor" "$OUT/floor" bench=app)
+	local t_all
+	t_all=$(secs "$t0" "$(now)")
+	log "floor: $out"
+	verify_objects
+	record "floor|$t_all|-|-|-|$(requests_by_agent)|-"
+	cluster_down
+}
+
+start_bg() { # LOG CMD... -> PID in BG_PID
+	"${@:2}" >"$1" 2>&1 &
+	BG_PID=$!
+}
+
+run_controllers() { # NAME: flux or cflux
+	local name=$1 ns=bench pids="" t0 sha1 sha2 p stats
+	cluster_up
+	sha1=$(gen_repo v1)
+	k create namespace "$ns" >/dev/null
+	k create namespace bench-apps >/dev/null
+	local port
+	port=$((20000 + RANDOM % 20000))
+	if [ "$name" = flux ]; then
+		[ -x "$SOURCE_CONTROLLER" ] && [ -x "$KUSTOMIZE_CONTROLLER" ] || bash test/cluster/build.sh flux >&2
+		# Every source kind: kustomize-controller watches them all.
+		k apply --server-side --force-conflicts -f "$SOURCE_CONTROLLER_CRDS/" \
+			-f "$KUSTOMIZE_CONTROLLER_CRDS/" >/dev/null
+		k wait --for=condition=Established --timeout=60s crd --all >/dev/null
+		mkdir -p "$OUT/flux-data"
+		RUNTIME_NAMESPACE=$ns start_bg "$OUT/source-controller.log" "$SOURCE_CONTROLLER" \
+			--storage-path="$OUT/flux-data" --storage-addr=127.0.0.1:$port \
+			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$((port + 1)) \
+			--health-addr=127.0.0.1:$((port + 2)) --enable-leader-election=false \
+			--events-addr= --concurrent=10 --watch-all-namespaces=false
+		pids="source-controller:$BG_PID"
+		RUNTIME_NAMESPACE=$ns start_bg "$OUT/kustomize-controller.log" "$KUSTOMIZE_CONTROLLER" \
+			--metrics-addr=127.0.0.1:$((port + 3)) --health-addr=127.0.0.1:$((port + 4)) \
+			--enable-leader-election=false --events-addr= --concurrent=20 \
+			--watch-all-namespaces=false
+		pids="$pids kustomize-controller:$BG_PID"
+	else
+		k apply --server-side --force-conflicts -f crds/ >/dev/null
+		k wait --for=condition=Established --timeout=60s crd --all >/dev/null
+		rm -rf "$OUT/cflux-data"
+		RUNTIME_NAMESPACE=$ns start_bg "$OUT/cflux-operator.log" "$BIN/cflux-operator" \
+			--storage-path="$OUT/cflux-data" --storage-addr=127.0.0.1:$port \
+			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$((port + 1)) \
+			--health-addr=127.0.0.1:$((port + 2)) --enable-leader-election=false \
+			--watch-all-namespaces=false ${BENCH_CFLUX_ARGS:-}
+		pids="cflux-operator:$BG_PID"
+	fi
+	sleep 2
+	audit_mark
+	t0=$(now)
+	printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: bench\n  namespace: %s\nspec:\n  interval: 60m\n  url: %s/bench.git\n  ref: {branch: main}\n' \
+		"$ns" "$GIT_HTTP_URL" | k apply -f - >/dev/null
+	kustomizations "$ns" | k apply -f - >/dev/null
+	wait_all "$ns" "main@sha1:$sha1" "$t0" || true
+	local first=$T_FIRST all=$T_ALL
+	verify_objects
+	# Steady state: one commit that changes all N.
+	sha2=$(gen_repo v2)
+	t0=$(now)
+	k annotate gitrepository -n "$ns" bench --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s)" >/dev/null
+	wait_all "$ns" "main@sha1:$sha2" "$t0" || true
+	local again=$T_ALL
+	stats=""
+	for p in $pids; do
+		stats="$stats ${p%%:*}=$(proc_stats "${p#*:}" | awk '{ print $1 "MiB/" $2 "s" }')"
+	done
+	record "$name|$all|$first|$again|${stats# }|$(requests_by_agent)|"
+	for p in $pids; do kill "${p#*:}" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	cluster_down
+}
+
+trap cluster_down EXIT
+for r in $RUNS; do
+	log "run: $r (N=$N)"
+	case $r in
+	floor) run_floor ;;
+	flux | cflux) run_controllers "$r" ;;
+	*) log "unknown run $r"; exit 2 ;;
+	esac
+done
+
+# ------------------------------------------------------------ the report
+{
+	echo "# cflux bench: N=$N applications ($((4 * N)) objects)"
+	echo
+	echo "Same machine ($(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)), same scenario; cluster: $MODE$([ "$MODE" = fresh ] && echo ", a new control plane per run"). kube-apiserver $K8S_VERSION; Flux source-controller $SOURCE_CONTROLLER_VERSION (--concurrent=10), kustomize-controller $KUSTOMIZE_CONTROLLER_VERSION (--concurrent=20); cflux-operator defaults."
+	echo
+	echo "| run | all Ready | first Ready | all Ready after a commit changing all | peak RSS / CPU per process | apiserver requests by client |"
+	echo "|---|---|---|---|---|---|"
+	for r in "${RESULTS[@]}"; do
+		IFS='|' read -r name all first again stats reqs _ <<<"$r"
+		sfx() { [ "$1" = - ] && echo - || echo "$1s"; }
+		echo "| $name | $(sfx "$all") | $(sfx "$first") | $(sfx "$again") | $stats | $reqs |"
+	done
+	echo
+	fl= cf= fx=
+	for r in "${RESULTS[@]}"; do
+		IFS='|' read -r name all _ <<<"$r"
+		case $name in floor) fl=$all ;; flux) fx=$all ;; cflux) cf=$all ;; esac
+	done
+	[ -n "$cf" ] && [ -n "$fx" ] && awk -v a="$cf" -v b="$fx" 'BEGIN { if (b > 0) printf "cflux/flux time: %.2f\n", a / b }'
+	[ -n "$cf" ] && [ -n "$fl" ] && awk -v a="$cf" -v b="$fl" 'BEGIN { if (b > 0) printf "cflux/floor time: %.2f\n", a / b }'
+	echo
+	echo "Every run's 4N objects were verified present at the end."
+} | tee "$OUT/report.md"
