@@ -176,7 +176,7 @@ start_proc kube-apiserver "$D/kube-apiserver.pid" "$D/kube-apiserver.log" "$KUBE
 	--cert-dir="$PKI" --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
 	--client-ca-file="$PKI/ca.crt" --token-auth-file="$PKI/tokens.csv" \
 	--authorization-mode=RBAC \
-	--service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
+	--service-cluster-ip-range=10.0.0.0/16 --allow-privileged=true \
 	--disable-admission-plugins=ServiceAccount \
 	--service-account-issuer="$APISERVER_URL/" \
 	--service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
