@@ -6,10 +6,13 @@
 #   BENCH_RUNS="floor flux cflux"               (which runs, in this order)
 #   BENCH_CLUSTER=fresh|reuse                   (fresh: a new control plane per run,
 #                                                torn down after; reuse: the one up now)
+#   BENCH_SOURCES=shared|per-app                (one repository and GitRepository for
+#                                                all, or one of each per application)
 #
-# The scenario: one Git repository with N paths, each holding a
-# ServiceAccount, a Service, a Deployment scaled to 0 and an Ingress with
-# three ${variables}; one GitRepository and N Kustomizations (wait: true,
+# The scenario: one Git repository with N paths (per-app: N repositories
+# with one path each), each path holding a ServiceAccount, a Service, a
+# Deployment scaled to 0 and an Ingress with three ${variables}; one
+# GitRepository (per-app: N) and N Kustomizations (wait: true,
 # timeout 1m, interval 60m, retryInterval 2m, postBuild.substitute with
 # the three variables) as Flux users write them.  Three runs:
 #   floor  the 4N objects applied by a minimal bulk server-side-apply
@@ -28,6 +31,8 @@ repo=$PWD
 N=${BENCH_N:-100}
 RUNS=${BENCH_RUNS:-floor flux cflux}
 MODE=${BENCH_CLUSTER:-fresh}
+SOURCES=${BENCH_SOURCES:-shared}
+case $SOURCES in shared | per-app) ;; *) echo "BENCH_SOURCES: shared or per-app" >&2; exit 2 ;; esac
 BUILD=${BUILD:-build/default}
 BIN=${BIN:-bin}
 OUT=$repo/build/bench
@@ -131,12 +136,33 @@ spec:
           service: {name: app-$2, port: {number: 9898}}
 EOF
 }
-gen_repo() { # VALUE -> sha
-	local src=$OUT/src i
+src_name() { # I -> the GitRepository (and repository) app-I reads from
+	if [ "$SOURCES" = per-app ]; then echo "app-$1"; else echo bench; fi
+}
+# gen_repo VALUE: commit every application at VALUE; writes the revision
+# each Kustomization must reach, "app-I main@sha1:<hex>" lines, to $OUT/revs.
+gen_repo() {
+	local src=$OUT/src i sha
 	rm -rf "$src"
 	mkdir -p "$src"
-	for i in $(seq 1 "$N"); do gen_app "$src" "$i" "$1"; done
-	bash test/cluster/mkrepo.sh bench "$src"
+	if [ "$SOURCES" = per-app ]; then
+		for i in $(seq 1 "$N"); do
+			gen_app "$src/app-$i" "$i" "$1"
+			sha=$(bash test/cluster/mkrepo.sh "app-$i" "$src/app-$i")
+			echo "app-$i main@sha1:$sha"
+		done >"$OUT/revs"
+	else
+		for i in $(seq 1 "$N"); do gen_app "$src" "$i" "$1"; done
+		sha=$(bash test/cluster/mkrepo.sh bench "$src")
+		for i in $(seq 1 "$N"); do echo "app-$i main@sha1:$sha"; done >"$OUT/revs"
+	fi
+}
+gitrepositories() { # NS
+	local s
+	for s in $(for i in $(seq 1 "$N"); do src_name "$i"; done | sort -u); do
+		printf -- '---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  interval: 60m\n  url: %s/%s.git\n  ref: {branch: main}\n' \
+			"$s" "$1" "$GIT_HTTP_URL" "$s"
+	done
 }
 kustomizations() { # NS
 	local i
@@ -155,31 +181,31 @@ spec:
   wait: true
   prune: true
   path: ./apps/app-$i
-  sourceRef: {kind: GitRepository, name: bench}
+  sourceRef: {kind: GitRepository, name: $(src_name "$i")}
   postBuild:
     substitute: {NAMESPACE: bench-apps, VERSION: "6.7.0", DOMAIN: bench.example.com}
 EOF
 	done
 }
 floor_manifests() { # substituted copies for the floor client
-	local src=$OUT/src dst=$OUT/floor
+	local dst=$OUT/floor i
 	rm -rf "$dst"
-	cp -r "$src/apps" "$dst"
+	for i in $(seq 1 "$N"); do gen_app "$dst" "$i" v1; done
 	find "$dst" -name '*.yaml' -exec sed -i 's/${NAMESPACE}/bench-apps/g; s/${VERSION}/6.7.0/g; s/${DOMAIN}/bench.example.com/g' {} +
 }
 
-ready_count() { # NS REVISION(optional)
-	local want=${2:-}
-	k get kustomizations -n "$1" -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status} {.status.lastAppliedRevision}{"\n"}{end}' 2>/dev/null |
-		awk -v w="$want" '$1 == "True" && (w == "" || $2 == w) { n++ } END { print n + 0 }'
+# ready_count NS: Kustomizations Ready at the revision $OUT/revs wants.
+ready_count() {
+	k get kustomizations -n "$1" -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status} {.status.lastAppliedRevision}{"\n"}{end}' 2>/dev/null |
+		awk 'NR == FNR { want[$1] = $2; next } $2 == "True" && want[$1] == $3 { n++ } END { print n + 0 }' "$OUT/revs" -
 }
 
-# wait_all NS REVISION T0 -> sets T_FIRST, T_ALL (seconds since T0)
+# wait_all NS T0 -> sets T_FIRST, T_ALL (seconds since T0)
 wait_all() {
-	local ns=$1 rev=$2 t0=$3 c
+	local ns=$1 t0=$2 c
 	T_FIRST= T_ALL=
 	while :; do
-		c=$(ready_count "$ns" "$rev" || echo 0)
+		c=$(ready_count "$ns" || echo 0)
 		[ -z "$T_FIRST" ] && [ "$c" -gt 0 ] && T_FIRST=$(secs "$t0" "$(now)")
 		if [ "$c" -ge "$N" ]; then
 			T_ALL=$(secs "$t0" "$(now)")
@@ -234,7 +260,6 @@ record() { RESULTS+=("$*"); }
 # ------------------------------------------------------------ runs
 run_floor() {
 	cluster_up
-	gen_repo v1 >/dev/null
 	floor_manifests
 	k create namespace bench-apps >/dev/null
 	local t0 out
@@ -249,15 +274,17 @@ run_floor() {
 	cluster_down
 }
 
-start_bg() { # LOG CMD... -> PID in BG_PID
+BG_PIDS=""
+start_bg() { # LOG CMD... -> PID in BG_PID; every such process is killed on exit
 	"${@:2}" >"$1" 2>&1 &
 	BG_PID=$!
+	BG_PIDS="$BG_PIDS $BG_PID"
 }
 
 run_controllers() { # NAME: flux or cflux
-	local name=$1 ns=bench pids="" t0 sha1 sha2 p stats
+	local name=$1 ns=bench pids="" t0 p stats
 	cluster_up
-	sha1=$(gen_repo v1)
+	gen_repo v1
 	k create namespace "$ns" >/dev/null
 	k create namespace bench-apps >/dev/null
 	local port
@@ -294,17 +321,19 @@ run_controllers() { # NAME: flux or cflux
 	sleep 2
 	audit_mark
 	t0=$(now)
-	printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: bench\n  namespace: %s\nspec:\n  interval: 60m\n  url: %s/bench.git\n  ref: {branch: main}\n' \
-		"$ns" "$GIT_HTTP_URL" | k apply -f - >/dev/null
-	kustomizations "$ns" | k apply -f - >/dev/null
-	wait_all "$ns" "main@sha1:$sha1" "$t0" || true
+	# The objects are applied while the clock runs and the poller watches:
+	# time to first Ready must not wait for kubectl to finish.
+	{ gitrepositories "$ns"; kustomizations "$ns"; } | k apply -f - >/dev/null &
+	local apply_pid=$!
+	wait_all "$ns" "$t0" || true
+	wait "$apply_pid"
 	local first=$T_FIRST all=$T_ALL
 	verify_objects
 	# Steady state: one commit that changes all N.
-	sha2=$(gen_repo v2)
+	gen_repo v2
 	t0=$(now)
-	k annotate gitrepository -n "$ns" bench --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s)" >/dev/null
-	wait_all "$ns" "main@sha1:$sha2" "$t0" || true
+	k annotate gitrepository -n "$ns" --all --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s)" >/dev/null
+	wait_all "$ns" "$t0" || true
 	local again=$T_ALL
 	stats=""
 	for p in $pids; do
@@ -316,7 +345,13 @@ run_controllers() { # NAME: flux or cflux
 	cluster_down
 }
 
-trap cluster_down EXIT
+# A failed run (set -e) must not leave its controllers behind.
+cleanup() {
+	local p
+	for p in $BG_PIDS; do kill "$p" 2>/dev/null || true; done
+	cluster_down
+}
+trap cleanup EXIT
 for r in $RUNS; do
 	log "run: $r (N=$N)"
 	case $r in
@@ -328,7 +363,7 @@ done
 
 # ------------------------------------------------------------ the report
 {
-	echo "# cflux bench: N=$N applications ($((4 * N)) objects)"
+	echo "# cflux bench: N=$N applications ($((4 * N)) objects), sources: $SOURCES"
 	echo
 	echo "Same machine ($(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)), same scenario; cluster: $MODE$([ "$MODE" = fresh ] && echo ", a new control plane per run"). kube-apiserver $K8S_VERSION; Flux source-controller $SOURCE_CONTROLLER_VERSION (--concurrent=10), kustomize-controller $KUSTOMIZE_CONTROLLER_VERSION (--concurrent=20); cflux-operator defaults."
 	echo

@@ -1,16 +1,27 @@
 #!/bin/bash
 # bench.sh: the `make bench` harness on a tiny N, so it cannot rot (TAP).
-# The floor and cflux runs at N=5 on the control plane that is up; the
-# real figures come from `make bench` (N=100, BENCH_N=1000), not from here.
+# The floor and cflux runs at N=5 with one shared source, then cflux at
+# N=3 with a repository and GitRepository per application, on the control
+# plane that is up; the real figures come from `make bench` (N=100,
+# BENCH_N=1000), not from here.
 set -u
 cd "$(dirname "$0")/../.."
-out=$(BENCH_N=5 BENCH_RUNS="floor cflux" BENCH_CLUSTER=reuse bash test/bench/run.sh 2>&1)
-rc=$?
 n=0
 t() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'; fi; }
+
+out=$(BENCH_N=5 BENCH_RUNS="floor cflux" BENCH_CLUSTER=reuse bash test/bench/run.sh 2>&1)
+rc=$?
 t "bench harness runs floor and cflux at N=5" '[ $rc = 0 ]'
 t "the report has a floor row and a cflux row with times" \
 	'grep -Eq "^\| floor \| [0-9.]+s" build/bench/report.md && grep -Eq "^\| cflux \| [0-9.]+s \| [0-9.]+s \| [0-9.]+s" build/bench/report.md'
 t "the cflux row has the operator's peak RSS and CPU" 'grep -Eq "cflux-operator=[0-9]+MiB/[0-9.]+s" build/bench/report.md'
 t "every run's objects were verified" 'grep -q "verified present" build/bench/report.md'
+
+out=$(BENCH_N=3 BENCH_RUNS=cflux BENCH_SOURCES=per-app BENCH_CLUSTER=reuse bash test/bench/run.sh 2>&1)
+rc=$?
+t "the per-application variant runs cflux at N=3" '[ $rc = 0 ]'
+t "its report says so and has a cflux row with times" \
+	'grep -q "sources: per-app" build/bench/report.md && grep -Eq "^\| cflux \| [0-9.]+s \| [0-9.]+s \| [0-9.]+s" build/bench/report.md'
+t "each application got its own source" \
+	'[ "$(grep -c "Stored artifact" build/bench/cflux-operator.log)" -ge 6 ]'
 echo "1..$n"
