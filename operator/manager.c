@@ -15,12 +15,21 @@
 #include "conditions.h"
 #include "kube/workqueue.h"
 #include "manager.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 /* gotk_reconcile_duration_seconds: 10 exponential buckets from 10 ms (Flux's). */
 #define NBUCKETS 10
 static const double bucket_le[NBUCKETS] = { 0.01,   0.0297, 0.0882, 0.262, 0.778,
 					    2.31,   6.86,   20.4,   60.6,  180.0 };
+
+/* One object's reconcile durations (Flux labels the histogram per object). */
+struct hist {
+	uint64_t buckets[NBUCKETS + 1];
+	double sum_s;
+	uint64_t count;
+	char key[]; /* the map's key lives here */
+};
 
 struct watcher {
 	struct ctl *ctl;
@@ -37,9 +46,8 @@ struct ctl {
 	struct kevents *events;
 	struct watcher *watchers; /* subscribed to our informer */
 	struct hmap started;      /* key -> heap uint64_t loop ms of the reconcile's start */
-	uint64_t buckets[NBUCKETS + 1];
-	double sum_s;
-	uint64_t count, successes, errors, requeues;
+	struct hmap hists;        /* key -> struct hist, dropped when the object is deleted */
+	uint64_t successes, errors, requeues;
 	bool disabled;
 	const char *disabled_by; /* the setting that turned it off */
 	struct ctl *next;
@@ -114,6 +122,8 @@ static void on_event(struct informer *inf, enum informer_event ev, struct kobj *
 
 	if (worth_a_reconcile(ev, obj, old))
 		wq_add(ctl->q, obj->key);
+	if (ev == INFORMER_DELETE)
+		free(hmap_remove(&ctl->hists, obj->key));
 	for (w = ctl->watchers; w; w = w->next)
 		w->cb(w->ctl, ev, obj, old);
 }
@@ -173,6 +183,7 @@ struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data)
 	ctl->d = *desc;
 	ctl->data = data;
 	hmap_init(&ctl->started);
+	hmap_init(&ctl->hists);
 	io.ref = desc->ref;
 	io.ref.ns = desc->cluster_scoped ? NULL : m->o.watch_namespace;
 	io.label_selector = m->o.label_selector;
@@ -277,6 +288,10 @@ static void closed_one(void *payload)
 		while (hmap_next(&ctl->started, &it, &k, &v))
 			free(v);
 		hmap_release(&ctl->started);
+		it = 0;
+		while (hmap_next(&ctl->hists, &it, &k, &v))
+			free(v);
+		hmap_release(&ctl->hists);
 		free(ctl);
 	}
 	if (m->close_cb)
@@ -343,6 +358,7 @@ struct kevents *ctl_events(const struct ctl *ctl)
 static void observe(struct ctl *ctl, const char *key, bool ok)
 {
 	uint64_t *t = hmap_remove(&ctl->started, key);
+	struct hist *h;
 	double s;
 	int i;
 
@@ -359,9 +375,17 @@ static void observe(struct ctl *ctl, const char *key, bool ok)
 	}
 	for (i = 0; i < NBUCKETS && s > bucket_le[i]; i++)
 		;
-	ctl->buckets[i]++;
-	ctl->sum_s += s;
-	ctl->count++;
+	h = hmap_get(&ctl->hists, key);
+	if (!h) {
+		size_t n = strlen(key) + 1;
+
+		h = xcalloc(1, sizeof(*h) + n);
+		memcpy(h->key, key, n);
+		hmap_put(&ctl->hists, h->key, h);
+	}
+	h->buckets[i]++;
+	h->sum_s += s;
+	h->count++;
 	if (ok)
 		ctl->successes++;
 	else
@@ -547,30 +571,98 @@ void ctl_watch(struct ctl *watcher, struct ctl *other, ctl_watch_cb cb)
 	other->watchers = w;
 }
 
+/* `key` ("ns/name", or "name" when cluster-scoped) as Prometheus labels. */
+static void object_labels(char *out, size_t size, const struct ctl *ctl, const char *key)
+{
+	const char *slash = strchr(key, '/');
+
+	if (slash)
+		snprintf(out, size, "kind=\"%s\",name=\"%s\",namespace=\"%.*s\"", ctl->d.kind,
+			 slash + 1, (int)(slash - key), key);
+	else
+		snprintf(out, size, "kind=\"%s\",name=\"%s\",namespace=\"\"", ctl->d.kind, key);
+}
+
+static void print_histograms(const struct ctl *ctl, struct buf *out)
+{
+	char labels[WQ_KEY_MAX + 64];
+	size_t it = 0;
+	const char *key;
+	void *v;
+	int i;
+
+	while (hmap_next(&ctl->hists, &it, &key, &v)) {
+		const struct hist *h = v;
+		uint64_t cum = 0;
+
+		object_labels(labels, sizeof(labels), ctl, key);
+		for (i = 0; i < NBUCKETS; i++) {
+			cum += h->buckets[i];
+			buf_addf(out, "gotk_reconcile_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
+				 labels, bucket_le[i], (unsigned long long)cum);
+		}
+		buf_addf(out,
+			 "gotk_reconcile_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n"
+			 "gotk_reconcile_duration_seconds_sum{%s} %.6f\n"
+			 "gotk_reconcile_duration_seconds_count{%s} %llu\n",
+			 labels, (unsigned long long)h->count, labels, h->sum_s, labels,
+			 (unsigned long long)h->count);
+	}
+}
+
+/*
+ * Flux's gauges, read from the informer's cache at scrape time, so they
+ * can never disagree with the objects: gotk_reconcile_condition for the
+ * Ready condition (1 for its status, 0 for the other two; nothing for an
+ * object without one yet) and gotk_suspend_status (spec.suspend).
+ */
+static void print_gauges(const struct ctl *ctl, struct buf *out, bool suspend)
+{
+	static const char *const statuses[] = { "True", "False", "Unknown" };
+	char labels[WQ_KEY_MAX + 64];
+	struct kobj *o;
+	size_t it = 0;
+	int i;
+
+	while ((o = informer_next(ctl->inf, &it))) {
+		const cJSON *c;
+
+		object_labels(labels, sizeof(labels), ctl, o->key);
+		if (suspend) {
+			const cJSON *sp = yj_get(o->json, "/spec/suspend");
+
+			buf_addf(out, "gotk_suspend_status{%s} %d\n", labels, cJSON_IsTrue(sp));
+			continue;
+		}
+		cJSON_ArrayForEach(c, yj_get(o->json, "/status/conditions")) {
+			const char *st = yj_get_str(c, "/status");
+
+			if (!streq_ptr(yj_get_str(c, "/type"), "Ready") || !st)
+				continue;
+			for (i = 0; i < 3; i++)
+				buf_addf(out, "gotk_reconcile_condition{%s,type=\"Ready\",status=\"%s\"} %d\n",
+					 labels, statuses[i], streq(st, statuses[i]));
+			break;
+		}
+	}
+}
+
 void mgr_metrics(const struct mgr *m, struct buf *out)
 {
 	const struct ctl *ctl;
-	int i;
 
 	buf_adds(out, "# HELP gotk_reconcile_duration_seconds The duration in seconds of a "
 		      "reconciliation.\n# TYPE gotk_reconcile_duration_seconds histogram\n");
-	for (ctl = m->ctls; ctl; ctl = ctl->next) {
-		uint64_t cum = 0;
-
-		for (i = 0; i < NBUCKETS; i++) {
-			cum += ctl->buckets[i];
-			buf_addf(out,
-				 "gotk_reconcile_duration_seconds_bucket{kind=\"%s\",le=\"%g\"} "
-				 "%llu\n",
-				 ctl->d.kind, bucket_le[i], (unsigned long long)cum);
-		}
-		buf_addf(out,
-			 "gotk_reconcile_duration_seconds_bucket{kind=\"%s\",le=\"+Inf\"} %llu\n"
-			 "gotk_reconcile_duration_seconds_sum{kind=\"%s\"} %.6f\n"
-			 "gotk_reconcile_duration_seconds_count{kind=\"%s\"} %llu\n",
-			 ctl->d.kind, (unsigned long long)ctl->count, ctl->d.kind, ctl->sum_s,
-			 ctl->d.kind, (unsigned long long)ctl->count);
-	}
+	for (ctl = m->ctls; ctl; ctl = ctl->next)
+		print_histograms(ctl, out);
+	buf_adds(out, "# HELP gotk_reconcile_condition 1 for the status an object's Ready "
+		      "condition has, 0 for the others.\n# TYPE gotk_reconcile_condition gauge\n");
+	for (ctl = m->ctls; ctl; ctl = ctl->next)
+		print_gauges(ctl, out, false);
+	buf_adds(out, "# HELP gotk_suspend_status 1 while an object's spec.suspend is true.\n"
+		      "# TYPE gotk_suspend_status gauge\n");
+	for (ctl = m->ctls; ctl; ctl = ctl->next)
+		print_gauges(ctl, out, true);
 	buf_adds(out, "# HELP controller_runtime_reconcile_total Total number of reconciliations "
 		      "per controller.\n# TYPE controller_runtime_reconcile_total counter\n");
 	for (ctl = m->ctls; ctl; ctl = ctl->next)

@@ -31,9 +31,13 @@
  * reconciles have finished or the deadline passed; mgr_close() releases
  * everything.
  *
- * Metrics: per kind, a reconcile duration histogram under Flux's name
- * gotk_reconcile_duration_seconds and controller-runtime's
- * controller_runtime_reconcile_total{result}; mgr_metrics() prints them.
+ * Metrics, under Flux's names and labels: per object (kind, name,
+ * namespace) the reconcile duration histogram
+ * gotk_reconcile_duration_seconds (dropped when the object is deleted),
+ * the Ready condition gauge gotk_reconcile_condition{type,status} and
+ * gotk_suspend_status, the gauges read from the informer's cache at
+ * scrape time; per controller controller_runtime_reconcile_total{result}
+ * and workqueue_depth.  mgr_metrics() prints them.
  *
  * Threading: the loop thread only.
  */

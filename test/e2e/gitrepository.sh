@@ -67,7 +67,18 @@ check "artifact path layout gitrepository/<ns>/<name>/<sha>.tar.gz" \
 check "Event NewArtifact recorded" \
 	poll 10 bash -c "$KUBECTL get events -n $NS --field-selector involvedObject.name=main,reason=NewArtifact -o name | grep -q ."
 check "readiness and metrics endpoints" \
-	bash -c "curl -fsS http://127.0.0.1:$HPORT/readyz | grep -qx ok && curl -fsS http://127.0.0.1:$MPORT/metrics | grep -q 'gotk_reconcile_duration_seconds_count{kind=\"GitRepository\"} [1-9]'"
+	bash -c "curl -fsS http://127.0.0.1:$HPORT/readyz | grep -qx ok && curl -fsS http://127.0.0.1:$MPORT/metrics | grep -q 'gotk_reconcile_duration_seconds_count{kind=\"GitRepository\",name=\"main\",namespace=\"$NS\"} [1-9]'"
+L="kind=\"GitRepository\",name=\"main\",namespace=\"$NS\""
+check "gotk_reconcile_condition: Ready True is 1, False and Unknown 0" bash -c "
+	m=\$(curl -fsS http://127.0.0.1:$MPORT/metrics) &&
+	grep -qxF 'gotk_reconcile_condition{$L,type=\"Ready\",status=\"True\"} 1' <<<\"\$m\" &&
+	grep -qxF 'gotk_reconcile_condition{$L,type=\"Ready\",status=\"False\"} 0' <<<\"\$m\" &&
+	grep -qxF 'gotk_reconcile_condition{$L,type=\"Ready\",status=\"Unknown\"} 0' <<<\"\$m\""
+check "gotk_suspend_status 0, then 1 once suspended" bash -c "
+	curl -fsS http://127.0.0.1:$MPORT/metrics | grep -qxF 'gotk_suspend_status{$L} 0' &&
+	$KUBECTL patch gitrepository -n $NS main --type=merge -p '{\"spec\":{\"suspend\":true}}' >/dev/null &&
+	for i in \$(seq 1 40); do curl -fsS http://127.0.0.1:$MPORT/metrics | grep -qxF 'gotk_suspend_status{$L} 1' && exit 0; sleep 0.25; done; exit 1"
+k patch gitrepository -n "$NS" main --type=merge -p '{"spec":{"suspend":false}}' >/dev/null
 
 # ------------------------------------------------------------ spec.ignore
 gitrepo ign "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" 'ignore: |' '  /*' '  !/deploy' >/dev/null
