@@ -6,8 +6,11 @@
  * microsoft.flux extension translates them (reference/azure-fluxconfig.md
  * §3.4): the source named <config>, one Kustomization <config>-<name> per
  * entry of spec.kustomizations, each labelled clusterconfig.cflux.io/name
- * and /namespace and owned by the configuration (the garbage collector
- * removes them with it).  Durations in seconds become Go durations;
+ * and /namespace and owned by the configuration.  Its finalizer deletes
+ * them in order when it is deleted: each Kustomization once no sibling
+ * depends on it any more (its objects are pruned while what they need
+ * still exists), then the source; the owner references are the garbage
+ * collector's fallback.  Durations in seconds become Go durations;
  * dependsOn names become <config>-<name>; suspend goes to every child.
  *
  * Then it rolls the children's status up into Azure's fields (§3.7):
@@ -42,6 +45,7 @@
 #define LABEL_NAME "clusterconfig.cflux.io/name"
 #define LABEL_NAMESPACE "clusterconfig.cflux.io/namespace"
 #define FIELD_MANAGER "cflux-fluxconfig"
+#define FINALIZER "clusterconfig.cflux.io/finalizer"
 
 struct fcjob {
 	struct ctl *ctl;
@@ -444,6 +448,8 @@ static void write_status(struct fcjob *j, const char *invalid)
 	job_free(j);
 }
 
+static void reconcile_live(struct fcjob *j);
+
 /* ---- applying the children ---- */
 
 static void child_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
@@ -529,14 +535,197 @@ static void apply_children(struct fcjob *j)
 	child_applied(0, NULL, NULL, j); /* drop the hold */
 }
 
-static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
+/* ---- deletion: dependents first, the source last, then the finalizer ---- */
+
+static bool has_finalizer(const struct kobj *o)
 {
-	struct fcjob *j;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, yj_get(o->json, "/metadata/finalizers"))
+		if (cJSON_IsString(it) && streq(it->valuestring, FINALIZER))
+			return true;
+	return false;
+}
+
+/* Is `o` (a GitRepository or Kustomization) a child of configuration `fc`? */
+static bool is_child(const struct kobj *o, const struct kobj *fc)
+{
+	return streq(o->ns, fc->ns) &&
+	       streq_ptr(kobj_str(o, "metadata", "labels", LABEL_NAME, NULL), fc->name) &&
+	       streq_ptr(kobj_str(o, "metadata", "labels", LABEL_NAMESPACE, NULL), fc->ns);
+}
+
+/* Does a child Kustomization other than `ks` still depend on it? */
+static bool depended_on(struct informer *inf, const struct kobj *fc, const struct kobj *ks)
+{
+	struct kobj *o;
+	size_t it = 0;
+	const cJSON *d;
+
+	while ((o = informer_next(inf, &it))) {
+		if (o == ks || !is_child(o, fc))
+			continue;
+		cJSON_ArrayForEach(d, yj_get(o->json, "/spec/dependsOn"))
+		{
+			const char *dns = yj_get_str(d, "/namespace");
+
+			if (streq_ptr(yj_get_str(d, "/name"), ks->name) &&
+			    streq(dns && *dns ? dns : o->ns, ks->ns))
+				return true;
+		}
+	}
+	return false;
+}
+
+static void finalizer_patched(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+	struct ctl *ctl = j->ctl;
+	char *key = xstrdup(j->obj->key);
+	bool deleting = kobj_str(j->obj, "metadata", "deletionTimestamp", NULL) != NULL;
+
+	if (r < 0 && r != -ENOENT) {
+		log_error(NULL, "Cannot update the finalizer", "controller", "fluxconfiguration",
+			  "object", key, "error", err ? err->msg : op_strerror(r), NULL);
+		job_free(j);
+		ctl_retry(ctl, key);
+	} else if (r == -ENOENT || deleting) {
+		job_free(j);
+		ctl_done(ctl, key, 0);
+	} else {
+		/* Added: go on with the object as the apiserver returned it. */
+		kobj_unref(j->obj);
+		j->obj = kobj_new(cJSON_Duplicate(obj, 1));
+		free(key);
+		reconcile_live(j);
+		return;
+	}
+	free(key);
+}
+
+static void set_finalizer(struct fcjob *j, bool present)
+{
+	cJSON *fins = cJSON_CreateArray();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, yj_get(j->obj->json, "/metadata/finalizers"))
+		if (!cJSON_IsString(it) || !streq(it->valuestring, FINALIZER))
+			cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
+	if (present)
+		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
+	if (ctl_patch_finalizers(j->ctl, j->obj, fins, finalizer_patched, j) < 0)
+		finalizer_patched(-EIO, NULL, NULL, j);
+	cJSON_Delete(fins);
+}
+
+static void deletion_step_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+
+	if (r < 0 && r != -ENOENT && j->r == 0) {
+		j->r = r;
+		snprintf(j->msg, sizeof(j->msg), "%s", err ? err->msg : op_strerror(r));
+	}
+	if (--j->pending > 0)
+		return;
+	if (j->r < 0) {
+		char *key = xstrdup(j->obj->key);
+		struct ctl *ctl = j->ctl;
+
+		ctl_event(ctl, j->obj, "Warning", "DeletionFailed", "%s", j->msg);
+		job_free(j);
+		ctl_retry(ctl, key);
+		free(key);
+		return;
+	}
+	/* The children's informer events requeue us as they go. */
+	ctl_done(j->ctl, j->obj->key, 0);
+	job_free(j);
+}
+
+static void delete_child(struct fcjob *j, const struct kobj *o, const char *group,
+			 const char *resource, const char *kind)
+{
+	struct kube_ref ref = { .group = group, .version = "v1", .resource = resource,
+				.ns = o->ns, .name = o->name };
+
+	ctl_event(j->ctl, j->obj, "Normal", "DeletingChildren", "deleting %s %s/%s", kind, o->ns,
+		  o->name);
+	j->pending++;
+	if (kube_delete(ctl_client(j->ctl), &ref, NULL, deletion_step_done, j) < 0)
+		deletion_step_done(-EIO, NULL, NULL, j);
+}
+
+/*
+ * One step of an ordered deletion.  Kustomizations go first, each only
+ * once no sibling depends on it any more, so a dependent's objects are
+ * pruned while what they need (a namespace, a CRD) still exists; the
+ * source goes once they are all gone; the finalizer last.  Each step
+ * waits for the informer to report the deletions, which requeues us.
+ */
+static void finalize(struct fcjob *j)
+{
+	struct informer *ksinf = ctl_informer(j->f->kustomizations);
+	struct kobj *o, *src;
+	size_t it = 0;
+	bool left = false, going = false;
+	char *key;
+
+	j->pending = 1;
+	while ((o = informer_next(ksinf, &it))) {
+		if (!is_child(o, j->obj))
+			continue;
+		left = true;
+		if (kobj_str(o, "metadata", "deletionTimestamp", NULL)) {
+			going = true;
+		} else if (!depended_on(ksinf, j->obj, o)) {
+			delete_child(j, o, "kustomize.toolkit.fluxcd.io", "kustomizations",
+				     "Kustomization");
+			going = true;
+		}
+	}
+	/* A dependsOn cycle (edited in by hand) has no first: delete them all. */
+	for (it = 0; left && !going && (o = informer_next(ksinf, &it));)
+		if (is_child(o, j->obj))
+			delete_child(j, o, "kustomize.toolkit.fluxcd.io", "kustomizations",
+				     "Kustomization");
+	if (!left) {
+		key = kobj_make_key(j->obj->ns, j->obj->name);
+		src = informer_get(ctl_informer(j->f->sources), key);
+		free(key);
+		if (src && is_child(src, j->obj)) {
+			if (!kobj_str(src, "metadata", "deletionTimestamp", NULL))
+				delete_child(j, src, "source.toolkit.fluxcd.io", "gitrepositories",
+					     "GitRepository");
+		} else {
+			j->pending = 0;
+			set_finalizer(j, false);
+			return;
+		}
+	}
+	deletion_step_done(0, NULL, NULL, j); /* drop the hold */
+}
+
+/* Validate, then create or update the children and roll their status up. */
+static void reconcile_live(struct fcjob *j)
+{
 	const char *invalid;
 	char msg[512];
 
-	if (!obj || kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
-		/* Children are owned: the garbage collector removes them. */
+	invalid = validate(j->obj, msg, sizeof(msg));
+	if (invalid) {
+		ctl_event(j->ctl, j->obj, "Warning", "InvalidConfiguration", "%s", invalid);
+		write_status(j, invalid);
+		return;
+	}
+	apply_children(j);
+}
+
+static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
+{
+	struct fcjob *j;
+
+	if (!obj) {
 		ctl_done(ctl, key, 0);
 		return;
 	}
@@ -544,13 +733,20 @@ static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
 	j->ctl = ctl;
 	j->f = ctl_data(ctl);
 	j->obj = kobj_ref(obj);
-	invalid = validate(obj, msg, sizeof(msg));
-	if (invalid) {
-		ctl_event(ctl, obj, "Warning", "InvalidConfiguration", "%s", invalid);
-		write_status(j, invalid);
+	if (kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
+		if (has_finalizer(obj)) {
+			finalize(j);
+		} else {
+			job_free(j);
+			ctl_done(ctl, key, 0);
+		}
 		return;
 	}
-	apply_children(j);
+	if (!has_finalizer(obj)) {
+		set_finalizer(j, true);
+		return;
+	}
+	reconcile_live(j);
 }
 
 /* A child changed: requeue its configuration (status roll-up). */

@@ -151,7 +151,54 @@ fc bad "  namespace: elsewhere
 check "spec.namespace other than its own: Stalled, provisioningState Failed" poll 30 bash -c \
 	"[ \"\$($KUBECTL get fc -n $NS bad -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status} {.status.provisioningState}')\" = 'True Failed' ]"
 
-k delete fluxconfiguration -n "$NS" cfg >/dev/null
-check "deleting the configuration garbage-collects its Flux objects" poll 60 bash -c \
-	"! $KUBECTL get gitrepository -n $NS cfg >/dev/null 2>&1 && ! $KUBECTL get kustomization -n $NS cfg-infra >/dev/null 2>&1"
+check "a configuration gets the finalizer clusterconfig.cflux.io/finalizer" bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS cfg -o jsonpath='{.metadata.finalizers[*]}')\" = clusterconfig.cflux.io/finalizer ]"
+k delete fluxconfiguration -n "$NS" cfg --wait=false >/dev/null
+check "deleting the configuration deletes its Flux objects, then itself" poll 60 bash -c \
+	"! $KUBECTL get gitrepository -n $NS cfg >/dev/null 2>&1 && ! $KUBECTL get kustomization -n $NS cfg-infra >/dev/null 2>&1 && ! $KUBECTL get fc -n $NS cfg >/dev/null 2>&1"
+
+# ------------------------------------------------------------ ordered deletion
+# c depends on b, b on a.  c and b are held by a finalizer of the test's
+# own: while one stays, nothing it depends on and not the source may be
+# deleted.
+for d in a b c; do
+	mkdir -p "$W/src/ord/$d"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ord-%s\n  namespace: %s\n' "$d" "$NS" >"$W/src/ord/$d/cm.yaml"
+done
+rm -f "$W/src/apps/cm.yaml"
+bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src" >/dev/null
+fc ord "  gitRepository: {url: $GIT_HTTP_URL/$REPO.git, repositoryRef: {branch: main}}
+  kustomizations:
+    a: {path: ./ord/a, retryIntervalInSeconds: 2}
+    b: {path: ./ord/b, retryIntervalInSeconds: 2, dependsOn: [a]}
+    c: {path: ./ord/c, retryIntervalInSeconds: 2, dependsOn: [b]}" | k apply -f - >/dev/null
+check "configuration ord Compliant" poll 90 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS ord -o jsonpath='{.status.complianceState}')\" = Compliant ]"
+hold() { k patch kustomization -n "$NS" "$1" --type=json -p '[{"op":"add","path":"/metadata/finalizers/-","value":"test.cflux.io/hold"}]' >/dev/null; }
+release() { k patch kustomization -n "$NS" "$1" --type=json -p '[{"op":"test","path":"/metadata/finalizers/0","value":"test.cflux.io/hold"},{"op":"remove","path":"/metadata/finalizers/0"}]' >/dev/null; }
+deleting() { [ -n "$($KUBECTL get "$1" -n "$NS" "$2" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null)" ]; }
+stays() { # KIND NAME...: each exists and is not being deleted
+	while [ $# -gt 1 ]; do
+		k get "$1" -n "$NS" "$2" >/dev/null && ! deleting "$1" "$2" || { echo "$1 $2 went"; return 1; }
+		shift 2
+	done
+}
+hold ord-c
+hold ord-b
+k delete fluxconfiguration -n "$NS" ord --wait=false >/dev/null
+check "deletion starts with the Kustomization nothing depends on (c)" poll 30 deleting kustomization ord-c
+after2() { sleep 2; "$@"; }
+check "while c stays, b, a and the source stay" \
+	after2 stays kustomization ord-b kustomization ord-a gitrepository ord
+# Once its own finalizer is gone (it has pruned), drop the test's.
+poll 30 release ord-c
+check "c gone, b is deleted next" poll 30 deleting kustomization ord-b
+check "while b stays, a and the source stay" after2 stays kustomization ord-a gitrepository ord
+poll 30 release ord-b
+gone() {
+	! k get fc -n "$NS" ord >/dev/null 2>&1 && ! k get kustomizations,gitrepositories -n "$NS" -o name | grep -q ord
+}
+check "then a, the source and the configuration go" poll 60 gone
+check "an Event per child deleted" bash -c \
+	"[ \"\$($KUBECTL get events -n $NS --field-selector involvedObject.name=ord,reason=DeletingChildren -o name | wc -l)\" -ge 4 ]"
 tap_end
