@@ -90,6 +90,15 @@ int yj_parse_one(const char *data, size_t len, cJSON **ret, struct op_err *reter
  */
 int yj_emit_yaml(const cJSON *doc, struct buf *out);
 
+/*
+ * Append `doc` as YAML exactly as sigs.k8s.io/yaml.JSONToYAML (go-yaml v2)
+ * prints it: the output format of `kustomize build`.  Keys sorted in
+ * go-yaml's order, its quoting and block-scalar choices, 80-column
+ * folding, integral numbers as integers and others in Go's 'g' form
+ * (goyaml.c).  0, or -EFBIG past out's maximum (out is then unchanged).
+ */
+int yj_emit_yaml_go(const cJSON *doc, struct buf *out);
+
 /* ---- JSON helpers (json.c) ---- */
 
 /*
