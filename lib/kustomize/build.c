@@ -354,9 +354,11 @@ static int add_object(cJSON *obj, const char *origin, struct kz_resmap *out, str
 		return op_err_set(err, -EINVAL, "%s: missing Resource metadata: kind", origin);
 	}
 	if (!*kz__str(obj, "/metadata/name")) {
+		int r = op_err_set(err, -EINVAL, "%s: missing metadata.name in object of kind '%s'",
+				   origin, kz__str(obj, "/kind"));
+
 		cJSON_Delete(obj);
-		return op_err_set(err, -EINVAL, "%s: missing metadata.name in object of kind '%s'",
-				  origin, kz__str(obj, "/kind"));
+		return r;
 	}
 	return kz__resmap_append(out, kz__res_new(obj, origin), err);
 }
@@ -364,8 +366,12 @@ static int add_object(cJSON *obj, const char *origin, struct kz_resmap *out, str
 int kz__parse_resources(const char *data, size_t len, const char *origin, struct kz_resmap *out,
 			struct op_err *err)
 {
+	struct yj_limits lim = YJ_LIMITS_DEFAULT;
 	struct yj_stream s;
-	int r = yj_parse_stream(data, len, NULL, &s, err);
+	int r;
+
+	lim.core_bools = true; /* kustomize reads resources with go-yaml v3 */
+	r = yj_parse_stream(data, len, &lim, &s, err);
 
 	if (r < 0)
 		return op_err_prefix(err, "%s", origin);

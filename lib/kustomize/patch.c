@@ -90,7 +90,8 @@ static cJSON *strip(const cJSON *p)
 	if (cJSON_IsArray(p)) {
 		c = cJSON_CreateArray();
 		cJSON_ArrayForEach(e, p) {
-			if (cJSON_IsObject(e) && streq(kz__str(e, "/$patch"), "delete"))
+			if (cJSON_IsObject(e) && (streq(kz__str(e, "/$patch"), "delete") ||
+						  (yj_get(e, "/$patch") && !e->child->next)))
 				continue;
 			cJSON_AddItemToArray(c, strip(e));
 		}
@@ -139,38 +140,53 @@ static int merge_list(struct smp *s, cJSON **t, const cJSON *p, const char *fiel
 			return 0;
 		}
 	}
-	out = *t;
+	/*
+	 * kustomize merges lists "prepending": the patch's elements come
+	 * first, in the patch's order (merged into the matching element
+	 * where there is one), then the elements the patch did not name, in
+	 * their order; `$patch: delete` elements remove their match.
+	 */
+	out = cJSON_CreateArray();
 	cJSON_ArrayForEach(pe, p) {
-		cJSON *te, *next;
-		bool found = false;
+		cJSON *te, *n = NULL;
 
-		if (!cJSON_IsObject(pe))
+		if (!cJSON_IsObject(pe) || streq(kz__str(pe, "/$patch"), "delete"))
 			continue;
-		if (streq(kz__str(pe, "/$patch"), "delete")) {
-			for (te = out->child; te; te = next) {
-				next = te->next;
-				if (key_eq(te, pe, key))
-					cJSON_Delete(cJSON_DetachItemViaPointer(out, te));
-			}
-			continue;
-		}
-		for (te = out->child; te; te = te->next) {
+		for (te = (*t)->child; te; te = te->next) {
 			if (key_eq(te, pe, key)) {
-				cJSON *copy = cJSON_Duplicate(te, 1);
-				int r = merge_value(s, &copy, pe, NULL);
+				int r;
 
+				n = cJSON_Duplicate(te, 1);
+				r = merge_value(s, &n, pe, NULL);
 				if (r < 0) {
-					cJSON_Delete(copy);
+					cJSON_Delete(n);
+					cJSON_Delete(out);
 					return r;
 				}
-				cJSON_ReplaceItemViaPointer(out, te, copy);
-				found = true;
 				break;
 			}
 		}
-		if (!found)
-			cJSON_AddItemToArray(out, strip(pe));
+		if (!te)
+			n = strip(pe);
+		if (n)
+			cJSON_AddItemToArray(out, n);
 	}
+	{
+		cJSON *te;
+
+		for (te = (*t)->child; te; te = te->next) {
+			bool named = false;
+
+			cJSON_ArrayForEach(pe, p) {
+				if (cJSON_IsObject(pe) && key_eq(te, pe, key))
+					named = true;
+			}
+			if (!named)
+				cJSON_AddItemToArray(out, cJSON_Duplicate(te, 1));
+		}
+	}
+	cJSON_Delete(*t);
+	*t = out;
 	return 0;
 }
 

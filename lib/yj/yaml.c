@@ -487,6 +487,11 @@ static int scalar_value(struct reader *rd, const yaml_event_t *ev, cJSON **ret)
 				    tag + 18);
 	} else if (plain && !tag) {
 		resolve_plain(v, &r);
+		/* YAML 1.2 (go-yaml v3, kyaml): y/yes/on/off... are strings */
+		if (r.kind == R_BOOL && rd->lim->core_bools && !streq(v, "true") &&
+		    !streq(v, "True") && !streq(v, "TRUE") && !streq(v, "false") &&
+		    !streq(v, "False") && !streq(v, "FALSE"))
+			r.kind = R_STR;
 	}
 	switch (r.kind) {
 	case R_NULL:

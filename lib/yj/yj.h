@@ -31,6 +31,7 @@
 #define CFLUX_YJ_YJ_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
@@ -44,6 +45,13 @@ struct yj_limits {
 	size_t max_scalar_bytes;
 	size_t max_alias_uses;   /* per document */
 	size_t max_alias_nodes;  /* nodes created by alias expansion, per document */
+	/*
+	 * Not a limit but the one reading option: YAML 1.2 booleans, as
+	 * go-yaml v3 (and so kustomize's kyaml) reads them: only
+	 * true/True/TRUE/false/False/FALSE; y, yes, on, off, n, no stay
+	 * strings.  false (the default) keeps sigs.k8s.io/yaml's YAML 1.1.
+	 */
+	bool core_bools;
 };
 
 /*
