@@ -73,6 +73,9 @@ LIB_SRCS := $(sort $(wildcard lib/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libcflux.a
 
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+
 OPERATOR_SRCS := $(sort $(wildcard operator/*.c))
 OPERATOR_OBJS := $(OPERATOR_SRCS:%.c=$(BUILD)/%.o)
 # Everything in operator/ but main() also goes into a library, so unit and
@@ -94,14 +97,14 @@ ITEST_BINS := $(ITEST_SRCS:test/integration/%.c=$(BUILD)/test/%)
 TOOL_SRCS := $(sort $(wildcard test/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:test/tools/%.c=$(BUILD)/test/%)
 
-OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
+OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
 .PHONY: all build test unit deps fuzz lint clean help bench-kube bench demo
 .DEFAULT_GOAL := all
 
-all build: $(BIN)/cflux-operator
+all build: $(BIN)/cflux-operator $(BIN)/cflux
 
 # A change of compiler or flags rebuilds everything (git's GIT-CFLAGS).
 FLAGS_STAMP := $(BUILD)/.flags
@@ -130,6 +133,10 @@ $(BIN)/cflux-operator: $(OPERATOR_OBJS) $(LIB)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $(OPERATOR_OBJS) $(LIB) $(PKG_LIBS)
 
+$(BIN)/cflux: $(CLI_OBJS) $(LIB)
+	@mkdir -p $(@D)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(PKG_LIBS)
+
 $(BUILD)/test/test_%: $(BUILD)/test/unit/test_%.o $(HARNESS_OBJ) $(OPLIB) $(LIB)
 	@mkdir -p $(@D)
 	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(OPLIB) $(LIB) $(PKG_LIBS)
@@ -150,10 +157,10 @@ TEST_BINS := $(UNIT_BINS) $(REPLAY_BINS) $(ITEST_BINS) $(TOOL_BINS)
 
 # The test runner: unit tests and corpus replays, then the integration
 # suite against a real control plane it brings up and always takes down.
-test: $(BIN)/cflux-operator $(TEST_BINS) testbin
+test: $(BIN)/cflux-operator $(BIN)/cflux $(TEST_BINS) testbin
 	$(Q)BUILD=$(BUILD) BIN=$(BIN) bash test/run.sh all
 
-unit: $(BIN)/cflux-operator $(TEST_BINS)
+unit: $(BIN)/cflux-operator $(BIN)/cflux $(TEST_BINS)
 	$(Q)BUILD=$(BUILD) BIN=$(BIN) bash test/run.sh unit
 
 deps:

@@ -4,6 +4,7 @@
 #ifndef CFLUX_YJ_INTERNAL_H
 #define CFLUX_YJ_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -22,5 +23,12 @@ void yj__format_float(double v, int bits, int json, char *out, size_t n);
  * is NUL-terminated, so reading up to 4 bytes stops at the NUL.
  */
 size_t yj__utf8_len(const unsigned char *s);
+
+/*
+ * Whether go-yaml v2 would read `s`, written as a plain scalar, back as
+ * the same string (not a bool, null, number, timestamp, merge key or
+ * base-60 float): its encoder's test for "may this string go unquoted".
+ */
+bool yj__plain_is_str(const char *s);
 
 #endif

@@ -240,6 +240,106 @@ static void resolve_plain(const char *in, struct resolved *r)
 	}
 }
 
+/* go-yaml v2's timestamp layouts: 2006-1-2, then "T"/"t"/" " 15:4:5 with an
+ * optional fraction and, but for " ", an optional Z or +hh:mm zone. */
+static bool num_run(const char **p, int min, int max, int *ret)
+{
+	int n = 0, v = 0;
+
+	while (**p >= '0' && **p <= '9' && n < max) {
+		v = v * 10 + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	*ret = v;
+	return n >= min;
+}
+
+static bool go_timestamp(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	const char *p = s;
+	int y, mo, d, h, mi, se;
+	char sep;
+
+	if (!num_run(&p, 4, 4, &y) || *p++ != '-' || !num_run(&p, 1, 2, &mo) || *p++ != '-' ||
+	    !num_run(&p, 1, 2, &d))
+		return false;
+	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+		return false;
+	if (!*p)
+		return true;
+	sep = *p++;
+	if (sep != 'T' && sep != 't' && sep != ' ')
+		return false;
+	if (!num_run(&p, 1, 2, &h) || *p++ != ':' || !num_run(&p, 1, 2, &mi) || *p++ != ':' ||
+	    !num_run(&p, 1, 2, &se) || h > 23 || mi > 59 || se > 59)
+		return false;
+	if (*p == '.') {
+		int f;
+
+		p++;
+		if (!num_run(&p, 1, 9, &f))
+			return false;
+	}
+	if (!*p)
+		return true;
+	if (sep == ' ')
+		return false;
+	if (*p == 'Z')
+		return p[1] == '\0';
+	if (*p == '+' || *p == '-') {
+		int zh, zm;
+
+		p++;
+		return num_run(&p, 2, 2, &zh) && *p++ == ':' && num_run(&p, 2, 2, &zm) && !*p;
+	}
+	return false;
+}
+
+/* go-yaml v2's isBase60Float: [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)? */
+static bool base60_float(const char *s)
+{
+	const char *p = s;
+	int groups = 0;
+
+	if (*p == '+' || *p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return false;
+	while ((*p >= '0' && *p <= '9') || *p == '_')
+		p++;
+	while (*p == ':') {
+		p++;
+		if (p[0] >= '0' && p[0] <= '5' && p[1] >= '0' && p[1] <= '9')
+			p += 2;
+		else if (*p >= '0' && *p <= '9')
+			p++;
+		else
+			return false;
+		groups++;
+	}
+	if (!groups)
+		return false;
+	if (*p == '.') {
+		p++;
+		while ((*p >= '0' && *p <= '9') || *p == '_')
+			p++;
+	}
+	return *p == '\0';
+}
+
+bool yj__plain_is_str(const char *s)
+{
+	struct resolved r;
+
+	if (streq(s, "<<"))
+		return false;
+	resolve_plain(s, &r);
+	return r.kind == R_STR && !go_timestamp(s) && !base60_float(s);
+}
+
 /* ---- the reader ---- */
 
 struct anchor {
@@ -387,6 +487,11 @@ static int scalar_value(struct reader *rd, const yaml_event_t *ev, cJSON **ret)
 				    tag + 18);
 	} else if (plain && !tag) {
 		resolve_plain(v, &r);
+		/* YAML 1.2 (go-yaml v3, kyaml): y/yes/on/off... are strings */
+		if (r.kind == R_BOOL && rd->lim->core_bools && !streq(v, "true") &&
+		    !streq(v, "True") && !streq(v, "TRUE") && !streq(v, "false") &&
+		    !streq(v, "False") && !streq(v, "FALSE"))
+			r.kind = R_STR;
 	}
 	switch (r.kind) {
 	case R_NULL:

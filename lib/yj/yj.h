@@ -31,6 +31,7 @@
 #define CFLUX_YJ_YJ_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
@@ -44,6 +45,13 @@ struct yj_limits {
 	size_t max_scalar_bytes;
 	size_t max_alias_uses;   /* per document */
 	size_t max_alias_nodes;  /* nodes created by alias expansion, per document */
+	/*
+	 * Not a limit but the one reading option: YAML 1.2 booleans, as
+	 * go-yaml v3 (and so kustomize's kyaml) reads them: only
+	 * true/True/TRUE/false/False/FALSE; y, yes, on, off, n, no stay
+	 * strings.  false (the default) keeps sigs.k8s.io/yaml's YAML 1.1.
+	 */
+	bool core_bools;
 };
 
 /*
@@ -89,6 +97,15 @@ int yj_parse_one(const char *data, size_t len, cJSON **ret, struct op_err *reter
  * Parsing the output gives `doc` back.  0 or -EFBIG.
  */
 int yj_emit_yaml(const cJSON *doc, struct buf *out);
+
+/*
+ * Append `doc` as YAML exactly as sigs.k8s.io/yaml.JSONToYAML (go-yaml v2)
+ * prints it: the output format of `kustomize build`.  Keys sorted in
+ * go-yaml's order, its quoting and block-scalar choices, 80-column
+ * folding, integral numbers as integers and others in Go's 'g' form
+ * (goyaml.c).  0, or -EFBIG past out's maximum (out is then unchanged).
+ */
+int yj_emit_yaml_go(const cJSON *doc, struct buf *out);
 
 /* ---- JSON helpers (json.c) ---- */
 

@@ -1,0 +1,695 @@
+/*
+ * patch.c: patches, patchesStrategicMerge, patchesJson6902, and the
+ * strategic merge itself.
+ *
+ * DESIGN
+ * Strategic merge without OpenAPI: kustomize merges built-in kinds with
+ * the patch strategies and merge keys of the Kubernetes API, and custom
+ * resources as plain JSON merge.  We carry the handful of merge keys that
+ * matter in manifests (containers by name, ports by containerPort or
+ * port, env by name, volumes by name, volumeMounts by mountPath, ...) in
+ * a table by field name, used for the API groups Kubernetes serves itself.
+ * Directives: `$patch: delete` (drop the object, a map, or a list element
+ * chosen by merge key), `$patch: replace` (take the patch's map or list
+ * as is), a null value deletes a field.
+ *
+ * Targets: a patch without a `target` applies to the object with its own
+ * group, version, kind, name and namespace (by any name the object has
+ * had); with one, to every object the selector picks: group, version,
+ * kind, name and namespace are anchored regular expressions, plus label
+ * and annotation selectors.  The patched object keeps its name, namespace
+ * and kind unless the options allow a change.
+ */
+#include <regex.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "kustomize/build.h"
+#include "kustomize/internal.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+/* ---- strategic merge ---- */
+
+static const char *const builtin_groups[] = {
+	"", "apps", "batch", "policy", "autoscaling", "networking.k8s.io",
+	"rbac.authorization.k8s.io", "storage.k8s.io", "scheduling.k8s.io", "extensions",
+	"admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io",
+	"coordination.k8s.io", "discovery.k8s.io", "node.k8s.io", "certificates.k8s.io",
+};
+
+/* The merge key of list `field` (whose elements look like `sample`), or NULL. */
+static const char *merge_key(const char *field, const cJSON *sample)
+{
+	static const struct {
+		const char *field, *key;
+	} keys[] = {
+		{ "containers", "name" },     { "initContainers", "name" },
+		{ "ephemeralContainers", "name" }, { "env", "name" },
+		{ "volumes", "name" },        { "volumeMounts", "mountPath" },
+		{ "volumeDevices", "devicePath" }, { "imagePullSecrets", "name" },
+		{ "hostAliases", "ip" },      { "topologySpreadConstraints", "topologyKey" },
+		{ "resourceClaims", "name" }, { "schedulingGates", "name" },
+		{ "ownerReferences", "uid" }, { "conditions", "type" },
+	};
+
+	if (streq(field, "ports")) {
+		if (cJSON_GetObjectItemCaseSensitive(sample, "containerPort"))
+			return "containerPort";
+		return "port";
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (streq(keys[i].field, field))
+			return keys[i].key;
+	return NULL;
+}
+
+static bool is_directive(const char *k)
+{
+	return k[0] == '$' && (streq(k, "$patch") || str_startswith(k, "$setElementOrder/") ||
+			       streq(k, "$retainKeys") ||
+			       str_startswith(k, "$deleteFromPrimitiveList/"));
+}
+
+/* A copy of a patch value with its directives removed. */
+static cJSON *strip(const cJSON *p)
+{
+	cJSON *c, *e;
+
+	if (cJSON_IsObject(p)) {
+		c = cJSON_CreateObject();
+		cJSON_ArrayForEach(e, p) {
+			if (is_directive(e->string) || cJSON_IsNull(e))
+				continue;
+			cJSON_AddItemToObject(c, e->string, strip(e));
+		}
+		return c;
+	}
+	if (cJSON_IsArray(p)) {
+		c = cJSON_CreateArray();
+		cJSON_ArrayForEach(e, p) {
+			if (cJSON_IsObject(e) && (streq(kz__str(e, "/$patch"), "delete") ||
+						  (yj_get(e, "/$patch") && !e->child->next)))
+				continue;
+			cJSON_AddItemToArray(c, strip(e));
+		}
+		return c;
+	}
+	return cJSON_Duplicate(p, 1);
+}
+
+struct smp {
+	bool builtin;
+	struct op_err *err;
+};
+
+static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *field);
+
+static bool key_eq(const cJSON *a, const cJSON *b, const char *key)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, key);
+	const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, key);
+
+	if (!x || !y)
+		return false;
+	if (cJSON_IsString(x) && cJSON_IsString(y))
+		return streq(x->valuestring, y->valuestring);
+	if (cJSON_IsNumber(x) && cJSON_IsNumber(y))
+		return x->valuedouble == y->valuedouble;
+	return false;
+}
+
+static int merge_list(struct smp *s, cJSON **t, const cJSON *p, const char *field)
+{
+	const cJSON *pe, *sample = p->child;
+	const char *key;
+	cJSON *out;
+
+	if (!s->builtin || !sample || !cJSON_IsObject(sample) ||
+	    !(key = merge_key(field, sample)) || !cJSON_IsArray(*t)) {
+		cJSON_Delete(*t);
+		*t = strip(p);
+		return 0;
+	}
+	cJSON_ArrayForEach(pe, p) {
+		if (cJSON_IsObject(pe) && streq(kz__str(pe, "/$patch"), "replace")) {
+			cJSON_Delete(*t);
+			*t = strip(p);
+			return 0;
+		}
+	}
+	/*
+	 * kustomize merges lists "prepending": the patch's elements come
+	 * first, in the patch's order (merged into the matching element
+	 * where there is one), then the elements the patch did not name, in
+	 * their order; `$patch: delete` elements remove their match.
+	 */
+	out = cJSON_CreateArray();
+	cJSON_ArrayForEach(pe, p) {
+		cJSON *te, *n = NULL;
+
+		if (!cJSON_IsObject(pe) || streq(kz__str(pe, "/$patch"), "delete"))
+			continue;
+		for (te = (*t)->child; te; te = te->next) {
+			if (key_eq(te, pe, key)) {
+				int r;
+
+				n = cJSON_Duplicate(te, 1);
+				r = merge_value(s, &n, pe, NULL);
+				if (r < 0) {
+					cJSON_Delete(n);
+					cJSON_Delete(out);
+					return r;
+				}
+				break;
+			}
+		}
+		if (!te)
+			n = strip(pe);
+		if (n)
+			cJSON_AddItemToArray(out, n);
+	}
+	{
+		cJSON *te;
+
+		for (te = (*t)->child; te; te = te->next) {
+			bool named = false;
+
+			cJSON_ArrayForEach(pe, p) {
+				if (cJSON_IsObject(pe) && key_eq(te, pe, key))
+					named = true;
+			}
+			if (!named)
+				cJSON_AddItemToArray(out, cJSON_Duplicate(te, 1));
+		}
+	}
+	cJSON_Delete(*t);
+	*t = out;
+	return 0;
+}
+
+static int merge_map(struct smp *s, cJSON *t, const cJSON *p)
+{
+	const cJSON *pe;
+	int r;
+
+	cJSON_ArrayForEach(pe, p) {
+		cJSON *te;
+
+		if (is_directive(pe->string))
+			continue;
+		te = cJSON_GetObjectItemCaseSensitive(t, pe->string);
+		if (cJSON_IsNull(pe)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(t, pe->string);
+			continue;
+		}
+		if (!te) {
+			if (cJSON_IsObject(pe) && streq(kz__str(pe, "/$patch"), "delete"))
+				continue;
+			cJSON_AddItemToObject(t, pe->string, strip(pe));
+			continue;
+		}
+		{
+			cJSON *copy = cJSON_Duplicate(te, 1);
+
+			r = merge_value(s, &copy, pe, pe->string);
+			if (r < 0) {
+				cJSON_Delete(copy);
+				return r;
+			}
+			if (copy)
+				cJSON_ReplaceItemInObjectCaseSensitive(t, pe->string, copy);
+			else
+				cJSON_DeleteItemFromObjectCaseSensitive(t, pe->string);
+		}
+	}
+	return 0;
+}
+
+/* Merge patch value p into *t; *t NULL afterwards means "delete". */
+static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *field)
+{
+	if (cJSON_IsObject(p)) {
+		const char *dir = kz__str(p, "/$patch");
+
+		if (streq(dir, "delete")) {
+			cJSON_Delete(*t);
+			*t = NULL;
+			return 0;
+		}
+		if (streq(dir, "replace") || !cJSON_IsObject(*t)) {
+			cJSON_Delete(*t);
+			*t = strip(p);
+			return 0;
+		}
+		return merge_map(s, *t, p);
+	}
+	if (cJSON_IsArray(p))
+		return merge_list(s, t, p, field ? field : "");
+	cJSON_Delete(*t);
+	*t = cJSON_Duplicate(p, 1);
+	return 0;
+}
+
+int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err)
+{
+	char g[256], v[64];
+	struct smp s = { false, err };
+
+	kz__gv(*target, g, sizeof(g), v, sizeof(v));
+	for (size_t i = 0; i < ARRAY_SIZE(builtin_groups); i++)
+		if (streq(g, builtin_groups[i]))
+			s.builtin = true;
+	(void)kind;
+	return merge_value(&s, target, patch, NULL);
+}
+
+/* ---- selecting targets ---- */
+
+static bool kz_re_match(const char *pattern, const char *s)
+{
+	regex_t re;
+	char *p;
+	bool m;
+
+	if (!pattern || !*pattern)
+		return true;
+	p = xasprintf("^(%s)$", pattern);
+	if (regcomp(&re, p, REG_EXTENDED | REG_NOSUB) != 0) {
+		free(p);
+		return false;
+	}
+	m = regexec(&re, s, 0, NULL, 0) == 0;
+	regfree(&re);
+	free(p);
+	return m;
+}
+
+/* Kubernetes label selector syntax over the map `labels`. */
+static int selector_match(const char *sel, const cJSON *labels, bool *ret)
+{
+	const char *p = sel;
+
+	*ret = true;
+	while (*p) {
+		const char *end = p;
+		int depth = 0;
+		char *term, *t, *op;
+		bool ok;
+
+		while (*end && (depth || *end != ',')) {
+			if (*end == '(')
+				depth++;
+			else if (*end == ')')
+				depth--;
+			end++;
+		}
+		term = xstrndup(p, (size_t)(end - p));
+		p = *end ? end + 1 : end;
+		for (t = term; *t == ' '; t++)
+			;
+		if (*t == '!') {
+			char *k = t + 1;
+
+			k[strcspn(k, " ")] = '\0';
+			ok = !cJSON_GetObjectItemCaseSensitive(labels, k);
+		} else if ((op = strstr(t, "!="))) {
+			const char *v;
+
+			*op = '\0';
+			t[strcspn(t, " ")] = '\0';
+			for (v = op + 2; *v == ' '; v++)
+				;
+			{
+				const cJSON *l = cJSON_GetObjectItemCaseSensitive(labels, t);
+				char *vv = xstrdup(v);
+
+				vv[strcspn(vv, " ")] = '\0';
+				ok = !(cJSON_IsString(l) && streq(l->valuestring, vv));
+				free(vv);
+			}
+		} else if ((op = strchr(t, '='))) {
+			const char *v = op + 1;
+			const cJSON *l;
+			char *vv;
+
+			*op = '\0';
+			if (*v == '=')
+				v++;
+			t[strcspn(t, " ")] = '\0';
+			while (*v == ' ')
+				v++;
+			vv = xstrdup(v);
+			vv[strcspn(vv, " ")] = '\0';
+			l = cJSON_GetObjectItemCaseSensitive(labels, t);
+			ok = cJSON_IsString(l) && streq(l->valuestring, vv);
+			free(vv);
+		} else if (strstr(t, " in ") || strstr(t, " notin ")) {
+			bool notin = strstr(t, " notin ") != NULL;
+			char *k = t, *open = strchr(t, '('), *close = strrchr(t, ')'), *v;
+			const cJSON *l;
+			bool found = false;
+
+			if (!open || !close) {
+				free(term);
+				return -EINVAL;
+			}
+			k[strcspn(k, " ")] = '\0';
+			*close = '\0';
+			l = cJSON_GetObjectItemCaseSensitive(labels, k);
+			for (v = open + 1; v && *v;) {
+				char *c = strchr(v, ','), *e;
+
+				if (c)
+					*c = '\0';
+				while (*v == ' ')
+					v++;
+				e = v + strlen(v);
+				while (e > v && e[-1] == ' ')
+					*--e = '\0';
+				if (cJSON_IsString(l) && streq(l->valuestring, v))
+					found = true;
+				v = c ? c + 1 : NULL;
+			}
+			ok = notin ? !found : found;
+		} else {
+			t[strcspn(t, " ")] = '\0';
+			ok = !*t || cJSON_GetObjectItemCaseSensitive(labels, t) != NULL;
+		}
+		free(term);
+		if (!ok)
+			*ret = false;
+	}
+	return 0;
+}
+
+static const char *eff_ns(const char *ns)
+{
+	return *ns ? ns : "default";
+}
+
+static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_resmap *m,
+			  struct kz_res ***ret, size_t *ret_n, struct op_err *err)
+{
+	struct kz_res **v = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		struct kz_res *r = m->v[i];
+		char g[256], ver[64];
+		const char *org_ns = r->nprev ? r->prev[0].ns : eff_ns(kz__ns(r));
+		const char *org_name = r->nprev ? r->prev[0].name : kz__name(r);
+		const char *ls = kz__str(target, "/labelSelector");
+		const char *as = kz__str(target, "/annotationSelector");
+		bool ok;
+
+		kz__gv(r->obj, g, sizeof(g), ver, sizeof(ver));
+		if (yj_get(target, "/namespace") && !kz_re_match(kz__str(target, "/namespace"), org_ns) &&
+		    !kz_re_match(kz__str(target, "/namespace"), eff_ns(kz__ns(r))))
+			continue;
+		if (!kz_re_match(kz__str(target, "/name"), org_name) &&
+		    !kz_re_match(kz__str(target, "/name"), kz__name(r)))
+			continue;
+		if (!kz_re_match(kz__str(target, "/group"), g) ||
+		    !kz_re_match(kz__str(target, "/version"), ver) ||
+		    !kz_re_match(kz__str(target, "/kind"), kz__kind(r)))
+			continue;
+		if (*ls) {
+			if (selector_match(ls, yj_get(r->obj, "/metadata/labels"), &ok) < 0) {
+				free(v);
+				return op_err_set(err, -EINVAL, "%s: invalid labelSelector '%s'",
+						  kt->kfile, ls);
+			}
+			if (!ok)
+				continue;
+		}
+		if (*as) {
+			if (selector_match(as, yj_get(r->obj, "/metadata/annotations"), &ok) < 0) {
+				free(v);
+				return op_err_set(err, -EINVAL, "%s: invalid annotationSelector '%s'",
+						  kt->kfile, as);
+			}
+			if (!ok)
+				continue;
+		}
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- applying ---- */
+
+/* The resource a target-less strategic merge patch names, by any id it had. */
+static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *patch,
+		      struct kz_res **ret, struct op_err *err)
+{
+	char pg[256], pv[64];
+	const char *kind = kz__str(patch, "/kind"), *name = kz__str(patch, "/metadata/name");
+	const char *ns = eff_ns(kz__str(patch, "/metadata/namespace"));
+	struct kz_res *found = NULL;
+	size_t n = 0;
+
+	kz__gv(patch, pg, sizeof(pg), pv, sizeof(pv));
+	for (size_t i = 0; i < m->n; i++) {
+		struct kz_res *r = m->v[i];
+		char g[256], v[64];
+		bool match;
+
+		kz__gv(r->obj, g, sizeof(g), v, sizeof(v));
+		if (!streq(g, pg) || !streq(v, pv))
+			continue;
+		match = streq(kz__kind(r), kind) && streq(kz__name(r), name) &&
+			streq(eff_ns(kz__ns(r)), ns);
+		for (size_t j = 0; !match && j < r->nprev; j++)
+			match = streq(r->prev[j].kind, kind) && streq(r->prev[j].name, name) &&
+				streq(r->prev[j].ns, ns);
+		if (match) {
+			found = r;
+			n++;
+		}
+	}
+	if (n != 1)
+		return op_err_set(err, n ? -EINVAL : -ENOENT,
+				  "%s: %s; failed to find unique target for patch %s %s/%s",
+				  kt->kfile, n ? "multiple matches" : "no matches", kind,
+				  *kz__str(patch, "/metadata/namespace") ? ns : "", name);
+	*ret = found;
+	return 0;
+}
+
+static void remove_res(struct kz_resmap *m, struct kz_res *r)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->v[i] == r) {
+			kz__res_free(r);
+			memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
+			m->n--;
+			return;
+		}
+	}
+}
+
+struct patch_opts {
+	bool name_change, kind_change;
+};
+
+static int apply_smp(struct kz_resmap *m, struct kz_res *r, const cJSON *patch,
+		     const struct patch_opts *o, struct op_err *err)
+{
+	_cleanup_free_ char *name = xstrdup(kz__name(r)), *ns = xstrdup(kz__ns(r)),
+			    *kind = xstrdup(kz__kind(r));
+	cJSON *obj = r->obj;
+	int rc;
+
+	if (o->name_change || o->kind_change)
+		kz__res_store_prev(r);
+	rc = kz__smp(&obj, patch, kind, err);
+	if (rc < 0)
+		return rc;
+	if (!obj || (cJSON_IsObject(obj) && !obj->child)) {
+		r->obj = obj;
+		remove_res(m, r);
+		return 0;
+	}
+	r->obj = obj;
+	if (!o->kind_change)
+		yj_set(r->obj, "/kind", cJSON_CreateString(kind));
+	if (!o->name_change)
+		yj_set(r->obj, "/metadata/name", cJSON_CreateString(name));
+	if (*ns)
+		yj_set(r->obj, "/metadata/namespace", cJSON_CreateString(ns));
+	else if (yj_get(r->obj, "/metadata/namespace"))
+		cJSON_DeleteItemFromObjectCaseSensitive(yj_get(r->obj, "/metadata"), "namespace");
+	return 0;
+}
+
+static int load_patch_text(struct kz_target *kt, const cJSON *entry, char **ret, size_t *ret_len,
+			   char **ret_src, struct op_err *err)
+{
+	const char *path = kz__str(entry, "/path"), *inl = kz__str(entry, "/patch");
+
+	if (*path && *inl)
+		return op_err_set(err, -EINVAL, "%s: patches: patch and path can't be set at the same time",
+				  kt->kfile);
+	if (!*path && !*inl)
+		return op_err_set(err, -EINVAL, "%s: patches: must specify one of patch and path",
+				  kt->kfile);
+	if (*inl) {
+		*ret = xstrdup(inl);
+		*ret_len = strlen(inl);
+		*ret_src = xasprintf("%s: inline patch", kt->kfile);
+		return 0;
+	}
+	*ret_src = NULL;
+	return kz__read(kt, path, ret, ret_len, ret_src, err);
+}
+
+static bool looks_json6902(const cJSON *doc)
+{
+	return cJSON_IsArray(doc);
+}
+
+static int apply_6902(struct kz_resmap *m, struct kz_res **sel, size_t n, const cJSON *ops,
+		      const char *src, struct op_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		kz__res_store_prev(sel[i]);
+		r = yj_json_patch(&sel[i]->obj, ops, err);
+		if (r < 0)
+			return op_err_prefix(err, "%s", src);
+	}
+	return 0;
+}
+
+static int one_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *entry,
+		     bool force_smp, bool force_6902, struct op_err *err)
+{
+	char *text = NULL, *src = NULL;
+	size_t len;
+	struct yj_stream s = { 0 };
+	const cJSON *target = yj_get(entry, "/target");
+	struct patch_opts o = { cJSON_IsTrue(yj_get(entry, "/options/allowNameChange")),
+				cJSON_IsTrue(yj_get(entry, "/options/allowKindChange")) };
+	int r = load_patch_text(kt, entry, &text, &len, &src, err);
+
+	if (r < 0)
+		return r;
+	r = yj_parse_stream(text, len, NULL, &s, err);
+	if (r < 0) {
+		op_err_prefix(err, "%s", src);
+		goto out;
+	}
+	if (s.n == 0) {
+		r = op_err_set(err, -EINVAL, "%s: empty patch", src);
+		goto out;
+	}
+	if (!force_smp && (force_6902 || (s.n == 1 && looks_json6902(s.docs[0])))) {
+		struct kz_res **sel = NULL;
+		size_t n = 0;
+
+		if (!target) {
+			r = op_err_set(err, -EINVAL, "%s: must specify a target for JSON patch", src);
+			goto out;
+		}
+		if (!cJSON_IsArray(s.docs[0])) {
+			r = op_err_set(err, -EINVAL, "%s: a JSON patch must be a list of operations",
+				       src);
+			goto out;
+		}
+		r = select_targets(kt, target, m, &sel, &n, err);
+		if (r == 0)
+			r = apply_6902(m, sel, n, s.docs[0], src, err);
+		free(sel);
+		goto out;
+	}
+	for (size_t i = 0; i < s.n; i++) {
+		if (!cJSON_IsObject(s.docs[i])) {
+			r = op_err_set(err, -EINVAL, "%s: a strategic merge patch must be a map", src);
+			goto out;
+		}
+	}
+	if (target) {
+		struct kz_res **sel = NULL;
+		size_t n = 0;
+
+		if (s.n > 1) {
+			r = op_err_set(err, -EINVAL,
+				       "%s: multiple strategic merge patches in one entry cannot "
+				       "have a target",
+				       src);
+			goto out;
+		}
+		r = select_targets(kt, target, m, &sel, &n, err);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			r = apply_smp(m, sel[i], s.docs[0], &o, err);
+		free(sel);
+		goto out;
+	}
+	for (size_t i = 0; r == 0 && i < s.n; i++) {
+		struct kz_res *t = NULL;
+
+		r = find_by_id(kt, m, s.docs[i], &t, err);
+		if (r == 0)
+			r = apply_smp(m, t, s.docs[i], &o, err);
+	}
+out:
+	yj_stream_release(&s);
+	free(text);
+	free(src);
+	return r;
+}
+
+int kz__apply_patches(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+{
+	const cJSON *e;
+	int r;
+
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/patchesStrategicMerge")) {
+		cJSON *entry = cJSON_CreateObject();
+
+		if (!cJSON_IsString(e)) {
+			cJSON_Delete(entry);
+			return op_err_set(err, -EINVAL,
+					  "%s: patchesStrategicMerge: entries must be strings",
+					  kt->kfile);
+		}
+		/* a file name, or else the patch itself (kustomize tries the file first) */
+		cJSON_AddStringToObject(entry, strchr(e->valuestring, '\n') ? "patch" : "path",
+					e->valuestring);
+		r = one_patch(kt, m, entry, true, false, err);
+		cJSON_Delete(entry);
+		if (r < 0)
+			return r;
+	}
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/patches")) {
+		if (!cJSON_IsObject(e))
+			return op_err_set(err, -EINVAL, "%s: patches: entries must be maps", kt->kfile);
+		r = one_patch(kt, m, e, false, false, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int kz__apply_json6902(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+{
+	const cJSON *e;
+	int r;
+
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/patchesJson6902")) {
+		if (!cJSON_IsObject(e) || !yj_get(e, "/target"))
+			return op_err_set(err, -EINVAL, "%s: patchesJson6902: each entry needs a target",
+					  kt->kfile);
+		r = one_patch(kt, m, e, false, true, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
