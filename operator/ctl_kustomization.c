@@ -71,6 +71,9 @@ struct ksjob {
 	char *revision;  /* status.artifact.revision of the source */
 	char *path;      /* spec.path */
 	char *target_ns;
+	cJSON *kustomize;       /* the spec's kustomize fields, a kustomization fragment */
+	cJSON *common_metadata; /* spec.commonMetadata or NULL */
+	bool ignore_missing_components;
 	cJSON *vars;     /* merged variables or NULL */
 	bool strict;
 	cJSON *subst_from; /* remaining substituteFrom refs */
@@ -98,12 +101,34 @@ static void job_free(struct ksjob *j)
 	free(j->revision);
 	free(j->path);
 	free(j->target_ns);
+	cJSON_Delete(j->kustomize);
+	cJSON_Delete(j->common_metadata);
 	cJSON_Delete(j->vars);
 	cJSON_Delete(j->subst_from);
 	cJSON_Delete(j->objects);
 	cJSON_Delete(j->inventory);
 	free(j->changes);
 	free(j);
+}
+
+/* Copy what the build needs from the spec (the build runs off the loop thread). */
+static void kustomize_fields(struct ksjob *j)
+{
+	static const char *const fields[] = { "namePrefix", "nameSuffix", "patches", "images",
+					      "components" };
+	const cJSON *spec = yj_get(j->obj->json, "/spec"), *v;
+	size_t i;
+
+	j->kustomize = cJSON_CreateObject();
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(spec, fields[i]);
+		if (v && !cJSON_IsNull(v))
+			cJSON_AddItemToObject(j->kustomize, fields[i], cJSON_Duplicate(v, 1));
+	}
+	v = cJSON_GetObjectItemCaseSensitive(spec, "commonMetadata");
+	j->common_metadata = cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : NULL;
+	j->ignore_missing_components =
+		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spec, "ignoreMissingComponents"));
 }
 
 static void stage_log(struct ksjob *j, const char *stage);
@@ -404,6 +429,9 @@ static void work(uv_work_t *w)
 		.vars = j->vars,
 		.strict = j->strict,
 		.target_ns = j->target_ns,
+		.kustomize = j->kustomize,
+		.common_metadata = j->common_metadata,
+		.ignore_missing_components = j->ignore_missing_components,
 		.revision = j->revision,
 	};
 	char *tree = NULL;
@@ -718,6 +746,7 @@ static void begin(struct ksjob *j)
 	j->target_ns = yj_get_str(j->obj->json, "/spec/targetNamespace") ?
 			       xstrdup(yj_get_str(j->obj->json, "/spec/targetNamespace")) :
 			       NULL;
+	kustomize_fields(j);
 	j->strict = k->strict_substitution;
 	load_vars(j);
 }

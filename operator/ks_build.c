@@ -16,6 +16,7 @@
 #include "base/path.h"
 #include "base/str.h"
 #include "ks_build.h"
+#include "kustomize/kustomize.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -182,6 +183,65 @@ static int substitute(struct walk *w, cJSON **obj, const char *where)
 	return 0;
 }
 
+static void set_labels_annotations(cJSON *obj, const cJSON *cm)
+{
+	static const char *const fields[] = { "labels", "annotations" };
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	size_t i;
+
+	for (i = 0; i < 2 && cJSON_IsObject(meta); i++) {
+		const cJSON *want = cJSON_GetObjectItemCaseSensitive(cm, fields[i]), *kv;
+		cJSON *have = cJSON_GetObjectItemCaseSensitive(meta, fields[i]);
+
+		if (!cJSON_IsObject(want) || !want->child)
+			continue;
+		if (!cJSON_IsObject(have)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(meta, fields[i]);
+			have = cJSON_AddObjectToObject(meta, fields[i]);
+		}
+		cJSON_ArrayForEach(kv, want)
+		{
+			cJSON_DeleteItemFromObjectCaseSensitive(have, kv->string);
+			cJSON_AddItemToObject(have, kv->string, cJSON_Duplicate(kv, 1));
+		}
+	}
+}
+
+/*
+ * The steps after the build, per object: commonMetadata, postBuild
+ * substitution, targetNamespace (only when the build did not already
+ * do it), the provenance annotations.  Takes `obj`.
+ */
+static int finish_object(struct walk *w, cJSON *obj, const char *where, bool target_ns)
+{
+	const char *av = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "apiVersion"));
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "kind"));
+	int r;
+
+	if (w->in->common_metadata)
+		set_labels_annotations(obj, w->in->common_metadata);
+	r = substitute(w, &obj, where);
+	if (r < 0) {
+		cJSON_Delete(obj);
+		return r;
+	}
+	av = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "apiVersion"));
+	kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(obj, "kind"));
+	if (target_ns && w->in->target_ns && *w->in->target_ns && av && kind &&
+	    (w->in->namespaced ? w->in->namespaced(av, kind, w->in->payload) :
+				 !ks_cluster_scoped(kind))) {
+		cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
+		cJSON_AddStringToObject(meta, "namespace", w->in->target_ns);
+	}
+	if (w->in->revision)
+		set_annotation(obj, KS_ANN_REVISION, w->in->revision);
+	set_annotation(obj, KS_ANN_PATH, where);
+	cJSON_AddItemToArray(w->out, obj);
+	return 0;
+}
+
 /* Check, transform and keep one object that came from `rel` at `line`. */
 static int add_object(struct walk *w, cJSON *obj, const char *rel, unsigned line)
 {
@@ -211,24 +271,75 @@ static int add_object(struct walk *w, cJSON *obj, const char *rel, unsigned line
 		cJSON_Delete(obj);
 		return op_err_set(w->err, -EINVAL, "%s: %s has no metadata.name", where, kind);
 	}
-	r = substitute(w, &obj, where);
-	if (r < 0) {
-		cJSON_Delete(obj);
-		return r;
-	}
-	if (w->in->target_ns && *w->in->target_ns &&
-	    (w->in->namespaced ? w->in->namespaced(av, kind, w->in->payload) :
-				 !ks_cluster_scoped(kind))) {
-		cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	return finish_object(w, obj, where, true);
+}
 
-		cJSON_DeleteItemFromObjectCaseSensitive(meta, "namespace");
-		cJSON_AddStringToObject(meta, "namespace", w->in->target_ns);
+/* spec.ignoreMissingComponents: components whose directory is absent are left out. */
+static void drop_missing_components(struct walk *w, const char *rel, cJSON *overlay)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(overlay, "components");
+	int i;
+
+	for (i = cJSON_GetArraySize(list) - 1; i >= 0; i--) {
+		const char *c = cJSON_GetStringValue(cJSON_GetArrayItem(list, i));
+		struct op_err e = OP_ERR_INIT;
+		char *p = NULL, *sub;
+		struct stat st;
+		bool present;
+
+		if (!c)
+			continue;
+		p = rel[0] ? xasprintf("%s/%s", rel, c) : xstrdup(c);
+		sub = path_clean(p); /* "app/../components/x" -> "components/x" */
+		free(p);
+		p = NULL;
+		/* One that leaves the root stays, for the build to refuse. */
+		present = str_startswith(sub, "..") ||
+			  (path_join_safe(w->root, sub, &p, &e) == 0 && stat(p, &st) == 0);
+		free(sub);
+		free(p);
+		if (!present)
+			cJSON_DeleteItemFromArray(list, i);
 	}
-	if (w->in->revision)
-		set_annotation(obj, KS_ANN_REVISION, w->in->revision);
-	set_annotation(obj, KS_ANN_PATH, where);
-	cJSON_AddItemToArray(w->out, obj);
-	return 0;
+}
+
+/*
+ * A directory with a kustomization file, or any directory when the spec
+ * has kustomize fields: lib/kustomize builds it as Flux's generator
+ * would (the spec's fields merged into the kustomization, files loadable
+ * from anywhere in the artifact), and says where each object came from.
+ */
+static int build_kustomize(struct walk *w, const char *rel)
+{
+	struct kz_opts o = KZ_OPTS_INIT;
+	cJSON *overlay, *list, *obj;
+	int r;
+
+	overlay = w->in->kustomize ? cJSON_Duplicate(w->in->kustomize, 1) : cJSON_CreateObject();
+	if (w->in->ignore_missing_components)
+		drop_missing_components(w, rel, overlay);
+	if (w->in->target_ns && *w->in->target_ns) {
+		cJSON_DeleteItemFromObjectCaseSensitive(overlay, "namespace");
+		cJSON_AddStringToObject(overlay, "namespace", w->in->target_ns);
+	}
+	o.lim.max_files = w->max_files;
+	o.lim.max_bytes = (size_t)w->max_bytes;
+	o.load_anywhere = true;
+	o.overlay = overlay;
+	o.origin_annotation = KS_ANN_PATH;
+	r = kz_build_opts(w->root, rel[0] ? rel : ".", &o, &list, w->err);
+	cJSON_Delete(overlay);
+	if (r < 0)
+		return r;
+	while (r == 0 && (obj = cJSON_DetachItemFromArray(list, 0))) {
+		const char *origin = yj_get_str(obj, "/metadata/annotations/cflux.io~1source-path");
+		char *where = xstrdup(origin ? origin : rel);
+
+		r = finish_object(w, obj, where, false);
+		free(where);
+	}
+	cJSON_Delete(list);
+	return r;
 }
 
 static int load_file(struct walk *w, const char *abs, const char *rel)
@@ -279,10 +390,7 @@ static int walk_dir(struct walk *w, const char *abs, const char *rel, int depth)
 	if (depth > MAX_DEPTH)
 		return op_err_set(w->err, -ELOOP, "%s: directories nested too deep", rel);
 	if (has_kustomization(abs))
-		return op_err_set(w->err, -ENOTSUP,
-				  "%s: kustomization files are not supported yet (lib/kustomize is "
-				  "not wired in); use a plain directory of manifests",
-				  rel[0] ? rel : ".");
+		return build_kustomize(w, rel);
 	d = opendir(abs);
 	if (!d)
 		return op_err_set(w->err, -errno, "%s: cannot read directory: %s",
@@ -353,7 +461,10 @@ int ks_build(const struct ks_build_in *in, cJSON **ret, struct op_err *reterr)
 		return r;
 	}
 	w.out = cJSON_CreateArray();
-	r = walk_dir(&w, dir, rel, 0);
+	if (in->kustomize && cJSON_GetArraySize(in->kustomize) > 0)
+		r = build_kustomize(&w, rel);
+	else
+		r = walk_dir(&w, dir, rel, 0);
 	free(dir);
 	free(rel);
 	if (r < 0) {

@@ -8,19 +8,26 @@
  *
  *   1. `spec.path` under the artifact root (no escape: ".." and symlinks
  *      leaving the root are refused);
- *   2. the build.  A directory without a kustomization file behaves as
- *      Flux's generated one: every *.yaml / *.yml file below it, in
- *      lexical walk order, hidden files and directories skipped; each
- *      document that is a Kubernetes object (apiVersion and kind) is kept.
- *      Directories with a kustomization file need lib/kustomize, which is
- *      not wired in yet: such a build fails with a clear message;
+ *   2. the build.  A directory with a kustomization file, or any
+ *      directory when the spec has kustomize fields (namePrefix,
+ *      nameSuffix, patches, images, components, ...), is built by
+ *      lib/kustomize as Flux's generator does it: the spec's fields and
+ *      targetNamespace merged into the kustomization (one generated from
+ *      the directory if there is none), files loadable from anywhere in
+ *      the artifact.  A plain directory without such fields is read
+ *      directly: every *.yaml / *.yml file below it, in lexical walk
+ *      order, hidden files and directories skipped; each document must be
+ *      a Kubernetes object (apiVersion and kind);
+ *   2b. `commonMetadata`: its labels and annotations set on every object
+ *      (metadata only), overriding;
  *   3. `postBuild`: ${var} substitution per object on its YAML text, with
  *      the variables already merged by the caller (substituteFrom in
  *      order, then substitute), skipped for objects labelled or
  *      annotated kustomize.toolkit.fluxcd.io/substitute: disabled, and
  *      not at all when there are no variables (as Flux);
  *   4. `targetNamespace` on every object whose kind the caller says is
- *      namespaced (the mapper knows; the callback decides);
+ *      namespaced (the mapper knows; the callback decides), when the
+ *      build was not kustomize's (there, kustomize's namespace did it);
  *   5. our provenance annotations on every object:
  *      cflux.io/source-revision and cflux.io/source-path (the file, from
  *      the artifact root, and the document's line).  They are written
@@ -49,6 +56,14 @@ struct ks_build_in {
 	const cJSON *vars;        /* {"NAME":"value"} or NULL: no substitution */
 	bool strict;              /* undefined variables without default are errors */
 	const char *target_ns;    /* spec.targetNamespace or NULL */
+	/*
+	 * The spec's kustomize fields as a kustomization fragment
+	 * (namePrefix, nameSuffix, patches, images, components and the
+	 * legacy patchesStrategicMerge, patchesJson6902), or NULL.
+	 */
+	const cJSON *kustomize;
+	const cJSON *common_metadata; /* spec.commonMetadata {labels, annotations} or NULL */
+	bool ignore_missing_components; /* drop components whose directory is absent */
 	const char *revision;     /* the artifact revision, for the annotation */
 	/*
 	 * Is this apiVersion/kind namespaced?  NULL: as kustomize decides,

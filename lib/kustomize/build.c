@@ -17,9 +17,14 @@
  * root; path_join_safe() then turns it into a file-system path, refusing
  * symlinks that leave root.  Files (resources, patches, generator inputs)
  * must in addition lie in or below the kustomization's own directory, as
- * kustomize's default LoadRestrictionsRootOnly demands; directories may be
- * anywhere under root.
+ * kustomize's default LoadRestrictionsRootOnly demands (unless
+ * kz_opts.load_anywhere); directories may be anywhere under root.
+ *
+ * Flux's generator (kz_opts.overlay) is one step of target_load() at the
+ * top level: the kustomization file, or one generated from the directory,
+ * gets the overlay's fields merged in before its fields are checked.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,7 +166,7 @@ int kz__read(struct kz_target *kt, const char *rel, char **ret, size_t *ret_len,
 
 	if (r < 0)
 		return op_err_prefix(err, "%s", kt->kfile);
-	if (!under(p, kt->dir))
+	if (!kt->ctx->load_anywhere && !under(p, kt->dir))
 		return op_err_set(err, -EPERM, "%s: security; file '%s' is not in or below '%s'",
 				  kt->kfile, rel, kt->dir);
 	r = read_rel(kt->ctx, p, ret, ret_len, err);
@@ -241,6 +246,176 @@ static int check_types(struct kz_target *kt, struct op_err *err)
 	return 0;
 }
 
+/* ---- Flux's generator (kz_opts.overlay) ---- */
+
+static bool has_kfile(struct kz_ctx *ctx, const char *dir)
+{
+	struct op_err e = OP_ERR_INIT;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kfile_names); i++) {
+		_cleanup_free_ char *p = streq(dir, ".") ? xstrdup(kfile_names[i])
+							 : xasprintf("%s/%s", dir, kfile_names[i]);
+		char kind_c;
+
+		if (stat_rel(ctx, p, &kind_c, &e) == 0 && kind_c == 'f')
+			return true;
+	}
+	return false;
+}
+
+/* Does the file hold a Kubernetes object (a document with apiVersion and kind)? */
+static bool holds_objects(struct kz_ctx *ctx, const char *rel)
+{
+	struct yj_limits lim = YJ_LIMITS_DEFAULT;
+	struct op_err e = OP_ERR_INIT;
+	struct yj_stream s;
+	char *data;
+	size_t len;
+	bool found = false;
+
+	if (read_rel(ctx, rel, &data, &len, &e) < 0)
+		return true; /* let the build report it */
+	if (yj_parse_stream(data, len, &lim, &s, &e) == 0) {
+		for (size_t i = 0; i < s.n && !found; i++)
+			found = *kz__str(s.docs[i], "/apiVersion") && *kz__str(s.docs[i], "/kind");
+		yj_stream_release(&s);
+	} else {
+		found = true; /* a broken file must fail the build, not vanish */
+	}
+	free(data);
+	return found;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The resources of a generated kustomization for `dir` (relative to `top`). */
+static int generate_resources(struct kz_ctx *ctx, const char *top, const char *dir,
+			      unsigned depth, cJSON *out, struct op_err *err)
+{
+	_cleanup_free_ char *abs = NULL;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (depth > ctx->lim.max_depth)
+		return op_err_set(err, -E2BIG, "'%s': directories nested deeper than %u", dir,
+				  ctx->lim.max_depth);
+	r = path_join_safe(ctx->root, dir, &abs, err);
+	if (r < 0)
+		return r;
+	d = opendir(abs);
+	if (!d)
+		return op_err_set(err, -errno, "'%s': cannot read directory: %s", dir,
+				  op_strerror(errno));
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n && r == 0; i++) {
+		_cleanup_free_ char *rel = streq(dir, ".") ? xstrdup(names[i])
+							   : xasprintf("%s/%s", dir, names[i]);
+		const char *from_top = rel + (streq(top, ".") ? 0 : strlen(top) + 1);
+		char kind_c;
+
+		r = stat_rel(ctx, rel, &kind_c, err);
+		if (r < 0)
+			break;
+		if (kind_c == 'd') {
+			if (has_kfile(ctx, rel))
+				cJSON_AddItemToArray(out, cJSON_CreateString(from_top));
+			else
+				r = generate_resources(ctx, top, rel, depth + 1, out, err);
+		} else if (kind_c == 'f' &&
+			   (str_endswith(names[i], ".yaml") || str_endswith(names[i], ".yml")) &&
+			   holds_objects(ctx, rel)) {
+			cJSON_AddItemToArray(out, cJSON_CreateString(from_top));
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r;
+}
+
+static void append_all(cJSON *k, const char *field, const cJSON *more)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(k, field);
+	const cJSON *it;
+
+	if (!cJSON_IsArray(more) || !cJSON_GetArraySize(more))
+		return;
+	if (!cJSON_IsArray(list)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(k, field);
+		list = cJSON_AddArrayToObject(k, field);
+	}
+	cJSON_ArrayForEach(it, more)
+		cJSON_AddItemToArray(list, cJSON_Duplicate(it, 1));
+}
+
+static void merge_images(cJSON *k, const cJSON *more)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(k, "images"), *have;
+	const cJSON *img, *f;
+
+	if (!cJSON_IsArray(more) || !cJSON_GetArraySize(more))
+		return;
+	if (!cJSON_IsArray(list)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(k, "images");
+		list = cJSON_AddArrayToObject(k, "images");
+	}
+	cJSON_ArrayForEach(img, more)
+	{
+		const char *name = kz__str(img, "/name");
+		bool merged = false;
+
+		cJSON_ArrayForEach(have, list)
+		{
+			if (!streq(kz__str(have, "/name"), name))
+				continue;
+			cJSON_ArrayForEach(f, img)
+			{
+				cJSON_DeleteItemFromObjectCaseSensitive(have, f->string);
+				cJSON_AddItemToObject(have, f->string, cJSON_Duplicate(f, 1));
+			}
+			merged = true;
+		}
+		if (!merged)
+			cJSON_AddItemToArray(list, cJSON_Duplicate(img, 1));
+	}
+}
+
+static void merge_overlay(cJSON *k, const cJSON *o)
+{
+	static const char *const replaced[] = { "namespace", "namePrefix", "nameSuffix" };
+	static const char *const appended[] = { "patches", "patchesStrategicMerge",
+						"patchesJson6902", "components" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(replaced); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, replaced[i]);
+
+		if (!cJSON_IsString(v) || !*v->valuestring)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(k, replaced[i]);
+		cJSON_AddStringToObject(k, replaced[i], v->valuestring);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(appended); i++)
+		append_all(k, appended[i], cJSON_GetObjectItemCaseSensitive(o, appended[i]));
+	merge_images(k, cJSON_GetObjectItemCaseSensitive(o, "images"));
+}
+
 static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 		       struct kz_target *kt, struct op_err *err)
 {
@@ -273,6 +448,18 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 		found = kfile_names[i];
 		free(rel);
 		rel = TAKE_PTR(p);
+	}
+	if (!found && depth == 0 && ctx->overlay) {
+		/* Flux's generated kustomization.yaml. */
+		kt->kfile = streq(dir, ".") ? xstrdup("kustomization.yaml (generated)")
+					    : xasprintf("%s/kustomization.yaml (generated)", dir);
+		kt->k = cJSON_CreateObject();
+		r = generate_resources(ctx, dir, dir, 0,
+				       cJSON_AddArrayToObject(kt->k, "resources"), err);
+		if (r < 0)
+			return r;
+		merge_overlay(kt->k, ctx->overlay);
+		return check_types(kt, err);
 	}
 	if (!found)
 		return op_err_set(err, -ENOENT,
@@ -315,6 +502,8 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 	if (kt->k->child == NULL ||
 	    (cJSON_GetArraySize(kt->k) == (kind ? 1 : 0) + (av ? 1 : 0)))
 		return op_err_set(err, -EINVAL, "%s: kustomization.yaml is empty", rel);
+	if (depth == 0 && ctx->overlay)
+		merge_overlay(kt->k, ctx->overlay);
 	return check_types(kt, err);
 }
 
@@ -1013,7 +1202,35 @@ static int add_hashes(struct kz_resmap *m)
 int kz_build(const char *root, const char *dir, const struct kz_limits *lim, cJSON **ret,
 	     struct op_err *reterr)
 {
-	struct kz_ctx ctx = { .root = root, .lim = KZ_LIMITS_DEFAULT };
+	struct kz_opts o = KZ_OPTS_INIT;
+
+	if (lim)
+		o.lim = *lim;
+	return kz_build_opts(root, dir, &o, ret, reterr);
+}
+
+static void set_origin(cJSON *obj, const char *ann, const char *origin)
+{
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON *anns = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+
+	if (!cJSON_IsObject(meta))
+		return;
+	if (!cJSON_IsObject(anns)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+		anns = cJSON_AddObjectToObject(meta, "annotations");
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(anns, ann);
+	cJSON_AddStringToObject(anns, ann, origin);
+}
+
+int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts, cJSON **ret,
+		  struct op_err *reterr)
+{
+	struct kz_opts dflt = KZ_OPTS_INIT;
+	const struct kz_opts *o = opts ? opts : &dflt;
+	struct kz_ctx ctx = { .root = root, .lim = o->lim, .load_anywhere = o->load_anywhere,
+			      .overlay = o->overlay };
 	struct kz_target kt = { 0 };
 	struct kz_resmap m = { 0 };
 	struct sort_opts so = { 0 };
@@ -1022,8 +1239,6 @@ int kz_build(const char *root, const char *dir, const struct kz_limits *lim, cJS
 	cJSON *arr;
 	int r;
 
-	if (lim)
-		ctx.lim = *lim;
 	r = resolve(".", dir && *dir ? dir : ".", &d, reterr);
 	if (r < 0)
 		return r;
@@ -1066,6 +1281,9 @@ int kz_build(const char *root, const char *dir, const struct kz_limits *lim, cJS
 	}
 	arr = cJSON_CreateArray();
 	for (size_t i = 0; i < m.n; i++) {
+		if (o->origin_annotation)
+			set_origin(m.v[i]->obj, o->origin_annotation,
+				   *m.v[i]->origin ? m.v[i]->origin : kt.kfile);
 		cJSON_AddItemToArray(arr, m.v[i]->obj);
 		m.v[i]->obj = NULL; /* now owned by arr */
 	}

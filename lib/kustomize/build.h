@@ -14,6 +14,8 @@ struct kz_ctx {
 	const char *root;
 	struct kz_limits lim;
 	size_t files, bytes;
+	bool load_anywhere;    /* files anywhere under root (LoadRestrictionsNone) */
+	const cJSON *overlay;  /* fields merged into the top kustomization */
 };
 
 struct kz_target {

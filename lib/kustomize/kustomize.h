@@ -65,6 +65,43 @@ int kz_build(const char *root, const char *dir, const struct kz_limits *lim, cJS
 	     struct op_err *reterr);
 
 /*
+ * What Flux's kustomize-controller changes about a build.
+ *
+ * `load_anywhere`: patches and generator inputs may be read from anywhere
+ * under root, not only from the kustomization's directory and below
+ * (kustomize's LoadRestrictionsNone, which Flux uses; root still bounds
+ * everything).
+ *
+ * `overlay`: kustomization fields merged into the top kustomization
+ * before it is built, as Flux's generator merges a Kustomization's spec
+ * into kustomization.yaml: `namespace`, `namePrefix`, `nameSuffix`
+ * replace; `patches`, `patchesStrategicMerge`, `patchesJson6902` and
+ * `components` are appended; `images` entries replace the fields of an
+ * entry with the same name, or are appended.  With an overlay, a
+ * directory without a kustomization file is built as Flux generates one:
+ * its resources are every *.yaml / *.yml file below it holding a
+ * Kubernetes object (apiVersion and kind), in lexical walk order, hidden
+ * entries skipped, and every subdirectory with a kustomization file of
+ * its own, which is not descended into.
+ *
+ * `origin_annotation`: if set, each object gets this annotation with
+ * where it came from, "file:line" from root (generated objects: their
+ * kustomization file).
+ */
+struct kz_opts {
+	struct kz_limits lim;
+	bool load_anywhere;
+	const cJSON *overlay;
+	const char *origin_annotation;
+};
+
+#define KZ_OPTS_INIT { .lim = KZ_LIMITS_DEFAULT }
+
+/* kz_build() with `opts` (NULL: KZ_OPTS_INIT). */
+int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts, cJSON **ret,
+		  struct op_err *reterr);
+
+/*
  * Append the objects of the array `list` to `out` as `kustomize build`
  * prints them: each as sigs.k8s.io/yaml prints it, separated by "---"
  * lines.  0, or -EFBIG past out's maximum.

@@ -1,6 +1,8 @@
 /*
- * test_ks_build.c: operator/ks_build.c — the plain-directory build,
- * post-build substitution, targetNamespace and provenance annotations.
+ * test_ks_build.c: operator/ks_build.c — the plain-directory build, the
+ * kustomize build with the spec's fields merged in as Flux's generator
+ * does, commonMetadata, post-build substitution, targetNamespace and
+ * provenance annotations.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +19,14 @@ static char *root;
 
 static void put(const char *rel, const char *text)
 {
-	char *p = xasprintf("%s/%s", root, rel), *slash = strrchr(p, '/');
+	char *p = xasprintf("%s/%s", root, rel), *slash;
 	FILE *f;
 
-	*slash = '\0';
-	mkdir(p, 0700);
-	*slash = '/';
+	for (slash = strchr(p + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(p, 0700);
+		*slash = '/';
+	}
 	f = fopen(p, "w");
 	ASSERT_NOT_NULL(f);
 	fputs(text, f);
@@ -170,10 +174,15 @@ TEST(errors_say_what_and_where)
 	in.path = "syn";
 	ASSERT(ks_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "syn/y.yaml");
-	put("kz/kustomization.yaml", "resources: []\n");
+	put("kz/kustomization.yaml", "resources: [cm.yaml]\nbogus: 1\n");
 	in.path = "kz";
-	ASSERT_EQ(ks_build(&in, &out, &err), -ENOTSUP);
-	ASSERT_CONTAINS(err.msg, "kustomization");
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "kz/kustomization.yaml");
+	ASSERT_CONTAINS(err.msg, "bogus");
+	ASSERT_NULL(out);
+	put("kz/kustomization.yaml", "resources: [missing.yaml]\n");
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "missing.yaml");
 	ASSERT_NULL(out);
 	{
 		char *link = xasprintf("%s/escape", root);
@@ -184,5 +193,118 @@ TEST(errors_say_what_and_where)
 	in.path = "escape";
 	ASSERT(ks_build(&in, &out, &err) < 0);
 	ASSERT_NULL(out);
+	drop_root();
+}
+
+static const cJSON *find(const cJSON *arr, const char *kind, const char *name)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, arr)
+		if (streq_ptr(yj_get_str(o, "/kind"), kind) &&
+		    streq_ptr(yj_get_str(o, "/metadata/name"), name))
+			return o;
+	return NULL;
+}
+
+static const char deploy[] = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+			     "spec:\n  template:\n    spec:\n      containers:\n"
+			     "      - name: app\n        image: nginx:1.0\n"
+			     "        envFrom:\n        - configMapRef: {name: settings}\n";
+
+TEST(kustomization_file_with_the_spec_merged_in)
+{
+	struct ks_build_in in = { .revision = "main@sha1:abc", .target_ns = "team-a" };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL, *spec;
+	const cJSON *d, *cm;
+
+	fresh_root();
+	put("base/deploy.yaml", deploy);
+	put("base/kustomization.yaml", "resources: [deploy.yaml]\nconfigMapGenerator:\n"
+				       "- name: settings\n  literals: [A=1]\n");
+	put("overlay/kustomization.yaml", "resources: [../base]\nnamePrefix: file-\n"
+					  "images:\n- name: nginx\n  newTag: \"2.0\"\n");
+	put("patches/replicas.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+				     "  name: web\nspec:\n  replicas: 3\n");
+	spec = cJSON_Parse("{\"namePrefix\":\"spec-\","
+			   "\"images\":[{\"name\":\"nginx\",\"newName\":\"registry/nginx\"}],"
+			   "\"patches\":[{\"target\":{\"kind\":\"Deployment\"},\"patch\":"
+			   "\"- op: add\\n  path: /spec/paused\\n  value: true\\n\"}]}");
+	in.root = root;
+	in.path = "./overlay";
+	in.kustomize = spec;
+	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_EQ(cJSON_GetArraySize(out), 2);
+	/* the spec's namePrefix replaces the file's; the name reference follows */
+	d = find(out, "Deployment", "spec-web");
+	ASSERT_NOT_NULL(d);
+	cm = cJSON_GetArrayItem(out, 0);
+	ASSERT_STREQ(yj_get_str(cm, "/kind"), "ConfigMap");
+	ASSERT(str_startswith(yj_get_str(cm, "/metadata/name"), "spec-settings-"));
+	ASSERT_STREQ(yj_get_str(d, "/spec/template/spec/containers/0/envFrom/0/configMapRef/name"),
+		     yj_get_str(cm, "/metadata/name"));
+	/* images: the spec's entry is merged into the file's entry of the same name */
+	ASSERT_STREQ(yj_get_str(d, "/spec/template/spec/containers/0/image"), "registry/nginx:2.0");
+	/* patches appended; targetNamespace is kustomize's namespace */
+	ASSERT(cJSON_IsTrue(yj_get(d, "/spec/paused")));
+	ASSERT_STREQ(yj_get_str(d, "/metadata/namespace"), "team-a");
+	ASSERT_STREQ(yj_get_str(cm, "/metadata/namespace"), "team-a");
+	/* provenance: the file and line each object came from */
+	ASSERT_STREQ(yj_get_str(d, "/metadata/annotations/cflux.io~1source-path"),
+		     "base/deploy.yaml:1");
+	ASSERT_STREQ(yj_get_str(cm, "/metadata/annotations/cflux.io~1source-path"),
+		     "base/kustomization.yaml");
+	ASSERT_STREQ(yj_get_str(d, "/metadata/annotations/cflux.io~1source-revision"),
+		     "main@sha1:abc");
+	cJSON_Delete(out);
+	cJSON_Delete(spec);
+	drop_root();
+}
+
+TEST(plain_directory_with_spec_fields_is_generated_as_flux_does)
+{
+	struct ks_build_in in = { 0 };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL, *spec, *cm;
+	const cJSON *o;
+
+	fresh_root();
+	put("app/deploy.yaml", deploy);
+	put("app/settings.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n");
+	put("app/values.yaml", "replicas: 3\n"); /* not a Kubernetes object: left out */
+	put("app/sub/kustomization.yaml", "resources: [sa.yaml]\nnameSuffix: -sub\n");
+	put("app/sub/sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n");
+	put("app/.hidden/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hidden\n");
+	put("components/extra/kustomization.yaml",
+	    "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+	    "commonLabels: {extra: \"yes\"}\n");
+	spec = cJSON_Parse("{\"nameSuffix\":\"-x\",\"components\":[\"../components/extra\","
+			   "\"../components/absent\"]}");
+	cm = cJSON_Parse("{\"labels\":{\"team\":\"a\"},\"annotations\":{\"note\":\"n\"}}");
+	in.root = root;
+	in.path = "app";
+	in.kustomize = spec;
+	in.common_metadata = cm;
+	/* a missing component fails the build unless ignoreMissingComponents */
+	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "absent");
+	in.ignore_missing_components = true;
+	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_EQ(cJSON_GetArraySize(out), 3);
+	ASSERT_NOT_NULL(find(out, "ServiceAccount", "sa-sub-x"));
+	ASSERT_NULL(find(out, "ConfigMap", "hidden-x"));
+	o = find(out, "Deployment", "web-x");
+	ASSERT_NOT_NULL(o);
+	ASSERT_STREQ(yj_get_str(o, "/spec/template/spec/containers/0/envFrom/0/configMapRef/name"),
+		     "settings-x");
+	ASSERT_STREQ(yj_get_str(o, "/metadata/labels/extra"), "yes");
+	/* commonMetadata: metadata only, not the pod template */
+	ASSERT_STREQ(yj_get_str(o, "/metadata/labels/team"), "a");
+	ASSERT_STREQ(yj_get_str(o, "/metadata/annotations/note"), "n");
+	ASSERT_NULL(yj_get(o, "/spec/template/metadata/labels/team"));
+	cJSON_Delete(out);
+	cJSON_Delete(spec);
+	cJSON_Delete(cm);
 	drop_root();
 }
