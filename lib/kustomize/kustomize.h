@@ -38,6 +38,7 @@
 #define CFLUX_KUSTOMIZE_KUSTOMIZE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/buf.h"
