@@ -66,6 +66,29 @@ data:
   a: "1"
 EOF
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [oops\n' >"$W/src/broken/bad.yaml"
+# A kustomize base and overlay (a generated ConfigMap the Deployment refers to).
+mkdir -p "$W/src/kz/base" "$W/src/kz/overlay"
+cat >"$W/src/kz/base/deploy.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: nginx:1.27
+        envFrom:
+        - configMapRef: {name: api-env}
+EOF
+printf 'resources: [deploy.yaml]\nconfigMapGenerator:\n- name: api-env\n  literals: [MODE=base]\n' >"$W/src/kz/base/kustomization.yaml"
+printf 'resources: [../base]\nnamePrefix: ov-\nconfigMapGenerator:\n- name: api-env\n  behavior: merge\n  literals: [MODE=overlay]\n' >"$W/src/kz/overlay/kustomization.yaml"
 SHA1=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
 k create configmap -n "$NS" vars --from-literal=REGION=eu-west >/dev/null
 
@@ -171,8 +194,57 @@ cycle() {
 }
 check "a dependsOn cycle: Stalled=True, the cycle named" poll 30 cycle
 
+# ------------------------------------------------------------ kustomize
+# The overlay with Flux's spec fields on top; the oracle is the real
+# kustomize building the same overlay with those fields written into it.
+PATCH='[{"op": "replace", "path": "/spec/replicas", "value": 0}, {"op": "add", "path": "/spec/paused", "value": true}]'
+kustomization kz src ./kz/overlay "prune: true" "targetNamespace: $NS" \
+	"images: [{name: nginx, newTag: '1.29'}]" \
+	"patches: [{target: {kind: Deployment}, patch: '$PATCH'}]" \
+	"commonMetadata: {labels: {team: a}}" >/dev/null
+kz_ready() { [ "$(cond kustomization kz Ready status)" = True ]; }
+check "a kustomization.yaml overlay with spec images, patches, commonMetadata: Ready" poll 60 kz_ready
+mkdir -p "$W/oracle/kz/overlay"
+cp -r "$W/src/kz/base" "$W/oracle/kz/"
+{
+	cat "$W/src/kz/overlay/kustomization.yaml"
+	printf 'namespace: %s\nimages:\n- name: nginx\n  newTag: "1.29"\n' "$NS"
+	printf "patches:\n- target: {kind: Deployment}\n  patch: '%s'\n" "$PATCH"
+} >"$W/oracle/kz/overlay/kustomization.yaml"
+same_as_kustomize() {
+	"$KUSTOMIZE" build "$W/oracle/kz/overlay" >"$W/oracle.yaml" || return 1
+	python3 - "$W/oracle.yaml" "$NS" "$KUBECTL" <<'PY'
+import json, subprocess, sys
+docs = [d for d in open(sys.argv[1]).read().split("\n---\n") if d.strip()]
+ok = True
+def sub(a, b):  # everything kustomize set is there (the apiserver adds defaults)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and all(k in b and sub(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(sub(x, y) for x, y in zip(a, b))
+    return a == b
+for d in docs:
+    want = json.loads(subprocess.check_output([sys.argv[3], "create", "--dry-run=client", "-o", "json", "-f", "-"], input=d.encode()))
+    kind, name = want["kind"], want["metadata"]["name"]
+    got = json.loads(subprocess.check_output([sys.argv[3], "get", "-n", sys.argv[2], kind, name, "-o", "json"]))
+    for field in ("data", "spec"):
+        if field in want:
+            same = want[field] == got.get(field) if field == "data" else sub(want[field], got.get(field))
+            print("%s/%s %s: %s" % (kind, name, field, "same" if same else "DIFFERENT %r != %r" % (want[field], got.get(field))))
+            ok = ok and same
+    if got["metadata"].get("labels", {}).get("team") != "a":
+        print("%s/%s: commonMetadata label missing" % (kind, name))
+        ok = False
+print("%d objects compared" % len(docs))
+sys.exit(0 if ok and len(docs) == 2 else 1)
+PY
+}
+check "the applied objects are what kustomize builds (hashed ConfigMap name, image, patch)" same_as_kustomize
+check "provenance: the Deployment's source-path is the base file" bash -c \
+	"[ \"\$($KUBECTL get deploy -n $NS ov-api -o jsonpath='{.metadata.annotations.cflux\.io/source-path}')\" = kz/base/deploy.yaml:1 ]"
+
 # ------------------------------------------------------------ deletion
-k delete kustomization -n "$NS" hc after cyc-a cyc-b bad nopath --wait=false >/dev/null
+k delete kustomization -n "$NS" hc after cyc-a cyc-b bad nopath kz --wait=false >/dev/null
 k delete kustomization -n "$NS" app --wait=false >/dev/null
 check "deleting a prune: true Kustomization removes what it applied" poll 30 bash -c \
 	"! $KUBECTL get kustomization -n $NS app >/dev/null 2>&1 && ! $KUBECTL get deploy -n $NS web >/dev/null 2>&1 && ! $KUBECTL get cm -n $NS settings >/dev/null 2>&1"
