@@ -343,6 +343,7 @@ static void start_apply(struct ksjob *j)
 		.prev_inventory = inv,
 		.stage_wait_ms = ms(j->timeout_ns),
 		.provenance_prefix = "cflux.io/",
+		.origin_annotation = KS_ANN_PATH,
 	};
 	int r;
 

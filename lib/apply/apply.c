@@ -267,6 +267,14 @@ static void fail_obj(struct apply_run *run, struct aobj *o, int r, const char *w
 		buf_addf(&b, " %s (%s): %s", what, err->reason, err->msg);
 	else
 		buf_addf(&b, " %s: %s", what, err && err->msg[0] ? err->msg : op_strerror(r));
+	if (run->o.origin_annotation) {
+		const cJSON *meta = cJSON_GetObjectItemCaseSensitive(o->desired, "metadata");
+		const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(meta, "annotations"), run->o.origin_annotation));
+
+		if (from)
+			buf_addf(&b, " (from %s)", from);
+	}
 	run->r = r < 0 ? r : -EIO;
 	op_err_set(&run->err, run->r, "%s", b.buf);
 	buf_release(&b);

@@ -81,6 +81,12 @@ struct apply_opts {
 	 * generation and would make it roll and be waited for).  NULL: none.
 	 */
 	const char *provenance_prefix;
+	/*
+	 * An annotation saying where an object came from ("cflux.io/source-
+	 * path": "app/deploy.yaml:12"): a failure about that object ends
+	 * with " (from app/deploy.yaml:12)".  NULL: none.
+	 */
+	const char *origin_annotation;
 };
 
 struct apply_result {

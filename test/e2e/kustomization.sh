@@ -152,13 +152,14 @@ spec:
   replicas: lots
 EOF
 SHA3=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+BROKEN_LINE=$(($(grep -n 'name: broken' "$W/src/app/app.yaml" | cut -d: -f1) - 3))
 k annotate gitrepository -n "$NS" src --overwrite reconcile.fluxcd.io/requestedAt=two >/dev/null
 refused() {
 	[ "$(cond kustomization app Ready reason)" = ReconciliationFailed ] &&
 		[ "$(jp app '{.status.lastAttemptedRevision}')" = "main@sha1:$SHA3" ] &&
-		cond kustomization app Ready message | tee /dev/stderr | grep -q "Deployment/$NS/broken dry-run failed"
+		cond kustomization app Ready message | tee /dev/stderr | grep -q "Deployment/$NS/broken dry-run failed.*(from app/app.yaml:$BROKEN_LINE)"
 }
-check "an invalid object: Ready=False ReconciliationFailed naming it" poll 60 refused
+check "an invalid object: Ready=False ReconciliationFailed naming it and its file:line" poll 60 refused
 check "the last good revision stays applied and in status" bash -c \
 	"[ \"$(jp app '{.status.lastAppliedRevision}')\" = main@sha1:$SHA2 ] && $KUBECTL get svc -n $NS web >/dev/null && ! $KUBECTL get deploy -n $NS broken >/dev/null 2>&1"
 
