@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/b64.h"
 #include "base/buf.h"
 #include "base/log.h"
 #include "base/str.h"
@@ -51,6 +52,7 @@ struct fcjob {
 	struct ctl *ctl;
 	struct fc_ctl *f;
 	struct kobj *obj;
+	cJSON *auth;     /* the <config>-auth Secret to apply first, or NULL */
 	unsigned pending;
 	int r;
 	char msg[512];
@@ -58,6 +60,7 @@ struct fcjob {
 
 static void job_free(struct fcjob *j)
 {
+	cJSON_Delete(j->auth);
 	kobj_unref(j->obj);
 	free(j);
 }
@@ -92,6 +95,28 @@ static bool dep_cycle(const cJSON *ks, const char *from, const char *target, str
 	return false;
 }
 
+/* Azure's credentials other than localAuthRef: the agent turns them into a Secret. */
+static bool wants_auth_secret(const cJSON *spec)
+{
+	return yj_get(spec, "/protectedSettingsSecretRef") ||
+	       yj_get_str(spec, "/gitRepository/httpsUser") ||
+	       yj_get_str(spec, "/gitRepository/sshKnownHosts") ||
+	       yj_get_str(spec, "/gitRepository/httpsCACert");
+}
+
+static bool valid_b64(const char *s)
+{
+	char *out = NULL;
+	size_t n;
+	bool ok;
+
+	if (!s)
+		return true;
+	ok = b64_decode(s, &out, &n) == 0;
+	free(out);
+	return ok;
+}
+
 /* NULL if valid, else why (in `msg`). */
 static const char *validate(const struct kobj *o, char *msg, size_t n)
 {
@@ -116,12 +141,18 @@ static const char *validate(const struct kobj *o, char *msg, size_t n)
 				 "supported by Flux; use ssh://git@host/path");
 		return msg;
 	}
-	if (yj_get(spec, "/protectedSettingsSecretRef") || yj_get_str(spec, "/gitRepository/httpsUser") ||
-	    yj_get_str(spec, "/gitRepository/sshKnownHosts") ||
-	    yj_get_str(spec, "/gitRepository/httpsCACert")) {
-		snprintf(msg, n, "protected settings (protectedSettingsSecretRef, httpsUser, "
-				 "sshKnownHosts, httpsCACert) are not supported yet: put the "
-				 "credentials in a Secret and name it in gitRepository.localAuthRef");
+	if (yj_get_str(spec, "/gitRepository/localAuthRef") && wants_auth_secret(spec)) {
+		snprintf(msg, n, "spec.gitRepository.localAuthRef cannot be combined with "
+				 "protectedSettingsSecretRef, httpsUser, sshKnownHosts or httpsCACert: "
+				 "choose one way to authenticate");
+		return msg;
+	}
+	if (!valid_b64(yj_get_str(spec, "/gitRepository/sshKnownHosts"))) {
+		snprintf(msg, n, "spec.gitRepository.sshKnownHosts is not valid base64");
+		return msg;
+	}
+	if (!valid_b64(yj_get_str(spec, "/gitRepository/httpsCACert"))) {
+		snprintf(msg, n, "spec.gitRepository.httpsCACert is not valid base64");
 		return msg;
 	}
 	ks = yj_get(spec, "/kustomizations");
@@ -205,6 +236,12 @@ static cJSON *children(const struct kobj *fc)
 		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
 
 		cJSON_AddStringToObject(sr, "name", yj_get_str(git, "/localAuthRef"));
+	} else if (wants_auth_secret(spec)) {
+		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
+		char *an = xasprintf("%s-auth", fc->name);
+
+		cJSON_AddStringToObject(sr, "name", an);
+		free(an);
 	}
 	if (yj_get_str(git, "/provider"))
 		cJSON_AddStringToObject(s, "provider", streq(yj_get_str(git, "/provider"), "Azure") ?
@@ -706,10 +743,126 @@ static void finalize(struct fcjob *j)
 	deletion_step_done(0, NULL, NULL, j); /* drop the hold */
 }
 
+/* ---- the <config>-auth Secret (Azure's protected settings, Flux's keys) ---- */
+
+/* A transient failure: Ready=False with `why` (never a secret's content), retried. */
+static void auth_failed(struct fcjob *j, const char *why)
+{
+	char *key = xstrdup(j->obj->key);
+	struct ctl *ctl = j->ctl;
+
+	log_error(NULL, "Cannot prepare the source credentials", "controller", "fluxconfiguration",
+		  "object", key, "error", why, NULL);
+	ctl_event(ctl, j->obj, "Warning", "AuthSecretFailed", "%s", why);
+	job_free(j);
+	ctl_retry(ctl, key);
+	free(key);
+}
+
+static void auth_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+
+	if (r < 0) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "cannot write Secret %s-auth: %s", j->obj->name,
+			 err && err->msg[0] ? err->msg : op_strerror(r));
+		auth_failed(j, why);
+		return;
+	}
+	apply_children(j);
+}
+
+/* Put a Flux key into the auth Secret's stringData; `b64`: the value is base64 (Azure's spec fields). */
+static bool auth_put(cJSON *data, const char *key, const char *val, bool b64)
+{
+	char *dec = NULL;
+	size_t n;
+
+	if (!val)
+		return true;
+	if (b64) {
+		if (b64_decode(val, &dec, &n) < 0)
+			return false;
+		cJSON_AddStringToObject(data, key, dec);
+		free(dec);
+		return true;
+	}
+	cJSON_AddStringToObject(data, key, val);
+	return true;
+}
+
+/*
+ * Build and apply <config>-auth: Flux's key names from Azure's —
+ * protected settings sshPrivateKey -> identity, httpsKey -> password;
+ * httpsUser -> username, sshKnownHosts -> known_hosts, httpsCACert ->
+ * ca.crt (the last two base64 in the spec, as Azure has them).
+ * `protected` is the protected-settings Secret, or NULL.
+ */
+static void apply_auth(struct fcjob *j, const cJSON *protected)
+{
+	const cJSON *git = yj_get(j->obj->json, "/spec/gitRepository");
+	struct kube_opts ko = KUBE_OPTS_INIT;
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns };
+	cJSON *spec, *data, *sec;
+	char *name = xasprintf("%s-auth", j->obj->name);
+	static const char *const from[][2] = { { "sshPrivateKey", "identity" },
+					       { "httpsKey", "password" } };
+	size_t i;
+
+	sec = child(j->obj, "v1", "Secret", name, &spec);
+	cJSON_DeleteItemFromObjectCaseSensitive(sec, "spec");
+	cJSON_AddStringToObject(sec, "type", "Opaque");
+	data = cJSON_AddObjectToObject(sec, "stringData");
+	auth_put(data, "username", yj_get_str(git, "/httpsUser"), false);
+	auth_put(data, "known_hosts", yj_get_str(git, "/sshKnownHosts"), true);
+	auth_put(data, "ca.crt", yj_get_str(git, "/httpsCACert"), true);
+	for (i = 0; protected && i < sizeof(from) / sizeof(from[0]); i++) {
+		const cJSON *pd = yj_get(protected, "/data");
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pd, from[i][0]));
+		char *dec = NULL;
+		size_t n;
+
+		if (!v)
+			continue;
+		if (b64_decode(v, &dec, &n) < 0) {
+			free(dec);
+			continue;
+		}
+		cJSON_AddStringToObject(data, from[i][1], dec);
+		free(dec);
+	}
+	ref.name = name;
+	ko.field_manager = FIELD_MANAGER;
+	ko.force = true;
+	j->auth = sec;
+	if (kube_apply(ctl_client(j->ctl), &ref, sec, &ko, auth_applied, j) < 0)
+		auth_applied(-EIO, NULL, NULL, j);
+	free(name);
+}
+
+static void got_protected(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+	const char *name = yj_get_str(j->obj->json, "/spec/protectedSettingsSecretRef/name");
+
+	if (r < 0) {
+		char why[600];
+
+		snprintf(why, sizeof(why), "protected settings: Secret %s/%s %s", j->obj->ns,
+			 name ? name : "", r == -ENOENT ? "not found" : "cannot be read");
+		auth_failed(j, why);
+		return;
+	}
+	apply_auth(j, obj);
+}
+
 /* Validate, then create or update the children and roll their status up. */
 static void reconcile_live(struct fcjob *j)
 {
-	const char *invalid;
+	const cJSON *spec = yj_get(j->obj->json, "/spec");
+	const char *invalid, *pname;
 	char msg[512];
 
 	invalid = validate(j->obj, msg, sizeof(msg));
@@ -718,7 +871,20 @@ static void reconcile_live(struct fcjob *j)
 		write_status(j, invalid);
 		return;
 	}
-	apply_children(j);
+	if (yj_get_str(spec, "/gitRepository/localAuthRef") || !wants_auth_secret(spec)) {
+		apply_children(j);
+		return;
+	}
+	pname = yj_get_str(spec, "/protectedSettingsSecretRef/name");
+	if (pname) {
+		struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns,
+					.name = pname };
+
+		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_protected, j) < 0)
+			got_protected(-EIO, NULL, NULL, j);
+		return;
+	}
+	apply_auth(j, NULL);
 }
 
 static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)

@@ -151,6 +151,45 @@ fc bad "  namespace: elsewhere
 check "spec.namespace other than its own: Stalled, provisioningState Failed" poll 30 bash -c \
 	"[ \"\$($KUBECTL get fc -n $NS bad -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status} {.status.provisioningState}')\" = 'True Failed' ]"
 
+# ------------------------------------------------------------ credentials
+# Azure's ways to give the source credentials other than localAuthRef:
+# httpsUser, sshKnownHosts and httpsCACert in the spec (the last two
+# base64), the secrets in the Secret protectedSettingsSecretRef names.
+k create secret generic -n "$NS" https-ps --from-literal=httpsKey="$GIT_HTTP_PASSWORD" >/dev/null
+fc https "  gitRepository:
+    url: $GIT_HTTPS_AUTH_URL/$REPO.git
+    repositoryRef: {branch: main}
+    httpsUser: $GIT_HTTP_USER
+    httpsCACert: $(base64 -w0 "$TEST_CA")
+  protectedSettingsSecretRef: {name: https-ps}" | k apply -f - >/dev/null
+fc_compliant() { [ "$(jpk fluxconfiguration "$1" '{.status.complianceState}')" = Compliant ]; }
+check "HTTPS with httpsUser, httpsCACert and the password in protected settings: Compliant" poll 60 fc_compliant https
+check "the Secret https-auth holds Flux's keys (username, password, ca.crt) and is owned" bash -c \
+	"[ \"\$($KUBECTL get secret -n $NS https-auth -o go-template='{{range \$k, \$v := .data}}{{\$k}} {{end}}{{(index .metadata.ownerReferences 0).kind}}')\" = 'ca.crt password username FluxConfiguration' ] && [ \"\$($KUBECTL get gitrepository -n $NS https -o jsonpath='{.spec.secretRef.name}')\" = https-auth ]"
+k create secret generic -n "$NS" ssh-ps --from-file=sshPrivateKey="$SSH_KEY_ED25519" >/dev/null
+fc ssh "  gitRepository:
+    url: $GIT_SSH_URL/$REPO.git
+    repositoryRef: {branch: main}
+    sshKnownHosts: $(base64 -w0 "$SSH_KNOWN_HOSTS")
+  protectedSettingsSecretRef: {name: ssh-ps}" | k apply -f - >/dev/null
+check "SSH with sshKnownHosts and the private key in protected settings: Compliant" poll 60 fc_compliant ssh
+fc noprot "  gitRepository: {url: $GIT_HTTPS_AUTH_URL/$REPO.git, repositoryRef: {branch: main}, httpsUser: x}
+  protectedSettingsSecretRef: {name: absent}" | k apply -f - >/dev/null
+check "a missing protected-settings Secret: a Warning Event naming it" poll 30 bash -c \
+	"$KUBECTL get events -n $NS --field-selector involvedObject.name=noprot,reason=AuthSecretFailed -o jsonpath='{.items[*].message}' | grep -q 'Secret $NS/absent not found'"
+fc both "  gitRepository: {url: $GIT_HTTPS_AUTH_URL/$REPO.git, repositoryRef: {branch: main}, httpsUser: x, localAuthRef: creds}" |
+	k apply -f - >/dev/null
+check "localAuthRef with httpsUser: Stalled, naming both" poll 30 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS both -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status}')\" = True ] && $KUBECTL get fc -n $NS both -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].message}' | grep -q 'localAuthRef cannot be combined with'"
+no_secret_leak() {
+	! grep -rqF "$GIT_HTTP_PASSWORD" "$W/operator.log" &&
+		! k get events -n "$NS" -o yaml | grep -qF "$GIT_HTTP_PASSWORD" &&
+		! k get fc -n "$NS" -o yaml | grep -qF "$GIT_HTTP_PASSWORD" &&
+		! k get fc -n "$NS" -o yaml | grep -qF "BEGIN OPENSSH"
+}
+check "no secret in the log, events or FluxConfiguration" no_secret_leak
+k delete fc -n "$NS" https ssh noprot both --wait=false >/dev/null
+
 check "a configuration gets the finalizer clusterconfig.cflux.io/finalizer" bash -c \
 	"[ \"\$($KUBECTL get fc -n $NS cfg -o jsonpath='{.metadata.finalizers[*]}')\" = clusterconfig.cflux.io/finalizer ]"
 k delete fluxconfiguration -n "$NS" cfg --wait=false >/dev/null
