@@ -101,7 +101,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz lint clean help bench-kube bench demo
+.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize demo
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator $(BIN)/cflux
@@ -175,6 +175,11 @@ demo: $(BIN)/cflux-operator testbin
 BENCH_N ?= 100
 bench: $(BIN)/cflux-operator $(BUILD)/test/benchfloor testbin
 	$(Q)BENCH_N=$(BENCH_N) BUILD=$(BUILD) BIN=$(BIN) bash test/bench/run.sh
+
+# Figures, not tests: our kustomize next to the real one on a 1000-resource
+# overlay (test/bench/kustomize.sh; BENCH_KZ_N, BENCH_KZ_RUNS).
+bench-kustomize: $(BIN)/cflux
+	$(Q)BIN=$(BIN) bash test/bench/kustomize.sh
 
 # Figures, not tests: lib/kube against the local control plane.
 bench-kube: $(BUILD)/test/kubebench testbin
