@@ -11,6 +11,7 @@
 #   make lint             banned.h and style checks
 #   make bench            cflux vs Flux vs the apiserver floor, N apps (BENCH_N=100)
 #   make bench-kube       lib/kube figures (informer memory, watch latency, SSA rate)
+#   make bench-kustomize  bin/cflux kustomize build vs kustomize on a 1000-resource overlay
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
 # never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
