@@ -23,10 +23,15 @@
  * status is written only when it changed, so a quiet cluster costs no
  * writes.
  *
+ * Credentials: localAuthRef names a Secret with Flux's keys; otherwise
+ * httpsUser, sshKnownHosts, httpsCACert and the Secret named by
+ * protectedSettingsSecretRef (sshPrivateKey, httpsKey) become the Secret
+ * <config>-auth with Flux's keys, applied before the source that uses it.
+ *
  * Checked here beyond the CRD's schema and CEL rules: spec.namespace is
- * this namespace, no dependsOn cycle, and the source kinds and secret
- * mechanisms not implemented yet are refused with Stalled and a message
- * that says so.
+ * this namespace, no dependsOn cycle, one way to authenticate, valid
+ * base64 where Azure has it, and the source kinds not implemented yet
+ * are refused with Stalled and a message that says so.
  */
 #include <stdio.h>
 #include <stdlib.h>
