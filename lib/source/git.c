@@ -11,17 +11,28 @@
  * and connection (a second request on the same connection means the first
  * was refused, and retrying forever is what hangs other Git clients), the SSH host key is
  * checked against known_hosts here (libgit2 leaves that to us), and the
- * transfer-progress callback enforces the overall deadline.
+ * transfer-progress callback enforces the overall deadline and the size
+ * bound.
+ *
+ * Checkout is two steps: check_tree() walks the commit's tree first,
+ * reading only object headers, and refuses what the limits or the path
+ * rules forbid; then libgit2 writes the tree (or the sparse directories)
+ * into the target directory.  Submodules recurse through fetch_tree() with
+ * a child ctx that shares the deadline, the error and the tally.
  */
 #include <git2.h>
 #include <mbedtls/md.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <mbedtls/asn1.h>
 #include <mbedtls/x509_crt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/b64.h"
@@ -41,8 +52,21 @@ static void git_init(void)
 	git_libgit2_opts(GIT_OPT_SET_SERVER_TIMEOUT, 30000);
 }
 
+/* What has been checked out so far, across submodules. */
+struct tally {
+	uint64_t entries, bytes;
+};
+
+#define MAX_DEPTH 256     /* directory nesting in a tree */
+#define MAX_SUBMODULES 8  /* submodule nesting */
+
 struct ctx {
 	const struct src_git_opts *o;
+	const struct artifact_limits *lim;
+	struct tally *tally;
+	int level;       /* submodule nesting: 0 for the repository itself */
+	bool by_commit;  /* a submodule: fetch the commit, whatever ref holds it */
+	bool too_big;
 	char host_port[300]; /* "[host]:port" or "host", for known_hosts */
 	int tried_userpass, tried_ssh;
 	time_t deadline;
@@ -80,6 +104,9 @@ static int git_fail(struct ctx *c, int rc, const char *what)
 	if (c->timed_out)
 		return fail(c, -ETIMEDOUT, "%s: timed out after %us", what,
 			    c->o->timeout_s ? c->o->timeout_s : 60);
+	if (c->too_big)
+		return fail(c, -EFBIG, "%s: the download is over the limit of %llu bytes", what,
+			    (unsigned long long)c->lim->max_total_bytes);
 	switch (rc) {
 	case GIT_ENOTFOUND:
 		code = -ENOENT;
@@ -283,6 +310,10 @@ static int progress(const git_indexer_progress *stats, void *payload)
 		c->timed_out = true;
 		return -1;
 	}
+	if (stats->received_bytes > c->lim->max_total_bytes) {
+		c->too_big = true;
+		return -1;
+	}
 	return 0;
 }
 
@@ -407,28 +438,433 @@ static int ls_remote(struct ctx *c, git_remote *remote, char **ref, git_oid *ret
 	return 0;
 }
 
-int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, struct op_err *err)
+/* ---- the tree check ---- */
+
+static bool bad_component(const char *name)
 {
-	struct ctx c = { .o = o, .err = err };
+	return !*name || streq(name, ".") || streq(name, "..") || strcasecmp(name, ".git") == 0 ||
+	       strchr(name, '/') || strchr(name, '\\');
+}
+
+/*
+ * Does a symlink at `path` (relative to the root) with target `to` stay
+ * inside the tree?  The target is resolved lexically against the link's
+ * directory; it may not be absolute nor climb above the root.
+ */
+static bool link_stays_inside(const char *path, const char *to, size_t n)
+{
+	int depth = 0;
+	const char *p, *end = to + n;
+
+	if (!n || *to == '/')
+		return false;
+	for (p = path; *p; p++)
+		depth += *p == '/';
+	for (p = to; p < end;) {
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		size_t len = (size_t)((slash ? slash : end) - p);
+
+		if (len == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return false;
+		} else if (len && !(len == 1 && *p == '.')) {
+			depth++;
+		}
+		p = slash ? slash + 1 : end;
+	}
+	return true;
+}
+
+/* Is `dir` (a directory path) wanted by the sparse list?  *inside: all below it is. */
+static bool sparse_wants(const struct src_git_opts *o, const char *dir, bool *inside)
+{
+	size_t i, n = strlen(dir);
+
+	*inside = !o->n_sparse;
+	if (*inside)
+		return true;
+	for (i = 0; i < o->n_sparse; i++) {
+		const char *s = o->sparse[i];
+		size_t sl = strlen(s);
+
+		while (sl && s[sl - 1] == '/')
+			sl--;
+		if ((sl == n && strncmp(s, dir, n) == 0) ||
+		    (n > sl && strncmp(s, dir, sl) == 0 && dir[sl] == '/')) {
+			*inside = true;
+			return true;
+		}
+		if (sl > n && strncmp(s, dir, n) == 0 && s[n] == '/')
+			return true; /* an ancestor of a wanted directory */
+	}
+	return false;
+}
+
+/*
+ * Walk `tree` (at `path`, "" for the root) before checkout.  Only entries
+ * that will be written count: with a sparse list, the wanted directories.
+ */
+static int check_tree(struct ctx *c, git_repository *repo, git_odb *odb, const git_tree *tree,
+		      struct buf *path, int depth, bool inside)
+{
+	size_t i, n = git_tree_entrycount(tree), base = path->len;
+	int r = 0;
+
+	if (depth > MAX_DEPTH)
+		return fail(c, -E2BIG, "the tree is nested more than %d directories deep at '%s'",
+			    MAX_DEPTH, path->buf);
+	for (i = 0; i < n && r == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		const char *name = git_tree_entry_name(e);
+		git_filemode_t mode = git_tree_entry_filemode(e);
+		git_object_t type;
+		size_t len;
+		bool in = inside;
+
+		buf_truncate(path, base);
+		if ((base && buf_addch(path, '/') < 0) || buf_adds(path, name) < 0)
+			return fail(c, -E2BIG, "the tree has a path longer than %zu bytes",
+				    path->max);
+		if (bad_component(name))
+			return fail(c, -EPERM, "the tree has an unsafe path '%s'", path->buf);
+		if (mode == GIT_FILEMODE_TREE) {
+			if (!in && !sparse_wants(c->o, path->buf, &in))
+				continue;
+		} else if (!in) {
+			continue; /* a file beside the sparse directories */
+		}
+		if (++c->tally->entries > c->lim->max_entries)
+			return fail(c, -E2BIG, "the tree has more than %llu entries (at '%s')",
+				    (unsigned long long)c->lim->max_entries, path->buf);
+		switch (mode) {
+		case GIT_FILEMODE_TREE:
+			break;
+		case GIT_FILEMODE_COMMIT:
+			continue; /* a submodule: fetched and checked on its own */
+		default:
+			if (git_odb_read_header(&len, &type, odb, git_tree_entry_id(e)) < 0)
+				return fail(c, -EIO, "object of '%s' is missing from the fetched pack",
+					    path->buf);
+			if (len > c->lim->max_file_bytes)
+				return fail(c, -EFBIG, "file '%s' is %zu bytes, over the limit of %llu",
+					    path->buf, len,
+					    (unsigned long long)c->lim->max_file_bytes);
+			c->tally->bytes += len;
+			if (c->tally->bytes > c->lim->max_total_bytes)
+				return fail(c, -EFBIG, "the tree is over the limit of %llu bytes at '%s'",
+					    (unsigned long long)c->lim->max_total_bytes, path->buf);
+			if (mode == GIT_FILEMODE_LINK) {
+				git_blob *blob = NULL;
+				bool ok;
+
+				if (len > 4096 || git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0)
+					return fail(c, -EPERM, "symlink '%s' has an unreadable target",
+						    path->buf);
+				ok = link_stays_inside(path->buf, git_blob_rawcontent(blob),
+						       (size_t)git_blob_rawsize(blob));
+				if (!ok)
+					r = fail(c, -EPERM, "symlink '%s' points outside the repository "
+						 "('%.*s')", path->buf, (int)MIN(len, 200),
+						 (const char *)git_blob_rawcontent(blob));
+				git_blob_free(blob);
+			}
+			continue;
+		}
+		{
+			git_tree *sub = NULL;
+
+			if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
+				return fail(c, -EIO, "directory '%s' is missing from the fetched pack",
+					    path->buf);
+			r = check_tree(c, repo, odb, sub, path, depth + 1, in);
+			git_tree_free(sub);
+		}
+	}
+	buf_truncate(path, base);
+	return r;
+}
+
+/* ---- checkout ---- */
+
+static int write_blob(struct ctx *c, git_repository *repo, const git_tree_entry *e,
+		      const char *abs, const char *rel)
+{
+	git_filemode_t mode = git_tree_entry_filemode(e);
+	git_blob *blob = NULL;
+	const char *p;
+	size_t n;
+	int fd, r = 0;
+
+	if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0)
+		return fail(c, -EIO, "object of '%s' is missing from the fetched pack", rel);
+	p = git_blob_rawcontent(blob);
+	n = (size_t)git_blob_rawsize(blob);
+	if (mode == GIT_FILEMODE_LINK) {
+		_cleanup_free_ char *to = xstrndup(p, n);
+
+		if (symlink(to, abs) < 0)
+			r = fail(c, -errno, "cannot create symlink '%s': %s", rel, op_strerror(errno));
+		git_blob_free(blob);
+		return r;
+	}
+	fd = open(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  mode == GIT_FILEMODE_BLOB_EXECUTABLE ? 0755 : 0644);
+	if (fd < 0) {
+		r = fail(c, -errno, "cannot create '%s': %s", rel, op_strerror(errno));
+	} else {
+		while (n > 0) {
+			ssize_t w = write(fd, p, n);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				r = fail(c, w < 0 ? -errno : -EIO, "cannot write '%s': %s", rel,
+					 op_strerror(w < 0 ? errno : EIO));
+				break;
+			}
+			p += w;
+			n -= (size_t)w;
+		}
+		if (close(fd) < 0 && r == 0)
+			r = fail(c, -errno, "cannot write '%s': %s", rel, op_strerror(errno));
+	}
+	git_blob_free(blob);
+	return r;
+}
+
+/*
+ * Write `tree` (checked by check_tree() first) below `root`, rel path in
+ * `path`.  Blobs are read one at a time, each bounded by max_file_bytes; a
+ * submodule becomes an empty directory that fetch_submodules() may fill.
+ */
+static int write_tree(struct ctx *c, git_repository *repo, const git_tree *tree,
+		      const char *root, struct buf *path, bool inside)
+{
+	size_t i, n = git_tree_entrycount(tree), base = path->len;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		git_filemode_t mode = git_tree_entry_filemode(e);
+		_cleanup_free_ char *abs = NULL;
+		bool in = inside;
+
+		buf_truncate(path, base);
+		if ((base && buf_addch(path, '/') < 0) || buf_adds(path, git_tree_entry_name(e)) < 0)
+			return -E2BIG;
+		if (mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT) {
+			if (!in && !sparse_wants(c->o, path->buf, &in))
+				continue;
+		} else if (!in) {
+			continue;
+		}
+		abs = xasprintf("%s/%s", root, path->buf);
+		if (mode == GIT_FILEMODE_TREE || mode == GIT_FILEMODE_COMMIT) {
+			git_tree *sub = NULL;
+
+			if (mkdir(abs, 0755) < 0 && errno != EEXIST)
+				return fail(c, -errno, "cannot create directory '%s': %s", path->buf,
+					    op_strerror(errno));
+			if (mode == GIT_FILEMODE_COMMIT)
+				continue;
+			if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
+				return fail(c, -EIO, "directory '%s' is missing from the fetched pack",
+					    path->buf);
+			r = write_tree(c, repo, sub, root, path, in);
+			git_tree_free(sub);
+			continue;
+		}
+		r = write_blob(c, repo, e, abs, path->buf);
+	}
+	buf_truncate(path, base);
+	return r;
+}
+
+/* ---- submodules ---- */
+
+/* `rel` (a .gitmodules URL) resolved against the parent's URL. */
+static char *resolve_url(const char *parent, const char *rel)
+{
+	_cleanup_free_ char *base = NULL;
+	char *slash;
+
+	if (!str_startswith(rel, "./") && !str_startswith(rel, "../"))
+		return xstrdup(rel);
+	base = xstrdup(parent);
+	while (*base && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = '\0';
+	for (;;) {
+		if (str_startswith(rel, "./")) {
+			rel += 2;
+		} else if (str_startswith(rel, "../")) {
+			rel += 3;
+			slash = strrchr(base, '/');
+			if (slash && slash > strstr(base, "://") + 2)
+				*slash = '\0';
+		} else {
+			break;
+		}
+	}
+	return xasprintf("%s/%s", base, rel);
+}
+
+struct gitmodule {
+	char *path, *url;
+};
+
+static int collect_module(const git_config_entry *e, void *payload)
+{
+	struct gitmodule *m = payload;
+	size_t n = strlen(e->name);
+
+	/* submodule.<name>.path = m->path: remember <name> to find its url */
+	if (n > 15 && streq(e->name + n - 5, ".path") && m->path && streq(e->value, m->path)) {
+		free(m->url);
+		m->url = xstrndup(e->name, n - 5);
+	}
+	return 0;
+}
+
+static int fetch_tree(struct ctx *c, struct src_git_result *ret);
+
+/* Check out the submodule recorded at `path` (commit `id`) below the checkout. */
+static int fetch_submodule(struct ctx *c, const char *path, const git_oid *id)
+{
+	const struct src_git_opts *o = c->o;
+	_cleanup_free_ char *gm = xasprintf("%s/.gitmodules", o->checkout_dir), *key = NULL;
+	_cleanup_free_ char *url = NULL, *cache = NULL, *dir = NULL, *mangled = NULL;
+	struct gitmodule m = { .path = (char *)path };
+	struct src_git_opts so;
+	struct src_git_result sr;
+	git_config *cfg = NULL;
+	git_config_entry *e = NULL;
+	struct ctx sc;
+	char hex[GIT_OID_MAX_HEXSIZE + 1], *p;
+	int r;
+
+	if (c->level + 1 > MAX_SUBMODULES)
+		return fail(c, -E2BIG, "submodules are nested more than %d deep at '%s'",
+			    MAX_SUBMODULES, path);
+	if (git_config_open_ondisk(&cfg, gm) < 0)
+		return fail(c, -ENOENT, "submodule '%s' is not described in .gitmodules", path);
+	git_config_foreach_match(cfg, "^submodule\\..*\\.path$", collect_module, &m);
+	if (m.url) {
+		key = xasprintf("%s.url", m.url);
+		if (git_config_get_entry(&e, cfg, key) == 0)
+			url = resolve_url(o->url, e->value);
+		git_config_entry_free(e);
+	}
+	free(m.url);
+	git_config_free(cfg);
+	if (!url)
+		return fail(c, -ENOENT, "submodule '%s' has no URL in .gitmodules", path);
+	if (!str_startswith(url, "http://") && !str_startswith(url, "https://") &&
+	    !str_startswith(url, "ssh://") && !str_startswith(url, "git://"))
+		return fail(c, -EINVAL, "submodule '%s' has an unsupported URL scheme", path);
+	mangled = xstrdup(path);
+	for (p = mangled; *p; p++)
+		if (*p == '/')
+			*p = '%';
+	cache = xasprintf("%s/modules/%s", o->cache_dir, mangled);
+	dir = xasprintf("%s/%s", o->checkout_dir, path);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return fail(c, -errno, "cannot create the directory of submodule '%s'", path);
+	git_oid_tostr(hex, sizeof(hex), id);
+	so = *o;
+	so.url = url;
+	so.branch = so.tag = so.semver = so.name = NULL;
+	so.commit = hex;
+	so.cache_dir = cache;
+	so.checkout_dir = dir;
+	so.last_commit = NULL;
+	so.sparse = NULL;
+	so.n_sparse = 0;
+	sc = *c;
+	sc.o = &so;
+	sc.level = c->level + 1;
+	sc.by_commit = true;
+	sc.tried_userpass = sc.tried_ssh = 0;
+	set_host_port(&sc, url);
+	r = fetch_tree(&sc, &sr);
+	c->err_set = sc.err_set;
+	c->timed_out = sc.timed_out;
+	if (r < 0)
+		op_err_prefix(c->err, "submodule '%s'", path);
+	return r;
+}
+
+/* Every submodule (gitlink) in `tree` that the checkout holds, recursively. */
+static int fetch_submodules(struct ctx *c, git_repository *repo, const git_tree *tree,
+			    struct buf *path)
+{
+	size_t i, n = git_tree_entrycount(tree), base = path->len;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(tree, i);
+		git_filemode_t mode = git_tree_entry_filemode(e);
+		git_tree *sub = NULL;
+		bool in;
+
+		if (mode != GIT_FILEMODE_TREE && mode != GIT_FILEMODE_COMMIT)
+			continue;
+		buf_truncate(path, base);
+		if ((base && buf_addch(path, '/') < 0) || buf_adds(path, git_tree_entry_name(e)) < 0)
+			return -E2BIG;
+		if (!sparse_wants(c->o, path->buf, &in))
+			continue;
+		if (mode == GIT_FILEMODE_COMMIT) {
+			r = fetch_submodule(c, path->buf, git_tree_entry_id(e));
+			continue;
+		}
+		if (git_tree_lookup(&sub, repo, git_tree_entry_id(e)) < 0)
+			continue;
+		r = fetch_submodules(c, repo, sub, path);
+		git_tree_free(sub);
+	}
+	buf_truncate(path, base);
+	return r;
+}
+
+/* ---- fetch and checkout ---- */
+
+/* Fetch `spec` (one refspec) from the remote into the cache. */
+static int fetch_spec(struct ctx *c, git_remote *remote, const char *spec, int depth)
+{
+	git_fetch_options fo;
+	git_strarray specs;
+	char *specp = (char *)spec;
+
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	init_callbacks(&fo.callbacks, c);
+	fo.custom_headers = c->headers;
+	fo.depth = depth;
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	/* A new connection asks for credentials afresh. */
+	c->tried_userpass = c->tried_ssh = 0;
+	specs.strings = &specp;
+	specs.count = 1;
+	return git_remote_fetch(remote, &specs, &fo, NULL);
+}
+
+/* Fetch c->o's revision into its cache and check it out: see git.h. */
+static int fetch_tree(struct ctx *c, struct src_git_result *ret)
+{
+	const struct src_git_opts *o = c->o;
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
 	git_commit *commit = NULL;
 	git_tree *tree = NULL;
+	git_odb *odb = NULL;
 	git_oid want;
 	char hex[GIT_OID_MAX_HEXSIZE + 1];
 	_cleanup_free_ char *ref = NULL, *spec = NULL;
+	struct buf path = BUF_INIT(4096);
 	const char *name = NULL;
 	int rc, r = 0;
+	size_t i;
 
-	pthread_once(&git_once, git_init);
 	memset(ret, 0, sizeof(*ret));
-	c.deadline = time(NULL) + (o->timeout_s ? o->timeout_s : 60);
-	if (o->bearer_token) {
-		c.header = xasprintf("Authorization: Bearer %s", o->bearer_token);
-		c.headers.strings = &c.header;
-		c.headers.count = 1;
-	}
-	set_host_port(&c, o->url);
 	if (o->name && !o->commit) {
 		ref = xstrdup(o->name);
 		name = o->name;
@@ -446,21 +882,21 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 	if (rc < 0)
 		rc = git_repository_init(&repo, o->cache_dir, 1);
 	if (rc < 0) {
-		r = git_fail(&c, rc, "unable to create the repository cache");
+		r = git_fail(c, rc, "unable to create the repository cache");
 		goto out;
 	}
 	rc = git_remote_create_anonymous(&remote, repo, o->url);
 	if (rc < 0) {
-		r = git_fail(&c, rc, "invalid repository URL");
+		r = git_fail(c, rc, "invalid repository URL");
 		goto out;
 	}
 	if (o->commit) {
 		if (git_oid_fromstr(&want, o->commit) < 0 || strlen(o->commit) != 40) {
-			r = fail(&c, -EINVAL, "invalid commit '%s': want 40 hex digits", o->commit);
+			r = fail(c, -EINVAL, "invalid commit '%s': want 40 hex digits", o->commit);
 			goto out;
 		}
 	} else {
-		r = ls_remote(&c, remote, &ref, &want);
+		r = ls_remote(c, remote, &ref, &want);
 		if (r < 0)
 			goto out;
 		if (o->semver && !o->name)
@@ -473,51 +909,70 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 		goto result;
 	}
 	if (!o->commit || git_commit_lookup(&commit, repo, &want) < 0) {
-		git_fetch_options fo;
-		git_strarray specs;
-		char *specp;
-
-		git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-		init_callbacks(&fo.callbacks, &c);
-		fo.custom_headers = c.headers;
-		/*
-		 * Shallow (depth 1) for a branch or tag over HTTP(S).  A commit
-		 * may be anywhere in its branch's history, so it is fetched
-		 * whole; so is SSH, where libgit2 1.8's shallow request is
-		 * refused by git upload-pack ("expected SHA1 list") — the
-		 * persistent cache keeps later SSH fetches incremental anyway.
-		 */
-		fo.depth = o->commit || !str_startswith(o->url, "http") ? 0 : 1;
-		fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-		/* A new connection asks for credentials afresh. */
-		c.tried_userpass = c.tried_ssh = 0;
-		spec = xasprintf("+%s:%s", ref, ref);
-		specp = spec;
-		specs.strings = &specp;
-		specs.count = 1;
-		rc = git_remote_fetch(remote, &specs, &fo, NULL);
+		if (c->by_commit) {
+			/*
+			 * A submodule's commit: ask for it by id (servers that
+			 * allow it send just that), else every branch.
+			 */
+			spec = xasprintf("+%s:refs/cflux/want", hex);
+			rc = fetch_spec(c, remote, spec, 1);
+			if (rc < 0 && !c->timed_out && !c->too_big && !c->err_set)
+				rc = fetch_spec(c, remote, "+refs/heads/*:refs/heads/*", 0);
+		} else {
+			/*
+			 * Shallow (depth 1) for a branch or tag over HTTP(S).  A
+			 * commit may be anywhere in its branch's history, so it
+			 * is fetched whole; so is SSH, where libgit2 1.8's shallow
+			 * request is refused by git upload-pack ("expected SHA1
+			 * list") — the persistent cache keeps later SSH fetches
+			 * incremental anyway.
+			 */
+			spec = xasprintf("+%s:%s", ref, ref);
+			rc = fetch_spec(c, remote, spec,
+					o->commit || !str_startswith(o->url, "http") ? 0 : 1);
+		}
 		if (rc < 0) {
-			r = git_fail(&c, rc, "unable to fetch from the repository");
+			r = git_fail(c, rc, "unable to fetch from the repository");
 			goto out;
 		}
 		if (!commit && git_commit_lookup(&commit, repo, &want) < 0) {
-			r = fail(&c, -ENOENT, "commit '%s' not found in '%s'", hex, name);
+			r = fail(c, -ENOENT, "commit '%s' not found in '%s'", hex,
+				 c->by_commit ? o->url : name);
 			goto out;
 		}
 	}
 	rc = git_commit_tree(&tree, commit);
-	if (rc == 0) {
-		git_checkout_options co;
-
-		git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
-		co.checkout_strategy = GIT_CHECKOUT_FORCE;
-		co.target_directory = o->checkout_dir;
-		co.disable_filters = 1;
-		rc = git_checkout_tree(repo, (const git_object *)tree, &co);
-	}
+	if (rc == 0)
+		rc = git_repository_odb(&odb, repo);
 	if (rc < 0) {
-		r = git_fail(&c, rc, "unable to check out the commit");
+		r = git_fail(c, rc, "unable to read the commit's tree");
 		goto out;
+	}
+	for (i = 0; i < o->n_sparse; i++) {
+		git_tree_entry *e = NULL;
+		const char *d = o->sparse[i];
+
+		while (*d == '/' || str_startswith(d, "./"))
+			d += *d == '/' ? 1 : 2;
+		if (git_tree_entry_bypath(&e, tree, d) < 0 ||
+		    git_tree_entry_type(e) != GIT_OBJECT_TREE) {
+			git_tree_entry_free(e);
+			r = fail(c, -ENOENT, "sparse checkout directory '%s' does not exist in "
+				 "commit '%s'", o->sparse[i], hex);
+			goto out;
+		}
+		git_tree_entry_free(e);
+	}
+	r = check_tree(c, repo, odb, tree, &path, 0, o->n_sparse == 0);
+	if (r < 0)
+		goto out;
+	r = write_tree(c, repo, tree, o->checkout_dir, &path, o->n_sparse == 0);
+	if (r < 0)
+		goto out;
+	if (o->submodules) {
+		r = fetch_submodules(c, repo, tree, &path);
+		if (r < 0)
+			goto out;
 	}
 	{
 		const char *msg = git_commit_summary(commit);
@@ -531,13 +986,34 @@ result:
 	else
 		snprintf(ret->revision, sizeof(ret->revision), "%s@sha1:%s", name, hex);
 out:
-	if (c.header) {
-		explicit_bzero(c.header, strlen(c.header));
-		free(c.header);
-	}
+	buf_release(&path);
+	git_odb_free(odb);
 	git_tree_free(tree);
 	git_commit_free(commit);
 	git_remote_free(remote);
 	git_repository_free(repo);
+	return r;
+}
+
+int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, struct op_err *err)
+{
+	static const struct artifact_limits dflt = ARTIFACT_LIMITS_DEFAULT;
+	struct tally tally = { 0 };
+	struct ctx c = { .o = o, .err = err, .lim = o->lim ? o->lim : &dflt, .tally = &tally };
+	int r;
+
+	pthread_once(&git_once, git_init);
+	c.deadline = time(NULL) + (o->timeout_s ? o->timeout_s : 60);
+	if (o->bearer_token) {
+		c.header = xasprintf("Authorization: Bearer %s", o->bearer_token);
+		c.headers.strings = &c.header;
+		c.headers.count = 1;
+	}
+	set_host_port(&c, o->url);
+	r = fetch_tree(&c, ret);
+	if (c.header) {
+		explicit_bzero(c.header, strlen(c.header));
+		free(c.header);
+	}
 	return r;
 }

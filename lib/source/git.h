@@ -15,6 +15,19 @@
  * constraint (tags that are not versions are ignored).  Revisions are Flux's: "main@sha1:<hex>", "v1.2.3@sha1:<hex>",
  * "sha1:<hex>" for a bare commit, "refs/pull/42/head@sha1:<hex>" for a name.
  *
+ * The tree is inspected before anything is written: more entries, a
+ * larger file or more bytes than `lim` allows, a path component that is
+ * "..", "." or ".git", or a symlink that points outside the tree (absolute,
+ * or climbing above the root) refuses the revision with a message naming
+ * the path; the download itself is cut off past lim->max_total_bytes.
+ * Nothing is held in memory whole: sizes come from object headers.
+ *
+ * `sparse` checks out only the listed directories (each must exist in
+ * the commit).  `submodules` checks out every submodule of the tree
+ * (nested too, up to 8 levels) at the commit the tree records, fetched
+ * from the URL in .gitmodules (relative URLs resolved against `url`) with
+ * the same credentials, into a bare cache under cache_dir/modules/.
+ *
  * Auth: HTTP basic (username/password), a custom CA for HTTPS, SSH keys held in memory with the
  * host key checked against `known_hosts` (plain and hashed entries; there is
  * no trust on first use: without known_hosts an SSH fetch is refused).
@@ -27,6 +40,7 @@
 #include <stdbool.h>
 
 #include "base/err.h"
+#include "source/artifact.h"
 
 struct src_git_opts {
 	const char *url;
@@ -46,6 +60,12 @@ struct src_git_opts {
 	const char *checkout_dir;  /* must exist and be empty */
 	const char *last_commit;   /* skip the fetch if the ref still points here */
 	unsigned timeout_s;        /* whole fetch; 0: 60 s (Flux's default) */
+	/* Bounds on what is fetched and checked out, submodules included;
+	 * NULL: ARTIFACT_LIMITS_DEFAULT. */
+	const struct artifact_limits *lim;
+	const char *const *sparse; /* directories to check out (sparseCheckout); */
+	size_t n_sparse;           /* 0: the whole tree */
+	bool submodules;           /* check submodules out too (recurseSubmodules) */
 };
 
 struct src_git_result {

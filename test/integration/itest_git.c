@@ -6,7 +6,10 @@
  * hashed), the cheap remote check that skips an unchanged fetch (proved
  * from the server's access log), and clear errors for a wrong password, a
  * wrong key, an unknown host key, a missing branch and an unreachable
- * server — with no secret in any message.
+ * server — with no secret in any message.  Also git:// and ECDSA keys;
+ * hostile trees (test/cluster/mktree.sh: "..", ".GIT", symlinks out of
+ * the tree, a 2 GB file, a million files) refused before anything is
+ * written, in bounded memory; sparse checkout; nested submodules.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,12 +20,14 @@
 #include <time.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/str.h"
 #include "harness.h"
 #include "source/git.h"
 
@@ -496,4 +501,236 @@ TEST(stalled_server_is_cut_off)
 	free(up);
 	free(portfile);
 	free(bin);
+}
+
+/* A repository built by test/cluster/mktree.sh NAME KIND ARGS; its URL over HTTP. */
+static char *hostile_repo(const char *kind, const char *args, char **ret_sha)
+{
+	static int k;
+	char name[48], *sha;
+
+	snprintf(name, sizeof(name), "gth-%d-%d", getpid(), k++);
+	sha = sh("bash test/cluster/mktree.sh %s %s %s", name, kind, args);
+	ASSERT_EQ(strlen(sha), 40);
+	if (ret_sha)
+		*ret_sha = sha;
+	else
+		free(sha);
+	return xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+}
+
+/* Does `dir` hold nothing? */
+static bool empty_dir(const char *dir)
+{
+	char *n = sh("ls -A %s | wc -l", dir);
+	bool empty = streq(n, "0");
+
+	free(n);
+	return empty;
+}
+
+static long maxrss_kib(void)
+{
+	struct rusage ru;
+
+	ASSERT_OK(getrusage(RUSAGE_SELF, &ru));
+	return ru.ru_maxrss;
+}
+
+TEST(hostile_trees_are_refused_before_anything_is_written)
+{
+	static const struct {
+		const char *kind, *args, *want;
+		int code;
+	} cases[] = {
+		{ "dotdot", "", "unsafe path '..'", -EPERM },
+		{ "dotgit", "", "unsafe path '.GIT'", -EPERM },
+		{ "abslink", "", "symlink 'passwd' points outside the repository ('/etc/passwd')",
+		  -EPERM },
+		{ "uplink", "", "symlink 'a/esc' points outside the repository ('../../etc')",
+		  -EPERM },
+		/* A million files, from one shared subtree: a tiny pack. */
+		{ "many", "1000 1000", "the tree has more than 100000 entries", -E2BIG },
+	};
+	struct fetch f = { 0 };
+	size_t i;
+
+	f.o.branch = "main";
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		char *url = hostile_repo(cases[i].kind, cases[i].args, NULL);
+
+		fetch_release(&f);
+		memset(&f, 0, sizeof(f));
+		f.o.branch = "main";
+		ASSERT_EQ(do_fetch(&f, url), cases[i].code);
+		ASSERT_CONTAINS(f.err.msg, cases[i].want);
+		ASSERT(empty_dir(f.out));
+		free(url);
+	}
+	/* A symlink that stays inside is checked out as a symlink. */
+	{
+		char *url = hostile_repo("inlink", "", NULL), *p, *to;
+
+		ASSERT_OK(do_fetch(&f, url));
+		p = xasprintf("%s/a/in", f.out);
+		to = sh("readlink %s", p);
+		ASSERT_STREQ(to, "../ok.txt");
+		free(to);
+		free(p);
+		free(url);
+	}
+	fetch_release(&f);
+}
+
+TEST(a_2gb_file_is_refused_in_bounded_memory)
+{
+	struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
+	struct fetch f = { 0 };
+	char name[32], *url, *dir, *ok;
+	long before = maxrss_kib();
+
+	url = hostile_repo("big", "2G", NULL);
+	f.o.branch = "main";
+	f.o.timeout_s = 120;
+	ASSERT_EQ(do_fetch(&f, url), -EFBIG);
+	ASSERT_CONTAINS(f.err.msg, "file 'big.bin' is 2147483648 bytes, over the limit of "
+			"268435456");
+	ASSERT(empty_dir(f.out));
+	/* Sizes come from object headers: the blob is never inflated. */
+	printf("# peak RSS %ld KiB before the fetch, %ld KiB after\n", before, maxrss_kib());
+	ASSERT(maxrss_kib() - before < 64 * 1024);
+	fetch_release(&f);
+	free(url);
+
+	/* The download itself is cut off past max_total_bytes. */
+	snprintf(name, sizeof(name), "gtr-%d", getpid());
+	dir = xasprintf("%s/src-%s", harness_tmpdir(), name);
+	ok = sh("mkdir -p %s && head -c 3000000 /dev/urandom > %s/noise.bin && echo ok", dir, dir);
+	ASSERT_STREQ(ok, "ok");
+	free(sh("bash test/cluster/mkrepo.sh %s %s main", name, dir));
+	url = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+	memset(&f, 0, sizeof(f));
+	lim.max_total_bytes = 1 << 20;
+	f.o.branch = "main";
+	f.o.lim = &lim;
+	ASSERT_EQ(do_fetch(&f, url), -EFBIG);
+	ASSERT_CONTAINS(f.err.msg, "the download is over the limit of 1048576 bytes");
+	fetch_release(&f);
+	free(url);
+	free(dir);
+	free(ok);
+}
+
+TEST(git_daemon_and_ecdsa_keys)
+{
+	static const char *const keys[] = { "SSH_KEY_ECDSA" };
+	struct fetch f = { 0 };
+	char name[32], *url, *sha, *kh;
+	size_t i;
+
+	snprintf(name, sizeof(name), "gtd-%d", getpid());
+	sha = make_repo(name, "daemon");
+	url = xasprintf("%s/%s.git", env("GIT_DAEMON_URL"), name);
+	f.o.branch = "main";
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT_STREQ(f.res.commit, sha);
+	free(url);
+	url = xasprintf("%s/%s.git", env("GIT_SSH_URL"), name);
+	kh = slurp(env("SSH_KNOWN_HOSTS_HASHED"));
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		char *key = slurp(env(keys[i]));
+
+		fetch_release(&f);
+		memset(&f, 0, sizeof(f));
+		f.o.branch = "main";
+		f.o.ssh_key = key;
+		f.o.known_hosts = kh;
+		if (do_fetch(&f, url) < 0)
+			harness__fail(__FILE__, __LINE__, "%s: %s", keys[i], f.err.msg);
+		ASSERT_STREQ(f.res.commit, sha);
+		free(key);
+	}
+	fetch_release(&f);
+	free(kh);
+	free(url);
+	free(sha);
+}
+
+TEST(sparse_checkout_writes_only_the_directories_asked_for)
+{
+	static const char *const dirs[] = { "apps/prod", "infra" };
+	static const char *const missing[] = { "apps/staging" };
+	struct fetch f = { 0 };
+	char name[32], *dir, *sha, *files;
+
+	snprintf(name, sizeof(name), "gtp-%d", getpid());
+	dir = xasprintf("%s/src-%s", harness_tmpdir(), name);
+	free(sh("mkdir -p %s/apps/prod/x %s/apps/dev %s/infra %s/docs && cd %s && "
+		"echo a > apps/prod/a.yaml && echo b > apps/prod/x/b.yaml && echo c > apps/dev/c.yaml"
+		" && echo r > apps/root.yaml && echo i > infra/i.yaml && echo d > docs/d.md && "
+		"echo t > top.md", dir, dir, dir, dir, dir));
+	sha = sh("bash test/cluster/mkrepo.sh %s %s main", name, dir);
+	free(dir);
+	dir = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+	f.o.branch = "main";
+	f.o.sparse = dirs;
+	f.o.n_sparse = ARRAY_SIZE(dirs);
+	ASSERT_OK(do_fetch(&f, dir));
+	ASSERT_STREQ(f.res.commit, sha);
+	files = sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
+	ASSERT_STREQ(files, "./apps/prod/a.yaml ./apps/prod/x/b.yaml ./infra/i.yaml ");
+	free(files);
+	f.o.sparse = missing;
+	f.o.n_sparse = 1;
+	ASSERT_EQ(do_fetch(&f, dir), -ENOENT);
+	ASSERT_CONTAINS(f.err.msg, "sparse checkout directory 'apps/staging' does not exist");
+	fetch_release(&f);
+	free(dir);
+	free(sha);
+}
+
+TEST(submodules_nested_with_relative_and_absolute_urls)
+{
+	struct fetch f = { 0 };
+	char leaf[32], mid[32], top[32], *dir, *ok, *url, *files, *midurl;
+
+	snprintf(leaf, sizeof(leaf), "gtsl-%d", getpid());
+	snprintf(mid, sizeof(mid), "gtsm-%d", getpid());
+	snprintf(top, sizeof(top), "gtst-%d", getpid());
+	dir = xasprintf("%s/src-%s", harness_tmpdir(), leaf);
+	ok = sh("mkdir -p %s && echo leaf > %s/leaf.yaml && echo ok", dir, dir);
+	ASSERT_STREQ(ok, "ok");
+	free(ok);
+	free(sh("bash test/cluster/mkrepo.sh %s %s main", leaf, dir));
+	/* mid holds leaf at "deep" by a relative URL; top holds mid by an absolute one. */
+	midurl = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), mid);
+	free(sh("bash test/cluster/mktree.sh %s submodule %s deep ../%s.git", mid, leaf, leaf));
+	free(sh("bash test/cluster/mktree.sh %s submodule %s lib %s", top, mid, midurl));
+	url = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), top);
+	f.o.branch = "main";
+	/* Without recurseSubmodules the gitlink stays an empty directory. */
+	if (do_fetch(&f, url) < 0)
+		harness__fail(__FILE__, __LINE__, "%s", f.err.msg);
+	files = sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
+	ASSERT_STREQ(files, "./.gitmodules ./ok.txt ");
+	free(files);
+	f.o.submodules = true;
+	if (do_fetch(&f, url) < 0)
+		harness__fail(__FILE__, __LINE__, "%s", f.err.msg);
+	files = sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
+	ASSERT_STREQ(files, "./.gitmodules ./lib/.gitmodules ./lib/deep/leaf.yaml ./lib/ok.txt "
+		     "./ok.txt ");
+	free(files);
+	/* A submodule whose repository is gone: the error names it. */
+	free(sh("rm -rf %s/%s.git && echo", env("GIT_ROOT"), leaf));
+	fetch_release(&f);
+	memset(&f, 0, sizeof(f));
+	f.o.branch = "main";
+	f.o.submodules = true;
+	ASSERT(do_fetch(&f, url) < 0);
+	ASSERT_CONTAINS(f.err.msg, "submodule 'lib': submodule 'deep': ");
+	fetch_release(&f);
+	free(url);
+	free(midurl);
+	free(dir);
 }
