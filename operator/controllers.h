@@ -16,6 +16,8 @@ struct gitrepo_ctl {
 	const char *tmp_root;    /* where checkouts are made ($TMPDIR or /tmp) */
 };
 extern const struct ctl_desc gitrepository_desc;
+/* Rebuild a GitRepository's artifact when one it includes gets a new one. */
+void gitrepository_watch_includes(struct ctl *git);
 
 /* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
 struct ks_ctl {

@@ -11,10 +11,16 @@
  *   suspended?    done, no requeue (a spec change wakes it)
  *   secretRef     read the Secret (username/password, ca.crt, identity,
  *                 known_hosts, password as the SSH passphrase)
- *   work          src_git_fetch() into a temporary checkout; when the ref
+ *   include       each spec.include names a GitRepository of the namespace
+ *                 whose stored artifact is read (IncludeUnavailable while
+ *                 it has none)
+ *   work          src_git_fetch() into a temporary checkout (sparse
+ *                 directories, submodules when asked); when the ref
  *                 still points at the stored artifact's commit (and the
- *                 spec has not changed) nothing is fetched: Flux's no-op.
- *                 Otherwise the tree, minus the ignore rules, is archived
+ *                 spec and the included artifacts have not changed)
+ *                 nothing is fetched: Flux's no-op.  Otherwise each
+ *                 included artifact's fromPath replaces toPath in the
+ *                 checkout, and the tree, minus the ignore rules, is archived
  *                 to <storage>/gitrepository/<ns>/<name>/<commit>.tar.gz
  *                 and older artifacts are collected (two kept).
  *   status        conditions, artifact, observedGeneration,
@@ -27,6 +33,7 @@
  * (git.c's errors do not, and we add none).
  */
 #include <ftw.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +42,7 @@
 #include "base/alloc.h"
 #include "base/b64.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "conditions.h"
@@ -50,6 +58,14 @@
 #define KIND "GitRepository"
 #define RECORDS 2
 
+/* One spec.include entry, resolved on the loop thread. */
+struct include {
+	char *name;
+	char *from, *to; /* cleaned, relative; "" for the root */
+	char *tgz;       /* the included artifact's file in the store */
+	cJSON *artifact; /* its status.artifact, for status.includedArtifacts */
+};
+
 struct gitjob {
 	struct ctl *ctl;
 	struct storage *st;
@@ -64,6 +80,11 @@ struct gitjob {
 	char *last_commit; /* skip the fetch when the ref still points here */
 	char *username, *password, *bearer, *ca, *ssh_key, *ssh_pass, *known_hosts;
 	char *cache_dir, *tmp_root;
+	char **sparse;
+	size_t n_sparse;
+	bool submodules;
+	struct include *incl;
+	size_t n_incl;
 	unsigned timeout_s;
 	int64_t interval_ns;
 	/* outputs */
@@ -106,6 +127,17 @@ static void job_free(struct gitjob *j)
 	free(j->known_hosts);
 	free(j->cache_dir);
 	free(j->tmp_root);
+	for (size_t i = 0; i < j->n_sparse; i++)
+		free(j->sparse[i]);
+	free(j->sparse);
+	for (size_t i = 0; i < j->n_incl; i++) {
+		free(j->incl[i].name);
+		free(j->incl[i].from);
+		free(j->incl[i].to);
+		free(j->incl[i].tgz);
+		cJSON_Delete(j->incl[i].artifact);
+	}
+	free(j->incl);
 	free(j->rel);
 	free(j);
 }
@@ -154,7 +186,10 @@ static void fail(struct gitjob *j, const char *reason, const char *msg, bool sta
 	} else if (cond_get(st, COND_RECONCILING)) {
 		cond_mark_reconciling(st, "ProgressingWithRetry", msg, j->obj->generation, now);
 	}
-	if (!streq(reason, "StorageOperationFailed"))
+	if (streq(reason, "NotFound") || streq(reason, "NoArtifact") ||
+	    streq(reason, "InvalidInclude"))
+		cond_set(st, "IncludeUnavailable", "True", reason, msg, j->obj->generation, now);
+	else if (!streq(reason, "StorageOperationFailed"))
 		cond_set(st, "FetchFailed", "True", reason, msg, j->obj->generation, now);
 	else
 		cond_set(st, "StorageOperationFailed", "True", reason, msg, j->obj->generation,
@@ -164,6 +199,33 @@ static void fail(struct gitjob *j, const char *reason, const char *msg, bool sta
 	log_error(NULL, "Reconciler error", "controller", "gitrepository", "object", j->key,
 		  "reason", reason, "error", msg, NULL);
 	finish(j, st, !stall, 0);
+}
+
+/* status.observed* and includedArtifacts: what the artifact was built from. */
+static void set_observed(cJSON *st, const struct gitjob *j)
+{
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(j->obj->json, "spec");
+	static const char *const keys[][2] = {
+		{ "recurseSubmodules", "observedRecurseSubmodules" },
+		{ "include", "observedInclude" },
+		{ "sparseCheckout", "observedSparseCheckout" },
+	};
+	cJSON *arts;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(spec, keys[i][0]);
+
+		cJSON_DeleteItemFromObjectCaseSensitive(st, keys[i][1]);
+		if (v && !cJSON_IsFalse(v) && !(cJSON_IsArray(v) && !cJSON_GetArraySize(v)))
+			cJSON_AddItemToObject(st, keys[i][1], cJSON_Duplicate(v, 1));
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "includedArtifacts");
+	if (!j->n_incl)
+		return;
+	arts = cJSON_AddArrayToObject(st, "includedArtifacts");
+	for (i = 0; i < j->n_incl; i++)
+		cJSON_AddItemToArray(arts, cJSON_Duplicate(j->incl[i].artifact, 1));
 }
 
 static void succeed(struct gitjob *j)
@@ -192,6 +254,14 @@ static void succeed(struct gitjob *j)
 			  !streq_ptr(yj_get_str(st, "/artifact/digest"), j->ai.digest);
 		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
 		cJSON_AddItemToObject(st, "artifact", art);
+	} else if ((art = cJSON_GetObjectItemCaseSensitive(st, "artifact")) &&
+		   yj_get_str(art, "/path")) {
+		/* As Flux: the URL follows the advertised address, which may have moved. */
+		char *url = storage_url(j->st, yj_get_str(art, "/path"));
+
+		cJSON_DeleteItemFromObjectCaseSensitive(art, "url");
+		cJSON_AddStringToObject(art, "url", url);
+		free(url);
 	}
 	msg = xasprintf("stored artifact for revision '%s'", j->res.revision);
 	cond_delete(st, COND_RECONCILING);
@@ -202,9 +272,11 @@ static void succeed(struct gitjob *j)
 	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, j->obj->generation, now);
 	cond_set(st, COND_READY, "True", "Succeeded", msg, j->obj->generation, now);
 	set_num(st, "observedGeneration", (double)j->obj->generation);
+	cond_delete(st, "IncludeUnavailable");
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedIgnore");
 	if (j->ignore)
 		cJSON_AddStringToObject(st, "observedIgnore", j->ignore);
+	set_observed(st, j);
 	if (changed) {
 		ctl_event(ctl, j->obj, "Normal", "NewArtifact", "stored artifact for commit '%s'",
 			  j->res.message);
@@ -234,6 +306,57 @@ static void rm_rf(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/*
+ * Put `in`'s artifact, from its fromPath, at toPath in the checkout
+ * (replacing what the repository has there), as Flux's include does.
+ */
+static int copy_include(struct gitjob *j, const struct include *in, const char *checkout)
+{
+	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
+	char *tmp = xasprintf("%s/include-XXXXXX", j->tmp_root), *src = NULL, *dst = NULL;
+	struct stat sb;
+	int r;
+
+	if (!mkdtemp(tmp)) {
+		r = op_err_set(&j->err, -errno, "cannot create a temporary directory in '%s': %s",
+			       j->tmp_root, op_strerror(errno));
+		free(tmp);
+		return r;
+	}
+	r = artifact_extract(in->tgz, tmp, &lim, &j->err);
+	if (r == 0)
+		r = path_join_safe(tmp, in->from, &src, &j->err);
+	if (r == 0)
+		r = path_join_safe(checkout, in->to, &dst, &j->err);
+	if (r == 0 && lstat(src, &sb) < 0)
+		r = op_err_set(&j->err, -ENOENT, "include '%s': fromPath '%s' does not exist in "
+			       "its artifact", in->name, in->from);
+	if (r == 0) {
+		char *slash;
+
+		rm_rf(dst);
+		for (slash = strchr(dst + strlen(checkout) + 1, '/'); slash;
+		     slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+				r = -errno;
+			*slash = '/';
+		}
+		if (r == 0 && rename(src, dst) < 0)
+			r = -errno;
+		if (r < 0)
+			op_err_set(&j->err, r, "include '%s': cannot copy to '%s': %s", in->name,
+				   in->to, op_strerror(r));
+	}
+	if (r < 0)
+		op_err_prefix(&j->err, "failed to include GitRepository '%s'", in->name);
+	rm_rf(tmp);
+	free(tmp);
+	free(src);
+	free(dst);
+	return r;
+}
+
 static void work(uv_work_t *w)
 {
 	struct gitjob *j = w->data;
@@ -254,6 +377,9 @@ static void work(uv_work_t *w)
 		.cache_dir = j->cache_dir,
 		.last_commit = j->last_commit,
 		.timeout_s = j->timeout_s,
+		.sparse = (const char *const *)j->sparse,
+		.n_sparse = j->n_sparse,
+		.submodules = j->submodules,
 	};
 	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
 	char *checkout = xasprintf("%s/gitrepository-XXXXXX", j->tmp_root), *file, *abs;
@@ -276,6 +402,12 @@ static void work(uv_work_t *w)
 	}
 	if (j->res.unchanged)
 		goto out;
+	for (size_t i = 0; i < j->n_incl && j->r == 0; i++)
+		j->r = copy_include(j, &j->incl[i], checkout);
+	if (j->r < 0) {
+		j->reason = "ArchiveOperationFailed";
+		goto out;
+	}
 	j->r = storage_mkdir(j->st, KIND, ns, name, &j->err);
 	if (j->r < 0) {
 		j->reason = "StorageOperationFailed";
@@ -373,6 +505,118 @@ static bool valid_url(const char *u)
 		     str_startswith(u, "ssh://") || str_startswith(u, "git://"));
 }
 
+/*
+ * Read spec.include: each names a GitRepository of this namespace whose
+ * stored artifact is copied in.  On failure the reconcile is finished
+ * (IncludeUnavailable, retried; a bad path stalls) and -1 returned.
+ */
+static int resolve_includes(struct gitjob *j)
+{
+	struct gitrepo_ctl *g = ctl_data(j->ctl);
+	const cJSON *list = yj_get(j->obj->json, "/spec/include"), *it;
+	char msg[512];
+
+	j->incl = xcalloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*j->incl));
+	cJSON_ArrayForEach(it, list) {
+		struct include *in = &j->incl[j->n_incl];
+		const char *name = yj_get_str(it, "/repository/name");
+		const char *from = yj_get_str(it, "/fromPath"), *to = yj_get_str(it, "/toPath");
+		const cJSON *art;
+		struct kobj *src;
+		char *key, *p;
+
+		if (!name || !*name)
+			continue;
+		j->n_incl++;
+		in->name = xstrdup(name);
+		in->from = path_clean(from && *from ? from : ".");
+		in->to = path_clean(to && *to ? to : name);
+		if (streq(in->from, "."))
+			in->from[0] = '\0';
+		if (streq(in->to, ".") || in->to[0] == '/' || str_startswith(in->to, "../") ||
+		    streq(in->to, "..") || in->from[0] == '/' || str_startswith(in->from, "..")) {
+			snprintf(msg, sizeof(msg), "include '%s': fromPath and toPath must be "
+				 "relative paths inside the artifact (toPath not its root)", name);
+			fail(j, "InvalidInclude", msg, true);
+			return -1;
+		}
+		if (streq(name, j->obj->name)) {
+			snprintf(msg, sizeof(msg), "include '%s': a GitRepository cannot include "
+				 "itself", name);
+			fail(j, "InvalidInclude", msg, true);
+			return -1;
+		}
+		key = xasprintf("%s/%s", j->obj->ns, name);
+		src = informer_get(ctl_informer(j->ctl), key);
+		free(key);
+		if (!src) {
+			snprintf(msg, sizeof(msg), "could not get resource for include '%s': "
+				 "GitRepository '%s/%s' not found", name, j->obj->ns, name);
+			fail(j, "NotFound", msg, false);
+			return -1;
+		}
+		art = yj_get(src->json, "/status/artifact");
+		p = (char *)yj_get_str(art, "/path");
+		if (!p || !storage_has(g->storage, p)) {
+			snprintf(msg, sizeof(msg), "no artifact available for include '%s'", name);
+			fail(j, "NoArtifact", msg, false);
+			return -1;
+		}
+		in->tgz = storage_abs(g->storage, p);
+		in->artifact = cJSON_Duplicate(art, 1);
+	}
+	return 0;
+}
+
+/* Were the stored artifact's includes these same artifacts? */
+static bool includes_unchanged(const struct gitjob *j)
+{
+	const cJSON *was = yj_get(j->obj->json, "/status/includedArtifacts");
+	size_t i;
+
+	if ((size_t)cJSON_GetArraySize(was) != j->n_incl)
+		return false;
+	for (i = 0; i < j->n_incl; i++) {
+		const cJSON *a = cJSON_GetArrayItem(was, (int)i);
+
+		if (!streq_ptr(yj_get_str(a, "/digest"), yj_get_str(j->incl[i].artifact, "/digest")) ||
+		    !streq_ptr(yj_get_str(a, "/revision"),
+			       yj_get_str(j->incl[i].artifact, "/revision")))
+			return false;
+	}
+	return true;
+}
+
+/* An included GitRepository has a new artifact: rebuild who includes it. */
+static void on_included(struct ctl *ctl, enum informer_event ev, struct kobj *obj,
+			struct kobj *old)
+{
+	const char *dig = yj_get_str(obj->json, "/status/artifact/digest");
+	const char *odig = old ? yj_get_str(old->json, "/status/artifact/digest") : NULL;
+	struct informer *inf = ctl_informer(ctl);
+	struct kobj *o;
+	size_t it = 0;
+
+	if (ev == INFORMER_DELETE || !dig || streq_ptr(dig, odig))
+		return;
+	while ((o = informer_next(inf, &it))) {
+		const cJSON *inc;
+
+		if (!streq(o->ns, obj->ns))
+			continue;
+		cJSON_ArrayForEach(inc, yj_get(o->json, "/spec/include"))
+			if (streq_ptr(yj_get_str(inc, "/repository/name"), obj->name)) {
+				ctl_enqueue(ctl, o->key);
+				break;
+			}
+	}
+}
+
+void gitrepository_watch_includes(struct ctl *git)
+{
+	ctl_watch(git, git, on_included);
+}
+
 static void begin(struct gitjob *j)
 {
 	struct gitrepo_ctl *g = ctl_data(j->ctl);
@@ -409,16 +653,31 @@ static void begin(struct gitjob *j)
 	j->commit = dup_or_null(yj_get_str(o->json, "/spec/ref/commit"));
 	j->name_ref = dup_or_null(yj_get_str(o->json, "/spec/ref/name"));
 	j->ignore = dup_or_null(spec_str(o, "ignore"));
-	/* Flux's no-op: same generation, artifact present, ref unmoved. */
+	j->submodules = cJSON_IsTrue(yj_get(o->json, "/spec/recurseSubmodules"));
+	{
+		const cJSON *sp = yj_get(o->json, "/spec/sparseCheckout"), *it;
+
+		j->sparse = xcalloc((size_t)cJSON_GetArraySize(sp) + 1, sizeof(*j->sparse));
+		cJSON_ArrayForEach(it, sp)
+			if (cJSON_IsString(it) && *it->valuestring)
+				j->sparse[j->n_sparse++] = path_clean(it->valuestring);
+	}
+	if (resolve_includes(j) < 0)
+		return;
+	/*
+	 * Flux's no-op: same generation, artifact present, ref unmoved, and
+	 * the included artifacts are those the stored one was built with.
+	 */
 	if (rev && path && og && (long)cJSON_GetNumberValue(og) == o->generation &&
-	    storage_has(g->storage, path)) {
+	    storage_has(g->storage, path) && includes_unchanged(j)) {
 		const char *sha = strstr(rev, "sha1:");
 
 		if (sha && strlen(sha + 5) == 40)
 			j->last_commit = xstrdup(sha + 5);
 	}
 	dir = storage_rel_path(KIND, o->ns, o->name, "");
-	j->cache_dir = xasprintf("%s/.cache/%s", storage_root(g->storage), dir);
+	j->cache_dir = xasprintf("%s/.cache/%.*s", storage_root(g->storage),
+				 (int)(strlen(dir) - 1), dir); /* no trailing '/' */
 	free(dir);
 	j->tmp_root = xstrdup(g->tmp_root);
 	if (secret) {

@@ -481,6 +481,7 @@ static int setup_controllers(struct op_err *err)
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;
 	kustomize.sources = mgr_add(mgr, &gitrepository_desc, &gitrepo);
+	gitrepository_watch_includes(kustomize.sources);
 	fluxconfig.sources = ctl_sources = kustomize.sources;
 	fluxconfig.kustomizations = ctl_kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
 	fluxconfig.resync_ms = 10 * 60 * 1000;

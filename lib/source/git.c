@@ -879,8 +879,13 @@ static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 	}
 
 	rc = git_repository_open_bare(&repo, o->cache_dir);
-	if (rc < 0)
-		rc = git_repository_init(&repo, o->cache_dir, 1);
+	if (rc < 0) {
+		git_repository_init_options io;
+
+		git_repository_init_options_init(&io, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+		io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+		rc = git_repository_init_ext(&repo, o->cache_dir, &io);
+	}
 	if (rc < 0) {
 		r = git_fail(c, rc, "unable to create the repository cache");
 		goto out;

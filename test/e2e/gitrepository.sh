@@ -7,8 +7,10 @@
 # and checks what a Flux user sees: conditions and messages, the artifact
 # in status, the artifact served over HTTP with the digest status claims,
 # the ignore rules, a new commit picked up on request, failures that say
-# what went wrong without leaking the password, the finalizer removing
-# the artifacts, and a clean exit on SIGTERM.
+# what went wrong without leaking the password, spec.include (and its
+# rebuild when the included repository moves), sparseCheckout,
+# recurseSubmodules, an artifact that survives a restart, the finalizer
+# removing the artifacts, and a clean exit on SIGTERM.
 set -u
 
 NAME=gitrepo
@@ -162,6 +164,87 @@ git --git-dir="$GIT_ROOT/$REPO.git" update-ref refs/pull/7/head "$SHA1"
 gitrepo pr "$GIT_HTTP_URL/$REPO.git" "ref:" "  name: refs/pull/7/head" >/dev/null
 check "ref.name: revision refs/pull/7/head@sha1:<sha>" \
 	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS pr -o jsonpath='{.status.artifact.revision}')\" = refs/pull/7/head@sha1:$SHA1 ]"
+
+# ------------------------------------------------------------ include
+mkdir -p "$W/lib/deploy"
+printf 'lib: v1\n' >"$W/lib/deploy/lib.yaml"
+echo "lib readme" >"$W/lib/README.md"
+LIB1=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO-lib" "$W/lib")
+gitrepo withlib "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" "include:" \
+	"- repository:" "    name: lib" "  fromPath: deploy" "  toPath: vendor/lib" >/dev/null
+check "include of a GitRepository that does not exist: Ready=False, IncludeUnavailable NotFound" \
+	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS withlib -o jsonpath='{.status.conditions[?(@.type==\"IncludeUnavailable\")].reason}')\" = NotFound ] && [ \"\$($KUBECTL get gitrepository -n $NS withlib -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = False ]"
+gitrepo lib "$GIT_HTTP_URL/$REPO-lib.git" "ref:" "  branch: main" >/dev/null
+# included_is REV CONTENT: withlib's artifact carries lib's REV, with CONTENT in vendor/lib/lib.yaml
+included_is() {
+	local url
+	[ "$(jp withlib '{.status.includedArtifacts[0].revision}')" = "main@sha1:$1" ] &&
+		ready_is withlib True Succeeded && url=$(jp withlib '{.status.artifact.url}') &&
+		curl -fsS -o "$W/inc.tar.gz" "$url" && tar -xzf "$W/inc.tar.gz" -C "$W" -O vendor/lib/lib.yaml | grep -qx "$2" &&
+		! tar -tzf "$W/inc.tar.gz" | grep -q '^vendor/lib/README.md'
+}
+check "the included artifact's fromPath lands at toPath once it exists; includedArtifacts set" \
+	poll 60 included_is "$LIB1" "lib: v1"
+check "observedInclude echoes spec.include" \
+	bash -c "[ \"$(jp withlib '{.status.observedInclude[0].toPath}')\" = vendor/lib ]"
+WITHLIB_REV=$(jp withlib '{.status.artifact.revision}')
+printf 'lib: v2\n' >"$W/lib/deploy/lib.yaml"
+LIB2=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO-lib" "$W/lib")
+k annotate gitrepository -n "$NS" lib --overwrite "reconcile.fluxcd.io/requestedAt=lib2" >/dev/null
+rebuilt_with_lib2() {
+	included_is "$LIB2" "lib: v2" && [ "$(jp withlib '{.status.artifact.revision}')" = "$WITHLIB_REV" ]
+}
+check "a new artifact of the included repository rebuilds the includer's (its own revision unchanged)" \
+	poll 60 rebuilt_with_lib2
+
+# ------------------------------------------------------------ sparse checkout, submodules
+gitrepo sparse "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" "sparseCheckout:" "- deploy" >/dev/null
+sparse_artifact() {
+	local url
+	url=$(jp sparse '{.status.artifact.url}')
+	[ -n "$url" ] && curl -fsS -o "$W/sp.tar.gz" "$url" &&
+		[ "$(tar -tzf "$W/sp.tar.gz" | sort | tr '\n' ' ')" = "deploy/ deploy/app.yaml " ] &&
+		[ "$(jp sparse '{.status.observedSparseCheckout[0]}')" = deploy ]
+}
+check "sparseCheckout [deploy]: only deploy/ in the artifact, observedSparseCheckout set" poll 30 sparse_artifact
+gitrepo sparsebad "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" "sparseCheckout:" "- nope" >/dev/null
+check "sparseCheckout of a missing directory: Ready=False, says which" \
+	poll 30 bash -c "$KUBECTL get gitrepository -n $NS sparsebad -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q \"sparse checkout directory 'nope' does not exist\""
+bash "$repo/test/cluster/mktree.sh" "$REPO-super" submodule "$REPO-lib" lib "../$REPO-lib.git" >/dev/null
+gitrepo super "$GIT_HTTP_URL/$REPO-super.git" "ref:" "  branch: main" "recurseSubmodules: true" >/dev/null
+super_artifact() {
+	local url
+	url=$(jp super '{.status.artifact.url}')
+	[ -n "$url" ] && curl -fsS -o "$W/super.tar.gz" "$url" &&
+		tar -tzf "$W/super.tar.gz" | grep -qx lib/deploy/lib.yaml &&
+		[ "$(jp super '{.status.observedRecurseSubmodules}')" = true ]
+}
+check "recurseSubmodules: the submodule (relative URL) is in the artifact" poll 60 super_artifact
+
+# ------------------------------------------------------------ restart
+# Every GitRepository of the repository must be at its head first (ign has
+# not seen the second commit), and sparsebad fetches at every retry.
+k delete gitrepository -n "$NS" sparsebad >/dev/null
+k annotate gitrepository -n "$NS" ign --overwrite "reconcile.fluxcd.io/requestedAt=r1" >/dev/null
+poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS ign -o jsonpath='{.status.artifact.revision}')\" = main@sha1:$SHA2 ]"
+sleep 5
+packs_before=$(log_lines "/git/$REPO.git/git-upload-pack")
+OLD_DIGEST=$(jp main '{.status.artifact.digest}')
+OLD_URL=$(jp main '{.status.artifact.url}')
+kill -TERM "$OP_PID"
+wait "$OP_PID" || true
+OP_PID=
+check "operator restarts on other ports" start_operator
+restarted_served() {
+	local url
+	url=$(jp main '{.status.artifact.url}')
+	[ -n "$url" ] && [ "$url" != "$OLD_URL" ] && curl -fsS -o "$W/r.tar.gz" "$url" &&
+		[ "sha256:$(sha256sum "$W/r.tar.gz" | cut -d' ' -f1)" = "$OLD_DIGEST" ]
+}
+check "after a restart the artifact is still served, at the new address, same digest" poll 30 restarted_served
+sleep 5
+check "after a restart: no fetch, only the ref listing (server access log)" \
+	bash -c "echo \"upload-pack: $packs_before -> \$(grep -c /git/$REPO.git/git-upload-pack $GIT_HTTP_ACCESS_LOG)\"; [ \$(grep -c /git/$REPO.git/git-upload-pack $GIT_HTTP_ACCESS_LOG) -eq $packs_before ]"
 
 # ------------------------------------------------------------ deletion
 k delete gitrepository -n "$NS" main --wait=false >/dev/null
