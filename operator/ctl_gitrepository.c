@@ -9,8 +9,9 @@
  *   finalizer     add "finalizers.fluxcd.io" if missing (guarded by the
  *                 resourceVersion; a conflict is retried)
  *   suspended?    done, no requeue (a spec change wakes it)
- *   secretRef     read the Secret (username/password, ca.crt, identity,
- *                 known_hosts, password as the SSH passphrase)
+ *   secretRef     read the Secret (username/password, bearerToken, ca.crt,
+ *                 tls.crt/tls.key, identity, known_hosts, password as the
+ *                 SSH passphrase)
  *   include       each spec.include names a GitRepository of the namespace
  *                 whose stored artifact is read (IncludeUnavailable while
  *                 it has none)
@@ -79,6 +80,7 @@ struct gitjob {
 	char *ignore;      /* spec.ignore or NULL */
 	char *last_commit; /* skip the fetch when the ref still points here */
 	char *username, *password, *bearer, *ca, *ssh_key, *ssh_pass, *known_hosts;
+	char *tls_cert, *tls_key; /* HTTPS client certificate */
 	char *cache_dir, *tmp_root;
 	char **sparse;
 	size_t n_sparse;
@@ -125,6 +127,10 @@ static void job_free(struct gitjob *j)
 		explicit_bzero(j->ssh_pass, strlen(j->ssh_pass));
 	free(j->ssh_pass);
 	free(j->known_hosts);
+	free(j->tls_cert);
+	if (j->tls_key)
+		explicit_bzero(j->tls_key, strlen(j->tls_key));
+	free(j->tls_key);
 	free(j->cache_dir);
 	free(j->tmp_root);
 	for (size_t i = 0; i < j->n_sparse; i++)
@@ -371,6 +377,8 @@ static void work(uv_work_t *w)
 		.username = j->username,
 		.password = j->password,
 		.ca_pem = j->ca,
+		.cert_pem = j->tls_cert,
+		.key_pem = j->tls_key,
 		.ssh_key = j->ssh_key,
 		.ssh_passphrase = j->ssh_pass,
 		.known_hosts = j->known_hosts,
@@ -476,6 +484,12 @@ static void start_work(struct gitjob *j)
 		else
 			j->password = secret_field(data, "password");
 		j->bearer = secret_field(data, "bearerToken");
+		j->tls_cert = secret_field(data, "tls.crt");
+		if (!j->tls_cert)
+			j->tls_cert = secret_field(data, "certFile");
+		j->tls_key = secret_field(data, "tls.key");
+		if (!j->tls_key)
+			j->tls_key = secret_field(data, "keyFile");
 	}
 	cJSON_Delete(j->secret);
 	j->secret = NULL;

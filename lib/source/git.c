@@ -21,6 +21,16 @@
  * a child ctx that shares the deadline, the error and the tally.
  */
 #include <git2.h>
+#include <git2/sys/errors.h>
+#include <git2/sys/stream.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/ssl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <mbedtls/md.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -45,11 +55,18 @@
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 
+static int tls_init(git_stream **out, const char *host, const char *port);
+
 static void git_init(void)
 {
 	git_libgit2_init();
 	git_libgit2_opts(GIT_OPT_SET_SERVER_CONNECT_TIMEOUT, 10000);
 	git_libgit2_opts(GIT_OPT_SET_SERVER_TIMEOUT, 30000);
+	{
+		git_stream_registration reg = { .version = GIT_STREAM_VERSION, .init = tls_init };
+
+		git_stream_register(GIT_STREAM_TLS, &reg);
+	}
 }
 
 /* What has been checked out so far, across submodules. */
@@ -205,45 +222,348 @@ static bool san_has_ip(const mbedtls_x509_crt *crt, const char *host)
 }
 
 /*
- * TLS: with no custom CA, libgit2's own verification against the system
- * store stands (`valid`).  With one, the server's certificate must chain to it and
- * name the host; libgit2 hands us the leaf only, so the CA must have
- * signed the server certificate directly (no intermediates).
+ * TLS: our stream (below) has verified the chain against the custom CA, or
+ * the system's store without one, and the host name or IP; here the
+ * verdict becomes a message.
  */
-static int check_tls(struct ctx *c, const git_cert_x509 *x, int valid, const char *host)
+static int check_tls(struct ctx *c, int valid, const char *host)
 {
-	mbedtls_x509_crt ca, leaf;
-	uint32_t flags = 0;
-	int rc;
-
-	if (!c->o->ca_pem) {
-		if (valid)
-			return 0;
-		fail(c, -EPROTO, "tls: the certificate of '%s' is not trusted (no custom CA given)",
-		     host);
-		return GIT_ECERTIFICATE;
-	}
-	mbedtls_x509_crt_init(&ca);
-	mbedtls_x509_crt_init(&leaf);
-	rc = mbedtls_x509_crt_parse(&ca, (const unsigned char *)c->o->ca_pem,
-				    strlen(c->o->ca_pem) + 1);
-	if (rc < 0) {
-		fail(c, -EINVAL, "the certificate authority given for '%s' is not valid PEM", host);
-		goto out;
-	}
-	rc = mbedtls_x509_crt_parse_der(&leaf, x->data, x->len);
-	if (rc == 0)
-		rc = mbedtls_x509_crt_verify(&leaf, &ca, NULL, ip_len(host, NULL) ? NULL : host,
-					     &flags, NULL, NULL);
-	if (rc == 0 && ip_len(host, NULL) && !san_has_ip(&leaf, host))
-		rc = -1;
-	if (rc != 0)
+	if (valid)
+		return 0;
+	if (c->o->ca_pem)
 		fail(c, -EPROTO, "tls: the certificate of '%s' is not signed by the given "
 		     "certificate authority or does not name the host", host);
-out:
-	mbedtls_x509_crt_free(&ca);
-	mbedtls_x509_crt_free(&leaf);
-	return rc == 0 ? 0 : GIT_ECERTIFICATE;
+	else
+		fail(c, -EPROTO, "tls: the certificate of '%s' is not trusted (no custom CA given)",
+		     host);
+	return GIT_ECERTIFICATE;
+}
+
+/* ---- HTTPS: our TLS stream ----
+ *
+ * libgit2 speaks HTTP; the TLS under it is ours (git_stream_register), so
+ * that a client certificate can be presented, the whole chain (with
+ * intermediates) is verified against the CA the source gives, IP
+ * addresses are matched against the certificate's IP SANs, and every read
+ * and write is bounded by the fetch's deadline.  libgit2 calls us with
+ * the host and port only: the fetch running on this thread is found in
+ * `cur` (each fetch runs on one worker thread from start to end).
+ */
+static __thread struct ctx *cur;
+
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+#define TLS_CONNECT_MS 10000
+#define TLS_IO_MS 30000
+
+struct tls_stream {
+	git_stream parent;
+	struct ctx *c;
+	char *host, *port;
+	int fd;
+	bool ready;
+	mbedtls_ssl_context ssl;
+	mbedtls_ssl_config conf;
+	mbedtls_x509_crt ca, own;
+	mbedtls_pk_context key;
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	git_cert_x509 cert;
+};
+
+/* Milliseconds to wait: `cap`, or less if the fetch's deadline is nearer. */
+static int wait_ms(const struct tls_stream *t, int cap)
+{
+	time_t left;
+
+	if (!t->c)
+		return cap;
+	left = t->c->deadline - time(NULL);
+	if (left <= 0)
+		return 0;
+	return left * 1000 < cap ? (int)(left * 1000) : cap;
+}
+
+static int wait_fd(struct tls_stream *t, short events, int cap)
+{
+	struct pollfd p = { .fd = t->fd, .events = events };
+	int n;
+
+	do
+		n = poll(&p, 1, wait_ms(t, cap));
+	while (n < 0 && errno == EINTR);
+	if (n == 0 && t->c)
+		t->c->timed_out = t->c->deadline <= time(NULL);
+	return n;
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct tls_stream *t = ctx;
+
+	for (;;) {
+		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
+
+		if (n >= 0)
+			return (int)n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return MBEDTLS_ERR_NET_SEND_FAILED;
+		if (wait_fd(t, POLLOUT, TLS_IO_MS) <= 0)
+			return MBEDTLS_ERR_SSL_TIMEOUT;
+	}
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct tls_stream *t = ctx;
+
+	for (;;) {
+		ssize_t n = recv(t->fd, buf, len, 0);
+
+		if (n >= 0)
+			return (int)n;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return MBEDTLS_ERR_NET_RECV_FAILED;
+		if (wait_fd(t, POLLIN, TLS_IO_MS) <= 0)
+			return MBEDTLS_ERR_SSL_TIMEOUT;
+	}
+}
+
+/* Set libgit2's error (and ours, if a fetch is running) and return -1. */
+static int tls_fail(struct tls_stream *t, int code, const char *fmt, ...) _printf_(3, 4);
+
+static int tls_fail(struct tls_stream *t, int code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	git_error_set_str(GIT_ERROR_NET, msg);
+	if (t->c && !t->c->err_set && !t->c->timed_out)
+		fail(t->c, code, "%s", msg);
+	return -1;
+}
+
+static int tcp_connect(struct tls_stream *t)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
+	int rc, err = ECONNREFUSED;
+
+	rc = getaddrinfo(t->host, t->port, &hints, &ai);
+	if (rc != 0)
+		return tls_fail(t, -EHOSTUNREACH, "failed to resolve address for %s: %s", t->host,
+				gai_strerror(rc));
+	for (a = ai; a; a = a->ai_next) {
+		socklen_t sl = sizeof(err);
+
+		t->fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			       a->ai_protocol);
+		if (t->fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(t->fd, a->ai_addr, a->ai_addrlen) == 0)
+			break;
+		err = errno;
+		if (err == EINPROGRESS) {
+			if (wait_fd(t, POLLOUT, TLS_CONNECT_MS) > 0 &&
+			    getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err == 0)
+				break;
+			if (err == EINPROGRESS)
+				err = ETIMEDOUT;
+		}
+		close(t->fd);
+		t->fd = -1;
+	}
+	freeaddrinfo(ai);
+	if (t->fd < 0)
+		return tls_fail(t, -err, "failed to connect to %s: %s", t->host,
+				op_strerror(err));
+	return 0;
+}
+
+static int tls_connect(git_stream *stream)
+{
+	struct tls_stream *t = (struct tls_stream *)stream;
+	const struct src_git_opts *o = t->c ? t->c->o : NULL;
+	const char *pers = "cflux-git";
+	char ebuf[128];
+	uint32_t flags;
+	bool ip = ip_len(t->host, NULL) != 0;
+	int rc;
+
+	if (tcp_connect(t) < 0)
+		return -1;
+	rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
+				   (const unsigned char *)pers, strlen(pers));
+	if (rc == 0)
+		rc = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
+						 MBEDTLS_SSL_TRANSPORT_STREAM,
+						 MBEDTLS_SSL_PRESET_DEFAULT);
+	if (rc != 0)
+		return tls_fail(t, -EIO, "tls: cannot set up a connection to '%s'", t->host);
+	mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
+	/* The verdict is read after the handshake: libgit2 asks for it. */
+	mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
+	if (o && o->ca_pem)
+		rc = mbedtls_x509_crt_parse(&t->ca, (const unsigned char *)o->ca_pem,
+					    strlen(o->ca_pem) + 1);
+	else
+		rc = mbedtls_x509_crt_parse_file(&t->ca, SYSTEM_CA_BUNDLE);
+	if (rc < 0)
+		return tls_fail(t, -EINVAL, o && o->ca_pem ?
+				"the certificate authority given for '%s' is not valid PEM" :
+				"tls: cannot read the system's certificate authorities for '%s'",
+				t->host);
+	mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
+	if (o && o->cert_pem && o->key_pem) {
+		rc = mbedtls_x509_crt_parse(&t->own, (const unsigned char *)o->cert_pem,
+					    strlen(o->cert_pem) + 1);
+		if (rc == 0)
+			rc = mbedtls_pk_parse_key(&t->key, (const unsigned char *)o->key_pem,
+						  strlen(o->key_pem) + 1, NULL, 0);
+		if (rc == 0)
+			rc = mbedtls_pk_check_pair(&t->own.pk, &t->key);
+		if (rc == 0)
+			rc = mbedtls_ssl_conf_own_cert(&t->conf, &t->own, &t->key);
+		if (rc != 0)
+			return tls_fail(t, -EINVAL, "tls: the client certificate or its key is not "
+					"valid PEM, or they do not match");
+	}
+	rc = mbedtls_ssl_setup(&t->ssl, &t->conf);
+	if (rc == 0 && !ip)
+		rc = mbedtls_ssl_set_hostname(&t->ssl, t->host);
+	if (rc != 0)
+		return tls_fail(t, -EIO, "tls: cannot set up a connection to '%s'", t->host);
+	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+	do
+		rc = mbedtls_ssl_handshake(&t->ssl);
+	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (rc != 0) {
+		if (t->c && t->c->timed_out)
+			return tls_fail(t, -ETIMEDOUT, "tls: handshake with '%s' timed out", t->host);
+		mbedtls_strerror(rc, ebuf, sizeof(ebuf));
+		return tls_fail(t, -EPROTO, "tls: handshake with '%s' failed (%s)%s", t->host, ebuf,
+				o && o->cert_pem ? "" :
+				"; does the server require a client certificate?");
+	}
+	t->ready = true;
+	{
+		const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
+
+		if (!peer)
+			return tls_fail(t, -EPROTO, "tls: '%s' sent no certificate", t->host);
+		t->cert.parent.cert_type = GIT_CERT_X509;
+		t->cert.data = peer->raw.p;
+		t->cert.len = peer->raw.len;
+		flags = mbedtls_ssl_get_verify_result(&t->ssl);
+		if (flags != 0 || (ip && !san_has_ip(peer, t->host))) {
+			git_error_set_str(GIT_ERROR_SSL, "the server's certificate is not valid");
+			return GIT_ECERTIFICATE;
+		}
+	}
+	return 0;
+}
+
+static int tls_certificate(git_cert **out, git_stream *stream)
+{
+	struct tls_stream *t = (struct tls_stream *)stream;
+
+	*out = &t->cert.parent;
+	return 0;
+}
+
+static ssize_t tls_read(git_stream *stream, void *buf, size_t len)
+{
+	struct tls_stream *t = (struct tls_stream *)stream;
+	int rc;
+
+	do
+		rc = mbedtls_ssl_read(&t->ssl, buf, len);
+	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+		return 0;
+	if (rc < 0)
+		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
+				"tls: reading from '%s' failed", t->host);
+	return rc;
+}
+
+static ssize_t tls_write(git_stream *stream, const char *buf, size_t len, int flags)
+{
+	struct tls_stream *t = (struct tls_stream *)stream;
+	int rc;
+
+	(void)flags;
+	do
+		rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, len);
+	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (rc < 0)
+		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
+				"tls: writing to '%s' failed", t->host);
+	return rc;
+}
+
+static int tls_close(git_stream *stream)
+{
+	struct tls_stream *t = (struct tls_stream *)stream;
+
+	if (t->ready)
+		mbedtls_ssl_close_notify(&t->ssl);
+	t->ready = false;
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	return 0;
+}
+
+static void tls_free(git_stream *stream)
+{
+	struct tls_stream *t = (struct tls_stream *)stream;
+
+	tls_close(stream);
+	mbedtls_ssl_free(&t->ssl);
+	mbedtls_ssl_config_free(&t->conf);
+	mbedtls_x509_crt_free(&t->ca);
+	mbedtls_x509_crt_free(&t->own);
+	mbedtls_pk_free(&t->key);
+	mbedtls_ctr_drbg_free(&t->drbg);
+	mbedtls_entropy_free(&t->entropy);
+	free(t->host);
+	free(t->port);
+	free(t);
+}
+
+static int tls_init(git_stream **out, const char *host, const char *port)
+{
+	struct tls_stream *t = xcalloc(1, sizeof(*t));
+
+	t->parent.version = GIT_STREAM_VERSION;
+	t->parent.encrypted = 1;
+	t->parent.connect = tls_connect;
+	t->parent.certificate = tls_certificate;
+	t->parent.read = tls_read;
+	t->parent.write = tls_write;
+	t->parent.close = tls_close;
+	t->parent.free = tls_free;
+	t->c = cur;
+	t->host = xstrdup(host);
+	t->port = xstrdup(port && *port ? port : "443");
+	t->fd = -1;
+	mbedtls_ssl_init(&t->ssl);
+	mbedtls_ssl_config_init(&t->conf);
+	mbedtls_x509_crt_init(&t->ca);
+	mbedtls_x509_crt_init(&t->own);
+	mbedtls_pk_init(&t->key);
+	mbedtls_entropy_init(&t->entropy);
+	mbedtls_ctr_drbg_init(&t->drbg);
+	*out = &t->parent;
+	return 0;
 }
 
 static int check_host_key(git_cert *cert, int valid, const char *host, void *payload)
@@ -253,7 +573,7 @@ static int check_host_key(git_cert *cert, int valid, const char *host, void *pay
 	const char *line, *next;
 
 	if (cert->cert_type == GIT_CERT_X509)
-		return check_tls(c, (const git_cert_x509 *)cert, valid, host);
+		return check_tls(c, valid, host);
 	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
 		return GIT_PASSTHROUGH;
 	if (!(hk->type & GIT_CERT_SSH_RAW))
@@ -864,6 +1184,9 @@ static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 	int rc, r = 0;
 	size_t i;
 
+	struct ctx *outer = cur;
+
+	cur = c; /* for the TLS stream */
 	memset(ret, 0, sizeof(*ret));
 	if (o->name && !o->commit) {
 		ref = xstrdup(o->name);
@@ -997,6 +1320,7 @@ out:
 	git_commit_free(commit);
 	git_remote_free(remote);
 	git_repository_free(repo);
+	cur = outer;
 	return r;
 }
 

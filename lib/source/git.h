@@ -28,6 +28,11 @@
  * from the URL in .gitmodules (relative URLs resolved against `url`) with
  * the same credentials, into a bare cache under cache_dir/modules/.
  *
+ * HTTPS runs over our own TLS (mbedTLS): the server's chain is verified
+ * against `ca_pem` (intermediates allowed) or the system's store, IP hosts
+ * against the certificate's IP SANs, and a client certificate is presented
+ * when `cert_pem`/`key_pem` are given.
+ *
  * Auth: HTTP basic (username/password), a custom CA for HTTPS, SSH keys held in memory with the
  * host key checked against `known_hosts` (plain and hashed entries; there is
  * no trust on first use: without known_hosts an SSH fetch is refused).
@@ -53,6 +58,8 @@ struct src_git_opts {
 	const char *password;
 	const char *bearer_token;  /* HTTP "Authorization: Bearer" instead of basic auth */
 	const char *ca_pem;        /* custom CA for HTTPS (PEM text), or NULL */
+	const char *cert_pem;      /* HTTPS client certificate (PEM) and its key, or NULL */
+	const char *key_pem;
 	const char *ssh_key;       /* PEM private key, in memory */
 	const char *ssh_passphrase;
 	const char *known_hosts;   /* known_hosts text */

@@ -7,7 +7,8 @@
 # writes $CFLUX_CLUSTER_DIR/servers.env (shell-sourceable: URLs, ports,
 # credentials, CA, SSH keys, known_hosts, pids).  Started:
 #   lighttpd   git smart HTTP (git http-backend via mod_cgi) on an HTTP and an
-#              HTTPS port (cert from a test CA, separate from the cluster's):
+#              HTTPS port (cert from a test CA, separate from the cluster's),
+#              and an HTTPS port that requires a client certificate:
 #              /git/NAME.git (no auth), /auth-git/NAME.git (basic auth);
 #              access log: $GIT_HTTP_ACCESS_LOG.  Push allowed on both.
 #   git daemon git://127.0.0.1:PORT/NAME.git (--export-all, receive-pack on)
@@ -56,20 +57,39 @@ servers_down() {
 gen_pki() {
 	local p=$S/pki
 	mkdir -p "$p"
-	[ -f "$p/server.crt" ] && return 0
+	[ -f "$p/server.leaf.crt" ] && [ -f "$p/client.crt" ] && return 0
 	openssl genrsa -out "$p/ca.key" 2048 2>/dev/null
 	openssl req -x509 -new -key "$p/ca.key" -sha256 -days 3650 -subj "/CN=cflux-test-servers-ca" \
 		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
 		-out "$p/ca.crt" 2>/dev/null
+	# The server's certificate is signed by an intermediate CA, and the
+	# server sends both: clients must verify a chain, not just a leaf.
+	openssl genrsa -out "$p/intermediate.key" 2048 2>/dev/null
+	openssl req -new -key "$p/intermediate.key" -subj "/CN=cflux-test-servers-intermediate" \
+		-out "$p/intermediate.csr" 2>/dev/null
+	printf '%s\n' "basicConstraints=critical,CA:TRUE,pathlen:0" \
+		"keyUsage=critical,keyCertSign,cRLSign" >"$p/intermediate.ext"
+	openssl x509 -req -in "$p/intermediate.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial \
+		-days 3650 -sha256 -extfile "$p/intermediate.ext" -out "$p/intermediate.crt" 2>/dev/null
 	openssl genrsa -out "$p/server.key" 2048 2>/dev/null
 	openssl req -new -key "$p/server.key" -subj "/CN=localhost" -out "$p/server.csr" 2>/dev/null
 	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
 		"extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$p/server.ext"
-	openssl x509 -req -in "$p/server.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial \
-		-days 3650 -sha256 -extfile "$p/server.ext" -out "$p/server.crt" 2>/dev/null
+	openssl x509 -req -in "$p/server.csr" -CA "$p/intermediate.crt" -CAkey "$p/intermediate.key" \
+		-CAcreateserial -days 3650 -sha256 -extfile "$p/server.ext" -out "$p/server.leaf.crt" 2>/dev/null
+	cat "$p/server.leaf.crt" "$p/intermediate.crt" >"$p/server.crt"
 	cat "$p/server.crt" "$p/server.key" >"$p/server.pem"
-	chmod 600 "$p/server.key" "$p/server.pem" "$p/ca.key"
-	rm -f "$p/server.csr" "$p/ca.srl"
+	# A client certificate for the mutual-TLS port.
+	openssl genrsa -out "$p/client.key" 2048 2>/dev/null
+	openssl req -new -key "$p/client.key" -subj "/CN=cflux-test-client" -out "$p/client.csr" 2>/dev/null
+	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+		"extendedKeyUsage=clientAuth" >"$p/client.ext"
+	openssl x509 -req -in "$p/client.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial \
+		-days 3650 -sha256 -extfile "$p/client.ext" -out "$p/client.crt" 2>/dev/null
+	chmod 600 "$p/client.key"
+	rm -f "$p/client.csr"
+	chmod 600 "$p/server.key" "$p/server.pem" "$p/ca.key" "$p/intermediate.key"
+	rm -f "$p/server.csr" "$p/intermediate.csr" "$p/ca.srl" "$p/intermediate.srl"
 }
 
 gen_ssh_keys() {
@@ -123,8 +143,9 @@ servers_up() {
 	chmod 600 "$S/http-users.plain"
 
 	local GIT_HTTP_PORT GIT_HTTPS_PORT GIT_DAEMON_PORT SSH_PORT REGISTRY_PORT REGISTRY_AUTH_PORT HELM_PORT
+	local GIT_MTLS_PORT
 	read -r GIT_HTTP_PORT GIT_HTTPS_PORT GIT_DAEMON_PORT SSH_PORT REGISTRY_PORT REGISTRY_AUTH_PORT HELM_PORT \
-		<<<"$(free_ports 7)"
+		GIT_MTLS_PORT <<<"$(free_ports 8)"
 
 	# ---- lighttpd: git smart HTTP(S)
 	cat >"$S/lighttpd-git.conf" <<EOF
@@ -142,6 +163,14 @@ server.max-request-size = 0
     ssl.engine = "enable"
     ssl.pemfile = "$S/pki/server.crt"
     ssl.privkey = "$S/pki/server.key"
+}
+\$SERVER["socket"] == "127.0.0.1:$GIT_MTLS_PORT" {
+    ssl.engine = "enable"
+    ssl.pemfile = "$S/pki/server.crt"
+    ssl.privkey = "$S/pki/server.key"
+    ssl.ca-file = "$S/pki/ca.crt"
+    ssl.verifyclient.activate = "enable"
+    ssl.verifyclient.enforce = "enable"
 }
 auth.backend = "plain"
 auth.backend.plain.userfile = "$S/http-users.plain"
@@ -275,6 +304,9 @@ EOF
 		{ tail_log "$S/lighttpd-git.log"; tail_log "$S/lighttpd-git-error.log"; die "lighttpd (git) not serving"; }
 	wait_until 20 "lighttpd (git, https)" "$S/lighttpd-git.pid" ok_401 --cacert "$ca" "https://127.0.0.1:$GIT_HTTPS_PORT/auth-git/x.git/info/refs" ||
 		{ tail_log "$S/lighttpd-git-error.log"; die "lighttpd (git, https) not serving"; }
+	wait_until 20 "lighttpd (git, mutual TLS)" "$S/lighttpd-git.pid" ok_401 --cacert "$ca" \
+		--cert "$S/pki/client.crt" --key "$S/pki/client.key" "https://127.0.0.1:$GIT_MTLS_PORT/auth-git/x.git/info/refs" ||
+		{ tail_log "$S/lighttpd-git-error.log"; die "lighttpd (git, mutual TLS) not serving"; }
 	wait_until 20 "lighttpd (helm)" "$S/lighttpd-helm.pid" ok_200 "http://127.0.0.1:$HELM_PORT/index.yaml" ||
 		{ tail_log "$S/lighttpd-helm-error.log"; die "lighttpd (helm) not serving"; }
 	wait_until 20 "git daemon" "$S/git-daemon.pid" port_open "$GIT_DAEMON_PORT" ||
@@ -310,6 +342,10 @@ export GIT_HTTP_URL='http://127.0.0.1:$GIT_HTTP_PORT/git'
 export GIT_HTTP_AUTH_URL='http://127.0.0.1:$GIT_HTTP_PORT/auth-git'
 export GIT_HTTPS_URL='https://127.0.0.1:$GIT_HTTPS_PORT/git'
 export GIT_HTTPS_AUTH_URL='https://127.0.0.1:$GIT_HTTPS_PORT/auth-git'
+# the same over HTTPS that requires a client certificate signed by TEST_CA
+export GIT_MTLS_URL='https://127.0.0.1:$GIT_MTLS_PORT/git'
+export TEST_CLIENT_CERT='$S/pki/client.crt'
+export TEST_CLIENT_KEY='$S/pki/client.key'
 export GIT_HTTP_USER='$HTTP_USER'
 export GIT_HTTP_PASSWORD='$HTTP_PASSWORD'
 export GIT_HTTP_ACCESS_LOG='$S/git-access.log'

@@ -132,6 +132,15 @@ k create secret generic -n "$NS" goodauth --from-literal=username="$GIT_HTTP_USE
 	--from-literal=password="$GIT_HTTP_PASSWORD" >/dev/null
 gitrepo goodauth "$GIT_HTTP_AUTH_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: goodauth" >/dev/null
 check "basic auth from secretRef: Ready=True" poll 30 ready_is goodauth True Succeeded
+k create secret generic -n "$NS" mtls --from-file=ca.crt="$TEST_CA" \
+	--from-file=tls.crt="$TEST_CLIENT_CERT" --from-file=tls.key="$TEST_CLIENT_KEY" >/dev/null
+gitrepo mtls "$GIT_MTLS_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: mtls" >/dev/null
+check "HTTPS client certificate (tls.crt, tls.key) and a CA behind an intermediate: Ready=True" \
+	poll 30 ready_is mtls True Succeeded
+k create secret generic -n "$NS" nocert --from-file=ca.crt="$TEST_CA" >/dev/null
+gitrepo nocert "$GIT_MTLS_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: nocert" >/dev/null
+check "the same server without a client certificate: Ready=False, says it may need one" \
+	poll 30 bash -c "$KUBECTL get gitrepository -n $NS nocert -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q 'does the server require a client certificate'"
 gitrepo unreach "http://127.0.0.1:1/none.git" >/dev/null
 check "unreachable server: Ready=False GitOperationFailed" poll 30 ready_is unreach False GitOperationFailed
 gitrepo badurl "ftp://example.invalid/x.git" >/dev/null 2>"$OUT"

@@ -9,7 +9,8 @@
  * server — with no secret in any message.  Also git:// and ECDSA keys;
  * hostile trees (test/cluster/mktree.sh: "..", ".GIT", symlinks out of
  * the tree, a 2 GB file, a million files) refused before anything is
- * written, in bounded memory; sparse checkout; nested submodules.
+ * written, in bounded memory; sparse checkout; nested submodules; HTTPS
+ * through an intermediate CA and with a client certificate.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -733,4 +734,41 @@ TEST(submodules_nested_with_relative_and_absolute_urls)
 	free(url);
 	free(midurl);
 	free(dir);
+}
+
+TEST(https_client_certificate)
+{
+	struct fetch f = { 0 };
+	char name[32], *url, *ca, *crt, *key, *other;
+	char *k = xasprintf("%s/other.key", harness_tmpdir());
+
+	snprintf(name, sizeof(name), "gtm-%d", getpid());
+	free(make_repo(name, "mtls"));
+	url = xasprintf("%s/%s.git", env("GIT_MTLS_URL"), name);
+	ca = slurp(env("TEST_CA"));
+	crt = slurp(env("TEST_CLIENT_CERT"));
+	key = slurp(env("TEST_CLIENT_KEY"));
+	f.o.branch = "main";
+	f.o.ca_pem = ca;
+	/* The server wants a certificate and gets none. */
+	ASSERT_EQ(do_fetch(&f, url), -EPROTO);
+	ASSERT_CONTAINS(f.err.msg, "does the server require a client certificate?");
+	f.o.cert_pem = crt;
+	f.o.key_pem = key;
+	if (do_fetch(&f, url) < 0)
+		harness__fail(__FILE__, __LINE__, "%s", f.err.msg);
+	/* A key that is not the certificate's; no key text in the message. */
+	free(sh("openssl genrsa -out %s 2048 2>/dev/null; echo", k));
+	other = slurp(k);
+	f.o.key_pem = other;
+	ASSERT_EQ(do_fetch(&f, url), -EINVAL);
+	ASSERT_CONTAINS(f.err.msg, "do not match");
+	ASSERT(!strstr(f.err.msg, "PRIVATE"));
+	fetch_release(&f);
+	free(other);
+	free(k);
+	free(key);
+	free(crt);
+	free(ca);
+	free(url);
 }
