@@ -90,6 +90,13 @@ int kz__fix_name_refs(struct kz_resmap *m, struct op_err *err);
 /* Strategic merge `patch` into *target (kinds' merge keys, $patch directives). */
 int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err);
 
+/*
+ * Kubernetes label selector syntax ("a=b,c!=d,e in (f,g),!h") over the
+ * string map `labels` (NULL: no labels).  0 with *ret set, or -EINVAL for
+ * a selector it cannot parse.
+ */
+int kz__selector_match(const char *sel, const cJSON *labels, bool *ret);
+
 /* ---- hashing (hash.c) ---- */
 /* kustomize's 10-character content hash of a ConfigMap or Secret. */
 int kz__hash(const cJSON *obj, char out[11]);

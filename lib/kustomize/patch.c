@@ -288,7 +288,7 @@ static bool kz_re_match(const char *pattern, const char *s)
 }
 
 /* Kubernetes label selector syntax over the map `labels`. */
-static int selector_match(const char *sel, const cJSON *labels, bool *ret)
+int kz__selector_match(const char *sel, const cJSON *labels, bool *ret)
 {
 	const char *p = sel;
 
@@ -417,7 +417,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 		    !kz_re_match(kz__str(target, "/kind"), kz__kind(r)))
 			continue;
 		if (*ls) {
-			if (selector_match(ls, yj_get(r->obj, "/metadata/labels"), &ok) < 0) {
+			if (kz__selector_match(ls, yj_get(r->obj, "/metadata/labels"), &ok) < 0) {
 				free(v);
 				return op_err_set(err, -EINVAL, "%s: invalid labelSelector '%s'",
 						  kt->kfile, ls);
@@ -426,7 +426,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 				continue;
 		}
 		if (*as) {
-			if (selector_match(as, yj_get(r->obj, "/metadata/annotations"), &ok) < 0) {
+			if (kz__selector_match(as, yj_get(r->obj, "/metadata/annotations"), &ok) < 0) {
 				free(v);
 				return op_err_set(err, -EINVAL, "%s: invalid annotationSelector '%s'",
 						  kt->kfile, as);

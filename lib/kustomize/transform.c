@@ -624,7 +624,7 @@ int kz__transform(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return kz__apply_replacements(kt, m, err);
 }
 
 /* ---- name references ---- */
