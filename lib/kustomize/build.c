@@ -992,6 +992,8 @@ static int absorb(struct kz_target *kt, struct kz_resmap *ra, struct kz_res *res
 			cJSON_Delete(keep->obj);
 			keep->obj = TAKE_PTR(res->obj);
 			keep->needs_hash = res->needs_hash;
+			keep->behavior = res->behavior;
+			keep->behavior_set = res->behavior_set;
 			keep->generated = true;
 			kz__res_free(res);
 			kz__res_free(old);
@@ -1060,6 +1062,7 @@ static int generate(struct kz_target *kt, struct kz_resmap *ra, bool secret, str
 		res->generated = true;
 		res->needs_hash = !nohash;
 		res->behavior = beh;
+		res->behavior_set = *kz__str(args, "/behavior") != '\0';
 		r = absorb(kt, ra, res, err);
 		if (r < 0)
 			return r;

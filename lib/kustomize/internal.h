@@ -33,6 +33,7 @@ struct kz_res {
 	bool generated;      /* made by a generator */
 	bool needs_hash;     /* append the content hash at the end */
 	enum kz_behavior behavior;
+	bool behavior_set;   /* the generator named its behavior ("unspecified" if not) */
 };
 
 struct kz_resmap {

@@ -168,6 +168,7 @@ struct kz_res *kz__res_copy(const struct kz_res *r)
 	c->generated = r->generated;
 	c->needs_hash = r->needs_hash;
 	c->behavior = r->behavior;
+	c->behavior_set = r->behavior_set;
 	return c;
 }
 
