@@ -66,11 +66,15 @@ static const char *merge_key(const char *field, const cJSON *sample)
 	return NULL;
 }
 
+/*
+ * kustomize's merge (kyaml) knows one directive, `$patch`.  The others of
+ * Kubernetes' strategic merge ($setElementOrder/..., $retainKeys,
+ * $deleteFromPrimitiveList/...) it treats as ordinary keys and prints, so
+ * we do too.
+ */
 static bool is_directive(const char *k)
 {
-	return k[0] == '$' && (streq(k, "$patch") || str_startswith(k, "$setElementOrder/") ||
-			       streq(k, "$retainKeys") ||
-			       str_startswith(k, "$deleteFromPrimitiveList/"));
+	return streq(k, "$patch");
 }
 
 /* A copy of a patch value with its directives removed. */
@@ -660,6 +664,7 @@ static int one_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *ent
 	char *text = NULL, *src = NULL;
 	size_t len;
 	struct yj_stream s = { 0 };
+	struct yj_limits lim = YJ_LIMITS_DEFAULT;
 	const cJSON *target = yj_get(entry, "/target");
 	struct patch_opts o = { cJSON_IsTrue(yj_get(entry, "/options/allowNameChange")),
 				cJSON_IsTrue(yj_get(entry, "/options/allowKindChange")) };
@@ -667,10 +672,21 @@ static int one_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *ent
 
 	if (r < 0)
 		return r;
-	r = yj_parse_stream(text, len, NULL, &s, err);
+	/* strategic merge patches are read by kyaml (go-yaml v3: "y" is a string) */
+	lim.core_bools = true;
+	r = yj_parse_stream(text, len, &lim, &s, err);
 	if (r < 0) {
 		op_err_prefix(err, "%s", src);
 		goto out;
+	}
+	if (!force_smp && (force_6902 || (s.n == 1 && looks_json6902(s.docs[0])))) {
+		/* JSON patches go through sigs.k8s.io/yaml (YAML 1.1: "y" is true) */
+		yj_stream_release(&s);
+		r = yj_parse_stream(text, len, NULL, &s, err);
+		if (r < 0) {
+			op_err_prefix(err, "%s", src);
+			goto out;
+		}
 	}
 	if (s.n == 0) {
 		r = op_err_set(err, -EINVAL, "%s: empty patch", src);
