@@ -930,6 +930,7 @@ static int absorb(struct kz_target *kt, struct kz_resmap *ra, struct kz_res *res
 	long idx = -1;
 	size_t nmatch = 0;
 
+	kz__resmap_invalidate(ra); /* a merge or replace renames and frees */
 	for (size_t i = 0; i < ra->n; i++) {
 		struct kz_res *o = ra->v[i];
 		bool match = false;
@@ -1184,6 +1185,7 @@ static void sort_legacy(struct kz_resmap *m, const struct sort_opts *o)
 
 static int add_hashes(struct kz_resmap *m)
 {
+	kz__resmap_invalidate(m);
 	for (size_t i = 0; i < m->n; i++) {
 		struct kz_res *r = m->v[i];
 		char h[11], *name;

@@ -490,6 +490,7 @@ static void remove_res(struct kz_resmap *m, struct kz_res *r)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->v[i] == r) {
+			kz__resmap_invalidate(m);
 			kz__res_free(r);
 			memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
 			m->n--;
