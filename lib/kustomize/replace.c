@@ -858,12 +858,13 @@ static int walk_in_string(struct walk *w, cJSON *str, const struct rp_path *p, s
 	return r;
 }
 
+/* Put `with` (taken) where `node` (freed) is; a copy may carry a key of its own. */
 static void replace_node(cJSON *parent, cJSON *node, cJSON *with)
 {
-	if (cJSON_IsObject(parent)) {
-		with->string = xstrdup(node->string);
-		with->type &= ~cJSON_StringIsConst;
-	}
+	if (with->string && !(with->type & cJSON_StringIsConst))
+		free(with->string);
+	with->string = cJSON_IsObject(parent) ? xstrdup(node->string) : NULL;
+	with->type &= ~cJSON_StringIsConst;
 	cJSON_ReplaceItemViaPointer(parent, node, with);
 }
 
