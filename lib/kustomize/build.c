@@ -50,11 +50,11 @@ static const char *const supported_fields[] = {
 	"commonLabels", "labels", "commonAnnotations", "patchesStrategicMerge",
 	"patchesJson6902", "patches", "images", "imageTags", "replicas", "sortOptions",
 	"resources", "components", "bases", "configMapGenerator", "secretGenerator",
-	"generatorOptions", "buildMetadata",
+	"generatorOptions", "buildMetadata", "replacements",
 };
 
 static const char *const unsupported_fields[] = {
-	"openapi", "replacements", "vars", "crds", "helmGlobals", "helmCharts",
+	"openapi", "vars", "crds", "helmGlobals", "helmCharts",
 	"helmChartInflationGenerator", "configurations", "generators", "transformers",
 	"validators",
 };
@@ -192,7 +192,7 @@ static int check_types(struct kz_target *kt, struct op_err *err)
 	static const char *const lists[] = { "resources", "components", "bases", "patches",
 					     "patchesStrategicMerge", "patchesJson6902", "images",
 					     "imageTags", "replicas", "labels", "configMapGenerator",
-					     "secretGenerator" };
+					     "secretGenerator", "replacements" };
 	static const char *const maps[] = { "commonLabels", "commonAnnotations" };
 	const cJSON *v, *e;
 
@@ -930,6 +930,7 @@ static int absorb(struct kz_target *kt, struct kz_resmap *ra, struct kz_res *res
 	long idx = -1;
 	size_t nmatch = 0;
 
+	kz__resmap_invalidate(ra); /* a merge or replace renames and frees */
 	for (size_t i = 0; i < ra->n; i++) {
 		struct kz_res *o = ra->v[i];
 		bool match = false;
@@ -992,6 +993,8 @@ static int absorb(struct kz_target *kt, struct kz_resmap *ra, struct kz_res *res
 			cJSON_Delete(keep->obj);
 			keep->obj = TAKE_PTR(res->obj);
 			keep->needs_hash = res->needs_hash;
+			keep->behavior = res->behavior;
+			keep->behavior_set = res->behavior_set;
 			keep->generated = true;
 			kz__res_free(res);
 			kz__res_free(old);
@@ -1060,6 +1063,7 @@ static int generate(struct kz_target *kt, struct kz_resmap *ra, bool secret, str
 		res->generated = true;
 		res->needs_hash = !nohash;
 		res->behavior = beh;
+		res->behavior_set = *kz__str(args, "/behavior") != '\0';
 		r = absorb(kt, ra, res, err);
 		if (r < 0)
 			return r;
@@ -1181,6 +1185,7 @@ static void sort_legacy(struct kz_resmap *m, const struct sort_opts *o)
 
 static int add_hashes(struct kz_resmap *m)
 {
+	kz__resmap_invalidate(m);
 	for (size_t i = 0; i < m->n; i++) {
 		struct kz_res *r = m->v[i];
 		char h[11], *name;
@@ -1207,6 +1212,50 @@ int kz_build(const char *root, const char *dir, const struct kz_limits *lim, cJS
 	if (lim)
 		o.lim = *lim;
 	return kz_build_opts(root, dir, &o, ret, reterr);
+}
+
+/*
+ * kustomize ends every build by rewriting each object's annotations from
+ * a map of strings (when it strips its own build annotations), so every
+ * value comes out as the text of the scalar (a map or list as ""), and an
+ * empty or null `annotations` disappears.  Labels are left alone.
+ */
+static void stringify_annotations(cJSON *obj)
+{
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON *anns = cJSON_GetObjectItemCaseSensitive(meta, "annotations"), *e;
+
+	if (!anns)
+		return;
+	if (cJSON_IsNull(anns) || (cJSON_IsObject(anns) && !anns->child)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+		return;
+	}
+	if (!cJSON_IsObject(anns))
+		return;
+	for (e = anns->child; e; e = e->next) {
+		char num[64];
+		const char *text = "";
+		cJSON *s;
+
+		if (cJSON_IsString(e))
+			continue;
+		if (cJSON_IsRaw(e)) {
+			text = e->valuestring;
+		} else if (cJSON_IsBool(e)) {
+			text = cJSON_IsTrue(e) ? "true" : "false";
+		} else if (cJSON_IsNumber(e)) {
+			if (e->valuedouble == (double)(long long)e->valuedouble)
+				snprintf(num, sizeof(num), "%lld", (long long)e->valuedouble);
+			else
+				yj__format_float(e->valuedouble, 64, 0, num, sizeof(num));
+			text = num;
+		}
+		s = cJSON_CreateString(text);
+		s->string = xstrdup(e->string);
+		cJSON_ReplaceItemViaPointer(anns, e, s);
+		e = s;
+	}
 }
 
 static void set_origin(cJSON *obj, const char *ann, const char *origin)
@@ -1281,6 +1330,7 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 	}
 	arr = cJSON_CreateArray();
 	for (size_t i = 0; i < m.n; i++) {
+		stringify_annotations(m.v[i]->obj);
 		if (o->origin_annotation)
 			set_origin(m.v[i]->obj, o->origin_annotation,
 				   *m.v[i]->origin ? m.v[i]->origin : kt.kfile);

@@ -40,6 +40,8 @@ int kz__read(struct kz_target *kt, const char *rel, char **ret, size_t *ret_len,
 int kz__apply_patches(struct kz_target *kt, struct kz_resmap *m, struct op_err *err);
 /* patchesJson6902 (patch.c) */
 int kz__apply_json6902(struct kz_target *kt, struct kz_resmap *m, struct op_err *err);
+/* replacements (replace.c): run last among a kustomization's transformers. */
+int kz__apply_replacements(struct kz_target *kt, struct kz_resmap *m, struct op_err *err);
 /* Parse a YAML stream of objects into resources (expanding Lists). */
 int kz__parse_resources(const char *data, size_t len, const char *origin, struct kz_resmap *out,
 			struct op_err *err);

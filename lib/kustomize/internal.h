@@ -16,6 +16,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "base/hmap.h"
 
 struct kz_id {
 	char *kind, *ns, *name; /* ns "" for none */
@@ -33,11 +34,22 @@ struct kz_res {
 	bool generated;      /* made by a generator */
 	bool needs_hash;     /* append the content hash at the end */
 	enum kz_behavior behavior;
+	bool behavior_set;   /* the generator named its behavior ("unspecified" if not) */
 };
 
+/*
+ * The resources in order, plus an index by current name that makes
+ * kz__resmap_find_cur() O(1) instead of a scan (a build of n objects would
+ * otherwise be O(n^2)).  The index is built on demand and thrown away by
+ * kz__resmap_invalidate(), which every step that renames or removes
+ * resources calls; it keys on the name only, so namespace, kind and group
+ * changes need no invalidation (they are compared live).
+ */
 struct kz_resmap {
 	struct kz_res **v;
 	size_t n, alloc;
+	struct hmap idx; /* name -> struct kz_bucket */
+	bool idx_valid;
 };
 
 /* ---- resources (resource.c) ---- */
@@ -54,9 +66,11 @@ struct kz_res *kz__res_copy(const struct kz_res *r);
 void kz__res_store_prev(struct kz_res *r);
 void kz__resmap_release(struct kz_resmap *m);
 void kz__resmap_push(struct kz_resmap *m, struct kz_res *r);
-/* Index of the resource with the same current id as `r`, or -1. */
-long kz__resmap_find_cur(const struct kz_resmap *m, const char *group, const char *kind,
-			 const char *ns, const char *name, const struct kz_res *skip);
+/* The resource (other than `skip`) with this current id, or NULL. */
+struct kz_res *kz__resmap_find_cur(struct kz_resmap *m, const char *group, const char *kind,
+				   const char *ns, const char *name, const struct kz_res *skip);
+/* Forget the name index: call after renaming or removing resources. */
+void kz__resmap_invalidate(struct kz_resmap *m);
 /* Append `r` (taking it), refusing a duplicate current id. */
 int kz__resmap_append(struct kz_resmap *m, struct kz_res *r, struct op_err *err);
 /* "Kind.version.group/name.namespace" as kustomize prints ids in errors */
@@ -89,6 +103,13 @@ int kz__fix_name_refs(struct kz_resmap *m, struct op_err *err);
 /* ---- patches (patch.c) ---- */
 /* Strategic merge `patch` into *target (kinds' merge keys, $patch directives). */
 int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err);
+
+/*
+ * Kubernetes label selector syntax ("a=b,c!=d,e in (f,g),!h") over the
+ * string map `labels` (NULL: no labels).  0 with *ret set, or -EINVAL for
+ * a selector it cannot parse.
+ */
+int kz__selector_match(const char *sel, const cJSON *labels, bool *ret);
 
 /* ---- hashing (hash.c) ---- */
 /* kustomize's 10-character content hash of a ConfigMap or Secret. */

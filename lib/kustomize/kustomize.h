@@ -17,11 +17,11 @@
  * secretGenerator (literals, files, envs, behavior, options, the content
  * hash suffix), generatorOptions, name references to renamed objects,
  * patches (strategic merge and JSON 6902, inline or from a file, with
- * target selectors), patchesStrategicMerge, patchesJson6902, sortOptions.
- * Anything else in a kustomization (helmCharts, replacements, vars,
- * openapi, crds, configurations, generators, transformers, validators)
- * fails the build with a message naming the field, rather than being
- * silently ignored.
+ * target selectors), patchesStrategicMerge, patchesJson6902, replacements
+ * (inline or from files), sortOptions.  Anything else in a kustomization
+ * (helmCharts, vars, openapi, crds, configurations, generators,
+ * transformers, validators) fails the build with a message naming the
+ * field, rather than being silently ignored.
  *
  * Safety: the build is a pure function of the files under `root`.  No
  * path may leave `root` (".." that climbs out, absolute paths, symlinks

@@ -66,11 +66,15 @@ static const char *merge_key(const char *field, const cJSON *sample)
 	return NULL;
 }
 
+/*
+ * kustomize's merge (kyaml) knows one directive, `$patch`.  The others of
+ * Kubernetes' strategic merge ($setElementOrder/..., $retainKeys,
+ * $deleteFromPrimitiveList/...) it treats as ordinary keys and prints, so
+ * we do too.
+ */
 static bool is_directive(const char *k)
 {
-	return k[0] == '$' && (streq(k, "$patch") || str_startswith(k, "$setElementOrder/") ||
-			       streq(k, "$retainKeys") ||
-			       str_startswith(k, "$deleteFromPrimitiveList/"));
+	return streq(k, "$patch");
 }
 
 /* A copy of a patch value with its directives removed. */
@@ -288,7 +292,7 @@ static bool kz_re_match(const char *pattern, const char *s)
 }
 
 /* Kubernetes label selector syntax over the map `labels`. */
-static int selector_match(const char *sel, const cJSON *labels, bool *ret)
+int kz__selector_match(const char *sel, const cJSON *labels, bool *ret)
 {
 	const char *p = sel;
 
@@ -417,7 +421,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 		    !kz_re_match(kz__str(target, "/kind"), kz__kind(r)))
 			continue;
 		if (*ls) {
-			if (selector_match(ls, yj_get(r->obj, "/metadata/labels"), &ok) < 0) {
+			if (kz__selector_match(ls, yj_get(r->obj, "/metadata/labels"), &ok) < 0) {
 				free(v);
 				return op_err_set(err, -EINVAL, "%s: invalid labelSelector '%s'",
 						  kt->kfile, ls);
@@ -426,7 +430,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 				continue;
 		}
 		if (*as) {
-			if (selector_match(as, yj_get(r->obj, "/metadata/annotations"), &ok) < 0) {
+			if (kz__selector_match(as, yj_get(r->obj, "/metadata/annotations"), &ok) < 0) {
 				free(v);
 				return op_err_set(err, -EINVAL, "%s: invalid annotationSelector '%s'",
 						  kt->kfile, as);
@@ -486,6 +490,7 @@ static void remove_res(struct kz_resmap *m, struct kz_res *r)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->v[i] == r) {
+			kz__resmap_invalidate(m);
 			kz__res_free(r);
 			memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
 			m->n--;
@@ -549,19 +554,105 @@ static int load_patch_text(struct kz_target *kt, const cJSON *entry, char **ret,
 	return kz__read(kt, path, ret, ret_len, ret_src, err);
 }
 
+/*
+ * kustomize keeps its bookkeeping in "internal.config.kubernetes.io/..."
+ * annotations while it builds, and a JSON patch sees them: "add
+ * /metadata/annotations/x" works on an object without annotations, and a
+ * copy of /metadata/annotations carries them along.  So for the length of
+ * a JSON patch we put ours there too, as kustomize spells them, and take
+ * them away afterwards (kustomize restores its own after the patch, so a
+ * patch cannot change them).
+ */
+#define KZ_INTERNAL_ANN "internal.config.kubernetes.io/"
+
+static void add_csv(cJSON *anns, const char *key, char *const *v, size_t n, size_t stride)
+{
+	struct buf b = BUF_INIT(1u << 20);
+
+	if (!n)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if ((i && buf_addch(&b, ',') < 0) || buf_adds(&b, v[i * stride]) < 0)
+			break;
+	}
+	cJSON_AddStringToObject(anns, key, b.len ? b.buf : "");
+	buf_release(&b);
+}
+
+static void build_annotations_add(struct kz_res *r)
+{
+	cJSON *meta = yj_get(r->obj, "/metadata"), *anns;
+	char **kinds, **names, **nss;
+
+	if (!cJSON_IsObject(meta))
+		return;
+	anns = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+	if (!cJSON_IsObject(anns)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+		anns = cJSON_AddObjectToObject(meta, "annotations");
+	}
+	if (r->generated) {
+		static const char *const beh[] = { "create", "merge", "replace" };
+
+		cJSON_AddStringToObject(anns, KZ_INTERNAL_ANN "generatorBehavior",
+					r->behavior_set ? beh[r->behavior] : "unspecified");
+		if (r->needs_hash)
+			cJSON_AddStringToObject(anns, KZ_INTERNAL_ANN "needsHashSuffix", "enabled");
+	}
+	add_csv(anns, KZ_INTERNAL_ANN "prefixes", r->prefixes, r->nprefixes, 1);
+	add_csv(anns, KZ_INTERNAL_ANN "suffixes", r->suffixes, r->nsuffixes, 1);
+	kinds = xnew0(char *, r->nprev + 1);
+	names = xnew0(char *, r->nprev + 1);
+	nss = xnew0(char *, r->nprev + 1);
+	for (size_t i = 0; i < r->nprev; i++) {
+		kinds[i] = r->prev[i].kind;
+		names[i] = r->prev[i].name;
+		nss[i] = r->prev[i].ns;
+	}
+	add_csv(anns, KZ_INTERNAL_ANN "previousKinds", kinds, r->nprev, 1);
+	add_csv(anns, KZ_INTERNAL_ANN "previousNames", names, r->nprev, 1);
+	add_csv(anns, KZ_INTERNAL_ANN "previousNamespaces", nss, r->nprev, 1);
+	free(kinds);
+	free(names);
+	free(nss);
+	if (!anns->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+}
+
+static void build_annotations_remove(struct kz_res *r)
+{
+	cJSON *meta = yj_get(r->obj, "/metadata");
+	cJSON *anns = cJSON_GetObjectItemCaseSensitive(meta, "annotations"), *e, *next;
+
+	if (!cJSON_IsObject(anns))
+		return;
+	for (e = anns->child; e; e = next) {
+		next = e->next;
+		if (e->string && str_startswith(e->string, KZ_INTERNAL_ANN))
+			cJSON_Delete(cJSON_DetachItemViaPointer(anns, e));
+	}
+	if (!anns->child)
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+}
+
 static bool looks_json6902(const cJSON *doc)
 {
 	return cJSON_IsArray(doc);
 }
 
 static int apply_6902(struct kz_resmap *m, struct kz_res **sel, size_t n, const cJSON *ops,
-		      const char *src, struct op_err *err)
+		      const char *src, bool legacy, struct op_err *err)
 {
+	(void)m;
 	for (size_t i = 0; i < n; i++) {
 		int r;
 
-		kz__res_store_prev(sel[i]);
+		/* `patches` records the id first; the older patchesJson6902 does not */
+		if (!legacy)
+			kz__res_store_prev(sel[i]);
+		build_annotations_add(sel[i]);
 		r = yj_json_patch(&sel[i]->obj, ops, err);
+		build_annotations_remove(sel[i]);
 		if (r < 0)
 			return op_err_prefix(err, "%s", src);
 	}
@@ -574,6 +665,7 @@ static int one_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *ent
 	char *text = NULL, *src = NULL;
 	size_t len;
 	struct yj_stream s = { 0 };
+	struct yj_limits lim = YJ_LIMITS_DEFAULT;
 	const cJSON *target = yj_get(entry, "/target");
 	struct patch_opts o = { cJSON_IsTrue(yj_get(entry, "/options/allowNameChange")),
 				cJSON_IsTrue(yj_get(entry, "/options/allowKindChange")) };
@@ -581,10 +673,21 @@ static int one_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *ent
 
 	if (r < 0)
 		return r;
-	r = yj_parse_stream(text, len, NULL, &s, err);
+	/* strategic merge patches are read by kyaml (go-yaml v3: "y" is a string) */
+	lim.core_bools = true;
+	r = yj_parse_stream(text, len, &lim, &s, err);
 	if (r < 0) {
 		op_err_prefix(err, "%s", src);
 		goto out;
+	}
+	if (!force_smp && (force_6902 || (s.n == 1 && looks_json6902(s.docs[0])))) {
+		/* JSON patches go through sigs.k8s.io/yaml (YAML 1.1: "y" is true) */
+		yj_stream_release(&s);
+		r = yj_parse_stream(text, len, NULL, &s, err);
+		if (r < 0) {
+			op_err_prefix(err, "%s", src);
+			goto out;
+		}
 	}
 	if (s.n == 0) {
 		r = op_err_set(err, -EINVAL, "%s: empty patch", src);
@@ -605,7 +708,7 @@ static int one_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *ent
 		}
 		r = select_targets(kt, target, m, &sel, &n, err);
 		if (r == 0)
-			r = apply_6902(m, sel, n, s.docs[0], src, err);
+			r = apply_6902(m, sel, n, s.docs[0], src, force_6902, err);
 		free(sel);
 		goto out;
 	}

@@ -168,6 +168,7 @@ struct kz_res *kz__res_copy(const struct kz_res *r)
 	c->generated = r->generated;
 	c->needs_hash = r->needs_hash;
 	c->behavior = r->behavior;
+	c->behavior_set = r->behavior_set;
 	return c;
 }
 
@@ -181,8 +182,46 @@ void kz__res_store_prev(struct kz_res *r)
 	r->nprev++;
 }
 
+/* All the resources of one name (the hmap's values). */
+struct kz_bucket {
+	char *key; /* owned: the map's key points here */
+	struct kz_res **v;
+	size_t n, alloc;
+};
+
+void kz__resmap_invalidate(struct kz_resmap *m)
+{
+	size_t it = 0;
+	const char *k;
+	void *v;
+
+	while (hmap_next(&m->idx, &it, &k, &v)) {
+		struct kz_bucket *b = v;
+
+		free(b->key);
+		free(b->v);
+		free(b);
+	}
+	hmap_release(&m->idx);
+	m->idx_valid = false;
+}
+
+static void index_add(struct kz_resmap *m, struct kz_res *r)
+{
+	struct kz_bucket *b = hmap_get(&m->idx, kz__name(r));
+
+	if (!b) {
+		b = xnew0(struct kz_bucket, 1);
+		b->key = xstrdup(kz__name(r));
+		hmap_put(&m->idx, b->key, b);
+	}
+	XGROW(b->v, b->n + 1, b->alloc);
+	b->v[b->n++] = r;
+}
+
 void kz__resmap_release(struct kz_resmap *m)
 {
+	kz__resmap_invalidate(m);
 	for (size_t i = 0; i < m->n; i++)
 		kz__res_free(m->v[i]);
 	free(m->v);
@@ -194,6 +233,8 @@ void kz__resmap_push(struct kz_resmap *m, struct kz_res *r)
 {
 	XGROW(m->v, m->n + 1, m->alloc);
 	m->v[m->n++] = r;
+	if (m->idx_valid)
+		index_add(m, r);
 }
 
 /* Namespaces compare with "" and "default" equal, as kustomize's ids. */
@@ -206,21 +247,29 @@ static bool ns_eq(const char *a, const char *b)
 	return streq(a, b);
 }
 
-long kz__resmap_find_cur(const struct kz_resmap *m, const char *group, const char *kind,
-			 const char *ns, const char *name, const struct kz_res *skip)
+struct kz_res *kz__resmap_find_cur(struct kz_resmap *m, const char *group, const char *kind,
+				   const char *ns, const char *name, const struct kz_res *skip)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		const struct kz_res *r = m->v[i];
+	struct kz_bucket *b;
+
+	if (!m->idx_valid) {
+		hmap_init(&m->idx);
+		for (size_t i = 0; i < m->n; i++)
+			index_add(m, m->v[i]);
+		m->idx_valid = true;
+	}
+	b = hmap_get(&m->idx, name);
+	for (size_t i = 0; b && i < b->n; i++) {
+		struct kz_res *r = b->v[i];
 		char g[256], v[64];
 
-		/* The name first: it nearly always differs, and it is one compare. */
 		if (r == skip || !streq(kz__name(r), name) || !streq(kz__kind(r), kind))
 			continue;
 		kz__gv(r->obj, g, sizeof(g), v, sizeof(v));
 		if (streq(g, group) && ns_eq(kz__ns(r), ns))
-			return (long)i;
+			return r;
 	}
-	return -1;
+	return NULL;
 }
 
 char *kz__id_string(const struct kz_res *r)
@@ -239,7 +288,7 @@ int kz__resmap_append(struct kz_resmap *m, struct kz_res *r, struct op_err *err)
 	char g[256], v[64];
 
 	kz__gv(r->obj, g, sizeof(g), v, sizeof(v));
-	if (kz__resmap_find_cur(m, g, kz__kind(r), kz__ns(r), kz__name(r), NULL) >= 0) {
+	if (kz__resmap_find_cur(m, g, kz__kind(r), kz__ns(r), kz__name(r), NULL)) {
 		_cleanup_free_ char *id = kz__id_string(r);
 		int rc = op_err_set(err, -EINVAL,
 				    "may not add resource with an already registered id: %s (from '%s')",

@@ -341,7 +341,7 @@ static int set_namespace(struct kz_resmap *m, const char *ns, struct op_err *err
 					cJSON_AddStringToObject(s, "namespace", ns);
 			}
 		}
-		if (kz__resmap_find_cur(m, g, kind, kz__ns(r), kz__name(r), r) >= 0) {
+		if (kz__resmap_find_cur(m, g, kind, kz__ns(r), kz__name(r), r)) {
 			_cleanup_free_ char *id = kz__id_string(r);
 
 			return op_err_set(err, -EINVAL,
@@ -574,7 +574,11 @@ int kz__transform(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
 	const char *s;
 	int r;
 
+	/* Patches, prefixes, suffixes and replacements may rename or remove: the
+	 * name index is rebuilt on the next lookup after this step. */
+	kz__resmap_invalidate(m);
 	r = kz__apply_patches(kt, m, err);
+	kz__resmap_invalidate(m);
 	if (r < 0)
 		return r;
 	s = kz__str(k, "/namespace");
@@ -624,7 +628,9 @@ int kz__transform(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	r = kz__apply_replacements(kt, m, err);
+	kz__resmap_invalidate(m);
+	return r;
 }
 
 /* ---- name references ---- */
@@ -761,8 +767,60 @@ static const struct referral referrals[] = {
 	REF("ValidatingAdmissionPolicy", "admissionregistration.k8s.io", to_vap),
 };
 
+/*
+ * Renamed resources by (kind, earlier name), in resource order: a
+ * reference can only need fixing if it names something that was renamed,
+ * so this index replaces a scan of every resource per reference.
+ */
+struct prev_bucket {
+	char *key; /* "kind/name", owned: the map's key points here */
+	struct kz_res **v;
+	size_t n, alloc;
+};
+
+static void prev_index_build(struct hmap *h, const struct kz_resmap *m)
+{
+	hmap_init(h);
+	for (size_t i = 0; i < m->n; i++) {
+		struct kz_res *r = m->v[i];
+
+		for (size_t j = 0; j < r->nprev; j++) {
+			char *key = xasprintf("%s/%s", r->prev[j].kind, r->prev[j].name);
+			struct prev_bucket *b = hmap_get(h, key);
+
+			if (!b) {
+				b = xnew0(struct prev_bucket, 1);
+				b->key = TAKE_PTR(key);
+				hmap_put(h, b->key, b);
+			}
+			free(key);
+			if (b->n && b->v[b->n - 1] == r)
+				continue; /* two earlier ids with the same name */
+			XGROW(b->v, b->n + 1, b->alloc);
+			b->v[b->n++] = r;
+		}
+	}
+}
+
+static void prev_index_release(struct hmap *h)
+{
+	size_t it = 0;
+	const char *k;
+	void *v;
+
+	while (hmap_next(h, &it, &k, &v)) {
+		struct prev_bucket *b = v;
+
+		free(b->key);
+		free(b->v);
+		free(b);
+	}
+	hmap_release(h);
+}
+
 struct nameref {
 	struct kz_resmap *m;
+	struct hmap *prev; /* prev_index_build() */
 	const struct referral *ref;
 	const struct kz_res *referrer;
 	const char *path;
@@ -795,11 +853,13 @@ static int select_referral(struct nameref *nr, const char *name, const char *wan
 	size_t n = 0, i;
 	const cJSON *rr = NULL;
 	bool referrer_cluster = kz__cluster_scoped(nr->referrer->obj);
+	_cleanup_free_ char *key = xasprintf("%s/%s", nr->ref->kind, name);
+	const struct prev_bucket *b = hmap_get(nr->prev, key);
 
 	if (str_endswith(nr->path, "roleRef/name"))
 		rr = yj_get(nr->referrer->obj, "/roleRef");
-	for (i = 0; i < nr->m->n && n < ARRAY_SIZE(cand); i++) {
-		struct kz_res *c = nr->m->v[i];
+	for (i = 0; b && i < b->n && n < ARRAY_SIZE(cand); i++) {
+		struct kz_res *c = b->v[i];
 		char g[256], v[64];
 
 		if (!prev_named(c, nr->ref->kind, name))
@@ -901,27 +961,29 @@ static int fix_ref(cJSON *parent, const char *key, cJSON *node, void *payload)
 
 int kz__fix_name_refs(struct kz_resmap *m, struct op_err *err)
 {
-	for (size_t ri = 0; ri < ARRAY_SIZE(referrals); ri++) {
+	struct hmap prev;
+	int r = 0;
+
+	prev_index_build(&prev, m);
+	for (size_t ri = 0; r == 0 && ri < ARRAY_SIZE(referrals); ri++) {
 		const struct referral *ref = &referrals[ri];
 
-		for (size_t i = 0; i < m->n; i++) {
+		for (size_t i = 0; r == 0 && i < m->n; i++) {
 			struct kz_res *res = m->v[i];
 			char g[256], v[64];
 
 			kz__gv(res->obj, g, sizeof(g), v, sizeof(v));
-			for (size_t j = 0; j < ref->n; j++) {
-				struct nameref nr = { m, ref, res, ref->specs[j].path, err };
-				int r;
+			for (size_t j = 0; r == 0 && j < ref->n; j++) {
+				struct nameref nr = { m, &prev, ref, res, ref->specs[j].path, err };
 
 				if (!streq(ref->specs[j].kind, kz__kind(res)) ||
 				    (ref->specs[j].group && !streq(ref->specs[j].group, g)))
 					continue;
 				r = kz__fs_apply(res->obj, ref->specs[j].path, false, cJSON_String,
 						 fix_ref, &nr);
-				if (r < 0)
-					return r;
 			}
 		}
 	}
-	return 0;
+	prev_index_release(&prev);
+	return r;
 }

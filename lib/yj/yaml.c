@@ -1244,3 +1244,51 @@ int yj_emit_yaml(const cJSON *doc, struct buf *out)
 		return buf_adds(out, cJSON_IsObject(doc) ? "{}\n" : "[]\n");
 	return emit_node(out, doc, 0);
 }
+
+cJSON *yj_resolve_scalar(const char *s, bool core_bools, enum yj_scalar_want want)
+{
+	struct resolved r = { .kind = R_STR };
+
+	if (want == YJ_SCALAR_STR)
+		return cJSON_CreateString(s);
+	resolve_plain(s, &r);
+	if (r.kind == R_BOOL && core_bools && !streq(s, "true") && !streq(s, "True") &&
+	    !streq(s, "TRUE") && !streq(s, "false") && !streq(s, "False") && !streq(s, "FALSE"))
+		r.kind = R_STR;
+	switch (want) {
+	case YJ_SCALAR_INT:
+		if (r.kind != R_INT && r.kind != R_UINT)
+			return NULL;
+		break;
+	case YJ_SCALAR_FLOAT:
+		if (r.kind != R_INT && r.kind != R_UINT && r.kind != R_FLOAT)
+			return NULL;
+		break;
+	case YJ_SCALAR_BOOL:
+		if (r.kind != R_BOOL)
+			return NULL;
+		break;
+	case YJ_SCALAR_NULL:
+		if (r.kind != R_NULL)
+			return NULL;
+		break;
+	default:
+		break;
+	}
+	switch (r.kind) {
+	case R_NULL:
+		return cJSON_CreateNull();
+	case R_BOOL:
+		return cJSON_CreateBool(r.b);
+	case R_INT:
+		return make_int(r.i);
+	case R_UINT:
+		return make_uint(r.u);
+	case R_FLOAT:
+		if (isinf(r.f) || isnan(r.f))
+			return NULL;
+		return cJSON_CreateNumber(r.f);
+	default:
+		return cJSON_CreateString(s);
+	}
+}

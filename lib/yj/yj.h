@@ -107,6 +107,25 @@ int yj_emit_yaml(const cJSON *doc, struct buf *out);
  */
 int yj_emit_yaml_go(const cJSON *doc, struct buf *out);
 
+/* What an explicit tag asks a scalar to be (yj_resolve_scalar()). */
+enum yj_scalar_want {
+	YJ_SCALAR_ANY,   /* untagged: whatever the plain scalar reads as */
+	YJ_SCALAR_STR,   /* !!str: always the string itself */
+	YJ_SCALAR_INT,   /* !!int */
+	YJ_SCALAR_FLOAT, /* !!float: an int or a float */
+	YJ_SCALAR_BOOL,  /* !!bool */
+	YJ_SCALAR_NULL,  /* !!null */
+};
+
+/*
+ * The value the YAML scalar `s` reads as when written plain (unquoted)
+ * with the tag `want`: null, a bool, a number or a string, resolved as in
+ * yj_parse_stream() (with `core_bools`, go-yaml v3's booleans).  Returns
+ * a new item (caller frees), or NULL when `s` cannot be read as `want`
+ * (".inf" and ".nan", which JSON cannot hold, also give NULL).
+ */
+cJSON *yj_resolve_scalar(const char *s, bool core_bools, enum yj_scalar_want want);
+
 /* ---- JSON helpers (json.c) ---- */
 
 /*
