@@ -50,11 +50,11 @@ static const char *const supported_fields[] = {
 	"commonLabels", "labels", "commonAnnotations", "patchesStrategicMerge",
 	"patchesJson6902", "patches", "images", "imageTags", "replicas", "sortOptions",
 	"resources", "components", "bases", "configMapGenerator", "secretGenerator",
-	"generatorOptions", "buildMetadata", "replacements",
+	"generatorOptions", "buildMetadata", "replacements", "crds",
 };
 
 static const char *const unsupported_fields[] = {
-	"openapi", "vars", "crds", "helmGlobals", "helmCharts",
+	"openapi", "vars", "helmGlobals", "helmCharts",
 	"helmChartInflationGenerator", "configurations", "generators", "transformers",
 	"validators",
 };
@@ -157,6 +157,58 @@ static int read_rel(struct kz_ctx *ctx, const char *rel, char **ret, size_t *ret
 	*ret_len = got;
 	return 0;
 }
+
+/*
+ * `crds` lists CRD files whose OpenAPI schemas kustomize reads for merge
+ * keys and name references of custom resources; they add no objects.  We
+ * read each (it must exist) and go on when its schema declares neither,
+ * which leaves the output unchanged; otherwise we refuse rather than merge
+ * those resources differently from kustomize.
+ */
+static int check_crds(struct kz_ctx *ctx, const cJSON *k, const char *dir, const char *kfile,
+		      struct op_err *err)
+{
+	static const char *const marks[] = {
+		"x-kubernetes-patch-merge-key", "x-kubernetes-patch-strategy",
+		"x-kubernetes-object-ref-api-version", "x-kubernetes-object-ref-kind",
+	};
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(k, "crds"), *it;
+
+	cJSON_ArrayForEach(it, list) {
+		_cleanup_free_ char *rel = NULL, *data = NULL;
+		size_t len, i;
+		int r;
+
+		if (!cJSON_IsString(it))
+			return op_err_set(err, -EINVAL, "%s: crds: entries must be file paths", kfile);
+		r = resolve(dir, it->valuestring, &rel, err);
+		if (r == 0)
+			r = read_rel(ctx, rel, &data, &len, err);
+		if (r < 0)
+			return op_err_prefix(err, "%s: crds", kfile);
+		{
+			cJSON *defs = NULL;
+			const cJSON *d;
+			bool ok;
+
+			/* A map of OpenAPI definitions, not a CRD manifest. */
+			ok = yj_parse_one(data, len, &defs, err) == 0 && cJSON_IsObject(defs);
+			if (ok)
+				cJSON_ArrayForEach(d, defs)
+					ok = ok && cJSON_IsObject(d);
+			cJSON_Delete(defs);
+			if (!ok)
+				return op_err_set(err, -EINVAL, "%s: crds: '%s' is not a map of "
+						  "OpenAPI definitions", kfile, rel);
+		}
+		for (i = 0; i < ARRAY_SIZE(marks); i++)
+			if (memmem(data, len, marks[i], strlen(marks[i])))
+				return op_err_set(err, -ENOTSUP, "%s: crds: '%s' declares %s, which "
+						  "we do not read yet", kfile, rel, marks[i]);
+	}
+	return 0;
+}
+
 
 int kz__read(struct kz_target *kt, const char *rel, char **ret, size_t *ret_len, char **ret_path,
 	     struct op_err *err)
@@ -485,6 +537,9 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 					  "invalid kustomization '%s': unknown field '%s'", rel,
 					  e->string);
 	}
+	r = check_crds(ctx, kt->k, dir, rel, err);
+	if (r < 0)
+		return r;
 	kind = cJSON_GetObjectItemCaseSensitive(kt->k, "kind");
 	av = cJSON_GetObjectItemCaseSensitive(kt->k, "apiVersion");
 	kt->component = kind && cJSON_IsString(kind) && streq(kind->valuestring, "Component");

@@ -18,8 +18,10 @@
  * hash suffix), generatorOptions, name references to renamed objects,
  * patches (strategic merge and JSON 6902, inline or from a file, with
  * target selectors), patchesStrategicMerge, patchesJson6902, replacements
- * (inline or from files), sortOptions.  Anything else in a kustomization
- * (helmCharts, vars, openapi, crds, configurations, generators,
+ * (inline or from files), sortOptions, crds (OpenAPI definitions read and
+ * checked; one that declares merge keys or object references is refused,
+ * since we would merge its resources differently).  Anything else in a
+ * kustomization (helmCharts, vars, openapi, configurations, generators,
  * transformers, validators) fails the build with a message naming the
  * field, rather than being silently ignored.
  *
