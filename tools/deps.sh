@@ -10,10 +10,11 @@
 # nor network timeouts.
 set -eu
 
+# openssh-client is the product's too: SSH sources run `ssh` (see lib/source/git.h).
 PKGS_BUILD="build-essential pkg-config libuv1-dev libcurl4-openssl-dev libcjson-dev
- libyaml-dev libarchive-dev zlib1g-dev libmbedtls-dev"
+ libyaml-dev libarchive-dev zlib1g-dev libmbedtls-dev openssh-client"
 PKGS_BACKPORTS="libgit2-dev"
-PKGS_TEST="git openssl curl python3 openssh-server openssh-client lighttpd
+PKGS_TEST="git openssl curl python3 openssh-server lighttpd
  docker-registry apache2-utils clang llvm procps iproute2 lighttpd-mod-openssl time
  libclang-rt-14-dev"
 

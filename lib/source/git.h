@@ -7,7 +7,8 @@
  * incremental, asks the remote first which commit the ref points at (one
  * ls-remote round trip) and stops there when that is `last_commit`, and
  * otherwise fetches (shallowly, depth 1, for a branch or tag over HTTP(S);
- * see git.c for SSH) and checks the commit's tree out into `checkout_dir` (no .git inside).
+ * not over SSH or git://, where libgit2 1.8's shallow request is refused)
+ * and checks the commit's tree out into `checkout_dir` (no .git inside).
  *
  * Refs: `commit` wins over `name`, which wins over `semver`, over `tag`,
  * over `branch` (Flux's order); a commit with a branch is fetched from
@@ -33,9 +34,16 @@
  * against the certificate's IP SANs, and a client certificate is presented
  * when `cert_pem`/`key_pem` are given.
  *
- * Auth: HTTP basic (username/password), a custom CA for HTTPS, SSH keys held in memory with the
- * host key checked against `known_hosts` (plain and hashed entries; there is
+ * SSH (ssh:// and user@host:path) runs the OpenSSH client `ssh` (libgit2's
+ * libssh2 cannot sign with RSA SHA-2, which modern servers require): the
+ * key (RSA, ECDSA, Ed25519, with a passphrase or not) and known_hosts are
+ * written to a private directory for the connection's lifetime, the host
+ * key is checked against `known_hosts` (plain and hashed entries; there is
  * no trust on first use: without known_hosts an SSH fetch is refused).
+ * SIGPIPE is ignored process-wide from the first fetch on (libgit2's git://
+ * socket would raise it).
+ *
+ * Auth: HTTP basic (username/password) or a bearer token.
  * Network timeouts: connect 10 s, a silent server 30 s, and `timeout_s`
  * bounds the whole fetch.  Error messages never contain credentials.
  */

@@ -273,7 +273,8 @@ TEST(ssh_keys_and_known_hosts)
 	f.o.branch = "main";
 	f.o.ssh_key = key;
 	f.o.known_hosts = kh;
-	ASSERT_OK(do_fetch(&f, url));
+	if (do_fetch(&f, url) < 0)
+		harness__fail(__FILE__, __LINE__, "%s", f.err.msg);
 	ASSERT_STREQ(f.res.commit, sha);
 	f.o.known_hosts = khh;
 	ASSERT_OK(do_fetch(&f, url));
@@ -622,9 +623,9 @@ TEST(a_2gb_file_is_refused_in_bounded_memory)
 	free(ok);
 }
 
-TEST(git_daemon_and_ecdsa_keys)
+TEST(git_daemon_and_rsa_and_ecdsa_keys)
 {
-	static const char *const keys[] = { "SSH_KEY_ECDSA" };
+	static const char *const keys[] = { "SSH_KEY_RSA", "SSH_KEY_ECDSA" };
 	struct fetch f = { 0 };
 	char name[32], *url, *sha, *kh;
 	size_t i;
@@ -771,4 +772,74 @@ TEST(https_client_certificate)
 	free(crt);
 	free(ca);
 	free(url);
+}
+
+/*
+ * SSH runs the OpenSSH client: a server that accepts and never speaks is
+ * cut off by the timeout, the ssh child is reaped, and the private
+ * directory holding the key is gone.
+ */
+TEST(ssh_stalled_server_is_cut_off_and_the_key_removed)
+{
+	struct fetch f = { 0 };
+	char *tmp = xasprintf("%s/sshtmp", harness_tmpdir()), *url, *key, *kh, *left;
+	char *portfile = xasprintf("%s/stall-port", harness_tmpdir());
+	char *prog = xasprintf("import socket,time\n"
+			       "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(4)\n"
+			       "open('%s','w').write(str(s.getsockname()[1]))\n"
+			       "c=[s.accept() for _ in range(4)]; time.sleep(600)\n", portfile);
+	char *argv[] = { (char *)"python3", (char *)"-c", prog, NULL };
+	const char *old = getenv("TMPDIR");
+	char *saved = old ? xstrdup(old) : NULL;
+	int port = 0, i;
+	time_t t0;
+	pid_t pid;
+
+	ASSERT_OK(mkdir(tmp, 0700));
+	ASSERT_EQ(posix_spawnp(&pid, "python3", NULL, NULL, argv, environ), 0);
+	for (i = 0; i < 500 && port == 0; i++) {
+		FILE *pf = fopen(portfile, "r");
+
+		if (pf) {
+			if (fscanf(pf, "%d", &port) != 1)
+				port = 0;
+			fclose(pf);
+		}
+		if (!port)
+			usleep(20000);
+	}
+	ASSERT(port > 0);
+	url = xasprintf("ssh://git@127.0.0.1:%d/stall.git", port);
+	key = slurp(env("SSH_KEY_RSA"));
+	kh = xasprintf("[127.0.0.1]:%d ssh-ed25519 "
+		       "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n", port);
+	setenv("TMPDIR", tmp, 1);
+	f.o.branch = "main";
+	f.o.ssh_key = key;
+	f.o.known_hosts = kh;
+	f.o.timeout_s = 3;
+	t0 = time(NULL);
+	ASSERT(do_fetch(&f, url) < 0);
+	ASSERT(time(NULL) - t0 < 20);
+	ASSERT_EQ(f.err.code, -ETIMEDOUT);
+	ASSERT_CONTAINS(f.err.msg, "timed out");
+	if (saved)
+		setenv("TMPDIR", saved, 1);
+	else
+		unsetenv("TMPDIR");
+	left = sh("ls -A %s | wc -l", tmp);
+	ASSERT_STREQ(left, "0");
+	kill(pid, SIGKILL);
+	ASSERT_EQ(waitpid(pid, NULL, 0), pid);
+	/* No ssh child left behind, zombie or not. */
+	ASSERT_EQ(waitpid(-1, NULL, WNOHANG), -1);
+	fetch_release(&f);
+	free(left);
+	free(kh);
+	free(key);
+	free(url);
+	free(prog);
+	free(portfile);
+	free(tmp);
+	free(saved);
 }
