@@ -12,6 +12,7 @@
 #   make bench            cflux vs Flux vs the apiserver floor, N apps (BENCH_N=100)
 #   make bench-kube       lib/kube figures (informer memory, watch latency, SSA rate)
 #   make bench-kustomize  bin/cflux kustomize build vs kustomize on a 1000-resource overlay
+#   make bench-git        lib/source/git.c vs git clone/fetch --depth 1, 10 000 files / 100 MB
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
 # never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
@@ -102,7 +103,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize demo
+.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git demo
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator $(BIN)/cflux
@@ -181,6 +182,12 @@ bench: $(BIN)/cflux-operator $(BUILD)/test/benchfloor testbin
 # overlay (test/bench/kustomize.sh; BENCH_KZ_N, BENCH_KZ_RUNS).
 bench-kustomize: $(BIN)/cflux
 	$(Q)BIN=$(BIN) bash test/bench/kustomize.sh
+
+# lib/source/git.c (one src_git_fetch, as the GitRepository reconciler)
+# next to git on a 10 000-file, 100 MB repository from the test servers
+# (test/bench/git.sh; BENCH_GIT_FILES, BENCH_GIT_MB, BENCH_GIT_RUNS).
+bench-git: $(BUILD)/test/gitbench
+	$(Q)BUILD=$(BUILD) bash test/bench/git.sh
 
 # Figures, not tests: lib/kube against the local control plane.
 bench-kube: $(BUILD)/test/kubebench testbin
