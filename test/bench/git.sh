@@ -202,12 +202,13 @@ measure() {
 		best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b < a) ? b : a }')
 		[ "$m" -gt "$rss" ] && rss=$m
 		[ "$a" -gt "$anon" ] && anon=$a
-		echo "git.sh: $name run $i: ${t}s, RSS $((m / 1024)) MiB, anon $((a / 1024)) MiB" >&2
+		echo "git.sh: $name run $i: ${t}s, RSS $((m / 1024)) MiB, anon $(((a + 1023) / 1024)) MiB" >&2
 	done
 	# A process shorter than the sampler's start-up is never seen: n/a.
 	[ "$anon" -gt 0 ] && anon=$(((anon + 1023) / 1024)) || anon=n/a
 	echo "$best $((rss / 1024)) $anon"
 }
+mem() { [ "$2" = n/a ] && echo "$1 MiB / n/a" || echo "$1 / $2 MiB"; }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" "$W/$1.out" | head -1; }
 same_tree() { # DIR_A DIR_B WHAT
 	diff -r -q -x .git "$1" "$2" >&2 || die "$3: the checkouts differ"
@@ -235,9 +236,9 @@ bench_transport() {
 		art_mb=$(du -m "$W/a.tar.gz" | cut -f1)
 		art_files=$(field http-archive archive_files)
 	fi
-	ROWS+=("| $tr | cold: fetch + checkout | ${c} s | ${cm} / ${ca} MiB | clone --depth 1 | ${g} s | ${gm} / ${ga} MiB |")
+	ROWS+=("| $tr | cold: fetch + checkout | ${c} s | $(mem "$cm" "$ca") | clone --depth 1 | ${g} s | $(mem "$gm" "$ga") |")
 	pk=$(field "$tr-archive" archive_s)
-	ROWS+=("| $tr | cold + pack the artifact (packing: ${pk} s) | ${a} s | ${am} / ${aa} MiB | | | |")
+	ROWS+=("| $tr | cold + pack the artifact (packing: ${pk} s) | ${a} s | $(mem "$am" "$aa") | | | |")
 
 	# Incremental: each run starts from the cold run's cache and clone.
 	rm -rf "$W/cache1" "$W/clone1" "$W/out" && mkdir "$W/out"
@@ -251,7 +252,7 @@ bench_transport() {
 		bash -c "git -C '$W/clone' fetch -q --depth 1 --no-tags origin main && git -C '$W/clone' checkout -q FETCH_HEAD")
 	[ "$(git -C "$W/clone" rev-parse HEAD)" = "$SHA2" ] || die "$tr: git fetched another commit"
 	same_tree "$W/out" "$W/clone" "$tr incremental"
-	ROWS+=("| $tr | incremental: 10 files (~1 MB) changed | ${i} s | ${im} / ${ia} MiB | fetch --depth 1 + checkout | ${gi} s | ${gim} / ${gia} MiB |")
+	ROWS+=("| $tr | incremental: 10 files (~1 MB) changed | ${i} s | $(mem "$im" "$ia") | fetch --depth 1 + checkout | ${gi} s | $(mem "$gim" "$gia") |")
 
 	# No-op: the branch has not moved.  Over HTTP it is fetched through a
 	# second name of the repository (a symlink) so that the server's log
@@ -279,7 +280,7 @@ bench_transport() {
 	fi
 	read -r l lm la < <(measure "$tr-lsremote" true git ls-remote "$url" refs/heads/main)
 	[ "$(cut -f1 "$W/$tr-lsremote.out")" = "$SHA2" ] || die "$tr: ls-remote says $(cat "$W/$tr-lsremote.out")"
-	ROWS+=("| $tr | no change: ref check only | ${n} s | ${nm} / ${na} MiB | ls-remote | ${l} s | ${lm} / ${la} MiB |")
+	ROWS+=("| $tr | no change: ref check only | ${n} s | $(mem "$nm" "$na") | ls-remote | ${l} s | $(mem "$lm" "$la") |")
 
 	# Back to the first commit for the next transport.
 	git --git-dir="$BARE" update-ref refs/heads/main "$SHA1"
