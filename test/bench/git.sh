@@ -20,14 +20,15 @@
 # clusters/<env>/<team>/<app>/ directory) holding 30% of the bytes; 1%
 # are base64 text of random bytes (certificates, bundles: compressible to
 # 3/4) holding 20%; 1% are raw random binaries (images, archives:
-# incompressible) holding 50%, 0.1-2x the mean size.  The server's
+# incompressible) holding 50%, 0.1-1.9x the mean size.  The server's
 # repository is repacked (git repack -a -d) after each push, as a hosting
 # server keeps it.
 #
 # Figures, each timed from outside by /usr/bin/time (elapsed, and %M: the
 # peak RSS of the largest single process — git's clone runs
 # git-remote-http, fetch-pack and index-pack as separate processes, and
-# %M is the largest of them, not their sum; cflux is one process), and
+# %M is the largest of them, not their sum; cflux is one process, plus
+# ssh over SSH), and
 # the peak anonymous memory of the whole process tree, sampled from /proc
 # (RSS counts the pages of the pack both map from the page cache):
 #   cold          gitbench, empty cache and checkout dir   | git clone --depth 1 --branch main
