@@ -12,7 +12,7 @@
 #   make bench            cflux vs Flux vs the apiserver floor, N apps (BENCH_N=100)
 #   make bench-kube       lib/kube figures (informer memory, watch latency, SSA rate)
 #   make bench-kustomize  bin/cflux kustomize build vs kustomize on a 1000-resource overlay
-#   make bench-git        lib/source/git.c vs git on a 10 000-file, 100 MB repository
+#   make bench-git        lib/source/git.c vs git clone/fetch --depth 1, 10 000 files / 100 MB
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
 # never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
@@ -183,7 +183,8 @@ bench: $(BIN)/cflux-operator $(BUILD)/test/benchfloor testbin
 bench-kustomize: $(BIN)/cflux
 	$(Q)BIN=$(BIN) bash test/bench/kustomize.sh
 
-# lib/source/git.c next to git clone/fetch --depth 1 on a large repository
+# lib/source/git.c (one src_git_fetch, as the GitRepository reconciler)
+# next to git on a 10 000-file, 100 MB repository from the test servers
 # (test/bench/git.sh; BENCH_GIT_FILES, BENCH_GIT_MB, BENCH_GIT_RUNS).
 bench-git: $(BUILD)/test/gitbench
 	$(Q)BUILD=$(BUILD) bash test/bench/git.sh

@@ -21,7 +21,9 @@
  * "..", "." or ".git", or a symlink that points outside the tree (absolute,
  * or climbing above the root) refuses the revision with a message naming
  * the path; the download itself is cut off past lim->max_total_bytes.
- * Nothing is held in memory whole: sizes come from object headers.
+ * The check inflates nothing (sizes come from object headers); writing
+ * the checkout then reads one file at a time, each at most
+ * lim->max_file_bytes.
  *
  * `sparse` checks out only the listed directories (each must exist in
  * the commit).  `submodules` checks out every submodule of the tree
