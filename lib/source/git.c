@@ -1173,11 +1173,13 @@ static int ls_remote(struct ctx *c, git_remote *remote, char **ref, git_oid *ret
 			found = true;
 		}
 	}
-	git_remote_disconnect(remote);
-	if (!found)
+	/* Found: the connection stays open for the download (one handshake). */
+	if (!found) {
+		git_remote_disconnect(remote);
 		return fail(c, -ENOENT, "reference '%s' not found in the repository",
 			    str_startswith(*ref, "refs/heads/") ? *ref + 11 :
 			    str_startswith(*ref, "refs/tags/") ? *ref + 10 : *ref);
+	}
 	return 0;
 }
 
@@ -1583,10 +1585,24 @@ static int fetch_spec(struct ctx *c, git_remote *remote, const char *spec, int d
 	fo.custom_headers = c->headers;
 	fo.depth = depth;
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	/* A new connection asks for credentials afresh. */
-	c->tried_userpass = 0;
 	specs.strings = &specp;
 	specs.count = 1;
+	if (git_remote_connected(remote)) {
+		/*
+		 * Still connected from ls_remote(): download on the same
+		 * connection (over SSH, the same ssh process), then record the
+		 * ref so that the next fetch offers it as a base.
+		 */
+		int rc = git_remote_download(remote, &specs, &fo);
+
+		if (rc == 0)
+			rc = git_remote_update_tips(remote, &fo.callbacks, 0,
+						    GIT_REMOTE_DOWNLOAD_TAGS_NONE, NULL);
+		git_remote_disconnect(remote);
+		return rc;
+	}
+	/* A new connection asks for credentials afresh. */
+	c->tried_userpass = 0;
 	return git_remote_fetch(remote, &specs, &fo, NULL);
 }
 
