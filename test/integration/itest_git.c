@@ -455,22 +455,11 @@ extern char **environ;
  * of git http-backend stalls the upload-pack response): the fetch is cut
  * off with a timeout error, and returns, instead of hanging its worker.
  */
-TEST(stalled_server_is_cut_off)
+/* The port a spawned server writes to `portfile` once it listens (10 s at most). */
+static int wait_port_file(const char *portfile)
 {
-	char *bin = sh("bash test/faults/build.sh");
-	char *portfile = xasprintf("%s/proxy-port", harness_tmpdir());
-	char *up = xasprintf("http://127.0.0.1:%s", env("GIT_HTTP_PORT"));
-	char *argv[] = { bin, (char *)"-listen", (char *)"127.0.0.1:0", (char *)"-upstream", up,
-			 (char *)"-port-file", portfile, NULL };
-	struct fetch f = { 0 };
-	char name[32], *url, *ok;
 	int port = 0, i;
-	time_t t0;
-	pid_t pid;
 
-	snprintf(name, sizeof(name), "gts-%d", getpid());
-	free(make_repo(name, "stall"));
-	ASSERT_EQ(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
 	for (i = 0; i < 500 && port == 0; i++) {
 		FILE *pf = fopen(portfile, "r");
 
@@ -483,6 +472,26 @@ TEST(stalled_server_is_cut_off)
 			usleep(20000);
 	}
 	ASSERT(port > 0);
+	return port;
+}
+
+TEST(stalled_server_is_cut_off)
+{
+	char *bin = sh("bash test/faults/build.sh");
+	char *portfile = xasprintf("%s/proxy-port", harness_tmpdir());
+	char *up = xasprintf("http://127.0.0.1:%s", env("GIT_HTTP_PORT"));
+	char *argv[] = { bin, (char *)"-listen", (char *)"127.0.0.1:0", (char *)"-upstream", up,
+			 (char *)"-port-file", portfile, NULL };
+	struct fetch f = { 0 };
+	char name[32], *url, *ok;
+	int port;
+	time_t t0;
+	pid_t pid;
+
+	snprintf(name, sizeof(name), "gts-%d", getpid());
+	free(make_repo(name, "stall"));
+	ASSERT_EQ(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
+	port = wait_port_file(portfile);
 	ok = sh("curl -fsS -X POST --data-binary '[{\"path\":\"git-upload-pack\",\"action\":"
 		"\"stall\",\"bytes\":0,\"delay_ms\":600000}]' http://127.0.0.1:%d/__faults/rules"
 		" && echo ok", port);
@@ -791,24 +800,13 @@ TEST(ssh_stalled_server_is_cut_off_and_the_key_removed)
 	char *argv[] = { (char *)"python3", (char *)"-c", prog, NULL };
 	const char *old = getenv("TMPDIR");
 	char *saved = old ? xstrdup(old) : NULL;
-	int port = 0, i;
+	int port;
 	time_t t0;
 	pid_t pid;
 
 	ASSERT_OK(mkdir(tmp, 0700));
 	ASSERT_EQ(posix_spawnp(&pid, "python3", NULL, NULL, argv, environ), 0);
-	for (i = 0; i < 500 && port == 0; i++) {
-		FILE *pf = fopen(portfile, "r");
-
-		if (pf) {
-			if (fscanf(pf, "%d", &port) != 1)
-				port = 0;
-			fclose(pf);
-		}
-		if (!port)
-			usleep(20000);
-	}
-	ASSERT(port > 0);
+	port = wait_port_file(portfile);
 	url = xasprintf("ssh://git@127.0.0.1:%d/stall.git", port);
 	key = slurp(env("SSH_KEY_RSA"));
 	kh = xasprintf("[127.0.0.1]:%d ssh-ed25519 "
