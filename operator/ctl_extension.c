@@ -226,15 +226,36 @@ static void finish(struct extjob *j, cJSON *st, uint64_t requeue_ms)
 	job_free(j);
 }
 
-static void deleting(struct extjob *j)
+/*
+ * Whether configurations remain is read from the apiserver, not the
+ * cache: a FluxConfiguration created a moment before the Extension's
+ * deletion may not have reached the informer yet, and removing the
+ * finalizer cannot be taken back.
+ */
+static void fluxconfigs_listed(int r, const cJSON *list, const struct op_err *err, void *payload)
 {
-	struct informer *fcs = ctl_informer(j->e->fluxconfigs);
+	struct extjob *j = payload;
 	struct buf names = BUF_INIT(2048);
-	size_t it = 0, n = informer_size(fcs);
-	struct kobj *o;
+	const cJSON *items = yj_get(list, "/items"), *it;
+	const cJSON *more = yj_get(list, "/metadata/remainingItemCount");
+	size_t n;
 	cJSON *st;
 	char *msg;
 
+	if (r < 0) {
+		struct ctl *ctl = j->ctl;
+		char *key = xstrdup(j->obj->key);
+
+		log_error(NULL, "Cannot list FluxConfigurations", "error",
+			  err && err->msg[0] ? err->msg : op_strerror(r), NULL);
+		job_free(j);
+		ctl_retry(ctl, key);
+		free(key);
+		return;
+	}
+	n = (size_t)cJSON_GetArraySize(items);
+	if (cJSON_IsNumber(more) && more->valuedouble > 0)
+		n += (size_t)more->valuedouble;
 	if (n == 0) {
 		j->e->apply(&j->e->base, j->e->payload);
 		log_info(NULL, "Extension deleted: back to the command-line settings", NULL);
@@ -242,8 +263,15 @@ static void deleting(struct extjob *j)
 		buf_release(&names);
 		return;
 	}
-	while ((o = informer_next(fcs, &it)) && names.len < 1500)
-		buf_addf(&names, "%s%s", names.len ? ", " : "", o->key);
+	cJSON_ArrayForEach(it, items) {
+		const char *ns = yj_get_str(it, "/metadata/namespace");
+		const char *name = yj_get_str(it, "/metadata/name");
+
+		if (names.len >= 1500)
+			break;
+		buf_addf(&names, "%s%s/%s", names.len ? ", " : "", ns ? ns : "",
+			 name ? name : "");
+	}
 	msg = xasprintf("deletion blocked: %zu FluxConfiguration%s still exist%s (%s); delete "
 			"them first", n, n == 1 ? "" : "s", n == 1 ? "s" : "", names.buf);
 	st = cJSON_Duplicate(yj_get(j->obj->json, "/status"), 1);
@@ -256,6 +284,12 @@ static void deleting(struct extjob *j)
 	free(msg);
 	buf_release(&names);
 	finish(j, st, 5000);
+}
+
+static void deleting(struct extjob *j)
+{
+	if (ctl_list_live(j->e->fluxconfigs, 50, fluxconfigs_listed, j) < 0)
+		fluxconfigs_listed(-EIO, NULL, NULL, j);
 }
 
 static void finalizer_added(int r, const cJSON *obj, const struct op_err *err, void *payload)

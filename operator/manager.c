@@ -455,6 +455,18 @@ int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *f
 	return r;
 }
 
+int ctl_list_live(struct ctl *ctl, long limit, kube_cb cb, void *payload)
+{
+	struct kube_opts o = KUBE_OPTS_INIT;
+	struct kube_ref ref = ctl->d.ref;
+
+	ref.ns = ctl->d.cluster_scoped ? NULL : ctl->m->o.watch_namespace;
+	ref.name = NULL;
+	o.label_selector = ctl->m->o.label_selector;
+	o.limit = limit;
+	return kube_list(ctl->m->o.client, &ref, &o, cb, payload);
+}
+
 struct finishing {
 	struct ctl *ctl;
 	char *key;

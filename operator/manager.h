@@ -141,6 +141,14 @@ int ctl_patch_status(struct ctl *ctl, const struct kobj *obj, const cJSON *statu
 int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *finalizers,
 			 kube_cb cb, void *payload);
 
+/*
+ * LIST this controller's kind from the apiserver itself — a quorum read,
+ * in the informer's namespace and label selector — for decisions that
+ * cannot wait for the cache to catch up (removing a finalizer).  At most
+ * `limit` items; `cb` gets the List object.  Returns 0 or -errno.
+ */
+int ctl_list_live(struct ctl *ctl, long limit, kube_cb cb, void *payload);
+
 /* Record an Event about `obj` ("Normal"/"Warning"). */
 void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const char *reason,
 	       const char *fmt, ...) _printf_(5, 6);
