@@ -33,7 +33,6 @@
  * requeues every Kustomization that uses it.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +44,7 @@
 #include "base/alloc.h"
 #include "base/b64.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "conditions.h"
@@ -354,22 +354,6 @@ static void start_apply(struct ksjob *j)
 
 /* ---- build, on the thread pool ---- */
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /*
  * The artifact's tree, extracted once per digest under the cache root and
  * shared by every Kustomization using it.  Extraction goes to a private
@@ -412,7 +396,7 @@ static int extracted_tree(struct ksjob *j, char **ret)
 	if (r == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
 		r = op_err_set(&j->err, -errno, "cannot move the extracted artifact: %s",
 			       op_strerror(errno));
-	rm_rf(tmp); /* gone after a successful rename; a loser's copy otherwise */
+	path_remove_all(tmp); /* gone after a successful rename; a loser's copy otherwise */
 	free(tmp);
 	if (r < 0) {
 		free(dir);

@@ -24,7 +24,6 @@
  * successor starts at once, then close everything.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "controllers.h"
@@ -323,22 +323,13 @@ static void lease_released(void *payload)
 	lease = NULL;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
 static void mgr_closed(void *payload)
 {
 	mgr = NULL;
 	mapper_free(mapper);
 	mapper = NULL;
 	if (extract_root) {
-		nftw(extract_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		path_remove_all(extract_root);
 		free(extract_root);
 		extract_root = NULL;
 	}

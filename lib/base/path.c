@@ -17,6 +17,7 @@
  * directories only the operator writes, so nothing races it.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -164,4 +165,20 @@ int path_join_safe(const char *root, const char *rel, char **ret, struct op_err 
 	}
 	*ret = buf_detach(&full, NULL);
 	return 0;
+}
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+void path_remove_all(const char *dir)
+{
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

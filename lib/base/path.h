@@ -7,6 +7,8 @@
  * absolute paths, any ".." component, and any symlink on the way whose
  * target leaves the root, so a hostile repository cannot make us read
  * /etc/passwd or write outside our storage.
+ *
+ * path_remove_all() removes a directory of ours with everything below it.
  */
 #ifndef CFLUX_BASE_PATH_H
 #define CFLUX_BASE_PATH_H
@@ -37,5 +39,12 @@ char *path_clean(const char *path);
  * untouched and reterr names the offending path.
  */
 int path_join_safe(const char *root, const char *rel, char **ret, struct op_err *reterr);
+
+/*
+ * Remove `dir` and everything below it, as `rm -rf`: symlinks are
+ * removed, never followed; a missing `dir` is not an error.  Best effort:
+ * what cannot be removed is left.
+ */
+void path_remove_all(const char *dir);
 
 #endif
