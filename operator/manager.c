@@ -421,15 +421,37 @@ static struct kube_ref obj_ref(const struct ctl *ctl, const struct kobj *obj)
 	return ref;
 }
 
+/*
+ * Make `patch` (a JSON merge patch, RFC 7386) remove what `old` has and
+ * it lacks: a null for each such key, at every level where both are
+ * objects.  Without it a field a reconciler dropped would stay.
+ */
+static void add_removals(cJSON *patch, const cJSON *old)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, old) {
+		cJSON *p = cJSON_GetObjectItemCaseSensitive(patch, it->string);
+
+		if (!p)
+			cJSON_AddNullToObject(patch, it->string);
+		else if (cJSON_IsObject(p) && cJSON_IsObject(it))
+			add_removals(p, it);
+	}
+}
+
 int ctl_patch_status(struct ctl *ctl, const struct kobj *obj, const cJSON *status, kube_cb cb,
 		     void *payload)
 {
 	struct kube_ref ref = obj_ref(ctl, obj);
-	cJSON *body = cJSON_CreateObject();
+	cJSON *body = cJSON_CreateObject(), *st = cJSON_Duplicate(status, 1);
+	const cJSON *old = cJSON_GetObjectItemCaseSensitive(obj->json, "status");
 	char *text;
 	int r;
 
-	cJSON_AddItemToObject(body, "status", cJSON_Duplicate(status, 1));
+	if (cJSON_IsObject(old) && cJSON_IsObject(st))
+		add_removals(st, old);
+	cJSON_AddItemToObject(body, "status", st);
 	text = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
 	ref.subresource = "status";

@@ -129,7 +129,9 @@ uint64_t ctl_retry(struct ctl *ctl, const char *key);
 
 /*
  * Write `status` (borrowed) to obj's status subresource as a JSON merge
- * patch; `cb` as kube_cb (may be NULL).  Returns 0 or -errno.
+ * patch, so that the status becomes `status`: fields obj's status has and
+ * `status` lacks are removed.  `cb` as kube_cb (may be NULL).  Returns 0
+ * or -errno.
  */
 int ctl_patch_status(struct ctl *ctl, const struct kobj *obj, const cJSON *status, kube_cb cb,
 		     void *payload);
