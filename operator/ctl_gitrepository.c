@@ -15,11 +15,15 @@
  *   include       each spec.include names a GitRepository of the namespace
  *                 whose stored artifact is read (IncludeUnavailable while
  *                 it has none)
+ *   verify        spec.verify: read the Secret of public keys (*.asc
+ *                 OpenPGP key rings, *.sshpub authorized_keys)
  *   work          src_git_fetch() into a temporary checkout (sparse
  *                 directories, submodules when asked); when the ref
  *                 still points at the stored artifact's commit (and the
  *                 spec and the included artifacts have not changed)
- *                 nothing is fetched: Flux's no-op.  Otherwise each
+ *                 nothing is fetched: Flux's no-op.  Otherwise the
+ *                 commit's and/or the tag's signature is checked when
+ *                 spec.verify asks (source/sigverify.h), then each
  *                 included artifact's fromPath replaces toPath in the
  *                 checkout, and the tree, minus the ignore rules, is archived
  *                 to <storage>/gitrepository/<ns>/<name>/<commit>.tar.gz
@@ -33,7 +37,6 @@
  * on with the last good revision.  Messages never carry secret values
  * (git.c's errors do not, and we add none).
  */
-#include <ftw.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +54,7 @@
 #include "source/artifact.h"
 #include "source/git.h"
 #include "source/ignore.h"
+#include "source/sigverify.h"
 #include "storage.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -85,6 +89,10 @@ struct gitjob {
 	char **sparse;
 	size_t n_sparse;
 	bool submodules;
+	const char *verify_mode; /* "HEAD", "Tag", "TagAndHEAD"; NULL: no spec.verify */
+	char *keys_secret;       /* spec.verify.secretRef.name */
+	char **pgp, **ssh;       /* the trusted keys, from that Secret */
+	size_t n_pgp, n_ssh;
 	struct include *incl;
 	size_t n_incl;
 	unsigned timeout_s;
@@ -93,9 +101,11 @@ struct gitjob {
 	int r;
 	struct op_err err;
 	const char *reason;
+	bool stall;
 	struct src_git_result res;
 	struct artifact_info ai;
-	char *rel; /* artifact path in the store */
+	char *rel;      /* artifact path in the store */
+	char *verified; /* SourceVerified=True's message */
 };
 
 static void job_free(struct gitjob *j)
@@ -144,6 +154,15 @@ static void job_free(struct gitjob *j)
 		cJSON_Delete(j->incl[i].artifact);
 	}
 	free(j->incl);
+	free(j->keys_secret);
+	for (size_t i = 0; i < j->n_pgp; i++)
+		free(j->pgp[i]);
+	free(j->pgp);
+	for (size_t i = 0; i < j->n_ssh; i++)
+		free(j->ssh[i]);
+	free(j->ssh);
+	free(j->verified);
+	src_git_result_release(&j->res);
 	free(j->rel);
 	free(j);
 }
@@ -180,6 +199,14 @@ static void finish(struct gitjob *j, cJSON *st, bool retry, uint64_t requeue_ms)
 	job_free(j);
 }
 
+/* The reasons of a failed spec.verify: SourceVerified=False, not FetchFailed. */
+static bool is_verify_reason(const char *reason)
+{
+	return streq(reason, "VerificationError") || streq(reason, "InvalidCommitSignature") ||
+	       streq(reason, "InvalidTagSignature") || streq(reason, "InvalidGitObject") ||
+	       streq(reason, "InvalidVerificationMode");
+}
+
 static void fail(struct gitjob *j, const char *reason, const char *msg, bool stall)
 {
 	cJSON *st = status_copy(j->obj);
@@ -195,6 +222,8 @@ static void fail(struct gitjob *j, const char *reason, const char *msg, bool sta
 	if (streq(reason, "NotFound") || streq(reason, "NoArtifact") ||
 	    streq(reason, "InvalidInclude"))
 		cond_set(st, "IncludeUnavailable", "True", reason, msg, j->obj->generation, now);
+	else if (is_verify_reason(reason))
+		cond_set(st, "SourceVerified", "False", reason, msg, j->obj->generation, now);
 	else if (!streq(reason, "StorageOperationFailed"))
 		cond_set(st, "FetchFailed", "True", reason, msg, j->obj->generation, now);
 	else
@@ -283,6 +312,17 @@ static void succeed(struct gitjob *j)
 	if (j->ignore)
 		cJSON_AddStringToObject(st, "observedIgnore", j->ignore);
 	set_observed(st, j);
+	if (!j->verify_mode) {
+		cond_delete(st, "SourceVerified");
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "sourceVerificationMode");
+	} else if (j->verified) {
+		cond_set(st, "SourceVerified", "True", "Succeeded", j->verified, j->obj->generation,
+			 now);
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "sourceVerificationMode");
+		cJSON_AddStringToObject(st, "sourceVerificationMode", j->verify_mode);
+		log_info(NULL, "Verified the signature", "controller", "gitrepository", "object",
+			 j->key, "message", j->verified, NULL);
+	}
 	if (changed) {
 		ctl_event(ctl, j->obj, "Normal", "NewArtifact", "stored artifact for commit '%s'",
 			  j->res.message);
@@ -294,23 +334,6 @@ static void succeed(struct gitjob *j)
 }
 
 /* ---- the thread-pool part ---- */
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-/* Remove our temporary checkout (symlinks are removed, never followed). */
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /*
  * Put `in`'s artifact, from its fromPath, at toPath in the checkout
@@ -340,7 +363,7 @@ static int copy_include(struct gitjob *j, const struct include *in, const char *
 	if (r == 0) {
 		char *slash;
 
-		rm_rf(dst);
+		path_remove_all(dst);
 		for (slash = strchr(dst + strlen(checkout) + 1, '/'); slash;
 		     slash = strchr(slash + 1, '/')) {
 			*slash = '\0';
@@ -356,11 +379,64 @@ static int copy_include(struct gitjob *j, const struct include *in, const char *
 	}
 	if (r < 0)
 		op_err_prefix(&j->err, "failed to include GitRepository '%s'", in->name);
-	rm_rf(tmp);
+	path_remove_all(tmp);
 	free(tmp);
 	free(src);
 	free(dst);
 	return r;
+}
+
+/*
+ * spec.verify, on the worker: the tag's signature, the commit's, or both,
+ * in Flux's order and words.  0, or -1 with j->reason and j->err set.
+ */
+static int verify(struct gitjob *j)
+{
+	const struct src_git_result *res = &j->res;
+	struct sig_keys k = { .pgp = (const char *const *)j->pgp, .n_pgp = j->n_pgp,
+			      .ssh = (const char *const *)j->ssh, .n_ssh = j->n_ssh };
+	bool tag = !streq(j->verify_mode, "HEAD"), head = !streq(j->verify_mode, "Tag");
+	struct buf msg = BUF_INIT(4096);
+	char signer[128], name[320];
+	struct op_err e;
+
+	if (tag) {
+		if (!res->by_tag) {
+			j->reason = "InvalidVerificationMode";
+			j->stall = true;
+			return op_err_set(&j->err, -EINVAL, "cannot verify tag object's signature "
+					  "if a tag reference is not specified");
+		}
+		if (res->tag_id[0])
+			snprintf(name, sizeof(name), "%s@%s", res->tag, res->tag_id);
+		else
+			snprintf(name, sizeof(name), "%s", res->tag);
+		if (!res->tag_sig.sig) {
+			j->reason = "InvalidGitObject";
+			return op_err_set(&j->err, -EBADMSG, "cannot verify signature of tag '%s' "
+					  "since it is not signed", name);
+		}
+		if (sig_verify(res->tag_sig.sig, res->tag_sig.payload, res->tag_sig.len, &k,
+			       "Git tag", j->tmp_root, signer, sizeof(signer), &e) < 0) {
+			j->reason = "InvalidTagSignature";
+			return op_err_set(&j->err, e.code, "signature verification of tag '%s' "
+					  "failed: %s", name, e.msg);
+		}
+		buf_addf(&msg, "verified signature of\n\t- tag '%s' with key '%s'", name, signer);
+	}
+	if (head) {
+		if (sig_verify(res->commit_sig.sig, res->commit_sig.payload, res->commit_sig.len,
+			       &k, "Git commit", j->tmp_root, signer, sizeof(signer), &e) < 0) {
+			buf_release(&msg);
+			j->reason = "InvalidCommitSignature";
+			return op_err_set(&j->err, e.code, "signature verification of commit '%s' "
+					  "failed: %s", res->commit, e.msg);
+		}
+		buf_addf(&msg, "%s- commit '%s' with key '%s'",
+			 msg.len ? "\n\t" : "verified signature of\n\t", res->commit, signer);
+	}
+	j->verified = buf_detach(&msg, NULL);
+	return 0;
 }
 
 static void work(uv_work_t *w)
@@ -388,6 +464,7 @@ static void work(uv_work_t *w)
 		.sparse = (const char *const *)j->sparse,
 		.n_sparse = j->n_sparse,
 		.submodules = j->submodules,
+		.signatures = j->verify_mode != NULL,
 	};
 	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
 	char *checkout = xasprintf("%s/gitrepository-XXXXXX", j->tmp_root), *file, *abs;
@@ -410,6 +487,11 @@ static void work(uv_work_t *w)
 	}
 	if (j->res.unchanged)
 		goto out;
+	if (j->verify_mode) {
+		j->r = verify(j);
+		if (j->r < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < j->n_incl && j->r == 0; i++)
 		j->r = copy_include(j, &j->incl[i], checkout);
 	if (j->r < 0) {
@@ -436,7 +518,7 @@ static void work(uv_work_t *w)
 	free(abs);
 	free(file);
 out:
-	rm_rf(checkout);
+	path_remove_all(checkout);
 	free(checkout);
 }
 
@@ -449,7 +531,7 @@ static void work_done(uv_work_t *w, int status)
 		return;
 	}
 	if (j->r < 0) {
-		fail(j, j->reason, j->err.msg, false);
+		fail(j, j->reason, j->err.msg, j->stall);
 		return;
 	}
 	succeed(j);
@@ -466,6 +548,45 @@ static char *secret_field(const cJSON *data, const char *k)
 	if (!v || b64_decode(v, &out, &n) < 0)
 		return NULL;
 	return out;
+}
+
+static void queue_work(struct gitjob *j)
+{
+	j->work.data = j;
+	if (uv_queue_work(kube_client_loop(ctl_client(j->ctl)), &j->work, work, work_done) < 0)
+		fail(j, "GitOperationFailed", "cannot queue the fetch", false);
+}
+
+/*
+ * spec.verify.secretRef: values under keys ending ".sshpub" are SSH
+ * authorized_keys, every other value an OpenPGP key ring (Flux's rule).
+ */
+static void got_keys(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct gitjob *j = payload;
+	const cJSON *data = yj_get(obj, "/data"), *it;
+	size_t n = (size_t)cJSON_GetArraySize(data) + 1;
+	char msg[512];
+
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "public keys secret error: %s",
+			 err && err->msg[0] ? err->msg : op_strerror(r));
+		fail(j, "VerificationError", msg, false);
+		return;
+	}
+	j->pgp = xcalloc(n, sizeof(*j->pgp));
+	j->ssh = xcalloc(n, sizeof(*j->ssh));
+	cJSON_ArrayForEach(it, data) {
+		char *v = secret_field(data, it->string);
+
+		if (!v)
+			continue;
+		if (str_endswith(it->string, ".sshpub"))
+			j->ssh[j->n_ssh++] = v;
+		else
+			j->pgp[j->n_pgp++] = v;
+	}
+	queue_work(j);
 }
 
 static void start_work(struct gitjob *j)
@@ -493,9 +614,15 @@ static void start_work(struct gitjob *j)
 	}
 	cJSON_Delete(j->secret);
 	j->secret = NULL;
-	j->work.data = j;
-	if (uv_queue_work(kube_client_loop(ctl_client(j->ctl)), &j->work, work, work_done) < 0)
-		fail(j, "GitOperationFailed", "cannot queue the fetch", false);
+	if (j->keys_secret) {
+		struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns,
+					.name = j->keys_secret };
+
+		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_keys, j) < 0)
+			fail(j, "VerificationError", "cannot read the public keys secret", false);
+		return;
+	}
+	queue_work(j);
 }
 
 static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
@@ -631,6 +758,23 @@ void gitrepository_watch_includes(struct ctl *git)
 	ctl_watch(git, git, on_included);
 }
 
+/*
+ * Must the revision be verified again even if unchanged?  Flux's rule:
+ * spec.verify with nothing verified yet, or with a mode that covers what
+ * the last verification did not.
+ */
+static bool requires_verification(const struct gitjob *j)
+{
+	const char *seen = yj_get_str(j->obj->json, "/status/sourceVerificationMode");
+
+	if (!j->verify_mode)
+		return false;
+	if (!seen)
+		return true;
+	return (streq(seen, "Tag") && !streq(j->verify_mode, "Tag")) ||
+	       (streq(seen, "HEAD") && !streq(j->verify_mode, "HEAD"));
+}
+
 static void begin(struct gitjob *j)
 {
 	struct gitrepo_ctl *g = ctl_data(j->ctl);
@@ -676,6 +820,23 @@ static void begin(struct gitjob *j)
 			if (cJSON_IsString(it) && *it->valuestring)
 				j->sparse[j->n_sparse++] = path_clean(it->valuestring);
 	}
+	if (yj_get(o->json, "/spec/verify")) {
+		const char *m = yj_get_str(o->json, "/spec/verify/mode");
+
+		/* As Flux: an empty mode verifies nothing; "head" is HEAD. */
+		if (m && *m)
+			j->verify_mode = streq(m, "Tag") ? "Tag" :
+					 streq(m, "TagAndHEAD") ? "TagAndHEAD" : "HEAD";
+		j->keys_secret = dup_or_null(yj_get_str(o->json, "/spec/verify/secretRef/name"));
+		if (j->verify_mode && !j->keys_secret) {
+			fail(j, "VerificationError", "spec.verify.secretRef.name is required", true);
+			return;
+		}
+		if (!j->verify_mode) {
+			free(j->keys_secret);
+			j->keys_secret = NULL;
+		}
+	}
 	if (resolve_includes(j) < 0)
 		return;
 	/*
@@ -683,7 +844,7 @@ static void begin(struct gitjob *j)
 	 * the included artifacts are those the stored one was built with.
 	 */
 	if (rev && path && og && (long)cJSON_GetNumberValue(og) == o->generation &&
-	    storage_has(g->storage, path) && includes_unchanged(j)) {
+	    storage_has(g->storage, path) && includes_unchanged(j) && !requires_verification(j)) {
 		const char *sha = strstr(rev, "sha1:");
 
 		if (sha && strlen(sha + 5) == 40)

@@ -10,11 +10,13 @@
 # nor network timeouts.
 set -eu
 
-# openssh-client is the product's too: SSH sources run `ssh` (see lib/source/git.h).
+# openssh-client and gpgv are the product's too: SSH sources run `ssh`
+# (lib/source/git.h), signature checks run gpgv and ssh-keygen
+# (lib/source/sigverify.h).  gnupg (gpg) only signs the tests' commits.
 PKGS_BUILD="build-essential pkg-config libuv1-dev libcurl4-openssl-dev libcjson-dev
- libyaml-dev libarchive-dev zlib1g-dev libmbedtls-dev openssh-client"
+ libyaml-dev libarchive-dev zlib1g-dev libmbedtls-dev openssh-client gpgv"
 PKGS_BACKPORTS="libgit2-dev"
-PKGS_TEST="git openssl curl python3 openssh-server lighttpd
+PKGS_TEST="git gnupg openssl curl python3 openssh-server lighttpd
  docker-registry apache2-utils clang llvm procps iproute2 lighttpd-mod-openssl time
  libclang-rt-14-dev"
 

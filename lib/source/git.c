@@ -1541,6 +1541,7 @@ static int fetch_submodule(struct ctx *c, const char *path, const git_oid *id)
 	so.last_commit = NULL;
 	so.sparse = NULL;
 	so.n_sparse = 0;
+	so.signatures = false;
 	sc = *c;
 	sc.o = &so;
 	sc.level = c->level + 1;
@@ -1624,6 +1625,92 @@ static int fetch_spec(struct ctx *c, git_remote *remote, const char *spec, int d
 }
 
 /* Fetch c->o's revision into its cache and check it out: see git.h. */
+static void set_signed(struct src_git_signed *s, const char *sig, size_t sig_len,
+		       const char *payload, size_t len)
+{
+	s->sig = sig ? xstrndup(sig, sig_len) : NULL;
+	s->payload = xmalloc(len + 1);
+	memcpy(s->payload, payload, len);
+	s->payload[len] = '\0';
+	s->len = len;
+}
+
+/* Where a tag object's signature starts (a line opening an armored block), or NULL. */
+static const char *tag_signature(const char *data, size_t len)
+{
+	static const char *const begin[] = { "-----BEGIN PGP SIGNATURE-----",
+					     "-----BEGIN SSH SIGNATURE-----",
+					     "-----BEGIN SIGNED MESSAGE-----" };
+	const char *p = memmem(data, len, "\n\n", 2), *end = data + len;
+	size_t i;
+
+	/* After the header, the first line that opens a signature block. */
+	for (p = p ? p + 2 : end; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+		for (i = 0; i < ARRAY_SIZE(begin); i++)
+			if ((size_t)(end - p) >= strlen(begin[i]) &&
+			    !memcmp(p, begin[i], strlen(begin[i])))
+				return p;
+		p = nl ? nl + 1 : end;
+	}
+	return NULL;
+}
+
+/*
+ * The signatures spec.verify checks: the commit's ("gpgsig" header), and
+ * when `ref` is a tag, the annotated tag object's (appended to its
+ * message).  The tag object is the local ref's target after the fetch.
+ */
+static int read_signatures(struct ctx *c, git_repository *repo, git_odb *odb, git_commit *commit,
+			   const char *ref, struct src_git_result *ret)
+{
+	git_buf sig = GIT_BUF_INIT, data = GIT_BUF_INIT;
+	git_odb_object *obj = NULL;
+	git_oid tid;
+	int rc;
+
+	rc = git_commit_extract_signature(&sig, &data, repo, (git_oid *)git_commit_id(commit),
+					  NULL);
+	if (rc == 0) {
+		set_signed(&ret->commit_sig, sig.ptr, sig.size, data.ptr, data.size);
+	} else if (rc == GIT_ENOTFOUND) {
+		set_signed(&ret->commit_sig, NULL, 0, "", 0); /* unsigned */
+	}
+	git_buf_dispose(&sig);
+	git_buf_dispose(&data);
+	if (rc < 0 && rc != GIT_ENOTFOUND)
+		return git_fail(c, rc, "unable to read the commit's signature");
+	if (!str_startswith(ref, "refs/tags/"))
+		return 0;
+	ret->by_tag = true;
+	snprintf(ret->tag, sizeof(ret->tag), "%s", ref + strlen("refs/tags/"));
+	if (git_reference_name_to_id(&tid, repo, ref) == 0 && git_odb_read(&obj, odb, &tid) == 0 &&
+	    git_odb_object_type(obj) == GIT_OBJECT_TAG) {
+		const char *d = git_odb_object_data(obj);
+		size_t n = git_odb_object_size(obj);
+		const char *at = tag_signature(d, n);
+
+		git_oid_tostr(ret->tag_id, sizeof(ret->tag_id), &tid);
+		if (at)
+			set_signed(&ret->tag_sig, at, (size_t)(d + n - at), d, (size_t)(at - d));
+		else
+			set_signed(&ret->tag_sig, NULL, 0, d, n);
+	}
+	git_odb_object_free(obj);
+	return 0;
+}
+
+void src_git_result_release(struct src_git_result *r)
+{
+	free(r->commit_sig.sig);
+	free(r->commit_sig.payload);
+	free(r->tag_sig.sig);
+	free(r->tag_sig.payload);
+	memset(&r->commit_sig, 0, sizeof(r->commit_sig));
+	memset(&r->tag_sig, 0, sizeof(r->tag_sig));
+}
+
 static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 {
 	const struct src_git_opts *o = c->o;
@@ -1758,6 +1845,11 @@ static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 		if (r < 0)
 			goto out;
 	}
+	if (o->signatures) {
+		r = read_signatures(c, repo, odb, commit, ref, ret);
+		if (r < 0)
+			goto out;
+	}
 	{
 		const char *msg = git_commit_summary(commit);
 
@@ -1770,6 +1862,8 @@ result:
 	else
 		snprintf(ret->revision, sizeof(ret->revision), "%s@sha1:%s", name, hex);
 out:
+	if (r < 0)
+		src_git_result_release(ret);
 	buf_release(&path);
 	git_odb_free(odb);
 	git_tree_free(tree);

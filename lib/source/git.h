@@ -45,6 +45,11 @@
  * SIGPIPE is ignored process-wide from the first fetch on (libgit2's git://
  * socket would raise it).
  *
+ * With `signatures`, a fetched (not unchanged) result also carries the
+ * commit's signature and the bytes it signs, and, when the ref is a tag,
+ * the tag's name, its object id and signature if it is annotated: what
+ * GitRepository's spec.verify checks (source/sigverify.h).
+ *
  * Auth: HTTP basic (username/password) or a bearer token.
  * Network timeouts: connect 10 s, a silent server 30 s, and `timeout_s`
  * bounds the whole fetch.  Error messages never contain credentials.
@@ -83,6 +88,14 @@ struct src_git_opts {
 	const char *const *sparse; /* directories to check out (sparseCheckout); */
 	size_t n_sparse;           /* 0: the whole tree */
 	bool submodules;           /* check submodules out too (recurseSubmodules) */
+	bool signatures;           /* fill the result's signature fields */
+};
+
+/* A signature and what it signs: the object without its signature. */
+struct src_git_signed {
+	char *sig;     /* armored, or NULL when unsigned */
+	char *payload;
+	size_t len;
 };
 
 struct src_git_result {
@@ -90,10 +103,19 @@ struct src_git_result {
 	char revision[320];
 	char message[256];  /* first line of the commit message */
 	bool unchanged;     /* the ref still points at last_commit; nothing fetched */
+	/* With opts.signatures, after a fetch (release with src_git_result_release()): */
+	struct src_git_signed commit_sig;
+	bool by_tag;        /* the ref is a tag (refs/tags/...) */
+	char tag[256];      /* its name */
+	char tag_id[41];    /* the annotated tag object, "" for a lightweight tag */
+	struct src_git_signed tag_sig;
 };
 
 /* Fetch and check out.  0, or a negative errno with reterr explaining it. */
 int src_git_fetch(const struct src_git_opts *opts, struct src_git_result *ret,
 		  struct op_err *reterr);
+
+/* Free the result's signature fields (a zeroed result is fine). */
+void src_git_result_release(struct src_git_result *r);
 
 #endif

@@ -11,7 +11,9 @@
 # 2026-01-01T00:00:00Z plus N seconds, N = commits already on BRANCH, so
 # the same sequence of calls always yields the same shas.  Message:
 # $MKREPO_MESSAGE, default "NAME: update N".  Served at once over HTTP(S),
-# git:// and SSH (servers.sh).
+# git:// and SSH (servers.sh).  With $MKREPO_SIGNKEY the commit is signed:
+# an OpenPGP key id (gpg, $GNUPGHOME) or, with MKREPO_SIGNFORMAT=ssh, the
+# path of an SSH private key (then the sha depends on the signature).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -45,10 +47,16 @@ trap 'rm -f "$idx"' EXIT
 GIT_INDEX_FILE=$idx git --git-dir="$bare" --work-tree="$src" -c core.autocrlf=false add -A -f .
 tree=$(GIT_INDEX_FILE=$idx g write-tree)
 msg=${MKREPO_MESSAGE:-"$name: update $n"}
+sign=()
+if [ -n "${MKREPO_SIGNKEY:-}" ]; then
+	sign=(-c "gpg.format=${MKREPO_SIGNFORMAT:-openpgp}" -c "user.signingKey=$MKREPO_SIGNKEY")
+fi
 if [ -n "$parent" ]; then
-	sha=$(printf '%s\n' "$msg" | g commit-tree "$tree" -p "$parent")
+	sha=$(printf '%s\n' "$msg" | git "${sign[@]}" --git-dir="$bare" commit-tree \
+		${MKREPO_SIGNKEY:+-S} "$tree" -p "$parent")
 else
-	sha=$(printf '%s\n' "$msg" | g commit-tree "$tree")
+	sha=$(printf '%s\n' "$msg" | git "${sign[@]}" --git-dir="$bare" commit-tree \
+		${MKREPO_SIGNKEY:+-S} "$tree")
 fi
 g update-ref "refs/heads/$branch" "$sha"
 # The first branch created becomes HEAD (the default branch of clones).
