@@ -17,6 +17,7 @@
  *                 it has none)
  *   verify        spec.verify: read the Secret of public keys (*.asc
  *                 OpenPGP key rings, *.sshpub authorized_keys)
+ *   proxy         spec.proxySecretRef: read address, username, password
  *   work          src_git_fetch() into a temporary checkout (sparse
  *                 directories, submodules when asked); when the ref
  *                 still points at the stored artifact's commit (and the
@@ -93,6 +94,10 @@ struct gitjob {
 	char *keys_secret;       /* spec.verify.secretRef.name */
 	char **pgp, **ssh;       /* the trusted keys, from that Secret */
 	size_t n_pgp, n_ssh;
+	bool keys_read;
+	char *proxy_secret;      /* spec.proxySecretRef.name */
+	char *proxy_url, *proxy_user, *proxy_pass;
+	bool proxy_read;
 	struct include *incl;
 	size_t n_incl;
 	unsigned timeout_s;
@@ -155,6 +160,12 @@ static void job_free(struct gitjob *j)
 	}
 	free(j->incl);
 	free(j->keys_secret);
+	free(j->proxy_secret);
+	free(j->proxy_url);
+	free(j->proxy_user);
+	if (j->proxy_pass)
+		explicit_bzero(j->proxy_pass, strlen(j->proxy_pass));
+	free(j->proxy_pass);
 	for (size_t i = 0; i < j->n_pgp; i++)
 		free(j->pgp[i]);
 	free(j->pgp);
@@ -458,6 +469,9 @@ static void work(uv_work_t *w)
 		.ssh_key = j->ssh_key,
 		.ssh_passphrase = j->ssh_pass,
 		.known_hosts = j->known_hosts,
+		.proxy_url = j->proxy_url,
+		.proxy_username = j->proxy_user,
+		.proxy_password = j->proxy_pass,
 		.cache_dir = j->cache_dir,
 		.last_commit = j->last_commit,
 		.timeout_s = j->timeout_s,
@@ -550,6 +564,8 @@ static char *secret_field(const cJSON *data, const char *k)
 	return out;
 }
 
+static void load_secrets(struct gitjob *j);
+
 static void queue_work(struct gitjob *j)
 {
 	j->work.data = j;
@@ -574,6 +590,7 @@ static void got_keys(int r, const cJSON *obj, const struct op_err *err, void *pa
 		fail(j, "VerificationError", msg, false);
 		return;
 	}
+	j->keys_read = true;
 	j->pgp = xcalloc(n, sizeof(*j->pgp));
 	j->ssh = xcalloc(n, sizeof(*j->ssh));
 	cJSON_ArrayForEach(it, data) {
@@ -585,6 +602,85 @@ static void got_keys(int r, const cJSON *obj, const struct op_err *err, void *pa
 			j->ssh[j->n_ssh++] = v;
 		else
 			j->pgp[j->n_pgp++] = v;
+	}
+	load_secrets(j);
+}
+
+/*
+ * spec.proxySecretRef: `address` (required; http://: CONNECT tunnels),
+ * `username` and `password` (optional), as Flux reads them.
+ */
+static void got_proxy(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct gitjob *j = payload;
+	const cJSON *data = yj_get(obj, "/data");
+	const char *ns = j->obj->ns, *name = j->proxy_secret;
+	char msg[512];
+
+	j->proxy_read = true;
+	if (r == -ENOENT) {
+		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s' not "
+			 "found", ns, name);
+		goto bad;
+	}
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "failed to configure proxy options: failed to get secret "
+			 "'%s/%s': %s", ns, name, err && err->msg[0] ? err->msg : op_strerror(r));
+		goto bad;
+	}
+	j->proxy_url = secret_field(data, "address");
+	if (!j->proxy_url) {
+		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s': key "
+			 "'address' not found", ns, name);
+		goto bad;
+	}
+	if (!*j->proxy_url) {
+		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s': "
+			 "proxy address is empty", ns, name);
+		goto bad;
+	}
+	if (str_startswith(j->proxy_url, "socks5://") || str_startswith(j->proxy_url, "https://")) {
+		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s': "
+			 "%.*s proxies are not supported by cflux; use an http:// proxy", ns, name,
+			 (int)strcspn(j->proxy_url, ":"), j->proxy_url);
+		goto bad;
+	}
+	if (!str_startswith(j->proxy_url, "http://")) {
+		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s': "
+			 "proxy URL must use one of the supported schemes (http, https, socks5)",
+			 ns, name);
+		goto bad;
+	}
+	if (str_startswith(j->url, "ssh://") || str_startswith(j->url, "git://")) {
+		snprintf(msg, sizeof(msg), "failed to configure proxy options: a proxy is used "
+			 "for http:// and https:// repositories only, not '%.*s'",
+			 (int)strcspn(j->url, ":"), j->url);
+		goto bad;
+	}
+	j->proxy_user = secret_field(data, "username");
+	j->proxy_pass = secret_field(data, "password");
+	load_secrets(j);
+	return;
+bad:
+	fail(j, "AuthenticationFailed", msg, false);
+}
+
+/* The Secrets spec.verify and spec.proxySecretRef name, one after the other; then the work. */
+static void load_secrets(struct gitjob *j)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns };
+
+	if (j->keys_secret && !j->keys_read) {
+		ref.name = j->keys_secret;
+		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_keys, j) < 0)
+			fail(j, "VerificationError", "cannot read the public keys secret", false);
+		return;
+	}
+	if (j->proxy_secret && !j->proxy_read) {
+		ref.name = j->proxy_secret;
+		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_proxy, j) < 0)
+			fail(j, "AuthenticationFailed", "cannot read the proxy secret", false);
+		return;
 	}
 	queue_work(j);
 }
@@ -614,15 +710,7 @@ static void start_work(struct gitjob *j)
 	}
 	cJSON_Delete(j->secret);
 	j->secret = NULL;
-	if (j->keys_secret) {
-		struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns,
-					.name = j->keys_secret };
-
-		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_keys, j) < 0)
-			fail(j, "VerificationError", "cannot read the public keys secret", false);
-		return;
-	}
-	queue_work(j);
+	load_secrets(j);
 }
 
 static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
@@ -837,6 +925,7 @@ static void begin(struct gitjob *j)
 			j->keys_secret = NULL;
 		}
 	}
+	j->proxy_secret = dup_or_null(yj_get_str(o->json, "/spec/proxySecretRef/name"));
 	if (resolve_includes(j) < 0)
 		return;
 	/*

@@ -16,7 +16,7 @@ set -eu
 PKGS_BUILD="build-essential pkg-config libuv1-dev libcurl4-openssl-dev libcjson-dev
  libyaml-dev libarchive-dev zlib1g-dev libmbedtls-dev openssh-client gpgv"
 PKGS_BACKPORTS="libgit2-dev"
-PKGS_TEST="git gnupg openssl curl python3 openssh-server lighttpd
+PKGS_TEST="git gnupg openssl curl python3 openssh-server lighttpd tinyproxy
  docker-registry apache2-utils clang llvm procps iproute2 lighttpd-mod-openssl time
  libclang-rt-14-dev"
 

@@ -35,6 +35,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <mbedtls/asn1.h>
+#include <mbedtls/base64.h>
 #include <mbedtls/x509_crt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -58,6 +59,7 @@
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 
 static int tls_init(git_stream **out, const char *host, const char *port);
+static int plain_init(git_stream **out, const char *host, const char *port);
 
 static void git_init(void)
 {
@@ -71,9 +73,12 @@ static void git_init(void)
 	 */
 	signal(SIGPIPE, SIG_IGN);
 	{
-		git_stream_registration reg = { .version = GIT_STREAM_VERSION, .init = tls_init };
+		git_stream_registration tls = { .version = GIT_STREAM_VERSION, .init = tls_init };
+		git_stream_registration plain = { .version = GIT_STREAM_VERSION,
+						   .init = plain_init };
 
-		git_stream_register(GIT_STREAM_TLS, &reg);
+		git_stream_register(GIT_STREAM_TLS, &tls);
+		git_stream_register(GIT_STREAM_STANDARD, &plain);
 	}
 }
 
@@ -97,7 +102,7 @@ struct ctx {
 	time_t deadline;
 	bool timed_out;
 	struct op_err *err;
-	bool err_set;
+	bool err_set, err_what;
 	git_strarray headers; /* extra HTTP headers: the bearer token */
 	char *header;
 };
@@ -124,8 +129,14 @@ static int git_fail(struct ctx *c, int rc, const char *what)
 	struct buf clean = BUF_INIT(1024);
 	int code;
 
-	if (c->err_set)
+	if (c->err_set) {
+		/* Said by a callback or our streams: add what was being done, once. */
+		if (!c->err_what) {
+			op_err_prefix(c->err, "%s", what);
+			c->err_what = true;
+		}
 		return c->err->code;
+	}
 	if (c->timed_out)
 		return fail(c, -ETIMEDOUT, "%s: timed out after %us", what,
 			    c->o->timeout_s ? c->o->timeout_s : 60);
@@ -253,6 +264,7 @@ struct tls_stream {
 	struct ctx *c;
 	char *host, *port;
 	int fd;
+	bool plain;        /* http:// or git://: no TLS on the socket */
 	bool ready;
 	mbedtls_ssl_context ssl;
 	mbedtls_ssl_config conf;
@@ -342,15 +354,172 @@ static int tls_fail(struct tls_stream *t, int code, const char *fmt, ...)
 	return -1;
 }
 
+/* Where a connection goes instead of its server: an HTTP proxy. */
+struct proxy {
+	char host[256], port[16];
+	char auth[512]; /* base64 "user:password" for Proxy-Authorization, or "" */
+};
+
+/* Does $NO_PROXY (comma-separated names, ".suffix", "*") exempt `host`? */
+static bool no_proxy(const char *host)
+{
+	const char *np = getenv("NO_PROXY"), *p;
+	size_t hl = strlen(host);
+
+	if (!np)
+		np = getenv("no_proxy");
+	for (p = np; p && *p;) {
+		size_t n = strcspn(p, ","), k;
+		const char *e = p;
+
+		while (n && (*e == ' ' || *e == '.')) {
+			e++;
+			n--;
+		}
+		k = n;
+		while (k && e[k - 1] == ' ')
+			k--;
+		if ((k == 1 && *e == '*') ||
+		    (k && k <= hl && !strncasecmp(host + hl - k, e, k) &&
+		     (k == hl || host[hl - k - 1] == '.')))
+			return true;
+		p = e + n + (e[n] == ',');
+	}
+	return false;
+}
+
+/*
+ * The proxy for a connection to `host`: HTTP(S) remotes only; the one
+ * given (proxySecretRef), else $HTTPS_PROXY or $HTTP_PROXY (lower case
+ * too) unless $NO_PROXY exempts the host.  1 with *p filled, 0 for none,
+ * or -1 (an http:// proxy only).  Messages never carry its credentials.
+ */
+static int proxy_for(struct ctx *c, const char *host, struct proxy *p)
+{
+	const struct src_git_opts *o = c->o;
+	bool https = str_startswith(o->url, "https://");
+	const char *u = o->proxy_url, *h, *end, *at, *hp, *colon;
+	char cred[512];
+	size_t n;
+
+	memset(p, 0, sizeof(*p));
+	if (!https && !str_startswith(o->url, "http://"))
+		return 0;
+	if (!u) {
+		u = getenv(https ? "HTTPS_PROXY" : "HTTP_PROXY");
+		if (!u)
+			u = getenv(https ? "https_proxy" : "http_proxy");
+		if (!u || !*u || no_proxy(host))
+			return 0;
+	}
+	if (str_startswith(u, "http://"))
+		h = u + strlen("http://");
+	else if (!strstr(u, "://"))
+		h = u;
+	else
+		return fail(c, -EINVAL, "the proxy must be an http:// proxy, not %.*s://",
+			    (int)MIN(strcspn(u, ":"), (size_t)16), u);
+	end = h + strcspn(h, "/");
+	at = memrchr(h, '@', (size_t)(end - h));
+	hp = at ? at + 1 : h;
+	if (*hp == '[') {
+		const char *rb = memchr(hp, ']', (size_t)(end - hp));
+
+		if (!rb)
+			return fail(c, -EINVAL, "the proxy address is not a valid URL");
+		snprintf(p->host, sizeof(p->host), "%.*s", (int)(rb - hp - 1), hp + 1);
+		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = memchr(hp, ':', (size_t)(end - hp));
+		snprintf(p->host, sizeof(p->host), "%.*s", (int)((colon ? colon : end) - hp), hp);
+	}
+	snprintf(p->port, sizeof(p->port), "%.*s",
+		 colon ? (int)MIN((size_t)(end - colon - 1), sizeof(p->port) - 1) : 2,
+		 colon ? colon + 1 : "80");
+	if (!p->host[0] || !p->port[0])
+		return fail(c, -EINVAL, "the proxy address is not a valid URL");
+	if (o->proxy_username)
+		snprintf(cred, sizeof(cred), "%s:%s", o->proxy_username,
+			 o->proxy_password ? o->proxy_password : "");
+	else if (at)
+		snprintf(cred, sizeof(cred), "%.*s", (int)(at - h), h);
+	else
+		cred[0] = '\0';
+	if (cred[0] && mbedtls_base64_encode((unsigned char *)p->auth, sizeof(p->auth), &n,
+					     (const unsigned char *)cred, strlen(cred)) != 0)
+		p->auth[0] = '\0';
+	explicit_bzero(cred, sizeof(cred));
+	return 1;
+}
+
+/*
+ * Ask the proxy on t->fd for a tunnel to t->host:t->port (CONNECT,
+ * credentials sent up front, as curl does) and read its answer up to the
+ * blank line; nothing of the tunnel is read.
+ */
+static int proxy_tunnel(struct tls_stream *t, struct proxy *px)
+{
+	bool v6 = strchr(t->host, ':') != NULL, auth = px->auth[0] != '\0';
+	char req[1200], resp[4096];
+	size_t off = 0, n = 0;
+	int len, code = 0;
+
+	len = snprintf(req, sizeof(req),
+		       "CONNECT %s%s%s:%s HTTP/1.1\r\nHost: %s%s%s:%s\r\n%s%s%s"
+		       "User-Agent: cflux\r\n\r\n",
+		       v6 ? "[" : "", t->host, v6 ? "]" : "", t->port, v6 ? "[" : "", t->host,
+		       v6 ? "]" : "", t->port, px->auth[0] ? "Proxy-Authorization: Basic " : "",
+		       px->auth, px->auth[0] ? "\r\n" : "");
+	explicit_bzero(px->auth, sizeof(px->auth));
+	while (len > 0 && off < (size_t)len) {
+		int w = bio_send(t, (const unsigned char *)req + off, (size_t)len - off);
+
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	explicit_bzero(req, sizeof(req));
+	if (len <= 0 || off < (size_t)len)
+		return tls_fail(t, -EIO, "cannot talk to the proxy %s:%s", px->host, px->port);
+	while (n < sizeof(resp) - 1 && !(n >= 4 && !memcmp(resp + n - 4, "\r\n\r\n", 4))) {
+		int r = bio_recv(t, (unsigned char *)resp + n, 1);
+
+		if (r <= 0)
+			return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
+					"the proxy %s:%s closed the connection before answering",
+					px->host, px->port);
+		n++;
+	}
+	resp[n] = '\0';
+	if (sscanf(resp, "HTTP/%*d.%*d %d", &code) != 1)
+		return tls_fail(t, -EPROTO, "the proxy %s:%s did not answer in HTTP", px->host,
+				px->port);
+	if (code / 100 == 2)
+		return 0;
+	if (code == 407 || (code == 401 && auth)) /* tinyproxy says 401 to wrong credentials */
+		return tls_fail(t, -EACCES, "the proxy %s:%s %s", px->host, px->port,
+				auth ? "refused the proxy username and password" :
+				"requires authentication: no proxy username and password are given");
+	return tls_fail(t, -EPROTO, "the proxy %s:%s answered '%.*s' to CONNECT %s:%s", px->host,
+			px->port, (int)MIN(strcspn(resp, "\r\n"), (size_t)80), resp, t->host,
+			t->port);
+}
+
 static int tcp_connect(struct tls_stream *t)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
-	int rc, err = ECONNREFUSED;
+	struct proxy px;
+	int rc, err = ECONNREFUSED, via = t->c ? proxy_for(t->c, t->host, &px) : 0;
+	const char *host = via > 0 ? px.host : t->host, *port = via > 0 ? px.port : t->port;
 
-	rc = getaddrinfo(t->host, t->port, &hints, &ai);
+	if (via < 0) {
+		git_error_set_str(GIT_ERROR_NET, t->c->err->msg);
+		return -1;
+	}
+	rc = getaddrinfo(host, port, &hints, &ai);
 	if (rc != 0)
-		return tls_fail(t, -EHOSTUNREACH, "failed to resolve address for %s: %s", t->host,
-				gai_strerror(rc));
+		return tls_fail(t, -EHOSTUNREACH, "failed to resolve address for %s%s: %s",
+				via > 0 ? "the proxy " : "", host, gai_strerror(rc));
 	for (a = ai; a; a = a->ai_next) {
 		socklen_t sl = sizeof(err);
 
@@ -375,9 +544,9 @@ static int tcp_connect(struct tls_stream *t)
 	}
 	freeaddrinfo(ai);
 	if (t->fd < 0)
-		return tls_fail(t, -err, "failed to connect to %s: %s", t->host,
-				op_strerror(err));
-	return 0;
+		return tls_fail(t, -err, "failed to connect to %s%s: %s",
+				via > 0 ? "the proxy " : "", host, op_strerror(err));
+	return via > 0 ? proxy_tunnel(t, &px) : 0;
 }
 
 static int tls_connect(git_stream *stream)
@@ -509,7 +678,7 @@ static int tls_close(git_stream *stream)
 {
 	struct tls_stream *t = (struct tls_stream *)stream;
 
-	if (t->ready)
+	if (t->ready && !t->plain)
 		mbedtls_ssl_close_notify(&t->ssl);
 	t->ready = false;
 	if (t->fd >= 0)
@@ -559,6 +728,54 @@ static int tls_init(git_stream **out, const char *host, const char *port)
 	mbedtls_entropy_init(&t->entropy);
 	mbedtls_ctr_drbg_init(&t->drbg);
 	*out = &t->parent;
+	return 0;
+}
+
+/*
+ * http:// and git:// connections are ours too (GIT_STREAM_STANDARD): the
+ * same deadline-bound socket, through the proxy for http://, no TLS.
+ */
+static int plain_connect(git_stream *stream)
+{
+	return tcp_connect((struct tls_stream *)stream);
+}
+
+static ssize_t plain_read(git_stream *stream, void *buf, size_t len)
+{
+	struct tls_stream *t = (struct tls_stream *)stream;
+	int n = bio_recv(t, buf, len);
+
+	if (n < 0)
+		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
+				"reading from '%s' failed", t->host);
+	return n;
+}
+
+static ssize_t plain_write(git_stream *stream, const char *buf, size_t len, int flags)
+{
+	struct tls_stream *t = (struct tls_stream *)stream;
+	int n;
+
+	(void)flags;
+	n = bio_send(t, (const unsigned char *)buf, len);
+	if (n < 0)
+		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
+				"writing to '%s' failed", t->host);
+	return n;
+}
+
+static int plain_init(git_stream **out, const char *host, const char *port)
+{
+	struct tls_stream *t;
+
+	tls_init(out, host, port && *port ? port : "80");
+	t = (struct tls_stream *)*out;
+	t->plain = true;
+	t->parent.encrypted = 0;
+	t->parent.connect = plain_connect;
+	t->parent.certificate = NULL;
+	t->parent.read = plain_read;
+	t->parent.write = plain_write;
 	return 0;
 }
 
@@ -1550,6 +1767,7 @@ static int fetch_submodule(struct ctx *c, const char *path, const git_oid *id)
 	set_host_port(&sc, url);
 	r = fetch_tree(&sc, &sr);
 	c->err_set = sc.err_set;
+	c->err_what = sc.err_what;
 	c->timed_out = sc.timed_out;
 	if (r < 0)
 		op_err_prefix(c->err, "submodule '%s'", path);
@@ -1624,7 +1842,6 @@ static int fetch_spec(struct ctx *c, git_remote *remote, const char *spec, int d
 	return git_remote_fetch(remote, &specs, &fo, NULL);
 }
 
-/* Fetch c->o's revision into its cache and check it out: see git.h. */
 static void set_signed(struct src_git_signed *s, const char *sig, size_t sig_len,
 		       const char *payload, size_t len)
 {
@@ -1711,6 +1928,7 @@ void src_git_result_release(struct src_git_result *r)
 	memset(&r->tag_sig, 0, sizeof(r->tag_sig));
 }
 
+/* Fetch c->o's revision into its cache and check it out: see git.h. */
 static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 {
 	const struct src_git_opts *o = c->o;

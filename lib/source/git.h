@@ -50,6 +50,12 @@
  * the tag's name, its object id and signature if it is annotated: what
  * GitRepository's spec.verify checks (source/sigverify.h).
  *
+ * http://, https:// and git:// connections are ours (git_stream_register):
+ * deadline-bound sockets.  HTTP(S) remotes go through an http:// proxy
+ * when `proxy_url` is given, else when $HTTPS_PROXY/$HTTP_PROXY name one
+ * and $NO_PROXY does not exempt the host: a CONNECT tunnel (credentials
+ * sent up front), with our TLS inside for https.
+ *
  * Auth: HTTP basic (username/password) or a bearer token.
  * Network timeouts: connect 10 s, a silent server 30 s, and `timeout_s`
  * bounds the whole fetch.  Error messages never contain credentials.
@@ -78,6 +84,10 @@ struct src_git_opts {
 	const char *ssh_key;       /* PEM private key, in memory */
 	const char *ssh_passphrase;
 	const char *known_hosts;   /* known_hosts text */
+	/* An http:// proxy for HTTP(S) remotes, and its basic auth;
+	 * NULL: the environment's (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+	const char *proxy_url;
+	const char *proxy_username, *proxy_password;
 	const char *cache_dir;     /* bare repository kept between fetches */
 	const char *checkout_dir;  /* must exist and be empty */
 	const char *last_commit;   /* skip the fetch if the ref still points here */

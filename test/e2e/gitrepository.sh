@@ -8,7 +8,8 @@
 # in status, the artifact served over HTTP with the digest status claims,
 # the ignore rules, a new commit picked up on request, failures that say
 # what went wrong without leaking the password, spec.include (and its
-# rebuild when the included repository moves), sparseCheckout,
+# rebuild when the included repository moves), proxySecretRef (through a
+# real proxy, tinyproxy, whose log shows the requests), sparseCheckout,
 # recurseSubmodules, an artifact that survives a restart, the finalizer
 # removing the artifacts, and a clean exit on SIGTERM.
 set -u
@@ -173,6 +174,31 @@ git --git-dir="$GIT_ROOT/$REPO.git" update-ref refs/pull/7/head "$SHA1"
 gitrepo pr "$GIT_HTTP_URL/$REPO.git" "ref:" "  name: refs/pull/7/head" >/dev/null
 check "ref.name: revision refs/pull/7/head@sha1:<sha>" \
 	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS pr -o jsonpath='{.status.artifact.revision}')\" = refs/pull/7/head@sha1:$SHA1 ]"
+
+# ------------------------------------------------------------ proxySecretRef
+k create secret generic -n "$NS" proxy --from-literal=address="$PROXY_URL" \
+	--from-literal=username="$PROXY_USER" --from-literal=password="$PROXY_PASSWORD" >/dev/null
+k create secret generic -n "$NS" httpsca --from-file=ca.crt="$TEST_CA" >/dev/null
+gitrepo viaproxy "$GIT_HTTPS_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: httpsca" \
+	"proxySecretRef:" "  name: proxy" >/dev/null
+check "HTTPS through the proxy (CONNECT, our TLS inside): Ready=True" poll 30 ready_is viaproxy True Succeeded
+check "... the proxy's log shows the tunnel to the git server" \
+	grep -q "CONNECT 127.0.0.1:$GIT_HTTPS_PORT " "$PROXY_LOG"
+gitrepo viaproxyhttp "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" "proxySecretRef:" "  name: proxy" >/dev/null
+check "plain HTTP through the proxy: Ready=True, the tunnel in the proxy's log" \
+	poll 30 bash -c "$KUBECTL get gitrepository -n $NS viaproxyhttp -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True && grep -q 'CONNECT 127.0.0.1:$GIT_HTTP_PORT ' '$PROXY_LOG'"
+k create secret generic -n "$NS" badproxy --from-literal=address="$PROXY_URL" \
+	--from-literal=username="$PROXY_USER" --from-literal=password=proxy-pass-xyzzy >/dev/null
+gitrepo badproxy "$GIT_HTTPS_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: httpsca" \
+	"proxySecretRef:" "  name: badproxy" >/dev/null
+check "a wrong proxy password: Ready=False, says the proxy refused it" \
+	poll 30 bash -c "$KUBECTL get gitrepository -n $NS badproxy -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status} {.status.conditions[?(@.type==\"Ready\")].message}' | grep -q '^False .*refused the proxy username and password'"
+check "... and the proxy password is nowhere in status, events or logs" \
+	bash -c "! { $KUBECTL get gitrepository -n $NS badproxy -o yaml; $KUBECTL get events -n $NS -o yaml; cat $W/operator.log; } | grep -q proxy-pass-xyzzy"
+k create secret generic -n "$NS" noaddress --from-literal=username=x >/dev/null
+gitrepo noaddress "$GIT_HTTP_URL/$REPO.git" "proxySecretRef:" "  name: noaddress" >/dev/null
+check "a proxy Secret without address: Ready=False AuthenticationFailed, Flux's message" \
+	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS noaddress -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason} {.status.conditions[?(@.type==\"Ready\")].message}')\" = \"AuthenticationFailed failed to configure proxy options: secret '$NS/noaddress': key 'address' not found\" ]"
 
 # ------------------------------------------------------------ include
 mkdir -p "$W/lib/deploy"

@@ -349,6 +349,72 @@ TEST(https_with_a_custom_ca)
 	free(url);
 }
 
+/* Lines of the proxy's request log that mention `needle`. */
+static int proxy_log_count(const char *needle)
+{
+	char *log = slurp(env("PROXY_LOG")), *p;
+	int n = 0;
+
+	for (p = log; (p = strstr(p, needle)); p++)
+		n++;
+	free(log);
+	return n;
+}
+
+TEST(through_an_http_proxy_given_or_from_the_environment)
+{
+	struct fetch f = { 0 };
+	char name[32], *url, *ca, *tunnel, *env_proxy, *auth;
+	int before;
+
+	snprintf(name, sizeof(name), "gtp-%d", getpid());
+	free(make_repo(name, "proxied"));
+	url = xasprintf("%s/%s.git", env("GIT_HTTPS_URL"), name);
+	tunnel = xasprintf("CONNECT 127.0.0.1:%s ", env("GIT_HTTPS_PORT"));
+	ca = slurp(env("TEST_CA"));
+	f.o.branch = "main";
+	f.o.ca_pem = ca;
+	/* Given, with credentials: one tunnel per connection, in the proxy's log. */
+	before = proxy_log_count(tunnel);
+	f.o.proxy_url = env("PROXY_URL");
+	f.o.proxy_username = env("PROXY_USER");
+	f.o.proxy_password = env("PROXY_PASSWORD");
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT(proxy_log_count(tunnel) > before);
+	/* Without credentials the proxy says 407: a clear error. */
+	f.o.proxy_username = f.o.proxy_password = NULL;
+	ASSERT_EQ(do_fetch(&f, url), -EACCES);
+	ASSERT_CONTAINS(f.err.msg, "requires authentication");
+	/* A proxy that is not there: the fetch fails, it does not go around it. */
+	f.o.proxy_url = "http://127.0.0.1:9";
+	ASSERT(do_fetch(&f, url) < 0);
+	ASSERT_CONTAINS(f.err.msg, "failed to connect to the proxy 127.0.0.1");
+	f.o.proxy_url = "socks5://127.0.0.1:9";
+	ASSERT_EQ(do_fetch(&f, url), -EINVAL);
+	ASSERT_CONTAINS(f.err.msg, "must be an http:// proxy");
+	/* From the environment, credentials in the URL; NO_PROXY exempts the host. */
+	f.o.proxy_url = NULL;
+	auth = xasprintf("%s:%s@", env("PROXY_USER"), env("PROXY_PASSWORD"));
+	env_proxy = xasprintf("http://%s%s", auth, env("PROXY_URL") + strlen("http://"));
+	setenv("HTTPS_PROXY", env_proxy, 1);
+	before = proxy_log_count(tunnel);
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT(proxy_log_count(tunnel) > before);
+	ASSERT(!strstr(f.err.msg, env("PROXY_PASSWORD")));
+	setenv("HTTPS_PROXY", "http://127.0.0.1:9", 1);
+	setenv("NO_PROXY", "example.invalid, .other.invalid,127.0.0.1", 1);
+	ASSERT_OK(do_fetch(&f, url));
+	unsetenv("NO_PROXY");
+	ASSERT(do_fetch(&f, url) < 0);
+	unsetenv("HTTPS_PROXY");
+	free(auth);
+	free(env_proxy);
+	free(tunnel);
+	free(ca);
+	free(url);
+	fetch_release(&f);
+}
+
 TEST(unreachable_server_is_a_clear_error)
 {
 	struct fetch f = { 0 };
