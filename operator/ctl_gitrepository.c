@@ -77,8 +77,8 @@ struct gitjob {
 	struct storage *st;
 	char *key;
 	struct kobj *obj;
-	cJSON *secret;     /* the Secret, or NULL */
-	char *secret_name;
+	char *secret_name; /* spec.secretRef.name */
+	bool secret_read;
 	uv_work_t work;
 	/* inputs, owned copies: the worker never touches the object */
 	char *url, *branch, *tag, *semver, *commit, *name_ref;
@@ -118,7 +118,6 @@ static void job_free(struct gitjob *j)
 	kobj_unref(j->obj);
 	free(j->key);
 	free(j->secret_name);
-	cJSON_Delete(j->secret);
 	free(j->url);
 	free(j->branch);
 	free(j->tag);
@@ -573,6 +572,40 @@ static void queue_work(struct gitjob *j)
 		fail(j, "GitOperationFailed", "cannot queue the fetch", false);
 }
 
+/* spec.secretRef: the credentials, under Flux's keys. */
+static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct gitjob *j = payload;
+	const cJSON *data = yj_get(obj, "/data");
+	char msg[512];
+
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "failed to get secret '%s/%s': %s", j->obj->ns,
+			 j->secret_name, err ? err->msg : op_strerror(r));
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
+	}
+	j->secret_read = true;
+	j->username = secret_field(data, "username");
+	j->ca = secret_field(data, "ca.crt");
+	if (!j->ca)
+		j->ca = secret_field(data, "caFile");
+	j->ssh_key = secret_field(data, "identity");
+	j->known_hosts = secret_field(data, "known_hosts");
+	if (j->ssh_key)
+		j->ssh_pass = secret_field(data, "password");
+	else
+		j->password = secret_field(data, "password");
+	j->bearer = secret_field(data, "bearerToken");
+	j->tls_cert = secret_field(data, "tls.crt");
+	if (!j->tls_cert)
+		j->tls_cert = secret_field(data, "certFile");
+	j->tls_key = secret_field(data, "tls.key");
+	if (!j->tls_key)
+		j->tls_key = secret_field(data, "keyFile");
+	load_secrets(j);
+}
+
 /*
  * spec.verify.secretRef: values under keys ending ".sshpub" are SSH
  * authorized_keys, every other value an OpenPGP key ring (Flux's rule).
@@ -665,11 +698,20 @@ bad:
 	fail(j, "AuthenticationFailed", msg, false);
 }
 
-/* The Secrets spec.verify and spec.proxySecretRef name, one after the other; then the work. */
+/*
+ * The Secrets spec.secretRef, spec.verify and spec.proxySecretRef name,
+ * one after the other; then the work.
+ */
 static void load_secrets(struct gitjob *j)
 {
 	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns };
 
+	if (j->secret_name && !j->secret_read) {
+		ref.name = j->secret_name;
+		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_secret, j) < 0)
+			fail(j, "AuthenticationFailed", "cannot read the secret", false);
+		return;
+	}
 	if (j->keys_secret && !j->keys_read) {
 		ref.name = j->keys_secret;
 		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_keys, j) < 0)
@@ -683,49 +725,6 @@ static void load_secrets(struct gitjob *j)
 		return;
 	}
 	queue_work(j);
-}
-
-static void start_work(struct gitjob *j)
-{
-	const cJSON *data = j->secret ? cJSON_GetObjectItemCaseSensitive(j->secret, "data") : NULL;
-
-	if (data) {
-		j->username = secret_field(data, "username");
-		j->ca = secret_field(data, "ca.crt");
-		if (!j->ca)
-			j->ca = secret_field(data, "caFile");
-		j->ssh_key = secret_field(data, "identity");
-		j->known_hosts = secret_field(data, "known_hosts");
-		if (j->ssh_key)
-			j->ssh_pass = secret_field(data, "password");
-		else
-			j->password = secret_field(data, "password");
-		j->bearer = secret_field(data, "bearerToken");
-		j->tls_cert = secret_field(data, "tls.crt");
-		if (!j->tls_cert)
-			j->tls_cert = secret_field(data, "certFile");
-		j->tls_key = secret_field(data, "tls.key");
-		if (!j->tls_key)
-			j->tls_key = secret_field(data, "keyFile");
-	}
-	cJSON_Delete(j->secret);
-	j->secret = NULL;
-	load_secrets(j);
-}
-
-static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
-{
-	struct gitjob *j = payload;
-	char msg[512];
-
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "failed to get secret '%s/%s': %s", j->obj->ns,
-			 j->secret_name, err ? err->msg : op_strerror(r));
-		fail(j, "AuthenticationFailed", msg, false);
-		return;
-	}
-	j->secret = cJSON_Duplicate(obj, 1);
-	start_work(j);
 }
 
 static bool valid_url(const char *u)
@@ -944,16 +943,8 @@ static void begin(struct gitjob *j)
 				 (int)(strlen(dir) - 1), dir); /* no trailing '/' */
 	free(dir);
 	j->tmp_root = xstrdup(g->tmp_root);
-	if (secret) {
-		j->secret_name = xstrdup(secret);
-		struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = o->ns,
-					.name = secret };
-
-		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_secret, j) < 0)
-			fail(j, "AuthenticationFailed", "cannot read the secret", false);
-		return;
-	}
-	start_work(j);
+	j->secret_name = dup_or_null(secret);
+	load_secrets(j);
 }
 
 static bool has_finalizer(const struct kobj *o)

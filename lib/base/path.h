@@ -8,10 +8,13 @@
  * target leaves the root, so a hostile repository cannot make us read
  * /etc/passwd or write outside our storage.
  *
- * path_remove_all() removes a directory of ours with everything below it.
+ * path_write_file() and path_remove_all() create a file of ours and
+ * remove a directory of ours with everything below it.
  */
 #ifndef CFLUX_BASE_PATH_H
 #define CFLUX_BASE_PATH_H
+
+#include <stddef.h>
 
 #include "base/err.h"
 
@@ -39,6 +42,12 @@ char *path_clean(const char *path);
  * untouched and reterr names the offending path.
  */
 int path_join_safe(const char *root, const char *rel, char **ret, struct op_err *reterr);
+
+/*
+ * Create the file `path` (it must not exist; a symlink there is not
+ * followed) with `mode` and the `len` bytes at `data`.  0 or -errno.
+ */
+int path_write_file(const char *path, const void *data, size_t len, unsigned mode);
 
 /*
  * Remove `dir` and everything below it, as `rm -rf`: symlinks are

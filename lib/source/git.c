@@ -51,6 +51,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "base/path.h"
 #include "base/semver.h"
 #include "base/str.h"
 #include "source/git.h"
@@ -229,13 +230,15 @@ static int check_tls(struct ctx *c, int valid, const char *host)
 	return GIT_ECERTIFICATE;
 }
 
-/* ---- HTTPS: our TLS stream ----
+/* ---- our streams: TLS for https://, plain for http:// and git:// ----
  *
- * libgit2 speaks HTTP; the TLS under it is ours (git_stream_register), so
- * that a client certificate can be presented, the whole chain (with
- * intermediates) is verified against the CA the source gives, IP
- * addresses are matched against the certificate's IP SANs, and every read
- * and write is bounded by the fetch's deadline.  libgit2 calls us with
+ * libgit2 speaks HTTP; the sockets and the TLS under it are ours
+ * (git_stream_register), so that a client certificate can be presented,
+ * the whole chain (with intermediates) is verified against the CA the
+ * source gives, IP addresses are matched against the certificate's IP
+ * SANs, a proxy is reached with CONNECT, and every read and write is
+ * bounded by the fetch's deadline.  A plain stream is the same struct
+ * with `plain` set: no TLS on the socket.  libgit2 calls us with
  * the host and port only: the fetch running on this thread is found in
  * `cur` (each fetch runs on one worker thread from start to end).
  */
@@ -561,6 +564,8 @@ static int tls_connect(git_stream *stream)
 
 	if (tcp_connect(t) < 0)
 		return -1;
+	if (t->plain)
+		return 0;
 	rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
 				   (const unsigned char *)pers, strlen(pers));
 	if (rc == 0)
@@ -648,14 +653,17 @@ static ssize_t tls_read(git_stream *stream, void *buf, size_t len)
 	struct tls_stream *t = (struct tls_stream *)stream;
 	int rc;
 
-	do
-		rc = mbedtls_ssl_read(&t->ssl, buf, len);
-	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (t->plain)
+		rc = bio_recv(t, buf, len);
+	else
+		do
+			rc = mbedtls_ssl_read(&t->ssl, buf, len);
+		while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
 	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
 		return 0;
 	if (rc < 0)
 		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
-				"tls: reading from '%s' failed", t->host);
+				"%sreading from '%s' failed", t->plain ? "" : "tls: ", t->host);
 	return rc;
 }
 
@@ -665,12 +673,15 @@ static ssize_t tls_write(git_stream *stream, const char *buf, size_t len, int fl
 	int rc;
 
 	(void)flags;
-	do
-		rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, len);
-	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
+	if (t->plain)
+		rc = bio_send(t, (const unsigned char *)buf, len);
+	else
+		do
+			rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, len);
+		while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
 	if (rc < 0)
 		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
-				"tls: writing to '%s' failed", t->host);
+				"%swriting to '%s' failed", t->plain ? "" : "tls: ", t->host);
 	return rc;
 }
 
@@ -735,35 +746,6 @@ static int tls_init(git_stream **out, const char *host, const char *port)
  * http:// and git:// connections are ours too (GIT_STREAM_STANDARD): the
  * same deadline-bound socket, through the proxy for http://, no TLS.
  */
-static int plain_connect(git_stream *stream)
-{
-	return tcp_connect((struct tls_stream *)stream);
-}
-
-static ssize_t plain_read(git_stream *stream, void *buf, size_t len)
-{
-	struct tls_stream *t = (struct tls_stream *)stream;
-	int n = bio_recv(t, buf, len);
-
-	if (n < 0)
-		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
-				"reading from '%s' failed", t->host);
-	return n;
-}
-
-static ssize_t plain_write(git_stream *stream, const char *buf, size_t len, int flags)
-{
-	struct tls_stream *t = (struct tls_stream *)stream;
-	int n;
-
-	(void)flags;
-	n = bio_send(t, (const unsigned char *)buf, len);
-	if (n < 0)
-		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
-				"writing to '%s' failed", t->host);
-	return n;
-}
-
 static int plain_init(git_stream **out, const char *host, const char *port)
 {
 	struct tls_stream *t;
@@ -772,10 +754,7 @@ static int plain_init(git_stream **out, const char *host, const char *port)
 	t = (struct tls_stream *)*out;
 	t->plain = true;
 	t->parent.encrypted = 0;
-	t->parent.connect = plain_connect;
 	t->parent.certificate = NULL;
-	t->parent.read = plain_read;
-	t->parent.write = plain_write;
 	return 0;
 }
 
@@ -923,44 +902,27 @@ static int ssh_split(const char *url, char **user, char **host, char **port, cha
 
 static int write_secret(const char *path, const char *text, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	size_t n = strlen(text), off = 0;
+	size_t n = strlen(text);
+	char *t;
+	int r;
 
-	if (fd < 0)
-		return -errno;
-	while (off < n) {
-		ssize_t w = write(fd, text + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			close(fd);
-			return -EIO;
-		}
-		off += (size_t)w;
-	}
+	if (!n || text[n - 1] == '\n')
+		return path_write_file(path, text, n, mode);
 	/* A key must end with a newline for ssh to read it. */
-	if (n && text[n - 1] != '\n' && write(fd, "\n", 1) != 1) {
-		close(fd);
-		return -EIO;
-	}
-	return close(fd) < 0 ? -errno : 0;
+	t = xmalloc(n + 1);
+	memcpy(t, text, n);
+	t[n] = '\n';
+	r = path_write_file(path, t, n + 1, mode);
+	explicit_bzero(t, n + 1);
+	free(t);
+	return r;
 }
 
 static void ssh_cleanup_dir(struct ssh_sub *t)
 {
-	static const char *const files[] = { "key", "known_hosts", "askpass" };
-	size_t i;
-
 	if (!t->dir[0])
 		return;
-	for (i = 0; i < ARRAY_SIZE(files); i++) {
-		char p[300];
-
-		snprintf(p, sizeof(p), "%s/%s", t->dir, files[i]);
-		unlink(p);
-	}
-	rmdir(t->dir);
+	path_remove_all(t->dir);
 	t->dir[0] = '\0';
 }
 

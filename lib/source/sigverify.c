@@ -130,40 +130,21 @@ static int dearmor(const char *text, struct buf *out, char *why, size_t why_size
 	return 0;
 }
 
-static int write_file(const char *dir, const char *name, const void *data, size_t len)
-{
-	char path[PATH_MAX_LEN];
-	const char *s = data;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	while (len) {
-		ssize_t w = write(fd, s, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			close(fd);
-			return -EIO;
-		}
-		s += w;
-		len -= (size_t)w;
-	}
-	return close(fd) < 0 ? -errno : 0;
-}
+/* The private directory of one check and the files in it. */
+struct files {
+	char dir[PATH_MAX_LEN];
+	char sig[PATH_MAX_LEN], payload[PATH_MAX_LEN], keys[PATH_MAX_LEN];
+};
 
 /*
  * Run argv[0] (from PATH) with stdin from `in` (a file), stdout collected
  * in `out` (at most TOOL_OUTPUT_MAX) and stderr discarded: what we parse
  * (gpgv's status lines, ssh-keygen's verdict) is on stdout, where no
- * signer-chosen text can start a line.  Returns the exit
- * status (0..255), or a negative errno (-ETIMEDOUT: killed after
+ * signer-chosen text can start a line.  Returns the exit status
+ * (0..255), or a negative errno with `err` set (-ETIMEDOUT: killed after
  * TOOL_TIMEOUT_S).
  */
-static int run_tool(char *const argv[], const char *in, struct buf *out)
+static int run_tool(char *const argv[], const char *in, struct buf *out, struct op_err *err)
 {
 	posix_spawn_file_actions_t fa;
 	time_t deadline = time(NULL) + TOOL_TIMEOUT_S;
@@ -172,7 +153,7 @@ static int run_tool(char *const argv[], const char *in, struct buf *out)
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
+		return op_err_set(err, -errno, "cannot run %s: %s", argv[0], op_strerror(errno));
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, in, O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
@@ -182,7 +163,7 @@ static int run_tool(char *const argv[], const char *in, struct buf *out)
 	close(p[1]);
 	if (r != 0) {
 		close(p[0]);
-		return -r;
+		return op_err_set(err, -r, "cannot run %s: %s", argv[0], op_strerror(r));
 	}
 	for (;;) {
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
@@ -212,7 +193,8 @@ static int run_tool(char *const argv[], const char *in, struct buf *out)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (timed_out)
-		return -ETIMEDOUT;
+		return op_err_set(err, -ETIMEDOUT, "%s did not finish in %d s", argv[0],
+				  TOOL_TIMEOUT_S);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -233,12 +215,11 @@ static const char *status_line(const char *out, const char *kw, size_t *len)
 	return NULL;
 }
 
-static int verify_pgp(const char *dir, const struct sig_keys *k, char *signer, size_t size,
+static int verify_pgp(struct files *f, const struct sig_keys *k, char *signer, size_t size,
 		      struct op_err *err)
 {
 	struct buf ring = BUF_INIT(64 << 20), out = BUF_INIT(TOOL_OUTPUT_MAX);
-	char why[128] = "", home[PATH_MAX_LEN], keyring[PATH_MAX_LEN], sig[PATH_MAX_LEN];
-	char payload[PATH_MAX_LEN];
+	char why[128] = "", home[PATH_MAX_LEN];
 	const char *v;
 	size_t i, tried = 0, len;
 	int r;
@@ -255,11 +236,8 @@ static int verify_pgp(const char *dir, const struct sig_keys *k, char *signer, s
 		buf_release(&ring);
 		return op_err_set(err, -EINVAL, "unable to read armored key ring: %s", why);
 	}
-	snprintf(home, sizeof(home), "%s/gnupg", dir);
-	snprintf(keyring, sizeof(keyring), "%s/keyring.gpg", dir);
-	snprintf(sig, sizeof(sig), "%s/sig", dir);
-	snprintf(payload, sizeof(payload), "%s/payload", dir);
-	r = write_file(dir, "keyring.gpg", ring.buf, ring.len);
+	snprintf(home, sizeof(home), "%s/gnupg", f->dir);
+	r = path_write_file(f->keys, ring.buf, ring.len, 0600);
 	buf_release(&ring);
 	if (r == 0 && mkdir(home, 0700) < 0)
 		r = -errno;
@@ -267,15 +245,13 @@ static int verify_pgp(const char *dir, const struct sig_keys *k, char *signer, s
 		return op_err_set(err, r, "cannot write the key ring: %s", op_strerror(r));
 	{
 		char *argv[] = { (char *)"gpgv", (char *)"--homedir", home, (char *)"--status-fd",
-				 (char *)"1", (char *)"--keyring", keyring, sig, payload, NULL };
+				 (char *)"1", (char *)"--keyring", f->keys, f->sig, f->payload, NULL };
 
-		r = run_tool(argv, "/dev/null", &out);
+		r = run_tool(argv, "/dev/null", &out, err);
 	}
 	if (r < 0) {
 		buf_release(&out);
-		if (r == -ETIMEDOUT)
-			return op_err_set(err, r, "gpgv did not finish in %d s", TOOL_TIMEOUT_S);
-		return op_err_set(err, r, "cannot run gpgv: %s", op_strerror(r));
+		return r;
 	}
 	/*
 	 * Good only with GOODSIG (not EXPKEYSIG/REVKEYSIG) and VALIDSIG, whose
@@ -336,11 +312,11 @@ static int key_of_line(const char *l, size_t len, struct buf *out)
 	return -1;
 }
 
-static int verify_ssh(const char *dir, const struct sig_keys *k, char *signer, size_t size,
+static int verify_ssh(struct files *f, const struct sig_keys *k, char *signer, size_t size,
 		      struct op_err *err)
 {
 	struct buf allowed = BUF_INIT(16 << 20), out = BUF_INIT(TOOL_OUTPUT_MAX);
-	char why[160] = "", path[PATH_MAX_LEN], sig[PATH_MAX_LEN], payload[PATH_MAX_LEN];
+	char why[160] = "";
 	const char *v;
 	size_t i, tried = 0;
 	int r;
@@ -373,25 +349,20 @@ static int verify_ssh(const char *dir, const struct sig_keys *k, char *signer, s
 		buf_release(&allowed);
 		return op_err_set(err, -EINVAL, "unable to parse authorized keys: %s", why);
 	}
-	snprintf(path, sizeof(path), "%s/allowed_signers", dir);
-	snprintf(sig, sizeof(sig), "%s/sig", dir);
-	snprintf(payload, sizeof(payload), "%s/payload", dir);
-	r = write_file(dir, "allowed_signers", allowed.buf ? allowed.buf : "", allowed.len);
+	r = path_write_file(f->keys, allowed.buf, allowed.len, 0600);
 	buf_release(&allowed);
 	if (r < 0)
 		return op_err_set(err, r, "cannot write the allowed signers: %s", op_strerror(r));
 	{
 		char *argv[] = { (char *)"ssh-keygen", (char *)"-Y", (char *)"verify", (char *)"-f",
-				 path, (char *)"-I", (char *)"cflux", (char *)"-n", (char *)"git",
-				 (char *)"-s", sig, NULL };
+				 f->keys, (char *)"-I", (char *)"cflux", (char *)"-n", (char *)"git",
+				 (char *)"-s", f->sig, NULL };
 
-		r = run_tool(argv, payload, &out);
+		r = run_tool(argv, f->payload, &out, err);
 	}
 	if (r < 0) {
 		buf_release(&out);
-		if (r == -ETIMEDOUT)
-			return op_err_set(err, r, "ssh-keygen did not finish in %d s", TOOL_TIMEOUT_S);
-		return op_err_set(err, r, "cannot run ssh-keygen: %s", op_strerror(r));
+		return r;
 	}
 	/* "Good "git" signature for cflux with ED25519 key SHA256:..." */
 	if (r == 0 && out.buf && str_startswith(out.buf, "Good \"git\" signature") &&
@@ -413,7 +384,7 @@ int sig_verify(const char *sig, const void *payload, size_t len, const struct si
 {
 	const char *type = sig_type(sig), *tmp = tmp_root ? tmp_root : getenv("TMPDIR");
 	bool pgp = streq(type, "openpgp");
-	char dir[PATH_MAX_LEN];
+	struct files f;
 	int r;
 
 	if (!pgp && !streq(type, "ssh"))
@@ -428,20 +399,23 @@ int sig_verify(const char *sig, const void *payload, size_t len, const struct si
 		r = op_err_set(err, -EBADMSG, "unable to verify payload: payload is empty");
 		goto out;
 	}
-	snprintf(dir, sizeof(dir), "%s/cflux-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
+	snprintf(f.dir, sizeof(f.dir), "%s/cflux-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(f.dir))
 		return op_err_set(err, -errno, "cannot create a private directory: %s",
 				  op_strerror(errno));
-	r = write_file(dir, "sig", sig, strlen(sig));
+	snprintf(f.sig, sizeof(f.sig), "%s/sig", f.dir);
+	snprintf(f.payload, sizeof(f.payload), "%s/payload", f.dir);
+	snprintf(f.keys, sizeof(f.keys), "%s/keys", f.dir);
+	r = path_write_file(f.sig, sig, strlen(sig), 0600);
 	if (r == 0)
-		r = write_file(dir, "payload", payload, len);
+		r = path_write_file(f.payload, payload, len, 0600);
 	if (r < 0)
 		op_err_set(err, r, "cannot write to a private directory: %s", op_strerror(r));
 	else if (pgp)
-		r = verify_pgp(dir, keys, signer, signer_size, err);
+		r = verify_pgp(&f, keys, signer, signer_size, err);
 	else
-		r = verify_ssh(dir, keys, signer, signer_size, err);
-	path_remove_all(dir);
+		r = verify_ssh(&f, keys, signer, signer_size, err);
+	path_remove_all(f.dir);
 out:
 	if (r < 0)
 		op_err_prefix(err, pgp ? "unable to verify %s" : "unable to verify %s SSH signature",

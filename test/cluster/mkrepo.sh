@@ -47,17 +47,13 @@ trap 'rm -f "$idx"' EXIT
 GIT_INDEX_FILE=$idx git --git-dir="$bare" --work-tree="$src" -c core.autocrlf=false add -A -f .
 tree=$(GIT_INDEX_FILE=$idx g write-tree)
 msg=${MKREPO_MESSAGE:-"$name: update $n"}
-sign=()
+sign=() parents=()
 if [ -n "${MKREPO_SIGNKEY:-}" ]; then
 	sign=(-c "gpg.format=${MKREPO_SIGNFORMAT:-openpgp}" -c "user.signingKey=$MKREPO_SIGNKEY")
 fi
-if [ -n "$parent" ]; then
-	sha=$(printf '%s\n' "$msg" | git "${sign[@]}" --git-dir="$bare" commit-tree \
-		${MKREPO_SIGNKEY:+-S} "$tree" -p "$parent")
-else
-	sha=$(printf '%s\n' "$msg" | git "${sign[@]}" --git-dir="$bare" commit-tree \
-		${MKREPO_SIGNKEY:+-S} "$tree")
-fi
+[ -n "$parent" ] && parents=(-p "$parent")
+sha=$(printf '%s\n' "$msg" | git "${sign[@]}" --git-dir="$bare" commit-tree \
+	${MKREPO_SIGNKEY:+-S} "$tree" "${parents[@]}")
 g update-ref "refs/heads/$branch" "$sha"
 # The first branch created becomes HEAD (the default branch of clones).
 [ -n "$(g for-each-ref --count=2 refs/heads | sed -n 2p)" ] || g symbolic-ref HEAD "refs/heads/$branch"

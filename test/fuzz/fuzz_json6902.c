@@ -9,33 +9,12 @@
  * exactly as it was (all or nothing), and on success the result prints
  * as YAML that reads back.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "yj/yj.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static cJSON *parse(const char *s, size_t n)
-{
-	struct yj_limits lim = { .max_input_bytes = 1 << 16, .max_docs = 4, .max_depth = 32,
-				 .max_nodes = 4096, .max_scalar_bytes = 1 << 12,
-				 .max_alias_uses = 16, .max_alias_nodes = 256 };
-	struct op_err err;
-	struct yj_stream st;
-	cJSON *doc = NULL;
-
-	if (yj_parse_stream(s, n, &lim, &st, &err) < 0)
-		return NULL;
-	if (st.n >= 1) {
-		doc = st.docs[0];
-		st.docs[0] = NULL;
-	}
-	yj_stream_release(&st);
-	return doc;
-}
 
 static char *canon(const cJSON *j)
 {
@@ -48,19 +27,11 @@ static char *canon(const cJSON *j)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *in = xmalloc(size + 1), *sep;
 	cJSON *target, *ops;
 	struct op_err err;
 
-	memcpy(in, data, size);
-	in[size] = '\0';
-	sep = strstr(in, "\n===\n");
-	if (!sep) {
-		free(in);
+	if (fuzz_two_docs(data, size, false, &target, &ops) < 0)
 		return 0;
-	}
-	target = parse(in, (size_t)(sep - in));
-	ops = parse(sep + 5, strlen(sep + 5));
 	if (target && cJSON_IsArray(ops)) {
 		char *before = canon(target), *after;
 
@@ -71,19 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(after);
 		} else if (target) {
 			struct buf out = BUF_INIT(1 << 24);
-			struct yj_stream st;
 
-			if (yj_emit_yaml_go(target, &out) == 0) {
-				if (yj_parse_stream(out.buf, out.len, NULL, &st, &err) < 0)
-					abort(); /* we printed YAML we cannot read */
-				yj_stream_release(&st);
-			}
+			if (yj_emit_yaml_go(target, &out) == 0)
+				fuzz_yaml_reads_back(&out);
 			buf_release(&out);
 		}
 		free(before);
 	}
 	cJSON_Delete(target);
 	cJSON_Delete(ops);
-	free(in);
 	return 0;
 }

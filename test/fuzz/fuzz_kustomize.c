@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "fuzz.h"
 #include "kustomize/kustomize.h"
 #include "yj/yj.h"
 
@@ -67,13 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (kz_build(root, ".", &lim, &list, &err) == 0) {
 		struct buf out = BUF_INIT(1 << 24);
-		struct yj_stream s;
 
-		if (kz_emit(list, &out) == 0) {
-			if (yj_parse_stream(out.buf, out.len, NULL, &s, &err) < 0)
-				abort(); /* we printed YAML we cannot read */
-			yj_stream_release(&s);
-		}
+		if (kz_emit(list, &out) == 0)
+			fuzz_yaml_reads_back(&out);
 		buf_release(&out);
 		cJSON_Delete(list);
 	}
