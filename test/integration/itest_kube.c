@@ -913,7 +913,12 @@ static int nested_event(const char *type, const cJSON *obj, void *payload)
 {
 	struct nested *n = payload;
 
-	if (!n->started && streq(type, "ADDED")) {
+	/*
+	 * Ours only: kube-controller-manager adds kube-root-ca.crt to a new
+	 * namespace too, and that ADDED may come before ours exists.
+	 */
+	if (!n->started && streq(type, "ADDED") &&
+	    streq_ptr(yj_get_str(obj, "/metadata/name"), n->ref.name)) {
 		n->started = true;
 		n->start_r = kube_get(n->c, &n->ref, NULL, itest__cb, &n->get);
 	}
