@@ -50,6 +50,14 @@ int path_join_safe(const char *root, const char *rel, char **ret, struct op_err 
 int path_write_file(const char *path, const void *data, size_t len, unsigned mode);
 
 /*
+ * Read the regular file `path` (symbolic links followed) into a new
+ * NUL-terminated buffer: on success 0, *ret (caller frees) and *ret_len.
+ * -EFBIG when it holds more than `max` bytes (checked before reading and
+ * while reading), -EISDIR when it is not a regular file, else -errno.
+ */
+int path_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
+
+/*
  * Remove `dir` and everything below it, as `rm -rf`: symlinks are
  * removed, never followed; a missing `dir` is not an error.  Best effort:
  * what cannot be removed is left.

@@ -459,3 +459,90 @@ out:
 	archive_read_free(a);
 	return r;
 }
+
+int artifact_read_mem(const void *tgz, size_t len, const struct artifact_limits *lim,
+		      artifact_entry_fn fn, void *payload, struct op_err *reterr)
+{
+	static const struct artifact_limits dflt = ARTIFACT_LIMITS_DEFAULT;
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	uint64_t entries = 0, total = 0;
+	char *data = NULL;
+	int r = 0, ar;
+
+	if (!lim)
+		lim = &dflt;
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_memory(a, tgz, len) != ARCHIVE_OK) {
+		r = op_err_set(reterr, -EINVAL, "not a gzip'd tar archive: %s",
+			       archive_error_string(a) ? archive_error_string(a) : "unknown format");
+		goto out;
+	}
+	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(e);
+		mode_t type = archive_entry_filetype(e);
+		int64_t declared = archive_entry_size(e);
+		uint64_t got = 0;
+		const void *block;
+		size_t bsize;
+		la_int64_t boff;
+
+		if (!name)
+			name = "";
+		if (++entries > lim->max_entries) {
+			r = op_err_set(reterr, -E2BIG, "archive has more than %llu entries",
+				       (unsigned long long)lim->max_entries);
+			break;
+		}
+		if (type == AE_IFDIR) {
+			r = fn(name, ARTIFACT_ENTRY_DIR, NULL, 0, payload);
+		} else if (type == AE_IFLNK || archive_entry_hardlink(e)) {
+			r = fn(name, ARTIFACT_ENTRY_LINK, NULL, 0, payload);
+		} else if (type != AE_IFREG) {
+			r = op_err_set(reterr, -EINVAL, "archive entry '%s' is not a file or directory",
+				       name);
+		} else if (declared < 0 || (uint64_t)declared > lim->max_file_bytes) {
+			r = op_err_set(reterr, -EFBIG, "archive file '%s' is %lld bytes, over the limit "
+				       "of %llu", name, (long long)declared,
+				       (unsigned long long)lim->max_file_bytes);
+		} else if (total + (uint64_t)declared > lim->max_total_bytes) {
+			r = op_err_set(reterr, -EFBIG, "archive is over the limit of %llu bytes at '%s'",
+				       (unsigned long long)lim->max_total_bytes, name);
+		} else {
+			data = xmalloc((size_t)declared + 1);
+			while ((ar = archive_read_data_block(a, &block, &bsize, &boff)) ==
+			       ARCHIVE_OK) {
+				/* Sparse entries place blocks at offsets: honour them, bounded. */
+				if (boff < 0 || (uint64_t)boff + bsize > (uint64_t)declared) {
+					r = op_err_set(reterr, -EFBIG, "archive file '%s' is larger than "
+						       "declared", name);
+					break;
+				}
+				if ((uint64_t)boff > got)
+					memset(data + got, 0, (size_t)((uint64_t)boff - got));
+				memcpy(data + boff, block, bsize);
+				got = MAX(got, (uint64_t)boff + bsize);
+			}
+			if (r == 0 && ar != ARCHIVE_EOF)
+				r = op_err_set(reterr, -EINVAL, "corrupt archive at '%s': %s", name,
+					       archive_error_string(a));
+			if (r == 0) {
+				if (got < (uint64_t)declared)
+					memset(data + got, 0, (size_t)((uint64_t)declared - got));
+				data[declared] = '\0';
+				total += (uint64_t)declared;
+				r = fn(name, ARTIFACT_ENTRY_FILE, data, (size_t)declared, payload);
+			}
+			free(data);
+			data = NULL;
+		}
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && ar != ARCHIVE_EOF)
+		r = op_err_set(reterr, -EINVAL, "corrupt archive: %s", archive_error_string(a));
+out:
+	archive_read_free(a);
+	return r;
+}

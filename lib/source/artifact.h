@@ -23,6 +23,7 @@
 #define CFLUX_SOURCE_ARTIFACT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -75,6 +76,35 @@ int artifact_archive(const char *dir, artifact_skip_fn skip, void *payload,
  */
 int artifact_extract(const char *tgz, const char *dest, const struct artifact_limits *lim,
 		     struct op_err *reterr);
+
+/*
+ * One entry of an archive read in memory (artifact_read_mem()): its path
+ * exactly as the archive spells it, its kind, and for a regular file its
+ * bytes (borrowed for the duration of the call; NUL-terminated, so text
+ * can be used as a string).  Directories have no bytes.  Symbolic and
+ * hard links come as ARTIFACT_ENTRY_LINK with no bytes: the caller decides
+ * (nothing is ever followed or created).
+ */
+enum artifact_entry_kind {
+	ARTIFACT_ENTRY_FILE,
+	ARTIFACT_ENTRY_DIR,
+	ARTIFACT_ENTRY_LINK,
+};
+typedef int (*artifact_entry_fn)(const char *name, enum artifact_entry_kind kind,
+				 const char *data, size_t len, void *payload);
+
+/*
+ * Read the gzip'd tar `tgz` (`len` bytes in memory), calling `fn` for
+ * every entry in archive order.  Devices, FIFOs and other special entries
+ * are refused; pax and GNU extension headers are applied, not reported.
+ * `lim` bounds entries, each file's size and the total (checked against
+ * the header before reading and against the bytes while reading, so a
+ * header that lies or a gzip bomb ends in -EFBIG, not a large
+ * allocation).  A negative return from `fn` stops the walk and is
+ * returned as is (fn fills reterr itself).  On corrupt input: -EINVAL.
+ */
+int artifact_read_mem(const void *tgz, size_t len, const struct artifact_limits *lim,
+		      artifact_entry_fn fn, void *payload, struct op_err *reterr);
 
 /* "sha256:<hex>" of a file's bytes. */
 int artifact_digest_file(const char *path, char ret[ARTIFACT_DIGEST_MAX], uint64_t *ret_size,
