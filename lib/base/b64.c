@@ -1,11 +1,13 @@
 /*
- * b64.c: base64 decoding (see b64.h).
+ * b64.c: base64 encoding and decoding (see b64.h).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/b64.h"
+#include "base/buf.h"
 #include "base/banned.h"
 
 static int b64val(int c)
@@ -51,5 +53,39 @@ int b64_decode(const char *in, char **ret, size_t *ret_len)
 	*ret = out;
 	if (ret_len)
 		*ret_len = o;
+	return 0;
+}
+
+int b64_encode(const void *in, size_t n, struct buf *out)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = in;
+	size_t i, o;
+	int r;
+
+	if (n / 3 + 1 > (SIZE_MAX - out->len) / 4)
+		return -EFBIG;
+	r = buf_grow(out, (n + 2) / 3 * 4);
+	if (r < 0)
+		return r;
+	o = out->len;
+	for (i = 0; i + 3 <= n; i += 3) {
+		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
+
+		out->buf[o++] = tab[v >> 18];
+		out->buf[o++] = tab[(v >> 12) & 63];
+		out->buf[o++] = tab[(v >> 6) & 63];
+		out->buf[o++] = tab[v & 63];
+	}
+	if (i < n) {
+		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
+
+		out->buf[o++] = tab[v >> 18];
+		out->buf[o++] = tab[(v >> 12) & 63];
+		out->buf[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out->buf[o++] = '=';
+	}
+	out->buf[o] = '\0';
+	out->len = o;
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * b64.h: base64 decoding (RFC 4648), for kubeconfig `*-data` fields,
+ * b64.h: base64 (RFC 4648), for kubeconfig `*-data` fields,
  * YAML !!binary scalars and Secret values.
  */
 #ifndef CFLUX_BASE_B64_H
@@ -14,5 +14,13 @@
  * NULL); returns -EINVAL for a character outside the alphabet.
  */
 int b64_decode(const char *in, char **ret, size_t *ret_len);
+
+/*
+ * Encode `n` bytes as standard base64 with padding (Go's
+ * base64.StdEncoding), appended to `out`.  0, or -EFBIG past out's
+ * maximum.
+ */
+struct buf;
+int b64_encode(const void *in, size_t n, struct buf *out);
 
 #endif

@@ -189,6 +189,11 @@ static void fmt_time(int64_t unix_ns, int digits, char out[RFC3339_MAX])
 	else if (digits == 6)
 		n += (size_t)snprintf(out + n, RFC3339_MAX - n, ".%06lld",
 				      (long long)(sub / NSEC_PER_USEC));
+	else if (digits == 9 && sub) {
+		n += (size_t)snprintf(out + n, RFC3339_MAX - n, ".%09lld", (long long)sub);
+		while (out[n - 1] == '0')
+			n--;
+	}
 	snprintf(out + n, RFC3339_MAX - n, "Z");
 }
 
@@ -205,6 +210,11 @@ void time_format_rfc3339_micro(int64_t unix_ns, char out[RFC3339_MAX])
 void time_format_rfc3339_milli(int64_t unix_ns, char out[RFC3339_MAX])
 {
 	fmt_time(unix_ns, 3, out);
+}
+
+void time_format_rfc3339_nano(int64_t unix_ns, char out[RFC3339_MAX])
+{
+	fmt_time(unix_ns, 9, out);
 }
 
 static int digits_n(const char **s, int n, int *ret)

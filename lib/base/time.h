@@ -46,6 +46,9 @@ int64_t time_now_ns(void);
 void time_format_rfc3339(int64_t unix_ns, char out[RFC3339_MAX]);
 void time_format_rfc3339_micro(int64_t unix_ns, char out[RFC3339_MAX]);
 void time_format_rfc3339_milli(int64_t unix_ns, char out[RFC3339_MAX]);
+/* Go's time.RFC3339Nano in UTC, as time.Time marshals to JSON: the
+ * fraction's trailing zeros dropped ("...12.5Z", "...12Z"). */
+void time_format_rfc3339_nano(int64_t unix_ns, char out[RFC3339_MAX]);
 
 /*
  * Parse RFC 3339 ("2026-11-24T19:32:12Z", optional fraction, "Z" or a

@@ -34,7 +34,7 @@
  * "values don't meet the specifications of the schema(s) ...", "execution
  * error at (chart/templates/x.yaml:3:4): msg").  Helm's messages can be
  * longer than struct op_err holds; helm_render() therefore also gives the
- * whole text through `ret_errmsg` where a caller wants it.
+ * whole text in a struct helm_error where a caller wants it.
  *
  * LIMITS
  * Everything is bounded (struct helm_limits): a chart file 5 MiB and a
@@ -63,11 +63,12 @@ struct helm_limits {
 	size_t max_output_bytes;   /* rendered text of one release, all files */
 	uint64_t max_steps;        /* template execution budget (actions, iterations) */
 	unsigned max_exec_depth;   /* nested include/template/tpl calls */
+	size_t max_memory_bytes;   /* template values of one render */
 };
 #define HELM_LIMITS_DEFAULT                                                                        \
 	{ .max_file_bytes = 5u << 20, .max_chart_bytes = 100u << 20, .max_files = 20000,          \
 	  .max_chart_depth = 16, .max_output_bytes = 256u << 20, .max_steps = 50000000,           \
-	  .max_exec_depth = 10000 }
+	  .max_exec_depth = 10000, .max_memory_bytes = (size_t)1 << 30 }
 
 /* ---- the chart (chart.c, load.c) ---- */
 
@@ -243,6 +244,15 @@ struct helm_render_opts {
 	const struct helm_limits *lim; /* NULL: HELM_LIMITS_DEFAULT */
 };
 
+/*
+ * Read a --kube-version as Helm does (k8s.io/apimachinery's ParseGeneric:
+ * "1.28", "v1.28.3", trailing text ignored) into "v<components>" in
+ * `ret` (64 bytes) and the major and minor numbers (24 bytes each).
+ * -EINVAL with reterr naming it otherwise.
+ */
+int helm_kube_version_parse(const char *s, char ret[64], char major[24], char minor[24],
+			    struct op_err *reterr);
+
 struct helm_hook {
 	char *name, *kind, *path, *manifest;
 	char **events;
@@ -262,15 +272,25 @@ struct helm_rendered {
 	cJSON *chart; /* the processed chart as the release record stores it */
 };
 
+/* The whole text of a render failure (op_err holds 256 bytes). */
+struct helm_error {
+	char *msg;      /* Helm's full message (malloc'd), or NULL */
+	bool rendering; /* failed while rendering (kubeVersion, templates,
+			 * manifests): where `helm template` adds "Use --debug
+			 * flag to render out invalid YAML" */
+};
+#define HELM_ERROR_INIT { .msg = NULL }
+void helm_error_release(struct helm_error *e);
+
 /*
  * Render `c` with the user values `values` (NULL: none) as `helm
  * template`/`helm install` do.  On success returns 0 and stores the
  * result in *ret (free with helm_rendered_free()).  On failure returns a
- * negative errno, with Helm's message in reterr and, if ret_errmsg is not
- * NULL, the whole message in a new string there.
+ * negative errno, with Helm's message in reterr and, if `full` is not
+ * NULL, the whole message there (release it with helm_error_release()).
  */
 int helm_render(const struct helm_chart *c, const cJSON *values, const struct helm_render_opts *o,
-		struct helm_rendered **ret, char **ret_errmsg, struct op_err *reterr);
+		struct helm_rendered **ret, struct helm_error *full, struct op_err *reterr);
 void helm_rendered_free(struct helm_rendered *r);
 
 struct helm_print_opts {

@@ -113,6 +113,23 @@ int helm__coalesce(const struct helm__node *n, const cJSON *user, bool merge, cJ
 /* chartutil.CoalesceTables / MergeTables: src (borrowed) into dst. */
 void helm__coalesce_tables(cJSON *dst, const cJSON *src, bool merge);
 
+/* ---- schema.c ---- */
+
+/*
+ * chartutil.ValidateAgainstSchema(): the coalesced values of every chart
+ * with a values.schema.json (subcharts on their own table) against it.
+ * On failure -EINVAL with Helm's text ("values don't meet the
+ * specifications of the schema(s) in the following chart(s):\n...") in
+ * full->msg (if `full` is not NULL) and, shortened, in reterr.
+ */
+int helm__validate_schemas(const struct helm__node *root, const cJSON *values,
+			   struct helm_error *full, struct op_err *reterr);
+
+/* ---- release.c ---- */
+
+/* The processed chart as a release record stores it (pkg/chart.Chart JSON). */
+cJSON *helm__chart_json(const struct helm__node *n);
+
 /* ---- manifest.c ---- */
 
 /* A rendered template file. */
