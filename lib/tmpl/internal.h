@@ -165,10 +165,12 @@ void tmpl__node_string(const struct node *n, struct buf *out);
 /*
  * Parse `text` as template `name` into the trees of `s` (with its parent's
  * definitions visible for associate()); trees and nodes in `a`.  The
- * tmpl_set_parse() contract.
+ * tmpl_set_parse() contract; *ret_top (if not NULL) gets the text's own
+ * top-level tree, whether or not associate() kept it (Go executes it
+ * anyway: tpl).
  */
-int tmpl__parse(struct tmpl_set *s, struct tmpl_arena *a, const char *name, const char *text,
-		size_t len, struct tmpl_error *reterr);
+int tmpl__parse_top(struct tmpl_set *s, struct tmpl_arena *a, const char *name, const char *text,
+		    size_t len, struct tree **ret_top, struct tmpl_error *reterr);
 
 /* ---- functions (funcs.c) ---- */
 
