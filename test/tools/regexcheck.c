@@ -1,6 +1,6 @@
 /*
  * regexcheck: lib/tmpl/regex.c on the cases of test/tools/regexoracle
- * (same input, same output format), for test/unit/regex_diff.sh.
+ * (same input, same output format), for test/unit/go_oracle_diff.sh.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * test_regex.c: lib/tmpl/regex.c on its own.  The bulk of the checking is
- * differential (test/unit/regex_diff.sh against Go's regexp); these tests
+ * differential (test/unit/go_oracle_diff.sh, against Go's regexp); these tests
  * pin what must hold without Go: RE2's refusals with Go's messages, linear
  * time on inputs that make backtracking engines explode, and the limits.
  */
