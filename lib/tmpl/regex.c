@@ -32,7 +32,8 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "tmpl/regex.h"
-#include "tmpl/unicode.h"
+#include "tmpl/internal.h"
+#include "tmpl/uniprops.h"
 #include "base/banned.h"
 
 #define MAX_NEST 1000
@@ -271,15 +272,15 @@ enum nop {
 	N_ALT,
 };
 
-struct node {
+struct re_node {
 	enum nop op;
 	bool nongreedy;
 	int min, max; /* N_REPEAT; max -1 for no maximum */
 	unsigned arg; /* N_CAP: group index; N_ASSERT: EMPTY_* */
 	struct rclass cls;
-	struct node **sub;
+	struct re_node **sub;
 	size_t nsub, asub;
-	struct node *all_next; /* every node, for freeing */
+	struct re_node *all_next; /* every node, for freeing */
 };
 
 struct parser {
@@ -288,14 +289,14 @@ struct parser {
 	unsigned flags;
 	unsigned ncap;
 	char **names; /* [ncap + 1], "" when unnamed */
-	struct node *all;
+	struct re_node *all;
 	int depth;
 	char *err;
 };
 
-static struct node *new_node(struct parser *p, enum nop op)
+static struct re_node *re_new_node(struct parser *p, enum nop op)
 {
-	struct node *n = xcalloc(1, sizeof(*n));
+	struct re_node *n = xcalloc(1, sizeof(*n));
 
 	n->op = op;
 	n->all_next = p->all;
@@ -303,16 +304,16 @@ static struct node *new_node(struct parser *p, enum nop op)
 	return n;
 }
 
-static void node_add(struct node *n, struct node *sub)
+static void node_add(struct re_node *n, struct re_node *sub)
 {
 	XGROW(n->sub, n->nsub + 1, n->asub);
 	n->sub[n->nsub++] = sub;
 }
 
-static void free_nodes(struct node *all, bool keep_classes)
+static void free_nodes(struct re_node *all, bool keep_classes)
 {
 	while (all) {
-		struct node *next = all->all_next;
+		struct re_node *next = all->all_next;
 
 		if (!keep_classes)
 			free(all->cls.r);
@@ -352,9 +353,9 @@ static bool check_utf8(struct parser *p, const char *s, size_t n)
 	return true;
 }
 
-static struct node *literal(struct parser *p, uint32_t c)
+static struct re_node *literal(struct parser *p, uint32_t c)
 {
-	struct node *n = new_node(p, N_CLASS);
+	struct re_node *n = re_new_node(p, N_CLASS);
 
 	if (p->flags & F_FOLD)
 		cls_add_folded(&n->cls, c, c);
@@ -689,10 +690,10 @@ static int unicode_class(struct parser *p, const char **s, struct rclass *c)
 }
 
 /* Go's parseClass: *s at '['. */
-static struct node *parse_class(struct parser *p)
+static struct re_node *parse_class(struct parser *p)
 {
 	const char *whole = p->s, *t = p->s + 1;
-	struct node *n = new_node(p, N_CLASS);
+	struct re_node *n = re_new_node(p, N_CLASS);
 	bool negated = false, first = true;
 
 	if (t < p->end && *t == '^') {
@@ -836,7 +837,7 @@ static bool parse_repeat(const char *s, const char *end, long *min, long *max, c
 }
 
 /* Go's repeatIsValid: no more than n copies of the innermost thing. */
-static bool repeat_is_valid(const struct node *re, int n)
+static bool repeat_is_valid(const struct re_node *re, int n)
 {
 	size_t i;
 
@@ -858,17 +859,17 @@ static bool repeat_is_valid(const struct node *re, int n)
 	return true;
 }
 
-static struct node *parse_alt(struct parser *p);
+static struct re_node *parse_alt(struct parser *p);
 
 /* Go's parsePerlFlags and what follows: *s at "(?". */
-static bool parse_group(struct parser *p, struct node *cat)
+static bool parse_group(struct parser *p, struct re_node *cat)
 {
 	const char *s = p->s, *t = s;
 	unsigned flags = p->flags, saved;
 	bool neg = false, saw = false, capture = false;
 	const char *name = NULL;
 	size_t nlen = 0;
-	struct node *body, *g;
+	struct re_node *body, *g;
 	uint32_t c;
 
 	if (p->end - t >= 2 && t[1] == '?') {
@@ -948,7 +949,7 @@ static bool parse_group(struct parser *p, struct node *cat)
 		p->ncap++;
 		p->names = xrealloc(p->names, xalloc__mul(p->ncap + 1, sizeof(char *)));
 		p->names[p->ncap] = name ? xstrndup(name, nlen) : xstrdup("");
-		g = new_node(p, N_CAP);
+		g = re_new_node(p, N_CAP);
 		g->arg = p->ncap;
 	} else {
 		g = NULL;
@@ -981,11 +982,11 @@ bad:
  * the operator, `after` just past it; `last` is where the previous token
  * began if it was a repetition too (Go refuses `a**`).
  */
-static bool repeat(struct parser *p, struct node *cat, enum nop op, int min, int max,
+static bool repeat(struct parser *p, struct re_node *cat, enum nop op, int min, int max,
 		   const char *before, const char *after, const char *last)
 {
 	bool nongreedy = p->flags & F_NONGREEDY;
-	struct node *r;
+	struct re_node *r;
 
 	if (after < p->end && *after == '?') {
 		after++;
@@ -999,7 +1000,7 @@ static bool repeat(struct parser *p, struct node *cat, enum nop op, int min, int
 		fail(p, E_MISSING_REPEAT_ARG, before, (size_t)(after - before));
 		return false;
 	}
-	r = new_node(p, op);
+	r = re_new_node(p, op);
 	r->min = min;
 	r->max = max;
 	r->nongreedy = nongreedy;
@@ -1014,14 +1015,14 @@ static bool repeat(struct parser *p, struct node *cat, enum nop op, int min, int
 }
 
 /* One branch: items up to '|', ')' or the end. */
-static struct node *parse_concat(struct parser *p)
+static struct re_node *parse_concat(struct parser *p)
 {
-	struct node *cat = new_node(p, N_CAT);
+	struct re_node *cat = re_new_node(p, N_CAT);
 	const char *last_repeat = NULL;
 
 	while (p->s < p->end && *p->s != '|' && *p->s != ')') {
 		const char *tok = p->s, *repeat_at = NULL;
-		struct node *n = NULL;
+		struct re_node *n = NULL;
 		uint32_t c;
 
 		switch (*p->s) {
@@ -1030,17 +1031,17 @@ static struct node *parse_concat(struct parser *p)
 				return NULL;
 			break;
 		case '^':
-			n = new_node(p, N_ASSERT);
+			n = re_new_node(p, N_ASSERT);
 			n->arg = p->flags & F_ONELINE ? EMPTY_BOT : EMPTY_BOL;
 			p->s++;
 			break;
 		case '$':
-			n = new_node(p, N_ASSERT);
+			n = re_new_node(p, N_ASSERT);
 			n->arg = p->flags & F_ONELINE ? EMPTY_EOT : EMPTY_EOL;
 			p->s++;
 			break;
 		case '.':
-			n = new_node(p, p->flags & F_DOTNL ? N_ANY : N_ANYNL);
+			n = re_new_node(p, p->flags & F_DOTNL ? N_ANY : N_ANYNL);
 			p->s++;
 			break;
 		case '[':
@@ -1079,7 +1080,7 @@ static struct node *parse_concat(struct parser *p)
 			int u;
 
 			if (k == 'A' || k == 'z' || k == 'b' || k == 'B') {
-				n = new_node(p, N_ASSERT);
+				n = re_new_node(p, N_ASSERT);
 				n->arg = k == 'A' ? EMPTY_BOT : k == 'z' ? EMPTY_EOT : k == 'b' ? EMPTY_WB : EMPTY_NWB;
 				p->s += 2;
 				break;
@@ -1103,7 +1104,7 @@ static struct node *parse_concat(struct parser *p)
 				}
 				break;
 			}
-			n = new_node(p, N_CLASS);
+			n = re_new_node(p, N_CLASS);
 			u = unicode_class(p, &p->s, &n->cls);
 			if (u < 0)
 				return NULL;
@@ -1133,21 +1134,21 @@ static struct node *parse_concat(struct parser *p)
 	return cat;
 }
 
-static struct node *parse_alt(struct parser *p)
+static struct re_node *parse_alt(struct parser *p)
 {
-	struct node *alt = NULL, *first = parse_concat(p);
+	struct re_node *alt = NULL, *first = parse_concat(p);
 
 	if (!first)
 		return NULL;
 	while (p->s < p->end && *p->s == '|') {
-		struct node *next;
+		struct re_node *next;
 
 		p->s++;
 		next = parse_concat(p);
 		if (!next)
 			return NULL;
 		if (!alt) {
-			alt = new_node(p, N_ALT);
+			alt = re_new_node(p, N_ALT);
 			node_add(alt, first);
 		}
 		node_add(alt, next);
@@ -1334,15 +1335,15 @@ static struct frag star(struct compiler *c, struct frag f1, bool nongreedy)
 	return loop(c, f1, nongreedy);
 }
 
-static struct frag compile_node(struct compiler *c, const struct node *n);
+static struct frag compile_node(struct compiler *c, const struct re_node *n);
 
 /* Go's simplify1: repeating the empty match, or x** with equal greediness, is x. */
-static bool simplify_same(const struct node *sub, enum nop op, bool nongreedy)
+static bool simplify_same(const struct re_node *sub, enum nop op, bool nongreedy)
 {
 	return sub->op == N_EMPTY || (sub->op == op && sub->nongreedy == nongreedy);
 }
 
-static struct frag compile_op(struct compiler *c, const struct node *sub, enum nop op, bool ng)
+static struct frag compile_op(struct compiler *c, const struct re_node *sub, enum nop op, bool ng)
 {
 	if (simplify_same(sub, op, ng))
 		return compile_node(c, sub);
@@ -1354,9 +1355,9 @@ static struct frag compile_op(struct compiler *c, const struct node *sub, enum n
 }
 
 /* Go's Simplify of x{min,max}, compiled as it goes. */
-static struct frag compile_repeat(struct compiler *c, const struct node *n)
+static struct frag compile_repeat(struct compiler *c, const struct re_node *n)
 {
-	const struct node *sub = n->sub[0];
+	const struct re_node *sub = n->sub[0];
 	struct frag f = { 0, 0, 0, true }, suffix;
 	bool have = false;
 	int i;
@@ -1401,7 +1402,7 @@ static struct frag compile_repeat(struct compiler *c, const struct node *n)
 	return f;
 }
 
-static struct frag compile_node(struct compiler *c, const struct node *n)
+static struct frag compile_node(struct compiler *c, const struct re_node *n)
 {
 	struct frag f = { 0, 0, 0, true };
 	size_t i;
@@ -1484,7 +1485,7 @@ int regex_compile(const char *pat, size_t n, struct regex **ret, char **ret_err)
 	struct parser p = { .whole = pat, .end = pat + n, .s = pat, .flags = F_ONELINE };
 	struct compiler c = { 0 };
 	struct regex *re;
-	struct node *tree, *x;
+	struct re_node *tree, *x;
 	struct frag f, m;
 	size_t calloc_classes = 0;
 
@@ -1845,7 +1846,7 @@ static bool extract(const char *t, const char *end, const char **name, size_t *n
 		uint32_t c;
 		size_t w = utf8_decode(p, (size_t)(end - p), &c);
 
-		if (!uni_is_letter(c) && !uni_is_digit(c) && c != '_')
+		if (!tmpl__is_letter(c) && !tmpl__is_digit(c) && c != '_')
 			break;
 		p += w;
 	}

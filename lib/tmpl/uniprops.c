@@ -1,16 +1,14 @@
 /*
- * unicode.c: UTF-8 decoding and lookups in Go's Unicode tables (see
- * unicode.h).
+ * uniprops.c: UTF-8 walking and lookups in Go's category, script and
+ * fold tables (see uniprops.h).
  *
  * DESIGN
- * The tables in unicode_tab.c keep Go's shape (ranges with a stride, case
- * ranges with three deltas), sorted, so every lookup is a binary search.
- * Case mapping follows unicode.to(): a delta of UNI_UPPER_LOWER means the
- * range alternates upper and lower case letters, even offsets upper.
+ * The tables in uniprops_tab.c keep Go's shape (ranges with a stride),
+ * sorted, so every lookup is a binary search.
  */
 #include <string.h>
 
-#include "tmpl/unicode.h"
+#include "tmpl/uniprops.h"
 #include "base/banned.h"
 
 bool uni_in_ranges(const struct uni_range *r, size_t n, uint32_t c)
@@ -72,53 +70,6 @@ const struct uni_table *uni_script(const char *name)
 	return find_table(uni_scripts, uni_nscripts, name);
 }
 
-/* unicode.to(): `which` is 0 upper, 1 lower, 2 title. */
-static uint32_t to_case(int which, uint32_t c)
-{
-	size_t lo = 0, hi = uni_ncase_ranges;
-
-	if (c > UNI_MAX_RUNE)
-		return UNI_REPLACEMENT;
-	while (lo < hi) {
-		size_t m = lo + (hi - lo) / 2;
-		const struct uni_case_range *cr = &uni_case_ranges[m];
-
-		if (c < cr->lo) {
-			hi = m;
-		} else if (c > cr->hi) {
-			lo = m + 1;
-		} else {
-			int32_t d = cr->delta[which];
-
-			if (d == UNI_UPPER_LOWER)
-				return cr->lo + (((c - cr->lo) & ~1u) | (uint32_t)(which & 1));
-			return (uint32_t)((int32_t)c + d);
-		}
-	}
-	return c;
-}
-
-uint32_t uni_to_upper(uint32_t c)
-{
-	if (c < 0x80)
-		return c >= 'a' && c <= 'z' ? c - 32 : c;
-	return to_case(0, c);
-}
-
-uint32_t uni_to_lower(uint32_t c)
-{
-	if (c < 0x80)
-		return c >= 'A' && c <= 'Z' ? c + 32 : c;
-	return to_case(1, c);
-}
-
-uint32_t uni_to_title(uint32_t c)
-{
-	if (c < 0x80)
-		return c >= 'a' && c <= 'z' ? c - 32 : c;
-	return to_case(2, c);
-}
-
 uint32_t uni_simple_fold(uint32_t c)
 {
 	size_t lo = 0, hi = uni_nfolds;
@@ -135,27 +86,6 @@ uint32_t uni_simple_fold(uint32_t c)
 	}
 	return c;
 }
-
-bool uni_is_space(uint32_t c)
-{
-	if (c <= 0xFF)
-		return c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85 || c == 0xA0;
-	return uni_is(&uni_white_space, c);
-}
-
-#define CATEGORY_PREDICATE(fn, cat)                                                                \
-	bool fn(uint32_t c)                                                                        \
-	{                                                                                          \
-		return uni_is(uni_category(cat), c);                                               \
-	}
-
-CATEGORY_PREDICATE(uni_is_letter, "L")
-CATEGORY_PREDICATE(uni_is_upper, "Lu")
-CATEGORY_PREDICATE(uni_is_lower, "Ll")
-CATEGORY_PREDICATE(uni_is_title, "Lt")
-CATEGORY_PREDICATE(uni_is_digit, "Nd")
-CATEGORY_PREDICATE(uni_is_number, "N")
-CATEGORY_PREDICATE(uni_is_punct, "P")
 
 size_t utf8_decode(const char *s, size_t n, uint32_t *ret)
 {
