@@ -1,0 +1,3 @@
+module localtest/regexoracle
+
+go 1.25.0

@@ -1,0 +1,3 @@
+module localtest/timeoracle
+
+go 1.25.0

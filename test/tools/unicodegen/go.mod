@@ -1,0 +1,3 @@
+module localtest/unicodegen
+
+go 1.25.0
