@@ -36,7 +36,7 @@ static void put(cJSON *obj, const char *key, cJSON *val)
 	cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, key);
 
 	if (old)
-		cJSON_ReplaceItemViaPointer(obj, old, val);
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, val);
 	else
 		cJSON_AddItemToObject(obj, key, val);
 }
@@ -127,7 +127,7 @@ static void coalesce_globals(cJSON *dest, const cJSON *src)
 			} else {
 				/* The parent's table wins; the subchart's fills it in. */
 				coalesce_tables(vv, d, true);
-				cJSON_ReplaceItemViaPointer(dg, d, vv);
+				cJSON_ReplaceItemInObjectCaseSensitive(dg, s->string, vv);
 			}
 		} else if (d && cJSON_IsObject(d)) {
 			continue; /* "key is table. Skipping" */

@@ -36,6 +36,7 @@
 #define MAX_SLOTS (1u << 20)
 
 #define EOF_ERR 1 /* Go's io.EOF: not an error at the top */
+#define NOT_LIST 2 /* Go's ErrNotList */
 
 struct sp {
 	const char *s;
@@ -220,7 +221,7 @@ static void set_key(cJSON *data, const char *key, cJSON *val)
 	}
 	old = cJSON_GetObjectItemCaseSensitive(data, key);
 	if (old)
-		cJSON_ReplaceItemViaPointer(data, old, val);
+		cJSON_ReplaceItemInObjectCaseSensitive(data, key, val);
 	else
 		cJSON_AddItemToObject(data, key, val);
 }
@@ -285,7 +286,7 @@ static int key_index(struct sp *p, long *ret)
 }
 
 /*
- * valList(): after '=', a "{a,b}" list.  1 if the value is not a list
+ * valList(): after '=', a "{a,b}" list.  NOT_LIST if the value is not a list
  * (nothing consumed), EOF_ERR at the end of input, 0 with *ret, or <0.
  */
 static int val_list(struct sp *p, cJSON **ret)
@@ -301,7 +302,7 @@ static int val_list(struct sp *p, cJSON **ret)
 		return EOF_ERR;
 	if (c != '{') {
 		unread(p);
-		return 1;
+		return NOT_LIST;
 	}
 	list = cJSON_CreateArray();
 	for (;;) {
@@ -377,8 +378,10 @@ static int json_val(struct sp *p, cJSON **ret)
 }
 
 /*
- * The value after '=': for a key (list == NULL) or a list slot.  Returns
- * 0 or EOF_ERR (both success) with *ret set, or <0.
+ * The value after '=': for a key or a list slot.  Returns 0, or EOF_ERR
+ * when the input ended right after the '=' (both success, *ret set), or
+ * <0.  A value read to the end of the input is 0, as in Helm, where only
+ * an empty value reports io.EOF.
  */
 static int value(struct sp *p, cJSON **ret)
 {
@@ -399,7 +402,7 @@ static int value(struct sp *p, cJSON **ret)
 		*ret = cJSON_CreateString("");
 		return EOF_ERR;
 	}
-	if (r != 1)
+	if (r != NOT_LIST)
 		return r;
 	e = until(p, ",", false, &b, &last);
 	if (e < 0) {
@@ -408,7 +411,7 @@ static int value(struct sp *p, cJSON **ret)
 	}
 	r = typed(p, b.buf, ret);
 	buf_release(&b);
-	return r < 0 ? r : e;
+	return r < 0 ? r : 0;
 }
 
 static int key(struct sp *p, cJSON *data, int level);

@@ -72,7 +72,7 @@ void helm_values_merge(cJSON *dst, const cJSON *src)
 			continue;
 		}
 		if (d)
-			cJSON_ReplaceItemViaPointer(dst, d, cJSON_Duplicate(s, 1));
+			cJSON_ReplaceItemInObjectCaseSensitive(dst, s->string, cJSON_Duplicate(s, 1));
 		else
 			cJSON_AddItemToObject(dst, s->string, cJSON_Duplicate(s, 1));
 	}
