@@ -95,6 +95,24 @@ bad:
 	return 1;
 }
 
+bool tmpl__valid_utf8(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		uint32_t r;
+		size_t w;
+
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		w = tmpl__decode_rune(s + i, n - i, &r);
+		if (r == 0xFFFD && w == 1)
+			return false;
+		i += w;
+	}
+	return true;
+}
+
 int tmpl__add_rune(struct buf *out, uint32_t r)
 {
 	char b[4];

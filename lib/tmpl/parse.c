@@ -928,24 +928,6 @@ static size_t unquote_char(const char *s, size_t n, char quote, uint32_t *value,
 	}
 }
 
-static bool valid_utf8(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		uint32_t r;
-		size_t w;
-
-		if ((unsigned char)s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		w = tmpl__decode_rune(s + i, n - i, &r);
-		if (r == 0xFFFD && w == 1)
-			return false;
-		i += w;
-	}
-	return true;
-}
-
 /* strconv.Unquote of a "..." or `...` literal into `a`.  0 or -EINVAL. */
 static int unquote(struct tmpl_arena *a, const char *in, size_t n, struct tmpl_val *ret)
 {
@@ -970,7 +952,7 @@ static int unquote(struct tmpl_arena *a, const char *in, size_t n, struct tmpl_v
 	if (in[0] != '"')
 		return -EINVAL;
 	if (!memchr(in + 1, '\\', n - 2) && !memchr(in + 1, '\n', n - 2) &&
-	    !memchr(in + 1, '"', n - 2) && valid_utf8(in + 1, n - 2)) {
+	    !memchr(in + 1, '"', n - 2) && tmpl__valid_utf8(in + 1, n - 2)) {
 		*ret = tmpl_str(a, in + 1, n - 2);
 		return 0;
 	}
