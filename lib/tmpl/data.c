@@ -250,6 +250,8 @@ static int json_value(const struct tmpl_val *v, bool html, struct buf *out, unsi
 				r = json_value(&v->m->e[i].v, html, out, depth + 1, err);
 		}
 		return r ? r : buf_addch(out, '}');
+	case TMPL_COMPLEX128:
+		return op_err_set(err, -EINVAL, "json: unsupported type: complex128");
 	case TMPL_OBJ:
 		if (v->type && v->type->to_json) {
 			cJSON *j = v->type->to_json(v);
@@ -474,6 +476,8 @@ static int to_cjson(const struct tmpl_val *v, cJSON **ret, unsigned depth, struc
 			}
 		}
 		break;
+	case TMPL_COMPLEX128:
+		return op_err_set(err, -EINVAL, "json: unsupported type: complex128");
 	case TMPL_OBJ:
 		if (v->type && v->type->to_json)
 			j = v->type->to_json(v);

@@ -532,6 +532,8 @@ static enum bkind basic_kind(const struct tmpl_val *v)
 		return K_UINT;
 	case TMPL_FLOAT64:
 		return K_FLOAT;
+	case TMPL_COMPLEX128:
+		return K_COMPLEX;
 	case TMPL_STRING:
 		return K_STRING;
 	default:
@@ -598,6 +600,9 @@ static int eq_values(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n)
 				break;
 			case K_FLOAT:
 				truth = a1.f == arg.f;
+				break;
+			case K_COMPLEX:
+				truth = a1.c.re == arg.c.re && a1.c.im == arg.c.im;
 				break;
 			case K_INT:
 				truth = a1.i == arg.i;

@@ -410,6 +410,8 @@ bool tmpl_truth(const struct tmpl_val *v)
 		return v->u != 0;
 	case TMPL_FLOAT64:
 		return v->f != 0;
+	case TMPL_COMPLEX128:
+		return v->c.re != 0 || v->c.im != 0;
 	case TMPL_STRING:
 	case TMPL_BYTES:
 	case TMPL_LIST:
@@ -444,6 +446,8 @@ const char *tmpl__kind_type_name(enum tmpl_kind k)
 		return "uint64";
 	case TMPL_FLOAT64:
 		return "float64";
+	case TMPL_COMPLEX128:
+		return "complex128";
 	case TMPL_STRING:
 		return "string";
 	case TMPL_BYTES:
@@ -555,6 +559,8 @@ static bool deep_equal(const struct tmpl_val *a, const struct tmpl_val *b, unsig
 		return a->u == b->u;
 	case TMPL_FLOAT64:
 		return a->f == b->f;
+	case TMPL_COMPLEX128:
+		return a->c.re == b->c.re && a->c.im == b->c.im;
 	case TMPL_STRING:
 	case TMPL_BYTES:
 		/* DeepEqual distinguishes a nil []byte from an empty one; we
