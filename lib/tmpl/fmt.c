@@ -1227,6 +1227,8 @@ static void print_value(struct pp *p, const struct tmpl_val *v, char verb, int d
 		/* A nil interface{} element. */
 		if (depth == 0 && v->kind == TMPL_INVALID) {
 			ws(p, "<invalid reflect.Value>");
+		} else if (depth > 0 && p->sharp_v) {
+			ws(p, "interface {}(nil)");
 		} else if (verb == 'v' || depth > 0) {
 			ws(p, "<nil>");
 		} else {
