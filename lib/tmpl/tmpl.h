@@ -302,8 +302,9 @@ struct tmpl_val tmpl_strz(struct tmpl_arena *a, const char *s);
 struct tmpl_val tmpl_strf(struct tmpl_arena *a, const char *fmt, ...) _printf_(2, 3);
 
 /*
- * The bytes of `b` as a string in `a`, without copying: the arena adopts
- * the memory and `b` is left empty (its maximum kept).
+ * The bytes of `b` as a string in `a`: a big buffer's memory is adopted by
+ * the arena (no copy), a small one is copied.  Either way `b` is left
+ * empty with its maximum kept; release it as usual (buf_release()).
  */
 struct tmpl_val tmpl_str_buf(struct tmpl_arena *a, struct buf *b);
 

@@ -195,13 +195,16 @@ struct tmpl_val tmpl_strz(struct tmpl_arena *a, const char *s)
 struct tmpl_val tmpl_strf(struct tmpl_arena *a, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT((size_t)-2);
+	struct tmpl_val v;
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (buf_vaddf(&b, fmt, ap) < 0)
 		buf_reset(&b);
 	va_end(ap);
-	return tmpl_str_buf(a, &b);
+	v = tmpl_str_buf(a, &b);
+	buf_release(&b);
+	return v;
 }
 
 struct tmpl_val tmpl_str_buf(struct tmpl_arena *a, struct buf *b)
