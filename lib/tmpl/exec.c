@@ -470,8 +470,14 @@ static int ideal_constant(struct state *s, const struct node *n, struct tmpl_val
 	bool rune_int = t[0] == '\'';
 
 	at(s, n);
-	if (num->is_complex)
-		return s_errorf(s, "complex constant %s is not supported", t);
+	if (num->is_complex) {
+		ret->kind = TMPL_COMPLEX128;
+		ret->type = NULL;
+		ret->boxed = 0;
+		ret->c.re = num->re;
+		ret->c.im = num->im;
+		return 0;
+	}
 	if (num->is_float && !hex_int && !rune_int && strpbrk(t, ".eEpP")) {
 		*ret = tmpl_float(num->f);
 		return 0;
@@ -766,9 +772,13 @@ static int eval_call(struct state *s, struct tmpl_val dot, const struct tmpl__fu
 		struct tmpl_val f = unwrap(argv[0]);
 		struct buf nm = BUF_INIT(1 << 16);
 
-		if (nargs == 0)
-			(void)print_text_val(s, final, &nm);
-		else
+		if (nargs == 0) {
+			/* reflect.Value.String(): the string, or "<T Value>". */
+			if (final->kind == TMPL_STRING)
+				(void)buf_add(&nm, final->s.p, final->s.n);
+			else
+				(void)buf_addf(&nm, "<%s Value>", tmpl_type_name(final));
+		} else
 			tmpl__node_string(args[0], &nm);
 		at(s, node);
 		if (f.kind == TMPL_INVALID)
@@ -1196,7 +1206,6 @@ static int walk_range(struct state *s, struct tmpl_val dot, const struct node *r
 		if (rn->branch.pipe->pipe.decl.n > 1) {
 			struct buf b = BUF_INIT(1 << 10);
 
-			at(s, rn);
 			r = s_errorf(s, "can't use %s to iterate over more than one variable",
 				     print_text_val(s, &val, &b).s.p);
 			buf_release(&b);
@@ -1280,7 +1289,6 @@ static int walk_range(struct state *s, struct tmpl_val dot, const struct node *r
 	default: {
 		struct buf b = BUF_INIT(1 << 16);
 
-		at(s, rn);
 		r = s_errorf(s, "range can't iterate over %s", print_text_val(s, &val, &b).s.p);
 		buf_release(&b);
 		goto out;

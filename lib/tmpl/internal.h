@@ -271,6 +271,9 @@ int tmpl__fmt_value(struct buf *out, const struct tmpl_val *v, char verb, bool p
 /* The UTF-8 length of the rune at s (n bytes left): 1..4, and the rune (0xFFFD, 1 if bad). */
 size_t tmpl__decode_rune(const char *s, size_t n, uint32_t *ret);
 
+/* Whether n bytes at s are valid UTF-8 (Go's utf8.ValidString). */
+bool tmpl__valid_utf8(const char *s, size_t n);
+
 /* Append rune r as UTF-8. */
 int tmpl__add_rune(struct buf *out, uint32_t r);
 

@@ -334,8 +334,11 @@ bool yj__plain_is_str(const char *s)
 {
 	struct resolved r;
 
-	if (streq(s, "<<"))
-		return false;
+	/*
+	 * "<<" is a merge key only where the parser sees a key; go-yaml v2's
+	 * encoder resolves it as a string (its resolve() never looks a value
+	 * starting with '<' up), so it prints it plain.
+	 */
 	resolve_plain(s, &r);
 	return r.kind == R_STR && !go_timestamp(s) && !base60_float(s);
 }
