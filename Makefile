@@ -122,6 +122,8 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 
 $(BUILD)/operator/main.o: ALL_CFLAGS += -DCFLUX_VERSION='"$(VERSION)"'
 $(BUILD)/test/%.o: ALL_CFLAGS += -Itest/unit -I.
+# The template differential driver uses Sprig once lib/tmpl/sprig_*.c exist.
+$(BUILD)/test/tools/tmplcase.o: ALL_CFLAGS += $(if $(wildcard lib/tmpl/sprig_*.c),-DTMPL_HAVE_SPRIG)
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

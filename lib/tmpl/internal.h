@@ -165,10 +165,12 @@ void tmpl__node_string(const struct node *n, struct buf *out);
 /*
  * Parse `text` as template `name` into the trees of `s` (with its parent's
  * definitions visible for associate()); trees and nodes in `a`.  The
- * tmpl_set_parse() contract.
+ * tmpl_set_parse() contract; *ret_top (if not NULL) gets the text's own
+ * top-level tree, whether or not associate() kept it (Go executes it
+ * anyway: tpl).
  */
-int tmpl__parse(struct tmpl_set *s, struct tmpl_arena *a, const char *name, const char *text,
-		size_t len, struct tmpl_error *reterr);
+int tmpl__parse_top(struct tmpl_set *s, struct tmpl_arena *a, const char *name, const char *text,
+		    size_t len, struct tree **ret_top, struct tmpl_error *reterr);
 
 /* ---- functions (funcs.c) ---- */
 
@@ -268,6 +270,9 @@ int tmpl__fmt_value(struct buf *out, const struct tmpl_val *v, char verb, bool p
 
 /* The UTF-8 length of the rune at s (n bytes left): 1..4, and the rune (0xFFFD, 1 if bad). */
 size_t tmpl__decode_rune(const char *s, size_t n, uint32_t *ret);
+
+/* Whether n bytes at s are valid UTF-8 (Go's utf8.ValidString). */
+bool tmpl__valid_utf8(const char *s, size_t n);
 
 /* Append rune r as UTF-8. */
 int tmpl__add_rune(struct buf *out, uint32_t r);
