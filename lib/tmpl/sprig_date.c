@@ -336,20 +336,21 @@ static int need_time(struct tmpl_ctx *ctx, const struct tmpl_val *v)
 
 static int date_modify(struct tmpl_ctx *ctx, const struct tmpl_val *a, bool must, struct tmpl_val *ret)
 {
-	char d[128];
+	struct op_err err = OP_ERR_INIT;
 	struct gotime t;
 	int64_t ns;
+	char *d;
 	int r;
 
 	if ((r = need_time(ctx, &a[1])) < 0)
 		return r;
-	snprintf(d, sizeof(d), "%.*s", (int)a[0].s.n, a[0].s.p);
-	if (a[0].s.n >= sizeof(d) || memchr(a[0].s.p, '\0', a[0].s.n) || duration_parse(d, &ns) < 0) {
+	d = tmpl_memdup(tmpl_ctx_arena(ctx), a[0].s.p, a[0].s.n);
+	if (memchr(a[0].s.p, '\0', a[0].s.n) || duration_parse_go(d, &ns, &err) < 0) {
 		if (!must) {
 			*ret = a[1];
 			return 0;
 		}
-		return tmpl_ctx_errorf(ctx, "time: invalid duration \"%.*s\"", (int)a[0].s.n, a[0].s.p);
+		return tmpl_ctx_errorf(ctx, "%s", err.msg[0] ? err.msg : "time: invalid duration");
 	}
 	obj_to_gotime(a[1].o, &t);
 	gotime_add(&t, ns);

@@ -683,6 +683,9 @@ static int deep_copy(struct tmpl_ctx *ctx, const struct tmpl_val *v, struct tmpl
 
 SPRIG_FN(fn_deep_copy)
 {
+	/* copystructure.Copy(nil) panics inside reflect. */
+	if (a[0].kind == TMPL_NIL)
+		return tmpl_ctx_errorf(ctx, "reflect: call of reflect.Value.Type on zero Value");
 	return deep_copy(ctx, &a[0], ret, 0);
 }
 

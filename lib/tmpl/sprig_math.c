@@ -214,11 +214,15 @@ static int dec_mul(const struct dec *a, const struct dec *b, struct dec *ret)
 /* DivRound(b, 16): half away from zero at 16 decimal places. */
 static int dec_div(const struct dec *a, const struct dec *b, struct dec *ret)
 {
-	/* q = floor(|a| * 10^k / |b|), k chosen so q has one digit past 10^-16. */
-	int64_t k = b->exp - a->exp + 17, i;
-	size_t num_n, rem_n = 0, qn = 0;
-	char *num, *rem, *q;
-	struct dec ua = *a;
+	/*
+	 * q = floor(ca * 10^k / cb) with k = ea - eb + 17: the quotient in
+	 * units of 10^-17, one digit past the 16 places kept.  A negative k
+	 * shifts the divisor instead.
+	 */
+	int64_t k = a->exp - b->exp + 17, i;
+	size_t num_n, rem_n = 0, qn = 0, div_n;
+	char *num, *rem, *q, *div;
+	struct dec ua = *a, ub = *b;
 
 	memset(ret, 0, sizeof(*ret));
 	if (b->n == 0)
@@ -226,10 +230,12 @@ static int dec_div(const struct dec *a, const struct dec *b, struct dec *ret)
 	if (a->n == 0)
 		return 0;
 	ua.exp = 0;
-	if (k < 0 || (int64_t)a->n + k > DEC_MAX_DIGITS)
+	ub.exp = 0;
+	if ((int64_t)a->n + (k > 0 ? k : 0) > DEC_MAX_DIGITS || (int64_t)b->n + (k < 0 ? -k : 0) > DEC_MAX_DIGITS)
 		return -ERANGE;
-	num = shifted(&ua, k, &num_n);
-	rem = xmalloc(num_n + b->n + 2);
+	num = shifted(&ua, k > 0 ? k : 0, &num_n);
+	div = shifted(&ub, k < 0 ? -k : 0, &div_n);
+	rem = xmalloc(num_n + div_n + 2);
 	q = xmalloc(num_n + 1);
 	for (i = 0; i < (int64_t)num_n; i++) {
 		int digit = 0;
@@ -239,9 +245,9 @@ static int dec_div(const struct dec *a, const struct dec *b, struct dec *ret)
 		while (rem_n > 1 && rem[0] == '0') {
 			memmove(rem, rem + 1, --rem_n);
 		}
-		while (mag_cmp(rem, rem_n, b->d, b->n) >= 0) {
+		while (mag_cmp(rem, rem_n, div, div_n) >= 0) {
 			size_t rn;
-			char *t = mag_addsub(rem, rem_n, b->d, b->n, true, &rn);
+			char *t = mag_addsub(rem, rem_n, div, div_n, true, &rn);
 			size_t z = 0;
 
 			while (z + 1 < rn && t[z] == '0')
@@ -257,6 +263,7 @@ static int dec_div(const struct dec *a, const struct dec *b, struct dec *ret)
 	}
 	free(num);
 	free(rem);
+	free(div);
 	/* The last digit decides the rounding (>= 5 means remainder >= half). */
 	{
 		bool up = qn > 0 && q[qn - 1] >= '5';
@@ -481,7 +488,7 @@ static int decimal_op(struct tmpl_ctx *ctx, const struct tmpl_val *first, const 
 			acc = r;
 	}
 	if (e == -EDOM)
-		return tmpl_ctx_errorf(ctx, "decimal division by zero");
+		return tmpl_ctx_errorf(ctx, "decimal division by 0");
 	if (e < 0)
 		return tmpl_ctx_errorf(ctx, "decimal: number too large to compute");
 	*ret = tmpl_float(dec_to_float(&acc));
