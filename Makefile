@@ -49,7 +49,7 @@ WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prot
 	-Wpointer-arith -Wvla -Wwrite-strings -Wno-unused-parameter -Wno-format-nonliteral \
 	-Wno-format-truncation
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lmbedtls -lmbedx509 -lmbedcrypto -lm -lpthread
+PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lmbedtls -lmbedx509 -lmbedcrypto -lcrypt -lm -lpthread
 
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) -fno-omit-frame-pointer \
 	-Ilib $(PKG_CFLAGS) $(CFLAGS)

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/err.h"
+#include "base/macro.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "base/banned.h"
@@ -32,9 +34,48 @@ static const struct {
 	{ "h", NSEC_PER_HOUR },
 };
 
-int duration_parse(const char *s, int64_t *ret_ns)
+/* Go's time.quote for the error texts: "..." with \" \\ and \xHH escapes. */
+static void quote_into(char *out, size_t size, const char *s)
 {
-	uint64_t total = 0;
+	size_t w = 0;
+
+	if (size < 3)
+		return;
+	out[w++] = '"';
+	for (; *s && w + 5 < size; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x80 || c < ' ') {
+			w += (size_t)snprintf(out + w, size - w, "\\x%02x", c);
+			continue;
+		}
+		if (c == '"' || c == '\\')
+			out[w++] = '\\';
+		out[w++] = (char)c;
+	}
+	out[w++] = '"';
+	out[w] = '\0';
+}
+
+static int bad_duration(struct op_err *err, const char *what, const char *orig)
+{
+	char q[160];
+
+	quote_into(q, sizeof(q), orig);
+	return op_err_set(err, -EINVAL, "time: %s %s", what, q);
+}
+
+/* Overflow: Go's "invalid duration", but -ERANGE for the callers that tell it apart. */
+static int too_long(struct op_err *err, const char *orig)
+{
+	bad_duration(err, "invalid duration", orig);
+	return -ERANGE;
+}
+
+static int parse_impl(const char *orig, int64_t *ret_ns, struct op_err *err)
+{
+	const char *s = orig;
+	uint64_t d = 0;
 	bool neg = false;
 
 	if (*s == '-' || *s == '+')
@@ -44,59 +85,89 @@ int duration_parse(const char *s, int64_t *ret_ns)
 		return 0;
 	}
 	if (!*s)
-		return -EINVAL;
+		return bad_duration(err, "invalid duration", orig);
 	while (*s) {
-		uint64_t whole = 0, frac = 0, scale = 1, unit = 0, v;
-		bool digits = false;
-		size_t i, ulen = 0;
+		uint64_t v = 0, f = 0, unit = 0;
+		double scale = 1;
+		bool pre, post = false, of = false;
+		const char *start;
+		size_t i, ulen;
 
-		while (*s >= '0' && *s <= '9') {
-			if (whole > (UINT64_MAX - 9) / 10)
-				return -ERANGE;
-			whole = whole * 10 + (uint64_t)(*s++ - '0');
-			digits = true;
+		if (!(*s == '.' || (*s >= '0' && *s <= '9')))
+			return bad_duration(err, "invalid duration", orig);
+		/* leadingInt */
+		for (start = s; *s >= '0' && *s <= '9'; s++) {
+			if (v > (UINT64_C(1) << 63) / 10)
+				return too_long(err, orig);
+			v = v * 10 + (uint64_t)(*s - '0');
+			if (v > (UINT64_C(1) << 63))
+				return too_long(err, orig);
 		}
+		pre = s != start;
 		if (*s == '.') {
-			s++;
-			while (*s >= '0' && *s <= '9') {
-				/* Digits past nanosecond precision cannot matter. */
-				if (scale < UINT64_C(1000000000000000000)) {
-					frac = frac * 10 + (uint64_t)(*s - '0');
-					scale *= 10;
+			/* leadingFraction: digits past overflow are ignored */
+			for (start = ++s; *s >= '0' && *s <= '9'; s++) {
+				if (of)
+					continue;
+				if (f > (UINT64_C(1) << 63) / 10 - 1 || f * 10 + (uint64_t)(*s - '0') > (UINT64_C(1) << 63)) {
+					of = true;
+					continue;
 				}
-				s++;
-				digits = true;
+				f = f * 10 + (uint64_t)(*s - '0');
+				scale *= 10;
 			}
+			post = s != start;
 		}
-		if (!digits)
-			return -EINVAL;
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			size_t n = strlen(units[i].name);
-
-			/* Longest match: "ms" before "m", "ns" before nothing. */
-			if (strncmp(s, units[i].name, n) == 0 && n > ulen) {
+		if (!pre && !post)
+			return bad_duration(err, "invalid duration", orig);
+		/* The unit is the whole run up to the next number. */
+		for (ulen = 0; s[ulen] && s[ulen] != '.' && !(s[ulen] >= '0' && s[ulen] <= '9'); ulen++)
+			;
+		if (ulen == 0)
+			return bad_duration(err, "missing unit in duration", orig);
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strlen(units[i].name) == ulen && strncmp(s, units[i].name, ulen) == 0)
 				unit = (uint64_t)units[i].ns;
-				ulen = n;
-			}
-		}
-		if (!unit)
-			return -EINVAL;
-		s += ulen;
-		if (whole > (uint64_t)INT64_MAX / unit)
-			return -ERANGE;
-		v = whole * unit;
-		if (frac) {
-			/* frac/scale * unit, without losing precision. */
-			long double f = (long double)frac * (long double)unit / (long double)scale;
+		if (!unit) {
+			char u[64], q[160], msg[256];
 
-			v += (uint64_t)f;
+			snprintf(u, sizeof(u), "%.*s", (int)MIN(ulen, sizeof(u) - 1), s);
+			quote_into(q, sizeof(q), u);
+			snprintf(msg, sizeof(msg), "unknown unit %s in duration", q);
+			return bad_duration(err, msg, orig);
 		}
-		if (v > (uint64_t)INT64_MAX - total)
-			return -ERANGE;
-		total += v;
+		s += ulen;
+		if (v > (UINT64_C(1) << 63) / unit)
+			return too_long(err, orig);
+		v *= unit;
+		if (f > 0) {
+			/* float64 arithmetic, as Go does it */
+			v += (uint64_t)((double)f * ((double)unit / scale));
+			if (v > (UINT64_C(1) << 63))
+				return too_long(err, orig);
+		}
+		d += v;
+		if (d > (UINT64_C(1) << 63))
+			return too_long(err, orig);
 	}
-	*ret_ns = neg ? -(int64_t)total : (int64_t)total;
+	if (neg) {
+		*ret_ns = (int64_t)(0 - d);
+		return 0;
+	}
+	if (d > (uint64_t)INT64_MAX)
+		return too_long(err, orig);
+	*ret_ns = (int64_t)d;
 	return 0;
+}
+
+int duration_parse_go(const char *s, int64_t *ret_ns, struct op_err *err)
+{
+	return parse_impl(s, ret_ns, err) < 0 ? -EINVAL : 0;
+}
+
+int duration_parse(const char *s, int64_t *ret_ns)
+{
+	return parse_impl(s, ret_ns, NULL);
 }
 
 /* Write v/10^prec with the fraction's trailing zeros dropped ("1.5"). */

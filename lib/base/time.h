@@ -14,6 +14,8 @@
 
 #include <stdint.h>
 
+#include "base/err.h"
+
 #define NSEC_PER_USEC INT64_C(1000)
 #define NSEC_PER_MSEC INT64_C(1000000)
 #define NSEC_PER_SEC INT64_C(1000000000)
@@ -28,6 +30,14 @@
  * and -ERANGE for overflow, leaving *ret_ns untouched.
  */
 int duration_parse(const char *s, int64_t *ret_ns);
+
+/*
+ * The same, with Go's messages in reterr ("time: invalid duration \"x\"",
+ * "time: missing unit in duration \"1\"", "time: unknown unit \"x\" in
+ * duration \"1x\"").  A unit is the whole run of letters up to the next
+ * number, as in Go ("1hx" is the unknown unit "hx").  0 or -EINVAL.
+ */
+int duration_parse_go(const char *s, int64_t *ret_ns, struct op_err *reterr);
 
 #define DURATION_MAX 40
 /* Format as Go's Duration.String(); `out` holds DURATION_MAX bytes. */

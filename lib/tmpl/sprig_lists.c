@@ -354,7 +354,7 @@ static int until_step(struct tmpl_ctx *ctx, int64_t start, int64_t stop, int64_t
 	int64_t i;
 
 	if (stop < start && step < 0)
-		count = ((uint64_t)start - (uint64_t)stop + (uint64_t)(-(step + 1)) + 1) / ((uint64_t)(-(step + 1)) + 1);
+		count = ((uint64_t)start - (uint64_t)stop + (uint64_t)(-(step + 1))) / ((uint64_t)(-(step + 1)) + 1);
 	else if (stop > start && step > 0)
 		count = ((uint64_t)stop - (uint64_t)start + (uint64_t)step - 1) / (uint64_t)step;
 	if (count > 0 && (tmpl_ctx_steps(ctx, count) < 0 || tmpl_ctx_reserve(ctx, count * sizeof(struct tmpl_val)) < 0))
@@ -683,6 +683,9 @@ static int deep_copy(struct tmpl_ctx *ctx, const struct tmpl_val *v, struct tmpl
 
 SPRIG_FN(fn_deep_copy)
 {
+	/* copystructure.Copy(nil) panics inside reflect. */
+	if (a[0].kind == TMPL_NIL)
+		return tmpl_ctx_errorf(ctx, "reflect: call of reflect.Value.Type on zero Value");
 	return deep_copy(ctx, &a[0], ret, 0);
 }
 
