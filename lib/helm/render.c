@@ -977,14 +977,6 @@ static int fn_get_host_by_name(struct tmpl_ctx *ctx, const struct tmpl_val *args
 	return 0;
 }
 
-/*
- * Until the Sprig branch lands in lib/tmpl: an empty weak stand-in the real
- * definition replaces at link time.
- */
-__attribute__((weak)) void tmpl_funcs_add_sprig(struct tmpl_funcs *f)
-{
-}
-
 static struct tmpl_funcs *helm_funcs(void)
 {
 	struct tmpl_funcs *f = tmpl_funcs_new();
