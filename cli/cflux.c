@@ -340,6 +340,8 @@ static int helm_template(int argc, char **argv)
 		rc = helm_fail(err.msg, false);
 		goto out;
 	}
+	if (chart->md.deprecated && (!chart->md.type[0] || streq(chart->md.type, "application")))
+		fputs("WARNING: This chart is deprecated\n", stderr);
 	ro.release_name = name;
 	ro.ns = ns && ns[0] ? ns : "default";
 	ro.api_versions = apis.v;

@@ -85,11 +85,13 @@ void helm__floatify(cJSON *j)
 
 int helm__yaml_first(const char *data, size_t len, cJSON **ret, struct op_err *reterr)
 {
+	struct yj_limits lim = YJ_LIMITS_DEFAULT;
 	struct yj_stream s;
 	cJSON *doc = NULL;
 	int r;
 
-	r = yj_parse_stream(data, first_doc_len(data, len), NULL, &s, reterr);
+	lim.go_errors = true;
+	r = yj_parse_stream(data, first_doc_len(data, len), &lim, &s, reterr);
 	if (r < 0)
 		return r;
 	if (s.n > 0) {

@@ -911,6 +911,7 @@ static int fn_tpl(struct tmpl_ctx *ctx, const struct tmpl_val *args, size_t narg
 {
 	struct buf q = BUF_INIT(64u << 20);
 	bool parse_failed = false;
+	char *inner;
 	int r = tmpl_ctx_tpl(ctx, args[0].s.p, args[0].s.n, args[1], ret, &parse_failed);
 
 	if (r == 0) {
@@ -918,12 +919,14 @@ static int fn_tpl(struct tmpl_ctx *ctx, const struct tmpl_val *args, size_t narg
 		return 0;
 	}
 	tmpl_quote(&q, args[0].s.p, args[0].s.n);
+	/* A copy: tmpl_ctx_fail() rewrites the buffer tmpl_ctx_message() points into. */
+	inner = xstrdup(tmpl_ctx_message(ctx));
 	if (parse_failed)
-		r = tmpl_ctx_fail(ctx, r, "cannot parse template %s: %s", q.buf,
-				  tmpl_ctx_message(ctx));
+		r = tmpl_ctx_fail(ctx, r, "cannot parse template %s: %s", q.buf, inner);
 	else
 		r = tmpl_ctx_fail(ctx, r, "error during tpl function execution for %s: %s", q.buf,
-				  tmpl_ctx_message(ctx));
+				  inner);
+	free(inner);
 	buf_release(&q);
 	return r;
 }

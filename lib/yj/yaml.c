@@ -816,6 +816,25 @@ static int parse_doc(const char *data, size_t len, unsigned line0, unsigned docn
 			/* libyaml reports problem_mark for scanner and parser errors. */
 			yaml_mark_t m = p.problem_mark;
 
+			if (lim->go_errors) {
+				/* go-yaml v2's parser.fail(): its own line arithmetic. */
+				size_t line = 0;
+
+				if (p.problem_mark.line != 0)
+					line = line0 + p.problem_mark.line +
+					       (p.error == YAML_SCANNER_ERROR ? 1 : 0);
+				else if (p.context_mark.line != 0)
+					line = line0 + p.context_mark.line;
+				if (line)
+					r = op_err_set(err, -EINVAL, "yaml: line %zu: %s", line,
+						       p.problem ? p.problem :
+								   "unknown problem parsing YAML content");
+				else
+					r = op_err_set(err, -EINVAL, "yaml: %s",
+						       p.problem ? p.problem :
+								   "unknown problem parsing YAML content");
+				break;
+			}
 			r = fail(&rd, -EINVAL, &m, "%s%s%s", p.problem ? p.problem : "syntax error",
 				 p.context ? " " : "", p.context ? p.context : "");
 			break;

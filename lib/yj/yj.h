@@ -52,6 +52,14 @@ struct yj_limits {
 	 * strings.  false (the default) keeps sigs.k8s.io/yaml's YAML 1.1.
 	 */
 	bool core_bools;
+	/*
+	 * Word YAML syntax errors as go-yaml v2 does (what Helm prints):
+	 * "yaml: line N: <problem>", N counted as go-yaml counts it (0-based
+	 * for parser errors, 1-based for scanner errors, from the start of
+	 * the input).  false (the default) gives "yaml: document D: line
+	 * L:C: <problem> <context>".
+	 */
+	bool go_errors;
 };
 
 /*
