@@ -4,7 +4,9 @@
 #
 # Every directory test/data/charts/<case>/ holds a public chart in chart/
 # (dependencies vendored under chart/charts/) and values files written for
-# it.  Each case is rendered with its default values, and once more per
+# it; test/data/helm/<case>/ holds small charts of our own aimed at one
+# feature each (value typing, dependencies, the engine's objects and
+# functions, hooks and flags, errors, loading).  Each case is rendered with its default values, and once more per
 # values-<v>.yaml (with the extra flags of <v>.args if that file exists),
 # by both programs: stdout must be byte for byte equal.  Where helm fails,
 # we must fail too, with the same first line of the error (and the same
@@ -129,7 +131,7 @@ check() {
 	fi
 }
 
-for c in test/data/charts/*/; do
+for c in test/data/charts/*/ test/data/helm/*/; do
 	c=${c%/}
 	name=${c##*/}
 	case " ${HELM_DIFF_ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac

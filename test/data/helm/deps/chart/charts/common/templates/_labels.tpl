@@ -1,0 +1,4 @@
+{{- define "common.label" -}}
+app: {{ .Chart.Name }}
+chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}

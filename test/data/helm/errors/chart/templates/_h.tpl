@@ -1,0 +1,2 @@
+{{- define "loop" }}{{ include "loop" . }}{{ end -}}
+{{- define "needs" }}{{ required "inner value is required" .Values.inner }}{{ end -}}
