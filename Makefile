@@ -13,6 +13,7 @@
 #   make bench-kube       lib/kube figures (informer memory, watch latency, SSA rate)
 #   make bench-kustomize  bin/cflux kustomize build vs kustomize on a 1000-resource overlay
 #   make bench-git        lib/source/git.c vs git clone/fetch --depth 1, 10 000 files / 100 MB
+#   make bench-helm       bin/cflux helm template vs helm template, a large chart and 100 renders
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
 # never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
@@ -103,7 +104,8 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git demo
+.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git \
+	bench-helm demo
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator $(BIN)/cflux
@@ -186,6 +188,11 @@ bench: $(BIN)/cflux-operator $(BUILD)/test/benchfloor testbin
 # overlay (test/bench/kustomize.sh; BENCH_KZ_N, BENCH_KZ_RUNS).
 bench-kustomize: $(BIN)/cflux
 	$(Q)BIN=$(BIN) bash test/bench/kustomize.sh
+
+# Figures, not tests: our helm template next to helm's on a large chart and
+# 100 renders of a mid-size one (test/bench/helm.sh; BENCH_HELM_RUNS, BENCH_HELM_N).
+bench-helm: $(BIN)/cflux
+	$(Q)BIN=$(BIN) bash test/bench/helm.sh
 
 # lib/source/git.c (one src_git_fetch, as the GitRepository reconciler)
 # next to git on a 10 000-file, 100 MB repository from the test servers
