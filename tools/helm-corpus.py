@@ -132,6 +132,13 @@ DEPS = {
     "openreports": ("openreports/reports-api", "charts/openreports"),
 }
 
+# Parts of a repository that its chart's .helmignore leaves out anyway,
+# removed from the copy to keep the corpus small (case -> paths).
+PRUNE = {
+    "vault": ["test", ".github"],
+    "kube-prometheus-stack": ["hack", "ci", "unittests"],
+}
+
 # Cases taken from a tag rather than the snapshot's HEAD (case -> ref).
 REFS = {
     # Later kyverno charts depend on charts not published in any repository here.
@@ -221,13 +228,16 @@ def build(case):
     os.makedirs(base, exist_ok=True)
     ref = REFS.get(case, "HEAD")
     extract(repo, path, chart, ref)
+    for p in PRUNE.get(case, []):
+        shutil.rmtree(os.path.join(chart, p), ignore_errors=True)
     sources = ["%s %s %s -> %s/chart" % (repo, head(repo, ref), path, case)]
     vendor(repo, chart, sources)
     lictext = subprocess.check_output(["git", "-C", mirror(repo), "show", ref + ":" + lic])
     with open(os.path.join(base, "LICENSE"), "wb") as f:
         f.write(lictext)
     with open(os.path.join(base, "SOURCE"), "w") as f:
-        f.write("# repository commit path -> where (README.md files left out)\n")
+        f.write("# repository commit path -> where (README.md files left out%s)\n" %
+                "".join(", " + p + "/ (in .helmignore) left out" for p in PRUNE.get(case, [])))
         f.write("\n".join(sources) + "\n")
 
 

@@ -50,6 +50,14 @@ int path_join_safe(const char *root, const char *rel, char **ret, struct op_err 
 int path_write_file(const char *path, const void *data, size_t len, unsigned mode);
 
 /*
+ * The entries of the directory `dir` ("." and ".." left out), sorted
+ * bytewise, as directory walks visit them: on success 0, *ret (release
+ * with path_names_free()) and *ret_n; on failure -errno.
+ */
+int path_list_dir(const char *dir, char ***ret, size_t *ret_n);
+void path_names_free(char **names, size_t n);
+
+/*
  * Read the regular file `path` (symbolic links followed) into a new
  * NUL-terminated buffer: on success 0, *ret (caller frees) and *ret_len.
  * -EFBIG when it holds more than `max` bytes (checked before reading and

@@ -106,7 +106,7 @@ int helm__yaml_first(const char *data, size_t len, cJSON **ret, struct op_err *r
 
 /* ---- typed decoding, as encoding/json into chart.Metadata ---- */
 
-static const char *json_kind(const cJSON *v)
+const char *helm__json_kind(const cJSON *v)
 {
 	if (cJSON_IsObject(v))
 		return "object";
@@ -125,15 +125,10 @@ static int type_err(struct op_err *err, const char *file, const cJSON *v, const 
 	return op_err_set(err, -EINVAL,
 			  "cannot load %s: error unmarshaling JSON: while decoding JSON: json: cannot "
 			  "unmarshal %s into Go struct field %s of type %s",
-			  file, json_kind(v), field, gotype);
+			  file, helm__json_kind(v), field, gotype);
 }
 
-/*
- * A scalar for a Go string field, as sigs.k8s.io/yaml converts it: text
- * as is, booleans as true/false, integers in decimal, other numbers as
- * Go's 'g' at float32 precision.  NULL for a non-scalar.
- */
-static char *scalar_text(const cJSON *v)
+char *helm__scalar_text(const cJSON *v, bool go_v)
 {
 	char num[64];
 
@@ -146,7 +141,9 @@ static char *scalar_text(const cJSON *v)
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
 
-		if (d == floor(d) && fabs(d) < 9007199254740992.0)
+		if (go_v)
+			yj_format_float(d, 64, false, num, sizeof(num));
+		else if (d == floor(d) && fabs(d) < 9007199254740992.0)
 			snprintf(num, sizeof(num), "%.0f", d);
 		else
 			yj_format_float(d, 32, false, num, sizeof(num));
@@ -163,7 +160,7 @@ static int get_str(const cJSON *v, char **field, const char *file, const char *n
 
 	if (cJSON_IsNull(v))
 		return 0;
-	s = scalar_text(v);
+	s = helm__scalar_text(v, false);
 	if (!s)
 		return type_err(err, file, v, name, "string");
 	free(*field);
@@ -197,7 +194,7 @@ static int get_strv(const cJSON *v, char ***field, size_t *n, const char *file, 
 		return type_err(err, file, v, name, "[]string");
 	out = xnew0(char *, (size_t)cJSON_GetArraySize(v) + 1);
 	cJSON_ArrayForEach(c, v) {
-		out[k] = cJSON_IsNull(c) ? xstrdup("") : scalar_text(c);
+		out[k] = cJSON_IsNull(c) ? xstrdup("") : helm__scalar_text(c, false);
 		if (!out[k]) {
 			free_strv(out, k);
 			return type_err(err, file, c, name, "string");
@@ -435,7 +432,7 @@ int helm__metadata_apply(struct helm_metadata *md, const cJSON *doc, const char 
 		return op_err_set(err, -EINVAL,
 				  "cannot load %s: error unmarshaling JSON: while decoding JSON: "
 				  "json: cannot unmarshal %s into Go value of type chart.Metadata",
-				  file, json_kind(doc));
+				  file, helm__json_kind(doc));
 	cJSON_ArrayForEach(c, doc) {
 		const char *k = c->string;
 		char fname[64];
@@ -471,7 +468,7 @@ int helm__metadata_apply(struct helm_metadata *md, const cJSON *doc, const char 
 			}
 			out = cJSON_CreateObject();
 			cJSON_ArrayForEach(a, c) {
-				char *s = cJSON_IsNull(a) ? xstrdup("") : scalar_text(a);
+				char *s = cJSON_IsNull(a) ? xstrdup("") : helm__scalar_text(a, false);
 
 				if (!s) {
 					cJSON_Delete(out);

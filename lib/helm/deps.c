@@ -28,7 +28,6 @@
 #include "base/alloc.h"
 #include "base/str.h"
 #include "helm/internal.h"
-#include "yj/yj.h"
 #include "base/banned.h"
 
 struct helm__node *helm__node_new(const struct helm_chart *c, struct helm__node *parent)
@@ -271,24 +270,15 @@ static int process_enabled(struct helm__node *c, const cJSON *v, const char *pat
 	return r;
 }
 
-/* Go's %v of a scalar from an import-values map entry. */
+/* Go's %v of a value from an import-values map entry. */
 static char *go_v(const cJSON *v)
 {
-	char num[64];
+	char *s;
 
 	if (!v || cJSON_IsNull(v))
 		return xstrdup("<nil>");
-	if (cJSON_IsString(v))
-		return xstrdup(v->valuestring);
-	if (cJSON_IsBool(v))
-		return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
-	if (cJSON_IsRaw(v))
-		return xstrdup(v->valuestring);
-	if (cJSON_IsNumber(v)) {
-		yj_format_float(v->valuedouble, 64, false, num, sizeof(num));
-		return xstrdup(num);
-	}
-	return xstrdup(cJSON_IsArray(v) ? "[...]" : "map[...]");
+	s = helm__scalar_text(v, true);
+	return s ? s : xstrdup(cJSON_IsArray(v) ? "[...]" : "map[...]");
 }
 
 /* pathToMap(): {a: {b: data}} for "a.b"; data itself for ".".  Takes data. */

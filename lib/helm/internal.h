@@ -20,6 +20,17 @@
  */
 int helm__yaml_first(const char *data, size_t len, cJSON **ret, struct op_err *reterr);
 
+/* encoding/json's name for a value's JSON type: "object", "array", "string", "bool", "number". */
+const char *helm__json_kind(const cJSON *v);
+
+/*
+ * A scalar as text, as sigs.k8s.io/yaml turns it into a Go string field
+ * (go_v false: integers in decimal, other numbers at float32 precision)
+ * or as fmt's %v prints it (go_v true).  A new string, or NULL for a
+ * non-scalar.
+ */
+char *helm__scalar_text(const cJSON *v, bool go_v);
+
 /* Turn every raw (exact integer) item of `j` into a float64 number. */
 void helm__floatify(cJSON *j);
 

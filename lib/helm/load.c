@@ -22,7 +22,6 @@
  * Every name and byte is owned by the list until classification moves it
  * into the chart; on any failure everything built so far is freed.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -538,36 +537,20 @@ static bool ignored(const struct walker *w, const char *rel, bool is_dir)
 	return false;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int walk(struct walker *w, const char *rel, unsigned depth)
 {
 	_cleanup_free_ char *abs = rel[0] ? xasprintf("%s/%s", w->root, rel) : xstrdup(w->root);
 	char **names = NULL;
-	size_t n = 0, alloc = 0, i;
-	struct dirent *de;
-	DIR *d;
+	size_t n = 0, i;
 	int r = 0;
 
 	if (depth > 64)
 		return op_err_set(w->err, -ELOOP, "directory '%s' is nested too deep (a symbolic "
 				  "link loop?)", rel);
-	d = opendir(abs);
-	if (!d)
-		return op_err_set(w->err, -errno, "cannot read directory '%s': %s", rel[0] ? rel : ".",
-				  op_strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		XGROW(names, n + 1, alloc);
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
+	r = path_list_dir(abs, &names, &n);
+	if (r < 0)
+		return op_err_set(w->err, r, "cannot read directory '%s': %s", rel[0] ? rel : ".",
+				  op_strerror(r));
 	for (i = 0; i < n && r == 0; i++) {
 		_cleanup_free_ char *crel = rel[0] ? xasprintf("%s/%s", rel, names[i]) :
 						      xstrdup(names[i]);
@@ -617,9 +600,7 @@ static int walk(struct walker *w, const char *rel, unsigned depth)
 		strip_bom(data, &len);
 		flist_add(&w->files, TAKE_PTR(crel), data, len);
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	path_names_free(names, n);
 	return r;
 }
 

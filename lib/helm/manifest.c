@@ -200,50 +200,17 @@ static cJSON **sorted_members(const cJSON *o, size_t *n)
 	return v;
 }
 
-static const char *kind_word(const cJSON *v)
-{
-	if (cJSON_IsObject(v))
-		return "object";
-	if (cJSON_IsArray(v))
-		return "array";
-	if (cJSON_IsString(v))
-		return "string";
-	if (cJSON_IsBool(v))
-		return "bool";
-	return "number";
-}
-
-/* A scalar as sigs.k8s.io/yaml turns it into a Go string field; NULL for others. */
-static char *str_of(const cJSON *v)
-{
-	char num[64];
-
-	if (cJSON_IsString(v))
-		return xstrdup(v->valuestring);
-	if (cJSON_IsBool(v))
-		return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
-	if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == (double)(long long)v->valuedouble &&
-		    v->valuedouble < 9007199254740992.0 && v->valuedouble > -9007199254740992.0)
-			snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble);
-		else
-			yj_format_float(v->valuedouble, 32, false, num, sizeof(num));
-		return xstrdup(num);
-	}
-	return NULL;
-}
-
 static int field_str(const cJSON *v, char **field, const char *name, struct op_err *err)
 {
 	char *s;
 
 	if (cJSON_IsNull(v))
 		return 0;
-	s = str_of(v);
+	s = helm__scalar_text(v, false);
 	if (!s)
 		return op_err_set(err, -EINVAL, "error unmarshaling JSON: while decoding JSON: json: "
 				  "cannot unmarshal %s into Go struct field %s of type string",
-				  kind_word(v), name);
+				  helm__json_kind(v), name);
 	free(*field);
 	*field = s;
 	return 0;
@@ -263,7 +230,7 @@ static int read_head(const char *doc, size_t len, struct head *h, struct op_err 
 	if (!cJSON_IsObject(j)) {
 		r = op_err_set(err, -EINVAL, "error unmarshaling JSON: while decoding JSON: json: "
 			       "cannot unmarshal %s into Go value of type releaseutil.SimpleHead",
-			       kind_word(j));
+			       helm__json_kind(j));
 		goto out;
 	}
 	m = sorted_members(j, &n);
@@ -282,7 +249,7 @@ static int read_head(const char *doc, size_t len, struct head *h, struct op_err 
 					       "JSON: json: cannot unmarshal %s into Go struct field "
 					       "SimpleHead.metadata of type struct { Name string "
 					       "\"json:\\\"name\\\"\"; Annotations map[string]string "
-					       "\"json:\\\"annotations\\\"\" }", kind_word(c));
+					       "\"json:\\\"annotations\\\"\" }", helm__json_kind(c));
 				break;
 			}
 			h->has_metadata = true;
@@ -304,13 +271,13 @@ static int read_head(const char *doc, size_t len, struct head *h, struct op_err 
 							       "while decoding JSON: json: cannot "
 							       "unmarshal %s into Go struct field "
 							       "SimpleHead.metadata.annotations of "
-							       "type map[string]string", kind_word(f));
+							       "type map[string]string", helm__json_kind(f));
 						break;
 					}
 					cJSON_Delete(h->annotations);
 					h->annotations = cJSON_CreateObject();
 					cJSON_ArrayForEach(a, f) {
-						char *s = cJSON_IsNull(a) ? xstrdup("") : str_of(a);
+						char *s = cJSON_IsNull(a) ? xstrdup("") : helm__scalar_text(a, false);
 
 						if (!s) {
 							r = op_err_set(err, -EINVAL, "error unmarshaling "
@@ -318,7 +285,7 @@ static int read_head(const char *doc, size_t len, struct head *h, struct op_err 
 								       "cannot unmarshal %s into Go struct "
 								       "field SimpleHead.metadata."
 								       "annotations of type string",
-								       kind_word(a));
+								       helm__json_kind(a));
 							break;
 						}
 						cJSON_DeleteItemFromObjectCaseSensitive(h->annotations,

@@ -19,7 +19,6 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>
@@ -85,11 +84,6 @@ static la_ssize_t write_cb(struct archive *a, void *client, const void *buf, siz
 	return (la_ssize_t)n;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int arch_fail(struct packer *p, const char *what)
 {
 	return op_err_set(p->err, p->werr ? p->werr : -EIO, "%s: %s", what,
@@ -150,26 +144,15 @@ static int walk(struct packer *p, const char *rel, int depth)
 {
 	_cleanup_free_ char *abs = rel[0] ? xasprintf("%s/%s", p->root, rel) : xstrdup(p->root);
 	char **names = NULL;
-	size_t n = 0, alloc = 0, i;
-	struct dirent *de;
-	DIR *d;
+	size_t n = 0, i;
 	int r = 0;
 
 	if (depth > MAX_DEPTH)
 		return op_err_set(p->err, -ELOOP, "directory '%s' is nested too deep", rel);
-	d = opendir(abs);
-	if (!d)
-		return op_err_set(p->err, -errno, "cannot read directory '%s': %s",
-				  rel[0] ? rel : ".", op_strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		XGROW(names, n + 1, alloc);
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), cmp_str);
+	r = path_list_dir(abs, &names, &n);
+	if (r < 0)
+		return op_err_set(p->err, r, "cannot read directory '%s': %s", rel[0] ? rel : ".",
+				  op_strerror(r));
 	for (i = 0; i < n && r == 0; i++) {
 		_cleanup_free_ char *crel = rel[0] ? xasprintf("%s/%s", rel, names[i]) :
 						      xstrdup(names[i]);
@@ -211,9 +194,7 @@ static int walk(struct packer *p, const char *rel, int depth)
 			r = add_file(p, cabs, crel, &st);
 		}
 	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	path_names_free(names, n);
 	return r;
 }
 

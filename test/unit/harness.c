@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +89,26 @@ const char *harness_tmpdir(void)
 		}
 	}
 	return tmpdir;
+}
+
+void harness_put(const char *dir, const char *rel, const char *text)
+{
+	size_t n = strlen(dir) + strlen(rel) + 2;
+	char *p = malloc(n), *s;
+	FILE *f;
+
+	if (!p)
+		abort();
+	snprintf(p, n, "%s/%s", dir, rel);
+	for (s = strchr(p + strlen(dir) + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		mkdir(p, 0700);
+		*s = '/';
+	}
+	f = fopen(p, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+		harness__fail(__FILE__, __LINE__, "cannot write %s", p);
+	free(p);
 }
 
 static int cmp_name(const void *a, const void *b)

@@ -38,6 +38,8 @@ void harness__fail(const char *file, int line, const char *fmt, ...)
 const char *harness_datadir(void);
 /* A fresh temporary directory for this test, removed when it ends. */
 const char *harness_tmpdir(void);
+/* Write `text` to dir/rel, creating the directories on the way; fails the test on error. */
+void harness_put(const char *dir, const char *rel, const char *text);
 
 #define TEST(tname)                                                                                \
 	static void test_##tname(void);                                                            \

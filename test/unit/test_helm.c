@@ -22,22 +22,7 @@
 #include "source/artifact.h"
 #include "yj/yj.h"
 
-static void put(const char *dir, const char *rel, const char *text)
-{
-	char *p = xasprintf("%s/%s", dir, rel), *s;
-	FILE *f;
-
-	for (s = p + strlen(dir) + 1; (s = strchr(s, '/')) != NULL; s++) {
-		*s = '\0';
-		mkdir(p, 0700);
-		*s = '/';
-	}
-	f = fopen(p, "w");
-	ASSERT_NOT_NULL(f);
-	fputs(text, f);
-	fclose(f);
-	free(p);
-}
+#define put harness_put
 
 static cJSON *json(const char *s)
 {

@@ -19,19 +19,7 @@ static char *root;
 
 static void put(const char *rel, const char *text)
 {
-	char *p = xasprintf("%s/%s", root, rel), *slash;
-	FILE *f;
-
-	for (slash = strchr(p + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		mkdir(p, 0700);
-		*slash = '/';
-	}
-	f = fopen(p, "w");
-	ASSERT_NOT_NULL(f);
-	fputs(text, f);
-	fclose(f);
-	free(p);
+	harness_put(root, rel, text);
 }
 
 static void fresh_root(void)

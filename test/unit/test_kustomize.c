@@ -22,20 +22,7 @@ static cJSON *parse(const char *y)
 	return j;
 }
 
-static void put(const char *dir, const char *rel, const char *text)
-{
-	char *p = xasprintf("%s/%s", dir, rel), *slash = strrchr(p, '/');
-	FILE *f;
-
-	*slash = '\0';
-	mkdir(p, 0700);
-	*slash = '/';
-	f = fopen(p, "w");
-	ASSERT_NOT_NULL(f);
-	fputs(text, f);
-	fclose(f);
-	free(p);
-}
+#define put harness_put
 
 TEST(hash_configmap_ignores_name)
 {
