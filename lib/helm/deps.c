@@ -30,19 +30,28 @@
 #include "helm/internal.h"
 #include "base/banned.h"
 
-struct helm__node *helm__node_new(const struct helm_chart *c, struct helm__node *parent)
+/* A node for `src` with copies of `md` and `values`, room for `ndeps` children. */
+static struct helm__node *node_alloc(const struct helm_chart *src, const struct helm_metadata *md,
+				     const cJSON *values, size_t ndeps, struct helm__node *parent)
 {
 	struct helm__node *n = xnew0(struct helm__node, 1);
+
+	n->src = src;
+	n->parent = parent;
+	helm__metadata_copy(&n->md, md);
+	n->values = values ? cJSON_Duplicate(values, 1) : NULL;
+	n->deps = xnew0(struct helm__node *, ndeps + 1);
+	n->ndeps = ndeps;
+	return n;
+}
+
+struct helm__node *helm__node_new(const struct helm_chart *c, struct helm__node *parent)
+{
+	struct helm__node *n = node_alloc(c, &c->md, c->values, c->ndeps, parent);
 	size_t i;
 
-	n->src = c;
-	n->parent = parent;
-	helm__metadata_copy(&n->md, &c->md);
-	n->values = c->values ? cJSON_Duplicate(c->values, 1) : NULL;
-	n->deps = xnew0(struct helm__node *, c->ndeps + 1);
 	for (i = 0; i < c->ndeps; i++)
 		n->deps[i] = helm__node_new(c->deps[i], n);
-	n->ndeps = c->ndeps;
 	return n;
 }
 
@@ -63,17 +72,11 @@ void helm__node_free(struct helm__node *n)
 /* A deep copy of the subtree at `n`, hung under `parent`. */
 static struct helm__node *node_copy(const struct helm__node *n, struct helm__node *parent)
 {
-	struct helm__node *c = xnew0(struct helm__node, 1);
+	struct helm__node *c = node_alloc(n->src, &n->md, n->values, n->ndeps, parent);
 	size_t i;
 
-	c->src = n->src;
-	c->parent = parent;
-	helm__metadata_copy(&c->md, &n->md);
-	c->values = n->values ? cJSON_Duplicate(n->values, 1) : NULL;
-	c->deps = xnew0(struct helm__node *, n->ndeps + 1);
 	for (i = 0; i < n->ndeps; i++)
 		c->deps[i] = node_copy(n->deps[i], c);
-	c->ndeps = n->ndeps;
 	return c;
 }
 
