@@ -616,27 +616,28 @@ static char *source_path(const char *doc)
 int helm_template_print(const struct helm_rendered *r, const struct helm_print_opts *o,
 			struct buf *out, struct op_err *err)
 {
-	struct buf all = BUF_INIT(out->max);
+	struct buf all = BUF_INIT(out->max), *dst;
 	const char *s = r->manifest;
-	size_t len = r->manifest_len, i, j;
+	size_t len = r->manifest_len, i, j, start;
 	int e;
 
 	helm__trim_space(&s, &len);
-	e = buf_add(&all, s, len) ?: buf_addch(&all, '\n');
+	/* Without --show-only the text goes straight to `out`. */
+	dst = o->nshow_only ? &all : out;
+	start = dst->len;
+	e = buf_add(dst, s, len) ?: buf_addch(dst, '\n');
 	for (i = 0; i < r->nhooks && e == 0 && !o->no_hooks; i++) {
 		if (o->skip_tests && is_test_hook(&r->hooks[i]))
 			continue;
-		e = buf_addf(&all, "---\n# Source: %s\n%s\n", r->hooks[i].path, r->hooks[i].manifest);
+		e = buf_addf(dst, "---\n# Source: %s\n%s\n", r->hooks[i].path, r->hooks[i].manifest);
 	}
 	if (e < 0) {
+		buf_truncate(dst, start);
 		buf_release(&all);
 		return op_err_set(err, -EFBIG, "output is too large");
 	}
-	if (o->nshow_only == 0) {
-		e = buf_add(out, all.buf, all.len);
-		buf_release(&all);
-		return e < 0 ? op_err_set(err, -EFBIG, "output is too large") : 0;
-	}
+	if (o->nshow_only == 0)
+		return 0;
 	{
 		const char *t = all.buf;
 		size_t tl = all.len, np;

@@ -906,6 +906,28 @@ static struct tmpl_val strip_no_value(struct tmpl_arena *a, struct tmpl_val v)
 	return tmpl_str_buf(a, &b);
 }
 
+/* The same in place, for a file's output (Helm's strings.ReplaceAll). */
+static void strip_no_value_buf(struct buf *b)
+{
+	static const char nv[] = "<no value>";
+	char *w, *r, *end = b->buf + b->len, *hit;
+
+	hit = b->len ? memmem(b->buf, b->len, nv, sizeof(nv) - 1) : NULL;
+	if (!hit)
+		return;
+	w = hit;
+	r = hit;
+	while (hit) {
+		memmove(w, r, (size_t)(hit - r));
+		w += hit - r;
+		r = hit + sizeof(nv) - 1;
+		hit = memmem(r, (size_t)(end - r), nv, sizeof(nv) - 1);
+	}
+	memmove(w, r, (size_t)(end - r));
+	w += end - r;
+	buf_truncate(b, (size_t)(w - b->buf));
+}
+
 static int fn_tpl(struct tmpl_ctx *ctx, const struct tmpl_val *args, size_t nargs,
 		  struct tmpl_val *ret, void *payload)
 {
@@ -1321,7 +1343,6 @@ static int run_engine(struct helm__node *root, const cJSON *vals, const struct h
 		struct tmpl_error te = TMPL_ERROR_INIT;
 		struct tmpl_map *tv;
 		struct buf b = BUF_INIT(lim->max_output_bytes - used);
-		struct tmpl_val s;
 
 		base = base ? base + 1 : tp.v[i].name;
 		if (base[0] == '_')
@@ -1339,20 +1360,19 @@ static int run_engine(struct helm__node *root, const cJSON *vals, const struct h
 			break;
 		}
 		tmpl_error_release(&te);
-		s = strip_no_value(rd.arena, tmpl_str(rd.arena, b.buf, b.len));
-		buf_release(&b);
-		used += s.s.n;
+		strip_no_value_buf(&b);
+		used += b.len;
 		if (str_endswith(tp.v[i].name, "NOTES.txt")) {
 			if (o->sub_notes || streq(tp.v[i].name, root_notes)) {
 				if (notes.len)
 					buf_addch(&notes, '\n');
-				buf_add(&notes, s.s.p, s.s.n);
+				buf_add(&notes, b.buf, b.len);
 			}
+			buf_release(&b);
 			continue;
 		}
 		files[nfiles].name = xstrdup(tp.v[i].name);
-		files[nfiles].content = xmemdup(s.s.p, s.s.n + 1);
-		files[nfiles].len = s.s.n;
+		files[nfiles].content = buf_detach(&b, &files[nfiles].len);
 		nfiles++;
 	}
 	if (r == 0) {
