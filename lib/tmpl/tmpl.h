@@ -696,6 +696,13 @@ struct tmpl_exec_opts {
 	unsigned max_depth;
 	/* Bytes of output, also of each include/tpl result.  0: 64 MiB. */
 	size_t max_output;
+	/*
+	 * Bytes of C stack the execution may use below tmpl_exec()'s frame
+	 * (nesting of templates, includes and control structures).  0: 2 MiB,
+	 * enough for the default depth; a thread running templates needs
+	 * this much stack plus its callers'.
+	 */
+	size_t max_stack;
 	/* For functions: tmpl_ctx_payload(). */
 	void *payload;
 };

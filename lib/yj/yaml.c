@@ -175,6 +175,14 @@ static void resolve_plain(const char *in, struct resolved *r)
 	char c = in[0];
 
 	r->kind = R_STR;
+	/*
+	 * go-yaml's resolve() first looks at a hint for the first byte: only
+	 * a sign, a digit, '.', '~' or the first letters of the bool and null
+	 * words can make a plain scalar anything but a string.  Most strings
+	 * stop here (toYaml and kustomize print many).
+	 */
+	if (c && !strchr("+-.0123456789~yYnNtTfFoO", c))
+		return;
 	if (in_list(in, null_words, ARRAY_SIZE(null_words))) {
 		r->kind = R_NULL;
 		return;
