@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/b64.h"
 #include "base/str.h"
 #include "tmpl/internal.h"
 #include "tmpl/tmpl.h"
@@ -42,35 +43,6 @@
 #define MAX_DEPTH 10000
 
 /* ---------------------------------------------------------------- JSON text */
-
-/* base64.StdEncoding of n bytes, as encoding/json writes []byte; caller frees. */
-static char *b64_encode(const void *p, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *s = p;
-	char *out = xmalloc(xalloc__mul((n + 2) / 3, 4) + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		*o++ = tab[s[i] >> 2];
-		*o++ = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-		*o++ = tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
-		*o++ = tab[s[i + 2] & 63];
-	}
-	if (i < n) {
-		*o++ = tab[s[i] >> 2];
-		if (i + 1 < n) {
-			*o++ = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-			*o++ = tab[(s[i + 1] & 15) << 2];
-		} else {
-			*o++ = tab[(s[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
 
 static const char hexd[] = "0123456789abcdef";
 
