@@ -210,7 +210,7 @@ TEST(fmt_and_strconv)
 	ASSERT_OK(tmpl_sprint(&b, args, 3));
 	ASSERT_STREQ(b.buf, "42s1e+06"); /* no space next to a string */
 	buf_reset(&b);
-	ASSERT_OK(tmpl_quote(&b, "a\"\n\x01é\xff", 8));
+	ASSERT_OK(tmpl_quote(&b, "a\"\n\x01é\xff", 7));
 	ASSERT_STREQ(b.buf, "\"a\\\"\\n\\x01é\\xff\"");
 	buf_reset(&b);
 	ASSERT_OK(tmpl_format_float(&b, 0.1 + 0.2, 'g', -1, 64));
