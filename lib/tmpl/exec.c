@@ -416,6 +416,11 @@ int tmpl_ctx_steps(struct tmpl_ctx *ctx, uint64_t n)
 	return 0;
 }
 
+uint64_t tmpl_ctx_steps_left(const struct tmpl_ctx *ctx)
+{
+	return ctx->s->x->budget->steps_left;
+}
+
 unsigned tmpl_ctx_depth(const struct tmpl_ctx *ctx)
 {
 	return ctx->s->depth;

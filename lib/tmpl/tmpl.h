@@ -769,6 +769,10 @@ int tmpl_ctx_reserve(struct tmpl_ctx *ctx, size_t n);
  */
 int tmpl_ctx_steps(struct tmpl_ctx *ctx, uint64_t n);
 
+/* Steps left in the budget (shared by the whole render when a
+ * tmpl_budget was given). */
+uint64_t tmpl_ctx_steps_left(const struct tmpl_ctx *ctx);
+
 /* Current template-call depth, and the limit. */
 unsigned tmpl_ctx_depth(const struct tmpl_ctx *ctx);
 unsigned tmpl_ctx_max_depth(const struct tmpl_ctx *ctx);

@@ -541,6 +541,19 @@ static int fn_payload(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
 	return 0;
 }
 
+static int fn_limits(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
+		     struct tmpl_val *ret, void *payload)
+{
+	uint64_t left = tmpl_ctx_steps_left(ctx);
+	int r = tmpl_ctx_steps(ctx, 5);
+
+	if (r < 0)
+		return r;
+	*ret = tmpl_strf(tmpl_ctx_arena(ctx), "%d/%u/%u", left - tmpl_ctx_steps_left(ctx) == 5,
+			 tmpl_ctx_depth(ctx), tmpl_ctx_max_depth(ctx));
+	return 0;
+}
+
 TEST(context_include_tpl_call_payload)
 {
 	struct env e;
@@ -551,6 +564,7 @@ TEST(context_include_tpl_call_payload)
 	ASSERT_OK(tmpl_funcs_add(e.f, "twice", "v", fn_twice, NULL));
 	ASSERT_OK(tmpl_funcs_add(e.f, "payload", "", fn_payload, NULL));
 	ASSERT_OK(tmpl_funcs_add(e.f, "badcall", "", fn_badcall, NULL));
+	ASSERT_OK(tmpl_funcs_add(e.f, "limits", "", fn_limits, NULL));
 	e.xo.payload = (void *)"the payload";
 	ASSERT_OK(run(&e,
 		      "{{ define \"d\" }}<{{ . }}>{{ end }}{{ inc \"d\" 1 | len }} "
@@ -558,6 +572,8 @@ TEST(context_include_tpl_call_payload)
 		      "{{ twice \"ab\" }} {{ payload }}",
 		      NULL));
 	ASSERT_STREQ(e.out.buf, "3 E2 abab the payload");
+	ASSERT_OK(run(&e, "{{ limits }} {{ define \"l\" }}{{ limits }}{{ end }}{{ inc \"l\" . }}", NULL));
+	ASSERT_STREQ(e.out.buf, "1/0/1000 1/1/1000");
 	ASSERT_EQ(run(&e, "{{ badcall }}", NULL), -EINVAL);
 	ASSERT_CONTAINS(e.err.msg, "error calling badcall: wrong type for value; expected string; got int");
 	/* Definitions made by tpl vanish afterwards. */
