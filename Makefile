@@ -14,6 +14,7 @@
 #   make bench-kustomize  bin/cflux kustomize build vs kustomize on a 1000-resource overlay
 #   make bench-git        lib/source/git.c vs git clone/fetch --depth 1, 10 000 files / 100 MB
 #   make bench-helm       bin/cflux helm template vs helm template, a large chart and 100 renders
+#   make tmpl-random      random templates and values: lib/tmpl vs Helm's engine (TMPL_SEED, TMPL_N)
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
 # never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
@@ -105,7 +106,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
 .PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git \
-	bench-helm demo
+	bench-helm demo tmpl-random
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator $(BIN)/cflux
@@ -203,6 +204,18 @@ bench-git: $(BUILD)/test/gitbench
 # Figures, not tests: lib/kube against the local control plane.
 bench-kube: $(BUILD)/test/kubebench testbin
 	$(Q)BUILD=$(BUILD) bash test/bench/kube.sh
+
+# Not a test of make test: random templates and values through lib/tmpl and
+# Helm's engine (test/tools/tmplrand.py; TMPL_SEED, TMPL_N per kind).
+TMPL_SEED ?= 1
+TMPL_N ?= 1000
+tmpl-random: $(BUILD)/test/tmplcase
+	$(Q)mkdir -p $(BUILD)/tmplrand
+	$(Q)python3 test/tools/tmplrand.py templates $(TMPL_SEED) $(TMPL_N) helm >$(BUILD)/tmplrand/rand_helm.cases
+	$(Q)python3 test/tools/tmplrand.py templates $(TMPL_SEED) $(TMPL_N) go >$(BUILD)/tmplrand/rand_go.cases
+	$(Q)python3 test/tools/tmplrand.py values $(TMPL_SEED) $(TMPL_N) >$(BUILD)/tmplrand/rand_values.cases
+	$(Q)BUILD=$(BUILD) TMPL_CASES="$(BUILD)/tmplrand/rand_helm.cases $(BUILD)/tmplrand/rand_go.cases $(BUILD)/tmplrand/rand_values.cases" \
+		bash test/unit/tmpl_diff.sh | grep -v '^ok'; exit $${PIPESTATUS[0]}
 
 # Real fuzzers: clang + libFuzzer, in their own build directory.
 FUZZ_BUILD := build/fuzz

@@ -1,13 +1,11 @@
 /*
- * b64.c: base64 encoding and decoding (see b64.h).
+ * b64.c: base64 (see b64.h).
  */
 #include <errno.h>
-#include <stdint.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/b64.h"
-#include "base/buf.h"
 #include "base/banned.h"
 
 static int b64val(int c)
@@ -56,36 +54,31 @@ int b64_decode(const char *in, char **ret, size_t *ret_len)
 	return 0;
 }
 
-int b64_encode(const void *in, size_t n, struct buf *out)
+char *b64_encode(const void *in, size_t n)
 {
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	const unsigned char *p = in;
-	size_t i, o;
-	int r;
+	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
 
-	if (n / 3 + 1 > (SIZE_MAX - out->len) / 4)
-		return -EFBIG;
-	r = buf_grow(out, (n + 2) / 3 * 4);
-	if (r < 0)
-		return r;
-	o = out->len;
-	for (i = 0; i + 3 <= n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-
-		out->buf[o++] = tab[v >> 18];
-		out->buf[o++] = tab[(v >> 12) & 63];
-		out->buf[o++] = tab[(v >> 6) & 63];
-		out->buf[o++] = tab[v & 63];
+	for (i = 0; i + 2 < n; i += 3) {
+		*o++ = alphabet[p[i] >> 2];
+		*o++ = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		*o++ = alphabet[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		*o++ = alphabet[p[i + 2] & 63];
 	}
 	if (i < n) {
-		unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0);
-
-		out->buf[o++] = tab[v >> 18];
-		out->buf[o++] = tab[(v >> 12) & 63];
-		out->buf[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out->buf[o++] = '=';
+		*o++ = alphabet[p[i] >> 2];
+		if (i + 1 < n) {
+			*o++ = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			*o++ = alphabet[(p[i + 1] & 15) << 2];
+		} else {
+			*o++ = alphabet[(p[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
 	}
-	out->buf[o] = '\0';
-	out->len = o;
-	return 0;
+	*o = '\0';
+	return out;
 }

@@ -100,12 +100,11 @@ static cJSON *files_json(const struct helm_file *f, size_t n)
 	a = cJSON_CreateArray();
 	for (i = 0; i < n; i++) {
 		cJSON *o = cJSON_CreateObject();
-		struct buf b = BUF_INIT((size_t)1 << 30);
+		char *b = b64_encode(f[i].data, f[i].len);
 
 		cJSON_AddStringToObject(o, "name", f[i].name);
-		if (b64_encode(f[i].data, f[i].len, &b) == 0)
-			cJSON_AddStringToObject(o, "data", b.buf);
-		buf_release(&b);
+		cJSON_AddStringToObject(o, "data", b);
+		free(b);
 		cJSON_AddItemToArray(a, o);
 	}
 	return a;
@@ -122,11 +121,10 @@ cJSON *helm__chart_json(const struct helm__node *n)
 	cJSON_AddItemToObject(o, "values",
 			      n->values ? cJSON_Duplicate(n->values, 1) : cJSON_CreateNull());
 	if (c->schema.data) {
-		struct buf b = BUF_INIT((size_t)1 << 30);
+		char *b = b64_encode(c->schema.data, c->schema.len);
 
-		if (b64_encode(c->schema.data, c->schema.len, &b) == 0)
-			cJSON_AddStringToObject(o, "schema", b.buf);
-		buf_release(&b);
+		cJSON_AddStringToObject(o, "schema", b);
+		free(b);
 	} else {
 		cJSON_AddNullToObject(o, "schema");
 	}
@@ -228,10 +226,14 @@ int helm_release_encode(const cJSON *rel, struct buf *out)
 	z.avail_in = (uInt)json.len;
 	z.next_out = gz;
 	z.avail_out = (uInt)cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
 		r = -EIO;
-	else
-		r = b64_encode(gz, z.total_out, out);
+	} else {
+		char *b = b64_encode(gz, z.total_out);
+
+		r = buf_adds(out, b);
+		free(b);
+	}
 	deflateEnd(&z);
 out:
 	free(gz);
@@ -322,7 +324,8 @@ cJSON *helm_release_secret(const cJSON *rel, const char *storage_ns, bool update
 {
 	const char *name = yj_get_str(rel, "/name"), *status = yj_get_str(rel, "/info/status");
 	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(rel, "version"), *l;
-	struct buf enc = BUF_INIT((size_t)1 << 30), data = BUF_INIT((size_t)1 << 30);
+	struct buf enc = BUF_INIT((size_t)1 << 30);
+	char *data = NULL;
 	cJSON *s, *md, *lb;
 	char num[32];
 	size_t i;
@@ -339,12 +342,12 @@ cJSON *helm_release_secret(const cJSON *rel, const char *storage_ns, bool update
 				return NULL;
 			}
 	}
-	if (helm_release_encode(rel, &enc) < 0 || b64_encode(enc.buf, enc.len, &data) < 0) {
+	if (helm_release_encode(rel, &enc) < 0) {
 		buf_release(&enc);
-		buf_release(&data);
 		op_err_set(err, -EFBIG, "release is too large");
 		return NULL;
 	}
+	data = b64_encode(enc.buf, enc.len);
 	s = cJSON_CreateObject();
 	cJSON_AddStringToObject(s, "apiVersion", "v1");
 	cJSON_AddStringToObject(s, "kind", "Secret");
@@ -369,9 +372,9 @@ cJSON *helm_release_secret(const cJSON *rel, const char *storage_ns, bool update
 	cJSON_AddStringToObject(lb, update ? "modifiedAt" : "createdAt", num);
 	cJSON_AddStringToObject(s, "type", "helm.sh/release.v1");
 	cJSON_AddObjectToObject(s, "data");
-	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(s, "data"), "release", data.buf);
+	cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(s, "data"), "release", data);
 	buf_release(&enc);
-	buf_release(&data);
+	free(data);
 	return s;
 }
 

@@ -317,13 +317,13 @@ static int files_as(struct tmpl_ctx *ctx, const struct tmpl_val *self, bool secr
 
 		base = base ? base + 1 : en->key;
 		if (secrets) {
-			struct buf b = BUF_INIT(512u << 20);
+			char *b;
 
-			if (b64_encode(en->v.s.p, en->v.s.n, &b) < 0) {
-				buf_release(&b);
-				return tmpl_ctx_fail(ctx, -ENOMEM, "memory limit exceeded");
-			}
-			v = tmpl_str_buf(a, &b);
+			if (tmpl_ctx_reserve(ctx, en->v.s.n / 3 * 4 + 8) < 0)
+				return -ENOMEM;
+			b = b64_encode(en->v.s.p, en->v.s.n);
+			v = tmpl_strz(a, b);
+			free(b);
 		} else {
 			v = tmpl_str_ref(en->v.s.p, en->v.s.n);
 		}

@@ -48,6 +48,7 @@
 #define DEFAULT_STEPS 10000000ull
 #define DEFAULT_DEPTH 1000u
 #define DEFAULT_OUTPUT (64u << 20)
+#define DEFAULT_STACK (2u << 20)
 /* Control structures and parentheses nested inside one another, summed
  * over all template calls: what bounds the C stack. */
 #define MAX_NEST 6000u
@@ -63,6 +64,8 @@ struct exec {
 	void *payload;
 	unsigned nest;
 	unsigned check; /* steps until the next memory check */
+	uintptr_t stack_base; /* the C stack where tmpl_exec() was entered */
+	size_t max_stack;
 };
 
 struct var {
@@ -161,6 +164,39 @@ static int s_fail(struct state *s, int code, const char *fmt, ...)
 	return r;
 }
 
+/*
+ * s_errorf() with the node's Go String() for the one %s in `fmt` (quoted
+ * with Go's %q when `quote`).  Kept out of line, with its buffers, so the
+ * recursive evaluators keep small stack frames.
+ */
+static __attribute__((noinline)) int s_error_node(struct state *s, const char *fmt,
+						  const struct node *n, bool quote)
+{
+	struct buf b = BUF_INIT(1 << 16), q = BUF_INIT(1 << 17);
+	int r;
+
+	tmpl__node_string(n, &b);
+	if (quote)
+		(void)tmpl_quote(&q, b.buf, b.len);
+	r = s_errorf(s, fmt, quote ? q.buf : b.buf);
+	buf_release(&b);
+	buf_release(&q);
+	return r;
+}
+
+/* s_errorf() with %v of a value for the one %s in `fmt`. */
+static __attribute__((noinline)) int s_error_val(struct state *s, const char *fmt,
+						 const struct tmpl_val *v)
+{
+	struct buf b = BUF_INIT(1 << 16);
+	int r;
+
+	(void)tmpl__fmt_value(&b, v, 'v', false, false);
+	r = s_errorf(s, fmt, b.buf);
+	buf_release(&b);
+	return r;
+}
+
 /* ---------------------------------------------------------------- limits */
 
 static int check_memory(struct state *s)
@@ -190,11 +226,27 @@ static int step(struct state *s, uint64_t n)
 	return 0;
 }
 
+/*
+ * Bytes of C stack used since tmpl_exec() was entered (the stack grows
+ * down on every platform we build for; the other direction counts too).
+ */
+static size_t stack_used(const struct exec *x)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+
+	return here < x->stack_base ? x->stack_base - here : here - x->stack_base;
+}
+
 static int nest_enter(struct state *s)
 {
 	if (++s->x->nest > MAX_NEST) {
 		s->x->nest--;
 		return s_fail(s, -E2BIG, "templates nest more than %u levels", MAX_NEST);
+	}
+	if (stack_used(s->x) > s->x->max_stack) {
+		s->x->nest--;
+		return s_fail(s, -E2BIG, "templates nest too deeply (more than %zu KiB of stack)",
+			      s->x->max_stack >> 10);
 	}
 	return 0;
 }
@@ -282,12 +334,6 @@ static struct tmpl_val unwrap(struct tmpl_val v)
 	return v;
 }
 
-static struct tmpl_val print_text_val(struct state *s, const struct tmpl_val *v, struct buf *b)
-{
-	(void)tmpl__fmt_value(b, v, 'v', false, false);
-	return tmpl_str_ref(b->buf, b->len);
-}
-
 /* ---------------------------------------------------------------- the context */
 
 struct tmpl_arena *tmpl_ctx_arena(struct tmpl_ctx *ctx)
@@ -370,6 +416,11 @@ int tmpl_ctx_steps(struct tmpl_ctx *ctx, uint64_t n)
 	return 0;
 }
 
+uint64_t tmpl_ctx_steps_left(const struct tmpl_ctx *ctx)
+{
+	return ctx->s->x->budget->steps_left;
+}
+
 unsigned tmpl_ctx_depth(const struct tmpl_ctx *ctx)
 {
 	return ctx->s->depth;
@@ -382,9 +433,14 @@ unsigned tmpl_ctx_max_depth(const struct tmpl_ctx *ctx)
 
 /* ---------------------------------------------------------------- calls */
 
-/* Go's validateType for a parameter of type `typ` (a params letter, or 0
- * for "no type": a chain's receiver).  May rewrite *v. */
-static int validate_type(struct state *s, struct tmpl_val *v, char typ)
+/*
+ * Go's validateType for a parameter of type `typ` (a params letter, or 0
+ * for "no type": a chain's receiver), without the state: may rewrite *v
+ * (a missing value becomes the type's nil; a value taken out of an
+ * interface{} is unwrapped; a named map or list converts to the plain
+ * type).  0, or -EINVAL with Go's message in msg[n].
+ */
+static int convert_arg(struct tmpl_val *v, char typ, char *msg, size_t n)
 {
 	bool ok;
 
@@ -403,61 +459,63 @@ static int validate_type(struct state *s, struct tmpl_val *v, char typ)
 			*v = tmpl_list_val(NULL);
 			return 0;
 		default:
-			return s_errorf(s, "invalid value; expected %s", tmpl__ptype_name(typ));
+			snprintf(msg, n, "invalid value; expected %s", tmpl__ptype_name(typ));
+			return -EINVAL;
 		}
 	}
 	if (typ == 0 || typ == P_VALUE)
 		return 0;
-	if (typ == P_ANY) {
+	switch (typ) {
+	case P_ANY:
+		ok = true;
+		break;
+	case P_STRING:
+		ok = v->kind == TMPL_STRING && !v->type;
+		break;
+	case P_INT:
+		ok = v->kind == TMPL_INT && !v->type;
+		break;
+	case P_INT64:
+		ok = v->kind == TMPL_INT64 && !v->type;
+		break;
+	case P_FLOAT:
+		ok = v->kind == TMPL_FLOAT64 && !v->type;
+		break;
+	case P_BOOL:
+		ok = v->kind == TMPL_BOOL && !v->type;
+		break;
+	case P_UINT64:
+		ok = v->kind == TMPL_UINT64 && !v->type;
+		break;
+	case P_MAP:
+		/* Named maps of the same shape convert (chartutil.Values). */
+		ok = v->kind == TMPL_MAP && (!v->m || v->m->elem == TMPL_NIL);
+		break;
+	case P_LIST:
+		ok = v->kind == TMPL_LIST && (!v->l || v->l->elem == TMPL_NIL);
+		break;
+	default:
+		ok = false;
+	}
+	if (ok) {
+		/* An interface{} holding the value, or the value itself. */
 		v->boxed = 0;
+		if (typ == P_MAP || typ == P_LIST)
+			v->type = NULL;
 		return 0;
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		switch (typ) {
-		case P_STRING:
-			ok = v->kind == TMPL_STRING && !v->type;
-			break;
-		case P_INT:
-			ok = v->kind == TMPL_INT && !v->type;
-			break;
-		case P_INT64:
-			ok = v->kind == TMPL_INT64 && !v->type;
-			break;
-		case P_FLOAT:
-			ok = v->kind == TMPL_FLOAT64 && !v->type;
-			break;
-		case P_BOOL:
-			ok = v->kind == TMPL_BOOL && !v->type;
-			break;
-		case P_UINT64:
-			ok = v->kind == TMPL_UINT64 && !v->type;
-			break;
-		case P_MAP:
-			/* Named maps of the same shape convert (Values). */
-			ok = v->kind == TMPL_MAP && (!v->m || v->m->elem == TMPL_NIL);
-			break;
-		case P_LIST:
-			ok = v->kind == TMPL_LIST && (!v->l || v->l->elem == TMPL_NIL);
-			break;
-		default:
-			ok = false;
-		}
-		if (ok && pass == 0 && v->boxed && (typ == P_MAP || typ == P_LIST)) {
-			/* Not assignable as an interface{}; unwrapped below. */
-		}
-		if (ok) {
-			v->boxed = 0;
-			if (typ == P_MAP || typ == P_LIST)
-				v->type = NULL;
-			return 0;
-		}
-		/* An interface{} holding a value: try the value itself. */
-		if (pass == 0 && v->boxed && v->kind != TMPL_NIL)
-			continue;
-		break;
-	}
-	return s_errorf(s, "wrong type for value; expected %s; got %s", tmpl__ptype_name(typ),
-			v->boxed && v->kind == TMPL_NIL ? "interface {}" : tmpl_type_name(v));
+	snprintf(msg, n, "wrong type for value; expected %s; got %s", tmpl__ptype_name(typ),
+		 v->boxed && v->kind == TMPL_NIL ? "interface {}" : tmpl_type_name(v));
+	return -EINVAL;
+}
+
+static int validate_type(struct state *s, struct tmpl_val *v, char typ)
+{
+	char msg[256];
+
+	if (convert_arg(v, typ, msg, sizeof(msg)) < 0)
+		return s_errorf(s, "%s", msg);
+	return 0;
 }
 
 /* Go's idealConstant: a number literal with no target type. */
@@ -532,25 +590,31 @@ static int eval_empty_interface(struct state *s, struct tmpl_val dot, const stru
 		return eval_variable_node(s, dot, n, NULL, 0, NULL, ret);
 	case N_PIPE:
 		return eval_pipeline(s, dot, n, ret);
-	default: {
-		struct buf b = BUF_INIT(1 << 16);
-		int r;
-
-		tmpl__node_string(n, &b);
-		r = s_errorf(s, "can't handle assignment of %s to empty interface argument", b.buf);
-		buf_release(&b);
-		return r;
-	}
+	default:
+		return s_error_node(s, "can't handle assignment of %s to empty interface argument", n,
+				    false);
 	}
 }
 
-static int literal_error(struct state *s, const char *what, const struct node *n)
+static __attribute__((noinline)) int literal_error(struct state *s, const char *what,
+						   const struct node *n)
 {
 	struct buf b = BUF_INIT(1 << 16);
 	int r;
 
 	tmpl__node_string(n, &b);
 	r = s_errorf(s, "expected %s; found %s", what, b.buf);
+	buf_release(&b);
+	return r;
+}
+
+static __attribute__((noinline)) int arg_type_error(struct state *s, const struct node *n, char typ)
+{
+	struct buf b = BUF_INIT(1 << 16);
+	int r;
+
+	tmpl__node_string(n, &b);
+	r = s_errorf(s, "can't handle %s for arg of type %s", b.buf, tmpl__ptype_name(typ));
 	buf_release(&b);
 	return r;
 }
@@ -641,14 +705,8 @@ literal:
 	case P_ANY:
 	case P_VALUE:
 		return eval_empty_interface(s, dot, n, ret);
-	default: {
-		struct buf b = BUF_INIT(1 << 16);
-
-		tmpl__node_string(n, &b);
-		r = s_errorf(s, "can't handle %s for arg of type %s", b.buf, tmpl__ptype_name(typ));
-		buf_release(&b);
-		return r;
-	}
+	default:
+		return arg_type_error(s, n, typ);
 	}
 }
 
@@ -685,6 +743,37 @@ static int invoke(struct state *s, const struct tmpl__func *fn, const struct tmp
 		return r;
 	*ret = v;
 	return 0;
+}
+
+/*
+ * The builtin call: Go's function values do not exist here, so it can
+ * only fail, as Go's call() does on anything but a function.  `arg` is the
+ * callee's node, or NULL when it was piped in (then Go names it by
+ * reflect.Value.String(): the string, or "<T Value>").
+ */
+static __attribute__((noinline)) int call_error(struct state *s, const struct node *node,
+						const struct node *arg, const struct tmpl_val *fv)
+{
+	struct tmpl_val f = unwrap(*fv);
+	struct buf nm = BUF_INIT(1 << 16);
+	int r;
+
+	if (!arg) {
+		if (fv->kind == TMPL_STRING)
+			(void)buf_add(&nm, fv->s.p, fv->s.n);
+		else
+			(void)buf_addf(&nm, "<%s Value>", tmpl_type_name(fv));
+	} else {
+		tmpl__node_string(arg, &nm);
+	}
+	at(s, node);
+	if (f.kind == TMPL_INVALID)
+		r = s_errorf(s, "error calling call: call of nil");
+	else
+		r = s_errorf(s, "error calling call: non-function %s of type %s", nm.buf,
+			     tmpl_type_name(&f));
+	buf_release(&nm);
+	return r;
 }
 
 /* Go's truth() for and/or. */
@@ -767,28 +856,8 @@ static int eval_call(struct state *s, struct tmpl_val dot, const struct tmpl__fu
 		if (r < 0)
 			return r;
 	}
-	if (fn->builtin == BI_CALL) {
-		/* call: Go's function values do not exist here. */
-		struct tmpl_val f = unwrap(argv[0]);
-		struct buf nm = BUF_INIT(1 << 16);
-
-		if (nargs == 0) {
-			/* reflect.Value.String(): the string, or "<T Value>". */
-			if (final->kind == TMPL_STRING)
-				(void)buf_add(&nm, final->s.p, final->s.n);
-			else
-				(void)buf_addf(&nm, "<%s Value>", tmpl_type_name(final));
-		} else
-			tmpl__node_string(args[0], &nm);
-		at(s, node);
-		if (f.kind == TMPL_INVALID)
-			r = s_errorf(s, "error calling call: call of nil");
-		else
-			r = s_errorf(s, "error calling call: non-function %s of type %s", nm.buf,
-				     tmpl_type_name(&f));
-		buf_release(&nm);
-		return r;
-	}
+	if (fn->builtin == BI_CALL)
+		return call_error(s, node, nargs ? args[0] : NULL, nargs ? &argv[0] : final);
 	r = invoke(s, fn, self, name, argv, num_in, node, &v);
 	if (r < 0)
 		return r;
@@ -935,14 +1004,8 @@ static int eval_chain_node(struct state *s, struct tmpl_val dot, const struct no
 	at(s, chain);
 	if (chain->chain.n == 0)
 		return s_errorf(s, "internal error: no fields in evalChainNode");
-	if (chain->chain.node->type == N_NIL) {
-		struct buf b = BUF_INIT(1 << 16);
-
-		tmpl__node_string(chain, &b);
-		r = s_errorf(s, "indirection through explicit nil in %s", b.buf);
-		buf_release(&b);
-		return r;
-	}
+	if (chain->chain.node->type == N_NIL)
+		return s_error_node(s, "indirection through explicit nil in %s", chain, false);
 	r = eval_arg(s, dot, 0, chain->chain.node, &pipe);
 	if (r < 0)
 		return r;
@@ -962,14 +1025,8 @@ static int eval_variable_node(struct state *s, struct tmpl_val dot, const struct
 	if (r < 0)
 		return r;
 	if (var->ident.n == 1) {
-		if (nargs > 1 || final) {
-			struct buf b = BUF_INIT(1 << 16);
-
-			tmpl__node_string(args[0], &b);
-			r = s_errorf(s, "can't give argument to non-function %s", b.buf);
-			buf_release(&b);
-			return r;
-		}
+		if (nargs > 1 || final)
+			return s_error_node(s, "can't give argument to non-function %s", args[0], false);
 		*ret = value;
 		return 0;
 	}
@@ -980,15 +1037,8 @@ static int eval_variable_node(struct state *s, struct tmpl_val dot, const struct
 static int not_a_function(struct state *s, const struct node *const *args, size_t nargs,
 			  const struct tmpl_val *final)
 {
-	if (nargs > 1 || final) {
-		struct buf b = BUF_INIT(1 << 16);
-		int r;
-
-		tmpl__node_string(args[0], &b);
-		r = s_errorf(s, "can't give argument to non-function %s", b.buf);
-		buf_release(&b);
-		return r;
-	}
+	if (nargs > 1 || final)
+		return s_error_node(s, "can't give argument to non-function %s", args[0], false);
 	return 0;
 }
 
@@ -1043,16 +1093,8 @@ static int eval_command(struct state *s, struct tmpl_val dot, const struct node 
 	case N_STRING:
 		*ret = first->str.val;
 		return 0;
-	default: {
-		struct buf b = BUF_INIT(1 << 16), q = BUF_INIT(1 << 17);
-
-		tmpl__node_string(first, &b);
-		(void)tmpl_quote(&q, b.buf, b.len);
-		r = s_errorf(s, "can't evaluate command %s", q.buf);
-		buf_release(&b);
-		buf_release(&q);
-		return r;
-	}
+	default:
+		return s_error_node(s, "can't evaluate command %s", first, true);
 	}
 }
 
@@ -1112,6 +1154,13 @@ static int print_value(struct state *s, const struct node *n, const struct tmpl_
 	}
 	buf_init(&b, s->x->max_output);
 	r = tmpl__fmt_value(&b, v, 'v', false, false);
+	/* Go prints what a pointer points to (printableValue's indirect). */
+	if (r == 0 && v->kind == TMPL_OBJ && v->type && !v->type->string && v->type->kind &&
+	    strcmp(v->type->kind, "ptr") == 0 && b.len > 0 && b.buf[0] == '&') {
+		r = write_out(s, b.buf + 1, b.len - 1);
+		buf_release(&b);
+		return r;
+	}
 	if (r < 0) {
 		buf_release(&b);
 		if (r == -ELOOP)
@@ -1204,11 +1253,7 @@ static int walk_range(struct state *s, struct tmpl_val dot, const struct node *r
 		uint64_t count;
 
 		if (rn->branch.pipe->pipe.decl.n > 1) {
-			struct buf b = BUF_INIT(1 << 10);
-
-			r = s_errorf(s, "can't use %s to iterate over more than one variable",
-				     print_text_val(s, &val, &b).s.p);
-			buf_release(&b);
+			r = s_error_val(s, "can't use %s to iterate over more than one variable", &val);
 			goto out;
 		}
 		if (tmpl_is_int(val.kind))
@@ -1286,13 +1331,9 @@ static int walk_range(struct state *s, struct tmpl_val dot, const struct node *r
 	}
 	case TMPL_INVALID:
 		break;
-	default: {
-		struct buf b = BUF_INIT(1 << 16);
-
-		r = s_errorf(s, "range can't iterate over %s", print_text_val(s, &val, &b).s.p);
-		buf_release(&b);
+	default:
+		r = s_error_val(s, "range can't iterate over %s", &val);
 		goto out;
-	}
 	}
 	if (!ran && rn->branch.else_list)
 		r = walk(s, dot, rn->branch.else_list);
@@ -1314,14 +1355,9 @@ static int walk_template(struct state *s, struct tmpl_val dot, const struct node
 
 	at(s, tn);
 	t = tmpl__lookup(s->set, tn->tmpl.name.p);
-	if (!t) {
-		struct buf q = BUF_INIT(1 << 16);
-
-		(void)tmpl_quote(&q, tn->tmpl.name.p, tn->tmpl.name.n);
-		r = s_errorf(s, "template %s not defined", q.buf);
-		buf_release(&q);
-		return r;
-	}
+	if (!t)
+		return s_error_node(s, "template %s not defined",
+				    &(struct node){ .type = N_STRING, .str.quoted = tn->tmpl.name }, true);
 	if (s->depth >= s->x->max_depth)
 		return s_fail(s, -E2BIG, "exceeded maximum template depth (%u)", s->x->max_depth);
 	r = eval_pipeline(s, dot, tn->tmpl.pipe, &v);
@@ -1397,14 +1433,8 @@ static int walk(struct state *s, struct tmpl_val dot, const struct node *n)
 		return r;
 	case N_TEXT:
 		return write_out(s, n->text.p, n->text.n);
-	default: {
-		struct buf b = BUF_INIT(1 << 16);
-
-		tmpl__node_string(n, &b);
-		r = s_errorf(s, "unknown node: %s", b.buf);
-		buf_release(&b);
-		return r;
-	}
+	default:
+		return s_error_node(s, "unknown node: %s", n, false);
 	}
 }
 
@@ -1438,6 +1468,7 @@ static void exec_init(struct exec *x, const struct tmpl_exec_opts *o)
 	x->max_output = o->max_output ? o->max_output : DEFAULT_OUTPUT;
 	x->payload = o->payload;
 	x->check = 1024;
+	x->max_stack = o->max_stack ? o->max_stack : DEFAULT_STACK;
 }
 
 int tmpl_exec(const struct tmpl_set *s, const char *name, struct tmpl_val data,
@@ -1467,6 +1498,7 @@ int tmpl_exec(const struct tmpl_set *s, const char *name, struct tmpl_val data,
 		return -EINVAL;
 	}
 	exec_init(&x, opts);
+	x.stack_base = (uintptr_t)__builtin_frame_address(0);
 	data.boxed = 0;
 	r = exec_tree(NULL, &x, s, t, data, out, 0, err);
 	if (!reterr)
@@ -1491,6 +1523,10 @@ static int ctx_run(struct tmpl_ctx *ctx, const struct tmpl_set *set, struct tree
 	}
 	if (s->x->nest >= MAX_NEST)
 		return tmpl_ctx_fail(ctx, -E2BIG, "templates nest more than %u levels", MAX_NEST);
+	if (stack_used(s->x) > s->x->max_stack)
+		return tmpl_ctx_fail(ctx, -E2BIG,
+				     "templates nest too deeply (more than %zu KiB of stack)",
+				     s->x->max_stack >> 10);
 	s->x->nest++;
 	data.boxed = 0;
 	r = exec_tree(s, s->x, set, t, data, &out, s->depth + 1, &err);
@@ -1577,11 +1613,11 @@ int tmpl_ctx_call(struct tmpl_ctx *ctx, const char *name, const struct tmpl_val 
 				       fn->nparams, nargs);
 	argv = tmpl_alloc(ctx->s->x->arena, (nargs ? nargs : 1) * sizeof(*argv));
 	for (size_t i = 0; i < nargs; i++) {
-		char t = fn->types[i < fn->nparams ? i : fn->nparams - 1];
+		char t = fn->types[i < fn->nparams ? i : fn->nparams - 1], msg[256];
 
 		argv[i] = args[i];
-		if (t == P_ANY && argv[i].kind == TMPL_INVALID)
-			argv[i] = tmpl_nil();
+		if (convert_arg(&argv[i], t, msg, sizeof(msg)) < 0)
+			return tmpl_ctx_errorf(ctx, "%s", msg);
 	}
 	buf_init(&sub.msg, 1 << 20);
 	r = fn->fn(&sub, argv, nargs, ret, fn->payload);

@@ -479,8 +479,11 @@ struct tmpl_method {
  * string     the String() (or Error()) method, if the Go type has one:
  *            append the text to `out`.  fmt uses it for %v %s %q %x %X,
  *            and Sprig's toString.  0 or -EFBIG.
- * gofmt      for a type without String(): what %v (plus = 1: %+v)
- *            prints, e.g. "&{v1.20.0 1 20}".  NULL prints "{}".
+ * gofmt      for a type without String(): what printf's %v (plus = 1:
+ *            %+v) prints, e.g. "&{v1.20.0 1 20}" for a pointer to a
+ *            struct.  {{ . }} prints a pointer's target, as Go's
+ *            printableValue does: the executor drops the leading '&' of
+ *            a "ptr" kind.  NULL prints "{}".
  * to_json    json.Marshal's view of the value as a new cJSON tree, for
  *            toJson/toYaml (struct fields in declaration order, by their
  *            JSON tags).  NULL: not marshalable ("{}" for a struct).
@@ -580,8 +583,11 @@ bool tmpl_funcs_has(const struct tmpl_funcs *f, const char *name);
 
 /*
  * Helm's data-format functions (data.c), as Helm v3.21 defines them:
- * toYaml mustToYaml toYamlPretty fromYaml fromYamlArray toJson mustToJson
- * fromJson fromJsonArray toToml fromToml.
+ * toYaml fromYaml fromYamlArray toJson fromJson fromJsonArray toToml.
+ * Helm v3.21 has no mustToYaml (v4 adds it) and mustToJson is Sprig's
+ * (json.Marshal; tmpl_to_json_text() does it).  Not yet here: toYamlPretty
+ * (go-yaml v3's printer) and fromToml; a template using them fails to
+ * parse ("function not defined") rather than print something else.
  */
 void tmpl_funcs_add_data(struct tmpl_funcs *f);
 
@@ -696,6 +702,13 @@ struct tmpl_exec_opts {
 	unsigned max_depth;
 	/* Bytes of output, also of each include/tpl result.  0: 64 MiB. */
 	size_t max_output;
+	/*
+	 * Bytes of C stack the execution may use below tmpl_exec()'s frame
+	 * (nesting of templates, includes and control structures).  0: 2 MiB,
+	 * enough for the default depth; a thread running templates needs
+	 * this much stack plus its callers'.
+	 */
+	size_t max_stack;
 	/* For functions: tmpl_ctx_payload(). */
 	void *payload;
 };
@@ -755,6 +768,10 @@ int tmpl_ctx_reserve(struct tmpl_ctx *ctx, size_t n);
  * message set.
  */
 int tmpl_ctx_steps(struct tmpl_ctx *ctx, uint64_t n);
+
+/* Steps left in the budget (shared by the whole render when a
+ * tmpl_budget was given). */
+uint64_t tmpl_ctx_steps_left(const struct tmpl_ctx *ctx);
 
 /* Current template-call depth, and the limit. */
 unsigned tmpl_ctx_depth(const struct tmpl_ctx *ctx);

@@ -210,7 +210,7 @@ TEST(fmt_and_strconv)
 	ASSERT_OK(tmpl_sprint(&b, args, 3));
 	ASSERT_STREQ(b.buf, "42s1e+06"); /* no space next to a string */
 	buf_reset(&b);
-	ASSERT_OK(tmpl_quote(&b, "a\"\n\x01é\xff", 8));
+	ASSERT_OK(tmpl_quote(&b, "a\"\n\x01é\xff", 7));
 	ASSERT_STREQ(b.buf, "\"a\\\"\\n\\x01é\\xff\"");
 	buf_reset(&b);
 	ASSERT_OK(tmpl_format_float(&b, 0.1 + 0.2, 'g', -1, 64));
@@ -525,10 +525,32 @@ static int fn_twice(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
 	return tmpl_ctx_call(ctx, "printf", both, 3, ret);
 }
 
+static int fn_badcall(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
+		      struct tmpl_val *ret, void *payload)
+{
+	struct tmpl_val arg = tmpl_int(1);
+
+	/* printf's format must be a string: the same check as in a template. */
+	return tmpl_ctx_call(ctx, "printf", &arg, 1, ret);
+}
+
 static int fn_payload(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
 		      struct tmpl_val *ret, void *payload)
 {
 	*ret = tmpl_strz(tmpl_ctx_arena(ctx), tmpl_ctx_payload(ctx));
+	return 0;
+}
+
+static int fn_limits(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
+		     struct tmpl_val *ret, void *payload)
+{
+	uint64_t left = tmpl_ctx_steps_left(ctx);
+	int r = tmpl_ctx_steps(ctx, 5);
+
+	if (r < 0)
+		return r;
+	*ret = tmpl_strf(tmpl_ctx_arena(ctx), "%d/%u/%u", left - tmpl_ctx_steps_left(ctx) == 5,
+			 tmpl_ctx_depth(ctx), tmpl_ctx_max_depth(ctx));
 	return 0;
 }
 
@@ -541,6 +563,8 @@ TEST(context_include_tpl_call_payload)
 	ASSERT_OK(tmpl_funcs_add(e.f, "tpl", "sv", fn_tpl, NULL));
 	ASSERT_OK(tmpl_funcs_add(e.f, "twice", "v", fn_twice, NULL));
 	ASSERT_OK(tmpl_funcs_add(e.f, "payload", "", fn_payload, NULL));
+	ASSERT_OK(tmpl_funcs_add(e.f, "badcall", "", fn_badcall, NULL));
+	ASSERT_OK(tmpl_funcs_add(e.f, "limits", "", fn_limits, NULL));
 	e.xo.payload = (void *)"the payload";
 	ASSERT_OK(run(&e,
 		      "{{ define \"d\" }}<{{ . }}>{{ end }}{{ inc \"d\" 1 | len }} "
@@ -548,6 +572,10 @@ TEST(context_include_tpl_call_payload)
 		      "{{ twice \"ab\" }} {{ payload }}",
 		      NULL));
 	ASSERT_STREQ(e.out.buf, "3 E2 abab the payload");
+	ASSERT_OK(run(&e, "{{ limits }} {{ define \"l\" }}{{ limits }}{{ end }}{{ inc \"l\" . }}", NULL));
+	ASSERT_STREQ(e.out.buf, "1/0/1000 1/1/1000");
+	ASSERT_EQ(run(&e, "{{ badcall }}", NULL), -EINVAL);
+	ASSERT_CONTAINS(e.err.msg, "error calling badcall: wrong type for value; expected string; got int");
 	/* Definitions made by tpl vanish afterwards. */
 	ASSERT_EQ(run(&e, "{{ tpl \"{{ define \\\"e\\\" }}E{{ end }}\" . }}{{ inc \"e\" . }}", NULL),
 		  -ENOENT);
@@ -615,6 +643,21 @@ static cJSON *point_json(const struct tmpl_val *self)
 	return j;
 }
 
+static int point_gofmt(const struct tmpl_val *self, int plus, struct buf *out)
+{
+	const struct point *p = self->o;
+
+	return plus ? buf_addf(out, "&{X:%lld Y:%lld}", (long long)p->x, (long long)p->y) :
+		      buf_addf(out, "&{%lld %lld}", (long long)p->x, (long long)p->y);
+}
+
+static const struct tmpl_type plain_point_type = {
+	.name = "*geo.Plain",
+	.kind = "ptr",
+	.field = point_field,
+	.gofmt = point_gofmt,
+};
+
 static const struct tmpl_method point_methods[] = { { "Add", "i", point_add } };
 static const struct tmpl_type point_type = {
 	.name = "*geo.Point",
@@ -666,6 +709,22 @@ TEST(objects_fields_methods_printing)
 	tmpl_error_release(&e.err);
 	ASSERT_EQ(tmpl_exec(e.set, "t", tmpl_map_val(m), &e.xo, &e.out, &e.err), -EINVAL);
 	ASSERT_CONTAINS(e.err.msg, "X has arguments but cannot be invoked as function");
+	env_release(&e);
+}
+
+TEST(pointer_printing)
+{
+	struct env e;
+	struct point pt = { 4, 5 };
+	struct tmpl_map *m;
+
+	env_init(&e);
+	m = tmpl_map_new(e.a, TMPL_NIL);
+	tmpl_map_set(m, "P", 1, tmpl_obj(&plain_point_type, &pt));
+	ASSERT_OK(env_parse(&e, "{{ .P }} {{ printf \"%v %+v\" .P .P }} {{ print .P }}"));
+	ASSERT_OK(tmpl_exec(e.set, "t", tmpl_map_val(m), &e.xo, &e.out, &e.err));
+	/* {{ }} prints the pointee; printf and print the pointer. */
+	ASSERT_STREQ(e.out.buf, "{4 5} &{4 5} &{X:4 Y:5} &{4 5}");
 	env_release(&e);
 }
 
