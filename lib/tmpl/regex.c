@@ -1281,7 +1281,11 @@ static struct frag alt(struct compiler *c, struct frag f1, struct frag f2)
 	return f;
 }
 
-static struct frag quest(struct compiler *c, struct frag f1, bool nongreedy)
+/*
+ * An ALT choosing f1 (first unless nongreedy) or a hole.  quest: the hole
+ * and f1's exits leave; loop (x+ / x*): f1's exits come back to the ALT.
+ */
+static struct frag alt_hole(struct compiler *c, struct frag f1, bool nongreedy, bool loop_back)
 {
 	struct frag f = emit(c, I_ALT);
 	uint32_t l;
@@ -1296,28 +1300,21 @@ static struct frag quest(struct compiler *c, struct frag f1, bool nongreedy)
 		l = f.i << 1 | 1;
 	}
 	f.head = f.tail = l;
-	plist_append(c->re, &f, f1.head, f1.tail);
+	if (loop_back)
+		patch(c->re, f1.head, f.i);
+	else
+		plist_append(c->re, &f, f1.head, f1.tail);
 	return f;
 }
 
-/* The loop of x+ / x*: an ALT back to x; its free exit is the hole. */
+static struct frag quest(struct compiler *c, struct frag f1, bool nongreedy)
+{
+	return alt_hole(c, f1, nongreedy, false);
+}
+
 static struct frag loop(struct compiler *c, struct frag f1, bool nongreedy)
 {
-	struct frag f = emit(c, I_ALT);
-	uint32_t l;
-
-	if (!f.i)
-		return f;
-	if (nongreedy) {
-		c->re->prog[f.i].arg = f1.i;
-		l = f.i << 1;
-	} else {
-		c->re->prog[f.i].out = f1.i;
-		l = f.i << 1 | 1;
-	}
-	f.head = f.tail = l;
-	patch(c->re, f1.head, f.i);
-	return f;
+	return alt_hole(c, f1, nongreedy, true);
 }
 
 static struct frag plus(struct compiler *c, struct frag f1, bool nongreedy)

@@ -32,6 +32,9 @@ void sprig_buf_init(struct tmpl_ctx *ctx, struct buf *b)
 
 int sprig_oom(struct tmpl_ctx *ctx)
 {
+	/* The buffer reached what the arena has left: the arena's own message. */
+	if (tmpl_ctx_reserve(ctx, SIZE_MAX / 2) < 0)
+		return -ENOMEM;
 	return tmpl_ctx_fail(ctx, -ENOMEM, "memory limit exceeded");
 }
 

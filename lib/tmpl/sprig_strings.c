@@ -39,19 +39,24 @@ static int add_rune(struct buf *b, uint32_t r)
 	return buf_add(b, u, utf8_encode(r, u));
 }
 
-/* strings.Map(f, s): f over each rune, invalid bytes as U+FFFD. */
-static int map_runes(struct tmpl_ctx *ctx, const char *s, size_t n, uint32_t (*f)(uint32_t),
-		     struct tmpl_val *ret)
+/*
+ * strings.Map(f, s): f over each rune, invalid bytes as U+FFFD.  `st`
+ * carries what a mapping remembers between runes (Title's previous rune,
+ * SwapCase's "after white space").
+ */
+static int map_runes(struct tmpl_ctx *ctx, const struct tmpl_val *v, uint32_t (*f)(uint32_t r, uint32_t *st),
+		     uint32_t st, struct tmpl_val *ret)
 {
+	const char *s = v->s.p;
+	size_t n = v->s.n, i = 0;
 	struct buf b;
-	size_t i = 0;
 
 	sprig_buf_init(ctx, &b);
 	while (i < n) {
 		uint32_t r;
 
 		i += utf8_decode(s + i, n - i, &r);
-		if (add_rune(&b, f(r)) < 0) {
+		if (add_rune(&b, f(r, &st)) < 0) {
 			buf_release(&b);
 			return sprig_oom(ctx);
 		}
@@ -59,24 +64,24 @@ static int map_runes(struct tmpl_ctx *ctx, const char *s, size_t n, uint32_t (*f
 	return sprig_ret_buf(ctx, &b, ret);
 }
 
-static uint32_t to_upper(uint32_t r)
+static uint32_t to_upper(uint32_t r, uint32_t *st)
 {
 	return tmpl__to_case(0, r);
 }
 
-static uint32_t to_lower(uint32_t r)
+static uint32_t to_lower(uint32_t r, uint32_t *st)
 {
 	return tmpl__to_case(1, r);
 }
 
 SPRIG_FN(fn_upper)
 {
-	return map_runes(ctx, S(0), L(0), to_upper, ret);
+	return map_runes(ctx, &a[0], to_upper, 0, ret);
 }
 
 SPRIG_FN(fn_lower)
 {
-	return map_runes(ctx, S(0), L(0), to_lower, ret);
+	return map_runes(ctx, &a[0], to_lower, 0, ret);
 }
 
 /* strings.Title's isSeparator. */
@@ -89,80 +94,57 @@ static bool is_separator(uint32_t r)
 	return tmpl__is_space(r);
 }
 
+/* strings.Title: title-case each rune after a separator; *prev is the last rune. */
+static uint32_t title_step(uint32_t r, uint32_t *prev)
+{
+	uint32_t o = is_separator(*prev) ? tmpl__to_case(2, r) : r;
+
+	*prev = r;
+	return o;
+}
+
 SPRIG_FN(fn_title)
 {
-	struct buf b;
-	uint32_t prev = ' ';
-	size_t i = 0;
-
-	sprig_buf_init(ctx, &b);
-	while (i < L(0)) {
-		uint32_t r, o;
-
-		i += utf8_decode(S(0) + i, L(0) - i, &r);
-		o = is_separator(prev) ? tmpl__to_case(2, r) : r;
-		prev = r;
-		if (add_rune(&b, o) < 0) {
-			buf_release(&b);
-			return sprig_oom(ctx);
-		}
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return map_runes(ctx, &a[0], title_step, ' ', ret);
 }
 
-/* goutils.Uncapitalize: lower-case the first rune of each space-separated word. */
+/* goutils.Uncapitalize: lower-case the first rune of each word; *next says a word starts. */
+static uint32_t untitle_step(uint32_t r, uint32_t *next)
+{
+	if (tmpl__is_space(r)) {
+		*next = 1;
+	} else if (*next) {
+		*next = 0;
+		return tmpl__to_case(1, r);
+	}
+	return r;
+}
+
 SPRIG_FN(fn_untitle)
 {
-	struct buf b;
-	bool next = true;
-	size_t i = 0;
-
-	sprig_buf_init(ctx, &b);
-	while (i < L(0)) {
-		uint32_t r;
-
-		i += utf8_decode(S(0) + i, L(0) - i, &r);
-		if (tmpl__is_space(r)) {
-			next = true;
-		} else if (next) {
-			r = tmpl__to_case(1, r);
-			next = false;
-		}
-		if (add_rune(&b, r) < 0) {
-			buf_release(&b);
-			return sprig_oom(ctx);
-		}
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return map_runes(ctx, &a[0], untitle_step, 1, ret);
 }
 
-/* goutils.SwapCase. */
+/* goutils.SwapCase; *ws says the previous rune was white space. */
+static uint32_t swap_step(uint32_t r, uint32_t *ws)
+{
+	if (tmpl__is_upper(r) || tmpl__is_title(r)) {
+		*ws = 0;
+		return tmpl__to_case(1, r);
+	}
+	if (tmpl__is_lower(r)) {
+		uint32_t o = tmpl__to_case(*ws ? 2 : 0, r);
+
+		*ws = 0;
+		return o;
+	}
+	*ws = tmpl__is_space(r);
+	return r;
+}
+
 SPRIG_FN(fn_swapcase)
 {
-	struct buf b;
-	bool ws = true;
-	size_t i = 0;
-
-	sprig_buf_init(ctx, &b);
-	while (i < L(0)) {
-		uint32_t r;
-
-		i += utf8_decode(S(0) + i, L(0) - i, &r);
-		if (tmpl__is_upper(r) || tmpl__is_title(r)) {
-			r = tmpl__to_case(1, r);
-			ws = false;
-		} else if (tmpl__is_lower(r)) {
-			r = tmpl__to_case(ws ? 2 : 0, r);
-			ws = false;
-		} else {
-			ws = tmpl__is_space(r);
-		}
-		if (add_rune(&b, r) < 0) {
-			buf_release(&b);
-			return sprig_oom(ctx);
-		}
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return map_runes(ctx, &a[0], swap_step, 1, ret);
 }
 
 /* strings.TrimSpace. */

@@ -1,8 +1,9 @@
-// regexoracle: Go's regexp package, as a test oracle for lib/tmpl/regex.c.
+// gooracle: Go's regexp and time packages, as test oracles for
+// lib/tmpl/regex.c and lib/tmpl/gotime.c (test/tools/gocheck.c is the C side).
 //
 // Reads cases on stdin, one a line: tab-separated fields, each unescaped
-// from \t \n \\ \xHH.  The first field is the operation, the second the
-// pattern; the rest depend on the operation:
+// from \t \n \\ \xHH.  The first field is the operation; for the regexp
+// operations the second is the pattern:
 //
 //	compile PAT            ok, or the error
 //	match PAT S            MatchString
@@ -13,9 +14,11 @@
 //	literal PAT S REPL     ReplaceAllLiteralString
 //	split PAT S N          Split(S, N)
 //	quote PAT              QuoteMeta(PAT)
+//	format SEC NSEC ZONE LAYOUT   time.Unix(SEC, NSEC).In(LoadLocation(ZONE)).Format(LAYOUT)
+//	parse LAYOUT VALUE            ParseInLocation(LAYOUT, VALUE, Local): String() and Unix(), or the error
+//	date Y M D h m s ns ZONE      Date(...).String() and Unix()
 //
-// and prints one line per case (see esc for the encoding), which
-// test/tools/regexcheck.c prints the same way.  Test tool only.
+// and prints one line per case (see esc for the encoding).  Test tool only.
 package main
 
 import (
@@ -25,6 +28,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func unesc(s string) string {
@@ -78,6 +82,38 @@ func list(ss []string) string {
 	return "[" + strings.Join(e, ",") + "]"
 }
 
+// timeCase runs a time operation; false if op is not one.
+func timeCase(out *bufio.Writer, f []string) bool {
+	atoi := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
+	switch f[0] {
+	case "format":
+		loc, err := time.LoadLocation(f[3])
+		if err != nil {
+			fmt.Fprintln(out, "error:", esc(err.Error()))
+			return true
+		}
+		fmt.Fprintln(out, esc(time.Unix(atoi(f[1]), atoi(f[2])).In(loc).Format(f[4])))
+	case "parse":
+		t, err := time.ParseInLocation(f[1], f[2], time.Local)
+		if err != nil {
+			fmt.Fprintln(out, "error:", esc(err.Error()))
+			return true
+		}
+		fmt.Fprintln(out, esc(t.String()), t.Unix())
+	case "date":
+		loc, err := time.LoadLocation(f[8])
+		if err != nil {
+			fmt.Fprintln(out, "error:", esc(err.Error()))
+			return true
+		}
+		t := time.Date(int(atoi(f[1])), time.Month(atoi(f[2])), int(atoi(f[3])), int(atoi(f[4])), int(atoi(f[5])), int(atoi(f[6])), int(atoi(f[7])), loc)
+		fmt.Fprintln(out, esc(t.String()), t.Unix())
+	default:
+		return false
+	}
+	return true
+}
+
 func main() {
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 1<<20), 1<<24)
@@ -92,8 +128,11 @@ func main() {
 		for i := range f {
 			f[i] = unesc(f[i])
 		}
-		for len(f) < 5 {
+		for len(f) < 9 {
 			f = append(f, "")
+		}
+		if timeCase(out, f) {
+			continue
 		}
 		if f[0] == "quote" {
 			fmt.Fprintln(out, esc(regexp.QuoteMeta(f[1])))

@@ -1,14 +1,17 @@
 /*
- * regexcheck: lib/tmpl/regex.c on the cases of test/tools/regexoracle
- * (same input, same output format), for test/unit/go_oracle_diff.sh.
+ * gocheck: lib/tmpl/regex.c and lib/tmpl/gotime.c on the cases of
+ * test/tools/gooracle (same input, same output format), for
+ * test/unit/go_oracle_diff.sh.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "tmpl/gotime.h"
 #include "tmpl/regex.h"
 
 static size_t unesc(char *s)
@@ -109,6 +112,67 @@ static int print_piece(void *ud, const char *p, size_t len)
 	return 0;
 }
 
+static int zone(const char *name, struct gotime_zone **z)
+{
+	int r = gotime_zone_load(name, z);
+
+	if (r == -ENOENT)
+		printf("error: unknown\\x20time\\x20zone\\x20%s\n", name);
+	else if (r < 0)
+		printf("error: time:\\x20invalid\\x20location\\x20name\n");
+	return r;
+}
+
+
+/* A time operation; false if f[0] is not one. */
+static bool time_case(char **f, size_t *fl, int nf)
+{
+	struct buf out = BUF_INIT(1 << 20);
+	struct gotime_zone *z = NULL;
+	struct gotime t;
+	char *err = NULL;
+
+	if (strcmp(f[0], "format") == 0 && nf >= 5) {
+		if (zone(f[3], &z) < 0)
+			return true;
+		gotime_unix(strtoll(f[1], NULL, 10), &t);
+		gotime_add(&t, strtoll(f[2], NULL, 10));
+		gotime_in(&t, z);
+		gotime_format(&t, f[4], fl[4], &out);
+		esc(out.buf, out.len);
+		putchar('\n');
+		gotime_release(&t);
+	} else if (strcmp(f[0], "parse") == 0 && nf >= 3) {
+		gotime_zone_load("Local", &z);
+		if (gotime_parse(f[1], fl[1], f[2], fl[2], z, &t, &err) < 0) {
+			printf("error: ");
+			esc(err, strlen(err));
+			putchar('\n');
+			free(err);
+		} else {
+			gotime_string(&t, &out);
+			esc(out.buf, out.len);
+			printf(" %" PRId64 "\n", t.sec);
+			gotime_release(&t);
+		}
+	} else if (strcmp(f[0], "date") == 0 && nf >= 9) {
+		if (zone(f[8], &z) < 0)
+			return true;
+		gotime_date(strtoll(f[1], NULL, 10), (int)strtol(f[2], NULL, 10), strtoll(f[3], NULL, 10),
+			    strtoll(f[4], NULL, 10), strtoll(f[5], NULL, 10), strtoll(f[6], NULL, 10),
+			    strtoll(f[7], NULL, 10), z, &t);
+		gotime_string(&t, &out);
+		esc(out.buf, out.len);
+		printf(" %" PRId64 "\n", t.sec);
+		gotime_release(&t);
+	} else {
+		return false;
+	}
+	gotime_zone_unref(z);
+	buf_release(&out);
+	return true;
+}
+
 int main(void)
 {
 	char *line = NULL;
@@ -116,21 +180,21 @@ int main(void)
 	ssize_t len;
 
 	while ((len = getline(&line, &cap, stdin)) > 0) {
-		char empty[5][1] = { "", "", "", "", "" };
-		char *f[5] = { empty[0], empty[1], empty[2], empty[3], empty[4] };
-		size_t fl[5] = { 0 };
+		char empty[9][1] = { "", "", "", "", "", "", "", "", "" };
+		char *f[9] = { empty[0], empty[1], empty[2], empty[3], empty[4], empty[5], empty[6], empty[7], empty[8] };
+		size_t fl[9] = { 0 };
 		struct regex *re = NULL;
 		char *err = NULL, *p = line;
 		struct buf out = BUF_INIT(1 << 24);
 		struct ctx c = { 0 };
 		long num;
-		int i;
+		int i, nf = 0;
 
 		if (line[len - 1] == '\n')
 			line[--len] = '\0';
 		if (len == 0 || line[0] == '#')
 			continue;
-		for (i = 0; i < 5 && p; i++) {
+		for (i = 0; i < 9 && p; i++) {
 			char *tab = strchr(p, '\t');
 
 			if (tab)
@@ -138,7 +202,10 @@ int main(void)
 			f[i] = p;
 			fl[i] = unesc(p);
 			p = tab ? tab + 1 : NULL;
+			nf++;
 		}
+		if (time_case(f, fl, nf))
+			continue;
 		if (strcmp(f[0], "quote") == 0) {
 			regex_quote_meta(f[1], fl[1], &out);
 			esc(out.buf, out.len);
