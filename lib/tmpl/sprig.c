@@ -41,6 +41,8 @@ int sprig_oom(struct tmpl_ctx *ctx)
 int sprig_ret_buf(struct tmpl_ctx *ctx, struct buf *b, struct tmpl_val *ret)
 {
 	*ret = tmpl_str_buf(tmpl_ctx_arena(ctx), b);
+	/* A short string is copied and `b` keeps its memory: release it. */
+	buf_release(b);
 	return 0;
 }
 

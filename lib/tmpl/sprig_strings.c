@@ -1312,6 +1312,7 @@ SPRIG_FN(fn_sort_alpha)
 		}
 		l = sprig_str_list(ctx, 1);
 		tmpl_list_push(ar, l, tmpl_str_buf(ar, &b));
+		buf_release(&b);
 		*ret = tmpl_list_val(l);
 		return 0;
 	}
