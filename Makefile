@@ -123,7 +123,9 @@ $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 $(BUILD)/operator/main.o: ALL_CFLAGS += -DCFLUX_VERSION='"$(VERSION)"'
 $(BUILD)/test/%.o: ALL_CFLAGS += -Itest/unit -I.
 # The template differential driver uses Sprig once lib/tmpl/sprig_*.c exist.
-$(BUILD)/test/tools/tmplcase.o: ALL_CFLAGS += $(if $(wildcard lib/tmpl/sprig_*.c),-DTMPL_HAVE_SPRIG)
+TMPL_SPRIG_FLAG := $(if $(wildcard lib/tmpl/sprig_*.c),-DTMPL_HAVE_SPRIG)
+$(BUILD)/test/tools/tmplcase.o $(BUILD)/test/fuzz/fuzz_tmpl_parse.o \
+	$(BUILD)/test/fuzz/fuzz_tmpl_exec.o: ALL_CFLAGS += $(TMPL_SPRIG_FLAG)
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
@@ -197,7 +199,7 @@ bench-kube: $(BUILD)/test/kubebench testbin
 
 # Real fuzzers: clang + libFuzzer, in their own build directory.
 FUZZ_BUILD := build/fuzz
-FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Ilib $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Ilib $(PKG_CFLAGS) $(TMPL_SPRIG_FLAG) \
 	-fsanitize=fuzzer-no-link,address,undefined
 fuzz: $(FUZZ_SRCS:test/fuzz/fuzz_%.c=$(FUZZ_BUILD)/fuzz_%)
 $(FUZZ_BUILD)/libcflux.a: $(LIB_SRCS)

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/b64.h"
 #include "base/str.h"
 #include "tmpl/internal.h"
 #include "tmpl/tmpl.h"
@@ -42,35 +43,6 @@
 #define MAX_DEPTH 10000
 
 /* ---------------------------------------------------------------- JSON text */
-
-/* base64.StdEncoding of n bytes, as encoding/json writes []byte; caller frees. */
-static char *b64_encode(const void *p, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *s = p;
-	char *out = xmalloc(xalloc__mul((n + 2) / 3, 4) + 1), *o = out;
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		*o++ = tab[s[i] >> 2];
-		*o++ = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-		*o++ = tab[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)];
-		*o++ = tab[s[i + 2] & 63];
-	}
-	if (i < n) {
-		*o++ = tab[s[i] >> 2];
-		if (i + 1 < n) {
-			*o++ = tab[((s[i] & 3) << 4) | (s[i + 1] >> 4)];
-			*o++ = tab[(s[i + 1] & 15) << 2];
-		} else {
-			*o++ = tab[(s[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
 
 static const char hexd[] = "0123456789abcdef";
 
@@ -250,6 +222,8 @@ static int json_value(const struct tmpl_val *v, bool html, struct buf *out, unsi
 				r = json_value(&v->m->e[i].v, html, out, depth + 1, err);
 		}
 		return r ? r : buf_addch(out, '}');
+	case TMPL_COMPLEX128:
+		return op_err_set(err, -EINVAL, "json: unsupported type: complex128");
 	case TMPL_OBJ:
 		if (v->type && v->type->to_json) {
 			cJSON *j = v->type->to_json(v);
@@ -418,9 +392,13 @@ static int to_cjson(const struct tmpl_val *v, cJSON **ret, unsigned depth, struc
 			return unsupported(err, v->f);
 		if (v->f >= 9223372036854775808.0 && v->f < 18446744073709551616.0 &&
 		    v->f == floor(v->f)) {
-			/* json prints the digits, go-yaml reads them as a uint64. */
-			snprintf(num, sizeof(num), "%.0f", v->f);
-			j = raw_number(num);
+			/* json prints the shortest digits padded with zeros
+			 * ('f' format), go-yaml reads them as a uint64. */
+			struct buf b = BUF_INIT(sizeof(num) - 1);
+
+			(void)tmpl_format_float(&b, v->f, 'f', -1, 64);
+			j = raw_number(b.buf);
+			buf_release(&b);
 		} else {
 			j = cJSON_CreateNumber(v->f);
 		}
@@ -474,6 +452,8 @@ static int to_cjson(const struct tmpl_val *v, cJSON **ret, unsigned depth, struc
 			}
 		}
 		break;
+	case TMPL_COMPLEX128:
+		return op_err_set(err, -EINVAL, "json: unsupported type: complex128");
 	case TMPL_OBJ:
 		if (v->type && v->type->to_json)
 			j = v->type->to_json(v);
@@ -563,6 +543,15 @@ static void skip_space(struct jscan *j)
 		j->i++;
 }
 
+/*
+ * At the end of the input Go's scanner feeds its state one more space
+ * (scanner.eof): a literal, number or escape cut short fails on ' '.
+ */
+static int scan_eof_space(struct jscan *j, const char *context)
+{
+	return json_syntax(j->err, ' ', context);
+}
+
 static int scan_string(struct jscan *j)
 {
 	j->i++; /* the quote */
@@ -577,12 +566,13 @@ static int scan_string(struct jscan *j)
 			return json_syntax(j->err, c, "in string literal");
 		if (c == '\\') {
 			if (++j->i >= j->n)
-				return scan_eof(j);
+				return scan_eof_space(j, "in string escape code");
 			c = j->s[j->i];
 			if (c == 'u') {
 				for (int k = 0; k < 4; k++) {
 					if (++j->i >= j->n)
-						return scan_eof(j);
+						return scan_eof_space(j,
+								      "in \\u hexadecimal character escape");
 					c = j->s[j->i];
 					if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
 					      (c >= 'A' && c <= 'F')))
@@ -605,12 +595,11 @@ static int scan_literal(struct jscan *j, const char *word, const char *name)
 	for (size_t k = 1; k < len; k++) {
 		char ctx[64];
 
+		snprintf(ctx, sizeof(ctx), "in literal %s (expecting '%c')", name, word[k]);
 		if (j->i + k >= j->n)
-			return scan_eof(j);
-		if (j->s[j->i + k] != (unsigned char)word[k]) {
-			snprintf(ctx, sizeof(ctx), "in literal %s (expecting '%c')", name, word[k]);
+			return scan_eof_space(j, ctx);
+		if (j->s[j->i + k] != (unsigned char)word[k])
 			return json_syntax(j->err, j->s[j->i + k], ctx);
-		}
 	}
 	j->i += len;
 	return 0;
@@ -625,7 +614,7 @@ static int scan_number(struct jscan *j)
 {
 	if (j->s[j->i] == '-') {
 		if (++j->i >= j->n)
-			return scan_eof(j);
+			return scan_eof_space(j, "in numeric literal");
 		if (!digit(j->s[j->i]))
 			return json_syntax(j->err, j->s[j->i], "in numeric literal");
 	}
@@ -637,7 +626,7 @@ static int scan_number(struct jscan *j)
 	}
 	if (j->i < j->n && j->s[j->i] == '.') {
 		if (++j->i >= j->n)
-			return scan_eof(j);
+			return scan_eof_space(j, "after decimal point in numeric literal");
 		if (!digit(j->s[j->i]))
 			return json_syntax(j->err, j->s[j->i], "after decimal point in numeric literal");
 		while (j->i < j->n && digit(j->s[j->i]))
@@ -645,10 +634,10 @@ static int scan_number(struct jscan *j)
 	}
 	if (j->i < j->n && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
 		if (++j->i >= j->n)
-			return scan_eof(j);
+			return scan_eof_space(j, "in exponent of numeric literal");
 		if (j->s[j->i] == '+' || j->s[j->i] == '-') {
 			if (++j->i >= j->n)
-				return scan_eof(j);
+				return scan_eof_space(j, "in exponent of numeric literal");
 		}
 		if (!digit(j->s[j->i]))
 			return json_syntax(j->err, j->s[j->i], "in exponent of numeric literal");
@@ -955,18 +944,29 @@ static struct tmpl_val dec_value(struct jdec *d)
 	}
 }
 
+/* Decode valid JSON (json_check passed); *ret is what Go would have
+ * filled in even when a number does not fit (the first such error is
+ * returned, as json.Unmarshal returns it after decoding the rest). */
+static int json_decode(struct tmpl_arena *a, const char *s, size_t n, struct tmpl_val *ret,
+		       struct op_err *reterr)
+{
+	struct jdec d = { s, n, 0, a, reterr, 0 };
+
+	*ret = dec_value(&d);
+	return d.first_err;
+}
+
 int tmpl_parse_json(struct tmpl_arena *a, const char *s, size_t n, struct tmpl_val *ret,
 		    struct op_err *reterr)
 {
-	struct jdec d = { s, n, 0, a, reterr, 0 };
 	struct tmpl_val v;
 	int r = json_check(s, n, reterr);
 
 	if (r < 0)
 		return r;
-	v = dec_value(&d);
-	if (d.first_err)
-		return d.first_err;
+	r = json_decode(a, s, n, &v, reterr);
+	if (r < 0)
+		return r;
 	*ret = v;
 	return 0;
 }
@@ -1055,26 +1055,57 @@ static struct tmpl_val error_list(struct tmpl_ctx *ctx, const char *msg)
 static int from_json_common(struct tmpl_ctx *ctx, const struct tmpl_val *a, bool want_list,
 			    struct tmpl_val *ret)
 {
+	struct tmpl_arena *arena = tmpl_ctx_arena(ctx);
 	struct op_err err;
 	struct tmpl_val v;
+	const char *p = a[0].s.p, *e = p + a[0].s.n, *kind = NULL;
 	char msg[320];
 	int r = tmpl_ctx_reserve(ctx, a[0].s.n * 8);
 
 	if (r < 0)
 		return r;
-	if (tmpl_parse_json(tmpl_ctx_arena(ctx), a[0].s.p, a[0].s.n, &v, &err) < 0) {
+	if (json_check(a[0].s.p, a[0].s.n, &err) < 0) {
 		*ret = want_list ? error_list(ctx, err.msg) : error_map(ctx, err.msg);
 		return 0;
 	}
-	if (v.kind == TMPL_NIL) {
-		*ret = want_list ? tmpl_list_val(tmpl_list_new(tmpl_ctx_arena(ctx), TMPL_NIL, 0, 0)) :
-				   tmpl_map_val(tmpl_map_new(tmpl_ctx_arena(ctx), TMPL_NIL));
+	/* The decoder checks the top-level kind before it reads the value. */
+	while (p < e && jspace((unsigned char)*p))
+		p++;
+	switch (*p) {
+	case '{':
+		kind = want_list ? "object" : NULL;
+		break;
+	case '[':
+		kind = want_list ? NULL : "array";
+		break;
+	case '"':
+		kind = "string";
+		break;
+	case 't':
+	case 'f':
+		kind = "bool";
+		break;
+	case 'n':
+		*ret = want_list ? tmpl_list_val(tmpl_list_new(arena, TMPL_NIL, 0, 0)) :
+				   tmpl_map_val(tmpl_map_new(arena, TMPL_NIL));
+		return 0;
+	default:
+		kind = "number";
+	}
+	if (kind) {
+		snprintf(msg, sizeof(msg), "json: cannot unmarshal %s into Go value of type %s", kind,
+			 want_list ? "[]interface {}" : "map[string]interface {}");
+		*ret = want_list ? error_list(ctx, msg) : error_map(ctx, msg);
 		return 0;
 	}
-	if ((v.kind == TMPL_LIST) != want_list || (!want_list && v.kind != TMPL_MAP)) {
-		snprintf(msg, sizeof(msg), "json: cannot unmarshal %s into Go value of type %s",
-			 json_kind(&v), want_list ? "[]interface {}" : "map[string]interface {}");
-		*ret = want_list ? error_list(ctx, msg) : error_map(ctx, msg);
+	if (json_decode(arena, a[0].s.p, a[0].s.n, &v, &err) < 0) {
+		/* fromJson keeps what was decoded and adds the error. */
+		if (want_list) {
+			*ret = error_list(ctx, err.msg);
+		} else {
+			tmpl_map_set(v.m, "Error", 5, tmpl_strz(arena, err.msg));
+			*ret = v;
+		}
 		return 0;
 	}
 	*ret = v;

@@ -48,6 +48,7 @@
 #define DEFAULT_STEPS 10000000ull
 #define DEFAULT_DEPTH 1000u
 #define DEFAULT_OUTPUT (64u << 20)
+#define DEFAULT_STACK (2u << 20)
 /* Control structures and parentheses nested inside one another, summed
  * over all template calls: what bounds the C stack. */
 #define MAX_NEST 6000u
@@ -63,6 +64,8 @@ struct exec {
 	void *payload;
 	unsigned nest;
 	unsigned check; /* steps until the next memory check */
+	uintptr_t stack_base; /* the C stack where tmpl_exec() was entered */
+	size_t max_stack;
 };
 
 struct var {
@@ -161,6 +164,39 @@ static int s_fail(struct state *s, int code, const char *fmt, ...)
 	return r;
 }
 
+/*
+ * s_errorf() with the node's Go String() for the one %s in `fmt` (quoted
+ * with Go's %q when `quote`).  Kept out of line, with its buffers, so the
+ * recursive evaluators keep small stack frames.
+ */
+static __attribute__((noinline)) int s_error_node(struct state *s, const char *fmt,
+						  const struct node *n, bool quote)
+{
+	struct buf b = BUF_INIT(1 << 16), q = BUF_INIT(1 << 17);
+	int r;
+
+	tmpl__node_string(n, &b);
+	if (quote)
+		(void)tmpl_quote(&q, b.buf, b.len);
+	r = s_errorf(s, fmt, quote ? q.buf : b.buf);
+	buf_release(&b);
+	buf_release(&q);
+	return r;
+}
+
+/* s_errorf() with %v of a value for the one %s in `fmt`. */
+static __attribute__((noinline)) int s_error_val(struct state *s, const char *fmt,
+						 const struct tmpl_val *v)
+{
+	struct buf b = BUF_INIT(1 << 16);
+	int r;
+
+	(void)tmpl__fmt_value(&b, v, 'v', false, false);
+	r = s_errorf(s, fmt, b.buf);
+	buf_release(&b);
+	return r;
+}
+
 /* ---------------------------------------------------------------- limits */
 
 static int check_memory(struct state *s)
@@ -190,11 +226,27 @@ static int step(struct state *s, uint64_t n)
 	return 0;
 }
 
+/*
+ * Bytes of C stack used since tmpl_exec() was entered (the stack grows
+ * down on every platform we build for; the other direction counts too).
+ */
+static size_t stack_used(const struct exec *x)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+
+	return here < x->stack_base ? x->stack_base - here : here - x->stack_base;
+}
+
 static int nest_enter(struct state *s)
 {
 	if (++s->x->nest > MAX_NEST) {
 		s->x->nest--;
 		return s_fail(s, -E2BIG, "templates nest more than %u levels", MAX_NEST);
+	}
+	if (stack_used(s->x) > s->x->max_stack) {
+		s->x->nest--;
+		return s_fail(s, -E2BIG, "templates nest too deeply (more than %zu KiB of stack)",
+			      s->x->max_stack >> 10);
 	}
 	return 0;
 }
@@ -280,12 +332,6 @@ static struct tmpl_val unwrap(struct tmpl_val v)
 		return tmpl_invalid();
 	v.boxed = 0;
 	return v;
-}
-
-static struct tmpl_val print_text_val(struct state *s, const struct tmpl_val *v, struct buf *b)
-{
-	(void)tmpl__fmt_value(b, v, 'v', false, false);
-	return tmpl_str_ref(b->buf, b->len);
 }
 
 /* ---------------------------------------------------------------- the context */
@@ -470,8 +516,14 @@ static int ideal_constant(struct state *s, const struct node *n, struct tmpl_val
 	bool rune_int = t[0] == '\'';
 
 	at(s, n);
-	if (num->is_complex)
-		return s_errorf(s, "complex constant %s is not supported", t);
+	if (num->is_complex) {
+		ret->kind = TMPL_COMPLEX128;
+		ret->type = NULL;
+		ret->boxed = 0;
+		ret->c.re = num->re;
+		ret->c.im = num->im;
+		return 0;
+	}
 	if (num->is_float && !hex_int && !rune_int && strpbrk(t, ".eEpP")) {
 		*ret = tmpl_float(num->f);
 		return 0;
@@ -526,25 +578,31 @@ static int eval_empty_interface(struct state *s, struct tmpl_val dot, const stru
 		return eval_variable_node(s, dot, n, NULL, 0, NULL, ret);
 	case N_PIPE:
 		return eval_pipeline(s, dot, n, ret);
-	default: {
-		struct buf b = BUF_INIT(1 << 16);
-		int r;
-
-		tmpl__node_string(n, &b);
-		r = s_errorf(s, "can't handle assignment of %s to empty interface argument", b.buf);
-		buf_release(&b);
-		return r;
-	}
+	default:
+		return s_error_node(s, "can't handle assignment of %s to empty interface argument", n,
+				    false);
 	}
 }
 
-static int literal_error(struct state *s, const char *what, const struct node *n)
+static __attribute__((noinline)) int literal_error(struct state *s, const char *what,
+						   const struct node *n)
 {
 	struct buf b = BUF_INIT(1 << 16);
 	int r;
 
 	tmpl__node_string(n, &b);
 	r = s_errorf(s, "expected %s; found %s", what, b.buf);
+	buf_release(&b);
+	return r;
+}
+
+static __attribute__((noinline)) int arg_type_error(struct state *s, const struct node *n, char typ)
+{
+	struct buf b = BUF_INIT(1 << 16);
+	int r;
+
+	tmpl__node_string(n, &b);
+	r = s_errorf(s, "can't handle %s for arg of type %s", b.buf, tmpl__ptype_name(typ));
 	buf_release(&b);
 	return r;
 }
@@ -635,14 +693,8 @@ literal:
 	case P_ANY:
 	case P_VALUE:
 		return eval_empty_interface(s, dot, n, ret);
-	default: {
-		struct buf b = BUF_INIT(1 << 16);
-
-		tmpl__node_string(n, &b);
-		r = s_errorf(s, "can't handle %s for arg of type %s", b.buf, tmpl__ptype_name(typ));
-		buf_release(&b);
-		return r;
-	}
+	default:
+		return arg_type_error(s, n, typ);
 	}
 }
 
@@ -679,6 +731,37 @@ static int invoke(struct state *s, const struct tmpl__func *fn, const struct tmp
 		return r;
 	*ret = v;
 	return 0;
+}
+
+/*
+ * The builtin call: Go's function values do not exist here, so it can
+ * only fail, as Go's call() does on anything but a function.  `arg` is the
+ * callee's node, or NULL when it was piped in (then Go names it by
+ * reflect.Value.String(): the string, or "<T Value>").
+ */
+static __attribute__((noinline)) int call_error(struct state *s, const struct node *node,
+						const struct node *arg, const struct tmpl_val *fv)
+{
+	struct tmpl_val f = unwrap(*fv);
+	struct buf nm = BUF_INIT(1 << 16);
+	int r;
+
+	if (!arg) {
+		if (fv->kind == TMPL_STRING)
+			(void)buf_add(&nm, fv->s.p, fv->s.n);
+		else
+			(void)buf_addf(&nm, "<%s Value>", tmpl_type_name(fv));
+	} else {
+		tmpl__node_string(arg, &nm);
+	}
+	at(s, node);
+	if (f.kind == TMPL_INVALID)
+		r = s_errorf(s, "error calling call: call of nil");
+	else
+		r = s_errorf(s, "error calling call: non-function %s of type %s", nm.buf,
+			     tmpl_type_name(&f));
+	buf_release(&nm);
+	return r;
 }
 
 /* Go's truth() for and/or. */
@@ -761,24 +844,8 @@ static int eval_call(struct state *s, struct tmpl_val dot, const struct tmpl__fu
 		if (r < 0)
 			return r;
 	}
-	if (fn->builtin == BI_CALL) {
-		/* call: Go's function values do not exist here. */
-		struct tmpl_val f = unwrap(argv[0]);
-		struct buf nm = BUF_INIT(1 << 16);
-
-		if (nargs == 0)
-			(void)print_text_val(s, final, &nm);
-		else
-			tmpl__node_string(args[0], &nm);
-		at(s, node);
-		if (f.kind == TMPL_INVALID)
-			r = s_errorf(s, "error calling call: call of nil");
-		else
-			r = s_errorf(s, "error calling call: non-function %s of type %s", nm.buf,
-				     tmpl_type_name(&f));
-		buf_release(&nm);
-		return r;
-	}
+	if (fn->builtin == BI_CALL)
+		return call_error(s, node, nargs ? args[0] : NULL, nargs ? &argv[0] : final);
 	r = invoke(s, fn, self, name, argv, num_in, node, &v);
 	if (r < 0)
 		return r;
@@ -925,14 +992,8 @@ static int eval_chain_node(struct state *s, struct tmpl_val dot, const struct no
 	at(s, chain);
 	if (chain->chain.n == 0)
 		return s_errorf(s, "internal error: no fields in evalChainNode");
-	if (chain->chain.node->type == N_NIL) {
-		struct buf b = BUF_INIT(1 << 16);
-
-		tmpl__node_string(chain, &b);
-		r = s_errorf(s, "indirection through explicit nil in %s", b.buf);
-		buf_release(&b);
-		return r;
-	}
+	if (chain->chain.node->type == N_NIL)
+		return s_error_node(s, "indirection through explicit nil in %s", chain, false);
 	r = eval_arg(s, dot, 0, chain->chain.node, &pipe);
 	if (r < 0)
 		return r;
@@ -952,14 +1013,8 @@ static int eval_variable_node(struct state *s, struct tmpl_val dot, const struct
 	if (r < 0)
 		return r;
 	if (var->ident.n == 1) {
-		if (nargs > 1 || final) {
-			struct buf b = BUF_INIT(1 << 16);
-
-			tmpl__node_string(args[0], &b);
-			r = s_errorf(s, "can't give argument to non-function %s", b.buf);
-			buf_release(&b);
-			return r;
-		}
+		if (nargs > 1 || final)
+			return s_error_node(s, "can't give argument to non-function %s", args[0], false);
 		*ret = value;
 		return 0;
 	}
@@ -970,15 +1025,8 @@ static int eval_variable_node(struct state *s, struct tmpl_val dot, const struct
 static int not_a_function(struct state *s, const struct node *const *args, size_t nargs,
 			  const struct tmpl_val *final)
 {
-	if (nargs > 1 || final) {
-		struct buf b = BUF_INIT(1 << 16);
-		int r;
-
-		tmpl__node_string(args[0], &b);
-		r = s_errorf(s, "can't give argument to non-function %s", b.buf);
-		buf_release(&b);
-		return r;
-	}
+	if (nargs > 1 || final)
+		return s_error_node(s, "can't give argument to non-function %s", args[0], false);
 	return 0;
 }
 
@@ -1033,16 +1081,8 @@ static int eval_command(struct state *s, struct tmpl_val dot, const struct node 
 	case N_STRING:
 		*ret = first->str.val;
 		return 0;
-	default: {
-		struct buf b = BUF_INIT(1 << 16), q = BUF_INIT(1 << 17);
-
-		tmpl__node_string(first, &b);
-		(void)tmpl_quote(&q, b.buf, b.len);
-		r = s_errorf(s, "can't evaluate command %s", q.buf);
-		buf_release(&b);
-		buf_release(&q);
-		return r;
-	}
+	default:
+		return s_error_node(s, "can't evaluate command %s", first, true);
 	}
 }
 
@@ -1194,12 +1234,7 @@ static int walk_range(struct state *s, struct tmpl_val dot, const struct node *r
 		uint64_t count;
 
 		if (rn->branch.pipe->pipe.decl.n > 1) {
-			struct buf b = BUF_INIT(1 << 10);
-
-			at(s, rn);
-			r = s_errorf(s, "can't use %s to iterate over more than one variable",
-				     print_text_val(s, &val, &b).s.p);
-			buf_release(&b);
+			r = s_error_val(s, "can't use %s to iterate over more than one variable", &val);
 			goto out;
 		}
 		if (tmpl_is_int(val.kind))
@@ -1277,14 +1312,9 @@ static int walk_range(struct state *s, struct tmpl_val dot, const struct node *r
 	}
 	case TMPL_INVALID:
 		break;
-	default: {
-		struct buf b = BUF_INIT(1 << 16);
-
-		at(s, rn);
-		r = s_errorf(s, "range can't iterate over %s", print_text_val(s, &val, &b).s.p);
-		buf_release(&b);
+	default:
+		r = s_error_val(s, "range can't iterate over %s", &val);
 		goto out;
-	}
 	}
 	if (!ran && rn->branch.else_list)
 		r = walk(s, dot, rn->branch.else_list);
@@ -1306,14 +1336,9 @@ static int walk_template(struct state *s, struct tmpl_val dot, const struct node
 
 	at(s, tn);
 	t = tmpl__lookup(s->set, tn->tmpl.name.p);
-	if (!t) {
-		struct buf q = BUF_INIT(1 << 16);
-
-		(void)tmpl_quote(&q, tn->tmpl.name.p, tn->tmpl.name.n);
-		r = s_errorf(s, "template %s not defined", q.buf);
-		buf_release(&q);
-		return r;
-	}
+	if (!t)
+		return s_error_node(s, "template %s not defined",
+				    &(struct node){ .type = N_STRING, .str.quoted = tn->tmpl.name }, true);
 	if (s->depth >= s->x->max_depth)
 		return s_fail(s, -E2BIG, "exceeded maximum template depth (%u)", s->x->max_depth);
 	r = eval_pipeline(s, dot, tn->tmpl.pipe, &v);
@@ -1389,14 +1414,8 @@ static int walk(struct state *s, struct tmpl_val dot, const struct node *n)
 		return r;
 	case N_TEXT:
 		return write_out(s, n->text.p, n->text.n);
-	default: {
-		struct buf b = BUF_INIT(1 << 16);
-
-		tmpl__node_string(n, &b);
-		r = s_errorf(s, "unknown node: %s", b.buf);
-		buf_release(&b);
-		return r;
-	}
+	default:
+		return s_error_node(s, "unknown node: %s", n, false);
 	}
 }
 
@@ -1430,6 +1449,7 @@ static void exec_init(struct exec *x, const struct tmpl_exec_opts *o)
 	x->max_output = o->max_output ? o->max_output : DEFAULT_OUTPUT;
 	x->payload = o->payload;
 	x->check = 1024;
+	x->max_stack = o->max_stack ? o->max_stack : DEFAULT_STACK;
 }
 
 int tmpl_exec(const struct tmpl_set *s, const char *name, struct tmpl_val data,
@@ -1459,6 +1479,7 @@ int tmpl_exec(const struct tmpl_set *s, const char *name, struct tmpl_val data,
 		return -EINVAL;
 	}
 	exec_init(&x, opts);
+	x.stack_base = (uintptr_t)__builtin_frame_address(0);
 	data.boxed = 0;
 	r = exec_tree(NULL, &x, s, t, data, out, 0, err);
 	if (!reterr)
@@ -1483,6 +1504,10 @@ static int ctx_run(struct tmpl_ctx *ctx, const struct tmpl_set *set, struct tree
 	}
 	if (s->x->nest >= MAX_NEST)
 		return tmpl_ctx_fail(ctx, -E2BIG, "templates nest more than %u levels", MAX_NEST);
+	if (stack_used(s->x) > s->x->max_stack)
+		return tmpl_ctx_fail(ctx, -E2BIG,
+				     "templates nest too deeply (more than %zu KiB of stack)",
+				     s->x->max_stack >> 10);
 	s->x->nest++;
 	data.boxed = 0;
 	r = exec_tree(s, s->x, set, t, data, &out, s->depth + 1, &err);

@@ -1036,6 +1036,35 @@ static void fmt_flt(struct pp *p, double f, char verb, const struct tmpl_val *v,
 	}
 }
 
+static void fmt_complex(struct pp *p, double re, double im, char verb, const struct tmpl_val *v,
+			bool top)
+{
+	bool old_plus;
+
+	switch (verb) {
+	case 'v':
+	case 'b':
+	case 'g':
+	case 'G':
+	case 'x':
+	case 'X':
+	case 'f':
+	case 'F':
+	case 'e':
+	case 'E':
+		old_plus = p->plus;
+		wc(p, '(');
+		fmt_flt(p, re, verb, v, top);
+		p->plus = true;
+		fmt_flt(p, im, verb, v, top);
+		ws(p, "i)");
+		p->plus = old_plus;
+		break;
+	default:
+		bad_verb(p, verb, v, top);
+	}
+}
+
 static void fmt_string(struct pp *p, const char *s, size_t n, char verb, const struct tmpl_val *v,
 		       bool top)
 {
@@ -1198,6 +1227,8 @@ static void print_value(struct pp *p, const struct tmpl_val *v, char verb, int d
 		/* A nil interface{} element. */
 		if (depth == 0 && v->kind == TMPL_INVALID) {
 			ws(p, "<invalid reflect.Value>");
+		} else if (depth > 0 && p->sharp_v) {
+			ws(p, "interface {}(nil)");
 		} else if (verb == 'v' || depth > 0) {
 			ws(p, "<nil>");
 		} else {
@@ -1219,6 +1250,9 @@ static void print_value(struct pp *p, const struct tmpl_val *v, char verb, int d
 		break;
 	case TMPL_FLOAT64:
 		fmt_flt(p, v->f, verb, v, false);
+		break;
+	case TMPL_COMPLEX128:
+		fmt_complex(p, v->c.re, v->c.im, verb, v, false);
 		break;
 	case TMPL_STRING:
 		fmt_string(p, v->s.p, v->s.n, verb, v, false);
@@ -1317,6 +1351,9 @@ static void print_arg(struct pp *p, const struct tmpl_val *arg, char verb, int d
 		return;
 	case TMPL_FLOAT64:
 		fmt_flt(p, arg->f, verb, arg, true);
+		return;
+	case TMPL_COMPLEX128:
+		fmt_complex(p, arg->c.re, arg->c.im, verb, arg, true);
 		return;
 	case TMPL_INT:
 	case TMPL_INT64:

@@ -337,13 +337,15 @@ static int fn_slice(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
 
 /* ---------------------------------------------------------------- printing */
 
+/* The buffers below are bounded by what is left of the arena's budget. */
 static int str_result(struct tmpl_ctx *ctx, struct buf *b, int r, struct tmpl_val *ret)
 {
 	if (r < 0) {
 		buf_release(b);
-		return tmpl_ctx_fail(ctx, r == -EFBIG ? -EFBIG : r, "%s",
-				     r == -EFBIG ? "output exceeds the size limit" :
-						   "value nests too deeply to print");
+		if (r == -EFBIG)
+			return tmpl_ctx_fail(ctx, -ENOMEM, "memory limit of %zu bytes exceeded",
+					     tmpl_arena_max(tmpl_ctx_arena(ctx)));
+		return tmpl_ctx_fail(ctx, -E2BIG, "value nests too deeply to print");
 	}
 	*ret = tmpl_str_buf(tmpl_ctx_arena(ctx), b);
 	buf_release(b);
@@ -532,6 +534,8 @@ static enum bkind basic_kind(const struct tmpl_val *v)
 		return K_UINT;
 	case TMPL_FLOAT64:
 		return K_FLOAT;
+	case TMPL_COMPLEX128:
+		return K_COMPLEX;
 	case TMPL_STRING:
 		return K_STRING;
 	default:
@@ -598,6 +602,9 @@ static int eq_values(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n)
 				break;
 			case K_FLOAT:
 				truth = a1.f == arg.f;
+				break;
+			case K_COMPLEX:
+				truth = a1.c.re == arg.c.re && a1.c.im == arg.c.im;
 				break;
 			case K_INT:
 				truth = a1.i == arg.i;

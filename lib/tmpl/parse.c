@@ -1463,19 +1463,47 @@ static struct node *new_number(struct parser *p, size_t pos, const char *text, s
 		return node;
 	}
 	if (typ == I_COMPLEX || (n > 0 && text[n - 1] == 'i')) {
-		/*
-		 * Complex constants parse (as in Go) but cannot be used:
-		 * lib/tmpl has no complex kind.  A purely imaginary or real
-		 * one still has its float/int forms.
-		 */
-		if (typ != I_COMPLEX && parse_float0(text, n - 1, &f) == 0) {
-			num->is_complex = true;
-			num->im = f;
-			num->is_float = f == 0;
-			return node;
+		/* Imaginary "2i" (ParseFloat of the rest) or complex "1+2i"
+		 * (fmt.Sscan): split at the sign that starts the imaginary
+		 * part. */
+		double re = 0, im = 0;
+		bool ok = false;
+
+		if (typ != I_COMPLEX) {
+			ok = parse_float0(text, n - 1, &im) == 0;
+		} else {
+			for (size_t k = n - 1; k > 0; k--) {
+				if ((text[k] == '+' || text[k] == '-') && (text[k - 1] | 0x20) != 'e' &&
+				    (text[k - 1] | 0x20) != 'p') {
+					ok = parse_float0(text, k, &re) == 0 &&
+					     parse_float0(text + k, n - k - 1, &im) == 0;
+					break;
+				}
+			}
+			if (!ok) {
+				p_errorf(p, "expected integer");
+				return NULL;
+			}
 		}
-		if (typ == I_COMPLEX) {
+		if (ok) {
 			num->is_complex = true;
+			num->re = re;
+			num->im = im;
+			/* simplifyComplex */
+			num->is_float = im == 0;
+			if (num->is_float) {
+				num->f = re;
+				if (re >= -9223372036854775808.0 && re < 9223372036854775808.0 &&
+				    (double)(int64_t)re == re) {
+					num->is_int = true;
+					num->i = (int64_t)re;
+				}
+				if (re >= 0 && re < 18446744073709551616.0 &&
+				    (double)(uint64_t)re == re) {
+					num->is_uint = true;
+					num->u = (uint64_t)re;
+				}
+			}
 			return node;
 		}
 	}

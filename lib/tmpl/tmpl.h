@@ -79,6 +79,7 @@
  *                 Iteration and printing use Go's sorted key order.
  *   TMPL_OBJ      a named struct or pointer (`type` is required): fields
  *                 and methods from the type; o is the type's own data.
+ *   TMPL_COMPLEX128  complex128 (number literals like 1+2i); c.re, c.im
  *
  * Numbers keep their Go type because templates see it: `eq .Values.n 3`
  * (float64 vs int) is an error, `%d` of a float64 prints "%!d(float64=3)",
@@ -178,6 +179,7 @@ enum tmpl_kind {
 	TMPL_LIST,
 	TMPL_MAP,
 	TMPL_OBJ,
+	TMPL_COMPLEX128,
 };
 
 struct tmpl_type;
@@ -206,6 +208,9 @@ struct tmpl_val {
 		struct tmpl_list *l; /* LIST; NULL: nil slice */
 		struct tmpl_map *m;  /* MAP; NULL: nil map */
 		void *o;             /* OBJ: the type's data */
+		struct {
+			double re, im;
+		} c;                 /* COMPLEX128 */
 	};
 };
 
@@ -297,8 +302,9 @@ struct tmpl_val tmpl_strz(struct tmpl_arena *a, const char *s);
 struct tmpl_val tmpl_strf(struct tmpl_arena *a, const char *fmt, ...) _printf_(2, 3);
 
 /*
- * The bytes of `b` as a string in `a`, without copying: the arena adopts
- * the memory and `b` is left empty (its maximum kept).
+ * The bytes of `b` as a string in `a`: a big buffer's memory is adopted by
+ * the arena (no copy), a small one is copied.  Either way `b` is left
+ * empty with its maximum kept; release it as usual (buf_release()).
  */
 struct tmpl_val tmpl_str_buf(struct tmpl_arena *a, struct buf *b);
 
@@ -690,6 +696,13 @@ struct tmpl_exec_opts {
 	unsigned max_depth;
 	/* Bytes of output, also of each include/tpl result.  0: 64 MiB. */
 	size_t max_output;
+	/*
+	 * Bytes of C stack the execution may use below tmpl_exec()'s frame
+	 * (nesting of templates, includes and control structures).  0: 2 MiB,
+	 * enough for the default depth; a thread running templates needs
+	 * this much stack plus its callers'.
+	 */
+	size_t max_stack;
 	/* For functions: tmpl_ctx_payload(). */
 	void *payload;
 };

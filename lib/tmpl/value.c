@@ -195,13 +195,16 @@ struct tmpl_val tmpl_strz(struct tmpl_arena *a, const char *s)
 struct tmpl_val tmpl_strf(struct tmpl_arena *a, const char *fmt, ...)
 {
 	struct buf b = BUF_INIT((size_t)-2);
+	struct tmpl_val v;
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (buf_vaddf(&b, fmt, ap) < 0)
 		buf_reset(&b);
 	va_end(ap);
-	return tmpl_str_buf(a, &b);
+	v = tmpl_str_buf(a, &b);
+	buf_release(&b);
+	return v;
 }
 
 struct tmpl_val tmpl_str_buf(struct tmpl_arena *a, struct buf *b)
@@ -410,6 +413,8 @@ bool tmpl_truth(const struct tmpl_val *v)
 		return v->u != 0;
 	case TMPL_FLOAT64:
 		return v->f != 0;
+	case TMPL_COMPLEX128:
+		return v->c.re != 0 || v->c.im != 0;
 	case TMPL_STRING:
 	case TMPL_BYTES:
 	case TMPL_LIST:
@@ -444,6 +449,8 @@ const char *tmpl__kind_type_name(enum tmpl_kind k)
 		return "uint64";
 	case TMPL_FLOAT64:
 		return "float64";
+	case TMPL_COMPLEX128:
+		return "complex128";
 	case TMPL_STRING:
 		return "string";
 	case TMPL_BYTES:
@@ -555,6 +562,8 @@ static bool deep_equal(const struct tmpl_val *a, const struct tmpl_val *b, unsig
 		return a->u == b->u;
 	case TMPL_FLOAT64:
 		return a->f == b->f;
+	case TMPL_COMPLEX128:
+		return a->c.re == b->c.re && a->c.im == b->c.im;
 	case TMPL_STRING:
 	case TMPL_BYTES:
 		/* DeepEqual distinguishes a nil []byte from an empty one; we

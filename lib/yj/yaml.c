@@ -175,6 +175,14 @@ static void resolve_plain(const char *in, struct resolved *r)
 	char c = in[0];
 
 	r->kind = R_STR;
+	/*
+	 * go-yaml's resolve() first looks at a hint for the first byte: only
+	 * a sign, a digit, '.', '~' or the first letters of the bool and null
+	 * words can make a plain scalar anything but a string.  Most strings
+	 * stop here (toYaml and kustomize print many).
+	 */
+	if (c && !strchr("+-.0123456789~yYnNtTfFoO", c))
+		return;
 	if (in_list(in, null_words, ARRAY_SIZE(null_words))) {
 		r->kind = R_NULL;
 		return;
@@ -334,8 +342,11 @@ bool yj__plain_is_str(const char *s)
 {
 	struct resolved r;
 
-	if (streq(s, "<<"))
-		return false;
+	/*
+	 * "<<" is a merge key only where the parser sees a key; go-yaml v2's
+	 * encoder resolves it as a string (its resolve() never looks a value
+	 * starting with '<' up), so it prints it plain.
+	 */
 	resolve_plain(s, &r);
 	return r.kind == R_STR && !go_timestamp(s) && !base60_float(s);
 }
@@ -445,7 +456,7 @@ static cJSON *decode_binary(const char *in)
 		cJSON *str;
 
 		while ((size_t)((const char *)u - out) < o) {
-			size_t l = *u ? yj__utf8_len(u) : 1;
+			size_t l = *u ? yj_utf8_len(u) : 1;
 
 			if (l == 0) {
 				buf_adds(&fixed, "\xef\xbf\xbd");
@@ -545,7 +556,7 @@ static int key_string(struct reader *rd, const yaml_event_t *ev, char **ret)
 		if (rs.kind == R_INT) {
 			snprintf(buf, sizeof(buf), "%lld", (long long)rs.i);
 		} else {
-			yj__format_float(d, 32, 0, buf, sizeof(buf));
+			yj_format_float(d, 32, 0, buf, sizeof(buf));
 		}
 		*ret = xstrdup(buf);
 	} else if (cJSON_IsRaw(v) && ((const char *)ev->data.scalar.value)[0] != '\0') {
@@ -1134,7 +1145,7 @@ static int emit_scalar(struct buf *out, const cJSON *j, int indent)
 		/* "-0" would read back as the integer 0. */
 		if (j->valuedouble == 0 && signbit(j->valuedouble))
 			return buf_adds(out, "-0.0\n");
-		yj__format_float(j->valuedouble, 64, 1, num, sizeof(num));
+		yj_format_float(j->valuedouble, 64, 1, num, sizeof(num));
 		return buf_addf(out, "%s\n", num);
 	}
 	if (literal_ok(j->valuestring)) {

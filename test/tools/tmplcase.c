@@ -357,9 +357,11 @@ static int load_values(struct tmpl_arena *a, const struct tcase *c, struct tmpl_
 	return 0;
 }
 
-static void run_case(const struct tmpl_funcs *funcs, const struct tcase *c)
+static void run_case(const struct tmpl_funcs *helm_funcs, const struct tmpl_funcs *go_funcs,
+		     const struct tcase *c)
 {
 	bool helm = !c->oracle || strcmp(c->oracle, "go") != 0;
+	const struct tmpl_funcs *funcs = helm ? helm_funcs : go_funcs;
 	struct tmpl_set_opts so = TMPL_SET_OPTS_INIT;
 	struct tmpl_set *set;
 	struct tmpl_arena *a = tmpl_arena_new(1u << 30);
@@ -497,6 +499,8 @@ out:
 int main(int argc, char **argv)
 {
 	struct tmpl_funcs *funcs = tmpl_funcs_new();
+	/* oracle=go: text/template's builtins alone. */
+	struct tmpl_funcs *go_funcs = tmpl_funcs_new();
 
 #ifdef TMPL_HAVE_SPRIG
 	tmpl_funcs_add_sprig(funcs);
@@ -526,7 +530,7 @@ int main(int argc, char **argv)
 		cases = parse_cases(text, len, &n);
 		for (size_t k = 0; k < n; k++) {
 			printf("@@@@ %.*s/%s\n", (int)sl, stem, cases[k].name);
-			run_case(funcs, &cases[k]);
+			run_case(funcs, go_funcs, &cases[k]);
 			fflush(stdout);
 		}
 		for (size_t k = 0; k < n; k++) {
@@ -543,5 +547,6 @@ int main(int argc, char **argv)
 		free(text);
 	}
 	tmpl_funcs_free(funcs);
+	tmpl_funcs_free(go_funcs);
 	return 0;
 }

@@ -62,8 +62,13 @@ for name in order:
         continue
     for (wt, wd), (gt, gd) in zip(w + [("", b"")] * (len(g) - len(w)), g + [("", b"")] * (len(w) - len(g))):
         if (wt, wd) != (gt, gd):
-            print("#   want %s: %r" % (wt, wd[:600]))
-            print("#   got  %s: %r" % (gt, gd[:600]))
+            k = 0
+            while k < min(len(wd), len(gd)) and wd[k] == gd[k]:
+                k += 1
+            lo = max(0, k - 200)
+            print("#   first difference at byte %d" % k)
+            print("#   want %s: %r" % (wt, wd[lo:k + 200]))
+            print("#   got  %s: %r" % (gt, gd[lo:k + 200]))
             break
 if sys.argv[3] != "0":
     n += 1

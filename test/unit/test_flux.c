@@ -1,0 +1,316 @@
+/*
+ * test_flux.c: lib/kustomize/flux.c — kz_flux_build(): a plain directory
+ * built through the kustomization Flux's generator writes, the spec's
+ * fields merged into a kustomization file, commonMetadata, post-build
+ * substitution, targetNamespace and the provenance annotations.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "harness.h"
+#include "kustomize/kustomize.h"
+#include "yj/yj.h"
+
+static char *root;
+
+static void put(const char *rel, const char *text)
+{
+	char *p = xasprintf("%s/%s", root, rel), *slash;
+	FILE *f;
+
+	for (slash = strchr(p + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(p, 0700);
+		*slash = '/';
+	}
+	f = fopen(p, "w");
+	ASSERT_NOT_NULL(f);
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static void fresh_root(void)
+{
+	if (root) {
+		char *cmd = xasprintf("rm -rf %s", root);
+
+		ASSERT_OK(system(cmd));
+		free(cmd);
+		free(root);
+	}
+	root = xstrdup("/tmp/cflux-ksbuild-XXXXXX");
+	ASSERT_NOT_NULL(mkdtemp(root));
+}
+
+static void drop_root(void)
+{
+	char *cmd = xasprintf("rm -rf %s", root);
+
+	ASSERT_OK(system(cmd));
+	free(cmd);
+	free(root);
+	root = NULL;
+}
+
+static const cJSON *find(const cJSON *arr, const char *kind, const char *name)
+{
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, arr)
+		if (streq_ptr(yj_get_str(o, "/kind"), kind) &&
+		    streq_ptr(yj_get_str(o, "/metadata/name"), name))
+			return o;
+	return NULL;
+}
+
+static const char *str_of(const cJSON *arr, const char *kind, const char *name, const char *ptr)
+{
+	return yj_get_str(find(arr, kind, name), ptr);
+}
+
+static const char *str_at(const cJSON *arr, int i, const char *ptr)
+{
+	return yj_get_str(cJSON_GetArrayItem(arr, i), ptr);
+}
+
+TEST(plain_directory_built_as_flux_generates_it)
+{
+	struct kz_flux_in in = { .revision = "main@sha1:abc" };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL;
+
+	fresh_root();
+	put("deploy/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n---\n"
+			     "# only a comment\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n"
+			     "  name: apps\n");
+	put("deploy/a/list.yml", "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: "
+				 "Secret\n  metadata:\n    name: s\n");
+	put("deploy/notes.txt", "not yaml: [");
+	put("other/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n");
+	in.root = root;
+	in.path = "./deploy";
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	/* kustomize's legacy order, as Flux prints it: Namespace, ConfigMap, Secret. */
+	ASSERT_EQ(cJSON_GetArraySize(out), 3);
+	ASSERT_STREQ(str_at(out, 0, "/kind"), "Namespace");
+	ASSERT_STREQ(str_at(out, 1, "/metadata/name"), "b");
+	ASSERT_STREQ(str_at(out, 2, "/metadata/name"), "s"); /* from the List */
+	ASSERT_STREQ(str_of(out, "ConfigMap", "b", "/metadata/annotations/cflux.io~1source-path"),
+		     "deploy/b.yaml:1");
+	ASSERT_STREQ(str_of(out, "Namespace", "apps", "/metadata/annotations/cflux.io~1source-path"),
+		     "deploy/b.yaml:8");
+	ASSERT_STREQ(str_of(out, "Secret", "s", "/metadata/annotations/cflux.io~1source-revision"),
+		     "main@sha1:abc");
+	cJSON_Delete(out);
+	drop_root();
+}
+
+TEST(substitution_types_and_opt_out)
+{
+	struct kz_flux_in in = { .strict = true };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL, *vars = cJSON_Parse("{\"REPLICAS\":\"3\",\"ENV\":\"prod\"}");
+
+	fresh_root();
+	put("app.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-${ENV}\n"
+			"spec:\n  replicas: ${REPLICAS}\n  paused: ${PAUSED:=false}\n---\n"
+			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: raw\n  annotations:\n"
+			"    kustomize.toolkit.fluxcd.io/substitute: disabled\ndata:\n"
+			"  v: ${UNDEFINED}\n");
+	in.root = root;
+	in.path = "";
+	in.vars = vars;
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	{
+		const cJSON *web = find(out, "Deployment", "web-prod");
+
+		ASSERT_NOT_NULL(web);
+		ASSERT(cJSON_IsNumber(yj_get(web, "/spec/replicas")));
+		ASSERT_EQ((int)cJSON_GetNumberValue(yj_get(web, "/spec/replicas")), 3);
+		ASSERT(cJSON_IsFalse(yj_get(web, "/spec/paused")));
+	}
+	ASSERT_STREQ(str_of(out, "ConfigMap", "raw", "/data/v"), "${UNDEFINED}");
+	cJSON_Delete(out);
+	/* strict: an undefined variable names the file and line */
+	put("zz.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\ndata:\n  v: ${NOPE}\n");
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "zz.yaml:1");
+	ASSERT_CONTAINS(err.msg, "NOPE");
+	/* no variables at all: no substitution, even strict (Flux) */
+	in.vars = NULL;
+	out = NULL;
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(vars);
+	drop_root();
+}
+
+TEST(target_namespace_only_on_namespaced_kinds)
+{
+	struct kz_flux_in in = { .target_ns = "team-a" };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL;
+
+	fresh_root();
+	put("x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: other\n"
+		      "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n");
+	in.root = root;
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	ASSERT_STREQ(str_of(out, "ConfigMap", "c", "/metadata/namespace"), "team-a");
+	ASSERT_NULL(str_of(out, "Namespace", "team-a", "/metadata/namespace"));
+	cJSON_Delete(out);
+	drop_root();
+}
+
+TEST(errors_say_what_and_where)
+{
+	struct kz_flux_in in = { 0 };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL;
+
+	fresh_root();
+	in.root = root;
+	in.path = "./missing";
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "kustomization path not found: './missing'");
+	in.path = "../../etc";
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "invalid kustomization path");
+	put("bad/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\n"
+			  "kind: ConfigMap\nmetadata:\n  name: noversion\n");
+	in.path = "bad";
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "bad/x.yaml:6: not a Kubernetes object: missing apiVersion");
+	put("syn/y.yaml", "apiVersion: v1\nkind: [\n");
+	in.path = "syn";
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "syn/y.yaml");
+	put("kz/kustomization.yaml", "resources: [cm.yaml]\nbogus: 1\n");
+	in.path = "kz";
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "kz/kustomization.yaml");
+	ASSERT_CONTAINS(err.msg, "bogus");
+	ASSERT_NULL(out);
+	put("kz/kustomization.yaml", "resources: [missing.yaml]\n");
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "missing.yaml");
+	ASSERT_NULL(out);
+	{
+		char *link = xasprintf("%s/escape", root);
+
+		ASSERT_OK(symlink("/etc", link));
+		free(link);
+	}
+	in.path = "escape";
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_NULL(out);
+	drop_root();
+}
+
+
+static const char deploy[] = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+			     "spec:\n  template:\n    spec:\n      containers:\n"
+			     "      - name: app\n        image: nginx:1.0\n"
+			     "        envFrom:\n        - configMapRef: {name: settings}\n";
+
+TEST(kustomization_file_with_the_spec_merged_in)
+{
+	struct kz_flux_in in = { .revision = "main@sha1:abc", .target_ns = "team-a" };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL, *spec;
+	const cJSON *d, *cm;
+
+	fresh_root();
+	put("base/deploy.yaml", deploy);
+	put("base/kustomization.yaml", "resources: [deploy.yaml]\nconfigMapGenerator:\n"
+				       "- name: settings\n  literals: [A=1]\n");
+	put("overlay/kustomization.yaml", "resources: [../base]\nnamePrefix: file-\n"
+					  "images:\n- name: nginx\n  newTag: \"2.0\"\n");
+	put("patches/replicas.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n"
+				     "  name: web\nspec:\n  replicas: 3\n");
+	spec = cJSON_Parse("{\"namePrefix\":\"spec-\","
+			   "\"images\":[{\"name\":\"nginx\",\"newName\":\"registry/nginx\"}],"
+			   "\"patches\":[{\"target\":{\"kind\":\"Deployment\"},\"patch\":"
+			   "\"- op: add\\n  path: /spec/paused\\n  value: true\\n\"}]}");
+	in.root = root;
+	in.path = "./overlay";
+	in.kustomize = spec;
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	ASSERT_EQ(cJSON_GetArraySize(out), 2);
+	/* the spec's namePrefix replaces the file's; the name reference follows */
+	d = find(out, "Deployment", "spec-web");
+	ASSERT_NOT_NULL(d);
+	cm = cJSON_GetArrayItem(out, 0);
+	ASSERT_STREQ(yj_get_str(cm, "/kind"), "ConfigMap");
+	ASSERT(str_startswith(yj_get_str(cm, "/metadata/name"), "spec-settings-"));
+	ASSERT_STREQ(yj_get_str(d, "/spec/template/spec/containers/0/envFrom/0/configMapRef/name"),
+		     yj_get_str(cm, "/metadata/name"));
+	/* images: the spec's entry is merged into the file's entry of the same name */
+	ASSERT_STREQ(yj_get_str(d, "/spec/template/spec/containers/0/image"), "registry/nginx:2.0");
+	/* patches appended; targetNamespace is kustomize's namespace */
+	ASSERT(cJSON_IsTrue(yj_get(d, "/spec/paused")));
+	ASSERT_STREQ(yj_get_str(d, "/metadata/namespace"), "team-a");
+	ASSERT_STREQ(yj_get_str(cm, "/metadata/namespace"), "team-a");
+	/* provenance: the file and line each object came from */
+	ASSERT_STREQ(yj_get_str(d, "/metadata/annotations/cflux.io~1source-path"),
+		     "base/deploy.yaml:1");
+	ASSERT_STREQ(yj_get_str(cm, "/metadata/annotations/cflux.io~1source-path"),
+		     "base/kustomization.yaml");
+	ASSERT_STREQ(yj_get_str(d, "/metadata/annotations/cflux.io~1source-revision"),
+		     "main@sha1:abc");
+	cJSON_Delete(out);
+	cJSON_Delete(spec);
+	drop_root();
+}
+
+TEST(plain_directory_with_spec_fields_is_generated_as_flux_does)
+{
+	struct kz_flux_in in = { 0 };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL, *spec, *cm;
+	const cJSON *o;
+
+	fresh_root();
+	put("app/deploy.yaml", deploy);
+	put("app/settings.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n");
+	put("app/values.yaml", "replicas: 3\n"); /* not a Kubernetes object: left out */
+	put("app/sub/kustomization.yaml", "resources: [sa.yaml]\nnameSuffix: -sub\n");
+	put("app/sub/sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: sa\n");
+	put("app/.hidden/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hidden\n");
+	put("components/extra/kustomization.yaml",
+	    "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"
+	    "commonLabels: {extra: \"yes\"}\n");
+	spec = cJSON_Parse("{\"nameSuffix\":\"-x\",\"components\":[\"../components/extra\","
+			   "\"../components/absent\"]}");
+	cm = cJSON_Parse("{\"labels\":{\"team\":\"a\"},\"annotations\":{\"note\":\"n\"}}");
+	in.root = root;
+	in.path = "app";
+	in.kustomize = spec;
+	in.common_metadata = cm;
+	/* a missing component fails the build unless ignoreMissingComponents */
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "absent");
+	in.ignore_missing_components = true;
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	ASSERT_EQ(cJSON_GetArraySize(out), 3);
+	ASSERT_NOT_NULL(find(out, "ServiceAccount", "sa-sub-x"));
+	ASSERT_NULL(find(out, "ConfigMap", "hidden-x"));
+	o = find(out, "Deployment", "web-x");
+	ASSERT_NOT_NULL(o);
+	ASSERT_STREQ(yj_get_str(o, "/spec/template/spec/containers/0/envFrom/0/configMapRef/name"),
+		     "settings-x");
+	ASSERT_STREQ(yj_get_str(o, "/metadata/labels/extra"), "yes");
+	/* commonMetadata: metadata only, not the pod template */
+	ASSERT_STREQ(yj_get_str(o, "/metadata/labels/team"), "a");
+	ASSERT_STREQ(yj_get_str(o, "/metadata/annotations/note"), "n");
+	ASSERT_NULL(yj_get(o, "/spec/template/metadata/labels/team"));
+	cJSON_Delete(out);
+	cJSON_Delete(spec);
+	cJSON_Delete(cm);
+	drop_root();
+}
