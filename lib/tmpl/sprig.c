@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,21 @@ int sprig_ret_buf(struct tmpl_ctx *ctx, struct buf *b, struct tmpl_val *ret)
 	/* A short string is copied and `b` keeps its memory: release it. */
 	buf_release(b);
 	return 0;
+}
+
+struct tmpl_val sprig_strf(struct tmpl_arena *a, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT((size_t)-2);
+	struct tmpl_val v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (buf_vaddf(&b, fmt, ap) < 0)
+		buf_reset(&b);
+	va_end(ap);
+	v = tmpl_str(a, b.buf, b.len);
+	buf_release(&b);
+	return v;
 }
 
 int sprig_ret_str(struct tmpl_ctx *ctx, const char *s, size_t n, struct tmpl_val *ret)

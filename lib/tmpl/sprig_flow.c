@@ -264,7 +264,7 @@ static int decode_ret(struct tmpl_ctx *ctx, const struct tmpl_val *s,
 	}
 	if (r < 0) {
 		buf_release(&b);
-		*ret = tmpl_strf(tmpl_ctx_arena(ctx), "illegal %s data at input byte %zu", name, bad);
+		*ret = sprig_strf(tmpl_ctx_arena(ctx), "illegal %s data at input byte %zu", name, bad);
 		return 0;
 	}
 	return sprig_ret_buf(ctx, &b, ret);
