@@ -873,7 +873,12 @@ static int url_parse(const char *s, size_t n, struct url *u, char **err)
 				*err = xstrdup("missing ']' in host");
 				return -EINVAL;
 			}
-			if (close + 1 < aend && (close[1] != ':' || !(p = close + 2, true))) {
+			/* After "]": nothing, or ":" and digits (validOptionalPort). */
+			bool port_ok = close + 1 == aend || close[1] == ':';
+
+			for (p = close + 2; port_ok && p < aend; p++)
+				port_ok = isdigit((unsigned char)*p);
+			if (!port_ok) {
 				*err = xasprintf("invalid port \"%.*s\" after host", (int)(aend - close - 1), close + 1);
 				return -EINVAL;
 			}

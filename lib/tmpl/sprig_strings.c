@@ -34,9 +34,7 @@
 
 static int add_rune(struct buf *b, uint32_t r)
 {
-	char u[4];
-
-	return buf_add(b, u, utf8_encode(r, u));
+	return tmpl__add_rune(b, r);
 }
 
 /*
@@ -55,7 +53,7 @@ static int map_runes(struct tmpl_ctx *ctx, const struct tmpl_val *v, uint32_t (*
 	while (i < n) {
 		uint32_t r;
 
-		i += utf8_decode(s + i, n - i, &r);
+		i += tmpl__decode_rune(s + i, n - i, &r);
 		if (add_rune(&b, f(r, &st)) < 0) {
 			buf_release(&b);
 			return sprig_oom(ctx);
@@ -155,7 +153,7 @@ SPRIG_FN(fn_trim)
 
 	while (lo < hi) {
 		uint32_t r;
-		size_t w = utf8_decode(s + lo, hi - lo, &r);
+		size_t w = tmpl__decode_rune(s + lo, hi - lo, &r);
 
 		if (!tmpl__is_space(r) || (r == UNI_REPLACEMENT && w == 1))
 			break;
@@ -180,7 +178,7 @@ static bool in_cutset(const char *cut, size_t n, uint32_t r)
 	while (i < n) {
 		uint32_t c;
 
-		i += utf8_decode(cut + i, n - i, &c);
+		i += tmpl__decode_rune(cut + i, n - i, &c);
 		if (c == r)
 			return true;
 	}
@@ -197,7 +195,7 @@ SPRIG_FN(fn_trim_all)
 		return sprig_ret_str(ctx, s, hi, ret);
 	while (lo < hi) {
 		uint32_t r;
-		size_t w = utf8_decode(s + lo, hi - lo, &r);
+		size_t w = tmpl__decode_rune(s + lo, hi - lo, &r);
 
 		if (!in_cutset(S(0), L(0), r))
 			break;
@@ -525,7 +523,7 @@ static uint32_t next_valid(const char *s, size_t n, uint32_t prev, size_t *size)
 	*size = 0;
 	while (n > 0) {
 		uint32_t r;
-		size_t w = utf8_decode(s, n, &r);
+		size_t w = tmpl__decode_rune(s, n, &r);
 
 		*size += w;
 		if (!(r == UNI_REPLACEMENT && w == 1) && r != UNI_REPLACEMENT)
@@ -661,7 +659,7 @@ static int word_lower(struct buf *b, enum word wt, const char *s, size_t n, char
 	while (i < n && r == 0) {
 		uint32_t c;
 
-		i += utf8_decode(s + i, n - i, &c);
+		i += tmpl__decode_rune(s + i, n - i, &c);
 		if (is_connector(c))
 			r = buf_addch(b, conn);
 		else if (tmpl__is_upper(c))
@@ -775,7 +773,7 @@ SPRIG_FN(fn_camelcase)
 		return sprig_ret_str(ctx, "", 0, ret);
 	sprig_buf_init(ctx, &b);
 	while (left > 0 && r == 0) {
-		size = utf8_decode(s, left, &r0);
+		size = tmpl__decode_rune(s, left, &r0);
 		s += size;
 		left -= size;
 		if (!is_connector(r0)) {
@@ -792,7 +790,7 @@ SPRIG_FN(fn_camelcase)
 	}
 	while (left > 0 && r == 0) {
 		r1 = r0;
-		size = utf8_decode(s, left, &r0);
+		size = tmpl__decode_rune(s, left, &r0);
 		s += size;
 		left -= size;
 		if (is_connector(r0) && is_connector(r1)) {
@@ -849,7 +847,7 @@ SPRIG_FN(fn_shuffle)
 		return -ENOMEM;
 	runes = xnew0(uint32_t, L(0));
 	while (i < L(0))
-		i += utf8_decode(S(0) + i, L(0) - i, &runes[k++]);
+		i += tmpl__decode_rune(S(0) + i, L(0) - i, &runes[k++]);
 	for (i = k - 1; i > 0; i--) {
 		size_t j = (size_t)rand_below(i + 1);
 		uint32_t t = runes[i];
@@ -1058,7 +1056,7 @@ SPRIG_FN(fn_replace)
 		r = buf_add(&b, nw, ln);
 		while (r == 0 && i < n_s) {
 			uint32_t c;
-			size_t w = utf8_decode(s + i, n_s - i, &c);
+			size_t w = tmpl__decode_rune(s + i, n_s - i, &c);
 
 			r = buf_add(&b, s + i, w);
 			if (r == 0)
@@ -1120,7 +1118,7 @@ static int split_n(const char *s, size_t n, const char *sep, size_t sl, int64_t 
 	if (sl == 0) {
 		while (i < n) {
 			uint32_t c;
-			size_t w = utf8_decode(s + i, n - i, &c);
+			size_t w = tmpl__decode_rune(s + i, n - i, &c);
 
 			if (max > 0 && count == (size_t)max - 1)
 				w = n - i;
