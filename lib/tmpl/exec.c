@@ -1142,6 +1142,13 @@ static int print_value(struct state *s, const struct node *n, const struct tmpl_
 	}
 	buf_init(&b, s->x->max_output);
 	r = tmpl__fmt_value(&b, v, 'v', false, false);
+	/* Go prints what a pointer points to (printableValue's indirect). */
+	if (r == 0 && v->kind == TMPL_OBJ && v->type && !v->type->string && v->type->kind &&
+	    strcmp(v->type->kind, "ptr") == 0 && b.len > 0 && b.buf[0] == '&') {
+		r = write_out(s, b.buf + 1, b.len - 1);
+		buf_release(&b);
+		return r;
+	}
 	if (r < 0) {
 		buf_release(&b);
 		if (r == -ELOOP)

@@ -19,6 +19,7 @@
 
 #include "base/buf.h"
 #include "base/hmap.h"
+#include "base/unicode.h"
 #include "tmpl/tmpl.h"
 
 /* ---- values (value.c) ---- */
@@ -278,25 +279,74 @@ bool tmpl__valid_utf8(const char *s, size_t n);
 int tmpl__add_rune(struct buf *out, uint32_t r);
 
 /*
- * Go's unicode package for one code point (unicode.c, generated from Go's
- * own tables by tools/unigen): IsPrint, IsGraphic, IsLetter, IsDigit,
- * IsSpace, IsUpper, IsLower, IsTitle, IsPunct, IsMark, IsNumber, IsSymbol,
- * and unicode.To(which, r) with which 0 = upper, 1 = lower, 2 = title.
- * Sprig's files use these too.
+ * Go's unicode package for one code point: lib/base/unicode.h under the
+ * names lib/tmpl (and Sprig's files) use.
  */
-bool tmpl__is_print(uint32_t r);
-bool tmpl__is_graphic(uint32_t r);
-bool tmpl__is_letter(uint32_t r);
-bool tmpl__is_digit(uint32_t r);
-bool tmpl__is_space(uint32_t r);
-bool tmpl__is_upper(uint32_t r);
-bool tmpl__is_lower(uint32_t r);
-bool tmpl__is_title(uint32_t r);
-bool tmpl__is_punct(uint32_t r);
-bool tmpl__is_mark(uint32_t r);
-bool tmpl__is_number(uint32_t r);
-bool tmpl__is_symbol(uint32_t r);
-uint32_t tmpl__to_case(int which, uint32_t r);
+static inline bool tmpl__is_print(uint32_t r)
+{
+	return uni_is_print(r);
+}
+
+static inline bool tmpl__is_graphic(uint32_t r)
+{
+	return uni_is_graphic(r);
+}
+
+static inline bool tmpl__is_letter(uint32_t r)
+{
+	return uni_is_letter(r);
+}
+
+static inline bool tmpl__is_digit(uint32_t r)
+{
+	return uni_is_digit(r);
+}
+
+static inline bool tmpl__is_space(uint32_t r)
+{
+	return uni_is_space(r);
+}
+
+static inline bool tmpl__is_upper(uint32_t r)
+{
+	return uni_is_upper(r);
+}
+
+static inline bool tmpl__is_lower(uint32_t r)
+{
+	return uni_is_lower(r);
+}
+
+static inline bool tmpl__is_title(uint32_t r)
+{
+	return uni_is_title(r);
+}
+
+static inline bool tmpl__is_punct(uint32_t r)
+{
+	return uni_is_punct(r);
+}
+
+static inline bool tmpl__is_mark(uint32_t r)
+{
+	return uni_is_mark(r);
+}
+
+static inline bool tmpl__is_number(uint32_t r)
+{
+	return uni_is_number(r);
+}
+
+static inline bool tmpl__is_symbol(uint32_t r)
+{
+	return uni_is_symbol(r);
+}
+
+/* unicode.To(which, r): which 0 = upper, 1 = lower, 2 = title. */
+static inline uint32_t tmpl__to_case(int which, uint32_t r)
+{
+	return uni_to_case(which, r);
+}
 
 /* ---- the data functions (data.c) ---- */
 

@@ -479,8 +479,11 @@ struct tmpl_method {
  * string     the String() (or Error()) method, if the Go type has one:
  *            append the text to `out`.  fmt uses it for %v %s %q %x %X,
  *            and Sprig's toString.  0 or -EFBIG.
- * gofmt      for a type without String(): what %v (plus = 1: %+v)
- *            prints, e.g. "&{v1.20.0 1 20}".  NULL prints "{}".
+ * gofmt      for a type without String(): what printf's %v (plus = 1:
+ *            %+v) prints, e.g. "&{v1.20.0 1 20}" for a pointer to a
+ *            struct.  {{ . }} prints a pointer's target, as Go's
+ *            printableValue does: the executor drops the leading '&' of
+ *            a "ptr" kind.  NULL prints "{}".
  * to_json    json.Marshal's view of the value as a new cJSON tree, for
  *            toJson/toYaml (struct fields in declaration order, by their
  *            JSON tags).  NULL: not marshalable ("{}" for a struct).

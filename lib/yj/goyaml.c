@@ -31,6 +31,7 @@
 
 #include "base/alloc.h"
 #include "base/str.h"
+#include "base/unicode.h"
 #include "yj/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -52,82 +53,84 @@ static int write_cb(void *data, unsigned char *buffer, size_t size)
 	return 1;
 }
 
-/* One code point at *p (advances), or 0xFFFD for a bad byte. */
-static uint32_t next_rune(const unsigned char **p)
+/* The next code point of s (n bytes left) as Go's []rune(s) sees it:
+ * U+FFFD for each byte of an invalid sequence.  Advances *i. */
+static uint32_t next_rune(const unsigned char *s, size_t n, size_t *i)
 {
-	const unsigned char *s = *p;
-	size_t n = yj_utf8_len(s);
+	const unsigned char *p = s + *i;
+	size_t w = yj_utf8_len(p);
 	uint32_t c;
 
-	if (n <= 1) {
-		*p += 1;
-		return n ? s[0] : 0xFFFD;
+	if (w <= 1 || *i + w > n) {
+		*i += 1;
+		return w == 1 ? p[0] : 0xFFFD;
 	}
-	c = s[0] & (0xFF >> (n + 1));
-	for (size_t i = 1; i < n; i++)
-		c = (c << 6) | (s[i] & 0x3F);
-	*p += n;
+	c = p[0] & (0xFF >> (w + 1));
+	for (size_t k = 1; k < w; k++)
+		c = (c << 6) | (p[k] & 0x3F);
+	*i += w;
 	return c;
 }
 
-/* unicode.IsLetter, exact for ASCII; every other code point from U+00AA on
- * counts as a letter, which holds for the scripts used in labels. */
-static bool is_letter(uint32_t c)
-{
-	if (c < 0x80)
-		return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-	return c >= 0xAA && c != 0xD7 && c != 0xF7;
-}
-
-static bool is_digit(uint32_t c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* go-yaml v2's keyList.Less for two string keys. */
+/*
+ * go-yaml v2's keyList.Less for two string keys: rune by rune; at the
+ * first difference two letters compare by code point, a letter sorts after
+ * anything else, and runs of digits compare as numbers (unicode.IsDigit
+ * with Go's rune-'0' arithmetic, a zero after a non-zero digit run counts
+ * as non-zero).  Decoded on the fly, so keys of any length compare fully.
+ */
 static bool go_key_less(const char *a, const char *b)
 {
-	uint32_t ar[256], br[256];
-	size_t an = 0, bn = 0, i;
-	const unsigned char *p;
+	const unsigned char *as = (const unsigned char *)a, *bs = (const unsigned char *)b;
+	size_t an = strlen(a), bn = strlen(b), ai = 0, bi = 0;
+	bool nonzero_run = false; /* the digits just before, in both, hold a non-zero */
 
-	for (p = (const unsigned char *)a; *p && an < ARRAY_SIZE(ar);)
-		ar[an++] = next_rune(&p);
-	for (p = (const unsigned char *)b; *p && bn < ARRAY_SIZE(br);)
-		br[bn++] = next_rune(&p);
-	for (i = 0; i < an && i < bn; i++) {
+	while (ai < an && bi < bn) {
+		uint32_t ac = next_rune(as, an, &ai), bc = next_rune(bs, bn, &bi);
 		bool al, bl;
-		size_t ai, bi;
 		int64_t av = 0, bv = 0;
+		size_t adigits = 0, bdigits = 0;
 
-		if (ar[i] == br[i])
+		if (ac == bc) {
+			if (!uni_is_digit(ac))
+				nonzero_run = false;
+			else if (ac != '0')
+				nonzero_run = true;
 			continue;
-		al = is_letter(ar[i]);
-		bl = is_letter(br[i]);
+		}
+		al = uni_is_letter(ac);
+		bl = uni_is_letter(bc);
 		if (al && bl)
-			return ar[i] < br[i];
+			return ac < bc;
 		if (al || bl)
 			return bl;
-		if (ar[i] == '0' || br[i] == '0') {
-			for (size_t j = i; j-- > 0 && is_digit(ar[j]);) {
-				if (ar[j] != '0') {
-					av = 1;
-					bv = 1;
-					break;
-				}
-			}
+		if ((ac == '0' || bc == '0') && nonzero_run) {
+			av = 1;
+			bv = 1;
 		}
-		for (ai = i; ai < an && is_digit(ar[ai]); ai++)
-			av = av * 10 + (int64_t)(ar[ai] - '0');
-		for (bi = i; bi < bn && is_digit(br[bi]); bi++)
-			bv = bv * 10 + (int64_t)(br[bi] - '0');
+		/* The digit runs from here on (ac and bc are their first runes). */
+		for (uint32_t c = ac; uni_is_digit(c);) {
+			av = av * 10 + (int64_t)c - '0';
+			adigits++;
+			if (ai >= an)
+				break;
+			c = next_rune(as, an, &ai);
+		}
+		for (uint32_t c = bc; uni_is_digit(c);) {
+			bv = bv * 10 + (int64_t)c - '0';
+			bdigits++;
+			if (bi >= bn)
+				break;
+			c = next_rune(bs, bn, &bi);
+		}
 		if (av != bv)
 			return av < bv;
-		if (ai != bi)
-			return ai < bi;
-		return ar[i] < br[i];
+		if (adigits != bdigits)
+			return adigits < bdigits;
+		return ac < bc;
 	}
-	return an < bn;
+	/* A shorter prefix first (in runes). */
+	return ai >= an && bi < bn;
 }
 
 static int scalar(struct gctx *g, const char *s, yaml_scalar_style_t style)

@@ -210,7 +210,7 @@ TEST(fmt_and_strconv)
 	ASSERT_OK(tmpl_sprint(&b, args, 3));
 	ASSERT_STREQ(b.buf, "42s1e+06"); /* no space next to a string */
 	buf_reset(&b);
-	ASSERT_OK(tmpl_quote(&b, "a\"\n\x01é\xff", 8));
+	ASSERT_OK(tmpl_quote(&b, "a\"\n\x01é\xff", 7));
 	ASSERT_STREQ(b.buf, "\"a\\\"\\n\\x01é\\xff\"");
 	buf_reset(&b);
 	ASSERT_OK(tmpl_format_float(&b, 0.1 + 0.2, 'g', -1, 64));
@@ -615,6 +615,21 @@ static cJSON *point_json(const struct tmpl_val *self)
 	return j;
 }
 
+static int point_gofmt(const struct tmpl_val *self, int plus, struct buf *out)
+{
+	const struct point *p = self->o;
+
+	return plus ? buf_addf(out, "&{X:%lld Y:%lld}", (long long)p->x, (long long)p->y) :
+		      buf_addf(out, "&{%lld %lld}", (long long)p->x, (long long)p->y);
+}
+
+static const struct tmpl_type plain_point_type = {
+	.name = "*geo.Plain",
+	.kind = "ptr",
+	.field = point_field,
+	.gofmt = point_gofmt,
+};
+
 static const struct tmpl_method point_methods[] = { { "Add", "i", point_add } };
 static const struct tmpl_type point_type = {
 	.name = "*geo.Point",
@@ -666,6 +681,22 @@ TEST(objects_fields_methods_printing)
 	tmpl_error_release(&e.err);
 	ASSERT_EQ(tmpl_exec(e.set, "t", tmpl_map_val(m), &e.xo, &e.out, &e.err), -EINVAL);
 	ASSERT_CONTAINS(e.err.msg, "X has arguments but cannot be invoked as function");
+	env_release(&e);
+}
+
+TEST(pointer_printing)
+{
+	struct env e;
+	struct point pt = { 4, 5 };
+	struct tmpl_map *m;
+
+	env_init(&e);
+	m = tmpl_map_new(e.a, TMPL_NIL);
+	tmpl_map_set(m, "P", 1, tmpl_obj(&plain_point_type, &pt));
+	ASSERT_OK(env_parse(&e, "{{ .P }} {{ printf \"%v %+v\" .P .P }} {{ print .P }}"));
+	ASSERT_OK(tmpl_exec(e.set, "t", tmpl_map_val(m), &e.xo, &e.out, &e.err));
+	/* {{ }} prints the pointee; printf and print the pointer. */
+	ASSERT_STREQ(e.out.buf, "{4 5} &{4 5} &{X:4 Y:5} &{4 5}");
 	env_release(&e);
 }
 
