@@ -403,25 +403,26 @@ static double go_min(double x, double y)
 	return x < y ? x : y;
 }
 
-SPRIG_FN(fn_maxf)
+/* maxf/minf: math.Max/Min folded over cast.ToFloat64 of each argument. */
+static struct tmpl_val fold_float(const struct tmpl_val *a, size_t n, double (*f)(double, double))
 {
 	double m = sprig_to_float64(&a[0]);
 	size_t i;
 
 	for (i = 1; i < n; i++)
-		m = go_max(m, sprig_to_float64(&a[i]));
-	*ret = tmpl_float(m);
+		m = f(m, sprig_to_float64(&a[i]));
+	return tmpl_float(m);
+}
+
+SPRIG_FN(fn_maxf)
+{
+	*ret = fold_float(a, n, go_max);
 	return 0;
 }
 
 SPRIG_FN(fn_minf)
 {
-	double m = sprig_to_float64(&a[0]);
-	size_t i;
-
-	for (i = 1; i < n; i++)
-		m = go_min(m, sprig_to_float64(&a[i]));
-	*ret = tmpl_float(m);
+	*ret = fold_float(a, n, go_min);
 	return 0;
 }
 

@@ -912,8 +912,14 @@ SPRIG_FN(fn_rand_ascii)
 	return rand_string(ctx, a[0].i, printable, ret);
 }
 
-/* quote: strconv.Quote(strval(x)) for each non-nil argument, space-separated. */
-SPRIG_FN(fn_quote)
+enum join_style { JOIN_QUOTE, JOIN_SQUOTE, JOIN_CAT };
+
+/*
+ * quote, squote and cat: each non-nil argument, space-separated, as
+ * strconv.Quote(strval(x)), '%v', or %v.
+ */
+static int join_args(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n, enum join_style style,
+		     struct tmpl_val *ret)
 {
 	struct buf b, tmp;
 	bool first = true;
@@ -925,14 +931,29 @@ SPRIG_FN(fn_quote)
 	for (i = 0; i < n && r == 0; i++) {
 		if (a[i].kind == TMPL_NIL)
 			continue;
-		buf_reset(&tmp);
 		if (!first)
 			r = buf_addch(&b, ' ');
 		first = false;
-		if (r == 0)
+		if (r < 0)
+			break;
+		switch (style) {
+		case JOIN_QUOTE:
+			buf_reset(&tmp);
 			r = sprig_strval(&a[i], &tmp);
-		if (r == 0)
-			r = tmpl_quote(&b, tmp.buf, tmp.len);
+			if (r == 0)
+				r = tmpl_quote(&b, tmp.buf, tmp.len);
+			break;
+		case JOIN_SQUOTE:
+			r = buf_addch(&b, '\'');
+			if (r == 0)
+				r = tmpl_sprint(&b, &a[i], 1);
+			if (r == 0)
+				r = buf_addch(&b, '\'');
+			break;
+		case JOIN_CAT:
+			r = tmpl_sprint(&b, &a[i], 1);
+			break;
+		}
 	}
 	buf_release(&tmp);
 	if (r < 0) {
@@ -942,55 +963,19 @@ SPRIG_FN(fn_quote)
 	return sprig_ret_buf(ctx, &b, ret);
 }
 
-/* squote: '%v' for each non-nil argument (no escaping). */
-SPRIG_FN(fn_squote)
+SPRIG_FN(fn_quote)
 {
-	struct buf b;
-	bool first = true;
-	size_t i;
-	int r = 0;
-
-	sprig_buf_init(ctx, &b);
-	for (i = 0; i < n && r == 0; i++) {
-		if (a[i].kind == TMPL_NIL)
-			continue;
-		r = buf_adds(&b, first ? "'" : " '");
-		first = false;
-		if (r == 0)
-			r = tmpl_sprint(&b, &a[i], 1);
-		if (r == 0)
-			r = buf_addch(&b, '\'');
-	}
-	if (r < 0) {
-		buf_release(&b);
-		return r == -EFBIG ? sprig_oom(ctx) : tmpl_ctx_fail(ctx, r, "cannot format a value");
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return join_args(ctx, a, n, JOIN_QUOTE, ret);
 }
 
-/* cat: the non-nil arguments with %v, space-separated. */
+SPRIG_FN(fn_squote)
+{
+	return join_args(ctx, a, n, JOIN_SQUOTE, ret);
+}
+
 SPRIG_FN(fn_cat)
 {
-	struct buf b;
-	bool first = true;
-	size_t i;
-	int r = 0;
-
-	sprig_buf_init(ctx, &b);
-	for (i = 0; i < n && r == 0; i++) {
-		if (a[i].kind == TMPL_NIL)
-			continue;
-		if (!first)
-			r = buf_addch(&b, ' ');
-		first = false;
-		if (r == 0)
-			r = tmpl_sprint(&b, &a[i], 1);
-	}
-	if (r < 0) {
-		buf_release(&b);
-		return r == -EFBIG ? sprig_oom(ctx) : tmpl_ctx_fail(ctx, r, "cannot format a value");
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return join_args(ctx, a, n, JOIN_CAT, ret);
 }
 
 static int indent(struct tmpl_ctx *ctx, bool lead_nl, int64_t spaces, const struct tmpl_val *s,
