@@ -428,9 +428,14 @@ unsigned tmpl_ctx_max_depth(const struct tmpl_ctx *ctx)
 
 /* ---------------------------------------------------------------- calls */
 
-/* Go's validateType for a parameter of type `typ` (a params letter, or 0
- * for "no type": a chain's receiver).  May rewrite *v. */
-static int validate_type(struct state *s, struct tmpl_val *v, char typ)
+/*
+ * Go's validateType for a parameter of type `typ` (a params letter, or 0
+ * for "no type": a chain's receiver), without the state: may rewrite *v
+ * (a missing value becomes the type's nil; a value taken out of an
+ * interface{} is unwrapped; a named map or list converts to the plain
+ * type).  0, or -EINVAL with Go's message in msg[n].
+ */
+static int convert_arg(struct tmpl_val *v, char typ, char *msg, size_t n)
 {
 	bool ok;
 
@@ -449,61 +454,63 @@ static int validate_type(struct state *s, struct tmpl_val *v, char typ)
 			*v = tmpl_list_val(NULL);
 			return 0;
 		default:
-			return s_errorf(s, "invalid value; expected %s", tmpl__ptype_name(typ));
+			snprintf(msg, n, "invalid value; expected %s", tmpl__ptype_name(typ));
+			return -EINVAL;
 		}
 	}
 	if (typ == 0 || typ == P_VALUE)
 		return 0;
-	if (typ == P_ANY) {
+	switch (typ) {
+	case P_ANY:
+		ok = true;
+		break;
+	case P_STRING:
+		ok = v->kind == TMPL_STRING && !v->type;
+		break;
+	case P_INT:
+		ok = v->kind == TMPL_INT && !v->type;
+		break;
+	case P_INT64:
+		ok = v->kind == TMPL_INT64 && !v->type;
+		break;
+	case P_FLOAT:
+		ok = v->kind == TMPL_FLOAT64 && !v->type;
+		break;
+	case P_BOOL:
+		ok = v->kind == TMPL_BOOL && !v->type;
+		break;
+	case P_UINT64:
+		ok = v->kind == TMPL_UINT64 && !v->type;
+		break;
+	case P_MAP:
+		/* Named maps of the same shape convert (chartutil.Values). */
+		ok = v->kind == TMPL_MAP && (!v->m || v->m->elem == TMPL_NIL);
+		break;
+	case P_LIST:
+		ok = v->kind == TMPL_LIST && (!v->l || v->l->elem == TMPL_NIL);
+		break;
+	default:
+		ok = false;
+	}
+	if (ok) {
+		/* An interface{} holding the value, or the value itself. */
 		v->boxed = 0;
+		if (typ == P_MAP || typ == P_LIST)
+			v->type = NULL;
 		return 0;
 	}
-	for (int pass = 0; pass < 2; pass++) {
-		switch (typ) {
-		case P_STRING:
-			ok = v->kind == TMPL_STRING && !v->type;
-			break;
-		case P_INT:
-			ok = v->kind == TMPL_INT && !v->type;
-			break;
-		case P_INT64:
-			ok = v->kind == TMPL_INT64 && !v->type;
-			break;
-		case P_FLOAT:
-			ok = v->kind == TMPL_FLOAT64 && !v->type;
-			break;
-		case P_BOOL:
-			ok = v->kind == TMPL_BOOL && !v->type;
-			break;
-		case P_UINT64:
-			ok = v->kind == TMPL_UINT64 && !v->type;
-			break;
-		case P_MAP:
-			/* Named maps of the same shape convert (Values). */
-			ok = v->kind == TMPL_MAP && (!v->m || v->m->elem == TMPL_NIL);
-			break;
-		case P_LIST:
-			ok = v->kind == TMPL_LIST && (!v->l || v->l->elem == TMPL_NIL);
-			break;
-		default:
-			ok = false;
-		}
-		if (ok && pass == 0 && v->boxed && (typ == P_MAP || typ == P_LIST)) {
-			/* Not assignable as an interface{}; unwrapped below. */
-		}
-		if (ok) {
-			v->boxed = 0;
-			if (typ == P_MAP || typ == P_LIST)
-				v->type = NULL;
-			return 0;
-		}
-		/* An interface{} holding a value: try the value itself. */
-		if (pass == 0 && v->boxed && v->kind != TMPL_NIL)
-			continue;
-		break;
-	}
-	return s_errorf(s, "wrong type for value; expected %s; got %s", tmpl__ptype_name(typ),
-			v->boxed && v->kind == TMPL_NIL ? "interface {}" : tmpl_type_name(v));
+	snprintf(msg, n, "wrong type for value; expected %s; got %s", tmpl__ptype_name(typ),
+		 v->boxed && v->kind == TMPL_NIL ? "interface {}" : tmpl_type_name(v));
+	return -EINVAL;
+}
+
+static int validate_type(struct state *s, struct tmpl_val *v, char typ)
+{
+	char msg[256];
+
+	if (convert_arg(v, typ, msg, sizeof(msg)) < 0)
+		return s_errorf(s, "%s", msg);
+	return 0;
 }
 
 /* Go's idealConstant: a number literal with no target type. */
@@ -1601,11 +1608,11 @@ int tmpl_ctx_call(struct tmpl_ctx *ctx, const char *name, const struct tmpl_val 
 				       fn->nparams, nargs);
 	argv = tmpl_alloc(ctx->s->x->arena, (nargs ? nargs : 1) * sizeof(*argv));
 	for (size_t i = 0; i < nargs; i++) {
-		char t = fn->types[i < fn->nparams ? i : fn->nparams - 1];
+		char t = fn->types[i < fn->nparams ? i : fn->nparams - 1], msg[256];
 
 		argv[i] = args[i];
-		if (t == P_ANY && argv[i].kind == TMPL_INVALID)
-			argv[i] = tmpl_nil();
+		if (convert_arg(&argv[i], t, msg, sizeof(msg)) < 0)
+			return tmpl_ctx_errorf(ctx, "%s", msg);
 	}
 	buf_init(&sub.msg, 1 << 20);
 	r = fn->fn(&sub, argv, nargs, ret, fn->payload);

@@ -583,8 +583,11 @@ bool tmpl_funcs_has(const struct tmpl_funcs *f, const char *name);
 
 /*
  * Helm's data-format functions (data.c), as Helm v3.21 defines them:
- * toYaml mustToYaml toYamlPretty fromYaml fromYamlArray toJson mustToJson
- * fromJson fromJsonArray toToml fromToml.
+ * toYaml fromYaml fromYamlArray toJson fromJson fromJsonArray toToml.
+ * Helm v3.21 has no mustToYaml (v4 adds it) and mustToJson is Sprig's
+ * (json.Marshal; tmpl_to_json_text() does it).  Not yet here: toYamlPretty
+ * (go-yaml v3's printer) and fromToml; a template using them fails to
+ * parse ("function not defined") rather than print something else.
  */
 void tmpl_funcs_add_data(struct tmpl_funcs *f);
 

@@ -525,6 +525,15 @@ static int fn_twice(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
 	return tmpl_ctx_call(ctx, "printf", both, 3, ret);
 }
 
+static int fn_badcall(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
+		      struct tmpl_val *ret, void *payload)
+{
+	struct tmpl_val arg = tmpl_int(1);
+
+	/* printf's format must be a string: the same check as in a template. */
+	return tmpl_ctx_call(ctx, "printf", &arg, 1, ret);
+}
+
 static int fn_payload(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n,
 		      struct tmpl_val *ret, void *payload)
 {
@@ -541,6 +550,7 @@ TEST(context_include_tpl_call_payload)
 	ASSERT_OK(tmpl_funcs_add(e.f, "tpl", "sv", fn_tpl, NULL));
 	ASSERT_OK(tmpl_funcs_add(e.f, "twice", "v", fn_twice, NULL));
 	ASSERT_OK(tmpl_funcs_add(e.f, "payload", "", fn_payload, NULL));
+	ASSERT_OK(tmpl_funcs_add(e.f, "badcall", "", fn_badcall, NULL));
 	e.xo.payload = (void *)"the payload";
 	ASSERT_OK(run(&e,
 		      "{{ define \"d\" }}<{{ . }}>{{ end }}{{ inc \"d\" 1 | len }} "
@@ -548,6 +558,8 @@ TEST(context_include_tpl_call_payload)
 		      "{{ twice \"ab\" }} {{ payload }}",
 		      NULL));
 	ASSERT_STREQ(e.out.buf, "3 E2 abab the payload");
+	ASSERT_EQ(run(&e, "{{ badcall }}", NULL), -EINVAL);
+	ASSERT_CONTAINS(e.err.msg, "error calling badcall: wrong type for value; expected string; got int");
 	/* Definitions made by tpl vanish afterwards. */
 	ASSERT_EQ(run(&e, "{{ tpl \"{{ define \\\"e\\\" }}E{{ end }}\" . }}{{ inc \"e\" . }}", NULL),
 		  -ENOENT);
