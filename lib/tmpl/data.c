@@ -1125,6 +1125,41 @@ static int fn_from_json_array(struct tmpl_ctx *ctx, const struct tmpl_val *a, si
 }
 
 /*
+ * lib/yj's YAML error ("yaml: document D: line L:C: problem while ...") in
+ * go-yaml v2's words, as sigs.k8s.io/yaml wraps them: "error converting
+ * YAML to JSON: yaml: line N: problem".  go-yaml prints the problem alone
+ * (not libyaml's "while ..." context) and its line only when the 0-based
+ * line of the problem is not 0: a scanner error adds one to it, a parser
+ * error does not.  The context tells the two apart.
+ */
+static void go_yaml_error(const char *yj, char *out, size_t n)
+{
+	const char *p = strstr(yj, ": line "), *problem = yj, *ctx;
+	unsigned line = 0, col = 0;
+	bool scanner;
+	int plen;
+
+	if (!p || sscanf(p, ": line %u:%u:", &line, &col) != 2) {
+		snprintf(out, n, "error converting YAML to JSON: %s", yj);
+		return;
+	}
+	problem = strchr(p + 7, ':');
+	problem = problem ? strchr(problem + 1, ':') : NULL;
+	problem = problem ? problem + 2 : yj;
+	ctx = strstr(problem, " while ");
+	plen = ctx ? (int)(ctx - problem) : (int)strlen(problem);
+	/* libyaml's parser errors come with "while parsing ..."; scanner
+	 * errors with "while scanning ..." or no context at all (the rare
+	 * parser errors without one, about directives, count as scanner's). */
+	scanner = !ctx || strncmp(ctx, " while parsing", 14) != 0;
+	if (line > 1)
+		snprintf(out, n, "error converting YAML to JSON: yaml: line %u: %.*s",
+			 scanner ? line : line - 1, plen, problem);
+	else
+		snprintf(out, n, "error converting YAML to JSON: yaml: %.*s", plen, problem);
+}
+
+/*
  * sigs.k8s.io/yaml.Unmarshal into a map or a list: the first document
  * through lib/yj, then json's type check.  go-yaml's error texts are
  * approximated from lib/yj's ("yaml: line N: problem").
@@ -1141,20 +1176,7 @@ static int from_yaml_common(struct tmpl_ctx *ctx, const struct tmpl_val *a, bool
 	if (r < 0)
 		return r;
 	if (yj_parse_stream(a[0].s.p, a[0].s.n, NULL, &st, &err) < 0) {
-		const char *p = strstr(err.msg, ": line ");
-		unsigned line = 0;
-		const char *problem = err.msg;
-
-		if (p && sscanf(p, ": line %u:", &line) == 1) {
-			const char *q = strchr(p + 7, ':');
-
-			q = q ? strchr(q + 1, ':') : NULL;
-			problem = q ? q + 2 : err.msg;
-			snprintf(msg, sizeof(msg), "error converting YAML to JSON: yaml: line %u: %s",
-				 line, problem);
-		} else {
-			snprintf(msg, sizeof(msg), "error converting YAML to JSON: %s", err.msg);
-		}
+		go_yaml_error(err.msg, msg, sizeof(msg));
 		*ret = want_list ? error_list(ctx, msg) : error_map(ctx, msg);
 		return 0;
 	}
