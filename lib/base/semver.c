@@ -82,17 +82,27 @@ static bool parse_u64(const char *s, size_t n, uint64_t *ret)
 	return true;
 }
 
-int semver_parse_go(const char *s, struct semver *ret, struct op_err *err)
-{
-	const char *p = s, *part[3] = { NULL, NULL, NULL };
-	size_t plen[3] = { 0, 0, 0 }, n, i;
-	uint64_t num[3] = { 0, 0, 0 };
-	struct semver v;
+/*
+ * Scan a version at s: v?P(\.P)?(\.P)?(-pre)?(\+meta)? where P is a run of
+ * characters `part` accepts (digits for a version, also x X * | in a
+ * constraint: Masterminds' looseSemVerRegex and cvRegex).  Returns its
+ * length (0: no first part) and the pieces.
+ */
+struct cv {
+	const char *part[3];
+	size_t plen[3];
+	const char *pre; /* the "-pre" with its dash, or NULL */
+	size_t prelen;
+	const char *meta; /* the metadata without its '+', or NULL */
+	size_t metalen;
+};
 
-	if (strlen(s) > SEMVER_MAX_LEN)
-		return op_err_set(err, -EINVAL, "version string is too long (max %d bytes)", SEMVER_MAX_LEN);
-	memset(&v, 0, sizeof(v));
-	/* v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)? */
+static size_t scan_version(const char *s, bool (*part)(char), struct cv *cv)
+{
+	const char *p = s;
+	size_t i, n;
+
+	memset(cv, 0, sizeof(*cv));
 	if (*p == 'v')
 		p++;
 	for (i = 0; i < 3; i++) {
@@ -101,32 +111,62 @@ int semver_parse_go(const char *s, struct semver *ret, struct op_err *err)
 		if (i > 0 && *p != '.')
 			break;
 		n = 0;
-		while (isdigit((unsigned char)q[n]))
+		while (part(q[n]))
 			n++;
 		if (n == 0)
 			break;
-		part[i] = q;
-		plen[i] = n;
+		cv->part[i] = q;
+		cv->plen[i] = n;
 		p = q + n;
 	}
-	if (!part[0])
-		return op_err_set(err, -EINVAL, "invalid semantic version");
-	/* (-pre)?(\+meta)?$ */
+	if (!cv->part[0])
+		return 0;
 	if (*p == '-' && (n = scan_idents(p + 1)) > 0) {
-		memcpy(v.pre, p + 1, n);
+		cv->pre = p;
+		cv->prelen = n + 1;
 		p += 1 + n;
 	}
 	if (*p == '+' && (n = scan_idents(p + 1)) > 0) {
-		memcpy(v.meta, p + 1, n);
+		cv->meta = p + 1;
+		cv->metalen = n;
 		p += 1 + n;
 	}
-	if (*p)
+	return (size_t)(p - s);
+}
+
+static bool is_digit_char(char c)
+{
+	return isdigit((unsigned char)c);
+}
+
+static bool is_cv_part(char c)
+{
+	return isdigit((unsigned char)c) || c == '|' || c == 'x' || c == 'X' || c == '*';
+}
+
+int semver_parse_go(const char *s, struct semver *ret, struct op_err *err)
+{
+	uint64_t num[3] = { 0, 0, 0 };
+	struct semver v;
+	struct cv cv;
+	const char *p;
+	size_t n, i;
+
+	if (strlen(s) > SEMVER_MAX_LEN)
+		return op_err_set(err, -EINVAL, "version string is too long (max %d bytes)", SEMVER_MAX_LEN);
+	n = scan_version(s, is_digit_char, &cv);
+	if (n == 0 || s[n])
 		return op_err_set(err, -EINVAL, "invalid semantic version");
+	memset(&v, 0, sizeof(v));
+	if (cv.pre)
+		memcpy(v.pre, cv.pre + 1, cv.prelen - 1);
+	if (cv.meta)
+		memcpy(v.meta, cv.meta, cv.metalen);
 	for (i = 0; i < 3; i++)
-		if (part[i] && !parse_u64(part[i], plen[i], &num[i]))
+		if (cv.part[i] && !parse_u64(cv.part[i], cv.plen[i], &num[i]))
 			return op_err_set(err, -EINVAL,
 					  "error parsing version segment: strconv.ParseUint: parsing \"%.*s\": value out of range",
-					  (int)plen[i], part[i]);
+					  (int)cv.plen[i], cv.part[i]);
 	/* validatePrerelease: numeric parts without leading zeros. */
 	for (p = v.pre; *p;) {
 		n = strcspn(p, ".");
@@ -256,54 +296,9 @@ static size_t scan_op(const char *s, enum op *op)
 	return 0;
 }
 
-static bool is_cv_part(char c)
+static size_t scan_version_cv(const char *s, struct cv *cv)
 {
-	return isdigit((unsigned char)c) || c == '|' || c == 'x' || c == 'X' || c == '*';
-}
-
-/*
- * Scan a constraint version (cvRegex) at s: v?P(\.P)?(\.P)?(-pre)?(\+meta)?
- * with P = [0-9|xX*]+.  Returns its length (0: none) and the pieces.
- */
-struct cv {
-	const char *part[3];
-	size_t plen[3];
-	const char *pre; /* the "-pre" with its dash, or NULL */
-	size_t prelen;
-};
-
-static size_t scan_cv(const char *s, struct cv *cv)
-{
-	const char *p = s;
-	size_t i, n;
-
-	memset(cv, 0, sizeof(*cv));
-	if (*p == 'v')
-		p++;
-	for (i = 0; i < 3; i++) {
-		const char *q = p + (i > 0);
-
-		if (i > 0 && *p != '.')
-			break;
-		n = 0;
-		while (is_cv_part(q[n]))
-			n++;
-		if (n == 0)
-			break;
-		cv->part[i] = q;
-		cv->plen[i] = n;
-		p = q + n;
-	}
-	if (!cv->part[0])
-		return 0;
-	if (*p == '-' && (n = scan_idents(p + 1)) > 0) {
-		cv->pre = p;
-		cv->prelen = n + 1;
-		p += 1 + n;
-	}
-	if (*p == '+' && (n = scan_idents(p + 1)) > 0)
-		p += 1 + n;
-	return (size_t)(p - s);
+	return scan_version(s, is_cv_part, cv);
 }
 
 static size_t skip_space(const char *s)
@@ -368,7 +363,7 @@ static int parse_term(const char *s, size_t n, struct term *t, struct op_err *er
 	k = skip_space(tmp);
 	k += scan_op(tmp + k, &t->op);
 	k += skip_space(tmp + k);
-	cl = scan_cv(tmp + k, &cv);
+	cl = scan_version_cv(tmp + k, &cv);
 	if (cl == 0 || tmp[k + skip_space(tmp + k + cl) + cl] != '\0')
 		return improper(err, s, n);
 	t->dirty = t->minor_dirty = t->patch_dirty = false;
@@ -411,7 +406,7 @@ static bool valid_group(const char *s, size_t n, size_t spans[][2], size_t *nspa
 
 		i += scan_op(tmp + i, &op);
 		i += skip_space(tmp + i);
-		cl = scan_cv(tmp + i, &cv);
+		cl = scan_version_cv(tmp + i, &cv);
 		if (cl == 0 || *nspans >= max)
 			return false;
 		i += cl;
@@ -447,7 +442,7 @@ static char *rewrite_range(const char *in)
 		struct cv cv;
 
 		a0 = k;
-		al = scan_cv(in + k, &cv);
+		al = scan_version_cv(in + k, &cv);
 		if (al == 0) {
 			i++;
 			continue;
@@ -461,7 +456,7 @@ static char *rewrite_range(const char *in)
 		k += sp + 1;
 		k += skip_space(in + k);
 		b0 = k;
-		bl = scan_cv(in + k, &cv);
+		bl = scan_version_cv(in + k, &cv);
 		if (bl == 0) {
 			i++;
 			continue;

@@ -334,7 +334,7 @@ static void *fail(struct parser *p, const char *code, const char *expr, size_t l
 /* Go's nextRune: decode, or fail on invalid UTF-8 (quoting the rest). */
 static bool next_rune(struct parser *p, const char **s, uint32_t *ret)
 {
-	size_t w = utf8_decode(*s, (size_t)(p->end - *s), ret);
+	size_t w = tmpl__decode_rune(*s, (size_t)(p->end - *s), ret);
 
 	if (*ret == UNI_REPLACEMENT && w == 1) {
 		fail(p, E_INVALID_UTF8, *s, (size_t)(p->end - *s));
@@ -346,7 +346,7 @@ static bool next_rune(struct parser *p, const char **s, uint32_t *ret)
 
 static bool check_utf8(struct parser *p, const char *s, size_t n)
 {
-	if (!utf8_valid(s, n)) {
+	if (!tmpl__valid_utf8(s, n)) {
 		fail(p, E_INVALID_UTF8, s, n);
 		return false;
 	}
@@ -1281,7 +1281,11 @@ static struct frag alt(struct compiler *c, struct frag f1, struct frag f2)
 	return f;
 }
 
-static struct frag quest(struct compiler *c, struct frag f1, bool nongreedy)
+/*
+ * An ALT choosing f1 (first unless nongreedy) or a hole.  quest: the hole
+ * and f1's exits leave; loop (x+ / x*): f1's exits come back to the ALT.
+ */
+static struct frag alt_hole(struct compiler *c, struct frag f1, bool nongreedy, bool loop_back)
 {
 	struct frag f = emit(c, I_ALT);
 	uint32_t l;
@@ -1296,28 +1300,21 @@ static struct frag quest(struct compiler *c, struct frag f1, bool nongreedy)
 		l = f.i << 1 | 1;
 	}
 	f.head = f.tail = l;
-	plist_append(c->re, &f, f1.head, f1.tail);
+	if (loop_back)
+		patch(c->re, f1.head, f.i);
+	else
+		plist_append(c->re, &f, f1.head, f1.tail);
 	return f;
 }
 
-/* The loop of x+ / x*: an ALT back to x; its free exit is the hole. */
+static struct frag quest(struct compiler *c, struct frag f1, bool nongreedy)
+{
+	return alt_hole(c, f1, nongreedy, false);
+}
+
 static struct frag loop(struct compiler *c, struct frag f1, bool nongreedy)
 {
-	struct frag f = emit(c, I_ALT);
-	uint32_t l;
-
-	if (!f.i)
-		return f;
-	if (nongreedy) {
-		c->re->prog[f.i].arg = f1.i;
-		l = f.i << 1;
-	} else {
-		c->re->prog[f.i].out = f1.i;
-		l = f.i << 1 | 1;
-	}
-	f.head = f.tail = l;
-	patch(c->re, f1.head, f.i);
-	return f;
+	return alt_hole(c, f1, nongreedy, true);
 }
 
 static struct frag plus(struct compiler *c, struct frag f1, bool nongreedy)
@@ -1702,7 +1699,7 @@ static int32_t rune_at(const char *s, size_t n, size_t pos, size_t *width)
 		*width = 0;
 		return -1;
 	}
-	*width = utf8_decode(s + pos, n - pos, &c);
+	*width = tmpl__decode_rune(s + pos, n - pos, &c);
 	return (int32_t)c;
 }
 
@@ -1809,7 +1806,7 @@ int regex_find_all(const struct regex *re, const char *s, size_t n, long max, bo
 			if (pos < n) {
 				uint32_t c;
 
-				pos += utf8_decode(s + pos, n - pos, &c);
+				pos += tmpl__decode_rune(s + pos, n - pos, &c);
 			} else {
 				pos = n + 1;
 			}
@@ -1844,7 +1841,7 @@ static bool extract(const char *t, const char *end, const char **name, size_t *n
 	p = t;
 	while (p < end) {
 		uint32_t c;
-		size_t w = utf8_decode(p, (size_t)(end - p), &c);
+		size_t w = tmpl__decode_rune(p, (size_t)(end - p), &c);
 
 		if (!tmpl__is_letter(c) && !tmpl__is_digit(c) && c != '_')
 			break;
@@ -1943,7 +1940,7 @@ int regex_replace_all(const struct regex *re, const char *s, size_t n, const cha
 				return r;
 		}
 		last_end = (size_t)a[1];
-		width = pos < n ? utf8_decode(s + pos, n - pos, &c) : 1;
+		width = pos < n ? tmpl__decode_rune(s + pos, n - pos, &c) : 1;
 		if (pos + width > (size_t)a[1])
 			pos += width;
 		else if (pos + 1 > (size_t)a[1])

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,13 +33,33 @@ void sprig_buf_init(struct tmpl_ctx *ctx, struct buf *b)
 
 int sprig_oom(struct tmpl_ctx *ctx)
 {
+	/* The buffer reached what the arena has left: the arena's own message. */
+	if (tmpl_ctx_reserve(ctx, SIZE_MAX / 2) < 0)
+		return -ENOMEM;
 	return tmpl_ctx_fail(ctx, -ENOMEM, "memory limit exceeded");
 }
 
 int sprig_ret_buf(struct tmpl_ctx *ctx, struct buf *b, struct tmpl_val *ret)
 {
 	*ret = tmpl_str_buf(tmpl_ctx_arena(ctx), b);
+	/* A short string is copied and `b` keeps its memory: release it. */
+	buf_release(b);
 	return 0;
+}
+
+struct tmpl_val sprig_strf(struct tmpl_arena *a, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT((size_t)-2);
+	struct tmpl_val v;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (buf_vaddf(&b, fmt, ap) < 0)
+		buf_reset(&b);
+	va_end(ap);
+	v = tmpl_str(a, b.buf, b.len);
+	buf_release(&b);
+	return v;
 }
 
 int sprig_ret_str(struct tmpl_ctx *ctx, const char *s, size_t n, struct tmpl_val *ret)

@@ -56,6 +56,9 @@ int sprig_oom(struct tmpl_ctx *ctx);
 /* *ret = the buffer as a string (adopted by the arena); returns 0. */
 int sprig_ret_buf(struct tmpl_ctx *ctx, struct buf *b, struct tmpl_val *ret);
 
+/* tmpl_strf() that frees its scratch buffer. */
+struct tmpl_val sprig_strf(struct tmpl_arena *a, const char *fmt, ...) _printf_(2, 3);
+
 /* *ret = a copy of `n` bytes; returns 0. */
 int sprig_ret_str(struct tmpl_ctx *ctx, const char *s, size_t n, struct tmpl_val *ret);
 

@@ -96,7 +96,7 @@ SPRIG_FN(fn_adler32sum)
 		s1 = (s1 + (unsigned char)a[0].s.p[i]) % 65521;
 		s2 = (s2 + s1) % 65521;
 	}
-	*ret = tmpl_strf(tmpl_ctx_arena(ctx), "%" PRIu32, s2 << 16 | s1);
+	*ret = sprig_strf(tmpl_ctx_arena(ctx), "%" PRIu32, s2 << 16 | s1);
 	return 0;
 }
 
@@ -146,7 +146,7 @@ SPRIG_FN(fn_uuidv4)
 	rand_fill(u, sizeof(u));
 	u[6] = (u[6] & 0x0f) | 0x40;
 	u[8] = (u[8] & 0x3f) | 0x80;
-	*ret = tmpl_strf(tmpl_ctx_arena(ctx),
+	*ret = sprig_strf(tmpl_ctx_arena(ctx),
 			 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2],
 			 u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 	return 0;
@@ -196,7 +196,7 @@ SPRIG_FN(fn_htpasswd)
 	int r;
 
 	if (memchr(a[0].s.p, ':', a[0].s.n)) {
-		*ret = tmpl_strf(tmpl_ctx_arena(ctx), "invalid username: %.*s", (int)a[0].s.n, a[0].s.p);
+		*ret = sprig_strf(tmpl_ctx_arena(ctx), "invalid username: %.*s", (int)a[0].s.n, a[0].s.p);
 		return 0;
 	}
 	if (memchr(a[1].s.p, '\0', a[1].s.n))
@@ -403,7 +403,7 @@ SPRIG_FN(fn_derive_password)
 		if (strlen(pw_templates[i].type) == a[1].s.n && memcmp(pw_templates[i].type, a[1].s.p, a[1].s.n) == 0)
 			tmpls = pw_templates[i].t;
 	if (!tmpls) {
-		*ret = tmpl_strf(tmpl_ctx_arena(ctx), "cannot find password template %.*s", (int)a[1].s.n, a[1].s.p);
+		*ret = sprig_strf(tmpl_ctx_arena(ctx), "cannot find password template %.*s", (int)a[1].s.n, a[1].s.p);
 		return 0;
 	}
 	while (nt < 21 && tmpls[nt])
@@ -620,14 +620,14 @@ SPRIG_FN(fn_gen_private_key)
 		   (a[0].s.n == 7 && memcmp(a[0].s.p, "ed25519", 7) == 0)) {
 		return tmpl_ctx_errorf(ctx, "genPrivateKey: %.*s keys are not supported by cflux", (int)a[0].s.n, a[0].s.p);
 	} else {
-		*ret = tmpl_strf(tmpl_ctx_arena(ctx), "Unknown type %.*s", (int)a[0].s.n, a[0].s.p);
+		*ret = sprig_strf(tmpl_ctx_arena(ctx), "Unknown type %.*s", (int)a[0].s.n, a[0].s.p);
 		return 0;
 	}
 	if (r == 0)
 		r = pk_pem(&pk, &pem);
 	mbedtls_pk_free(&pk);
 	if (r < 0) {
-		*ret = tmpl_strf(tmpl_ctx_arena(ctx), "failed to generate private key: %s", "key generation failed");
+		*ret = sprig_strf(tmpl_ctx_arena(ctx), "failed to generate private key: %s", "key generation failed");
 		return 0;
 	}
 	*ret = tmpl_strz(tmpl_ctx_arena(ctx), pem);

@@ -470,7 +470,7 @@ SPRIG_FN(fn_duration_round)
 	u = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d;
 	for (i = 0; i < ARRAY_SIZE(units); i++)
 		if (u > units[i].unit) {
-			*ret = tmpl_strf(tmpl_ctx_arena(ctx), "%" PRIu64 "%s", u / units[i].unit, units[i].suffix);
+			*ret = sprig_strf(tmpl_ctx_arena(ctx), "%" PRIu64 "%s", u / units[i].unit, units[i].suffix);
 			return 0;
 		}
 	*ret = tmpl_str_ref("0s", 2);
@@ -517,7 +517,7 @@ SPRIG_FN(fn_unix_epoch)
 
 	if ((r = need_time(ctx, &a[0])) < 0)
 		return r;
-	*ret = tmpl_strf(tmpl_ctx_arena(ctx), "%" PRId64, ((const struct time_obj *)a[0].o)->sec);
+	*ret = sprig_strf(tmpl_ctx_arena(ctx), "%" PRId64, ((const struct time_obj *)a[0].o)->sec);
 	return 0;
 }
 

@@ -247,24 +247,32 @@ static int b64_decode_go(const char *src, size_t n, struct buf *out, size_t *bad
 	}
 }
 
-SPRIG_FN(fn_b64dec)
+/* b64dec/b32dec: the decoded text, or the decoder's error text as the result. */
+static int decode_ret(struct tmpl_ctx *ctx, const struct tmpl_val *s,
+		      int (*dec)(const char *src, size_t n, struct buf *out, size_t *bad), const char *name,
+		      struct tmpl_val *ret)
 {
 	struct buf b;
 	size_t bad = 0;
 	int r;
 
 	sprig_buf_init(ctx, &b);
-	r = b64_decode_go(a[0].s.p, a[0].s.n, &b, &bad);
+	r = dec(s->s.p, s->s.n, &b, &bad);
 	if (r == -EFBIG) {
 		buf_release(&b);
 		return sprig_oom(ctx);
 	}
 	if (r < 0) {
 		buf_release(&b);
-		*ret = tmpl_strf(tmpl_ctx_arena(ctx), "illegal base64 data at input byte %zu", bad);
+		*ret = sprig_strf(tmpl_ctx_arena(ctx), "illegal %s data at input byte %zu", name, bad);
 		return 0;
 	}
 	return sprig_ret_buf(ctx, &b, ret);
+}
+
+SPRIG_FN(fn_b64dec)
+{
+	return decode_ret(ctx, &a[0], b64_decode_go, "base64", ret);
 }
 
 SPRIG_FN(fn_b32enc)
@@ -365,22 +373,7 @@ static int b32_decode_go(const char *src, size_t n, struct buf *out, size_t *bad
 
 SPRIG_FN(fn_b32dec)
 {
-	struct buf b;
-	size_t bad = 0;
-	int r;
-
-	sprig_buf_init(ctx, &b);
-	r = b32_decode_go(a[0].s.p, a[0].s.n, &b, &bad);
-	if (r == -EFBIG) {
-		buf_release(&b);
-		return sprig_oom(ctx);
-	}
-	if (r < 0) {
-		buf_release(&b);
-		*ret = tmpl_strf(tmpl_ctx_arena(ctx), "illegal base32 data at input byte %zu", bad);
-		return 0;
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return decode_ret(ctx, &a[0], b32_decode_go, "base32", ret);
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -880,7 +873,12 @@ static int url_parse(const char *s, size_t n, struct url *u, char **err)
 				*err = xstrdup("missing ']' in host");
 				return -EINVAL;
 			}
-			if (close + 1 < aend && (close[1] != ':' || !(p = close + 2, true))) {
+			/* After "]": nothing, or ":" and digits (validOptionalPort). */
+			bool port_ok = close + 1 == aend || close[1] == ':';
+
+			for (p = close + 2; port_ok && p < aend; p++)
+				port_ok = isdigit((unsigned char)*p);
+			if (!port_ok) {
 				*err = xasprintf("invalid port \"%.*s\" after host", (int)(aend - close - 1), close + 1);
 				return -EINVAL;
 			}

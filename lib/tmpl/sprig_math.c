@@ -349,7 +349,8 @@ SPRIG_FN(fn_mod)
 	return divmod(ctx, a, true, ret);
 }
 
-SPRIG_FN(fn_max)
+/* max/min over cast.ToInt64 of each argument. */
+static struct tmpl_val extreme(const struct tmpl_val *a, size_t n, bool max)
 {
 	int64_t m = sprig_to_int64(&a[0]);
 	size_t i;
@@ -357,25 +358,21 @@ SPRIG_FN(fn_max)
 	for (i = 1; i < n; i++) {
 		int64_t x = sprig_to_int64(&a[i]);
 
-		if (x > m)
+		if (max ? x > m : x < m)
 			m = x;
 	}
-	*ret = tmpl_int64(m);
+	return tmpl_int64(m);
+}
+
+SPRIG_FN(fn_max)
+{
+	*ret = extreme(a, n, true);
 	return 0;
 }
 
 SPRIG_FN(fn_min)
 {
-	int64_t m = sprig_to_int64(&a[0]);
-	size_t i;
-
-	for (i = 1; i < n; i++) {
-		int64_t x = sprig_to_int64(&a[i]);
-
-		if (x < m)
-			m = x;
-	}
-	*ret = tmpl_int64(m);
+	*ret = extreme(a, n, false);
 	return 0;
 }
 
@@ -406,25 +403,26 @@ static double go_min(double x, double y)
 	return x < y ? x : y;
 }
 
-SPRIG_FN(fn_maxf)
+/* maxf/minf: math.Max/Min folded over cast.ToFloat64 of each argument. */
+static struct tmpl_val fold_float(const struct tmpl_val *a, size_t n, double (*f)(double, double))
 {
 	double m = sprig_to_float64(&a[0]);
 	size_t i;
 
 	for (i = 1; i < n; i++)
-		m = go_max(m, sprig_to_float64(&a[i]));
-	*ret = tmpl_float(m);
+		m = f(m, sprig_to_float64(&a[i]));
+	return tmpl_float(m);
+}
+
+SPRIG_FN(fn_maxf)
+{
+	*ret = fold_float(a, n, go_max);
 	return 0;
 }
 
 SPRIG_FN(fn_minf)
 {
-	double m = sprig_to_float64(&a[0]);
-	size_t i;
-
-	for (i = 1; i < n; i++)
-		m = go_min(m, sprig_to_float64(&a[i]));
-	*ret = tmpl_float(m);
+	*ret = fold_float(a, n, go_min);
 	return 0;
 }
 

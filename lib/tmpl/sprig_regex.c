@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "tmpl/internal.h"
 #include "tmpl/regex.h"
 #include "tmpl/sprig.h"
 #include "tmpl/tmpl.h"
@@ -27,7 +28,7 @@ static bool can_backquote(const char *s, size_t n)
 
 	while (i < n) {
 		uint32_t r;
-		size_t w = utf8_decode(s + i, n - i, &r);
+		size_t w = tmpl__decode_rune(s + i, n - i, &r);
 
 		if (w == 1 && r == UNI_REPLACEMENT)
 			return false;

@@ -34,24 +34,27 @@
 
 static int add_rune(struct buf *b, uint32_t r)
 {
-	char u[4];
-
-	return buf_add(b, u, utf8_encode(r, u));
+	return tmpl__add_rune(b, r);
 }
 
-/* strings.Map(f, s): f over each rune, invalid bytes as U+FFFD. */
-static int map_runes(struct tmpl_ctx *ctx, const char *s, size_t n, uint32_t (*f)(uint32_t),
-		     struct tmpl_val *ret)
+/*
+ * strings.Map(f, s): f over each rune, invalid bytes as U+FFFD.  `st`
+ * carries what a mapping remembers between runes (Title's previous rune,
+ * SwapCase's "after white space").
+ */
+static int map_runes(struct tmpl_ctx *ctx, const struct tmpl_val *v, uint32_t (*f)(uint32_t r, uint32_t *st),
+		     uint32_t st, struct tmpl_val *ret)
 {
+	const char *s = v->s.p;
+	size_t n = v->s.n, i = 0;
 	struct buf b;
-	size_t i = 0;
 
 	sprig_buf_init(ctx, &b);
 	while (i < n) {
 		uint32_t r;
 
-		i += utf8_decode(s + i, n - i, &r);
-		if (add_rune(&b, f(r)) < 0) {
+		i += tmpl__decode_rune(s + i, n - i, &r);
+		if (add_rune(&b, f(r, &st)) < 0) {
 			buf_release(&b);
 			return sprig_oom(ctx);
 		}
@@ -59,24 +62,24 @@ static int map_runes(struct tmpl_ctx *ctx, const char *s, size_t n, uint32_t (*f
 	return sprig_ret_buf(ctx, &b, ret);
 }
 
-static uint32_t to_upper(uint32_t r)
+static uint32_t to_upper(uint32_t r, uint32_t *st)
 {
 	return tmpl__to_case(0, r);
 }
 
-static uint32_t to_lower(uint32_t r)
+static uint32_t to_lower(uint32_t r, uint32_t *st)
 {
 	return tmpl__to_case(1, r);
 }
 
 SPRIG_FN(fn_upper)
 {
-	return map_runes(ctx, S(0), L(0), to_upper, ret);
+	return map_runes(ctx, &a[0], to_upper, 0, ret);
 }
 
 SPRIG_FN(fn_lower)
 {
-	return map_runes(ctx, S(0), L(0), to_lower, ret);
+	return map_runes(ctx, &a[0], to_lower, 0, ret);
 }
 
 /* strings.Title's isSeparator. */
@@ -89,80 +92,57 @@ static bool is_separator(uint32_t r)
 	return tmpl__is_space(r);
 }
 
+/* strings.Title: title-case each rune after a separator; *prev is the last rune. */
+static uint32_t title_step(uint32_t r, uint32_t *prev)
+{
+	uint32_t o = is_separator(*prev) ? tmpl__to_case(2, r) : r;
+
+	*prev = r;
+	return o;
+}
+
 SPRIG_FN(fn_title)
 {
-	struct buf b;
-	uint32_t prev = ' ';
-	size_t i = 0;
-
-	sprig_buf_init(ctx, &b);
-	while (i < L(0)) {
-		uint32_t r, o;
-
-		i += utf8_decode(S(0) + i, L(0) - i, &r);
-		o = is_separator(prev) ? tmpl__to_case(2, r) : r;
-		prev = r;
-		if (add_rune(&b, o) < 0) {
-			buf_release(&b);
-			return sprig_oom(ctx);
-		}
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return map_runes(ctx, &a[0], title_step, ' ', ret);
 }
 
-/* goutils.Uncapitalize: lower-case the first rune of each space-separated word. */
+/* goutils.Uncapitalize: lower-case the first rune of each word; *next says a word starts. */
+static uint32_t untitle_step(uint32_t r, uint32_t *next)
+{
+	if (tmpl__is_space(r)) {
+		*next = 1;
+	} else if (*next) {
+		*next = 0;
+		return tmpl__to_case(1, r);
+	}
+	return r;
+}
+
 SPRIG_FN(fn_untitle)
 {
-	struct buf b;
-	bool next = true;
-	size_t i = 0;
-
-	sprig_buf_init(ctx, &b);
-	while (i < L(0)) {
-		uint32_t r;
-
-		i += utf8_decode(S(0) + i, L(0) - i, &r);
-		if (tmpl__is_space(r)) {
-			next = true;
-		} else if (next) {
-			r = tmpl__to_case(1, r);
-			next = false;
-		}
-		if (add_rune(&b, r) < 0) {
-			buf_release(&b);
-			return sprig_oom(ctx);
-		}
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return map_runes(ctx, &a[0], untitle_step, 1, ret);
 }
 
-/* goutils.SwapCase. */
+/* goutils.SwapCase; *ws says the previous rune was white space. */
+static uint32_t swap_step(uint32_t r, uint32_t *ws)
+{
+	if (tmpl__is_upper(r) || tmpl__is_title(r)) {
+		*ws = 0;
+		return tmpl__to_case(1, r);
+	}
+	if (tmpl__is_lower(r)) {
+		uint32_t o = tmpl__to_case(*ws ? 2 : 0, r);
+
+		*ws = 0;
+		return o;
+	}
+	*ws = tmpl__is_space(r);
+	return r;
+}
+
 SPRIG_FN(fn_swapcase)
 {
-	struct buf b;
-	bool ws = true;
-	size_t i = 0;
-
-	sprig_buf_init(ctx, &b);
-	while (i < L(0)) {
-		uint32_t r;
-
-		i += utf8_decode(S(0) + i, L(0) - i, &r);
-		if (tmpl__is_upper(r) || tmpl__is_title(r)) {
-			r = tmpl__to_case(1, r);
-			ws = false;
-		} else if (tmpl__is_lower(r)) {
-			r = tmpl__to_case(ws ? 2 : 0, r);
-			ws = false;
-		} else {
-			ws = tmpl__is_space(r);
-		}
-		if (add_rune(&b, r) < 0) {
-			buf_release(&b);
-			return sprig_oom(ctx);
-		}
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return map_runes(ctx, &a[0], swap_step, 1, ret);
 }
 
 /* strings.TrimSpace. */
@@ -173,7 +153,7 @@ SPRIG_FN(fn_trim)
 
 	while (lo < hi) {
 		uint32_t r;
-		size_t w = utf8_decode(s + lo, hi - lo, &r);
+		size_t w = tmpl__decode_rune(s + lo, hi - lo, &r);
 
 		if (!tmpl__is_space(r) || (r == UNI_REPLACEMENT && w == 1))
 			break;
@@ -198,7 +178,7 @@ static bool in_cutset(const char *cut, size_t n, uint32_t r)
 	while (i < n) {
 		uint32_t c;
 
-		i += utf8_decode(cut + i, n - i, &c);
+		i += tmpl__decode_rune(cut + i, n - i, &c);
 		if (c == r)
 			return true;
 	}
@@ -215,7 +195,7 @@ SPRIG_FN(fn_trim_all)
 		return sprig_ret_str(ctx, s, hi, ret);
 	while (lo < hi) {
 		uint32_t r;
-		size_t w = utf8_decode(s + lo, hi - lo, &r);
+		size_t w = tmpl__decode_rune(s + lo, hi - lo, &r);
 
 		if (!in_cutset(S(0), L(0), r))
 			break;
@@ -543,7 +523,7 @@ static uint32_t next_valid(const char *s, size_t n, uint32_t prev, size_t *size)
 	*size = 0;
 	while (n > 0) {
 		uint32_t r;
-		size_t w = utf8_decode(s, n, &r);
+		size_t w = tmpl__decode_rune(s, n, &r);
 
 		*size += w;
 		if (!(r == UNI_REPLACEMENT && w == 1) && r != UNI_REPLACEMENT)
@@ -679,7 +659,7 @@ static int word_lower(struct buf *b, enum word wt, const char *s, size_t n, char
 	while (i < n && r == 0) {
 		uint32_t c;
 
-		i += utf8_decode(s + i, n - i, &c);
+		i += tmpl__decode_rune(s + i, n - i, &c);
 		if (is_connector(c))
 			r = buf_addch(b, conn);
 		else if (tmpl__is_upper(c))
@@ -793,7 +773,7 @@ SPRIG_FN(fn_camelcase)
 		return sprig_ret_str(ctx, "", 0, ret);
 	sprig_buf_init(ctx, &b);
 	while (left > 0 && r == 0) {
-		size = utf8_decode(s, left, &r0);
+		size = tmpl__decode_rune(s, left, &r0);
 		s += size;
 		left -= size;
 		if (!is_connector(r0)) {
@@ -810,7 +790,7 @@ SPRIG_FN(fn_camelcase)
 	}
 	while (left > 0 && r == 0) {
 		r1 = r0;
-		size = utf8_decode(s, left, &r0);
+		size = tmpl__decode_rune(s, left, &r0);
 		s += size;
 		left -= size;
 		if (is_connector(r0) && is_connector(r1)) {
@@ -867,7 +847,7 @@ SPRIG_FN(fn_shuffle)
 		return -ENOMEM;
 	runes = xnew0(uint32_t, L(0));
 	while (i < L(0))
-		i += utf8_decode(S(0) + i, L(0) - i, &runes[k++]);
+		i += tmpl__decode_rune(S(0) + i, L(0) - i, &runes[k++]);
 	for (i = k - 1; i > 0; i--) {
 		size_t j = (size_t)rand_below(i + 1);
 		uint32_t t = runes[i];
@@ -932,8 +912,14 @@ SPRIG_FN(fn_rand_ascii)
 	return rand_string(ctx, a[0].i, printable, ret);
 }
 
-/* quote: strconv.Quote(strval(x)) for each non-nil argument, space-separated. */
-SPRIG_FN(fn_quote)
+enum join_style { JOIN_QUOTE, JOIN_SQUOTE, JOIN_CAT };
+
+/*
+ * quote, squote and cat: each non-nil argument, space-separated, as
+ * strconv.Quote(strval(x)), '%v', or %v.
+ */
+static int join_args(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n, enum join_style style,
+		     struct tmpl_val *ret)
 {
 	struct buf b, tmp;
 	bool first = true;
@@ -945,14 +931,29 @@ SPRIG_FN(fn_quote)
 	for (i = 0; i < n && r == 0; i++) {
 		if (a[i].kind == TMPL_NIL)
 			continue;
-		buf_reset(&tmp);
 		if (!first)
 			r = buf_addch(&b, ' ');
 		first = false;
-		if (r == 0)
+		if (r < 0)
+			break;
+		switch (style) {
+		case JOIN_QUOTE:
+			buf_reset(&tmp);
 			r = sprig_strval(&a[i], &tmp);
-		if (r == 0)
-			r = tmpl_quote(&b, tmp.buf, tmp.len);
+			if (r == 0)
+				r = tmpl_quote(&b, tmp.buf, tmp.len);
+			break;
+		case JOIN_SQUOTE:
+			r = buf_addch(&b, '\'');
+			if (r == 0)
+				r = tmpl_sprint(&b, &a[i], 1);
+			if (r == 0)
+				r = buf_addch(&b, '\'');
+			break;
+		case JOIN_CAT:
+			r = tmpl_sprint(&b, &a[i], 1);
+			break;
+		}
 	}
 	buf_release(&tmp);
 	if (r < 0) {
@@ -962,55 +963,19 @@ SPRIG_FN(fn_quote)
 	return sprig_ret_buf(ctx, &b, ret);
 }
 
-/* squote: '%v' for each non-nil argument (no escaping). */
-SPRIG_FN(fn_squote)
+SPRIG_FN(fn_quote)
 {
-	struct buf b;
-	bool first = true;
-	size_t i;
-	int r = 0;
-
-	sprig_buf_init(ctx, &b);
-	for (i = 0; i < n && r == 0; i++) {
-		if (a[i].kind == TMPL_NIL)
-			continue;
-		r = buf_adds(&b, first ? "'" : " '");
-		first = false;
-		if (r == 0)
-			r = tmpl_sprint(&b, &a[i], 1);
-		if (r == 0)
-			r = buf_addch(&b, '\'');
-	}
-	if (r < 0) {
-		buf_release(&b);
-		return r == -EFBIG ? sprig_oom(ctx) : tmpl_ctx_fail(ctx, r, "cannot format a value");
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return join_args(ctx, a, n, JOIN_QUOTE, ret);
 }
 
-/* cat: the non-nil arguments with %v, space-separated. */
+SPRIG_FN(fn_squote)
+{
+	return join_args(ctx, a, n, JOIN_SQUOTE, ret);
+}
+
 SPRIG_FN(fn_cat)
 {
-	struct buf b;
-	bool first = true;
-	size_t i;
-	int r = 0;
-
-	sprig_buf_init(ctx, &b);
-	for (i = 0; i < n && r == 0; i++) {
-		if (a[i].kind == TMPL_NIL)
-			continue;
-		if (!first)
-			r = buf_addch(&b, ' ');
-		first = false;
-		if (r == 0)
-			r = tmpl_sprint(&b, &a[i], 1);
-	}
-	if (r < 0) {
-		buf_release(&b);
-		return r == -EFBIG ? sprig_oom(ctx) : tmpl_ctx_fail(ctx, r, "cannot format a value");
-	}
-	return sprig_ret_buf(ctx, &b, ret);
+	return join_args(ctx, a, n, JOIN_CAT, ret);
 }
 
 static int indent(struct tmpl_ctx *ctx, bool lead_nl, int64_t spaces, const struct tmpl_val *s,
@@ -1076,7 +1041,7 @@ SPRIG_FN(fn_replace)
 		r = buf_add(&b, nw, ln);
 		while (r == 0 && i < n_s) {
 			uint32_t c;
-			size_t w = utf8_decode(s + i, n_s - i, &c);
+			size_t w = tmpl__decode_rune(s + i, n_s - i, &c);
 
 			r = buf_add(&b, s + i, w);
 			if (r == 0)
@@ -1138,7 +1103,7 @@ static int split_n(const char *s, size_t n, const char *sep, size_t sl, int64_t 
 	if (sl == 0) {
 		while (i < n) {
 			uint32_t c;
-			size_t w = utf8_decode(s + i, n - i, &c);
+			size_t w = tmpl__decode_rune(s + i, n - i, &c);
 
 			if (max > 0 && count == (size_t)max - 1)
 				w = n - i;
@@ -1330,6 +1295,7 @@ SPRIG_FN(fn_sort_alpha)
 		}
 		l = sprig_str_list(ctx, 1);
 		tmpl_list_push(ar, l, tmpl_str_buf(ar, &b));
+		buf_release(&b);
 		*ret = tmpl_list_val(l);
 		return 0;
 	}

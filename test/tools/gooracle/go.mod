@@ -1,0 +1,3 @@
+module localtest/gooracle
+
+go 1.25.0

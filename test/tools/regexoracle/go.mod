@@ -1,3 +1,0 @@
-module localtest/regexoracle
-
-go 1.25.0

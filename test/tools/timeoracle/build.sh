@@ -1,3 +1,0 @@
-#!/bin/sh
-# build.sh: build the time oracle into the test-binary cache if missing; print its path.
-exec sh "$(dirname "$0")/../gobuild.sh" "$(dirname "$0")" timeoracle

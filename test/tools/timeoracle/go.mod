@@ -1,3 +1,0 @@
-module localtest/timeoracle
-
-go 1.25.0
