@@ -121,11 +121,6 @@ void yj_format_float(double v, int bits, int json, char *out, size_t n)
 		fmt_f(digits, exp10, out, n);
 }
 
-void yj_format_float(double v, int bits, bool json, char *out, size_t n)
-{
-	yj__format_float(v, bits, json, out, n);
-}
-
 /* ---- canonical printing ---- */
 
 size_t yj_utf8_len(const unsigned char *s)

@@ -182,15 +182,6 @@ int yj_print_canonical(const cJSON *j, struct buf *out);
 /* "sha256:<hex>" of the canonical form; `ret` holds 72 bytes. */
 int yj_digest(const cJSON *j, char ret[72]);
 
-/*
- * Format `v` as Go does, with the fewest digits that read back as the same
- * value at `bits` (32 or 64) precision: `json` true as encoding/json
- * writes a float64 ('f' for 1e-6 <= |v| < 1e21, else 'e' as "1e-7"),
- * false as strconv.FormatFloat(v, 'g', -1, bits) ("1e+06", "0.0001").
- * `out` holds at least 64 bytes.
- */
-void yj_format_float(double v, int bits, bool json, char *out, size_t n);
-
 /* Lower-case hex sha256 of bytes; `ret` holds 65 bytes. */
 void yj_sha256_hex(const void *data, size_t n, char ret[65]);
 
