@@ -239,6 +239,7 @@ struct helm_render_opts {
 	bool skip_schema_validation;
 	bool include_crds; /* crds/ files printed first in the manifest */
 	bool sub_notes;    /* NOTES.txt of subcharts too */
+	bool record;       /* fill helm_rendered.chart for a release record */
 	helm_lookup_fn lookup;
 	void *lookup_payload;
 	const struct helm_limits *lim; /* NULL: HELM_LIMITS_DEFAULT */
@@ -269,7 +270,7 @@ struct helm_rendered {
 	struct helm_hook *hooks; /* in Helm's kind order */
 	size_t nhooks;
 	char *notes;  /* rendered NOTES.txt ("" when none) */
-	cJSON *chart; /* the processed chart as the release record stores it */
+	cJSON *chart; /* the processed chart as a release record stores it (opts.record), or NULL */
 };
 
 /* The whole text of a render failure (op_err holds 256 bytes). */

@@ -1474,7 +1474,7 @@ int helm_render(const struct helm_chart *c, const cJSON *values, const struct he
 	}
 	if (r < 0 && full && !full->msg)
 		full->msg = xstrdup(err ? err->msg : "render failed");
-	if (r == 0)
+	if (r == 0 && o->record)
 		out->chart = helm__chart_json(root);
 	cJSON_Delete(vals);
 	helm__node_free(root);

@@ -47,7 +47,7 @@ static cJSON *read_secret(void)
 static int render(const char *path, const char *name, const char *ns, char **sets, int nsets,
 		  struct helm_rendered **ret, cJSON **ret_values)
 {
-	struct helm_render_opts o = { .release_name = name, .ns = ns };
+	struct helm_render_opts o = { .release_name = name, .ns = ns, .record = true };
 	struct op_err err = OP_ERR_INIT;
 	struct helm_chart *c = NULL;
 	cJSON *v = cJSON_CreateObject();
