@@ -213,11 +213,11 @@ static int helm_template(int argc, char **argv)
 	const char *name = "release-name", *chart_path, *ns = getenv("HELM_NAMESPACE");
 	char kv[64], major[24], minor[24];
 	bool generate = false, name_template = false;
-	int c, rc = 1, r;
+	int c, li, rc = 1, r;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:n:a:s:gh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:n:a:s:gh", longopts, &li)) != -1) {
 		switch (c) {
 		case 'f':
 			strv_add_split(&files, optarg);
@@ -278,8 +278,9 @@ static int helm_template(int argc, char **argv)
 			rc = usage(stdout);
 			goto out;
 		case OPT_UNSUPPORTED:
-			fprintf(stderr, "Error: %s is not supported by cflux helm template\n",
-				argv[optind - 1]);
+			/* Named from the table: argv[optind - 1] may be the flag's argument. */
+			fprintf(stderr, "Error: --%s is not supported by cflux helm template\n",
+				longopts[li].name);
 			goto out;
 		case ':':
 			fprintf(stderr, "Error: flag needs an argument: %s\n", argv[optind - 1]);

@@ -152,5 +152,21 @@ for c in test/data/charts/*/ test/data/helm/*/; do
 		fi
 	fi
 done
+# Flags helm has and we refuse: an error that names the flag, nothing printed.
+if [ -z "${HELM_DIFF_ONLY:-}" ]; then
+	for f in --validate "--output-dir $tmp/out" "--post-renderer x" --dependency-update "--name-template x"; do
+		n=$((n + 1))
+		# shellcheck disable=SC2086
+		"$ours" helm template test/data/helm/deps/chart $f >"$tmp/got" 2>"$tmp/got.err"
+		if [ $? -ne 0 ] && [ ! -s "$tmp/got" ] &&
+			[ "$(cat "$tmp/got.err")" = "Error: ${f%% *} is not supported by cflux helm template" ]; then
+			echo "ok $n - helm template refuses ${f%% *}"
+		else
+			echo "not ok $n - helm template refuses ${f%% *}"
+			sed 's/^/# ours: /' "$tmp/got.err" | head -3
+			fail=$((fail + 1))
+		fi
+	done
+fi
 echo "1..$n"
 [ $fail = 0 ]
