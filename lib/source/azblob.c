@@ -43,6 +43,7 @@
 #include "base/b64.h"
 #include "base/buf.h"
 #include "base/str.h"
+#include "base/time.h"
 #include "kube/http.h"
 #include "source/bucket.h"
 #include "source/xml.h"
@@ -401,9 +402,34 @@ static int on_err(const char *path, const char *text, size_t len, void *payload)
 	return 0;
 }
 
+/*
+ * A refused SAS says only "failed to authenticate" (Azure and Azurite
+ * alike): if the token's own expiry (se) is past, say so.
+ */
+static void sas_expiry(const struct az *a, char *out, size_t n)
+{
+	const char *p = strstr(a->sas, "se="), *end;
+	char *se = NULL, *full;
+	int64_t t;
+
+	if (!p || (p != a->sas && p[-1] != '&'))
+		return;
+	end = p + 3 + strcspn(p + 3, "&");
+	se = bucket__uri_decode(p + 3, (size_t)(end - p - 3), true);
+	if (!se)
+		return;
+	full = strlen(se) == 10 ? xasprintf("%sT00:00:00Z", se) : xstrdup(se);
+	if (time_parse_rfc3339(full, &t) == 0 &&
+	    t / NSEC_PER_SEC < (a->now_s ? a->now_s : (int64_t)time(NULL)))
+		snprintf(out, n, "the SAS token expired at %s", se);
+	free(full);
+	free(se);
+}
+
 static int az_error(void *st, const struct http_resp *resp, const char *what, bool *ret_no_bucket,
 		    struct op_err *reterr)
 {
+	struct az *a = st;
 	struct azerr e;
 	struct op_err ignored;
 	const char *v;
@@ -411,7 +437,6 @@ static int az_error(void *st, const struct http_resp *resp, const char *what, bo
 	int code;
 
 	memset(&e, 0, sizeof(e));
-	(void)st;
 	if (resp->body_len)
 		(void)xml_walk(resp->body, resp->body_len, on_err, &e, &ignored);
 	if (!e.code[0] && http_resp_header(resp, "x-ms-error-code", &v, &n) == 0)
@@ -427,6 +452,8 @@ static int az_error(void *st, const struct http_resp *resp, const char *what, bo
 		code = -EIO;
 	else
 		code = -EINVAL;
+	if (code == -EACCES && a && a->sas && !e.detail[0])
+		sas_expiry(a, e.detail, sizeof(e.detail));
 	if (e.code[0] && e.detail[0])
 		return op_err_set(reterr, code, "%s: %s: %s (%s)", what, e.code,
 				  e.msg[0] ? e.msg : "request refused", e.detail);

@@ -373,6 +373,24 @@ static int on_err(const char *path, const char *text, size_t len, void *payload)
 	return 0;
 }
 
+/*
+ * Credentials refused, whatever the status: AWS answers 403, versitygw
+ * 404 XAdminUserNotFound for an unknown access key.
+ */
+static bool is_auth_code(const char *code)
+{
+	static const char *const codes[] = {
+		"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+		"InvalidToken", "XAdminUserNotFound", "AuthorizationHeaderMalformed",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(codes); i++)
+		if (streq(code, codes[i]))
+			return true;
+	return false;
+}
+
 static int s3_error(void *st, const struct http_resp *resp, const char *what,
 		    bool *ret_no_bucket, struct op_err *reterr)
 {
@@ -399,7 +417,7 @@ static int s3_error(void *st, const struct http_resp *resp, const char *what,
 	*ret_no_bucket = streq(e.code, "NoSuchBucket");
 	if (*ret_no_bucket || streq(e.code, "NoSuchKey") || (resp->status == 404 && !e.code[0]))
 		code = -ENOENT;
-	else if (resp->status == 401 || resp->status == 403)
+	else if (resp->status == 401 || resp->status == 403 || is_auth_code(e.code))
 		code = -EACCES;
 	else if (resp->status == 429 || resp->status == 503)
 		code = -EBUSY;
