@@ -346,7 +346,7 @@ EOF
 	[ -x "$azurite" ] || die "azurite: $azurite is missing (run: bash test/cluster/build.sh servers)"
 	start_proc azurite "$S/azurite.pid" "$S/azurite.log" "$(command -v node)" "$azurite" \
 		--blobHost 127.0.0.1 --blobPort "$AZBLOB_PORT" --inMemoryPersistence \
-		--skipApiVersionCheck --disableProductStyleUrl --silent
+		--skipApiVersionCheck --disableProductStyleUrl --disableTelemetry --silent
 
 	# ---- wait for every listener
 	local ca=$S/pki/ca.crt
