@@ -2,7 +2,7 @@
 # build.sh: build the pinned test binaries (kube-apiserver, etcd, helm, Flux
 # controllers, ...) from Go modules into a cache outside the repository.
 #
-#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|servers|all]     (default: core)
+#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|flux-source|servers|all]     (default: core)
 #
 #   core     kube-apiserver, kube-controller-manager, kubectl (k8s.io/kubernetes
 #            through a wrapper module with one replace per staging module),
@@ -10,6 +10,7 @@
 #   oracles  kustomize, helm (with version ldflags: assumes Kubernetes 1.$HELM_K8S_MINOR)
 #   flux     source-controller, kustomize-controller, helm-controller (+ CRDs)
 #   flux-crds  only the three controllers' CRDs, from their module zips (seconds)
+#   flux-source  source-controller alone (test/e2e/bucket_oracle.sh's oracle)
 #   servers  versitygw (S3, from its Go module) and Azurite (Azure Blob, from
 #            npm, installed with npm ci-like pinning into its own directory);
 #            part of core, since servers.sh starts them
@@ -325,7 +326,8 @@ oracles) build_oracles ;;
 flux) build_flux ;;
 flux-crds) build_flux_crds ;;
 servers) build_servers ;;
+flux-source) build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION" ;;
 all) build_core; build_oracles; build_flux ;;
-*) die "usage: build.sh [core|oracles|flux|flux-crds|servers|all]" ;;
+*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|servers|all]" ;;
 esac
 log "$what done in $(($(date +%s) - start)) s (cache: $TB)"

@@ -336,6 +336,7 @@ EOF
 		# Credentials by environment, not argv (ps shows argv to everyone).
 		export ROOT_ACCESS_KEY=$S3_ACCESS_KEY ROOT_SECRET_KEY=$S3_SECRET_KEY VGW_REGION=$S3_REGION
 		start_proc s3 "$S/s3.pid" "$S/s3.log" "$vgw" --port "127.0.0.1:$S3_PORT" --quiet \
+			--access-log "$S/s3-access.log" \
 			posix --sidecar "$S/s3/meta" "$S/s3/data"
 		start_proc s3-tls "$S/s3-tls.pid" "$S/s3-tls.log" "$vgw" --port "127.0.0.1:$S3_TLS_PORT" \
 			--cert "$S/pki/server.crt" --key "$S/pki/server.key" --quiet \
@@ -462,6 +463,7 @@ export S3_ACCESS_KEY='$S3_ACCESS_KEY'
 export S3_SECRET_KEY='$S3_SECRET_KEY'
 export S3_REGION='$S3_REGION'
 export S3_DATA_DIR='$S/s3/data'
+export S3_ACCESS_LOG='$S/s3-access.log'
 # Azure Blob (Azurite): the account's blob endpoint (path-style), its name and key
 export AZBLOB_URL='http://127.0.0.1:$AZBLOB_PORT/$AZBLOB_ACCOUNT'
 export AZBLOB_ACCOUNT='$AZBLOB_ACCOUNT'
