@@ -188,8 +188,7 @@ class Az:
         return self.req("DELETE", "/%s/%s" % (quote(c), quote(key)))
 
     def rmbucket(self, c):
-        for k in self.keys(c):
-            self.rm(c, k)
+        """Azure deletes a container with its blobs."""
         return self.req("DELETE", "/" + quote(c), {"restype": "container"})
 
     def sas(self, c, perms, expiry):

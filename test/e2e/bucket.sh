@@ -24,6 +24,14 @@ check "operator started" start_operator
 
 # Bucket and container names: the namespace's, per store.
 B=$NS
+# 10 000 objects per store for the pagination test below, written while
+# the other tests run: Azurite takes 25-100 ms a blob once it holds
+# thousands, minutes in all.
+for store in s3 az; do
+	$OBJ $store mkbucket "many-$B"
+	$OBJ $store fill "many-$B" objs/ 10000 >"$W/fill-$store.log" 2>&1 &
+	eval "FILL_$store=\$!"
+done
 k create secret generic s3-creds -n "$NS" --from-literal=accesskey="$S3_ACCESS_KEY" \
 	--from-literal=secretkey="$S3_SECRET_KEY" >/dev/null
 k create secret generic s3-wrong -n "$NS" --from-literal=accesskey="$S3_ACCESS_KEY" \
@@ -174,8 +182,8 @@ check "provider gcp is refused: Stalled, named" poll 30 bash -c \
 # ---- 10 000 objects: paginated listings, bounded memory
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$OP_PID/status"; }
 for store in s3 az; do
-	$OBJ $store mkbucket "many-$B"
-	$OBJ $store fill "many-$B" objs/ 10000
+	fill=FILL_$store
+	check "$store: 10 000 objects written" wait "${!fill}"
 	secret=s3-creds
 	[ $store = az ] && secret=az-key
 	INTERVAL=10m bucket "$store-many" $store "many-$B" $secret

@@ -43,7 +43,7 @@ start_flux() {
 	local port
 	port=$(free_port)
 	mkdir -p "$W/flux-data"
-	RUNTIME_NAMESPACE=$FNS "$SOURCE_CONTROLLER" --kubeconfig="$SOURCE_CONTROLLER_KUBECONFIG" \
+	KUBECONFIG=$SOURCE_CONTROLLER_KUBECONFIG RUNTIME_NAMESPACE=$FNS "$SOURCE_CONTROLLER" \
 		--storage-path="$W/flux-data" --storage-addr="127.0.0.1:$port" \
 		--storage-adv-addr="127.0.0.1:$port" --metrics-addr="127.0.0.1:$(free_port)" \
 		--health-addr="127.0.0.1:$(free_port)" --enable-leader-election=false --events-addr= \

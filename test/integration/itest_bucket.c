@@ -258,8 +258,10 @@ TEST(prefix_and_ignore)
 			az_opts(&f, "prefix");
 		f.o.prefix = "one/";
 		f.o.ignore = "*.txt\n/one/sub/\n";
+		f.o.page_size = 1; /* a page per object: continuation tokens, markers */
 		ASSERT_OK(run(&f));
 		ASSERT_EQ(f.res.objects, 1);
+		ASSERT_EQ(f.res.pages, 3);
 		ASSERT(exists(&f, "one/a.yaml"));
 		ASSERT(!exists(&f, "one/b.txt"));
 		ASSERT(!exists(&f, "one/sub/c.yaml"));
@@ -369,9 +371,10 @@ static long peak_rss_kib(void)
 }
 
 /*
- * Many objects, `page` a listing page, memory bounded.  S3 gets the full
- * 10 000; Azurite takes ~25 ms to store a blob, so its 10 000 are in
- * test/e2e/bucket.sh (through the operator) and here 2000.
+ * Many objects, `page` a listing page, memory bounded: S3's 10 000.
+ * (Azurite takes 25-100 ms to store a blob once it holds thousands: its
+ * 10 000 are in test/e2e/bucket.sh, written while other tests run; its
+ * markers are paged here in prefix_and_ignore.)
  */
 static void many(const char *store, unsigned n, unsigned page)
 {
@@ -413,7 +416,3 @@ TEST(s3_ten_thousand_objects)
 	many("s3", 10000, 1000);
 }
 
-TEST(azure_two_thousand_objects)
-{
-	many("az", 2000, 500);
-}
