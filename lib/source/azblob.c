@@ -316,12 +316,7 @@ static int az_get_req(void *st, const char *key, struct bucket_req *ret)
 
 static char *az_get_etag(const struct http_resp *resp)
 {
-	const char *v;
-	size_t n;
-
-	if (http_resp_header(resp, "ETag", &v, &n) < 0)
-		return NULL;
-	return xstrndup(v, n);
+	return bucket__etag(resp, false);
 }
 
 /* ---- listing ---- */

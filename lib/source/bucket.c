@@ -53,20 +53,6 @@
 
 /* ---- helpers shared with the providers ---- */
 
-void bucket__sha256_hex(const void *data, size_t n, char ret[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char d[32];
-	size_t i;
-
-	mbedtls_sha256_ret(data, n, d, 0);
-	for (i = 0; i < 32; i++) {
-		ret[2 * i] = digits[d[i] >> 4];
-		ret[2 * i + 1] = digits[d[i] & 15];
-	}
-	ret[64] = '\0';
-}
-
 void bucket__hmac(const void *key, size_t klen, const void *data, size_t n,
 		  unsigned char ret[32])
 {
@@ -143,6 +129,18 @@ char *bucket__uri_decode(const char *s, size_t n, bool plus)
 	return out;
 }
 
+char *bucket__etag(const struct http_resp *resp, bool unquote)
+{
+	const char *v;
+	size_t n;
+
+	if (http_resp_header(resp, "ETag", &v, &n) < 0)
+		return NULL;
+	if (unquote && n >= 2 && v[0] == '"' && v[n - 1] == '"')
+		return xstrndup(v + 1, n - 2);
+	return xstrndup(v, n);
+}
+
 void bucket_req_release(struct bucket_req *r)
 {
 	size_t i;
@@ -160,7 +158,6 @@ static int entry_cmp(const void *a, const void *b)
 
 void bucket_revision(struct bucket_entry *v, size_t n, char ret[ARTIFACT_DIGEST_MAX])
 {
-	static const char digits[] = "0123456789abcdef";
 	mbedtls_sha256_context c;
 	unsigned char d[32];
 	size_t i;
@@ -177,11 +174,7 @@ void bucket_revision(struct bucket_entry *v, size_t n, char ret[ARTIFACT_DIGEST_
 	mbedtls_sha256_finish_ret(&c, d);
 	mbedtls_sha256_free(&c);
 	memcpy(ret, "sha256:", 7);
-	for (i = 0; i < 32; i++) {
-		ret[7 + 2 * i] = digits[d[i] >> 4];
-		ret[7 + 2 * i + 1] = digits[d[i] & 15];
-	}
-	ret[71] = '\0';
+	str_hex(d, sizeof(d), ret + 7);
 }
 
 /* ---- the fetch ---- */

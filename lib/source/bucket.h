@@ -176,8 +176,8 @@ void s3__set_clock(void *st, int64_t unix_s);
 char *azblob__string_to_sign(const char *account, const char *url, const char *const *headers);
 void azblob__set_clock(void *st, int64_t unix_s);
 
-/* Lower-case hex sha256 of `n` bytes; `ret` holds 65. */
-void bucket__sha256_hex(const void *data, size_t n, char ret[65]);
+/* The ETag header of a response (malloc'd), without its quotes if `unquote`; NULL if none. */
+char *bucket__etag(const struct http_resp *resp, bool unquote);
 /* HMAC-SHA256 of `data` under `key`: 32 bytes into `ret`. */
 void bucket__hmac(const void *key, size_t klen, const void *data, size_t n,
 		  unsigned char ret[32]);

@@ -41,6 +41,7 @@
 #include "kube/http.h"
 #include "source/bucket.h"
 #include "source/xml.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -128,18 +129,6 @@ static int s3_init(const struct bucket_opts *o, void **ret, struct op_err *reter
 
 /* ---- Signature Version 4 ---- */
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[d[i] >> 4];
-		out[2 * i + 1] = digits[d[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 char *s3__authorization(const struct s3_sign *s)
 {
 	struct buf creq = BUF_INIT(1u << 20), sts = BUF_INIT(4096), signed_hdrs = BUF_INIT(4096);
@@ -156,7 +145,7 @@ char *s3__authorization(const struct s3_sign *s)
 		(void)buf_addf(&signed_hdrs, "%s%.*s", h == s->headers ? "" : ";", (int)nl, *h);
 	}
 	(void)buf_addf(&creq, "\n%s\n%s", signed_hdrs.buf, s->payload_hash);
-	bucket__sha256_hex(creq.buf, creq.len, creq_hash);
+	yj_sha256_hex(creq.buf, creq.len, creq_hash);
 	(void)buf_addf(&sts, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", s->date, day,
 		       s->region, s->service, creq_hash);
 	key = xasprintf("AWS4%s", s->secret_key);
@@ -166,7 +155,7 @@ char *s3__authorization(const struct s3_sign *s)
 	bucket__hmac(k2, 32, s->service, strlen(s->service), k);
 	bucket__hmac(k, 32, "aws4_request", 12, k2);
 	bucket__hmac(k2, 32, sts.buf, sts.len, k);
-	hex(k, 32, sig);
+	str_hex(k, 32, sig);
 	explicit_bzero(k2, sizeof(k2));
 	out = xasprintf("AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, "
 			"Signature=%s", s->access_key, day, s->region, s->service, signed_hdrs.buf,
@@ -262,12 +251,7 @@ static char *trim_etag(const char *v, size_t n)
 
 static char *s3_get_etag(const struct http_resp *resp)
 {
-	const char *v;
-	size_t n;
-
-	if (http_resp_header(resp, "ETag", &v, &n) < 0)
-		return NULL;
-	return trim_etag(v, n);
+	return bucket__etag(resp, true);
 }
 
 /* ---- listing ---- */

@@ -27,64 +27,20 @@
 #include "base/path.h"
 #include "base/str.h"
 #include "harness.h"
+#include "itest.h"
 #include "source/bucket.h"
-
-static char *sh(const char *fmt, ...) _printf_(1, 2);
-
-/* Run a shell command; return its first output line (a new string). */
-static char *sh(const char *fmt, ...)
-{
-	char *cmd, line[4096] = "";
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	ASSERT(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	f = popen(cmd, "r");
-	ASSERT_NOT_NULL(f);
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	ASSERT_EQ(pclose(f), 0);
-	line[strcspn(line, "\n")] = '\0';
-	free(cmd);
-	return xstrdup(line);
-}
-
-static char *slurp(const char *path)
-{
-	struct buf b = BUF_INIT(1u << 20);
-	char chunk[4096];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	ASSERT_NOT_NULL(f);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		(void)buf_add(&b, chunk, n);
-	fclose(f);
-	return buf_detach(&b, NULL);
-}
-
-static const char *env(const char *k)
-{
-	const char *v = getenv(k);
-
-	if (!v)
-		harness__fail(__FILE__, __LINE__, "%s is not set (servers.env)", k);
-	return v;
-}
 
 #define OBJ "python3 test/cluster/objstore.py"
 
 /* Put `content` at `key` of bucket `b` ("s3" or "az"). */
 static void put(const char *store, const char *b, const char *key, const char *content)
 {
-	free(sh("printf '%%s' '%s' | " OBJ " %s put %s '%s' - && echo ok", content, store, b, key));
+	free(itest_sh("printf '%%s' '%s' | " OBJ " %s put %s '%s' - && echo ok", content, store, b, key));
 }
 
 static void mkbucket(const char *store, const char *b)
 {
-	free(sh(OBJ " %s mkbucket %s && echo ok", store, b));
+	free(itest_sh(OBJ " %s mkbucket %s && echo ok", store, b));
 }
 
 struct run {
@@ -123,27 +79,27 @@ static bool exists(const struct run *f, const char *rel)
 
 static char *file(const struct run *f, const char *rel)
 {
-	return sh("cat '%s/%s'", f->dir, rel);
+	return itest_sh("cat '%s/%s'", f->dir, rel);
 }
 
 static void s3_opts(struct run *f, const char *bucket)
 {
 	memset(f, 0, sizeof(*f));
 	f->o.provider = BUCKET_S3;
-	f->o.endpoint = env("S3_ENDPOINT");
+	f->o.endpoint = itest_env("S3_ENDPOINT");
 	f->o.insecure = true;
 	f->o.bucket = bucket;
-	f->o.access_key = env("S3_ACCESS_KEY");
-	f->o.secret_key = env("S3_SECRET_KEY");
+	f->o.access_key = itest_env("S3_ACCESS_KEY");
+	f->o.secret_key = itest_env("S3_SECRET_KEY");
 }
 
 static void az_opts(struct run *f, const char *container)
 {
 	memset(f, 0, sizeof(*f));
 	f->o.provider = BUCKET_AZURE;
-	f->o.endpoint = env("AZBLOB_URL");
+	f->o.endpoint = itest_env("AZBLOB_URL");
 	f->o.bucket = container;
-	f->o.account_key = env("AZBLOB_KEY");
+	f->o.account_key = itest_env("AZBLOB_KEY");
 }
 
 static void run_release(struct run *f)
@@ -204,7 +160,7 @@ static void lifecycle(const char *store, struct run *f)
 	ASSERT(!streq(f->res.revision, rev2));
 
 	/* Deleted. */
-	free(sh(OBJ " %s rm %s apps/c.yaml && echo ok", store, f->o.bucket));
+	free(itest_sh(OBJ " %s rm %s apps/c.yaml && echo ok", store, f->o.bucket));
 	ASSERT_OK(run(f));
 	ASSERT_EQ(f->res.objects, 2);
 	ASSERT(!exists(f, "apps/c.yaml"));
@@ -222,7 +178,7 @@ TEST(s3_lifecycle_and_flux_revision)
 	 * Flux's revision, recomputed from the objects themselves: versitygw's
 	 * ETag of a single-part object is its MD5.
 	 */
-	want = sh("cd '%s' && for k in apps/a.yaml apps/deep/b.yaml; do "
+	want = itest_sh("cd '%s' && for k in apps/a.yaml apps/deep/b.yaml; do "
 		  "printf '%%s %%s\\n' \"$k\" \"$(md5sum < \"$k\" | cut -d' ' -f1)\"; done | "
 		  "sha256sum | cut -d' ' -f1", f.dir);
 	ASSERT_STREQ(f.res.revision + 7, want);
@@ -297,10 +253,10 @@ TEST(s3_failures_name_their_cause)
 
 	/* TLS without the servers' CA, then with it. */
 	s3_opts(&f, "fail");
-	f.o.endpoint = env("S3_TLS_ENDPOINT");
+	f.o.endpoint = itest_env("S3_TLS_ENDPOINT");
 	f.o.insecure = false;
 	ASSERT_EQ(run(&f), -EPROTO);
-	f.o.ca_pem = slurp(env("TEST_CA"));
+	f.o.ca_pem = itest_slurp(itest_env("TEST_CA"));
 	ASSERT_OK(run(&f));
 	free((char *)f.o.ca_pem);
 	run_release(&f);
@@ -314,14 +270,14 @@ TEST(s3_through_the_proxy)
 	mkbucket("s3", "proxied");
 	put("s3", "proxied", "x.yaml", "x\n");
 	s3_opts(&f, "proxied");
-	f.o.proxy_url = env("PROXY_URL");
-	f.o.proxy_user = env("PROXY_USER");
+	f.o.proxy_url = itest_env("PROXY_URL");
+	f.o.proxy_user = itest_env("PROXY_USER");
 	f.o.proxy_pass = "wrong";
 	ASSERT(run(&f) < 0);
-	f.o.proxy_pass = env("PROXY_PASSWORD");
-	before = sh("grep -c CONNECT '%s' || true", env("PROXY_LOG"));
+	f.o.proxy_pass = itest_env("PROXY_PASSWORD");
+	before = itest_sh("grep -c CONNECT '%s' || true", itest_env("PROXY_LOG"));
 	ASSERT_OK(run(&f));
-	after = sh("grep -c CONNECT '%s' || true", env("PROXY_LOG"));
+	after = itest_sh("grep -c CONNECT '%s' || true", itest_env("PROXY_LOG"));
 	ASSERT(strtol(after, NULL, 10) > strtol(before, NULL, 10));
 	free(before);
 	free(after);
@@ -337,13 +293,13 @@ TEST(azure_sas_and_failures)
 	put("az", "sas", "x.yaml", "x\n");
 	az_opts(&f, "sas");
 	f.o.account_key = NULL;
-	sas = sh(OBJ " az sas sas rl 2099-01-01T00:00:00Z");
+	sas = itest_sh(OBJ " az sas sas rl 2099-01-01T00:00:00Z");
 	f.o.sas = sas;
 	ASSERT_OK(run(&f));
 	ASSERT_EQ(f.res.objects, 1);
 	free(sas);
 
-	sas = sh(OBJ " az sas sas rl 2020-01-01T00:00:00Z");
+	sas = itest_sh(OBJ " az sas sas rl 2020-01-01T00:00:00Z");
 	f.o.sas = sas;
 	ASSERT_EQ(run(&f), -EACCES);
 	ASSERT_CONTAINS(f.err.msg, "the SAS token expired at 2020-01-01T00:00:00Z");
@@ -383,7 +339,7 @@ static void many(const char *store, unsigned n, unsigned page)
 	long before;
 
 	mkbucket(store, "many");
-	free(sh(OBJ " %s fill many objs/ %u && echo ok", store, n));
+	free(itest_sh(OBJ " %s fill many objs/ %u && echo ok", store, n));
 	if (streq(store, "s3"))
 		s3_opts(&f, "many");
 	else
