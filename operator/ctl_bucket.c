@@ -42,6 +42,7 @@
 #include "conditions.h"
 #include "controllers.h"
 #include "secrets.h"
+#include "source.h"
 #include "source/bucket.h"
 #include "storage.h"
 #include "yj/yj.h"
@@ -412,11 +413,9 @@ static void reconcile(struct rc *rc)
 	struct bucketjob *j = rc->job;
 	const struct kobj *o = rc->obj;
 	const char *provider = kobj_str(o, "spec", "provider", NULL);
-	const char *iv = kobj_str(o, "spec", "interval", NULL);
-	const char *to = kobj_str(o, "spec", "timeout", NULL);
+	const char *why;
 	const char *rev = yj_get_str(o->json, "/status/artifact/revision");
 	const char *path = yj_get_str(o->json, "/status/artifact/path");
-	int64_t timeout_ns = 60 * NSEC_PER_SEC;
 	char msg[600];
 
 	j->rc = rc;
@@ -436,22 +435,10 @@ static void reconcile(struct rc *rc)
 	j->region = dup_or_null(kobj_str(o, "spec", "region", NULL));
 	j->prefix = dup_or_null(kobj_str(o, "spec", "prefix", NULL));
 	j->insecure = cJSON_IsTrue(yj_get(o->json, "/spec/insecure"));
-	if (!iv || duration_parse(iv, &j->interval_ns) < 0 || j->interval_ns <= 0) {
-		snprintf(msg, sizeof(msg), "invalid interval '%s'", iv ? iv : "");
-		fail(j, "InvalidInterval", msg, true);
+	if (source_durations(o, &j->interval_ns, &j->timeout_s, &why, msg, sizeof(msg)) < 0) {
+		fail(j, why, msg, true);
 		return;
 	}
-	if (to && (duration_parse(to, &timeout_ns) < 0 || timeout_ns <= 0)) {
-		snprintf(msg, sizeof(msg), "invalid timeout '%s'", to);
-		fail(j, "InvalidTimeout", msg, true);
-		return;
-	}
-	/* The endpoint's shape, before any Secret is read: a typo stalls. */
-	if (check_settings(j, msg, sizeof(msg)) < 0) {
-		fail(j, "URLInvalid", msg, true);
-		return;
-	}
-	j->timeout_s = (unsigned)((timeout_ns + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
 	/* Flux's no-op: an unchanged listing against the artifact we still have. */
 	if (rev && path && storage_has(b->storage, path))
 		j->last_revision = xstrdup(rev);
@@ -467,8 +454,7 @@ static void finalize(struct rc *rc)
 {
 	struct bucket_ctl *b = ctl_data(rc->ctl);
 
-	storage_remove_all(b->storage, KIND, rc->obj->ns, rc->obj->name);
-	rc_finalized(rc);
+	source_finalize(rc, b->storage);
 }
 
 const struct ctl_desc bucket_desc = {

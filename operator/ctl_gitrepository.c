@@ -55,6 +55,7 @@
 #include "source/ignore.h"
 #include "source/sigverify.h"
 #include "secrets.h"
+#include "source.h"
 #include "storage.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -764,11 +765,10 @@ static void reconcile(struct rc *rc)
 	struct gitjob *j = rc->job;
 	const struct kobj *o = rc->obj;
 	const char *secret = yj_get_str(o->json, "/spec/secretRef/name");
-	const char *iv = spec_str(o, "interval"), *to = spec_str(o, "timeout");
+	const char *why;
 	const char *rev = yj_get_str(o->json, "/status/artifact/revision");
 	const char *path = yj_get_str(o->json, "/status/artifact/path");
 	const cJSON *og = yj_get(o->json, "/status/observedGeneration");
-	int64_t timeout_ns = 60 * NSEC_PER_SEC;
 	char *dir, msg[512];
 
 	j->rc = rc;
@@ -782,17 +782,10 @@ static void reconcile(struct rc *rc)
 		fail(j, "URLInvalid", msg, true);
 		return;
 	}
-	if (!iv || duration_parse(iv, &j->interval_ns) < 0 || j->interval_ns <= 0) {
-		snprintf(msg, sizeof(msg), "invalid interval '%s'", iv ? iv : "");
-		fail(j, "InvalidInterval", msg, true);
+	if (source_durations(o, &j->interval_ns, &j->timeout_s, &why, msg, sizeof(msg)) < 0) {
+		fail(j, why, msg, true);
 		return;
 	}
-	if (to && (duration_parse(to, &timeout_ns) < 0 || timeout_ns <= 0)) {
-		snprintf(msg, sizeof(msg), "invalid timeout '%s'", to);
-		fail(j, "InvalidTimeout", msg, true);
-		return;
-	}
-	j->timeout_s = (unsigned)((timeout_ns + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
 	j->branch = dup_or_null(yj_get_str(o->json, "/spec/ref/branch"));
 	j->tag = dup_or_null(yj_get_str(o->json, "/spec/ref/tag"));
 	j->semver = dup_or_null(yj_get_str(o->json, "/spec/ref/semver"));
@@ -853,8 +846,7 @@ static void finalize(struct rc *rc)
 {
 	struct gitrepo_ctl *g = ctl_data(rc->ctl);
 
-	storage_remove_all(g->storage, KIND, rc->obj->ns, rc->obj->name);
-	rc_finalized(rc);
+	source_finalize(rc, g->storage);
 }
 
 const struct ctl_desc gitrepository_desc = {
