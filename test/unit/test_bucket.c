@@ -248,7 +248,7 @@ TEST(s3_errors)
 	ASSERT_CONTAINS(header(&rq, "Authorization"), "/20261202/eu-central-1/s3/aws4_request");
 	bucket_req_release(&rq);
 	/* Only once: a second region error is an error. */
-	ASSERT_EQ(bucket_s3_ops.error(st, &resp, "what", &nb, &err), -EINVAL);
+	ASSERT_EQ(bucket_s3_ops.error(st, &resp, "what", &nb, &err), -EACCES);
 	resp.status = 404;
 	resp.body = "";
 	resp.body_len = 0;
