@@ -162,7 +162,8 @@ void bucket_revision(struct bucket_entry *v, size_t n, char ret[ARTIFACT_DIGEST_
 	unsigned char d[32];
 	size_t i;
 
-	qsort(v, n, sizeof(*v), entry_cmp);
+	if (n)
+		qsort(v, n, sizeof(*v), entry_cmp);
 	mbedtls_sha256_init(&c);
 	mbedtls_sha256_starts_ret(&c, 0);
 	for (i = 0; i < n; i++) {

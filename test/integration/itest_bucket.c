@@ -82,8 +82,18 @@ static char *file(const struct run *f, const char *rel)
 	return itest_sh("cat '%s/%s'", f->dir, rel);
 }
 
+static void run_release(struct run *f)
+{
+	if (f->dir)
+		path_remove_all(f->dir);
+	free(f->dir);
+	f->dir = NULL;
+}
+
+/* Fresh options (an earlier run's directory is removed). */
 static void s3_opts(struct run *f, const char *bucket)
 {
+	run_release(f);
 	memset(f, 0, sizeof(*f));
 	f->o.provider = BUCKET_S3;
 	f->o.endpoint = itest_env("S3_ENDPOINT");
@@ -95,19 +105,12 @@ static void s3_opts(struct run *f, const char *bucket)
 
 static void az_opts(struct run *f, const char *container)
 {
+	run_release(f);
 	memset(f, 0, sizeof(*f));
 	f->o.provider = BUCKET_AZURE;
 	f->o.endpoint = itest_env("AZBLOB_URL");
 	f->o.bucket = container;
 	f->o.account_key = itest_env("AZBLOB_KEY");
-}
-
-static void run_release(struct run *f)
-{
-	if (f->dir)
-		path_remove_all(f->dir);
-	free(f->dir);
-	f->dir = NULL;
 }
 
 /* The lifecycle on either store: first, unchanged, added, changed, deleted. */
@@ -168,7 +171,7 @@ static void lifecycle(const char *store, struct run *f)
 
 TEST(s3_lifecycle_and_flux_revision)
 {
-	struct run f;
+	struct run f = { 0 };
 	char *want;
 
 	mkbucket("s3", "life");
@@ -188,7 +191,7 @@ TEST(s3_lifecycle_and_flux_revision)
 
 TEST(azure_lifecycle_shared_key)
 {
-	struct run f;
+	struct run f = { 0 };
 
 	mkbucket("az", "life");
 	az_opts(&f, "life");
@@ -199,7 +202,7 @@ TEST(azure_lifecycle_shared_key)
 TEST(prefix_and_ignore)
 {
 	static const char *const stores[] = { "s3", "az" };
-	struct run f;
+	struct run f = { 0 };
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
@@ -228,7 +231,7 @@ TEST(prefix_and_ignore)
 
 TEST(s3_failures_name_their_cause)
 {
-	struct run f;
+	struct run f = { 0 };
 
 	mkbucket("s3", "fail");
 	s3_opts(&f, "fail");
@@ -264,7 +267,7 @@ TEST(s3_failures_name_their_cause)
 
 TEST(s3_through_the_proxy)
 {
-	struct run f;
+	struct run f = { 0 };
 	char *before, *after;
 
 	mkbucket("s3", "proxied");
@@ -286,7 +289,7 @@ TEST(s3_through_the_proxy)
 
 TEST(azure_sas_and_failures)
 {
-	struct run f;
+	struct run f = { 0 };
 	char *sas;
 
 	mkbucket("az", "sas");
@@ -334,7 +337,7 @@ static long peak_rss_kib(void)
  */
 static void many(const char *store, unsigned n, unsigned page)
 {
-	struct run f;
+	struct run f = { 0 };
 	struct timespec t0, t1;
 	long before;
 
