@@ -534,6 +534,12 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv) < 0)
 		return 2;
+	/*
+	 * The process's policy, set here and nowhere in lib/: a peer that
+	 * hangs up on one of our sockets (libuv writes without MSG_NOSIGNAL)
+	 * is an error on that connection, not the end of the process.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	loop = uv_default_loop();
 	r = kube_config_load(arg_kubeconfig, NULL, &cfg, &err);
 	if (r == 0)
