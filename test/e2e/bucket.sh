@@ -77,7 +77,11 @@ rev_changed() { local r; r=$(rev "$1"); [ -n "$r" ] && [ "$r" != "$2" ]; }
 msg_has() { # NAME TEXT REASON
 	is_ready bucket "$1" False "$3" && cond bucket "$1" Ready message | grep -qF "$2"
 }
-cm() { printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  v: "%s"\n' "$1" "$2"; }
+cm() { # NAME VALUE [NAMESPACE]
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n' "$1"
+	[ -n "${3:-}" ] && printf '  namespace: %s\n' "$3"
+	printf 'data:\n  v: "%s"\n' "$2"
+}
 
 for store in s3 az; do
 	$OBJ $store mkbucket "$B"
@@ -199,9 +203,9 @@ check "s3: ... listed page by page (ListObjectsV2 continuation tokens)" bash -c 
 
 # ---- FluxConfigurations: sourceKind Bucket and AzureBlob
 $OBJ s3 mkbucket "fc-$B"
-cm fc-s3 1 | $OBJ s3 put "fc-$B" apps/cm.yaml -
+cm fc-s3 1 "$NS" | $OBJ s3 put "fc-$B" apps/cm.yaml -
 $OBJ az mkbucket "fc-$B"
-cm fc-az 1 | $OBJ az put "fc-$B" apps/cm.yaml -
+cm fc-az 1 "$NS" | $OBJ az put "fc-$B" apps/cm.yaml -
 k create secret generic fc-protected -n "$NS" --from-literal=bucketSecretKey="$S3_SECRET_KEY" \
 	--from-literal=accountKey="$AZBLOB_KEY" >/dev/null
 {
