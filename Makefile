@@ -20,7 +20,7 @@
 comma := ,
 SHELL := /bin/bash
 
-PKGS := libuv libcurl libcjson yaml-0.1 libgit2 libarchive zlib
+PKGS := libuv libcurl libcjson yaml-0.1 libgit2 libarchive zlib expat
 
 # Everything below needs the libraries: install or check them first, once,
 # at parse time, so a fresh clone needs no other command (tools/deps.sh is
