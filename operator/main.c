@@ -20,8 +20,9 @@
  * controller-runtime does): a restarted pod is a clean follower.
  *
  * Shutdown: stop dispatching, let in-flight reconciles finish for up to
- * 25 s (a pod's default grace period is 30 s), release the lease so a
- * successor starts at once, then close everything.
+ * 25 s (--graceful-shutdown-timeout; a pod's default grace period is
+ * 30 s), release the lease so a successor starts at once, then close
+ * everything.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -68,8 +69,7 @@ static int64_t arg_requeue_dependency_ns = 30 * NSEC_PER_SEC;
 static const char *arg_runtime_namespace;
 static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
-
-#define DRAIN_TIMEOUT_MS 25000
+static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
 
 static uv_loop_t *loop;
 static struct kube_client *client;
@@ -105,6 +105,7 @@ enum {
 	OPT_STORAGE_ADDR,
 	OPT_STORAGE_ADV_ADDR,
 	OPT_REQUEUE_DEP,
+	OPT_SHUTDOWN_TIMEOUT,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -130,6 +131,7 @@ static void usage(FILE *f)
 	      "  --storage-addr=ADDR             artifact server (default :9090)\n"
 	      "  --storage-adv-addr=HOST:PORT    address advertised in artifact URLs\n"
 	      "  --requeue-dependency=DURATION   wait between dependency checks (default 30s)\n"
+	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
 	      "  --version                       print the version and exit\n",
 	      f);
 }
@@ -166,6 +168,7 @@ static int parse_args(int argc, char **argv)
 		{ "storage-addr", required_argument, NULL, OPT_STORAGE_ADDR },
 		{ "storage-adv-addr", required_argument, NULL, OPT_STORAGE_ADV_ADDR },
 		{ "requeue-dependency", required_argument, NULL, OPT_REQUEUE_DEP },
+		{ "graceful-shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -236,6 +239,15 @@ static int parse_args(int argc, char **argv)
 		case OPT_REQUEUE_DEP:
 			if (duration_parse(optarg, &arg_requeue_dependency_ns) < 0) {
 				fprintf(stderr, "cflux-operator: invalid --requeue-dependency \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			if (duration_parse(optarg, &arg_shutdown_timeout_ns) < 0 ||
+			    arg_shutdown_timeout_ns < 0) {
+				fprintf(stderr,
+					"cflux-operator: invalid --graceful-shutdown-timeout \"%s\"\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -344,7 +356,7 @@ static void drained(int status, void *payload)
 {
 	if (status < 0)
 		log_error(NULL, "Reconciles still running at the deadline were abandoned",
-			  "timeout", "25s", NULL);
+			  NULL);
 	mgr_close(mgr, mgr_closed, NULL);
 }
 
@@ -366,7 +378,7 @@ static void shutdown_start(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_signal_stop(&sig_term);
 	uv_close((uv_handle_t *)&sig_term, NULL);
-	mgr_drain(mgr, DRAIN_TIMEOUT_MS, drained, NULL);
+	mgr_drain(mgr, (uint64_t)(arg_shutdown_timeout_ns / NSEC_PER_MSEC), drained, NULL);
 }
 
 static void start_controllers(void *payload)
