@@ -431,6 +431,7 @@ static void work(void *job)
 		.cache_dir = j->cache_dir,
 		.last_commit = j->last_commit,
 		.timeout_s = j->timeout_s,
+		.cancel = rc_cancel_flag(j->rc),
 		.sparse = (const char *const *)j->sparse,
 		.n_sparse = j->n_sparse,
 		.submodules = j->submodules,

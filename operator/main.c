@@ -22,7 +22,12 @@
  * Shutdown: stop dispatching, let in-flight reconciles finish for up to
  * 25 s (--graceful-shutdown-timeout; a pod's default grace period is
  * 30 s), release the lease so a successor starts at once, then close
- * everything.
+ * everything.  Reconciles still running at that deadline are cancelled
+ * (mgr_close()) and waited for up to CANCEL_TIMEOUT_MS more: a fetch
+ * notices within a fraction of a second.  One that does not (a request
+ * to an apiserver that stopped answering) is abandoned: the lease is
+ * released and the process exits 0 with _exit(), since freeing what that
+ * reconcile still uses is exactly what must not happen.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -71,6 +76,8 @@ static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
 static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
 
+#define CANCEL_TIMEOUT_MS 3000
+
 static uv_loop_t *loop;
 static struct kube_client *client;
 static struct serve_srv *health_srv, *metrics_srv, *storage_srv;
@@ -86,8 +93,8 @@ static struct ctl *ctl_kustomizations;
 static struct kube_mapper *mapper;
 static char *extract_root;
 static uv_signal_t sig_term, sig_int;
-static uv_timer_t probe_timer;
-static bool api_ready, shutting_down;
+static uv_timer_t probe_timer, cancel_timer;
+static bool api_ready, shutting_down, abandoning;
 
 enum {
 	OPT_KUBECONFIG = 256,
@@ -339,6 +346,9 @@ static void lease_released(void *payload)
 static void mgr_closed(void *payload)
 {
 	mgr = NULL;
+	uv_close((uv_handle_t *)&cancel_timer, NULL);
+	if (abandoning)
+		return; /* abandoned() ends the process */
 	mapper_free(mapper);
 	mapper = NULL;
 	if (extract_root) {
@@ -352,11 +362,29 @@ static void mgr_closed(void *payload)
 		close_client(NULL);
 }
 
+static void abandoned(void *payload)
+{
+	log_info(NULL, "Stopped", NULL);
+	_exit(0);
+}
+
+/* Cancelled reconciles did not end in time: see the top comment. */
+static void cancel_expired(uv_timer_t *t)
+{
+	log_error(NULL, "Cancelled reconciles did not end; exiting without them", NULL);
+	abandoning = true;
+	if (lease)
+		lease_release(lease, abandoned, NULL);
+	else
+		abandoned(NULL);
+}
+
 static void drained(int status, void *payload)
 {
-	if (status < 0)
-		log_error(NULL, "Reconciles still running at the deadline were abandoned",
-			  NULL);
+	if (status < 0) {
+		log_error(NULL, "Reconciles still running at the deadline are cancelled", NULL);
+		uv_timer_start(&cancel_timer, cancel_expired, CANCEL_TIMEOUT_MS, 0);
+	}
 	mgr_close(mgr, mgr_closed, NULL);
 }
 
@@ -582,6 +610,7 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sig_int);
 	uv_signal_start(&sig_int, shutdown_start, SIGINT);
 	uv_timer_init(loop, &probe_timer);
+	uv_timer_init(loop, &cancel_timer);
 	uv_timer_start(&probe_timer, probe, 0, 10000);
 	log_info(NULL, "Starting cflux-operator", "version", CFLUX_VERSION, "server",
 		 kube_client_server(client), NULL);
