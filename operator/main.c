@@ -75,6 +75,7 @@ static const char *arg_runtime_namespace;
 static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
 static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
+static int arg_extracted_max = 16;
 
 #define CANCEL_TIMEOUT_MS 3000
 
@@ -113,6 +114,7 @@ enum {
 	OPT_STORAGE_ADV_ADDR,
 	OPT_REQUEUE_DEP,
 	OPT_SHUTDOWN_TIMEOUT,
+	OPT_EXTRACTED_MAX,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -139,6 +141,7 @@ static void usage(FILE *f)
 	      "  --storage-adv-addr=HOST:PORT    address advertised in artifact URLs\n"
 	      "  --requeue-dependency=DURATION   wait between dependency checks (default 30s)\n"
 	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
+	      "  --extracted-artifacts-max=N     artifact trees kept extracted for builds (default 16)\n"
 	      "  --version                       print the version and exit\n",
 	      f);
 }
@@ -176,6 +179,7 @@ static int parse_args(int argc, char **argv)
 		{ "storage-adv-addr", required_argument, NULL, OPT_STORAGE_ADV_ADDR },
 		{ "requeue-dependency", required_argument, NULL, OPT_REQUEUE_DEP },
 		{ "graceful-shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+		{ "extracted-artifacts-max", required_argument, NULL, OPT_EXTRACTED_MAX },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -255,6 +259,13 @@ static int parse_args(int argc, char **argv)
 			    arg_shutdown_timeout_ns < 0) {
 				fprintf(stderr,
 					"cflux-operator: invalid --graceful-shutdown-timeout \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_EXTRACTED_MAX:
+			if (parse_int(optarg, &arg_extracted_max) < 0 || arg_extracted_max < 1) {
+				fprintf(stderr, "cflux-operator: invalid --extracted-artifacts-max \"%s\"\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -346,6 +357,7 @@ static void lease_released(void *payload)
 static void mgr_closed(void *payload)
 {
 	mgr = NULL;
+	ks_ctl_release(&kustomize);
 	uv_close((uv_handle_t *)&cancel_timer, NULL);
 	if (abandoning)
 		return; /* abandoned() ends the process */
@@ -514,6 +526,7 @@ static int setup_controllers(struct op_err *err)
 	kustomize.storage = storage;
 	kustomize.mapper = mapper;
 	kustomize.extract_root = extract_root;
+	kustomize.max_trees = (unsigned)arg_extracted_max;
 	kustomize.requeue_dependency_ms = (uint64_t)(arg_requeue_dependency_ns / NSEC_PER_MSEC);
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;
