@@ -495,6 +495,7 @@ static int setup_controllers(struct op_err *err)
 		.requeue_jitter = 0.05,
 	};
 	const char *tmp = getenv("TMPDIR");
+	struct ctl *ctl;
 	char *adv = NULL;
 	int r;
 
@@ -531,14 +532,25 @@ static int setup_controllers(struct op_err *err)
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;
 	/* The source kinds first: the consumers below watch every one added. */
-	gitrepository_watch_includes(mgr_add(mgr, &gitrepository_desc, &gitrepo));
+	r = mgr_add(mgr, &gitrepository_desc, &gitrepo, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", gitrepository_desc.name);
+	gitrepository_watch_includes(ctl);
 	bucket.storage = storage;
 	bucket.tmp_root = gitrepo.tmp_root;
-	mgr_add(mgr, &bucket_desc, &bucket);
-	fluxconfig.kustomizations = ctl_kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
+	r = mgr_add(mgr, &bucket_desc, &bucket, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", bucket_desc.name);
+	r = mgr_add(mgr, &kustomization_desc, &kustomize, &ctl_kustomizations);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", kustomization_desc.name);
+	fluxconfig.kustomizations = ctl_kustomizations;
 	fluxconfig.resync_ms = 10 * 60 * 1000;
 	kustomization_watch_sources(fluxconfig.kustomizations);
-	extension.fluxconfigs = mgr_add(mgr, &fluxconfiguration_desc, &fluxconfig);
+	r = mgr_add(mgr, &fluxconfiguration_desc, &fluxconfig, &extension.fluxconfigs);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller",
+				  fluxconfiguration_desc.name);
 	fluxconfig_watch_children(extension.fluxconfigs);
 	extension.version = CFLUX_VERSION;
 	extension.apply = apply_settings;
@@ -553,7 +565,9 @@ static int setup_controllers(struct op_err *err)
 		.multi_tenancy = arg_no_cross_namespace_refs,
 		.strict_substitution = false,
 	};
-	mgr_add(mgr, &extension_desc, &extension);
+	r = mgr_add(mgr, &extension_desc, &extension, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", extension_desc.name);
 	if (!arg_leader_election) {
 		start_controllers(NULL);
 		return 0;

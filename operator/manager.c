@@ -52,6 +52,7 @@ struct ctl {
 	bool disabled;
 	const char *disabled_by; /* the setting that turned it off */
 	struct rc_priv *running;  /* reconciles in flight */
+	unsigned closes_left;     /* mgr_add() failing: handles still closing */
 	struct ctl *next;
 };
 
@@ -204,13 +205,25 @@ static void process(struct wq *q, const char *key, void *payload)
 	rc_start(ctl, key, obj);
 }
 
-struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data)
+/* A controller mgr_add() gave up on: freed once its handles have closed. */
+static void ctl_unwound(void *payload)
+{
+	struct ctl *ctl = payload;
+
+	if (--ctl->closes_left == 0)
+		free(ctl);
+}
+
+int mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data, struct ctl **ret)
 {
 	struct informer_opts io = INFORMER_OPTS_INIT;
 	struct wq_opts wo = WQ_OPTS_INIT;
-	struct ctl *ctl = xcalloc(1, sizeof(*ctl));
+	struct ctl *ctl;
 	int r;
 
+	if (m->started || !desc || !desc->name || !desc->reconcile)
+		return -EINVAL;
+	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->m = m;
 	ctl->d = *desc;
 	ctl->data = data;
@@ -220,24 +233,39 @@ struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data)
 	io.ref.ns = desc->cluster_scoped ? NULL : m->o.watch_namespace;
 	io.label_selector = m->o.label_selector;
 	r = informer_new(m->o.client, &io, on_event, ctl, &ctl->inf);
-	if (r == 0) {
-		wo.retry = desc->retry.initial_ms ? desc->retry : (struct backoff)BACKOFF_RECONCILE;
-		wo.max_concurrent = desc->concurrent ? desc->concurrent : m->o.concurrent;
-		wo.requeue_jitter = m->o.requeue_jitter;
-		r = wq_new(m->loop, &wo, process, ctl, &ctl->q);
-	}
-	if (r == 0)
-		r = events_new(m->o.client, desc->component ? desc->component : desc->name,
-			       &ctl->events);
-	if (r < 0) {
-		/* Only a malformed table entry gets here: a programming error. */
-		log_error(NULL, "Cannot create controller", "controller", desc->name, "error",
-			  op_strerror(r), NULL);
-		abort();
-	}
+	if (r < 0)
+		goto out_free;
+	wo.retry = desc->retry.initial_ms ? desc->retry : (struct backoff)BACKOFF_RECONCILE;
+	wo.max_concurrent = desc->concurrent ? desc->concurrent : m->o.concurrent;
+	wo.requeue_jitter = m->o.requeue_jitter;
+	r = wq_new(m->loop, &wo, process, ctl, &ctl->q);
+	if (r < 0)
+		goto out_close_informer;
+	r = events_new(m->o.client, desc->component ? desc->component : desc->name,
+		       &ctl->events);
+	if (r < 0)
+		goto out_close_queue;
 	*m->tail = ctl;
 	m->tail = &ctl->next;
-	return ctl;
+	*ret = ctl;
+	return 0;
+
+	/*
+	 * The informer and the queue own handles: they free themselves once
+	 * closed, and the controller's memory goes with the last of them.
+	 */
+out_close_queue:
+	ctl->closes_left = 2; /* both counted before either can call back */
+	wq_close(ctl->q, ctl_unwound, ctl);
+	informer_close(ctl->inf, ctl_unwound, ctl);
+	return r;
+out_close_informer:
+	ctl->closes_left = 1;
+	informer_close(ctl->inf, ctl_unwound, ctl);
+	return r;
+out_free:
+	free(ctl);
+	return r;
 }
 
 int mgr_start(struct mgr *m)

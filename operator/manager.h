@@ -102,9 +102,13 @@ int mgr_new(const struct mgr_opts *opts, struct mgr **ret);
 
 /*
  * Add a controller; `data` is the reconciler's own state (ctl_data()).
- * Only before mgr_start().  Returns the controller, owned by the manager.
+ * Only before mgr_start().  On success returns 0 and stores the
+ * controller, owned by the manager, in *ret.  On failure returns a
+ * negative errno (-EINVAL: after mgr_start(), no name or reconcile, or a
+ * ref or backoff the informer or queue refuses) and leaves *ret and the
+ * manager as they were.
  */
-struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data);
+int mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data, struct ctl **ret);
 
 /* Start every informer; keys flow once each has listed.  Returns 0 or -errno. */
 int mgr_start(struct mgr *m);
