@@ -6,6 +6,8 @@
 # Artifacts are extracted once per digest under $TMPDIR/cflux-artifacts-
 # <pid>.  With --extracted-artifacts-max=2, five commits in a row leave at
 # most two extracted trees (plus at most one being evicted), not five.
+# The HTTP server holds at most 128 connections (serve.c CONN_MAX): 200
+# idle ones get the rest closed at once, and it answers again after.
 # Prints TAP.
 set -u
 NAME=scratch
@@ -43,5 +45,30 @@ for i in 1 2 3 4; do
 	check "commit $i applied" poll 60 applied "$SHA"
 	check "after commit $i: at most 2 extracted trees" bounded
 done
+
+# conn_cap PORT: 200 idle connections; how many the server closed at once.
+conn_cap() {
+	python3 - "$1" <<'EOF'
+import socket, sys, time
+port = int(sys.argv[1])
+socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(200)]
+time.sleep(1)
+closed = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        closed += s.recv(1) == b""
+    except BlockingIOError:
+        pass
+    except ConnectionResetError:
+        closed += 1
+print("closed by the server:", closed, "of 200")
+for s in socks:
+    s.close()
+sys.exit(0 if 72 <= closed <= 80 else 1)
+EOF
+}
+check "200 idle connections: all but 128 closed at once" conn_cap "$HPORT"
+check "then the health endpoint answers" poll 5 curl -fsS "http://127.0.0.1:$HPORT/healthz"
 
 tap_end
