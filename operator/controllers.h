@@ -31,12 +31,17 @@ struct ks_ctl {
 	struct storage *storage;        /* where the sources' artifacts are */
 	struct kube_mapper *mapper;     /* kinds of applied objects */
 	const char *extract_root;       /* artifacts extracted once per digest, here */
+	unsigned max_trees;             /* --extracted-artifacts-max: trees kept there */
+	struct ks_trees *trees;         /* ctl_kustomization.c's own; NULL at first */
 	uint64_t requeue_dependency_ms; /* --requeue-dependency */
 	bool no_cross_ns;               /* --no-cross-namespace-refs */
 	const char *default_sa;         /* --default-service-account */
 	bool strict_substitution;       /* Flux 2.9's StrictPostBuildSubstitutions */
 };
 extern const struct ctl_desc kustomization_desc;
+
+/* Release what the Kustomization controller keeps in `k` (after mgr_close()). */
+void ks_ctl_release(struct ks_ctl *k);
 
 /*
  * Requeue Kustomizations when a source's artifact revision changes: every

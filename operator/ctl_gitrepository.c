@@ -431,6 +431,7 @@ static void work(void *job)
 		.cache_dir = j->cache_dir,
 		.last_commit = j->last_commit,
 		.timeout_s = j->timeout_s,
+		.cancel = rc_cancel_flag(j->rc),
 		.sparse = (const char *const *)j->sparse,
 		.n_sparse = j->n_sparse,
 		.submodules = j->submodules,
@@ -769,7 +770,7 @@ static void reconcile(struct rc *rc)
 	const char *rev = yj_get_str(o->json, "/status/artifact/revision");
 	const char *path = yj_get_str(o->json, "/status/artifact/path");
 	const cJSON *og = yj_get(o->json, "/status/observedGeneration");
-	char *dir, msg[512];
+	char msg[512];
 
 	j->rc = rc;
 	j->st = g->storage;
@@ -832,21 +833,47 @@ static void reconcile(struct rc *rc)
 		if (sha && strlen(sha + 5) == 40)
 			j->last_commit = xstrdup(sha + 5);
 	}
-	dir = storage_rel_path(KIND, o->ns, o->name, "");
-	j->cache_dir = xasprintf("%s/.cache/%.*s", storage_root(g->storage),
-				 (int)(strlen(dir) - 1), dir); /* no trailing '/' */
-	free(dir);
+	j->cache_dir = storage_cache_dir(g->storage, KIND, o->ns, o->name);
 	j->tmp_root = xstrdup(g->tmp_root);
 	j->secret_name = dup_or_null(secret);
 	load_secrets(j);
 }
 
-/* Deletion: the object's artifacts go with it (as Flux's finalizer does). */
-static void finalize(struct rc *rc)
+/* The bare repository cache, recursively: on the thread pool. */
+static void remove_cache(void *job)
+{
+	struct gitjob *j = job;
+	char *slash;
+
+	path_remove_all(j->cache_dir);
+	/* The namespace's directory too, once it is empty (rmdir() refuses otherwise). */
+	slash = strrchr(j->cache_dir, '/');
+	if (slash) {
+		*slash = '\0';
+		rmdir(j->cache_dir);
+	}
+}
+
+static void cache_removed(struct rc *rc, int status)
 {
 	struct gitrepo_ctl *g = ctl_data(rc->ctl);
 
+	if (status < 0) {
+		rc_retry(rc);
+		return;
+	}
 	source_finalize(rc, g->storage);
+}
+
+/* Deletion: the object's artifacts and its cache go with it (Flux's finalizer). */
+static void finalize(struct rc *rc)
+{
+	struct gitrepo_ctl *g = ctl_data(rc->ctl);
+	struct gitjob *j = rc->job;
+
+	j->cache_dir = storage_cache_dir(g->storage, KIND, rc->obj->ns, rc->obj->name);
+	if (rc_work(rc, remove_cache, cache_removed) < 0)
+		rc_retry(rc);
 }
 
 const struct ctl_desc gitrepository_desc = {

@@ -46,6 +46,7 @@
 #include "base/alloc.h"
 #include "base/b64.h"
 #include "base/log.h"
+#include "base/hmap.h"
 #include "base/path.h"
 #include "base/str.h"
 #include "base/time.h"
@@ -85,7 +86,16 @@ struct ksjob {
 	cJSON *inventory;  /* after a successful apply */
 	char *changes;
 	uint64_t wait_t0;
+	char *tree_hex;    /* the extracted tree this build holds (tree_hold()) */
+	char **trash;      /* evicted trees the build removes first; NULL-terminated */
 };
+
+static void trash_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
 
 static void job_release(void *job)
 {
@@ -105,6 +115,8 @@ static void job_release(void *job)
 	cJSON_Delete(j->objects);
 	cJSON_Delete(j->inventory);
 	free(j->changes);
+	free(j->tree_hex);
+	trash_free(j->trash);
 }
 
 /* Copy what the build needs from the spec (the build runs off the loop thread). */
@@ -322,6 +334,130 @@ static void start_apply(struct ksjob *j)
 /* ---- build, on the thread pool ---- */
 
 /*
+ * Extracted trees stay bounded (issue #25).  The loop thread counts the
+ * builds holding each tree (tree_hold() before a build, tree_drop() after)
+ * and stamps its last use.  Past k->max_trees, the least recently used
+ * trees no build holds are evicted: renamed on the loop thread to
+ * ".evict-<hex>" (one metadata operation, so a build that wants that digest
+ * again extracts it afresh and never reads a tree being removed), then
+ * removed by the next build on the thread pool, or at exit with the root.
+ */
+struct tree {
+	unsigned users;
+	uint64_t used_at;
+	char hex[];
+};
+
+struct ks_trees {
+	struct hmap map; /* hex -> struct tree */
+	char **trash;    /* renamed away, not yet removed; NULL-terminated */
+	size_t n_trash;
+	uint64_t clock;  /* use stamps */
+};
+
+#define MAX_TREES_DEFAULT 16
+
+static void evict(struct ks_ctl *k)
+{
+	unsigned max = k->max_trees ? k->max_trees : MAX_TREES_DEFAULT;
+	struct ks_trees *t = k->trees;
+
+	while (hmap_size(&t->map) > max) {
+		struct tree *lru = NULL, *tr;
+		const char *key;
+		size_t it = 0;
+		char *dir, *away;
+		void *v;
+
+		while (hmap_next(&t->map, &it, &key, &v)) {
+			tr = v;
+			if (!tr->users && (!lru || tr->used_at < lru->used_at))
+				lru = tr;
+		}
+		if (!lru)
+			return; /* every tree is in use: over the cap until one is dropped */
+		hmap_remove(&t->map, lru->hex);
+		dir = xasprintf("%s/%s", k->extract_root, lru->hex);
+		away = xasprintf("%s/.evict-%s", k->extract_root, lru->hex);
+		if (rename(dir, away) == 0) {
+			t->trash = xrealloc(t->trash, (t->n_trash + 2) * sizeof(*t->trash));
+			t->trash[t->n_trash++] = away; /* now owned by the trash list */
+			t->trash[t->n_trash] = NULL;
+			away = NULL;
+		}
+		free(away);
+		free(dir);
+		free(lru);
+	}
+}
+
+static const char *digest_hex(const char *digest)
+{
+	const char *hex = strchr(digest, ':');
+
+	return hex ? hex + 1 : digest;
+}
+
+/* Before a build: hold its tree, and hand it the trash to remove. */
+static void tree_hold(struct ksjob *j)
+{
+	struct ks_ctl *k = j->k;
+	const char *hex = digest_hex(j->digest);
+	struct tree *tr;
+
+	if (!k->trees) {
+		k->trees = xcalloc(1, sizeof(*k->trees));
+		hmap_init(&k->trees->map);
+	}
+	tr = hmap_get(&k->trees->map, hex);
+	if (!tr) {
+		size_t n = strlen(hex) + 1;
+
+		tr = xcalloc(1, sizeof(*tr) + n);
+		memcpy(tr->hex, hex, n);
+		hmap_put(&k->trees->map, tr->hex, tr);
+	}
+	tr->users++;
+	tr->used_at = ++k->trees->clock;
+	j->tree_hex = xstrdup(hex);
+	j->trash = k->trees->trash; /* now owned by the job */
+	k->trees->trash = NULL;
+	k->trees->n_trash = 0;
+	evict(k);
+}
+
+/* After the build (or when it could not start). */
+static void tree_drop(struct ksjob *j)
+{
+	struct tree *tr;
+
+	if (!j->tree_hex)
+		return;
+	tr = hmap_get(&j->k->trees->map, j->tree_hex);
+	if (tr && tr->users)
+		tr->users--;
+	free(j->tree_hex);
+	j->tree_hex = NULL;
+	evict(j->k);
+}
+
+void ks_ctl_release(struct ks_ctl *k)
+{
+	const char *key;
+	size_t it = 0;
+	void *v;
+
+	if (!k->trees)
+		return;
+	while (hmap_next(&k->trees->map, &it, &key, &v))
+		free(v);
+	hmap_release(&k->trees->map);
+	trash_free(k->trees->trash);
+	free(k->trees);
+	k->trees = NULL;
+}
+
+/*
  * The artifact's tree, extracted once per digest under the cache root and
  * shared by every Kustomization using it.  Extraction goes to a private
  * directory renamed into place, so a reader never sees half a tree.
@@ -329,13 +465,12 @@ static void start_apply(struct ksjob *j)
 static int extracted_tree(struct ksjob *j, char **ret)
 {
 	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
-	const char *hex = strchr(j->digest, ':');
+	const char *hex = digest_hex(j->digest);
 	char digest[ARTIFACT_DIGEST_MAX], *dir, *tmp;
 	struct stat st;
 	uint64_t size;
 	int r;
 
-	hex = hex ? hex + 1 : j->digest;
 	dir = xasprintf("%s/%s", j->k->extract_root, hex);
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		*ret = dir;
@@ -388,6 +523,8 @@ static void work(void *job)
 	};
 	char *tree = NULL;
 
+	for (size_t i = 0; j->trash && j->trash[i]; i++)
+		path_remove_all(j->trash[i]);
 	j->r = extracted_tree(j, &tree);
 	if (j->r < 0) {
 		j->reason = "ArtifactFailed";
@@ -415,6 +552,7 @@ static void work_done(struct rc *rc, int status)
 {
 	struct ksjob *j = rc->job;
 
+	tree_drop(j);
 	stage_log(j, "Built");
 	if (status < 0 || j->r < 0) {
 		fail(j, status < 0 ? "BuildFailed" : j->reason,
@@ -426,8 +564,11 @@ static void work_done(struct rc *rc, int status)
 
 static void start_build(struct ksjob *j)
 {
-	if (rc_work(j->rc, work, work_done) < 0)
+	tree_hold(j);
+	if (rc_work(j->rc, work, work_done) < 0) {
+		tree_drop(j);
 		fail(j, "BuildFailed", "cannot queue the build", false, 0);
+	}
 }
 
 /* ---- variables ---- */

@@ -20,8 +20,14 @@
  * controller-runtime does): a restarted pod is a clean follower.
  *
  * Shutdown: stop dispatching, let in-flight reconciles finish for up to
- * 25 s (a pod's default grace period is 30 s), release the lease so a
- * successor starts at once, then close everything.
+ * 25 s (--graceful-shutdown-timeout; a pod's default grace period is
+ * 30 s), release the lease so a successor starts at once, then close
+ * everything.  Reconciles still running at that deadline are cancelled
+ * (mgr_close()) and waited for up to CANCEL_TIMEOUT_MS more: a fetch
+ * notices within a fraction of a second.  One that does not (a request
+ * to an apiserver that stopped answering) is abandoned: the lease is
+ * released and the process exits 0 with _exit(), since freeing what that
+ * reconcile still uses is exactly what must not happen.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -68,8 +74,10 @@ static int64_t arg_requeue_dependency_ns = 30 * NSEC_PER_SEC;
 static const char *arg_runtime_namespace;
 static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
+static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
+static int arg_extracted_max = 16;
 
-#define DRAIN_TIMEOUT_MS 25000
+#define CANCEL_TIMEOUT_MS 3000
 
 static uv_loop_t *loop;
 static struct kube_client *client;
@@ -86,8 +94,8 @@ static struct ctl *ctl_kustomizations;
 static struct kube_mapper *mapper;
 static char *extract_root;
 static uv_signal_t sig_term, sig_int;
-static uv_timer_t probe_timer;
-static bool api_ready, shutting_down;
+static uv_timer_t probe_timer, cancel_timer;
+static bool api_ready, shutting_down, abandoning;
 
 enum {
 	OPT_KUBECONFIG = 256,
@@ -105,6 +113,8 @@ enum {
 	OPT_STORAGE_ADDR,
 	OPT_STORAGE_ADV_ADDR,
 	OPT_REQUEUE_DEP,
+	OPT_SHUTDOWN_TIMEOUT,
+	OPT_EXTRACTED_MAX,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -130,6 +140,8 @@ static void usage(FILE *f)
 	      "  --storage-addr=ADDR             artifact server (default :9090)\n"
 	      "  --storage-adv-addr=HOST:PORT    address advertised in artifact URLs\n"
 	      "  --requeue-dependency=DURATION   wait between dependency checks (default 30s)\n"
+	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
+	      "  --extracted-artifacts-max=N     artifact trees kept extracted for builds (default 16)\n"
 	      "  --version                       print the version and exit\n",
 	      f);
 }
@@ -166,6 +178,8 @@ static int parse_args(int argc, char **argv)
 		{ "storage-addr", required_argument, NULL, OPT_STORAGE_ADDR },
 		{ "storage-adv-addr", required_argument, NULL, OPT_STORAGE_ADV_ADDR },
 		{ "requeue-dependency", required_argument, NULL, OPT_REQUEUE_DEP },
+		{ "graceful-shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
+		{ "extracted-artifacts-max", required_argument, NULL, OPT_EXTRACTED_MAX },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -236,6 +250,22 @@ static int parse_args(int argc, char **argv)
 		case OPT_REQUEUE_DEP:
 			if (duration_parse(optarg, &arg_requeue_dependency_ns) < 0) {
 				fprintf(stderr, "cflux-operator: invalid --requeue-dependency \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_SHUTDOWN_TIMEOUT:
+			if (duration_parse(optarg, &arg_shutdown_timeout_ns) < 0 ||
+			    arg_shutdown_timeout_ns < 0) {
+				fprintf(stderr,
+					"cflux-operator: invalid --graceful-shutdown-timeout \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_EXTRACTED_MAX:
+			if (parse_int(optarg, &arg_extracted_max) < 0 || arg_extracted_max < 1) {
+				fprintf(stderr, "cflux-operator: invalid --extracted-artifacts-max \"%s\"\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -327,6 +357,10 @@ static void lease_released(void *payload)
 static void mgr_closed(void *payload)
 {
 	mgr = NULL;
+	ks_ctl_release(&kustomize);
+	uv_close((uv_handle_t *)&cancel_timer, NULL);
+	if (abandoning)
+		return; /* abandoned() ends the process */
 	mapper_free(mapper);
 	mapper = NULL;
 	if (extract_root) {
@@ -340,11 +374,29 @@ static void mgr_closed(void *payload)
 		close_client(NULL);
 }
 
+static void abandoned(void *payload)
+{
+	log_info(NULL, "Stopped", NULL);
+	_exit(0);
+}
+
+/* Cancelled reconciles did not end in time: see the top comment. */
+static void cancel_expired(uv_timer_t *t)
+{
+	log_error(NULL, "Cancelled reconciles did not end; exiting without them", NULL);
+	abandoning = true;
+	if (lease)
+		lease_release(lease, abandoned, NULL);
+	else
+		abandoned(NULL);
+}
+
 static void drained(int status, void *payload)
 {
-	if (status < 0)
-		log_error(NULL, "Reconciles still running at the deadline were abandoned",
-			  "timeout", "25s", NULL);
+	if (status < 0) {
+		log_error(NULL, "Reconciles still running at the deadline are cancelled", NULL);
+		uv_timer_start(&cancel_timer, cancel_expired, CANCEL_TIMEOUT_MS, 0);
+	}
 	mgr_close(mgr, mgr_closed, NULL);
 }
 
@@ -366,7 +418,7 @@ static void shutdown_start(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_signal_stop(&sig_term);
 	uv_close((uv_handle_t *)&sig_term, NULL);
-	mgr_drain(mgr, DRAIN_TIMEOUT_MS, drained, NULL);
+	mgr_drain(mgr, (uint64_t)(arg_shutdown_timeout_ns / NSEC_PER_MSEC), drained, NULL);
 }
 
 static void start_controllers(void *payload)
@@ -443,6 +495,7 @@ static int setup_controllers(struct op_err *err)
 		.requeue_jitter = 0.05,
 	};
 	const char *tmp = getenv("TMPDIR");
+	struct ctl *ctl;
 	char *adv = NULL;
 	int r;
 
@@ -474,18 +527,30 @@ static int setup_controllers(struct op_err *err)
 	kustomize.storage = storage;
 	kustomize.mapper = mapper;
 	kustomize.extract_root = extract_root;
+	kustomize.max_trees = (unsigned)arg_extracted_max;
 	kustomize.requeue_dependency_ms = (uint64_t)(arg_requeue_dependency_ns / NSEC_PER_MSEC);
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;
 	/* The source kinds first: the consumers below watch every one added. */
-	gitrepository_watch_includes(mgr_add(mgr, &gitrepository_desc, &gitrepo));
+	r = mgr_add(mgr, &gitrepository_desc, &gitrepo, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", gitrepository_desc.name);
+	gitrepository_watch_includes(ctl);
 	bucket.storage = storage;
 	bucket.tmp_root = gitrepo.tmp_root;
-	mgr_add(mgr, &bucket_desc, &bucket);
-	fluxconfig.kustomizations = ctl_kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
+	r = mgr_add(mgr, &bucket_desc, &bucket, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", bucket_desc.name);
+	r = mgr_add(mgr, &kustomization_desc, &kustomize, &ctl_kustomizations);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", kustomization_desc.name);
+	fluxconfig.kustomizations = ctl_kustomizations;
 	fluxconfig.resync_ms = 10 * 60 * 1000;
 	kustomization_watch_sources(fluxconfig.kustomizations);
-	extension.fluxconfigs = mgr_add(mgr, &fluxconfiguration_desc, &fluxconfig);
+	r = mgr_add(mgr, &fluxconfiguration_desc, &fluxconfig, &extension.fluxconfigs);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller",
+				  fluxconfiguration_desc.name);
 	fluxconfig_watch_children(extension.fluxconfigs);
 	extension.version = CFLUX_VERSION;
 	extension.apply = apply_settings;
@@ -500,7 +565,9 @@ static int setup_controllers(struct op_err *err)
 		.multi_tenancy = arg_no_cross_namespace_refs,
 		.strict_substitution = false,
 	};
-	mgr_add(mgr, &extension_desc, &extension);
+	r = mgr_add(mgr, &extension_desc, &extension, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", extension_desc.name);
 	if (!arg_leader_election) {
 		start_controllers(NULL);
 		return 0;
@@ -570,6 +637,7 @@ int main(int argc, char **argv)
 	uv_signal_init(loop, &sig_int);
 	uv_signal_start(&sig_int, shutdown_start, SIGINT);
 	uv_timer_init(loop, &probe_timer);
+	uv_timer_init(loop, &cancel_timer);
 	uv_timer_start(&probe_timer, probe, 0, 10000);
 	log_info(NULL, "Starting cflux-operator", "version", CFLUX_VERSION, "server",
 		 kube_client_server(client), NULL);

@@ -3,6 +3,7 @@
  */
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ struct ctl {
 	bool disabled;
 	const char *disabled_by; /* the setting that turned it off */
 	struct rc_priv *running;  /* reconciles in flight */
+	unsigned closes_left;     /* mgr_add() failing: handles still closing */
 	struct ctl *next;
 };
 
@@ -66,6 +68,7 @@ struct rc_priv {
 	void (*next)(struct rc *rc); /* rc_progress()'s continuation */
 	bool retry;                  /* how the key is finished after the write */
 	uint64_t requeue_ms;
+	atomic_bool cancel;          /* set by mgr_close(); read by work on the pool */
 	struct rc_priv *prev_run, *next_run;
 };
 
@@ -74,6 +77,8 @@ struct mgr {
 	struct ctl *ctls, **tail;
 	uv_loop_t *loop;
 	bool started, draining;
+	bool closing;      /* mgr_close() called: in-flight reconciles are cancelled */
+	unsigned running;  /* reconciles in flight, every controller */
 	unsigned drains_left;
 	int drain_status;
 	void (*drain_cb)(int, void *);
@@ -179,6 +184,11 @@ static void process(struct wq *q, const char *key, void *payload)
 	uint64_t *t = xmalloc(sizeof(*t));
 	struct kobj *obj = informer_get(ctl->inf, key);
 
+	if (ctl->m->closing) {
+		free(t);
+		wq_done(q, key);
+		return;
+	}
 	if (ctl->disabled) {
 		free(t);
 		process_disabled(ctl, key, obj);
@@ -195,13 +205,25 @@ static void process(struct wq *q, const char *key, void *payload)
 	rc_start(ctl, key, obj);
 }
 
-struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data)
+/* A controller mgr_add() gave up on: freed once its handles have closed. */
+static void ctl_unwound(void *payload)
+{
+	struct ctl *ctl = payload;
+
+	if (--ctl->closes_left == 0)
+		free(ctl);
+}
+
+int mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data, struct ctl **ret)
 {
 	struct informer_opts io = INFORMER_OPTS_INIT;
 	struct wq_opts wo = WQ_OPTS_INIT;
-	struct ctl *ctl = xcalloc(1, sizeof(*ctl));
+	struct ctl *ctl;
 	int r;
 
+	if (m->started || !desc || !desc->name || !desc->reconcile)
+		return -EINVAL;
+	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->m = m;
 	ctl->d = *desc;
 	ctl->data = data;
@@ -211,24 +233,39 @@ struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data)
 	io.ref.ns = desc->cluster_scoped ? NULL : m->o.watch_namespace;
 	io.label_selector = m->o.label_selector;
 	r = informer_new(m->o.client, &io, on_event, ctl, &ctl->inf);
-	if (r == 0) {
-		wo.retry = desc->retry.initial_ms ? desc->retry : (struct backoff)BACKOFF_RECONCILE;
-		wo.max_concurrent = desc->concurrent ? desc->concurrent : m->o.concurrent;
-		wo.requeue_jitter = m->o.requeue_jitter;
-		r = wq_new(m->loop, &wo, process, ctl, &ctl->q);
-	}
-	if (r == 0)
-		r = events_new(m->o.client, desc->component ? desc->component : desc->name,
-			       &ctl->events);
-	if (r < 0) {
-		/* Only a malformed table entry gets here: a programming error. */
-		log_error(NULL, "Cannot create controller", "controller", desc->name, "error",
-			  op_strerror(r), NULL);
-		abort();
-	}
+	if (r < 0)
+		goto out_free;
+	wo.retry = desc->retry.initial_ms ? desc->retry : (struct backoff)BACKOFF_RECONCILE;
+	wo.max_concurrent = desc->concurrent ? desc->concurrent : m->o.concurrent;
+	wo.requeue_jitter = m->o.requeue_jitter;
+	r = wq_new(m->loop, &wo, process, ctl, &ctl->q);
+	if (r < 0)
+		goto out_close_informer;
+	r = events_new(m->o.client, desc->component ? desc->component : desc->name,
+		       &ctl->events);
+	if (r < 0)
+		goto out_close_queue;
 	*m->tail = ctl;
 	m->tail = &ctl->next;
-	return ctl;
+	*ret = ctl;
+	return 0;
+
+	/*
+	 * The informer and the queue own handles: they free themselves once
+	 * closed, and the controller's memory goes with the last of them.
+	 */
+out_close_queue:
+	ctl->closes_left = 2; /* both counted before either can call back */
+	wq_close(ctl->q, ctl_unwound, ctl);
+	informer_close(ctl->inf, ctl_unwound, ctl);
+	return r;
+out_close_informer:
+	ctl->closes_left = 1;
+	informer_close(ctl->inf, ctl_unwound, ctl);
+	return r;
+out_free:
+	free(ctl);
+	return r;
 }
 
 int mgr_start(struct mgr *m)
@@ -343,12 +380,11 @@ static void closed_one(void *payload)
 	free(m);
 }
 
-void mgr_close(struct mgr *m, void (*cb)(void *payload), void *payload)
+/* Close informers, queues and recorders; closed_one() frees the rest. */
+static void close_all(struct mgr *m)
 {
 	struct ctl *ctl;
 
-	m->close_cb = cb;
-	m->close_payload = payload;
 	m->closes_left = 1;
 	for (ctl = m->ctls; ctl; ctl = ctl->next) {
 		struct watcher *w, *wn;
@@ -365,6 +401,34 @@ void mgr_close(struct mgr *m, void (*cb)(void *payload), void *payload)
 		wq_close(ctl->q, closed_one, m);
 	}
 	closed_one(m);
+}
+
+/*
+ * Why closing waits: a reconcile still in flight (a fetch on the thread
+ * pool, a request to the apiserver) holds its struct rc, its controller,
+ * and reads the informers' caches; it ends through rc_done() and friends
+ * on its own time.  Freeing the controllers under it is a use after free
+ * (issue #25), so the close is deferred until the last one has ended.  To
+ * keep that short, each is cancelled: its flag (rc_cancelled()) is set,
+ * which the source clients' waits observe within a fraction of a second,
+ * rc_work() refuses new work, and ending writes no status (the apiserver
+ * may be what is stuck; the next leader reconciles the object again).
+ */
+void mgr_close(struct mgr *m, void (*cb)(void *payload), void *payload)
+{
+	struct ctl *ctl;
+	struct rc_priv *p;
+
+	m->close_cb = cb;
+	m->close_payload = payload;
+	m->closing = true;
+	for (ctl = m->ctls; ctl; ctl = ctl->next) {
+		wq_shutdown(ctl->q);
+		for (p = ctl->running; p; p = p->next_run)
+			atomic_store(&p->cancel, true);
+	}
+	if (m->running == 0)
+		close_all(m);
 }
 
 void *ctl_data(const struct ctl *ctl)
@@ -566,10 +630,12 @@ static struct rc_priv *rc_new(struct ctl *ctl, const char *key, struct kobj *obj
 	p->pub.status = status_of(obj);
 	p->pub.job = ctl->d.job_size ? xcalloc(1, ctl->d.job_size) : NULL;
 	p->pub.t0 = uv_now(ctl->m->loop);
+	atomic_init(&p->cancel, false);
 	p->next_run = ctl->running;
 	if (ctl->running)
 		ctl->running->prev_run = p;
 	ctl->running = p;
+	ctl->m->running++;
 	return p;
 }
 
@@ -584,6 +650,7 @@ static void rc_adopt(struct rc_priv *p, const cJSON *obj)
 static void rc_release(struct rc_priv *p)
 {
 	struct ctl *ctl = p->pub.ctl;
+	struct mgr *m = ctl->m;
 
 	if (p->prev_run)
 		p->prev_run->next_run = p->next_run;
@@ -602,6 +669,8 @@ static void rc_release(struct rc_priv *p)
 	kobj_unref(p->pub.obj);
 	free(p->key);
 	free(p);
+	if (--m->running == 0 && m->closing)
+		close_all(m);
 }
 
 static struct rc_priv *priv(struct rc *rc)
@@ -673,7 +742,7 @@ static void rc_end(struct rc_priv *p)
 	int r;
 
 	finalize_status(&p->pub);
-	if (status_unchanged(&p->pub)) {
+	if (p->pub.ctl->m->closing || status_unchanged(&p->pub)) {
 		rc_release(p);
 		return;
 	}
@@ -737,6 +806,10 @@ static int patch_finalizer(struct rc_priv *p, bool add, kube_cb cb)
 
 void rc_finalized(struct rc *rc)
 {
+	if (rc->ctl->m->closing) {
+		rc_release(priv(rc));
+		return;
+	}
 	if (patch_finalizer(priv(rc), false, finalizer_removed) < 0)
 		finalizer_removed(-EIO, NULL, NULL, priv(rc));
 }
@@ -759,6 +832,10 @@ static void finalizer_added(int r, const cJSON *obj, const struct op_err *err, v
 	rc_adopt(p, obj);
 	cJSON_Delete(p->pub.status);
 	p->pub.status = status_of(p->pub.obj);
+	if (p->pub.ctl->m->closing) {
+		rc_release(p);
+		return;
+	}
 	p->pub.ctl->d.reconcile(&p->pub);
 }
 
@@ -804,6 +881,10 @@ static void progress_written(int r, const cJSON *obj, const struct op_err *err, 
 		return;
 	}
 	rc_adopt(p, obj);
+	if (p->pub.ctl->m->closing) {
+		rc_release(p);
+		return;
+	}
 	p->next(&p->pub);
 }
 
@@ -817,6 +898,10 @@ void rc_progress(struct rc *rc, const char *ready_msg, const char *reason, const
 	cond_mark_reconciling(rc->status, reason, msg, rc_gen(rc), now);
 	if (ready_msg)
 		cond_set(rc->status, COND_READY, "Unknown", reason, ready_msg, rc_gen(rc), now);
+	if (rc->ctl->m->closing) {
+		rc_release(p);
+		return;
+	}
 	if (status_unchanged(rc)) {
 		next(rc);
 		return;
@@ -845,10 +930,22 @@ int rc_work(struct rc *rc, void (*work)(void *job), void (*done)(struct rc *rc, 
 {
 	struct rc_priv *p = priv(rc);
 
+	if (rc->ctl->m->closing)
+		return -ECANCELED;
 	p->work_fn = work;
 	p->work_done = done;
 	p->work.data = p;
 	return uv_queue_work(rc->ctl->m->loop, &p->work, work_run, work_after);
+}
+
+bool rc_cancelled(const struct rc *rc)
+{
+	return atomic_load(&((const struct rc_priv *)rc)->cancel);
+}
+
+const atomic_bool *rc_cancel_flag(const struct rc *rc)
+{
+	return &((const struct rc_priv *)rc)->cancel;
 }
 
 void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)

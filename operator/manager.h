@@ -29,8 +29,8 @@
  * keys of its own.
  *
  * Shutdown: mgr_drain() stops dispatching and reports when in-flight
- * reconciles have finished or the deadline passed; mgr_close() releases
- * everything.
+ * reconciles have finished or the deadline passed; mgr_close() cancels
+ * those still running and releases everything once they have ended.
  *
  * Metrics, under Flux's names and labels: per object (kind, name,
  * namespace) the reconcile duration histogram
@@ -45,6 +45,7 @@
 #ifndef CFLUX_OPERATOR_MANAGER_H
 #define CFLUX_OPERATOR_MANAGER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -101,9 +102,13 @@ int mgr_new(const struct mgr_opts *opts, struct mgr **ret);
 
 /*
  * Add a controller; `data` is the reconciler's own state (ctl_data()).
- * Only before mgr_start().  Returns the controller, owned by the manager.
+ * Only before mgr_start().  On success returns 0 and stores the
+ * controller, owned by the manager, in *ret.  On failure returns a
+ * negative errno (-EINVAL: after mgr_start(), no name or reconcile, or a
+ * ref or backoff the informer or queue refuses) and leaves *ret and the
+ * manager as they were.
  */
-struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data);
+int mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data, struct ctl **ret);
 
 /* Start every informer; keys flow once each has listed.  Returns 0 or -errno. */
 int mgr_start(struct mgr *m);
@@ -118,7 +123,13 @@ bool mgr_synced(const struct mgr *m);
 void mgr_drain(struct mgr *m, uint64_t timeout_ms, void (*cb)(int status, void *payload),
 	       void *payload);
 
-/* Close informers and queues; `cb` runs when all memory is released. */
+/*
+ * Close informers and queues; `cb` runs when all memory is released.
+ * Reconciles still in flight (after a drain that timed out) are cancelled
+ * first (rc_cancelled()) and waited for: nothing is freed while one
+ * runs, so `cb` may come late if one ignores its cancellation.  The
+ * client stays in use until `cb`.
+ */
 void mgr_close(struct mgr *m, void (*cb)(void *payload), void *payload);
 
 /* Prometheus text for every controller. */
@@ -244,9 +255,21 @@ void rc_progress(struct rc *rc, const char *ready_msg, const char *reason, const
  * Run `work(rc->job)` on the thread pool, then `done(rc, status)` on the
  * loop (status < 0: cancelled, e.g. -ECANCELED at shutdown; the reconcile
  * must still be ended).  `work` touches no loop state and does not log.
- * Returns 0, or a negative errno (then nothing is called).
+ * Returns 0, or a negative errno (then nothing is called): -ECANCELED
+ * once the manager is closing.
  */
 int rc_work(struct rc *rc, void (*work)(void *job), void (*done)(struct rc *rc, int status));
+
+/*
+ * Whether the manager is closing and this reconcile should give up: end
+ * it at once (how does not matter: nothing more is written).  Any thread
+ * may read it while the reconcile is in flight; rc_cancel_flag() gives
+ * the flag itself, for the source clients' `cancel` option (their waits
+ * fail with -ECANCELED soon after it is set).  Valid until the reconcile
+ * ends.
+ */
+bool rc_cancelled(const struct rc *rc);
+const atomic_bool *rc_cancel_flag(const struct rc *rc);
 
 /* Record an Event about the object ("Normal"/"Warning"). */
 void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)

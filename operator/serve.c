@@ -7,7 +7,7 @@
  * headers are complete (blank line) the handler builds the body, one
  * uv_write sends status line, headers and body, and the connection closes
  * after the write completes.  A connection owns two handles and is freed
- * when both close callbacks have run.
+ * when both close callbacks have run.  At most CONN_MAX are open at once.
  *
  * A handler may answer with a file instead of a body (the artifact
  * server): the headers go first, then the file in 64 KiB chunks, each
@@ -31,6 +31,13 @@
 #define REQ_MAX 8192
 #define REQ_TIMEOUT_MS 10000
 #define FILE_CHUNK (64u << 10)
+/*
+ * Open connections per server.  Past it a new connection is accepted and
+ * closed at once (leaving it in the kernel's backlog would only delay
+ * the refusal), so idle clients cannot exhaust our fds and memory; each
+ * one that holds a slot is dropped after REQ_TIMEOUT_MS anyway.
+ */
+#define CONN_MAX 128
 
 struct serve_srv {
 	uv_tcp_t tcp;
@@ -331,7 +338,7 @@ static void on_connection(uv_stream_t *server, int status)
 	if (s->conns)
 		s->conns->prev = c;
 	s->conns = c;
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || s->pending > CONN_MAX) {
 		conn_close(c);
 		return;
 	}

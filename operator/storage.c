@@ -269,6 +269,16 @@ void storage_artifact_refresh(const struct storage *st, cJSON *artifact)
 	free(url);
 }
 
+char *storage_cache_dir(const struct storage *st, const char *kind, const char *ns,
+			const char *name)
+{
+	char *rel = storage_rel_path(kind, ns, name, ""), *dir;
+
+	dir = xasprintf("%s/.cache/%.*s", st->root, (int)(strlen(rel) - 1), rel); /* no '/' */
+	free(rel);
+	return dir;
+}
+
 int storage_remove_all(const struct storage *st, const char *kind, const char *ns,
 		       const char *name)
 {

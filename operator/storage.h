@@ -50,6 +50,15 @@ const char *storage_root(const struct storage *st);
 /* "<kind lower-cased>/<ns>/<name>/<file>" (malloc'd). */
 char *storage_rel_path(const char *kind, const char *ns, const char *name, const char *file);
 
+/*
+ * The object's private cache (a source's bare repository, say), outside
+ * the served tree: "<root>/.cache/<kind lower-cased>/<ns>/<name>"
+ * (malloc'd).  Its owner removes it with path_remove_all() when the
+ * object goes (on the thread pool: it may be large).
+ */
+char *storage_cache_dir(const struct storage *st, const char *kind, const char *ns,
+			const char *name);
+
 /* Absolute path of `rel` (malloc'd).  `rel` must come from storage_rel_path(). */
 char *storage_abs(const struct storage *st, const char *rel);
 

@@ -13,8 +13,13 @@
 #          binaries and test/e2e/*.sh against them, and always takes
 #          everything down again, also when a test fails or on Ctrl-C.
 #
+# Every program runs under a timeout (TEST_TIMEOUT seconds, default 900:
+# the slowest e2e scenario takes about 5 minutes on a 2-core machine); one
+# that hangs is killed (SIGTERM, then SIGKILL 10 s later, its whole process
+# group) and counts as a failure that names it, instead of hanging CI.
+#
 # Environment: BUILD (build directory, from make), BIN (binaries),
-# TEST_FILTER (only programs whose name contains it).
+# TEST_FILTER (only programs whose name contains it), TEST_TIMEOUT.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/default}
@@ -33,12 +38,15 @@ run_prog() { # name, command...
 		return 0
 	fi
 	echo "# $name"
-	out=$("$@" 2>&1)
+	out=$(timeout --kill-after=10 "${TEST_TIMEOUT:-900}" "$@" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"
 	p=$(grep -cE '^ok ' <<<"$out")
 	f=$(grep -cE '^not ok ' <<<"$out")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "not ok - $name timed out after ${TEST_TIMEOUT:-900}s"
+		f=$((f + 1))
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - $name exited with status $rc"
 		f=1
 	fi

@@ -52,6 +52,11 @@
 #include "yj/yj.h"
 #include "base/banned.h"
 
+/* Texts we assemble (field paths, delimited values) are capped: past it, -EFBIG. */
+#ifndef RP_TEXT_MAX
+#define RP_TEXT_MAX (1u << 26)
+#endif
+
 /* A YAML node's tag, as far as a replacement can tell them apart. */
 enum rp_tag { T_STR, T_INT, T_FLOAT, T_BOOL, T_NULL, T_PLAIN, T_MAP, T_SEQ };
 
@@ -166,7 +171,17 @@ static void path_push(struct rp_path *p, char *s)
  * dots stays one segment ("[name=a.b]"; "[a.b]" without '=' is the map
  * key "a.b").
  */
-static void path_split(const char *path, struct rp_path *ret)
+static int path_too_long(struct rp_path *raw, struct rp_path *ret, struct buf *b,
+			 struct op_err *err)
+{
+	buf_release(b);
+	path_release(raw);
+	path_release(ret);
+	return op_err_set(err, -EFBIG, "replacements: a field path is over the limit of %u bytes",
+			  (unsigned)RP_TEXT_MAX);
+}
+
+static int path_split(const char *path, struct rp_path *ret, struct op_err *err)
 {
 	struct rp_path raw = { 0 };
 	const char *p = path, *dot;
@@ -175,17 +190,17 @@ static void path_split(const char *path, struct rp_path *ret)
 	if (*p == '.' && p[1])
 		p++;
 	for (;;) {
-		struct buf b = BUF_INIT(1u << 26);
+		struct buf b = BUF_INIT(RP_TEXT_MAX);
 
 		/* one '.'-separated part, joined with the next while it ends in '\' */
 		for (;;) {
 			dot = strchr(p, '.');
 			if (buf_add(&b, p, dot ? (size_t)(dot - p) : strlen(p)) < 0)
-				abort();
+				return path_too_long(&raw, ret, &b, err);
 			if (dot && b.len && b.buf[b.len - 1] == '\\') {
 				b.buf[--b.len] = '\0';
 				if (buf_addch(&b, '.') < 0)
-					abort();
+					return path_too_long(&raw, ret, &b, err);
 				p = dot + 1;
 				continue;
 			}
@@ -202,15 +217,15 @@ static void path_split(const char *path, struct rp_path *ret)
 		size_t el = strlen(e);
 
 		if (e[0] == '[' && (el == 0 || e[el - 1] != ']')) {
-			struct buf b = BUF_INIT(1u << 26);
+			struct buf b = BUF_INIT(RP_TEXT_MAX);
 
 			if (buf_adds(&b, e) < 0)
-				abort();
+				return path_too_long(&raw, ret, &b, err);
 			while (i < raw.n - 1) {
 				const char *x = raw.seg[++i];
 
 				if (buf_addch(&b, '.') < 0 || buf_adds(&b, x) < 0)
-					abort();
+					return path_too_long(&raw, ret, &b, err);
 				if (*x && x[strlen(x) - 1] == ']')
 					break;
 			}
@@ -231,6 +246,7 @@ static void path_split(const char *path, struct rp_path *ret)
 		}
 	}
 	path_release(&raw);
+	return 0;
 }
 
 /* Go's strconv.Atoi, within int range. */
@@ -542,7 +558,9 @@ static int get_value(struct kz_target *kt, struct kz_resmap *m, const cJSON *rep
 	if (r < 0)
 		return r;
 	fp = *kz__str(src, "/fieldPath") ? kz__str(src, "/fieldPath") : "metadata.name";
-	path_split(fp, &p);
+	r = path_split(fp, &p, err);
+	if (r < 0)
+		return op_err_prefix(err, "%s", kt->kfile);
 	r = lookup(res->obj, &p, &node, err);
 	path_release(&p);
 	if (r < 0)
@@ -884,9 +902,10 @@ static int set_field(const cJSON *opts, struct hit *h, const struct rp_val *val,
 		long index = cJSON_IsNumber(ix) ? (long)ix->valuedouble : 0, i = 0;
 		_cleanup_free_ char *cur = NULL;
 		const char *v = val->text ? val->text : "";
-		struct buf b = BUF_INIT(1u << 26);
+		struct buf b = BUF_INIT(RP_TEXT_MAX);
 		const char *s, *at;
 		size_t dl = strlen(delim), nparts = 1;
+		bool big = false;
 
 		if (!is_scalar(h->node))
 			return op_err_set(err, -EINVAL,
@@ -896,26 +915,27 @@ static int set_field(const cJSON *opts, struct hit *h, const struct rp_val *val,
 		for (at = strstr(cur, delim); at; at = strstr(at + dl, delim))
 			nparts++;
 		if (index < 0) {
-			if (buf_adds(&b, v) < 0 || buf_adds(&b, delim) < 0 || buf_adds(&b, cur) < 0)
-				abort();
+			big = buf_adds(&b, v) < 0 || buf_adds(&b, delim) < 0 || buf_adds(&b, cur) < 0;
 		} else if ((size_t)index >= nparts) {
-			if (buf_adds(&b, cur) < 0 || buf_adds(&b, delim) < 0 || buf_adds(&b, v) < 0)
-				abort();
+			big = buf_adds(&b, cur) < 0 || buf_adds(&b, delim) < 0 || buf_adds(&b, v) < 0;
 		} else {
-			for (s = cur;; i++) {
+			for (s = cur; !big; i++) {
 				at = strstr(s, delim);
-				if (i == index) {
-					if (buf_adds(&b, v) < 0)
-						abort();
-				} else if (buf_add(&b, s, at ? (size_t)(at - s) : strlen(s)) < 0) {
-					abort();
-				}
+				if (i == index)
+					big = buf_adds(&b, v) < 0;
+				else
+					big = buf_add(&b, s, at ? (size_t)(at - s) : strlen(s)) < 0;
 				if (!at)
 					break;
-				if (buf_adds(&b, delim) < 0)
-					abort();
+				big = big || buf_adds(&b, delim) < 0;
 				s = at + dl;
 			}
+		}
+		if (big) {
+			buf_release(&b);
+			return op_err_set(err, -EFBIG,
+					  "replacements: the delimited value is over the limit of %u "
+					  "bytes", (unsigned)RP_TEXT_MAX);
 		}
 		text = xstrdup(b.len ? b.buf : "");
 		buf_release(&b);
@@ -1110,7 +1130,11 @@ static int copy_to_target(struct kz_target *kt, struct kz_res *res, const struct
 
 		fp = nfp ? cJSON_GetArrayItem(fps, (int)k) : NULL;
 		path = fp ? (cJSON_IsString(fp) ? fp->valuestring : "") : dflt[0];
-		path_split(path, &p);
+		r = path_split(path, &p, err);
+		if (r < 0) {
+			op_err_prefix(err, "%s", kt->kfile);
+			break;
+		}
 		if (set_structured(res->obj, &p, val, create)) {
 			path_release(&p);
 			continue;

@@ -86,7 +86,7 @@ struct ctx {
 	char host_port[300]; /* "[host]:port" or "host", for known_hosts */
 	int tried_userpass;
 	uint64_t deadline_ms; /* src_now_ms() based */
-	bool timed_out;
+	bool timed_out, cancelled;
 	struct op_err *err;
 	bool err_set, err_what;
 	git_strarray headers; /* extra HTTP headers: the bearer token */
@@ -123,6 +123,8 @@ static int git_fail(struct ctx *c, int rc, const char *what)
 		}
 		return c->err->code;
 	}
+	if (c->cancelled)
+		return fail(c, -ECANCELED, "%s: cancelled", what);
 	if (c->timed_out)
 		return fail(c, -ETIMEDOUT, "%s: timed out after %us", what,
 			    c->o->timeout_s ? c->o->timeout_s : 60);
@@ -212,7 +214,9 @@ static bool deadline_passed(const struct ctx *c)
 static int stream_fail(struct git_src_stream *t, bool timed_out, const struct op_err *e)
 {
 	git_error_set_str(GIT_ERROR_NET, e->msg);
-	if (t->c && timed_out)
+	if (t->c && e->code == -ECANCELED)
+		t->c->cancelled = true;
+	else if (t->c && timed_out)
 		t->c->timed_out = true;
 	else if (t->c && !t->c->err_set && !t->c->timed_out)
 		fail(t->c, e->code, "%s", e->msg);
@@ -239,6 +243,7 @@ static int gs_connect(git_stream *stream)
 		so.cert_pem = o->cert_pem;
 		so.key_pem = o->key_pem;
 		so.deadline_ms = t->c->deadline_ms;
+		so.cancel = o->cancel;
 		r = src_proxy_for(&po, t->host, &px, &e);
 		if (r < 0)
 			return stream_fail(t, false, &e);
@@ -349,6 +354,10 @@ static int progress(const git_indexer_progress *stats, void *payload)
 {
 	struct ctx *c = payload;
 
+	if (src_cancelled(c->o->cancel)) {
+		c->cancelled = true;
+		return -1;
+	}
 	if (src_now_ms() > c->deadline_ms) {
 		c->timed_out = true;
 		return -1;
@@ -410,6 +419,11 @@ static int ssh_fail(struct ssh_sub *t, const struct op_err *e)
 {
 	struct ctx *c = t->c;
 
+	if (e->code == -ECANCELED) {
+		c->cancelled = true;
+		git_error_set_str(GIT_ERROR_SSH, "cancelled");
+		return -1;
+	}
 	if (t->s && src_ssh_timed_out(t->s)) {
 		c->timed_out = true;
 		git_error_set_str(GIT_ERROR_SSH, "timed out");
@@ -455,6 +469,7 @@ static int ssh_action(git_smart_subtransport_stream **out, git_smart_subtranspor
 		.username = o->username,
 		.host_port = t->c->host_port,
 		.deadline_ms = t->c->deadline_ms,
+		.cancel = o->cancel,
 	};
 	struct op_err e = OP_ERR_INIT;
 

@@ -63,6 +63,7 @@
 #ifndef CFLUX_SOURCE_GIT_H
 #define CFLUX_SOURCE_GIT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "base/err.h"
@@ -92,6 +93,9 @@ struct src_git_opts {
 	const char *checkout_dir;  /* must exist and be empty */
 	const char *last_commit;   /* skip the fetch if the ref still points here */
 	unsigned timeout_s;        /* whole fetch; 0: 60 s (Flux's default) */
+	/* Set by another thread to give up: the fetch fails with -ECANCELED
+	 * within about SRC_CANCEL_POLL_MS.  NULL: never. */
+	const atomic_bool *cancel;
 	/* Bounds on what is fetched and checked out, submodules included;
 	 * NULL: ARTIFACT_LIMITS_DEFAULT. */
 	const struct artifact_limits *lim;

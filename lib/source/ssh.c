@@ -51,7 +51,8 @@ struct src_ssh {
 	pid_t pid;
 	int sock, errfd;
 	uint64_t deadline_ms;
-	bool timed_out, failed;
+	const atomic_bool *cancel;
+	bool timed_out, cancelled, failed;
 	char host_port[300];
 	char dir[256];
 	char err[SSH_ERR_MAX];
@@ -203,6 +204,8 @@ static int failed(struct src_ssh *s, struct op_err *err)
 	size_t n;
 
 	s->failed = true;
+	if (s->cancelled)
+		return op_err_set(err, -ECANCELED, "ssh: cancelled");
 	if (s->timed_out)
 		return op_err_set(err, -ETIMEDOUT, "ssh: timed out");
 	wait_exit(s, EXIT_GRACE_MS); /* its last words */
@@ -245,6 +248,12 @@ static int wait_sock(struct src_ssh *s, short events)
 			s->timed_out = true;
 			return 0;
 		}
+		if (src_cancelled(s->cancel)) {
+			s->cancelled = true;
+			return 0;
+		}
+		if (s->cancel && ms > SRC_CANCEL_POLL_MS)
+			ms = SRC_CANCEL_POLL_MS;
 		p[1].fd = s->errfd;
 		n = poll(p, s->errfd >= 0 ? 2 : 1, ms);
 		if (n < 0 && errno == EINTR)
@@ -449,6 +458,7 @@ int src_ssh_connect(const struct src_ssh_opts *o, const char *url, const char *c
 
 	s->sock = s->errfd = -1;
 	s->deadline_ms = o->deadline_ms;
+	s->cancel = o->cancel;
 	snprintf(s->host_port, sizeof(s->host_port), "%s", o->host_port ? o->host_port : "");
 	r = spawn(s, o, url, command, reterr);
 	if (r < 0) {

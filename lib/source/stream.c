@@ -54,8 +54,9 @@
 struct src_stream {
 	char *host, *port;
 	int fd;
-	bool tls, ready, verified, timed_out;
+	bool tls, ready, verified, timed_out, cancelled;
 	uint64_t deadline_ms;
+	const atomic_bool *cancel;
 	mbedtls_ssl_context ssl;
 	mbedtls_ssl_config conf;
 	mbedtls_x509_crt ca, own;
@@ -94,17 +95,42 @@ int src_wait_ms(uint64_t deadline_ms, int cap)
 	return deadline_ms - now < (uint64_t)cap ? (int)(deadline_ms - now) : cap;
 }
 
+bool src_cancelled(const atomic_bool *cancel)
+{
+	return cancel && atomic_load(cancel);
+}
+
+/*
+ * Wait for `events` up to `cap` ms or the deadline, whichever is nearer;
+ * in slices when a cancellation flag is given.  poll()'s count, 0 on
+ * expiry or cancellation.
+ */
 static int wait_fd(struct src_stream *s, short events, int cap)
 {
 	struct pollfd p = { .fd = s->fd, .events = events };
-	int n;
+	uint64_t stall = src_now_ms() + (uint64_t)cap;
+	int n, ms;
 
-	do
-		n = poll(&p, 1, src_wait_ms(s->deadline_ms, cap));
-	while (n < 0 && errno == EINTR);
-	if (n == 0 && s->deadline_ms && src_now_ms() >= s->deadline_ms)
-		s->timed_out = true;
-	return n;
+	for (;;) {
+		ms = src_wait_ms(s->deadline_ms, src_wait_ms(stall, cap));
+		if (s->cancel && ms > SRC_CANCEL_POLL_MS)
+			ms = SRC_CANCEL_POLL_MS;
+		n = poll(&p, 1, ms);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != 0)
+			return n;
+		if (src_cancelled(s->cancel)) {
+			s->cancelled = true;
+			return 0;
+		}
+		if (s->deadline_ms && src_now_ms() >= s->deadline_ms) {
+			s->timed_out = true;
+			return 0;
+		}
+		if (src_now_ms() >= stall)
+			return 0;
+	}
 }
 
 /* The socket's send and receive, deadline-bound; mbedTLS calls them too. */
@@ -146,7 +172,7 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len)
 
 static int io_code(const struct src_stream *s)
 {
-	return s->timed_out ? -ETIMEDOUT : -EIO;
+	return s->cancelled ? -ECANCELED : s->timed_out ? -ETIMEDOUT : -EIO;
 }
 
 /*
@@ -228,9 +254,13 @@ static int tcp_connect(struct src_stream *s, const struct src_proxy *px, struct 
 			    getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 && e == 0)
 				break;
 			if (e == EINPROGRESS)
-				e = ETIMEDOUT;
+				e = s->cancelled ? ECANCELED : ETIMEDOUT;
 		}
 		close(s->fd);
+		if (s->cancelled) {
+			s->fd = -1;
+			break;
+		}
 		s->fd = -1;
 	}
 	freeaddrinfo(ai);
@@ -323,6 +353,9 @@ static int tls_handshake(struct src_stream *s, const struct src_stream_opts *o,
 		rc = mbedtls_ssl_handshake(&s->ssl);
 	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
 	if (rc != 0) {
+		if (s->cancelled)
+			return op_err_set(err, -ECANCELED, "tls: handshake with '%s' cancelled",
+					  s->host);
 		if (s->timed_out)
 			return op_err_set(err, -ETIMEDOUT, "tls: handshake with '%s' timed out",
 					  s->host);
@@ -352,6 +385,7 @@ int src_stream_connect(const struct src_stream_opts *o, const char *host, const 
 	s->tls = o->tls;
 	s->verified = !o->tls;
 	s->deadline_ms = o->deadline_ms;
+	s->cancel = o->cancel;
 	mbedtls_ssl_init(&s->ssl);
 	mbedtls_ssl_config_init(&s->conf);
 	mbedtls_x509_crt_init(&s->ca);
@@ -430,6 +464,11 @@ const unsigned char *src_stream_peer_cert(const struct src_stream *s, size_t *re
 bool src_stream_timed_out(const struct src_stream *s)
 {
 	return s->timed_out;
+}
+
+bool src_stream_cancelled(const struct src_stream *s)
+{
+	return s->cancelled;
 }
 
 void src_stream_free(struct src_stream *s)

@@ -16,7 +16,10 @@
  * Deadlines are on the monotonic clock (src_now_ms()), absolute, shared
  * by every connection of one fetch: a fetch's timeout bounds all of it.
  * A connection that runs out of time fails with -ETIMEDOUT and says so
- * (src_stream_timed_out()).
+ * (src_stream_timed_out()).  A cancellation flag (`cancel`, set by
+ * another thread: the operator shutting down) is observed the same way:
+ * waits poll in slices of SRC_CANCEL_POLL_MS while one is given, and the
+ * connection then fails with -ECANCELED (src_stream_cancelled()).
  *
  * Errors: negative errno and a one-line message in struct op_err; no
  * message ever carries a credential (proxy passwords, keys).  Library
@@ -28,6 +31,7 @@
 #ifndef CFLUX_SOURCE_TRANSPORT_H
 #define CFLUX_SOURCE_TRANSPORT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +41,12 @@
 
 /* The monotonic clock, in milliseconds. */
 uint64_t src_now_ms(void);
+
+/* How soon a wait notices a cancellation flag. */
+#define SRC_CANCEL_POLL_MS 100
+
+/* Whether `cancel` (NULL: never) is set. */
+bool src_cancelled(const atomic_bool *cancel);
 
 /*
  * Milliseconds to wait: `cap`, or less if `deadline_ms` (0: none) is
@@ -79,6 +89,7 @@ struct src_stream_opts {
 	const char *cert_pem, *key_pem;  /* a client certificate and its key, or NULL */
 	const struct src_proxy *proxy;   /* tunnel through it, or NULL */
 	uint64_t deadline_ms;            /* src_now_ms() based; 0: none */
+	const atomic_bool *cancel;       /* give up once set (another thread); NULL: never */
 };
 
 /*
@@ -112,6 +123,9 @@ const unsigned char *src_stream_peer_cert(const struct src_stream *s, size_t *re
 /* Whether the stream failed because its deadline passed. */
 bool src_stream_timed_out(const struct src_stream *s);
 
+/* Whether the stream failed because it was cancelled (-ECANCELED). */
+bool src_stream_cancelled(const struct src_stream *s);
+
 /* Close (TLS close_notify first) and free.  Accepts NULL. */
 void src_stream_free(struct src_stream *s);
 
@@ -127,6 +141,7 @@ struct src_ssh_opts {
 	const char *tmp_root;     /* for the private 0700 directory; NULL: $TMPDIR or /tmp */
 	const char *host_port;    /* "[host]:port" or "host", for messages */
 	uint64_t deadline_ms;     /* src_now_ms() based; 0: none */
+	const atomic_bool *cancel; /* give up once set (another thread); NULL: never */
 };
 
 /*

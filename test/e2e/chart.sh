@@ -17,6 +17,8 @@ lint() {
 check "helm lint --strict is clean" lint
 k create namespace "$NS" >/dev/null
 render() { "$HELM" template cflux "$CHART" --namespace "$NS" "$@"; }
+check "scratch emptyDirs have a sizeLimit; --extracted-artifacts-max is passed (issue #25)" bash -c \
+	"[ \$('$HELM' template cflux '$CHART' | grep -c 'emptyDir: {sizeLimit: 2Gi}') = 2 ] && '$HELM' template cflux '$CHART' | grep -q -- '--extracted-artifacts-max=16'"
 check "helm template | kubectl apply --dry-run=server" bash -c \
 	"$(declare -f render); HELM='$HELM' CHART='$CHART' NS='$NS'; render | '$KUBECTL' apply --dry-run=server -n '$NS' -f -"
 check "configurationSettings keys reach the operator's flags" bash -c \

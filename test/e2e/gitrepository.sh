@@ -282,9 +282,13 @@ check "after a restart: no fetch, only the ref listing (server access log)" \
 	bash -c "echo \"upload-pack: $packs_before -> \$(grep -c /git/$REPO.git/git-upload-pack $GIT_HTTP_ACCESS_LOG)\"; [ \$(grep -c /git/$REPO.git/git-upload-pack $GIT_HTTP_ACCESS_LOG) -eq $packs_before ]"
 
 # ------------------------------------------------------------ deletion
+check "the bare repository cache is kept between fetches" \
+	test -d "$W/data/.cache/gitrepository/$NS/main/objects"
 k delete gitrepository -n "$NS" main --wait=false >/dev/null
 check "delete: the finalizer removes the artifacts and lets the object go" \
 	poll 30 bash -c "! $KUBECTL get gitrepository -n $NS main >/dev/null 2>&1 && [ ! -e $W/data/gitrepository/$NS/main ]"
+check "delete: the bare repository cache goes too (issue #25)" \
+	bash -c "[ ! -e $W/data/.cache/gitrepository/$NS/main ] || { find $W/data/.cache | head; exit 1; }"
 
 # ------------------------------------------------------------ SIGTERM
 kill -TERM "$OP_PID"

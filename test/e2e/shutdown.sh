@@ -1,0 +1,143 @@
+#!/bin/bash
+# shutdown.sh: SIGTERM while reconciles are stuck (issue #25).
+#
+#   bash test/e2e/shutdown.sh      (BIN=build/address-undefined/bin for the sanitizer build)
+#
+# With --graceful-shutdown-timeout=2s the drain times out while work is in
+# flight; the operator must cancel it, never free it under its feet: exit
+# 0, the Lease released (holderIdentity emptied), no sanitizer report.
+#   1. a fetch stuck on a git server that accepts and never answers;
+#   2. an apply stuck in the apiserver: a validating webhook on ConfigMaps
+#      whose server accepts and never answers (the apiserver waits for it).
+#      Requests to the apiserver are not cancellable yet: the operator
+#      abandons them after its cancel grace (main.c), lease released.
+# A silent server (Python) serves both.  Prints TAP.
+set -u
+NAME=shut
+. "$(dirname "$0")/lib/operator.bash"
+
+LEASE=cflux-operator-leader-election
+HOOK=cflux-shutdown-$$
+
+# A TCP server that accepts every connection, counts it in $W/accepts
+# and never says a word.
+silent_server() {
+	python3 - "$W/silent.port" "$W/accepts" <<'EOF' &
+import socket, sys, threading
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+    with open(sys.argv[2], "a") as f:
+        f.write("x\n")
+EOF
+	SILENT_PID=$!
+	poll 10 test -s "$W/silent.port" || return 1
+	SILENT_PORT=$(cat "$W/silent.port")
+}
+
+cleanup_shutdown() {
+	[ -n "${SILENT_PID:-}" ] && kill "$SILENT_PID" 2>/dev/null
+	k delete validatingwebhookconfiguration "$HOOK" --ignore-not-found >/dev/null 2>&1
+	e2e_cleanup
+}
+trap cleanup_shutdown EXIT
+
+accepted() { [ -s "$W/accepts" ]; }
+lease_holder() { k get lease -n "$NS" "$LEASE" -o jsonpath='{.spec.holderIdentity}' 2>/dev/null; }
+lease_held() { [ -n "$(lease_holder)" ]; }
+lease_released() { k get lease -n "$NS" "$LEASE" >/dev/null 2>&1 && [ -z "$(lease_holder)" ]; }
+
+# term: SIGTERM the operator; it must exit 0 within SECONDS.
+term() {
+	local secs=$1 i rc
+	kill -TERM "$OP_PID" || return 1
+	for i in $(seq 1 $((secs * 4))); do
+		kill -0 "$OP_PID" 2>/dev/null || break
+		sleep 0.25
+	done
+	if kill -0 "$OP_PID" 2>/dev/null; then
+		echo "still running after ${secs}s"
+		kill -KILL "$OP_PID"
+		wait "$OP_PID"
+		OP_PID=
+		return 1
+	fi
+	wait "$OP_PID"
+	rc=$?
+	OP_PID=
+	echo "exit status $rc"
+	[ "$rc" -eq 0 ]
+}
+
+no_sanitizer_report() {
+	! grep -E -A20 'AddressSanitizer|LeakSanitizer|runtime error:' "$W/operator.log"
+}
+
+check "CRDs installed" crd_install source.toolkit.fluxcd.io_gitrepositories.yaml \
+	kustomize.toolkit.fluxcd.io_kustomizations.yaml
+k create namespace "$NS" >/dev/null
+check "a silent server listens" silent_server
+
+# ---- 1. a stuck fetch
+check "operator starts" start_operator --graceful-shutdown-timeout=2s
+check "it holds the Lease" poll 30 lease_held
+# spec.timeout 10s: before the fix the fetch failed at 10 s into freed memory.
+gitrepo stuck "http://127.0.0.1:$SILENT_PORT/stuck.git" >/dev/null
+check "the fetch is in flight (the server accepted)" poll 30 accepted
+sleep 0.5
+check "SIGTERM during the stuck fetch: exit 0 within 8s" term 8
+check "the Lease is released" lease_released
+# The fetch observed its cancellation: a clean close, not the last resort.
+check "the fetch was cancelled, not abandoned" \
+	bash -c "! grep 'did not end' '$W/operator.log' && grep -c '\"Stopped\"' '$W/operator.log'"
+check "no sanitizer report" no_sanitizer_report
+k delete gitrepository -n "$NS" stuck --wait=false >/dev/null 2>&1
+k patch gitrepository -n "$NS" stuck --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+
+# ---- 2. a stuck apply
+mkdir -p "$W/src/app"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  namespace: %s\n' "$NS" \
+	>"$W/src/app/cm.yaml"
+bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src" >/dev/null
+: >"$W/accepts"
+CA=$(base64 -w0 <"$CLUSTER_CA")
+k apply -f - >/dev/null <<EOF
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: $HOOK
+webhooks:
+- name: hold.shutdown.cflux.io
+  admissionReviewVersions: [v1]
+  sideEffects: None
+  failurePolicy: Fail
+  timeoutSeconds: 30
+  clientConfig:
+    url: https://127.0.0.1:$SILENT_PORT/
+    caBundle: $CA
+  namespaceSelector:
+    matchLabels: {kubernetes.io/metadata.name: $NS}
+  rules:
+  - apiGroups: [""]
+    apiVersions: [v1]
+    operations: [CREATE, UPDATE]
+    resources: [configmaps]
+EOF
+check "operator starts again" start_operator --graceful-shutdown-timeout=2s
+check "it holds the Lease" poll 40 lease_held
+gitrepo src "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
+kustomization app src ./app >/dev/null
+check "the apply is in flight (the webhook server accepted)" poll 40 accepted
+sleep 0.5
+check "SIGTERM during the stuck apply: exit 0 within 10s" term 10
+check "the Lease is released" lease_released
+check "no sanitizer report" no_sanitizer_report
+
+tap_end
