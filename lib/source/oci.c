@@ -658,15 +658,26 @@ static int parse_version3(const char *t, struct semver *v)
 	return semver_parse(t, v);
 }
 
-int oci_semver_pick(const char *const *tags, size_t n, const char *constraint,
-		    const char *filter, bool helm, char ret[OCI_TAG_MAX + 1],
-		    struct op_err *reterr)
+/* A tag read as a version, Helm's "_" for "+" when asked. */
+static int tag_version(const char *tag, bool helm, struct semver *v)
+{
+	char vs[OCI_TAG_MAX + 1];
+
+	snprintf(vs, sizeof(vs), "%s", tag);
+	if (helm)
+		for (char *q = vs; *q; q++)
+			if (*q == '_')
+				*q = '+';
+	return parse_version3(vs, v);
+}
+
+int oci_tags_filter(const char **tags, size_t n, const char *constraint, const char *filter,
+		    bool helm, struct op_err *reterr)
 {
 	struct semver_constraint *sc = NULL;
-	struct semver best = { 0 };
-	const char *best_tag = NULL;
 	regex_t re;
 	bool have_re = false;
+	size_t kept = 0;
 	int r;
 
 	if (filter && *filter) {
@@ -675,43 +686,54 @@ int oci_semver_pick(const char *const *tags, size_t n, const char *constraint,
 		r = regcomp(&re, ere, REG_EXTENDED | REG_NOSUB);
 		free(ere);
 		if (r != 0)
-			return op_err_set(reterr, -EINVAL, "invalid semverFilter '%s'", filter);
+			return op_err_set(reterr, -EINVAL, "regex '%s' parse error", filter);
 		have_re = true;
 	}
-	r = semver_constraint_parse(constraint, &sc, reterr);
-	if (r < 0) {
+	if (constraint && (r = semver_constraint_parse(constraint, &sc, reterr)) < 0) {
 		op_err_prefix(reterr, "semver '%s' parse error", constraint);
-		goto out;
+		if (have_re)
+			regfree(&re);
+		return r;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char vs[OCI_TAG_MAX + 1];
 		struct semver v;
 
 		if (have_re && regexec(&re, tags[i], 0, NULL, 0) != 0)
 			continue;
-		snprintf(vs, sizeof(vs), "%s", tags[i]);
-		if (helm)
-			for (char *q = vs; *q; q++)
-				if (*q == '_')
-					*q = '+';
-		if (parse_version3(vs, &v) < 0 || !semver_satisfies(sc, &v))
+		if (sc && (tag_version(tags[i], helm, &v) < 0 || !semver_satisfies(sc, &v)))
 			continue;
-		if (!best_tag || semver_cmp(&v, &best) > 0) {
-			best = v;
-			best_tag = tags[i];
-		}
+		tags[kept++] = tags[i];
 	}
-	if (!best_tag) {
-		r = op_err_set(reterr, -ENOENT, "no match found for semver: %s", constraint);
-		goto out;
-	}
-	snprintf(ret, OCI_TAG_MAX + 1, "%s", best_tag);
-	r = 0;
-out:
 	semver_constraint_free(sc);
 	if (have_re)
 		regfree(&re);
-	return r;
+	return (int)kept;
+}
+
+int oci_semver_pick(const char *const *tags, size_t n, const char *constraint,
+		    const char *filter, bool helm, char ret[OCI_TAG_MAX + 1],
+		    struct op_err *reterr)
+{
+	const char **kept = xcalloc(n + 1, sizeof(*kept)), *best_tag = NULL;
+	struct semver best = { 0 };
+	int k;
+
+	memcpy(kept, tags, n * sizeof(*kept));
+	k = oci_tags_filter(kept, n, constraint, filter, helm, reterr);
+	for (int i = 0; i < k; i++) {
+		struct semver v;
+
+		if (tag_version(kept[i], helm, &v) == 0 && (!best_tag || semver_cmp(&v, &best) > 0)) {
+			best = v;
+			best_tag = kept[i];
+		}
+	}
+	if (k >= 0 && !best_tag)
+		k = op_err_set(reterr, -ENOENT, "no match found for semver: %s", constraint);
+	if (best_tag)
+		snprintf(ret, OCI_TAG_MAX + 1, "%s", best_tag);
+	free(kept);
+	return k < 0 ? k : 0;
 }
 
 static cJSON *desc_json(const struct oci_desc *d)

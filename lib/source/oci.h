@@ -187,14 +187,21 @@ int oci_docker_config_lookup(const char *json, const char *host, const char *rep
 			     struct oci_cred *ret, struct op_err *reterr);
 
 /*
- * Flux's semver pick over `tags`: keep the tags `filter` (an extended
- * regular expression, unanchored; NULL for all; Go's \d \w \s classes are
- * understood) matches, read each as a version with exactly three
- * dot-separated numbers (a "v" prefix allowed; with `helm`, "_" stands for
- * "+", as Helm's OCI tags write build metadata), keep those satisfying
- * `constraint`, and write the tag of the highest to `ret`.  -ENOENT
- * ("no match found for semver: ..."), or -EINVAL for a bad constraint or
- * filter.
+ * Keep, in place and in order, the tags that `filter` (an extended regular
+ * expression, unanchored; NULL for all; Go's \d \w \s classes are
+ * understood) matches and that, when `constraint` is not NULL, read as a
+ * version with exactly three dot-separated numbers (Flux's ParseVersion:
+ * a "v" prefix allowed; with `helm`, "_" stands for "+", as Helm's OCI
+ * tags write build metadata) satisfying it.  Returns how many are kept,
+ * or -EINVAL for a bad constraint or filter (reterr says which).
+ */
+int oci_tags_filter(const char **tags, size_t n, const char *constraint, const char *filter,
+		    bool helm, struct op_err *reterr);
+
+/*
+ * Flux's semver pick: the highest version among the tags
+ * oci_tags_filter() keeps, its tag written to `ret`.  -ENOENT ("no match
+ * found for semver: ..."), or -EINVAL.
  */
 int oci_semver_pick(const char *const *tags, size_t n, const char *constraint,
 		    const char *filter, bool helm, char ret[OCI_TAG_MAX + 1],

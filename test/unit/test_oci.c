@@ -336,6 +336,23 @@ TEST(semver_pick_as_flux)
 	ASSERT_EQ(oci_semver_pick(tags, n, ">=!!", NULL, false, t, &e), -EINVAL);
 	ASSERT_CONTAINS(e.msg, "semver '>=!!' parse error");
 	ASSERT_EQ(oci_semver_pick(tags, n, "*", "([", false, t, &e), -EINVAL);
+	ASSERT_CONTAINS(e.msg, "regex '([' parse error");
+}
+
+TEST(tags_filter_keeps_order)
+{
+	const char *tags[] = { "v2.0.0", "latest", "1.0.0", "sha256-x.sig", "1.0.1-rc.1" };
+
+	/* Regex only: anything that matches, versions or not. */
+	ASSERT_EQ(oci_tags_filter(tags, 5, NULL, "\\d", false, NULL), 4);
+	ASSERT_STREQ(tags[0], "v2.0.0");
+	ASSERT_STREQ(tags[1], "1.0.0");
+	ASSERT_STREQ(tags[2], "sha256-x.sig");
+	ASSERT_STREQ(tags[3], "1.0.1-rc.1");
+	/* Semver: versions only, prereleases only when asked. */
+	ASSERT_EQ(oci_tags_filter(tags, 4, ">=1.0.0", NULL, false, NULL), 2);
+	ASSERT_STREQ(tags[0], "v2.0.0");
+	ASSERT_STREQ(tags[1], "1.0.0");
 }
 
 TEST(semver_pick_helm_build_metadata)
