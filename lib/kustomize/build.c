@@ -38,7 +38,6 @@
 #include "kustomize/build.h"
 #include "kustomize/internal.h"
 #include "kustomize/kustomize.h"
-#include "yj/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -732,7 +731,7 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 static bool valid_utf8(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t l = s[i] ? yj__utf8_len((const unsigned char *)s + i) : 0;
+		size_t l = s[i] ? yj_utf8_len((const unsigned char *)s + i) : 0;
 
 		if (l == 0)
 			return false;
@@ -1303,7 +1302,7 @@ static void stringify_annotations(cJSON *obj)
 			if (e->valuedouble == (double)(long long)e->valuedouble)
 				snprintf(num, sizeof(num), "%lld", (long long)e->valuedouble);
 			else
-				yj__format_float(e->valuedouble, 64, 0, num, sizeof(num));
+				yj_format_float(e->valuedouble, 64, 0, num, sizeof(num));
 			text = num;
 		}
 		s = cJSON_CreateString(text);
