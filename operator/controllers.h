@@ -19,6 +19,13 @@ extern const struct ctl_desc gitrepository_desc;
 /* Rebuild a GitRepository's artifact when one it includes gets a new one. */
 void gitrepository_watch_includes(struct ctl *git);
 
+/* OCIRepository (ctl_ocirepository.c): ctl_data() is a struct ocirepo_ctl. */
+struct ocirepo_ctl {
+	struct storage *storage; /* the artifact store */
+	const char *tmp_root;    /* where layers are downloaded and extracted */
+};
+extern const struct ctl_desc ocirepository_desc;
+
 /* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
 struct ks_ctl {
 	struct storage *storage;        /* where the sources' artifacts are */

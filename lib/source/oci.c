@@ -890,7 +890,7 @@ int oci_client_new(uv_loop_t *loop, const struct oci_client_opts *o, struct oci_
 	snprintf(c->repo, sizeof(c->repo), "%s", o->repo);
 	snprintf(c->name, sizeof(c->name), "%s/%s", c->host, c->repo);
 	c->scheme = "https";
-	c->may_http = o->insecure || host_is_local(c->host);
+	c->may_http = o->insecure || o->allow_http || host_is_local(c->host);
 	c->push = o->push;
 	c->timeout_ms = o->timeout_ms;
 	if (o->timeout_ms)
@@ -2204,7 +2204,7 @@ struct pull_op {
 	struct oci_client *c;
 	struct oci_pull_result res;
 	/* owned copies of the options */
-	char *tag, *semver, *filter, *unchanged, *layer_mt, *layer_path, *os, *arch;
+	char *tag, *semver, *filter, *unchanged, *verified, *layer_mt, *layer_path, *os, *arch;
 	char **keys;
 	size_t n_keys;
 	uint64_t max_layer;
@@ -2225,6 +2225,7 @@ static void pull_op_free(struct pull_op *op)
 	free(op->semver);
 	free(op->filter);
 	free(op->unchanged);
+	free(op->verified);
 	free(op->layer_mt);
 	free(op->layer_path);
 	free(op->os);
@@ -2461,7 +2462,7 @@ static void pull_resolved(struct pull_op *op)
 		snprintf(op->res.revision, sizeof(op->res.revision), "%s", op->res.digest);
 	snprintf(op->ref, sizeof(op->ref), "%s%s%s", op->c->name, op->res.tag[0] ? ":" : "@",
 		 op->res.tag[0] ? op->res.tag : op->res.digest);
-	if (!op->n_keys) {
+	if (!op->n_keys || (op->verified && streq(op->verified, op->res.revision))) {
 		pull_content(op);
 		return;
 	}
@@ -2533,6 +2534,7 @@ int oci_pull(struct oci_client *c, const struct oci_pull_opts *o, oci_pull_cb cb
 	op->semver = dup_opt(o->semver);
 	op->filter = dup_opt(o->semver_filter);
 	op->unchanged = dup_opt(o->unchanged_revision);
+	op->verified = dup_opt(o->verified_revision);
 	op->layer_mt = dup_opt(o->layer_media_type);
 	op->layer_path = dup_opt(o->layer_path);
 	op->os = dup_opt(o->os);

@@ -233,6 +233,7 @@ struct oci_client_opts {
 	const char *cert_pem; /* client certificate and key (PEM), or NULL */
 	const char *key_pem;
 	bool insecure;        /* plain HTTP allowed; TLS not verified (Flux's spec.insecure) */
+	bool allow_http;      /* plain HTTP allowed, TLS still verified (insecure with a CA) */
 	const char *proxy_url, *proxy_user, *proxy_pass; /* an http:// proxy, or NULL */
 	bool no_env_proxy;    /* ignore HTTPS_PROXY and friends */
 	bool push;            /* ask tokens for push too */
@@ -318,9 +319,12 @@ struct oci_pull_opts {
 	 * artifact's, when nothing else changed): result.unchanged. */
 	const char *unchanged_revision;
 	/* Verify cosign signatures before pulling: PEM public keys (ECDSA
-	 * P-256 or RSA).  n_keys == 0: no verification. */
+	 * P-256 or RSA).  n_keys == 0: no verification.  Not again for a
+	 * revision equal to `verified_revision` (Flux verifies when the
+	 * revision or the spec changed, or the last verification failed). */
 	const char *const *cosign_keys;
 	size_t n_keys;
+	const char *verified_revision;
 	const char *layer_media_type; /* NULL: the first layer */
 	const char *layer_path;       /* where the layer's blob goes; NULL: resolve only */
 	uint64_t max_layer;           /* bytes; 0: 1 GiB */
