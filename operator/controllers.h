@@ -25,6 +25,12 @@ struct ocirepo_ctl {
 	const char *tmp_root;    /* where layers are downloaded and extracted */
 };
 extern const struct ctl_desc ocirepository_desc;
+/* Bucket (ctl_bucket.c): ctl_data() is a struct bucket_ctl. */
+struct bucket_ctl {
+	struct storage *storage; /* the artifact store */
+	const char *tmp_root;    /* where objects are downloaded ($TMPDIR or /tmp) */
+};
+extern const struct ctl_desc bucket_desc;
 
 /* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
 struct ks_ctl {

@@ -53,6 +53,7 @@
 #include "conditions.h"
 #include "controllers.h"
 #include "secrets.h"
+#include "source.h"
 #include "source/artifact.h"
 #include "source/ignore.h"
 #include "source/oci.h"
@@ -762,9 +763,8 @@ static void reconcile(struct rc *rc)
 	struct ocijob *j = rc->job;
 	const struct kobj *o = rc->obj;
 	const cJSON *spec = yj_get(o->json, "/spec");
-	const char *iv = yj_get_str(spec, "/interval"), *to = yj_get_str(spec, "/timeout");
 	const char *reason;
-	int64_t timeout_ns = 60 * NSEC_PER_SEC;
+	unsigned timeout_s;
 	struct op_err e = OP_ERR_INIT;
 	char msg[1024];
 
@@ -789,17 +789,11 @@ static void reconcile(struct rc *rc)
 		fail(j, "URLInvalid", msg, true);
 		return;
 	}
-	if (!iv || duration_parse(iv, &j->interval_ns) < 0 || j->interval_ns <= 0) {
-		snprintf(msg, sizeof(msg), "invalid interval '%s'", iv ? iv : "");
-		fail(j, "InvalidInterval", msg, true);
+	if (source_durations(o, &j->interval_ns, &timeout_s, &reason, msg, sizeof(msg)) < 0) {
+		fail(j, reason, msg, true);
 		return;
 	}
-	if (to && (duration_parse(to, &timeout_ns) < 0 || timeout_ns <= 0)) {
-		snprintf(msg, sizeof(msg), "invalid timeout '%s'", to);
-		fail(j, "InvalidTimeout", msg, true);
-		return;
-	}
-	j->timeout_ms = (uint64_t)(timeout_ns / NSEC_PER_MSEC);
+	j->timeout_ms = (uint64_t)timeout_s * 1000;
 	j->secret_name = dup_or_null(yj_get_str(spec, "/secretRef/name"));
 	j->sa_name = dup_or_null(yj_get_str(spec, "/serviceAccountName"));
 	reason = unsupported(j, spec, msg, sizeof(msg));
@@ -839,10 +833,7 @@ static void reconcile(struct rc *rc)
 /* Deletion: the object's artifacts go with it (as Flux's finalizer does). */
 static void finalize(struct rc *rc)
 {
-	struct ocirepo_ctl *g = ctl_data(rc->ctl);
-
-	storage_remove_all(g->storage, KIND, rc->obj->ns, rc->obj->name);
-	rc_finalized(rc);
+	source_finalize(rc, ((struct ocirepo_ctl *)ctl_data(rc->ctl))->storage);
 }
 
 const struct ctl_desc ocirepository_desc = {

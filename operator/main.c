@@ -79,6 +79,7 @@ static struct mgr *mgr;
 static struct lease *lease;
 static struct gitrepo_ctl gitrepo;
 static struct ocirepo_ctl ocirepo;
+static struct bucket_ctl bucket;
 static struct ks_ctl kustomize;
 static struct fc_ctl fluxconfig;
 static struct ext_ctl extension;
@@ -482,6 +483,9 @@ static int setup_controllers(struct op_err *err)
 	ocirepo.storage = storage;
 	ocirepo.tmp_root = gitrepo.tmp_root;
 	mgr_add(mgr, &ocirepository_desc, &ocirepo);
+	bucket.storage = storage;
+	bucket.tmp_root = gitrepo.tmp_root;
+	mgr_add(mgr, &bucket_desc, &bucket);
 	fluxconfig.kustomizations = ctl_kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
 	fluxconfig.resync_ms = 10 * 60 * 1000;
 	kustomization_watch_sources(fluxconfig.kustomizations);
@@ -534,6 +538,12 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv) < 0)
 		return 2;
+	/*
+	 * The process's policy, set here and nowhere in lib/: a peer that
+	 * hangs up on one of our sockets (libuv writes without MSG_NOSIGNAL)
+	 * is an error on that connection, not the end of the process.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	loop = uv_default_loop();
 	r = kube_config_load(arg_kubeconfig, NULL, &cfg, &err);
 	if (r == 0)

@@ -1,5 +1,5 @@
 /*
- * b64.c: base64 decoding and encoding (see b64.h).
+ * b64.c: base64 (see b64.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -54,26 +54,31 @@ int b64_decode(const char *in, char **ret, size_t *ret_len)
 	return 0;
 }
 
-char *b64_encode(const void *data, size_t n)
+char *b64_encode(const void *in, size_t n)
 {
-	static const char tbl[] =
+	static const char alphabet[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *p = data;
-	char *out = xmalloc((n + 2) / 3 * 4 + 1);
-	size_t o = 0;
+	const unsigned char *p = in;
+	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
 
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		out[o++] = tbl[(v >> 18) & 63];
-		out[o++] = tbl[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+	for (i = 0; i + 2 < n; i += 3) {
+		*o++ = alphabet[p[i] >> 2];
+		*o++ = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		*o++ = alphabet[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		*o++ = alphabet[p[i + 2] & 63];
 	}
-	out[o] = '\0';
+	if (i < n) {
+		*o++ = alphabet[p[i] >> 2];
+		if (i + 1 < n) {
+			*o++ = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			*o++ = alphabet[(p[i + 1] & 15) << 2];
+		} else {
+			*o++ = alphabet[(p[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
+	}
+	*o = '\0';
 	return out;
 }

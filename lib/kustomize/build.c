@@ -740,35 +740,6 @@ static bool valid_utf8(const char *s, size_t n)
 	return true;
 }
 
-static char *b64(const char *s, size_t n)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		*o++ = tbl[p[i] >> 2];
-		*o++ = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		*o++ = tbl[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-		*o++ = tbl[p[i + 2] & 63];
-	}
-	if (i < n) {
-		*o++ = tbl[p[i] >> 2];
-		if (i + 1 < n) {
-			*o++ = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-			*o++ = tbl[(p[i + 1] & 15) << 2];
-		} else {
-			*o++ = tbl[(p[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
 struct gen {
 	struct kz_target *kt;
 	bool secret;
@@ -792,13 +763,13 @@ static int gen_put(struct gen *g, const char *key, const char *val, size_t n, st
 				  "already exists",
 				  g->kt->kfile, g->what, g->name, key);
 	if (g->secret) {
-		v = b64(val, n);
+		v = b64_encode(val, n);
 		dst = g->data;
 	} else if (valid_utf8(val, n)) {
 		v = xstrndup(val, n);
 		dst = g->data;
 	} else {
-		v = b64(val, n);
+		v = b64_encode(val, n);
 		dst = g->bin;
 	}
 	cJSON_AddItemToObject(dst, key, cJSON_CreateString(v));

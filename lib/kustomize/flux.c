@@ -35,23 +35,6 @@ struct walk {
 	struct op_err *err;
 };
 
-static void set_annotation(cJSON *obj, const char *k, const char *v)
-{
-	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata"), *ann;
-
-	if (!cJSON_IsObject(meta)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(obj, "metadata");
-		meta = cJSON_AddObjectToObject(obj, "metadata");
-	}
-	ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
-	if (!cJSON_IsObject(ann)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
-		ann = cJSON_AddObjectToObject(meta, "annotations");
-	}
-	cJSON_DeleteItemFromObjectCaseSensitive(ann, k);
-	cJSON_AddStringToObject(ann, k, v);
-}
-
 static bool lookup(const char *name, const char **ret, void *payload)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive((const cJSON *)payload, name);
@@ -104,24 +87,15 @@ static int substitute(struct walk *w, cJSON **obj, const char *where)
 static void set_labels_annotations(cJSON *obj, const cJSON *cm)
 {
 	static const char *const fields[] = { "labels", "annotations" };
-	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	size_t i;
 
-	for (i = 0; i < 2 && cJSON_IsObject(meta); i++) {
-		const cJSON *want = cJSON_GetObjectItemCaseSensitive(cm, fields[i]), *kv;
-		cJSON *have = cJSON_GetObjectItemCaseSensitive(meta, fields[i]);
+	for (i = 0; i < 2 && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(obj, "metadata"));
+	     i++) {
+		const cJSON *kv;
 
-		if (!cJSON_IsObject(want) || !want->child)
-			continue;
-		if (!cJSON_IsObject(have)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(meta, fields[i]);
-			have = cJSON_AddObjectToObject(meta, fields[i]);
-		}
-		cJSON_ArrayForEach(kv, want)
-		{
-			cJSON_DeleteItemFromObjectCaseSensitive(have, kv->string);
-			cJSON_AddItemToObject(have, kv->string, cJSON_Duplicate(kv, 1));
-		}
+		cJSON_ArrayForEach(kv, cJSON_GetObjectItemCaseSensitive(cm, fields[i]))
+			if (cJSON_IsString(kv))
+				yj_set_meta(obj, fields[i], kv->string, kv->valuestring);
 	}
 }
 
@@ -153,8 +127,8 @@ static int finish_object(struct walk *w, cJSON *obj, const char *where)
 		return r;
 	}
 	if (w->in->revision)
-		set_annotation(obj, KZ_ANN_REVISION, w->in->revision);
-	set_annotation(obj, KZ_ANN_PATH, where);
+		yj_set_meta(obj, "annotations", KZ_ANN_REVISION, w->in->revision);
+	yj_set_meta(obj, "annotations", KZ_ANN_PATH, where);
 	cJSON_AddItemToArray(w->out, obj);
 	return 0;
 }

@@ -394,6 +394,26 @@ int yj_set(cJSON *root, const char *ptr, cJSON *val)
 	return -EINVAL;
 }
 
+/* Object member `k` of `o`, made an (empty) object if it is anything else. */
+static cJSON *object_member(cJSON *o, const char *k)
+{
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsObject(m)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+		m = cJSON_AddObjectToObject(o, k);
+	}
+	return m;
+}
+
+void yj_set_meta(cJSON *obj, const char *field, const char *key, const char *val)
+{
+	cJSON *map = object_member(object_member(obj, "metadata"), field);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(map, key);
+	cJSON_AddStringToObject(map, key, val);
+}
+
 /* ---- RFC 7386 merge patch ---- */
 
 static cJSON *merge(cJSON *target, const cJSON *patch)

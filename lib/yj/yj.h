@@ -145,6 +145,13 @@ const char *yj_get_str(const cJSON *root, const char *ptr);
 int yj_set(cJSON *root, const char *ptr, cJSON *val);
 
 /*
+ * Set a Kubernetes object's metadata.<field>[key] to the string `val`
+ * (field: "labels" or "annotations"), creating metadata and the map, and
+ * replacing either when it is not an object.
+ */
+void yj_set_meta(cJSON *obj, const char *field, const char *key, const char *val);
+
+/*
  * RFC 7386 JSON merge patch: *target becomes target merged with `patch`
  * (null deletes; a non-object patch replaces).  *target may be replaced.
  */
