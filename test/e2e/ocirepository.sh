@@ -58,7 +58,8 @@ push() {
 mkapp() { # DIR VALUE [SOURCEIGNORE]: a ConfigMap app, a PNG (cflux push leaves it out),
 	# CI files (OCIRepository's default rules drop them), notes, and a .sourceignore
 	mkdir -p "$1/deploy" "$1/docs" "$1/.github"
-	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: oci-app\ndata:\n  v: "%s"\n' "$2" >"$1/deploy/app.yaml"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: oci-app\n  namespace: %s\ndata:\n  v: "%s"\n' \
+		"$NS" "$2" >"$1/deploy/app.yaml"
 	printf '\x89PNG' >"$1/docs/logo.png"
 	echo "ci" >"$1/.github/ci.yaml"
 	echo "secret-notes" >"$1/docs/notes.txt"
@@ -318,6 +319,101 @@ check "  ... the last verified artifact stays in status and storage" stays signe
 ocirepo keyless "oci://$REG/$R/app" "ref:" "  tag: v1" "verify:" "  provider: cosign" >/dev/null
 check "keyless verification: Stalled, saying Fulcio and Rekor are out of reach" \
 	poll 20 bash -c "[ \"\$($KUBECTL get ocirepository -n $NS keyless -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status}')\" = True ] && $KUBECTL get ocirepository -n $NS keyless -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q 'keyless verification needs Fulcio and Rekor'"
+
+# ------------------------------------------------------------ FluxConfiguration sourceKind OCIRepository
+fc() { # NAME SPEC-YAML (indented by two)
+	printf 'apiVersion: clusterconfig.cflux.io/v1\nkind: FluxConfiguration\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n%s\n' \
+		"$1" "$NS" "$2" | k apply -f - 2>&1
+}
+jfc() { k get fluxconfiguration -n "$NS" "$1" -o jsonpath="$2" 2>/dev/null; }
+# The configuration's Kustomization applies the same ConfigMap: the earlier one goes first (pruning it).
+k delete kustomization -n "$NS" app --wait=false >/dev/null
+check "(the Kustomization app is deleted and its ConfigMap pruned)" \
+	poll 60 bash -c "! $KUBECTL get kustomization -n $NS app >/dev/null 2>&1 && ! $KUBECTL get configmap -n $NS oci-app >/dev/null 2>&1"
+# Azure's protected settings: the client key of tlsConfig, as plain text in the Secret.
+k create secret generic fc-protected -n "$NS" --from-file=privateKey="$TEST_CLIENT_KEY" >/dev/null
+fc ocicfg "  scope: namespace
+  namespace: $NS
+  sourceKind: OCIRepository
+  protectedSettingsSecretRef: {name: fc-protected}
+  ociRepository:
+    url: oci://$REGISTRY_TLS_HOST/$R/app
+    repositoryRef: {tag: v1}
+    localAuthRef: tls
+    tlsConfig:
+      caCertificate: $(base64 -w0 <"$TEST_CA")
+      clientCertificate: $(base64 -w0 <"$TEST_CLIENT_CERT")
+    verify:
+      provider: Cosign
+      verificationConfig:
+        author: $(base64 -w0 <"$W/cosign.pub")
+    syncIntervalInSeconds: 600
+    timeoutInSeconds: 120
+  kustomizations:
+    app: {path: ./deploy, prune: true}" >/dev/null
+TLSD=$(curl -fsSI --cacert "$TEST_CA" -u "$REGISTRY_USER:$REGISTRY_PASSWORD" \
+	-H 'Accept: application/vnd.oci.image.manifest.v1+json' "$REGISTRY_TLS_URL/v2/$R/app/manifests/v1" |
+	tr -d '\r' | sed -n 's/^Docker-Content-Digest: //Ip')
+SSL_CERT_FILE=$TEST_CA "$COSIGN" sign --key "$W/cosign.key" --tlog-upload=false --yes \
+	--registry-username="$REGISTRY_USER" --registry-password="$REGISTRY_PASSWORD" \
+	"$REGISTRY_TLS_HOST/$R/app@$TLSD" >"$W/cosign-tls.log" 2>&1
+fc_state() { [ "$(jfc "$1" '{.status.complianceState}')" = "$2" ]; }
+check "FluxConfiguration sourceKind OCIRepository (HTTPS, localAuthRef, tlsConfig with a client certificate, cosign keys) reaches Compliant" \
+	poll 60 fc_state ocicfg Compliant
+check "sourceSyncedCommitId is the OCI revision v1@$TLSD" \
+	bash -c "[ \"$(jfc ocicfg '{.status.sourceSyncedCommitId}')\" = 'v1@$TLSD' ]"
+check "the OCIRepository Azure's agent would write: secretRef localAuthRef, certSecretRef and verify.secretRef <config>-auth, Flux's durations" \
+	bash -c "[ \"$(jp ocicfg '{.spec.url} {.spec.secretRef.name} {.spec.certSecretRef.name} {.spec.verify.provider} {.spec.verify.secretRef.name} {.spec.ref.tag} {.spec.interval} {.spec.timeout}')\" = 'oci://$REGISTRY_TLS_HOST/$R/app tls ocicfg-auth cosign ocicfg-auth v1 10m0s 2m0s' ]"
+check "  ... verified: SourceVerified=True" \
+	bash -c "[ \"$(cond ocirepository ocicfg SourceVerified status)\" = True ]"
+check "  ... its Kustomization ocicfg-app from sourceRef.kind OCIRepository is Ready, and applied the ConfigMap" \
+	bash -c "[ \"$(k get kustomization -n "$NS" ocicfg-app -o jsonpath='{.spec.sourceRef.kind} {.status.conditions[?(@.type=="Ready")].status}')\" = 'OCIRepository True' ] && $KUBECTL get configmap -n '$NS' oci-app >/dev/null"
+auth_key() { k get secret -n "$NS" ocicfg-auth -o jsonpath="{.data.$1}" | base64 -d; }
+auth_secret_ok() {
+	cmp -s <(auth_key 'author\.pub') "$W/cosign.pub" && cmp -s <(auth_key 'ca\.crt') "$TEST_CA" &&
+		cmp -s <(auth_key 'tls\.crt') "$TEST_CLIENT_CERT" && cmp -s <(auth_key 'tls\.key') "$TEST_CLIENT_KEY"
+}
+check "  ... <config>-auth: ca.crt, tls.crt, tls.key (the protected privateKey) and the key as author.pub" auth_secret_ok
+check "  ... the configuration's statuses list the OCIRepository as Compliant" \
+	bash -c "[ \"$(jfc ocicfg '{.status.statuses[?(@.kind=="OCIRepository")].name} {.status.statuses[?(@.kind=="OCIRepository")].complianceState}')\" = 'ocicfg Compliant' ]"
+
+# Source only (no kustomizations): a digest ref on the plain registry, Azure's layerSelector, no credentials.
+fc ocidig "  sourceKind: OCIRepository
+  ociRepository:
+    url: oci://$REG/$R/app
+    repositoryRef: {digest: $D13, tag: v1}
+    layerSelector: {mediaType: application/vnd.cncf.flux.content.v1.tar+gzip, operation: extract}" >/dev/null
+check "a digest repositoryRef with a layerSelector: Compliant, sourceSyncedCommitId the digest alone" \
+	poll 60 bash -c "[ \"\$($KUBECTL get fluxconfiguration -n $NS ocidig -o jsonpath='{.status.complianceState} {.status.sourceSyncedCommitId}')\" = 'Compliant $D13' ]"
+check "  ... ref and layerSelector passed on; no secretRef, no certSecretRef" \
+	bash -c "[ \"$(jp ocidig '{.spec.ref.digest} {.spec.ref.tag} {.spec.layerSelector.mediaType} {.spec.layerSelector.operation}|{.spec.secretRef}{.spec.certSecretRef}{.spec.verify}')\" = '$D13 v1 application/vnd.cncf.flux.content.v1.tar+gzip extract|' ]"
+fc ocisem "  sourceKind: OCIRepository
+  ociRepository: {url: oci://$REG/$R/app, repositoryRef: {semver: '>=1.0.0 <1.2.0'}}" >/dev/null
+check "a semver repositoryRef: Compliant at 1.1.0" \
+	poll 60 bash -c "$KUBECTL get fluxconfiguration -n $NS ocisem -o jsonpath='{.status.complianceState} {.status.sourceSyncedCommitId}' | grep -Eq '^Compliant 1\.1\.0@sha256:'"
+fc ocilatest "  sourceKind: OCIRepository
+  ociRepository: {url: oci://$REG/$R/app}" >/dev/null
+check "no repositoryRef: the tag latest (Azure's default), which is not there: Non-Compliant, named" \
+	poll 60 bash -c "[ \"\$($KUBECTL get ocirepository -n $NS ocilatest -o jsonpath='{.spec.ref.tag}')\" = latest ] && [ \"\$($KUBECTL get fluxconfiguration -n $NS ocilatest -o jsonpath='{.status.complianceState}')\" = Non-Compliant ] && $KUBECTL get fluxconfiguration -n $NS ocilatest -o json | grep -q 'manifests/latest: 404 MANIFEST_UNKNOWN'"
+
+out=$(fc badwi "  sourceKind: OCIRepository
+  ociRepository: {url: oci://$REG/$R/app, useWorkloadIdentity: true}")
+check "useWorkloadIdentity: Non-Compliant, Stalled, saying Entra ID is out of reach" \
+	poll 30 bash -c "[ \"\$($KUBECTL get fluxconfiguration -n $NS badwi -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status}')\" = True ] && $KUBECTL get fluxconfiguration -n $NS badwi -o jsonpath='{.status.errorMessage}' | grep -q 'useWorkloadIdentity needs Microsoft Entra ID'"
+check "  ... and no OCIRepository made" bash -c "! $KUBECTL get ocirepository -n $NS badwi >/dev/null 2>&1"
+out=$(fc nokey "  sourceKind: OCIRepository
+  ociRepository: {url: oci://$REG/$R/app, tlsConfig: {clientCertificate: $(base64 -w0 <"$TEST_CLIENT_CERT")}}")
+check "a clientCertificate without protected settings: Stalled, naming privateKey" \
+	poll 30 bash -c "$KUBECTL get fluxconfiguration -n $NS nokey -o jsonpath='{.status.errorMessage}' | grep -q 'clientCertificate needs its private key: the Secret named by protectedSettingsSecretRef, key privateKey'"
+out=$(fc badkey "  sourceKind: OCIRepository
+  ociRepository: {url: oci://$REG/$R/app, tlsConfig: {privateKey: c2VjcmV0}}")
+check "tlsConfig.privateKey in the spec is refused by the apiserver" grep -q "tlsConfig.privateKey is a secret" <<<"$out"
+out=$(fc badurl "  sourceKind: OCIRepository
+  ociRepository: {url: https://$REG/$R/app}")
+check "an ociRepository.url without oci:// is refused by the apiserver" grep -q "ociRepository.url" <<<"$out"
+k delete fluxconfiguration -n "$NS" ocicfg --wait=false >/dev/null
+check "deleting the configuration deletes its OCIRepository and Kustomization (and the ConfigMap, pruned)" \
+	poll 60 bash -c "! $KUBECTL get ocirepository -n $NS ocicfg >/dev/null 2>&1 && ! $KUBECTL get kustomization -n $NS ocicfg-app >/dev/null 2>&1 && ! $KUBECTL get configmap -n $NS oci-app >/dev/null 2>&1"
 
 # ------------------------------------------------------------ deletion
 k delete ocirepository -n "$NS" tag --wait=false >/dev/null
