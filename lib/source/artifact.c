@@ -440,8 +440,9 @@ int artifact_extract(const char *tgz, const char *dest, const struct artifact_li
 			if (r < 0)
 				break;
 		}
+		/* The entry's permissions under the umask, as Flux's untar; always ours to read. */
 		fd = open(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			  (archive_entry_perm(e) & 0111) ? 0700 : 0600);
+			  (archive_entry_perm(e) & 0777) | 0600);
 		if (fd < 0) {
 			r = op_err_set(reterr, -errno, "cannot create '%s': %s", clean,
 				       op_strerror(errno));
