@@ -150,11 +150,6 @@ static void job_release(void *job)
 	free(j->rel);
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s && *s ? xstrdup(s) : NULL;
-}
-
 /* The conditions a failure of `reason` sets, as source-controller does. */
 static void fail(struct ocijob *j, const char *reason, const char *msg, bool stall)
 {
@@ -794,32 +789,32 @@ static void reconcile(struct rc *rc)
 		return;
 	}
 	j->timeout_ms = (uint64_t)timeout_s * 1000;
-	j->secret_name = dup_or_null(yj_get_str(spec, "/secretRef/name"));
-	j->sa_name = dup_or_null(yj_get_str(spec, "/serviceAccountName"));
+	j->secret_name = source_strdup(yj_get_str(spec, "/secretRef/name"));
+	j->sa_name = source_strdup(yj_get_str(spec, "/serviceAccountName"));
 	reason = unsupported(j, spec, msg, sizeof(msg));
 	if (reason) {
 		fail(j, reason, msg, true);
 		return;
 	}
-	j->digest = dup_or_null(yj_get_str(spec, "/ref/digest"));
-	j->semver = dup_or_null(yj_get_str(spec, "/ref/semver"));
-	j->semver_filter = dup_or_null(yj_get_str(spec, "/ref/semverFilter"));
-	j->tag = dup_or_null(yj_get_str(spec, "/ref/tag"));
+	j->digest = source_strdup(yj_get_str(spec, "/ref/digest"));
+	j->semver = source_strdup(yj_get_str(spec, "/ref/semver"));
+	j->semver_filter = source_strdup(yj_get_str(spec, "/ref/semverFilter"));
+	j->tag = source_strdup(yj_get_str(spec, "/ref/tag"));
 	if (j->digest && !oci_digest_valid(j->digest)) {
 		snprintf(msg, sizeof(msg), "URL validation failed for '%s': invalid digest '%s'",
 			 j->url, j->digest);
 		fail(j, "URLInvalid", msg, true);
 		return;
 	}
-	j->layer_mt = dup_or_null(yj_get_str(spec, "/layerSelector/mediaType"));
+	j->layer_mt = source_strdup(yj_get_str(spec, "/layerSelector/mediaType"));
 	j->copy = streq_ptr(yj_get_str(spec, "/layerSelector/operation"), "copy");
 	/* An ignore given as "" is still given: it drops the default exclusions. */
 	j->ignore = yj_get_str(spec, "/ignore") ? xstrdup(yj_get_str(spec, "/ignore")) : NULL;
 	j->insecure = cJSON_IsTrue(yj_get(spec, "/insecure"));
-	j->cert_secret = dup_or_null(yj_get_str(spec, "/certSecretRef/name"));
-	j->proxy_secret = dup_or_null(yj_get_str(spec, "/proxySecretRef/name"));
+	j->cert_secret = source_strdup(yj_get_str(spec, "/certSecretRef/name"));
+	j->proxy_secret = source_strdup(yj_get_str(spec, "/proxySecretRef/name"));
 	j->verify = yj_get(spec, "/verify") != NULL;
-	j->keys_secret = j->verify ? dup_or_null(yj_get_str(spec, "/verify/secretRef/name")) : NULL;
+	j->keys_secret = j->verify ? source_strdup(yj_get_str(spec, "/verify/secretRef/name")) : NULL;
 	/* An artifact that left the store is built again (Flux's reconcileStorage). */
 	if (yj_get_str(rc->status, "/artifact/path") &&
 	    !storage_has(j->st, yj_get_str(rc->status, "/artifact/path"))) {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # ocioracle.sh: the same OCIRepositories under cflux-operator and under
-# Flux's own source-controller (built by test/cluster/build.sh flux, run
+# Flux's own source-controller (built by test/cluster/build.sh flux-source, run
 # out of cluster as make bench runs it), against the same registries (TAP).
 #
 # Each object is applied twice, once in a namespace each controller
@@ -19,7 +19,7 @@ NAME=ocioracle
 # shellcheck source=test/e2e/lib/operator.bash
 . "$(dirname "$0")/lib/operator.bash"
 
-[ -x "$SOURCE_CONTROLLER" ] || bash "$repo/test/cluster/build.sh" flux >&2
+[ -x "$SOURCE_CONTROLLER" ] || bash "$repo/test/cluster/build.sh" flux-source >&2
 [ -x "$COSIGN" ] || bash "$repo/test/cluster/build.sh" oci >&2
 check "OCIRepository CRD installed" crd_install source.toolkit.fluxcd.io_ocirepositories.yaml
 NSF=$NS-flux
