@@ -191,27 +191,39 @@ static void set_secret_ref(const struct kobj *fc, const cJSON *body, bool wants,
 	free(an);
 }
 
-/* The GitRepository's spec from spec.gitRepository, as Azure's agent writes it. */
-static void git_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
+/*
+ * What a Git and an OCI body share: url, the intervals as Go durations,
+ * and spec.ref from repositoryRef's non-empty `refs` (n of them), else
+ * {`dflt_key`: `dflt`} (Azure's default ref).
+ */
+static void fill_url_ref(const cJSON *body, const char *const *refs, size_t n,
+			 const char *dflt_key, const char *dflt, cJSON *s)
 {
-	const cJSON *git = yj_get(spec, "/gitRepository");
-	const cJSON *ref = yj_get(git, "/repositoryRef");
-	static const char *const refs[] = { "branch", "tag", "semver", "commit" };
+	const cJSON *ref = yj_get(body, "/repositoryRef");
 	cJSON *r;
 	size_t i;
 
-	cJSON_AddStringToObject(s, "url", yj_get_str(git, "/url"));
-	add_duration(s, "interval", yj_get(git, "/syncIntervalInSeconds"), 600);
-	add_duration(s, "timeout", yj_get(git, "/timeoutInSeconds"), 600);
+	cJSON_AddStringToObject(s, "url", yj_get_str(body, "/url"));
+	add_duration(s, "interval", yj_get(body, "/syncIntervalInSeconds"), 600);
+	add_duration(s, "timeout", yj_get(body, "/timeoutInSeconds"), 600);
 	r = cJSON_AddObjectToObject(s, "ref");
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < n; i++) {
 		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, refs[i]));
 
 		if (v && *v)
 			cJSON_AddStringToObject(r, refs[i], v);
 	}
 	if (!cJSON_GetArraySize(r))
-		cJSON_AddStringToObject(r, "branch", "master");
+		cJSON_AddStringToObject(r, dflt_key, dflt);
+}
+
+/* The GitRepository's spec from spec.gitRepository, as Azure's agent writes it. */
+static void git_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
+{
+	const cJSON *git = yj_get(spec, "/gitRepository");
+	static const char *const refs[] = { "branch", "tag", "semver", "commit" };
+
+	fill_url_ref(git, refs, ARRAY_SIZE(refs), "branch", "master", s);
 	set_secret_ref(fc, git, git_wants_auth(spec), s);
 	if (yj_get_str(git, "/provider"))
 		cJSON_AddStringToObject(s, "provider", streq(yj_get_str(git, "/provider"), "Azure") ?
@@ -517,25 +529,12 @@ static void oci_fill_verify(const struct kobj *fc, const cJSON *v, cJSON *s)
 /* The OCIRepository's spec from spec.ociRepository, as Azure's agent writes it. */
 static void oci_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
 {
-	const cJSON *oci = yj_get(spec, "/ociRepository"), *ref = yj_get(oci, "/repositoryRef");
+	const cJSON *oci = yj_get(spec, "/ociRepository");
 	const cJSON *ls = yj_get(oci, "/layerSelector"), *v = yj_get(oci, "/verify");
 	static const char *const refs[] = { "tag", "semver", "digest" };
-	cJSON *r;
-	size_t i;
 
-	cJSON_AddStringToObject(s, "url", yj_get_str(oci, "/url"));
-	add_duration(s, "interval", yj_get(oci, "/syncIntervalInSeconds"), 600);
-	add_duration(s, "timeout", yj_get(oci, "/timeoutInSeconds"), 600);
-	r = cJSON_AddObjectToObject(s, "ref");
-	for (i = 0; i < ARRAY_SIZE(refs); i++) {
-		const char *x = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, refs[i]));
-
-		if (x && *x)
-			cJSON_AddStringToObject(r, refs[i], x);
-	}
 	/* Azure: the tag defaults to latest. */
-	if (!cJSON_GetArraySize(r))
-		cJSON_AddStringToObject(r, "tag", "latest");
+	fill_url_ref(oci, refs, ARRAY_SIZE(refs), "tag", "latest", s);
 	if (cJSON_IsObject(ls))
 		cJSON_AddItemToObject(s, "layerSelector", cJSON_Duplicate(ls, 1));
 	if (cJSON_IsTrue(yj_get(oci, "/insecure")))
