@@ -2,9 +2,10 @@
  * cflux.c: the `cflux` command-line tool.
  *
  *   cflux kustomize build [DIR]
+ *   cflux push artifact | pull artifact | list artifacts ...   (cli/artifact.c)
  *
- * prints what `kustomize build DIR` prints (DIR defaults to "."), built by
- * lib/kustomize with no network access.  The source root that paths may
+ * `kustomize build` prints what `kustomize build DIR` prints (DIR defaults
+ * to "."), built by lib/kustomize with no network access.  The source root that paths may
  * not leave is the current directory when DIR lies below it, else DIR
  * itself.
  *
@@ -34,18 +35,28 @@
 #include "base/path.h"
 #include "base/str.h"
 #include "helm/helm.h"
+#include "cli.h"
 #include "kustomize/kustomize.h"
 #include "base/banned.h"
 
-static int usage(FILE *f)
+int cli_usage(FILE *f)
 {
 	fputs("usage: cflux kustomize build [DIR]\n"
 	      "       cflux helm template [NAME] CHART [-f values.yaml]... [--set k=v]...\n"
 	      "             [--set-string k=v]... [--set-file k=path]... [--set-json k=json]...\n"
 	      "             [--set-literal k=v]... [-n NAMESPACE] [--kube-version V]\n"
 	      "             [-a GROUP/VERSION]... [--include-crds] [--skip-tests] [--no-hooks]\n"
-	      "             [-s TEMPLATE]... [--is-upgrade] [--skip-schema-validation]\n",
-	      f);
+	      "             [-s TEMPLATE]... [--is-upgrade] [--skip-schema-validation]\n"
+	      "       cflux push artifact oci://HOST/REPO[:TAG] --path=DIR|FILE --source=URL "
+	      "--revision=REV\n"
+	      "             [--annotations=K=V]... [--ignore-paths=P,...] [--reproducible] "
+	      "[--output=json|yaml]\n"
+	      "       cflux pull artifact oci://HOST/REPO[:TAG|@DIGEST] --output=DIR\n"
+	      "       cflux list artifacts oci://HOST/REPO [--filter-regex=RE] "
+	      "[--filter-semver=CONSTRAINT]\n"
+	      "  registry flags: --creds=USER[:PASSWORD] --insecure-registry --provider=generic "
+	      "--timeout=5m\n"
+	      "                  --ca-file=PEM --cert-file=PEM --key-file=PEM\n", f);
 	return f == stdout ? 0 : 2;
 }
 
@@ -275,7 +286,7 @@ static int helm_template(int argc, char **argv)
 			/* Only for --output-dir and installs: no effect on what is printed. */
 			break;
 		case 'h':
-			rc = usage(stdout);
+			rc = cli_usage(stdout);
 			goto out;
 		case OPT_UNSUPPORTED:
 			/* Named from the table: argv[optind - 1] may be the flag's argument. */
@@ -380,10 +391,14 @@ out:
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && (streq(argv[1], "-h") || streq(argv[1], "--help")))
-		return usage(stdout);
+		return cli_usage(stdout);
 	if (argc >= 3 && streq(argv[1], "kustomize") && streq(argv[2], "build") && argc <= 4)
 		return kustomize_build(argc == 4 ? argv[3] : ".");
 	if (argc >= 3 && streq(argv[1], "helm") && streq(argv[2], "template"))
 		return helm_template(argc - 2, argv + 2);
-	return usage(stderr);
+	if (argc >= 3 && ((streq(argv[1], "push") && streq(argv[2], "artifact")) ||
+			  (streq(argv[1], "pull") && streq(argv[2], "artifact")) ||
+			  (streq(argv[1], "list") && streq(argv[2], "artifacts"))))
+		return cli_artifact(argc - 1, argv + 1);
+	return cli_usage(stderr);
 }

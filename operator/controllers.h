@@ -19,6 +19,12 @@ extern const struct ctl_desc gitrepository_desc;
 /* Rebuild a GitRepository's artifact when one it includes gets a new one. */
 void gitrepository_watch_includes(struct ctl *git);
 
+/* OCIRepository (ctl_ocirepository.c): ctl_data() is a struct ocirepo_ctl. */
+struct ocirepo_ctl {
+	struct storage *storage; /* the artifact store */
+	const char *tmp_root;    /* where layers are downloaded and extracted */
+};
+extern const struct ctl_desc ocirepository_desc;
 /* Bucket (ctl_bucket.c): ctl_data() is a struct bucket_ctl. */
 struct bucket_ctl {
 	struct storage *storage; /* the artifact store */

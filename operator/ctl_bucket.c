@@ -102,11 +102,6 @@ static void job_release(void *job)
 	free(j->rel);
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s && *s ? xstrdup(s) : NULL;
-}
-
 static void fail(struct bucketjob *j, const char *reason, const char *msg, bool stall)
 {
 	struct rc *rc = j->rc;
@@ -422,8 +417,8 @@ static void reconcile(struct rc *rc)
 	j->st = b->storage;
 	j->ns = xstrdup(o->ns);
 	j->name = xstrdup(o->name);
-	j->bucket = dup_or_null(kobj_str(o, "spec", "bucketName", NULL));
-	j->ignore = dup_or_null(kobj_str(o, "spec", "ignore", NULL));
+	j->bucket = source_strdup(kobj_str(o, "spec", "bucketName", NULL));
+	j->ignore = source_strdup(kobj_str(o, "spec", "ignore", NULL));
 	if (!provider || !*provider)
 		provider = "generic";
 	if (unsupported(o, provider, msg, sizeof(msg))) {
@@ -431,9 +426,9 @@ static void reconcile(struct rc *rc)
 		return;
 	}
 	j->provider = streq(provider, "azure") ? BUCKET_AZURE : BUCKET_S3;
-	j->endpoint = dup_or_null(kobj_str(o, "spec", "endpoint", NULL));
-	j->region = dup_or_null(kobj_str(o, "spec", "region", NULL));
-	j->prefix = dup_or_null(kobj_str(o, "spec", "prefix", NULL));
+	j->endpoint = source_strdup(kobj_str(o, "spec", "endpoint", NULL));
+	j->region = source_strdup(kobj_str(o, "spec", "region", NULL));
+	j->prefix = source_strdup(kobj_str(o, "spec", "prefix", NULL));
 	j->insecure = cJSON_IsTrue(yj_get(o->json, "/spec/insecure"));
 	if (source_durations(o, &j->interval_ns, &j->timeout_s, &why, msg, sizeof(msg)) < 0) {
 		fail(j, why, msg, true);
@@ -443,9 +438,9 @@ static void reconcile(struct rc *rc)
 	if (rev && path && storage_has(b->storage, path))
 		j->last_revision = xstrdup(rev);
 	j->tmp_root = xstrdup(b->tmp_root);
-	j->secret_name = dup_or_null(yj_get_str(o->json, "/spec/secretRef/name"));
-	j->cert_secret = dup_or_null(yj_get_str(o->json, "/spec/certSecretRef/name"));
-	j->proxy_secret = dup_or_null(yj_get_str(o->json, "/spec/proxySecretRef/name"));
+	j->secret_name = source_strdup(yj_get_str(o->json, "/spec/secretRef/name"));
+	j->cert_secret = source_strdup(yj_get_str(o->json, "/spec/certSecretRef/name"));
+	j->proxy_secret = source_strdup(yj_get_str(o->json, "/spec/proxySecretRef/name"));
 	load_secrets(j);
 }
 

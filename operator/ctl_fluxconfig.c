@@ -30,8 +30,13 @@
  * fc_sources table): Git's httpsUser, sshKnownHosts, httpsCACert,
  * sshPrivateKey, httpsKey; Bucket's accessKey and bucketSecretKey
  * (accesskey/secretkey); AzureBlob's accountKey, sasToken (sasKey) and
- * service principal or managed identity.  Bucket and AzureBlob both
- * become a Flux Bucket (provider generic and azure).
+ * service principal or managed identity; OCIRepository's tlsConfig
+ * (ca.crt, tls.crt, and tls.key from the protected setting privateKey)
+ * and verify.verificationConfig (cosign keys, "<name>.pub"), the
+ * OCIRepository's certSecretRef and verify.secretRef, while its
+ * localAuthRef (a dockerconfigjson) is its secretRef.  Bucket and
+ * AzureBlob both become a Flux Bucket (provider generic and azure).
+ * ociRepository.useWorkloadIdentity is refused (Entra ID is not reached).
  *
  * Checked here beyond the CRD's schema and CEL rules: spec.namespace is
  * this namespace, no dependsOn cycle, one way to authenticate, valid
@@ -186,27 +191,39 @@ static void set_secret_ref(const struct kobj *fc, const cJSON *body, bool wants,
 	free(an);
 }
 
-/* The GitRepository's spec from spec.gitRepository, as Azure's agent writes it. */
-static void git_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
+/*
+ * What a Git and an OCI body share: url, the intervals as Go durations,
+ * and spec.ref from repositoryRef's non-empty `refs` (n of them), else
+ * {`dflt_key`: `dflt`} (Azure's default ref).
+ */
+static void fill_url_ref(const cJSON *body, const char *const *refs, size_t n,
+			 const char *dflt_key, const char *dflt, cJSON *s)
 {
-	const cJSON *git = yj_get(spec, "/gitRepository");
-	const cJSON *ref = yj_get(git, "/repositoryRef");
-	static const char *const refs[] = { "branch", "tag", "semver", "commit" };
+	const cJSON *ref = yj_get(body, "/repositoryRef");
 	cJSON *r;
 	size_t i;
 
-	cJSON_AddStringToObject(s, "url", yj_get_str(git, "/url"));
-	add_duration(s, "interval", yj_get(git, "/syncIntervalInSeconds"), 600);
-	add_duration(s, "timeout", yj_get(git, "/timeoutInSeconds"), 600);
+	cJSON_AddStringToObject(s, "url", yj_get_str(body, "/url"));
+	add_duration(s, "interval", yj_get(body, "/syncIntervalInSeconds"), 600);
+	add_duration(s, "timeout", yj_get(body, "/timeoutInSeconds"), 600);
 	r = cJSON_AddObjectToObject(s, "ref");
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < n; i++) {
 		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, refs[i]));
 
 		if (v && *v)
 			cJSON_AddStringToObject(r, refs[i], v);
 	}
 	if (!cJSON_GetArraySize(r))
-		cJSON_AddStringToObject(r, "branch", "master");
+		cJSON_AddStringToObject(r, dflt_key, dflt);
+}
+
+/* The GitRepository's spec from spec.gitRepository, as Azure's agent writes it. */
+static void git_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
+{
+	const cJSON *git = yj_get(spec, "/gitRepository");
+	static const char *const refs[] = { "branch", "tag", "semver", "commit" };
+
+	fill_url_ref(git, refs, ARRAY_SIZE(refs), "branch", "master", s);
 	set_secret_ref(fc, git, git_wants_auth(spec), s);
 	if (yj_get_str(git, "/provider"))
 		cJSON_AddStringToObject(s, "provider", streq(yj_get_str(git, "/provider"), "Azure") ?
@@ -420,6 +437,163 @@ static void azblob_auth(const cJSON *spec, const cJSON *protected, cJSON *data)
 	auth_protected(protected, from, ARRAY_SIZE(from), data);
 }
 
+/* ---- OCIRepository ---- */
+
+/*
+ * Azure's OCI material other than localAuthRef (which is the registry's
+ * dockerconfigjson, spec.secretRef): tlsConfig and verify's public keys
+ * go to <config>-auth, the OCIRepository's certSecretRef and
+ * verify.secretRef (Flux reads ca.crt, tls.crt, tls.key from the one and
+ * only the keys ending .pub from the other, so one Secret serves both).
+ */
+static bool oci_wants_auth(const cJSON *spec)
+{
+	return yj_get(spec, "/ociRepository/tlsConfig") ||
+	       cJSON_GetArraySize(yj_get(spec, "/ociRepository/verify/verificationConfig")) > 0;
+}
+
+/* spec.ociRepository, beyond the CRD's rules: NULL if valid, else why (in `msg`). */
+static const char *oci_validate(const struct kobj *o, const cJSON *spec, char *msg, size_t n)
+{
+	const cJSON *oci = yj_get(spec, "/ociRepository"), *kv;
+
+	if (cJSON_IsTrue(yj_get(oci, "/useWorkloadIdentity"))) {
+		snprintf(msg, n, "spec.ociRepository.useWorkloadIdentity needs Microsoft Entra ID, "
+				 "which cflux does not reach; give the registry credentials in "
+				 "localAuthRef (a dockerconfigjson Secret) instead");
+		return msg;
+	}
+	if (!valid_b64(yj_get_str(oci, "/tlsConfig/caCertificate")) ||
+	    !valid_b64(yj_get_str(oci, "/tlsConfig/clientCertificate"))) {
+		snprintf(msg, n, "spec.ociRepository.tlsConfig: caCertificate and clientCertificate "
+				 "must be base64");
+		return msg;
+	}
+	if (yj_get_str(oci, "/tlsConfig/clientCertificate") &&
+	    !yj_get_str(spec, "/protectedSettingsSecretRef/name")) {
+		snprintf(msg, n, "spec.ociRepository.tlsConfig.clientCertificate needs its private "
+				 "key: the Secret named by protectedSettingsSecretRef, key privateKey");
+		return msg;
+	}
+	if (cJSON_GetArraySize(yj_get(oci, "/verify/verificationConfig")) &&
+	    cJSON_GetArraySize(yj_get(oci, "/verify/matchOidcIdentity"))) {
+		snprintf(msg, n, "spec.ociRepository.verify: give verificationConfig (public keys) "
+				 "or matchOidcIdentity (keyless), not both");
+		return msg;
+	}
+	cJSON_ArrayForEach(kv, yj_get(oci, "/verify/verificationConfig"))
+	{
+		if (!cJSON_IsString(kv) || !*kv->valuestring) {
+			snprintf(msg, n, "spec.ociRepository.verify.verificationConfig.%s: a public "
+					 "key (PEM, or base64 of it) is expected", kv->string);
+			return msg;
+		}
+	}
+	return NULL;
+}
+
+/* verify: Azure writes the provider as its users do ("Cosign"); Flux's enum is lower case. */
+static void oci_fill_verify(const struct kobj *fc, const cJSON *v, cJSON *s)
+{
+	cJSON *vo = cJSON_AddObjectToObject(s, "verify");
+	const char *p = yj_get_str(v, "/provider");
+	char prov[32];
+	const cJSON *m;
+	size_t i;
+
+	snprintf(prov, sizeof(prov), "%s", p && *p ? p : "cosign");
+	for (i = 0; prov[i]; i++)
+		prov[i] = (char)(prov[i] >= 'A' && prov[i] <= 'Z' ? prov[i] + 32 : prov[i]);
+	cJSON_AddStringToObject(vo, "provider", prov);
+	if (cJSON_GetArraySize(yj_get(v, "/verificationConfig"))) {
+		char *name = xasprintf("%s-auth", fc->name);
+
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(vo, "secretRef"), "name", name);
+		free(name);
+	}
+	if (cJSON_GetArraySize(yj_get(v, "/matchOidcIdentity"))) {
+		cJSON *ids = cJSON_AddArrayToObject(vo, "matchOIDCIdentity");
+
+		cJSON_ArrayForEach(m, yj_get(v, "/matchOidcIdentity"))
+		{
+			cJSON *id = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(id, "issuer", s_or_empty(yj_get_str(m, "/issuer")));
+			cJSON_AddStringToObject(id, "subject", s_or_empty(yj_get_str(m, "/subject")));
+			/* Now owned by the array. */
+			cJSON_AddItemToArray(ids, id);
+		}
+	}
+}
+
+/* The OCIRepository's spec from spec.ociRepository, as Azure's agent writes it. */
+static void oci_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
+{
+	const cJSON *oci = yj_get(spec, "/ociRepository");
+	const cJSON *ls = yj_get(oci, "/layerSelector"), *v = yj_get(oci, "/verify");
+	static const char *const refs[] = { "tag", "semver", "digest" };
+
+	/* Azure: the tag defaults to latest. */
+	fill_url_ref(oci, refs, ARRAY_SIZE(refs), "tag", "latest", s);
+	if (cJSON_IsObject(ls))
+		cJSON_AddItemToObject(s, "layerSelector", cJSON_Duplicate(ls, 1));
+	if (cJSON_IsTrue(yj_get(oci, "/insecure")))
+		cJSON_AddBoolToObject(s, "insecure", true);
+	if (yj_get_str(oci, "/serviceAccountName"))
+		cJSON_AddStringToObject(s, "serviceAccountName", yj_get_str(oci, "/serviceAccountName"));
+	/* The Secret <config>-auth is not the registry's credentials: only localAuthRef is. */
+	set_secret_ref(fc, oci, false, s);
+	if (yj_get(oci, "/tlsConfig")) {
+		char *name = xasprintf("%s-auth", fc->name);
+
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(s, "certSecretRef"), "name", name);
+		free(name);
+	}
+	if (cJSON_IsObject(v))
+		oci_fill_verify(fc, v, s);
+}
+
+/* A public key from verificationConfig: PEM as is, or base64 of a PEM. */
+static char *oci_key_text(const char *v)
+{
+	char *dec = NULL;
+	size_t n;
+
+	if (str_startswith(v, "-----BEGIN"))
+		return xstrdup(v);
+	if (b64_decode(v, &dec, &n) == 0 && str_startswith(dec, "-----BEGIN"))
+		return dec;
+	free(dec);
+	return xstrdup(v);
+}
+
+/*
+ * tlsConfig caCertificate -> ca.crt, clientCertificate -> tls.crt (base64
+ * in the spec), protected privateKey -> tls.key (with the certificate
+ * only: alone it would be refused); each verificationConfig key ->
+ * "<key>.pub" (Flux reads keys ending .pub).
+ */
+static void oci_auth(const cJSON *spec, const cJSON *protected, cJSON *data)
+{
+	const cJSON *oci = yj_get(spec, "/ociRepository"), *kv;
+	static const char *const from[][2] = { { "privateKey", "tls.key" } };
+
+	auth_put(data, "ca.crt", yj_get_str(oci, "/tlsConfig/caCertificate"), true);
+	auth_put(data, "tls.crt", yj_get_str(oci, "/tlsConfig/clientCertificate"), true);
+	if (yj_get_str(oci, "/tlsConfig/clientCertificate"))
+		auth_protected(protected, from, ARRAY_SIZE(from), data);
+	cJSON_ArrayForEach(kv, yj_get(oci, "/verify/verificationConfig"))
+	{
+		char *k = str_endswith(kv->string, ".pub") ? xstrdup(kv->string) :
+							     xasprintf("%s.pub", kv->string);
+		char *v = oci_key_text(cJSON_GetStringValue(kv));
+
+		cJSON_AddStringToObject(data, k, v);
+		free(k);
+		free(v);
+	}
+}
+
 /*
  * One row per Azure sourceKind: the Flux kind it becomes, the spec
  * property that describes it, its checks and its mapping.  A source kind
@@ -444,6 +618,8 @@ static const struct fc_source fc_sources[] = {
 	  bucket_auth },
 	{ "AzureBlob", "Bucket", "azureBlob", azblob_validate, azblob_fill, azblob_wants_auth,
 	  azblob_auth },
+	{ "OCIRepository", "OCIRepository", "ociRepository", oci_validate, oci_fill,
+	  oci_wants_auth, oci_auth },
 };
 
 static const struct fc_source *fc_source_of(const cJSON *spec)
@@ -1104,15 +1280,15 @@ static void reconcile(struct rc *rc)
 		write_status(j, invalid);
 		return;
 	}
-	{
-		const struct fc_source *fs = fc_source_of(spec);
-		char lp[80];
-
-		snprintf(lp, sizeof(lp), "/%s/localAuthRef", fs->prop);
-		if (yj_get_str(spec, lp) || !fs->wants_auth(spec)) {
-			apply_children(j);
-			return;
-		}
+	/*
+	 * No <config>-auth without Azure's credentials.  With them, a
+	 * localAuthRef was refused by validate() where the two compete (Git,
+	 * Bucket, AzureBlob); an OCIRepository takes both (registry
+	 * credentials from localAuthRef, certificates and keys from Azure's).
+	 */
+	if (!fc_source_of(spec)->wants_auth(spec)) {
+		apply_children(j);
+		return;
 	}
 	pname = yj_get_str(spec, "/protectedSettingsSecretRef/name");
 	if (pname) {

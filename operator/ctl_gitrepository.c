@@ -176,11 +176,6 @@ static void job_release(void *job)
 	free(j->rel);
 }
 
-static char *dup_or_null(const char *s)
-{
-	return s && *s ? xstrdup(s) : NULL;
-}
-
 static const char *spec_str(const struct kobj *o, const char *k)
 {
 	return kobj_str(o, "spec", k, NULL);
@@ -776,7 +771,7 @@ static void reconcile(struct rc *rc)
 	j->st = g->storage;
 	j->ns = xstrdup(o->ns);
 	j->name = xstrdup(o->name);
-	j->url = dup_or_null(spec_str(o, "url"));
+	j->url = source_strdup(spec_str(o, "url"));
 	if (!valid_url(j->url)) {
 		snprintf(msg, sizeof(msg), "invalid URL '%s': the scheme must be http, https, ssh "
 			 "or git", j->url ? j->url : "");
@@ -787,12 +782,12 @@ static void reconcile(struct rc *rc)
 		fail(j, why, msg, true);
 		return;
 	}
-	j->branch = dup_or_null(yj_get_str(o->json, "/spec/ref/branch"));
-	j->tag = dup_or_null(yj_get_str(o->json, "/spec/ref/tag"));
-	j->semver = dup_or_null(yj_get_str(o->json, "/spec/ref/semver"));
-	j->commit = dup_or_null(yj_get_str(o->json, "/spec/ref/commit"));
-	j->name_ref = dup_or_null(yj_get_str(o->json, "/spec/ref/name"));
-	j->ignore = dup_or_null(spec_str(o, "ignore"));
+	j->branch = source_strdup(yj_get_str(o->json, "/spec/ref/branch"));
+	j->tag = source_strdup(yj_get_str(o->json, "/spec/ref/tag"));
+	j->semver = source_strdup(yj_get_str(o->json, "/spec/ref/semver"));
+	j->commit = source_strdup(yj_get_str(o->json, "/spec/ref/commit"));
+	j->name_ref = source_strdup(yj_get_str(o->json, "/spec/ref/name"));
+	j->ignore = source_strdup(spec_str(o, "ignore"));
 	j->submodules = cJSON_IsTrue(yj_get(o->json, "/spec/recurseSubmodules"));
 	{
 		const cJSON *sp = yj_get(o->json, "/spec/sparseCheckout"), *it;
@@ -809,7 +804,7 @@ static void reconcile(struct rc *rc)
 		if (m && *m)
 			j->verify_mode = streq(m, "Tag") ? "Tag" :
 					 streq(m, "TagAndHEAD") ? "TagAndHEAD" : "HEAD";
-		j->keys_secret = dup_or_null(yj_get_str(o->json, "/spec/verify/secretRef/name"));
+		j->keys_secret = source_strdup(yj_get_str(o->json, "/spec/verify/secretRef/name"));
 		if (j->verify_mode && !j->keys_secret) {
 			fail(j, "VerificationError", "spec.verify.secretRef.name is required", true);
 			return;
@@ -819,7 +814,7 @@ static void reconcile(struct rc *rc)
 			j->keys_secret = NULL;
 		}
 	}
-	j->proxy_secret = dup_or_null(yj_get_str(o->json, "/spec/proxySecretRef/name"));
+	j->proxy_secret = source_strdup(yj_get_str(o->json, "/spec/proxySecretRef/name"));
 	if (resolve_includes(j) < 0)
 		return;
 	/*
@@ -835,7 +830,7 @@ static void reconcile(struct rc *rc)
 	}
 	j->cache_dir = storage_cache_dir(g->storage, KIND, o->ns, o->name);
 	j->tmp_root = xstrdup(g->tmp_root);
-	j->secret_name = dup_or_null(secret);
+	j->secret_name = source_strdup(secret);
 	load_secrets(j);
 }
 

@@ -68,6 +68,7 @@ struct ksjob {
 	char *artifact;  /* absolute path of the source's tar.gz */
 	char *digest;    /* status.artifact.digest of the source */
 	char *revision;  /* status.artifact.revision of the source */
+	char *origin;    /* its org.opencontainers.image.revision (OCI artifacts), or NULL */
 	char *path;      /* spec.path */
 	char *target_ns;
 	cJSON *kustomize;       /* the spec's kustomize fields, a kustomization fragment */
@@ -105,6 +106,7 @@ static void job_release(void *job)
 		kube_client_unref(j->client);
 	free(j->artifact);
 	free(j->digest);
+	free(j->origin);
 	free(j->revision);
 	free(j->path);
 	free(j->target_ns);
@@ -212,6 +214,8 @@ static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes
 	}
 	set_str(st, "lastAppliedRevision", j->revision);
 	set_str(st, "lastAttemptedRevision", j->revision);
+	/* The revision an OCI artifact was built from, as Flux records it. */
+	set_str(st, "lastAppliedOriginRevision", j->origin && *j->origin ? j->origin : NULL);
 	free(msg);
 	rc_done(rc, ms(j->interval_ns));
 }
@@ -834,6 +838,10 @@ static void reconcile(struct rc *rc)
 	path = yj_get_str(src->json, "/status/artifact/path");
 	j->digest = yj_get_str(src->json, "/status/artifact/digest") ?
 			    xstrdup(yj_get_str(src->json, "/status/artifact/digest")) :
+			    NULL;
+	j->origin = yj_get_str(src->json, "/status/artifact/metadata/org.opencontainers.image.revision") ?
+			    xstrdup(yj_get_str(src->json,
+					       "/status/artifact/metadata/org.opencontainers.image.revision")) :
 			    NULL;
 	j->revision = yj_get_str(src->json, "/status/artifact/revision") ?
 			      xstrdup(yj_get_str(src->json, "/status/artifact/revision")) :

@@ -86,6 +86,7 @@ static struct storage *storage;
 static struct mgr *mgr;
 static struct lease *lease;
 static struct gitrepo_ctl gitrepo;
+static struct ocirepo_ctl ocirepo;
 static struct bucket_ctl bucket;
 static struct ks_ctl kustomize;
 static struct fc_ctl fluxconfig;
@@ -536,6 +537,11 @@ static int setup_controllers(struct op_err *err)
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", gitrepository_desc.name);
 	gitrepository_watch_includes(ctl);
+	ocirepo.storage = storage;
+	ocirepo.tmp_root = gitrepo.tmp_root;
+	r = mgr_add(mgr, &ocirepository_desc, &ocirepo, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", ocirepository_desc.name);
 	bucket.storage = storage;
 	bucket.tmp_root = gitrepo.tmp_root;
 	r = mgr_add(mgr, &bucket_desc, &bucket, &ctl);

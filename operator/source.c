@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "base/alloc.h"
 #include "base/time.h"
 #include "source.h"
 #include "base/banned.h"
@@ -34,4 +35,9 @@ void source_finalize(struct rc *rc, struct storage *st)
 {
 	storage_remove_all(st, ctl_desc(rc->ctl)->kind, rc->obj->ns, rc->obj->name);
 	rc_finalized(rc);
+}
+
+char *source_strdup(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
 }

@@ -20,6 +20,9 @@
 int source_durations(const struct kobj *o, int64_t *ret_interval_ns, unsigned *ret_timeout_s,
 		     const char **ret_reason, char *msg, size_t n);
 
+/* A spec string to keep: a copy of `s`, or NULL when it is absent or empty. */
+char *source_strdup(const char *s);
+
 /* desc->finalize of a source kind: its artifacts in `st` go with it, as Flux's finalizer does. */
 void source_finalize(struct rc *rc, struct storage *st);
 

@@ -18,7 +18,7 @@ PKGS_BUILD="build-essential pkg-config libuv1-dev libcurl4-openssl-dev libcjson-
 PKGS_BACKPORTS="libgit2-dev"
 PKGS_TEST="git gnupg openssl curl python3 openssh-server lighttpd tinyproxy
  docker-registry apache2-utils clang llvm procps iproute2 lighttpd-mod-openssl time
- libclang-rt-14-dev"
+ libclang-rt-14-dev python3-jwt python3-cryptography"
 
 missing=""
 for p in $PKGS_BUILD $PKGS_BACKPORTS $PKGS_TEST; do

@@ -88,6 +88,7 @@ struct http_req {
 	int abort_code;             /* set to abort: -ECANCELED, -EFBIG, on_data's */
 	bool cancel_pending;
 	bool add_pending;           /* started inside a curl callback: added after it */
+	bool paused;                /* on_data asked for HTTP_DATA_PAUSE */
 	struct http_req *next, *prev;
 };
 
@@ -486,6 +487,11 @@ static size_t write_cb(char *p, size_t size, size_t n, void *userdata)
 	if (r->on_data && status >= 200 && status < 300) {
 		int rc = r->on_data(r, status, p, len, r->payload);
 
+		if (rc == HTTP_DATA_PAUSE) {
+			/* curl keeps the bytes and offers them again on resume. */
+			r->paused = true;
+			return CURL_WRITEFUNC_PAUSE;
+		}
 		if (rc < 0) {
 			r->abort_code = rc;
 			return 0;
@@ -715,6 +721,26 @@ void http_cancel(struct http_req *r)
 		return;
 	}
 	finish(r, CURLE_OK, -ECANCELED);
+}
+
+void http_resume(struct http_req *r)
+{
+	struct kube_http *h;
+
+	if (!r || !r->paused || r->cancel_pending)
+		return;
+	h = r->h;
+	r->paused = false;
+	/*
+	 * curl may hand the bytes it held back to write_cb from inside
+	 * curl_easy_pause(): count it as a curl callback, so a request
+	 * started or cancelled there is deferred as usual.  Completion is
+	 * left to the timer curl arms, never run from here.
+	 */
+	h->depth++;
+	curl_easy_pause(r->easy, CURLPAUSE_CONT);
+	h->depth--;
+	run_pending_cancels(h);
 }
 
 unsigned http_active(const struct kube_http *h)

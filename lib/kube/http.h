@@ -96,8 +96,14 @@ typedef void (*http_done_cb)(struct http_req *req, int r, const struct http_resp
 /*
  * Streaming: called with each piece of the body as it arrives, once the
  * status is known (`status`).  Return 0 to go on, or a negative errno to
- * abort the transfer; the completion then reports that errno.
+ * abort the transfer; the completion then reports that errno.  Return
+ * HTTP_DATA_PAUSE to stop the transfer without taking the piece: nothing
+ * more is read from the connection (the server is held back by TCP) until
+ * http_resume(), which delivers the same bytes again (perhaps with more).
+ * This is how a consumer slower than the network — a blob written and
+ * hashed on the thread pool — keeps its memory bounded.
  */
+#define HTTP_DATA_PAUSE 1
 typedef int (*http_data_cb)(struct http_req *req, long status, const char *data, size_t n,
 			    void *payload);
 
@@ -149,6 +155,13 @@ int http_request(struct kube_http *h, const struct http_req_opts *opts, http_don
 
 /* Cancel a transfer in flight; see the contract above.  Accepts NULL. */
 void http_cancel(struct http_req *req);
+
+/*
+ * Go on with a transfer whose on_data returned HTTP_DATA_PAUSE.  on_data
+ * may be called again before this returns; the completion callback is
+ * not.  A no-op for a request that is not paused.
+ */
+void http_resume(struct http_req *req);
 
 /* Transfers in flight (for tests and metrics). */
 unsigned http_active(const struct kube_http *h);

@@ -312,6 +312,28 @@ static int make_dirs(const char *dest, const char *rel, struct op_err *err)
 	return 0;
 }
 
+/*
+ * -EINVAL if the symlink `name` -> `target` points outside the tree (an
+ * absolute target, or more ".." than its directory is deep); else 0.
+ */
+static int symlink_escapes(const char *name, const char *target, struct op_err *err)
+{
+	_cleanup_free_ char *dir = path_clean(name), *joined = NULL, *clean = NULL;
+	char *slash = strrchr(dir, '/');
+
+	if (!target || !*target || target[0] == '/')
+		return op_err_set(err, -EINVAL, "artifact entry '%s' is a symlink to '%s', outside "
+				  "the tree", name, target ? target : "");
+	if (slash)
+		*slash = '\0';
+	joined = slash ? xasprintf("%s/%s", dir, target) : xstrdup(target);
+	clean = path_clean(joined);
+	if (streq(clean, "..") || str_startswith(clean, "../"))
+		return op_err_set(err, -EINVAL, "artifact entry '%s' is a symlink to '%s', outside "
+				  "the tree", name, target);
+	return 0;
+}
+
 int artifact_extract(const char *tgz, const char *dest, const struct artifact_limits *lim,
 		     struct op_err *reterr)
 {
@@ -351,8 +373,16 @@ int artifact_extract(const char *tgz, const char *dest, const struct artifact_li
 				       (unsigned long long)lim->max_entries);
 			break;
 		}
-		if (type == AE_IFLNK)
-			continue; /* as Flux: symlinks in artifacts are skipped */
+		if (type == AE_IFLNK) {
+			/*
+			 * As Flux, symlinks are not extracted; one that would
+			 * lead out of the tree says the archive is hostile.
+			 */
+			r = symlink_escapes(name, archive_entry_symlink(e), reterr);
+			if (r < 0)
+				break;
+			continue;
+		}
 		if (type != AE_IFDIR && type != AE_IFREG) {
 			r = op_err_set(reterr, -EINVAL, "artifact entry '%s' is not a file or directory",
 				       name);
@@ -391,8 +421,9 @@ int artifact_extract(const char *tgz, const char *dest, const struct artifact_li
 			if (r < 0)
 				break;
 		}
+		/* The entry's permissions under the umask, as Flux's untar; always ours to read. */
 		fd = open(abs, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			  (archive_entry_perm(e) & 0111) ? 0700 : 0600);
+			  (archive_entry_perm(e) & 0777) | 0600);
 		if (fd < 0) {
 			r = op_err_set(reterr, -errno, "cannot create '%s': %s", clean,
 				       op_strerror(errno));

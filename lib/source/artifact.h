@@ -11,7 +11,8 @@
  * and specials are skipped), and no timestamp in the gzip header.
  *
  * Extraction is the consumer's side and treats the archive as hostile: no
- * absolute paths, no "..", no symlinks, hard links or devices, and limits
+ * absolute paths, no "..", no hard links or devices, symlinks skipped (as
+ * Flux skips them) and refused when they point outside the tree, and limits
  * on the number of entries, each file's size and the total, checked
  * before and while writing — a 2 GB file or a million tiny files ends in
  * -EFBIG / -E2BIG with a message, not a full disk.

@@ -1,9 +1,13 @@
 /*
- * sigverify.c: commit and tag signatures, checked by gpgv and ssh-keygen
- * (see sigverify.h).
+ * sigverify.c: commit and tag signatures, checked by gpgv and ssh-keygen,
+ * and cosign's signatures on OCI artifacts, checked with mbedTLS (see
+ * sigverify.h).
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/sha256.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -421,5 +425,64 @@ out:
 	if (r < 0)
 		op_err_prefix(err, pgp ? "unable to verify %s" : "unable to verify %s SSH signature",
 			      what);
+	return r;
+}
+
+/* ---- cosign ---- */
+
+int sig_cosign_verify(const char *payload, size_t len, const char *sig_b64,
+		      const char *const *keys, size_t n_keys, const char *digest, size_t *ret_key,
+		      struct op_err *reterr)
+{
+	unsigned char hash[32];
+	char *sig = NULL;
+	size_t sig_len = 0, readable = 0, i;
+	bool good = false;
+	cJSON *j;
+	const cJSON *crit, *img, *dg, *type;
+	int r;
+
+	if (!sig_b64 || !*sig_b64 || b64_decode(sig_b64, &sig, &sig_len) < 0 || !sig_len) {
+		free(sig);
+		return op_err_set(reterr, -EBADMSG, "the signature annotation is not base64");
+	}
+	mbedtls_sha256_ret((const unsigned char *)payload, len, hash, 0);
+	for (i = 0; i < n_keys && !good; i++) {
+		mbedtls_pk_context pk;
+
+		mbedtls_pk_init(&pk);
+		/* mbedTLS reads PEM only with the terminating NUL counted. */
+		if (mbedtls_pk_parse_public_key(&pk, (const unsigned char *)keys[i],
+						strlen(keys[i]) + 1) == 0) {
+			readable++;
+			good = mbedtls_pk_verify(&pk, MBEDTLS_MD_SHA256, hash, sizeof(hash),
+						 (const unsigned char *)sig, sig_len) == 0;
+		}
+		mbedtls_pk_free(&pk);
+	}
+	free(sig);
+	if (!readable)
+		return op_err_set(reterr, -ENOKEY, "none of the %zu public key(s) could be read "
+				  "(PEM 'PUBLIC KEY' expected)", n_keys);
+	if (!good)
+		return op_err_set(reterr, -EBADMSG, "the signature does not verify with any of "
+				  "the %zu public key(s)", readable);
+	/* Signed, but is it a signature of this artifact? */
+	j = cJSON_ParseWithLength(payload, len);
+	crit = cJSON_GetObjectItem(j, "critical");
+	type = cJSON_GetObjectItem(crit, "type");
+	img = cJSON_GetObjectItem(crit, "image");
+	/* Go reads JSON keys case-insensitively; the spec spells "Docker-manifest-digest". */
+	dg = cJSON_GetObjectItem(img, "docker-manifest-digest");
+	r = 0;
+	if (!cJSON_IsString(type) || !streq(type->valuestring, "cosign container image signature"))
+		r = op_err_set(reterr, -EBADMSG, "the signed payload is not a cosign container "
+			       "image signature");
+	else if (!cJSON_IsString(dg) || !streq(dg->valuestring, digest))
+		r = op_err_set(reterr, -EBADMSG, "the signature is for '%.80s', not '%s'",
+			       cJSON_IsString(dg) ? dg->valuestring : "nothing", digest);
+	cJSON_Delete(j);
+	if (r == 0 && ret_key)
+		*ret_key = i - 1;
 	return r;
 }

@@ -55,4 +55,23 @@ int sig_verify(const char *sig, const void *payload, size_t len, const struct si
 	       const char *what, const char *tmp_root, char *signer, size_t signer_size,
 	       struct op_err *reterr);
 
+/*
+ * cosign's key-based check of one signature, as Flux verifies an
+ * OCIRepository (`verify.provider: cosign` with a secretRef): `sig_b64`
+ * (the base64 of the layer annotation dev.cosignproject.cosign/signature)
+ * over the `len` bytes of `payload`, cosign's simple-signing JSON, with
+ * any of `keys` (PEM "PUBLIC KEY" texts: ECDSA P-256/P-384 or RSA, all
+ * with SHA-256, cosign's defaults; mbedTLS).  A good signature counts
+ * only if the payload is a "cosign container image signature" for
+ * `digest` (critical.image.docker-manifest-digest), which Flux itself
+ * does not check but the cosign CLI does.  On success returns 0 and
+ * writes the index of the key that verified to *ret_key (may be NULL).
+ * Otherwise -EBADMSG (no key verifies, or the payload names another
+ * digest: reterr says which), or -ENOKEY (no key could be read).
+ * Threading: any thread; pure computation.
+ */
+int sig_cosign_verify(const char *payload, size_t len, const char *sig_b64,
+		      const char *const *keys, size_t n_keys, const char *digest, size_t *ret_key,
+		      struct op_err *reterr);
+
 #endif

@@ -2,7 +2,7 @@
 # build.sh: build the pinned test binaries (kube-apiserver, etcd, helm, Flux
 # controllers, ...) from Go modules into a cache outside the repository.
 #
-#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|flux-source|servers|all]     (default: core)
+#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|flux-source|servers|oci|all]     (default: core)
 #
 #   core     kube-apiserver, kube-controller-manager, kubectl (k8s.io/kubernetes
 #            through a wrapper module with one replace per staging module),
@@ -14,6 +14,8 @@
 #   servers  versitygw (S3, from its Go module) and Azurite (Azure Blob, from
 #            npm, installed with npm ci-like pinning into its own directory);
 #            part of core, since servers.sh starts them
+#   oci      OCI tools: cosign (signs test artifacts), the flux CLI (flux push/pull
+#            artifact), crane and oras (make bench-oci)
 #
 # Layout: ${CFLUX_TESTBIN:-$HOME/.cache/cflux/testbin}/<name>-<version>/<binary>;
 # generated wrapper modules live in $CFLUX_TESTBIN/src/<name>-<version>/.
@@ -218,24 +220,20 @@ build_helm() {
 }
 
 # ---------------------------------------------------------------- flux
-# One wrapper per controller, copying the controller's non-local replaces
-# (they differ between controllers).  CRDs are copied from the module zip.
-build_flux_controller() { # name version
-	local c=$1 v=$2
-	local d="$TB/$c-$v" src="$TB/src/$c-$v" mod="github.com/fluxcd/$c"
-	if [ -x "$d/$c" ] && [ -d "$d/crds" ]; then
-		log "$c $v: up to date"
-		return 0
-	fi
+# A wrapper module for a tool whose module has `replace` lines (the Flux
+# controllers, the flux CLI): it copies the non-local replaces (they differ
+# between modules).
+replace_wrapper() { # name version module
+	local src="$TB/src/$1-$2"
 	if [ ! -f "$src/.ready" ]; then
-		log "$c $v: generating wrapper module in $src"
-		new_wrapper "$src" "localtest/flux-$c"
+		log "$1 $2: generating wrapper module in $src"
+		new_wrapper "$src" "localtest/$1"
 		local gm
-		gm=$(cd "$src" && modfile "$mod@$v")
+		gm=$(cd "$src" && modfile "$3@$2")
 		(
 			cd "$src"
 			# shellcheck disable=SC2046
-			go mod edit $(goflags_of "$gm") -require="$mod@$v"
+			go mod edit $(goflags_of "$gm") -require="$3@$2"
 			go mod edit -json "$gm" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin).get("Replace") or []:
@@ -245,9 +243,21 @@ for r in json.load(sys.stdin).get("Replace") or []:
 		)
 		touch "$src/.ready"
 	fi
+}
+
+# One wrapper per controller, copying the controller's non-local replaces
+# (they differ between controllers).  CRDs are copied from the module zip.
+build_flux_controller() { # name version
+	local c=$1 v=$2
+	local d="$TB/$c-$v" mod="github.com/fluxcd/$c"
+	if [ -x "$d/$c" ] && [ -d "$d/crds" ]; then
+		log "$c $v: up to date"
+		return 0
+	fi
+	replace_wrapper "$c" "$v" "$mod"
 	if [ ! -x "$d/$c" ]; then
 		local ld="-s -w"
-		(cd "$src" && timed_build "$c-$v" "$d/$c" -- -ldflags "$ld" "$mod")
+		(cd "$TB/src/$c-$v" && timed_build "$c-$v" "$d/$c" -- -ldflags "$ld" "$mod")
 	fi
 	flux_crds "$c" "$v"
 }
@@ -273,6 +283,51 @@ flux_crds() { # name version
 		fi
 	fi
 }
+
+# ---------------------------------------------------------------- oci
+# build_tool NAME VERSION MODULE PACKAGE [LDFLAGS]: one binary NAME.
+build_tool() {
+	local d="$TB/$1-$2" src="$TB/src/$1-$2"
+	[ -x "$d/$1" ] && { log "$1 $2: up to date"; return 0; }
+	replace_wrapper "$1" "$2" "$3"
+	(cd "$src" && timed_build "$1-$2" "$d/$1" -- -ldflags "-s -w ${5:-}" "$4")
+}
+
+# The flux CLI embeds install manifests that its release process generates
+# (cmd/flux/manifests/, not in the module zip): build from a copy of the
+# module with a placeholder there.  Only `flux push/pull/list artifact(s)`
+# are used; `flux install` from this binary would have nothing to install.
+build_flux_cli() {
+	local v=$FLUX_CLI_VERSION d="$TB/flux-$FLUX_CLI_VERSION" src="$TB/src/flux-$FLUX_CLI_VERSION"
+	[ -x "$d/flux" ] && { log "flux $v: up to date"; return 0; }
+	if [ ! -f "$src/.flux-ready" ]; then
+		rm -f "$src/.ready"
+		replace_wrapper flux "$v" github.com/fluxcd/flux2/v2
+		local md
+		md=$(cd "$src" && moddir "github.com/fluxcd/flux2/v2@$v")
+		rm -rf "$src/flux2"
+		cp -r "$md" "$src/flux2"
+		chmod -R u+w "$src/flux2"
+		mkdir -p "$src/flux2/cmd/flux/manifests"
+		printf '# placeholder: the release manifests are not part of the module\n' \
+			>"$src/flux2/cmd/flux/manifests/placeholder.yaml"
+		(cd "$src" && go mod edit -replace="github.com/fluxcd/flux2/v2=./flux2")
+		touch "$src/.flux-ready"
+	fi
+	(cd "$src" && timed_build "flux-$v" "$d/flux" -- -ldflags "-s -w -X main.VERSION=${v#v}" \
+		github.com/fluxcd/flux2/v2/cmd/flux)
+}
+
+build_oci() {
+	build_tool cosign "$COSIGN_VERSION" github.com/sigstore/cosign/v2 \
+		github.com/sigstore/cosign/v2/cmd/cosign \
+		"-X sigs.k8s.io/release-utils/version.gitVersion=$COSIGN_VERSION"
+	build_flux_cli
+	build_tool crane "$CRANE_VERSION" github.com/google/go-containerregistry \
+		github.com/google/go-containerregistry/cmd/crane
+	build_tool oras "$ORAS_VERSION" oras.land/oras oras.land/oras/cmd/oras
+}
+
 
 # ---------------------------------------------------------------- servers
 build_versitygw() {
@@ -326,8 +381,9 @@ oracles) build_oracles ;;
 flux) build_flux ;;
 flux-crds) build_flux_crds ;;
 servers) build_servers ;;
+oci) build_oci ;;
 flux-source) build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION" ;;
 all) build_core; build_oracles; build_flux ;;
-*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|servers|all]" ;;
+*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|servers|oci|all]" ;;
 esac
 log "$what done in $(($(date +%s) - start)) s (cache: $TB)"

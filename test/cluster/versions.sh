@@ -14,6 +14,12 @@ KUSTOMIZE_CONTROLLER_VERSION=v1.7.3
 # but Flux 2.9: source API v1.9, a helm v4 fork; it does not match
 # source-controller v1.7.3.)
 HELM_CONTROLLER_VERSION=v1.4.3
+# OCI tools (build.sh oci): cosign signs the OCI test artifacts; the flux CLI
+# pushes and pulls artifacts next to bin/cflux; crane and oras for bench-oci.
+COSIGN_VERSION=v2.6.5
+FLUX_CLI_VERSION=v2.9.5
+CRANE_VERSION=v0.22.1
+ORAS_VERSION=v1.3.6
 # S3 and Azure Blob test servers (servers.sh): versitygw checks SigV4 on every
 # request (test/cluster/README.md says why not moto); Azurite from npm.
 VERSITYGW_VERSION=v1.8.0

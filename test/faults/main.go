@@ -355,6 +355,16 @@ func main() {
 	if *upstream == "" {
 		log.Fatal("faultproxy: -upstream is required")
 	}
+	// A test that fails before stopping us must not leave us behind
+	// (holding its runner's output pipe open): go when our parent goes.
+	ppid := os.Getppid()
+	go func() {
+		for range time.Tick(200 * time.Millisecond) {
+			if os.Getppid() != ppid {
+				os.Exit(0)
+			}
+		}
+	}()
 	tlsConf := &tls.Config{}
 	if *caFile != "" {
 		pem, err := os.ReadFile(*caFile)

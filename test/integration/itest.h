@@ -15,9 +15,13 @@
 #define CFLUX_TEST_ITEST_H
 
 #include <cjson/cJSON.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "base/alloc.h"
@@ -158,6 +162,71 @@ static inline char *itest_run_out(const char *cmd)
 	while (b.len && b.buf[b.len - 1] == '\n')
 		buf_truncate(&b, b.len - 1);
 	return buf_detach(&b, NULL);
+}
+
+/*
+ * The fault-injecting proxy (test/faults) in front of `upstream` (an
+ * https URL whose CA is the file `ca`): plain HTTP on 127.0.0.1:p->port.
+ */
+struct itest_proxy {
+	pid_t pid;
+	int port;
+};
+
+static inline void itest_proxy_start(struct itest_proxy *p, const char *upstream, const char *ca)
+{
+	extern char **environ;
+	char *bin = itest_run_out("bash test/faults/build.sh");
+	char *portfile = xasprintf("%s/port", harness_tmpdir());
+	char *argv[] = { bin, (char *)"-listen", (char *)"127.0.0.1:0", (char *)"-upstream",
+			 (char *)upstream, (char *)"-upstream-ca", (char *)ca, (char *)"-port-file",
+			 portfile, NULL };
+	int i;
+
+	if (!upstream || !ca)
+		harness__fail(__FILE__, __LINE__, "no upstream or CA for the fault proxy");
+	if (posix_spawn(&p->pid, bin, NULL, NULL, argv, environ) != 0)
+		harness__fail(__FILE__, __LINE__, "cannot start %s", bin);
+	for (i = 0, p->port = 0; i < 200; i++) {
+		FILE *f = fopen(portfile, "r");
+
+		if (f) {
+			if (fscanf(f, "%d", &p->port) != 1)
+				p->port = 0;
+			fclose(f);
+			if (p->port > 0)
+				break;
+		}
+		usleep(20000);
+	}
+	if (p->port <= 0)
+		harness__fail(__FILE__, __LINE__, "the fault proxy did not start");
+	free(bin);
+	free(portfile);
+}
+
+static inline void itest_proxy_stop(struct itest_proxy *p)
+{
+	kill(p->pid, SIGTERM);
+	waitpid(p->pid, NULL, 0);
+}
+
+/* Replace the proxy's rules with `json` (see test/faults/main.go). */
+static inline void itest_proxy_rules(struct itest_proxy *p, const char *json)
+{
+	char *path = xasprintf("%s/rules.json", harness_tmpdir()), *cmd;
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		harness__fail(__FILE__, __LINE__, "cannot write %s", path);
+	fputs(json, f);
+	fclose(f);
+	cmd = xasprintf("curl -fsS -o /dev/null -X POST --data-binary @%s "
+			"http://127.0.0.1:%d/__faults/rules", path, p->port);
+	if (system(cmd) != 0)
+		harness__fail(__FILE__, __LINE__, "cannot set the fault proxy's rules");
+	free(cmd);
+	free(path);
 }
 
 /* Run a shell command that must succeed; its first output line (a new string). */

@@ -5,69 +5,31 @@
  * SANITIZE=address,undefined too) — and the loop closes cleanly.
  */
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "base/buf.h"
 #include "itest.h"
 #include "kube/informer.h"
 
-extern char **environ;
-
 struct proxy {
-	pid_t pid;
+	struct itest_proxy fp;
 	int port;
-	char *dir;
 };
 
 static void proxy_start(struct proxy *p)
 {
-	char *bin = itest_run_out("bash test/faults/build.sh");
-	char *portfile = xasprintf("%s/port", harness_tmpdir());
-	char *up = getenv("APISERVER_URL"), *ca = getenv("CLUSTER_CA");
-	char *argv[] = { bin, (char *)"-listen", (char *)"127.0.0.1:0", (char *)"-upstream", up,
-			 (char *)"-upstream-ca", ca, (char *)"-port-file", portfile, NULL };
-	int i;
-
-	ASSERT_NOT_NULL(up);
-	ASSERT_NOT_NULL(ca);
-	ASSERT_EQ(posix_spawn(&p->pid, bin, NULL, NULL, argv, environ), 0);
-	for (i = 0; i < 200; i++) {
-		FILE *f = fopen(portfile, "r");
-
-		if (f) {
-			ASSERT_EQ(fscanf(f, "%d", &p->port), 1);
-			fclose(f);
-			break;
-		}
-		usleep(20000);
-	}
-	ASSERT(p->port > 0);
-	free(bin);
-	free(portfile);
+	itest_proxy_start(&p->fp, getenv("APISERVER_URL"), getenv("CLUSTER_CA"));
+	p->port = p->fp.port;
 }
 
 static void proxy_stop(struct proxy *p)
 {
-	kill(p->pid, SIGTERM);
-	waitpid(p->pid, NULL, 0);
+	itest_proxy_stop(&p->fp);
 }
 
 static void rules(struct proxy *p, const char *json)
 {
-	char *path = xasprintf("%s/rules.json", harness_tmpdir()), *cmd;
-	FILE *f = fopen(path, "w");
-
-	fputs(json, f);
-	fclose(f);
-	cmd = xasprintf("curl -fsS -X POST --data-binary @%s http://127.0.0.1:%d/__faults/rules",
-			path, p->port);
-	ASSERT_EQ(system(cmd), 0);
-	free(cmd);
-	free(path);
+	itest_proxy_rules(&p->fp, json);
 }
 
 static struct kube_client *proxied_client(uv_loop_t *loop, struct proxy *p)

@@ -247,6 +247,11 @@ TEST(extract_refuses_traversal_and_links)
 		{ "link", AE_IFLNK, "/etc", 0, NULL },
 		{ "link/passwd", AE_IFREG, NULL, 0, "owned" },
 	};
+	static const struct evil climb[] = { { "a/b/up", AE_IFLNK, "../../../etc", 0, NULL } };
+	static const struct evil inside[] = {
+		{ "a/b/ok", AE_IFLNK, "../../c.yaml", 0, NULL },
+		{ "c.yaml", AE_IFREG, NULL, 0, "c: 1\n" },
+	};
 	static const struct evil fifo[] = { { "p", AE_IFIFO, NULL, 0, NULL } };
 	struct op_err err;
 	char *t;
@@ -264,8 +269,17 @@ TEST(extract_refuses_traversal_and_links)
 	ASSERT_EQ(extract_fresh(t, NULL, &err), -EINVAL);
 	ASSERT_CONTAINS(err.msg, "not a file or directory");
 	free(t);
-	/* The symlink is skipped, so "link/passwd" lands inside dest. */
+	/* A symlink leading out of the tree says the archive is hostile. */
 	t = make_evil("sym.tgz", sym, 2, false);
+	ASSERT_EQ(extract_fresh(t, NULL, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "'link' is a symlink to '/etc', outside the tree");
+	free(t);
+	t = make_evil("climb.tgz", climb, 1, false);
+	ASSERT_EQ(extract_fresh(t, NULL, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "outside the tree");
+	free(t);
+	/* One that stays inside is skipped, as Flux skips symlinks. */
+	t = make_evil("inside.tgz", inside, 2, false);
 	ASSERT_OK(extract_fresh(t, NULL, &err));
 	free(t);
 	t = make_evil("fifo.tgz", fifo, 1, false);

@@ -1,0 +1,18 @@
+/*
+ * cli.h: the commands of bin/cflux, one file each (cli/cflux.c dispatches).
+ */
+#ifndef CFLUX_CLI_CLI_H
+#define CFLUX_CLI_CLI_H
+
+#include <stdio.h>
+
+/* The usage text, to `f`; returns the exit status for it (0 on stdout, 2 otherwise). */
+int cli_usage(FILE *f);
+
+/*
+ * `push artifact`, `pull artifact`, `list artifacts` (cli/artifact.c):
+ * argv[0] is the verb, argv[1] the noun.  Returns the exit status.
+ */
+int cli_artifact(int argc, char **argv);
+
+#endif
