@@ -1,19 +1,20 @@
 /*
  * cflux.c: the `cflux` command-line tool.
  *
- *   cflux kustomize build [DIR]
+ *   cflux kustomize build [--load-restrictor=LoadRestrictionsRootOnly|LoadRestrictionsNone] [DIR]
  *
  * prints what `kustomize build DIR` prints (DIR defaults to "."), built by
- * lib/kustomize with no network access.  The source root that paths may
- * not leave is the current directory when DIR lies below it, else DIR
- * itself.  On failure the error goes to stderr, prefixed "Error: " as
- * kustomize prints it, and the exit status is 1.
+ * lib/kustomize with no network access, wherever it is run from: bases
+ * and components may lie anywhere on disk ("../../base" from an overlay),
+ * and files (resources, patches, generator inputs) obey kustomize's load
+ * restriction, LoadRestrictionsRootOnly (in or below the kustomization's
+ * directory) unless --load-restrictor says LoadRestrictionsNone.  On
+ * failure the error goes to stderr, prefixed "Error: " as kustomize
+ * prints it, and the exit status is 1; a bad command line exits 2.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -23,34 +24,23 @@
 
 static int usage(FILE *f)
 {
-	fputs("usage: cflux kustomize build [DIR]\n", f);
+	fputs("usage: cflux kustomize build "
+	      "[--load-restrictor=LoadRestrictionsRootOnly|LoadRestrictionsNone] [DIR]\n",
+	      f);
 	return f == stdout ? 0 : 2;
 }
 
-static int kustomize_build(const char *dir)
+static int kustomize_build(const char *dir, bool load_anywhere)
 {
-	char cwd[PATH_MAX], abs[PATH_MAX];
-	const char *root, *rel;
+	struct kz_opts o = KZ_OPTS_INIT;
 	struct op_err err = OP_ERR_INIT;
 	struct buf out = BUF_INIT((size_t)1 << 31);
 	cJSON *list = NULL;
 	int r;
 
-	if (!getcwd(cwd, sizeof(cwd)) || !realpath(dir, abs)) {
-		fprintf(stderr, "Error: '%s': %s\n", dir, op_strerror(errno));
-		return 1;
-	}
-	/* Below the working directory: that is the root; else DIR itself. */
-	if (str_startswith(abs, cwd) && (abs[strlen(cwd)] == '/' || abs[strlen(cwd)] == '\0')) {
-		root = cwd;
-		rel = abs[strlen(cwd)] ? abs + strlen(cwd) + 1 : ".";
-		if (streq(cwd, "/"))
-			rel = abs + 1;
-	} else {
-		root = abs;
-		rel = ".";
-	}
-	r = kz_build(root, rel, NULL, &list, &err);
+	o.whole_fs = true;
+	o.load_anywhere = load_anywhere;
+	r = kz_build_opts(NULL, dir, &o, &list, &err);
 	if (r < 0) {
 		fprintf(stderr, "Error: %s\n", err.msg);
 		return 1;
@@ -70,11 +60,45 @@ static int kustomize_build(const char *dir)
 	return 0;
 }
 
+/* The arguments after "kustomize build". */
+static int kustomize_build_args(int argc, char **argv)
+{
+	const char *dir = NULL, *lr = "LoadRestrictionsRootOnly";
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (str_startswith(a, "--load-restrictor=")) {
+			lr = a + strlen("--load-restrictor=");
+		} else if (streq(a, "--load-restrictor") && i + 1 < argc) {
+			lr = argv[++i];
+		} else if (streq(a, "--enable-helm") || str_startswith(a, "--enable-helm=") ||
+			   str_startswith(a, "--helm-")) {
+			fprintf(stderr, "Error: %s: helm charts are not supported yet "
+					"(helmCharts will be built by lib/helm)\n", a);
+			return 2;
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "Error: unknown flag: %s\n", a);
+			return usage(stderr);
+		} else if (!dir) {
+			dir = a;
+		} else {
+			return usage(stderr);
+		}
+	}
+	if (!streq(lr, "LoadRestrictionsRootOnly") && !streq(lr, "LoadRestrictionsNone")) {
+		fprintf(stderr, "Error: illegal flag value --load-restrictor %s; legal values: "
+				"[LoadRestrictionsRootOnly LoadRestrictionsNone]\n", lr);
+		return 2;
+	}
+	return kustomize_build(dir ? dir : ".", streq(lr, "LoadRestrictionsNone"));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && (streq(argv[1], "-h") || streq(argv[1], "--help")))
 		return usage(stdout);
-	if (argc >= 3 && streq(argv[1], "kustomize") && streq(argv[2], "build") && argc <= 4)
-		return kustomize_build(argc == 4 ? argv[3] : ".");
+	if (argc >= 3 && streq(argv[1], "kustomize") && streq(argv[2], "build"))
+		return kustomize_build_args(argc - 3, argv + 3);
 	return usage(stderr);
 }

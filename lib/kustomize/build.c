@@ -66,13 +66,28 @@ static bool in(const char *s, const char *const *v, size_t n)
 	return false;
 }
 
-/* "dir/rel" cleaned; fails if it climbs out of root. */
-static int resolve(const char *dir, const char *rel, char **ret, struct op_err *err)
+/*
+ * "dir/rel" cleaned, relative to root.  Confined, an absolute `rel` or one
+ * that climbs out of root fails (-EPERM).  On the whole file system (root
+ * "/"), ".." at the top stays there, as in Go's filepath.Clean, and an
+ * absolute `rel` is taken as it is.
+ */
+static int resolve(const struct kz_ctx *ctx, const char *dir, const char *rel, char **ret,
+		   struct op_err *err)
 {
 	char *j, *c;
 
-	if (rel[0] == '/')
+	if (rel[0] == '/' && !ctx->whole_fs)
 		return op_err_set(err, -EPERM, "absolute path '%s' is not allowed", rel);
+	if (ctx->whole_fs) {
+		j = rel[0] == '/' ? xstrdup(rel)
+				  : xasprintf("/%s/%s", streq(dir, ".") ? "" : dir, rel);
+		c = path_clean(j);
+		free(j);
+		*ret = xstrdup(streq(c, "/") ? "." : c + 1);
+		free(c);
+		return 0;
+	}
 	j = streq(dir, ".") ? xstrdup(rel) : xasprintf("%s/%s", dir, rel);
 	c = path_clean(j);
 	free(j);
@@ -95,12 +110,69 @@ static bool under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* The file-system path of `rel` (relative to root); symlinks checked when confined. */
+static int abs_path(const struct kz_ctx *ctx, const char *rel, char **ret, struct op_err *err)
+{
+	if (ctx->whole_fs) {
+		*ret = streq(rel, ".") ? xstrdup("/") : xasprintf("/%s", rel);
+		return 0;
+	}
+	return path_join_safe(ctx->root, rel, ret, err);
+}
+
+char *kz__display(const struct kz_ctx *ctx, const char *rel)
+{
+	char *abs;
+	size_t n;
+
+	if (!ctx->whole_fs)
+		return xstrdup(rel);
+	abs = streq(rel, ".") ? xstrdup("/") : xasprintf("/%s", rel);
+	n = ctx->cwd ? strlen(ctx->cwd) : 0;
+	if (n > 1 && strncmp(abs, ctx->cwd, n) == 0 && (abs[n] == '/' || abs[n] == '\0')) {
+		char *short_ = xstrdup(abs[n] ? abs + n + 1 : ".");
+
+		free(abs);
+		return short_;
+	}
+	return abs;
+}
+
+/*
+ * The real directory `rel` names (relative to root, "." for root), as
+ * kustomize's loader confirms a directory: on the whole file system its
+ * real path (symlinks resolved); confined, `rel` itself once the safe
+ * join has checked its symlinks.  -ENOTDIR when it is not a directory.
+ */
+static int real_dir(const struct kz_ctx *ctx, const char *rel, char **ret, struct op_err *err)
+{
+	_cleanup_free_ char *abs = NULL;
+	char real[PATH_MAX_LEN];
+	struct stat st;
+	int r = abs_path(ctx, rel, &abs, err);
+
+	if (r < 0)
+		return r == -ELOOP ? op_err_set(err, -EPERM, "symlink '%s' leaves the source root",
+						rel)
+				   : r;
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return op_err_set(err, -ENOTDIR, "'%s' is not a directory", rel);
+	if (!ctx->whole_fs) {
+		*ret = xstrdup(rel);
+		return 0;
+	}
+	if (strlen(abs) >= sizeof(real) || !realpath(abs, real))
+		return op_err_set(err, -errno, "cannot resolve '%s': %s", abs, op_strerror(errno));
+	*ret = xstrdup(streq(real, "/") ? "." : real + 1);
+	return 0;
+}
+
 /* The kind of file at root/rel: 'd', 'f', or 0 when absent. */
 static int stat_rel(struct kz_ctx *ctx, const char *rel, char *kind, struct op_err *err)
 {
 	_cleanup_free_ char *abs = NULL;
 	struct stat st;
-	int r = path_join_safe(ctx->root, rel, &abs, err);
+	int r = abs_path(ctx, rel, &abs, err);
 
 	if (r < 0)
 		return r == -ELOOP ? op_err_set(err, -EPERM, "symlink '%s' leaves the source root",
@@ -119,7 +191,7 @@ static int read_rel(struct kz_ctx *ctx, const char *rel, char **ret, size_t *ret
 	struct stat st;
 	char *data;
 	size_t got = 0;
-	int fd, r = path_join_safe(ctx->root, rel, &abs, err);
+	int fd, r = abs_path(ctx, rel, &abs, err);
 
 	if (r < 0)
 		return r;
@@ -127,15 +199,22 @@ static int read_rel(struct kz_ctx *ctx, const char *rel, char **ret, size_t *ret
 		return op_err_set(err, -E2BIG, "too many files read (limit %zu) at '%s'",
 				  ctx->lim.max_files, rel);
 	fd = open(abs, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return op_err_set(err, -errno, "cannot read '%s': %s", rel, op_strerror(errno));
+	if (fd < 0) {
+		_cleanup_free_ char *d = kz__display(ctx, rel);
+
+		return op_err_set(err, -errno, "cannot read '%s': %s", d, op_strerror(errno));
+	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		_cleanup_free_ char *d = kz__display(ctx, rel);
+
 		close(fd);
-		return op_err_set(err, -EISDIR, "'%s' is not a regular file", rel);
+		return op_err_set(err, -EISDIR, "'%s' is not a regular file", d);
 	}
 	if ((size_t)st.st_size > ctx->lim.max_bytes - ctx->bytes) {
+		_cleanup_free_ char *d = kz__display(ctx, rel);
+
 		close(fd);
-		return op_err_set(err, -EFBIG, "reading '%s' exceeds the limit of %zu bytes", rel,
+		return op_err_set(err, -EFBIG, "reading '%s' exceeds the limit of %zu bytes", d,
 				  ctx->lim.max_bytes);
 	}
 	data = xmalloc((size_t)st.st_size + 1);
@@ -164,14 +243,14 @@ static int read_rel(struct kz_ctx *ctx, const char *rel, char **ret, size_t *ret
  * which leaves the output unchanged; otherwise we refuse rather than merge
  * those resources differently from kustomize.
  */
-static int check_crds(struct kz_ctx *ctx, const cJSON *k, const char *dir, const char *kfile,
-		      struct op_err *err)
+static int check_crds(struct kz_target *kt, struct op_err *err)
 {
 	static const char *const marks[] = {
 		"x-kubernetes-patch-merge-key", "x-kubernetes-patch-strategy",
 		"x-kubernetes-object-ref-api-version", "x-kubernetes-object-ref-kind",
 	};
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(k, "crds"), *it;
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(kt->k, "crds"), *it;
+	const char *kfile = kt->kfile;
 
 	cJSON_ArrayForEach(it, list) {
 		_cleanup_free_ char *rel = NULL, *data = NULL;
@@ -180,11 +259,9 @@ static int check_crds(struct kz_ctx *ctx, const cJSON *k, const char *dir, const
 
 		if (!cJSON_IsString(it))
 			return op_err_set(err, -EINVAL, "%s: crds: entries must be file paths", kfile);
-		r = resolve(dir, it->valuestring, &rel, err);
-		if (r == 0)
-			r = read_rel(ctx, rel, &data, &len, err);
+		r = kz__read(kt, it->valuestring, &data, &len, &rel, err);
 		if (r < 0)
-			return op_err_prefix(err, "%s: crds", kfile);
+			return op_err_prefix(err, "crds");
 		{
 			cJSON *defs = NULL;
 			const cJSON *d;
@@ -209,22 +286,53 @@ static int check_crds(struct kz_ctx *ctx, const cJSON *k, const char *dir, const
 }
 
 
+/*
+ * kustomize's LoadRestrictionsRootOnly: the file's directory, with
+ * symlinks resolved on the whole file system, must lie in or below the
+ * kustomization's directory.
+ */
+static int restrict_file(struct kz_target *kt, const char *rel, const char *p,
+			 struct op_err *err)
+{
+	_cleanup_free_ char *parent = NULL, *real = NULL;
+	const char *slash;
+	struct op_err e = OP_ERR_INIT;
+
+	if (kt->ctx->load_anywhere)
+		return 0;
+	if (!kt->ctx->whole_fs) {
+		if (under(p, kt->dir))
+			return 0;
+	} else {
+		slash = strrchr(p, '/');
+		parent = slash ? xstrndup(p, (size_t)(slash - p)) : xstrdup(".");
+		if (real_dir(kt->ctx, parent, &real, &e) < 0 || under(real, kt->dir))
+			return 0; /* a missing directory: reading the file says so */
+	}
+	{
+		_cleanup_free_ char *d = kz__display(kt->ctx, kt->dir);
+
+		return op_err_set(err, -EPERM, "%s: security; file '%s' is not in or below '%s'",
+				  kt->kfile, rel, d);
+	}
+}
+
 int kz__read(struct kz_target *kt, const char *rel, char **ret, size_t *ret_len, char **ret_path,
 	     struct op_err *err)
 {
 	_cleanup_free_ char *p = NULL;
-	int r = resolve(kt->dir, rel, &p, err);
+	int r = resolve(kt->ctx, kt->dir, rel, &p, err);
 
 	if (r < 0)
 		return op_err_prefix(err, "%s", kt->kfile);
-	if (!kt->ctx->load_anywhere && !under(p, kt->dir))
-		return op_err_set(err, -EPERM, "%s: security; file '%s' is not in or below '%s'",
-				  kt->kfile, rel, kt->dir);
+	r = restrict_file(kt, rel, p, err);
+	if (r < 0)
+		return r;
 	r = read_rel(kt->ctx, p, ret, ret_len, err);
 	if (r < 0)
 		return op_err_prefix(err, "%s", kt->kfile);
 	if (ret_path)
-		*ret_path = TAKE_PTR(p);
+		*ret_path = kz__display(kt->ctx, p);
 	return 0;
 }
 
@@ -232,6 +340,7 @@ static void target_release(struct kz_target *kt)
 {
 	free(kt->dir);
 	free(kt->kfile);
+	free(kt->kpath);
 	cJSON_Delete(kt->k);
 }
 
@@ -467,17 +576,19 @@ static void merge_overlay(cJSON *k, const cJSON *o)
 	merge_images(k, cJSON_GetObjectItemCaseSensitive(o, "images"));
 }
 
-static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
+static int target_load(struct kz_ctx *ctx, const struct kz_target *parent, const char *dir,
 		       struct kz_target *kt, struct op_err *err)
 {
 	const char *found = NULL;
 	char *data = NULL, *rel = NULL;
 	size_t len;
 	const cJSON *e, *av, *kind;
+	unsigned depth = parent ? parent->depth + 1 : 0;
 	int r;
 
 	memset(kt, 0, sizeof(*kt));
 	kt->ctx = ctx;
+	kt->parent = parent;
 	kt->depth = depth;
 	kt->dir = xstrdup(dir);
 	if (depth > ctx->lim.max_depth)
@@ -493,9 +604,13 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 			return r;
 		if (kind_c != 'f')
 			continue;
-		if (found)
+		if (found) {
+			_cleanup_free_ char *d = kz__display(ctx, dir);
+
+			free(rel);
 			return op_err_set(err, -EINVAL, "found multiple kustomization files under: %s",
-					  dir);
+					  d);
+		}
 		found = kfile_names[i];
 		free(rel);
 		rel = TAKE_PTR(p);
@@ -504,6 +619,7 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 		/* Flux's generated kustomization.yaml. */
 		kt->kfile = streq(dir, ".") ? xstrdup("kustomization.yaml (generated)")
 					    : xasprintf("%s/kustomization.yaml (generated)", dir);
+		kt->kpath = xstrdup(kt->kfile);
 		kt->k = cJSON_CreateObject();
 		r = generate_resources(ctx, dir, dir, 0,
 				       cJSON_AddArrayToObject(kt->k, "resources"), err);
@@ -512,50 +628,69 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 		merge_overlay(kt->k, ctx->overlay);
 		return check_types(kt, err);
 	}
-	if (!found)
+	if (!found) {
+		_cleanup_free_ char *d = kz__display(ctx, dir);
+
 		return op_err_set(err, -ENOENT,
 				  "unable to find one of 'kustomization.yaml', 'kustomization.yml' or "
 				  "'Kustomization' in directory '%s'",
-				  dir);
-	kt->kfile = rel;
+				  d);
+	}
+	kt->kpath = rel;
+	kt->kfile = kz__display(ctx, rel);
 	r = read_rel(ctx, rel, &data, &len, err);
 	if (r < 0)
 		return r;
-	r = yj_parse_one(data, len, &kt->k, err);
-	free(data);
-	if (r < 0)
-		return op_err_prefix(err, "invalid kustomization '%s'", rel);
+	{
+		/*
+		 * kustomize reads the first document only; none at all (or a
+		 * null one) is an empty kustomization.
+		 */
+		struct yj_stream st;
+
+		r = yj_parse_stream(data, len, NULL, &st, err);
+		free(data);
+		if (r < 0)
+			return op_err_prefix(err, "invalid kustomization '%s'", kt->kfile);
+		if (st.n && !cJSON_IsNull(st.docs[0])) {
+			kt->k = st.docs[0];
+			st.docs[0] = NULL;
+		} else {
+			kt->k = cJSON_CreateObject();
+		}
+		yj_stream_release(&st);
+	}
 	if (!cJSON_IsObject(kt->k))
-		return op_err_set(err, -EINVAL, "invalid kustomization '%s': not a map", rel);
+		return op_err_set(err, -EINVAL, "invalid kustomization '%s': not a map", kt->kfile);
 	cJSON_ArrayForEach(e, kt->k) {
 		if (in(e->string, unsupported_fields, ARRAY_SIZE(unsupported_fields)))
-			return op_err_set(err, -ENOTSUP, "%s: field '%s' is not supported", rel,
-					  e->string);
+			return op_err_set(err, -ENOTSUP, "%s: field '%s' is not supported",
+					  kt->kfile, e->string);
 		if (!in(e->string, supported_fields, ARRAY_SIZE(supported_fields)))
 			return op_err_set(err, -EINVAL,
-					  "invalid kustomization '%s': unknown field '%s'", rel,
+					  "invalid kustomization '%s': unknown field '%s'", kt->kfile,
 					  e->string);
 	}
-	r = check_crds(ctx, kt->k, dir, rel, err);
-	if (r < 0)
-		return r;
 	kind = cJSON_GetObjectItemCaseSensitive(kt->k, "kind");
 	av = cJSON_GetObjectItemCaseSensitive(kt->k, "apiVersion");
 	kt->component = kind && cJSON_IsString(kind) && streq(kind->valuestring, "Component");
 	if (kind && (!cJSON_IsString(kind) || (!streq(kind->valuestring, "Kustomization") &&
 					       !kt->component)))
 		return op_err_set(err, -EINVAL, "%s: kind should be Kustomization or Component",
-				  rel);
+				  kt->kfile);
 	if (av && (!cJSON_IsString(av) ||
 		   !streq(av->valuestring, kt->component ? "kustomize.config.k8s.io/v1alpha1"
 							 : "kustomize.config.k8s.io/v1beta1")))
-		return op_err_set(err, -EINVAL, "%s: apiVersion for %s should be %s", rel,
+		return op_err_set(err, -EINVAL, "%s: apiVersion for %s should be %s", kt->kfile,
 				  kt->component ? "Component" : "Kustomization",
 				  kt->component ? "kustomize.config.k8s.io/v1alpha1"
 						: "kustomize.config.k8s.io/v1beta1");
 	if (kt->k->child == NULL ||
 	    (cJSON_GetArraySize(kt->k) == (kind ? 1 : 0) + (av ? 1 : 0)))
-		return op_err_set(err, -EINVAL, "%s: kustomization.yaml is empty", rel);
+		return op_err_set(err, -EINVAL, "%s: kustomization.yaml is empty", kt->kfile);
+	r = check_crds(kt, err);
+	if (r < 0)
+		return r;
 	if (depth == 0 && ctx->overlay)
 		merge_overlay(kt->k, ctx->overlay);
 	return check_types(kt, err);
@@ -649,13 +784,42 @@ static int merge_into(struct kz_resmap *ra, struct kz_resmap *sub, struct op_err
 	return r;
 }
 
-static int build_dir(struct kz_target *kt, const char *path, bool component,
+/*
+ * kustomize's loader refuses a base or component whose directory contains
+ * (or is) the directory of a kustomization on the way to it: building it
+ * would never end.
+ */
+static int check_cycle(const struct kz_target *kt, const char *dir, struct op_err *err)
+{
+	for (const struct kz_target *t = kt; t; t = t->parent) {
+		if (under(t->dir, dir)) {
+			_cleanup_free_ char *a = kz__display(kt->ctx, dir);
+			_cleanup_free_ char *b = kz__display(kt->ctx, t->dir);
+
+			return op_err_set(err, -ELOOP,
+					  "%s: cycle detected: candidate root '%s' contains visited "
+					  "root '%s'",
+					  kt->kfile, a, b);
+		}
+	}
+	return 0;
+}
+
+static int build_dir(struct kz_target *kt, const char *rel, bool component,
 		     struct kz_resmap *ra, struct op_err *err)
 {
-	struct kz_target sub;
+	struct kz_target sub = { 0 };
 	struct kz_resmap subra = { 0 };
-	int r = target_load(kt->ctx, path, kt->depth + 1, &sub, err);
+	_cleanup_free_ char *path = NULL;
+	int r = real_dir(kt->ctx, rel, &path, err);
 
+	if (r < 0) {
+		r = op_err_prefix(err, "%s", kt->kfile);
+		goto out;
+	}
+	r = check_cycle(kt, path, err);
+	if (r == 0)
+		r = target_load(kt->ctx, kt, path, &sub, err);
 	if (r < 0)
 		goto out;
 	if (component && !sub.component) {
@@ -699,7 +863,7 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 					  "%s: remote resource '%s' is not allowed (remote bases "
 					  "are disabled)",
 					  kt->kfile, e->valuestring);
-		r = resolve(kt->dir, e->valuestring, &p, err);
+		r = resolve(kt->ctx, kt->dir, e->valuestring, &p, err);
 		if (r == 0)
 			r = stat_rel(kt->ctx, p, &kind, err);
 		if (r < 0)
@@ -1304,26 +1468,45 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 	struct kz_opts dflt = KZ_OPTS_INIT;
 	const struct kz_opts *o = opts ? opts : &dflt;
 	struct kz_ctx ctx = { .root = root, .lim = o->lim, .load_anywhere = o->load_anywhere,
-			      .overlay = o->overlay };
+			      .whole_fs = o->whole_fs, .overlay = o->overlay };
 	struct kz_target kt = { 0 };
 	struct kz_resmap m = { 0 };
 	struct sort_opts so = { 0 };
 	const cJSON *sopt;
-	_cleanup_free_ char *d = NULL;
+	_cleanup_free_ char *d = NULL, *real = NULL;
 	cJSON *arr;
 	int r;
 
-	r = resolve(".", dir && *dir ? dir : ".", &d, reterr);
-	if (r < 0)
-		return r;
-	r = target_load(&ctx, d, 0, &kt, reterr);
-	if (r < 0)
-		goto out;
-	if (kt.component) {
-		r = op_err_set(reterr, -EINVAL, "%s: a Component cannot be built on its own",
-			       kt.kfile);
-		goto out;
+	if (ctx.whole_fs) {
+		char cwd[PATH_MAX_LEN];
+
+		if (!getcwd(cwd, sizeof(cwd)))
+			return op_err_set(reterr, -errno, "cannot get the working directory: %s",
+					  op_strerror(errno));
+		ctx.root = "/";
+		ctx.cwd = xstrdup(cwd);
+		r = resolve(&ctx, streq(cwd, "/") ? "." : cwd + 1, dir && *dir ? dir : ".", &d,
+			    reterr);
+	} else {
+		r = resolve(&ctx, ".", dir && *dir ? dir : ".", &d, reterr);
 	}
+	if (r == 0 && ctx.whole_fs) {
+		r = real_dir(&ctx, d, &real, reterr);
+		if (r < 0)
+			op_err_prefix(reterr, "must build at directory");
+		else {
+			free(d);
+			d = TAKE_PTR(real);
+		}
+	}
+	if (r < 0) {
+		free(ctx.cwd);
+		return r;
+	}
+	r = target_load(&ctx, NULL, d, &kt, reterr);
+	if (r < 0)
+		goto out;
+	/* A Component built on its own is built as a kustomization. */
 	r = accumulate(&kt, &m, reterr);
 	if (r < 0)
 		goto out;
@@ -1366,6 +1549,7 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 out:
 	kz__resmap_release(&m);
 	target_release(&kt);
+	free(ctx.cwd);
 	return r;
 }
 
