@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,14 +50,65 @@ static const char *const supported_fields[] = {
 	"commonLabels", "labels", "commonAnnotations", "patchesStrategicMerge",
 	"patchesJson6902", "patches", "images", "imageTags", "replicas", "sortOptions",
 	"resources", "components", "bases", "configMapGenerator", "secretGenerator",
-	"generatorOptions", "buildMetadata", "replacements", "crds",
+	"generatorOptions", "buildMetadata", "replacements", "crds", "vars", "configurations",
+	"generators", "transformers", "validators", "openapi",
 };
 
+/* Helm charts are rendered by lib/helm, which does not exist yet. */
 static const char *const unsupported_fields[] = {
-	"openapi", "vars", "helmGlobals", "helmCharts",
-	"helmChartInflationGenerator", "configurations", "generators", "transformers",
-	"validators",
+	"helmGlobals", "helmCharts", "helmChartInflationGenerator",
 };
+
+/*
+ * kustomize decodes a kustomization with Go's JSON decoder, which matches
+ * field names without regard to case: "Resources" is "resources".
+ */
+static void normalize_keys(cJSON *k)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, k) {
+		const char *const *lists[] = { supported_fields, unsupported_fields };
+		const size_t ns[] = { ARRAY_SIZE(supported_fields), ARRAY_SIZE(unsupported_fields) };
+
+		for (size_t l = 0; l < 2; l++) {
+			for (size_t i = 0; i < ns[l]; i++) {
+				if (!streq(e->string, lists[l][i]) &&
+				    strcasecmp(e->string, lists[l][i]) == 0 &&
+				    !cJSON_GetObjectItemCaseSensitive(k, lists[l][i])) {
+					free(e->string);
+					e->string = xstrdup(lists[l][i]);
+				}
+			}
+		}
+	}
+}
+
+/*
+ * kustomize's FixKustomization: `bases` are resources (after the others)
+ * and `imageTags` images.
+ */
+static void fold_legacy(cJSON *k)
+{
+	static const char *const pairs[][2] = { { "bases", "resources" }, { "imageTags", "images" } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(pairs); i++) {
+		cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(k, pairs[i][0]);
+		cJSON *to = cJSON_GetObjectItemCaseSensitive(k, pairs[i][1]), *e;
+
+		if (!cJSON_IsArray(old) || !cJSON_GetArraySize(old)) {
+			cJSON_Delete(old);
+			continue;
+		}
+		if (!cJSON_IsArray(to)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(k, pairs[i][1]);
+			to = cJSON_AddArrayToObject(k, pairs[i][1]);
+		}
+		while ((e = cJSON_DetachItemFromArray(old, 0)))
+			cJSON_AddItemToArray(to, e);
+		cJSON_Delete(old);
+	}
+}
 
 static bool in(const char *s, const char *const *v, size_t n)
 {
@@ -236,54 +288,6 @@ static int read_rel(struct kz_ctx *ctx, const char *rel, char **ret, size_t *ret
 	return 0;
 }
 
-/*
- * `crds` lists CRD files whose OpenAPI schemas kustomize reads for merge
- * keys and name references of custom resources; they add no objects.  We
- * read each (it must exist) and go on when its schema declares neither,
- * which leaves the output unchanged; otherwise we refuse rather than merge
- * those resources differently from kustomize.
- */
-static int check_crds(struct kz_target *kt, struct op_err *err)
-{
-	static const char *const marks[] = {
-		"x-kubernetes-patch-merge-key", "x-kubernetes-patch-strategy",
-		"x-kubernetes-object-ref-api-version", "x-kubernetes-object-ref-kind",
-	};
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(kt->k, "crds"), *it;
-	const char *kfile = kt->kfile;
-
-	cJSON_ArrayForEach(it, list) {
-		_cleanup_free_ char *rel = NULL, *data = NULL;
-		size_t len, i;
-		int r;
-
-		if (!cJSON_IsString(it))
-			return op_err_set(err, -EINVAL, "%s: crds: entries must be file paths", kfile);
-		r = kz__read(kt, it->valuestring, &data, &len, &rel, err);
-		if (r < 0)
-			return op_err_prefix(err, "crds");
-		{
-			cJSON *defs = NULL;
-			const cJSON *d;
-			bool ok;
-
-			/* A map of OpenAPI definitions, not a CRD manifest. */
-			ok = yj_parse_one(data, len, &defs, err) == 0 && cJSON_IsObject(defs);
-			if (ok)
-				cJSON_ArrayForEach(d, defs)
-					ok = ok && cJSON_IsObject(d);
-			cJSON_Delete(defs);
-			if (!ok)
-				return op_err_set(err, -EINVAL, "%s: crds: '%s' is not a map of "
-						  "OpenAPI definitions", kfile, rel);
-		}
-		for (i = 0; i < ARRAY_SIZE(marks); i++)
-			if (memmem(data, len, marks[i], strlen(marks[i])))
-				return op_err_set(err, -ENOTSUP, "%s: crds: '%s' declares %s, which "
-						  "we do not read yet", kfile, rel, marks[i]);
-	}
-	return 0;
-}
 
 
 /*
@@ -662,9 +666,11 @@ static int target_load(struct kz_ctx *ctx, const struct kz_target *parent, const
 	}
 	if (!cJSON_IsObject(kt->k))
 		return op_err_set(err, -EINVAL, "invalid kustomization '%s': not a map", kt->kfile);
+	normalize_keys(kt->k);
 	cJSON_ArrayForEach(e, kt->k) {
 		if (in(e->string, unsupported_fields, ARRAY_SIZE(unsupported_fields)))
-			return op_err_set(err, -ENOTSUP, "%s: field '%s' is not supported",
+			return op_err_set(err, -ENOTSUP,
+					  "%s: field '%s': helm charts are not supported yet",
 					  kt->kfile, e->string);
 		if (!in(e->string, supported_fields, ARRAY_SIZE(supported_fields)))
 			return op_err_set(err, -EINVAL,
@@ -688,12 +694,12 @@ static int target_load(struct kz_ctx *ctx, const struct kz_target *parent, const
 	if (kt->k->child == NULL ||
 	    (cJSON_GetArraySize(kt->k) == (kind ? 1 : 0) + (av ? 1 : 0)))
 		return op_err_set(err, -EINVAL, "%s: kustomization.yaml is empty", kt->kfile);
-	r = check_crds(kt, err);
-	if (r < 0)
-		return r;
 	if (depth == 0 && ctx->overlay)
 		merge_overlay(kt->k, ctx->overlay);
-	return check_types(kt, err);
+	r = check_types(kt, err);
+	if (r == 0)
+		fold_legacy(kt->k);
+	return r;
 }
 
 static bool is_remote(const char *s)
@@ -766,21 +772,33 @@ int kz__parse_resources(const char *data, size_t len, const char *origin, struct
 	return r;
 }
 
-static int accumulate(struct kz_target *kt, struct kz_resmap *ra, struct op_err *err);
+static int accumulate(struct kz_target *kt, struct kz_acc *acc, struct op_err *err);
 
-static int merge_into(struct kz_resmap *ra, struct kz_resmap *sub, struct op_err *err)
+void kz__acc_release(struct kz_acc *a)
+{
+	kz__resmap_release(&a->m);
+	kz__tc_release(&a->tc);
+	kz__varset_release(&a->vars);
+}
+
+/* kustomize's MergeAccumulator: a base's resources, configuration and vars join ours. */
+static int merge_acc(struct kz_acc *acc, struct kz_acc *sub, struct op_err *err)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < sub->n; i++) {
+	for (size_t i = 0; i < sub->m.n; i++) {
 		if (r == 0)
-			r = kz__resmap_append(ra, sub->v[i], err);
+			r = kz__resmap_append(&acc->m, sub->m.v[i], err);
 		else
-			kz__res_free(sub->v[i]);
+			kz__res_free(sub->m.v[i]);
 	}
-	free(sub->v);
-	sub->v = NULL;
-	sub->n = sub->alloc = 0;
+	free(sub->m.v);
+	sub->m.v = NULL;
+	sub->m.n = sub->m.alloc = 0;
+	if (r == 0)
+		r = kz__tc_merge(&acc->tc, &sub->tc, err);
+	if (r == 0)
+		r = kz__varset_merge(&acc->vars, &sub->vars, err);
 	return r;
 }
 
@@ -805,11 +823,11 @@ static int check_cycle(const struct kz_target *kt, const char *dir, struct op_er
 	return 0;
 }
 
-static int build_dir(struct kz_target *kt, const char *rel, bool component,
-		     struct kz_resmap *ra, struct op_err *err)
+static int build_dir(struct kz_target *kt, const char *rel, bool component, struct kz_acc *acc,
+		     struct op_err *err)
 {
 	struct kz_target sub = { 0 };
-	struct kz_resmap subra = { 0 };
+	struct kz_acc subacc = { 0 };
 	_cleanup_free_ char *path = NULL;
 	int r = real_dir(kt->ctx, rel, &path, err);
 
@@ -823,34 +841,42 @@ static int build_dir(struct kz_target *kt, const char *rel, bool component,
 	if (r < 0)
 		goto out;
 	if (component && !sub.component) {
+		_cleanup_free_ char *d = kz__display(kt->ctx, path);
+
 		r = op_err_set(err, -EINVAL, "%s: expected kind 'Component' for path '%s' but got "
-				  "'Kustomization'", kt->kfile, path);
+				  "'Kustomization'", kt->kfile, d);
 		goto out;
 	}
 	if (!component && sub.component) {
+		_cleanup_free_ char *d = kz__display(kt->ctx, path);
+
 		r = op_err_set(err, -EINVAL, "%s: expected kind != 'Component' for path '%s'",
-			       kt->kfile, path);
+			       kt->kfile, d);
 		goto out;
 	}
 	if (component) {
-		r = accumulate(&sub, ra, err);
+		/* a component works on what its parent has accumulated */
+		r = accumulate(&sub, acc, err);
 		goto out;
 	}
-	r = accumulate(&sub, &subra, err);
+	r = accumulate(&sub, &subacc, err);
 	if (r == 0)
-		r = merge_into(ra, &subra, err);
+		r = merge_acc(acc, &subacc, err);
 out:
-	kz__resmap_release(&subra);
+	kz__acc_release(&subacc);
 	target_release(&sub);
 	return r;
 }
 
-static int add_resources(struct kz_target *kt, const cJSON *list, bool component,
-			 struct kz_resmap *ra, struct op_err *err)
+static int add_entries(struct kz_target *kt, const cJSON *list, bool component,
+		       struct kz_acc *acc, struct op_err *err)
 {
 	const cJSON *e;
 	int r;
 
+	if (list && !cJSON_IsArray(list) && !cJSON_IsNull(list))
+		return op_err_set(err, -EINVAL, "%s: '%s' must be a list", kt->kfile,
+				  component ? "components" : "resources");
 	cJSON_ArrayForEach(e, list) {
 		_cleanup_free_ char *p = NULL;
 		char kind;
@@ -860,8 +886,8 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 					  component ? "components" : "resources");
 		if (is_remote(e->valuestring))
 			return op_err_set(err, -EPERM,
-					  "%s: remote resource '%s' is not allowed (remote bases "
-					  "are disabled)",
+					  "%s: remote resource '%s' is not supported (no remote "
+					  "bases)",
 					  kt->kfile, e->valuestring);
 		r = resolve(kt->ctx, kt->dir, e->valuestring, &p, err);
 		if (r == 0)
@@ -869,7 +895,7 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 		if (r < 0)
 			return op_err_prefix(err, "%s", kt->kfile);
 		if (kind == 'd') {
-			r = build_dir(kt, p, component, ra, err);
+			r = build_dir(kt, p, component, acc, err);
 		} else if (kind == 'f' && !component) {
 			char *data;
 			size_t len;
@@ -878,7 +904,7 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 			r = kz__read(kt, e->valuestring, &data, &len, &path, err);
 			if (r < 0)
 				return r;
-			r = kz__parse_resources(data, len, path, ra, err);
+			r = kz__parse_resources(data, len, path, &acc->m, err);
 			free(data);
 		} else {
 			r = op_err_set(err, -ENOENT, "%s: %s '%s' not found", kt->kfile,
@@ -890,405 +916,150 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 	return 0;
 }
 
-/* ---- generators ---- */
-
-static bool valid_utf8(const char *s, size_t n)
+int kz__add_resources(struct kz_target *kt, const cJSON *list, struct kz_acc *acc,
+		      struct op_err *err)
 {
-	for (size_t i = 0; i < n;) {
-		size_t l = s[i] ? yj_utf8_len((const unsigned char *)s + i) : 0;
-
-		if (l == 0)
-			return false;
-		i += l;
-	}
-	return true;
+	return add_entries(kt, list, false, acc, err);
 }
 
-struct gen {
-	struct kz_target *kt;
-	bool secret;
-	cJSON *data, *bin; /* data (strings), binaryData */
-	const char *what;  /* "configMapGenerator" */
-	const char *name;
-};
-
-static int gen_put(struct gen *g, const char *key, const char *val, size_t n, struct op_err *err)
+/* The first document of a file, or NULL for none; -errno on bad YAML. */
+static int read_doc(struct kz_target *kt, const char *rel, const char *field, cJSON **ret,
+		    struct op_err *err)
 {
-	cJSON *dst;
-	char *v;
+	struct yj_stream st;
+	char *data;
+	size_t len;
+	int r = kz__read(kt, rel, &data, &len, NULL, err);
 
-	if (!*key)
-		return op_err_set(err, -EINVAL, "%s: %s '%s': empty key", g->kt->kfile, g->what,
-				  g->name);
-	if (cJSON_GetObjectItemCaseSensitive(g->data, key) ||
-	    cJSON_GetObjectItemCaseSensitive(g->bin, key))
-		return op_err_set(err, -EINVAL,
-				  "%s: %s '%s': cannot add key '%s', another key by that name "
-				  "already exists",
-				  g->kt->kfile, g->what, g->name, key);
-	if (g->secret) {
-		v = b64_encode(val, n);
-		dst = g->data;
-	} else if (valid_utf8(val, n)) {
-		v = xstrndup(val, n);
-		dst = g->data;
-	} else {
-		v = b64_encode(val, n);
-		dst = g->bin;
+	if (r < 0)
+		return op_err_prefix(err, "%s", field);
+	r = yj_parse_stream(data, len, NULL, &st, err);
+	free(data);
+	if (r < 0)
+		return op_err_prefix(err, "%s: %s: '%s'", kt->kfile, field, rel);
+	*ret = NULL;
+	if (st.n) {
+		*ret = st.docs[0];
+		st.docs[0] = NULL;
 	}
-	cJSON_AddItemToObject(dst, key, cJSON_CreateString(v));
-	free(v);
+	yj_stream_release(&st);
 	return 0;
 }
 
-static int gen_env(struct gen *g, const char *file, struct op_err *err)
+/*
+ * The transformer configuration this kustomization adds: kustomize's
+ * defaults merged with its `configurations` files, then what its `crds`
+ * declare.
+ */
+static int load_config(struct kz_target *kt, struct kz_acc *acc, struct op_err *err)
 {
-	char *data;
-	size_t len;
-	const char *p, *end;
-	int r = kz__read(g->kt, file, &data, &len, NULL, err), line = 0;
+	struct kz_tconfig dflt, files = { 0 }, crds = { 0 };
+	const cJSON *e;
+	int r = 0;
 
-	if (r < 0)
-		return r;
-	for (p = data; r == 0 && p < data + len; p = end + 1, line++) {
-		const char *eol = memchr(p, '\n', (size_t)(data + len - p)), *q, *eq;
-		size_t n;
-		char *key;
+	kz__tc_default(&dflt);
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/configurations")) {
+		struct kz_tconfig one;
+		cJSON *doc = NULL;
 
-		end = eol ? eol : data + len;
-		n = (size_t)(end - p);
-		if (n && p[n - 1] == '\r')
-			n--;
-		q = p;
-		if (line == 0 && n >= 3 && memcmp(q, "\xef\xbb\xbf", 3) == 0)
-			q += 3;
-		while (q < p + n && (*q == ' ' || *q == '\t' || *q == '\v' || *q == '\f' ||
-				     *q == '\r'))
-			q++;
-		if (q == p + n || *q == '#')
-			continue;
-		eq = memchr(q, '=', (size_t)(p + n - q));
-		key = xstrndup(q, (size_t)((eq ? eq : p + n) - q));
-		if (strpbrk(key, " \t")) {
-			r = op_err_set(err, -EINVAL, "%s: env file '%s': invalid key '%s'",
-				       g->kt->kfile, file, key);
-		} else {
-			r = eq ? gen_put(g, key, eq + 1, (size_t)(p + n - eq - 1), err)
-			       : gen_put(g, key, "", 0, err);
+		if (!cJSON_IsString(e)) {
+			r = op_err_set(err, -EINVAL, "%s: configurations: entries must be file paths",
+				       kt->kfile);
+			break;
 		}
-		free(key);
+		r = read_doc(kt, e->valuestring, "configurations", &doc, err);
+		if (r == 0) {
+			_cleanup_free_ char *w = xasprintf("%s: configurations: '%s'", kt->kfile,
+							   e->valuestring);
+
+			r = kz__tc_parse(&one, doc, w, err);
+			cJSON_Delete(doc);
+		}
+		if (r == 0) {
+			r = kz__tc_merge(&files, &one, err);
+			kz__tc_release(&one);
+		}
+		if (r < 0)
+			break;
 	}
-	free(data);
+	if (r == 0)
+		r = kz__tc_merge(&dflt, &files, err);
+	if (r == 0)
+		r = kz__tc_merge(&acc->tc, &dflt, err);
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/crds")) {
+		struct kz_tconfig one;
+		cJSON *doc = NULL;
+
+		if (r < 0)
+			break;
+		if (!cJSON_IsString(e)) {
+			r = op_err_set(err, -EINVAL, "%s: crds: entries must be file paths", kt->kfile);
+			break;
+		}
+		r = read_doc(kt, e->valuestring, "crds", &doc, err);
+		if (r == 0) {
+			_cleanup_free_ char *w = xasprintf("%s: crds: unable to parse open API "
+							   "definition from '%s'",
+							   kt->kfile, e->valuestring);
+
+			r = kz__tc_from_crds(&one, doc, w, err);
+			cJSON_Delete(doc);
+		}
+		if (r == 0) {
+			r = kz__tc_merge(&crds, &one, err);
+			kz__tc_release(&one);
+		}
+	}
+	if (r == 0)
+		r = kz__tc_merge(&acc->tc, &crds, err);
+	kz__tc_release(&dflt);
+	kz__tc_release(&files);
+	kz__tc_release(&crds);
+	if (r < 0 && !strstr(err ? err->msg : "", kt->kfile))
+		op_err_prefix(err, "%s", kt->kfile);
 	return r;
 }
 
-static int gen_sources(struct gen *g, const cJSON *args, struct op_err *err)
+static int generators(struct kz_target *kt, struct kz_acc *acc, struct op_err *err)
 {
-	const cJSON *e;
+	const cJSON *gopts = yj_get(kt->k, "/generatorOptions"), *e;
 	int r;
 
-	cJSON_ArrayForEach(e, yj_get(args, "/envs")) {
-		if (!cJSON_IsString(e))
-			return op_err_set(err, -EINVAL, "%s: %s: envs must be strings", g->kt->kfile,
-					  g->what);
-		r = gen_env(g, e->valuestring, err);
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/configMapGenerator")) {
+		r = kz__generate(kt, &acc->m, e, false, gopts, err);
 		if (r < 0)
 			return r;
 	}
-	if (cJSON_IsString(e = yj_get(args, "/env"))) {
-		r = gen_env(g, e->valuestring, err);
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/secretGenerator")) {
+		r = kz__generate(kt, &acc->m, e, true, gopts, err);
 		if (r < 0)
 			return r;
 	}
-	cJSON_ArrayForEach(e, yj_get(args, "/literals")) {
-		const char *s = cJSON_IsString(e) ? e->valuestring : "", *eq = strchr(s, '=');
-		_cleanup_free_ char *key = NULL, *val = NULL;
-		size_t vl;
-
-		if (!eq || eq == s)
-			return op_err_set(err, -EINVAL,
-					  "%s: %s '%s': invalid literal source %s, expected "
-					  "key=value",
-					  g->kt->kfile, g->what, g->name, s);
-		key = xstrndup(s, (size_t)(eq - s));
-		val = xstrdup(eq + 1);
-		vl = strlen(val);
-		if (vl >= 2 && val[0] == val[vl - 1] && (val[0] == '"' || val[0] == '\'')) {
-			memmove(val, val + 1, vl - 2);
-			val[vl - 2] = '\0';
-		}
-		r = gen_put(g, key, val, strlen(val), err);
-		if (r < 0)
-			return r;
-	}
-	cJSON_ArrayForEach(e, yj_get(args, "/files")) {
-		const char *s = cJSON_IsString(e) ? e->valuestring : "", *eq = strchr(s, '=');
-		_cleanup_free_ char *key = NULL;
-		const char *file = s;
-		char *data;
-		size_t len;
-
-		if (eq) {
-			if (eq == s || !eq[1] || strchr(eq + 1, '='))
-				return op_err_set(err, -EINVAL, "%s: %s '%s': invalid file source '%s'",
-						  g->kt->kfile, g->what, g->name, s);
-			key = xstrndup(s, (size_t)(eq - s));
-			file = eq + 1;
-		} else {
-			const char *slash = strrchr(s, '/');
-
-			key = xstrdup(slash ? slash + 1 : s);
-		}
-		r = kz__read(g->kt, file, &data, &len, NULL, err);
-		if (r < 0)
-			return r;
-		r = gen_put(g, key, data, len, err);
-		free(data);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return kz__plugins_run(kt, acc, KZ_PLUGIN_GENERATORS, err);
 }
 
-/* Local generator options merged over the kustomization's generatorOptions. */
-static void merge_map(cJSON *meta, const char *field, const cJSON *a, const cJSON *b)
-{
-	cJSON *m = cJSON_CreateObject();
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, a)
-		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	cJSON_ArrayForEach(e, b) {
-		if (cJSON_GetObjectItemCaseSensitive(m, e->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(m, e->string, cJSON_Duplicate(e, 1));
-		else
-			cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	}
-	if (m->child)
-		cJSON_AddItemToObject(meta, field, m);
-	else
-		cJSON_Delete(m);
-}
-
-static int behavior_of(struct kz_target *kt, const cJSON *args, enum kz_behavior *ret,
-		       struct op_err *err)
-{
-	const char *b = kz__str(args, "/behavior");
-
-	if (!*b || streq(b, "create"))
-		*ret = KZ_CREATE;
-	else if (streq(b, "merge"))
-		*ret = KZ_MERGE;
-	else if (streq(b, "replace"))
-		*ret = KZ_REPLACE;
-	else
-		return op_err_set(err, -EINVAL, "%s: unknown generator behavior '%s'", kt->kfile, b);
-	return 0;
-}
-
-static void merge_string_map(cJSON *obj, const char *ptr, const cJSON *old)
-{
-	cJSON *cur = yj_get(obj, ptr), *m = cJSON_CreateObject();
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, old)
-		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	cJSON_ArrayForEach(e, cur) {
-		if (cJSON_GetObjectItemCaseSensitive(m, e->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(m, e->string, cJSON_Duplicate(e, 1));
-		else
-			cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	}
-	if (m->child) {
-		yj_set(obj, ptr, m);
-	} else {
-		cJSON_Delete(m);
-		if (cur) {
-			/* drop the empty map */
-			cJSON *parent = ptr[1] == 'm' ? yj_get(obj, "/metadata") : obj;
-
-			cJSON_DeleteItemFromObjectCaseSensitive(parent, strrchr(ptr, '/') + 1);
-		}
-	}
-}
-
-/* kustomize's appendReplaceOrMerge for one generated resource. */
-static int absorb(struct kz_target *kt, struct kz_resmap *ra, struct kz_res *res,
-		  struct op_err *err)
-{
-	long idx = -1;
-	size_t nmatch = 0;
-
-	kz__resmap_invalidate(ra); /* a merge or replace renames and frees */
-	for (size_t i = 0; i < ra->n; i++) {
-		struct kz_res *o = ra->v[i];
-		bool match = false;
-
-		if (!streq(kz__kind(o), kz__kind(res)))
-			continue;
-		if (streq(kz__name(o), kz__name(res)) &&
-		    streq(*kz__ns(o) ? kz__ns(o) : "default", *kz__ns(res) ? kz__ns(res) : "default"))
-			match = true;
-		for (size_t j = 0; !match && j < o->nprev; j++)
-			match = streq(o->prev[j].name, kz__name(res)) &&
-				streq(o->prev[j].ns, *kz__ns(res) ? kz__ns(res) : "default");
-		if (match) {
-			idx = (long)i;
-			nmatch++;
-		}
-	}
-	if (nmatch == 0) {
-		if (res->behavior != KZ_CREATE) {
-			int r = op_err_set(err, -EINVAL,
-					   "%s: generator for '%s': id does not exist; cannot merge "
-					   "or replace",
-					   kt->kfile, kz__name(res));
-
-			kz__res_free(res);
-			return r;
-		}
-		kz__resmap_push(ra, res);
-		return 0;
-	}
-	if (nmatch > 1 || res->behavior == KZ_CREATE) {
-		int r = op_err_set(err, -EINVAL,
-				   nmatch > 1 ? "%s: found multiple objects that could accept merge of '%s'"
-					      : "%s: generator for '%s': id exists; behavior must be merge or replace",
-				   kt->kfile, kz__name(res));
-
-		kz__res_free(res);
-		return r;
-	} else {
-		struct kz_res *old = ra->v[idx];
-
-		merge_string_map(res->obj, "/metadata/labels", yj_get(old->obj, "/metadata/labels"));
-		merge_string_map(res->obj, "/metadata/annotations",
-				 yj_get(old->obj, "/metadata/annotations"));
-		yj_set(res->obj, "/metadata/name", cJSON_CreateString(kz__name(old)));
-		if (*kz__ns(old))
-			yj_set(res->obj, "/metadata/namespace", cJSON_CreateString(kz__ns(old)));
-		else
-			cJSON_DeleteItemFromObjectCaseSensitive(yj_get(res->obj, "/metadata"),
-								"namespace");
-		if (res->behavior == KZ_MERGE) {
-			merge_string_map(res->obj, "/data", yj_get(old->obj, "/data"));
-			merge_string_map(res->obj, "/binaryData", yj_get(old->obj, "/binaryData"));
-		}
-		res->needs_hash = res->needs_hash && old->needs_hash;
-		/* the old object's history (prefixes, earlier ids) carries over */
-		{
-			struct kz_res *keep = kz__res_copy(old);
-
-			cJSON_Delete(keep->obj);
-			keep->obj = TAKE_PTR(res->obj);
-			keep->needs_hash = res->needs_hash;
-			keep->behavior = res->behavior;
-			keep->behavior_set = res->behavior_set;
-			keep->generated = true;
-			kz__res_free(res);
-			kz__res_free(old);
-			ra->v[idx] = keep;
-		}
-	}
-	return 0;
-}
-
-static int generate(struct kz_target *kt, struct kz_resmap *ra, bool secret, struct op_err *err)
-{
-	const char *field = secret ? "secretGenerator" : "configMapGenerator";
-	const cJSON *args, *gopts = yj_get(kt->k, "/generatorOptions");
-	int r;
-
-	cJSON_ArrayForEach(args, yj_get(kt->k, secret ? "/secretGenerator" : "/configMapGenerator")) {
-		struct gen g = { kt, secret, cJSON_CreateObject(), cJSON_CreateObject(), field,
-				 kz__str(args, "/name") };
-		cJSON *obj = cJSON_CreateObject(), *meta = cJSON_CreateObject();
-		const cJSON *opts = yj_get(args, "/options");
-		struct kz_res *res;
-		enum kz_behavior beh = KZ_CREATE;
-		bool nohash, immutable;
-
-		r = behavior_of(kt, args, &beh, err);
-		if (r == 0 && !*g.name)
-			r = op_err_set(err, -EINVAL, "%s: %s: a generator needs a name", kt->kfile,
-				       field);
-		if (r == 0)
-			r = gen_sources(&g, args, err);
-		if (r < 0) {
-			cJSON_Delete(g.data);
-			cJSON_Delete(g.bin);
-			cJSON_Delete(obj);
-			cJSON_Delete(meta);
-			return r;
-		}
-		cJSON_AddStringToObject(obj, "apiVersion", "v1");
-		cJSON_AddStringToObject(obj, "kind", secret ? "Secret" : "ConfigMap");
-		cJSON_AddStringToObject(meta, "name", g.name);
-		if (*kz__str(args, "/namespace"))
-			cJSON_AddStringToObject(meta, "namespace", kz__str(args, "/namespace"));
-		merge_map(meta, "labels", yj_get(gopts, "/labels"), yj_get(opts, "/labels"));
-		merge_map(meta, "annotations", yj_get(gopts, "/annotations"),
-			  yj_get(opts, "/annotations"));
-		cJSON_AddItemToObject(obj, "metadata", meta);
-		if (secret)
-			cJSON_AddStringToObject(obj, "type", *kz__str(args, "/type")
-								 ? kz__str(args, "/type")
-								 : "Opaque");
-		if (g.data->child)
-			cJSON_AddItemToObject(obj, "data", g.data);
-		else
-			cJSON_Delete(g.data);
-		if (g.bin->child)
-			cJSON_AddItemToObject(obj, "binaryData", g.bin);
-		else
-			cJSON_Delete(g.bin);
-		nohash = cJSON_IsTrue(yj_get(opts, "/disableNameSuffixHash")) ||
-			 cJSON_IsTrue(yj_get(gopts, "/disableNameSuffixHash"));
-		immutable = cJSON_IsTrue(yj_get(opts, "/immutable")) ||
-			    cJSON_IsTrue(yj_get(gopts, "/immutable"));
-		if (immutable)
-			cJSON_AddBoolToObject(obj, "immutable", true);
-		res = kz__res_new(obj, kt->kfile);
-		res->generated = true;
-		res->needs_hash = !nohash;
-		res->behavior = beh;
-		res->behavior_set = *kz__str(args, "/behavior") != '\0';
-		r = absorb(kt, ra, res, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int accumulate(struct kz_target *kt, struct kz_resmap *ra, struct op_err *err)
+/* kustomize's KustTarget.accumulateTarget. */
+static int accumulate(struct kz_target *kt, struct kz_acc *acc, struct op_err *err)
 {
 	int r;
 
-	r = add_resources(kt, yj_get(kt->k, "/resources"), false, ra, err);
+	r = add_entries(kt, yj_get(kt->k, "/resources"), false, acc, err);
 	if (r == 0)
-		r = add_resources(kt, yj_get(kt->k, "/bases"), false, ra, err);
+		r = load_config(kt, acc, err);
 	if (r == 0)
-		r = generate(kt, ra, false, err);
+		r = generators(kt, acc, err);
 	if (r == 0)
-		r = generate(kt, ra, true, err);
+		r = add_entries(kt, yj_get(kt->k, "/components"), true, acc, err);
 	if (r == 0)
-		r = add_resources(kt, yj_get(kt->k, "/components"), true, ra, err);
+		r = kz__transform(kt, acc, err);
 	if (r == 0)
-		r = kz__transform(kt, ra, err);
+		r = kz__plugins_run(kt, acc, KZ_PLUGIN_VALIDATORS, err);
+	if (r == 0)
+		r = kz__vars_bind(&acc->vars, &acc->m, yj_get(kt->k, "/vars"), kt->kfile, err);
 	return r;
 }
 
 /* ---- sorting ---- */
-
-static const char *const order_first[] = {
-	"Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition",
-	"ServiceAccount", "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding",
-	"ClusterRoleBinding", "ConfigMap", "Secret", "Endpoints", "Service", "LimitRange",
-	"PriorityClass", "PersistentVolume", "PersistentVolumeClaim", "Deployment",
-	"StatefulSet", "CronJob", "PodDisruptionBudget",
-};
-static const char *const order_last[] = { "MutatingWebhookConfiguration",
-					  "ValidatingWebhookConfiguration" };
 
 struct sort_key {
 	struct kz_res *r;
@@ -1322,13 +1093,7 @@ static int type_order(const struct sort_opts *o, const char *kind)
 		}
 		return 0;
 	}
-	for (size_t j = 0; j < ARRAY_SIZE(order_first); j++)
-		if (streq(order_first[j], kind))
-			return -(int)ARRAY_SIZE(order_first) + (int)j;
-	for (size_t j = 0; j < ARRAY_SIZE(order_last); j++)
-		if (streq(order_last[j], kind))
-			return 1 + (int)j;
-	return 0;
+	return kz__type_order(kind);
 }
 
 static int cmp_keys(const void *a, const void *b)
@@ -1389,6 +1154,62 @@ static int add_hashes(struct kz_resmap *m)
 		name = xasprintf("%s-%s", kz__name(r), h);
 		yj_set(r->obj, "/metadata/name", cJSON_CreateString(name));
 		free(name);
+	}
+	return 0;
+}
+
+/* kustomize drops objects annotated config.kubernetes.io/local-config (but not "false"). */
+static void drop_local(struct kz_resmap *m)
+{
+	for (size_t i = 0; i < m->n;) {
+		const cJSON *a = yj_get(m->v[i]->obj,
+					"/metadata/annotations/config.kubernetes.io~1local-config");
+
+		if (a && !(cJSON_IsString(a) && streq(a->valuestring, "false")) &&
+		    !cJSON_IsFalse(a))
+			kz__resmap_remove(m, m->v[i]);
+		else
+			i++;
+	}
+}
+
+/*
+ * buildMetadata: managedByLabel labels every object as kustomize does
+ * (with the kustomize release whose output we reproduce); the origin and
+ * transformer annotations are not written yet, and asking for them fails
+ * rather than being ignored.
+ */
+static int build_metadata(const struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+{
+	const cJSON *e, *list = yj_get(kt->k, "/buildMetadata");
+
+	if (list && !cJSON_IsArray(list) && !cJSON_IsNull(list))
+		return op_err_set(err, -EINVAL, "%s: 'buildMetadata' must be a list", kt->kfile);
+	cJSON_ArrayForEach(e, list) {
+		const char *v = cJSON_IsString(e) ? e->valuestring : "";
+
+		if (streq(v, "managedByLabel")) {
+			cJSON *pairs = cJSON_CreateObject();
+			struct kz_fsv fs = { 0 };
+			int r;
+
+			cJSON_AddStringToObject(pairs, "app.kubernetes.io/managed-by",
+						"kustomize-v5.8.1");
+			kz__fsv_push(&fs, "", "", "", "metadata/labels", true);
+			r = kz__t_pairs(m, pairs, &fs, err);
+			kz__fsv_release(&fs);
+			cJSON_Delete(pairs);
+			if (r < 0)
+				return r;
+		} else if (streq(v, "originAnnotations") || streq(v, "transformerAnnotations")) {
+			return op_err_set(err, -ENOTSUP, "%s: buildMetadata: '%s' is not supported yet",
+					  kt->kfile, v);
+		} else {
+			return op_err_set(err, -EINVAL,
+					  "%s: buildMetadata: unknown option '%s' (want "
+					  "managedByLabel, originAnnotations or transformerAnnotations)",
+					  kt->kfile, v);
+		}
 	}
 	return 0;
 }
@@ -1470,7 +1291,8 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 	struct kz_ctx ctx = { .root = root, .lim = o->lim, .load_anywhere = o->load_anywhere,
 			      .whole_fs = o->whole_fs, .overlay = o->overlay };
 	struct kz_target kt = { 0 };
-	struct kz_resmap m = { 0 };
+	struct kz_acc acc = { 0 };
+	struct kz_resmap *m = &acc.m;
 	struct sort_opts so = { 0 };
 	const cJSON *sopt;
 	_cleanup_free_ char *d = NULL, *real = NULL;
@@ -1507,15 +1329,18 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 	if (r < 0)
 		goto out;
 	/* A Component built on its own is built as a kustomization. */
-	r = accumulate(&kt, &m, reterr);
+	r = accumulate(&kt, &acc, reterr);
 	if (r < 0)
 		goto out;
-	r = add_hashes(&m);
+	/* kustomize's makeCustomizedResMap: hashes, references, vars, local configs */
+	r = add_hashes(m);
+	if (r == 0)
+		r = kz__fix_name_refs(m, &acc.tc, reterr);
+	if (r == 0)
+		r = kz__vars_resolve(&acc.vars, m, &acc.tc, reterr);
 	if (r < 0)
 		goto out;
-	r = kz__fix_name_refs(&m, reterr);
-	if (r < 0)
-		goto out;
+	drop_local(m);
 	sopt = yj_get(kt.k, "/sortOptions");
 	if (sopt) {
 		const char *order = kz__str(sopt, "/order");
@@ -1531,23 +1356,26 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 			so.last = yj_get(sopt, "/legacySortOptions/orderLast");
 			if (!yj_get(sopt, "/legacySortOptions"))
 				so.first = so.last = NULL;
-			sort_legacy(&m, &so);
+			sort_legacy(m, &so);
 		}
 	} else {
-		sort_legacy(&m, &so);
+		sort_legacy(m, &so);
 	}
+	r = build_metadata(&kt, m, reterr);
+	if (r < 0)
+		goto out;
 	arr = cJSON_CreateArray();
-	for (size_t i = 0; i < m.n; i++) {
-		stringify_annotations(m.v[i]->obj);
+	for (size_t i = 0; i < m->n; i++) {
+		stringify_annotations(m->v[i]->obj);
 		if (o->origin_annotation)
-			set_origin(m.v[i]->obj, o->origin_annotation,
-				   *m.v[i]->origin ? m.v[i]->origin : kt.kfile);
-		cJSON_AddItemToArray(arr, m.v[i]->obj);
-		m.v[i]->obj = NULL; /* now owned by arr */
+			set_origin(m->v[i]->obj, o->origin_annotation,
+				   *m->v[i]->origin ? m->v[i]->origin : kt.kfile);
+		cJSON_AddItemToArray(arr, m->v[i]->obj);
+		m->v[i]->obj = NULL; /* now owned by arr */
 	}
 	*ret = arr;
 out:
-	kz__resmap_release(&m);
+	kz__acc_release(&acc);
 	target_release(&kt);
 	free(ctx.cwd);
 	return r;

@@ -486,19 +486,6 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 	return 0;
 }
 
-static void remove_res(struct kz_resmap *m, struct kz_res *r)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		if (m->v[i] == r) {
-			kz__resmap_invalidate(m);
-			kz__res_free(r);
-			memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
-			m->n--;
-			return;
-		}
-	}
-}
-
 struct patch_opts {
 	bool name_change, kind_change;
 };
@@ -518,7 +505,7 @@ static int apply_smp(struct kz_resmap *m, struct kz_res *r, const cJSON *patch,
 		return rc;
 	if (!obj || (cJSON_IsObject(obj) && !obj->child)) {
 		r->obj = obj;
-		remove_res(m, r);
+		kz__resmap_remove(m, r);
 		return 0;
 	}
 	r->obj = obj;
@@ -749,12 +736,16 @@ out:
 	return r;
 }
 
-int kz__apply_patches(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+int kz__t_psm(struct kz_target *kt, struct kz_resmap *m, const cJSON *paths, const char *patches,
+	      struct op_err *err)
 {
 	const cJSON *e;
 	int r;
 
-	cJSON_ArrayForEach(e, yj_get(kt->k, "/patchesStrategicMerge")) {
+	if (!cJSON_GetArraySize(paths) && (!patches || !*patches))
+		return op_err_set(err, -EINVAL, "%s: empty file path and empty patch content",
+				  kt->kfile);
+	cJSON_ArrayForEach(e, paths) {
 		cJSON *entry = cJSON_CreateObject();
 
 		if (!cJSON_IsString(e)) {
@@ -771,28 +762,34 @@ int kz__apply_patches(struct kz_target *kt, struct kz_resmap *m, struct op_err *
 		if (r < 0)
 			return r;
 	}
-	cJSON_ArrayForEach(e, yj_get(kt->k, "/patches")) {
-		if (!cJSON_IsObject(e))
-			return op_err_set(err, -EINVAL, "%s: patches: entries must be maps", kt->kfile);
-		r = one_patch(kt, m, e, false, false, err);
+	if (patches && *patches) {
+		cJSON *entry = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(entry, "patch", patches);
+		r = one_patch(kt, m, entry, true, false, err);
+		cJSON_Delete(entry);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-int kz__apply_json6902(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+int kz__t_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *entry,
+		struct op_err *err)
 {
-	const cJSON *e;
-	int r;
+	if (!cJSON_IsObject(entry))
+		return op_err_set(err, -EINVAL, "%s: patches: entries must be maps", kt->kfile);
+	return one_patch(kt, m, entry, false, false, err);
+}
 
-	cJSON_ArrayForEach(e, yj_get(kt->k, "/patchesJson6902")) {
-		if (!cJSON_IsObject(e) || !yj_get(e, "/target"))
-			return op_err_set(err, -EINVAL, "%s: patchesJson6902: each entry needs a target",
-					  kt->kfile);
-		r = one_patch(kt, m, e, false, true, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+int kz__t_json6902(struct kz_target *kt, struct kz_resmap *m, const cJSON *entry,
+		   struct op_err *err)
+{
+	if (!cJSON_IsObject(entry) || !yj_get(entry, "/target"))
+		return op_err_set(err, -EINVAL, "%s: patchesJson6902: each entry needs a target",
+				  kt->kfile);
+	if (!*kz__str(entry, "/target/name"))
+		return op_err_set(err, -EINVAL, "%s: patchesJson6902: must specify the target name",
+				  kt->kfile);
+	return one_patch(kt, m, entry, false, true, err);
 }
