@@ -438,7 +438,8 @@ int kz__generate(struct kz_target *kt, struct kz_resmap *ra, const cJSON *args, 
 	if (secret)
 		cJSON_AddStringToObject(obj, "type",
 					*kz__str(args, "/type") ? kz__str(args, "/type") : "Opaque");
-	if (g.data->child)
+	/* kustomize creates a Secret's data map even when it stays empty */
+	if (g.data->child || secret)
 		cJSON_AddItemToObject(obj, "data", g.data);
 	else
 		cJSON_Delete(g.data);

@@ -53,6 +53,7 @@ static const char *merge_key(const char *field, const cJSON *sample)
 		{ "hostAliases", "ip" },      { "topologySpreadConstraints", "topologyKey" },
 		{ "resourceClaims", "name" }, { "schedulingGates", "name" },
 		{ "ownerReferences", "uid" }, { "conditions", "type" },
+		{ "webhooks", "name" },
 	};
 
 	if (streq(field, "ports")) {
@@ -389,11 +390,6 @@ int kz__selector_match(const char *sel, const cJSON *labels, bool *ret)
 	return 0;
 }
 
-static const char *eff_ns(const char *ns)
-{
-	return *ns ? ns : "default";
-}
-
 static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_resmap *m,
 			  struct kz_res ***ret, size_t *ret_n, struct op_err *err)
 {
@@ -403,7 +399,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 	for (size_t i = 0; i < m->n; i++) {
 		struct kz_res *r = m->v[i];
 		char g[256], ver[64];
-		const char *org_ns = r->nprev ? r->prev[0].ns : eff_ns(kz__ns(r));
+		const char *org_ns = kz__org_ns(r);
 		const char *org_name = r->nprev ? r->prev[0].name : kz__name(r);
 		const char *ls = kz__str(target, "/labelSelector");
 		const char *as = kz__str(target, "/annotationSelector");
@@ -411,7 +407,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 
 		kz__gv(r->obj, g, sizeof(g), ver, sizeof(ver));
 		if (yj_get(target, "/namespace") && !kz_re_match(kz__str(target, "/namespace"), org_ns) &&
-		    !kz_re_match(kz__str(target, "/namespace"), eff_ns(kz__ns(r))))
+		    !kz_re_match(kz__str(target, "/namespace"), kz__eff_ns(r->obj)))
 			continue;
 		if (!kz_re_match(kz__str(target, "/name"), org_name) &&
 		    !kz_re_match(kz__str(target, "/name"), kz__name(r)))
@@ -454,7 +450,8 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 {
 	char pg[256], pv[64];
 	const char *kind = kz__str(patch, "/kind"), *name = kz__str(patch, "/metadata/name");
-	const char *ns = eff_ns(kz__str(patch, "/metadata/namespace"));
+	/* ids compare effective namespaces: a cluster-scoped kind has none */
+	const char *ns = kz__eff_ns(patch);
 	struct kz_res *found = NULL;
 	size_t n = 0;
 
@@ -468,7 +465,7 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 		if (!streq(g, pg) || !streq(v, pv))
 			continue;
 		match = streq(kz__kind(r), kind) && streq(kz__name(r), name) &&
-			streq(eff_ns(kz__ns(r)), ns);
+			streq(kz__eff_ns(r->obj), ns);
 		for (size_t j = 0; !match && j < r->nprev; j++)
 			match = streq(r->prev[j].kind, kind) && streq(r->prev[j].name, name) &&
 				streq(r->prev[j].ns, ns);
@@ -481,7 +478,7 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 		return op_err_set(err, n ? -EINVAL : -ENOENT,
 				  "%s: %s; failed to find unique target for patch %s %s/%s",
 				  kt->kfile, n ? "multiple matches" : "no matches", kind,
-				  *kz__str(patch, "/metadata/namespace") ? ns : "", name);
+				  kz__str(patch, "/metadata/namespace"), name);
 	*ret = found;
 	return 0;
 }

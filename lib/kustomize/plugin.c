@@ -61,9 +61,7 @@ static int load_configs(struct kz_target *kt, const cJSON *list, const char *fie
 				r = kz__resmap_append(&out->m, inl.v[i], err);
 				inl.v[i] = NULL;
 			}
-			for (size_t i = 0; i < inl.n; i++)
-				kz__res_free(inl.v[i]);
-			free(inl.v);
+			kz__resmap_release(&inl);
 			if (r < 0)
 				break;
 			continue;

@@ -160,7 +160,8 @@ int yj_merge_patch(cJSON **target, const cJSON *patch);
 /*
  * RFC 6902 JSON patch: apply the operations of the array `patch` to
  * *target, all or nothing.  On failure *target is unchanged and reterr
- * names the operation's index, op and path.
+ * names the operation's index, op and path.  As kustomize's JSON patch
+ * does, `replace` of a missing member of an existing object sets it.
  */
 int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *reterr);
 
