@@ -688,7 +688,7 @@ void kz__tc_default(struct kz_tconfig *tc)
  * Go's JSON decoder: unknown fields fail, and field names match without
  * regard to case.
  */
-static const cJSON *field_ci(const cJSON *m, const char *name)
+const cJSON *kz__field_ci(const cJSON *m, const char *name)
 {
 	const cJSON *e;
 
@@ -698,8 +698,7 @@ static const cJSON *field_ci(const cJSON *m, const char *name)
 	return NULL;
 }
 
-static int check_known(const cJSON *m, const char *const *names, size_t n, const char *where,
-		       struct op_err *err)
+const cJSON *kz__unknown_ci(const cJSON *m, const char *const *names, size_t n)
 {
 	const cJSON *e;
 
@@ -710,15 +709,23 @@ static int check_known(const cJSON *m, const char *const *names, size_t n, const
 			if (strcasecmp(e->string, names[i]) == 0)
 				break;
 		if (i == n)
-			return op_err_set(err, -EINVAL, "%s: unknown field \"%s\"", where, e->string);
+			return e;
 	}
-	return 0;
+	return NULL;
+}
+
+static int check_known(const cJSON *m, const char *const *names, size_t n, const char *where,
+		       struct op_err *err)
+{
+	const cJSON *e = kz__unknown_ci(m, names, n);
+
+	return e ? op_err_set(err, -EINVAL, "%s: unknown field \"%s\"", where, e->string) : 0;
 }
 
 static int str_field(const cJSON *m, const char *name, const char **ret, const char *where,
 		     struct op_err *err)
 {
-	const cJSON *v = field_ci(m, name);
+	const cJSON *v = kz__field_ci(m, name);
 
 	*ret = "";
 	if (!v || cJSON_IsNull(v))
@@ -753,7 +760,7 @@ static int fs_parse(const cJSON *e, struct kz_fsv *out, const char *where, struc
 		r = str_field(e, "path", &p, where, err);
 	if (r < 0)
 		return r;
-	c = field_ci(e, "create");
+	c = kz__field_ci(e, "create");
 	if (c && !cJSON_IsBool(c) && !cJSON_IsNull(c))
 		return op_err_set(err, -EINVAL, "%s: 'create' must be true or false", where);
 	kz__fsv_push(out, g, v, k, p, cJSON_IsTrue(c));
@@ -796,9 +803,9 @@ int kz__tc_parse(struct kz_tconfig *tc, const cJSON *doc, const char *where, str
 	for (size_t i = 0; r == 0 && i < KZ_TC_NSLOTS; i++) {
 		_cleanup_free_ char *w = xasprintf("%s: %s", where, slot_names[i]);
 
-		r = kz__fsv_parse(field_ci(doc, slot_names[i]), &tc->fs[i], w, err);
+		r = kz__fsv_parse(kz__field_ci(doc, slot_names[i]), &tc->fs[i], w, err);
 	}
-	e = field_ci(doc, "nameReference");
+	e = kz__field_ci(doc, "nameReference");
 	if (r == 0 && e && !cJSON_IsNull(e) && !cJSON_IsArray(e))
 		r = op_err_set(err, -EINVAL, "%s: nameReference must be a list", where);
 	if (r == 0 && cJSON_IsArray(e)) {
@@ -824,7 +831,7 @@ int kz__tc_parse(struct kz_tconfig *tc, const cJSON *doc, const char *where, str
 			if (r < 0)
 				break;
 			nb = nbr_push(tc, g, v, k);
-			r = kz__fsv_parse(field_ci(n, "fieldSpecs"), &nb->refs, w, err);
+			r = kz__fsv_parse(kz__field_ci(n, "fieldSpecs"), &nb->refs, w, err);
 			if (r < 0)
 				break;
 		}
@@ -844,7 +851,7 @@ static const cJSON *crd_schema(const cJSON *defs, const char *name)
 {
 	const cJSON *d = cJSON_GetObjectItemCaseSensitive(defs, name);
 
-	return d ? field_ci(d, "Schema") : NULL;
+	return d ? kz__field_ci(d, "Schema") : NULL;
 }
 
 static int crd_walk(struct kz_tconfig *tc, const char *kind, const cJSON *defs,
@@ -855,7 +862,7 @@ static int crd_walk(struct kz_tconfig *tc, const char *kind, const cJSON *defs,
 
 	if (!schema || depth > 32)
 		return 0;
-	cJSON_ArrayForEach(p, field_ci(schema, "properties")) {
+	cJSON_ArrayForEach(p, kz__field_ci(schema, "properties")) {
 		_cleanup_free_ char *fp = *path ? xasprintf("%s/%s", path, p->string)
 						: xstrdup(p->string);
 		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(p, "x-kubernetes-object-ref-api-version");
@@ -908,7 +915,7 @@ int kz__tc_from_crds(struct kz_tconfig *tc, const cJSON *defs, const char *where
 	if (!cJSON_IsObject(defs))
 		return op_err_set(err, -EINVAL, "%s: not a map of OpenAPI definitions", where);
 	cJSON_ArrayForEach(d, defs) {
-		const cJSON *props = field_ci(crd_schema(defs, d->string), "properties");
+		const cJSON *props = kz__field_ci(crd_schema(defs, d->string), "properties");
 		const char *dot = strrchr(d->string, '.');
 		struct kz_tconfig one = { 0 };
 		int r;

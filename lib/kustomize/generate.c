@@ -250,8 +250,8 @@ static int gen_sources(struct gen *g, const cJSON *args, struct op_err *err)
 	return 0;
 }
 
-/* Local generator options merged over the kustomization's generatorOptions. */
-static void merge_map(cJSON *meta, const char *field, const cJSON *a, const cJSON *b)
+/* A new map: the entries of a, then those of b over them. */
+static cJSON *overlay(const cJSON *a, const cJSON *b)
 {
 	cJSON *m = cJSON_CreateObject();
 	const cJSON *e;
@@ -264,6 +264,14 @@ static void merge_map(cJSON *meta, const char *field, const cJSON *a, const cJSO
 		else
 			cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
 	}
+	return m;
+}
+
+/* Local generator options merged over the kustomization's generatorOptions. */
+static void merge_map(cJSON *meta, const char *field, const cJSON *a, const cJSON *b)
+{
+	cJSON *m = overlay(a, b);
+
 	if (m->child)
 		cJSON_AddItemToObject(meta, field, m);
 	else
@@ -290,17 +298,8 @@ static void behavior_of(const cJSON *args, enum kz_behavior *ret, bool *ret_set)
 
 static void merge_string_map(cJSON *obj, const char *ptr, const cJSON *old)
 {
-	cJSON *cur = yj_get(obj, ptr), *m = cJSON_CreateObject();
-	const cJSON *e;
+	cJSON *cur = yj_get(obj, ptr), *m = overlay(old, cur);
 
-	cJSON_ArrayForEach(e, old)
-		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	cJSON_ArrayForEach(e, cur) {
-		if (cJSON_GetObjectItemCaseSensitive(m, e->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(m, e->string, cJSON_Duplicate(e, 1));
-		else
-			cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	}
 	if (m->child) {
 		yj_set(obj, ptr, m);
 	} else {

@@ -206,6 +206,13 @@ int kz__field_get(const cJSON *obj, const char *path, bool slice_index, const cJ
 
 /* ---- patches (patch.c) ---- */
 /* Strategic merge `patch` into *target (kinds' merge keys, $patch directives). */
+/*
+ * Fields as Go's JSON decoder matches them, without regard to case: the
+ * field `name` of map m, and the first field of m not in names[n].
+ */
+const cJSON *kz__field_ci(const cJSON *m, const char *name);
+const cJSON *kz__unknown_ci(const cJSON *m, const char *const *names, size_t n);
+
 int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err);
 
 /*

@@ -258,17 +258,47 @@ static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *fie
 	return 0;
 }
 
+/*
+ * kyaml's merge walks every map of the patched object, and the lists it
+ * merges by key, and there drops a null written as nothing (`key:`); a
+ * `null` or `~` it keeps.  Elements of other lists it does not walk.
+ */
+static void drop_implicit_nulls(const struct smp *s, cJSON *obj)
+{
+	cJSON *e = obj->child, *next;
+
+	for (; e; e = next) {
+		next = e->next;
+		if (yj_null_implicit(e)) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, e));
+		} else if (cJSON_IsObject(e)) {
+			drop_implicit_nulls(s, e);
+		} else if (cJSON_IsArray(e) && s->builtin && cJSON_IsObject(e->child) &&
+			   merge_key(e->string, e->child)) {
+			cJSON *el;
+
+			cJSON_ArrayForEach(el, e)
+				if (cJSON_IsObject(el))
+					drop_implicit_nulls(s, el);
+		}
+	}
+}
+
 int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err)
 {
 	char g[256], v[64];
 	struct smp s = { false, err };
+	int r;
 
 	kz__gv(*target, g, sizeof(g), v, sizeof(v));
 	for (size_t i = 0; i < ARRAY_SIZE(builtin_groups); i++)
 		if (streq(g, builtin_groups[i]))
 			s.builtin = true;
 	(void)kind;
-	return merge_value(&s, target, patch, NULL);
+	r = merge_value(&s, target, patch, NULL);
+	if (r == 0 && cJSON_IsObject(*target))
+		drop_implicit_nulls(&s, *target);
+	return r;
 }
 
 /* ---- selecting targets ---- */

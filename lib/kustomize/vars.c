@@ -74,17 +74,6 @@ int kz__varset_merge(struct kz_varset *dst, const struct kz_varset *src, struct 
 	return 0;
 }
 
-/* A field of a var entry, matched as Go's JSON decoder matches: without regard to case. */
-static const cJSON *get_ci(const cJSON *m, const char *name)
-{
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, m)
-		if (e->string && strcasecmp(e->string, name) == 0)
-			return e;
-	return NULL;
-}
-
 static int known_ci(const cJSON *m, const char *const *names, size_t n, const char *what,
 		    const char *kfile, struct op_err *err)
 {
@@ -92,15 +81,11 @@ static int known_ci(const cJSON *m, const char *const *names, size_t n, const ch
 
 	if (!cJSON_IsObject(m) && !cJSON_IsNull(m) && m)
 		return op_err_set(err, -EINVAL, "%s: vars: '%s' must be a map", kfile, what);
+	e = kz__unknown_ci(m, names, n);
+	if (e)
+		return op_err_set(err, -EINVAL, "%s: vars: unknown field '%s' in %s", kfile,
+				  e->string, what);
 	cJSON_ArrayForEach(e, m) {
-		size_t i;
-
-		for (i = 0; i < n; i++)
-			if (strcasecmp(e->string, names[i]) == 0)
-				break;
-		if (i == n)
-			return op_err_set(err, -EINVAL, "%s: vars: unknown field '%s' in %s", kfile,
-					  e->string, what);
 		if (!cJSON_IsString(e) && !cJSON_IsNull(e) && !cJSON_IsObject(e))
 			return op_err_set(err, -EINVAL, "%s: vars: '%s' must be a string", kfile,
 					  e->string);
@@ -110,7 +95,7 @@ static int known_ci(const cJSON *m, const char *const *names, size_t n, const ch
 
 static const char *str_ci(const cJSON *m, const char *name)
 {
-	const cJSON *v = get_ci(m, name);
+	const cJSON *v = kz__field_ci(m, name);
 
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
@@ -133,7 +118,7 @@ static int var_parse(const cJSON *e, struct kz_var *v, const char *kfile, struct
 	static const char *const ref[] = { "apiVersion", "group", "version", "kind", "name",
 					   "namespace" };
 	static const char *const fref[] = { "fieldPath" };
-	const cJSON *o = get_ci(e, "objref"), *f = get_ci(e, "fieldref");
+	const cJSON *o = kz__field_ci(e, "objref"), *f = kz__field_ci(e, "fieldref");
 	const char *av, *slash;
 	int r;
 

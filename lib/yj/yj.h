@@ -108,6 +108,14 @@ int yj_emit_yaml(const cJSON *doc, struct buf *out);
 int yj_emit_yaml_go(const cJSON *doc, struct buf *out);
 
 /* What an explicit tag asks a scalar to be (yj_resolve_scalar()). */
+/*
+ * Whether `j` is a null that yj_parse_stream() read from an empty scalar
+ * (`key:` with nothing after it), rather than from `null`, `~` or JSON.
+ * kustomize's strategic merge (kyaml) drops the former from a patched
+ * object and keeps the latter.  The mark survives cJSON_Duplicate().
+ */
+bool yj_null_implicit(const cJSON *j);
+
 enum yj_scalar_want {
 	YJ_SCALAR_ANY,   /* untagged: whatever the plain scalar reads as */
 	YJ_SCALAR_STR,   /* !!str: always the string itself */
