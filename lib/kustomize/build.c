@@ -193,6 +193,14 @@ char *kz__display(const struct kz_ctx *ctx, const char *rel)
 	return abs;
 }
 
+/* abs_path(), with a symlink that leaves the root refused by name. */
+static int abs_in_root(const struct kz_ctx *ctx, const char *rel, char **ret, struct op_err *err)
+{
+	int r = abs_path(ctx, rel, ret, err);
+
+	return r == -ELOOP ? op_err_set(err, -EPERM, "symlink '%s' leaves the source root", rel) : r;
+}
+
 /*
  * The real directory `rel` names (relative to root, "." for root), as
  * kustomize's loader confirms a directory: on the whole file system its
@@ -204,12 +212,10 @@ static int real_dir(const struct kz_ctx *ctx, const char *rel, char **ret, struc
 	_cleanup_free_ char *abs = NULL;
 	char real[PATH_MAX_LEN];
 	struct stat st;
-	int r = abs_path(ctx, rel, &abs, err);
+	int r = abs_in_root(ctx, rel, &abs, err);
 
 	if (r < 0)
-		return r == -ELOOP ? op_err_set(err, -EPERM, "symlink '%s' leaves the source root",
-						rel)
-				   : r;
+		return r;
 	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode))
 		return op_err_set(err, -ENOTDIR, "'%s' is not a directory", rel);
 	if (!ctx->whole_fs) {
@@ -227,12 +233,10 @@ static int stat_rel(struct kz_ctx *ctx, const char *rel, char *kind, struct op_e
 {
 	_cleanup_free_ char *abs = NULL;
 	struct stat st;
-	int r = abs_path(ctx, rel, &abs, err);
+	int r = abs_in_root(ctx, rel, &abs, err);
 
 	if (r < 0)
-		return r == -ELOOP ? op_err_set(err, -EPERM, "symlink '%s' leaves the source root",
-						rel)
-				   : r;
+		return r;
 	*kind = 0;
 	if (stat(abs, &st) == 0)
 		*kind = S_ISDIR(st.st_mode) ? 'd' : 'f';

@@ -72,18 +72,22 @@ static char *b64_lines(const char *val, size_t n)
 	return out;
 }
 
-/* Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, at most 253, not "." or "..". */
-static bool valid_key(const char *k)
+/* Whether every character of k is one of [-._a-zA-Z0-9]. */
+static bool key_chars(const char *k)
 {
-	size_t n = strlen(k);
-
-	if (n == 0 || n > 253 || streq(k, ".") || streq(k, ".."))
-		return false;
 	for (const char *p = k; *p; p++)
 		if (!(*p == '-' || *p == '.' || *p == '_' || (*p >= 'a' && *p <= 'z') ||
 		      (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
 			return false;
 	return true;
+}
+
+/* Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, at most 253, not "." or "..". */
+static bool valid_key(const char *k)
+{
+	size_t n = strlen(k);
+
+	return n > 0 && n <= 253 && !streq(k, ".") && !streq(k, "..") && key_chars(k);
 }
 
 static int gen_put(struct gen *g, const char *key, const char *val, size_t n, struct op_err *err)
@@ -123,13 +127,7 @@ static int gen_put(struct gen *g, const char *key, const char *val, size_t n, st
 /* Kubernetes' IsEnvVarName: [-._a-zA-Z][-._a-zA-Z0-9]*. */
 static bool valid_env_name(const char *k)
 {
-	if (!*k || (*k >= '0' && *k <= '9'))
-		return false;
-	for (const char *p = k; *p; p++)
-		if (!(*p == '-' || *p == '.' || *p == '_' || (*p >= 'a' && *p <= 'z') ||
-		      (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
-			return false;
-	return true;
+	return *k && !(*k >= '0' && *k <= '9') && key_chars(k);
 }
 
 static int gen_env(struct gen *g, const char *file, struct op_err *err)
