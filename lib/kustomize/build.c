@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,14 +50,68 @@ static const char *const supported_fields[] = {
 	"commonLabels", "labels", "commonAnnotations", "patchesStrategicMerge",
 	"patchesJson6902", "patches", "images", "imageTags", "replicas", "sortOptions",
 	"resources", "components", "bases", "configMapGenerator", "secretGenerator",
-	"generatorOptions", "buildMetadata", "replacements", "crds",
+	"generatorOptions", "buildMetadata", "replacements", "crds", "vars", "configurations",
+	"generators", "transformers", "validators",
 };
 
+/*
+ * Refused by name: helm charts are rendered by lib/helm, which does not
+ * exist yet; a custom OpenAPI schema for strategic merge is not read.
+ */
 static const char *const unsupported_fields[] = {
-	"openapi", "vars", "helmGlobals", "helmCharts",
-	"helmChartInflationGenerator", "configurations", "generators", "transformers",
-	"validators",
+	"helmGlobals", "helmCharts", "helmChartInflationGenerator", "openapi",
 };
+
+/*
+ * kustomize decodes a kustomization with Go's JSON decoder, which matches
+ * field names without regard to case: "Resources" is "resources".
+ */
+static void normalize_keys(cJSON *k)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, k) {
+		const char *const *lists[] = { supported_fields, unsupported_fields };
+		const size_t ns[] = { ARRAY_SIZE(supported_fields), ARRAY_SIZE(unsupported_fields) };
+
+		for (size_t l = 0; l < 2; l++) {
+			for (size_t i = 0; i < ns[l]; i++) {
+				if (!streq(e->string, lists[l][i]) &&
+				    strcasecmp(e->string, lists[l][i]) == 0 &&
+				    !cJSON_GetObjectItemCaseSensitive(k, lists[l][i])) {
+					free(e->string);
+					e->string = xstrdup(lists[l][i]);
+				}
+			}
+		}
+	}
+}
+
+/*
+ * kustomize's FixKustomization: `bases` are resources (after the others)
+ * and `imageTags` images.
+ */
+static void fold_legacy(cJSON *k)
+{
+	static const char *const pairs[][2] = { { "bases", "resources" }, { "imageTags", "images" } };
+
+	for (size_t i = 0; i < ARRAY_SIZE(pairs); i++) {
+		cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(k, pairs[i][0]);
+		cJSON *to = cJSON_GetObjectItemCaseSensitive(k, pairs[i][1]), *e;
+
+		if (!cJSON_IsArray(old) || !cJSON_GetArraySize(old)) {
+			cJSON_Delete(old);
+			continue;
+		}
+		if (!cJSON_IsArray(to)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(k, pairs[i][1]);
+			to = cJSON_AddArrayToObject(k, pairs[i][1]);
+		}
+		while ((e = cJSON_DetachItemFromArray(old, 0)))
+			cJSON_AddItemToArray(to, e);
+		cJSON_Delete(old);
+	}
+}
 
 static bool in(const char *s, const char *const *v, size_t n)
 {
@@ -66,13 +121,28 @@ static bool in(const char *s, const char *const *v, size_t n)
 	return false;
 }
 
-/* "dir/rel" cleaned; fails if it climbs out of root. */
-static int resolve(const char *dir, const char *rel, char **ret, struct op_err *err)
+/*
+ * "dir/rel" cleaned, relative to root.  Confined, an absolute `rel` or one
+ * that climbs out of root fails (-EPERM).  On the whole file system (root
+ * "/"), ".." at the top stays there, as in Go's filepath.Clean, and an
+ * absolute `rel` is taken as it is.
+ */
+static int resolve(const struct kz_ctx *ctx, const char *dir, const char *rel, char **ret,
+		   struct op_err *err)
 {
 	char *j, *c;
 
-	if (rel[0] == '/')
+	if (rel[0] == '/' && !ctx->whole_fs)
 		return op_err_set(err, -EPERM, "absolute path '%s' is not allowed", rel);
+	if (ctx->whole_fs) {
+		j = rel[0] == '/' ? xstrdup(rel)
+				  : xasprintf("/%s/%s", streq(dir, ".") ? "" : dir, rel);
+		c = path_clean(j);
+		free(j);
+		*ret = xstrdup(streq(c, "/") ? "." : c + 1);
+		free(c);
+		return 0;
+	}
 	j = streq(dir, ".") ? xstrdup(rel) : xasprintf("%s/%s", dir, rel);
 	c = path_clean(j);
 	free(j);
@@ -95,17 +165,78 @@ static bool under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
+/* The file-system path of `rel` (relative to root); symlinks checked when confined. */
+static int abs_path(const struct kz_ctx *ctx, const char *rel, char **ret, struct op_err *err)
+{
+	if (ctx->whole_fs) {
+		*ret = streq(rel, ".") ? xstrdup("/") : xasprintf("/%s", rel);
+		return 0;
+	}
+	return path_join_safe(ctx->root, rel, ret, err);
+}
+
+char *kz__display(const struct kz_ctx *ctx, const char *rel)
+{
+	char *abs;
+	size_t n;
+
+	if (!ctx->whole_fs)
+		return xstrdup(rel);
+	abs = streq(rel, ".") ? xstrdup("/") : xasprintf("/%s", rel);
+	n = ctx->cwd ? strlen(ctx->cwd) : 0;
+	if (n > 1 && strncmp(abs, ctx->cwd, n) == 0 && (abs[n] == '/' || abs[n] == '\0')) {
+		char *short_ = xstrdup(abs[n] ? abs + n + 1 : ".");
+
+		free(abs);
+		return short_;
+	}
+	return abs;
+}
+
+/* abs_path(), with a symlink that leaves the root refused by name. */
+static int abs_in_root(const struct kz_ctx *ctx, const char *rel, char **ret, struct op_err *err)
+{
+	int r = abs_path(ctx, rel, ret, err);
+
+	return r == -ELOOP ? op_err_set(err, -EPERM, "symlink '%s' leaves the source root", rel) : r;
+}
+
+/*
+ * The real directory `rel` names (relative to root, "." for root), as
+ * kustomize's loader confirms a directory: on the whole file system its
+ * real path (symlinks resolved); confined, `rel` itself once the safe
+ * join has checked its symlinks.  -ENOTDIR when it is not a directory.
+ */
+static int real_dir(const struct kz_ctx *ctx, const char *rel, char **ret, struct op_err *err)
+{
+	_cleanup_free_ char *abs = NULL;
+	char real[PATH_MAX_LEN];
+	struct stat st;
+	int r = abs_in_root(ctx, rel, &abs, err);
+
+	if (r < 0)
+		return r;
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return op_err_set(err, -ENOTDIR, "'%s' is not a directory", rel);
+	if (!ctx->whole_fs) {
+		*ret = xstrdup(rel);
+		return 0;
+	}
+	if (strlen(abs) >= sizeof(real) || !realpath(abs, real))
+		return op_err_set(err, -errno, "cannot resolve '%s': %s", abs, op_strerror(errno));
+	*ret = xstrdup(streq(real, "/") ? "." : real + 1);
+	return 0;
+}
+
 /* The kind of file at root/rel: 'd', 'f', or 0 when absent. */
 static int stat_rel(struct kz_ctx *ctx, const char *rel, char *kind, struct op_err *err)
 {
 	_cleanup_free_ char *abs = NULL;
 	struct stat st;
-	int r = path_join_safe(ctx->root, rel, &abs, err);
+	int r = abs_in_root(ctx, rel, &abs, err);
 
 	if (r < 0)
-		return r == -ELOOP ? op_err_set(err, -EPERM, "symlink '%s' leaves the source root",
-						rel)
-				   : r;
+		return r;
 	*kind = 0;
 	if (stat(abs, &st) == 0)
 		*kind = S_ISDIR(st.st_mode) ? 'd' : 'f';
@@ -119,7 +250,7 @@ static int read_rel(struct kz_ctx *ctx, const char *rel, char **ret, size_t *ret
 	struct stat st;
 	char *data;
 	size_t got = 0;
-	int fd, r = path_join_safe(ctx->root, rel, &abs, err);
+	int fd, r = abs_path(ctx, rel, &abs, err);
 
 	if (r < 0)
 		return r;
@@ -127,15 +258,22 @@ static int read_rel(struct kz_ctx *ctx, const char *rel, char **ret, size_t *ret
 		return op_err_set(err, -E2BIG, "too many files read (limit %zu) at '%s'",
 				  ctx->lim.max_files, rel);
 	fd = open(abs, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return op_err_set(err, -errno, "cannot read '%s': %s", rel, op_strerror(errno));
+	if (fd < 0) {
+		_cleanup_free_ char *d = kz__display(ctx, rel);
+
+		return op_err_set(err, -errno, "cannot read '%s': %s", d, op_strerror(errno));
+	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		_cleanup_free_ char *d = kz__display(ctx, rel);
+
 		close(fd);
-		return op_err_set(err, -EISDIR, "'%s' is not a regular file", rel);
+		return op_err_set(err, -EISDIR, "'%s' is not a regular file", d);
 	}
 	if ((size_t)st.st_size > ctx->lim.max_bytes - ctx->bytes) {
+		_cleanup_free_ char *d = kz__display(ctx, rel);
+
 		close(fd);
-		return op_err_set(err, -EFBIG, "reading '%s' exceeds the limit of %zu bytes", rel,
+		return op_err_set(err, -EFBIG, "reading '%s' exceeds the limit of %zu bytes", d,
 				  ctx->lim.max_bytes);
 	}
 	data = xmalloc((size_t)st.st_size + 1);
@@ -157,74 +295,55 @@ static int read_rel(struct kz_ctx *ctx, const char *rel, char **ret, size_t *ret
 	return 0;
 }
 
+
+
 /*
- * `crds` lists CRD files whose OpenAPI schemas kustomize reads for merge
- * keys and name references of custom resources; they add no objects.  We
- * read each (it must exist) and go on when its schema declares neither,
- * which leaves the output unchanged; otherwise we refuse rather than merge
- * those resources differently from kustomize.
+ * kustomize's LoadRestrictionsRootOnly: the file's directory, with
+ * symlinks resolved on the whole file system, must lie in or below the
+ * kustomization's directory.
  */
-static int check_crds(struct kz_ctx *ctx, const cJSON *k, const char *dir, const char *kfile,
-		      struct op_err *err)
+static int restrict_file(struct kz_target *kt, const char *rel, const char *p,
+			 struct op_err *err)
 {
-	static const char *const marks[] = {
-		"x-kubernetes-patch-merge-key", "x-kubernetes-patch-strategy",
-		"x-kubernetes-object-ref-api-version", "x-kubernetes-object-ref-kind",
-	};
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(k, "crds"), *it;
+	_cleanup_free_ char *parent = NULL, *real = NULL;
+	const char *slash;
+	struct op_err e = OP_ERR_INIT;
 
-	cJSON_ArrayForEach(it, list) {
-		_cleanup_free_ char *rel = NULL, *data = NULL;
-		size_t len, i;
-		int r;
-
-		if (!cJSON_IsString(it))
-			return op_err_set(err, -EINVAL, "%s: crds: entries must be file paths", kfile);
-		r = resolve(dir, it->valuestring, &rel, err);
-		if (r == 0)
-			r = read_rel(ctx, rel, &data, &len, err);
-		if (r < 0)
-			return op_err_prefix(err, "%s: crds", kfile);
-		{
-			cJSON *defs = NULL;
-			const cJSON *d;
-			bool ok;
-
-			/* A map of OpenAPI definitions, not a CRD manifest. */
-			ok = yj_parse_one(data, len, &defs, err) == 0 && cJSON_IsObject(defs);
-			if (ok)
-				cJSON_ArrayForEach(d, defs)
-					ok = ok && cJSON_IsObject(d);
-			cJSON_Delete(defs);
-			if (!ok)
-				return op_err_set(err, -EINVAL, "%s: crds: '%s' is not a map of "
-						  "OpenAPI definitions", kfile, rel);
-		}
-		for (i = 0; i < ARRAY_SIZE(marks); i++)
-			if (memmem(data, len, marks[i], strlen(marks[i])))
-				return op_err_set(err, -ENOTSUP, "%s: crds: '%s' declares %s, which "
-						  "we do not read yet", kfile, rel, marks[i]);
+	if (kt->ctx->load_anywhere)
+		return 0;
+	if (!kt->ctx->whole_fs) {
+		if (under(p, kt->dir))
+			return 0;
+	} else {
+		slash = strrchr(p, '/');
+		parent = slash ? xstrndup(p, (size_t)(slash - p)) : xstrdup(".");
+		if (real_dir(kt->ctx, parent, &real, &e) < 0 || under(real, kt->dir))
+			return 0; /* a missing directory: reading the file says so */
 	}
-	return 0;
-}
+	{
+		_cleanup_free_ char *d = kz__display(kt->ctx, kt->dir);
 
+		return op_err_set(err, -EPERM, "%s: security; file '%s' is not in or below '%s'",
+				  kt->kfile, rel, d);
+	}
+}
 
 int kz__read(struct kz_target *kt, const char *rel, char **ret, size_t *ret_len, char **ret_path,
 	     struct op_err *err)
 {
 	_cleanup_free_ char *p = NULL;
-	int r = resolve(kt->dir, rel, &p, err);
+	int r = resolve(kt->ctx, kt->dir, rel, &p, err);
 
 	if (r < 0)
 		return op_err_prefix(err, "%s", kt->kfile);
-	if (!kt->ctx->load_anywhere && !under(p, kt->dir))
-		return op_err_set(err, -EPERM, "%s: security; file '%s' is not in or below '%s'",
-				  kt->kfile, rel, kt->dir);
+	r = restrict_file(kt, rel, p, err);
+	if (r < 0)
+		return r;
 	r = read_rel(kt->ctx, p, ret, ret_len, err);
 	if (r < 0)
 		return op_err_prefix(err, "%s", kt->kfile);
 	if (ret_path)
-		*ret_path = TAKE_PTR(p);
+		*ret_path = kz__display(kt->ctx, p);
 	return 0;
 }
 
@@ -232,6 +351,7 @@ static void target_release(struct kz_target *kt)
 {
 	free(kt->dir);
 	free(kt->kfile);
+	free(kt->kpath);
 	cJSON_Delete(kt->k);
 }
 
@@ -467,17 +587,19 @@ static void merge_overlay(cJSON *k, const cJSON *o)
 	merge_images(k, cJSON_GetObjectItemCaseSensitive(o, "images"));
 }
 
-static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
+static int target_load(struct kz_ctx *ctx, const struct kz_target *parent, const char *dir,
 		       struct kz_target *kt, struct op_err *err)
 {
 	const char *found = NULL;
 	char *data = NULL, *rel = NULL;
 	size_t len;
 	const cJSON *e, *av, *kind;
+	unsigned depth = parent ? parent->depth + 1 : 0;
 	int r;
 
 	memset(kt, 0, sizeof(*kt));
 	kt->ctx = ctx;
+	kt->parent = parent;
 	kt->depth = depth;
 	kt->dir = xstrdup(dir);
 	if (depth > ctx->lim.max_depth)
@@ -493,9 +615,13 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 			return r;
 		if (kind_c != 'f')
 			continue;
-		if (found)
+		if (found) {
+			_cleanup_free_ char *d = kz__display(ctx, dir);
+
+			free(rel);
 			return op_err_set(err, -EINVAL, "found multiple kustomization files under: %s",
-					  dir);
+					  d);
+		}
 		found = kfile_names[i];
 		free(rel);
 		rel = TAKE_PTR(p);
@@ -504,6 +630,7 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 		/* Flux's generated kustomization.yaml. */
 		kt->kfile = streq(dir, ".") ? xstrdup("kustomization.yaml (generated)")
 					    : xasprintf("%s/kustomization.yaml (generated)", dir);
+		kt->kpath = xstrdup(kt->kfile);
 		kt->k = cJSON_CreateObject();
 		r = generate_resources(ctx, dir, dir, 0,
 				       cJSON_AddArrayToObject(kt->k, "resources"), err);
@@ -512,53 +639,75 @@ static int target_load(struct kz_ctx *ctx, const char *dir, unsigned depth,
 		merge_overlay(kt->k, ctx->overlay);
 		return check_types(kt, err);
 	}
-	if (!found)
+	if (!found) {
+		_cleanup_free_ char *d = kz__display(ctx, dir);
+
 		return op_err_set(err, -ENOENT,
 				  "unable to find one of 'kustomization.yaml', 'kustomization.yml' or "
 				  "'Kustomization' in directory '%s'",
-				  dir);
-	kt->kfile = rel;
+				  d);
+	}
+	kt->kpath = rel;
+	kt->kfile = kz__display(ctx, rel);
 	r = read_rel(ctx, rel, &data, &len, err);
 	if (r < 0)
 		return r;
-	r = yj_parse_one(data, len, &kt->k, err);
-	free(data);
-	if (r < 0)
-		return op_err_prefix(err, "invalid kustomization '%s'", rel);
+	{
+		/*
+		 * kustomize reads the first document only; none at all (or a
+		 * null one) is an empty kustomization.
+		 */
+		struct yj_stream st;
+
+		r = yj_parse_stream(data, len, NULL, &st, err);
+		free(data);
+		if (r < 0)
+			return op_err_prefix(err, "invalid kustomization '%s'", kt->kfile);
+		if (st.n && !cJSON_IsNull(st.docs[0])) {
+			kt->k = st.docs[0];
+			st.docs[0] = NULL;
+		} else {
+			kt->k = cJSON_CreateObject();
+		}
+		yj_stream_release(&st);
+	}
 	if (!cJSON_IsObject(kt->k))
-		return op_err_set(err, -EINVAL, "invalid kustomization '%s': not a map", rel);
+		return op_err_set(err, -EINVAL, "invalid kustomization '%s': not a map", kt->kfile);
+	normalize_keys(kt->k);
 	cJSON_ArrayForEach(e, kt->k) {
 		if (in(e->string, unsupported_fields, ARRAY_SIZE(unsupported_fields)))
-			return op_err_set(err, -ENOTSUP, "%s: field '%s' is not supported", rel,
-					  e->string);
+			return op_err_set(err, -ENOTSUP, "%s: field '%s': %s are not supported yet",
+					  kt->kfile, e->string,
+					  streq(e->string, "openapi") ? "custom OpenAPI schemas"
+								      : "helm charts");
 		if (!in(e->string, supported_fields, ARRAY_SIZE(supported_fields)))
 			return op_err_set(err, -EINVAL,
-					  "invalid kustomization '%s': unknown field '%s'", rel,
+					  "invalid kustomization '%s': unknown field '%s'", kt->kfile,
 					  e->string);
 	}
-	r = check_crds(ctx, kt->k, dir, rel, err);
-	if (r < 0)
-		return r;
 	kind = cJSON_GetObjectItemCaseSensitive(kt->k, "kind");
 	av = cJSON_GetObjectItemCaseSensitive(kt->k, "apiVersion");
 	kt->component = kind && cJSON_IsString(kind) && streq(kind->valuestring, "Component");
 	if (kind && (!cJSON_IsString(kind) || (!streq(kind->valuestring, "Kustomization") &&
 					       !kt->component)))
 		return op_err_set(err, -EINVAL, "%s: kind should be Kustomization or Component",
-				  rel);
+				  kt->kfile);
 	if (av && (!cJSON_IsString(av) ||
 		   !streq(av->valuestring, kt->component ? "kustomize.config.k8s.io/v1alpha1"
 							 : "kustomize.config.k8s.io/v1beta1")))
-		return op_err_set(err, -EINVAL, "%s: apiVersion for %s should be %s", rel,
+		return op_err_set(err, -EINVAL, "%s: apiVersion for %s should be %s", kt->kfile,
 				  kt->component ? "Component" : "Kustomization",
 				  kt->component ? "kustomize.config.k8s.io/v1alpha1"
 						: "kustomize.config.k8s.io/v1beta1");
 	if (kt->k->child == NULL ||
 	    (cJSON_GetArraySize(kt->k) == (kind ? 1 : 0) + (av ? 1 : 0)))
-		return op_err_set(err, -EINVAL, "%s: kustomization.yaml is empty", rel);
+		return op_err_set(err, -EINVAL, "%s: kustomization.yaml is empty", kt->kfile);
 	if (depth == 0 && ctx->overlay)
 		merge_overlay(kt->k, ctx->overlay);
-	return check_types(kt, err);
+	r = check_types(kt, err);
+	if (r == 0)
+		fold_legacy(kt->k);
+	return r;
 }
 
 static bool is_remote(const char *s)
@@ -631,62 +780,111 @@ int kz__parse_resources(const char *data, size_t len, const char *origin, struct
 	return r;
 }
 
-static int accumulate(struct kz_target *kt, struct kz_resmap *ra, struct op_err *err);
+static int accumulate(struct kz_target *kt, struct kz_acc *acc, struct op_err *err);
 
-static int merge_into(struct kz_resmap *ra, struct kz_resmap *sub, struct op_err *err)
+void kz__acc_release(struct kz_acc *a)
+{
+	kz__resmap_release(&a->m);
+	kz__tc_release(&a->tc);
+	kz__varset_release(&a->vars);
+}
+
+/* kustomize's MergeAccumulator: a base's resources, configuration and vars join ours. */
+static int merge_acc(struct kz_acc *acc, struct kz_acc *sub, struct op_err *err)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < sub->n; i++) {
+	for (size_t i = 0; i < sub->m.n; i++) {
 		if (r == 0)
-			r = kz__resmap_append(ra, sub->v[i], err);
+			r = kz__resmap_append(&acc->m, sub->m.v[i], err);
 		else
-			kz__res_free(sub->v[i]);
+			kz__res_free(sub->m.v[i]);
 	}
-	free(sub->v);
-	sub->v = NULL;
-	sub->n = sub->alloc = 0;
+	free(sub->m.v);
+	sub->m.v = NULL;
+	sub->m.n = sub->m.alloc = 0;
+	if (r == 0)
+		r = kz__tc_merge(&acc->tc, &sub->tc, err);
+	if (r == 0)
+		r = kz__varset_merge(&acc->vars, &sub->vars, err);
 	return r;
 }
 
-static int build_dir(struct kz_target *kt, const char *path, bool component,
-		     struct kz_resmap *ra, struct op_err *err)
+/*
+ * kustomize's loader refuses a base or component whose directory contains
+ * (or is) the directory of a kustomization on the way to it: building it
+ * would never end.
+ */
+static int check_cycle(const struct kz_target *kt, const char *dir, struct op_err *err)
 {
-	struct kz_target sub;
-	struct kz_resmap subra = { 0 };
-	int r = target_load(kt->ctx, path, kt->depth + 1, &sub, err);
+	for (const struct kz_target *t = kt; t; t = t->parent) {
+		if (under(t->dir, dir)) {
+			_cleanup_free_ char *a = kz__display(kt->ctx, dir);
+			_cleanup_free_ char *b = kz__display(kt->ctx, t->dir);
 
+			return op_err_set(err, -ELOOP,
+					  "%s: cycle detected: candidate root '%s' contains visited "
+					  "root '%s'",
+					  kt->kfile, a, b);
+		}
+	}
+	return 0;
+}
+
+static int build_dir(struct kz_target *kt, const char *rel, bool component, struct kz_acc *acc,
+		     struct op_err *err)
+{
+	struct kz_target sub = { 0 };
+	struct kz_acc subacc = { 0 };
+	_cleanup_free_ char *path = NULL;
+	int r = real_dir(kt->ctx, rel, &path, err);
+
+	if (r < 0) {
+		r = op_err_prefix(err, "%s", kt->kfile);
+		goto out;
+	}
+	r = check_cycle(kt, path, err);
+	if (r == 0)
+		r = target_load(kt->ctx, kt, path, &sub, err);
 	if (r < 0)
 		goto out;
 	if (component && !sub.component) {
+		_cleanup_free_ char *d = kz__display(kt->ctx, path);
+
 		r = op_err_set(err, -EINVAL, "%s: expected kind 'Component' for path '%s' but got "
-				  "'Kustomization'", kt->kfile, path);
+				  "'Kustomization'", kt->kfile, d);
 		goto out;
 	}
 	if (!component && sub.component) {
+		_cleanup_free_ char *d = kz__display(kt->ctx, path);
+
 		r = op_err_set(err, -EINVAL, "%s: expected kind != 'Component' for path '%s'",
-			       kt->kfile, path);
+			       kt->kfile, d);
 		goto out;
 	}
 	if (component) {
-		r = accumulate(&sub, ra, err);
+		/* a component works on what its parent has accumulated */
+		r = accumulate(&sub, acc, err);
 		goto out;
 	}
-	r = accumulate(&sub, &subra, err);
+	r = accumulate(&sub, &subacc, err);
 	if (r == 0)
-		r = merge_into(ra, &subra, err);
+		r = merge_acc(acc, &subacc, err);
 out:
-	kz__resmap_release(&subra);
+	kz__acc_release(&subacc);
 	target_release(&sub);
 	return r;
 }
 
-static int add_resources(struct kz_target *kt, const cJSON *list, bool component,
-			 struct kz_resmap *ra, struct op_err *err)
+static int add_entries(struct kz_target *kt, const cJSON *list, bool component,
+		       struct kz_acc *acc, struct op_err *err)
 {
 	const cJSON *e;
 	int r;
 
+	if (list && !cJSON_IsArray(list) && !cJSON_IsNull(list))
+		return op_err_set(err, -EINVAL, "%s: '%s' must be a list", kt->kfile,
+				  component ? "components" : "resources");
 	cJSON_ArrayForEach(e, list) {
 		_cleanup_free_ char *p = NULL;
 		char kind;
@@ -696,16 +894,16 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 					  component ? "components" : "resources");
 		if (is_remote(e->valuestring))
 			return op_err_set(err, -EPERM,
-					  "%s: remote resource '%s' is not allowed (remote bases "
-					  "are disabled)",
+					  "%s: remote resource '%s' is not supported (no remote "
+					  "bases)",
 					  kt->kfile, e->valuestring);
-		r = resolve(kt->dir, e->valuestring, &p, err);
+		r = resolve(kt->ctx, kt->dir, e->valuestring, &p, err);
 		if (r == 0)
 			r = stat_rel(kt->ctx, p, &kind, err);
 		if (r < 0)
 			return op_err_prefix(err, "%s", kt->kfile);
 		if (kind == 'd') {
-			r = build_dir(kt, p, component, ra, err);
+			r = build_dir(kt, p, component, acc, err);
 		} else if (kind == 'f' && !component) {
 			char *data;
 			size_t len;
@@ -714,7 +912,7 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 			r = kz__read(kt, e->valuestring, &data, &len, &path, err);
 			if (r < 0)
 				return r;
-			r = kz__parse_resources(data, len, path, ra, err);
+			r = kz__parse_resources(data, len, path, &acc->m, err);
 			free(data);
 		} else {
 			r = op_err_set(err, -ENOENT, "%s: %s '%s' not found", kt->kfile,
@@ -726,405 +924,150 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 	return 0;
 }
 
-/* ---- generators ---- */
-
-static bool valid_utf8(const char *s, size_t n)
+int kz__add_resources(struct kz_target *kt, const cJSON *list, struct kz_acc *acc,
+		      struct op_err *err)
 {
-	for (size_t i = 0; i < n;) {
-		size_t l = s[i] ? yj_utf8_len((const unsigned char *)s + i) : 0;
-
-		if (l == 0)
-			return false;
-		i += l;
-	}
-	return true;
+	return add_entries(kt, list, false, acc, err);
 }
 
-struct gen {
-	struct kz_target *kt;
-	bool secret;
-	cJSON *data, *bin; /* data (strings), binaryData */
-	const char *what;  /* "configMapGenerator" */
-	const char *name;
-};
-
-static int gen_put(struct gen *g, const char *key, const char *val, size_t n, struct op_err *err)
+/* The first document of a file, or NULL for none; -errno on bad YAML. */
+static int read_doc(struct kz_target *kt, const char *rel, const char *field, cJSON **ret,
+		    struct op_err *err)
 {
-	cJSON *dst;
-	char *v;
+	struct yj_stream st;
+	char *data;
+	size_t len;
+	int r = kz__read(kt, rel, &data, &len, NULL, err);
 
-	if (!*key)
-		return op_err_set(err, -EINVAL, "%s: %s '%s': empty key", g->kt->kfile, g->what,
-				  g->name);
-	if (cJSON_GetObjectItemCaseSensitive(g->data, key) ||
-	    cJSON_GetObjectItemCaseSensitive(g->bin, key))
-		return op_err_set(err, -EINVAL,
-				  "%s: %s '%s': cannot add key '%s', another key by that name "
-				  "already exists",
-				  g->kt->kfile, g->what, g->name, key);
-	if (g->secret) {
-		v = b64_encode(val, n);
-		dst = g->data;
-	} else if (valid_utf8(val, n)) {
-		v = xstrndup(val, n);
-		dst = g->data;
-	} else {
-		v = b64_encode(val, n);
-		dst = g->bin;
+	if (r < 0)
+		return op_err_prefix(err, "%s", field);
+	r = yj_parse_stream(data, len, NULL, &st, err);
+	free(data);
+	if (r < 0)
+		return op_err_prefix(err, "%s: %s: '%s'", kt->kfile, field, rel);
+	*ret = NULL;
+	if (st.n) {
+		*ret = st.docs[0];
+		st.docs[0] = NULL;
 	}
-	cJSON_AddItemToObject(dst, key, cJSON_CreateString(v));
-	free(v);
+	yj_stream_release(&st);
 	return 0;
 }
 
-static int gen_env(struct gen *g, const char *file, struct op_err *err)
+/*
+ * The transformer configuration this kustomization adds: kustomize's
+ * defaults merged with its `configurations` files, then what its `crds`
+ * declare.
+ */
+static int load_config(struct kz_target *kt, struct kz_acc *acc, struct op_err *err)
 {
-	char *data;
-	size_t len;
-	const char *p, *end;
-	int r = kz__read(g->kt, file, &data, &len, NULL, err), line = 0;
+	struct kz_tconfig dflt, files = { 0 }, crds = { 0 };
+	const cJSON *e;
+	int r = 0;
 
-	if (r < 0)
-		return r;
-	for (p = data; r == 0 && p < data + len; p = end + 1, line++) {
-		const char *eol = memchr(p, '\n', (size_t)(data + len - p)), *q, *eq;
-		size_t n;
-		char *key;
+	kz__tc_default(&dflt);
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/configurations")) {
+		struct kz_tconfig one;
+		cJSON *doc = NULL;
 
-		end = eol ? eol : data + len;
-		n = (size_t)(end - p);
-		if (n && p[n - 1] == '\r')
-			n--;
-		q = p;
-		if (line == 0 && n >= 3 && memcmp(q, "\xef\xbb\xbf", 3) == 0)
-			q += 3;
-		while (q < p + n && (*q == ' ' || *q == '\t' || *q == '\v' || *q == '\f' ||
-				     *q == '\r'))
-			q++;
-		if (q == p + n || *q == '#')
-			continue;
-		eq = memchr(q, '=', (size_t)(p + n - q));
-		key = xstrndup(q, (size_t)((eq ? eq : p + n) - q));
-		if (strpbrk(key, " \t")) {
-			r = op_err_set(err, -EINVAL, "%s: env file '%s': invalid key '%s'",
-				       g->kt->kfile, file, key);
-		} else {
-			r = eq ? gen_put(g, key, eq + 1, (size_t)(p + n - eq - 1), err)
-			       : gen_put(g, key, "", 0, err);
+		if (!cJSON_IsString(e)) {
+			r = op_err_set(err, -EINVAL, "%s: configurations: entries must be file paths",
+				       kt->kfile);
+			break;
 		}
-		free(key);
+		r = read_doc(kt, e->valuestring, "configurations", &doc, err);
+		if (r == 0) {
+			_cleanup_free_ char *w = xasprintf("%s: configurations: '%s'", kt->kfile,
+							   e->valuestring);
+
+			r = kz__tc_parse(&one, doc, w, err);
+			cJSON_Delete(doc);
+		}
+		if (r == 0) {
+			r = kz__tc_merge(&files, &one, err);
+			kz__tc_release(&one);
+		}
+		if (r < 0)
+			break;
 	}
-	free(data);
+	if (r == 0)
+		r = kz__tc_merge(&dflt, &files, err);
+	if (r == 0)
+		r = kz__tc_merge(&acc->tc, &dflt, err);
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/crds")) {
+		struct kz_tconfig one;
+		cJSON *doc = NULL;
+
+		if (r < 0)
+			break;
+		if (!cJSON_IsString(e)) {
+			r = op_err_set(err, -EINVAL, "%s: crds: entries must be file paths", kt->kfile);
+			break;
+		}
+		r = read_doc(kt, e->valuestring, "crds", &doc, err);
+		if (r == 0) {
+			_cleanup_free_ char *w = xasprintf("%s: crds: unable to parse open API "
+							   "definition from '%s'",
+							   kt->kfile, e->valuestring);
+
+			r = kz__tc_from_crds(&one, doc, w, err);
+			cJSON_Delete(doc);
+		}
+		if (r == 0) {
+			r = kz__tc_merge(&crds, &one, err);
+			kz__tc_release(&one);
+		}
+	}
+	if (r == 0)
+		r = kz__tc_merge(&acc->tc, &crds, err);
+	kz__tc_release(&dflt);
+	kz__tc_release(&files);
+	kz__tc_release(&crds);
+	if (r < 0 && !strstr(err ? err->msg : "", kt->kfile))
+		op_err_prefix(err, "%s", kt->kfile);
 	return r;
 }
 
-static int gen_sources(struct gen *g, const cJSON *args, struct op_err *err)
+static int generators(struct kz_target *kt, struct kz_acc *acc, struct op_err *err)
 {
-	const cJSON *e;
+	const cJSON *gopts = yj_get(kt->k, "/generatorOptions"), *e;
 	int r;
 
-	cJSON_ArrayForEach(e, yj_get(args, "/envs")) {
-		if (!cJSON_IsString(e))
-			return op_err_set(err, -EINVAL, "%s: %s: envs must be strings", g->kt->kfile,
-					  g->what);
-		r = gen_env(g, e->valuestring, err);
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/configMapGenerator")) {
+		r = kz__generate(kt, &acc->m, e, false, gopts, err);
 		if (r < 0)
 			return r;
 	}
-	if (cJSON_IsString(e = yj_get(args, "/env"))) {
-		r = gen_env(g, e->valuestring, err);
+	cJSON_ArrayForEach(e, yj_get(kt->k, "/secretGenerator")) {
+		r = kz__generate(kt, &acc->m, e, true, gopts, err);
 		if (r < 0)
 			return r;
 	}
-	cJSON_ArrayForEach(e, yj_get(args, "/literals")) {
-		const char *s = cJSON_IsString(e) ? e->valuestring : "", *eq = strchr(s, '=');
-		_cleanup_free_ char *key = NULL, *val = NULL;
-		size_t vl;
-
-		if (!eq || eq == s)
-			return op_err_set(err, -EINVAL,
-					  "%s: %s '%s': invalid literal source %s, expected "
-					  "key=value",
-					  g->kt->kfile, g->what, g->name, s);
-		key = xstrndup(s, (size_t)(eq - s));
-		val = xstrdup(eq + 1);
-		vl = strlen(val);
-		if (vl >= 2 && val[0] == val[vl - 1] && (val[0] == '"' || val[0] == '\'')) {
-			memmove(val, val + 1, vl - 2);
-			val[vl - 2] = '\0';
-		}
-		r = gen_put(g, key, val, strlen(val), err);
-		if (r < 0)
-			return r;
-	}
-	cJSON_ArrayForEach(e, yj_get(args, "/files")) {
-		const char *s = cJSON_IsString(e) ? e->valuestring : "", *eq = strchr(s, '=');
-		_cleanup_free_ char *key = NULL;
-		const char *file = s;
-		char *data;
-		size_t len;
-
-		if (eq) {
-			if (eq == s || !eq[1] || strchr(eq + 1, '='))
-				return op_err_set(err, -EINVAL, "%s: %s '%s': invalid file source '%s'",
-						  g->kt->kfile, g->what, g->name, s);
-			key = xstrndup(s, (size_t)(eq - s));
-			file = eq + 1;
-		} else {
-			const char *slash = strrchr(s, '/');
-
-			key = xstrdup(slash ? slash + 1 : s);
-		}
-		r = kz__read(g->kt, file, &data, &len, NULL, err);
-		if (r < 0)
-			return r;
-		r = gen_put(g, key, data, len, err);
-		free(data);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return kz__plugins_run(kt, acc, KZ_PLUGIN_GENERATORS, err);
 }
 
-/* Local generator options merged over the kustomization's generatorOptions. */
-static void merge_map(cJSON *meta, const char *field, const cJSON *a, const cJSON *b)
-{
-	cJSON *m = cJSON_CreateObject();
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, a)
-		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	cJSON_ArrayForEach(e, b) {
-		if (cJSON_GetObjectItemCaseSensitive(m, e->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(m, e->string, cJSON_Duplicate(e, 1));
-		else
-			cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	}
-	if (m->child)
-		cJSON_AddItemToObject(meta, field, m);
-	else
-		cJSON_Delete(m);
-}
-
-static int behavior_of(struct kz_target *kt, const cJSON *args, enum kz_behavior *ret,
-		       struct op_err *err)
-{
-	const char *b = kz__str(args, "/behavior");
-
-	if (!*b || streq(b, "create"))
-		*ret = KZ_CREATE;
-	else if (streq(b, "merge"))
-		*ret = KZ_MERGE;
-	else if (streq(b, "replace"))
-		*ret = KZ_REPLACE;
-	else
-		return op_err_set(err, -EINVAL, "%s: unknown generator behavior '%s'", kt->kfile, b);
-	return 0;
-}
-
-static void merge_string_map(cJSON *obj, const char *ptr, const cJSON *old)
-{
-	cJSON *cur = yj_get(obj, ptr), *m = cJSON_CreateObject();
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, old)
-		cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	cJSON_ArrayForEach(e, cur) {
-		if (cJSON_GetObjectItemCaseSensitive(m, e->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(m, e->string, cJSON_Duplicate(e, 1));
-		else
-			cJSON_AddItemToObject(m, e->string, cJSON_Duplicate(e, 1));
-	}
-	if (m->child) {
-		yj_set(obj, ptr, m);
-	} else {
-		cJSON_Delete(m);
-		if (cur) {
-			/* drop the empty map */
-			cJSON *parent = ptr[1] == 'm' ? yj_get(obj, "/metadata") : obj;
-
-			cJSON_DeleteItemFromObjectCaseSensitive(parent, strrchr(ptr, '/') + 1);
-		}
-	}
-}
-
-/* kustomize's appendReplaceOrMerge for one generated resource. */
-static int absorb(struct kz_target *kt, struct kz_resmap *ra, struct kz_res *res,
-		  struct op_err *err)
-{
-	long idx = -1;
-	size_t nmatch = 0;
-
-	kz__resmap_invalidate(ra); /* a merge or replace renames and frees */
-	for (size_t i = 0; i < ra->n; i++) {
-		struct kz_res *o = ra->v[i];
-		bool match = false;
-
-		if (!streq(kz__kind(o), kz__kind(res)))
-			continue;
-		if (streq(kz__name(o), kz__name(res)) &&
-		    streq(*kz__ns(o) ? kz__ns(o) : "default", *kz__ns(res) ? kz__ns(res) : "default"))
-			match = true;
-		for (size_t j = 0; !match && j < o->nprev; j++)
-			match = streq(o->prev[j].name, kz__name(res)) &&
-				streq(o->prev[j].ns, *kz__ns(res) ? kz__ns(res) : "default");
-		if (match) {
-			idx = (long)i;
-			nmatch++;
-		}
-	}
-	if (nmatch == 0) {
-		if (res->behavior != KZ_CREATE) {
-			int r = op_err_set(err, -EINVAL,
-					   "%s: generator for '%s': id does not exist; cannot merge "
-					   "or replace",
-					   kt->kfile, kz__name(res));
-
-			kz__res_free(res);
-			return r;
-		}
-		kz__resmap_push(ra, res);
-		return 0;
-	}
-	if (nmatch > 1 || res->behavior == KZ_CREATE) {
-		int r = op_err_set(err, -EINVAL,
-				   nmatch > 1 ? "%s: found multiple objects that could accept merge of '%s'"
-					      : "%s: generator for '%s': id exists; behavior must be merge or replace",
-				   kt->kfile, kz__name(res));
-
-		kz__res_free(res);
-		return r;
-	} else {
-		struct kz_res *old = ra->v[idx];
-
-		merge_string_map(res->obj, "/metadata/labels", yj_get(old->obj, "/metadata/labels"));
-		merge_string_map(res->obj, "/metadata/annotations",
-				 yj_get(old->obj, "/metadata/annotations"));
-		yj_set(res->obj, "/metadata/name", cJSON_CreateString(kz__name(old)));
-		if (*kz__ns(old))
-			yj_set(res->obj, "/metadata/namespace", cJSON_CreateString(kz__ns(old)));
-		else
-			cJSON_DeleteItemFromObjectCaseSensitive(yj_get(res->obj, "/metadata"),
-								"namespace");
-		if (res->behavior == KZ_MERGE) {
-			merge_string_map(res->obj, "/data", yj_get(old->obj, "/data"));
-			merge_string_map(res->obj, "/binaryData", yj_get(old->obj, "/binaryData"));
-		}
-		res->needs_hash = res->needs_hash && old->needs_hash;
-		/* the old object's history (prefixes, earlier ids) carries over */
-		{
-			struct kz_res *keep = kz__res_copy(old);
-
-			cJSON_Delete(keep->obj);
-			keep->obj = TAKE_PTR(res->obj);
-			keep->needs_hash = res->needs_hash;
-			keep->behavior = res->behavior;
-			keep->behavior_set = res->behavior_set;
-			keep->generated = true;
-			kz__res_free(res);
-			kz__res_free(old);
-			ra->v[idx] = keep;
-		}
-	}
-	return 0;
-}
-
-static int generate(struct kz_target *kt, struct kz_resmap *ra, bool secret, struct op_err *err)
-{
-	const char *field = secret ? "secretGenerator" : "configMapGenerator";
-	const cJSON *args, *gopts = yj_get(kt->k, "/generatorOptions");
-	int r;
-
-	cJSON_ArrayForEach(args, yj_get(kt->k, secret ? "/secretGenerator" : "/configMapGenerator")) {
-		struct gen g = { kt, secret, cJSON_CreateObject(), cJSON_CreateObject(), field,
-				 kz__str(args, "/name") };
-		cJSON *obj = cJSON_CreateObject(), *meta = cJSON_CreateObject();
-		const cJSON *opts = yj_get(args, "/options");
-		struct kz_res *res;
-		enum kz_behavior beh = KZ_CREATE;
-		bool nohash, immutable;
-
-		r = behavior_of(kt, args, &beh, err);
-		if (r == 0 && !*g.name)
-			r = op_err_set(err, -EINVAL, "%s: %s: a generator needs a name", kt->kfile,
-				       field);
-		if (r == 0)
-			r = gen_sources(&g, args, err);
-		if (r < 0) {
-			cJSON_Delete(g.data);
-			cJSON_Delete(g.bin);
-			cJSON_Delete(obj);
-			cJSON_Delete(meta);
-			return r;
-		}
-		cJSON_AddStringToObject(obj, "apiVersion", "v1");
-		cJSON_AddStringToObject(obj, "kind", secret ? "Secret" : "ConfigMap");
-		cJSON_AddStringToObject(meta, "name", g.name);
-		if (*kz__str(args, "/namespace"))
-			cJSON_AddStringToObject(meta, "namespace", kz__str(args, "/namespace"));
-		merge_map(meta, "labels", yj_get(gopts, "/labels"), yj_get(opts, "/labels"));
-		merge_map(meta, "annotations", yj_get(gopts, "/annotations"),
-			  yj_get(opts, "/annotations"));
-		cJSON_AddItemToObject(obj, "metadata", meta);
-		if (secret)
-			cJSON_AddStringToObject(obj, "type", *kz__str(args, "/type")
-								 ? kz__str(args, "/type")
-								 : "Opaque");
-		if (g.data->child)
-			cJSON_AddItemToObject(obj, "data", g.data);
-		else
-			cJSON_Delete(g.data);
-		if (g.bin->child)
-			cJSON_AddItemToObject(obj, "binaryData", g.bin);
-		else
-			cJSON_Delete(g.bin);
-		nohash = cJSON_IsTrue(yj_get(opts, "/disableNameSuffixHash")) ||
-			 cJSON_IsTrue(yj_get(gopts, "/disableNameSuffixHash"));
-		immutable = cJSON_IsTrue(yj_get(opts, "/immutable")) ||
-			    cJSON_IsTrue(yj_get(gopts, "/immutable"));
-		if (immutable)
-			cJSON_AddBoolToObject(obj, "immutable", true);
-		res = kz__res_new(obj, kt->kfile);
-		res->generated = true;
-		res->needs_hash = !nohash;
-		res->behavior = beh;
-		res->behavior_set = *kz__str(args, "/behavior") != '\0';
-		r = absorb(kt, ra, res, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int accumulate(struct kz_target *kt, struct kz_resmap *ra, struct op_err *err)
+/* kustomize's KustTarget.accumulateTarget. */
+static int accumulate(struct kz_target *kt, struct kz_acc *acc, struct op_err *err)
 {
 	int r;
 
-	r = add_resources(kt, yj_get(kt->k, "/resources"), false, ra, err);
+	r = add_entries(kt, yj_get(kt->k, "/resources"), false, acc, err);
 	if (r == 0)
-		r = add_resources(kt, yj_get(kt->k, "/bases"), false, ra, err);
+		r = load_config(kt, acc, err);
 	if (r == 0)
-		r = generate(kt, ra, false, err);
+		r = generators(kt, acc, err);
 	if (r == 0)
-		r = generate(kt, ra, true, err);
+		r = add_entries(kt, yj_get(kt->k, "/components"), true, acc, err);
 	if (r == 0)
-		r = add_resources(kt, yj_get(kt->k, "/components"), true, ra, err);
+		r = kz__transform(kt, acc, err);
 	if (r == 0)
-		r = kz__transform(kt, ra, err);
+		r = kz__plugins_run(kt, acc, KZ_PLUGIN_VALIDATORS, err);
+	if (r == 0)
+		r = kz__vars_bind(&acc->vars, &acc->m, yj_get(kt->k, "/vars"), kt->kfile, err);
 	return r;
 }
 
 /* ---- sorting ---- */
-
-static const char *const order_first[] = {
-	"Namespace", "ResourceQuota", "StorageClass", "CustomResourceDefinition",
-	"ServiceAccount", "PodSecurityPolicy", "Role", "ClusterRole", "RoleBinding",
-	"ClusterRoleBinding", "ConfigMap", "Secret", "Endpoints", "Service", "LimitRange",
-	"PriorityClass", "PersistentVolume", "PersistentVolumeClaim", "Deployment",
-	"StatefulSet", "CronJob", "PodDisruptionBudget",
-};
-static const char *const order_last[] = { "MutatingWebhookConfiguration",
-					  "ValidatingWebhookConfiguration" };
 
 struct sort_key {
 	struct kz_res *r;
@@ -1158,13 +1101,7 @@ static int type_order(const struct sort_opts *o, const char *kind)
 		}
 		return 0;
 	}
-	for (size_t j = 0; j < ARRAY_SIZE(order_first); j++)
-		if (streq(order_first[j], kind))
-			return -(int)ARRAY_SIZE(order_first) + (int)j;
-	for (size_t j = 0; j < ARRAY_SIZE(order_last); j++)
-		if (streq(order_last[j], kind))
-			return 1 + (int)j;
-	return 0;
+	return kz__type_order(kind);
 }
 
 static int cmp_keys(const void *a, const void *b)
@@ -1225,6 +1162,62 @@ static int add_hashes(struct kz_resmap *m)
 		name = xasprintf("%s-%s", kz__name(r), h);
 		yj_set(r->obj, "/metadata/name", cJSON_CreateString(name));
 		free(name);
+	}
+	return 0;
+}
+
+/* kustomize drops objects annotated config.kubernetes.io/local-config (but not "false"). */
+static void drop_local(struct kz_resmap *m)
+{
+	for (size_t i = 0; i < m->n;) {
+		const cJSON *a = yj_get(m->v[i]->obj,
+					"/metadata/annotations/config.kubernetes.io~1local-config");
+
+		if (a && !(cJSON_IsString(a) && streq(a->valuestring, "false")) &&
+		    !cJSON_IsFalse(a))
+			kz__resmap_remove(m, m->v[i]);
+		else
+			i++;
+	}
+}
+
+/*
+ * buildMetadata: managedByLabel labels every object as kustomize does
+ * (with the kustomize release whose output we reproduce); the origin and
+ * transformer annotations are not written yet, and asking for them fails
+ * rather than being ignored.
+ */
+static int build_metadata(const struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+{
+	const cJSON *e, *list = yj_get(kt->k, "/buildMetadata");
+
+	if (list && !cJSON_IsArray(list) && !cJSON_IsNull(list))
+		return op_err_set(err, -EINVAL, "%s: 'buildMetadata' must be a list", kt->kfile);
+	cJSON_ArrayForEach(e, list) {
+		const char *v = cJSON_IsString(e) ? e->valuestring : "";
+
+		if (streq(v, "managedByLabel")) {
+			cJSON *pairs = cJSON_CreateObject();
+			struct kz_fsv fs = { 0 };
+			int r;
+
+			cJSON_AddStringToObject(pairs, "app.kubernetes.io/managed-by",
+						"kustomize-v5.8.1");
+			kz__fsv_push(&fs, "", "", "", "metadata/labels", true);
+			r = kz__t_pairs(m, pairs, &fs, err);
+			kz__fsv_release(&fs);
+			cJSON_Delete(pairs);
+			if (r < 0)
+				return r;
+		} else if (streq(v, "originAnnotations") || streq(v, "transformerAnnotations")) {
+			return op_err_set(err, -ENOTSUP, "%s: buildMetadata: '%s' is not supported yet",
+					  kt->kfile, v);
+		} else {
+			return op_err_set(err, -EINVAL,
+					  "%s: buildMetadata: unknown option '%s' (want "
+					  "managedByLabel, originAnnotations or transformerAnnotations)",
+					  kt->kfile, v);
+		}
 	}
 	return 0;
 }
@@ -1304,35 +1297,58 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 	struct kz_opts dflt = KZ_OPTS_INIT;
 	const struct kz_opts *o = opts ? opts : &dflt;
 	struct kz_ctx ctx = { .root = root, .lim = o->lim, .load_anywhere = o->load_anywhere,
-			      .overlay = o->overlay };
+			      .whole_fs = o->whole_fs, .overlay = o->overlay };
 	struct kz_target kt = { 0 };
-	struct kz_resmap m = { 0 };
+	struct kz_acc acc = { 0 };
+	struct kz_resmap *m = &acc.m;
 	struct sort_opts so = { 0 };
 	const cJSON *sopt;
-	_cleanup_free_ char *d = NULL;
+	_cleanup_free_ char *d = NULL, *real = NULL;
 	cJSON *arr;
 	int r;
 
-	r = resolve(".", dir && *dir ? dir : ".", &d, reterr);
-	if (r < 0)
-		return r;
-	r = target_load(&ctx, d, 0, &kt, reterr);
-	if (r < 0)
-		goto out;
-	if (kt.component) {
-		r = op_err_set(reterr, -EINVAL, "%s: a Component cannot be built on its own",
-			       kt.kfile);
-		goto out;
+	if (ctx.whole_fs) {
+		char cwd[PATH_MAX_LEN];
+
+		if (!getcwd(cwd, sizeof(cwd)))
+			return op_err_set(reterr, -errno, "cannot get the working directory: %s",
+					  op_strerror(errno));
+		ctx.root = "/";
+		ctx.cwd = xstrdup(cwd);
+		r = resolve(&ctx, streq(cwd, "/") ? "." : cwd + 1, dir && *dir ? dir : ".", &d,
+			    reterr);
+	} else {
+		r = resolve(&ctx, ".", dir && *dir ? dir : ".", &d, reterr);
 	}
-	r = accumulate(&kt, &m, reterr);
+	if (r == 0 && ctx.whole_fs) {
+		r = real_dir(&ctx, d, &real, reterr);
+		if (r < 0)
+			op_err_prefix(reterr, "must build at directory");
+		else {
+			free(d);
+			d = TAKE_PTR(real);
+		}
+	}
+	if (r < 0) {
+		free(ctx.cwd);
+		return r;
+	}
+	r = target_load(&ctx, NULL, d, &kt, reterr);
 	if (r < 0)
 		goto out;
-	r = add_hashes(&m);
+	/* A Component built on its own is built as a kustomization. */
+	r = accumulate(&kt, &acc, reterr);
 	if (r < 0)
 		goto out;
-	r = kz__fix_name_refs(&m, reterr);
+	/* kustomize's makeCustomizedResMap: hashes, references, vars, local configs */
+	r = add_hashes(m);
+	if (r == 0)
+		r = kz__fix_name_refs(m, &acc.tc, reterr);
+	if (r == 0)
+		r = kz__vars_resolve(&acc.vars, m, &acc.tc, reterr);
 	if (r < 0)
 		goto out;
+	drop_local(m);
 	sopt = yj_get(kt.k, "/sortOptions");
 	if (sopt) {
 		const char *order = kz__str(sopt, "/order");
@@ -1348,24 +1364,28 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 			so.last = yj_get(sopt, "/legacySortOptions/orderLast");
 			if (!yj_get(sopt, "/legacySortOptions"))
 				so.first = so.last = NULL;
-			sort_legacy(&m, &so);
+			sort_legacy(m, &so);
 		}
 	} else {
-		sort_legacy(&m, &so);
+		sort_legacy(m, &so);
 	}
+	r = build_metadata(&kt, m, reterr);
+	if (r < 0)
+		goto out;
 	arr = cJSON_CreateArray();
-	for (size_t i = 0; i < m.n; i++) {
-		stringify_annotations(m.v[i]->obj);
+	for (size_t i = 0; i < m->n; i++) {
+		stringify_annotations(m->v[i]->obj);
 		if (o->origin_annotation)
-			set_origin(m.v[i]->obj, o->origin_annotation,
-				   *m.v[i]->origin ? m.v[i]->origin : kt.kfile);
-		cJSON_AddItemToArray(arr, m.v[i]->obj);
-		m.v[i]->obj = NULL; /* now owned by arr */
+			set_origin(m->v[i]->obj, o->origin_annotation,
+				   *m->v[i]->origin ? m->v[i]->origin : kt.kfile);
+		cJSON_AddItemToArray(arr, m->v[i]->obj);
+		m->v[i]->obj = NULL; /* now owned by arr */
 	}
 	*ret = arr;
 out:
-	kz__resmap_release(&m);
+	kz__acc_release(&acc);
 	target_release(&kt);
+	free(ctx.cwd);
 	return r;
 }
 

@@ -27,10 +27,12 @@ enum kz_behavior { KZ_CREATE = 0, KZ_MERGE, KZ_REPLACE };
 struct kz_res {
 	cJSON *obj;          /* owned */
 	char *origin;        /* file it came from ("dir/file.yaml:12"), for errors */
-	struct kz_id *prev;  /* earlier ids, oldest first */
+	struct kz_id *prev;  /* earlier ids, oldest first (ns: the effective namespace) */
 	size_t nprev;
 	char **prefixes, **suffixes;
 	size_t nprefixes, nsuffixes;
+	char **refvars;      /* names of the vars that read this resource */
+	size_t nrefvars;
 	bool generated;      /* made by a generator */
 	bool needs_hash;     /* append the content hash at the end */
 	enum kz_behavior behavior;
@@ -60,48 +62,157 @@ const char *kz__ns(const struct kz_res *r);
 /* group and version of apiVersion; group "" for the core group. */
 void kz__gv(const cJSON *obj, char *group, size_t gn, char *version, size_t vn);
 bool kz__cluster_scoped(const cJSON *obj);
+/*
+ * kustomize's effective namespace of an object: "_non_namespaceable_" for
+ * a cluster-scoped kind, "default" for none, else the namespace.
+ */
+#define KZ_NO_NS "_non_namespaceable_"
+const char *kz__eff_ns(const cJSON *obj);
 struct kz_res *kz__res_new(cJSON *obj, const char *origin);
 void kz__res_free(struct kz_res *r);
 struct kz_res *kz__res_copy(const struct kz_res *r);
 void kz__res_store_prev(struct kz_res *r);
+/* The original id (the first earlier one, or the current one). */
+const char *kz__org_kind(const struct kz_res *r);
+const char *kz__org_name(const struct kz_res *r);
+const char *kz__org_ns(const struct kz_res *r); /* effective */
 void kz__resmap_release(struct kz_resmap *m);
 void kz__resmap_push(struct kz_resmap *m, struct kz_res *r);
 /* The resource (other than `skip`) with this current id, or NULL. */
-struct kz_res *kz__resmap_find_cur(struct kz_resmap *m, const char *group, const char *kind,
-				   const char *ns, const char *name, const struct kz_res *skip);
+struct kz_res *kz__resmap_find_cur(struct kz_resmap *m, const char *group, const char *version,
+				   const char *kind, const char *eff_ns, const char *name,
+				   const struct kz_res *skip);
 /* Forget the name index: call after renaming or removing resources. */
 void kz__resmap_invalidate(struct kz_resmap *m);
 /* Append `r` (taking it), refusing a duplicate current id. */
 int kz__resmap_append(struct kz_resmap *m, struct kz_res *r, struct op_err *err);
+/* Remove (and free) `r`. */
+void kz__resmap_remove(struct kz_resmap *m, struct kz_res *r);
 /* "Kind.version.group/name.namespace" as kustomize prints ids in errors */
 char *kz__id_string(const struct kz_res *r);
 
-/* ---- field specs (transform.c) ---- */
-struct kz_fieldspec {
-	const char *group, *version, *kind; /* NULL: any */
-	const char *path;                   /* "spec/template/metadata/labels" */
+/* ---- field specs and the transformer configuration (config.c) ---- */
+
+/* A field spec: group/version/kind ("" matches any) and a path. Strings owned. */
+struct kz_fs {
+	char *group, *version, *kind;
+	char *path; /* "spec/template/metadata/labels", "\/" escapes a slash */
 	bool create;
 };
 
-/* Does the resource's gvk match the spec's (unset parts match anything)? */
-bool kz__fs_selects(const struct kz_fieldspec *fs, const cJSON *obj);
+struct kz_fsv {
+	struct kz_fs *v;
+	size_t n, alloc;
+};
+
+/* Name references: fields (refs) that name an object of group/version/kind. */
+struct kz_nbr {
+	char *group, *version, *kind;
+	struct kz_fsv refs;
+};
+
+enum kz_tc_slot {
+	KZ_TC_PREFIX,
+	KZ_TC_SUFFIX,
+	KZ_TC_NAMESPACE,
+	KZ_TC_COMMON_LABELS,
+	KZ_TC_LABELS,
+	KZ_TC_TEMPLATE_LABELS,
+	KZ_TC_ANNOTATIONS,
+	KZ_TC_VAR_REF,
+	KZ_TC_IMAGES,
+	KZ_TC_REPLICAS,
+	KZ_TC_NSLOTS
+};
+
+/* kustomize's TransformerConfig. */
+struct kz_tconfig {
+	struct kz_fsv fs[KZ_TC_NSLOTS];
+	struct kz_nbr *nr;
+	size_t nnr, anr;
+};
+
+int kz__type_order(const char *kind);
+bool kz__gvk_selected(const char *g, const char *v, const char *k, const char *sg,
+		      const char *sv, const char *sk);
+/* Does the resource's group/version/kind match the spec's? */
+bool kz__fs_selects(const struct kz_fs *fs, const cJSON *obj);
+void kz__fsv_push(struct kz_fsv *v, const char *group, const char *version, const char *kind,
+		  const char *path, bool create);
+void kz__fsv_release(struct kz_fsv *v);
+/* kustomize's FsSlice.MergeAll (duplicates dropped, a differing `create` fails). */
+int kz__fsv_merge(struct kz_fsv *v, const struct kz_fsv *in, struct op_err *err);
+/* A list of field specs (maps of group, version, kind, path, create) appended to `out`. */
+int kz__fsv_parse(const cJSON *list, struct kz_fsv *out, const char *where, struct op_err *err);
+void kz__tc_default(struct kz_tconfig *tc);
+void kz__tc_copy(struct kz_tconfig *dst, const struct kz_tconfig *src);
+void kz__tc_release(struct kz_tconfig *tc);
+/* dst = dst merged with src, as kustomize's TransformerConfig.Merge. */
+int kz__tc_merge(struct kz_tconfig *dst, const struct kz_tconfig *src, struct op_err *err);
+/* A `configurations` file, read strictly. */
+int kz__tc_parse(struct kz_tconfig *tc, const cJSON *doc, const char *where, struct op_err *err);
+/* What a `crds` file (a map of OpenAPI definitions) adds. */
+int kz__tc_from_crds(struct kz_tconfig *tc, const cJSON *defs, const char *where,
+		     struct op_err *err);
 
 /*
- * Visit every node at fs->path in obj (through every element of a list
- * on the way), creating missing maps (or, at the end, a value made by
- * `create_leaf`) when fs->create.  `fn` may replace the node: it gets
- * the parent and key (or index) of it.
+ * The field-spec walk: call `set` on every node at fs->path in `obj`
+ * (when the spec selects obj's kind).  `create` is the kind of leaf to
+ * make where fs->create allows (KZ_CREATE_NONE: never create).  `set` gets
+ * the node and its parent (an object or an array; NULL for obj itself)
+ * and may replace the node with kz__replace_node().
  */
-typedef int (*kz_visit_fn)(cJSON *parent, const char *key, cJSON *node, void *payload);
-int kz__fs_apply(cJSON *obj, const char *path, bool create, int create_type, kz_visit_fn fn,
-		 void *payload);
+enum kz_create { KZ_CREATE_NONE = 0, KZ_CREATE_SCALAR, KZ_CREATE_MAP, KZ_CREATE_SEQ };
+typedef int (*kz_set_fn)(cJSON *parent, cJSON *node, void *payload, struct op_err *err);
+int kz__fs_filter(cJSON *obj, const struct kz_fs *fs, enum kz_create create, kz_set_fn set,
+		  void *payload, struct op_err *err);
+/* Put `with` where `node` is in `parent`, keeping its key; frees node. */
+void kz__replace_node(cJSON *parent, cJSON *node, cJSON *with);
 
-struct kz_target;
-int kz__transform(struct kz_target *kt, struct kz_resmap *m, struct op_err *err);
-int kz__fix_name_refs(struct kz_resmap *m, struct op_err *err);
+/* ---- name references (nameref.c) ---- */
+int kz__fix_name_refs(struct kz_resmap *m, const struct kz_tconfig *tc, struct op_err *err);
+
+/* ---- vars (vars.c) ---- */
+struct kz_var {
+	char *name;
+	char *group, *version, *kind, *obj, *ns; /* objref */
+	char *fieldpath;
+};
+
+/* Vars by name, no two alike. */
+struct kz_varset {
+	struct kz_var *v;
+	size_t n, alloc;
+};
+
+void kz__varset_release(struct kz_varset *s);
+/* Add src's vars to dst; a name already in dst is an error. */
+int kz__varset_merge(struct kz_varset *dst, const struct kz_varset *src, struct op_err *err);
+/* A kustomization's `vars`: record each on the object it reads and add it to `set`. */
+int kz__vars_bind(struct kz_varset *set, struct kz_resmap *m, const cJSON *list,
+		  const char *kfile, struct op_err *err);
+/* Replace $(NAME) at the configuration's varReference fields. */
+int kz__vars_resolve(const struct kz_varset *set, struct kz_resmap *m,
+		     const struct kz_tconfig *tc, struct op_err *err);
+
+/* ---- field paths (replace.c) ---- */
+/*
+ * kustomize's RNode.GetFieldValue lookup: the node at the dotted field
+ * path (list entries as "[name=value]" or, with `slice_index`, "ports[0]"),
+ * or NULL when a part is missing.  Errors for parts that cannot apply.
+ */
+int kz__field_get(const cJSON *obj, const char *path, bool slice_index, const cJSON **ret,
+		  struct op_err *err);
 
 /* ---- patches (patch.c) ---- */
 /* Strategic merge `patch` into *target (kinds' merge keys, $patch directives). */
+/*
+ * Fields as Go's JSON decoder matches them, without regard to case: the
+ * field `name` of map m, and the first field of m not in names[n].
+ */
+const cJSON *kz__field_ci(const cJSON *m, const char *name);
+const cJSON *kz__unknown_ci(const cJSON *m, const char *const *names, size_t n);
+
 int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err);
 
 /*

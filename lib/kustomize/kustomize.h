@@ -87,6 +87,15 @@ int kz_build(const char *root, const char *dir, const struct kz_limits *lim, cJS
  * entries skipped, and every subdirectory with a kustomization file of
  * its own, which is not descended into.
  *
+ * `whole_fs`: build as `kustomize build` does on disk (the command line):
+ * `root` is ignored and `dir` is absolute or relative to the working
+ * directory; bases and components may lie anywhere, symlinks are
+ * followed as kustomize's loader follows them (a kustomization's
+ * directory is its real path), and files obey the load restriction
+ * (`load_anywhere` false: kustomize's default LoadRestrictionsRootOnly,
+ * judged on the real path of the file's directory).  Messages name files
+ * relative to the working directory.
+ *
  * `origin_annotation`: if set, each object gets this annotation with
  * where it came from, "file:line" from root (generated objects: their
  * kustomization file).
@@ -94,6 +103,7 @@ int kz_build(const char *root, const char *dir, const struct kz_limits *lim, cJS
 struct kz_opts {
 	struct kz_limits lim;
 	bool load_anywhere;
+	bool whole_fs;
 	const cJSON *overlay;
 	const char *origin_annotation;
 };

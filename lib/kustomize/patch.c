@@ -53,6 +53,7 @@ static const char *merge_key(const char *field, const cJSON *sample)
 		{ "hostAliases", "ip" },      { "topologySpreadConstraints", "topologyKey" },
 		{ "resourceClaims", "name" }, { "schedulingGates", "name" },
 		{ "ownerReferences", "uid" }, { "conditions", "type" },
+		{ "webhooks", "name" },
 	};
 
 	if (streq(field, "ports")) {
@@ -257,17 +258,47 @@ static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *fie
 	return 0;
 }
 
+/*
+ * kyaml's merge walks every map of the patched object, and the lists it
+ * merges by key, and there drops a null written as nothing (`key:`); a
+ * `null` or `~` it keeps.  Elements of other lists it does not walk.
+ */
+static void drop_implicit_nulls(const struct smp *s, cJSON *obj)
+{
+	cJSON *e = obj->child, *next;
+
+	for (; e; e = next) {
+		next = e->next;
+		if (yj_null_implicit(e)) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(obj, e));
+		} else if (cJSON_IsObject(e)) {
+			drop_implicit_nulls(s, e);
+		} else if (cJSON_IsArray(e) && s->builtin && cJSON_IsObject(e->child) &&
+			   merge_key(e->string, e->child)) {
+			cJSON *el;
+
+			cJSON_ArrayForEach(el, e)
+				if (cJSON_IsObject(el))
+					drop_implicit_nulls(s, el);
+		}
+	}
+}
+
 int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err)
 {
 	char g[256], v[64];
 	struct smp s = { false, err };
+	int r;
 
 	kz__gv(*target, g, sizeof(g), v, sizeof(v));
 	for (size_t i = 0; i < ARRAY_SIZE(builtin_groups); i++)
 		if (streq(g, builtin_groups[i]))
 			s.builtin = true;
 	(void)kind;
-	return merge_value(&s, target, patch, NULL);
+	r = merge_value(&s, target, patch, NULL);
+	if (r == 0 && cJSON_IsObject(*target))
+		drop_implicit_nulls(&s, *target);
+	return r;
 }
 
 /* ---- selecting targets ---- */
@@ -389,11 +420,6 @@ int kz__selector_match(const char *sel, const cJSON *labels, bool *ret)
 	return 0;
 }
 
-static const char *eff_ns(const char *ns)
-{
-	return *ns ? ns : "default";
-}
-
 static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_resmap *m,
 			  struct kz_res ***ret, size_t *ret_n, struct op_err *err)
 {
@@ -403,7 +429,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 	for (size_t i = 0; i < m->n; i++) {
 		struct kz_res *r = m->v[i];
 		char g[256], ver[64];
-		const char *org_ns = r->nprev ? r->prev[0].ns : eff_ns(kz__ns(r));
+		const char *org_ns = kz__org_ns(r);
 		const char *org_name = r->nprev ? r->prev[0].name : kz__name(r);
 		const char *ls = kz__str(target, "/labelSelector");
 		const char *as = kz__str(target, "/annotationSelector");
@@ -411,7 +437,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 
 		kz__gv(r->obj, g, sizeof(g), ver, sizeof(ver));
 		if (yj_get(target, "/namespace") && !kz_re_match(kz__str(target, "/namespace"), org_ns) &&
-		    !kz_re_match(kz__str(target, "/namespace"), eff_ns(kz__ns(r))))
+		    !kz_re_match(kz__str(target, "/namespace"), kz__eff_ns(r->obj)))
 			continue;
 		if (!kz_re_match(kz__str(target, "/name"), org_name) &&
 		    !kz_re_match(kz__str(target, "/name"), kz__name(r)))
@@ -454,7 +480,8 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 {
 	char pg[256], pv[64];
 	const char *kind = kz__str(patch, "/kind"), *name = kz__str(patch, "/metadata/name");
-	const char *ns = eff_ns(kz__str(patch, "/metadata/namespace"));
+	/* ids compare effective namespaces: a cluster-scoped kind has none */
+	const char *ns = kz__eff_ns(patch);
 	struct kz_res *found = NULL;
 	size_t n = 0;
 
@@ -468,7 +495,7 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 		if (!streq(g, pg) || !streq(v, pv))
 			continue;
 		match = streq(kz__kind(r), kind) && streq(kz__name(r), name) &&
-			streq(eff_ns(kz__ns(r)), ns);
+			streq(kz__eff_ns(r->obj), ns);
 		for (size_t j = 0; !match && j < r->nprev; j++)
 			match = streq(r->prev[j].kind, kind) && streq(r->prev[j].name, name) &&
 				streq(r->prev[j].ns, ns);
@@ -481,22 +508,9 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 		return op_err_set(err, n ? -EINVAL : -ENOENT,
 				  "%s: %s; failed to find unique target for patch %s %s/%s",
 				  kt->kfile, n ? "multiple matches" : "no matches", kind,
-				  *kz__str(patch, "/metadata/namespace") ? ns : "", name);
+				  kz__str(patch, "/metadata/namespace"), name);
 	*ret = found;
 	return 0;
-}
-
-static void remove_res(struct kz_resmap *m, struct kz_res *r)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		if (m->v[i] == r) {
-			kz__resmap_invalidate(m);
-			kz__res_free(r);
-			memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
-			m->n--;
-			return;
-		}
-	}
 }
 
 struct patch_opts {
@@ -518,7 +532,7 @@ static int apply_smp(struct kz_resmap *m, struct kz_res *r, const cJSON *patch,
 		return rc;
 	if (!obj || (cJSON_IsObject(obj) && !obj->child)) {
 		r->obj = obj;
-		remove_res(m, r);
+		kz__resmap_remove(m, r);
 		return 0;
 	}
 	r->obj = obj;
@@ -749,12 +763,16 @@ out:
 	return r;
 }
 
-int kz__apply_patches(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+int kz__t_psm(struct kz_target *kt, struct kz_resmap *m, const cJSON *paths, const char *patches,
+	      struct op_err *err)
 {
 	const cJSON *e;
 	int r;
 
-	cJSON_ArrayForEach(e, yj_get(kt->k, "/patchesStrategicMerge")) {
+	if (!cJSON_GetArraySize(paths) && (!patches || !*patches))
+		return op_err_set(err, -EINVAL, "%s: empty file path and empty patch content",
+				  kt->kfile);
+	cJSON_ArrayForEach(e, paths) {
 		cJSON *entry = cJSON_CreateObject();
 
 		if (!cJSON_IsString(e)) {
@@ -771,28 +789,34 @@ int kz__apply_patches(struct kz_target *kt, struct kz_resmap *m, struct op_err *
 		if (r < 0)
 			return r;
 	}
-	cJSON_ArrayForEach(e, yj_get(kt->k, "/patches")) {
-		if (!cJSON_IsObject(e))
-			return op_err_set(err, -EINVAL, "%s: patches: entries must be maps", kt->kfile);
-		r = one_patch(kt, m, e, false, false, err);
+	if (patches && *patches) {
+		cJSON *entry = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(entry, "patch", patches);
+		r = one_patch(kt, m, entry, true, false, err);
+		cJSON_Delete(entry);
 		if (r < 0)
 			return r;
 	}
 	return 0;
 }
 
-int kz__apply_json6902(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+int kz__t_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *entry,
+		struct op_err *err)
 {
-	const cJSON *e;
-	int r;
+	if (!cJSON_IsObject(entry))
+		return op_err_set(err, -EINVAL, "%s: patches: entries must be maps", kt->kfile);
+	return one_patch(kt, m, entry, false, false, err);
+}
 
-	cJSON_ArrayForEach(e, yj_get(kt->k, "/patchesJson6902")) {
-		if (!cJSON_IsObject(e) || !yj_get(e, "/target"))
-			return op_err_set(err, -EINVAL, "%s: patchesJson6902: each entry needs a target",
-					  kt->kfile);
-		r = one_patch(kt, m, e, false, true, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+int kz__t_json6902(struct kz_target *kt, struct kz_resmap *m, const cJSON *entry,
+		   struct op_err *err)
+{
+	if (!cJSON_IsObject(entry) || !yj_get(entry, "/target"))
+		return op_err_set(err, -EINVAL, "%s: patchesJson6902: each entry needs a target",
+				  kt->kfile);
+	if (!*kz__str(entry, "/target/name"))
+		return op_err_set(err, -EINVAL, "%s: patchesJson6902: must specify the target name",
+				  kt->kfile);
+	return one_patch(kt, m, entry, false, true, err);
 }

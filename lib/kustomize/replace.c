@@ -372,6 +372,50 @@ static int lookup(cJSON *node, const struct rp_path *p, cJSON **ret, struct op_e
 	return 0;
 }
 
+/* kyaml's convertSliceIndex: "ports[0]" becomes "ports", "0". */
+static void split_slice_index(struct rp_path *p)
+{
+	struct rp_path out = { 0 };
+
+	for (size_t i = 0; i < p->n; i++) {
+		char *s = p->seg[i], *open = strrchr(s, '[');
+		size_t n = strlen(s);
+		bool digits = open && n >= 2 && s[n - 1] == ']' && open + 1 < s + n - 1;
+
+		for (char *d = open ? open + 1 : NULL; digits && d < s + n - 1; d++)
+			digits = *d >= '0' && *d <= '9';
+		if (!digits) {
+			path_push(&out, s);
+			continue;
+		}
+		if (open > s)
+			path_push(&out, xstrndup(s, (size_t)(open - s)));
+		path_push(&out, xstrndup(open + 1, (size_t)(s + n - 1 - open - 1)));
+		free(s);
+	}
+	free(p->seg);
+	*p = out;
+}
+
+int kz__field_get(const cJSON *obj, const char *path, bool slice_index, const cJSON **ret,
+		  struct op_err *err)
+{
+	struct rp_path p;
+	cJSON *node = NULL;
+	int r;
+
+	r = path_split(path, &p, err);
+	if (r < 0)
+		return r;
+	if (slice_index)
+		split_slice_index(&p);
+	r = lookup((cJSON *)obj, &p, &node, err);
+	path_release(&p);
+	if (r == 0)
+		*ret = node;
+	return r;
+}
+
 /* ---- selecting objects ---- */
 
 struct rp_id {
@@ -1366,12 +1410,12 @@ static int check_replacement(const cJSON *rep, bool inline_entry, const char *kf
 }
 
 /* Gather the replacements of the kustomization, reading `path:` entries. */
-static int load(struct kz_target *kt, cJSON *out, struct op_err *err)
+static int load(struct kz_target *kt, const cJSON *list, cJSON *out, struct op_err *err)
 {
 	const cJSON *e;
 	int r;
 
-	cJSON_ArrayForEach(e, yj_get(kt->k, "/replacements")) {
+	cJSON_ArrayForEach(e, list) {
 		const char *path = kz__str(e, "/path");
 		struct yj_limits lim = YJ_LIMITS_DEFAULT;
 		struct yj_stream st;
@@ -1423,11 +1467,12 @@ static int load(struct kz_target *kt, cJSON *out, struct op_err *err)
 	return 0;
 }
 
-int kz__apply_replacements(struct kz_target *kt, struct kz_resmap *m, struct op_err *err)
+int kz__apply_replacements(struct kz_target *kt, struct kz_resmap *m, const cJSON *list,
+			   struct op_err *err)
 {
 	cJSON *reps = cJSON_CreateArray();
 	const cJSON *rep;
-	int r = load(kt, reps, err);
+	int r = load(kt, list, reps, err);
 
 	cJSON_ArrayForEach(rep, reps) {
 		const cJSON *src = yj_get(rep, "/source"), *sv = yj_get(rep, "/sourceValue");

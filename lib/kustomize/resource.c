@@ -108,6 +108,30 @@ bool kz__cluster_scoped(const cJSON *obj)
 	return false;
 }
 
+const char *kz__eff_ns(const cJSON *obj)
+{
+	const char *ns = kz__str(obj, "/metadata/namespace");
+
+	if (kz__cluster_scoped(obj))
+		return KZ_NO_NS;
+	return *ns ? ns : "default";
+}
+
+const char *kz__org_kind(const struct kz_res *r)
+{
+	return r->nprev ? r->prev[0].kind : kz__kind(r);
+}
+
+const char *kz__org_name(const struct kz_res *r)
+{
+	return r->nprev ? r->prev[0].name : kz__name(r);
+}
+
+const char *kz__org_ns(const struct kz_res *r)
+{
+	return r->nprev ? r->prev[0].ns : kz__eff_ns(r->obj);
+}
+
 struct kz_res *kz__res_new(cJSON *obj, const char *origin)
 {
 	struct kz_res *r = xnew0(struct kz_res, 1);
@@ -138,6 +162,7 @@ void kz__res_free(struct kz_res *r)
 	free(r->prev);
 	free_strv(r->prefixes, r->nprefixes);
 	free_strv(r->suffixes, r->nsuffixes);
+	free_strv(r->refvars, r->nrefvars);
 	free(r);
 }
 
@@ -165,6 +190,8 @@ struct kz_res *kz__res_copy(const struct kz_res *r)
 	c->nprefixes = r->nprefixes;
 	c->suffixes = copy_strv(r->suffixes, r->nsuffixes);
 	c->nsuffixes = r->nsuffixes;
+	c->refvars = copy_strv(r->refvars, r->nrefvars);
+	c->nrefvars = r->nrefvars;
 	c->generated = r->generated;
 	c->needs_hash = r->needs_hash;
 	c->behavior = r->behavior;
@@ -176,8 +203,8 @@ void kz__res_store_prev(struct kz_res *r)
 {
 	r->prev = xrealloc(r->prev, (r->nprev + 1) * sizeof(*r->prev));
 	r->prev[r->nprev].kind = xstrdup(kz__kind(r));
-	/* kustomize stores the "effective" namespace: "default" for none */
-	r->prev[r->nprev].ns = xstrdup(*kz__ns(r) ? kz__ns(r) : "default");
+	/* kustomize stores the effective namespace ("default" for none) */
+	r->prev[r->nprev].ns = xstrdup(kz__eff_ns(r->obj));
 	r->prev[r->nprev].name = xstrdup(kz__name(r));
 	r->nprev++;
 }
@@ -237,18 +264,9 @@ void kz__resmap_push(struct kz_resmap *m, struct kz_res *r)
 		index_add(m, r);
 }
 
-/* Namespaces compare with "" and "default" equal, as kustomize's ids. */
-static bool ns_eq(const char *a, const char *b)
-{
-	if (!*a)
-		a = "default";
-	if (!*b)
-		b = "default";
-	return streq(a, b);
-}
-
-struct kz_res *kz__resmap_find_cur(struct kz_resmap *m, const char *group, const char *kind,
-				   const char *ns, const char *name, const struct kz_res *skip)
+struct kz_res *kz__resmap_find_cur(struct kz_resmap *m, const char *group, const char *version,
+				   const char *kind, const char *eff_ns, const char *name,
+				   const struct kz_res *skip)
 {
 	struct kz_bucket *b;
 
@@ -266,10 +284,23 @@ struct kz_res *kz__resmap_find_cur(struct kz_resmap *m, const char *group, const
 		if (r == skip || !streq(kz__name(r), name) || !streq(kz__kind(r), kind))
 			continue;
 		kz__gv(r->obj, g, sizeof(g), v, sizeof(v));
-		if (streq(g, group) && ns_eq(kz__ns(r), ns))
+		if (streq(g, group) && streq(v, version) && streq(kz__eff_ns(r->obj), eff_ns))
 			return r;
 	}
 	return NULL;
+}
+
+void kz__resmap_remove(struct kz_resmap *m, struct kz_res *r)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->v[i] == r) {
+			kz__resmap_invalidate(m);
+			kz__res_free(r);
+			memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof(*m->v));
+			m->n--;
+			return;
+		}
+	}
 }
 
 char *kz__id_string(const struct kz_res *r)
@@ -288,7 +319,7 @@ int kz__resmap_append(struct kz_resmap *m, struct kz_res *r, struct op_err *err)
 	char g[256], v[64];
 
 	kz__gv(r->obj, g, sizeof(g), v, sizeof(v));
-	if (kz__resmap_find_cur(m, g, kz__kind(r), kz__ns(r), kz__name(r), NULL)) {
+	if (kz__resmap_find_cur(m, g, v, kz__kind(r), kz__eff_ns(r->obj), kz__name(r), NULL)) {
 		_cleanup_free_ char *id = kz__id_string(r);
 		int rc = op_err_set(err, -EINVAL,
 				    "may not add resource with an already registered id: %s (from '%s')",

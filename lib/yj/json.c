@@ -535,6 +535,18 @@ static cJSON *op_detach(cJSON *root, const char *path)
 	return NULL;
 }
 
+/*
+ * kustomize's JSON patch (evanphx/json-patch v4) lets `replace` name a
+ * missing member of an existing object and then sets it, as `add` would;
+ * a missing parent or list index still fails.
+ */
+static bool replace_adds(cJSON *doc, const char *path)
+{
+	_cleanup_free_ char *tok = NULL;
+
+	return *path && cJSON_IsObject(parent_of(doc, path, &tok));
+}
+
 int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *err)
 {
 	cJSON *doc = cJSON_Duplicate(*target, 1);
@@ -562,7 +574,8 @@ int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *err)
 					       idx, name, path);
 				break;
 			}
-			if (streq(name, "replace") && !yj_get(doc, path)) {
+			if (streq(name, "replace") && !yj_get(doc, path) &&
+			    !replace_adds(doc, path)) {
 				r = op_err_set(err, -ENOENT, "json patch: operation %d (replace '%s'): "
 					       "path not found", idx, path);
 				break;

@@ -472,6 +472,11 @@ static cJSON *decode_binary(const char *in)
 	}
 }
 
+bool yj_null_implicit(const cJSON *j)
+{
+	return cJSON_IsNull(j) && j->valueint == 1;
+}
+
 /* The value of a scalar event. */
 static int scalar_value(struct reader *rd, const yaml_event_t *ev, cJSON **ret)
 {
@@ -507,6 +512,8 @@ static int scalar_value(struct reader *rd, const yaml_event_t *ev, cJSON **ret)
 	switch (r.kind) {
 	case R_NULL:
 		*ret = cJSON_CreateNull();
+		/* written as nothing: see yj_null_implicit() */
+		(*ret)->valueint = !*v;
 		break;
 	case R_BOOL:
 		*ret = cJSON_CreateBool(r.b);

@@ -116,6 +116,14 @@ int yj_emit_yaml(const cJSON *doc, struct buf *out);
 int yj_emit_yaml_go(const cJSON *doc, struct buf *out);
 
 /* What an explicit tag asks a scalar to be (yj_resolve_scalar()). */
+/*
+ * Whether `j` is a null that yj_parse_stream() read from an empty scalar
+ * (`key:` with nothing after it), rather than from `null`, `~` or JSON.
+ * kustomize's strategic merge (kyaml) drops the former from a patched
+ * object and keeps the latter.  The mark survives cJSON_Duplicate().
+ */
+bool yj_null_implicit(const cJSON *j);
+
 enum yj_scalar_want {
 	YJ_SCALAR_ANY,   /* untagged: whatever the plain scalar reads as */
 	YJ_SCALAR_STR,   /* !!str: always the string itself */
@@ -168,7 +176,8 @@ int yj_merge_patch(cJSON **target, const cJSON *patch);
 /*
  * RFC 6902 JSON patch: apply the operations of the array `patch` to
  * *target, all or nothing.  On failure *target is unchanged and reterr
- * names the operation's index, op and path.
+ * names the operation's index, op and path.  As kustomize's JSON patch
+ * does, `replace` of a missing member of an existing object sets it.
  */
 int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *reterr);
 

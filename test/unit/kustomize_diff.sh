@@ -4,8 +4,11 @@
 #
 # Every directory test/data/kustomize/<case>/ is a small source tree; the
 # kustomization to build is <case>/build if that exists, else <case>
-# itself.  Both programs build it from inside the case directory; stdout
-# must be byte for byte equal.  Where kustomize fails we must fail too
+# itself.  Both programs build it from inside the case directory (or, if
+# the file <case>/cwd names a subdirectory, build "." from inside that
+# one, as `cd overlays/dev && kustomize build .`), with the extra
+# arguments in <case>/args if there are any; stdout must be byte for byte
+# equal.  Where kustomize fails we must fail too
 # (messages differ; ours is shown).  One TAP line per case.  On a
 # mismatch both outputs are also compared as parsed objects, and the first
 # differing object and field path are shown (python3 with PyYAML, else our
@@ -102,10 +105,17 @@ for c in test/data/kustomize/*/; do
 	name=${c##*/}
 	target=.
 	[ -d "$c/build" ] && target=build
+	run=$c
+	if [ -f "$c/cwd" ]; then
+		run=$c/$(cat "$c/cwd")
+		target=.
+	fi
+	extra=()
+	[ -f "$c/args" ] && read -ra extra <"$c/args"
 	n=$((n + 1))
-	(cd "$c" && "$KUSTOMIZE" build "$target" >"$tmp/want" 2>"$tmp/want.err")
+	(cd "$run" && "$KUSTOMIZE" build "${extra[@]}" "$target" >"$tmp/want" 2>"$tmp/want.err")
 	wrc=$?
-	(cd "$c" && "$ours" kustomize build "$target" >"$tmp/got" 2>"$tmp/got.err")
+	(cd "$run" && "$ours" kustomize build "${extra[@]}" "$target" >"$tmp/got" 2>"$tmp/got.err")
 	grc=$?
 	if [ $wrc -ne 0 ]; then
 		if [ $grc -ne 0 ]; then

@@ -151,3 +151,17 @@ TEST(errors_name_the_file)
 	ASSERT_CONTAINS(err.msg, "kustomization.yaml");
 	ASSERT_CONTAINS(err.msg, "namePrefx");
 }
+
+TEST(unsupported_fields_refused_by_name)
+{
+	const char *d = harness_tmpdir();
+	struct op_err err = OP_ERR_INIT;
+	cJSON *list = NULL;
+
+	put(d, "kustomization.yaml", "resources: []\nopenapi:\n  path: schema.json\n");
+	ASSERT_EQ(kz_build(d, ".", NULL, &list, &err), -ENOTSUP);
+	ASSERT_CONTAINS(err.msg, "field 'openapi': custom OpenAPI schemas are not supported");
+	put(d, "kustomization.yaml", "helmCharts:\n- name: x\n");
+	ASSERT_EQ(kz_build(d, ".", NULL, &list, &err), -ENOTSUP);
+	ASSERT_CONTAINS(err.msg, "field 'helmCharts': helm charts are not supported");
+}

@@ -293,6 +293,13 @@ TEST(json_patch_rfc6902_appendix)
 	ASSERT_OK(patch_case("{\"foo\":[\"bar\"]}",
 			     "[{\"op\":\"add\",\"path\":\"/foo/-\",\"value\":[\"abc\",\"def\"]}]",
 			     "{\"foo\":[\"bar\",[\"abc\",\"def\"]]}", &e));
+	/* kustomize's replace sets a missing member, but not a missing parent or index. */
+	ASSERT_OK(patch_case("{\"a\":{}}", "[{\"op\":\"replace\",\"path\":\"/a/b\",\"value\":1}]",
+			     "{\"a\":{\"b\":1}}", &e));
+	ASSERT_EQ(patch_case("{\"a\":{}}", "[{\"op\":\"replace\",\"path\":\"/a/b/c\",\"value\":1}]",
+			     NULL, &e), -ENOENT);
+	ASSERT_EQ(patch_case("{\"a\":[1]}", "[{\"op\":\"replace\",\"path\":\"/a/1\",\"value\":2}]",
+			     NULL, &e), -ENOENT);
 	/* All or nothing: the second op fails, the first is rolled back. */
 	ASSERT_EQ(patch_case("{\"a\":1}", "[{\"op\":\"add\",\"path\":\"/b\",\"value\":2},"
 			     "{\"op\":\"remove\",\"path\":\"/zz\"}]", NULL, &e), -ENOENT);
