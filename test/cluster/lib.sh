@@ -53,21 +53,22 @@ proc_alive() {
 
 proc_pid() { local pid bin; read -r pid bin <"$1"; echo "$pid"; }
 
-# stop_proc NAME PIDFILE: TERM, wait up to 15 s, then KILL; remove pidfile.
+# stop_proc NAME PIDFILE [SECONDS]: TERM, wait up to SECONDS (15), then KILL;
+# remove pidfile.
 stop_proc() {
-	local name=$1 pidfile=$2 pid i
+	local name=$1 pidfile=$2 secs=${3:-15} pid i
 	[ -f "$pidfile" ] || return 0
 	if proc_alive "$pidfile"; then
 		pid=$(proc_pid "$pidfile")
 		kill -TERM "$pid" 2>/dev/null || true
-		for i in $(seq 1 150); do
+		for i in $(seq 1 $((secs * 10))); do
 			kill -0 "$pid" 2>/dev/null || break
 			# a zombie child of ours is gone for our purpose
 			[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
 			sleep 0.1
 		done
 		if kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
-			log "$name (pid $pid) ignored SIGTERM for 15 s: SIGKILL"
+			log "$name (pid $pid) ignored SIGTERM for $secs s: SIGKILL"
 			kill -KILL "$pid" 2>/dev/null || true
 			for i in $(seq 1 50); do
 				kill -0 "$pid" 2>/dev/null || break
