@@ -2,6 +2,7 @@
 #
 #   make / make build     bin/cflux-operator (and bin/cflux)
 #   make demo             a local control plane, git server and the operator applying a sample app
+#   make image            the cflux-operator OCI image (no Docker daemon), pushed to the local registry
 #   make test             every test: unit, fuzz-corpus replay, integration
 #                         against a real control plane; ends "N passed, N failed"
 #   make unit             unit tests and fuzz replay only (no cluster)
@@ -103,7 +104,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git demo
+.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git demo image
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator $(BIN)/cflux
@@ -167,6 +168,10 @@ unit: $(BIN)/cflux-operator $(BIN)/cflux $(TEST_BINS)
 
 deps:
 	sh tools/deps.sh
+
+# The operator's image, reproducible, from Debian packages (tools/image.sh).
+image: $(BIN)/cflux-operator
+	$(Q)VERSION=$(VERSION) BIN=$(BIN) bash tools/image.sh >/dev/null
 
 # The product's main job on a local control plane: see tools/demo.sh.
 demo: $(BIN)/cflux-operator testbin

@@ -40,6 +40,12 @@ struct fc_ctl {
 	struct ctl *sources;        /* GitRepository controller: its cache */
 	struct ctl *kustomizations; /* Kustomization controller: its cache */
 	uint64_t resync_ms;         /* re-check even without events */
+	/*
+	 * Multi-tenancy's applier account (flux-applier), or NULL: set up in
+	 * each configuration's namespace as Azure does, bound to cluster-admin
+	 * cluster-wide (scope cluster) or in that namespace (scope namespace).
+	 */
+	const char *applier;
 };
 extern const struct ctl_desc fluxconfiguration_desc;
 

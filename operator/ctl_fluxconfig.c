@@ -23,6 +23,13 @@
  * status is written only when it changed, so a quiet cluster costs no
  * writes.
  *
+ * Multi-tenancy (fc_ctl.applier set): before anything else, the applier
+ * account is set up in the configuration's namespace as Azure's agent
+ * does: the ServiceAccount, bound to cluster-admin by a ClusterRoleBinding
+ * cflux-applier-<namespace> (scope cluster) or a RoleBinding in the
+ * namespace (scope namespace).  They are shared by the namespace's
+ * configurations and stay when one is deleted.
+ *
  * Credentials: localAuthRef names a Secret with Flux's keys; otherwise
  * httpsUser, sshKnownHosts, httpsCACert and the Secret named by
  * protectedSettingsSecretRef (sshPrivateKey, httpsKey) become the Secret
@@ -863,11 +870,102 @@ static void got_protected(int r, const cJSON *obj, const struct op_err *err, voi
 	apply_auth(j, obj);
 }
 
+/* ---- the applier account (multi-tenancy), then the credentials ---- */
+
+static void with_applier(struct fcjob *j);
+
+static void applier_failed(struct fcjob *j, const char *what, const struct op_err *err, int r)
+{
+	char *key = xstrdup(j->obj->key);
+	struct ctl *ctl = j->ctl;
+	char why[600];
+
+	snprintf(why, sizeof(why), "cannot set up the applier account: %s: %s", what,
+		 err && err->msg[0] ? err->msg : op_strerror(r));
+	log_error(NULL, "Cannot set up the applier account", "controller", "fluxconfiguration",
+		  "object", key, "error", why, NULL);
+	ctl_event(ctl, j->obj, "Warning", "ApplierSetupFailed", "%s", why);
+	job_free(j);
+	ctl_retry(ctl, key);
+	free(key);
+}
+
+static void binding_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+
+	if (r < 0) {
+		applier_failed(j, "the applier's binding", err, r);
+		return;
+	}
+	with_applier(j);
+}
+
+static void applier_sa_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+	const char *applier = j->f->applier;
+	bool ns_scope = streq_ptr(yj_get_str(j->obj->json, "/spec/scope"), "namespace");
+	struct kube_opts ko = KUBE_OPTS_INIT;
+	struct kube_ref ref = { .group = "rbac.authorization.k8s.io", .version = "v1" };
+	cJSON *b, *meta, *rr, *sub;
+	char *name;
+
+	if (r < 0) {
+		applier_failed(j, "ServiceAccount", err, r);
+		return;
+	}
+	name = ns_scope ? xstrdup(applier) : xasprintf("cflux-applier-%s", j->obj->ns);
+	b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "apiVersion", "rbac.authorization.k8s.io/v1");
+	cJSON_AddStringToObject(b, "kind", ns_scope ? "RoleBinding" : "ClusterRoleBinding");
+	meta = cJSON_AddObjectToObject(b, "metadata");
+	cJSON_AddStringToObject(meta, "name", name);
+	if (ns_scope)
+		cJSON_AddStringToObject(meta, "namespace", j->obj->ns);
+	rr = cJSON_AddObjectToObject(b, "roleRef");
+	cJSON_AddStringToObject(rr, "apiGroup", "rbac.authorization.k8s.io");
+	cJSON_AddStringToObject(rr, "kind", "ClusterRole");
+	cJSON_AddStringToObject(rr, "name", "cluster-admin");
+	sub = cJSON_CreateObject();
+	cJSON_AddStringToObject(sub, "kind", "ServiceAccount");
+	cJSON_AddStringToObject(sub, "name", applier);
+	cJSON_AddStringToObject(sub, "namespace", j->obj->ns);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(b, "subjects"), sub);
+	ref.resource = ns_scope ? "rolebindings" : "clusterrolebindings";
+	ref.ns = ns_scope ? j->obj->ns : NULL;
+	ref.name = name;
+	ko.field_manager = FIELD_MANAGER;
+	ko.force = true;
+	if (kube_apply(ctl_client(j->ctl), &ref, b, &ko, binding_applied, j) < 0)
+		binding_applied(-EIO, NULL, NULL, j);
+	cJSON_Delete(b);
+	free(name);
+}
+
+static void setup_applier(struct fcjob *j)
+{
+	struct kube_opts ko = KUBE_OPTS_INIT;
+	struct kube_ref ref = { .version = "v1", .resource = "serviceaccounts", .ns = j->obj->ns,
+				.name = j->f->applier };
+	cJSON *sa = cJSON_CreateObject(), *meta;
+
+	cJSON_AddStringToObject(sa, "apiVersion", "v1");
+	cJSON_AddStringToObject(sa, "kind", "ServiceAccount");
+	meta = cJSON_AddObjectToObject(sa, "metadata");
+	cJSON_AddStringToObject(meta, "name", j->f->applier);
+	cJSON_AddStringToObject(meta, "namespace", j->obj->ns);
+	ko.field_manager = FIELD_MANAGER;
+	ko.force = true;
+	if (kube_apply(ctl_client(j->ctl), &ref, sa, &ko, applier_sa_applied, j) < 0)
+		applier_sa_applied(-EIO, NULL, NULL, j);
+	cJSON_Delete(sa);
+}
+
 /* Validate, then create or update the children and roll their status up. */
 static void reconcile_live(struct fcjob *j)
 {
-	const cJSON *spec = yj_get(j->obj->json, "/spec");
-	const char *invalid, *pname;
+	const char *invalid;
 	char msg[512];
 
 	invalid = validate(j->obj, msg, sizeof(msg));
@@ -876,6 +974,19 @@ static void reconcile_live(struct fcjob *j)
 		write_status(j, invalid);
 		return;
 	}
+	if (j->f->applier && *j->f->applier) {
+		setup_applier(j);
+		return;
+	}
+	with_applier(j);
+}
+
+/* The credentials Secret when the spec asks for one, then the children. */
+static void with_applier(struct fcjob *j)
+{
+	const cJSON *spec = yj_get(j->obj->json, "/spec");
+	const char *pname;
+
 	if (yj_get_str(spec, "/gitRepository/localAuthRef") || !wants_auth_secret(spec)) {
 		apply_children(j);
 		return;

@@ -68,6 +68,8 @@ static int64_t arg_requeue_dependency_ns = 30 * NSEC_PER_SEC;
 static const char *arg_runtime_namespace;
 static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
+/* --configuration-setting KEY=VALUE: Azure's configurationSettings, as the chart passes its values. */
+static cJSON *arg_settings;
 
 #define DRAIN_TIMEOUT_MS 25000
 
@@ -104,6 +106,7 @@ enum {
 	OPT_STORAGE_ADDR,
 	OPT_STORAGE_ADV_ADDR,
 	OPT_REQUEUE_DEP,
+	OPT_SETTING,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -129,6 +132,9 @@ static void usage(FILE *f)
 	      "  --storage-addr=ADDR             artifact server (default :9090)\n"
 	      "  --storage-adv-addr=HOST:PORT    address advertised in artifact URLs\n"
 	      "  --requeue-dependency=DURATION   wait between dependency checks (default 30s)\n"
+	      "  --configuration-setting=KEY=VALUE  one of the microsoft.flux extension's\n"
+	      "                                  configurationSettings (repeatable; an Extension\n"
+	      "                                  object overrides them live)\n"
 	      "  --version                       print the version and exit\n",
 	      f);
 }
@@ -165,6 +171,7 @@ static int parse_args(int argc, char **argv)
 		{ "storage-addr", required_argument, NULL, OPT_STORAGE_ADDR },
 		{ "storage-adv-addr", required_argument, NULL, OPT_STORAGE_ADV_ADDR },
 		{ "requeue-dependency", required_argument, NULL, OPT_REQUEUE_DEP },
+		{ "configuration-setting", required_argument, NULL, OPT_SETTING },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -239,6 +246,23 @@ static int parse_args(int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
+		case OPT_SETTING: {
+			const char *eq = strchr(optarg, '=');
+			char *k;
+
+			if (!eq || eq == optarg) {
+				fprintf(stderr, "cflux-operator: invalid --configuration-setting \"%s\" "
+						"(want KEY=VALUE)\n", optarg);
+				return -EINVAL;
+			}
+			if (!arg_settings)
+				arg_settings = cJSON_CreateObject();
+			k = xstrndup(optarg, (size_t)(eq - optarg));
+			cJSON_DeleteItemFromObjectCaseSensitive(arg_settings, k);
+			cJSON_AddStringToObject(arg_settings, k, eq + 1);
+			free(k);
+			break;
+		}
 		case OPT_VERSION:
 			printf("cflux-operator %s\n", CFLUX_VERSION);
 			exit(0);
@@ -425,6 +449,32 @@ static void apply_settings(const struct ext_settings *s, void *payload)
 				       "flux-applier" :
 				       arg_default_service_account;
 	kustomize.strict_substitution = s->strict_substitution;
+	fluxconfig.applier = s->multi_tenancy ? kustomize.default_sa : NULL;
+}
+
+/*
+ * The --configuration-setting values over the flags' settings: checked as
+ * an Extension's are (a bad value stops the start, naming the key), then
+ * applied.  Keys cflux does not use are logged, as Azure lists them.
+ */
+static int apply_flag_settings(struct op_err *err)
+{
+	cJSON *notes = cJSON_CreateArray(), *it;
+	char msg[512];
+	int r = 0;
+
+	if (arg_settings &&
+	    ext_parse_settings(arg_settings, &extension.base, msg, sizeof(msg), notes) < 0)
+		r = op_err_set(err, -EINVAL, "--configuration-setting: %s", msg);
+	cJSON_ArrayForEach(it, notes)
+		log_info(NULL, "Configuration setting ignored", "message",
+			 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "message")), NULL);
+	cJSON_Delete(notes);
+	cJSON_Delete(arg_settings);
+	arg_settings = NULL;
+	if (r == 0)
+		apply_settings(&extension.base, NULL);
+	return r;
 }
 
 static int setup_controllers(struct op_err *err)
@@ -494,6 +544,9 @@ static int setup_controllers(struct op_err *err)
 		.strict_substitution = false,
 	};
 	mgr_add(mgr, &extension_desc, &extension);
+	r = apply_flag_settings(err);
+	if (r < 0)
+		return r;
 	if (!arg_leader_election) {
 		start_controllers(NULL);
 		return 0;

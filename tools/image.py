@@ -109,6 +109,26 @@ class Tree:
         return gz.getvalue(), "sha256:" + hashlib.sha256(tar).hexdigest()
 
 
+class CachedLayer:
+    """A layer kept on disk (PATH.tar.gz, PATH.diffid), made from a Tree once."""
+
+    def __init__(self, path, tree=None):
+        self.path = path
+        if tree is not None:
+            gz, diff = tree.layer()
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            for ext, data in ((".diffid", diff.encode()), (".tar.gz", gz)):
+                with open(path + ext + ".tmp", "wb") as f:
+                    f.write(data)
+                os.replace(path + ext + ".tmp", path + ext)
+
+    def layer(self):
+        with open(self.path + ".tar.gz", "rb") as f:
+            gz = f.read()
+        with open(self.path + ".diffid") as f:
+            return gz, f.read().strip()
+
+
 def sha(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
@@ -167,20 +187,27 @@ def run(*cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
 
 
-def owner_of(path):
-    """The package (name:arch) that installed `path`, trying the merged-/usr aliases."""
-    cands = [path]
-    if path.startswith("/usr/"):
-        cands.append(path[4:])
-    else:
-        cands.append("/usr" + path)
-    for p in cands:
-        r = subprocess.run(["dpkg", "-S", p], capture_output=True, text=True)
-        for line in r.stdout.splitlines() if r.returncode == 0 else []:
-            if line.startswith("diversion "):
-                continue
-            return line.split(": ")[0].split(",")[0].split(":")[0].strip()
-    die("no Debian package owns %s (dpkg -S)" % path)
+def owners_of(paths):
+    """The packages that installed `paths`, by one dpkg -S (merged-/usr aliases tried)."""
+    cands = {}
+    for p in paths:
+        alt = p[4:] if p.startswith("/usr/") else "/usr" + p
+        cands[p] = (p, alt)
+    r = subprocess.run(["dpkg", "-S"] + sorted({c for v in cands.values() for c in v}),
+                       capture_output=True, text=True)
+    owner = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("diversion ") or ": " not in line:
+            continue
+        pkgs, path = line.split(": ", 1)
+        owner[path.strip()] = pkgs.split(",")[0].split(":")[0].strip()
+    out = set()
+    for p, (a, b) in cands.items():
+        o = owner.get(a) or owner.get(b)
+        if not o:
+            die("no Debian package owns %s (dpkg -S)" % p)
+        out.add(o)
+    return out
 
 
 def shared_libs(binary):
@@ -284,11 +311,10 @@ def base_files(tree):
 
 
 def debs_for(binaries, extra):
-    pkgs = set(extra)
+    libs = set()
     for b in binaries:
-        for lib in shared_libs(b):
-            pkgs.add(owner_of(lib))
-    return sorted(pkgs)
+        libs.update(shared_libs(b))
+    return sorted(set(extra) | owners_of(libs))
 
 
 def stripped(binary):
@@ -304,16 +330,25 @@ def cmd_operator(a):
     if not os.access(a.binary, os.X_OK):
         die("%s: not an executable" % a.binary)
     pkgs = debs_for([a.binary] + OPERATOR_TOOLS, OPERATOR_PACKAGES)
-    base = Tree()
-    base_files(base)
-    lock = []
-    for p in pkgs:
-        deb, ver = fetch_deb(p)
-        unpack_deb(base, deb)
-        lock.append("%s %s" % (p, ver))
-    ca_bundle(base)
-    # Record what the image was built from, for people and for reproducing it.
-    base.file("usr/share/cflux/packages.txt", ("\n".join(lock) + "\n").encode())
+    # The base layer depends only on the packages and on this file: cached.
+    with open(__file__, "rb") as f:
+        me = f.read()
+    key = sha(me + jdump([[p, installed_version(p)[0]] for p in pkgs]).replace(b'"', b""))[7:23]
+    cached = os.path.join(os.path.dirname(DEB_CACHE), "image-base", key)
+    if os.path.exists(cached + ".tar.gz"):
+        base = CachedLayer(cached)
+    else:
+        base = Tree()
+        base_files(base)
+        lock = []
+        for p in pkgs:
+            deb, ver = fetch_deb(p)
+            unpack_deb(base, deb)
+            lock.append("%s %s" % (p, ver))
+        ca_bundle(base)
+        # Record what the image was built from, for people and for reproducing it.
+        base.file("usr/share/cflux/packages.txt", ("\n".join(lock) + "\n").encode())
+        base = CachedLayer(cached, base)
     app = Tree()
     app.file("usr/local/bin/cflux-operator", stripped(a.binary), 0o755)
     digest = write_image(a.out, [base, app], {

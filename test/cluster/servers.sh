@@ -329,7 +329,7 @@ EOF
 	http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@"; }
 	ok_200() { [ "$(http_code "$@")" = 200 ]; }
 	ok_401() { [ "$(http_code "$@")" = 401 ]; }
-	port_open() { python3 -c 'import socket,sys;socket.create_connection((sys.argv[2],int(sys.argv[1])),1).close()' "$1"; }
+	port_open() { python3 -c 'import socket,sys;socket.create_connection((sys.argv[2],int(sys.argv[1])),1).close()' "$1" "$2"; }
 	wait_until 20 "lighttpd (git, http)" "$S/lighttpd-git.pid" ok_401 "http://$H:$GIT_HTTP_PORT/auth-git/x.git/info/refs" ||
 		{ tail_log "$S/lighttpd-git.log"; tail_log "$S/lighttpd-git-error.log"; die "lighttpd (git) not serving"; }
 	wait_until 20 "lighttpd (git, https)" "$S/lighttpd-git.pid" ok_401 --cacert "$ca" "https://$H:$GIT_HTTPS_PORT/auth-git/x.git/info/refs" ||
