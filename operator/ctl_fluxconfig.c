@@ -26,7 +26,7 @@
  * Multi-tenancy (fc_ctl.applier set): before anything else, the applier
  * account is set up in the configuration's namespace as Azure's agent
  * does: the ServiceAccount, bound to cluster-admin by a ClusterRoleBinding
- * cflux-applier-<namespace> (scope cluster) or a RoleBinding in the
+ * <applier>-<namespace> (scope cluster) or a RoleBinding in the
  * namespace (scope namespace).  They are shared by the namespace's
  * configurations and stay when one is deleted.
  *
@@ -915,7 +915,7 @@ static void applier_sa_applied(int r, const cJSON *obj, const struct op_err *err
 		applier_failed(j, "ServiceAccount", err, r);
 		return;
 	}
-	name = ns_scope ? xstrdup(applier) : xasprintf("cflux-applier-%s", j->obj->ns);
+	name = ns_scope ? xstrdup(applier) : xasprintf("%s-%s", applier, j->obj->ns);
 	b = cJSON_CreateObject();
 	cJSON_AddStringToObject(b, "apiVersion", "rbac.authorization.k8s.io/v1");
 	cJSON_AddStringToObject(b, "kind", ns_scope ? "RoleBinding" : "ClusterRoleBinding");

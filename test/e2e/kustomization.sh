@@ -250,9 +250,6 @@ k delete kustomization -n "$NS" app --wait=false >/dev/null
 check "deleting a prune: true Kustomization removes what it applied" poll 30 bash -c \
 	"! $KUBECTL get kustomization -n $NS app >/dev/null 2>&1 && ! $KUBECTL get deploy -n $NS web >/dev/null 2>&1 && ! $KUBECTL get cm -n $NS settings >/dev/null 2>&1"
 
-kill -TERM "$OP_PID"
-rc=0
-wait "$OP_PID" || rc=$?
-OP_PID=
-check "SIGTERM: clean exit 0" bash -c "[ $rc = 0 ]"
+stop_operator
+check "SIGTERM: clean exit 0" test "$OP_RC" = 0
 tap_end
