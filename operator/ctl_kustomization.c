@@ -654,32 +654,46 @@ static bool parse_durations(struct ksjob *j)
 	return iv != NULL;
 }
 
+/* The service account the Kustomization acts as (its own, or the default), or NULL. */
+static const char *applier_sa(const struct ksjob *j)
+{
+	const char *sa = yj_get_str(j->obj->json, "/spec/serviceAccountName");
+
+	if (!sa || !*sa)
+		sa = j->k->default_sa && *j->k->default_sa ? j->k->default_sa : NULL;
+	return sa;
+}
+
+/* j->client: the operator's client, or one impersonating `sa`.  0, or -errno. */
+static int applier_client(struct ksjob *j, const char *sa)
+{
+	char *user;
+	int r;
+
+	if (!sa) {
+		j->client = kube_client_ref(ctl_client(j->ctl));
+		return 0;
+	}
+	user = xasprintf("system:serviceaccount:%s:%s", j->obj->ns, sa);
+	r = kube_client_impersonate(ctl_client(j->ctl), user, &j->client);
+	free(user);
+	return r;
+}
+
 static void begin(struct ksjob *j)
 {
 	struct ks_ctl *k = j->k;
 	const cJSON *ref = yj_get(j->obj->json, "/spec/sourceRef");
 	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
 	const char *ns = yj_get_str(ref, "/namespace");
-	const char *sa = yj_get_str(j->obj->json, "/spec/serviceAccountName");
 	struct kobj *src;
 	char *skey, msg[600];
 	const char *path;
 
 	parse_durations(j);
-	if (!sa || !*sa)
-		sa = k->default_sa && *k->default_sa ? k->default_sa : NULL;
-	if (sa) {
-		char *user = xasprintf("system:serviceaccount:%s:%s", j->obj->ns, sa);
-		int r = kube_client_impersonate(ctl_client(j->ctl), user, &j->client);
-
-		free(user);
-		if (r < 0) {
-			fail(j, "ReconciliationFailed", "cannot impersonate the service account",
-			     false, 0);
-			return;
-		}
-	} else {
-		j->client = kube_client_ref(ctl_client(j->ctl));
+	if (applier_client(j, applier_sa(j)) < 0) {
+		fail(j, "ReconciliationFailed", "cannot impersonate the service account", false, 0);
+		return;
 	}
 	if (!kind || !name) {
 		fail(j, "ArtifactFailed", "spec.sourceRef needs kind and name", true, 0);
@@ -790,38 +804,98 @@ static void remove_finalizer(struct ksjob *j)
 	cJSON_Delete(fins);
 }
 
+/*
+ * Garbage collection on deletion, as the identity that applied: when it
+ * fails (Forbidden, say) the finalizer stays, Ready=False says why and it
+ * is retried, so nothing is left behind unseen.  As in Flux, a service
+ * account that no longer exists cannot prune: its objects are named in a
+ * Warning and the object is let go.
+ */
 static void pruned_all(struct apply_result *res, void *payload)
 {
 	struct ksjob *j = payload;
+	char msg[1024];
 
-	if (res->r < 0)
-		log_error(NULL, "Garbage collection on deletion failed", "controller",
-			  "kustomization", "object", j->key, "error", res->err.msg, NULL);
+	if (res->r < 0) {
+		snprintf(msg, sizeof(msg), "pruning for deleted resource failed: %s", res->err.msg);
+		fail(j, "PruneFailed", msg, false, 0);
+		return;
+	}
 	remove_finalizer(j);
 }
 
-static void finalize(struct ksjob *j)
+static void gc_prune(struct ksjob *j)
 {
-	const cJSON *inv = yj_get(j->obj->json, "/status/inventory");
 	struct apply_opts o = {
 		.field_manager = FIELD_MANAGER,
 		.owner_name = j->obj->name,
 		.owner_ns = j->obj->ns,
 		.prune = true,
-		.prev_inventory = inv,
+		.prev_inventory = yj_get(j->obj->json, "/status/inventory"),
 	};
-	cJSON *none;
+	cJSON *none = cJSON_CreateArray();
 
-	if (!cJSON_IsTrue(yj_get(j->obj->json, "/spec/prune")) || !inv ||
+	if (apply_set(j->client, j->k->mapper, none, &o, pruned_all, j, NULL) < 0)
+		fail(j, "PruneFailed", "pruning for deleted resource failed: cannot start", false, 0);
+	cJSON_Delete(none);
+}
+
+static void gc_account_checked(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct ksjob *j = payload;
+	const char *sa = applier_sa(j);
+	const cJSON *e;
+	struct buf left = BUF_INIT(4096);
+
+	if (r == -ENOENT) {
+		cJSON_ArrayForEach(e, yj_get(j->obj->json, "/status/inventory/entries"))
+			buf_addf(&left, "%s%s", left.len ? ", " : "", yj_get_str(e, "/id") ?
+					yj_get_str(e, "/id") : "");
+		ctl_event(j->ctl, j->obj, "Warning", "PruneFailed",
+			  "unable to prune objects: service account %s/%s not found: %s", j->obj->ns,
+			  sa, left.len ? left.buf : "(none)");
+		log_error(NULL, "Skipping pruning, the account to impersonate is gone", "controller",
+			  "kustomization", "object", j->key, "serviceAccount", sa, NULL);
+		buf_release(&left);
+		remove_finalizer(j);
+		return;
+	}
+	if (r < 0) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "pruning for deleted resource failed: service account "
+			 "%s/%s: %s", j->obj->ns, sa, err && err->msg[0] ? err->msg : op_strerror(r));
+		fail(j, "PruneFailed", msg, false, 0);
+		return;
+	}
+	gc_prune(j);
+}
+
+static void finalize(struct ksjob *j)
+{
+	const char *sa = applier_sa(j);
+
+	if (!cJSON_IsTrue(yj_get(j->obj->json, "/spec/prune")) ||
+	    !yj_get(j->obj->json, "/status/inventory") ||
 	    cJSON_IsTrue(yj_get(j->obj->json, "/spec/suspend"))) {
 		remove_finalizer(j);
 		return;
 	}
-	j->client = kube_client_ref(ctl_client(j->ctl));
-	none = cJSON_CreateArray();
-	if (apply_set(j->client, j->k->mapper, none, &o, pruned_all, j, NULL) < 0)
-		remove_finalizer(j);
-	cJSON_Delete(none);
+	parse_durations(j);
+	if (applier_client(j, sa) < 0) {
+		fail(j, "PruneFailed", "pruning for deleted resource failed: cannot impersonate the "
+		     "service account", false, 0);
+		return;
+	}
+	if (sa) {
+		struct kube_ref ref = { .version = "v1", .resource = "serviceaccounts",
+					.ns = j->obj->ns, .name = sa };
+
+		if (kube_get(ctl_client(j->ctl), &ref, NULL, gc_account_checked, j) < 0)
+			gc_account_checked(-EIO, NULL, NULL, j);
+		return;
+	}
+	gc_prune(j);
 }
 
 static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
