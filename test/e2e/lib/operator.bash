@@ -50,6 +50,7 @@ else
 	OP_MODE=local
 fi
 OP_RELEASE=cflux
+OP_NS=  # the release's namespace: NS unless start_operator --release-namespace=X
 OP_ADDR=127.0.0.1
 OP_RC=
 
@@ -91,7 +92,14 @@ k() { "$KUBECTL" "$@"; }
 
 e2e_cleanup() {
 	[ -n "$OP_PID" ] && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
-	[ "$OP_MODE" = cluster ] && "$HELM" uninstall "$OP_RELEASE" -n "$NS" --wait=false >/dev/null 2>&1
+	if [ "$OP_MODE" = cluster ] && [ -n "$OP_NS" ]; then
+		# While the operator runs, its objects go (finalizers honoured), so
+		# no namespace is left terminating on a finalizer nobody handles.
+		k delete kustomizations,gitrepositories,fluxconfigurations --all -n "$NS" \
+			--wait=true --timeout=30s >/dev/null 2>&1
+		"$HELM" uninstall "$OP_RELEASE" -n "$OP_NS" --wait=false >/dev/null 2>&1
+		[ "$OP_NS" != "$NS" ] && k delete namespace "$OP_NS" --wait=false >/dev/null 2>&1
+	fi
 	k delete namespace "$NS" --wait=false >/dev/null 2>&1
 	rm -rf "$GIT_ROOT/$REPO.git"
 	[ -n "${KEEP:-}" ] || rm -rf "$W"
@@ -156,11 +164,11 @@ start_operator_local() {
 # The operator's pods (names), the leader's first.
 op_pods() {
 	local leader
-	leader=$(k get lease -n "$NS" cflux-operator-leader-election -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
+	leader=$(k get lease -n "$OP_NS" cflux-operator-leader-election -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
 	leader=${leader%_*}
 	{
 		[ -n "$leader" ] && echo "$leader"
-		k get pods -n "$NS" -l app.kubernetes.io/name=cflux -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'
+		k get pods -n "$OP_NS" -l app.kubernetes.io/name=cflux -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'
 	} | awk 'NF && !seen[$0]++'
 }
 op_pod() { op_pods | head -n 1; }
@@ -171,8 +179,8 @@ op_locate() {
 	local pod uid
 	pod=$(op_pod)
 	[ -n "$pod" ] || return 1
-	OP_ADDR=$(k get pod -n "$NS" "$pod" -o jsonpath='{.status.podIP}')
-	uid=$(k get pod -n "$NS" "$pod" -o jsonpath='{.metadata.uid}')
+	OP_ADDR=$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.status.podIP}')
+	uid=$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.metadata.uid}')
 	OP_DATA=$NODE_DIR/var/lib/kubelet/pods/$uid/volumes/kubernetes.io~empty-dir/data
 	[ -n "$OP_ADDR" ]
 }
@@ -189,6 +197,8 @@ helm_values() {
 		--no-cross-namespace-refs=true) OP_VALUES+=(--set multiTenancy.enforce=true) ;;
 		--default-service-account=*) OP_VALUES+=(--set multiTenancy.applierServiceAccount="${f#*=}") ;;
 		--replicas=*) OP_VALUES+=(--set replicas="${f#*=}") ;;
+		# The operator in a namespace of its own, watching all (tenants elsewhere).
+		--release-namespace=*) OP_VALUES+=(--set watchAllNamespaces=true) ;;
 		--set=*) OP_VALUES+=(--set "${f#--set=}") ;;
 		*) echo "start_operator: no chart value for $f" >&2; return 1 ;;
 		esac
@@ -197,39 +207,56 @@ helm_values() {
 
 op_ready() {
 	local want=${1:-1}
-	[ "$(k get deploy -n "$NS" cflux-operator -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" = "$want" ] &&
-		[ -n "$(k get lease -n "$NS" cflux-operator-leader-election -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)" ]
+	[ "$(k get deploy -n "$OP_NS" cflux-operator -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" = "$want" ] &&
+		[ -n "$(k get lease -n "$OP_NS" cflux-operator-leader-election -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)" ]
 }
 
 start_operator_cluster() {
 	local replicas=1 f
-	for f in "$@"; do case $f in --replicas=*) replicas=${f#*=} ;; esac; done
+	OP_NS=$NS
+	for f in "$@"; do
+		case $f in
+		--replicas=*) replicas=${f#*=} ;;
+		--release-namespace=*) OP_NS=${f#*=} ;;
+		esac
+	done
 	if [ -z "${CFLUX_IMAGE_DIGEST:-}" ]; then
 		[ -f "$repo/build/image/cflux-operator.env" ] || bash "$repo/tools/image.sh" >/dev/null || return 1
 		# shellcheck disable=SC1091
 		. "$repo/build/image/cflux-operator.env"
 	fi
-	if ! "$HELM" status "$OP_RELEASE" -n "$NS" >/dev/null 2>&1; then
+	if ! "$HELM" status "$OP_RELEASE" -n "$OP_NS" >/dev/null 2>&1; then
 		helm_values "$@" || return 1
-		"$HELM" install "$OP_RELEASE" "$repo/charts/cflux" -n "$NS" "${OP_VALUES[@]}" >"$W/helm.log" 2>&1 ||
+		"$HELM" install "$OP_RELEASE" "$repo/charts/cflux" -n "$OP_NS" --create-namespace \
+			"${OP_VALUES[@]}" >"$W/helm.log" 2>&1 ||
 			{ cat "$W/helm.log"; return 1; }
 	fi
-	poll 90 op_ready "$replicas" || { k get pods -n "$NS" -o wide; return 1; }
+	poll 90 op_ready "$replicas" || { k get pods -n "$OP_NS" -o wide; return 1; }
 	op_locate && SPORT=9090 MPORT=8080 HPORT=9440 &&
 		poll 10 bash -c "curl -fsS http://$OP_ADDR:$MPORT/metrics && curl -fsS http://$OP_ADDR:$HPORT/readyz" >/dev/null
 }
 
 start_operator() {
+	local f
+	OP_NS=$NS
+	for f in "$@"; do case $f in --release-namespace=*) OP_NS=${f#*=} ;; esac; done
 	# Every kind the operator watches must exist (an informer on a missing
 	# resource only retries and logs).
 	k apply --server-side --force-conflicts --field-manager=cflux-test -f "$repo/crds/" >/dev/null || return 1
-	if [ "$OP_MODE" = cluster ]; then start_operator_cluster "$@"; else start_operator_local "$@"; fi
+	if [ "$OP_MODE" = cluster ]; then
+		start_operator_cluster "$@"
+	else
+		# Local: the runtime namespace is NS, watched alone, as before.
+		local a=()
+		for f in "$@"; do case $f in --release-namespace=*) ;; *) a+=("$f") ;; esac; done
+		start_operator_local "${a[@]}"
+	fi
 }
 
 # A container's host process: ctr knows it by the pod's container ID.
 op_host_pid() { # POD
 	local cid
-	cid=$(k get pod -n "$NS" "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')
+	cid=$(k get pod -n "$OP_NS" "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')
 	ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls 2>/dev/null | awk -v id="${cid#containerd://}" '$1 == id {print $2}'
 }
 
@@ -245,16 +272,16 @@ stop_operator() {
 	fi
 	local pod restarts pid i
 	pod=$(op_pod)
-	restarts=$(k get pod -n "$NS" "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
+	restarts=$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
 	pid=$(op_host_pid "$pod")
 	[ -n "$pid" ] || { echo "stop_operator: no process for pod $pod" >&2; return 1; }
-	k logs -n "$NS" "$pod" -f >"$W/operator-$pod-$restarts.log" 2>&1 &
+	k logs -n "$OP_NS" "$pod" -f >"$W/operator-$pod-$restarts.log" 2>&1 &
 	local follower=$!
 	sleep 0.5
 	kill -TERM "$pid"
 	for i in $(seq 1 240); do
-		OP_RC=$(k get pod -n "$NS" "$pod" -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode}')
-		[ "$(k get pod -n "$NS" "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')" != "$restarts" ] &&
+		OP_RC=$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode}')
+		[ "$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')" != "$restarts" ] &&
 			[ -n "$OP_RC" ] && break
 		sleep 0.25
 	done
@@ -270,7 +297,7 @@ op_log() {
 	fi
 	local p
 	cat "$W"/operator-*.log 2>/dev/null
-	for p in $(op_pods); do k logs -n "$NS" "$p" 2>/dev/null; done
+	for p in $(op_pods); do k logs -n "$OP_NS" "$p" 2>/dev/null; done
 }
 
 # jpk KIND NAME JSONPATH
@@ -315,15 +342,15 @@ kustomization() {
 art_curl() {
 	local url=$2 ip
 	if [ "$OP_MODE" = cluster ]; then
-		ip=$(k get svc -n "$NS" cflux-operator -o jsonpath='{.spec.clusterIP}')
-		url=${url/cflux-operator.$NS.svc.cluster.local./$ip}
+		ip=$(k get svc -n "$OP_NS" cflux-operator -o jsonpath='{.spec.clusterIP}')
+		url=${url/cflux-operator.$OP_NS.svc.cluster.local./$ip}
 	fi
 	curl -fsS -o "$1" "$url"
 }
 
 # `bash -c` checks see the helpers too.
 export -f k op_log op_pods op_pod art_curl
-export NS W OP_MODE OP_RELEASE KUBECTL
+export NS W OP_MODE OP_RELEASE OP_NS KUBECTL
 
 tap_end() {
 	if [ "$FAILED" -gt 0 ]; then
