@@ -466,6 +466,13 @@ static int apply_flag_settings(struct op_err *err)
 	if (arg_settings &&
 	    ext_parse_settings(arg_settings, &extension.base, msg, sizeof(msg), notes) < 0)
 		r = op_err_set(err, -EINVAL, "--configuration-setting: %s", msg);
+	if (arg_settings && r == 0) {
+		/* configurationSettings hold no secrets (those are protected settings). */
+		char *text = cJSON_PrintUnformatted(arg_settings);
+
+		log_info(NULL, "Configuration settings", "settings", text, NULL);
+		cJSON_free(text);
+	}
 	cJSON_ArrayForEach(it, notes)
 		log_info(NULL, "Configuration setting ignored", "message",
 			 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "message")), NULL);
