@@ -23,7 +23,6 @@ void gitrepository_watch_includes(struct ctl *git);
 struct ks_ctl {
 	struct storage *storage;        /* where the sources' artifacts are */
 	struct kube_mapper *mapper;     /* kinds of applied objects */
-	struct ctl *sources;            /* the GitRepository controller */
 	const char *extract_root;       /* artifacts extracted once per digest, here */
 	uint64_t requeue_dependency_ms; /* --requeue-dependency */
 	bool no_cross_ns;               /* --no-cross-namespace-refs */
@@ -32,12 +31,14 @@ struct ks_ctl {
 };
 extern const struct ctl_desc kustomization_desc;
 
-/* Requeue Kustomizations when a GitRepository's artifact revision changes. */
-void kustomization_watch_sources(struct ctl *ks, struct ctl *sources);
+/*
+ * Requeue Kustomizations when a source's artifact revision changes: every
+ * source controller (desc->source) added so far.
+ */
+void kustomization_watch_sources(struct ctl *ks);
 
 /* FluxConfiguration (ctl_fluxconfig.c): ctl_data() is a struct fc_ctl. */
 struct fc_ctl {
-	struct ctl *sources;        /* GitRepository controller: its cache */
 	struct ctl *kustomizations; /* Kustomization controller: its cache */
 	uint64_t resync_ms;         /* re-check even without events */
 	/*
@@ -49,8 +50,11 @@ struct fc_ctl {
 };
 extern const struct ctl_desc fluxconfiguration_desc;
 
-/* Requeue a configuration when one of its children changes. */
-void fluxconfig_watch_children(struct ctl *fc, struct ctl *sources, struct ctl *kustomizations);
+/*
+ * Requeue a configuration when one of its children changes: the sources
+ * (every source controller added so far) and the Kustomizations.
+ */
+void fluxconfig_watch_children(struct ctl *fc);
 
 /* Extension (ctl_extension.c): ctl_data() is a struct ext_ctl. */
 struct ext_settings {

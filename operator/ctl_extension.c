@@ -162,68 +162,10 @@ int ext_parse_settings(const cJSON *settings, struct ext_settings *s, char *err,
 	return 0;
 }
 
-struct extjob {
-	struct ctl *ctl;
-	struct ext_ctl *e;
-	struct kobj *obj;
-};
-
-static void job_free(struct extjob *j)
-{
-	kobj_unref(j->obj);
-	free(j);
-}
-
 static void set_str(cJSON *o, const char *k, const char *v)
 {
 	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
 	cJSON_AddStringToObject(o, k, v);
-}
-
-static void finalizer_patched(int r, const cJSON *obj, const struct op_err *err, void *payload)
-{
-	struct extjob *j = payload;
-	struct ctl *ctl = j->ctl;
-	char *key = xstrdup(j->obj->key);
-
-	job_free(j);
-	if (r < 0 && r != -ENOENT)
-		ctl_retry(ctl, key);
-	else
-		ctl_done(ctl, key, 0);
-	free(key);
-}
-
-static void patch_finalizers(struct extjob *j, bool add)
-{
-	cJSON *fins = cJSON_CreateArray();
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, yj_get(j->obj->json, "/metadata/finalizers"))
-		if (!cJSON_IsString(it) || !streq(it->valuestring, FINALIZER))
-			cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
-	if (add)
-		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
-	if (ctl_patch_finalizers(j->ctl, j->obj, fins, finalizer_patched, j) < 0)
-		finalizer_patched(-EIO, NULL, NULL, j);
-	cJSON_Delete(fins);
-}
-
-static bool has_finalizer(const struct kobj *o)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, yj_get(o->json, "/metadata/finalizers"))
-		if (cJSON_IsString(it) && streq(it->valuestring, FINALIZER))
-			return true;
-	return false;
-}
-
-static void finish(struct extjob *j, cJSON *st, uint64_t requeue_ms)
-{
-	ctl_finish(j->ctl, j->obj, st, false, requeue_ms);
-	cJSON_Delete(st);
-	job_free(j);
 }
 
 /*
@@ -234,33 +176,27 @@ static void finish(struct extjob *j, cJSON *st, uint64_t requeue_ms)
  */
 static void fluxconfigs_listed(int r, const cJSON *list, const struct op_err *err, void *payload)
 {
-	struct extjob *j = payload;
+	struct rc *rc = payload;
+	struct ext_ctl *e = ctl_data(rc->ctl);
 	struct buf names = BUF_INIT(2048);
 	const cJSON *items = yj_get(list, "/items"), *it;
 	const cJSON *more = yj_get(list, "/metadata/remainingItemCount");
 	size_t n;
-	cJSON *st;
 	char *msg;
 
 	if (r < 0) {
-		struct ctl *ctl = j->ctl;
-		char *key = xstrdup(j->obj->key);
-
 		log_error(NULL, "Cannot list FluxConfigurations", "error",
 			  err && err->msg[0] ? err->msg : op_strerror(r), NULL);
-		job_free(j);
-		ctl_retry(ctl, key);
-		free(key);
+		rc_retry(rc);
 		return;
 	}
 	n = (size_t)cJSON_GetArraySize(items);
 	if (cJSON_IsNumber(more) && more->valuedouble > 0)
 		n += (size_t)more->valuedouble;
 	if (n == 0) {
-		j->e->apply(&j->e->base, j->e->payload);
+		e->apply(&e->base, e->payload);
 		log_info(NULL, "Extension deleted: back to the command-line settings", NULL);
-		patch_finalizers(j, false);
-		buf_release(&names);
+		rc_finalized(rc);
 		return;
 	}
 	cJSON_ArrayForEach(it, items) {
@@ -274,84 +210,52 @@ static void fluxconfigs_listed(int r, const cJSON *list, const struct op_err *er
 	}
 	msg = xasprintf("deletion blocked: %zu FluxConfiguration%s still exist%s (%s); delete "
 			"them first", n, n == 1 ? "" : "s", n == 1 ? "s" : "", names.buf);
-	st = cJSON_Duplicate(yj_get(j->obj->json, "/status"), 1);
-	if (!st)
-		st = cJSON_CreateObject();
-	set_str(st, "provisioningState", "Deleting");
-	cond_set(st, COND_READY, "False", "DeletionBlocked", msg, j->obj->generation,
+	set_str(rc->status, "provisioningState", "Deleting");
+	cond_set(rc->status, COND_READY, "False", "DeletionBlocked", msg, rc_gen(rc),
 		 time_now_ns());
-	ctl_event(j->ctl, j->obj, "Warning", "DeletionBlocked", "%s", msg);
+	rc_event(rc, "Warning", "DeletionBlocked", "%s", msg);
 	free(msg);
 	buf_release(&names);
-	finish(j, st, 5000);
+	rc_done(rc, 5000);
 }
 
-static void deleting(struct extjob *j)
+static void finalize(struct rc *rc)
 {
-	if (ctl_list_live(j->e->fluxconfigs, 50, fluxconfigs_listed, j) < 0)
-		fluxconfigs_listed(-EIO, NULL, NULL, j);
+	struct ext_ctl *e = ctl_data(rc->ctl);
+
+	/* Only "flux" configures anything: the others go at once. */
+	if (!streq(rc->obj->name, EXT_NAME)) {
+		rc_finalized(rc);
+		return;
+	}
+	if (ctl_list_live(e->fluxconfigs, 50, fluxconfigs_listed, rc) < 0)
+		fluxconfigs_listed(-EIO, NULL, NULL, rc);
 }
 
-static void finalizer_added(int r, const cJSON *obj, const struct op_err *err, void *payload)
+static void reconcile(struct rc *rc)
 {
-	if (r < 0 && r != -ENOENT)
-		log_error(NULL, "Cannot add the Extension's finalizer", "error",
-			  err ? err->msg : op_strerror(r), NULL);
-}
-
-static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
-{
-	struct ext_ctl *e = ctl_data(ctl);
+	struct ext_ctl *e = ctl_data(rc->ctl);
+	const struct kobj *obj = rc->obj;
+	cJSON *st = rc->status, *notes;
 	struct ext_settings s;
-	struct extjob *j;
-	cJSON *st, *notes;
 	char err[512];
 	int64_t now = time_now_ns();
 
-	if (!obj) {
-		ctl_done(ctl, key, 0);
-		return;
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->ctl = ctl;
-	j->e = e;
-	j->obj = kobj_ref(obj);
 	if (!streq(obj->name, EXT_NAME)) {
-		st = cJSON_CreateObject();
-		cond_set(st, COND_READY, "False", "NotUsed",
+		cJSON_Delete(rc->status);
+		rc->status = cJSON_CreateObject();
+		cond_set(rc->status, COND_READY, "False", "NotUsed",
 			 "only the Extension named \"flux\" configures cflux", obj->generation, now);
-		finish(j, st, 0);
+		rc_done(rc, 0);
 		return;
-	}
-	if (kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
-		if (has_finalizer(obj))
-			deleting(j);
-		else {
-			job_free(j);
-			ctl_done(ctl, key, 0);
-		}
-		return;
-	}
-	if (!has_finalizer(obj)) {
-		/* The finalizer first; the update it causes does not requeue, so go on below. */
-		cJSON *fins = cJSON_Duplicate(yj_get(obj->json, "/metadata/finalizers"), 1);
-
-		if (!fins)
-			fins = cJSON_CreateArray();
-		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
-		ctl_patch_finalizers(ctl, obj, fins, finalizer_added, NULL);
-		cJSON_Delete(fins);
 	}
 	s = e->base;
 	notes = cJSON_CreateArray();
-	st = cJSON_Duplicate(yj_get(obj->json, "/status"), 1);
-	if (!st)
-		st = cJSON_CreateObject();
 	if (ext_parse_settings(yj_get(obj->json, "/spec/configurationSettings"), &s, err,
 			       sizeof(err), notes) < 0) {
 		set_str(st, "provisioningState", "Failed");
 		cond_set(st, COND_READY, "False", "InvalidSettings", err, obj->generation, now);
-		ctl_event(ctl, obj, "Warning", "InvalidSettings", "%s", err);
+		rc_event(rc, "Warning", "InvalidSettings", "%s", err);
 		log_error(NULL, "Extension settings refused", "error", err, NULL);
 	} else {
 		e->apply(&s, e->payload);
@@ -365,7 +269,7 @@ static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
 	cJSON_AddItemToObject(st, "statuses", notes);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
 	cJSON_AddNumberToObject(st, "observedGeneration", (double)obj->generation);
-	finish(j, st, 0);
+	rc_done(rc, 0);
 }
 
 const struct ctl_desc extension_desc = {
@@ -377,5 +281,7 @@ const struct ctl_desc extension_desc = {
 	.cluster_scoped = true,
 	.concurrent = 1,
 	.retry = BACKOFF_RECONCILE,
+	.finalizer = FINALIZER,
 	.reconcile = reconcile,
+	.finalize = finalize,
 };

@@ -61,20 +61,25 @@
 #define FINALIZER "clusterconfig.cflux.io/finalizer"
 
 struct fcjob {
-	struct ctl *ctl;
+	struct rc *rc;
 	struct fc_ctl *f;
-	struct kobj *obj;
+	const struct kobj *obj; /* rc->obj */
 	cJSON *auth;     /* the <config>-auth Secret to apply first, or NULL */
 	unsigned pending;
 	int r;
 	char msg[512];
 };
 
-static void job_free(struct fcjob *j)
+static void job_release(void *job)
 {
+	struct fcjob *j = job;
+
 	cJSON_Delete(j->auth);
-	kobj_unref(j->obj);
-	free(j);
+}
+
+static struct kube_client *client_of(const struct fcjob *j)
+{
+	return ctl_client(j->rc->ctl);
 }
 
 /* ---- validation ---- */
@@ -129,25 +134,11 @@ static bool valid_b64(const char *s)
 	return ok;
 }
 
-/* NULL if valid, else why (in `msg`). */
-static const char *validate(const struct kobj *o, char *msg, size_t n)
-{
-	const cJSON *spec = yj_get(o->json, "/spec"), *ks, *k;
-	const char *kind = yj_get_str(spec, "/sourceKind"), *ns = yj_get_str(spec, "/namespace");
+/* ---- the source, per Azure sourceKind ---- */
 
-	if (ns && *ns && !streq(ns, o->ns)) {
-		snprintf(msg, n, "spec.namespace \"%s\" must be the configuration's own namespace "
-				 "\"%s\"", ns, o->ns);
-		return msg;
-	}
-	if (kind && !streq(kind, "GitRepository")) {
-		snprintf(msg, n, "sourceKind %s is not supported yet: only GitRepository is", kind);
-		return msg;
-	}
-	if (!yj_get(spec, "/gitRepository")) {
-		snprintf(msg, n, "sourceKind GitRepository needs spec.gitRepository");
-		return msg;
-	}
+/* spec.gitRepository, beyond the CRD's rules: NULL if valid, else why (in `msg`). */
+static const char *git_validate(const struct kobj *o, const cJSON *spec, char *msg, size_t n)
+{
 	if (str_startswith(s_or_empty(yj_get_str(spec, "/gitRepository/url")), "git@")) {
 		snprintf(msg, n, "spec.gitRepository.url: scp-like URLs (git@host:path) are not "
 				 "supported by Flux; use ssh://git@host/path");
@@ -167,6 +158,108 @@ static const char *validate(const struct kobj *o, char *msg, size_t n)
 		snprintf(msg, n, "spec.gitRepository.httpsCACert is not valid base64");
 		return msg;
 	}
+	return NULL;
+}
+
+static void add_duration(cJSON *o, const char *k, const cJSON *seconds, int64_t dflt_s)
+{
+	char d[DURATION_MAX];
+	int64_t s = cJSON_IsNumber(seconds) ? (int64_t)cJSON_GetNumberValue(seconds) : dflt_s;
+
+	duration_format(s * NSEC_PER_SEC, d);
+	cJSON_AddStringToObject(o, k, d);
+}
+
+/* The GitRepository's spec from spec.gitRepository, as Azure's agent writes it. */
+static void git_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
+{
+	const cJSON *git = yj_get(spec, "/gitRepository");
+	const cJSON *ref = yj_get(git, "/repositoryRef");
+	static const char *const refs[] = { "branch", "tag", "semver", "commit" };
+	cJSON *r;
+	size_t i;
+
+	cJSON_AddStringToObject(s, "url", yj_get_str(git, "/url"));
+	add_duration(s, "interval", yj_get(git, "/syncIntervalInSeconds"), 600);
+	add_duration(s, "timeout", yj_get(git, "/timeoutInSeconds"), 600);
+	r = cJSON_AddObjectToObject(s, "ref");
+	for (i = 0; i < 4; i++) {
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, refs[i]));
+
+		if (v && *v)
+			cJSON_AddStringToObject(r, refs[i], v);
+	}
+	if (!cJSON_GetArraySize(r))
+		cJSON_AddStringToObject(r, "branch", "master");
+	if (yj_get_str(git, "/localAuthRef")) {
+		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
+
+		cJSON_AddStringToObject(sr, "name", yj_get_str(git, "/localAuthRef"));
+	} else if (wants_auth_secret(spec)) {
+		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
+		char *an = xasprintf("%s-auth", fc->name);
+
+		cJSON_AddStringToObject(sr, "name", an);
+		free(an);
+	}
+	if (yj_get_str(git, "/provider"))
+		cJSON_AddStringToObject(s, "provider", streq(yj_get_str(git, "/provider"), "Azure") ?
+			"azure" : streq(yj_get_str(git, "/provider"), "GitHub") ? "github" : "generic");
+}
+
+/*
+ * One row per Azure sourceKind: the Flux kind it becomes, the spec
+ * property that describes it, its checks and its mapping.  A source kind
+ * is added here and nowhere else in this file.
+ */
+struct fc_source {
+	const char *source_kind; /* spec.sourceKind */
+	const char *flux_kind;   /* the child's kind */
+	const char *prop;        /* "gitRepository": the spec property */
+	const char *(*validate)(const struct kobj *fc, const cJSON *spec, char *msg, size_t n);
+	void (*fill)(const struct kobj *fc, const cJSON *spec, cJSON *child_spec);
+};
+
+static const struct fc_source fc_sources[] = {
+	{ "GitRepository", "GitRepository", "gitRepository", git_validate, git_fill },
+};
+
+static const struct fc_source *fc_source_of(const cJSON *spec)
+{
+	const char *kind = yj_get_str(spec, "/sourceKind");
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(fc_sources); i++)
+		if (streq(kind ? kind : "GitRepository", fc_sources[i].source_kind))
+			return &fc_sources[i];
+	return NULL;
+}
+
+/* NULL if valid, else why (in `msg`). */
+static const char *validate(const struct kobj *o, char *msg, size_t n)
+{
+	const cJSON *spec = yj_get(o->json, "/spec"), *ks, *k;
+	const char *ns = yj_get_str(spec, "/namespace"), *why;
+	const struct fc_source *src = fc_source_of(spec);
+	char prop[64];
+
+	if (ns && *ns && !streq(ns, o->ns)) {
+		snprintf(msg, n, "spec.namespace \"%s\" must be the configuration's own namespace "
+				 "\"%s\"", ns, o->ns);
+		return msg;
+	}
+	if (!src) {
+		snprintf(msg, n, "sourceKind %s is not supported yet", yj_get_str(spec, "/sourceKind"));
+		return msg;
+	}
+	snprintf(prop, sizeof(prop), "/%s", src->prop);
+	if (!yj_get(spec, prop)) {
+		snprintf(msg, n, "sourceKind %s needs spec.%s", src->source_kind, src->prop);
+		return msg;
+	}
+	why = src->validate(o, spec, msg, n);
+	if (why)
+		return why;
 	ks = yj_get(spec, "/kustomizations");
 	cJSON_ArrayForEach(k, ks)
 	{
@@ -187,14 +280,6 @@ static const char *validate(const struct kobj *o, char *msg, size_t n)
 
 /* ---- the children ---- */
 
-static void add_duration(cJSON *o, const char *k, const cJSON *seconds, int64_t dflt_s)
-{
-	char d[DURATION_MAX];
-	int64_t s = cJSON_IsNumber(seconds) ? (int64_t)cJSON_GetNumberValue(seconds) : dflt_s;
-
-	duration_format(s * NSEC_PER_SEC, d);
-	cJSON_AddStringToObject(o, k, d);
-}
 
 static cJSON *child(const struct kobj *fc, const char *api_version, const char *kind,
 		    const char *name, cJSON **ret_spec)
@@ -222,42 +307,16 @@ static cJSON *child(const struct kobj *fc, const char *api_version, const char *
 	return o;
 }
 
+/* The source and the Kustomizations the configuration stands for (its spec is valid). */
 static cJSON *children(const struct kobj *fc)
 {
-	const cJSON *spec = yj_get(fc->json, "/spec"), *git = yj_get(spec, "/gitRepository");
-	const cJSON *ref = yj_get(git, "/repositoryRef"), *k;
+	const cJSON *spec = yj_get(fc->json, "/spec"), *k;
+	const struct fc_source *fs = fc_source_of(spec);
 	bool suspend = cJSON_IsTrue(yj_get(spec, "/suspend"));
-	cJSON *out = cJSON_CreateArray(), *src, *s, *r;
-	static const char *const refs[] = { "branch", "tag", "semver", "commit" };
-	size_t i;
+	cJSON *out = cJSON_CreateArray(), *src, *s;
 
-	src = child(fc, "source.toolkit.fluxcd.io/v1", "GitRepository", fc->name, &s);
-	cJSON_AddStringToObject(s, "url", yj_get_str(git, "/url"));
-	add_duration(s, "interval", yj_get(git, "/syncIntervalInSeconds"), 600);
-	add_duration(s, "timeout", yj_get(git, "/timeoutInSeconds"), 600);
-	r = cJSON_AddObjectToObject(s, "ref");
-	for (i = 0; i < 4; i++) {
-		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ref, refs[i]));
-
-		if (v && *v)
-			cJSON_AddStringToObject(r, refs[i], v);
-	}
-	if (!cJSON_GetArraySize(r))
-		cJSON_AddStringToObject(r, "branch", "master");
-	if (yj_get_str(git, "/localAuthRef")) {
-		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
-
-		cJSON_AddStringToObject(sr, "name", yj_get_str(git, "/localAuthRef"));
-	} else if (wants_auth_secret(spec)) {
-		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
-		char *an = xasprintf("%s-auth", fc->name);
-
-		cJSON_AddStringToObject(sr, "name", an);
-		free(an);
-	}
-	if (yj_get_str(git, "/provider"))
-		cJSON_AddStringToObject(s, "provider", streq(yj_get_str(git, "/provider"), "Azure") ?
-			"azure" : streq(yj_get_str(git, "/provider"), "GitHub") ? "github" : "generic");
+	src = child(fc, "source.toolkit.fluxcd.io/v1", fs->flux_kind, fc->name, &s);
+	fs->fill(fc, spec, s);
 	cJSON_AddBoolToObject(s, "suspend", suspend);
 	cJSON_AddItemToArray(out, src);
 
@@ -278,7 +337,7 @@ static cJSON *children(const struct kobj *fc)
 		cJSON_AddBoolToObject(s, "wait", !cJSON_IsFalse(yj_get(k, "/wait")));
 		cJSON_AddBoolToObject(s, "suspend", suspend);
 		sref = cJSON_AddObjectToObject(s, "sourceRef");
-		cJSON_AddStringToObject(sref, "kind", "GitRepository");
+		cJSON_AddStringToObject(sref, "kind", fs->flux_kind);
 		cJSON_AddStringToObject(sref, "name", fc->name);
 		cJSON_AddStringToObject(sref, "namespace", fc->ns);
 		if (cJSON_GetArraySize(yj_get(k, "/dependsOn"))) {
@@ -354,29 +413,48 @@ static cJSON *object_status(const struct kobj *o, const char *kind, const char *
 	return e;
 }
 
-/* The status this configuration should have now, from its children in the caches. */
-static cJSON *rollup(struct fcjob *j, const char *invalid)
+/* The source controller of `kind`, or NULL. */
+static struct ctl *source_ctl(const struct fcjob *j, const char *kind)
+{
+	struct ctl *c = mgr_ctl_kind(ctl_mgr(j->rc->ctl), kind);
+
+	return c && ctl_desc(c)->source ? c : NULL;
+}
+
+/* The configuration's source of `kind` in the cache, or NULL. */
+static struct kobj *cached_source(const struct fcjob *j, const char *kind)
+{
+	struct ctl *sctl = source_ctl(j, kind);
+	struct kobj *src;
+	char *key;
+
+	if (!sctl)
+		return NULL;
+	key = kobj_make_key(j->obj->ns, j->obj->name);
+	src = informer_get(ctl_informer(sctl), key);
+	free(key);
+	return src;
+}
+
+/* Roll the children's status up into rc->status: what it should be now, from the caches. */
+static void rollup(struct fcjob *j, const char *invalid)
 {
 	const struct kobj *fc = j->obj;
-	cJSON *st = cJSON_Duplicate(yj_get(fc->json, "/status"), 1), *statuses;
+	const struct fc_source *fs = fc_source_of(yj_get(fc->json, "/spec"));
+	cJSON *st = j->rc->status, *statuses;
 	const cJSON *k;
 	const char *agg = "Unknown", *bad_msg = NULL;
 	int64_t now = time_now_ns();
 	bool all_reported = true;
-	struct kobj *src;
+	struct kobj *src = fs ? cached_source(j, fs->flux_kind) : NULL;
 	char *key;
 
-	if (!st)
-		st = cJSON_CreateObject();
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "statuses");
 	statuses = cJSON_AddArrayToObject(st, "statuses");
-	key = kobj_make_key(fc->ns, fc->name);
-	src = informer_get(ctl_informer(j->f->sources), key);
-	free(key);
 	if (src) {
 		const char *c = compliance_of(src);
 
-		cJSON_AddItemToArray(statuses, object_status(src, "GitRepository", c));
+		cJSON_AddItemToArray(statuses, object_status(src, fs->flux_kind, c));
 		agg = c;
 		if (streq(c, "Non-Compliant"))
 			bad_msg = yj_get_str(cond_get(yj_get(src->json, "/status"), COND_READY),
@@ -458,22 +536,26 @@ static cJSON *rollup(struct fcjob *j, const char *invalid)
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
 	cJSON_AddNumberToObject(st, "observedGeneration", (double)fc->generation);
-	return st;
 }
 
-/* Write the rolled-up status if it differs from what is there (statusUpdatedAt aside). */
+/*
+ * End with the rolled-up status.  statusUpdatedAt moves only when
+ * something else changed, so a quiet cluster costs no writes.
+ */
 static void write_status(struct fcjob *j, const char *invalid)
 {
-	cJSON *st = rollup(j, invalid), *old = cJSON_Duplicate(yj_get(j->obj->json, "/status"), 1);
+	cJSON *st = j->rc->status, *old = cJSON_Duplicate(yj_get(j->obj->json, "/status"), 1);
+	const cJSON *when = yj_get(old, "/statusUpdatedAt");
 	bool same;
 
+	rollup(j, invalid);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "statusUpdatedAt");
 	if (old)
 		cJSON_DeleteItemFromObjectCaseSensitive(old, "statusUpdatedAt");
 	same = old && cJSON_Compare(st, old, true);
-	cJSON_Delete(old);
 	if (same) {
-		ctl_done(j->ctl, j->obj->key, invalid ? 0 : j->f->resync_ms);
+		if (cJSON_IsString(when))
+			cJSON_AddStringToObject(st, "statusUpdatedAt", when->valuestring);
 	} else {
 		char ts[RFC3339_MAX];
 		int64_t now = time_now_ns();
@@ -482,7 +564,7 @@ static void write_status(struct fcjob *j, const char *invalid)
 
 		/* An Event on every change of compliance, as kubectl describe shows them. */
 		if (is && !streq_ptr(was, is))
-			ctl_event(j->ctl, j->obj, streq(is, "Non-Compliant") ? "Warning" : "Normal",
+			rc_event(j->rc, streq(is, "Non-Compliant") ? "Warning" : "Normal",
 				  streq(is, "Non-Compliant") ? "NonCompliant" : is,
 				  "complianceState %s -> %s%s%s", was ? was : "Unknown", is,
 				  streq(is, "Non-Compliant") ? ": " : "",
@@ -491,15 +573,22 @@ static void write_status(struct fcjob *j, const char *invalid)
 					  "");
 		time_format_rfc3339(now - now % NSEC_PER_SEC, ts);
 		cJSON_AddStringToObject(st, "statusUpdatedAt", ts);
-		ctl_finish(j->ctl, j->obj, st, false, invalid ? 0 : j->f->resync_ms);
 	}
-	cJSON_Delete(st);
-	job_free(j);
+	cJSON_Delete(old);
+	rc_done(j->rc, invalid ? 0 : j->f->resync_ms);
 }
 
-static void reconcile_live(struct fcjob *j);
 
 /* ---- applying the children ---- */
+
+/* Is `o` (a source or a Kustomization) a child of configuration `fc`? */
+static bool is_child(const struct kobj *o, const struct kobj *fc)
+{
+	return streq(o->ns, fc->ns) &&
+	       streq_ptr(kobj_str(o, "metadata", "labels", LABEL_NAME, NULL), fc->name) &&
+	       streq_ptr(kobj_str(o, "metadata", "labels", LABEL_NAMESPACE, NULL), fc->ns);
+}
+
 
 static void child_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
@@ -512,15 +601,10 @@ static void child_applied(int r, const cJSON *obj, const struct op_err *err, voi
 	if (--j->pending > 0)
 		return;
 	if (j->r < 0) {
-		char *key = xstrdup(j->obj->key);
-		struct ctl *ctl = j->ctl;
-
 		log_error(NULL, "Cannot apply the Flux objects", "controller", "fluxconfiguration",
-			  "object", key, "error", j->msg, NULL);
-		ctl_event(ctl, j->obj, "Warning", "ApplyFailed", "%s", j->msg);
-		job_free(j);
-		ctl_retry(ctl, key);
-		free(key);
+			  "object", j->rc->key, "error", j->msg, NULL);
+		rc_event(j->rc, "Warning", "ApplyFailed", "%s", j->msg);
+		rc_retry(j->rc);
 		return;
 	}
 	write_status(j, NULL);
@@ -544,19 +628,34 @@ static void apply_children(struct fcjob *j)
 	j->pending = 1;
 	cJSON_ArrayForEach(c, set)
 	{
-		struct kube_ref ref = { .version = "v1", .ns = j->obj->ns,
-					.name = yj_get_str(c, "/metadata/name") };
+		const char *kind = yj_get_str(c, "/kind");
+		struct ctl *cc = streq(kind, "Kustomization") ? j->f->kustomizations :
+								  source_ctl(j, kind);
+		struct kube_ref ref = ctl_desc(cc)->ref;
 
-		if (streq(yj_get_str(c, "/kind"), "GitRepository")) {
-			ref.group = "source.toolkit.fluxcd.io";
-			ref.resource = "gitrepositories";
-		} else {
-			ref.group = "kustomize.toolkit.fluxcd.io";
-			ref.resource = "kustomizations";
-		}
+		ref.ns = j->obj->ns;
+		ref.name = yj_get_str(c, "/metadata/name");
 		j->pending++;
-		if (kube_apply(ctl_client(j->ctl), &ref, c, &ko, child_applied, j) < 0)
+		if (kube_apply(client_of(j), &ref, c, &ko, child_applied, j) < 0)
 			child_applied(-EIO, NULL, NULL, j);
+	}
+	/* A source of another kind, left by an earlier sourceKind. */
+	{
+		const char *kind = fc_source_of(yj_get(j->obj->json, "/spec"))->flux_kind;
+		struct ctl *sc = NULL;
+
+		while ((sc = mgr_next_source(ctl_mgr(j->rc->ctl), sc))) {
+			struct kobj *old = cached_source(j, ctl_desc(sc)->kind);
+			struct kube_ref ref = ctl_desc(sc)->ref;
+
+			if (!old || streq(ctl_desc(sc)->kind, kind) || !is_child(old, j->obj))
+				continue;
+			ref.ns = old->ns;
+			ref.name = old->name;
+			j->pending++;
+			if (kube_delete(client_of(j), &ref, NULL, child_deleted, j) < 0)
+				child_deleted(-EIO, NULL, NULL, j);
+		}
 	}
 	/* Kustomizations of ours that left spec.kustomizations. */
 	while ((ks = informer_next(inf, &it))) {
@@ -576,7 +675,7 @@ static void apply_children(struct fcjob *j)
 						.ns = ks->ns, .name = ks->name };
 
 			j->pending++;
-			if (kube_delete(ctl_client(j->ctl), &ref, NULL, child_deleted, j) < 0)
+			if (kube_delete(client_of(j), &ref, NULL, child_deleted, j) < 0)
 				child_deleted(-EIO, NULL, NULL, j);
 		}
 	}
@@ -586,23 +685,6 @@ static void apply_children(struct fcjob *j)
 
 /* ---- deletion: dependents first, the source last, then the finalizer ---- */
 
-static bool has_finalizer(const struct kobj *o)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, yj_get(o->json, "/metadata/finalizers"))
-		if (cJSON_IsString(it) && streq(it->valuestring, FINALIZER))
-			return true;
-	return false;
-}
-
-/* Is `o` (a GitRepository or Kustomization) a child of configuration `fc`? */
-static bool is_child(const struct kobj *o, const struct kobj *fc)
-{
-	return streq(o->ns, fc->ns) &&
-	       streq_ptr(kobj_str(o, "metadata", "labels", LABEL_NAME, NULL), fc->name) &&
-	       streq_ptr(kobj_str(o, "metadata", "labels", LABEL_NAMESPACE, NULL), fc->ns);
-}
 
 /* Does a child Kustomization other than `ks` still depend on it? */
 static bool depended_on(struct informer *inf, const struct kobj *fc, const struct kobj *ks)
@@ -626,47 +708,6 @@ static bool depended_on(struct informer *inf, const struct kobj *fc, const struc
 	return false;
 }
 
-static void finalizer_patched(int r, const cJSON *obj, const struct op_err *err, void *payload)
-{
-	struct fcjob *j = payload;
-	struct ctl *ctl = j->ctl;
-	char *key = xstrdup(j->obj->key);
-	bool deleting = kobj_str(j->obj, "metadata", "deletionTimestamp", NULL) != NULL;
-
-	if (r < 0 && r != -ENOENT) {
-		log_error(NULL, "Cannot update the finalizer", "controller", "fluxconfiguration",
-			  "object", key, "error", err ? err->msg : op_strerror(r), NULL);
-		job_free(j);
-		ctl_retry(ctl, key);
-	} else if (r == -ENOENT || deleting) {
-		job_free(j);
-		ctl_done(ctl, key, 0);
-	} else {
-		/* Added: go on with the object as the apiserver returned it. */
-		kobj_unref(j->obj);
-		j->obj = kobj_new(cJSON_Duplicate(obj, 1));
-		free(key);
-		reconcile_live(j);
-		return;
-	}
-	free(key);
-}
-
-static void set_finalizer(struct fcjob *j, bool present)
-{
-	cJSON *fins = cJSON_CreateArray();
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, yj_get(j->obj->json, "/metadata/finalizers"))
-		if (!cJSON_IsString(it) || !streq(it->valuestring, FINALIZER))
-			cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
-	if (present)
-		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
-	if (ctl_patch_finalizers(j->ctl, j->obj, fins, finalizer_patched, j) < 0)
-		finalizer_patched(-EIO, NULL, NULL, j);
-	cJSON_Delete(fins);
-}
-
 static void deletion_step_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
 	struct fcjob *j = payload;
@@ -678,30 +719,24 @@ static void deletion_step_done(int r, const cJSON *obj, const struct op_err *err
 	if (--j->pending > 0)
 		return;
 	if (j->r < 0) {
-		char *key = xstrdup(j->obj->key);
-		struct ctl *ctl = j->ctl;
-
-		ctl_event(ctl, j->obj, "Warning", "DeletionFailed", "%s", j->msg);
-		job_free(j);
-		ctl_retry(ctl, key);
-		free(key);
+		rc_event(j->rc, "Warning", "DeletionFailed", "%s", j->msg);
+		rc_retry(j->rc);
 		return;
 	}
 	/* The children's informer events requeue us as they go. */
-	ctl_done(j->ctl, j->obj->key, 0);
-	job_free(j);
+	rc_done(j->rc, 0);
 }
 
-static void delete_child(struct fcjob *j, const struct kobj *o, const char *group,
-			 const char *resource, const char *kind)
+static void delete_child(struct fcjob *j, const struct kobj *o, struct ctl *of)
 {
-	struct kube_ref ref = { .group = group, .version = "v1", .resource = resource,
-				.ns = o->ns, .name = o->name };
+	struct kube_ref ref = ctl_desc(of)->ref;
 
-	ctl_event(j->ctl, j->obj, "Normal", "DeletingChildren", "deleting %s %s/%s", kind, o->ns,
-		  o->name);
+	ref.ns = o->ns;
+	ref.name = o->name;
+	rc_event(j->rc, "Normal", "DeletingChildren", "deleting %s %s/%s", ctl_desc(of)->kind,
+		 o->ns, o->name);
 	j->pending++;
-	if (kube_delete(ctl_client(j->ctl), &ref, NULL, deletion_step_done, j) < 0)
+	if (kube_delete(client_of(j), &ref, NULL, deletion_step_done, j) < 0)
 		deletion_step_done(-EIO, NULL, NULL, j);
 }
 
@@ -712,14 +747,18 @@ static void delete_child(struct fcjob *j, const struct kobj *o, const char *grou
  * source goes once they are all gone; the finalizer last.  Each step
  * waits for the informer to report the deletions, which requeues us.
  */
-static void finalize(struct fcjob *j)
+static void finalize(struct rc *rc)
 {
-	struct informer *ksinf = ctl_informer(j->f->kustomizations);
-	struct kobj *o, *src;
+	struct fcjob *j = rc->job;
+	struct informer *ksinf;
+	struct kobj *o;
 	size_t it = 0;
 	bool left = false, going = false;
-	char *key;
 
+	j->rc = rc;
+	j->f = ctl_data(rc->ctl);
+	j->obj = rc->obj;
+	ksinf = ctl_informer(j->f->kustomizations);
 	j->pending = 1;
 	while ((o = informer_next(ksinf, &it))) {
 		if (!is_child(o, j->obj))
@@ -728,27 +767,29 @@ static void finalize(struct fcjob *j)
 		if (kobj_str(o, "metadata", "deletionTimestamp", NULL)) {
 			going = true;
 		} else if (!depended_on(ksinf, j->obj, o)) {
-			delete_child(j, o, "kustomize.toolkit.fluxcd.io", "kustomizations",
-				     "Kustomization");
+			delete_child(j, o, j->f->kustomizations);
 			going = true;
 		}
 	}
 	/* A dependsOn cycle (edited in by hand) has no first: delete them all. */
 	for (it = 0; left && !going && (o = informer_next(ksinf, &it));)
 		if (is_child(o, j->obj))
-			delete_child(j, o, "kustomize.toolkit.fluxcd.io", "kustomizations",
-				     "Kustomization");
+			delete_child(j, o, j->f->kustomizations);
 	if (!left) {
-		key = kobj_make_key(j->obj->ns, j->obj->name);
-		src = informer_get(ctl_informer(j->f->sources), key);
-		free(key);
-		if (src && is_child(src, j->obj)) {
+		/* The source, of whichever kind: children of ours only. */
+		struct ctl *sc = NULL;
+
+		while ((sc = mgr_next_source(ctl_mgr(rc->ctl), sc))) {
+			struct kobj *src = cached_source(j, ctl_desc(sc)->kind);
+
+			if (!src || !is_child(src, j->obj))
+				continue;
+			left = true;
 			if (!kobj_str(src, "metadata", "deletionTimestamp", NULL))
-				delete_child(j, src, "source.toolkit.fluxcd.io", "gitrepositories",
-					     "GitRepository");
-		} else {
-			j->pending = 0;
-			set_finalizer(j, false);
+				delete_child(j, src, sc);
+		}
+		if (!left) {
+			rc_finalized(rc);
 			return;
 		}
 	}
@@ -760,15 +801,10 @@ static void finalize(struct fcjob *j)
 /* A transient failure: Ready=False with `why` (never a secret's content), retried. */
 static void auth_failed(struct fcjob *j, const char *why)
 {
-	char *key = xstrdup(j->obj->key);
-	struct ctl *ctl = j->ctl;
-
 	log_error(NULL, "Cannot prepare the source credentials", "controller", "fluxconfiguration",
-		  "object", key, "error", why, NULL);
-	ctl_event(ctl, j->obj, "Warning", "AuthSecretFailed", "%s", why);
-	job_free(j);
-	ctl_retry(ctl, key);
-	free(key);
+		  "object", j->rc->key, "error", why, NULL);
+	rc_event(j->rc, "Warning", "AuthSecretFailed", "%s", why);
+	rc_retry(j->rc);
 }
 
 static void auth_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
@@ -849,7 +885,7 @@ static void apply_auth(struct fcjob *j, const cJSON *protected)
 	ko.field_manager = FIELD_MANAGER;
 	ko.force = true;
 	j->auth = sec;
-	if (kube_apply(ctl_client(j->ctl), &ref, sec, &ko, auth_applied, j) < 0)
+	if (kube_apply(client_of(j), &ref, sec, &ko, auth_applied, j) < 0)
 		auth_applied(-EIO, NULL, NULL, j);
 	free(name);
 }
@@ -876,18 +912,14 @@ static void with_applier(struct fcjob *j);
 
 static void applier_failed(struct fcjob *j, const char *what, const struct op_err *err, int r)
 {
-	char *key = xstrdup(j->obj->key);
-	struct ctl *ctl = j->ctl;
 	char why[600];
 
 	snprintf(why, sizeof(why), "cannot set up the applier account: %s: %s", what,
 		 err && err->msg[0] ? err->msg : op_strerror(r));
 	log_error(NULL, "Cannot set up the applier account", "controller", "fluxconfiguration",
-		  "object", key, "error", why, NULL);
-	ctl_event(ctl, j->obj, "Warning", "ApplierSetupFailed", "%s", why);
-	job_free(j);
-	ctl_retry(ctl, key);
-	free(key);
+		  "object", j->rc->key, "error", why, NULL);
+	rc_event(j->rc, "Warning", "ApplierSetupFailed", "%s", why);
+	rc_retry(j->rc);
 }
 
 static void binding_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
@@ -937,7 +969,7 @@ static void applier_sa_applied(int r, const cJSON *obj, const struct op_err *err
 	ref.name = name;
 	ko.field_manager = FIELD_MANAGER;
 	ko.force = true;
-	if (kube_apply(ctl_client(j->ctl), &ref, b, &ko, binding_applied, j) < 0)
+	if (kube_apply(client_of(j), &ref, b, &ko, binding_applied, j) < 0)
 		binding_applied(-EIO, NULL, NULL, j);
 	cJSON_Delete(b);
 	free(name);
@@ -957,20 +989,24 @@ static void setup_applier(struct fcjob *j)
 	cJSON_AddStringToObject(meta, "namespace", j->obj->ns);
 	ko.field_manager = FIELD_MANAGER;
 	ko.force = true;
-	if (kube_apply(ctl_client(j->ctl), &ref, sa, &ko, applier_sa_applied, j) < 0)
+	if (kube_apply(client_of(j), &ref, sa, &ko, applier_sa_applied, j) < 0)
 		applier_sa_applied(-EIO, NULL, NULL, j);
 	cJSON_Delete(sa);
 }
 
 /* Validate, then create or update the children and roll their status up. */
-static void reconcile_live(struct fcjob *j)
+static void reconcile(struct rc *rc)
 {
+	struct fcjob *j = rc->job;
 	const char *invalid;
 	char msg[512];
 
+	j->rc = rc;
+	j->f = ctl_data(rc->ctl);
+	j->obj = rc->obj;
 	invalid = validate(j->obj, msg, sizeof(msg));
 	if (invalid) {
-		ctl_event(j->ctl, j->obj, "Warning", "InvalidConfiguration", "%s", invalid);
+		rc_event(rc, "Warning", "InvalidConfiguration", "%s", invalid);
 		write_status(j, invalid);
 		return;
 	}
@@ -996,43 +1032,15 @@ static void with_applier(struct fcjob *j)
 		struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns,
 					.name = pname };
 
-		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_protected, j) < 0)
+		if (kube_get(client_of(j), &ref, NULL, got_protected, j) < 0)
 			got_protected(-EIO, NULL, NULL, j);
 		return;
 	}
 	apply_auth(j, NULL);
 }
 
-static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
-{
-	struct fcjob *j;
-
-	if (!obj) {
-		ctl_done(ctl, key, 0);
-		return;
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->ctl = ctl;
-	j->f = ctl_data(ctl);
-	j->obj = kobj_ref(obj);
-	if (kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
-		if (has_finalizer(obj)) {
-			finalize(j);
-		} else {
-			job_free(j);
-			ctl_done(ctl, key, 0);
-		}
-		return;
-	}
-	if (!has_finalizer(obj)) {
-		set_finalizer(j, true);
-		return;
-	}
-	reconcile_live(j);
-}
-
 /* A child changed: requeue its configuration (status roll-up). */
-static void on_child(struct ctl *ctl, enum informer_event ev, struct kobj *obj, struct kobj *old)
+static void on_child(struct ctl *ctl, struct ctl *from, enum informer_event ev, struct kobj *obj, struct kobj *old)
 {
 	const char *ln = kobj_str(obj, "metadata", "labels", LABEL_NAME, NULL);
 	const char *lns = kobj_str(obj, "metadata", "labels", LABEL_NAMESPACE, NULL);
@@ -1045,10 +1053,14 @@ static void on_child(struct ctl *ctl, enum informer_event ev, struct kobj *obj, 
 	free(key);
 }
 
-void fluxconfig_watch_children(struct ctl *fc, struct ctl *sources, struct ctl *kustomizations)
+void fluxconfig_watch_children(struct ctl *fc)
 {
-	ctl_watch(fc, sources, on_child);
-	ctl_watch(fc, kustomizations, on_child);
+	struct fc_ctl *f = ctl_data(fc);
+	struct ctl *src = NULL;
+
+	while ((src = mgr_next_source(ctl_mgr(fc), src)))
+		ctl_watch(fc, src, on_child);
+	ctl_watch(fc, f->kustomizations, on_child);
 }
 
 const struct ctl_desc fluxconfiguration_desc = {
@@ -1059,5 +1071,10 @@ const struct ctl_desc fluxconfiguration_desc = {
 	.ref = { .group = "clusterconfig.cflux.io", .version = "v1",
 		 .resource = "fluxconfigurations" },
 	.retry = BACKOFF_RECONCILE,
+	.finalizer = FINALIZER,
+	.own_suspend = true,
+	.job_size = sizeof(struct fcjob),
+	.job_release = job_release,
 	.reconcile = reconcile,
+	.finalize = finalize,
 };

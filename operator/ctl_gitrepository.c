@@ -2,13 +2,11 @@
  * ctl_gitrepository.c: the GitRepository reconciler
  * (source.toolkit.fluxcd.io/v1), source-controller's contract.
  *
- * One reconcile, as a chain of callbacks on the loop thread with the Git
- * work on the thread pool:
+ * The manager's skeleton (manager.h) does the lifecycle every kind
+ * shares: the finalizer, deletion (finalize() removes the object's
+ * artifacts), suspend, the status write.  One reconcile, as a chain of
+ * callbacks on the loop thread with the Git work on the thread pool:
  *
- *   deleted?      remove the object's artifacts, drop our finalizer, done
- *   finalizer     add "finalizers.fluxcd.io" if missing (guarded by the
- *                 resourceVersion; a conflict is retried)
- *   suspended?    done, no requeue (a spec change wakes it)
  *   secretRef     read the Secret (username/password, bearerToken, ca.crt,
  *                 tls.crt/tls.key, identity, known_hosts, password as the
  *                 SSH passphrase)
@@ -73,13 +71,11 @@ struct include {
 };
 
 struct gitjob {
-	struct ctl *ctl;
+	struct rc *rc;
 	struct storage *st;
-	char *key;
-	struct kobj *obj;
+	char *ns, *name;   /* the object's, for the worker */
 	char *secret_name; /* spec.secretRef.name */
 	bool secret_read;
-	uv_work_t work;
 	/* inputs, owned copies: the worker never touches the object */
 	char *url, *branch, *tag, *semver, *commit, *name_ref;
 	char *ignore;      /* spec.ignore or NULL */
@@ -113,10 +109,12 @@ struct gitjob {
 	char *verified; /* SourceVerified=True's message */
 };
 
-static void job_free(struct gitjob *j)
+static void job_release(void *job)
 {
-	kobj_unref(j->obj);
-	free(j->key);
+	struct gitjob *j = job;
+
+	free(j->ns);
+	free(j->name);
 	free(j->secret_name);
 	free(j->url);
 	free(j->branch);
@@ -174,7 +172,6 @@ static void job_free(struct gitjob *j)
 	free(j->verified);
 	src_git_result_release(&j->res);
 	free(j->rel);
-	free(j);
 }
 
 static char *dup_or_null(const char *s)
@@ -187,28 +184,6 @@ static const char *spec_str(const struct kobj *o, const char *k)
 	return kobj_str(o, "spec", k, NULL);
 }
 
-/* status as it stands (a copy), for the reconciler to modify and patch. */
-static cJSON *status_copy(const struct kobj *o)
-{
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o->json, "status");
-
-	return s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
-}
-
-static void set_num(cJSON *o, const char *k, double v)
-{
-	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
-	cJSON_AddNumberToObject(o, k, v);
-}
-
-/* The end of a reconcile: write `st` (consumed), then the key is finished. */
-static void finish(struct gitjob *j, cJSON *st, bool retry, uint64_t requeue_ms)
-{
-	ctl_finish(j->ctl, j->obj, st, retry, requeue_ms);
-	cJSON_Delete(st);
-	job_free(j);
-}
-
 /* The reasons of a failed spec.verify: SourceVerified=False, not FetchFailed. */
 static bool is_verify_reason(const char *reason)
 {
@@ -219,37 +194,35 @@ static bool is_verify_reason(const char *reason)
 
 static void fail(struct gitjob *j, const char *reason, const char *msg, bool stall)
 {
-	cJSON *st = status_copy(j->obj);
+	struct rc *rc = j->rc;
+	cJSON *st = rc->status;
 	int64_t now = time_now_ns();
-	struct ctl *ctl = j->ctl;
+	long gen = rc_gen(rc);
 
-	if (stall) {
-		cond_mark_stalled(st, reason, msg, j->obj->generation, now);
-		set_num(st, "observedGeneration", (double)j->obj->generation);
-	} else if (cond_get(st, COND_RECONCILING)) {
-		cond_mark_reconciling(st, "ProgressingWithRetry", msg, j->obj->generation, now);
-	}
 	if (streq(reason, "NotFound") || streq(reason, "NoArtifact") ||
 	    streq(reason, "InvalidInclude"))
-		cond_set(st, "IncludeUnavailable", "True", reason, msg, j->obj->generation, now);
+		cond_set(st, "IncludeUnavailable", "True", reason, msg, gen, now);
 	else if (is_verify_reason(reason))
-		cond_set(st, "SourceVerified", "False", reason, msg, j->obj->generation, now);
+		cond_set(st, "SourceVerified", "False", reason, msg, gen, now);
 	else if (!streq(reason, "StorageOperationFailed"))
-		cond_set(st, "FetchFailed", "True", reason, msg, j->obj->generation, now);
+		cond_set(st, "FetchFailed", "True", reason, msg, gen, now);
 	else
-		cond_set(st, "StorageOperationFailed", "True", reason, msg, j->obj->generation,
-			 now);
-	cond_set(st, COND_READY, "False", reason, msg, j->obj->generation, now);
-	ctl_event(ctl, j->obj, "Warning", reason, "%s", msg);
-	log_error(NULL, "Reconciler error", "controller", "gitrepository", "object", j->key,
+		cond_set(st, "StorageOperationFailed", "True", reason, msg, gen, now);
+	rc_event(rc, "Warning", reason, "%s", msg);
+	log_error(NULL, "Reconciler error", "controller", "gitrepository", "object", rc->key,
 		  "reason", reason, "error", msg, NULL);
-	finish(j, st, !stall, 0);
+	if (stall) {
+		rc_stall(rc, reason, msg);
+		return;
+	}
+	cond_set(st, COND_READY, "False", reason, msg, gen, now);
+	rc_retry(rc);
 }
 
 /* status.observed* and includedArtifacts: what the artifact was built from. */
 static void set_observed(cJSON *st, const struct gitjob *j)
 {
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(j->obj->json, "spec");
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(j->rc->obj->json, "spec");
 	static const char *const keys[][2] = {
 		{ "recurseSubmodules", "observedRecurseSubmodules" },
 		{ "include", "observedInclude" },
@@ -275,8 +248,9 @@ static void set_observed(cJSON *st, const struct gitjob *j)
 
 static void succeed(struct gitjob *j)
 {
-	struct ctl *ctl = j->ctl;
-	cJSON *st = status_copy(j->obj), *art;
+	struct rc *rc = j->rc;
+	cJSON *st = rc->status, *art;
+	long gen = rc_gen(rc);
 	int64_t now = time_now_ns();
 	uint64_t interval_ms = (uint64_t)(j->interval_ns / NSEC_PER_MSEC);
 	char *msg, ts[RFC3339_MAX];
@@ -309,14 +283,12 @@ static void succeed(struct gitjob *j)
 		free(url);
 	}
 	msg = xasprintf("stored artifact for revision '%s'", j->res.revision);
-	cond_delete(st, COND_RECONCILING);
 	cond_delete(st, COND_STALLED);
 	cond_delete(st, "FetchFailed");
 	cond_delete(st, "StorageOperationFailed");
 	cond_delete(st, "ArtifactOutdated");
-	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, j->obj->generation, now);
-	cond_set(st, COND_READY, "True", "Succeeded", msg, j->obj->generation, now);
-	set_num(st, "observedGeneration", (double)j->obj->generation);
+	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, gen, now);
+	cond_set(st, COND_READY, "True", "Succeeded", msg, gen, now);
 	cond_delete(st, "IncludeUnavailable");
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedIgnore");
 	if (j->ignore)
@@ -326,21 +298,20 @@ static void succeed(struct gitjob *j)
 		cond_delete(st, "SourceVerified");
 		cJSON_DeleteItemFromObjectCaseSensitive(st, "sourceVerificationMode");
 	} else if (j->verified) {
-		cond_set(st, "SourceVerified", "True", "Succeeded", j->verified, j->obj->generation,
-			 now);
+		cond_set(st, "SourceVerified", "True", "Succeeded", j->verified, gen, now);
 		cJSON_DeleteItemFromObjectCaseSensitive(st, "sourceVerificationMode");
 		cJSON_AddStringToObject(st, "sourceVerificationMode", j->verify_mode);
 		log_info(NULL, "Verified the signature", "controller", "gitrepository", "object",
-			 j->key, "message", j->verified, NULL);
+			 rc->key, "message", j->verified, NULL);
 	}
 	if (changed) {
-		ctl_event(ctl, j->obj, "Normal", "NewArtifact", "stored artifact for commit '%s'",
-			  j->res.message);
-		log_info(NULL, "Stored artifact", "controller", "gitrepository", "object", j->key,
+		rc_event(rc, "Normal", "NewArtifact", "stored artifact for commit '%s'",
+			 j->res.message);
+		log_info(NULL, "Stored artifact", "controller", "gitrepository", "object", rc->key,
 			 "revision", j->res.revision, NULL);
 	}
 	free(msg);
-	finish(j, st, false, interval_ms);
+	rc_done(rc, interval_ms);
 }
 
 /* ---- the thread-pool part ---- */
@@ -449,9 +420,9 @@ static int verify(struct gitjob *j)
 	return 0;
 }
 
-static void work(uv_work_t *w)
+static void work(void *job)
 {
-	struct gitjob *j = w->data;
+	struct gitjob *j = job;
 	struct src_git_opts o = {
 		.url = j->url,
 		.branch = j->branch,
@@ -481,7 +452,7 @@ static void work(uv_work_t *w)
 	};
 	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
 	char *checkout = xasprintf("%s/gitrepository-XXXXXX", j->tmp_root), *file, *abs;
-	const char *ns = j->obj->ns, *name = j->obj->name;
+	const char *ns = j->ns, *name = j->name;
 	struct ignore *ig;
 
 	if (!mkdtemp(checkout)) {
@@ -535,9 +506,9 @@ out:
 	free(checkout);
 }
 
-static void work_done(uv_work_t *w, int status)
+static void work_done(struct rc *rc, int status)
 {
-	struct gitjob *j = w->data;
+	struct gitjob *j = rc->job;
 
 	if (status < 0) {
 		fail(j, "GitOperationFailed", "the fetch was cancelled", false);
@@ -567,8 +538,7 @@ static void load_secrets(struct gitjob *j);
 
 static void queue_work(struct gitjob *j)
 {
-	j->work.data = j;
-	if (uv_queue_work(kube_client_loop(ctl_client(j->ctl)), &j->work, work, work_done) < 0)
+	if (rc_work(j->rc, work, work_done) < 0)
 		fail(j, "GitOperationFailed", "cannot queue the fetch", false);
 }
 
@@ -580,7 +550,7 @@ static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *
 	char msg[512];
 
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "failed to get secret '%s/%s': %s", j->obj->ns,
+		snprintf(msg, sizeof(msg), "failed to get secret '%s/%s': %s", j->ns,
 			 j->secret_name, err ? err->msg : op_strerror(r));
 		fail(j, "AuthenticationFailed", msg, false);
 		return;
@@ -647,7 +617,7 @@ static void got_proxy(int r, const cJSON *obj, const struct op_err *err, void *p
 {
 	struct gitjob *j = payload;
 	const cJSON *data = yj_get(obj, "/data");
-	const char *ns = j->obj->ns, *name = j->proxy_secret;
+	const char *ns = j->ns, *name = j->proxy_secret;
 	char msg[512];
 
 	j->proxy_read = true;
@@ -704,23 +674,24 @@ bad:
  */
 static void load_secrets(struct gitjob *j)
 {
-	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns };
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->ns };
+	struct kube_client *c = ctl_client(j->rc->ctl);
 
 	if (j->secret_name && !j->secret_read) {
 		ref.name = j->secret_name;
-		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_secret, j) < 0)
+		if (kube_get(c, &ref, NULL, got_secret, j) < 0)
 			fail(j, "AuthenticationFailed", "cannot read the secret", false);
 		return;
 	}
 	if (j->keys_secret && !j->keys_read) {
 		ref.name = j->keys_secret;
-		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_keys, j) < 0)
+		if (kube_get(c, &ref, NULL, got_keys, j) < 0)
 			fail(j, "VerificationError", "cannot read the public keys secret", false);
 		return;
 	}
 	if (j->proxy_secret && !j->proxy_read) {
 		ref.name = j->proxy_secret;
-		if (kube_get(ctl_client(j->ctl), &ref, NULL, got_proxy, j) < 0)
+		if (kube_get(c, &ref, NULL, got_proxy, j) < 0)
 			fail(j, "AuthenticationFailed", "cannot read the proxy secret", false);
 		return;
 	}
@@ -740,8 +711,8 @@ static bool valid_url(const char *u)
  */
 static int resolve_includes(struct gitjob *j)
 {
-	struct gitrepo_ctl *g = ctl_data(j->ctl);
-	const cJSON *list = yj_get(j->obj->json, "/spec/include"), *it;
+	struct gitrepo_ctl *g = ctl_data(j->rc->ctl);
+	const cJSON *list = yj_get(j->rc->obj->json, "/spec/include"), *it;
 	char msg[512];
 
 	j->incl = xcalloc((size_t)cJSON_GetArraySize(list) + 1, sizeof(*j->incl));
@@ -768,18 +739,18 @@ static int resolve_includes(struct gitjob *j)
 			fail(j, "InvalidInclude", msg, true);
 			return -1;
 		}
-		if (streq(name, j->obj->name)) {
+		if (streq(name, j->name)) {
 			snprintf(msg, sizeof(msg), "include '%s': a GitRepository cannot include "
 				 "itself", name);
 			fail(j, "InvalidInclude", msg, true);
 			return -1;
 		}
-		key = xasprintf("%s/%s", j->obj->ns, name);
-		src = informer_get(ctl_informer(j->ctl), key);
+		key = xasprintf("%s/%s", j->ns, name);
+		src = informer_get(ctl_informer(j->rc->ctl), key);
 		free(key);
 		if (!src) {
 			snprintf(msg, sizeof(msg), "could not get resource for include '%s': "
-				 "GitRepository '%s/%s' not found", name, j->obj->ns, name);
+				 "GitRepository '%s/%s' not found", name, j->ns, name);
 			fail(j, "NotFound", msg, false);
 			return -1;
 		}
@@ -799,7 +770,7 @@ static int resolve_includes(struct gitjob *j)
 /* Were the stored artifact's includes these same artifacts? */
 static bool includes_unchanged(const struct gitjob *j)
 {
-	const cJSON *was = yj_get(j->obj->json, "/status/includedArtifacts");
+	const cJSON *was = yj_get(j->rc->obj->json, "/status/includedArtifacts");
 	size_t i;
 
 	if ((size_t)cJSON_GetArraySize(was) != j->n_incl)
@@ -816,7 +787,7 @@ static bool includes_unchanged(const struct gitjob *j)
 }
 
 /* An included GitRepository has a new artifact: rebuild who includes it. */
-static void on_included(struct ctl *ctl, enum informer_event ev, struct kobj *obj,
+static void on_included(struct ctl *ctl, struct ctl *from, enum informer_event ev, struct kobj *obj,
 			struct kobj *old)
 {
 	const char *dig = yj_get_str(obj->json, "/status/artifact/digest");
@@ -852,7 +823,7 @@ void gitrepository_watch_includes(struct ctl *git)
  */
 static bool requires_verification(const struct gitjob *j)
 {
-	const char *seen = yj_get_str(j->obj->json, "/status/sourceVerificationMode");
+	const char *seen = yj_get_str(j->rc->obj->json, "/status/sourceVerificationMode");
 
 	if (!j->verify_mode)
 		return false;
@@ -862,10 +833,11 @@ static bool requires_verification(const struct gitjob *j)
 	       (streq(seen, "HEAD") && !streq(j->verify_mode, "HEAD"));
 }
 
-static void begin(struct gitjob *j)
+static void reconcile(struct rc *rc)
 {
-	struct gitrepo_ctl *g = ctl_data(j->ctl);
-	const struct kobj *o = j->obj;
+	struct gitrepo_ctl *g = ctl_data(rc->ctl);
+	struct gitjob *j = rc->job;
+	const struct kobj *o = rc->obj;
 	const char *secret = yj_get_str(o->json, "/spec/secretRef/name");
 	const char *iv = spec_str(o, "interval"), *to = spec_str(o, "timeout");
 	const char *rev = yj_get_str(o->json, "/status/artifact/revision");
@@ -874,6 +846,10 @@ static void begin(struct gitjob *j)
 	int64_t timeout_ns = 60 * NSEC_PER_SEC;
 	char *dir, msg[512];
 
+	j->rc = rc;
+	j->st = g->storage;
+	j->ns = xstrdup(o->ns);
+	j->name = xstrdup(o->name);
 	j->url = dup_or_null(spec_str(o, "url"));
 	if (!valid_url(j->url)) {
 		snprintf(msg, sizeof(msg), "invalid URL '%s': the scheme must be http, https, ssh "
@@ -947,107 +923,13 @@ static void begin(struct gitjob *j)
 	load_secrets(j);
 }
 
-static bool has_finalizer(const struct kobj *o)
+/* Deletion: the object's artifacts go with it (as Flux's finalizer does). */
+static void finalize(struct rc *rc)
 {
-	const cJSON *f = yj_get(o->json, "/metadata/finalizers"), *it;
+	struct gitrepo_ctl *g = ctl_data(rc->ctl);
 
-	cJSON_ArrayForEach(it, f)
-		if (cJSON_IsString(it) && streq(it->valuestring, FINALIZER))
-			return true;
-	return false;
-}
-
-static void finalizer_added(int r, const cJSON *obj, const struct op_err *err, void *payload)
-{
-	struct gitjob *j = payload;
-	struct ctl *ctl = j->ctl;
-	char *key;
-
-	if (r < 0) {
-		key = xstrdup(j->key);
-		if (r != -ENOENT)
-			log_error(NULL, "Cannot add finalizer", "controller", "gitrepository",
-				  "object", j->key, "error", err ? err->msg : op_strerror(r), NULL);
-		job_free(j);
-		if (r == -ENOENT)
-			ctl_done(ctl, key, 0);
-		else
-			ctl_retry(ctl, key);
-		free(key);
-		return;
-	}
-	/* Go on with the object as patched: its resourceVersion is newer. */
-	kobj_unref(j->obj);
-	j->obj = kobj_new(cJSON_Duplicate(obj, 1));
-	begin(j);
-}
-
-static void finalizer_removed(int r, const cJSON *obj, const struct op_err *err, void *payload)
-{
-	struct gitjob *j = payload;
-	struct ctl *ctl = j->ctl;
-	char *key = xstrdup(j->key);
-
-	job_free(j);
-	if (r < 0 && r != -ENOENT)
-		ctl_retry(ctl, key);
-	else
-		ctl_done(ctl, key, 0);
-	free(key);
-}
-
-static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
-{
-	struct gitrepo_ctl *g = ctl_data(ctl);
-	struct gitjob *j;
-
-	if (!obj) {
-		ctl_done(ctl, key, 0);
-		return;
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->ctl = ctl;
-	j->st = g->storage;
-	j->key = xstrdup(key);
-	j->obj = kobj_ref(obj);
-	if (kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
-		cJSON *fins = cJSON_CreateArray();
-		const cJSON *it;
-
-		if (!has_finalizer(obj)) {
-			job_free(j);
-			ctl_done(ctl, key, 0);
-			cJSON_Delete(fins);
-			return;
-		}
-		storage_remove_all(g->storage, KIND, obj->ns, obj->name);
-		cJSON_ArrayForEach(it, yj_get(obj->json, "/metadata/finalizers"))
-			if (!cJSON_IsString(it) || !streq(it->valuestring, FINALIZER))
-				cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
-		if (ctl_patch_finalizers(ctl, obj, fins, finalizer_removed, j) < 0)
-			finalizer_removed(-EIO, NULL, NULL, j);
-		cJSON_Delete(fins);
-		return;
-	}
-	if (cJSON_IsTrue(yj_get(obj->json, "/spec/suspend"))) {
-		log_info(NULL, "Reconciliation is suspended for this object", "controller",
-			 "gitrepository", "object", key, NULL);
-		job_free(j);
-		ctl_done(ctl, key, 0);
-		return;
-	}
-	if (!has_finalizer(obj)) {
-		cJSON *fins = cJSON_Duplicate(yj_get(obj->json, "/metadata/finalizers"), 1);
-
-		if (!fins)
-			fins = cJSON_CreateArray();
-		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
-		if (ctl_patch_finalizers(ctl, obj, fins, finalizer_added, j) < 0)
-			finalizer_added(-EIO, NULL, NULL, j);
-		cJSON_Delete(fins);
-		return;
-	}
-	begin(j);
+	storage_remove_all(g->storage, KIND, rc->obj->ns, rc->obj->name);
+	rc_finalized(rc);
 }
 
 const struct ctl_desc gitrepository_desc = {
@@ -1059,5 +941,9 @@ const struct ctl_desc gitrepository_desc = {
 		 .resource = "gitrepositories" },
 	.concurrent = 0,
 	.retry = BACKOFF_RECONCILE,
+	.source = true,
+	.job_size = sizeof(struct gitjob),
+	.job_release = job_release,
 	.reconcile = reconcile,
+	.finalize = finalize,
 };

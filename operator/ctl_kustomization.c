@@ -2,23 +2,26 @@
  * ctl_kustomization.c: the Kustomization reconciler
  * (kustomize.toolkit.fluxcd.io/v1), kustomize-controller's contract.
  *
- * One reconcile, as callbacks on the loop with the file work on the
- * thread pool:
+ * The manager's skeleton (manager.h) does the lifecycle every kind
+ * shares: the finalizer, suspend, the status write.  Deletion
+ * (finalize()): with spec.prune, delete what the inventory lists
+ * (deletionPolicy MirrorPrune), as the service account that applied it; a
+ * failed deletion (Forbidden, say) keeps the finalizer, says why in
+ * Ready=False PruneFailed and an Event, and is retried.  One reconcile, as callbacks on the loop with the file work
+ * on the thread pool:
  *
- *   deleted?     with spec.prune, delete what the inventory lists
- *                (deletionPolicy MirrorPrune), then drop our finalizer
- *   finalizer    add "finalizers.fluxcd.io" if missing
- *   suspended?   done, no requeue
- *   source       the GitRepository from the source controller's cache;
- *                missing or without an artifact: Ready=False
+ *   source       the source (any source kind) from its controller's
+ *                cache; missing or without an artifact: Ready=False
  *                ArtifactFailed, retried after --requeue-dependency
  *   dependsOn    each dependency Ready at its current generation, else
  *                Ready=False DependencyNotReady and the same wait; a
  *                dependency cycle is Stalled (Flux would wait forever)
+ *   progress     Ready=Unknown, Reconciling=True "Fetching manifests for
+ *                revision R with a timeout of T", written (as Flux does)
  *   variables    postBuild.substituteFrom ConfigMaps/Secrets in order,
  *                then postBuild.substitute
  *   build        (thread pool) the artifact, verified against its digest,
- *                extracted once per digest and shared; ks_build()
+ *                extracted once per digest and shared; kz_flux_build()
  *   apply        lib/apply: staged server-side apply with dry-run first,
  *                owner labels, inventory, prune
  *   status       inventory, lastAppliedRevision, lastAttemptedRevision,
@@ -29,7 +32,7 @@
  * were: the dry-run gate means an invalid object applies nothing, and
  * lastAppliedRevision keeps naming what is actually deployed.
  *
- * The controller watches GitRepositories: a new artifact revision
+ * The controller watches every source kind: a new artifact revision
  * requeues every Kustomization that uses it.
  */
 #include <errno.h>
@@ -49,22 +52,18 @@
 #include "base/time.h"
 #include "conditions.h"
 #include "controllers.h"
-#include "ks_build.h"
+#include "kustomize/kustomize.h"
 #include "source/artifact.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
-#define FINALIZER "finalizers.fluxcd.io"
 #define FIELD_MANAGER "kustomize-controller"
 #define MAX_DEPS_WALK 1000
 
 struct ksjob {
-	struct ctl *ctl;
+	struct rc *rc;
 	struct ks_ctl *k;
-	char *key;
-	struct kobj *obj;
 	struct kube_client *client; /* maybe impersonated; a reference */
-	uv_work_t work;
 	/* inputs */
 	char *artifact;  /* absolute path of the source's tar.gz */
 	char *digest;    /* status.artifact.digest of the source */
@@ -79,7 +78,6 @@ struct ksjob {
 	cJSON *subst_from; /* remaining substituteFrom refs */
 	int subst_i;
 	int64_t interval_ns, retry_ns, timeout_ns;
-	uint64_t t0;
 	/* outputs */
 	int r;
 	struct op_err err;
@@ -90,12 +88,12 @@ struct ksjob {
 	uint64_t wait_t0;
 };
 
-static void job_free(struct ksjob *j)
+static void job_release(void *job)
 {
-	kobj_unref(j->obj);
+	struct ksjob *j = job;
+
 	if (j->client)
 		kube_client_unref(j->client);
-	free(j->key);
 	free(j->artifact);
 	free(j->digest);
 	free(j->revision);
@@ -108,7 +106,6 @@ static void job_free(struct ksjob *j)
 	cJSON_Delete(j->objects);
 	cJSON_Delete(j->inventory);
 	free(j->changes);
-	free(j);
 }
 
 /* Copy what the build needs from the spec (the build runs off the loop thread). */
@@ -116,7 +113,7 @@ static void kustomize_fields(struct ksjob *j)
 {
 	static const char *const fields[] = { "namePrefix", "nameSuffix", "patches", "images",
 					      "components" };
-	const cJSON *spec = yj_get(j->obj->json, "/spec"), *v;
+	const cJSON *spec = yj_get(j->rc->obj->json, "/spec"), *v;
 	size_t i;
 
 	j->kustomize = cJSON_CreateObject();
@@ -133,11 +130,9 @@ static void kustomize_fields(struct ksjob *j)
 
 static void stage_log(struct ksjob *j, const char *stage);
 
-static cJSON *status_copy(const struct kobj *o)
+static uint64_t loop_now(struct ksjob *j)
 {
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o->json, "status");
-
-	return s ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
+	return uv_now(kube_client_loop(ctl_client(j->rc->ctl)));
 }
 
 static void set_str(cJSON *o, const char *k, const char *v)
@@ -145,14 +140,6 @@ static void set_str(cJSON *o, const char *k, const char *v)
 	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
 	if (v)
 		cJSON_AddStringToObject(o, k, v);
-}
-
-/* Write `st` (consumed) and finish the key with a requeue after `requeue_ms`. */
-static void finish(struct ksjob *j, cJSON *st, uint64_t requeue_ms)
-{
-	ctl_finish(j->ctl, j->obj, st, false, requeue_ms);
-	cJSON_Delete(st);
-	job_free(j);
 }
 
 static uint64_t ms(int64_t ns)
@@ -164,49 +151,39 @@ static uint64_t ms(int64_t ns)
  * A failed attempt: Ready=False with `reason`, lastAttemptedRevision, the
  * applied state untouched.  `wait_ms` 0: retryInterval.
  */
-static void fail_with(struct ksjob *j, cJSON *st, const char *reason, const char *msg,
-		      bool stall, uint64_t wait_ms)
-{
-	int64_t now = time_now_ns();
-	long gen = j->obj->generation;
-	bool waiting = streq(reason, "DependencyNotReady") || streq(reason, "ArtifactFailed");
-
-	if (stall) {
-		cond_mark_stalled(st, reason, msg, gen, now);
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
-		cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
-	} else {
-		cond_delete(st, COND_STALLED);
-		cond_delete(st, COND_RECONCILING);
-	}
-	cond_set(st, COND_READY, "False", reason, msg, gen, now);
-	if (j->revision)
-		set_str(st, "lastAttemptedRevision", j->revision);
-	ctl_event(j->ctl, j->obj, waiting ? "Normal" : "Warning", reason, "%s", msg);
-	if (!waiting)
-		log_error(NULL, "Reconciliation failed", "controller", "kustomization", "object",
-			  j->key, "reason", reason, "error", msg, NULL);
-	finish(j, st, stall ? 0 : wait_ms ? wait_ms : ms(j->retry_ns));
-}
-
 static void fail(struct ksjob *j, const char *reason, const char *msg, bool stall,
 		 uint64_t wait_ms)
 {
-	fail_with(j, status_copy(j->obj), reason, msg, stall, wait_ms);
+	struct rc *rc = j->rc;
+	bool waiting = streq(reason, "DependencyNotReady") || streq(reason, "ArtifactFailed");
+
+	if (j->revision)
+		set_str(rc->status, "lastAttemptedRevision", j->revision);
+	rc_event(rc, waiting ? "Normal" : "Warning", reason, "%s", msg);
+	if (!waiting)
+		log_error(NULL, "Reconciliation failed", "controller", "kustomization", "object",
+			  rc->key, "reason", reason, "error", msg, NULL);
+	if (stall) {
+		rc_stall(rc, reason, msg);
+		return;
+	}
+	cond_delete(rc->status, COND_STALLED);
+	cond_set(rc->status, COND_READY, "False", reason, msg, rc_gen(rc), time_now_ns());
+	rc_done(rc, wait_ms ? wait_ms : ms(j->retry_ns));
 }
 
 static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes,
 		    const char *healthy_msg)
 {
-	cJSON *st = status_copy(j->obj);
+	struct rc *rc = j->rc;
+	cJSON *st = rc->status;
 	int64_t now = time_now_ns();
-	long gen = j->obj->generation;
+	long gen = rc_gen(rc);
 	char *msg = xasprintf("Applied revision: %s", j->revision);
 	const char *prev = yj_get_str(st, "/lastAppliedRevision");
 	char next[DURATION_MAX], took[DURATION_MAX];
 
 	cond_delete(st, COND_STALLED);
-	cond_delete(st, COND_RECONCILING);
 	cond_set(st, COND_READY, "True", "ReconciliationSucceeded", msg, gen, now);
 	if (healthy_msg)
 		cond_set(st, COND_HEALTHY, "True", "Succeeded", healthy_msg, gen, now);
@@ -216,35 +193,25 @@ static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes
 	cJSON_AddItemToObject(st, "inventory", cJSON_Duplicate(inventory, 1));
 	if (!prev || !streq(prev, j->revision) || (changes && *changes)) {
 		duration_format(j->interval_ns, next);
-		duration_format((int64_t)(uv_now(kube_client_loop(ctl_client(j->ctl))) - j->t0) *
-					NSEC_PER_MSEC,
-				took);
-		ctl_event(j->ctl, j->obj, "Normal", "ReconciliationSucceeded",
-			  "Reconciliation finished in %s, next run in %s", took, next);
-		log_info(NULL, "Applied revision", "controller", "kustomization", "object", j->key,
+		duration_format((int64_t)(loop_now(j) - rc->t0) * NSEC_PER_MSEC, took);
+		rc_event(rc, "Normal", "ReconciliationSucceeded",
+			 "Reconciliation finished in %s, next run in %s", took, next);
+		log_info(NULL, "Applied revision", "controller", "kustomization", "object", rc->key,
 			 "revision", j->revision, NULL);
 	}
 	set_str(st, "lastAppliedRevision", j->revision);
 	set_str(st, "lastAttemptedRevision", j->revision);
-	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
-	cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
 	free(msg);
-	finish(j, st, ms(j->interval_ns));
+	rc_done(rc, ms(j->interval_ns));
 }
 
 /* ---- health ---- */
-
-static uint64_t loop_now(struct ksjob *j)
-{
-	return uv_now(kube_client_loop(ctl_client(j->ctl)));
-}
 
 static void health_done(const struct wait_result *res, void *payload)
 {
 	struct ksjob *j = payload;
 	char took[DURATION_MAX], *msg;
-	cJSON *st;
-	int64_t now;
+	cJSON *st = j->rc->status;
 
 	duration_format((int64_t)(loop_now(j) - j->wait_t0) * NSEC_PER_MSEC, took);
 	stage_log(j, "Health checked");
@@ -256,18 +223,18 @@ static void health_done(const struct wait_result *res, void *payload)
 	}
 	/* Applied, but not healthy: the inventory moves on, lastAppliedRevision does not. */
 	msg = xasprintf("Health check failed after %s: %s", took, res->msg);
-	st = status_copy(j->obj);
-	now = time_now_ns();
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "inventory");
 	cJSON_AddItemToObject(st, "inventory", cJSON_Duplicate(j->inventory, 1));
-	cond_set(st, COND_HEALTHY, "False", "HealthCheckFailed", msg, j->obj->generation, now);
-	fail_with(j, st, "HealthCheckFailed", msg, false, 0);
+	cond_set(st, COND_HEALTHY, "False", "HealthCheckFailed", msg, rc_gen(j->rc),
+		 time_now_ns());
+	fail(j, "HealthCheckFailed", msg, false, 0);
 	free(msg);
 }
 
 static bool start_health(struct ksjob *j)
 {
-	const cJSON *spec = yj_get(j->obj->json, "/spec");
+	const struct kobj *obj = j->rc->obj;
+	const cJSON *spec = yj_get(obj->json, "/spec");
 	bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spec, "wait"));
 	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(spec, "healthChecks");
 	cJSON *set;
@@ -278,8 +245,8 @@ static bool start_health(struct ksjob *j)
 		return false;
 	if (all) {
 		set = cJSON_Duplicate(j->objects, 1);
-		sel = xasprintf("%s=%s,%s=%s", APPLY_LABEL_NAME, j->obj->name, APPLY_LABEL_NAMESPACE,
-				j->obj->ns);
+		sel = xasprintf("%s=%s,%s=%s", APPLY_LABEL_NAME, obj->name, APPLY_LABEL_NAMESPACE,
+				obj->ns);
 	} else {
 		const cJSON *c;
 
@@ -325,7 +292,7 @@ static void applied(struct apply_result *res, void *payload)
 	j->inventory = cJSON_Duplicate(res->inventory, 1);
 	j->changes = xstrdup(res->changes);
 	if (res->changes[0])
-		ctl_event(j->ctl, j->obj, "Normal", "Progressing", "%s", res->changes);
+		rc_event(j->rc, "Normal", "Progressing", "%s", res->changes);
 	if (start_health(j))
 		return;
 	succeed(j, j->inventory, j->changes, NULL);
@@ -333,17 +300,18 @@ static void applied(struct apply_result *res, void *payload)
 
 static void start_apply(struct ksjob *j)
 {
-	const cJSON *inv = yj_get(j->obj->json, "/status/inventory");
+	const struct kobj *obj = j->rc->obj;
+	const cJSON *inv = yj_get(obj->json, "/status/inventory");
 	struct apply_opts o = {
 		.field_manager = FIELD_MANAGER,
-		.owner_name = j->obj->name,
-		.owner_ns = j->obj->ns,
-		.force = cJSON_IsTrue(yj_get(j->obj->json, "/spec/force")),
-		.prune = cJSON_IsTrue(yj_get(j->obj->json, "/spec/prune")),
+		.owner_name = obj->name,
+		.owner_ns = obj->ns,
+		.force = cJSON_IsTrue(yj_get(obj->json, "/spec/force")),
+		.prune = cJSON_IsTrue(yj_get(obj->json, "/spec/prune")),
 		.prev_inventory = inv,
 		.stage_wait_ms = ms(j->timeout_ns),
 		.provenance_prefix = "cflux.io/",
-		.origin_annotation = KS_ANN_PATH,
+		.origin_annotation = KZ_ANN_PATH,
 	};
 	int r;
 
@@ -406,10 +374,10 @@ static int extracted_tree(struct ksjob *j, char **ret)
 	return 0;
 }
 
-static void work(uv_work_t *w)
+static void work(void *job)
 {
-	struct ksjob *j = w->data;
-	struct ks_build_in in = {
+	struct ksjob *j = job;
+	struct kz_flux_in in = {
 		.path = j->path,
 		.vars = j->vars,
 		.strict = j->strict,
@@ -427,7 +395,7 @@ static void work(uv_work_t *w)
 		return;
 	}
 	in.root = tree;
-	j->r = ks_build(&in, &j->objects, &j->err);
+	j->r = kz_flux_build(&in, &j->objects, &j->err);
 	if (j->r < 0)
 		j->reason = j->r == -ENOENT ? "ArtifactFailed" : "BuildFailed";
 	free(tree);
@@ -438,16 +406,15 @@ static void stage_log(struct ksjob *j, const char *stage)
 	if (log_enabled(LOG_DEBUG)) {
 		char t[32];
 
-		snprintf(t, sizeof(t), "%.3fs",
-			 (double)(uv_now(kube_client_loop(ctl_client(j->ctl))) - j->t0) / 1000.0);
-		log_debug(NULL, stage, "controller", "kustomization", "object", j->key, "at", t,
+		snprintf(t, sizeof(t), "%.3fs", (double)(loop_now(j) - j->rc->t0) / 1000.0);
+		log_debug(NULL, stage, "controller", "kustomization", "object", j->rc->key, "at", t,
 			  NULL);
 	}
 }
 
-static void work_done(uv_work_t *w, int status)
+static void work_done(struct rc *rc, int status)
 {
-	struct ksjob *j = w->data;
+	struct ksjob *j = rc->job;
 
 	stage_log(j, "Built");
 	if (status < 0 || j->r < 0) {
@@ -460,8 +427,7 @@ static void work_done(uv_work_t *w, int status)
 
 static void start_build(struct ksjob *j)
 {
-	j->work.data = j;
-	if (uv_queue_work(kube_client_loop(ctl_client(j->ctl)), &j->work, work, work_done) < 0)
+	if (rc_work(j->rc, work, work_done) < 0)
 		fail(j, "BuildFailed", "cannot queue the build", false, 0);
 }
 
@@ -523,11 +489,11 @@ static void got_var_source(int r, const cJSON *obj, const struct op_err *err, vo
 static void next_var_source(struct ksjob *j)
 {
 	const cJSON *ref = cJSON_GetArrayItem(j->subst_from, j->subst_i);
-	const cJSON *subst = yj_get(j->obj->json, "/spec/postBuild/substitute");
+	const cJSON *subst = yj_get(j->rc->obj->json, "/spec/postBuild/substitute");
 
 	if (ref) {
 		const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
-		struct kube_ref kr = { .version = "v1", .ns = j->obj->ns, .name = name };
+		struct kube_ref kr = { .version = "v1", .ns = j->rc->obj->ns, .name = name };
 
 		kr.resource = kind && streq(kind, "Secret") ? "secrets" : "configmaps";
 		if (!name || kube_get(j->client, &kr, NULL, got_var_source, j) < 0)
@@ -541,7 +507,7 @@ static void next_var_source(struct ksjob *j)
 
 static void load_vars(struct ksjob *j)
 {
-	const cJSON *pb = yj_get(j->obj->json, "/spec/postBuild");
+	const cJSON *pb = yj_get(j->rc->obj->json, "/spec/postBuild");
 
 	if (!cJSON_IsObject(pb)) {
 		start_build(j);
@@ -601,13 +567,14 @@ static bool reaches(struct informer *inf, const char *from, const char *target,
 
 static int check_dependencies(struct ksjob *j)
 {
-	struct informer *inf = ctl_informer(j->ctl);
+	struct informer *inf = ctl_informer(j->rc->ctl);
+	const char *self = j->rc->key;
 	const cJSON *dep;
 	char msg[600];
 
-	cJSON_ArrayForEach(dep, yj_get(j->obj->json, "/spec/dependsOn"))
+	cJSON_ArrayForEach(dep, yj_get(j->rc->obj->json, "/spec/dependsOn"))
 	{
-		char *k = dep_key(j->obj, dep);
+		char *k = dep_key(j->rc->obj, dep);
 		struct kobj *d;
 
 		if (!k)
@@ -616,9 +583,9 @@ static int check_dependencies(struct ksjob *j)
 			struct buf path = BUF_INIT(8192);
 			unsigned budget = MAX_DEPS_WALK;
 
-			buf_adds(&path, j->key);
+			buf_adds(&path, self);
 			buf_addf(&path, " -> %s", k);
-			if (streq(k, j->key) || reaches(inf, k, j->key, &path, &budget)) {
+			if (streq(k, self) || reaches(inf, k, self, &path, &budget)) {
 				snprintf(msg, sizeof(msg), "dependency cycle: %s", path.buf);
 				buf_release(&path);
 				free(k);
@@ -641,9 +608,10 @@ static int check_dependencies(struct ksjob *j)
 
 static bool parse_durations(struct ksjob *j)
 {
-	const char *iv = yj_get_str(j->obj->json, "/spec/interval");
-	const char *ri = yj_get_str(j->obj->json, "/spec/retryInterval");
-	const char *to = yj_get_str(j->obj->json, "/spec/timeout");
+	const cJSON *o = j->rc->obj->json;
+	const char *iv = yj_get_str(o, "/spec/interval");
+	const char *ri = yj_get_str(o, "/spec/retryInterval");
+	const char *to = yj_get_str(o, "/spec/timeout");
 
 	if (!iv || duration_parse(iv, &j->interval_ns) < 0 || j->interval_ns <= 0)
 		j->interval_ns = 10 * NSEC_PER_MIN;
@@ -654,10 +622,20 @@ static bool parse_durations(struct ksjob *j)
 	return iv != NULL;
 }
 
+/* Every source kind is found through the manager: a new one needs nothing here. */
+static struct ctl *source_ctl(struct ksjob *j, const char *kind)
+{
+	struct ctl *c = mgr_ctl_kind(ctl_mgr(j->rc->ctl), kind);
+
+	return c && ctl_desc(c)->source ? c : NULL;
+}
+
+static void fetch(struct rc *rc);
+
 /* The service account the Kustomization acts as (its own, or the default), or NULL. */
 static const char *applier_sa(const struct ksjob *j)
 {
-	const char *sa = yj_get_str(j->obj->json, "/spec/serviceAccountName");
+	const char *sa = yj_get_str(j->rc->obj->json, "/spec/serviceAccountName");
 
 	if (!sa || !*sa)
 		sa = j->k->default_sa && *j->k->default_sa ? j->k->default_sa : NULL;
@@ -671,25 +649,30 @@ static int applier_client(struct ksjob *j, const char *sa)
 	int r;
 
 	if (!sa) {
-		j->client = kube_client_ref(ctl_client(j->ctl));
+		j->client = kube_client_ref(ctl_client(j->rc->ctl));
 		return 0;
 	}
-	user = xasprintf("system:serviceaccount:%s:%s", j->obj->ns, sa);
-	r = kube_client_impersonate(ctl_client(j->ctl), user, &j->client);
+	user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
+	r = kube_client_impersonate(ctl_client(j->rc->ctl), user, &j->client);
 	free(user);
 	return r;
 }
 
-static void begin(struct ksjob *j)
+static void reconcile(struct rc *rc)
 {
-	struct ks_ctl *k = j->k;
-	const cJSON *ref = yj_get(j->obj->json, "/spec/sourceRef");
+	struct ksjob *j = rc->job;
+	struct ks_ctl *k = ctl_data(rc->ctl);
+	const cJSON *o = rc->obj->json;
+	const cJSON *ref = yj_get(o, "/spec/sourceRef");
 	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
 	const char *ns = yj_get_str(ref, "/namespace");
+	struct ctl *sctl;
 	struct kobj *src;
 	char *skey, msg[600];
 	const char *path;
 
+	j->rc = rc;
+	j->k = k;
 	parse_durations(j);
 	if (applier_client(j, applier_sa(j)) < 0) {
 		fail(j, "ReconciliationFailed", "cannot impersonate the service account", false, 0);
@@ -700,21 +683,22 @@ static void begin(struct ksjob *j)
 		return;
 	}
 	if (!ns || !*ns)
-		ns = j->obj->ns;
-	if (k->no_cross_ns && !streq(ns, j->obj->ns)) {
+		ns = rc->obj->ns;
+	if (k->no_cross_ns && !streq(ns, rc->obj->ns)) {
 		snprintf(msg, sizeof(msg),
 			 "cannot access %s/%s/%s, cross-namespace references have been blocked",
 			 kind, ns, name);
 		fail(j, "AccessDenied", msg, true, 0);
 		return;
 	}
-	if (!streq(kind, "GitRepository")) {
+	sctl = source_ctl(j, kind);
+	if (!sctl) {
 		snprintf(msg, sizeof(msg), "source kind '%s' is not supported yet", kind);
 		fail(j, "ArtifactFailed", msg, true, 0);
 		return;
 	}
 	skey = kobj_make_key(ns, name);
-	src = informer_get(ctl_informer(k->sources), skey);
+	src = informer_get(ctl_informer(sctl), skey);
 	free(skey);
 	if (!src) {
 		snprintf(msg, sizeof(msg), "Source '%s/%s/%s' not found", kind, ns, name);
@@ -739,78 +723,52 @@ static void begin(struct ksjob *j)
 	j->artifact = storage_abs(k->storage, path);
 	if (check_dependencies(j) < 0)
 		return;
-	j->path = xstrdup(yj_get_str(j->obj->json, "/spec/path") ?
-				  yj_get_str(j->obj->json, "/spec/path") :
-				  "");
-	j->target_ns = yj_get_str(j->obj->json, "/spec/targetNamespace") ?
-			       xstrdup(yj_get_str(j->obj->json, "/spec/targetNamespace")) :
+	{
+		char timeout[DURATION_MAX], *pmsg;
+
+		duration_format(j->timeout_ns, timeout);
+		pmsg = xasprintf("Fetching manifests for revision %s with a timeout of %s",
+				 j->revision, timeout);
+		rc_progress(rc, "Reconciliation in progress", "Progressing", pmsg, fetch);
+		free(pmsg);
+	}
+}
+
+/* Progress is recorded: read what the build needs from the spec, then the variables. */
+static void fetch(struct rc *rc)
+{
+	struct ksjob *j = rc->job;
+	const cJSON *o = rc->obj->json;
+
+	j->path = xstrdup(yj_get_str(o, "/spec/path") ? yj_get_str(o, "/spec/path") : "");
+	j->target_ns = yj_get_str(o, "/spec/targetNamespace") ?
+			       xstrdup(yj_get_str(o, "/spec/targetNamespace")) :
 			       NULL;
 	kustomize_fields(j);
-	j->strict = k->strict_substitution;
+	j->strict = j->k->strict_substitution;
 	load_vars(j);
 }
 
-/* ---- deletion and finalizer ---- */
-
-static bool has_finalizer(const struct kobj *o)
-{
-	const cJSON *f = yj_get(o->json, "/metadata/finalizers"), *it;
-
-	cJSON_ArrayForEach(it, f)
-		if (cJSON_IsString(it) && streq(it->valuestring, FINALIZER))
-			return true;
-	return false;
-}
-
-static void finalizer_patched(int r, const cJSON *obj, const struct op_err *err,
-			      void *payload)
-{
-	struct ksjob *j = payload;
-	struct ctl *ctl = j->ctl;
-	char *key = xstrdup(j->key);
-	bool deleting = kobj_str(j->obj, "metadata", "deletionTimestamp", NULL) != NULL;
-
-	if (r < 0) {
-		job_free(j);
-		if (r == -ENOENT)
-			ctl_done(ctl, key, 0);
-		else
-			ctl_retry(ctl, key);
-		free(key);
-		return;
-	}
-	if (deleting) {
-		job_free(j);
-		ctl_done(ctl, key, 0);
-		free(key);
-		return;
-	}
-	free(key);
-	kobj_unref(j->obj);
-	j->obj = kobj_new(cJSON_Duplicate(obj, 1));
-	begin(j);
-}
-
-static void remove_finalizer(struct ksjob *j)
-{
-	cJSON *fins = cJSON_CreateArray();
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, yj_get(j->obj->json, "/metadata/finalizers"))
-		if (!cJSON_IsString(it) || !streq(it->valuestring, FINALIZER))
-			cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
-	if (ctl_patch_finalizers(j->ctl, j->obj, fins, finalizer_patched, j) < 0)
-		finalizer_patched(-EIO, NULL, NULL, j);
-	cJSON_Delete(fins);
-}
+/* ---- deletion ---- */
 
 /*
- * Garbage collection on deletion, as the identity that applied: when it
- * fails (Forbidden, say) the finalizer stays, Ready=False says why and it
- * is retried, so nothing is left behind unseen.  As in Flux, a service
- * account that no longer exists cannot prune: its objects are named in a
- * Warning and the object is let go.
+ * Garbage collection on deletion, as the identity that applied.  As Flux:
+ * a failed one keeps the finalizer and is retried (here with Ready=False
+ * PruneFailed saying why), so nothing is left behind unseen; a service
+ * account that no longer exists cannot prune, so its objects are named in
+ * a Warning and the object is let go.
  */
+static void gc_failed(struct ksjob *j, const char *msg)
+{
+	struct rc *rc = j->rc;
+
+	rc_event(rc, "Warning", "PruneFailed", "%s", msg);
+	log_error(NULL, "Garbage collection on deletion failed", "controller", "kustomization",
+		  "object", rc->key, "error", msg, NULL);
+	cond_set(rc->status, COND_READY, "False", "PruneFailed", msg, rc_gen(rc), time_now_ns());
+	rc_retry(rc);
+}
+
 static void pruned_all(struct apply_result *res, void *payload)
 {
 	struct ksjob *j = payload;
@@ -818,134 +776,96 @@ static void pruned_all(struct apply_result *res, void *payload)
 
 	if (res->r < 0) {
 		snprintf(msg, sizeof(msg), "pruning for deleted resource failed: %s", res->err.msg);
-		fail(j, "PruneFailed", msg, false, 0);
+		gc_failed(j, msg);
 		return;
 	}
-	remove_finalizer(j);
+	rc_finalized(j->rc);
 }
 
 static void gc_prune(struct ksjob *j)
 {
 	struct apply_opts o = {
 		.field_manager = FIELD_MANAGER,
-		.owner_name = j->obj->name,
-		.owner_ns = j->obj->ns,
+		.owner_name = j->rc->obj->name,
+		.owner_ns = j->rc->obj->ns,
 		.prune = true,
-		.prev_inventory = yj_get(j->obj->json, "/status/inventory"),
+		.prev_inventory = yj_get(j->rc->obj->json, "/status/inventory"),
 	};
 	cJSON *none = cJSON_CreateArray();
 
 	if (apply_set(j->client, j->k->mapper, none, &o, pruned_all, j, NULL) < 0)
-		fail(j, "PruneFailed", "pruning for deleted resource failed: cannot start", false, 0);
+		gc_failed(j, "pruning for deleted resource failed: cannot start");
 	cJSON_Delete(none);
 }
 
 static void gc_account_checked(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
 	struct ksjob *j = payload;
+	struct rc *rc = j->rc;
 	const char *sa = applier_sa(j);
 	const cJSON *e;
 	struct buf left = BUF_INIT(4096);
+	char msg[600];
 
 	if (r == -ENOENT) {
-		cJSON_ArrayForEach(e, yj_get(j->obj->json, "/status/inventory/entries"))
-			buf_addf(&left, "%s%s", left.len ? ", " : "", yj_get_str(e, "/id") ?
-					yj_get_str(e, "/id") : "");
-		ctl_event(j->ctl, j->obj, "Warning", "PruneFailed",
-			  "unable to prune objects: service account %s/%s not found: %s", j->obj->ns,
-			  sa, left.len ? left.buf : "(none)");
+		cJSON_ArrayForEach(e, yj_get(rc->obj->json, "/status/inventory/entries"))
+			buf_addf(&left, "%s%s", left.len ? ", " : "",
+				 yj_get_str(e, "/id") ? yj_get_str(e, "/id") : "");
+		rc_event(rc, "Warning", "PruneFailed",
+			 "unable to prune objects: service account %s/%s not found: %s", rc->obj->ns,
+			 sa, left.len ? left.buf : "(none)");
 		log_error(NULL, "Skipping pruning, the account to impersonate is gone", "controller",
-			  "kustomization", "object", j->key, "serviceAccount", sa, NULL);
+			  "kustomization", "object", rc->key, "serviceAccount", sa, NULL);
 		buf_release(&left);
-		remove_finalizer(j);
+		rc_finalized(rc);
 		return;
 	}
 	if (r < 0) {
-		char msg[600];
-
 		snprintf(msg, sizeof(msg), "pruning for deleted resource failed: service account "
-			 "%s/%s: %s", j->obj->ns, sa, err && err->msg[0] ? err->msg : op_strerror(r));
-		fail(j, "PruneFailed", msg, false, 0);
+			 "%s/%s: %s", rc->obj->ns, sa, err && err->msg[0] ? err->msg : op_strerror(r));
+		gc_failed(j, msg);
 		return;
 	}
 	gc_prune(j);
 }
 
-static void finalize(struct ksjob *j)
+static void finalize(struct rc *rc)
 {
-	const char *sa = applier_sa(j);
+	struct ksjob *j = rc->job;
+	const char *sa;
 
-	if (!cJSON_IsTrue(yj_get(j->obj->json, "/spec/prune")) ||
-	    !yj_get(j->obj->json, "/status/inventory") ||
-	    cJSON_IsTrue(yj_get(j->obj->json, "/spec/suspend"))) {
-		remove_finalizer(j);
+	j->rc = rc;
+	j->k = ctl_data(rc->ctl);
+	if (!cJSON_IsTrue(yj_get(rc->obj->json, "/spec/prune")) ||
+	    !yj_get(rc->obj->json, "/status/inventory") ||
+	    cJSON_IsTrue(yj_get(rc->obj->json, "/spec/suspend"))) {
+		rc_finalized(rc);
 		return;
 	}
-	parse_durations(j);
+	sa = applier_sa(j);
 	if (applier_client(j, sa) < 0) {
-		fail(j, "PruneFailed", "pruning for deleted resource failed: cannot impersonate the "
-		     "service account", false, 0);
+		gc_failed(j, "pruning for deleted resource failed: cannot impersonate the service "
+			  "account");
 		return;
 	}
 	if (sa) {
 		struct kube_ref ref = { .version = "v1", .resource = "serviceaccounts",
-					.ns = j->obj->ns, .name = sa };
+					.ns = rc->obj->ns, .name = sa };
 
-		if (kube_get(ctl_client(j->ctl), &ref, NULL, gc_account_checked, j) < 0)
+		if (kube_get(ctl_client(rc->ctl), &ref, NULL, gc_account_checked, j) < 0)
 			gc_account_checked(-EIO, NULL, NULL, j);
 		return;
 	}
 	gc_prune(j);
 }
 
-static void reconcile(struct ctl *ctl, const char *key, struct kobj *obj)
-{
-	struct ksjob *j;
-
-	if (!obj) {
-		ctl_done(ctl, key, 0);
-		return;
-	}
-	j = xcalloc(1, sizeof(*j));
-	j->ctl = ctl;
-	j->k = ctl_data(ctl);
-	j->key = xstrdup(key);
-	j->obj = kobj_ref(obj);
-	j->t0 = uv_now(kube_client_loop(ctl_client(ctl)));
-	if (kobj_str(obj, "metadata", "deletionTimestamp", NULL)) {
-		if (!has_finalizer(obj)) {
-			job_free(j);
-			ctl_done(ctl, key, 0);
-			return;
-		}
-		finalize(j);
-		return;
-	}
-	if (cJSON_IsTrue(yj_get(obj->json, "/spec/suspend"))) {
-		job_free(j);
-		ctl_done(ctl, key, 0);
-		return;
-	}
-	if (!has_finalizer(obj)) {
-		cJSON *fins = cJSON_Duplicate(yj_get(obj->json, "/metadata/finalizers"), 1);
-
-		if (!fins)
-			fins = cJSON_CreateArray();
-		cJSON_AddItemToArray(fins, cJSON_CreateString(FINALIZER));
-		if (ctl_patch_finalizers(ctl, obj, fins, finalizer_patched, j) < 0)
-			finalizer_patched(-EIO, NULL, NULL, j);
-		cJSON_Delete(fins);
-		return;
-	}
-	begin(j);
-}
-
 /* A source's artifact revision changed: requeue the Kustomizations using it. */
-static void on_source(struct ctl *ctl, enum informer_event ev, struct kobj *obj,
+static void on_source(struct ctl *ctl, struct ctl *from, enum informer_event ev, struct kobj *obj,
 		      struct kobj *old)
 {
 	const char *rev = yj_get_str(obj->json, "/status/artifact/revision");
 	const char *orev = old ? yj_get_str(old->json, "/status/artifact/revision") : NULL;
+	const char *skind = ctl_desc(from)->kind;
 	struct informer *inf = ctl_informer(ctl);
 	struct kobj *ks;
 	size_t it = 0;
@@ -957,15 +877,18 @@ static void on_source(struct ctl *ctl, enum informer_event ev, struct kobj *obj,
 		const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
 		const char *ns = yj_get_str(ref, "/namespace");
 
-		if (kind && streq(kind, "GitRepository") && name && streq(name, obj->name) &&
+		if (streq_ptr(kind, skind) && name && streq(name, obj->name) &&
 		    streq(ns && *ns ? ns : ks->ns, obj->ns))
 			ctl_enqueue(ctl, ks->key);
 	}
 }
 
-void kustomization_watch_sources(struct ctl *ks, struct ctl *sources)
+void kustomization_watch_sources(struct ctl *ks)
 {
-	ctl_watch(ks, sources, on_source);
+	struct ctl *src = NULL;
+
+	while ((src = mgr_next_source(ctl_mgr(ks), src)))
+		ctl_watch(ks, src, on_source);
 }
 
 const struct ctl_desc kustomization_desc = {
@@ -976,5 +899,8 @@ const struct ctl_desc kustomization_desc = {
 	.ref = { .group = "kustomize.toolkit.fluxcd.io", .version = "v1",
 		 .resource = "kustomizations" },
 	.retry = BACKOFF_RECONCILE,
+	.job_size = sizeof(struct ksjob),
+	.job_release = job_release,
 	.reconcile = reconcile,
+	.finalize = finalize,
 };

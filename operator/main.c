@@ -39,7 +39,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "controllers.h"
-#include "health.h"
+#include "serve.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/lease.h"
@@ -75,7 +75,7 @@ static cJSON *arg_settings;
 
 static uv_loop_t *loop;
 static struct kube_client *client;
-static struct health_srv *health_srv, *metrics_srv, *storage_srv;
+static struct serve_srv *health_srv, *metrics_srv, *storage_srv;
 static struct storage *storage;
 static struct mgr *mgr;
 static struct lease *lease;
@@ -83,7 +83,7 @@ static struct gitrepo_ctl gitrepo;
 static struct ks_ctl kustomize;
 static struct fc_ctl fluxconfig;
 static struct ext_ctl extension;
-static struct ctl *ctl_sources, *ctl_kustomizations;
+static struct ctl *ctl_kustomizations;
 static struct kube_mapper *mapper;
 static char *extract_root;
 static uv_signal_t sig_term, sig_int;
@@ -381,9 +381,9 @@ static void shutdown_start(uv_signal_t *s, int signum)
 	log_info(NULL, "Shutting down", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
 	uv_timer_stop(&probe_timer);
 	uv_close((uv_handle_t *)&probe_timer, NULL);
-	health_close(health_srv, NULL, NULL);
-	health_close(metrics_srv, NULL, NULL);
-	health_close(storage_srv, NULL, NULL);
+	serve_close(health_srv, NULL, NULL);
+	serve_close(metrics_srv, NULL, NULL);
+	serve_close(storage_srv, NULL, NULL);
 	storage_srv = NULL;
 	uv_signal_stop(&sig_int);
 	uv_close((uv_handle_t *)&sig_int, NULL);
@@ -400,7 +400,7 @@ static void start_controllers(void *payload)
 	if (shutting_down)
 		return;
 	log_info(NULL, "Starting controllers", NULL);
-	r = health_listen(loop, arg_storage_addr, storage_http_handler, storage, &storage_srv,
+	r = serve_listen(loop, arg_storage_addr, storage_http_handler, storage, &storage_srv,
 			  &err);
 	if (r < 0)
 		log_error(NULL, "Unable to start the artifact server", "error", err.msg, NULL);
@@ -436,9 +436,14 @@ static const char *runtime_namespace(void)
 /* The Extension's settings (or the flags', when it goes away), applied live. */
 static void apply_settings(const struct ext_settings *s, void *payload)
 {
-	ctl_set_enabled(ctl_sources, s->source_enabled, "source-controller.enabled");
+	struct ctl *src = NULL;
+
+	/* source-controller's settings reach every source kind. */
+	while ((src = mgr_next_source(mgr, src))) {
+		ctl_set_enabled(src, s->source_enabled, "source-controller.enabled");
+		ctl_set_concurrent(src, s->source_concurrent);
+	}
 	ctl_set_enabled(ctl_kustomizations, s->kustomize_enabled, "kustomize-controller.enabled");
-	ctl_set_concurrent(ctl_sources, s->source_concurrent);
 	ctl_set_concurrent(ctl_kustomizations, s->kustomize_concurrent);
 	if (s->log_level_set)
 		log_setup(s->log_level, arg_log_encoding, STDERR_FILENO);
@@ -528,15 +533,13 @@ static int setup_controllers(struct op_err *err)
 	kustomize.requeue_dependency_ms = (uint64_t)(arg_requeue_dependency_ns / NSEC_PER_MSEC);
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;
-	kustomize.sources = mgr_add(mgr, &gitrepository_desc, &gitrepo);
-	gitrepository_watch_includes(kustomize.sources);
-	fluxconfig.sources = ctl_sources = kustomize.sources;
+	/* The source kinds first: the consumers below watch every one added. */
+	gitrepository_watch_includes(mgr_add(mgr, &gitrepository_desc, &gitrepo));
 	fluxconfig.kustomizations = ctl_kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
 	fluxconfig.resync_ms = 10 * 60 * 1000;
-	kustomization_watch_sources(fluxconfig.kustomizations, kustomize.sources);
+	kustomization_watch_sources(fluxconfig.kustomizations);
 	extension.fluxconfigs = mgr_add(mgr, &fluxconfiguration_desc, &fluxconfig);
-	fluxconfig_watch_children(extension.fluxconfigs, fluxconfig.sources,
-				  fluxconfig.kustomizations);
+	fluxconfig_watch_children(extension.fluxconfigs);
 	extension.version = CFLUX_VERSION;
 	extension.apply = apply_settings;
 	extension.base = (struct ext_settings){
@@ -587,6 +590,12 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv) < 0)
 		return 2;
+	/*
+	 * The process's policy, set here and nowhere in lib/: a peer that
+	 * hangs up on one of our sockets (libuv writes without MSG_NOSIGNAL)
+	 * is an error on that connection, not the end of the process.
+	 */
+	signal(SIGPIPE, SIG_IGN);
 	loop = uv_default_loop();
 	r = kube_config_load(arg_kubeconfig, NULL, &cfg, &err);
 	if (r == 0)
@@ -596,9 +605,9 @@ int main(int argc, char **argv)
 		log_error(NULL, "Unable to create a Kubernetes client", "error", err.msg, NULL);
 		return 1;
 	}
-	r = health_listen(loop, arg_health_addr, health_handler_fn, NULL, &health_srv, &err);
+	r = serve_listen(loop, arg_health_addr, health_handler_fn, NULL, &health_srv, &err);
 	if (r == 0)
-		r = health_listen(loop, arg_metrics_addr, metrics_handler_fn, NULL, &metrics_srv,
+		r = serve_listen(loop, arg_metrics_addr, metrics_handler_fn, NULL, &metrics_srv,
 				  &err);
 	if (r < 0) {
 		log_error(NULL, "Unable to start the health and metrics endpoints", "error", err.msg,

@@ -50,7 +50,23 @@ struct ctl {
 	uint64_t successes, errors, requeues;
 	bool disabled;
 	const char *disabled_by; /* the setting that turned it off */
+	struct rc_priv *running;  /* reconciles in flight */
 	struct ctl *next;
+};
+
+#define FINALIZER_FLUX "finalizers.fluxcd.io"
+
+/* A reconcile in flight: the kind's view (struct rc) and the skeleton's. */
+struct rc_priv {
+	struct rc pub;
+	char *key;
+	uv_work_t work;
+	void (*work_fn)(void *job);
+	void (*work_done)(struct rc *rc, int status);
+	void (*next)(struct rc *rc); /* rc_progress()'s continuation */
+	bool retry;                  /* how the key is finished after the write */
+	uint64_t requeue_ms;
+	struct rc_priv *prev_run, *next_run;
 };
 
 struct mgr {
@@ -66,6 +82,12 @@ struct mgr {
 	void (*close_cb)(void *);
 	void *close_payload;
 };
+
+static struct rc_priv *rc_new(struct ctl *ctl, const char *key, struct kobj *obj);
+static void rc_start(struct ctl *ctl, const char *key, struct kobj *obj);
+static void ctl_done(struct ctl *ctl, const char *key, uint64_t requeue_ms);
+static void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type,
+		      const char *reason, const char *fmt, ...) _printf_(5, 6);
 
 int mgr_new(const struct mgr_opts *opts, struct mgr **ret)
 {
@@ -125,7 +147,7 @@ static void on_event(struct informer *inf, enum informer_event ev, struct kobj *
 	if (ev == INFORMER_DELETE)
 		free(hmap_remove(&ctl->hists, obj->key));
 	for (w = ctl->watchers; w; w = w->next)
-		w->cb(w->ctl, ev, obj, old);
+		w->cb(w->ctl, ctl, ev, obj, old);
 }
 
 /* A disabled controller's answer to a key: say so in Ready, once. */
@@ -133,25 +155,22 @@ static void process_disabled(struct ctl *ctl, const char *key, struct kobj *obj)
 {
 	const cJSON *st = obj ? cJSON_GetObjectItemCaseSensitive(obj->json, "status") : NULL;
 	const cJSON *ready = cond_get(st, COND_READY);
-	const char *reason = ready ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-					     ready, "reason")) :
-				     NULL;
+	const char *reason = ready ? yj_get_str(ready, "/reason") : NULL;
+	struct rc_priv *p;
 	char *msg;
-	cJSON *nst;
 
-	if (!obj || (reason && streq(reason, "ControllerDisabled"))) {
+	if (!obj || streq_ptr(reason, "ControllerDisabled")) {
 		ctl_done(ctl, key, 0);
 		return;
 	}
-	nst = st ? cJSON_Duplicate(st, 1) : cJSON_CreateObject();
+	p = rc_new(ctl, key, obj);
 	msg = xasprintf("%s is disabled by the Extension setting %s=false; this object is not "
 			"reconciled", ctl->d.component ? ctl->d.component : ctl->d.name,
 			ctl->disabled_by ? ctl->disabled_by : "enabled");
-	cond_set(nst, COND_READY, "Unknown", "ControllerDisabled", msg, obj->generation,
+	cond_set(p->pub.status, COND_READY, "Unknown", "ControllerDisabled", msg, obj->generation,
 		 time_now_ns());
-	ctl_finish(ctl, obj, nst, false, 0);
-	cJSON_Delete(nst);
 	free(msg);
+	rc_done(&p->pub, 0);
 }
 
 static void process(struct wq *q, const char *key, void *payload)
@@ -169,7 +188,11 @@ static void process(struct wq *q, const char *key, void *payload)
 	*t = uv_now(ctl->m->loop);
 	free(hmap_put(&ctl->started, key, t));
 	log_debug(NULL, "Reconciling", "controller", ctl->d.name, "object", key, NULL);
-	ctl->d.reconcile(ctl, key, obj);
+	if (!obj) {
+		ctl_done(ctl, key, 0);
+		return;
+	}
+	rc_start(ctl, key, obj);
 }
 
 struct ctl *mgr_add(struct mgr *m, const struct ctl_desc *desc, void *data)
@@ -243,6 +266,25 @@ struct ctl *mgr_ctl(const struct mgr *m, const char *name)
 		if (streq(ctl->d.name, name))
 			return ctl;
 	return NULL;
+}
+
+struct ctl *mgr_ctl_kind(const struct mgr *m, const char *kind)
+{
+	struct ctl *ctl;
+
+	for (ctl = m->ctls; ctl; ctl = ctl->next)
+		if (streq(ctl->d.kind, kind))
+			return ctl;
+	return NULL;
+}
+
+struct ctl *mgr_next_source(const struct mgr *m, const struct ctl *prev)
+{
+	struct ctl *ctl = prev ? prev->next : m->ctls;
+
+	while (ctl && !ctl->d.source)
+		ctl = ctl->next;
+	return ctl;
 }
 
 static void drained_one(int status, void *payload)
@@ -392,7 +434,7 @@ static void observe(struct ctl *ctl, const char *key, bool ok)
 		ctl->errors++;
 }
 
-void ctl_done(struct ctl *ctl, const char *key, uint64_t requeue_ms)
+static void ctl_done(struct ctl *ctl, const char *key, uint64_t requeue_ms)
 {
 	observe(ctl, key, true);
 	if (requeue_ms) {
@@ -403,7 +445,7 @@ void ctl_done(struct ctl *ctl, const char *key, uint64_t requeue_ms)
 	}
 }
 
-uint64_t ctl_retry(struct ctl *ctl, const char *key)
+static uint64_t ctl_retry(struct ctl *ctl, const char *key)
 {
 	uint64_t delay = 0;
 
@@ -440,7 +482,7 @@ static void add_removals(cJSON *patch, const cJSON *old)
 	}
 }
 
-int ctl_patch_status(struct ctl *ctl, const struct kobj *obj, const cJSON *status, kube_cb cb,
+static int ctl_patch_status(struct ctl *ctl, const struct kobj *obj, const cJSON *status, kube_cb cb,
 		     void *payload)
 {
 	struct kube_ref ref = obj_ref(ctl, obj);
@@ -460,7 +502,7 @@ int ctl_patch_status(struct ctl *ctl, const struct kobj *obj, const cJSON *statu
 	return r;
 }
 
-int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *finalizers,
+static int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *finalizers,
 			 kube_cb cb, void *payload)
 {
 	struct kube_ref ref = obj_ref(ctl, obj);
@@ -489,56 +531,338 @@ int ctl_list_live(struct ctl *ctl, long limit, kube_cb cb, void *payload)
 	return kube_list(ctl->m->o.client, &ref, &o, cb, payload);
 }
 
-struct finishing {
-	struct ctl *ctl;
-	char *key;
-	bool retry;
-	uint64_t requeue_ms;
-};
+/* ---- the reconciler skeleton (see manager.h) ---- */
+
+static const char *finalizer_of(const struct ctl *ctl)
+{
+	return ctl->d.finalizer ? ctl->d.finalizer : FINALIZER_FLUX;
+}
+
+static bool has_finalizer(const struct ctl *ctl, const struct kobj *o)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, yj_get(o->json, "/metadata/finalizers"))
+		if (cJSON_IsString(it) && streq(it->valuestring, finalizer_of(ctl)))
+			return true;
+	return false;
+}
+
+static cJSON *status_of(const struct kobj *o)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(o->json, "status");
+
+	return cJSON_IsObject(s) ? cJSON_Duplicate(s, 1) : cJSON_CreateObject();
+}
+
+static struct rc_priv *rc_new(struct ctl *ctl, const char *key, struct kobj *obj)
+{
+	struct rc_priv *p = xcalloc(1, sizeof(*p));
+
+	p->key = xstrdup(key);
+	p->pub.ctl = ctl;
+	p->pub.key = p->key;
+	p->pub.obj = kobj_ref(obj);
+	p->pub.status = status_of(obj);
+	p->pub.job = ctl->d.job_size ? xcalloc(1, ctl->d.job_size) : NULL;
+	p->pub.t0 = uv_now(ctl->m->loop);
+	p->next_run = ctl->running;
+	if (ctl->running)
+		ctl->running->prev_run = p;
+	ctl->running = p;
+	return p;
+}
+
+/* Take the object the apiserver returned (newer resourceVersion and status). */
+static void rc_adopt(struct rc_priv *p, const cJSON *obj)
+{
+	kobj_unref(p->pub.obj);
+	p->pub.obj = kobj_new(cJSON_Duplicate(obj, 1));
+}
+
+/* Release `p` and finish its key as decided. */
+static void rc_release(struct rc_priv *p)
+{
+	struct ctl *ctl = p->pub.ctl;
+
+	if (p->prev_run)
+		p->prev_run->next_run = p->next_run;
+	else
+		ctl->running = p->next_run;
+	if (p->next_run)
+		p->next_run->prev_run = p->prev_run;
+	if (p->retry)
+		ctl_retry(ctl, p->key);
+	else
+		ctl_done(ctl, p->key, p->requeue_ms);
+	if (p->pub.job && ctl->d.job_release)
+		ctl->d.job_release(p->pub.job);
+	free(p->pub.job);
+	cJSON_Delete(p->pub.status);
+	kobj_unref(p->pub.obj);
+	free(p->key);
+	free(p);
+}
+
+static struct rc_priv *priv(struct rc *rc)
+{
+	return (struct rc_priv *)rc;
+}
+
+long rc_gen(const struct rc *rc)
+{
+	return rc->obj->generation;
+}
+
+static void set_observed_generation(cJSON *st, long gen)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
+	cJSON_AddNumberToObject(st, "observedGeneration", (double)gen);
+}
+
+/* Flux's finalize-status rules (manager.h), for every kind alike. */
+static void finalize_status(struct rc *rc)
+{
+	const char *req = kobj_str(rc->obj, "metadata", "annotations",
+				   "reconcile.fluxcd.io/requestedAt", NULL);
+	const cJSON *ready = cond_get(rc->status, COND_READY);
+	const char *rs = ready ? yj_get_str(ready, "/status") : NULL;
+	const cJSON *rec = cond_get(rc->status, COND_RECONCILING);
+
+	if (req) {
+		cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "lastHandledReconcileAt");
+		cJSON_AddStringToObject(rc->status, "lastHandledReconcileAt", req);
+	}
+	if (streq_ptr(rs, "True")) {
+		cond_delete(rc->status, COND_RECONCILING);
+		set_observed_generation(rc->status, rc_gen(rc));
+	} else if (streq_ptr(rs, "False") && rec &&
+		   !streq_ptr(yj_get_str(rec, "/reason"), "ProgressingWithRetry")) {
+		char *msg = xstrdup(yj_get_str(rec, "/message") ? yj_get_str(rec, "/message") : "");
+
+		cond_mark_reconciling(rc->status, "ProgressingWithRetry", msg, rc_gen(rc),
+				      time_now_ns());
+		free(msg);
+	}
+}
+
+static bool status_unchanged(const struct rc *rc)
+{
+	const cJSON *old = cJSON_GetObjectItemCaseSensitive(rc->obj->json, "status");
+
+	if (!old)
+		return cJSON_GetArraySize(rc->status) == 0;
+	return cJSON_Compare(old, rc->status, true);
+}
 
 static void status_written(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
-	struct finishing *f = payload;
+	struct rc_priv *p = payload;
 
 	if (r < 0 && r != -ENOENT) {
-		log_error(NULL, "Status update failed", "controller", f->ctl->d.name, "object",
-			  f->key, "error", err && err->msg[0] ? err->msg : op_strerror(r), NULL);
-		f->retry = true;
+		log_error(NULL, "Status update failed", "controller", p->pub.ctl->d.name, "object",
+			  p->key, "error", err && err->msg[0] ? err->msg : op_strerror(r), NULL);
+		p->retry = true;
 	}
-	if (f->retry)
-		ctl_retry(f->ctl, f->key);
-	else
-		ctl_done(f->ctl, f->key, f->requeue_ms);
-	free(f->key);
-	free(f);
+	rc_release(p);
 }
 
-void ctl_finish(struct ctl *ctl, const struct kobj *obj, const cJSON *status, bool retry,
-		uint64_t requeue_ms)
+/* Write the status if it changed, then finish the key as p->retry/requeue_ms say. */
+static void rc_end(struct rc_priv *p)
 {
-	const char *req = kobj_str(obj, "metadata", "annotations",
-				   "reconcile.fluxcd.io/requestedAt", NULL);
-	struct finishing *f = xcalloc(1, sizeof(*f));
-	cJSON *st = cJSON_Duplicate(status, 1);
+	int r;
 
-	f->ctl = ctl;
-	f->key = xstrdup(obj->key);
-	f->retry = retry;
-	f->requeue_ms = requeue_ms;
-	if (req) {
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "lastHandledReconcileAt");
-		cJSON_AddStringToObject(st, "lastHandledReconcileAt", req);
+	finalize_status(&p->pub);
+	if (status_unchanged(&p->pub)) {
+		rc_release(p);
+		return;
 	}
-	{
-		int r = ctl_patch_status(ctl, obj, st, status_written, f);
-
-		if (r < 0)
-			status_written(r, NULL, NULL, f);
-	}
-	cJSON_Delete(st);
+	r = ctl_patch_status(p->pub.ctl, p->pub.obj, p->pub.status, status_written, p);
+	if (r < 0)
+		status_written(r, NULL, NULL, p);
 }
 
-void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const char *reason,
+void rc_done(struct rc *rc, uint64_t requeue_ms)
+{
+	priv(rc)->retry = false;
+	priv(rc)->requeue_ms = requeue_ms;
+	rc_end(priv(rc));
+}
+
+void rc_retry(struct rc *rc)
+{
+	priv(rc)->retry = true;
+	rc_end(priv(rc));
+}
+
+void rc_stall(struct rc *rc, const char *reason, const char *msg)
+{
+	int64_t now = time_now_ns();
+
+	cond_mark_stalled(rc->status, reason, msg, rc_gen(rc), now);
+	cond_set(rc->status, COND_READY, "False", reason, msg, rc_gen(rc), now);
+	set_observed_generation(rc->status, rc_gen(rc));
+	rc_done(rc, 0);
+}
+
+static void finalizer_removed(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct rc_priv *p = payload;
+
+	if (r < 0 && r != -ENOENT) {
+		log_error(NULL, "Cannot remove the finalizer", "controller", p->pub.ctl->d.name,
+			  "object", p->key, "error", err && err->msg[0] ? err->msg : op_strerror(r),
+			  NULL);
+		p->retry = true;
+	}
+	rc_release(p);
+}
+
+/* Our finalizer added to (`add`) or removed from the object's list, others kept. */
+static int patch_finalizer(struct rc_priv *p, bool add, kube_cb cb)
+{
+	cJSON *fins = cJSON_CreateArray();
+	const cJSON *it;
+	int r;
+
+	cJSON_ArrayForEach(it, yj_get(p->pub.obj->json, "/metadata/finalizers"))
+		if (!cJSON_IsString(it) || !streq(it->valuestring, finalizer_of(p->pub.ctl)))
+			cJSON_AddItemToArray(fins, cJSON_Duplicate(it, 1));
+	if (add)
+		cJSON_AddItemToArray(fins, cJSON_CreateString(finalizer_of(p->pub.ctl)));
+	r = ctl_patch_finalizers(p->pub.ctl, p->pub.obj, fins, cb, p);
+	cJSON_Delete(fins);
+	return r;
+}
+
+void rc_finalized(struct rc *rc)
+{
+	if (patch_finalizer(priv(rc), false, finalizer_removed) < 0)
+		finalizer_removed(-EIO, NULL, NULL, priv(rc));
+}
+
+static void finalizer_added(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct rc_priv *p = payload;
+
+	if (r < 0) {
+		/* Gone: nothing to do; a conflict or an error: again, with backoff. */
+		if (r != -ENOENT) {
+			log_error(NULL, "Cannot add the finalizer", "controller",
+				  p->pub.ctl->d.name, "object", p->key, "error",
+				  err && err->msg[0] ? err->msg : op_strerror(r), NULL);
+			p->retry = true;
+		}
+		rc_release(p);
+		return;
+	}
+	rc_adopt(p, obj);
+	cJSON_Delete(p->pub.status);
+	p->pub.status = status_of(p->pub.obj);
+	p->pub.ctl->d.reconcile(&p->pub);
+}
+
+static void rc_start(struct ctl *ctl, const char *key, struct kobj *obj)
+{
+	struct rc_priv *p = rc_new(ctl, key, obj);
+
+	if (deleting(obj)) {
+		if (!has_finalizer(ctl, obj))
+			rc_release(p);
+		else if (ctl->d.finalize)
+			ctl->d.finalize(&p->pub);
+		else
+			rc_finalized(&p->pub);
+		return;
+	}
+	if (!ctl->d.own_suspend && cJSON_IsTrue(yj_get(obj->json, "/spec/suspend"))) {
+		log_info(NULL, "Reconciliation is suspended for this object", "controller",
+			 ctl->d.name, "object", key, NULL);
+		rc_release(p);
+		return;
+	}
+	if (!has_finalizer(ctl, obj)) {
+		if (patch_finalizer(p, true, finalizer_added) < 0)
+			finalizer_added(-EIO, NULL, NULL, p);
+		return;
+	}
+	ctl->d.reconcile(&p->pub);
+}
+
+static void progress_written(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct rc_priv *p = payload;
+
+	if (r < 0) {
+		if (r != -ENOENT) {
+			log_error(NULL, "Status update failed", "controller", p->pub.ctl->d.name,
+				  "object", p->key, "error",
+				  err && err->msg[0] ? err->msg : op_strerror(r), NULL);
+			p->retry = true;
+		}
+		rc_release(p);
+		return;
+	}
+	rc_adopt(p, obj);
+	p->next(&p->pub);
+}
+
+void rc_progress(struct rc *rc, const char *ready_msg, const char *reason, const char *msg,
+		 void (*next)(struct rc *rc))
+{
+	struct rc_priv *p = priv(rc);
+	int64_t now = time_now_ns();
+	int r;
+
+	cond_mark_reconciling(rc->status, reason, msg, rc_gen(rc), now);
+	if (ready_msg)
+		cond_set(rc->status, COND_READY, "Unknown", reason, ready_msg, rc_gen(rc), now);
+	if (status_unchanged(rc)) {
+		next(rc);
+		return;
+	}
+	p->next = next;
+	r = ctl_patch_status(rc->ctl, rc->obj, rc->status, progress_written, p);
+	if (r < 0)
+		progress_written(r, NULL, NULL, p);
+}
+
+static void work_run(uv_work_t *w)
+{
+	struct rc_priv *p = w->data;
+
+	p->work_fn(p->pub.job);
+}
+
+static void work_after(uv_work_t *w, int status)
+{
+	struct rc_priv *p = w->data;
+
+	p->work_done(&p->pub, status);
+}
+
+int rc_work(struct rc *rc, void (*work)(void *job), void (*done)(struct rc *rc, int status))
+{
+	struct rc_priv *p = priv(rc);
+
+	p->work_fn = work;
+	p->work_done = done;
+	p->work.data = p;
+	return uv_queue_work(rc->ctl->m->loop, &p->work, work_run, work_after);
+}
+
+void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctl_event(rc->ctl, rc->obj, type, reason, "%s", msg);
+}
+
+static void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const char *reason,
 	       const char *fmt, ...)
 {
 	struct kevent_obj eo = {

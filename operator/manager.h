@@ -3,8 +3,9 @@
  * informer, a workqueue and a reconcile function — and what they share.
  *
  * MODEL (controller-runtime's, on one libuv loop)
- * A controller is described by a struct ctl_desc (one per kind, in a
- * table in main.c).  mgr_add() creates its informer and workqueue;
+ * A controller is described by a struct ctl_desc (one per kind, each in
+ * its ctl_<kind>.c, wired in main.c).  mgr_add() creates its informer and
+ * workqueue;
  * mgr_start() (called when this process becomes the leader) starts every
  * informer.  The informer's events become keys on the workqueue when they
  * matter to Flux's predicates: an object appeared or disappeared, its
@@ -13,14 +14,14 @@
  * ours, mostly — do not requeue it, which is what keeps reconcilers from
  * chasing their own writes.
  *
- * The queue hands keys to `desc->reconcile(ctl, key, obj)` with the
- * object from the informer's cache (a reference the callee may keep via
- * kobj_ref(); NULL once the object is gone).  The reconciler works
- * asynchronously and finishes the key exactly once with ctl_done()
- * (success, optional requeue after the interval, jittered) or
- * ctl_retry() (failure: exponential backoff, Flux's 750 ms .. 15 min for
- * sources).  A key is never reconciled twice at the same time; events
- * arriving meanwhile requeue it once it finishes.
+ * The queue hands keys to the reconciler skeleton (below), which runs the
+ * lifecycle every kind shares and calls the kind's desc->reconcile or
+ * desc->finalize with the object from the informer's cache.  The kind
+ * works asynchronously and ends the reconcile exactly once; the key is
+ * then finished: requeued after the interval (jittered), or after
+ * exponential backoff on failure (Flux's 750 ms .. 15 min for sources).
+ * A key is never reconciled twice at the same time; events arriving
+ * meanwhile requeue it once it finishes.
  *
  * Controllers that react to another kind (a Kustomization to its
  * source's new artifact) subscribe with ctl_watch(): the callback sees
@@ -56,6 +57,7 @@
 
 struct mgr;
 struct ctl;
+struct rc;
 
 struct ctl_desc {
 	const char *name;        /* "gitrepository": logs, metrics */
@@ -65,8 +67,26 @@ struct ctl_desc {
 	struct kube_ref ref;     /* group, version, resource (ns and name unset) */
 	bool cluster_scoped;     /* watched cluster-wide whatever --watch-all-namespaces says */
 	unsigned concurrent;     /* reconciles at once; 0: the manager's default */
-	struct backoff retry;    /* per-key backoff after ctl_retry() */
-	void (*reconcile)(struct ctl *ctl, const char *key, struct kobj *obj);
+	struct backoff retry;    /* per-key backoff after a failure */
+	/*
+	 * A source kind: its objects publish status.artifact in the store,
+	 * which Kustomizations (and FluxConfigurations) consume by kind.
+	 */
+	bool source;
+	/* The kind handles spec.suspend itself (FluxConfiguration passes it on). */
+	bool own_suspend;
+	const char *finalizer;   /* NULL: Flux's "finalizers.fluxcd.io" */
+	/* The kind's own state per reconcile: rc->job, zeroed; NULL release: plain memory. */
+	size_t job_size;
+	void (*job_release)(void *job);
+	/*
+	 * The kind's logic (see THE RECONCILER SKELETON below).  `reconcile`
+	 * runs for a live object that carries our finalizer and is not
+	 * suspended; `finalize` (NULL: nothing to clean up) for an object
+	 * being deleted that still carries it.  Each ends `rc` exactly once.
+	 */
+	void (*reconcile)(struct rc *rc);
+	void (*finalize)(struct rc *rc);
 };
 
 struct mgr_opts {
@@ -107,6 +127,16 @@ void mgr_metrics(const struct mgr *m, struct buf *out);
 /* The controller named `name`, or NULL. */
 struct ctl *mgr_ctl(const struct mgr *m, const char *name);
 
+/* The controller of `kind` ("GitRepository"), or NULL. */
+struct ctl *mgr_ctl_kind(const struct mgr *m, const char *kind);
+
+/*
+ * The source controllers (desc->source), in the order added: NULL starts,
+ * NULL ends.  Consumers of artifacts find a source's kind through these,
+ * so a new source kind needs no code in them.
+ */
+struct ctl *mgr_next_source(const struct mgr *m, const struct ctl *prev);
+
 /* --- for reconcilers --- */
 
 void *ctl_data(const struct ctl *ctl);
@@ -119,31 +149,6 @@ struct informer *ctl_informer(const struct ctl *ctl);
 struct kevents *ctl_events(const struct ctl *ctl);
 
 /*
- * Finish `key` successfully; requeue after `requeue_ms` (jittered by the
- * manager's requeue_jitter), or never for 0.
- */
-void ctl_done(struct ctl *ctl, const char *key, uint64_t requeue_ms);
-
-/* Finish `key` with a failure: requeue after its backoff.  Returns the delay in ms. */
-uint64_t ctl_retry(struct ctl *ctl, const char *key);
-
-/*
- * Write `status` (borrowed) to obj's status subresource as a JSON merge
- * patch, so that the status becomes `status`: fields obj's status has and
- * `status` lacks are removed.  `cb` as kube_cb (may be NULL).  Returns 0
- * or -errno.
- */
-int ctl_patch_status(struct ctl *ctl, const struct kobj *obj, const cJSON *status, kube_cb cb,
-		     void *payload);
-
-/*
- * Merge-patch obj's metadata.finalizers to `finalizers` (a JSON array,
- * borrowed), guarded by obj's resourceVersion (a conflict fails with 409).
- */
-int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *finalizers,
-			 kube_cb cb, void *payload);
-
-/*
  * LIST this controller's kind from the apiserver itself — a quorum read,
  * in the informer's namespace and label selector — for decisions that
  * cannot wait for the cache to catch up (removing a finalizer).  At most
@@ -151,20 +156,101 @@ int ctl_patch_finalizers(struct ctl *ctl, const struct kobj *obj, const cJSON *f
  */
 int ctl_list_live(struct ctl *ctl, long limit, kube_cb cb, void *payload);
 
-/* Record an Event about `obj` ("Normal"/"Warning"). */
-void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const char *reason,
-	       const char *fmt, ...) _printf_(5, 6);
+/*
+ * THE RECONCILER SKELETON
+ *
+ * Every kind's reconcile has the same frame, written once in manager.c;
+ * a ctl_<kind>.c holds only its kind's logic behind desc->reconcile and
+ * desc->finalize:
+ *
+ *   gone          the key is finished: nothing to do
+ *   deleted       with our finalizer (desc->finalizer, Flux's by default):
+ *                 desc->finalize(rc), which ends with rc_finalized() once
+ *                 its cleanup is done (the finalizer is then removed), or
+ *                 with rc_done()/rc_retry() to try again later; without
+ *                 our finalizer: finished
+ *   suspended     spec.suspend (unless desc->own_suspend): logged,
+ *                 finished, not requeued (a spec change wakes it)
+ *   no finalizer  added, guarded by the resourceVersion (a conflict is
+ *                 retried), then on with the object the apiserver returned
+ *   live          desc->reconcile(rc)
+ *
+ * A struct rc is one reconcile in flight.  The kind edits rc->status (a
+ * copy of the object's status) and ends the reconcile exactly once with
+ * rc_done(), rc_retry(), rc_stall() or (finalize only) rc_finalized().
+ * Ending writes the status — only if it differs from the object's — to
+ * the status subresource, and finishes the key once the apiserver has
+ * answered, so the next reconcile reads our own status and a drain at
+ * shutdown waits for status writes.  On the way, Flux's finalize-status
+ * rules apply to every kind:
+ *   - lastHandledReconcileAt takes the requestedAt annotation's value;
+ *   - Ready=True: Reconciling is removed and observedGeneration set;
+ *   - Ready=False with Reconciling present: its reason becomes
+ *     ProgressingWithRetry.
+ * rc_progress() writes Reconciling=True (Flux's progressive status) while
+ * work goes on.  Blocking or CPU-heavy work goes through rc_work(), so
+ * the manager knows what runs on the thread pool.
+ *
+ * The kind's own state lives in rc->job (desc->job_size bytes, zeroed at
+ * the start, released by desc->job_release at the end).  Callbacks may
+ * keep `rc` until they end it; after that it is gone.
+ */
+struct rc {
+	struct ctl *ctl;
+	const char *key;   /* "ns/name", or "name" when cluster-scoped */
+	struct kobj *obj;  /* the object as of our latest write; read-only */
+	cJSON *status;     /* what will be written: starts as a copy of obj's status */
+	void *job;         /* the kind's state */
+	uint64_t t0;       /* loop time (ms) the reconcile started */
+};
+
+/* The object's generation, for conditions. */
+long rc_gen(const struct rc *rc);
 
 /*
- * The end of a reconcile: write `status` (borrowed; lastHandledReconcileAt
- * is set from obj's requestedAt annotation) and, once the apiserver has
- * answered, finish obj's key — ctl_retry() if `retry`, else ctl_done()
- * with `requeue_ms`.  Finishing only after the write means the next
- * reconcile of the key reads our own status, and a drain at shutdown
- * waits for status writes too.  A failed write is logged and retried.
+ * End: write rc->status (see above) and finish the key; requeue after
+ * `requeue_ms` (jittered), or never for 0.  A failed status write is
+ * logged and the key retried with backoff.
  */
-void ctl_finish(struct ctl *ctl, const struct kobj *obj, const cJSON *status, bool retry,
-		uint64_t requeue_ms);
+void rc_done(struct rc *rc, uint64_t requeue_ms);
+
+/* End as rc_done(), then requeue after the key's backoff (a failure). */
+void rc_retry(struct rc *rc);
+
+/*
+ * End with a terminal error: Stalled=True and Ready=False with `reason`
+ * and `msg`, observedGeneration set, not requeued (a spec change wakes
+ * the object).  Also records a Warning Event.
+ */
+void rc_stall(struct rc *rc, const char *reason, const char *msg);
+
+/*
+ * From desc->finalize: cleanup is done; remove our finalizer and finish.
+ * Nothing else is written.
+ */
+void rc_finalized(struct rc *rc);
+
+/*
+ * Flux's progressive status: Reconciling=True with `reason` and `msg`
+ * (and Ready=Unknown with `reason` and `ready_msg`, unless that is NULL),
+ * written now; then `next(rc)` runs once the apiserver has it (at once if
+ * nothing changed).  If the write fails the reconcile ends as rc_retry()
+ * and `next` is never called.
+ */
+void rc_progress(struct rc *rc, const char *ready_msg, const char *reason, const char *msg,
+		 void (*next)(struct rc *rc));
+
+/*
+ * Run `work(rc->job)` on the thread pool, then `done(rc, status)` on the
+ * loop (status < 0: cancelled, e.g. -ECANCELED at shutdown; the reconcile
+ * must still be ended).  `work` touches no loop state and does not log.
+ * Returns 0, or a negative errno (then nothing is called).
+ */
+int rc_work(struct rc *rc, void (*work)(void *job), void (*done)(struct rc *rc, int status));
+
+/* Record an Event about the object ("Normal"/"Warning"). */
+void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)
+	_printf_(4, 5);
 
 /*
  * Turn a controller off or on while running (the Extension's
@@ -186,9 +272,9 @@ void ctl_requeue_all(struct ctl *ctl);
 /* Queue `key` of this controller now. */
 void ctl_enqueue(struct ctl *ctl, const char *key);
 
-/* Subscribe `watcher` to every informer event of `other`. */
-typedef void (*ctl_watch_cb)(struct ctl *watcher, enum informer_event ev, struct kobj *obj,
-			     struct kobj *old);
+/* Subscribe `watcher` to every informer event of `other` (`from` in the callback). */
+typedef void (*ctl_watch_cb)(struct ctl *watcher, struct ctl *from, enum informer_event ev,
+			     struct kobj *obj, struct kobj *old);
 void ctl_watch(struct ctl *watcher, struct ctl *other, ctl_watch_cb cb);
 
 #endif

@@ -77,7 +77,7 @@ int storage_remove_all(const struct storage *st, const char *kind, const char *n
 		       const char *name);
 
 /*
- * The HTTP handler for the file server (health.h's health_handler shape):
+ * The HTTP handler for the file server (health.h's serve_handler shape):
  * `path` "/<rel>" maps to a file in the store, refusing "..", hidden
  * components and anything outside the root; "/" answers 200 "ok" (the
  * readiness probe of source-controller's Deployment).

@@ -1232,19 +1232,6 @@ static void early_fail_cb(uv_timer_t *t)
 	finish(run);
 }
 
-static void add_label(cJSON *obj, const char *k, const char *v)
-{
-	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata"), *l;
-
-	l = cJSON_GetObjectItemCaseSensitive(meta, "labels");
-	if (!cJSON_IsObject(l)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(meta, "labels");
-		l = cJSON_AddObjectToObject(meta, "labels");
-	}
-	cJSON_DeleteItemFromObjectCaseSensitive(l, k);
-	cJSON_AddStringToObject(l, k, v);
-}
-
 static int cmp_obj(const void *a, const void *b)
 {
 	const struct aobj *x = a, *y = b;
@@ -1295,8 +1282,8 @@ int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects
 			cJSON *d = cJSON_Duplicate(it, 1);
 
 			if (run->owner_name && run->owner_ns) {
-				add_label(d, APPLY_LABEL_NAME, run->owner_name);
-				add_label(d, APPLY_LABEL_NAMESPACE, run->owner_ns);
+				yj_set_meta(d, "labels", APPLY_LABEL_NAME, run->owner_name);
+				yj_set_meta(d, "labels", APPLY_LABEL_NAMESPACE, run->owner_ns);
 			}
 			init_obj(run, o, d);
 		}

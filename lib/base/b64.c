@@ -1,5 +1,5 @@
 /*
- * b64.c: base64 decoding (see b64.h).
+ * b64.c: base64 (see b64.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -52,4 +52,33 @@ int b64_decode(const char *in, char **ret, size_t *ret_len)
 	if (ret_len)
 		*ret_len = o;
 	return 0;
+}
+
+char *b64_encode(const void *in, size_t n)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *p = in;
+	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		*o++ = alphabet[p[i] >> 2];
+		*o++ = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		*o++ = alphabet[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+		*o++ = alphabet[p[i + 2] & 63];
+	}
+	if (i < n) {
+		*o++ = alphabet[p[i] >> 2];
+		if (i + 1 < n) {
+			*o++ = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+			*o++ = alphabet[(p[i + 1] & 15) << 2];
+		} else {
+			*o++ = alphabet[(p[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
 }

@@ -44,6 +44,8 @@
 #include "base/banned.h"
 
 #define HTTP_DEFAULT_MAX_BODY (64u << 20)
+/* Response headers kept for the callback; a longer header block is cut. */
+#define HTTP_MAX_HEADERS (64u << 10)
 
 struct sock_ctx {
 	uv_poll_t poll;
@@ -58,6 +60,7 @@ struct kube_http {
 	uv_timer_t timer;
 	struct http_opts opts;
 	char *ca_pem, *cert_pem, *key_pem;
+	char *proxy_url, *proxy_user, *proxy_pass, *user_agent;
 	struct http_req *reqs;      /* active transfers */
 	struct sock_ctx *socks;     /* live poll contexts */
 	unsigned nreqs;
@@ -74,11 +77,13 @@ struct http_req {
 	struct curl_slist *hdrs;
 	char *body;
 	struct buf resp;
+	struct buf hdrs_in;         /* the last response's header lines */
 	long retry_after;
 	char ctype[128];
 	char errbuf[CURL_ERROR_SIZE];
 	http_done_cb cb;
 	http_data_cb on_data;
+	ssize_t (*body_read)(char *dst, size_t n, void *payload);
 	void *payload;
 	int abort_code;             /* set to abort: -ECANCELED, -EFBIG, on_data's */
 	bool cancel_pending;
@@ -97,6 +102,22 @@ static void curl_init(void)
 static void check_done(struct kube_http *h);
 static void run_pending_cancels(struct kube_http *h);
 
+static char *dup_opt(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void opts_release(struct kube_http *h)
+{
+	free(h->ca_pem);
+	free(h->cert_pem);
+	free_secret(h->key_pem);
+	free(h->proxy_url);
+	free(h->proxy_user);
+	free_secret(h->proxy_pass);
+	free(h->user_agent);
+}
+
 /* ---- socket and timer plumbing ---- */
 
 static void maybe_free(struct kube_http *h)
@@ -105,13 +126,7 @@ static void maybe_free(struct kube_http *h)
 		void (*cb)(void *) = h->close_cb;
 		void *payload = h->close_payload;
 
-		free(h->ca_pem);
-		free(h->cert_pem);
-		if (h->key_pem) {
-			/* Key material does not linger in freed memory. */
-			explicit_bzero(h->key_pem, strlen(h->key_pem));
-			free(h->key_pem);
-		}
+		opts_release(h);
 		free(h);
 		if (cb)
 			cb(payload);
@@ -270,6 +285,7 @@ static void req_free(struct http_req *r)
 	curl_slist_free_all(r->hdrs);
 	free(r->body);
 	buf_release(&r->resp);
+	buf_release(&r->hdrs_in);
 	free(r);
 }
 
@@ -320,6 +336,9 @@ static void finish(struct http_req *r, CURLcode rc, int code)
 	resp.body_len = r->resp.len;
 	resp.content_type = r->ctype;
 	resp.retry_after = r->retry_after;
+	resp.headers = r->hdrs_in.buf;
+	resp.headers_len = r->hdrs_in.len;
+	resp.effective_url = url ? url : "";
 	r->cb(r, code, &resp, code ? &err : NULL, r->payload);
 	req_free(r);
 }
@@ -382,10 +401,19 @@ static size_t header_cb(char *p, size_t size, size_t n, void *userdata)
 	size_t len = size * n, i;
 
 	if (len > 5 && strncmp(p, "HTTP/", 5) == 0) {
-		/* A new response (after 100 Continue): forget the last one's headers. */
+		/*
+		 * A new response (after 100 Continue or a redirect): forget the
+		 * last one's headers.
+		 */
 		r->retry_after = 0;
 		r->ctype[0] = '\0';
-	} else if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		buf_reset(&r->hdrs_in);
+		return len;
+	}
+	/* Past the cap the rest is dropped: only a hostile server sends 64 KiB. */
+	if (len > 2)
+		(void)buf_add(&r->hdrs_in, p, len);
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
 		char num[32];
 		int64_t v;
 
@@ -402,6 +430,48 @@ static size_t header_cb(char *p, size_t size, size_t n, void *userdata)
 		r->ctype[strcspn(r->ctype, "\r\n")] = '\0';
 	}
 	return len;
+}
+
+int http_resp_header(const struct http_resp *resp, const char *name, const char **ret_val,
+		     size_t *ret_len)
+{
+	const char *p = resp->headers, *end = p ? p + resp->headers_len : NULL;
+	size_t nl = strlen(name);
+
+	while (p && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *v, *ve;
+
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+			for (v = p + nl + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+				;
+			for (ve = eol; ve > v && (ve[-1] == '\r' || ve[-1] == ' ' ||
+						  ve[-1] == '\t');
+			     ve--)
+				;
+			*ret_val = v;
+			*ret_len = (size_t)(ve - v);
+			return 0;
+		}
+		p = eol + 1;
+	}
+	return -ENOENT;
+}
+
+static size_t read_cb(char *dst, size_t size, size_t n, void *userdata)
+{
+	struct http_req *r = userdata;
+	ssize_t got;
+
+	if (r->abort_code)
+		return CURL_READFUNC_ABORT;
+	got = r->body_read(dst, size * n, r->payload);
+	if (got < 0) {
+		r->abort_code = (int)got;
+		return CURL_READFUNC_ABORT;
+	}
+	return (size_t)got;
 }
 
 static size_t write_cb(char *p, size_t size, size_t n, void *userdata)
@@ -446,14 +516,20 @@ int http_new(uv_loop_t *loop, const struct http_opts *opts, struct kube_http **r
 	h->loop = loop;
 	if (opts)
 		h->opts = *opts;
-	h->ca_pem = h->opts.ca_pem ? xstrdup(h->opts.ca_pem) : NULL;
-	h->cert_pem = h->opts.cert_pem ? xstrdup(h->opts.cert_pem) : NULL;
-	h->key_pem = h->opts.key_pem ? xstrdup(h->opts.key_pem) : NULL;
+	h->ca_pem = dup_opt(h->opts.ca_pem);
+	h->cert_pem = dup_opt(h->opts.cert_pem);
+	h->key_pem = dup_opt(h->opts.key_pem);
+	h->proxy_url = dup_opt(h->opts.proxy_url);
+	h->proxy_user = dup_opt(h->opts.proxy_user);
+	h->proxy_pass = dup_opt(h->opts.proxy_pass);
+	h->user_agent = xstrdup(h->opts.user_agent ? h->opts.user_agent : "cflux");
+	/* The copies are ours; the caller's pointers are not kept. */
+	h->opts.ca_pem = h->opts.cert_pem = h->opts.key_pem = NULL;
+	h->opts.proxy_url = h->opts.proxy_user = h->opts.proxy_pass = NULL;
+	h->opts.user_agent = NULL;
 	h->multi = curl_multi_init();
 	if (!h->multi) {
-		free(h->ca_pem);
-		free(h->cert_pem);
-		free(h->key_pem);
+		opts_release(h);
 		free(h);
 		return op_err_set(reterr, -ENOMEM, "cannot create a curl multi handle");
 	}
@@ -522,8 +598,10 @@ int http_request(struct kube_http *h, const struct http_req_opts *o, http_done_c
 	r->easy = e;
 	r->cb = cb;
 	r->on_data = o->on_data;
+	r->body_read = o->body_read;
 	r->payload = payload;
 	buf_init(&r->resp, o->max_body ? o->max_body : HTTP_DEFAULT_MAX_BODY);
+	buf_init(&r->hdrs_in, HTTP_MAX_HEADERS);
 
 	curl_easy_setopt(e, CURLOPT_URL, o->url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)r);
@@ -563,20 +641,50 @@ int http_request(struct kube_http *h, const struct http_req_opts *o, http_done_c
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
+	if (h->proxy_url) {
+		curl_easy_setopt(e, CURLOPT_PROXY, h->proxy_url);
+		if (h->proxy_user)
+			curl_easy_setopt(e, CURLOPT_PROXYUSERNAME, h->proxy_user);
+		if (h->proxy_pass)
+			curl_easy_setopt(e, CURLOPT_PROXYPASSWORD, h->proxy_pass);
+		/* CONNECT for https and http alike, as git's streams do. */
+		curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
+	} else if (h->opts.no_env_proxy) {
+		curl_easy_setopt(e, CURLOPT_PROXY, "");
+	}
+	if (o->max_redirects) {
+		/*
+		 * A redirect to another host drops our Authorization header
+		 * (curl's default without CURLOPT_UNRESTRICTED_AUTH): a registry's
+		 * token must not reach the storage it redirects blob reads to.
+		 */
+		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+		curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)o->max_redirects);
+		curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	}
 	/* No "Expect: 100-continue" round trip for large bodies. */
 	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
 	for (hp = o->headers; hp && *hp; hp++)
 		r->hdrs = curl_slist_append(r->hdrs, *hp);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-	if (o->body) {
+	if (o->body_read) {
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(e, CURLOPT_READDATA, r);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)o->body_len);
+	} else if (o->body) {
 		r->body = xmemdup(o->body, o->body_len + 1);
 		r->body[o->body_len] = '\0';
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_len);
 	}
-	if (strcmp(o->method, "GET") == 0 && !o->body)
+	if (strcmp(o->method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(o->method, "GET") == 0 && !o->body && !o->body_read)
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-	else if (strcmp(o->method, "POST") != 0 || !o->body)
+	else if (strcmp(o->method, o->body_read ? "PUT" : "POST") != 0 ||
+		 (!o->body && !o->body_read))
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
 
 	if (h->depth > 0) {

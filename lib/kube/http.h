@@ -15,8 +15,18 @@
  * returns, unless the request has already completed.
  *
  * Bodies are bounded: a response larger than `max_body` fails with -EFBIG
- * instead of growing without limit.  Streaming responses (watches) pass
- * `on_data` and get each chunk as it arrives instead; nothing accumulates.
+ * instead of growing without limit.  Streaming responses (watches, blob
+ * downloads) pass `on_data` and get each chunk as it arrives instead;
+ * nothing accumulates.  Response headers are kept (bounded) for the
+ * callback: http_resp_header() reads one.
+ *
+ * Two kinds of user: the Kubernetes client (one engine per apiserver,
+ * HTTP/2, long-lived) and the source clients (OCI registries, Helm
+ * repositories, S3 and Azure Blob: one engine per fetch, with the
+ * source's own CA, client certificate, `insecure` and proxy from its
+ * Secrets).  Both go through the same transfers; the source clients add
+ * redirects (registries send blob downloads to storage), HEAD requests,
+ * and uploads from a file descriptor.
  *
  * Threading: loop thread only.
  */
@@ -26,6 +36,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "base/err.h"
@@ -41,6 +52,14 @@ struct http_opts {
 	bool insecure;        /* insecure-skip-tls-verify */
 	bool no_http2;        /* force HTTP/1.1 (one connection per watch) */
 	uint64_t connect_timeout_ms; /* 0: 10 s */
+	/*
+	 * An HTTP(S) proxy for every transfer ("http://host:port"), with its
+	 * credentials (kept in memory only).  NULL: libcurl's default, which
+	 * honours HTTPS_PROXY/HTTP_PROXY/NO_PROXY from the environment.
+	 */
+	const char *proxy_url, *proxy_user, *proxy_pass;
+	bool no_env_proxy;    /* ignore the environment's proxy variables */
+	const char *user_agent; /* NULL: "cflux" */
 };
 #define HTTP_OPTS_INIT { 0 }
 
@@ -50,7 +69,19 @@ struct http_resp {
 	size_t body_len;
 	const char *content_type; /* or "" */
 	long retry_after;         /* seconds from Retry-After, 0 if absent */
+	const char *headers;      /* the final response's header lines, "Name: value\r\n"... */
+	size_t headers_len;
+	const char *effective_url; /* after redirects; "" if unknown */
 };
+
+/*
+ * The value of response header `name` (case-insensitive; the first one if
+ * repeated), without surrounding blanks: on success returns 0 and points
+ * *ret_val at it (not NUL-terminated; borrowed like `resp`) with its length
+ * in *ret_len.  Returns -ENOENT if absent.
+ */
+int http_resp_header(const struct http_resp *resp, const char *name, const char **ret_val,
+		     size_t *ret_len);
 
 /*
  * Completion: `r` (< 0) is a transport failure (-ETIMEDOUT,
@@ -71,7 +102,7 @@ typedef int (*http_data_cb)(struct http_req *req, long status, const char *data,
 			    void *payload);
 
 struct http_req_opts {
-	const char *method;             /* "GET", "POST", "PUT", "PATCH", "DELETE" */
+	const char *method;             /* "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE" */
 	const char *url;
 	const char *const *headers;     /* NULL-terminated "Name: value" list, or NULL */
 	const char *body;               /* request body or NULL */
@@ -79,6 +110,15 @@ struct http_req_opts {
 	uint64_t timeout_ms;            /* whole-transfer deadline; 0: none (watches) */
 	size_t max_body;                /* cap on a buffered body; 0: 64 MiB */
 	http_data_cb on_data;           /* streaming; NULL: buffer the body */
+	unsigned max_redirects;         /* follow up to this many 3xx; 0: none */
+	/*
+	 * Upload `body_len` bytes pulled from `body_read` instead of `body`
+	 * (a large blob need not sit in memory).  It fills up to `n` bytes of
+	 * `dst` and returns the count, 0 at the end, or a negative errno that
+	 * aborts the transfer.  Called on the loop thread, with the
+	 * request's payload.
+	 */
+	ssize_t (*body_read)(char *dst, size_t n, void *payload);
 };
 #define HTTP_REQ_OPTS_INIT { .method = "GET" }
 

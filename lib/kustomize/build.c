@@ -38,7 +38,6 @@
 #include "kustomize/build.h"
 #include "kustomize/internal.h"
 #include "kustomize/kustomize.h"
-#include "yj/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -732,42 +731,13 @@ static int add_resources(struct kz_target *kt, const cJSON *list, bool component
 static bool valid_utf8(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
-		size_t l = s[i] ? yj__utf8_len((const unsigned char *)s + i) : 0;
+		size_t l = s[i] ? yj_utf8_len((const unsigned char *)s + i) : 0;
 
 		if (l == 0)
 			return false;
 		i += l;
 	}
 	return true;
-}
-
-static char *b64(const char *s, size_t n)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *out = xmalloc((n + 2) / 3 * 4 + 1), *o = out;
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		*o++ = tbl[p[i] >> 2];
-		*o++ = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		*o++ = tbl[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
-		*o++ = tbl[p[i + 2] & 63];
-	}
-	if (i < n) {
-		*o++ = tbl[p[i] >> 2];
-		if (i + 1 < n) {
-			*o++ = tbl[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-			*o++ = tbl[(p[i + 1] & 15) << 2];
-		} else {
-			*o++ = tbl[(p[i] & 3) << 4];
-			*o++ = '=';
-		}
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
 }
 
 struct gen {
@@ -793,13 +763,13 @@ static int gen_put(struct gen *g, const char *key, const char *val, size_t n, st
 				  "already exists",
 				  g->kt->kfile, g->what, g->name, key);
 	if (g->secret) {
-		v = b64(val, n);
+		v = b64_encode(val, n);
 		dst = g->data;
 	} else if (valid_utf8(val, n)) {
 		v = xstrndup(val, n);
 		dst = g->data;
 	} else {
-		v = b64(val, n);
+		v = b64_encode(val, n);
 		dst = g->bin;
 	}
 	cJSON_AddItemToObject(dst, key, cJSON_CreateString(v));
@@ -1303,7 +1273,7 @@ static void stringify_annotations(cJSON *obj)
 			if (e->valuedouble == (double)(long long)e->valuedouble)
 				snprintf(num, sizeof(num), "%lld", (long long)e->valuedouble);
 			else
-				yj__format_float(e->valuedouble, 64, 0, num, sizeof(num));
+				yj_format_float(e->valuedouble, 64, 0, num, sizeof(num));
 			text = num;
 		}
 		s = cJSON_CreateString(text);

@@ -105,6 +105,60 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 		  struct op_err *reterr);
 
 /*
+ * A Flux Kustomization's manifests from an extracted artifact: what
+ * kustomize-controller does between "artifact downloaded" and
+ * "server-side apply".
+ *
+ *   1. `path` under the artifact root (no escape: ".." and symlinks
+ *      leaving the root are refused; a missing one is -ENOENT
+ *      "kustomization path not found: '<path>'");
+ *   2. the build, as Flux's generator sets it up: kz_build_opts() with
+ *      load_anywhere, the spec's kustomize fields as the overlay and
+ *      targetNamespace as its `namespace` (so a directory without a
+ *      kustomization file gets the one Flux generates);
+ *   3. `commonMetadata`: its labels and annotations set on every object
+ *      (metadata only), overriding;
+ *   4. `postBuild`: ${var} substitution per object on its YAML text
+ *      (envsubst.h), with the variables already merged by the caller
+ *      (substituteFrom in order, then substitute), skipped for objects
+ *      labelled or annotated kustomize.toolkit.fluxcd.io/substitute:
+ *      disabled, and not at all when there are no variables (as Flux);
+ *   5. the provenance annotations on every object: KZ_ANN_REVISION and
+ *      KZ_ANN_PATH (the file, from the artifact root, and the document's
+ *      line).
+ *
+ * Errors name the file and line: "deploy/app.yaml:12: ...".  Pure file
+ * and CPU work: run it on the thread pool.
+ */
+#define KZ_ANN_REVISION "cflux.io/source-revision"
+#define KZ_ANN_PATH "cflux.io/source-path"
+
+struct kz_flux_in {
+	const char *root;      /* the extracted artifact */
+	const char *path;      /* spec.path ("" or "./" = root) */
+	const cJSON *vars;     /* {"NAME":"value"} or NULL: no substitution */
+	bool strict;           /* undefined variables without default are errors */
+	const char *target_ns; /* spec.targetNamespace or NULL */
+	/*
+	 * The spec's kustomize fields as a kustomization fragment
+	 * (namePrefix, nameSuffix, patches, images, components and the
+	 * legacy patchesStrategicMerge, patchesJson6902), or NULL.
+	 */
+	const cJSON *kustomize;
+	const cJSON *common_metadata;   /* spec.commonMetadata {labels, annotations} or NULL */
+	bool ignore_missing_components; /* drop components whose directory is absent */
+	const char *revision;           /* the artifact revision, for the annotation */
+	size_t max_files, max_bytes;    /* 0: KZ_LIMITS_DEFAULT's */
+};
+
+/*
+ * Build.  On success returns 0 and stores a new JSON array of objects in
+ * *ret (caller frees).  On failure returns a negative errno and *reterr
+ * says what and where; *ret is untouched.
+ */
+int kz_flux_build(const struct kz_flux_in *in, cJSON **ret, struct op_err *reterr);
+
+/*
  * Append the objects of the array `list` to `out` as `kustomize build`
  * prints them: each as sigs.k8s.io/yaml prints it, separated by "---"
  * lines.  0, or -EFBIG past out's maximum.

@@ -49,7 +49,6 @@
 #include "base/str.h"
 #include "kustomize/build.h"
 #include "kustomize/internal.h"
-#include "yj/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -111,7 +110,7 @@ static char *scalar_text(const cJSON *j)
 		if (is_int(j))
 			snprintf(num, sizeof(num), "%lld", (long long)j->valuedouble);
 		else
-			yj__format_float(j->valuedouble, 64, 0, num, sizeof(num));
+			yj_format_float(j->valuedouble, 64, 0, num, sizeof(num));
 		return xstrdup(num);
 	}
 	return xstrdup("");

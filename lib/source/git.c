@@ -9,10 +9,15 @@
  *
  * The callbacks share a struct ctx: credentials are offered once per kind
  * and connection (a second request on the same connection means the first
- * was refused, and retrying forever is what hangs other Git clients), the SSH host key is
- * checked against known_hosts here (libgit2 leaves that to us), and the
- * transfer-progress callback enforces the overall deadline and the size
- * bound.
+ * was refused, and retrying forever is what hangs other Git clients), and
+ * the transfer-progress callback enforces the overall deadline (monotonic)
+ * and the size bound.
+ *
+ * The connections are ours (transport.h), adapted here to libgit2's
+ * interfaces: HTTP(S) and git:// run over our streams (registered for
+ * GIT_STREAM_TLS and GIT_STREAM_STANDARD), SSH over the OpenSSH client as a
+ * smart subtransport.  libgit2 itself never opens a socket, so it never
+ * writes to one without MSG_NOSIGNAL.
  *
  * Checkout is two steps: check_tree() walks the commit's tree first,
  * reading only object headers, and refuses what the limits or the path
@@ -24,28 +29,13 @@
 #include <git2/sys/errors.h>
 #include <git2/sys/stream.h>
 #include <git2/sys/transport.h>
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
-#include <mbedtls/error.h>
-#include <mbedtls/net_sockets.h>
-#include <mbedtls/ssl.h>
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
-#include <mbedtls/asn1.h>
-#include <mbedtls/base64.h>
-#include <mbedtls/x509_crt.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -55,6 +45,7 @@
 #include "base/semver.h"
 #include "base/str.h"
 #include "source/git.h"
+#include "source/transport.h"
 #include "base/banned.h"
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
@@ -67,12 +58,6 @@ static void git_init(void)
 	git_libgit2_init();
 	git_libgit2_opts(GIT_OPT_SET_SERVER_CONNECT_TIMEOUT, 10000);
 	git_libgit2_opts(GIT_OPT_SET_SERVER_TIMEOUT, 30000);
-	/*
-	 * libgit2 writes to git:// sockets without MSG_NOSIGNAL: a server
-	 * that hangs up would kill the process.  Ours (TLS, ssh) never raise
-	 * SIGPIPE, so ignoring it here changes nothing else.
-	 */
-	signal(SIGPIPE, SIG_IGN);
 	{
 		git_stream_registration tls = { .version = GIT_STREAM_VERSION, .init = tls_init };
 		git_stream_registration plain = { .version = GIT_STREAM_VERSION,
@@ -100,7 +85,7 @@ struct ctx {
 	bool too_big;
 	char host_port[300]; /* "[host]:port" or "host", for known_hosts */
 	int tried_userpass;
-	time_t deadline;
+	uint64_t deadline_ms; /* src_now_ms() based */
 	bool timed_out;
 	struct op_err *err;
 	bool err_set, err_what;
@@ -182,36 +167,6 @@ static int credentials(git_credential **out, const char *url, const char *user_f
 	return fail(c, -EACCES, "authentication required but no credentials are configured");
 }
 
-/* The length of `host` as a binary IP address (4 or 16), or 0 for a name. */
-static size_t ip_len(const char *host, unsigned char ret[16])
-{
-	unsigned char tmp[16];
-
-	if (inet_pton(AF_INET, host, ret ? ret : tmp) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, host, ret ? ret : tmp) == 1)
-		return 16;
-	return 0;
-}
-
-/*
- * mbedTLS 2.28 matches only DNS names against the host; an IP address
- * (a test server, a cluster-internal registry) is looked up among the
- * certificate's iPAddress subject-alternative names ([7]) here.
- */
-static bool san_has_ip(const mbedtls_x509_crt *crt, const char *host)
-{
-	const mbedtls_x509_sequence *san;
-	unsigned char ip[16];
-	size_t n = ip_len(host, ip);
-
-	for (san = &crt->subject_alt_names; san; san = san->next)
-		if (san->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7) && san->buf.len == n &&
-		    memcmp(san->buf.p, ip, n) == 0)
-			return true;
-	return false;
-}
-
 /*
  * TLS: our stream (below) has verified the chain against the custom CA, or
  * the system's store without one, and the host name or IP; here the
@@ -230,532 +185,157 @@ static int check_tls(struct ctx *c, int valid, const char *host)
 	return GIT_ECERTIFICATE;
 }
 
-/* ---- our streams: TLS for https://, plain for http:// and git:// ----
+/* ---- libgit2's streams over ours (transport.h) ----
  *
- * libgit2 speaks HTTP; the sockets and the TLS under it are ours
- * (git_stream_register), so that a client certificate can be presented,
- * the whole chain (with intermediates) is verified against the CA the
- * source gives, IP addresses are matched against the certificate's IP
- * SANs, a proxy is reached with CONNECT, and every read and write is
- * bounded by the fetch's deadline.  A plain stream is the same struct
- * with `plain` set: no TLS on the socket.  libgit2 calls us with
- * the host and port only: the fetch running on this thread is found in
- * `cur` (each fetch runs on one worker thread from start to end).
+ * HTTP(S) and git:// connections: libgit2 calls us with the host and
+ * port only, so the fetch running on this thread is found in `cur` (each
+ * fetch runs on one worker thread from start to end).  A stream's error
+ * goes to libgit2 and, unless one is already set or the deadline passed
+ * (then git_fail() says "timed out"), to the fetch's error.
  */
 static __thread struct ctx *cur;
 
-#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
-
-/*
- * The system's CAs, parsed once (3.6 ms a parse here, once per connection
- * before) and shared read-only by every connection's verification.
- */
-static mbedtls_x509_crt system_ca;
-static int system_ca_rc;
-static pthread_once_t system_ca_once = PTHREAD_ONCE_INIT;
-
-static void load_system_ca(void)
-{
-	mbedtls_x509_crt_init(&system_ca);
-	system_ca_rc = mbedtls_x509_crt_parse_file(&system_ca, SYSTEM_CA_BUNDLE);
-}
-#define TLS_CONNECT_MS 10000
-#define TLS_IO_MS 30000
-
-struct tls_stream {
+struct git_src_stream {
 	git_stream parent;
 	struct ctx *c;
 	char *host, *port;
-	int fd;
-	bool plain;        /* http:// or git://: no TLS on the socket */
-	bool ready;
-	mbedtls_ssl_context ssl;
-	mbedtls_ssl_config conf;
-	mbedtls_x509_crt ca, own;
-	mbedtls_pk_context key;
-	mbedtls_entropy_context entropy;
-	mbedtls_ctr_drbg_context drbg;
+	bool tls;
+	struct src_stream *s;
 	git_cert_x509 cert;
 };
 
-/* Milliseconds to wait: `cap`, or less if the fetch's deadline is nearer. */
-static int wait_ms(const struct tls_stream *t, int cap)
+static bool deadline_passed(const struct ctx *c)
 {
-	time_t left;
-
-	if (!t->c)
-		return cap;
-	left = t->c->deadline - time(NULL);
-	if (left <= 0)
-		return 0;
-	return left * 1000 < cap ? (int)(left * 1000) : cap;
+	return c && src_now_ms() >= c->deadline_ms;
 }
 
-static int wait_fd(struct tls_stream *t, short events, int cap)
+static int stream_fail(struct git_src_stream *t, bool timed_out, const struct op_err *e)
 {
-	struct pollfd p = { .fd = t->fd, .events = events };
-	int n;
-
-	do
-		n = poll(&p, 1, wait_ms(t, cap));
-	while (n < 0 && errno == EINTR);
-	if (n == 0 && t->c)
-		t->c->timed_out = t->c->deadline <= time(NULL);
-	return n;
-}
-
-static int bio_send(void *ctx, const unsigned char *buf, size_t len)
-{
-	struct tls_stream *t = ctx;
-
-	for (;;) {
-		ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
-
-		if (n >= 0)
-			return (int)n;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return MBEDTLS_ERR_NET_SEND_FAILED;
-		if (wait_fd(t, POLLOUT, TLS_IO_MS) <= 0)
-			return MBEDTLS_ERR_SSL_TIMEOUT;
-	}
-}
-
-static int bio_recv(void *ctx, unsigned char *buf, size_t len)
-{
-	struct tls_stream *t = ctx;
-
-	for (;;) {
-		ssize_t n = recv(t->fd, buf, len, 0);
-
-		if (n >= 0)
-			return (int)n;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return MBEDTLS_ERR_NET_RECV_FAILED;
-		if (wait_fd(t, POLLIN, TLS_IO_MS) <= 0)
-			return MBEDTLS_ERR_SSL_TIMEOUT;
-	}
-}
-
-/* Set libgit2's error (and ours, if a fetch is running) and return -1. */
-static int tls_fail(struct tls_stream *t, int code, const char *fmt, ...) _printf_(3, 4);
-
-static int tls_fail(struct tls_stream *t, int code, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	git_error_set_str(GIT_ERROR_NET, msg);
-	if (t->c && !t->c->err_set && !t->c->timed_out)
-		fail(t->c, code, "%s", msg);
+	git_error_set_str(GIT_ERROR_NET, e->msg);
+	if (t->c && timed_out)
+		t->c->timed_out = true;
+	else if (t->c && !t->c->err_set && !t->c->timed_out)
+		fail(t->c, e->code, "%s", e->msg);
 	return -1;
 }
 
-/* Where a connection goes instead of its server: an HTTP proxy. */
-struct proxy {
-	char host[256], port[16];
-	char auth[512]; /* base64 "user:password" for Proxy-Authorization, or "" */
-};
-
-/* Does $NO_PROXY (comma-separated names, ".suffix", "*") exempt `host`? */
-static bool no_proxy(const char *host)
+static int gs_connect(git_stream *stream)
 {
-	const char *np = getenv("NO_PROXY"), *p;
-	size_t hl = strlen(host);
-
-	if (!np)
-		np = getenv("no_proxy");
-	for (p = np; p && *p;) {
-		size_t n = strcspn(p, ","), k;
-		const char *e = p;
-
-		while (n && (*e == ' ' || *e == '.')) {
-			e++;
-			n--;
-		}
-		k = n;
-		while (k && e[k - 1] == ' ')
-			k--;
-		if ((k == 1 && *e == '*') ||
-		    (k && k <= hl && !strncasecmp(host + hl - k, e, k) &&
-		     (k == hl || host[hl - k - 1] == '.')))
-			return true;
-		p = e + n + (e[n] == ',');
-	}
-	return false;
-}
-
-/*
- * The proxy for a connection to `host`: HTTP(S) remotes only; the one
- * given (proxySecretRef), else $HTTPS_PROXY or $HTTP_PROXY (lower case
- * too) unless $NO_PROXY exempts the host.  1 with *p filled, 0 for none,
- * or -1 (an http:// proxy only).  Messages never carry its credentials.
- */
-static int proxy_for(struct ctx *c, const char *host, struct proxy *p)
-{
-	const struct src_git_opts *o = c->o;
-	bool https = str_startswith(o->url, "https://");
-	const char *u = o->proxy_url, *h, *end, *at, *hp, *colon;
-	char cred[512];
-	size_t n;
-
-	memset(p, 0, sizeof(*p));
-	if (!https && !str_startswith(o->url, "http://"))
-		return 0;
-	if (!u) {
-		u = getenv(https ? "HTTPS_PROXY" : "HTTP_PROXY");
-		if (!u)
-			u = getenv(https ? "https_proxy" : "http_proxy");
-		if (!u || !*u || no_proxy(host))
-			return 0;
-	}
-	if (str_startswith(u, "http://"))
-		h = u + strlen("http://");
-	else if (!strstr(u, "://"))
-		h = u;
-	else
-		return fail(c, -EINVAL, "the proxy must be an http:// proxy, not %.*s://",
-			    (int)MIN(strcspn(u, ":"), (size_t)16), u);
-	end = h + strcspn(h, "/");
-	at = memrchr(h, '@', (size_t)(end - h));
-	hp = at ? at + 1 : h;
-	if (*hp == '[') {
-		const char *rb = memchr(hp, ']', (size_t)(end - hp));
-
-		if (!rb)
-			return fail(c, -EINVAL, "the proxy address is not a valid URL");
-		snprintf(p->host, sizeof(p->host), "%.*s", (int)(rb - hp - 1), hp + 1);
-		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
-	} else {
-		colon = memchr(hp, ':', (size_t)(end - hp));
-		snprintf(p->host, sizeof(p->host), "%.*s", (int)((colon ? colon : end) - hp), hp);
-	}
-	snprintf(p->port, sizeof(p->port), "%.*s",
-		 colon ? (int)MIN((size_t)(end - colon - 1), sizeof(p->port) - 1) : 2,
-		 colon ? colon + 1 : "80");
-	if (!p->host[0] || !p->port[0])
-		return fail(c, -EINVAL, "the proxy address is not a valid URL");
-	if (o->proxy_username)
-		snprintf(cred, sizeof(cred), "%s:%s", o->proxy_username,
-			 o->proxy_password ? o->proxy_password : "");
-	else if (at)
-		snprintf(cred, sizeof(cred), "%.*s", (int)(at - h), h);
-	else
-		cred[0] = '\0';
-	if (cred[0] && mbedtls_base64_encode((unsigned char *)p->auth, sizeof(p->auth), &n,
-					     (const unsigned char *)cred, strlen(cred)) != 0)
-		p->auth[0] = '\0';
-	explicit_bzero(cred, sizeof(cred));
-	return 1;
-}
-
-/*
- * Ask the proxy on t->fd for a tunnel to t->host:t->port (CONNECT,
- * credentials sent up front, as curl does) and read its answer up to the
- * blank line; nothing of the tunnel is read.
- */
-static int proxy_tunnel(struct tls_stream *t, struct proxy *px)
-{
-	bool v6 = strchr(t->host, ':') != NULL, auth = px->auth[0] != '\0';
-	char req[1200], resp[4096];
-	size_t off = 0, n = 0;
-	int len, code = 0;
-
-	len = snprintf(req, sizeof(req),
-		       "CONNECT %s%s%s:%s HTTP/1.1\r\nHost: %s%s%s:%s\r\n%s%s%s"
-		       "User-Agent: cflux\r\n\r\n",
-		       v6 ? "[" : "", t->host, v6 ? "]" : "", t->port, v6 ? "[" : "", t->host,
-		       v6 ? "]" : "", t->port, px->auth[0] ? "Proxy-Authorization: Basic " : "",
-		       px->auth, px->auth[0] ? "\r\n" : "");
-	explicit_bzero(px->auth, sizeof(px->auth));
-	while (len > 0 && off < (size_t)len) {
-		int w = bio_send(t, (const unsigned char *)req + off, (size_t)len - off);
-
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	explicit_bzero(req, sizeof(req));
-	if (len <= 0 || off < (size_t)len)
-		return tls_fail(t, -EIO, "cannot talk to the proxy %s:%s", px->host, px->port);
-	while (n < sizeof(resp) - 1 && !(n >= 4 && !memcmp(resp + n - 4, "\r\n\r\n", 4))) {
-		int r = bio_recv(t, (unsigned char *)resp + n, 1);
-
-		if (r <= 0)
-			return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
-					"the proxy %s:%s closed the connection before answering",
-					px->host, px->port);
-		n++;
-	}
-	resp[n] = '\0';
-	if (sscanf(resp, "HTTP/%*d.%*d %d", &code) != 1)
-		return tls_fail(t, -EPROTO, "the proxy %s:%s did not answer in HTTP", px->host,
-				px->port);
-	if (code / 100 == 2)
-		return 0;
-	if (code == 407 || (code == 401 && auth)) /* tinyproxy says 401 to wrong credentials */
-		return tls_fail(t, -EACCES, "the proxy %s:%s %s", px->host, px->port,
-				auth ? "refused the proxy username and password" :
-				"requires authentication: no proxy username and password are given");
-	return tls_fail(t, -EPROTO, "the proxy %s:%s answered '%.*s' to CONNECT %s:%s", px->host,
-			px->port, (int)MIN(strcspn(resp, "\r\n"), (size_t)80), resp, t->host,
-			t->port);
-}
-
-static int tcp_connect(struct tls_stream *t)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL, *a;
-	struct proxy px;
-	int rc, err = ECONNREFUSED, via = t->c ? proxy_for(t->c, t->host, &px) : 0;
-	const char *host = via > 0 ? px.host : t->host, *port = via > 0 ? px.port : t->port;
-
-	if (via < 0) {
-		git_error_set_str(GIT_ERROR_NET, t->c->err->msg);
-		return -1;
-	}
-	rc = getaddrinfo(host, port, &hints, &ai);
-	if (rc != 0)
-		return tls_fail(t, -EHOSTUNREACH, "failed to resolve address for %s%s: %s",
-				via > 0 ? "the proxy " : "", host, gai_strerror(rc));
-	for (a = ai; a; a = a->ai_next) {
-		socklen_t sl = sizeof(err);
-
-		t->fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			       a->ai_protocol);
-		if (t->fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (connect(t->fd, a->ai_addr, a->ai_addrlen) == 0)
-			break;
-		err = errno;
-		if (err == EINPROGRESS) {
-			if (wait_fd(t, POLLOUT, TLS_CONNECT_MS) > 0 &&
-			    getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 && err == 0)
-				break;
-			if (err == EINPROGRESS)
-				err = ETIMEDOUT;
-		}
-		close(t->fd);
-		t->fd = -1;
-	}
-	freeaddrinfo(ai);
-	if (t->fd < 0)
-		return tls_fail(t, -err, "failed to connect to %s%s: %s",
-				via > 0 ? "the proxy " : "", host, op_strerror(err));
-	return via > 0 ? proxy_tunnel(t, &px) : 0;
-}
-
-static int tls_connect(git_stream *stream)
-{
-	struct tls_stream *t = (struct tls_stream *)stream;
+	struct git_src_stream *t = (struct git_src_stream *)stream;
 	const struct src_git_opts *o = t->c ? t->c->o : NULL;
-	const char *pers = "cflux-git";
-	char ebuf[128];
-	uint32_t flags;
-	bool ip = ip_len(t->host, NULL) != 0;
-	int rc;
+	struct src_stream_opts so = { .tls = t->tls };
+	struct op_err e = OP_ERR_INIT;
+	struct src_proxy px;
+	const unsigned char *der;
+	size_t n = 0;
+	int r;
 
-	if (tcp_connect(t) < 0)
-		return -1;
-	if (t->plain)
+	if (o) {
+		struct src_proxy_opts po = { .url = o->url, .proxy_url = o->proxy_url,
+					     .username = o->proxy_username,
+					     .password = o->proxy_password };
+
+		so.ca_pem = o->ca_pem;
+		so.cert_pem = o->cert_pem;
+		so.key_pem = o->key_pem;
+		so.deadline_ms = t->c->deadline_ms;
+		r = src_proxy_for(&po, t->host, &px, &e);
+		if (r < 0)
+			return stream_fail(t, false, &e);
+		if (r > 0)
+			so.proxy = &px;
+	}
+	r = src_stream_connect(&so, t->host, t->port, &t->s, &e);
+	explicit_bzero(&px, sizeof(px));
+	if (r < 0)
+		return stream_fail(t, r == -ETIMEDOUT && deadline_passed(t->c), &e);
+	if (!t->tls)
 		return 0;
-	rc = mbedtls_ctr_drbg_seed(&t->drbg, mbedtls_entropy_func, &t->entropy,
-				   (const unsigned char *)pers, strlen(pers));
-	if (rc == 0)
-		rc = mbedtls_ssl_config_defaults(&t->conf, MBEDTLS_SSL_IS_CLIENT,
-						 MBEDTLS_SSL_TRANSPORT_STREAM,
-						 MBEDTLS_SSL_PRESET_DEFAULT);
-	if (rc != 0)
-		return tls_fail(t, -EIO, "tls: cannot set up a connection to '%s'", t->host);
-	mbedtls_ssl_conf_rng(&t->conf, mbedtls_ctr_drbg_random, &t->drbg);
-	/* The verdict is read after the handshake: libgit2 asks for it. */
-	mbedtls_ssl_conf_authmode(&t->conf, MBEDTLS_SSL_VERIFY_OPTIONAL);
-	if (o && o->ca_pem) {
-		rc = mbedtls_x509_crt_parse(&t->ca, (const unsigned char *)o->ca_pem,
-					    strlen(o->ca_pem) + 1);
-		if (rc < 0)
-			return tls_fail(t, -EINVAL, "the certificate authority given for '%s' "
-					"is not valid PEM", t->host);
-		mbedtls_ssl_conf_ca_chain(&t->conf, &t->ca, NULL);
-	} else {
-		pthread_once(&system_ca_once, load_system_ca);
-		if (system_ca_rc < 0)
-			return tls_fail(t, -EINVAL, "tls: cannot read the system's certificate "
-					"authorities for '%s'", t->host);
-		mbedtls_ssl_conf_ca_chain(&t->conf, &system_ca, NULL);
-	}
-	if (o && o->cert_pem && o->key_pem) {
-		rc = mbedtls_x509_crt_parse(&t->own, (const unsigned char *)o->cert_pem,
-					    strlen(o->cert_pem) + 1);
-		if (rc == 0)
-			rc = mbedtls_pk_parse_key(&t->key, (const unsigned char *)o->key_pem,
-						  strlen(o->key_pem) + 1, NULL, 0);
-		if (rc == 0)
-			rc = mbedtls_pk_check_pair(&t->own.pk, &t->key);
-		if (rc == 0)
-			rc = mbedtls_ssl_conf_own_cert(&t->conf, &t->own, &t->key);
-		if (rc != 0)
-			return tls_fail(t, -EINVAL, "tls: the client certificate or its key is not "
-					"valid PEM, or they do not match");
-	}
-	rc = mbedtls_ssl_setup(&t->ssl, &t->conf);
-	if (rc == 0 && !ip)
-		rc = mbedtls_ssl_set_hostname(&t->ssl, t->host);
-	if (rc != 0)
-		return tls_fail(t, -EIO, "tls: cannot set up a connection to '%s'", t->host);
-	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
-	do
-		rc = mbedtls_ssl_handshake(&t->ssl);
-	while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
-	if (rc != 0) {
-		if (t->c && t->c->timed_out)
-			return tls_fail(t, -ETIMEDOUT, "tls: handshake with '%s' timed out", t->host);
-		mbedtls_strerror(rc, ebuf, sizeof(ebuf));
-		return tls_fail(t, -EPROTO, "tls: handshake with '%s' failed (%s)%s", t->host, ebuf,
-				o && o->cert_pem ? "" :
-				"; does the server require a client certificate?");
-	}
-	t->ready = true;
-	{
-		const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&t->ssl);
-
-		if (!peer)
-			return tls_fail(t, -EPROTO, "tls: '%s' sent no certificate", t->host);
-		t->cert.parent.cert_type = GIT_CERT_X509;
-		t->cert.data = peer->raw.p;
-		t->cert.len = peer->raw.len;
-		flags = mbedtls_ssl_get_verify_result(&t->ssl);
-		if (flags != 0 || (ip && !san_has_ip(peer, t->host))) {
-			git_error_set_str(GIT_ERROR_SSL, "the server's certificate is not valid");
-			return GIT_ECERTIFICATE;
-		}
+	der = src_stream_peer_cert(t->s, &n);
+	t->cert.parent.cert_type = GIT_CERT_X509;
+	t->cert.data = (void *)der;
+	t->cert.len = n;
+	if (!src_stream_verified(t->s)) {
+		git_error_set_str(GIT_ERROR_SSL, "the server's certificate is not valid");
+		return GIT_ECERTIFICATE;
 	}
 	return 0;
 }
 
-static int tls_certificate(git_cert **out, git_stream *stream)
+static int gs_certificate(git_cert **out, git_stream *stream)
 {
-	struct tls_stream *t = (struct tls_stream *)stream;
+	struct git_src_stream *t = (struct git_src_stream *)stream;
 
 	*out = &t->cert.parent;
 	return 0;
 }
 
-static ssize_t tls_read(git_stream *stream, void *buf, size_t len)
+static ssize_t gs_read(git_stream *stream, void *buf, size_t len)
 {
-	struct tls_stream *t = (struct tls_stream *)stream;
-	int rc;
+	struct git_src_stream *t = (struct git_src_stream *)stream;
+	struct op_err e = OP_ERR_INIT;
+	ssize_t n = src_stream_read(t->s, buf, len, &e);
 
-	if (t->plain)
-		rc = bio_recv(t, buf, len);
-	else
-		do
-			rc = mbedtls_ssl_read(&t->ssl, buf, len);
-		while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
-	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
-		return 0;
-	if (rc < 0)
-		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
-				"%sreading from '%s' failed", t->plain ? "" : "tls: ", t->host);
-	return rc;
+	return n < 0 ? stream_fail(t, src_stream_timed_out(t->s), &e) : n;
 }
 
-static ssize_t tls_write(git_stream *stream, const char *buf, size_t len, int flags)
+static ssize_t gs_write(git_stream *stream, const char *buf, size_t len, int flags)
 {
-	struct tls_stream *t = (struct tls_stream *)stream;
-	int rc;
+	struct git_src_stream *t = (struct git_src_stream *)stream;
+	struct op_err e = OP_ERR_INIT;
+	ssize_t n = src_stream_write(t->s, buf, len, &e);
 
 	(void)flags;
-	if (t->plain)
-		rc = bio_send(t, (const unsigned char *)buf, len);
-	else
-		do
-			rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, len);
-		while (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE);
-	if (rc < 0)
-		return tls_fail(t, t->c && t->c->timed_out ? -ETIMEDOUT : -EIO,
-				"%swriting to '%s' failed", t->plain ? "" : "tls: ", t->host);
-	return rc;
+	return n < 0 ? stream_fail(t, src_stream_timed_out(t->s), &e) : n;
 }
 
-static int tls_close(git_stream *stream)
+static int gs_close(git_stream *stream)
 {
-	struct tls_stream *t = (struct tls_stream *)stream;
+	struct git_src_stream *t = (struct git_src_stream *)stream;
 
-	if (t->ready && !t->plain)
-		mbedtls_ssl_close_notify(&t->ssl);
-	t->ready = false;
-	if (t->fd >= 0)
-		close(t->fd);
-	t->fd = -1;
+	src_stream_free(t->s);
+	t->s = NULL;
 	return 0;
 }
 
-static void tls_free(git_stream *stream)
+static void gs_free(git_stream *stream)
 {
-	struct tls_stream *t = (struct tls_stream *)stream;
+	struct git_src_stream *t = (struct git_src_stream *)stream;
 
-	tls_close(stream);
-	mbedtls_ssl_free(&t->ssl);
-	mbedtls_ssl_config_free(&t->conf);
-	mbedtls_x509_crt_free(&t->ca);
-	mbedtls_x509_crt_free(&t->own);
-	mbedtls_pk_free(&t->key);
-	mbedtls_ctr_drbg_free(&t->drbg);
-	mbedtls_entropy_free(&t->entropy);
+	gs_close(stream);
 	free(t->host);
 	free(t->port);
 	free(t);
 }
 
-static int tls_init(git_stream **out, const char *host, const char *port)
+static int gs_new(git_stream **out, const char *host, const char *port, bool tls)
 {
-	struct tls_stream *t = xcalloc(1, sizeof(*t));
+	struct git_src_stream *t = xcalloc(1, sizeof(*t));
 
 	t->parent.version = GIT_STREAM_VERSION;
-	t->parent.encrypted = 1;
-	t->parent.connect = tls_connect;
-	t->parent.certificate = tls_certificate;
-	t->parent.read = tls_read;
-	t->parent.write = tls_write;
-	t->parent.close = tls_close;
-	t->parent.free = tls_free;
+	t->parent.encrypted = tls;
+	t->parent.connect = gs_connect;
+	t->parent.certificate = tls ? gs_certificate : NULL;
+	t->parent.read = gs_read;
+	t->parent.write = gs_write;
+	t->parent.close = gs_close;
+	t->parent.free = gs_free;
 	t->c = cur;
+	t->tls = tls;
 	t->host = xstrdup(host);
-	t->port = xstrdup(port && *port ? port : "443");
-	t->fd = -1;
-	mbedtls_ssl_init(&t->ssl);
-	mbedtls_ssl_config_init(&t->conf);
-	mbedtls_x509_crt_init(&t->ca);
-	mbedtls_x509_crt_init(&t->own);
-	mbedtls_pk_init(&t->key);
-	mbedtls_entropy_init(&t->entropy);
-	mbedtls_ctr_drbg_init(&t->drbg);
+	t->port = xstrdup(port && *port ? port : tls ? "443" : "80");
 	*out = &t->parent;
 	return 0;
 }
 
-/*
- * http:// and git:// connections are ours too (GIT_STREAM_STANDARD): the
- * same deadline-bound socket, through the proxy for http://, no TLS.
- */
+static int tls_init(git_stream **out, const char *host, const char *port)
+{
+	return gs_new(out, host, port, true);
+}
+
 static int plain_init(git_stream **out, const char *host, const char *port)
 {
-	struct tls_stream *t;
-
-	tls_init(out, host, port && *port ? port : "80");
-	t = (struct tls_stream *)*out;
-	t->plain = true;
-	t->parent.encrypted = 0;
-	t->parent.certificate = NULL;
-	return 0;
+	return gs_new(out, host, port, false);
 }
 
 static int check_cert(git_cert *cert, int valid, const char *host, void *payload)
@@ -769,7 +349,7 @@ static int progress(const git_indexer_progress *stats, void *payload)
 {
 	struct ctx *c = payload;
 
-	if (time(NULL) > c->deadline) {
+	if (src_now_ms() > c->deadline_ms) {
 		c->timed_out = true;
 		return -1;
 	}
@@ -816,278 +396,46 @@ static void set_host_port(struct ctx *c, const char *url)
 		snprintf(c->host_port, sizeof(c->host_port), "%s", host);
 }
 
-/* ---- SSH: the OpenSSH client as libgit2's transport ----
- *
- * libgit2 1.8 in Debian talks SSH through libssh2 1.10, which signs RSA
- * keys only with SHA-1 ("ssh-rsa"), refused by OpenSSH 8.8 and later and
- * by the big Git hosts.  So SSH URLs go through a smart subtransport of our
- * own that runs `ssh` and speaks the Git protocol over its stdin and
- * stdout, as git itself does.  The key and known_hosts are written to a
- * private directory (0700, files 0600) removed when the connection closes;
- * a passphrase reaches ssh through an askpass script that prints it from
- * the child's environment.  Nothing secret is on ssh's command line.
- * Every read and write is bounded by the fetch's deadline; on expiry the
- * child is killed and reaped.  ssh's stderr (the last 4 KiB) becomes the
- * error message.
- */
-#define SSH_ERR_MAX 4096
+/* ---- SSH: the OpenSSH client (transport.h) as libgit2's subtransport ---- */
 
 struct ssh_sub {
 	git_smart_subtransport parent;
 	git_smart_subtransport_stream stream; /* one connection: LS, then the pack */
 	struct ctx *c;
-	pid_t pid;
-	int sock, errfd;
-	char dir[256];
-	char err[SSH_ERR_MAX];
-	size_t errlen;
-	bool failed;
+	struct src_ssh *s;
 };
 
-/* "'" + s + "'" with ' and ! escaped, as git quotes a path for the shell. */
-static char *sq_quote(const char *s)
-{
-	struct buf b = BUF_INIT(8192);
-
-	buf_addch(&b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'' || *s == '!') {
-			buf_adds(&b, "'\\");
-			buf_addch(&b, *s);
-			buf_addch(&b, '\'');
-		} else {
-			buf_addch(&b, *s);
-		}
-	}
-	buf_addch(&b, '\'');
-	return buf_detach(&b, NULL);
-}
-
-/* Split an ssh:// or scp-like URL; the parts are new strings. */
-static int ssh_split(const char *url, char **user, char **host, char **port, char **path)
-{
-	const char *h, *slash, *at, *colon;
-
-	*user = *host = *port = *path = NULL;
-	if (str_startswith(url, "ssh://")) {
-		h = url + 6;
-		slash = strchr(h, '/');
-		if (!slash)
-			return -EINVAL;
-		at = memchr(h, '@', (size_t)(slash - h));
-		if (at) {
-			*user = xstrndup(h, (size_t)(at - h));
-			h = at + 1;
-		}
-		colon = memchr(h, ':', (size_t)(slash - h));
-		*host = xstrndup(h, (size_t)((colon ? colon : slash) - h));
-		if (colon)
-			*port = xstrndup(colon + 1, (size_t)(slash - colon - 1));
-		/* ssh://host/~user/repo names a path relative to a home. */
-		*path = xstrdup(slash[1] == '~' ? slash + 1 : slash);
-	} else {
-		colon = strchr(url, ':');
-		if (!colon)
-			return -EINVAL;
-		at = memchr(url, '@', (size_t)(colon - url));
-		if (at)
-			*user = xstrndup(url, (size_t)(at - url));
-		h = at ? at + 1 : url;
-		*host = xstrndup(h, (size_t)(colon - h));
-		*path = xstrdup(colon + 1);
-	}
-	return **host && **path && (!*port || strspn(*port, "0123456789") == strlen(*port)) ?
-		       0 : -EINVAL;
-}
-
-static int write_secret(const char *path, const char *text, mode_t mode)
-{
-	size_t n = strlen(text);
-	char *t;
-	int r;
-
-	if (!n || text[n - 1] == '\n')
-		return path_write_file(path, text, n, mode);
-	/* A key must end with a newline for ssh to read it. */
-	t = xmalloc(n + 1);
-	memcpy(t, text, n);
-	t[n] = '\n';
-	r = path_write_file(path, t, n + 1, mode);
-	explicit_bzero(t, n + 1);
-	free(t);
-	return r;
-}
-
-static void ssh_cleanup_dir(struct ssh_sub *t)
-{
-	if (!t->dir[0])
-		return;
-	path_remove_all(t->dir);
-	t->dir[0] = '\0';
-}
-
-/* Read what ssh said on stderr so far (never blocks). */
-static void ssh_drain_err(struct ssh_sub *t)
-{
-	char buf[1024];
-	ssize_t n;
-
-	while (t->errfd >= 0 && (n = read(t->errfd, buf, sizeof(buf))) > 0) {
-		size_t k = (size_t)n; /* < SSH_ERR_MAX */
-
-		if (t->errlen + k >= SSH_ERR_MAX) {
-			size_t drop = t->errlen + k - (SSH_ERR_MAX - 1);
-
-			memmove(t->err, t->err + drop, t->errlen - drop);
-			t->errlen -= drop;
-		}
-		memcpy(t->err + t->errlen, buf, k);
-		t->errlen += k;
-	}
-	t->err[t->errlen] = '\0';
-}
-
-static void ssh_stop(struct ssh_sub *t)
-{
-	int i;
-
-	if (t->sock >= 0)
-		close(t->sock);
-	t->sock = -1;
-	if (t->pid > 0) {
-		/* ssh ends on EOF of its stdin; give it a moment, then kill it. */
-		for (i = 0; i < 50 && waitpid(t->pid, NULL, WNOHANG) == 0; i++)
-			usleep(10000);
-		if (i == 50) {
-			kill(t->pid, SIGKILL);
-			waitpid(t->pid, NULL, 0);
-		}
-		t->pid = 0;
-	}
-	if (t->errfd >= 0)
-		close(t->errfd);
-	t->errfd = -1;
-	ssh_cleanup_dir(t);
-}
-
-/* ssh stopped talking: say why, from its stderr.  Returns -1 for libgit2. */
-static int ssh_failed(struct ssh_sub *t)
+/* The connection failed: the fetch's error (once) and libgit2's. */
+static int ssh_fail(struct ssh_sub *t, const struct op_err *e)
 {
 	struct ctx *c = t->c;
-	const char *e, *last;
-	char line[200];
-	size_t n;
 
-	if (t->failed)
-		return -1;
-	t->failed = true;
-	if (c->timed_out) {
+	if (t->s && src_ssh_timed_out(t->s)) {
+		c->timed_out = true;
 		git_error_set_str(GIT_ERROR_SSH, "timed out");
 		return -1;
 	}
-	/* Wait a little for ssh's last words. */
-	for (n = 0; n < 50 && t->pid > 0 && waitpid(t->pid, NULL, WNOHANG) == 0; n++)
-		usleep(10000);
-	if (n < 50)
-		t->pid = 0;
-	ssh_drain_err(t);
-	e = t->err;
-	if (strstr(e, "Host key verification failed") ||
-	    strstr(e, "REMOTE HOST IDENTIFICATION HAS CHANGED") || strstr(e, "host key is known"))
-		fail(c, -EPROTO, "ssh: host key for '%s' does not match known_hosts", c->host_port);
-	else if (strstr(e, "Permission denied") || strstr(e, "Too many authentication failures"))
-		fail(c, -EACCES, "ssh: the key was refused by the server");
-	else if (strstr(e, "incorrect passphrase") || strstr(e, "Load key") ||
-		 strstr(e, "invalid format"))
-		fail(c, -EACCES, "ssh: the private key could not be loaded (wrong passphrase or "
-		     "not a private key)");
-	else {
-		/* The last non-empty line, without the key or other input. */
-		n = t->errlen;
-		while (n && (e[n - 1] == '\n' || e[n - 1] == '\r'))
-			n--;
-		last = e + n;
-		while (last > e && last[-1] != '\n')
-			last--;
-		snprintf(line, sizeof(line), "%.*s", (int)(e + n - last), last);
-		fail(c, strstr(line, "timed out") ? -ETIMEDOUT :
-			strstr(line, "Connection refused") || strstr(line, "resolve") ? -EHOSTUNREACH :
-			-EIO, "ssh: %s", *line ? line : "the connection closed unexpectedly");
-	}
+	if (!c->err_set)
+		fail(c, e->code, "%s", e->msg);
 	git_error_set_str(GIT_ERROR_SSH, c->err->msg);
 	return -1;
-}
-
-/* Wait for `events` on the socket within the deadline; <= 0 on expiry. */
-static int ssh_wait(struct ssh_sub *t, short events)
-{
-	struct pollfd p[2] = { { .fd = t->sock, .events = events },
-			       { .fd = t->errfd, .events = POLLIN } };
-	time_t left;
-	int n;
-
-	for (;;) {
-		left = t->c->deadline - time(NULL);
-		if (left <= 0) {
-			t->c->timed_out = true;
-			return 0;
-		}
-		n = poll(p, t->errfd >= 0 ? 2 : 1, left > 60 ? 60000 : (int)left * 1000);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n > 0 && (p[1].revents & (POLLIN | POLLHUP)))
-			ssh_drain_err(t);
-		if (p[0].revents)
-			return 1;
-		if (p[1].revents & POLLHUP) {
-			close(t->errfd);
-			t->errfd = -1;
-		}
-	}
 }
 
 static int ssh_read(git_smart_subtransport_stream *stream, char *buf, size_t len,
 		    size_t *ret)
 {
 	struct ssh_sub *t = container_of(stream, struct ssh_sub, stream);
-	ssize_t n;
+	struct op_err e = OP_ERR_INIT;
 
-	*ret = 0;
-	for (;;) {
-		n = recv(t->sock, buf, len, MSG_DONTWAIT);
-		if (n > 0) {
-			*ret = (size_t)n;
-			return 0;
-		}
-		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-			return ssh_failed(t);
-		if (ssh_wait(t, POLLIN) <= 0)
-			return ssh_failed(t);
-	}
+	return src_ssh_read(t->s, buf, len, ret, &e) < 0 ? ssh_fail(t, &e) : 0;
 }
 
 static int ssh_write(git_smart_subtransport_stream *stream, const char *buf, size_t len)
 {
 	struct ssh_sub *t = container_of(stream, struct ssh_sub, stream);
+	struct op_err e = OP_ERR_INIT;
 
-	while (len > 0) {
-		ssize_t n = send(t->sock, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-			if (ssh_wait(t, POLLOUT) <= 0)
-				return ssh_failed(t);
-			continue;
-		}
-		return ssh_failed(t);
-	}
-	return 0;
+	return src_ssh_write(t->s, buf, len, &e) < 0 ? ssh_fail(t, &e) : 0;
 }
 
 static void ssh_stream_free(git_smart_subtransport_stream *stream)
@@ -1095,142 +443,30 @@ static void ssh_stream_free(git_smart_subtransport_stream *stream)
 	(void)stream; /* part of the subtransport */
 }
 
-static int ssh_start(struct ssh_sub *t, const char *url)
-{
-	struct ctx *c = t->c;
-	const struct src_git_opts *o = c->o;
-	_cleanup_free_ char *user = NULL, *host = NULL, *port = NULL, *path = NULL;
-	_cleanup_free_ char *cmd = NULL, *key = NULL, *kh = NULL, *ask = NULL;
-	_cleanup_free_ char *o_kh = NULL, *o_key = NULL, *o_user = NULL, *pass_env = NULL;
-	const char *tmp = getenv("TMPDIR");
-	posix_spawn_file_actions_t fa;
-	char *argv[40], **envp;
-	int sv[2], ep[2], argc = 0, r;
-	size_t i, nenv = 0;
-
-	if (!o->known_hosts || !*o->known_hosts)
-		return fail(c, -EPROTO, "ssh: no known_hosts given for '%s'; refusing to trust "
-			    "an unknown host key", c->host_port);
-	if (!o->ssh_key)
-		return fail(c, -EACCES, "ssh: no private key given (the Secret's 'identity')");
-	if (ssh_split(url, &user, &host, &port, &path) < 0 || strpbrk(path, "\n\r") ||
-	    host[0] == '-')
-		return fail(c, -EINVAL, "ssh: cannot read the repository URL");
-	snprintf(t->dir, sizeof(t->dir), "%s/cflux-ssh-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(t->dir)) {
-		t->dir[0] = '\0';
-		return fail(c, -errno, "ssh: cannot create a private directory: %s",
-			    op_strerror(errno));
-	}
-	key = xasprintf("%s/key", t->dir);
-	kh = xasprintf("%s/known_hosts", t->dir);
-	r = write_secret(key, o->ssh_key, 0600);
-	if (r == 0)
-		r = write_secret(kh, o->known_hosts, 0600);
-	if (r == 0 && o->ssh_passphrase) {
-		ask = xasprintf("%s/askpass", t->dir);
-		r = write_secret(ask, "#!/bin/sh\nprintf '%s\\n' \"$CFLUX_SSH_PASSPHRASE\"\n", 0700);
-	}
-	if (r < 0)
-		return fail(c, r, "ssh: cannot write to a private directory: %s", op_strerror(r));
-
-	o_kh = xasprintf("UserKnownHostsFile=%s", kh);
-	o_key = xasprintf("IdentityFile=%s", key);
-	o_user = xasprintf("User=%s", user ? user : o->username ? o->username : "git");
-	{
-		char *q = sq_quote(path);
-
-		cmd = xasprintf("git-upload-pack %s", q);
-		free(q);
-	}
-	argv[argc++] = (char *)"ssh";
-	argv[argc++] = (char *)"-F";
-	argv[argc++] = (char *)"/dev/null";
-#define OPT(v) do { argv[argc++] = (char *)"-o"; argv[argc++] = (char *)(v); } while (0)
-	OPT(o->ssh_passphrase ? "BatchMode=no" : "BatchMode=yes");
-	OPT("StrictHostKeyChecking=yes");
-	OPT(o_kh);
-	OPT("GlobalKnownHostsFile=/dev/null");
-	OPT("IdentitiesOnly=yes");
-	OPT("IdentityAgent=none");
-	OPT(o_key);
-	OPT(o_user);
-	OPT("PasswordAuthentication=no");
-	OPT("KbdInteractiveAuthentication=no");
-	OPT("ConnectTimeout=10");
-	OPT("ServerAliveInterval=10");
-	OPT("ServerAliveCountMax=3");
-#undef OPT
-	if (port) {
-		argv[argc++] = (char *)"-p";
-		argv[argc++] = port;
-	}
-	argv[argc++] = (char *)"--";
-	argv[argc++] = host;
-	argv[argc++] = cmd;
-	argv[argc] = NULL;
-
-	for (i = 0; environ[i]; i++)
-		;
-	envp = xcalloc(i + 4, sizeof(*envp));
-	for (i = 0; environ[i]; i++)
-		if (!str_startswith(environ[i], "SSH_ASKPASS") &&
-		    !str_startswith(environ[i], "CFLUX_SSH_PASSPHRASE=") &&
-		    !str_startswith(environ[i], "SSH_AUTH_SOCK="))
-			envp[nenv++] = environ[i];
-	if (ask) {
-		pass_env = xasprintf("CFLUX_SSH_PASSPHRASE=%s", o->ssh_passphrase);
-		envp[nenv++] = pass_env;
-		envp[nenv++] = xasprintf("SSH_ASKPASS=%s", ask);
-		envp[nenv++] = (char *)"SSH_ASKPASS_REQUIRE=force";
-	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-	    pipe2(ep, O_CLOEXEC) < 0) {
-		r = fail(c, -errno, "ssh: cannot create pipes: %s", op_strerror(errno));
-		goto out;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
-	r = posix_spawnp(&t->pid, "ssh", &fa, NULL, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	close(sv[1]);
-	close(ep[1]);
-	t->sock = sv[0];
-	t->errfd = ep[0];
-	fcntl(t->errfd, F_SETFL, O_NONBLOCK);
-	if (r != 0) {
-		t->pid = 0;
-		r = fail(c, -r, "ssh: cannot run the OpenSSH client 'ssh': %s", op_strerror(r));
-	}
-out:
-	if (pass_env)
-		explicit_bzero(pass_env, strlen(pass_env));
-	if (ask)
-		free(envp[nenv - 2]);
-	free(envp);
-	return r;
-}
-
 static int ssh_action(git_smart_subtransport_stream **out, git_smart_subtransport *sub,
 		      const char *url, git_smart_service_t action)
 {
 	struct ssh_sub *t = container_of(sub, struct ssh_sub, parent);
+	const struct src_git_opts *o = t->c->o;
+	struct src_ssh_opts so = {
+		.key = o->ssh_key,
+		.passphrase = o->ssh_passphrase,
+		.known_hosts = o->known_hosts,
+		.username = o->username,
+		.host_port = t->c->host_port,
+		.deadline_ms = t->c->deadline_ms,
+	};
+	struct op_err e = OP_ERR_INIT;
 
 	switch (action) {
 	case GIT_SERVICE_UPLOADPACK_LS:
-		ssh_stop(t);
-		t->failed = false;
-		t->errlen = 0;
-		if (ssh_start(t, url) < 0) {
-			ssh_stop(t);
-			git_error_set_str(GIT_ERROR_SSH, t->c->err->msg);
-			return -1;
-		}
+		src_ssh_free(t->s);
+		t->s = NULL;
+		if (src_ssh_connect(&so, url, "git-upload-pack", &t->s, &e) < 0)
+			return ssh_fail(t, &e);
 		break;
 	case GIT_SERVICE_UPLOADPACK:
-		if (t->sock < 0) {
+		if (!t->s) {
 			git_error_set_str(GIT_ERROR_SSH, "ssh: no connection");
 			return -1;
 		}
@@ -1245,16 +481,17 @@ static int ssh_action(git_smart_subtransport_stream **out, git_smart_subtranspor
 
 static int ssh_close(git_smart_subtransport *sub)
 {
-	ssh_stop(container_of(sub, struct ssh_sub, parent));
+	struct ssh_sub *t = container_of(sub, struct ssh_sub, parent);
+
+	src_ssh_free(t->s);
+	t->s = NULL;
 	return 0;
 }
 
 static void ssh_free(git_smart_subtransport *sub)
 {
-	struct ssh_sub *t = container_of(sub, struct ssh_sub, parent);
-
-	ssh_stop(t);
-	free(t);
+	ssh_close(sub);
+	free(container_of(sub, struct ssh_sub, parent));
 }
 
 static int ssh_sub_new(git_smart_subtransport **out, git_transport *owner, void *param)
@@ -1263,7 +500,6 @@ static int ssh_sub_new(git_smart_subtransport **out, git_transport *owner, void 
 
 	(void)owner;
 	t->c = param;
-	t->sock = t->errfd = -1;
 	t->parent.action = ssh_action;
 	t->parent.close = ssh_close;
 	t->parent.free = ssh_free;
@@ -2062,7 +1298,7 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 	int r;
 
 	pthread_once(&git_once, git_init);
-	c.deadline = time(NULL) + (o->timeout_s ? o->timeout_s : 60);
+	c.deadline_ms = src_now_ms() + 1000ull * (o->timeout_s ? o->timeout_s : 60);
 	if (o->bearer_token) {
 		c.header = xasprintf("Authorization: Bearer %s", o->bearer_token);
 		c.headers.strings = &c.header;

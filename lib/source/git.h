@@ -31,7 +31,8 @@
  * from the URL in .gitmodules (relative URLs resolved against `url`) with
  * the same credentials, into a bare cache under cache_dir/modules/.
  *
- * HTTPS runs over our own TLS (mbedTLS): the server's chain is verified
+ * The connections are the shared transports of source/transport.h:
+ * HTTPS over our own TLS (mbedTLS): the server's chain is verified
  * against `ca_pem` (intermediates allowed) or the system's store, IP hosts
  * against the certificate's IP SANs, and a client certificate is presented
  * when `cert_pem`/`key_pem` are given.
@@ -42,8 +43,7 @@
  * written to a private directory for the connection's lifetime, the host
  * key is checked against `known_hosts` (plain and hashed entries; there is
  * no trust on first use: without known_hosts an SSH fetch is refused).
- * SIGPIPE is ignored process-wide from the first fetch on (libgit2's git://
- * socket would raise it).
+ * Nothing raises SIGPIPE and no signal disposition is touched.
  *
  * With `signatures`, a fetched (not unchanged) result also carries the
  * commit's signature and the bytes it signs, and, when the ref is a tag,
@@ -51,7 +51,7 @@
  * GitRepository's spec.verify checks (source/sigverify.h).
  *
  * http://, https:// and git:// connections are ours (git_stream_register):
- * deadline-bound sockets.  HTTP(S) remotes go through an http:// proxy
+ * sockets bound by the fetch's deadline on the monotonic clock.  HTTP(S) remotes go through an http:// proxy
  * when `proxy_url` is given, else when $HTTPS_PROXY/$HTTP_PROXY name one
  * and $NO_PROXY does not exempt the host: a CONNECT tunnel (credentials
  * sent up front), with our TLS inside for https.

@@ -22,6 +22,7 @@
 #include "base/path.h"
 #include "base/str.h"
 #include "source/sigverify.h"
+#include "source/transport.h"
 #include "base/banned.h"
 
 extern char **environ;
@@ -147,7 +148,7 @@ struct files {
 static int run_tool(char *const argv[], const char *in, struct buf *out, struct op_err *err)
 {
 	posix_spawn_file_actions_t fa;
-	time_t deadline = time(NULL) + TOOL_TIMEOUT_S;
+	uint64_t deadline = src_now_ms() + TOOL_TIMEOUT_S * 1000ull;
 	int p[2], r, status = 0;
 	bool timed_out = false;
 	pid_t pid;
@@ -167,7 +168,7 @@ static int run_tool(char *const argv[], const char *in, struct buf *out, struct 
 	}
 	for (;;) {
 		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		time_t left = deadline - time(NULL);
+		int left = src_wait_ms(deadline, TOOL_TIMEOUT_S * 1000);
 		char chunk[4096];
 		ssize_t n;
 
@@ -176,7 +177,7 @@ static int run_tool(char *const argv[], const char *in, struct buf *out, struct 
 			kill(pid, SIGKILL);
 			break;
 		}
-		r = poll(&pfd, 1, (int)left * 1000);
+		r = poll(&pfd, 1, left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)

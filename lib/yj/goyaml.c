@@ -56,7 +56,7 @@ static int write_cb(void *data, unsigned char *buffer, size_t size)
 static uint32_t next_rune(const unsigned char **p)
 {
 	const unsigned char *s = *p;
-	size_t n = yj__utf8_len(s);
+	size_t n = yj_utf8_len(s);
 	uint32_t c;
 
 	if (n <= 1) {
@@ -174,7 +174,7 @@ static void format_number(const cJSON *j, char *out, size_t n)
 		snprintf(out, n, "%lld", (long long)v);
 		return;
 	}
-	yj__format_float(v, 64, 0, out, n);
+	yj_format_float(v, 64, 0, out, n);
 }
 
 static int emit_go(struct gctx *g, const cJSON *j, size_t depth)

@@ -5,7 +5,7 @@
  * DESIGN
  * Canonical printing is what makes outputs comparable with Go tools byte
  * for byte: keys sorted bytewise (Go sorts map keys), numbers formatted by
- * yj__format_float() as encoding/json formats float64 (integral values
+ * yj_format_float() as encoding/json formats float64 (integral values
  * print without a fraction or exponent below 1e21), raw items (exact big
  * integers, see yj.h) printed verbatim, and strings escaped as encoding/json
  * escapes them with SetEscapeHTML(false): \" \\ \n \r \t, other control
@@ -90,7 +90,7 @@ static void fmt_f(const char *digits, int exp10, char *out, size_t n)
 	out[o] = '\0';
 }
 
-void yj__format_float(double v, int bits, int json, char *out, size_t n)
+void yj_format_float(double v, int bits, int json, char *out, size_t n)
 {
 	char digits[32];
 	int exp10;
@@ -123,7 +123,7 @@ void yj__format_float(double v, int bits, int json, char *out, size_t n)
 
 /* ---- canonical printing ---- */
 
-size_t yj__utf8_len(const unsigned char *s)
+size_t yj_utf8_len(const unsigned char *s)
 {
 	unsigned c = s[0];
 
@@ -189,7 +189,7 @@ static int print_string(const char *str, struct buf *out)
 			s++;
 			continue;
 		}
-		l = yj__utf8_len(s);
+		l = yj_utf8_len(s);
 		if (l == 0) {
 			r = buf_adds(out, "\\ufffd");
 			s++;
@@ -223,7 +223,7 @@ int yj_print_canonical(const cJSON *j, struct buf *out)
 	if (cJSON_IsRaw(j))
 		return buf_adds(out, j->valuestring);
 	if (cJSON_IsNumber(j)) {
-		yj__format_float(j->valuedouble, 64, 1, num, sizeof(num));
+		yj_format_float(j->valuedouble, 64, 1, num, sizeof(num));
 		return buf_adds(out, num);
 	}
 	if (cJSON_IsString(j))
@@ -392,6 +392,26 @@ int yj_set(cJSON *root, const char *ptr, cJSON *val)
 	}
 	cJSON_Delete(val);
 	return -EINVAL;
+}
+
+/* Object member `k` of `o`, made an (empty) object if it is anything else. */
+static cJSON *object_member(cJSON *o, const char *k)
+{
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsObject(m)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+		m = cJSON_AddObjectToObject(o, k);
+	}
+	return m;
+}
+
+void yj_set_meta(cJSON *obj, const char *field, const char *key, const char *val)
+{
+	cJSON *map = object_member(object_member(obj, "metadata"), field);
+
+	cJSON_DeleteItemFromObjectCaseSensitive(map, key);
+	cJSON_AddStringToObject(map, key, val);
 }
 
 /* ---- RFC 7386 merge patch ---- */

@@ -445,7 +445,7 @@ static cJSON *decode_binary(const char *in)
 		cJSON *str;
 
 		while ((size_t)((const char *)u - out) < o) {
-			size_t l = *u ? yj__utf8_len(u) : 1;
+			size_t l = *u ? yj_utf8_len(u) : 1;
 
 			if (l == 0) {
 				buf_adds(&fixed, "\xef\xbf\xbd");
@@ -545,7 +545,7 @@ static int key_string(struct reader *rd, const yaml_event_t *ev, char **ret)
 		if (rs.kind == R_INT) {
 			snprintf(buf, sizeof(buf), "%lld", (long long)rs.i);
 		} else {
-			yj__format_float(d, 32, 0, buf, sizeof(buf));
+			yj_format_float(d, 32, 0, buf, sizeof(buf));
 		}
 		*ret = xstrdup(buf);
 	} else if (cJSON_IsRaw(v) && ((const char *)ev->data.scalar.value)[0] != '\0') {
@@ -1134,7 +1134,7 @@ static int emit_scalar(struct buf *out, const cJSON *j, int indent)
 		/* "-0" would read back as the integer 0. */
 		if (j->valuedouble == 0 && signbit(j->valuedouble))
 			return buf_adds(out, "-0.0\n");
-		yj__format_float(j->valuedouble, 64, 1, num, sizeof(num));
+		yj_format_float(j->valuedouble, 64, 1, num, sizeof(num));
 		return buf_addf(out, "%s\n", num);
 	}
 	if (literal_ok(j->valuestring)) {

@@ -145,6 +145,13 @@ const char *yj_get_str(const cJSON *root, const char *ptr);
 int yj_set(cJSON *root, const char *ptr, cJSON *val);
 
 /*
+ * Set a Kubernetes object's metadata.<field>[key] to the string `val`
+ * (field: "labels" or "annotations"), creating metadata and the map, and
+ * replacing either when it is not an object.
+ */
+void yj_set_meta(cJSON *obj, const char *field, const char *key, const char *val);
+
+/*
  * RFC 7386 JSON merge patch: *target becomes target merged with `patch`
  * (null deletes; a non-object patch replaces).  *target may be replaced.
  */
@@ -169,5 +176,22 @@ int yj_digest(const cJSON *j, char ret[72]);
 
 /* Lower-case hex sha256 of bytes; `ret` holds 65 bytes. */
 void yj_sha256_hex(const void *data, size_t n, char ret[65]);
+
+/*
+ * Format `v` with the fewest digits that read back as the same value at
+ * `bits` (32 or 64) precision, as Go does:
+ *   json = true:  encoding/json's float64 form ('f' for 1e-6 <= |v| < 1e21,
+ *                 else 'e' with "e-07" cleaned to "e-7");
+ *   json = false: strconv.FormatFloat(v, 'g', -1, bits) ('e' below 1e-4
+ *                 and from 1e6: "1e+06").
+ * `out` holds at least 64 bytes.
+ */
+void yj_format_float(double v, int bits, int json, char *out, size_t n);
+
+/*
+ * Length of the valid UTF-8 sequence at `s` (1..4), or 0 if invalid.  `s`
+ * is NUL-terminated, so reading up to 4 bytes stops at the NUL.
+ */
+size_t yj_utf8_len(const unsigned char *s);
 
 #endif

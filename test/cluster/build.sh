@@ -33,26 +33,18 @@ die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
 
 command -v go >/dev/null || die "go not found on PATH"
 
-# Nothing to build: no lock needed (another worktree may hold it for an
-# hour building Flux's controllers).
-core_built() {
-	local b
-	for b in kube-apiserver kube-controller-manager kubectl kube-scheduler kube-proxy kubelet; do
-		[ -x "$TB/kubernetes-$K8S_VERSION/$b" ] || return 1
-	done
-	[ -x "$TB/etcd-$ETCD_VERSION/etcd" ] && [ -x "$TB/etcd-$ETCD_VERSION/etcdctl" ] &&
-		[ -x "$TB/coredns-$COREDNS_VERSION/coredns" ]
+# One build at a time per cache (two test runners starting together).  The
+# lock is taken only before the first write, so a runner whose binaries are
+# all there never waits behind another's build.
+locked=0
+take_lock() {
+	[ "$locked" = 1 ] && return 0
+	if command -v flock >/dev/null; then
+		exec 9>"$TB/.build.lock"
+		flock -w 3600 9 || die "could not lock $TB/.build.lock"
+	fi
+	locked=1
 }
-if [ "${1:-core}" = core ] && core_built; then
-	log "core: up to date (cache: $TB)"
-	exit 0
-fi
-
-# One build at a time per cache (two test runners starting together).
-if command -v flock >/dev/null; then
-	exec 9>"$TB/.build.lock"
-	flock -w 3600 9 || die "could not lock $TB/.build.lock"
-fi
 
 # The path of a module's go.mod in the module cache (downloads it).
 modfile() { # module@version
@@ -83,6 +75,7 @@ for g in d.get("GoDebug") or d.get("Godebug") or []: print("-godebug=%s=%s" % (g
 
 # new_wrapper DIR MODNAME: a fresh, empty wrapper module in DIR.
 new_wrapper() {
+	take_lock
 	rm -rf "$1"
 	mkdir -p "$1"
 	(cd "$1" && go mod init "$2" >/dev/null 2>&1)
@@ -94,6 +87,9 @@ timed_build() {
 	local name=$1 out=$2
 	shift 3
 	local tmp="$out.tmp.$$" tlog="$TB/src/$name.time" t0 t1 rss
+	take_lock
+	# Built by another runner while we waited for the lock.
+	[ -x "$out" ] && { log "$name: built meanwhile"; return 0; }
 	mkdir -p "$(dirname "$out")"
 	rm -f "$tmp"
 	t0=$(date +%s)
@@ -261,6 +257,7 @@ flux_crds() { # name version
 	local d="$TB/$c-$v" mod="github.com/fluxcd/$c"
 	if [ ! -d "$d/crds" ]; then
 		local md
+		# No lock: the module cache locks itself and the rename is atomic.
 		md=$(cd "${TMPDIR:-/tmp}" && moddir "$mod@$v")
 		[ -d "$md/config/crd/bases" ] || die "$c $v: no config/crd/bases in $md"
 		rm -rf "$d/crds.tmp.$$"
@@ -268,8 +265,11 @@ flux_crds() { # name version
 		cp "$md"/config/crd/bases/*.yaml "$d/crds.tmp.$$/"
 		chmod -R u+w "$d/crds.tmp.$$"
 		mkdir -p "$d"
-		mv "$d/crds.tmp.$$" "$d/crds"
-		log "$c $v: CRDs -> $d/crds ($(ls "$d/crds" | wc -l) files)"
+		if mv -T "$d/crds.tmp.$$" "$d/crds" 2>/dev/null; then
+			log "$c $v: CRDs -> $d/crds ($(ls "$d/crds" | wc -l) files)"
+		else
+			rm -rf "$d/crds.tmp.$$" # another runner was first
+		fi
 	fi
 }
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "apply/envsubst.h"
+#include "kustomize/envsubst.h"
 #include "base/alloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

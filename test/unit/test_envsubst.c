@@ -3,7 +3,7 @@
  * envsubst (fluxcd/pkg/envsubst, its documented cases), non-strict and
  * strict.
  */
-#include "apply/envsubst.h"
+#include "kustomize/envsubst.h"
 #include "base/str.h"
 #include "harness.h"
 

@@ -386,3 +386,194 @@ TEST(bad_options_never_call_back)
 	ASSERT(!res.done);
 	finish(&loop, h, NULL);
 }
+
+/* ---- what the source clients need: headers, HEAD, redirects, uploads, proxies ---- */
+
+struct hdr_result {
+	bool done;
+	int r;
+	long status;
+	char digest[128], location[128], url[256];
+	bool has_missing;
+};
+
+static void hdr_cb(struct http_req *req, int r, const struct http_resp *resp,
+		   const struct op_err *err, void *payload)
+{
+	struct hdr_result *res = payload;
+	const char *v;
+	size_t n;
+
+	res->done = true;
+	res->r = r;
+	res->status = resp->status;
+	if (http_resp_header(resp, "docker-content-digest", &v, &n) == 0)
+		snprintf(res->digest, sizeof(res->digest), "%.*s", (int)n, v);
+	if (http_resp_header(resp, "Location", &v, &n) == 0)
+		snprintf(res->location, sizeof(res->location), "%.*s", (int)n, v);
+	res->has_missing = http_resp_header(resp, "X-Missing", &v, &n) == 0;
+	snprintf(res->url, sizeof(res->url), "%s", resp->effective_url);
+}
+
+TEST(head_request_reports_headers_without_a_body)
+{
+	uv_loop_t loop;
+	struct kube_http *h;
+	struct server s;
+	struct hdr_result res = { 0 };
+	struct http_req_opts o = HTTP_REQ_OPTS_INIT;
+	char *u;
+
+	uv_loop_init(&loop);
+	/* A HEAD answer announces a length it does not send. */
+	server_start(&loop, &s,
+		     "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n"
+		     "Docker-Content-Digest:   sha256:abc  \r\nX-Other: 1\r\n\r\n",
+		     false);
+	ASSERT_OK(http_new(&loop, NULL, &h, NULL));
+	u = url(&s, "/v2/x/manifests/latest");
+	o.url = u;
+	o.method = "HEAD";
+	ASSERT_OK(http_request(h, &o, hdr_cb, &res, NULL));
+	run_until(&loop, &res.done);
+	ASSERT_EQ(res.r, 0);
+	ASSERT_EQ(res.status, 200);
+	ASSERT_STREQ(res.digest, "sha256:abc");
+	ASSERT(!res.has_missing);
+	ASSERT_CONTAINS(s.req.buf, "HEAD /v2/x/manifests/latest HTTP/1.1");
+	free(u);
+	finish(&loop, h, &s);
+}
+
+TEST(redirect_followed_without_the_authorization_header)
+{
+	uv_loop_t loop;
+	struct kube_http *h;
+	struct server a, b;
+	struct hdr_result res = { 0 };
+	struct http_req_opts o = HTTP_REQ_OPTS_INIT;
+	const char *hdrs[] = { "Authorization: Bearer s3cr3t", NULL };
+	char *redirect, *u;
+
+	uv_loop_init(&loop);
+	server_start(&loop, &b, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nblob", false);
+	redirect = xasprintf("HTTP/1.1 307 Temporary Redirect\r\nLocation: "
+			     "http://127.0.0.1:%d/storage/blob\r\nContent-Length: 0\r\n\r\n",
+			     b.port);
+	server_start(&loop, &a, redirect, false);
+	ASSERT_OK(http_new(&loop, NULL, &h, NULL));
+	u = url(&a, "/v2/x/blobs/sha256:1");
+	o.url = u;
+	o.headers = hdrs;
+
+	/* Without max_redirects the 307 is the answer. */
+	ASSERT_OK(http_request(h, &o, hdr_cb, &res, NULL));
+	run_until(&loop, &res.done);
+	ASSERT_EQ(res.status, 307);
+	ASSERT_CONTAINS(res.location, "/storage/blob");
+
+	/* With it, the blob comes from the other host, without our token. */
+	memset(&res, 0, sizeof(res));
+	buf_reset(&a.req);
+	a.reply = redirect;
+	o.max_redirects = 3;
+	ASSERT_OK(http_request(h, &o, hdr_cb, &res, NULL));
+	run_until(&loop, &res.done);
+	ASSERT_EQ(res.r, 0);
+	ASSERT_EQ(res.status, 200);
+	ASSERT_CONTAINS(res.url, "/storage/blob");
+	ASSERT_CONTAINS(a.req.buf, "Authorization: Bearer s3cr3t");
+	ASSERT_CONTAINS(b.req.buf, "GET /storage/blob");
+	ASSERT(strstr(b.req.buf, "s3cr3t") == NULL);
+	free(u);
+	free(redirect);
+	server_stop(&b);
+	finish(&loop, h, &a);
+}
+
+struct upload {
+	const char *data;
+	size_t off, len;
+};
+
+static struct upload the_upload;
+
+static ssize_t upload_from(char *dst, size_t n, void *payload)
+{
+	size_t left = the_upload.len - the_upload.off;
+
+	if (n > left)
+		n = left;
+	memcpy(dst, the_upload.data + the_upload.off, n);
+	the_upload.off += n;
+	return (ssize_t)n;
+}
+
+TEST(upload_pulls_the_body_from_a_reader)
+{
+	uv_loop_t loop;
+	struct kube_http *h;
+	struct server s;
+	struct hdr_result res = { 0 };
+	struct http_req_opts o = HTTP_REQ_OPTS_INIT;
+	char *u;
+
+	uv_loop_init(&loop);
+	server_start(&loop, &s, NULL, false);
+	ASSERT_OK(http_new(&loop, NULL, &h, NULL));
+	u = url(&s, "/v2/x/blobs/uploads/1?digest=sha256:2");
+	o.url = u;
+	o.method = "PUT";
+	o.body_read = upload_from;
+	o.body_len = 11;
+	the_upload = (struct upload){ .data = "hello world", .len = 11 };
+	ASSERT_OK(http_request(h, &o, hdr_cb, &res, NULL));
+	/* Answer once the whole body is in. */
+	while (!strstr(s.req.buf, "hello world"))
+		uv_run(&loop, UV_RUN_ONCE);
+	{
+		uv_write_t *w = xcalloc(1, sizeof(*w));
+		static char created[] = "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+		uv_buf_t out = uv_buf_init(created, sizeof(created) - 1);
+
+		w->data = &s;
+		uv_write(w, (uv_stream_t *)s.conn, &out, 1, wrote);
+	}
+	run_until(&loop, &res.done);
+	ASSERT_EQ(res.r, 0);
+	ASSERT_EQ(res.status, 201);
+	ASSERT_CONTAINS(s.req.buf, "PUT /v2/x/blobs/uploads/1?digest=sha256:2 HTTP/1.1");
+	ASSERT_CONTAINS(s.req.buf, "Content-Length: 11");
+	free(u);
+	finish(&loop, h, &s);
+}
+
+TEST(proxy_gets_a_connect_with_credentials)
+{
+	uv_loop_t loop;
+	struct kube_http *h;
+	struct server proxy;
+	struct result res = { 0 };
+	struct http_opts ho = HTTP_OPTS_INIT;
+	struct http_req_opts o = HTTP_REQ_OPTS_INIT;
+	char *purl;
+
+	uv_loop_init(&loop);
+	server_start(&loop, &proxy,
+		     "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+		     false);
+	purl = xasprintf("http://127.0.0.1:%d", proxy.port);
+	ho.proxy_url = purl;
+	ho.proxy_user = "user";
+	ho.proxy_pass = "pass";
+	ASSERT_OK(http_new(&loop, &ho, &h, NULL));
+	free(purl); /* copied by http_new */
+	o.url = "http://registry.invalid:5000/v2/";
+	ASSERT_OK(http_request(h, &o, done_cb, &res, NULL));
+	run_until(&loop, &res.done);
+	ASSERT(res.r < 0 || res.status == 407);
+	ASSERT_CONTAINS(proxy.req.buf, "CONNECT registry.invalid:5000 HTTP/1.1");
+	/* base64("user:pass") */
+	ASSERT_CONTAINS(proxy.req.buf, "Proxy-Authorization: Basic dXNlcjpwYXNz");
+	finish(&loop, h, &proxy);
+}

@@ -1,8 +1,8 @@
 /*
- * test_ks_build.c: operator/ks_build.c — the plain-directory build, the
- * kustomize build with the spec's fields merged in as Flux's generator
- * does, commonMetadata, post-build substitution, targetNamespace and
- * provenance annotations.
+ * test_flux.c: lib/kustomize/flux.c — kz_flux_build(): a plain directory
+ * built through the kustomization Flux's generator writes, the spec's
+ * fields merged into a kustomization file, commonMetadata, post-build
+ * substitution, targetNamespace and the provenance annotations.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "base/alloc.h"
 #include "base/str.h"
 #include "harness.h"
-#include "operator/ks_build.h"
+#include "kustomize/kustomize.h"
 #include "yj/yj.h"
 
 static char *root;
@@ -57,9 +57,20 @@ static void drop_root(void)
 	root = NULL;
 }
 
-static bool namespaced(const char *av, const char *kind, void *payload)
+static const cJSON *find(const cJSON *arr, const char *kind, const char *name)
 {
-	return !streq(kind, "Namespace") && !streq(kind, "ClusterRole");
+	const cJSON *o;
+
+	cJSON_ArrayForEach(o, arr)
+		if (streq_ptr(yj_get_str(o, "/kind"), kind) &&
+		    streq_ptr(yj_get_str(o, "/metadata/name"), name))
+			return o;
+	return NULL;
+}
+
+static const char *str_of(const cJSON *arr, const char *kind, const char *name, const char *ptr)
+{
+	return yj_get_str(find(arr, kind, name), ptr);
 }
 
 static const char *str_at(const cJSON *arr, int i, const char *ptr)
@@ -67,9 +78,9 @@ static const char *str_at(const cJSON *arr, int i, const char *ptr)
 	return yj_get_str(cJSON_GetArrayItem(arr, i), ptr);
 }
 
-TEST(plain_directory_in_walk_order_with_annotations)
+TEST(plain_directory_built_as_flux_generates_it)
 {
-	struct ks_build_in in = { .revision = "main@sha1:abc" };
+	struct kz_flux_in in = { .revision = "main@sha1:abc" };
 	struct op_err err = OP_ERR_INIT;
 	cJSON *out = NULL;
 
@@ -83,16 +94,17 @@ TEST(plain_directory_in_walk_order_with_annotations)
 	put("other/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n");
 	in.root = root;
 	in.path = "./deploy";
-	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	/* kustomize's legacy order, as Flux prints it: Namespace, ConfigMap, Secret. */
 	ASSERT_EQ(cJSON_GetArraySize(out), 3);
-	ASSERT_STREQ(str_at(out, 0, "/metadata/name"), "s"); /* a/list.yml sorts first */
+	ASSERT_STREQ(str_at(out, 0, "/kind"), "Namespace");
 	ASSERT_STREQ(str_at(out, 1, "/metadata/name"), "b");
-	ASSERT_STREQ(str_at(out, 2, "/kind"), "Namespace");
-	ASSERT_STREQ(str_at(out, 1, "/metadata/annotations/cflux.io~1source-path"),
+	ASSERT_STREQ(str_at(out, 2, "/metadata/name"), "s"); /* from the List */
+	ASSERT_STREQ(str_of(out, "ConfigMap", "b", "/metadata/annotations/cflux.io~1source-path"),
 		     "deploy/b.yaml:1");
-	ASSERT_STREQ(str_at(out, 2, "/metadata/annotations/cflux.io~1source-path"),
+	ASSERT_STREQ(str_of(out, "Namespace", "apps", "/metadata/annotations/cflux.io~1source-path"),
 		     "deploy/b.yaml:8");
-	ASSERT_STREQ(str_at(out, 0, "/metadata/annotations/cflux.io~1source-revision"),
+	ASSERT_STREQ(str_of(out, "Secret", "s", "/metadata/annotations/cflux.io~1source-revision"),
 		     "main@sha1:abc");
 	cJSON_Delete(out);
 	drop_root();
@@ -100,7 +112,7 @@ TEST(plain_directory_in_walk_order_with_annotations)
 
 TEST(substitution_types_and_opt_out)
 {
-	struct ks_build_in in = { .strict = true };
+	struct kz_flux_in in = { .strict = true };
 	struct op_err err = OP_ERR_INIT;
 	cJSON *out = NULL, *vars = cJSON_Parse("{\"REPLICAS\":\"3\",\"ENV\":\"prod\"}");
 
@@ -113,22 +125,26 @@ TEST(substitution_types_and_opt_out)
 	in.root = root;
 	in.path = "";
 	in.vars = vars;
-	ASSERT_OK(ks_build(&in, &out, &err));
-	ASSERT_STREQ(str_at(out, 0, "/metadata/name"), "web-prod");
-	ASSERT(cJSON_IsNumber(yj_get(cJSON_GetArrayItem(out, 0), "/spec/replicas")));
-	ASSERT_EQ((int)cJSON_GetNumberValue(yj_get(cJSON_GetArrayItem(out, 0), "/spec/replicas")), 3);
-	ASSERT(cJSON_IsFalse(yj_get(cJSON_GetArrayItem(out, 0), "/spec/paused")));
-	ASSERT_STREQ(str_at(out, 1, "/data/v"), "${UNDEFINED}");
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	{
+		const cJSON *web = find(out, "Deployment", "web-prod");
+
+		ASSERT_NOT_NULL(web);
+		ASSERT(cJSON_IsNumber(yj_get(web, "/spec/replicas")));
+		ASSERT_EQ((int)cJSON_GetNumberValue(yj_get(web, "/spec/replicas")), 3);
+		ASSERT(cJSON_IsFalse(yj_get(web, "/spec/paused")));
+	}
+	ASSERT_STREQ(str_of(out, "ConfigMap", "raw", "/data/v"), "${UNDEFINED}");
 	cJSON_Delete(out);
 	/* strict: an undefined variable names the file and line */
 	put("zz.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: z\ndata:\n  v: ${NOPE}\n");
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "zz.yaml:1");
 	ASSERT_CONTAINS(err.msg, "NOPE");
 	/* no variables at all: no substitution, even strict (Flux) */
 	in.vars = NULL;
 	out = NULL;
-	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
 	cJSON_Delete(out);
 	cJSON_Delete(vars);
 	drop_root();
@@ -136,7 +152,7 @@ TEST(substitution_types_and_opt_out)
 
 TEST(target_namespace_only_on_namespaced_kinds)
 {
-	struct ks_build_in in = { .target_ns = "team-a", .namespaced = namespaced };
+	struct kz_flux_in in = { .target_ns = "team-a" };
 	struct op_err err = OP_ERR_INIT;
 	cJSON *out = NULL;
 
@@ -144,44 +160,44 @@ TEST(target_namespace_only_on_namespaced_kinds)
 	put("x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: other\n"
 		      "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n");
 	in.root = root;
-	ASSERT_OK(ks_build(&in, &out, &err));
-	ASSERT_STREQ(str_at(out, 0, "/metadata/namespace"), "team-a");
-	ASSERT_NULL(str_at(out, 1, "/metadata/namespace"));
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	ASSERT_STREQ(str_of(out, "ConfigMap", "c", "/metadata/namespace"), "team-a");
+	ASSERT_NULL(str_of(out, "Namespace", "team-a", "/metadata/namespace"));
 	cJSON_Delete(out);
 	drop_root();
 }
 
 TEST(errors_say_what_and_where)
 {
-	struct ks_build_in in = { 0 };
+	struct kz_flux_in in = { 0 };
 	struct op_err err = OP_ERR_INIT;
 	cJSON *out = NULL;
 
 	fresh_root();
 	in.root = root;
 	in.path = "./missing";
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "kustomization path not found: './missing'");
 	in.path = "../../etc";
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "invalid kustomization path");
 	put("bad/x.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\n"
 			  "kind: ConfigMap\nmetadata:\n  name: noversion\n");
 	in.path = "bad";
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "bad/x.yaml:6: not a Kubernetes object: missing apiVersion");
 	put("syn/y.yaml", "apiVersion: v1\nkind: [\n");
 	in.path = "syn";
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "syn/y.yaml");
 	put("kz/kustomization.yaml", "resources: [cm.yaml]\nbogus: 1\n");
 	in.path = "kz";
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "kz/kustomization.yaml");
 	ASSERT_CONTAINS(err.msg, "bogus");
 	ASSERT_NULL(out);
 	put("kz/kustomization.yaml", "resources: [missing.yaml]\n");
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "missing.yaml");
 	ASSERT_NULL(out);
 	{
@@ -191,21 +207,11 @@ TEST(errors_say_what_and_where)
 		free(link);
 	}
 	in.path = "escape";
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_NULL(out);
 	drop_root();
 }
 
-static const cJSON *find(const cJSON *arr, const char *kind, const char *name)
-{
-	const cJSON *o;
-
-	cJSON_ArrayForEach(o, arr)
-		if (streq_ptr(yj_get_str(o, "/kind"), kind) &&
-		    streq_ptr(yj_get_str(o, "/metadata/name"), name))
-			return o;
-	return NULL;
-}
 
 static const char deploy[] = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
 			     "spec:\n  template:\n    spec:\n      containers:\n"
@@ -214,7 +220,7 @@ static const char deploy[] = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n
 
 TEST(kustomization_file_with_the_spec_merged_in)
 {
-	struct ks_build_in in = { .revision = "main@sha1:abc", .target_ns = "team-a" };
+	struct kz_flux_in in = { .revision = "main@sha1:abc", .target_ns = "team-a" };
 	struct op_err err = OP_ERR_INIT;
 	cJSON *out = NULL, *spec;
 	const cJSON *d, *cm;
@@ -234,7 +240,7 @@ TEST(kustomization_file_with_the_spec_merged_in)
 	in.root = root;
 	in.path = "./overlay";
 	in.kustomize = spec;
-	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
 	ASSERT_EQ(cJSON_GetArraySize(out), 2);
 	/* the spec's namePrefix replaces the file's; the name reference follows */
 	d = find(out, "Deployment", "spec-web");
@@ -264,7 +270,7 @@ TEST(kustomization_file_with_the_spec_merged_in)
 
 TEST(plain_directory_with_spec_fields_is_generated_as_flux_does)
 {
-	struct ks_build_in in = { 0 };
+	struct kz_flux_in in = { 0 };
 	struct op_err err = OP_ERR_INIT;
 	cJSON *out = NULL, *spec, *cm;
 	const cJSON *o;
@@ -287,10 +293,10 @@ TEST(plain_directory_with_spec_fields_is_generated_as_flux_does)
 	in.kustomize = spec;
 	in.common_metadata = cm;
 	/* a missing component fails the build unless ignoreMissingComponents */
-	ASSERT(ks_build(&in, &out, &err) < 0);
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "absent");
 	in.ignore_missing_components = true;
-	ASSERT_OK(ks_build(&in, &out, &err));
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
 	ASSERT_EQ(cJSON_GetArraySize(out), 3);
 	ASSERT_NOT_NULL(find(out, "ServiceAccount", "sa-sub-x"));
 	ASSERT_NULL(find(out, "ConfigMap", "hidden-x"));

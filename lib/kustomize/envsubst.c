@@ -15,7 +15,7 @@
 #include <fnmatch.h>
 #include <string.h>
 
-#include "apply/envsubst.h"
+#include "kustomize/envsubst.h"
 #include "base/alloc.h"
 #include "base/str.h"
 #include "base/banned.h"

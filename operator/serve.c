@@ -1,5 +1,5 @@
 /*
- * health.c: /healthz, /readyz, /metrics (see health.h).
+ * serve.c: the operator's HTTP server: probes, metrics, artifacts (see serve.h).
  *
  * DESIGN
  * One uv_tcp_t listener; each connection is a struct conn with a request
@@ -25,17 +25,17 @@
 
 #include "base/alloc.h"
 #include "base/str.h"
-#include "health.h"
+#include "serve.h"
 #include "base/banned.h"
 
 #define REQ_MAX 8192
 #define REQ_TIMEOUT_MS 10000
 #define FILE_CHUNK (64u << 10)
 
-struct health_srv {
+struct serve_srv {
 	uv_tcp_t tcp;
 	int port;
-	health_handler handler;
+	serve_handler handler;
 	void *payload;
 	struct conn *conns;
 	unsigned pending;
@@ -48,7 +48,7 @@ struct conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	uv_write_t wr;
-	struct health_srv *s;
+	struct serve_srv *s;
 	struct buf req;
 	struct buf resp;
 	int handles; /* still open */
@@ -64,7 +64,7 @@ struct conn {
 	struct conn *next, *prev;
 };
 
-static void srv_maybe_free(struct health_srv *s)
+static void srv_maybe_free(struct serve_srv *s)
 {
 	if (s->closing && s->pending == 0) {
 		void (*cb)(void *) = s->close_cb;
@@ -78,7 +78,7 @@ static void srv_maybe_free(struct health_srv *s)
 
 static void conn_free(struct conn *c)
 {
-	struct health_srv *s = c->s;
+	struct serve_srv *s = c->s;
 
 	if (c->handles > 0 || c->fs_busy)
 		return;
@@ -102,7 +102,7 @@ static void conn_handle_closed(uv_handle_t *h)
 
 static void conn_close(struct conn *c)
 {
-	struct health_srv *s = c->s;
+	struct serve_srv *s = c->s;
 
 	if (c->closed)
 		return;
@@ -117,8 +117,8 @@ static void conn_close(struct conn *c)
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
-int health_parse_request(const char *req, size_t len, char method[16],
-			 char path[HEALTH_PATH_MAX])
+int serve_parse_request(const char *req, size_t len, char method[16],
+			 char path[SERVE_PATH_MAX])
 {
 	const char *eol = memchr(req, '\n', len), *sp1, *sp2, *q;
 	size_t mlen, plen;
@@ -136,7 +136,7 @@ int health_parse_request(const char *req, size_t len, char method[16],
 	q = memchr(sp1 + 1, '?', plen);
 	if (q)
 		plen = (size_t)(q - sp1 - 1);
-	if (mlen == 0 || mlen >= 16 || plen == 0 || plen >= HEALTH_PATH_MAX || sp1[1] != '/')
+	if (mlen == 0 || mlen >= 16 || plen == 0 || plen >= SERVE_PATH_MAX || sp1[1] != '/')
 		return -EINVAL;
 	memcpy(method, req, mlen);
 	method[mlen] = '\0';
@@ -269,7 +269,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
 	struct conn *c = st->data;
-	char method[16], path[HEALTH_PATH_MAX];
+	char method[16], path[SERVE_PATH_MAX];
 	int r;
 
 	if (n < 0) {
@@ -285,7 +285,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 	if (!strstr(c->req.buf, "\r\n\r\n") && !strstr(c->req.buf, "\n\n"))
 		return;
 	uv_read_stop(st);
-	r = health_parse_request(c->req.buf, c->req.len, method, path);
+	r = serve_parse_request(c->req.buf, c->req.len, method, path);
 	if (r < 0) {
 		respond(c, 400, "bad request\n", 12, false);
 	} else if (!streq(method, "GET") && !streq(method, "HEAD")) {
@@ -311,7 +311,7 @@ static void on_timeout(uv_timer_t *t)
 
 static void on_connection(uv_stream_t *server, int status)
 {
-	struct health_srv *s = server->data;
+	struct serve_srv *s = server->data;
 	struct conn *c;
 
 	if (status < 0)
@@ -377,11 +377,11 @@ static void free_on_close(uv_handle_t *h)
 	free(h->data);
 }
 
-int health_listen(uv_loop_t *loop, const char *addr, health_handler h, void *payload,
-		  struct health_srv **ret, struct op_err *reterr)
+int serve_listen(uv_loop_t *loop, const char *addr, serve_handler h, void *payload,
+		  struct serve_srv **ret, struct op_err *reterr)
 {
 	struct sockaddr_storage ss, got;
-	struct health_srv *s;
+	struct serve_srv *s;
 	int r, len = sizeof(got);
 
 	if (!addr || !*addr || streq(addr, "0")) {
@@ -410,20 +410,20 @@ int health_listen(uv_loop_t *loop, const char *addr, health_handler h, void *pay
 	return 0;
 }
 
-int health_port(const struct health_srv *s)
+int serve_port(const struct serve_srv *s)
 {
 	return s ? s->port : 0;
 }
 
 static void listener_closed(uv_handle_t *h)
 {
-	struct health_srv *s = h->data;
+	struct serve_srv *s = h->data;
 
 	s->pending--;
 	srv_maybe_free(s);
 }
 
-void health_close(struct health_srv *s, void (*cb)(void *payload), void *payload)
+void serve_close(struct serve_srv *s, void (*cb)(void *payload), void *payload)
 {
 	if (!s) {
 		if (cb)

@@ -13,8 +13,8 @@
  * (Flux 2.9's default) an unset variable without a default is an error,
  * whatever operator is applied to it.
  */
-#ifndef CFLUX_APPLY_ENVSUBST_H
-#define CFLUX_APPLY_ENVSUBST_H
+#ifndef CFLUX_KUSTOMIZE_ENVSUBST_H
+#define CFLUX_KUSTOMIZE_ENVSUBST_H
 
 #include <stdbool.h>
 

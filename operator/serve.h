@@ -1,5 +1,5 @@
 /*
- * health.h: the operator's small HTTP endpoints: /healthz, /readyz and
+ * serve.h: the operator's small HTTP server: /healthz, /readyz and
  * Prometheus /metrics, each on its own listener as controller-runtime
  * serves them (--health-addr, --metrics-addr).
  *
@@ -11,8 +11,8 @@
  * arrive within 10 s.  It is meant for kubelet probes and a Prometheus
  * scraper, not for browsers.
  */
-#ifndef CFLUX_OPERATOR_HEALTH_H
-#define CFLUX_OPERATOR_HEALTH_H
+#ifndef CFLUX_OPERATOR_SERVE_H
+#define CFLUX_OPERATOR_SERVE_H
 
 #include <stdbool.h>
 #include <uv.h>
@@ -20,10 +20,10 @@
 #include "base/buf.h"
 #include "base/err.h"
 
-struct health_srv;
+struct serve_srv;
 
 /* The longest request path served, NUL included. */
-#define HEALTH_PATH_MAX 1024
+#define SERVE_PATH_MAX 1024
 
 /*
  * Produce the body for `path` into `out` and return the HTTP status
@@ -32,7 +32,7 @@ struct health_srv;
  * streamed, and a file that cannot be opened as a regular file (symlinks
  * are not followed) is a 404.  Called on the loop thread.
  */
-typedef int (*health_handler)(const char *path, struct buf *out, char **ret_file,
+typedef int (*serve_handler)(const char *path, struct buf *out, char **ret_file,
 			      void *payload);
 
 /*
@@ -40,21 +40,21 @@ typedef int (*health_handler)(const char *path, struct buf *out, char **ret_file
  * success returns 0 and stores the server in *ret (NULL when disabled);
  * fails with -EINVAL for a bad address or -EADDRINUSE.
  */
-int health_listen(uv_loop_t *loop, const char *addr, health_handler h, void *payload,
-		  struct health_srv **ret, struct op_err *reterr);
+int serve_listen(uv_loop_t *loop, const char *addr, serve_handler h, void *payload,
+		  struct serve_srv **ret, struct op_err *reterr);
 
 /* The port actually bound (useful with port 0). */
-int health_port(const struct health_srv *s);
+int serve_port(const struct serve_srv *s);
 
 /* Close the listener and every connection; `cb` runs when memory is gone. */
-void health_close(struct health_srv *s, void (*cb)(void *payload), void *payload);
+void serve_close(struct serve_srv *s, void (*cb)(void *payload), void *payload);
 
 /*
  * Parse the request line of `req` (up to the first CRLF): on success
  * stores the method and path (without query) into the given buffers and
  * returns 0; -EAGAIN if the line is incomplete, -EINVAL if malformed.
  */
-int health_parse_request(const char *req, size_t len, char method[16],
-			 char path[HEALTH_PATH_MAX]);
+int serve_parse_request(const char *req, size_t len, char method[16],
+			 char path[SERVE_PATH_MAX]);
 
 #endif

@@ -1,0 +1,246 @@
+/*
+ * flux.c: a Flux Kustomization's manifests from an extracted artifact
+ * (kz_flux_build(), see kustomize.h): the build as Flux's generator sets
+ * it up, then commonMetadata, post-build substitution and our provenance
+ * annotations per object.
+ *
+ * DESIGN
+ * Every directory goes through the one kustomize (build.c): one with a
+ * kustomization file has the spec's fields merged in; one without gets
+ * the kustomization Flux's generator would write.  So a plain directory
+ * and an overlay follow the same rules (ordering, duplicate ids, List
+ * objects), as they do in Flux.  The steps after the build work on each
+ * object's JSON; substitution round-trips it through YAML text because
+ * Flux substitutes on the text.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/path.h"
+#include "base/str.h"
+#include "kustomize/envsubst.h"
+#include "kustomize/kustomize.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+struct walk {
+	const struct kz_flux_in *in;
+	const char *root;
+	cJSON *out;
+	struct op_err *err;
+};
+
+static bool lookup(const char *name, const char **ret, void *payload)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive((const cJSON *)payload, name);
+
+	if (!cJSON_IsString(v))
+		return false;
+	*ret = v->valuestring;
+	return true;
+}
+
+static bool substitute_disabled(const cJSON *obj)
+{
+	const char *a = yj_get_str(obj, "/metadata/annotations/kustomize.toolkit.fluxcd.io~1substitute");
+	const char *l = yj_get_str(obj, "/metadata/labels/kustomize.toolkit.fluxcd.io~1substitute");
+
+	return (a && streq(a, "disabled")) || (l && streq(l, "disabled"));
+}
+
+/* postBuild substitution on the object's YAML text, as Flux does it. */
+static int substitute(struct walk *w, cJSON **obj, const char *where)
+{
+	struct buf yaml = BUF_INIT(64u << 20), out = BUF_INIT(64u << 20);
+	struct op_err e = OP_ERR_INIT;
+	cJSON *parsed = NULL;
+	int r;
+
+	if (!w->in->vars || !cJSON_GetArraySize(w->in->vars) || substitute_disabled(*obj))
+		return 0;
+	r = yj_emit_yaml(*obj, &yaml);
+	if (r == 0)
+		r = envsubst(yaml.buf ? yaml.buf : "", lookup, (void *)w->in->vars, w->in->strict,
+			     &out, &e);
+	if (r == 0)
+		r = yj_parse_one(out.buf ? out.buf : "", out.len, &parsed, &e);
+	buf_release(&yaml);
+	buf_release(&out);
+	if (r < 0)
+		return op_err_set(w->err, r, "%s: post-build substitution failed: %s", where,
+				  e.msg[0] ? e.msg : op_strerror(r));
+	if (!cJSON_IsObject(parsed)) {
+		cJSON_Delete(parsed);
+		return op_err_set(w->err, -EINVAL,
+				  "%s: post-build substitution did not give an object", where);
+	}
+	cJSON_Delete(*obj);
+	*obj = parsed;
+	return 0;
+}
+
+static void set_labels_annotations(cJSON *obj, const cJSON *cm)
+{
+	static const char *const fields[] = { "labels", "annotations" };
+	size_t i;
+
+	for (i = 0; i < 2 && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(obj, "metadata"));
+	     i++) {
+		const cJSON *kv;
+
+		cJSON_ArrayForEach(kv, cJSON_GetObjectItemCaseSensitive(cm, fields[i]))
+			if (cJSON_IsString(kv))
+				yj_set_meta(obj, fields[i], kv->string, kv->valuestring);
+	}
+}
+
+/*
+ * The steps after the build, per object: commonMetadata, postBuild
+ * substitution, the provenance annotations.  Takes `obj`.
+ */
+static int finish_object(struct walk *w, cJSON *obj, const char *where)
+{
+	const char *av = yj_get_str(obj, "/apiVersion"), *kind = yj_get_str(obj, "/kind");
+	int r;
+
+	/*
+	 * kustomize passes these through; the apply would fail on them
+	 * later, without saying where they came from.
+	 */
+	if (!av || !*av || !kind || !*kind || !yj_get_str(obj, "/metadata/name")) {
+		r = op_err_set(w->err, -EINVAL, "%s: not a Kubernetes object: missing %s", where,
+			       !av || !*av ? "apiVersion" : !kind || !*kind ? "kind" :
+								     "metadata.name");
+		cJSON_Delete(obj);
+		return r;
+	}
+	if (w->in->common_metadata)
+		set_labels_annotations(obj, w->in->common_metadata);
+	r = substitute(w, &obj, where);
+	if (r < 0) {
+		cJSON_Delete(obj);
+		return r;
+	}
+	if (w->in->revision)
+		yj_set_meta(obj, "annotations", KZ_ANN_REVISION, w->in->revision);
+	yj_set_meta(obj, "annotations", KZ_ANN_PATH, where);
+	cJSON_AddItemToArray(w->out, obj);
+	return 0;
+}
+
+/* spec.ignoreMissingComponents: components whose directory is absent are left out. */
+static void drop_missing_components(struct walk *w, const char *rel, cJSON *overlay)
+{
+	cJSON *list = cJSON_GetObjectItemCaseSensitive(overlay, "components");
+	int i;
+
+	for (i = cJSON_GetArraySize(list) - 1; i >= 0; i--) {
+		const char *c = cJSON_GetStringValue(cJSON_GetArrayItem(list, i));
+		struct op_err e = OP_ERR_INIT;
+		char *p = NULL, *sub;
+		struct stat st;
+		bool present;
+
+		if (!c)
+			continue;
+		p = rel[0] ? xasprintf("%s/%s", rel, c) : xstrdup(c);
+		sub = path_clean(p); /* "app/../components/x" -> "components/x" */
+		free(p);
+		p = NULL;
+		/* One that leaves the root stays, for the build to refuse. */
+		present = str_startswith(sub, "..") ||
+			  (path_join_safe(w->root, sub, &p, &e) == 0 && stat(p, &st) == 0);
+		free(sub);
+		free(p);
+		if (!present)
+			cJSON_DeleteItemFromArray(list, i);
+	}
+}
+
+/*
+ * Build `rel` as Flux's generator sets it up (the spec's fields merged
+ * into the kustomization, or one generated for a plain directory; files
+ * loadable from anywhere in the artifact), and say where each object
+ * came from.
+ */
+static int build_kustomize(struct walk *w, const char *rel)
+{
+	struct kz_opts o = KZ_OPTS_INIT;
+	cJSON *overlay, *list, *obj;
+	int r;
+
+	overlay = w->in->kustomize ? cJSON_Duplicate(w->in->kustomize, 1) : cJSON_CreateObject();
+	if (w->in->ignore_missing_components)
+		drop_missing_components(w, rel, overlay);
+	if (w->in->target_ns && *w->in->target_ns) {
+		cJSON_DeleteItemFromObjectCaseSensitive(overlay, "namespace");
+		cJSON_AddStringToObject(overlay, "namespace", w->in->target_ns);
+	}
+	if (w->in->max_files)
+		o.lim.max_files = w->in->max_files;
+	if (w->in->max_bytes)
+		o.lim.max_bytes = w->in->max_bytes;
+	o.load_anywhere = true;
+	o.overlay = overlay;
+	o.origin_annotation = KZ_ANN_PATH;
+	r = kz_build_opts(w->root, rel[0] ? rel : ".", &o, &list, w->err);
+	cJSON_Delete(overlay);
+	if (r < 0)
+		return r;
+	while (r == 0 && (obj = cJSON_DetachItemFromArray(list, 0))) {
+		const char *origin = yj_get_str(obj, "/metadata/annotations/cflux.io~1source-path");
+		char *where = xstrdup(origin ? origin : rel);
+
+		r = finish_object(w, obj, where);
+		free(where);
+	}
+	cJSON_Delete(list);
+	return r;
+}
+
+int kz_flux_build(const struct kz_flux_in *in, cJSON **ret, struct op_err *reterr)
+{
+	struct walk w = {
+		.in = in,
+		.root = in->root,
+		.err = reterr,
+	};
+	const char *path = in->path ? in->path : "";
+	char *dir = NULL, *rel;
+	struct stat st;
+	int r;
+
+	while (str_startswith(path, "./"))
+		path += 2;
+	rel = path_clean(path);
+	if (streq(rel, "."))
+		rel[0] = '\0';
+	r = path_join_safe(in->root, rel, &dir, reterr);
+	if (r < 0) {
+		op_err_prefix(reterr, "invalid kustomization path '%s'", in->path);
+		free(rel);
+		return r;
+	}
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		r = op_err_set(reterr, -ENOENT, "kustomization path not found: '%s'",
+			       in->path && *in->path ? in->path : ".");
+		free(dir);
+		free(rel);
+		return r;
+	}
+	w.out = cJSON_CreateArray();
+	r = build_kustomize(&w, rel);
+	free(dir);
+	free(rel);
+	if (r < 0) {
+		cJSON_Delete(w.out);
+		return r;
+	}
+	*ret = w.out;
+	return 0;
+}
