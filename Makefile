@@ -16,7 +16,8 @@
 #   make bench-git        lib/source/git.c vs git clone/fetch --depth 1, 10 000 files / 100 MB
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
-# never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
+# never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands),
+# NO_DEPS=1 (do not run tools/deps.sh).
 
 comma := ,
 SHELL := /bin/bash
@@ -26,7 +27,8 @@ PKGS := libuv libcurl libcjson yaml-0.1 libgit2 libarchive zlib
 # Everything below needs the libraries: install or check them first, once,
 # at parse time, so a fresh clone needs no other command (tools/deps.sh is
 # idempotent and returns at once when all is there).
-ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
+# NO_DEPS=1 skips it (the Dockerfile installs only the build's packages).
+ifeq ($(filter deps clean help,$(MAKECMDGOALS))$(NO_DEPS),)
 DEPS_STATUS := $(shell sh tools/deps.sh >&2; echo $$?)
 ifneq ($(DEPS_STATUS),0)
 $(error tools/deps.sh failed (status $(DEPS_STATUS)): run 'make deps' as root and read its output)

@@ -104,3 +104,17 @@ tail_log() {
 	tail -n 25 "$1" >&2
 	echo "----" >&2
 }
+
+# issue_cert DIR NAME SUBJECT EXT-LINE...: DIR/NAME.key and DIR/NAME.crt, an
+# RSA key and a certificate with SUBJECT and the given x509v3 extension
+# lines, signed by DIR/ca.crt and DIR/ca.key.
+issue_cert() {
+	local dir=$1 name=$2 subj=$3
+	shift 3
+	openssl genrsa -out "$dir/$name.key" 2048 2>/dev/null
+	openssl req -new -key "$dir/$name.key" -subj "$subj" -out "$dir/$name.csr" 2>/dev/null
+	printf '%s\n' "$@" >"$dir/$name.ext"
+	openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+		-days 3650 -sha256 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
+	rm -f "$dir/$name.csr" "$dir/$name.ext" "$dir/ca.srl"
+}

@@ -103,13 +103,8 @@ start_node_proc() {
 client_cert() { # NAME CN [O]
 	local subj="/CN=$2"
 	[ -n "${3:-}" ] && subj="/O=$3$subj"
-	openssl genrsa -out "$PKI/$1.key" 2048 2>/dev/null
-	openssl req -new -key "$PKI/$1.key" -subj "$subj" -out "$PKI/$1.csr" 2>/dev/null
-	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-		"extendedKeyUsage=clientAuth" >"$PKI/$1.ext"
-	openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-		-days 3650 -sha256 -extfile "$PKI/$1.ext" -out "$PKI/$1.crt" 2>/dev/null
-	rm -f "$PKI/$1.csr" "$PKI/$1.ext" "$PKI/ca.srl"
+	issue_cert "$PKI" "$1" "$subj" "basicConstraints=CA:FALSE" \
+		"keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=clientAuth"
 }
 
 prepare() {
@@ -187,13 +182,9 @@ prepare() {
 	client_cert kube-proxy system:kube-proxy
 	client_cert kube-scheduler system:kube-scheduler
 	client_cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
-	openssl genrsa -out "$PKI/kubelet-serving.key" 2048 2>/dev/null
-	openssl req -new -key "$PKI/kubelet-serving.key" -subj "/CN=$NODE_NAME" -out "$PKI/kubelet-serving.csr" 2>/dev/null
-	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
-		"extendedKeyUsage=serverAuth" "subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME" >"$PKI/kubelet-serving.ext"
-	openssl x509 -req -in "$PKI/kubelet-serving.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-		-days 3650 -sha256 -extfile "$PKI/kubelet-serving.ext" -out "$PKI/kubelet-serving.crt" 2>/dev/null
-	rm -f "$PKI/kubelet-serving.csr" "$PKI/kubelet-serving.ext" "$PKI/ca.srl"
+	issue_cert "$PKI" kubelet-serving "/CN=$NODE_NAME" "basicConstraints=CA:FALSE" \
+		"keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+		"subjectAltName=IP:$NODE_IP,DNS:$NODE_NAME"
 	log "node $n prepared: host $HOST_ADDR, node $NODE_IP, pods $POD_CIDR, services $SERVICE_CIDR"
 }
 

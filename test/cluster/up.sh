@@ -178,6 +178,9 @@ else
 	mkdir -p "$ETCD_DATA"
 fi
 echo "$ETCD_DATA" >"$D/etcd-data.path"
+# etcd reads ETCD_* variables as flags and refuses ones a flag shadows: a
+# shell that sourced an env file of ours has ETCD_DATA_DIR and the like.
+for v in $(compgen -e | grep '^ETCD_'); do unset "$v"; done
 start_proc etcd "$D/etcd.pid" "$D/etcd.log" "$ETCD" \
 	--name=cflux --data-dir="$ETCD_DATA/member-data" \
 	--listen-client-urls="$ETCD_URL" --advertise-client-urls="$ETCD_URL" \

@@ -11,11 +11,7 @@ NAME=ha
 # shellcheck source=test/e2e/lib/operator.bash
 . "$(dirname "$0")/lib/operator.bash"
 
-if [ "$OP_MODE" != cluster ]; then
-	echo "ok 1 - # SKIP two replicas need the operator in the cluster (OP_MODE=$OP_MODE)"
-	echo "1..1"
-	exit 0
-fi
+cluster_only "two replicas need the operator in the cluster"
 LEASE_S=35
 
 k create namespace "$NS" >/dev/null

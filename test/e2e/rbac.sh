@@ -14,11 +14,7 @@ NAME=rbac
 # shellcheck source=test/e2e/lib/operator.bash
 . "$(dirname "$0")/lib/operator.bash"
 
-if [ "$OP_MODE" != cluster ]; then
-	echo "ok 1 - # SKIP the chart's RBAC needs the operator in the cluster (OP_MODE=$OP_MODE)"
-	echo "1..1"
-	exit 0
-fi
+cluster_only "the chart's RBAC needs the operator in the cluster"
 
 OPNS=$NS-op
 OTHER=$NS-other

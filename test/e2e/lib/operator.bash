@@ -336,6 +336,15 @@ kustomization() {
 	} | k apply -f -
 }
 
+# cluster_only WHY: a scenario that needs the operator in the cluster ends
+# here, skipped, in local mode.
+cluster_only() {
+	[ "$OP_MODE" = cluster ] && return 0
+	echo "ok 1 - # SKIP $1 (OP_MODE=$OP_MODE)"
+	echo "1..1"
+	exit 0
+}
+
 # art_curl OUT URL: fetch an artifact from status.artifact.url.  In the
 # cluster the URL names the operator's Service; this host reaches its
 # ClusterIP (through the node's kube-proxy) but does not use cluster DNS.
