@@ -71,6 +71,8 @@ spec:
       - name: crasher
         image: cflux.local/testapp:1
         command: [sh, -c, "echo starting; exit 3"]
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
 EOF
 cat >"$W/src/app/config.yaml" <<EOF
 apiVersion: v1

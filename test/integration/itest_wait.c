@@ -240,7 +240,9 @@ TEST(a_listed_deployment_that_never_becomes_available_times_out)
 	       "{\"metadata\":{\"name\":\"crasher\"},\"spec\":{\"replicas\":1,"
 	       "\"selector\":{\"matchLabels\":{\"app\":\"crasher\"}},\"template\":{\"metadata\":"
 	       "{\"labels\":{\"app\":\"crasher\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
-	       "\"image\":\"cflux.local/testapp:1\",\"command\":[\"sh\",\"-c\",\"exit 3\"]}]}}}}");
+	       "\"image\":\"cflux.local/testapp:1\",\"command\":[\"sh\",\"-c\",\"exit 3\"],"
+	       /* Without a probe a container is Ready while it runs: a slow exit could pass. */
+	       "\"readinessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":8080}}}]}}}}");
 	set = refs(ns, "[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"
 		       "{\"name\":\"crasher\",\"namespace\":\"%s\"}}]");
 	ASSERT_OK(wait_ready(c, mp, set, NULL, 12000, waited, &w, NULL));

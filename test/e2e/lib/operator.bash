@@ -98,6 +98,8 @@ e2e_cleanup() {
 		k delete kustomizations,gitrepositories,fluxconfigurations --all -n "$NS" \
 			--wait=true --timeout=30s >/dev/null 2>&1
 		"$HELM" uninstall "$OP_RELEASE" -n "$OP_NS" --wait=false >/dev/null 2>&1
+		# The applier binding a scope: cluster configuration got (cluster-wide).
+		k delete clusterrolebinding "flux-applier-$NS" --ignore-not-found >/dev/null 2>&1
 		[ "$OP_NS" != "$NS" ] && k delete namespace "$OP_NS" --wait=false >/dev/null 2>&1
 	fi
 	k delete namespace "$NS" --wait=false >/dev/null 2>&1
