@@ -242,6 +242,9 @@ def fetch_deb(pkg):
     has it, as after a binNMU) of the version apt would install now; and that version."""
     v, a = installed_version(pkg)
     tried = []
+    if not candidate_version(pkg):
+        # No package lists (a machine whose lists were cleaned): fetch them once.
+        subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
     for ver in (v, candidate_version(pkg)):
         if not ver or ver in tried:
             continue
