@@ -19,6 +19,13 @@ extern const struct ctl_desc gitrepository_desc;
 /* Rebuild a GitRepository's artifact when one it includes gets a new one. */
 void gitrepository_watch_includes(struct ctl *git);
 
+/* Bucket (ctl_bucket.c): ctl_data() is a struct bucket_ctl. */
+struct bucket_ctl {
+	struct storage *storage; /* the artifact store */
+	const char *tmp_root;    /* where objects are downloaded ($TMPDIR or /tmp) */
+};
+extern const struct ctl_desc bucket_desc;
+
 /* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
 struct ks_ctl {
 	struct storage *storage;        /* where the sources' artifacts are */

@@ -31,9 +31,14 @@
  * configurations and stay when one is deleted.
  *
  * Credentials: localAuthRef names a Secret with Flux's keys; otherwise
- * httpsUser, sshKnownHosts, httpsCACert and the Secret named by
- * protectedSettingsSecretRef (sshPrivateKey, httpsKey) become the Secret
- * <config>-auth with Flux's keys, applied before the source that uses it.
+ * Azure's credential fields and the Secret named by
+ * protectedSettingsSecretRef become the Secret <config>-auth with Flux's
+ * keys, applied before the source that uses it — per source kind (the
+ * fc_sources table): Git's httpsUser, sshKnownHosts, httpsCACert,
+ * sshPrivateKey, httpsKey; Bucket's accessKey and bucketSecretKey
+ * (accesskey/secretkey); AzureBlob's accountKey, sasToken (sasKey) and
+ * service principal or managed identity.  Bucket and AzureBlob both
+ * become a Flux Bucket (provider generic and azure).
  *
  * Checked here beyond the CRD's schema and CEL rules: spec.namespace is
  * this namespace, no dependsOn cycle, one way to authenticate, valid
@@ -112,8 +117,8 @@ static bool dep_cycle(const cJSON *ks, const char *from, const char *target, str
 	return false;
 }
 
-/* Azure's credentials other than localAuthRef: the agent turns them into a Secret. */
-static bool wants_auth_secret(const cJSON *spec)
+/* Azure's Git credentials other than localAuthRef: the agent turns them into a Secret. */
+static bool git_wants_auth(const cJSON *spec)
 {
 	return yj_get(spec, "/protectedSettingsSecretRef") ||
 	       yj_get_str(spec, "/gitRepository/httpsUser") ||
@@ -144,7 +149,7 @@ static const char *git_validate(const struct kobj *o, const cJSON *spec, char *m
 				 "supported by Flux; use ssh://git@host/path");
 		return msg;
 	}
-	if (yj_get_str(spec, "/gitRepository/localAuthRef") && wants_auth_secret(spec)) {
+	if (yj_get_str(spec, "/gitRepository/localAuthRef") && git_wants_auth(spec)) {
 		snprintf(msg, n, "spec.gitRepository.localAuthRef cannot be combined with "
 				 "protectedSettingsSecretRef, httpsUser, sshKnownHosts or httpsCACert: "
 				 "choose one way to authenticate");
@@ -170,6 +175,24 @@ static void add_duration(cJSON *o, const char *k, const cJSON *seconds, int64_t 
 	cJSON_AddStringToObject(o, k, d);
 }
 
+/*
+ * spec.secretRef of the source: the body's localAuthRef, else the Secret
+ * <config>-auth when Azure's credentials are given (`wants`).
+ */
+static void set_secret_ref(const struct kobj *fc, const cJSON *body, bool wants, cJSON *s)
+{
+	const char *local = yj_get_str(body, "/localAuthRef");
+	cJSON *sr;
+	char *an;
+
+	if (!local && !wants)
+		return;
+	sr = cJSON_AddObjectToObject(s, "secretRef");
+	an = local ? xstrdup(local) : xasprintf("%s-auth", fc->name);
+	cJSON_AddStringToObject(sr, "name", an);
+	free(an);
+}
+
 /* The GitRepository's spec from spec.gitRepository, as Azure's agent writes it. */
 static void git_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
 {
@@ -191,20 +214,217 @@ static void git_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
 	}
 	if (!cJSON_GetArraySize(r))
 		cJSON_AddStringToObject(r, "branch", "master");
-	if (yj_get_str(git, "/localAuthRef")) {
-		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
-
-		cJSON_AddStringToObject(sr, "name", yj_get_str(git, "/localAuthRef"));
-	} else if (wants_auth_secret(spec)) {
-		cJSON *sr = cJSON_AddObjectToObject(s, "secretRef");
-		char *an = xasprintf("%s-auth", fc->name);
-
-		cJSON_AddStringToObject(sr, "name", an);
-		free(an);
-	}
+	set_secret_ref(fc, git, git_wants_auth(spec), s);
 	if (yj_get_str(git, "/provider"))
 		cJSON_AddStringToObject(s, "provider", streq(yj_get_str(git, "/provider"), "Azure") ?
 			"azure" : streq(yj_get_str(git, "/provider"), "GitHub") ? "github" : "generic");
+}
+
+/* Put a Flux key into the auth Secret's stringData; `b64`: the value is base64 (Azure's spec fields). */
+static bool auth_put(cJSON *data, const char *key, const char *val, bool b64)
+{
+	char *dec = NULL;
+	size_t n;
+
+	if (!val)
+		return true;
+	if (b64) {
+		if (b64_decode(val, &dec, &n) < 0)
+			return false;
+		cJSON_AddStringToObject(data, key, dec);
+		free(dec);
+		return true;
+	}
+	cJSON_AddStringToObject(data, key, val);
+	return true;
+}
+
+/*
+ * Copy protected settings into the auth Secret: each `from[i][0]` of the
+ * protected-settings Secret (NULL: none) becomes Flux's `from[i][1]`.
+ */
+static void auth_protected(const cJSON *protected, const char *const (*from)[2], size_t n,
+			   cJSON *data)
+{
+	size_t i;
+
+	for (i = 0; protected && i < n; i++) {
+		const cJSON *pd = yj_get(protected, "/data");
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pd, from[i][0]));
+		char *dec = NULL;
+		size_t len;
+
+		if (!v || b64_decode(v, &dec, &len) < 0) {
+			free(dec);
+			continue;
+		}
+		cJSON_AddStringToObject(data, from[i][1], dec);
+		free(dec);
+	}
+}
+
+/*
+ * Git: protected settings sshPrivateKey -> identity, httpsKey -> password;
+ * httpsUser -> username, sshKnownHosts -> known_hosts, httpsCACert ->
+ * ca.crt (the last two base64 in the spec, as Azure has them).
+ */
+static void git_auth(const cJSON *spec, const cJSON *protected, cJSON *data)
+{
+	const cJSON *git = yj_get(spec, "/gitRepository");
+	static const char *const from[][2] = { { "sshPrivateKey", "identity" },
+					       { "httpsKey", "password" } };
+
+	auth_put(data, "username", yj_get_str(git, "/httpsUser"), false);
+	auth_put(data, "known_hosts", yj_get_str(git, "/sshKnownHosts"), true);
+	auth_put(data, "ca.crt", yj_get_str(git, "/httpsCACert"), true);
+	auth_protected(protected, from, ARRAY_SIZE(from), data);
+}
+
+/* ---- Bucket (S3) and AzureBlob: both become a Flux Bucket ---- */
+
+/* The scheme, host[:port] and path of spec.<body>.url. */
+static void split_url(const char *url, bool *ret_http, const char **ret_host, size_t *ret_len,
+		      const char **ret_path)
+{
+	const char *h = strstr(url, "://");
+
+	*ret_http = str_startswith(url, "http://");
+	h = h ? h + 3 : url;
+	*ret_host = h;
+	*ret_len = strcspn(h, "/?#");
+	*ret_path = h + *ret_len;
+}
+
+static bool bucket_wants_auth(const cJSON *spec)
+{
+	return yj_get(spec, "/protectedSettingsSecretRef") ||
+	       yj_get_str(spec, "/bucket/accessKey");
+}
+
+/*
+ * spec.bucket: its url is the S3 endpoint with a scheme (Flux's Bucket
+ * wants host[:port] and says http with spec.insecure), so a path is
+ * refused, and so is an http:// URL with insecure: false.  Azure's
+ * insecure defaults to true; with an https:// URL TLS is used (and
+ * verified) whatever it says: Flux's insecure only means plain http.
+ */
+static const char *bucket_validate(const struct kobj *o, const cJSON *spec, char *msg, size_t n)
+{
+	const cJSON *b = yj_get(spec, "/bucket");
+	const char *host, *path;
+	size_t hlen;
+	bool http;
+
+	split_url(s_or_empty(yj_get_str(b, "/url")), &http, &host, &hlen, &path);
+	if (!hlen || (*path && !streq(path, "/"))) {
+		snprintf(msg, n, "spec.bucket.url must be http(s)://host[:port] (the S3 endpoint), "
+				 "without a path");
+		return msg;
+	}
+	if (http && cJSON_IsFalse(yj_get(b, "/insecure"))) {
+		snprintf(msg, n, "spec.bucket.url is http:// but spec.bucket.insecure is false");
+		return msg;
+	}
+	if (yj_get_str(b, "/localAuthRef") && bucket_wants_auth(spec)) {
+		snprintf(msg, n, "spec.bucket.localAuthRef cannot be combined with accessKey or "
+				 "protectedSettingsSecretRef: choose one way to authenticate");
+		return msg;
+	}
+	if (yj_get_str(b, "/accessKey") && !yj_get(spec, "/protectedSettingsSecretRef")) {
+		snprintf(msg, n, "spec.bucket.accessKey needs its secret key: the Secret named by "
+				 "protectedSettingsSecretRef, key bucketSecretKey");
+		return msg;
+	}
+	return NULL;
+}
+
+static void bucket_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
+{
+	const cJSON *b = yj_get(spec, "/bucket");
+	const char *host, *path;
+	size_t hlen;
+	bool http;
+	char *ep;
+
+	split_url(yj_get_str(b, "/url"), &http, &host, &hlen, &path);
+	ep = xstrndup(host, hlen);
+	cJSON_AddStringToObject(s, "provider", "generic");
+	cJSON_AddStringToObject(s, "endpoint", ep);
+	cJSON_AddStringToObject(s, "bucketName", yj_get_str(b, "/bucketName"));
+	cJSON_AddBoolToObject(s, "insecure", http);
+	add_duration(s, "interval", yj_get(b, "/syncIntervalInSeconds"), 600);
+	add_duration(s, "timeout", yj_get(b, "/timeoutInSeconds"), 600);
+	set_secret_ref(fc, b, bucket_wants_auth(spec), s);
+	free(ep);
+}
+
+/* accessKey -> accesskey, protected bucketSecretKey -> secretkey. */
+static void bucket_auth(const cJSON *spec, const cJSON *protected, cJSON *data)
+{
+	static const char *const from[][2] = { { "bucketSecretKey", "secretkey" } };
+
+	auth_put(data, "accesskey", yj_get_str(spec, "/bucket/accessKey"), false);
+	auth_protected(protected, from, ARRAY_SIZE(from), data);
+}
+
+static bool azblob_wants_auth(const cJSON *spec)
+{
+	return yj_get(spec, "/protectedSettingsSecretRef") ||
+	       yj_get(spec, "/azureBlob/servicePrincipal") ||
+	       yj_get(spec, "/azureBlob/managedIdentity");
+}
+
+static const char *azblob_validate(const struct kobj *o, const cJSON *spec, char *msg, size_t n)
+{
+	const cJSON *a = yj_get(spec, "/azureBlob");
+	unsigned ways = !!yj_get_str(a, "/localAuthRef") + !!yj_get(a, "/servicePrincipal") +
+			!!yj_get(a, "/managedIdentity");
+
+	if (ways > 1 || (ways && yj_get_str(a, "/localAuthRef") && azblob_wants_auth(spec))) {
+		snprintf(msg, n, "spec.azureBlob: give one way to authenticate (localAuthRef, "
+				 "servicePrincipal, managedIdentity, or accountKey/sasToken in the "
+				 "protected settings)");
+		return msg;
+	}
+	return NULL;
+}
+
+static void azblob_fill(const struct kobj *fc, const cJSON *spec, cJSON *s)
+{
+	const cJSON *a = yj_get(spec, "/azureBlob");
+
+	cJSON_AddStringToObject(s, "provider", "azure");
+	cJSON_AddStringToObject(s, "endpoint", yj_get_str(a, "/url"));
+	cJSON_AddStringToObject(s, "bucketName", yj_get_str(a, "/containerName"));
+	add_duration(s, "interval", yj_get(a, "/syncIntervalInSeconds"), 600);
+	add_duration(s, "timeout", yj_get(a, "/timeoutInSeconds"), 600);
+	set_secret_ref(fc, a, azblob_wants_auth(spec), s);
+}
+
+/*
+ * Flux's azure keys: protected accountKey -> accountKey, sasToken ->
+ * sasKey; a service principal or managed identity -> tenantId, clientId,
+ * clientSecret, clientCertificate(+Password, SendChain) — which the Bucket
+ * then refuses with a message (Entra ID is not reachable from cflux).
+ */
+static void azblob_auth(const cJSON *spec, const cJSON *protected, cJSON *data)
+{
+	const cJSON *a = yj_get(spec, "/azureBlob");
+	static const char *const from[][2] = {
+		{ "accountKey", "accountKey" },
+		{ "sasToken", "sasKey" },
+		{ "clientSecret", "clientSecret" },
+		{ "clientCertificate", "clientCertificate" },
+		{ "clientCertificatePassword", "clientCertificatePassword" },
+	};
+
+	auth_put(data, "clientId", yj_get_str(a, "/servicePrincipal/clientId"), false);
+	auth_put(data, "tenantId", yj_get_str(a, "/servicePrincipal/tenantId"), false);
+	if (cJSON_IsTrue(yj_get(a, "/servicePrincipal/clientCertificateSendChain")))
+		auth_put(data, "clientCertificateSendChain", "true", false);
+	if (!yj_get(a, "/servicePrincipal"))
+		auth_put(data, "clientId", yj_get_str(a, "/managedIdentity/clientId"), false);
+	auth_protected(protected, from, ARRAY_SIZE(from), data);
 }
 
 /*
@@ -218,10 +438,19 @@ struct fc_source {
 	const char *prop;        /* "gitRepository": the spec property */
 	const char *(*validate)(const struct kobj *fc, const cJSON *spec, char *msg, size_t n);
 	void (*fill)(const struct kobj *fc, const cJSON *spec, cJSON *child_spec);
+	/* Azure's credentials other than localAuthRef given? Then the <config>-auth Secret. */
+	bool (*wants_auth)(const cJSON *spec);
+	/* Its stringData, Flux's keys, from the spec and the protected settings (or NULL). */
+	void (*auth)(const cJSON *spec, const cJSON *protected, cJSON *data);
 };
 
 static const struct fc_source fc_sources[] = {
-	{ "GitRepository", "GitRepository", "gitRepository", git_validate, git_fill },
+	{ "GitRepository", "GitRepository", "gitRepository", git_validate, git_fill,
+	  git_wants_auth, git_auth },
+	{ "Bucket", "Bucket", "bucket", bucket_validate, bucket_fill, bucket_wants_auth,
+	  bucket_auth },
+	{ "AzureBlob", "Bucket", "azureBlob", azblob_validate, azblob_fill, azblob_wants_auth,
+	  azblob_auth },
 };
 
 static const struct fc_source *fc_source_of(const cJSON *spec)
@@ -822,65 +1051,24 @@ static void auth_applied(int r, const cJSON *obj, const struct op_err *err, void
 	apply_children(j);
 }
 
-/* Put a Flux key into the auth Secret's stringData; `b64`: the value is base64 (Azure's spec fields). */
-static bool auth_put(cJSON *data, const char *key, const char *val, bool b64)
-{
-	char *dec = NULL;
-	size_t n;
-
-	if (!val)
-		return true;
-	if (b64) {
-		if (b64_decode(val, &dec, &n) < 0)
-			return false;
-		cJSON_AddStringToObject(data, key, dec);
-		free(dec);
-		return true;
-	}
-	cJSON_AddStringToObject(data, key, val);
-	return true;
-}
-
 /*
- * Build and apply <config>-auth: Flux's key names from Azure's —
- * protected settings sshPrivateKey -> identity, httpsKey -> password;
- * httpsUser -> username, sshKnownHosts -> known_hosts, httpsCACert ->
- * ca.crt (the last two base64 in the spec, as Azure has them).
- * `protected` is the protected-settings Secret, or NULL.
+ * Build and apply <config>-auth: Flux's key names from Azure's, per
+ * source kind (fc_source.auth).  `protected` is the protected-settings
+ * Secret, or NULL.
  */
 static void apply_auth(struct fcjob *j, const cJSON *protected)
 {
-	const cJSON *git = yj_get(j->obj->json, "/spec/gitRepository");
+	const cJSON *spec = yj_get(j->obj->json, "/spec");
 	struct kube_opts ko = KUBE_OPTS_INIT;
 	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->obj->ns };
-	cJSON *spec, *data, *sec;
+	cJSON *cspec, *data, *sec;
 	char *name = xasprintf("%s-auth", j->obj->name);
-	static const char *const from[][2] = { { "sshPrivateKey", "identity" },
-					       { "httpsKey", "password" } };
-	size_t i;
 
-	sec = child(j->obj, "v1", "Secret", name, &spec);
+	sec = child(j->obj, "v1", "Secret", name, &cspec);
 	cJSON_DeleteItemFromObjectCaseSensitive(sec, "spec");
 	cJSON_AddStringToObject(sec, "type", "Opaque");
 	data = cJSON_AddObjectToObject(sec, "stringData");
-	auth_put(data, "username", yj_get_str(git, "/httpsUser"), false);
-	auth_put(data, "known_hosts", yj_get_str(git, "/sshKnownHosts"), true);
-	auth_put(data, "ca.crt", yj_get_str(git, "/httpsCACert"), true);
-	for (i = 0; protected && i < sizeof(from) / sizeof(from[0]); i++) {
-		const cJSON *pd = yj_get(protected, "/data");
-		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pd, from[i][0]));
-		char *dec = NULL;
-		size_t n;
-
-		if (!v)
-			continue;
-		if (b64_decode(v, &dec, &n) < 0) {
-			free(dec);
-			continue;
-		}
-		cJSON_AddStringToObject(data, from[i][1], dec);
-		free(dec);
-	}
+	fc_source_of(spec)->auth(spec, protected, data);
 	ref.name = name;
 	ko.field_manager = FIELD_MANAGER;
 	ko.force = true;
@@ -1021,9 +1209,12 @@ static void reconcile(struct rc *rc)
 static void with_applier(struct fcjob *j)
 {
 	const cJSON *spec = yj_get(j->obj->json, "/spec");
+	const struct fc_source *fs = fc_source_of(spec);
 	const char *pname;
+	char lp[80];
 
-	if (yj_get_str(spec, "/gitRepository/localAuthRef") || !wants_auth_secret(spec)) {
+	snprintf(lp, sizeof(lp), "/%s/localAuthRef", fs->prop);
+	if (yj_get_str(spec, lp) || !fs->wants_auth(spec)) {
 		apply_children(j);
 		return;
 	}

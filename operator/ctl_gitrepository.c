@@ -54,6 +54,8 @@
 #include "source/git.h"
 #include "source/ignore.h"
 #include "source/sigverify.h"
+#include "secrets.h"
+#include "source.h"
 #include "storage.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -253,34 +255,18 @@ static void succeed(struct gitjob *j)
 	long gen = rc_gen(rc);
 	int64_t now = time_now_ns();
 	uint64_t interval_ms = (uint64_t)(j->interval_ns / NSEC_PER_MSEC);
-	char *msg, ts[RFC3339_MAX];
+	char *msg;
 	const char *old_rev = yj_get_str(st, "/artifact/revision");
 	bool changed = !j->res.unchanged;
 
 	if (changed) {
-		char *url = storage_url(j->st, j->rel);
-
-		art = cJSON_CreateObject();
-		cJSON_AddStringToObject(art, "digest", j->ai.digest);
-		time_format_rfc3339(now - now % NSEC_PER_SEC, ts);
-		cJSON_AddStringToObject(art, "lastUpdateTime", ts);
-		cJSON_AddStringToObject(art, "path", j->rel);
-		cJSON_AddStringToObject(art, "revision", j->res.revision);
-		cJSON_AddNumberToObject(art, "size", (double)j->ai.size);
-		cJSON_AddStringToObject(art, "url", url);
-		free(url);
+		art = storage_artifact(j->st, j->rel, j->res.revision, &j->ai, now);
 		changed = !old_rev || !streq(old_rev, j->res.revision) ||
 			  !streq_ptr(yj_get_str(st, "/artifact/digest"), j->ai.digest);
 		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
 		cJSON_AddItemToObject(st, "artifact", art);
-	} else if ((art = cJSON_GetObjectItemCaseSensitive(st, "artifact")) &&
-		   yj_get_str(art, "/path")) {
-		/* As Flux: the URL follows the advertised address, which may have moved. */
-		char *url = storage_url(j->st, yj_get_str(art, "/path"));
-
-		cJSON_DeleteItemFromObjectCaseSensitive(art, "url");
-		cJSON_AddStringToObject(art, "url", url);
-		free(url);
+	} else if ((art = cJSON_GetObjectItemCaseSensitive(st, "artifact"))) {
+		storage_artifact_refresh(j->st, art);
 	}
 	msg = xasprintf("stored artifact for revision '%s'", j->res.revision);
 	cond_delete(st, COND_STALLED);
@@ -450,8 +436,7 @@ static void work(void *job)
 		.submodules = j->submodules,
 		.signatures = j->verify_mode != NULL,
 	};
-	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
-	char *checkout = xasprintf("%s/gitrepository-XXXXXX", j->tmp_root), *file, *abs;
+	char *checkout = xasprintf("%s/gitrepository-XXXXXX", j->tmp_root), *file;
 	const char *ns = j->ns, *name = j->name;
 	struct ignore *ig;
 
@@ -482,24 +467,11 @@ static void work(void *job)
 		j->reason = "ArchiveOperationFailed";
 		goto out;
 	}
-	j->r = storage_mkdir(j->st, KIND, ns, name, &j->err);
-	if (j->r < 0) {
-		j->reason = "StorageOperationFailed";
-		goto out;
-	}
 	file = xasprintf("%s.tar.gz", j->res.commit);
-	j->rel = storage_rel_path(KIND, ns, name, file);
-	abs = storage_abs(j->st, j->rel);
 	ig = ignore_new(checkout, j->ignore);
-	j->r = artifact_archive(checkout, ignore_skip, ig, &lim, abs, &j->ai, &j->err);
+	j->r = storage_archive(j->st, KIND, ns, name, file, checkout, ignore_skip, ig, RECORDS,
+			       &j->rel, &j->ai, &j->reason, &j->err);
 	ignore_free(ig);
-	if (j->r < 0) {
-		j->reason = "ArchiveOperationFailed";
-		op_err_prefix(&j->err, "unable to archive artifact to storage");
-	} else {
-		storage_gc(j->st, KIND, ns, name, file, RECORDS);
-	}
-	free(abs);
 	free(file);
 out:
 	path_remove_all(checkout);
@@ -523,17 +495,6 @@ static void work_done(struct rc *rc, int status)
 
 /* ---- the loop part ---- */
 
-static char *secret_field(const cJSON *data, const char *k)
-{
-	const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, k));
-	char *out = NULL;
-	size_t n;
-
-	if (!v || b64_decode(v, &out, &n) < 0)
-		return NULL;
-	return out;
-}
-
 static void load_secrets(struct gitjob *j);
 
 static void queue_work(struct gitjob *j)
@@ -546,7 +507,6 @@ static void queue_work(struct gitjob *j)
 static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
 	struct gitjob *j = payload;
-	const cJSON *data = yj_get(obj, "/data");
 	char msg[512];
 
 	if (r < 0) {
@@ -556,23 +516,23 @@ static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *
 		return;
 	}
 	j->secret_read = true;
-	j->username = secret_field(data, "username");
-	j->ca = secret_field(data, "ca.crt");
+	j->username = secret_value(obj, "username");
+	j->ca = secret_value(obj, "ca.crt");
 	if (!j->ca)
-		j->ca = secret_field(data, "caFile");
-	j->ssh_key = secret_field(data, "identity");
-	j->known_hosts = secret_field(data, "known_hosts");
+		j->ca = secret_value(obj, "caFile");
+	j->ssh_key = secret_value(obj, "identity");
+	j->known_hosts = secret_value(obj, "known_hosts");
 	if (j->ssh_key)
-		j->ssh_pass = secret_field(data, "password");
+		j->ssh_pass = secret_value(obj, "password");
 	else
-		j->password = secret_field(data, "password");
-	j->bearer = secret_field(data, "bearerToken");
-	j->tls_cert = secret_field(data, "tls.crt");
+		j->password = secret_value(obj, "password");
+	j->bearer = secret_value(obj, "bearerToken");
+	j->tls_cert = secret_value(obj, "tls.crt");
 	if (!j->tls_cert)
-		j->tls_cert = secret_field(data, "certFile");
-	j->tls_key = secret_field(data, "tls.key");
+		j->tls_cert = secret_value(obj, "certFile");
+	j->tls_key = secret_value(obj, "tls.key");
 	if (!j->tls_key)
-		j->tls_key = secret_field(data, "keyFile");
+		j->tls_key = secret_value(obj, "keyFile");
 	load_secrets(j);
 }
 
@@ -597,7 +557,7 @@ static void got_keys(int r, const cJSON *obj, const struct op_err *err, void *pa
 	j->pgp = xcalloc(n, sizeof(*j->pgp));
 	j->ssh = xcalloc(n, sizeof(*j->ssh));
 	cJSON_ArrayForEach(it, data) {
-		char *v = secret_field(data, it->string);
+		char *v = secret_value(obj, it->string);
 
 		if (!v)
 			continue;
@@ -616,56 +576,22 @@ static void got_keys(int r, const cJSON *obj, const struct op_err *err, void *pa
 static void got_proxy(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
 	struct gitjob *j = payload;
-	const cJSON *data = yj_get(obj, "/data");
-	const char *ns = j->ns, *name = j->proxy_secret;
 	char msg[512];
 
 	j->proxy_read = true;
-	if (r == -ENOENT) {
-		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s' not "
-			 "found", ns, name);
-		goto bad;
-	}
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "failed to configure proxy options: failed to get secret "
-			 "'%s/%s': %s", ns, name, err && err->msg[0] ? err->msg : op_strerror(r));
-		goto bad;
-	}
-	j->proxy_url = secret_field(data, "address");
-	if (!j->proxy_url) {
-		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s': key "
-			 "'address' not found", ns, name);
-		goto bad;
-	}
-	if (!*j->proxy_url) {
-		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s': "
-			 "proxy address is empty", ns, name);
-		goto bad;
-	}
-	if (str_startswith(j->proxy_url, "socks5://") || str_startswith(j->proxy_url, "https://")) {
-		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s': "
-			 "%.*s proxies are not supported by cflux; use an http:// proxy", ns, name,
-			 (int)strcspn(j->proxy_url, ":"), j->proxy_url);
-		goto bad;
-	}
-	if (!str_startswith(j->proxy_url, "http://")) {
-		snprintf(msg, sizeof(msg), "failed to configure proxy options: secret '%s/%s': "
-			 "proxy URL must use one of the supported schemes (http, https, socks5)",
-			 ns, name);
-		goto bad;
+	if (secret_proxy_read(r, obj, err, j->ns, j->proxy_secret, &j->proxy_url, &j->proxy_user,
+			      &j->proxy_pass, msg, sizeof(msg)) < 0) {
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
 	}
 	if (str_startswith(j->url, "ssh://") || str_startswith(j->url, "git://")) {
 		snprintf(msg, sizeof(msg), "failed to configure proxy options: a proxy is used "
 			 "for http:// and https:// repositories only, not '%.*s'",
 			 (int)strcspn(j->url, ":"), j->url);
-		goto bad;
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
 	}
-	j->proxy_user = secret_field(data, "username");
-	j->proxy_pass = secret_field(data, "password");
 	load_secrets(j);
-	return;
-bad:
-	fail(j, "AuthenticationFailed", msg, false);
 }
 
 /*
@@ -839,11 +765,10 @@ static void reconcile(struct rc *rc)
 	struct gitjob *j = rc->job;
 	const struct kobj *o = rc->obj;
 	const char *secret = yj_get_str(o->json, "/spec/secretRef/name");
-	const char *iv = spec_str(o, "interval"), *to = spec_str(o, "timeout");
+	const char *why;
 	const char *rev = yj_get_str(o->json, "/status/artifact/revision");
 	const char *path = yj_get_str(o->json, "/status/artifact/path");
 	const cJSON *og = yj_get(o->json, "/status/observedGeneration");
-	int64_t timeout_ns = 60 * NSEC_PER_SEC;
 	char *dir, msg[512];
 
 	j->rc = rc;
@@ -857,17 +782,10 @@ static void reconcile(struct rc *rc)
 		fail(j, "URLInvalid", msg, true);
 		return;
 	}
-	if (!iv || duration_parse(iv, &j->interval_ns) < 0 || j->interval_ns <= 0) {
-		snprintf(msg, sizeof(msg), "invalid interval '%s'", iv ? iv : "");
-		fail(j, "InvalidInterval", msg, true);
+	if (source_durations(o, &j->interval_ns, &j->timeout_s, &why, msg, sizeof(msg)) < 0) {
+		fail(j, why, msg, true);
 		return;
 	}
-	if (to && (duration_parse(to, &timeout_ns) < 0 || timeout_ns <= 0)) {
-		snprintf(msg, sizeof(msg), "invalid timeout '%s'", to);
-		fail(j, "InvalidTimeout", msg, true);
-		return;
-	}
-	j->timeout_s = (unsigned)((timeout_ns + NSEC_PER_SEC - 1) / NSEC_PER_SEC);
 	j->branch = dup_or_null(yj_get_str(o->json, "/spec/ref/branch"));
 	j->tag = dup_or_null(yj_get_str(o->json, "/spec/ref/tag"));
 	j->semver = dup_or_null(yj_get_str(o->json, "/spec/ref/semver"));
@@ -928,8 +846,7 @@ static void finalize(struct rc *rc)
 {
 	struct gitrepo_ctl *g = ctl_data(rc->ctl);
 
-	storage_remove_all(g->storage, KIND, rc->obj->ns, rc->obj->name);
-	rc_finalized(rc);
+	source_finalize(rc, g->storage);
 }
 
 const struct ctl_desc gitrepository_desc = {

@@ -80,6 +80,7 @@ static struct storage *storage;
 static struct mgr *mgr;
 static struct lease *lease;
 static struct gitrepo_ctl gitrepo;
+static struct bucket_ctl bucket;
 static struct ks_ctl kustomize;
 static struct fc_ctl fluxconfig;
 static struct ext_ctl extension;
@@ -535,6 +536,9 @@ static int setup_controllers(struct op_err *err)
 	kustomize.default_sa = arg_default_service_account;
 	/* The source kinds first: the consumers below watch every one added. */
 	gitrepository_watch_includes(mgr_add(mgr, &gitrepository_desc, &gitrepo));
+	bucket.storage = storage;
+	bucket.tmp_root = gitrepo.tmp_root;
+	mgr_add(mgr, &bucket_desc, &bucket);
 	fluxconfig.kustomizations = ctl_kustomizations = mgr_add(mgr, &kustomization_desc, &kustomize);
 	fluxconfig.resync_ms = 10 * 60 * 1000;
 	kustomization_watch_sources(fluxconfig.kustomizations);

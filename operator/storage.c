@@ -14,7 +14,9 @@
 #include "base/alloc.h"
 #include "base/path.h"
 #include "base/str.h"
+#include "base/time.h"
 #include "storage.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 struct storage {
@@ -206,6 +208,65 @@ int storage_gc(const struct storage *st, const char *kind, const char *ns, const
 	closedir(d);
 	free(dir);
 	return removed;
+}
+
+int storage_archive(const struct storage *st, const char *kind, const char *ns, const char *name,
+		    const char *file, const char *dir, artifact_skip_fn skip, void *payload,
+		    unsigned records, char **ret_rel, struct artifact_info *ret_info,
+		    const char **ret_reason, struct op_err *reterr)
+{
+	static const struct artifact_limits lim = ARTIFACT_LIMITS_DEFAULT;
+	char *rel, *abs;
+	int r;
+
+	r = storage_mkdir(st, kind, ns, name, reterr);
+	if (r < 0) {
+		*ret_reason = "StorageOperationFailed";
+		return r;
+	}
+	rel = storage_rel_path(kind, ns, name, file);
+	abs = storage_abs(st, rel);
+	r = artifact_archive(dir, skip, payload, &lim, abs, ret_info, reterr);
+	free(abs);
+	if (r < 0) {
+		*ret_reason = "ArchiveOperationFailed";
+		op_err_prefix(reterr, "unable to archive artifact to storage");
+		free(rel);
+		return r;
+	}
+	storage_gc(st, kind, ns, name, file, records);
+	*ret_rel = rel;
+	return 0;
+}
+
+cJSON *storage_artifact(const struct storage *st, const char *rel, const char *revision,
+			const struct artifact_info *info, int64_t now_ns)
+{
+	cJSON *art = cJSON_CreateObject();
+	char ts[RFC3339_MAX], *url = storage_url(st, rel);
+
+	cJSON_AddStringToObject(art, "digest", info->digest);
+	time_format_rfc3339(now_ns - now_ns % NSEC_PER_SEC, ts);
+	cJSON_AddStringToObject(art, "lastUpdateTime", ts);
+	cJSON_AddStringToObject(art, "path", rel);
+	cJSON_AddStringToObject(art, "revision", revision);
+	cJSON_AddNumberToObject(art, "size", (double)info->size);
+	cJSON_AddStringToObject(art, "url", url);
+	free(url);
+	return art;
+}
+
+void storage_artifact_refresh(const struct storage *st, cJSON *artifact)
+{
+	const char *path = yj_get_str(artifact, "/path");
+	char *url;
+
+	if (!path)
+		return;
+	url = storage_url(st, path);
+	cJSON_DeleteItemFromObjectCaseSensitive(artifact, "url");
+	cJSON_AddStringToObject(artifact, "url", url);
+	free(url);
 }
 
 int storage_remove_all(const struct storage *st, const char *kind, const char *ns,

@@ -26,8 +26,12 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
 #include "base/buf.h"
 #include "base/err.h"
+#include "source/artifact.h"
 
 struct storage;
 
@@ -71,6 +75,33 @@ bool storage_has(const struct storage *st, const char *rel);
  */
 int storage_gc(const struct storage *st, const char *kind, const char *ns, const char *name,
 	       const char *keep, unsigned records);
+
+/*
+ * Pack `dir` (minus what `skip` leaves out; NULL: everything) as the
+ * object's artifact `file` (a content name: "<commit>.tar.gz"), then
+ * collect older artifacts, keeping `records` (storage_gc()).  Blocking:
+ * a worker's.  On success returns 0 with the artifact's path relative to
+ * the root in *ret_rel (malloc'd) and its digest and size in *ret_info;
+ * on failure a negative errno, reterr saying what, and *ret_reason the
+ * Flux reason (StorageOperationFailed, ArchiveOperationFailed).
+ */
+int storage_archive(const struct storage *st, const char *kind, const char *ns, const char *name,
+		    const char *file, const char *dir, artifact_skip_fn skip, void *payload,
+		    unsigned records, char **ret_rel, struct artifact_info *ret_info,
+		    const char **ret_reason, struct op_err *reterr);
+
+/*
+ * status.artifact for the stored `rel` at `revision` ({digest,
+ * lastUpdateTime, path, revision, size, url}), stamped `now_ns`.
+ */
+cJSON *storage_artifact(const struct storage *st, const char *rel, const char *revision,
+			const struct artifact_info *info, int64_t now_ns);
+
+/*
+ * Point an existing status.artifact's url at the advertised address, which
+ * may have moved since it was written (Flux does this on every reconcile).
+ */
+void storage_artifact_refresh(const struct storage *st, cJSON *artifact);
 
 /* Remove the object's directory and everything in it (the finalizer). */
 int storage_remove_all(const struct storage *st, const char *kind, const char *ns,

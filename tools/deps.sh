@@ -14,7 +14,7 @@ set -eu
 # (lib/source/git.h), signature checks run gpgv and ssh-keygen
 # (lib/source/sigverify.h).  gnupg (gpg) only signs the tests' commits.
 PKGS_BUILD="build-essential pkg-config libuv1-dev libcurl4-openssl-dev libcjson-dev
- libyaml-dev libarchive-dev zlib1g-dev libmbedtls-dev openssh-client gpgv"
+ libyaml-dev libarchive-dev zlib1g-dev libmbedtls-dev libexpat1-dev openssh-client gpgv"
 PKGS_BACKPORTS="libgit2-dev"
 PKGS_TEST="git gnupg openssl curl python3 openssh-server lighttpd tinyproxy
  docker-registry apache2-utils clang llvm procps iproute2 lighttpd-mod-openssl time

@@ -49,4 +49,7 @@ int parse_int(const char *s, int *ret);
 /* Same, for `n` bytes at `s` (not NUL-terminated). */
 int parse_int64_n(const char *s, size_t n, int64_t *ret);
 
+/* Lower-case hex of `n` bytes into `out` (2n + 1 bytes, NUL-terminated). */
+void str_hex(const void *data, size_t n, char *out);
+
 #endif

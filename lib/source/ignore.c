@@ -358,9 +358,14 @@ bool ignore_match(struct ignore *ig, const char *rel, bool is_dir)
 	return r;
 }
 
+struct ignore *ignore_new_empty(void)
+{
+	return xcalloc(1, sizeof(struct ignore));
+}
+
 bool ignore_glob(const char *pat, const char *path)
 {
-	struct ignore *ig = xcalloc(1, sizeof(*ig));
+	struct ignore *ig = ignore_new_empty();
 	bool r;
 
 	ignore_add(ig, "", pat);

@@ -40,6 +40,12 @@ extern const char ignore_default_rules[];
 struct ignore *ignore_new(const char *root, const char *spec_ignore);
 void ignore_free(struct ignore *ig);
 
+/*
+ * No rules at all, not even the VCS ones: Bucket's matcher, which holds
+ * only its .sourceignore and spec.ignore (ignore_add() them).
+ */
+struct ignore *ignore_new_empty(void);
+
 /* Append `text` (gitignore lines) as rules scoped to directory `dir` ("" = root). */
 void ignore_add(struct ignore *ig, const char *dir, const char *text);
 

@@ -2,7 +2,7 @@
 # build.sh: build the pinned test binaries (kube-apiserver, etcd, helm, Flux
 # controllers, ...) from Go modules into a cache outside the repository.
 #
-#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|all]     (default: core)
+#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|flux-source|servers|all]     (default: core)
 #
 #   core     kube-apiserver, kube-controller-manager, kubectl and the node's
 #            kube-scheduler, kubelet, kube-proxy (k8s.io/kubernetes through a
@@ -11,6 +11,10 @@
 #   oracles  kustomize, helm (with version ldflags: assumes Kubernetes 1.$HELM_K8S_MINOR)
 #   flux     source-controller, kustomize-controller, helm-controller (+ CRDs)
 #   flux-crds  only the three controllers' CRDs, from their module zips (seconds)
+#   flux-source  source-controller alone (test/e2e/bucket_oracle.sh's oracle)
+#   servers  versitygw (S3, from its Go module) and Azurite (Azure Blob, from
+#            npm, installed with npm ci-like pinning into its own directory);
+#            part of core, since servers.sh starts them
 #
 # Layout: ${CFLUX_TESTBIN:-$HOME/.cache/cflux/testbin}/<name>-<version>/<binary>;
 # generated wrapper modules live in $CFLUX_TESTBIN/src/<name>-<version>/.
@@ -282,7 +286,37 @@ build_coredns() {
 	(cd "$src" && timed_build "coredns-$COREDNS_VERSION" "$d/coredns" -- -ldflags "$ld" github.com/coredns/coredns)
 }
 
-build_core() { build_etcd; build_kubernetes; build_coredns; }
+# ---------------------------------------------------------------- servers
+build_versitygw() {
+	local d="$TB/versitygw-$VERSITYGW_VERSION" src="$TB/src/versitygw-$VERSITYGW_VERSION"
+	[ -x "$d/versitygw" ] && { log "versitygw $VERSITYGW_VERSION: up to date"; return 0; }
+	simple_wrapper versitygw "$VERSITYGW_VERSION" github.com/versity/versitygw
+	(cd "$src" && timed_build "versitygw-$VERSITYGW_VERSION" "$d/versitygw" -- -ldflags "-s -w" \
+		github.com/versity/versitygw/cmd/versitygw)
+}
+
+# Azurite is a Node.js program: npm installs the pinned version (and what
+# its own lock pins) into a temporary directory renamed into place.
+build_azurite() {
+	local d="$TB/azurite-$AZURITE_VERSION" tmp t0
+	[ -x "$d/node_modules/.bin/azurite-blob" ] && { log "azurite $AZURITE_VERSION: up to date"; return 0; }
+	command -v npm >/dev/null || die "npm not found (run tools/deps.sh)"
+	tmp="$d.tmp.$$"
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	t0=$(date +%s)
+	(cd "$tmp" && printf '{"name":"cflux-azurite","private":true}\n' >package.json &&
+		npm install --no-audit --no-fund --loglevel=error --save-exact "azurite@$AZURITE_VERSION" >&2) ||
+		{ rm -rf "$tmp"; die "npm install of azurite $AZURITE_VERSION failed"; }
+	rm -rf "$d"
+	mv "$tmp" "$d"
+	log "installed azurite $AZURITE_VERSION in $(($(date +%s) - t0)) s -> $d"
+	printf '%s\t%s s\t%s\n' "azurite-$AZURITE_VERSION" "$(($(date +%s) - t0))" "n/a (npm)" >>"$TB/src/timings.tsv"
+}
+
+build_servers() { build_versitygw; build_azurite; }
+
+build_core() { build_etcd; build_kubernetes; build_coredns; build_servers; }
 build_oracles() { build_kustomize; build_helm; }
 build_flux() {
 	build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION"
@@ -303,7 +337,9 @@ core) build_core ;;
 oracles) build_oracles ;;
 flux) build_flux ;;
 flux-crds) build_flux_crds ;;
+servers) build_servers ;;
+flux-source) build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION" ;;
 all) build_core; build_oracles; build_flux ;;
-*) die "usage: build.sh [core|oracles|flux|flux-crds|all]" ;;
+*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|servers|all]" ;;
 esac
 log "$what done in $(($(date +%s) - start)) s (cache: $TB)"

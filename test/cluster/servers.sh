@@ -21,6 +21,11 @@
 #              (/private/ needs basic auth); access log: $HELM_ACCESS_LOG
 #   tinyproxy  an HTTP proxy (plain requests and CONNECT) with basic auth;
 #              every request is logged in $PROXY_LOG
+#   versitygw  S3 (posix backend), SigV4 checked on every request; over HTTP
+#              and, on a second port, HTTPS with the test CA's certificate
+#   azurite    Azure Blob (path-style, account devstoreaccount1), Shared Key
+#              and SAS checked
+# Objects: test/cluster/objstore.py (make buckets, put, remove, SAS tokens).
 # Repositories: test/cluster/mkrepo.sh NAME DIR [BRANCH].
 # Everything is stopped by pid with `servers.sh down`, which also removes
 # the state (repositories, registry data, keys, CA; logs are kept); up is a
@@ -41,7 +46,7 @@ if [ -f "$D/node/node.env" ]; then
 	H=$HOST_ADDR
 fi
 ENVF=$D/servers.env
-NAMES="lighttpd-git git-daemon sshd registry registry-auth lighttpd-helm proxy"
+NAMES="lighttpd-git git-daemon sshd registry registry-auth lighttpd-helm proxy s3 s3-tls azurite"
 
 HTTP_USER=cflux
 HTTP_PASSWORD=cflux-http-secret
@@ -50,6 +55,12 @@ REGISTRY_PASSWORD=cflux-registry-secret
 SSH_PASSPHRASE=cflux-ssh-passphrase
 PROXY_USER=cflux
 PROXY_PASSWORD=cflux-proxy-secret
+S3_ACCESS_KEY=cfluxaccess
+S3_SECRET_KEY=cflux-s3-secret/key+1
+S3_REGION=us-east-1
+# Azurite's well-known development account (its documentation's).
+AZBLOB_ACCOUNT=devstoreaccount1
+AZBLOB_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 
 all_alive() {
 	local n
@@ -137,7 +148,7 @@ servers_up() {
 	trap 'exit 130' INT TERM
 	trap '[ "$up_done" = 1 ] || { log "failed: stopping what was started (logs kept in $S)"; servers_down; }' EXIT
 
-	for b in lighttpd git openssl ssh-keygen htpasswd docker-registry python3 curl tinyproxy; do
+	for b in lighttpd git openssl ssh-keygen htpasswd docker-registry python3 curl tinyproxy node; do
 		command -v "$b" >/dev/null || die "$b not found (run tools/deps.sh)"
 	done
 	[ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd not found (openssh-server)"
@@ -156,9 +167,9 @@ servers_up() {
 	chmod 600 "$S/http-users.plain"
 
 	local GIT_HTTP_PORT GIT_HTTPS_PORT GIT_DAEMON_PORT SSH_PORT REGISTRY_PORT REGISTRY_AUTH_PORT HELM_PORT
-	local GIT_MTLS_PORT PROXY_PORT
+	local GIT_MTLS_PORT PROXY_PORT S3_PORT S3_TLS_PORT AZBLOB_PORT
 	read -r GIT_HTTP_PORT GIT_HTTPS_PORT GIT_DAEMON_PORT SSH_PORT REGISTRY_PORT REGISTRY_AUTH_PORT HELM_PORT \
-		GIT_MTLS_PORT PROXY_PORT <<<"$(free_ports 9)"
+		GIT_MTLS_PORT PROXY_PORT S3_PORT S3_TLS_PORT AZBLOB_PORT <<<"$(free_ports 12)"
 
 	# ---- lighttpd: git smart HTTP(S)
 	cat >"$S/lighttpd-git.conf" <<EOF
@@ -324,6 +335,31 @@ DisableViaHeader Yes
 EOF
 	start_proc proxy "$S/proxy.pid" "$S/proxy.log" "$(command -v tinyproxy)" -d -c "$S/proxy.conf"
 
+	# ---- S3: versitygw on a posix directory (metadata in a sidecar
+	# directory: no dependence on the file system's xattrs), one gateway on
+	# plain HTTP and one on HTTPS over the same buckets.
+	. "$CLUSTER_SCRIPTS/versions.sh"
+	local tb=${CFLUX_TESTBIN:-$HOME/.cache/cflux/testbin}
+	local vgw=$tb/versitygw-$VERSITYGW_VERSION/versitygw
+	local azurite=$tb/azurite-$AZURITE_VERSION/node_modules/.bin/azurite-blob
+	mkdir -p "$S/s3/data" "$S/s3/meta"
+	(
+		# Credentials by environment, not argv (ps shows argv to everyone).
+		export ROOT_ACCESS_KEY=$S3_ACCESS_KEY ROOT_SECRET_KEY=$S3_SECRET_KEY VGW_REGION=$S3_REGION
+		start_proc s3 "$S/s3.pid" "$S/s3.log" "$vgw" --port "$H:$S3_PORT" --quiet \
+			--access-log "$S/s3-access.log" \
+			posix --sidecar "$S/s3/meta" "$S/s3/data"
+		start_proc s3-tls "$S/s3-tls.pid" "$S/s3-tls.log" "$vgw" --port "$H:$S3_TLS_PORT" \
+			--cert "$S/pki/server.crt" --key "$S/pki/server.key" --quiet \
+			posix --sidecar "$S/s3/meta" "$S/s3/data"
+	)
+	# ---- Azure Blob: Azurite, path-style URLs, in memory (its on-disk
+	# database takes 20 ms a blob once it holds thousands).
+	[ -x "$azurite" ] || die "azurite: $azurite is missing (run: bash test/cluster/build.sh servers)"
+	start_proc azurite "$S/azurite.pid" "$S/azurite.log" "$(command -v node)" "$azurite" \
+		--blobHost "$H" --blobPort "$AZBLOB_PORT" --inMemoryPersistence \
+		--skipApiVersionCheck --disableProductStyleUrl --disableTelemetry --silent
+
 	# ---- wait for every listener
 	local ca=$S/pki/ca.crt
 	http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@"; }
@@ -350,6 +386,14 @@ EOF
 	ok_407() { [ "$(http_code "$@")" = 407 ]; }
 	wait_until 20 "proxy" "$S/proxy.pid" ok_407 -x "http://$H:$PROXY_PORT" "http://$H:$HELM_PORT/index.yaml" ||
 		{ tail_log "$S/proxy.log"; die "tinyproxy not serving"; }
+
+	ok_403() { [ "$(http_code "$@")" = 403 ]; }
+	wait_until 30 "versitygw" "$S/s3.pid" ok_403 "http://$H:$S3_PORT/" ||
+		{ tail_log "$S/s3.log"; die "versitygw not serving"; }
+	wait_until 30 "versitygw (https)" "$S/s3-tls.pid" ok_403 --cacert "$ca" "https://$H:$S3_TLS_PORT/" ||
+		{ tail_log "$S/s3-tls.log"; die "versitygw (https) not serving"; }
+	wait_until 30 "azurite" "$S/azurite.pid" ok_403 "http://$H:$AZBLOB_PORT/$AZBLOB_ACCOUNT?comp=list" ||
+		{ tail_log "$S/azurite.log"; die "azurite not serving"; }
 
 	# ---- known_hosts (plain and hashed)
 	local k=$S/ssh t
@@ -424,6 +468,19 @@ export PROXY_URL='http://$H:$PROXY_PORT'
 export PROXY_USER='$PROXY_USER'
 export PROXY_PASSWORD='$PROXY_PASSWORD'
 export PROXY_LOG='$S/proxy-access.log'
+# S3 (versitygw; SigV4 required): endpoint host:port for Bucket.spec.endpoint,
+# HTTPS on S3_TLS_ENDPOINT with TEST_CA; objects with test/cluster/objstore.py
+export S3_ENDPOINT='$H:$S3_PORT'
+export S3_TLS_ENDPOINT='$H:$S3_TLS_PORT'
+export S3_ACCESS_KEY='$S3_ACCESS_KEY'
+export S3_SECRET_KEY='$S3_SECRET_KEY'
+export S3_REGION='$S3_REGION'
+export S3_DATA_DIR='$S/s3/data'
+export S3_ACCESS_LOG='$S/s3-access.log'
+# Azure Blob (Azurite): the account's blob endpoint (path-style), its name and key
+export AZBLOB_URL='http://$H:$AZBLOB_PORT/$AZBLOB_ACCOUNT'
+export AZBLOB_ACCOUNT='$AZBLOB_ACCOUNT'
+export AZBLOB_KEY='$AZBLOB_KEY'
 # pids
 EOF
 	for n in $NAMES; do

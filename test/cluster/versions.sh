@@ -16,3 +16,7 @@ KUSTOMIZE_CONTROLLER_VERSION=v1.7.3
 # but Flux 2.9: source API v1.9, a helm v4 fork; it does not match
 # source-controller v1.7.3.)
 HELM_CONTROLLER_VERSION=v1.4.3
+# S3 and Azure Blob test servers (servers.sh): versitygw checks SigV4 on every
+# request (test/cluster/README.md says why not moto); Azurite from npm.
+VERSITYGW_VERSION=v1.8.0
+AZURITE_VERSION=3.35.0

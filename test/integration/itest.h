@@ -15,6 +15,7 @@
 #define CFLUX_TEST_ITEST_H
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <uv.h>
@@ -157,6 +158,52 @@ static inline char *itest_run_out(const char *cmd)
 	while (b.len && b.buf[b.len - 1] == '\n')
 		buf_truncate(&b, b.len - 1);
 	return buf_detach(&b, NULL);
+}
+
+/* Run a shell command that must succeed; its first output line (a new string). */
+static inline char *itest_sh(const char *fmt, ...) _printf_(1, 2);
+static inline char *itest_sh(const char *fmt, ...)
+{
+	char *cmd, line[4096] = "";
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	ASSERT(vasprintf(&cmd, fmt, ap) >= 0);
+	va_end(ap);
+	f = popen(cmd, "r");
+	ASSERT_NOT_NULL(f);
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	ASSERT_EQ(pclose(f), 0);
+	line[strcspn(line, "\n")] = '\0';
+	free(cmd);
+	return xstrdup(line);
+}
+
+/* A file's contents (a new string). */
+static inline char *itest_slurp(const char *path)
+{
+	struct buf b = BUF_INIT(1u << 24);
+	char chunk[4096];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	ASSERT_NOT_NULL(f);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		(void)buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_detach(&b, NULL);
+}
+
+/* A variable servers.env must have set. */
+static inline const char *itest_env(const char *k)
+{
+	const char *v = getenv(k);
+
+	if (!v)
+		harness__fail(__FILE__, __LINE__, "%s is not set (servers.env)", k);
+	return v;
 }
 
 #endif

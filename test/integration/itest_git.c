@@ -30,64 +30,20 @@
 #include "base/buf.h"
 #include "base/str.h"
 #include "harness.h"
+#include "itest.h"
 #include "source/git.h"
-
-static char *sh(const char *fmt, ...) _printf_(1, 2);
-
-/* Run a shell command; return its first output line (a new string). */
-static char *sh(const char *fmt, ...)
-{
-	char *cmd, line[512] = "";
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	ASSERT(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	f = popen(cmd, "r");
-	ASSERT_NOT_NULL(f);
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	ASSERT_EQ(pclose(f), 0);
-	line[strcspn(line, "\n")] = '\0';
-	free(cmd);
-	return xstrdup(line);
-}
-
-static char *slurp(const char *path)
-{
-	struct buf b = BUF_INIT(1 << 20);
-	char chunk[4096];
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	ASSERT_NOT_NULL(f);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	return buf_detach(&b, NULL);
-}
-
-static const char *env(const char *k)
-{
-	const char *v = getenv(k);
-
-	if (!v)
-		harness__fail(__FILE__, __LINE__, "%s is not set (servers.env)", k);
-	return v;
-}
 
 /* A repository NAME with one file, committed by mkrepo.sh; returns the sha. */
 static char *make_repo(const char *name, const char *content)
 {
 	char *dir = xasprintf("%s/src-%s", harness_tmpdir(), name), *sha;
 
-	char *ok = sh("mkdir -p %s/apps && printf '%%s' '%s' > %s/apps/cm.yaml && echo ok", dir,
+	char *ok = itest_sh("mkdir -p %s/apps && printf '%%s' '%s' > %s/apps/cm.yaml && echo ok", dir,
 		      content, dir);
 
 	ASSERT_STREQ(ok, "ok");
 	free(ok);
-	sha = sh("bash test/cluster/mkrepo.sh %s %s main", name, dir);
+	sha = itest_sh("bash test/cluster/mkrepo.sh %s %s main", name, dir);
 	ASSERT_EQ(strlen(sha), 40);
 	free(dir);
 	return sha;
@@ -124,7 +80,7 @@ static void fetch_release(struct fetch *f)
 
 static unsigned count_fetches(const char *log, const char *repo)
 {
-	char *text = slurp(log), *p = text;
+	char *text = itest_slurp(log), *p = text;
 	char *needle = xasprintf("/%s.git/git-upload-pack", repo);
 	unsigned n = 0;
 
@@ -145,7 +101,7 @@ TEST(http_branch_unchanged_and_new_commit)
 
 	snprintf(name, sizeof(name), "gt-%d", getpid());
 	sha = make_repo(name, "v1");
-	url = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), name);
 	f.o.branch = "main";
 	ASSERT_OK(do_fetch(&f, url));
 	ASSERT_STREQ(f.res.commit, sha);
@@ -158,7 +114,7 @@ TEST(http_branch_unchanged_and_new_commit)
 	ASSERT(!f.res.unchanged);
 	file = xasprintf("%s/apps/cm.yaml", f.out);
 	{
-		char *text = slurp(file);
+		char *text = itest_slurp(file);
 
 		ASSERT_STREQ(text, "v1");
 		free(text);
@@ -169,12 +125,12 @@ TEST(http_branch_unchanged_and_new_commit)
 	free(file);
 
 	/* Unchanged remote: one ls-remote, no upload-pack. */
-	before = count_fetches(env("GIT_HTTP_ACCESS_LOG"), name);
+	before = count_fetches(itest_env("GIT_HTTP_ACCESS_LOG"), name);
 	f.o.last_commit = sha;
 	ASSERT_OK(do_fetch(&f, url));
 	ASSERT(f.res.unchanged);
 	ASSERT_STREQ(f.res.commit, sha);
-	ASSERT_EQ(count_fetches(env("GIT_HTTP_ACCESS_LOG"), name), before);
+	ASSERT_EQ(count_fetches(itest_env("GIT_HTTP_ACCESS_LOG"), name), before);
 
 	/* A new commit is fetched incrementally into the same cache. */
 	sha2 = make_repo(name, "v2");
@@ -183,7 +139,7 @@ TEST(http_branch_unchanged_and_new_commit)
 	ASSERT_STREQ(f.res.commit, sha2);
 	file = xasprintf("%s/apps/cm.yaml", f.out);
 	{
-		char *text = slurp(file);
+		char *text = itest_slurp(file);
 
 		ASSERT_STREQ(text, "v2");
 		free(text);
@@ -191,7 +147,7 @@ TEST(http_branch_unchanged_and_new_commit)
 	free(file);
 
 	/* Tag and commit refs. */
-	free(sh("git -C %s/%s.git tag -a v1.2.3 -m release %s && echo ok", env("GIT_ROOT"), name, sha));
+	free(itest_sh("git -C %s/%s.git tag -a v1.2.3 -m release %s && echo ok", itest_env("GIT_ROOT"), name, sha));
 	f.o.last_commit = NULL;
 	f.o.tag = "v1.2.3";
 	ASSERT_OK(do_fetch(&f, url));
@@ -208,10 +164,10 @@ TEST(http_branch_unchanged_and_new_commit)
 	ASSERT(strncmp(f.res.revision, "sha1:", 5) == 0);
 
 	/* Semver over tags: the highest match, non-versions ignored. */
-	free(sh("git -C %s/%s.git tag v1.3.0-rc.1 %s && git -C %s/%s.git tag v1.10.0 %s && "
+	free(itest_sh("git -C %s/%s.git tag v1.3.0-rc.1 %s && git -C %s/%s.git tag v1.10.0 %s && "
 		"git -C %s/%s.git tag latest %s && git -C %s/%s.git tag v2.0.0 %s && echo ok",
-		env("GIT_ROOT"), name, sha, env("GIT_ROOT"), name, sha2, env("GIT_ROOT"), name, sha,
-		env("GIT_ROOT"), name, sha));
+		itest_env("GIT_ROOT"), name, sha, itest_env("GIT_ROOT"), name, sha2, itest_env("GIT_ROOT"), name, sha,
+		itest_env("GIT_ROOT"), name, sha));
 	f.o.commit = NULL;
 	f.o.semver = ">=1.0.0 <2.0.0";
 	ASSERT_OK(do_fetch(&f, url));
@@ -243,16 +199,16 @@ TEST(http_basic_auth)
 
 	snprintf(name, sizeof(name), "gta-%d", getpid());
 	free(make_repo(name, "x"));
-	url = xasprintf("%s/%s.git", env("GIT_HTTP_AUTH_URL"), name);
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTP_AUTH_URL"), name);
 	f.o.branch = "main";
 	ASSERT(do_fetch(&f, url) < 0);
 	ASSERT_EQ(f.err.code, -EACCES);
-	f.o.username = env("GIT_HTTP_USER");
+	f.o.username = itest_env("GIT_HTTP_USER");
 	f.o.password = "wrong-password-123";
 	ASSERT_EQ(do_fetch(&f, url), -EACCES);
 	ASSERT_CONTAINS(f.err.msg, "authentication");
 	ASSERT(!strstr(f.err.msg, "wrong-password-123"));
-	f.o.password = env("GIT_HTTP_PASSWORD");
+	f.o.password = itest_env("GIT_HTTP_PASSWORD");
 	ASSERT_OK(do_fetch(&f, url));
 	fetch_release(&f);
 	free(url);
@@ -265,11 +221,11 @@ TEST(ssh_keys_and_known_hosts)
 
 	snprintf(name, sizeof(name), "gts-%d", getpid());
 	sha = make_repo(name, "ssh");
-	url = xasprintf("%s/%s.git", env("GIT_SSH_URL"), name);
-	key = slurp(env("SSH_KEY_ED25519"));
-	pass_key = slurp(env("SSH_KEY_ED25519_PASS"));
-	kh = slurp(env("SSH_KNOWN_HOSTS"));
-	khh = slurp(env("SSH_KNOWN_HOSTS_HASHED"));
+	url = xasprintf("%s/%s.git", itest_env("GIT_SSH_URL"), name);
+	key = itest_slurp(itest_env("SSH_KEY_ED25519"));
+	pass_key = itest_slurp(itest_env("SSH_KEY_ED25519_PASS"));
+	kh = itest_slurp(itest_env("SSH_KNOWN_HOSTS"));
+	khh = itest_slurp(itest_env("SSH_KNOWN_HOSTS_HASHED"));
 	f.o.branch = "main";
 	f.o.ssh_key = key;
 	f.o.known_hosts = kh;
@@ -280,7 +236,7 @@ TEST(ssh_keys_and_known_hosts)
 	ASSERT_OK(do_fetch(&f, url));
 	/* Passphrase-protected key. */
 	f.o.ssh_key = pass_key;
-	f.o.ssh_passphrase = env("SSH_KEY_PASSPHRASE");
+	f.o.ssh_passphrase = itest_env("SSH_KEY_PASSPHRASE");
 	ASSERT_OK(do_fetch(&f, url));
 	/* No known_hosts: no trust on first use. */
 	f.o.known_hosts = NULL;
@@ -294,8 +250,8 @@ TEST(ssh_keys_and_known_hosts)
 	{
 		char *k2 = xasprintf("%s/other", harness_tmpdir()), *other;
 
-		free(sh("ssh-keygen -q -t ed25519 -N '' -f %s && echo ok", k2));
-		other = slurp(k2);
+		free(itest_sh("ssh-keygen -q -t ed25519 -N '' -f %s && echo ok", k2));
+		other = itest_slurp(k2);
 		f.o.known_hosts = kh;
 		f.o.ssh_key = other;
 		f.o.ssh_passphrase = NULL;
@@ -320,11 +276,11 @@ TEST(https_with_a_custom_ca)
 
 	snprintf(name, sizeof(name), "gtt-%d", getpid());
 	free(make_repo(name, "tls"));
-	url = xasprintf("%s/%s.git", env("GIT_HTTPS_AUTH_URL"), name);
-	ca = slurp(env("TEST_CA"));
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTPS_AUTH_URL"), name);
+	ca = itest_slurp(itest_env("TEST_CA"));
 	f.o.branch = "main";
-	f.o.username = env("GIT_HTTP_USER");
-	f.o.password = env("GIT_HTTP_PASSWORD");
+	f.o.username = itest_env("GIT_HTTP_USER");
+	f.o.password = itest_env("GIT_HTTP_PASSWORD");
 	/* Without the CA the server is not trusted. */
 	ASSERT_EQ(do_fetch(&f, url), -EPROTO);
 	f.o.ca_pem = ca;
@@ -333,10 +289,10 @@ TEST(https_with_a_custom_ca)
 	{
 		char *k = xasprintf("%s/other-ca", harness_tmpdir()), *other, *crt;
 
-		free(sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s.key -out %s.crt "
+		free(itest_sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s.key -out %s.crt "
 			"-days 1 -subj /CN=other >/dev/null 2>&1 && echo ok", k, k));
 		crt = xasprintf("%s.crt", k);
-		other = slurp(crt);
+		other = itest_slurp(crt);
 		free(crt);
 		f.o.ca_pem = other;
 		ASSERT_EQ(do_fetch(&f, url), -EPROTO);
@@ -352,7 +308,7 @@ TEST(https_with_a_custom_ca)
 /* Lines of the proxy's request log that mention `needle`. */
 static int proxy_log_count(const char *needle)
 {
-	char *log = slurp(env("PROXY_LOG")), *p;
+	char *log = itest_slurp(itest_env("PROXY_LOG")), *p;
 	int n = 0;
 
 	for (p = log; (p = strstr(p, needle)); p++)
@@ -369,17 +325,17 @@ TEST(through_an_http_proxy_given_or_from_the_environment)
 
 	snprintf(name, sizeof(name), "gtp-%d", getpid());
 	free(make_repo(name, "proxied"));
-	url = xasprintf("%s/%s.git", env("GIT_HTTPS_URL"), name);
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTPS_URL"), name);
 	/* The servers listen on SERVERS_HOST (the node's host address, or loopback). */
-	tunnel = xasprintf("CONNECT %s:%s ", env("SERVERS_HOST"), env("GIT_HTTPS_PORT"));
-	ca = slurp(env("TEST_CA"));
+	tunnel = xasprintf("CONNECT %s:%s ", itest_env("SERVERS_HOST"), itest_env("GIT_HTTPS_PORT"));
+	ca = itest_slurp(itest_env("TEST_CA"));
 	f.o.branch = "main";
 	f.o.ca_pem = ca;
 	/* Given, with credentials: one tunnel per connection, in the proxy's log. */
 	before = proxy_log_count(tunnel);
-	f.o.proxy_url = env("PROXY_URL");
-	f.o.proxy_username = env("PROXY_USER");
-	f.o.proxy_password = env("PROXY_PASSWORD");
+	f.o.proxy_url = itest_env("PROXY_URL");
+	f.o.proxy_username = itest_env("PROXY_USER");
+	f.o.proxy_password = itest_env("PROXY_PASSWORD");
 	ASSERT_OK(do_fetch(&f, url));
 	ASSERT(proxy_log_count(tunnel) > before);
 	/* Without credentials the proxy says 407: a clear error. */
@@ -395,15 +351,15 @@ TEST(through_an_http_proxy_given_or_from_the_environment)
 	ASSERT_CONTAINS(f.err.msg, "must be an http:// proxy");
 	/* From the environment, credentials in the URL; NO_PROXY exempts the host. */
 	f.o.proxy_url = NULL;
-	auth = xasprintf("%s:%s@", env("PROXY_USER"), env("PROXY_PASSWORD"));
-	env_proxy = xasprintf("http://%s%s", auth, env("PROXY_URL") + strlen("http://"));
+	auth = xasprintf("%s:%s@", itest_env("PROXY_USER"), itest_env("PROXY_PASSWORD"));
+	env_proxy = xasprintf("http://%s%s", auth, itest_env("PROXY_URL") + strlen("http://"));
 	setenv("HTTPS_PROXY", env_proxy, 1);
 	before = proxy_log_count(tunnel);
 	ASSERT_OK(do_fetch(&f, url));
 	ASSERT(proxy_log_count(tunnel) > before);
-	ASSERT(!strstr(f.err.msg, env("PROXY_PASSWORD")));
+	ASSERT(!strstr(f.err.msg, itest_env("PROXY_PASSWORD")));
 	setenv("HTTPS_PROXY", "http://127.0.0.1:9", 1);
-	no_proxy = xasprintf("example.invalid, .other.invalid,%s", env("SERVERS_HOST"));
+	no_proxy = xasprintf("example.invalid, .other.invalid,%s", itest_env("SERVERS_HOST"));
 	setenv("NO_PROXY", no_proxy, 1);
 	ASSERT_OK(do_fetch(&f, url));
 	unsetenv("NO_PROXY");
@@ -436,11 +392,11 @@ TEST(name_ref_wins_over_semver_and_names_the_revision)
 
 	snprintf(name, sizeof(name), "gtn-%d", getpid());
 	sha = make_repo(name, "pr");
-	ok = sh("git --git-dir=%s/%s.git update-ref refs/pull/1/head %s && echo ok",
-		env("GIT_ROOT"), name, sha);
+	ok = itest_sh("git --git-dir=%s/%s.git update-ref refs/pull/1/head %s && echo ok",
+		itest_env("GIT_ROOT"), name, sha);
 	ASSERT_STREQ(ok, "ok");
 	free(ok);
-	url = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), name);
 	f.o.name = "refs/pull/1/head";
 	f.o.semver = ">=1.0.0"; /* no tags at all: would fail if it were used */
 	f.o.branch = "nope";
@@ -546,9 +502,9 @@ static int wait_port_file(const char *portfile)
 
 TEST(stalled_server_is_cut_off)
 {
-	char *bin = sh("bash test/faults/build.sh");
+	char *bin = itest_sh("bash test/faults/build.sh");
 	char *portfile = xasprintf("%s/proxy-port", harness_tmpdir());
-	char *up = xasprintf("http://%s:%s", env("SERVERS_HOST"), env("GIT_HTTP_PORT"));
+	char *up = xasprintf("http://%s:%s", itest_env("SERVERS_HOST"), itest_env("GIT_HTTP_PORT"));
 	char *argv[] = { bin, (char *)"-listen", (char *)"127.0.0.1:0", (char *)"-upstream", up,
 			 (char *)"-port-file", portfile, NULL };
 	struct fetch f = { 0 };
@@ -561,7 +517,7 @@ TEST(stalled_server_is_cut_off)
 	free(make_repo(name, "stall"));
 	ASSERT_EQ(posix_spawn(&pid, bin, NULL, NULL, argv, environ), 0);
 	port = wait_port_file(portfile);
-	ok = sh("curl -fsS -X POST --data-binary '[{\"path\":\"git-upload-pack\",\"action\":"
+	ok = itest_sh("curl -fsS -X POST --data-binary '[{\"path\":\"git-upload-pack\",\"action\":"
 		"\"stall\",\"bytes\":0,\"delay_ms\":600000}]' http://127.0.0.1:%d/__faults/rules"
 		" && echo ok", port);
 	ASSERT_STREQ(ok, "ok");
@@ -590,19 +546,19 @@ static char *hostile_repo(const char *kind, const char *args, char **ret_sha)
 	char name[48], *sha;
 
 	snprintf(name, sizeof(name), "gth-%d-%d", getpid(), k++);
-	sha = sh("bash test/cluster/mktree.sh %s %s %s", name, kind, args);
+	sha = itest_sh("bash test/cluster/mktree.sh %s %s %s", name, kind, args);
 	ASSERT_EQ(strlen(sha), 40);
 	if (ret_sha)
 		*ret_sha = sha;
 	else
 		free(sha);
-	return xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+	return xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), name);
 }
 
 /* Does `dir` hold nothing? */
 static bool empty_dir(const char *dir)
 {
-	char *n = sh("ls -A %s | wc -l", dir);
+	char *n = itest_sh("ls -A %s | wc -l", dir);
 	bool empty = streq(n, "0");
 
 	free(n);
@@ -653,7 +609,7 @@ TEST(hostile_trees_are_refused_before_anything_is_written)
 
 		ASSERT_OK(do_fetch(&f, url));
 		p = xasprintf("%s/a/in", f.out);
-		to = sh("readlink %s", p);
+		to = itest_sh("readlink %s", p);
 		ASSERT_STREQ(to, "../ok.txt");
 		free(to);
 		free(p);
@@ -685,10 +641,10 @@ TEST(a_2gb_file_is_refused_in_bounded_memory)
 	/* The download itself is cut off past max_total_bytes. */
 	snprintf(name, sizeof(name), "gtr-%d", getpid());
 	dir = xasprintf("%s/src-%s", harness_tmpdir(), name);
-	ok = sh("mkdir -p %s && head -c 3000000 /dev/urandom > %s/noise.bin && echo ok", dir, dir);
+	ok = itest_sh("mkdir -p %s && head -c 3000000 /dev/urandom > %s/noise.bin && echo ok", dir, dir);
 	ASSERT_STREQ(ok, "ok");
-	free(sh("bash test/cluster/mkrepo.sh %s %s main", name, dir));
-	url = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+	free(itest_sh("bash test/cluster/mkrepo.sh %s %s main", name, dir));
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), name);
 	memset(&f, 0, sizeof(f));
 	lim.max_total_bytes = 1 << 20;
 	f.o.branch = "main";
@@ -710,15 +666,15 @@ TEST(git_daemon_and_rsa_and_ecdsa_keys)
 
 	snprintf(name, sizeof(name), "gtd-%d", getpid());
 	sha = make_repo(name, "daemon");
-	url = xasprintf("%s/%s.git", env("GIT_DAEMON_URL"), name);
+	url = xasprintf("%s/%s.git", itest_env("GIT_DAEMON_URL"), name);
 	f.o.branch = "main";
 	ASSERT_OK(do_fetch(&f, url));
 	ASSERT_STREQ(f.res.commit, sha);
 	free(url);
-	url = xasprintf("%s/%s.git", env("GIT_SSH_URL"), name);
-	kh = slurp(env("SSH_KNOWN_HOSTS_HASHED"));
+	url = xasprintf("%s/%s.git", itest_env("GIT_SSH_URL"), name);
+	kh = itest_slurp(itest_env("SSH_KNOWN_HOSTS_HASHED"));
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
-		char *key = slurp(env(keys[i]));
+		char *key = itest_slurp(itest_env(keys[i]));
 
 		fetch_release(&f);
 		memset(&f, 0, sizeof(f));
@@ -745,19 +701,19 @@ TEST(sparse_checkout_writes_only_the_directories_asked_for)
 
 	snprintf(name, sizeof(name), "gtp-%d", getpid());
 	dir = xasprintf("%s/src-%s", harness_tmpdir(), name);
-	free(sh("mkdir -p %s/apps/prod/x %s/apps/dev %s/infra %s/docs && cd %s && "
+	free(itest_sh("mkdir -p %s/apps/prod/x %s/apps/dev %s/infra %s/docs && cd %s && "
 		"echo a > apps/prod/a.yaml && echo b > apps/prod/x/b.yaml && echo c > apps/dev/c.yaml"
 		" && echo r > apps/root.yaml && echo i > infra/i.yaml && echo d > docs/d.md && "
 		"echo t > top.md", dir, dir, dir, dir, dir));
-	sha = sh("bash test/cluster/mkrepo.sh %s %s main", name, dir);
+	sha = itest_sh("bash test/cluster/mkrepo.sh %s %s main", name, dir);
 	free(dir);
-	dir = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), name);
+	dir = xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), name);
 	f.o.branch = "main";
 	f.o.sparse = dirs;
 	f.o.n_sparse = ARRAY_SIZE(dirs);
 	ASSERT_OK(do_fetch(&f, dir));
 	ASSERT_STREQ(f.res.commit, sha);
-	files = sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
+	files = itest_sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
 	ASSERT_STREQ(files, "./apps/prod/a.yaml ./apps/prod/x/b.yaml ./infra/i.yaml ");
 	free(files);
 	f.o.sparse = missing;
@@ -778,31 +734,31 @@ TEST(submodules_nested_with_relative_and_absolute_urls)
 	snprintf(mid, sizeof(mid), "gtsm-%d", getpid());
 	snprintf(top, sizeof(top), "gtst-%d", getpid());
 	dir = xasprintf("%s/src-%s", harness_tmpdir(), leaf);
-	ok = sh("mkdir -p %s && echo leaf > %s/leaf.yaml && echo ok", dir, dir);
+	ok = itest_sh("mkdir -p %s && echo leaf > %s/leaf.yaml && echo ok", dir, dir);
 	ASSERT_STREQ(ok, "ok");
 	free(ok);
-	free(sh("bash test/cluster/mkrepo.sh %s %s main", leaf, dir));
+	free(itest_sh("bash test/cluster/mkrepo.sh %s %s main", leaf, dir));
 	/* mid holds leaf at "deep" by a relative URL; top holds mid by an absolute one. */
-	midurl = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), mid);
-	free(sh("bash test/cluster/mktree.sh %s submodule %s deep ../%s.git", mid, leaf, leaf));
-	free(sh("bash test/cluster/mktree.sh %s submodule %s lib %s", top, mid, midurl));
-	url = xasprintf("%s/%s.git", env("GIT_HTTP_URL"), top);
+	midurl = xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), mid);
+	free(itest_sh("bash test/cluster/mktree.sh %s submodule %s deep ../%s.git", mid, leaf, leaf));
+	free(itest_sh("bash test/cluster/mktree.sh %s submodule %s lib %s", top, mid, midurl));
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), top);
 	f.o.branch = "main";
 	/* Without recurseSubmodules the gitlink stays an empty directory. */
 	if (do_fetch(&f, url) < 0)
 		harness__fail(__FILE__, __LINE__, "%s", f.err.msg);
-	files = sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
+	files = itest_sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
 	ASSERT_STREQ(files, "./.gitmodules ./ok.txt ");
 	free(files);
 	f.o.submodules = true;
 	if (do_fetch(&f, url) < 0)
 		harness__fail(__FILE__, __LINE__, "%s", f.err.msg);
-	files = sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
+	files = itest_sh("cd %s && find . -type f | sort | tr '\\n' ' '", f.out);
 	ASSERT_STREQ(files, "./.gitmodules ./lib/.gitmodules ./lib/deep/leaf.yaml ./lib/ok.txt "
 		     "./ok.txt ");
 	free(files);
 	/* A submodule whose repository is gone: the error names it. */
-	free(sh("rm -rf %s/%s.git && echo", env("GIT_ROOT"), leaf));
+	free(itest_sh("rm -rf %s/%s.git && echo", itest_env("GIT_ROOT"), leaf));
 	fetch_release(&f);
 	memset(&f, 0, sizeof(f));
 	f.o.branch = "main";
@@ -823,10 +779,10 @@ TEST(https_client_certificate)
 
 	snprintf(name, sizeof(name), "gtm-%d", getpid());
 	free(make_repo(name, "mtls"));
-	url = xasprintf("%s/%s.git", env("GIT_MTLS_URL"), name);
-	ca = slurp(env("TEST_CA"));
-	crt = slurp(env("TEST_CLIENT_CERT"));
-	key = slurp(env("TEST_CLIENT_KEY"));
+	url = xasprintf("%s/%s.git", itest_env("GIT_MTLS_URL"), name);
+	ca = itest_slurp(itest_env("TEST_CA"));
+	crt = itest_slurp(itest_env("TEST_CLIENT_CERT"));
+	key = itest_slurp(itest_env("TEST_CLIENT_KEY"));
 	f.o.branch = "main";
 	f.o.ca_pem = ca;
 	/* The server wants a certificate and gets none. */
@@ -837,8 +793,8 @@ TEST(https_client_certificate)
 	if (do_fetch(&f, url) < 0)
 		harness__fail(__FILE__, __LINE__, "%s", f.err.msg);
 	/* A key that is not the certificate's; no key text in the message. */
-	free(sh("openssl genrsa -out %s 2048 2>/dev/null; echo", k));
-	other = slurp(k);
+	free(itest_sh("openssl genrsa -out %s 2048 2>/dev/null; echo", k));
+	other = itest_slurp(k);
 	f.o.key_pem = other;
 	ASSERT_EQ(do_fetch(&f, url), -EINVAL);
 	ASSERT_CONTAINS(f.err.msg, "do not match");
@@ -877,7 +833,7 @@ TEST(ssh_stalled_server_is_cut_off_and_the_key_removed)
 	ASSERT_EQ(posix_spawnp(&pid, "python3", NULL, NULL, argv, environ), 0);
 	port = wait_port_file(portfile);
 	url = xasprintf("ssh://git@127.0.0.1:%d/stall.git", port);
-	key = slurp(env("SSH_KEY_RSA"));
+	key = itest_slurp(itest_env("SSH_KEY_RSA"));
 	kh = xasprintf("[127.0.0.1]:%d ssh-ed25519 "
 		       "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n", port);
 	setenv("TMPDIR", tmp, 1);
@@ -894,7 +850,7 @@ TEST(ssh_stalled_server_is_cut_off_and_the_key_removed)
 		setenv("TMPDIR", saved, 1);
 	else
 		unsetenv("TMPDIR");
-	left = sh("ls -A %s | wc -l", tmp);
+	left = itest_sh("ls -A %s | wc -l", tmp);
 	ASSERT_STREQ(left, "0");
 	kill(pid, SIGKILL);
 	ASSERT_EQ(waitpid(pid, NULL, 0), pid);

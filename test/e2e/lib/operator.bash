@@ -95,7 +95,7 @@ e2e_cleanup() {
 	if [ "$OP_MODE" = cluster ] && [ -n "$OP_NS" ]; then
 		# While the operator runs, its objects go (finalizers honoured), so
 		# no namespace is left terminating on a finalizer nobody handles.
-		k delete kustomizations,gitrepositories,fluxconfigurations --all -n "$NS" \
+		k delete kustomizations,gitrepositories,buckets,fluxconfigurations --all -n "$NS" \
 			--wait=true --timeout=30s >/dev/null 2>&1
 		"$HELM" uninstall "$OP_RELEASE" -n "$OP_NS" --wait=false >/dev/null 2>&1
 		# The applier binding a scope: cluster configuration got (cluster-wide).
