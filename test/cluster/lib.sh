@@ -8,6 +8,8 @@
 CLUSTER_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CLUSTER_REPO=$(cd "$CLUSTER_SCRIPTS/../.." && pwd)
 CLUSTER_DIR=${CFLUX_CLUSTER_DIR:-$CLUSTER_REPO/build/cluster}
+# cluster_dir: create CLUSTER_DIR and print its absolute path.
+cluster_dir() { mkdir -p "$CLUSTER_DIR" && cd "$CLUSTER_DIR" && pwd; }
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }

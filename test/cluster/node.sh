@@ -47,9 +47,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 . "$CLUSTER_SCRIPTS/env.sh"
 
-D=$CLUSTER_DIR
-mkdir -p "$D"
-D=$(cd "$D" && pwd)
+D=$(cluster_dir)
 ND=$D/node
 PKI=$D/pki
 NODE_NAME=cflux-node

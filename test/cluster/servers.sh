@@ -33,9 +33,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-D=$CLUSTER_DIR
-mkdir -p "$D"
-D=$(cd "$D" && pwd)
+D=$(cluster_dir)
 S=$D/servers
 # With a node (up.sh, node.sh) the servers listen on the host end of its
 # veth pair, which the host and the pods both reach; else on loopback.
