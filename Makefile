@@ -2,6 +2,7 @@
 #
 #   make / make build     bin/cflux-operator (and bin/cflux)
 #   make demo             a local control plane, git server and the operator applying a sample app
+#   make image            the cflux-operator OCI image (no Docker daemon), pushed to the local registry
 #   make test             every test: unit, fuzz-corpus replay, integration
 #                         against a real control plane; ends "N passed, N failed"
 #   make unit             unit tests and fuzz replay only (no cluster)
@@ -17,7 +18,8 @@
 #   make tmpl-random      random templates and values: lib/tmpl vs Helm's engine (TMPL_SEED, TMPL_N)
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
-# never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands).
+# never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands),
+# NO_DEPS=1 (do not run tools/deps.sh).
 
 comma := ,
 SHELL := /bin/bash
@@ -27,7 +29,8 @@ PKGS := libuv libcurl libcjson yaml-0.1 libgit2 libarchive zlib expat
 # Everything below needs the libraries: install or check them first, once,
 # at parse time, so a fresh clone needs no other command (tools/deps.sh is
 # idempotent and returns at once when all is there).
-ifeq ($(filter deps clean help,$(MAKECMDGOALS)),)
+# NO_DEPS=1 skips it (the Dockerfile installs only the build's packages).
+ifeq ($(filter deps clean help,$(MAKECMDGOALS))$(NO_DEPS),)
 DEPS_STATUS := $(shell sh tools/deps.sh >&2; echo $$?)
 ifneq ($(DEPS_STATUS),0)
 $(error tools/deps.sh failed (status $(DEPS_STATUS)): run 'make deps' as root and read its output)
@@ -106,7 +109,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
 .PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git \
-	bench-helm demo tmpl-random test-bucket-large
+	bench-helm demo image tmpl-random test-bucket-large
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator $(BIN)/cflux
@@ -174,6 +177,10 @@ unit: $(BIN)/cflux-operator $(BIN)/cflux $(TEST_BINS)
 
 deps:
 	sh tools/deps.sh
+
+# The operator's image, reproducible, from Debian packages (tools/image.sh).
+image: $(BIN)/cflux-operator
+	$(Q)VERSION=$(VERSION) BIN=$(BIN) bash tools/image.sh >/dev/null
 
 # The product's main job on a local control plane: see tools/demo.sh.
 demo: $(BIN)/cflux-operator testbin

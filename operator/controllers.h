@@ -59,6 +59,12 @@ void kustomization_watch_sources(struct ctl *ks);
 struct fc_ctl {
 	struct ctl *kustomizations; /* Kustomization controller: its cache */
 	uint64_t resync_ms;         /* re-check even without events */
+	/*
+	 * Multi-tenancy's applier account (flux-applier), or NULL: set up in
+	 * each configuration's namespace as Azure does, bound to cluster-admin
+	 * cluster-wide (scope cluster) or in that namespace (scope namespace).
+	 */
+	const char *applier;
 };
 extern const struct ctl_desc fluxconfiguration_desc;
 

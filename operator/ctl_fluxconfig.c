@@ -23,6 +23,13 @@
  * status is written only when it changed, so a quiet cluster costs no
  * writes.
  *
+ * Multi-tenancy (fc_ctl.applier set): before anything else, the applier
+ * account is set up in the configuration's namespace as Azure's agent
+ * does: the ServiceAccount, bound to cluster-admin by a ClusterRoleBinding
+ * <applier>-<namespace> (scope cluster) or a RoleBinding in the
+ * namespace (scope namespace).  They are shared by the namespace's
+ * configurations and stay when one is deleted.
+ *
  * Credentials: localAuthRef names a Secret with Flux's keys; otherwise
  * Azure's credential fields and the Secret named by
  * protectedSettingsSecretRef become the Secret <config>-auth with Flux's
@@ -1263,12 +1270,99 @@ static void got_protected(int r, const cJSON *obj, const struct op_err *err, voi
 	apply_auth(j, obj);
 }
 
+/* ---- the applier account (multi-tenancy), then the credentials ---- */
+
+static void with_applier(struct fcjob *j);
+
+static void applier_failed(struct fcjob *j, const char *what, const struct op_err *err, int r)
+{
+	char why[600];
+
+	snprintf(why, sizeof(why), "cannot set up the applier account: %s: %s", what,
+		 err && err->msg[0] ? err->msg : op_strerror(r));
+	log_error(NULL, "Cannot set up the applier account", "controller", "fluxconfiguration",
+		  "object", j->rc->key, "error", why, NULL);
+	rc_event(j->rc, "Warning", "ApplierSetupFailed", "%s", why);
+	rc_retry(j->rc);
+}
+
+static void binding_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+
+	if (r < 0) {
+		applier_failed(j, "the applier's binding", err, r);
+		return;
+	}
+	with_applier(j);
+}
+
+static void applier_sa_applied(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct fcjob *j = payload;
+	const char *applier = j->f->applier;
+	bool ns_scope = streq_ptr(yj_get_str(j->obj->json, "/spec/scope"), "namespace");
+	struct kube_opts ko = KUBE_OPTS_INIT;
+	struct kube_ref ref = { .group = "rbac.authorization.k8s.io", .version = "v1" };
+	cJSON *b, *meta, *rr, *sub;
+	char *name;
+
+	if (r < 0) {
+		applier_failed(j, "ServiceAccount", err, r);
+		return;
+	}
+	name = ns_scope ? xstrdup(applier) : xasprintf("%s-%s", applier, j->obj->ns);
+	b = cJSON_CreateObject();
+	cJSON_AddStringToObject(b, "apiVersion", "rbac.authorization.k8s.io/v1");
+	cJSON_AddStringToObject(b, "kind", ns_scope ? "RoleBinding" : "ClusterRoleBinding");
+	meta = cJSON_AddObjectToObject(b, "metadata");
+	cJSON_AddStringToObject(meta, "name", name);
+	if (ns_scope)
+		cJSON_AddStringToObject(meta, "namespace", j->obj->ns);
+	rr = cJSON_AddObjectToObject(b, "roleRef");
+	cJSON_AddStringToObject(rr, "apiGroup", "rbac.authorization.k8s.io");
+	cJSON_AddStringToObject(rr, "kind", "ClusterRole");
+	cJSON_AddStringToObject(rr, "name", "cluster-admin");
+	sub = cJSON_CreateObject();
+	cJSON_AddStringToObject(sub, "kind", "ServiceAccount");
+	cJSON_AddStringToObject(sub, "name", applier);
+	cJSON_AddStringToObject(sub, "namespace", j->obj->ns);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(b, "subjects"), sub);
+	ref.resource = ns_scope ? "rolebindings" : "clusterrolebindings";
+	ref.ns = ns_scope ? j->obj->ns : NULL;
+	ref.name = name;
+	ko.field_manager = FIELD_MANAGER;
+	ko.force = true;
+	if (kube_apply(client_of(j), &ref, b, &ko, binding_applied, j) < 0)
+		binding_applied(-EIO, NULL, NULL, j);
+	cJSON_Delete(b);
+	free(name);
+}
+
+static void setup_applier(struct fcjob *j)
+{
+	struct kube_opts ko = KUBE_OPTS_INIT;
+	struct kube_ref ref = { .version = "v1", .resource = "serviceaccounts", .ns = j->obj->ns,
+				.name = j->f->applier };
+	cJSON *sa = cJSON_CreateObject(), *meta;
+
+	cJSON_AddStringToObject(sa, "apiVersion", "v1");
+	cJSON_AddStringToObject(sa, "kind", "ServiceAccount");
+	meta = cJSON_AddObjectToObject(sa, "metadata");
+	cJSON_AddStringToObject(meta, "name", j->f->applier);
+	cJSON_AddStringToObject(meta, "namespace", j->obj->ns);
+	ko.field_manager = FIELD_MANAGER;
+	ko.force = true;
+	if (kube_apply(client_of(j), &ref, sa, &ko, applier_sa_applied, j) < 0)
+		applier_sa_applied(-EIO, NULL, NULL, j);
+	cJSON_Delete(sa);
+}
+
 /* Validate, then create or update the children and roll their status up. */
 static void reconcile(struct rc *rc)
 {
 	struct fcjob *j = rc->job;
-	const cJSON *spec = yj_get(rc->obj->json, "/spec");
-	const char *invalid, *pname;
+	const char *invalid;
 	char msg[512];
 
 	j->rc = rc;
@@ -1280,13 +1374,27 @@ static void reconcile(struct rc *rc)
 		write_status(j, invalid);
 		return;
 	}
+	if (j->f->applier && *j->f->applier) {
+		setup_applier(j);
+		return;
+	}
+	with_applier(j);
+}
+
+/* The credentials Secret when the spec asks for one, then the children. */
+static void with_applier(struct fcjob *j)
+{
+	const cJSON *spec = yj_get(j->obj->json, "/spec");
+	const struct fc_source *fs = fc_source_of(spec);
+	const char *pname;
+
 	/*
 	 * No <config>-auth without Azure's credentials.  With them, a
 	 * localAuthRef was refused by validate() where the two compete (Git,
 	 * Bucket, AzureBlob); an OCIRepository takes both (registry
 	 * credentials from localAuthRef, certificates and keys from Azure's).
 	 */
-	if (!fc_source_of(spec)->wants_auth(spec)) {
+	if (!fs->wants_auth(spec)) {
 		apply_children(j);
 		return;
 	}

@@ -5,8 +5,9 @@
  * The manager's skeleton (manager.h) does the lifecycle every kind
  * shares: the finalizer, suspend, the status write.  Deletion
  * (finalize()): with spec.prune, delete what the inventory lists
- * (deletionPolicy MirrorPrune); a failed deletion keeps the finalizer and
- * is retried.  One reconcile, as callbacks on the loop with the file work
+ * (deletionPolicy MirrorPrune), as the service account that applied it; a
+ * failed deletion (Forbidden, say) keeps the finalizer, says why in
+ * Ready=False PruneFailed and an Event, and is retried.  One reconcile, as callbacks on the loop with the file work
  * on the thread pool:
  *
  *   source       the source (any source kind) from its controller's
@@ -776,6 +777,32 @@ static struct ctl *source_ctl(struct ksjob *j, const char *kind)
 
 static void fetch(struct rc *rc);
 
+/* The service account the Kustomization acts as (its own, or the default), or NULL. */
+static const char *applier_sa(const struct ksjob *j)
+{
+	const char *sa = yj_get_str(j->rc->obj->json, "/spec/serviceAccountName");
+
+	if (!sa || !*sa)
+		sa = j->k->default_sa && *j->k->default_sa ? j->k->default_sa : NULL;
+	return sa;
+}
+
+/* j->client: the operator's client, or one impersonating `sa`.  0, or -errno. */
+static int applier_client(struct ksjob *j, const char *sa)
+{
+	char *user;
+	int r;
+
+	if (!sa) {
+		j->client = kube_client_ref(ctl_client(j->rc->ctl));
+		return 0;
+	}
+	user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
+	r = kube_client_impersonate(ctl_client(j->rc->ctl), user, &j->client);
+	free(user);
+	return r;
+}
+
 static void reconcile(struct rc *rc)
 {
 	struct ksjob *j = rc->job;
@@ -784,7 +811,6 @@ static void reconcile(struct rc *rc)
 	const cJSON *ref = yj_get(o, "/spec/sourceRef");
 	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
 	const char *ns = yj_get_str(ref, "/namespace");
-	const char *sa = yj_get_str(o, "/spec/serviceAccountName");
 	struct ctl *sctl;
 	struct kobj *src;
 	char *skey, msg[600];
@@ -793,20 +819,9 @@ static void reconcile(struct rc *rc)
 	j->rc = rc;
 	j->k = k;
 	parse_durations(j);
-	if (!sa || !*sa)
-		sa = k->default_sa && *k->default_sa ? k->default_sa : NULL;
-	if (sa) {
-		char *user = xasprintf("system:serviceaccount:%s:%s", rc->obj->ns, sa);
-		int r = kube_client_impersonate(ctl_client(rc->ctl), user, &j->client);
-
-		free(user);
-		if (r < 0) {
-			fail(j, "ReconciliationFailed", "cannot impersonate the service account",
-			     false, 0);
-			return;
-		}
-	} else {
-		j->client = kube_client_ref(ctl_client(rc->ctl));
+	if (applier_client(j, applier_sa(j)) < 0) {
+		fail(j, "ReconciliationFailed", "cannot impersonate the service account", false, 0);
+		return;
 	}
 	if (!kind || !name) {
 		fail(j, "ArtifactFailed", "spec.sourceRef needs kind and name", true, 0);
@@ -885,48 +900,112 @@ static void fetch(struct rc *rc)
 
 /* ---- deletion ---- */
 
+/*
+ * Garbage collection on deletion, as the identity that applied.  As Flux:
+ * a failed one keeps the finalizer and is retried (here with Ready=False
+ * PruneFailed saying why), so nothing is left behind unseen; a service
+ * account that no longer exists cannot prune, so its objects are named in
+ * a Warning and the object is let go.
+ */
+static void gc_failed(struct ksjob *j, const char *msg)
+{
+	struct rc *rc = j->rc;
+
+	rc_event(rc, "Warning", "PruneFailed", "%s", msg);
+	log_error(NULL, "Garbage collection on deletion failed", "controller", "kustomization",
+		  "object", rc->key, "error", msg, NULL);
+	cond_set(rc->status, COND_READY, "False", "PruneFailed", msg, rc_gen(rc), time_now_ns());
+	rc_retry(rc);
+}
+
 static void pruned_all(struct apply_result *res, void *payload)
 {
 	struct ksjob *j = payload;
+	char msg[1024];
 
 	if (res->r < 0) {
-		/*
-		 * As Flux: a failed garbage collection keeps the finalizer and is
-		 * retried, so nothing is left behind unnoticed.
-		 */
-		log_error(NULL, "Garbage collection on deletion failed", "controller",
-			  "kustomization", "object", j->rc->key, "error", res->err.msg, NULL);
-		rc_retry(j->rc);
+		snprintf(msg, sizeof(msg), "pruning for deleted resource failed: %s", res->err.msg);
+		gc_failed(j, msg);
 		return;
 	}
 	rc_finalized(j->rc);
 }
 
+static void gc_prune(struct ksjob *j)
+{
+	struct apply_opts o = {
+		.field_manager = FIELD_MANAGER,
+		.owner_name = j->rc->obj->name,
+		.owner_ns = j->rc->obj->ns,
+		.prune = true,
+		.prev_inventory = yj_get(j->rc->obj->json, "/status/inventory"),
+	};
+	cJSON *none = cJSON_CreateArray();
+
+	if (apply_set(j->client, j->k->mapper, none, &o, pruned_all, j, NULL) < 0)
+		gc_failed(j, "pruning for deleted resource failed: cannot start");
+	cJSON_Delete(none);
+}
+
+static void gc_account_checked(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct ksjob *j = payload;
+	struct rc *rc = j->rc;
+	const char *sa = applier_sa(j);
+	const cJSON *e;
+	struct buf left = BUF_INIT(4096);
+	char msg[600];
+
+	if (r == -ENOENT) {
+		cJSON_ArrayForEach(e, yj_get(rc->obj->json, "/status/inventory/entries"))
+			buf_addf(&left, "%s%s", left.len ? ", " : "",
+				 yj_get_str(e, "/id") ? yj_get_str(e, "/id") : "");
+		rc_event(rc, "Warning", "PruneFailed",
+			 "unable to prune objects: service account %s/%s not found: %s", rc->obj->ns,
+			 sa, left.len ? left.buf : "(none)");
+		log_error(NULL, "Skipping pruning, the account to impersonate is gone", "controller",
+			  "kustomization", "object", rc->key, "serviceAccount", sa, NULL);
+		buf_release(&left);
+		rc_finalized(rc);
+		return;
+	}
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "pruning for deleted resource failed: service account "
+			 "%s/%s: %s", rc->obj->ns, sa, err && err->msg[0] ? err->msg : op_strerror(r));
+		gc_failed(j, msg);
+		return;
+	}
+	gc_prune(j);
+}
+
 static void finalize(struct rc *rc)
 {
 	struct ksjob *j = rc->job;
-	const cJSON *inv = yj_get(rc->obj->json, "/status/inventory");
-	struct apply_opts o = {
-		.field_manager = FIELD_MANAGER,
-		.owner_name = rc->obj->name,
-		.owner_ns = rc->obj->ns,
-		.prune = true,
-		.prev_inventory = inv,
-	};
-	cJSON *none;
+	const char *sa;
 
 	j->rc = rc;
 	j->k = ctl_data(rc->ctl);
-	if (!cJSON_IsTrue(yj_get(rc->obj->json, "/spec/prune")) || !inv ||
+	if (!cJSON_IsTrue(yj_get(rc->obj->json, "/spec/prune")) ||
+	    !yj_get(rc->obj->json, "/status/inventory") ||
 	    cJSON_IsTrue(yj_get(rc->obj->json, "/spec/suspend"))) {
 		rc_finalized(rc);
 		return;
 	}
-	j->client = kube_client_ref(ctl_client(rc->ctl));
-	none = cJSON_CreateArray();
-	if (apply_set(j->client, j->k->mapper, none, &o, pruned_all, j, NULL) < 0)
-		rc_retry(rc);
-	cJSON_Delete(none);
+	sa = applier_sa(j);
+	if (applier_client(j, sa) < 0) {
+		gc_failed(j, "pruning for deleted resource failed: cannot impersonate the service "
+			  "account");
+		return;
+	}
+	if (sa) {
+		struct kube_ref ref = { .version = "v1", .resource = "serviceaccounts",
+					.ns = rc->obj->ns, .name = sa };
+
+		if (kube_get(ctl_client(rc->ctl), &ref, NULL, gc_account_checked, j) < 0)
+			gc_account_checked(-EIO, NULL, NULL, j);
+		return;
+	}
+	gc_prune(j);
 }
 
 /* A source's artifact revision changed: requeue the Kustomizations using it. */

@@ -76,6 +76,8 @@ static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
 static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
 static int arg_extracted_max = 16;
+/* --configuration-setting KEY=VALUE: Azure's configurationSettings, as the chart passes its values. */
+static cJSON *arg_settings;
 
 #define CANCEL_TIMEOUT_MS 3000
 
@@ -116,6 +118,7 @@ enum {
 	OPT_REQUEUE_DEP,
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_EXTRACTED_MAX,
+	OPT_SETTING,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -143,6 +146,9 @@ static void usage(FILE *f)
 	      "  --requeue-dependency=DURATION   wait between dependency checks (default 30s)\n"
 	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
 	      "  --extracted-artifacts-max=N     artifact trees kept extracted for builds (default 16)\n"
+	      "  --configuration-setting=KEY=VALUE  one of the microsoft.flux extension's\n"
+	      "                                  configurationSettings (repeatable; an Extension\n"
+	      "                                  object overrides them live)\n"
 	      "  --version                       print the version and exit\n",
 	      f);
 }
@@ -181,6 +187,7 @@ static int parse_args(int argc, char **argv)
 		{ "requeue-dependency", required_argument, NULL, OPT_REQUEUE_DEP },
 		{ "graceful-shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 		{ "extracted-artifacts-max", required_argument, NULL, OPT_EXTRACTED_MAX },
+		{ "configuration-setting", required_argument, NULL, OPT_SETTING },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -271,6 +278,23 @@ static int parse_args(int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
+		case OPT_SETTING: {
+			const char *eq = strchr(optarg, '=');
+			char *k;
+
+			if (!eq || eq == optarg) {
+				fprintf(stderr, "cflux-operator: invalid --configuration-setting \"%s\" "
+						"(want KEY=VALUE)\n", optarg);
+				return -EINVAL;
+			}
+			if (!arg_settings)
+				arg_settings = cJSON_CreateObject();
+			k = xstrndup(optarg, (size_t)(eq - optarg));
+			cJSON_DeleteItemFromObjectCaseSensitive(arg_settings, k);
+			cJSON_AddStringToObject(arg_settings, k, eq + 1);
+			free(k);
+			break;
+		}
 		case OPT_VERSION:
 			printf("cflux-operator %s\n", CFLUX_VERSION);
 			exit(0);
@@ -484,6 +508,39 @@ static void apply_settings(const struct ext_settings *s, void *payload)
 				       "flux-applier" :
 				       arg_default_service_account;
 	kustomize.strict_substitution = s->strict_substitution;
+	fluxconfig.applier = s->multi_tenancy ? kustomize.default_sa : NULL;
+}
+
+/*
+ * The --configuration-setting values over the flags' settings: checked as
+ * an Extension's are (a bad value stops the start, naming the key), then
+ * applied.  Keys cflux does not use are logged, as Azure lists them.
+ */
+static int apply_flag_settings(struct op_err *err)
+{
+	cJSON *notes = cJSON_CreateArray(), *it;
+	char msg[512];
+	int r = 0;
+
+	if (arg_settings &&
+	    ext_parse_settings(arg_settings, &extension.base, msg, sizeof(msg), notes) < 0)
+		r = op_err_set(err, -EINVAL, "--configuration-setting: %s", msg);
+	if (arg_settings && r == 0) {
+		/* configurationSettings hold no secrets (those are protected settings). */
+		char *text = cJSON_PrintUnformatted(arg_settings);
+
+		log_info(NULL, "Configuration settings", "settings", text, NULL);
+		cJSON_free(text);
+	}
+	cJSON_ArrayForEach(it, notes)
+		log_info(NULL, "Configuration setting ignored", "message",
+			 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "message")), NULL);
+	cJSON_Delete(notes);
+	cJSON_Delete(arg_settings);
+	arg_settings = NULL;
+	if (r == 0)
+		apply_settings(&extension.base, NULL);
+	return r;
 }
 
 static int setup_controllers(struct op_err *err)
@@ -574,6 +631,9 @@ static int setup_controllers(struct op_err *err)
 	r = mgr_add(mgr, &extension_desc, &extension, &ctl);
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", extension_desc.name);
+	r = apply_flag_settings(err);
+	if (r < 0)
+		return r;
 	if (!arg_leader_election) {
 		start_controllers(NULL);
 		return 0;

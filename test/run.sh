@@ -117,6 +117,14 @@ run_integration() {
 	# shellcheck disable=SC1091
 	[ -f "$CFLUX_CLUSTER_DIR/servers.env" ] && . "$CFLUX_CLUSTER_DIR/servers.env"
 	set +a
+	# The operator's image for the in-cluster scenarios (test/e2e/lib/operator.bash).
+	if [ -n "${NODE_NAME:-}" ] && [ "$BIN" = bin ]; then
+		if ! VERSION=$(git describe --tags --always --dirty 2>/dev/null || echo 0.0.0) \
+			BIN=$BIN bash tools/image.sh >/dev/null; then
+			echo "not ok - make image: the operator image could not be built or pushed"
+			failed=$((failed + 1))
+		fi
+	fi
 	for t in "$BUILD"/test/itest_*; do
 		[ -x "$t" ] || continue
 		run_prog "integration/${t##*/}" "$t"

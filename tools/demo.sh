@@ -1,18 +1,19 @@
 #!/bin/bash
 # demo.sh: the product's main job on a local control plane (make demo).
 #
-#   1. start (or reuse) the local control plane and git server;
-#   2. install our CRDs and run cflux-operator against it;
-#   3. push a small app (a namespace, a Deployment scaled to 0, a Service,
-#      a ConfigMap) to a local Git repository;
+#   1. start (or reuse) the local control plane (with its node) and git server;
+#   2. build the operator's image (make image), push it to the local
+#      registry and `helm install` the chart, as a user would;
+#   3. push a small app (a namespace, a Deployment of two replicas of the
+#      test app, a Service, a ConfigMap) to a local Git repository;
 #   4. apply a FluxConfiguration for it, as an Azure user would (the
 #      properties of `az k8s-configuration flux create`), and show the
 #      Flux objects it creates and `kubectl get` turning Compliant;
 #   5. push a change and show the new revision applied, and the
 #      annotation on the object that names the commit and file.
 #
-# The operator is stopped at the end; the control plane stays up for you
-# to explore (`. build/cluster/env; kubectl get ks -A`) until
+# The operator keeps running in the cluster; the control plane stays up for
+# you to explore (`. build/cluster/env; kubectl get ks -A`) until
 # `make cluster-down`.  Scratch files: build/demo/.
 set -eu
 
@@ -23,11 +24,12 @@ W=$repo/build/demo
 CD=${CFLUX_CLUSTER_DIR:-$repo/build/cluster}
 NS=demo
 APP_NS=demo-app
+OP_NS=flux-system
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 if ! bash -c ". '$CD/env' 2>/dev/null && curl -fsS --max-time 3 --cacert \"\$CLUSTER_CA\" \"\$APISERVER_URL/readyz\"" >/dev/null 2>&1; then
-	say "starting the local control plane and source servers (first time: builds them, ~6 min)"
+	say "starting the local control plane, its node and the source servers (first time: builds them, ~12 min)"
 	make -s cluster-up
 fi
 # shellcheck disable=SC1091
@@ -41,20 +43,19 @@ k() { "$KUBECTL" "$@"; }
 rm -rf "$W"
 mkdir -p "$W/src/app" "$W/data"
 
-# A previous demo's objects: let go of their finalizers (no operator runs
-# now to honour them) and start clean.
+[ -n "${NODE_NAME:-}" ] || { echo "demo: this control plane has no node (CFLUX_NODE=0?): make cluster-down, then make demo" >&2; exit 1; }
+
+# A previous demo: its objects go while its operator still runs (their
+# finalizers honoured), then the operator.
 if k get namespace "$NS" >/dev/null 2>&1; then
 	say "removing the previous demo"
+	k delete fluxconfigurations --all -n "$NS" --wait=true --timeout=60s >/dev/null 2>&1
 	for o in $(k get fluxconfigurations,gitrepositories,kustomizations -n "$NS" -o name 2>/dev/null); do
 		k patch -n "$NS" "$o" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
 	done
 	k delete namespace "$NS" "$APP_NS" --ignore-not-found --wait=true --timeout=60s >/dev/null
 fi
-
-say "installing the CRDs (crds/)"
-k apply --server-side --force-conflicts --field-manager=cflux-demo -f crds/ >/dev/null
-k wait --for=condition=Established --timeout=60s crd/gitrepositories.source.toolkit.fluxcd.io \
-	crd/kustomizations.kustomize.toolkit.fluxcd.io crd/fluxconfigurations.clusterconfig.cflux.io
+"$HELM" uninstall cflux -n "$OP_NS" --wait >/dev/null 2>&1 || true
 
 say "pushing the sample app to $GIT_HTTP_URL/demo.git"
 cat >"$W/src/app/namespace.yaml" <<EOF
@@ -70,7 +71,7 @@ metadata:
   name: web
   namespace: demo-app
 spec:
-  replicas: 0
+  replicas: 2
   selector:
     matchLabels: {app: web}
   template:
@@ -79,8 +80,11 @@ spec:
     spec:
       containers:
       - name: web
-        image: nginx:1.27
-        ports: [{containerPort: 80}]
+        image: cflux.local/testapp:1
+        ports: [{containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
+          periodSeconds: 2
 ---
 apiVersion: v1
 kind: Service
@@ -89,7 +93,7 @@ metadata:
   namespace: demo-app
 spec:
   selector: {app: web}
-  ports: [{port: 80, targetPort: 80}]
+  ports: [{port: 80, targetPort: 8080}]
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -103,16 +107,19 @@ rm -rf "$GIT_ROOT/demo.git"
 SHA=$(bash test/cluster/mkrepo.sh demo "$W/src")
 echo "commit $SHA"
 
-say "starting cflux-operator (log: build/demo/operator.log)"
-k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >/dev/null
+say "building the operator's image (make image) and pushing it to the local registry"
 make -s build
-SPORT=$((20000 + RANDOM % 20000))
-RUNTIME_NAMESPACE=$NS "$BIN/cflux-operator" --kubeconfig="$KUBECONFIG" --log-encoding=console \
-	--storage-path="$W/data" --storage-addr="127.0.0.1:$SPORT" \
-	--storage-adv-addr="127.0.0.1:$SPORT" --metrics-addr=127.0.0.1:0 \
-	--health-addr=127.0.0.1:0 >"$W/operator.log" 2>&1 &
-OP=$!
-trap 'kill $OP 2>/dev/null; wait $OP 2>/dev/null' EXIT
+digest=$(BIN=$BIN bash tools/image.sh)
+# shellcheck disable=SC1091
+. build/image/cflux-operator.env
+echo "$CFLUX_IMAGE_REPOSITORY@$digest"
+
+say "helm install cflux charts/cflux -n $OP_NS"
+"$HELM" install cflux charts/cflux -n "$OP_NS" --create-namespace \
+	--set image.repository="$CFLUX_IMAGE_REPOSITORY" --set image.digest="$digest" --wait --timeout=120s 2>&1 |
+	grep -v 'found symbolic link'
+k get pods -n "$OP_NS" -o wide
+k create namespace "$NS" --dry-run=client -o yaml | k apply -f - >/dev/null
 
 say "applying a FluxConfiguration (Azure's fluxConfigurations properties)"
 k apply -f - <<EOF
@@ -146,8 +153,10 @@ done
 k get -n "$NS" fluxconfigurations
 echo
 k get -n "$NS" gitrepositories,kustomizations
-say "what was applied"
+say "what was applied (as $NS's flux-applier, which the operator set up as Azure's agent does)"
 k get -n "$APP_NS" deployments,services,configmaps -l kustomize.toolkit.fluxcd.io/name=demo-app
+echo
+k get -n "$APP_NS" pods -o wide
 echo
 echo "web-config greeting: $(k get -n $APP_NS configmap web-config -o jsonpath='{.data.greeting}')"
 echo "deployed from:       $(k get -n $APP_NS deployment web -o jsonpath='{.metadata.annotations.cflux\.io/source-revision} {.metadata.annotations.cflux\.io/source-path}')"
@@ -174,6 +183,11 @@ echo "service web:         $(k get -n $APP_NS service web -o name 2>&1 | tail -1
 echo "inventory:"
 k get -n "$NS" kustomization demo-app -o jsonpath='{range .status.inventory.entries[*]}  {.id}{"\n"}{end}'
 
+say "the operator and the app, running"
+k get pods -n "$OP_NS" -l app.kubernetes.io/name=cflux
+k get pods -n "$APP_NS"
+
 say "done"
-echo "The control plane is still up: . build/cluster/env; kubectl get ks,gitrepo -A"
+echo "The operator runs in the cluster: . build/cluster/env; kubectl logs -n $OP_NS deploy/cflux-operator"
+echo "The control plane is still up: kubectl get ks,gitrepo -A"
 echo "Stop it with: make cluster-down"

@@ -19,9 +19,14 @@ PKGS_BACKPORTS="libgit2-dev"
 PKGS_TEST="git gnupg openssl curl python3 openssh-server lighttpd tinyproxy
  docker-registry apache2-utils clang llvm procps iproute2 lighttpd-mod-openssl time
  libclang-rt-14-dev python3-jwt python3-cryptography"
+# The local node (test/cluster/node.sh): container runtime, CNI plugins,
+# what kubelet and kube-proxy call, the test app's busybox; util-linux gives
+# unshare and nsenter, binutils strip (tools/image.py).
+PKGS_NODE="containerd runc containernetworking-plugins iptables nftables conntrack socat
+ busybox-static util-linux binutils"
 
 missing=""
-for p in $PKGS_BUILD $PKGS_BACKPORTS $PKGS_TEST; do
+for p in $PKGS_BUILD $PKGS_BACKPORTS $PKGS_TEST $PKGS_NODE; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
 		missing="$missing $p"
 done
@@ -46,11 +51,11 @@ if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.
 fi
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $PKGS_BUILD $PKGS_TEST >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $PKGS_BUILD $PKGS_TEST $PKGS_NODE >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports $PKGS_BACKPORTS >/dev/null
 # The Debian packages enable and start services we start ourselves on free
 # ports; stop them so they hold no well-known port (no-ops without systemd).
-for s in lighttpd docker-registry ssh; do
+for s in lighttpd docker-registry ssh containerd; do
 	$SUDO service "$s" stop >/dev/null 2>&1 || true
 done
 echo "deps: libgit2 $(pkg-config --modversion libgit2)" >&2

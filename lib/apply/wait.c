@@ -30,6 +30,8 @@ struct wobj {
 	bool found;
 	char msg[256];
 	struct wgroup *g;
+	char *pod_selector; /* a workload's spec.selector.matchLabels, as a label selector */
+	char why[384];      /* at a timeout: what its pods say (CrashLoopBackOff, ...) */
 };
 
 struct wgroup {
@@ -53,6 +55,7 @@ struct wait_req {
 	uv_timer_t timer;
 	bool timer_closed;
 	unsigned inflight;
+	unsigned pod_lists;   /* at a timeout: pod lists still out */
 	bool finished;
 	void (*done)(const struct wait_result *, void *);
 	void *payload;
@@ -68,6 +71,7 @@ static void maybe_free(struct wait_req *w)
 		free(w->objs[i].kind);
 		free(w->objs[i].ns);
 		free(w->objs[i].name);
+		free(w->objs[i].pod_selector);
 	}
 	for (i = 0; i < w->ng; i++) {
 		struct wgroup *g = &w->groups[i];
@@ -150,6 +154,8 @@ static void finish_msg(struct wait_req *w, int r, const char *msg)
 				 o->st == HEALTH_FAILED ? "Failed" : "InProgress");
 			if (r == -EIO && o->msg[0])
 				buf_addf(&b, ": %s", o->msg);
+			if (r == -ETIMEDOUT && o->why[0])
+				buf_addf(&b, ": %s", o->why);
 		}
 		buf_adds(&b, "]");
 	} else if (r == -ECANCELED) {
@@ -185,6 +191,83 @@ static void check(struct wait_req *w)
 		finish(w, 0);
 }
 
+/*
+ * The label selector of a workload's pods (spec.selector.matchLabels of a
+ * Deployment, StatefulSet, DaemonSet or ReplicaSet), or NULL.
+ */
+static char *pod_selector_of(const char *kind, const cJSON *obj)
+{
+	const cJSON *ml = yj_get(obj, "/spec/selector/matchLabels"), *it;
+	struct buf b = BUF_INIT(1024);
+	char *sel;
+
+	if (!streq(kind, "Deployment") && !streq(kind, "StatefulSet") &&
+	    !streq(kind, "DaemonSet") && !streq(kind, "ReplicaSet"))
+		return NULL;
+	cJSON_ArrayForEach(it, ml)
+		if (cJSON_IsString(it))
+			buf_addf(&b, "%s%s=%s", b.len ? "," : "", it->string, it->valuestring);
+	if (!b.len || b.len >= b.max - 1) {
+		buf_release(&b);
+		return NULL;
+	}
+	sel = buf_detach(&b, NULL);
+	return sel;
+}
+
+/*
+ * What a pod says about why it is not ready: a container waiting for a
+ * reason other than starting (CrashLoopBackOff, ImagePullBackOff, ...) with
+ * its last exit, a container that terminated with an error, or an
+ * unschedulable pod.  Empty when nothing is wrong yet.
+ */
+static void pod_why(const cJSON *pod, char *out, size_t n)
+{
+	static const char *const lists[] = { "/status/initContainerStatuses",
+					     "/status/containerStatuses" };
+	const char *name = yj_get_str(pod, "/metadata/name");
+	const cJSON *cs, *c;
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < 2 && !out[0]; i++) {
+		cs = yj_get(pod, lists[i]);
+		cJSON_ArrayForEach(c, cs)
+		{
+			const char *cn = yj_get_str(c, "/name");
+			const char *wr = yj_get_str(c, "/state/waiting/reason");
+			const cJSON *last = yj_get(c, "/lastState/terminated");
+			const cJSON *term = yj_get(c, "/state/terminated");
+
+			if (wr && !streq(wr, "ContainerCreating") && !streq(wr, "PodInitializing")) {
+				if (last)
+					snprintf(out, n, "pod %s: container %s: %s, last exit code %d (%s)",
+						 name, cn, wr,
+						 (int)cJSON_GetNumberValue(yj_get(last, "/exitCode")),
+						 yj_get_str(last, "/reason") ? yj_get_str(last, "/reason") : "");
+				else
+					snprintf(out, n, "pod %s: container %s: %s: %s", name, cn, wr,
+						 yj_get_str(c, "/state/waiting/message") ?
+							 yj_get_str(c, "/state/waiting/message") : "");
+				break;
+			}
+			if (term && cJSON_GetNumberValue(yj_get(term, "/exitCode")) != 0) {
+				snprintf(out, n, "pod %s: container %s: terminated, exit code %d (%s)", name,
+					 cn, (int)cJSON_GetNumberValue(yj_get(term, "/exitCode")),
+					 yj_get_str(term, "/reason") ? yj_get_str(term, "/reason") : "");
+				break;
+			}
+		}
+	}
+	if (!out[0]) {
+		cJSON_ArrayForEach(c, yj_get(pod, "/status/conditions"))
+			if (streq_ptr(yj_get_str(c, "/type"), "PodScheduled") &&
+			    streq_ptr(yj_get_str(c, "/status"), "False"))
+				snprintf(out, n, "pod %s: not scheduled: %s", name,
+					 yj_get_str(c, "/message") ? yj_get_str(c, "/message") : "");
+	}
+}
+
 static void assess(struct wgroup *g, const cJSON *obj, bool deleted)
 {
 	struct wait_req *w = g->w;
@@ -205,10 +288,25 @@ static void assess(struct wgroup *g, const cJSON *obj, bool deleted)
 			o->msg[0] = '\0';
 			continue;
 		}
-		health_assess(obj, &hr);
+		if (!yj_get_str(obj, "/kind")) {
+			/* Items of a LIST carry no kind and apiVersion: health_assess needs them. */
+			cJSON *typed = cJSON_Duplicate(obj, 1);
+			char *av = *g->group ? xasprintf("%s/%s", g->group, g->version) :
+					       xstrdup(g->version);
+
+			cJSON_AddStringToObject(typed, "kind", o->kind);
+			cJSON_AddStringToObject(typed, "apiVersion", av);
+			health_assess(typed, &hr);
+			cJSON_Delete(typed);
+			free(av);
+		} else {
+			health_assess(obj, &hr);
+		}
 		o->found = true;
 		o->st = hr.status;
 		snprintf(o->msg, sizeof(o->msg), "%s", hr.message);
+		free(o->pod_selector);
+		o->pod_selector = pod_selector_of(o->kind, obj);
 	}
 }
 
@@ -306,9 +404,69 @@ static void start_list(struct wgroup *g)
 		g->w->inflight++;
 }
 
+struct podlist {
+	struct wait_req *w;
+	size_t obj;
+};
+
+static void pods_listed(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct podlist *pl = payload;
+	struct wait_req *w = pl->w;
+	const cJSON *it;
+
+	w->inflight--;
+	w->pod_lists--;
+	if (!w->finished && r == 0) {
+		struct wobj *o = &w->objs[pl->obj];
+
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obj, "items"))
+		{
+			pod_why(it, o->why, sizeof(o->why));
+			if (o->why[0])
+				break;
+		}
+	}
+	/* A list refused (no right to read pods) only leaves the reason out. */
+	if (!w->finished && !w->pod_lists)
+		finish(w, -ETIMEDOUT);
+	free(pl);
+	maybe_free(w);
+}
+
+/*
+ * Timed out: before saying so, ask the pods of the workloads still in
+ * progress why (at most a few lists, each bounded), so a crashing
+ * container is named rather than a bare 'InProgress'.
+ */
 static void on_timeout(uv_timer_t *t)
 {
-	finish(t->data, -ETIMEDOUT);
+	struct wait_req *w = t->data;
+	size_t i;
+
+	for (i = 0; i < w->n && w->pod_lists < 4; i++) {
+		struct wobj *o = &w->objs[i];
+		struct kube_opts ko = KUBE_OPTS_INIT;
+		struct kube_ref ref = { .version = "v1", .resource = "pods", .ns = o->ns };
+		struct podlist *pl;
+
+		if (o->st == HEALTH_CURRENT || !o->pod_selector || !o->ns)
+			continue;
+		pl = xcalloc(1, sizeof(*pl));
+		pl->w = w;
+		pl->obj = i;
+		ko.label_selector = o->pod_selector;
+		ko.limit = 20;
+		ko.timeout_ms = 5000;
+		if (kube_list(w->c, &ref, &ko, pods_listed, pl) < 0) {
+			free(pl);
+			continue;
+		}
+		w->inflight++;
+		w->pod_lists++;
+	}
+	if (!w->pod_lists)
+		finish(w, -ETIMEDOUT);
 }
 
 static struct wgroup *group_for(struct wait_req *w, const struct kube_mapping *m, const char *ns,

@@ -12,7 +12,12 @@
  *   - r = 0 as soon as every object is Current;
  *   - r = -EIO at once when an object is Failed (fail fast; Flux's
  *     "failed early due to stalled resources");
- *   - r = -ETIMEDOUT after `timeout_ms`, naming what was not ready;
+ *   - r = -ETIMEDOUT after `timeout_ms`, naming what was not ready and,
+ *     for a workload (Deployment, StatefulSet, DaemonSet, ReplicaSet), what
+ *     its pods say: a container in CrashLoopBackOff with its last exit
+ *     code, an image that cannot be pulled, a pod not scheduled (one pod
+ *     list per such workload, at most four, 5 s each; without the right
+ *     to list pods the reason is left out);
  *   - r = -ECANCELED after wait_cancel();
  *   - r = -ENOENT when a kind is unknown to the cluster (after asking
  *     discovery again: a CRD applied a moment ago is found).
@@ -39,7 +44,9 @@ struct wait_result {
 	unsigned current, in_progress, failed;
 	/*
 	 * Flux's words: "timeout waiting for: [Deployment/ns/web status:
-	 * 'InProgress']", or the failed objects with their kstatus message.
+	 * 'InProgress']" (then ": pod web-x: container web: CrashLoopBackOff,
+	 * last exit code 3 (Error)"), or the failed objects with their kstatus
+	 * message.
 	 */
 	char msg[2048];
 };

@@ -17,7 +17,7 @@ tool=$BUILD/test/kubebench
 [ -x "$tool" ] || { echo "kube.sh: $tool missing (make)" >&2; exit 1; }
 started=0
 if ! [ -f build/cluster/env ] || ! (. build/cluster/env && curl -fsS --max-time 3 --cacert "$CLUSTER_CA" "$APISERVER_URL/readyz" >/dev/null 2>&1); then
-	bash test/cluster/up.sh
+	CFLUX_NODE=0 bash test/cluster/up.sh
 	started=1
 fi
 trap '[ $started = 1 ] && bash test/cluster/down.sh >/dev/null 2>&1' EXIT

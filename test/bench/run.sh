@@ -54,7 +54,7 @@ cluster_up() {
 	else
 		CD=$OUT/cluster
 		# A clean environment: the previous run's cluster variables (ETCD_*) must not leak in.
-		env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" bash test/cluster/up.sh >/dev/null
+		env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" CFLUX_NODE=0 bash test/cluster/up.sh >/dev/null
 		env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" bash test/cluster/servers.sh up >/dev/null
 	fi
 	. "$CD/env"

@@ -4,9 +4,10 @@
 #
 #   bash test/cluster/build.sh [core|oracles|flux|flux-crds|flux-source|servers|oci|all]     (default: core)
 #
-#   core     kube-apiserver, kube-controller-manager, kubectl (k8s.io/kubernetes
-#            through a wrapper module with one replace per staging module),
-#            etcd and etcdctl
+#   core     kube-apiserver, kube-controller-manager, kubectl and the node's
+#            kube-scheduler, kubelet, kube-proxy (k8s.io/kubernetes through a
+#            wrapper module with one replace per staging module), etcd and
+#            etcdctl, CoreDNS (the cluster's DNS)
 #   oracles  kustomize, helm (with version ldflags: assumes Kubernetes 1.$HELM_K8S_MINOR)
 #   flux     source-controller, kustomize-controller, helm-controller (+ CRDs)
 #   flux-crds  only the three controllers' CRDs, from their module zips (seconds)
@@ -117,7 +118,9 @@ timed_build() {
 # ---------------------------------------------------------------- core
 build_kubernetes() {
 	local d="$TB/kubernetes-$K8S_VERSION" src="$TB/src/kubernetes-$K8S_VERSION"
-	local bins="kube-apiserver kube-controller-manager kubectl" b need=""
+	# kubelet adds two lines to the wrapper's go.sum: built in this step,
+	# which owns the wrapper (GOFLAGS=-mod=mod).
+	local bins="kube-apiserver kube-controller-manager kubectl kube-scheduler kube-proxy kubelet" b need=""
 	for b in $bins; do [ -x "$d/$b" ] || need="$need $b"; done
 	[ -n "$need" ] || { log "kubernetes $K8S_VERSION: up to date"; return 0; }
 
@@ -329,6 +332,15 @@ build_oci() {
 }
 
 
+# CoreDNS: its main package is the module root; no replace directives.
+build_coredns() {
+	local d="$TB/coredns-$COREDNS_VERSION" src="$TB/src/coredns-$COREDNS_VERSION"
+	[ -x "$d/coredns" ] && { log "coredns $COREDNS_VERSION: up to date"; return 0; }
+	simple_wrapper coredns "$COREDNS_VERSION" github.com/coredns/coredns
+	local ld="-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
+	(cd "$src" && timed_build "coredns-$COREDNS_VERSION" "$d/coredns" -- -ldflags "$ld" github.com/coredns/coredns)
+}
+
 # ---------------------------------------------------------------- servers
 build_versitygw() {
 	local d="$TB/versitygw-$VERSITYGW_VERSION" src="$TB/src/versitygw-$VERSITYGW_VERSION"
@@ -359,7 +371,7 @@ build_azurite() {
 
 build_servers() { build_versitygw; build_azurite; }
 
-build_core() { build_etcd; build_kubernetes; build_servers; }
+build_core() { build_etcd; build_kubernetes; build_coredns; build_servers; }
 build_oracles() { build_kustomize; build_helm; }
 build_flux() {
 	build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION"

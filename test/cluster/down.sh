@@ -15,8 +15,14 @@ D=$CLUSTER_DIR
 [ -d "$D" ] || exit 0
 D=$(cd "$D" && pwd)
 
+# The node first: a connected kubelet makes kube-apiserver linger on SIGTERM.
+bash "$(dirname "$0")/node.sh" down || log "node.sh down failed"
+# After a node, kube-apiserver 1.35 sits on SIGTERM (measured: more than
+# 20 s, with no client left); its state is thrown away next, so it gets 3 s.
+if [ -f "$D/kube-scheduler.pid" ]; then apiserver_wait=3; else apiserver_wait=15; fi
+stop_proc kube-scheduler "$D/kube-scheduler.pid"
 stop_proc kube-controller-manager "$D/kube-controller-manager.pid"
-stop_proc kube-apiserver "$D/kube-apiserver.pid"
+stop_proc kube-apiserver "$D/kube-apiserver.pid" "$apiserver_wait"
 stop_proc etcd "$D/etcd.pid"
 
 if [ -f "$D/etcd-data.path" ]; then

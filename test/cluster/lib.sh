@@ -8,6 +8,8 @@
 CLUSTER_SCRIPTS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CLUSTER_REPO=$(cd "$CLUSTER_SCRIPTS/../.." && pwd)
 CLUSTER_DIR=${CFLUX_CLUSTER_DIR:-$CLUSTER_REPO/build/cluster}
+# cluster_dir: create CLUSTER_DIR and print its absolute path.
+cluster_dir() { mkdir -p "$CLUSTER_DIR" && cd "$CLUSTER_DIR" && pwd; }
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
@@ -53,21 +55,22 @@ proc_alive() {
 
 proc_pid() { local pid bin; read -r pid bin <"$1"; echo "$pid"; }
 
-# stop_proc NAME PIDFILE: TERM, wait up to 15 s, then KILL; remove pidfile.
+# stop_proc NAME PIDFILE [SECONDS]: TERM, wait up to SECONDS (15), then KILL;
+# remove pidfile.
 stop_proc() {
-	local name=$1 pidfile=$2 pid i
+	local name=$1 pidfile=$2 secs=${3:-15} pid i
 	[ -f "$pidfile" ] || return 0
 	if proc_alive "$pidfile"; then
 		pid=$(proc_pid "$pidfile")
 		kill -TERM "$pid" 2>/dev/null || true
-		for i in $(seq 1 150); do
+		for i in $(seq 1 $((secs * 10))); do
 			kill -0 "$pid" 2>/dev/null || break
 			# a zombie child of ours is gone for our purpose
 			[ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
 			sleep 0.1
 		done
 		if kill -0 "$pid" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
-			log "$name (pid $pid) ignored SIGTERM for 15 s: SIGKILL"
+			log "$name (pid $pid) ignored SIGTERM for $secs s: SIGKILL"
 			kill -KILL "$pid" 2>/dev/null || true
 			for i in $(seq 1 50); do
 				kill -0 "$pid" 2>/dev/null || break
@@ -102,4 +105,18 @@ tail_log() {
 	echo "---- last lines of $1 ----" >&2
 	tail -n 25 "$1" >&2
 	echo "----" >&2
+}
+
+# issue_cert DIR NAME SUBJECT EXT-LINE...: DIR/NAME.key and DIR/NAME.crt, an
+# RSA key and a certificate with SUBJECT and the given x509v3 extension
+# lines, signed by DIR/ca.crt and DIR/ca.key.
+issue_cert() {
+	local dir=$1 name=$2 subj=$3
+	shift 3
+	openssl genrsa -out "$dir/$name.key" 2048 2>/dev/null
+	openssl req -new -key "$dir/$name.key" -subj "$subj" -out "$dir/$name.csr" 2>/dev/null
+	printf '%s\n' "$@" >"$dir/$name.ext"
+	openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+		-days 3650 -sha256 -extfile "$dir/$name.ext" -out "$dir/$name.crt" 2>/dev/null
+	rm -f "$dir/$name.csr" "$dir/$name.ext" "$dir/ca.srl"
 }

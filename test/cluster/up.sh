@@ -16,6 +16,12 @@
 #                         cluster-admin (same binding)  -> kubeconfig-<name>
 #   system:kube-controller-manager  group system:masters (used by kube-controller-manager)
 # Audit log (Metadata level, every request): $CFLUX_CLUSTER_DIR/audit.log.
+# A node (node.sh: kubelet, kube-proxy, containerd, CoreDNS, in namespaces
+# of its own) and kube-scheduler come with it unless CFLUX_NODE=0; then the
+# apiserver and the test servers listen on the host end of the node's veth
+# pair (HOST_ADDR, 10.222.N.1), which pods reach too, the apiserver runs
+# with --authorization-mode=Node,RBAC and NodeRestriction, and the kubelet
+# is system:node:cflux-node.  Without a node everything is on 127.0.0.1.
 # Writes $CFLUX_CLUSTER_DIR/env (shell-sourceable: KUBECONFIG, APISERVER_URL,
 # CLUSTER_CA, *_TOKEN, ports, pids).  Running it again while the cluster is
 # up and ready is a no-op.
@@ -23,9 +29,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 . "$CLUSTER_SCRIPTS/env.sh"
 
-D=$CLUSTER_DIR
-mkdir -p "$D"
-D=$(cd "$D" && pwd)
+D=$(cluster_dir)
 PKI=$D/pki
 
 # ---------------------------------------------------------------- already up?
@@ -39,10 +43,10 @@ if [ -f "$D/env" ] && proc_alive "$D/etcd.pid" && proc_alive "$D/kube-apiserver.
 	fi
 fi
 # Anything left over from an earlier, partial run: stop it by pid first.
-for p in kube-controller-manager kube-apiserver etcd; do
+for p in kube-scheduler kube-controller-manager kube-apiserver etcd; do
 	[ -f "$D/$p.pid" ] && log "leftover $p.pid: cleaning up with down.sh"
 done
-if ls "$D"/*.pid >/dev/null 2>&1 || [ -f "$D/etcd-data.path" ]; then
+if ls "$D"/*.pid >/dev/null 2>&1 || [ -f "$D/etcd-data.path" ] || [ -d "$D/node" ]; then
 	CFLUX_CLUSTER_DIR=$D bash "$CLUSTER_SCRIPTS/down.sh"
 fi
 
@@ -63,20 +67,33 @@ mkdir -p "$PKI"
 chmod 700 "$PKI"
 
 # ---------------------------------------------------------------- PKI
-gen_pki() {
-	local ossl_q="-quiet"
-	openssl req -help 2>&1 | grep -q -- '-quiet' || ossl_q=""
+gen_ca() {
 	openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
 	openssl req -x509 -new -key "$PKI/ca.key" -sha256 -days 3650 -subj "/CN=cflux-test-cluster-ca" \
 		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
 		-out "$PKI/ca.crt" 2>/dev/null
+}
+gen_ca
+
+# ---------------------------------------------------------------- node network
+# The node's namespaces and addresses come first: the apiserver listens
+# where pods can reach it.
+if [ "${CFLUX_NODE:-1}" != 0 ]; then
+	bash "$CLUSTER_SCRIPTS/node.sh" prepare || die "the node could not be prepared"
+	# shellcheck disable=SC1091
+	. "$D/node/node.env"
+else
+	HOST_ADDR=127.0.0.1 SERVICE_CIDR=10.0.0.0/16 KUBERNETES_SVC_IP=10.0.0.1
+fi
+
+gen_pki() {
 	openssl genrsa -out "$PKI/apiserver.key" 2048 2>/dev/null
 	openssl req -new -key "$PKI/apiserver.key" -subj "/CN=kube-apiserver" -out "$PKI/apiserver.csr" 2>/dev/null
 	cat >"$PKI/apiserver.ext" <<EOF
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+subjectAltName=IP:127.0.0.1,IP:$HOST_ADDR,IP:$KUBERNETES_SVC_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
 EOF
 	openssl x509 -req -in "$PKI/apiserver.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
 		-days 3650 -sha256 -extfile "$PKI/apiserver.ext" -out "$PKI/apiserver.crt" 2>/dev/null
@@ -114,7 +131,7 @@ EOF
 
 # ---------------------------------------------------------------- ports
 read -r ETCD_PORT ETCD_PEER_PORT APISERVER_PORT <<<"$(free_ports 3)"
-APISERVER_URL=https://127.0.0.1:$APISERVER_PORT
+APISERVER_URL=https://$HOST_ADDR:$APISERVER_PORT
 ETCD_URL=http://127.0.0.1:$ETCD_PORT
 
 # kubeconfig FILE USER TOKEN
@@ -159,6 +176,9 @@ else
 	mkdir -p "$ETCD_DATA"
 fi
 echo "$ETCD_DATA" >"$D/etcd-data.path"
+# etcd reads ETCD_* variables as flags and refuses ones a flag shadows: a
+# shell that sourced an env file of ours has ETCD_DATA_DIR and the like.
+for v in $(compgen -e | grep '^ETCD_'); do unset "$v"; done
 start_proc etcd "$D/etcd.pid" "$D/etcd.log" "$ETCD" \
 	--name=cflux --data-dir="$ETCD_DATA/member-data" \
 	--listen-client-urls="$ETCD_URL" --advertise-client-urls="$ETCD_URL" \
@@ -170,14 +190,24 @@ etcd_ok() { curl -fsS --max-time 2 "$ETCD_URL/health" | grep -q '"health":"true"
 wait_until 30 "etcd" "$D/etcd.pid" etcd_ok || { tail_log "$D/etcd.log"; die "etcd did not become healthy"; }
 
 # ---------------------------------------------------------------- kube-apiserver
+if [ -n "${NODE_NAME:-}" ]; then
+	# A real node: its own identity (Node authorizer, NodeRestriction), pods
+	# with service-account tokens, and kubectl logs/exec through the kubelet.
+	node_flags=(--authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction
+		--kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt"
+		--kubelet-client-key="$PKI/apiserver-kubelet-client.key"
+		--kubelet-certificate-authority="$PKI/ca.crt"
+		--kubelet-preferred-address-types=InternalIP,Hostname)
+else
+	node_flags=(--authorization-mode=RBAC --disable-admission-plugins=ServiceAccount)
+fi
 start_proc kube-apiserver "$D/kube-apiserver.pid" "$D/kube-apiserver.log" "$KUBE_APISERVER" \
 	--etcd-servers="$ETCD_URL" \
-	--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$APISERVER_PORT" \
+	--bind-address="$HOST_ADDR" --advertise-address="$HOST_ADDR" --secure-port="$APISERVER_PORT" \
 	--cert-dir="$PKI" --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
 	--client-ca-file="$PKI/ca.crt" --token-auth-file="$PKI/tokens.csv" \
-	--authorization-mode=RBAC \
-	--service-cluster-ip-range=10.0.0.0/16 --allow-privileged=true \
-	--disable-admission-plugins=ServiceAccount \
+	"${node_flags[@]}" \
+	--service-cluster-ip-range="$SERVICE_CIDR" --allow-privileged=true \
 	--service-account-issuer="$APISERVER_URL/" \
 	--service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
 	--audit-policy-file="$D/audit-policy.yaml" --audit-log-path="$D/audit.log" \
@@ -220,6 +250,27 @@ sa_ok() { K get serviceaccount default -n default; }
 wait_until 60 "kube-controller-manager (default ServiceAccount)" "$D/kube-controller-manager.pid" sa_ok ||
 	{ tail_log "$D/kube-controller-manager.log"; die "kube-controller-manager is not working"; }
 
+# ---------------------------------------------------------------- kube-scheduler
+if [ -n "${NODE_NAME:-}" ]; then
+	cat >"$PKI/kubeconfig-scheduler" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: cflux-test
+  cluster: {server: '$APISERVER_URL', certificate-authority: '$PKI/ca.crt'}
+users:
+- name: kube-scheduler
+  user: {client-certificate: '$PKI/kube-scheduler.crt', client-key: '$PKI/kube-scheduler.key'}
+contexts:
+- name: default
+  context: {cluster: cflux-test, user: kube-scheduler}
+current-context: default
+EOF
+	start_proc kube-scheduler "$D/kube-scheduler.pid" "$D/kube-scheduler.log" "$KUBE_SCHEDULER" \
+		--kubeconfig="$PKI/kubeconfig-scheduler" --authentication-kubeconfig="$PKI/kubeconfig-scheduler" \
+		--authorization-kubeconfig="$PKI/kubeconfig-scheduler" --secure-port=0 --leader-elect=false
+fi
+
 # ---------------------------------------------------------------- env
 cat >"$D/env" <<EOF
 # Generated by test/cluster/up.sh; source it (sh/bash).
@@ -251,6 +302,13 @@ export KUBECTL='$KUBECTL'
 export ETCDCTL='$ETCDCTL'
 case "\$PATH:" in '${KUBECTL%/*}:'*) ;; *) export PATH='${KUBECTL%/*}':\$PATH ;; esac
 EOF
+if [ -n "${NODE_NAME:-}" ]; then
+	cat "$D/node/node.env" >>"$D/env"
+	echo "export KUBE_SCHEDULER_PID='$(proc_pid "$D/kube-scheduler.pid")'" >>"$D/env"
+	bash "$CLUSTER_SCRIPTS/node.sh" up || die "the node did not come up"
+else
+	echo "export HOST_ADDR='127.0.0.1'" >>"$D/env"
+fi
 up_done=1
 log "cluster up at $APISERVER_URL in $(python3 -c "print('%.1f' % ($(date +%s.%N) - $t_start))") s"
 log "use: export KUBECONFIG=$D/kubeconfig   (or: . $D/env)"

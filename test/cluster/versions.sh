@@ -3,6 +3,8 @@
 # next build.sh run builds it into its own cache directory.
 K8S_VERSION=v1.35.4
 ETCD_VERSION=v3.6.16
+# The cluster DNS of the local node (go 1.26.0).
+COREDNS_VERSION=v1.15.0
 KUSTOMIZE_VERSION=v5.8.1
 HELM_VERSION=v3.21.4
 HELM_K8S_MINOR=35

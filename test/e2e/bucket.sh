@@ -68,7 +68,7 @@ rev() { jpk bucket "$1" '{.status.artifact.revision}'; }
 artifact_files() {
 	local url
 	url=$(jpk bucket "$1" '{.status.artifact.url}')
-	curl -fsS "$url" | tar -tzf - | grep -v '/$' | sort
+	art_curl - "$url" | tar -tzf - | grep -v '/$' | sort
 }
 has_files() { # NAME FILE...: exactly these files
 	local name=$1 want got
@@ -123,7 +123,7 @@ for store in s3 az; do
 		l0=$(lists)
 		sleep 7
 		check "s3: an unchanged bucket is listed at each interval but nothing is downloaded" \
-			bash -c "[ $(gets) -eq $g0 ] && [ $(lists) -gt $((l0 + 2)) ] || { echo gets $g0 -> $(gets) lists $l0 -> $(lists); exit 1; }"
+			bash -c "[ $(gets) -eq $g0 ] && [ $(lists) -gt $((l0 + 2)) ] || { echo 'gets $g0 -> $(gets), lists $l0 -> $(lists)'; exit 1; }"
 	fi
 
 	# ---- added, changed, deleted: the next interval
@@ -188,7 +188,14 @@ check "provider gcp is refused: Stalled, named" poll 30 bash -c \
 	"[ \"\$(KUBECONFIG=$KUBECONFIG $KUBECTL get bucket -n $NS gcp -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status}')\" = True ]"
 
 # ---- many objects: paginated listings, bounded memory
-hwm() { awk '/VmHWM/ {print $2}' "/proc/$OP_PID/status"; }
+# The operator's peak RSS (KiB): its process as this host sees it — in the
+# cluster the container's process (the node shares the host's PID
+# namespace), else the local one.
+hwm() {
+	local pid=$OP_PID
+	[ "$OP_MODE" = cluster ] && pid=$(op_host_pid "$(op_pod)")
+	awk '/VmHWM/ {print $2}' "/proc/$pid/status"
+}
 for store in s3 az; do
 	fill=FILL_$store
 	n=${MANY[$store]}

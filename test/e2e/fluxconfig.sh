@@ -182,7 +182,7 @@ fc both "  gitRepository: {url: $GIT_HTTPS_AUTH_URL/$REPO.git, repositoryRef: {b
 check "localAuthRef with httpsUser: Stalled, naming both" poll 30 bash -c \
 	"[ \"\$($KUBECTL get fc -n $NS both -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status}')\" = True ] && $KUBECTL get fc -n $NS both -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].message}' | grep -q 'localAuthRef cannot be combined with'"
 no_secret_leak() {
-	! grep -rqF "$GIT_HTTP_PASSWORD" "$W/operator.log" &&
+	! op_log | grep -qF "$GIT_HTTP_PASSWORD" &&
 		! k get events -n "$NS" -o yaml | grep -qF "$GIT_HTTP_PASSWORD" &&
 		! k get fc -n "$NS" -o yaml | grep -qF "$GIT_HTTP_PASSWORD" &&
 		! k get fc -n "$NS" -o yaml | grep -qF "BEGIN OPENSSH"

@@ -48,7 +48,7 @@ check "finalizer finalizers.fluxcd.io added" \
 URL=$(jp main '{.status.artifact.url}')
 DIGEST=$(jp main '{.status.artifact.digest}')
 fetch_artifact() {
-	curl -fsS -o "$W/a.tar.gz" "$URL" &&
+	art_curl "$W/a.tar.gz" "$URL" &&
 		[ "sha256:$(sha256sum "$W/a.tar.gz" | cut -d' ' -f1)" = "$DIGEST" ] &&
 		[ "$(stat -c %s "$W/a.tar.gz")" = "$(jp main '{.status.artifact.size}')" ]
 }
@@ -66,21 +66,21 @@ tar_lacks() { # FILE PATTERN: no entry matches
 check "artifact holds deploy/app.yaml and README.md" tar_has "$W/a.tar.gz" deploy/app.yaml README.md
 check "default ignore rules: no .github/, no *.png" tar_lacks "$W/a.tar.gz" '^\.github|logo\.png'
 check "artifact path layout gitrepository/<ns>/<name>/<sha>.tar.gz" \
-	test -f "$W/data/gitrepository/$NS/main/$SHA1.tar.gz"
+	test -f "$OP_DATA/gitrepository/$NS/main/$SHA1.tar.gz"
 check "Event NewArtifact recorded" \
 	poll 10 bash -c "$KUBECTL get events -n $NS --field-selector involvedObject.name=main,reason=NewArtifact -o name | grep -q ."
 check "readiness and metrics endpoints" \
-	bash -c "curl -fsS http://127.0.0.1:$HPORT/readyz | grep -qx ok && curl -fsS http://127.0.0.1:$MPORT/metrics | grep -q 'gotk_reconcile_duration_seconds_count{kind=\"GitRepository\",name=\"main\",namespace=\"$NS\"} [1-9]'"
+	bash -c "curl -fsS http://$OP_ADDR:$HPORT/readyz | grep -qx ok && curl -fsS http://$OP_ADDR:$MPORT/metrics | grep -q 'gotk_reconcile_duration_seconds_count{kind=\"GitRepository\",name=\"main\",namespace=\"$NS\"} [1-9]'"
 L="kind=\"GitRepository\",name=\"main\",namespace=\"$NS\""
 check "gotk_reconcile_condition: Ready True is 1, False and Unknown 0" bash -c "
-	m=\$(curl -fsS http://127.0.0.1:$MPORT/metrics) &&
+	m=\$(curl -fsS http://$OP_ADDR:$MPORT/metrics) &&
 	grep -qxF 'gotk_reconcile_condition{$L,type=\"Ready\",status=\"True\"} 1' <<<\"\$m\" &&
 	grep -qxF 'gotk_reconcile_condition{$L,type=\"Ready\",status=\"False\"} 0' <<<\"\$m\" &&
 	grep -qxF 'gotk_reconcile_condition{$L,type=\"Ready\",status=\"Unknown\"} 0' <<<\"\$m\""
 check "gotk_suspend_status 0, then 1 once suspended" bash -c "
-	curl -fsS http://127.0.0.1:$MPORT/metrics | grep -qxF 'gotk_suspend_status{$L} 0' &&
+	curl -fsS http://$OP_ADDR:$MPORT/metrics | grep -qxF 'gotk_suspend_status{$L} 0' &&
 	$KUBECTL patch gitrepository -n $NS main --type=merge -p '{\"spec\":{\"suspend\":true}}' >/dev/null &&
-	for i in \$(seq 1 40); do curl -fsS http://127.0.0.1:$MPORT/metrics | grep -qxF 'gotk_suspend_status{$L} 1' && exit 0; sleep 0.25; done; exit 1"
+	for i in \$(seq 1 40); do curl -fsS http://$OP_ADDR:$MPORT/metrics | grep -qxF 'gotk_suspend_status{$L} 1' && exit 0; sleep 0.25; done; exit 1"
 k patch gitrepository -n "$NS" main --type=merge -p '{"spec":{"suspend":false}}' >/dev/null
 
 # ------------------------------------------------------------ spec.ignore
@@ -88,7 +88,7 @@ gitrepo ign "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" 'ignore: |' '  /*'
 ignored_artifact() {
 	local url
 	url=$(jp ign '{.status.artifact.url}')
-	[ -n "$url" ] && curl -fsS -o "$W/ign.tar.gz" "$url" &&
+	[ -n "$url" ] && art_curl "$W/ign.tar.gz" "$url" &&
 		[ "$(tar -tzf "$W/ign.tar.gz" | sort | tr '\n' ' ')" = "deploy/ deploy/app.yaml " ]
 }
 check "spec.ignore '/*' '!/deploy' keeps only deploy/" poll 30 ignored_artifact
@@ -117,7 +117,7 @@ no_fetch() {
 sleep 5
 check "an unchanged remote: one ref listing, no fetch (server access log)" no_fetch
 check "old artifacts collected, two kept" \
-	bash -c "[ \$(ls $W/data/gitrepository/$NS/main | wc -l) -le 2 ]"
+	bash -c "[ \$(ls $OP_DATA/gitrepository/$NS/main | wc -l) -le 2 ]"
 
 # ------------------------------------------------------------ failures
 gitrepo nobranch "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: nope" >/dev/null
@@ -128,7 +128,7 @@ k create secret generic -n "$NS" badauth --from-literal=username="$GIT_HTTP_USER
 gitrepo badauth "$GIT_HTTP_AUTH_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: badauth" >/dev/null
 check "wrong password: Ready=False AuthenticationFailed" poll 30 ready_is badauth False AuthenticationFailed
 check "no secret in the status, events or logs" \
-	bash -c "! { $KUBECTL get gitrepository -n $NS badauth -o yaml; $KUBECTL get events -n $NS -o yaml; cat $W/operator.log; } | grep -q wrong-password-xyzzy"
+	bash -c "! { $KUBECTL get gitrepository -n $NS badauth -o yaml; $KUBECTL get events -n $NS -o yaml; op_log; } | grep -q wrong-password-xyzzy"
 k create secret generic -n "$NS" goodauth --from-literal=username="$GIT_HTTP_USER" \
 	--from-literal=password="$GIT_HTTP_PASSWORD" >/dev/null
 gitrepo goodauth "$GIT_HTTP_AUTH_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: goodauth" >/dev/null
@@ -183,10 +183,10 @@ gitrepo viaproxy "$GIT_HTTPS_URL/$REPO.git" "ref:" "  branch: main" "secretRef:"
 	"proxySecretRef:" "  name: proxy" >/dev/null
 check "HTTPS through the proxy (CONNECT, our TLS inside): Ready=True" poll 30 ready_is viaproxy True Succeeded
 check "... the proxy's log shows the tunnel to the git server" \
-	grep -q "CONNECT 127.0.0.1:$GIT_HTTPS_PORT " "$PROXY_LOG"
+	grep -q "CONNECT $SERVERS_HOST:$GIT_HTTPS_PORT " "$PROXY_LOG"
 gitrepo viaproxyhttp "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" "proxySecretRef:" "  name: proxy" >/dev/null
 check "plain HTTP through the proxy: Ready=True, the tunnel in the proxy's log" \
-	poll 30 bash -c "$KUBECTL get gitrepository -n $NS viaproxyhttp -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True && grep -q 'CONNECT 127.0.0.1:$GIT_HTTP_PORT ' '$PROXY_LOG'"
+	poll 30 bash -c "$KUBECTL get gitrepository -n $NS viaproxyhttp -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True && grep -q 'CONNECT $SERVERS_HOST:$GIT_HTTP_PORT ' '$PROXY_LOG'"
 k create secret generic -n "$NS" badproxy --from-literal=address="$PROXY_URL" \
 	--from-literal=username="$PROXY_USER" --from-literal=password=proxy-pass-xyzzy >/dev/null
 gitrepo badproxy "$GIT_HTTPS_URL/$REPO.git" "ref:" "  branch: main" "secretRef:" "  name: httpsca" \
@@ -194,7 +194,7 @@ gitrepo badproxy "$GIT_HTTPS_URL/$REPO.git" "ref:" "  branch: main" "secretRef:"
 check "a wrong proxy password: Ready=False, says the proxy refused it" \
 	poll 30 bash -c "$KUBECTL get gitrepository -n $NS badproxy -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status} {.status.conditions[?(@.type==\"Ready\")].message}' | grep -q '^False .*refused the proxy username and password'"
 check "... and the proxy password is nowhere in status, events or logs" \
-	bash -c "! { $KUBECTL get gitrepository -n $NS badproxy -o yaml; $KUBECTL get events -n $NS -o yaml; cat $W/operator.log; } | grep -q proxy-pass-xyzzy"
+	bash -c "! { $KUBECTL get gitrepository -n $NS badproxy -o yaml; $KUBECTL get events -n $NS -o yaml; op_log; } | grep -q proxy-pass-xyzzy"
 k create secret generic -n "$NS" noaddress --from-literal=username=x >/dev/null
 gitrepo noaddress "$GIT_HTTP_URL/$REPO.git" "proxySecretRef:" "  name: noaddress" >/dev/null
 check "a proxy Secret without address: Ready=False AuthenticationFailed, Flux's message" \
@@ -215,7 +215,7 @@ included_is() {
 	local url
 	[ "$(jp withlib '{.status.includedArtifacts[0].revision}')" = "main@sha1:$1" ] &&
 		ready_is withlib True Succeeded && url=$(jp withlib '{.status.artifact.url}') &&
-		curl -fsS -o "$W/inc.tar.gz" "$url" && tar -xzf "$W/inc.tar.gz" -C "$W" -O vendor/lib/lib.yaml | grep -qx "$2" &&
+		art_curl "$W/inc.tar.gz" "$url" && tar -xzf "$W/inc.tar.gz" -C "$W" -O vendor/lib/lib.yaml | grep -qx "$2" &&
 		! tar -tzf "$W/inc.tar.gz" | grep -q '^vendor/lib/README.md'
 }
 check "the included artifact's fromPath lands at toPath once it exists; includedArtifacts set" \
@@ -237,7 +237,7 @@ gitrepo sparse "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" "sparseCheckout
 sparse_artifact() {
 	local url
 	url=$(jp sparse '{.status.artifact.url}')
-	[ -n "$url" ] && curl -fsS -o "$W/sp.tar.gz" "$url" &&
+	[ -n "$url" ] && art_curl "$W/sp.tar.gz" "$url" &&
 		[ "$(tar -tzf "$W/sp.tar.gz" | sort | tr '\n' ' ')" = "deploy/ deploy/app.yaml " ] &&
 		[ "$(jp sparse '{.status.observedSparseCheckout[0]}')" = deploy ]
 }
@@ -250,7 +250,7 @@ gitrepo super "$GIT_HTTP_URL/$REPO-super.git" "ref:" "  branch: main" "recurseSu
 super_artifact() {
 	local url
 	url=$(jp super '{.status.artifact.url}')
-	[ -n "$url" ] && curl -fsS -o "$W/super.tar.gz" "$url" &&
+	[ -n "$url" ] && art_curl "$W/super.tar.gz" "$url" &&
 		tar -tzf "$W/super.tar.gz" | grep -qx lib/deploy/lib.yaml &&
 		[ "$(jp super '{.status.observedRecurseSubmodules}')" = true ]
 }
@@ -266,17 +266,15 @@ sleep 5
 packs_before=$(log_lines "/git/$REPO.git/git-upload-pack")
 OLD_DIGEST=$(jp main '{.status.artifact.digest}')
 OLD_URL=$(jp main '{.status.artifact.url}')
-kill -TERM "$OP_PID"
-wait "$OP_PID" || true
-OP_PID=
-check "operator restarts on other ports" start_operator
+stop_operator
+check "operator restarts (local: on other ports)" start_operator
 restarted_served() {
 	local url
 	url=$(jp main '{.status.artifact.url}')
-	[ -n "$url" ] && [ "$url" != "$OLD_URL" ] && curl -fsS -o "$W/r.tar.gz" "$url" &&
+	[ -n "$url" ] && { [ "$OP_MODE" = cluster ] || [ "$url" != "$OLD_URL" ]; } && art_curl "$W/r.tar.gz" "$url" &&
 		[ "sha256:$(sha256sum "$W/r.tar.gz" | cut -d' ' -f1)" = "$OLD_DIGEST" ]
 }
-check "after a restart the artifact is still served, at the new address, same digest" poll 30 restarted_served
+check "after a restart the artifact is still served (local: at the new address), same digest" poll 30 restarted_served
 sleep 5
 check "after a restart: no fetch, only the ref listing (server access log)" \
 	bash -c "echo \"upload-pack: $packs_before -> \$(grep -c /git/$REPO.git/git-upload-pack $GIT_HTTP_ACCESS_LOG)\"; [ \$(grep -c /git/$REPO.git/git-upload-pack $GIT_HTTP_ACCESS_LOG) -eq $packs_before ]"
@@ -286,14 +284,12 @@ check "the bare repository cache is kept between fetches" \
 	test -d "$W/data/.cache/gitrepository/$NS/main/objects"
 k delete gitrepository -n "$NS" main --wait=false >/dev/null
 check "delete: the finalizer removes the artifacts and lets the object go" \
-	poll 30 bash -c "! $KUBECTL get gitrepository -n $NS main >/dev/null 2>&1 && [ ! -e $W/data/gitrepository/$NS/main ]"
+	poll 30 bash -c "! $KUBECTL get gitrepository -n $NS main >/dev/null 2>&1 && [ ! -e $OP_DATA/gitrepository/$NS/main ]"
 check "delete: the bare repository cache goes too (issue #25)" \
-	bash -c "[ ! -e $W/data/.cache/gitrepository/$NS/main ] || { find $W/data/.cache | head; exit 1; }"
+	bash -c "[ ! -e $OP_DATA/.cache/gitrepository/$NS/main ] || { find $OP_DATA/.cache | head; exit 1; }"
 
 # ------------------------------------------------------------ SIGTERM
-kill -TERM "$OP_PID"
-rc=0
-wait "$OP_PID" || rc=$?
-OP_PID=
-check "SIGTERM: clean exit 0" bash -c "[ $rc = 0 ] && grep -q Stopped $W/operator.log"
+stop_operator
+stopped() { [ "$OP_RC" = 0 ] && op_log | grep -q Stopped; }
+check "SIGTERM: clean exit 0" stopped
 tap_end

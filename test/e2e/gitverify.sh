@@ -82,7 +82,7 @@ check "signed by a key not in the Secret: Ready=False InvalidCommitSignature, no
 check "... the message is Flux's" \
 	bash -c "[ \"\$1\" = \"signature verification of commit '$SIGNED' failed: unable to verify Git commit: unable to verify payload with any of the given key rings: no matching key\" ]" _ "$(cond gitrepository pgpwrong Ready message)"
 check "... and no artifact was stored" \
-	bash -c "[ -z \"$(jpk gitrepository pgpwrong '{.status.artifact}')\" ] && [ ! -e $W/data/gitrepository/$NS/pgpwrong ]"
+	bash -c "[ -z \"$(jpk gitrepository pgpwrong '{.status.artifact}')\" ] && [ ! -e $OP_DATA/gitrepository/$NS/pgpwrong ]"
 
 mapfile -t V < <(verify_spec HEAD alice)
 gitrepo unsigned "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: plain" "${V[@]}" >/dev/null
@@ -132,16 +132,14 @@ k annotate gitrepository -n "$NS" pgp --overwrite reconcile.fluxcd.io/requestedA
 check "an unsigned commit pushed on top: Ready=False naming it" \
 	poll 30 bash -c "$KUBECTL get gitrepository -n $NS pgp -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -qF \"commit '$NEW' failed: unsupported signature type: empty\""
 check "... the verified artifact stays in status and in storage" \
-	bash -c "[ \"$(jpk gitrepository pgp '{.status.artifact.revision}')\" = main@sha1:$SIGNED ] && [ -f $W/data/gitrepository/$NS/pgp/$SIGNED.tar.gz ]"
+	bash -c "[ \"$(jpk gitrepository pgp '{.status.artifact.revision}')\" = main@sha1:$SIGNED ] && [ -f $OP_DATA/gitrepository/$NS/pgp/$SIGNED.tar.gz ]"
 check "... no key material in the status, events or logs" \
-	bash -c "! { $KUBECTL get gitrepository -n $NS -o yaml; $KUBECTL get events -n $NS -o yaml; cat $W/operator.log; } | grep -q 'BEGIN PGP PUBLIC KEY'"
+	bash -c "! { $KUBECTL get gitrepository -n $NS -o yaml; $KUBECTL get events -n $NS -o yaml; op_log; } | grep -q 'BEGIN PGP PUBLIC KEY'"
 
 # ------------------------------------------------------------ no verify again
 gitrepo pgp "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
 check "spec.verify removed: the new commit is stored; SourceVerified and the mode are gone" \
 	poll 30 bash -c "[ \"\$($KUBECTL get gitrepository -n $NS pgp -o jsonpath='{.status.artifact.revision}|{.status.sourceVerificationMode}|{.status.conditions[?(@.type==\"SourceVerified\")].status}')\" = 'main@sha1:$NEW||' ]"
 
-kill -TERM "$OP_PID" 2>/dev/null
-wait "$OP_PID" 2>/dev/null
-OP_PID=
+
 tap_end

@@ -27,7 +27,7 @@ metadata:
   name: web
   namespace: $NS
 spec:
-  replicas: 0
+  replicas: 2
   selector:
     matchLabels: {app: web}
   template:
@@ -36,7 +36,11 @@ spec:
     spec:
       containers:
       - name: web
-        image: nginx:\${TAG:=1.27}
+        image: cflux.local/testapp:\${TAG:=0}
+        ports: [{containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
+          periodSeconds: 1
 ---
 apiVersion: v1
 kind: Service
@@ -45,7 +49,30 @@ metadata:
   namespace: $NS
 spec:
   selector: {app: web}
-  ports: [{port: 80}]
+  ports: [{port: 80, targetPort: 8080}]
+EOF
+# A Deployment whose container exits at once (the Kustomization must say so).
+mkdir -p "$W/src/crash"
+cat >"$W/src/crash/crash.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: crasher
+  namespace: $NS
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: crasher}
+  template:
+    metadata:
+      labels: {app: crasher}
+    spec:
+      containers:
+      - name: crasher
+        image: cflux.local/testapp:1
+        command: [sh, -c, "echo starting; exit 3"]
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
 EOF
 cat >"$W/src/app/config.yaml" <<EOF
 apiVersion: v1
@@ -97,12 +124,18 @@ jp() { jpk kustomization "$@"; }
 
 gitrepo src "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
 kustomization app src ./app "prune: true" "wait: true" "postBuild:" \
-	"  substitute: {GREETING: hello, TAG: '1.28'}" \
+	"  substitute: {GREETING: hello, TAG: '1'}" \
 	"  substituteFrom: [{kind: ConfigMap, name: vars}]" >/dev/null
 
 applied_msg() { [ "$(cond kustomization app Ready message)" = "Applied revision: main@sha1:$1" ]; }
 check "Ready=True 'Applied revision: main@sha1:<sha>'" poll 60 applied_msg "$SHA1"
 check "Healthy=True after wait: true" bash -c "[ \"$(cond kustomization app Healthy status)\" = True ]"
+if [ "$OP_MODE" = cluster ]; then
+	check "... because the Deployment's two pods are Running and Ready" bash -c \
+		"[ \"\$($KUBECTL get deploy -n $NS web -o jsonpath='{.status.readyReplicas}')\" = 2 ] && [ \"\$($KUBECTL get pods -n $NS -l app=web --field-selector=status.phase=Running -o name | wc -l)\" = 2 ]"
+	check "the Service answers from a pod, through cluster DNS" bash -c \
+		"$KUBECTL run -n $NS dnscheck --image=cflux.local/testapp:1 --restart=Never --command -- wget -q -O- http://web.$NS.svc.cluster.local/ >/dev/null && for i in \$(seq 1 60); do [ \"\$($KUBECTL get pod -n $NS dnscheck -o jsonpath='{.status.phase}')\" = Succeeded ] && exit 0; sleep 0.5; done; $KUBECTL logs -n $NS dnscheck; exit 1"
+fi
 check "lastAppliedRevision, lastAttemptedRevision, observedGeneration" bash -c \
 	"[ \"$(jp app '{.status.lastAppliedRevision}')\" = main@sha1:$SHA1 ] && [ \"$(jp app '{.status.lastAttemptedRevision}')\" = main@sha1:$SHA1 ] && [ \"$(jp app '{.status.observedGeneration}')\" = 1 ]"
 inventory() { jp app '{range .status.inventory.entries[*]}{.id}{" "}{.v}{"\n"}{end}'; }
@@ -116,7 +149,7 @@ check "owner labels on applied objects" bash -c \
 check "provenance: the commit and file:line on the object" bash -c \
 	"[ \"\$($KUBECTL get deploy -n $NS web -o jsonpath='{.metadata.annotations.cflux\.io/source-revision} {.metadata.annotations.cflux\.io/source-path}')\" = 'main@sha1:$SHA1 app/app.yaml:1' ]"
 check "postBuild: substitute, substituteFrom and \${var:=default}" bash -c \
-	"[ \"\$($KUBECTL get cm -n $NS settings -o jsonpath='{.data.greeting}/{.data.region}')\" = hello/eu-west ] && [ \"\$($KUBECTL get deploy -n $NS web -o jsonpath='{.spec.template.spec.containers[0].image}')\" = nginx:1.28 ]"
+	"[ \"\$($KUBECTL get cm -n $NS settings -o jsonpath='{.data.greeting}/{.data.region}')\" = hello/eu-west ] && [ \"\$($KUBECTL get deploy -n $NS web -o jsonpath='{.spec.template.spec.containers[0].image}')\" = cflux.local/testapp:1 ]"
 check "field manager kustomize-controller" bash -c \
 	"$KUBECTL get cm -n $NS extra -o jsonpath='{.metadata.managedFields[*].manager}' | grep -qw kustomize-controller"
 
@@ -183,6 +216,16 @@ healthfail() {
 }
 check "a health check that never passes: HealthCheckFailed naming the object" poll 40 healthfail
 
+if [ "$OP_MODE" = cluster ]; then
+	kustomization crash src ./crash "wait: true" "timeout: 15s" >/dev/null
+	crashing() {
+		[ "$(cond kustomization crash Ready reason)" = HealthCheckFailed ] &&
+			cond kustomization crash Ready message | tee /dev/stderr |
+			grep -qE "Deployment/$NS/crasher status: 'InProgress': pod crasher-[a-z0-9-]+: container crasher: (CrashLoopBackOff, last|terminated,) exit code 3 \(Error\)"
+	}
+	check "a crashing pod: HealthCheckFailed with the pod's reason and exit code" poll 60 crashing
+fi
+
 # ------------------------------------------------------------ dependsOn
 kustomization after src ./ok "dependsOn: [{name: missing}]" >/dev/null
 check "dependsOn a missing Kustomization: DependencyNotReady" poll 30 bash -c \
@@ -245,14 +288,11 @@ check "provenance: the Deployment's source-path is the base file" bash -c \
 	"[ \"\$($KUBECTL get deploy -n $NS ov-api -o jsonpath='{.metadata.annotations.cflux\.io/source-path}')\" = kz/base/deploy.yaml:1 ]"
 
 # ------------------------------------------------------------ deletion
-k delete kustomization -n "$NS" hc after cyc-a cyc-b bad nopath kz --wait=false >/dev/null
+k delete kustomization -n "$NS" hc after cyc-a cyc-b bad nopath kz crash --wait=false >/dev/null 2>&1
 k delete kustomization -n "$NS" app --wait=false >/dev/null
 check "deleting a prune: true Kustomization removes what it applied" poll 30 bash -c \
 	"! $KUBECTL get kustomization -n $NS app >/dev/null 2>&1 && ! $KUBECTL get deploy -n $NS web >/dev/null 2>&1 && ! $KUBECTL get cm -n $NS settings >/dev/null 2>&1"
 
-kill -TERM "$OP_PID"
-rc=0
-wait "$OP_PID" || rc=$?
-OP_PID=
-check "SIGTERM: clean exit 0" bash -c "[ $rc = 0 ]"
+stop_operator
+check "SIGTERM: clean exit 0" test "$OP_RC" = 0
 tap_end

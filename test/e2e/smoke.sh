@@ -189,10 +189,10 @@ check "git clone over HTTP (no auth)" clone_ok c-http "$GIT_HTTP_URL/smoke-$$.gi
 no_creds_refused() { ! env GIT_TERMINAL_PROMPT=0 git ls-remote "$GIT_HTTP_AUTH_URL/smoke-$$.git"; }
 check "git over HTTP basic-auth path without credentials is refused" no_creds_refused
 check "git clone over HTTP with basic auth" clone_ok c-http-auth \
-	"http://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@127.0.0.1:$GIT_HTTP_PORT/auth-git/smoke-$$.git"
+	"http://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@$SERVERS_HOST:$GIT_HTTP_PORT/auth-git/smoke-$$.git"
 check "git clone over HTTPS (test CA)" clone_ok c-https "$GIT_HTTPS_URL/smoke-$$.git" GIT_SSL_CAINFO="$TEST_CA"
 check "git clone over HTTPS with basic auth (test CA)" clone_ok c-https-auth \
-	"https://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@127.0.0.1:$GIT_HTTPS_PORT/auth-git/smoke-$$.git" GIT_SSL_CAINFO="$TEST_CA"
+	"https://$GIT_HTTP_USER:$GIT_HTTP_PASSWORD@$SERVERS_HOST:$GIT_HTTPS_PORT/auth-git/smoke-$$.git" GIT_SSL_CAINFO="$TEST_CA"
 https_untrusted() { ! env GIT_SSL_CAINFO=/etc/ssl/certs/ca-certificates.crt git ls-remote "$GIT_HTTPS_URL/smoke-$$.git"; }
 check "git over HTTPS without the test CA fails verification" https_untrusted
 check "git clone over git://" clone_ok c-daemon "$GIT_DAEMON_URL/smoke-$$.git"

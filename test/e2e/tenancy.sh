@@ -23,8 +23,10 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n  namespace: %
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: theirs\n  namespace: %s\n' "$OTHER" >"$W/src/theirs/cm.yaml"
 bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src" >/dev/null
 
+# In the cluster the operator is installed in a namespace of its own (the
+# chart binds that namespace's flux-applier to cluster-admin), as Azure's is.
 check "operator starts with the lockdown flags" start_operator \
-	--no-cross-namespace-refs=true --default-service-account=flux-applier
+	--no-cross-namespace-refs=true --default-service-account=flux-applier --release-namespace="$NS-op"
 gitrepo src "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
 
 kustomization mine src ./mine "prune: true" >/dev/null

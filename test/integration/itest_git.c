@@ -320,13 +320,14 @@ static int proxy_log_count(const char *needle)
 TEST(through_an_http_proxy_given_or_from_the_environment)
 {
 	struct fetch f = { 0 };
-	char name[32], *url, *ca, *tunnel, *env_proxy, *auth;
+	char name[32], *url, *ca, *tunnel, *env_proxy, *auth, *no_proxy;
 	int before;
 
 	snprintf(name, sizeof(name), "gtp-%d", getpid());
 	free(make_repo(name, "proxied"));
 	url = xasprintf("%s/%s.git", itest_env("GIT_HTTPS_URL"), name);
-	tunnel = xasprintf("CONNECT 127.0.0.1:%s ", itest_env("GIT_HTTPS_PORT"));
+	/* The servers listen on SERVERS_HOST (the node's host address, or loopback). */
+	tunnel = xasprintf("CONNECT %s:%s ", itest_env("SERVERS_HOST"), itest_env("GIT_HTTPS_PORT"));
 	ca = itest_slurp(itest_env("TEST_CA"));
 	f.o.branch = "main";
 	f.o.ca_pem = ca;
@@ -358,11 +359,13 @@ TEST(through_an_http_proxy_given_or_from_the_environment)
 	ASSERT(proxy_log_count(tunnel) > before);
 	ASSERT(!strstr(f.err.msg, itest_env("PROXY_PASSWORD")));
 	setenv("HTTPS_PROXY", "http://127.0.0.1:9", 1);
-	setenv("NO_PROXY", "example.invalid, .other.invalid,127.0.0.1", 1);
+	no_proxy = xasprintf("example.invalid, .other.invalid,%s", itest_env("SERVERS_HOST"));
+	setenv("NO_PROXY", no_proxy, 1);
 	ASSERT_OK(do_fetch(&f, url));
 	unsetenv("NO_PROXY");
 	ASSERT(do_fetch(&f, url) < 0);
 	unsetenv("HTTPS_PROXY");
+	free(no_proxy);
 	free(auth);
 	free(env_proxy);
 	free(tunnel);
@@ -501,7 +504,7 @@ TEST(stalled_server_is_cut_off)
 {
 	char *bin = itest_sh("bash test/faults/build.sh");
 	char *portfile = xasprintf("%s/proxy-port", harness_tmpdir());
-	char *up = xasprintf("http://127.0.0.1:%s", itest_env("GIT_HTTP_PORT"));
+	char *up = xasprintf("http://%s:%s", itest_env("SERVERS_HOST"), itest_env("GIT_HTTP_PORT"));
 	char *argv[] = { bin, (char *)"-listen", (char *)"127.0.0.1:0", (char *)"-upstream", up,
 			 (char *)"-port-file", portfile, NULL };
 	struct fetch f = { 0 };

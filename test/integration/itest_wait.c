@@ -2,6 +2,7 @@
  * itest_wait.c: lib/apply/wait.c against the real apiserver and
  * kube-controller-manager — health from watch events.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -207,6 +208,52 @@ TEST(waits_from_watch_events)
 	cJSON_Delete(set);
 
 	uv_close((uv_handle_t *)&l.t, NULL);
+	itest_delete_namespace(&loop, c, ns);
+	mapper_free(mp);
+	itest_finish(&loop, c);
+}
+
+/*
+ * A Deployment that exists before the wait starts is first seen in a LIST,
+ * whose items carry no kind: it must still be judged as a Deployment (it
+ * once passed as Current at once, replicas or not).  With the local node
+ * its crashing container is named at the timeout.
+ */
+TEST(a_listed_deployment_that_never_becomes_available_times_out)
+{
+	struct kube_ref deps = { .group = "apps", .version = "v1", .resource = "deployments" };
+	struct kube_mapper *mp;
+	struct kube_client *c;
+	struct wres w = { 0 };
+	uv_loop_t loop;
+	cJSON *set;
+	char *ns, *want;
+
+	uv_loop_init(&loop);
+	w.loop = &loop;
+	c = itest_client(&loop);
+	ASSERT_OK(mapper_new(c, &mp));
+	resolve(&loop, mp, "apps/v1", "Deployment");
+	ns = itest_namespace(&loop, c, "itest-wait-crash");
+	deps.ns = ns;
+	create(&loop, c, &deps,
+	       "{\"metadata\":{\"name\":\"crasher\"},\"spec\":{\"replicas\":1,"
+	       "\"selector\":{\"matchLabels\":{\"app\":\"crasher\"}},\"template\":{\"metadata\":"
+	       "{\"labels\":{\"app\":\"crasher\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+	       "\"image\":\"cflux.local/testapp:1\",\"command\":[\"sh\",\"-c\",\"exit 3\"],"
+	       /* Without a probe a container is Ready while it runs: a slow exit could pass. */
+	       "\"readinessProbe\":{\"httpGet\":{\"path\":\"/\",\"port\":8080}}}]}}}}");
+	set = refs(ns, "[{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":"
+		       "{\"name\":\"crasher\",\"namespace\":\"%s\"}}]");
+	ASSERT_OK(wait_ready(c, mp, set, NULL, 12000, waited, &w, NULL));
+	itest_wait(&loop, &w.done, 40000);
+	ASSERT_EQ(w.res.r, -ETIMEDOUT);
+	want = xasprintf("timeout waiting for: [Deployment/%s/crasher status: 'InProgress'", ns);
+	ASSERT_CONTAINS(w.res.msg, want);
+	free(want);
+	if (getenv("NODE_NAME"))
+		ASSERT_CONTAINS(w.res.msg, "exit code 3 (Error)");
+	cJSON_Delete(set);
 	itest_delete_namespace(&loop, c, ns);
 	mapper_free(mp);
 	itest_finish(&loop, c);

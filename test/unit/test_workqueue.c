@@ -626,7 +626,7 @@ TEST(shutdown_stops_dispatch)
 
 	add(r, "a");
 	add(r, "b");
-	add_after(r, "c", 5);
+	add_after(r, "c", 60000); /* still waiting at shutdown, however slow the machine */
 	RUN_UNTIL(r, r->calls == 1, 1000);
 	wq_shutdown(r->q);
 	wq_shutdown(r->q); /* idempotent */

@@ -4,10 +4,27 @@
 #   NS (namespace NAME-<pid>), REPO (git repository name), W (scratch dir),
 #   TAP helpers pass/fail/check/poll/diag, k (the cached kubectl),
 #   crd_install KIND_FILE... (ours from crds/ when present, else Flux's),
-#   start_operator (bin/cflux-operator watching NS; SPORT/MPORT/HPORT),
+#   start_operator / stop_operator (the operator watching NS), op_log (its
+#   log, every run), OP_ADDR with SPORT/MPORT/HPORT (its artifact, metrics
+#   and health endpoints), OP_DATA (its artifact storage, readable here),
+#   OP_RC (the exit status of the run stop_operator ended),
 #   gitrepo/kustomization appliers, cond/ready_is/ready_msg on any kind,
 #   tap_end (operator log tail on failure, the plan line, exit status).
 # Everything is removed on exit unless KEEP is set.
+#
+# Two ways to run the operator, chosen here once (OP_MODE):
+#   cluster  the way users run it: `helm install` of charts/cflux into NS,
+#            the image `make image` built (tools/image.sh pushes it to the
+#            local registry), on the local node, in-cluster configuration
+#            and only the chart's RBAC (multi-tenancy on, as the chart's
+#            default).  start_operator's flags become chart values.
+#            stop_operator sends SIGTERM to the container's process (from
+#            this host, as a crash or an OOM kill would end it): the kubelet
+#            restarts it in the same pod, with the same artifact storage.
+#   local    bin/cflux-operator on this host with the admin kubeconfig: when
+#            the cluster has no node, when BIN is not the default build (the
+#            sanitizer build: BIN=build/address-undefined/bin), or with
+#            CFLUX_OPERATOR_MODE=local.
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 CD=${CFLUX_CLUSTER_DIR:-$repo/build/cluster}
@@ -24,6 +41,18 @@ fi
 . "$CD/servers.env"
 # shellcheck disable=SC1091
 . "$repo/test/cluster/env.sh"
+
+if [ -n "${CFLUX_OPERATOR_MODE:-}" ]; then
+	OP_MODE=$CFLUX_OPERATOR_MODE
+elif [ -n "${NODE_NAME:-}" ] && [ "$BIN" = "$repo/bin" ]; then
+	OP_MODE=cluster
+else
+	OP_MODE=local
+fi
+OP_RELEASE=cflux
+OP_NS=  # the release's namespace: NS unless start_operator --release-namespace=X
+OP_ADDR=127.0.0.1
+OP_RC=
 
 NS=$NAME-$$
 REPO=$NAME-$$
@@ -63,6 +92,16 @@ k() { "$KUBECTL" "$@"; }
 
 e2e_cleanup() {
 	[ -n "$OP_PID" ] && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
+	if [ "$OP_MODE" = cluster ] && [ -n "$OP_NS" ]; then
+		# While the operator runs, its objects go (finalizers honoured), so
+		# no namespace is left terminating on a finalizer nobody handles.
+		k delete kustomizations,gitrepositories,buckets,fluxconfigurations --all -n "$NS" \
+			--wait=true --timeout=30s >/dev/null 2>&1
+		"$HELM" uninstall "$OP_RELEASE" -n "$OP_NS" --wait=false >/dev/null 2>&1
+		# The applier binding a scope: cluster configuration got (cluster-wide).
+		k delete clusterrolebinding "flux-applier-$NS" --ignore-not-found >/dev/null 2>&1
+		[ "$OP_NS" != "$NS" ] && k delete namespace "$OP_NS" --wait=false >/dev/null 2>&1
+	fi
 	k delete namespace "$NS" --wait=false >/dev/null 2>&1
 	rm -rf "$GIT_ROOT/$REPO.git"
 	[ -n "${KEEP:-}" ] || rm -rf "$W"
@@ -100,11 +139,8 @@ crd_install() {
 
 # Random ports can collide with other tests running at the same time: start
 # again on new ports until all three endpoints answer.
-start_operator() {
+start_operator_local() {
 	local try
-	# Every kind the operator watches must exist (an informer on a missing
-	# resource only retries and logs).
-	k apply --server-side --force-conflicts --field-manager=cflux-test -f "$repo/crds/" >/dev/null || return 1
 	for try in 1 2 3 4 5; do
 		SPORT=$(free_port)
 		MPORT=$(free_port)
@@ -117,6 +153,7 @@ start_operator() {
 		OP_PID=$!
 		if poll 10 bash -c "curl -fsS http://127.0.0.1:$SPORT/ && curl -fsS http://127.0.0.1:$MPORT/metrics && curl -fsS http://127.0.0.1:$HPORT/healthz" >/dev/null 2>&1 &&
 			kill -0 "$OP_PID" 2>/dev/null; then
+			OP_DATA=$W/data
 			return 0
 		fi
 		kill "$OP_PID" 2>/dev/null
@@ -124,6 +161,145 @@ start_operator() {
 		OP_PID=
 	done
 	return 1
+}
+
+# The operator's pods (names), the leader's first.
+op_pods() {
+	local leader
+	leader=$(k get lease -n "$OP_NS" cflux-operator-leader-election -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)
+	leader=${leader%_*}
+	{
+		[ -n "$leader" ] && echo "$leader"
+		k get pods -n "$OP_NS" -l app.kubernetes.io/name=cflux -o jsonpath='{range .items[*]}{.metadata.name}{"\n"}{end}'
+	} | awk 'NF && !seen[$0]++'
+}
+op_pod() { op_pods | head -n 1; }
+
+# OP_ADDR, OP_DATA of the current (leading) pod: the host reaches pod IPs,
+# and the pod's emptyDir is a directory of the node's /var overlay.
+op_locate() {
+	local pod uid
+	pod=$(op_pod)
+	[ -n "$pod" ] || return 1
+	OP_ADDR=$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.status.podIP}')
+	uid=$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.metadata.uid}')
+	OP_DATA=$NODE_DIR/var/lib/kubelet/pods/$uid/volumes/kubernetes.io~empty-dir/data
+	[ -n "$OP_ADDR" ]
+}
+
+# helm_values FLAG...: the chart values for start_operator's flags.
+OP_VALUES=()
+helm_values() {
+	local f
+	OP_VALUES=(--set watchAllNamespaces=false --set log-level=debug
+		--set kustomize-controller.requeue-dependency=2s
+		--set image.repository="$CFLUX_IMAGE_REPOSITORY" --set image.digest="$CFLUX_IMAGE_DIGEST")
+	for f in "$@"; do
+		case $f in
+		--no-cross-namespace-refs=true) OP_VALUES+=(--set multiTenancy.enforce=true) ;;
+		--default-service-account=*) OP_VALUES+=(--set multiTenancy.applierServiceAccount="${f#*=}") ;;
+		--replicas=*) OP_VALUES+=(--set replicas="${f#*=}") ;;
+		# The operator in a namespace of its own, watching all (tenants elsewhere).
+		--release-namespace=*) OP_VALUES+=(--set watchAllNamespaces=true) ;;
+		--set=*) OP_VALUES+=(--set "${f#--set=}") ;;
+		*) echo "start_operator: no chart value for $f" >&2; return 1 ;;
+		esac
+	done
+}
+
+op_ready() {
+	local want=${1:-1}
+	[ "$(k get deploy -n "$OP_NS" cflux-operator -o jsonpath='{.status.readyReplicas}' 2>/dev/null)" = "$want" ] &&
+		[ -n "$(k get lease -n "$OP_NS" cflux-operator-leader-election -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)" ]
+}
+
+start_operator_cluster() {
+	local replicas=1 f
+	OP_NS=$NS
+	for f in "$@"; do
+		case $f in
+		--replicas=*) replicas=${f#*=} ;;
+		--release-namespace=*) OP_NS=${f#*=} ;;
+		esac
+	done
+	if [ -z "${CFLUX_IMAGE_DIGEST:-}" ]; then
+		[ -f "$repo/build/image/cflux-operator.env" ] || bash "$repo/tools/image.sh" >/dev/null || return 1
+		# shellcheck disable=SC1091
+		. "$repo/build/image/cflux-operator.env"
+	fi
+	if ! "$HELM" status "$OP_RELEASE" -n "$OP_NS" >/dev/null 2>&1; then
+		helm_values "$@" || return 1
+		"$HELM" install "$OP_RELEASE" "$repo/charts/cflux" -n "$OP_NS" --create-namespace \
+			"${OP_VALUES[@]}" >"$W/helm.log" 2>&1 ||
+			{ cat "$W/helm.log"; return 1; }
+	fi
+	poll 90 op_ready "$replicas" || { k get pods -n "$OP_NS" -o wide; return 1; }
+	op_locate && SPORT=9090 MPORT=8080 HPORT=9440 &&
+		poll 10 bash -c "curl -fsS http://$OP_ADDR:$MPORT/metrics && curl -fsS http://$OP_ADDR:$HPORT/readyz" >/dev/null
+}
+
+start_operator() {
+	local f
+	OP_NS=$NS
+	for f in "$@"; do case $f in --release-namespace=*) OP_NS=${f#*=} ;; esac; done
+	# Every kind the operator watches must exist (an informer on a missing
+	# resource only retries and logs).
+	k apply --server-side --force-conflicts --field-manager=cflux-test -f "$repo/crds/" >/dev/null || return 1
+	if [ "$OP_MODE" = cluster ]; then
+		start_operator_cluster "$@"
+	else
+		# Local: the runtime namespace is NS, watched alone, as before.
+		local a=()
+		for f in "$@"; do case $f in --release-namespace=*) ;; *) a+=("$f") ;; esac; done
+		start_operator_local "${a[@]}"
+	fi
+}
+
+# A container's host process: ctr knows it by the pod's container ID.
+op_host_pid() { # POD
+	local cid
+	cid=$(k get pod -n "$OP_NS" "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')
+	ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls 2>/dev/null | awk -v id="${cid#containerd://}" '$1 == id {print $2}'
+}
+
+# stop_operator: SIGTERM; OP_RC is its exit status.  In the cluster the
+# kubelet starts it again in the same pod (start_operator waits for that).
+stop_operator() {
+	if [ "$OP_MODE" = local ]; then
+		OP_RC=0
+		kill -TERM "$OP_PID"
+		wait "$OP_PID" || OP_RC=$?
+		OP_PID=
+		return 0
+	fi
+	local pod restarts pid i
+	pod=$(op_pod)
+	restarts=$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')
+	pid=$(op_host_pid "$pod")
+	[ -n "$pid" ] || { echo "stop_operator: no process for pod $pod" >&2; return 1; }
+	k logs -n "$OP_NS" "$pod" -f >"$W/operator-$pod-$restarts.log" 2>&1 &
+	local follower=$!
+	sleep 0.5
+	kill -TERM "$pid"
+	for i in $(seq 1 240); do
+		OP_RC=$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode}')
+		[ "$(k get pod -n "$OP_NS" "$pod" -o jsonpath='{.status.containerStatuses[0].restartCount}')" != "$restarts" ] &&
+			[ -n "$OP_RC" ] && break
+		sleep 0.25
+	done
+	wait "$follower" 2>/dev/null
+	[ -n "$OP_RC" ]
+}
+
+# The operator's log: every run of every pod (cluster), or the file (local).
+op_log() {
+	if [ "$OP_MODE" = local ]; then
+		cat "$W/operator.log" 2>/dev/null
+		return 0
+	fi
+	local p
+	cat "$W"/operator-*.log 2>/dev/null
+	for p in $(op_pods); do k logs -n "$OP_NS" "$p" 2>/dev/null; done
 }
 
 # jpk KIND NAME JSONPATH
@@ -162,10 +338,35 @@ kustomization() {
 	} | k apply -f -
 }
 
+# cluster_only WHY: a scenario that needs the operator in the cluster ends
+# here, skipped, in local mode.
+cluster_only() {
+	[ "$OP_MODE" = cluster ] && return 0
+	echo "ok 1 - # SKIP $1 (OP_MODE=$OP_MODE)"
+	echo "1..1"
+	exit 0
+}
+
+# art_curl OUT URL: fetch an artifact from status.artifact.url.  In the
+# cluster the URL names the operator's Service; this host reaches its
+# ClusterIP (through the node's kube-proxy) but does not use cluster DNS.
+art_curl() {
+	local url=$2 ip
+	if [ "$OP_MODE" = cluster ]; then
+		ip=$(k get svc -n "$OP_NS" cflux-operator -o jsonpath='{.spec.clusterIP}')
+		url=${url/cflux-operator.$OP_NS.svc.cluster.local./$ip}
+	fi
+	curl -fsS -o "$1" "$url"
+}
+
+# `bash -c` checks see the helpers too.
+export -f k op_log op_pods op_pod art_curl
+export NS W OP_MODE OP_RELEASE OP_NS KUBECTL
+
 tap_end() {
-	if [ "$FAILED" -gt 0 ] && [ -f "$W/operator.log" ]; then
-		echo "# operator log (tail):"
-		tail -n 30 "$W/operator.log" | sed 's/^/# /'
+	if [ "$FAILED" -gt 0 ]; then
+		echo "# operator log (tail, $OP_MODE):"
+		op_log | tail -n 30 | sed 's/^/# /'
 	fi
 	echo "1..$N"
 	[ "$FAILED" -eq 0 ]
