@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # registry-token.py: the token server of the token-auth test registry
-# (docker-registry `auth: token`), on 127.0.0.1.  Test tool only.
+# (docker-registry `auth: token`).  Test tool only.
 #
-#   registry-token.py PORT KEY.pem CERT.pem ISSUER USER PASSWORD
+#   registry-token.py [ADDR:]PORT KEY.pem CERT.pem ISSUER USER PASSWORD
 #
 # GET /token?service=S&scope=repository:NAME:ACTIONS[&scope=...] answers
 # {"token": <JWT>, "access_token": <same>, "expires_in": 300}.  The JWT is
@@ -75,4 +75,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
                           "issued_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))})
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+addr, _, port = port.rpartition(":")
+http.server.ThreadingHTTPServer((addr or "127.0.0.1", int(port)), Handler).serve_forever()

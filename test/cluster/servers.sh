@@ -295,7 +295,7 @@ EOF
 			-out "$S/registry/token.crt" 2>/dev/null
 	fi
 	start_proc token-server "$S/token-server.pid" "$S/token-server.log" /usr/bin/python3 \
-		"$CLUSTER_SCRIPTS/registry-token.py" "$TOKEN_PORT" "$S/registry/token.key" "$S/registry/token.crt" \
+		"$CLUSTER_SCRIPTS/registry-token.py" "$H:$TOKEN_PORT" "$S/registry/token.key" "$S/registry/token.crt" \
 		cflux-test-issuer "$REGISTRY_USER" "$REGISTRY_PASSWORD"
 	local name port auth tls
 	for name in registry registry-auth registry-token registry-tls; do
@@ -318,7 +318,7 @@ EOF
 			port=$REGISTRY_TOKEN_PORT
 			auth="auth:
   token:
-    realm: http://127.0.0.1:$TOKEN_PORT/token
+    realm: http://$H:$TOKEN_PORT/token
     service: cflux-test-registry
     issuer: cflux-test-issuer
     rootcertbundle: $S/registry/token.crt" ;;
@@ -412,11 +412,11 @@ EOF
 		{ tail_log "$S/registry.log"; die "registry not serving"; }
 	wait_until 20 "registry-auth" "$S/registry-auth.pid" ok_401 "http://$H:$REGISTRY_AUTH_PORT/v2/" ||
 		{ tail_log "$S/registry-auth.log"; die "registry (auth) not serving"; }
-	wait_until 20 "registry-token" "$S/registry-token.pid" ok_401 "http://127.0.0.1:$REGISTRY_TOKEN_PORT/v2/" ||
+	wait_until 20 "registry-token" "$S/registry-token.pid" ok_401 "http://$H:$REGISTRY_TOKEN_PORT/v2/" ||
 		{ tail_log "$S/registry-token.log"; die "registry (token) not serving"; }
-	wait_until 20 "registry-tls" "$S/registry-tls.pid" ok_401 --cacert "$ca" "https://127.0.0.1:$REGISTRY_TLS_PORT/v2/" ||
+	wait_until 20 "registry-tls" "$S/registry-tls.pid" ok_401 --cacert "$ca" "https://$H:$REGISTRY_TLS_PORT/v2/" ||
 		{ tail_log "$S/registry-tls.log"; die "registry (tls) not serving"; }
-	wait_until 20 "token-server" "$S/token-server.pid" ok_200 "http://127.0.0.1:$TOKEN_PORT/token?service=x" ||
+	wait_until 20 "token-server" "$S/token-server.pid" ok_200 "http://$H:$TOKEN_PORT/token?service=x" ||
 		{ tail_log "$S/token-server.log"; die "token server not serving"; }
 	ok_407() { [ "$(http_code "$@")" = 407 ]; }
 	wait_until 20 "proxy" "$S/proxy.pid" ok_407 -x "http://$H:$PROXY_PORT" "http://$H:$HELM_PORT/index.yaml" ||
@@ -491,12 +491,12 @@ export REGISTRY_AUTH_URL='http://$H:$REGISTRY_AUTH_PORT'
 export REGISTRY_USER='$REGISTRY_USER'
 export REGISTRY_PASSWORD='$REGISTRY_PASSWORD'
 # token auth (Bearer; anonymous tokens pull public/* only) and HTTPS (TEST_CA) with basic auth
-export REGISTRY_TOKEN_HOST='127.0.0.1:$REGISTRY_TOKEN_PORT'
-export REGISTRY_TOKEN_URL='http://127.0.0.1:$REGISTRY_TOKEN_PORT'
-export REGISTRY_TOKEN_REALM='http://127.0.0.1:$TOKEN_PORT/token'
+export REGISTRY_TOKEN_HOST='$H:$REGISTRY_TOKEN_PORT'
+export REGISTRY_TOKEN_URL='http://$H:$REGISTRY_TOKEN_PORT'
+export REGISTRY_TOKEN_REALM='http://$H:$TOKEN_PORT/token'
 export REGISTRY_TOKEN_LOG='$S/token-server.log'
-export REGISTRY_TLS_HOST='127.0.0.1:$REGISTRY_TLS_PORT'
-export REGISTRY_TLS_URL='https://127.0.0.1:$REGISTRY_TLS_PORT'
+export REGISTRY_TLS_HOST='$H:$REGISTRY_TLS_PORT'
+export REGISTRY_TLS_URL='https://$H:$REGISTRY_TLS_PORT'
 # registry storage (filesystem driver), to damage blobs in tests
 export REGISTRY_DATA='$S/registry'
 # Helm repository (static files from \$HELM_DIR; /private/ needs \$GIT_HTTP_USER/\$GIT_HTTP_PASSWORD)

@@ -16,6 +16,8 @@
 set -u
 
 NAME=ocioracle
+# The operator runs on this host (operator.bash OP_MODE=local): it runs beside Flux's source-controller, which runs on this host too.
+CFLUX_OPERATOR_MODE=${CFLUX_OPERATOR_MODE:-local}
 # shellcheck source=test/e2e/lib/operator.bash
 . "$(dirname "$0")/lib/operator.bash"
 

@@ -20,6 +20,9 @@
 set -u
 
 NAME=ocirepo
+# The operator runs on this host (operator.bash OP_MODE=local): its peak memory is read from /proc/$OP_PID and its fault proxy
+# listens on loopback.  (Not yet run through the chart.)
+CFLUX_OPERATOR_MODE=${CFLUX_OPERATOR_MODE:-local}
 # shellcheck source=test/e2e/lib/operator.bash
 . "$(dirname "$0")/lib/operator.bash"
 LIB=$(cd "$(dirname "$0")/lib" && pwd)

@@ -11,6 +11,9 @@
 # Prints TAP.
 set -u
 NAME=scratch
+# The operator runs on this host (operator.bash OP_MODE=local): it counts the trees in the process's own TMPDIR and opens 200 connections
+# to its health port from here.
+CFLUX_OPERATOR_MODE=${CFLUX_OPERATOR_MODE:-local}
 . "$(dirname "$0")/lib/operator.bash"
 
 check "CRDs installed" crd_install source.toolkit.fluxcd.io_gitrepositories.yaml \

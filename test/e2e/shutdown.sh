@@ -14,6 +14,9 @@
 # A silent server (Python) serves both.  Prints TAP.
 set -u
 NAME=shut
+# The operator runs on this host (operator.bash OP_MODE=local): it signals the operator's process and reads its exit status and sanitizer report, and
+# the servers it leaves hanging listen on loopback.
+CFLUX_OPERATOR_MODE=${CFLUX_OPERATOR_MODE:-local}
 . "$(dirname "$0")/lib/operator.bash"
 
 LEASE=cflux-operator-leader-election
