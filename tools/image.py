@@ -237,10 +237,48 @@ def candidate_version(pkg):
     return m.group(1) if m and m.group(1) != "(none)" else None
 
 
+def deb_path(pkg, ver, arch):
+    return os.path.join(DEB_CACHE, "%s_%s_%s.deb" % (pkg, ver.replace(":", "%3a"), arch))
+
+
+def prefetch_debs(pkgs):
+    """One `apt-get download` for every installed version not cached yet: apt
+    fetches them over one pipelined connection, where a call per package costs
+    a round of lock, cache load and connection each (minutes on a slow mirror).
+    When an installed version is gone from the archive (a newer security
+    update replaced it) apt fetches nothing and names it: ask again with the
+    version apt would install now, as fetch_deb() does; what still fails,
+    fetch_deb() reports package by package."""
+    want = {}
+    for p in pkgs:
+        v, a = installed_version(p)
+        if not os.path.exists(deb_path(p, v, a)):
+            want[p] = v
+    os.makedirs(DEB_CACHE, exist_ok=True)
+    for attempt in range(2):
+        if not want:
+            return
+        r = subprocess.run(["apt-get", "download"] + ["%s=%s" % kv for kv in sorted(want.items())],
+                           cwd=DEB_CACHE, capture_output=True, text=True)
+        if r.returncode == 0:
+            return
+        gone = re.findall(r"download version '[^']*' of '([^':]+)", r.stderr)
+        if not gone:
+            return
+        for p in gone:
+            c = candidate_version(p)
+            if c and c != want.get(p):
+                want[p] = c
+            else:
+                want.pop(p, None)
+
+
 def fetch_deb(pkg):
     """The .deb of the installed version of `pkg`, or (when the archive no longer
     has it, as after a binNMU) of the version apt would install now; and that version."""
     v, a = installed_version(pkg)
+    if os.path.exists(deb_path(pkg, v, a)):
+        return deb_path(pkg, v, a), v
     tried = []
     if not candidate_version(pkg):
         # No package lists (a machine whose lists were cleaned): fetch them once.
@@ -249,7 +287,7 @@ def fetch_deb(pkg):
         if not ver or ver in tried:
             continue
         tried.append(ver)
-        path = os.path.join(DEB_CACHE, "%s_%s_%s.deb" % (pkg, ver.replace(":", "%3a"), a))
+        path = deb_path(pkg, ver, a)
         if os.path.exists(path):
             return path, ver
         os.makedirs(DEB_CACHE, exist_ok=True)
@@ -344,6 +382,7 @@ def cmd_operator(a):
         base = Tree()
         base_files(base)
         lock = []
+        prefetch_debs(pkgs)
         for p in pkgs:
             deb, ver = fetch_deb(p)
             unpack_deb(base, deb)
