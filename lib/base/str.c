@@ -85,3 +85,14 @@ void str_hex(const void *data, size_t n, char *out)
 	}
 	out[2 * n] = '\0';
 }
+
+int str_hexval(uint32_t c)
+{
+	if (c >= '0' && c <= '9')
+		return (int)(c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (int)(c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (int)(c - 'A' + 10);
+	return -1;
+}

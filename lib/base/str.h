@@ -52,4 +52,7 @@ int parse_int64_n(const char *s, size_t n, int64_t *ret);
 /* Lower-case hex of `n` bytes into `out` (2n + 1 bytes, NUL-terminated). */
 void str_hex(const void *data, size_t n, char *out);
 
+/* The value of the hex digit `c` (either case), or -1 when it is not one. */
+int str_hexval(uint32_t c);
+
 #endif

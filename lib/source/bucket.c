@@ -87,17 +87,6 @@ void bucket__uri_encode(struct buf *out, const char *s, bool keep_slash)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *bucket__uri_decode(const char *s, size_t n, bool plus)
 {
 	char *out = xmalloc(n + 1), *o = out;
@@ -111,8 +100,8 @@ char *bucket__uri_decode(const char *s, size_t n, bool plus)
 				free(out);
 				return NULL;
 			}
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = str_hexval((unsigned char)s[i + 1]);
+			lo = str_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0) {
 				free(out);
 				return NULL;

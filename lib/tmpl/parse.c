@@ -810,17 +810,6 @@ static struct item lex_next(struct lexer *l)
 
 /* ---------------------------------------------------------------- strconv */
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * strconv.UnquoteChar: decode one character of s (n bytes) quoted with
  * `quote`.  Returns the bytes consumed (0: syntax error), the value, and
@@ -881,7 +870,7 @@ static size_t unquote_char(const char *s, size_t n, char quote, uint32_t *value,
 			return 0;
 		v = 0;
 		for (int j = 0; j < digits; j++) {
-			x = unhex(s[2 + j]);
+			x = str_hexval((unsigned char)s[2 + j]);
 			if (x < 0)
 				return 0;
 			v = (v << 4) | (uint32_t)x;

@@ -34,6 +34,7 @@
 #include "tmpl/regex.h"
 #include "tmpl/internal.h"
 #include "tmpl/uniprops.h"
+#include "base/str.h"
 #include "base/banned.h"
 
 #define MAX_NEST 1000
@@ -365,17 +366,6 @@ static struct re_node *literal(struct parser *p, uint32_t c)
 	return n;
 }
 
-static int unhex(uint32_t c)
-{
-	if (c >= '0' && c <= '9')
-		return (int)(c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (int)(c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (int)(c - 'A' + 10);
-	return -1;
-}
-
 static bool is_alnum(uint32_t c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -439,7 +429,7 @@ static bool parse_escape(struct parser *p, const char **s, uint32_t *ret)
 					return false;
 				if (c == '}')
 					break;
-				v = unhex(c);
+				v = str_hexval(c);
 				if (v < 0)
 					goto bad;
 				r = r * 16 + (uint32_t)v;
@@ -453,12 +443,12 @@ static bool parse_escape(struct parser *p, const char **s, uint32_t *ret)
 			*s = t;
 			return true;
 		}
-		x = unhex(c);
+		x = str_hexval(c);
 		y = -1;
 		if (t < p->end) {
 			if (!next_rune(p, &t, &c))
 				return false;
-			y = unhex(c);
+			y = str_hexval(c);
 		}
 		if (x < 0 || y < 0)
 			break;
@@ -786,7 +776,7 @@ static struct re_node *parse_class(struct parser *p)
 }
 
 /* Go's parseInt inside {n,m}: -1 when absent or with a leading zero; -2 when too big. */
-static long parse_int(const char **s, const char *end)
+static long repeat_count(const char **s, const char *end)
 {
 	const char *t = *s;
 	long n = 0;
@@ -811,7 +801,7 @@ static bool parse_repeat(const char *s, const char *end, long *min, long *max, c
 {
 	const char *t = s + 1;
 
-	*min = parse_int(&t, end);
+	*min = repeat_count(&t, end);
 	if (*min == -1 || t >= end)
 		return false;
 	if (*t != ',') {
@@ -823,7 +813,7 @@ static bool parse_repeat(const char *s, const char *end, long *min, long *max, c
 		if (*t == '}') {
 			*max = -1;
 		} else {
-			*max = parse_int(&t, end);
+			*max = repeat_count(&t, end);
 			if (*max == -1)
 				return false;
 			if (*max == -2)

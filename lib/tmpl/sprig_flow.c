@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "tmpl/sprig.h"
 #include "tmpl/tmpl.h"
+#include "base/str.h"
 #include "base/banned.h"
 
 /* ---------------------------------------------------------------- defaults */
@@ -702,17 +703,6 @@ static int url_escape(struct buf *b, const char *s, size_t n, enum url_mode m)
 	return r;
 }
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* net/url's unescape; on a bad escape stores Go's error text in *err. */
 static int url_unescape(const char *s, size_t n, enum url_mode m, struct buf *out, char **err)
 {
@@ -720,13 +710,16 @@ static int url_unescape(const char *s, size_t n, enum url_mode m, struct buf *ou
 
 	for (i = 0; i < n; i++) {
 		if (s[i] == '%') {
-			if (i + 2 >= n || unhex(s[i + 1]) < 0 || unhex(s[i + 2]) < 0) {
+			int hi = i + 2 < n ? str_hexval((unsigned char)s[i + 1]) : -1;
+			int lo = i + 2 < n ? str_hexval((unsigned char)s[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0) {
 				size_t k = n - i < 3 ? n - i : 3;
 
 				*err = xasprintf("invalid URL escape \"%.*s\"", (int)k, s + i);
 				return -EINVAL;
 			}
-			if (buf_addch(out, (char)(unhex(s[i + 1]) << 4 | unhex(s[i + 2]))) < 0)
+			if (buf_addch(out, (char)(hi << 4 | lo)) < 0)
 				return -EFBIG;
 			i += 2;
 			continue;
