@@ -188,14 +188,6 @@ check "provider gcp is refused: Stalled, named" poll 30 bash -c \
 	"[ \"\$(KUBECONFIG=$KUBECONFIG $KUBECTL get bucket -n $NS gcp -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status}')\" = True ]"
 
 # ---- many objects: paginated listings, bounded memory
-# The operator's peak RSS (KiB): its process as this host sees it — in the
-# cluster the container's process (the node shares the host's PID
-# namespace), else the local one.
-hwm() {
-	local pid=$OP_PID
-	[ "$OP_MODE" = cluster ] && pid=$(op_host_pid "$(op_pod)")
-	awk '/VmHWM/ {print $2}' "/proc/$pid/status"
-}
 for store in s3 az; do
 	fill=FILL_$store
 	n=${MANY[$store]}
@@ -207,8 +199,8 @@ for store in s3 az; do
 		"KUBECONFIG=$KUBECONFIG $KUBECTL get events -n $NS --field-selector involvedObject.name=$store-many,reason=NewArtifact -o jsonpath='{.items[*].message}' | grep -q 'stored artifact with $n fetched files'"
 	limit=96
 	case $BIN in *address*) limit=1024 ;; esac # ASan: quarantine and shadow memory
-	check "$store: ... the operator's peak RSS stays under $limit MiB ($(hwm) KiB)" \
-		bash -c "[ $(hwm) -lt $((limit * 1024)) ]"
+	check "$store: ... the operator's peak RSS stays under $limit MiB ($(op_hwm_kib) KiB)" \
+		bash -c "[ $(op_hwm_kib) -lt $((limit * 1024)) ]"
 done
 check "s3: ... listed page by page (ListObjectsV2 continuation tokens)" bash -c \
 	"[ \$(grep -c 's3_ListObjectsV2 - /many-$B?continuation-token=' '$S3_ACCESS_LOG') -ge 9 ]"

@@ -281,7 +281,7 @@ check "after a restart: no fetch, only the ref listing (server access log)" \
 
 # ------------------------------------------------------------ deletion
 check "the bare repository cache is kept between fetches" \
-	test -d "$W/data/.cache/gitrepository/$NS/main/objects"
+	test -d "$OP_DATA/.cache/gitrepository/$NS/main/objects"
 k delete gitrepository -n "$NS" main --wait=false >/dev/null
 check "delete: the finalizer removes the artifacts and lets the object go" \
 	poll 30 bash -c "! $KUBECTL get gitrepository -n $NS main >/dev/null 2>&1 && [ ! -e $OP_DATA/gitrepository/$NS/main ]"

@@ -20,9 +20,6 @@
 set -u
 
 NAME=ocirepo
-# The operator runs on this host (operator.bash OP_MODE=local): its peak memory is read from /proc/$OP_PID and its fault proxy
-# listens on loopback.  (Not yet run through the chart.)
-CFLUX_OPERATOR_MODE=${CFLUX_OPERATOR_MODE:-local}
 # shellcheck source=test/e2e/lib/operator.bash
 . "$(dirname "$0")/lib/operator.bash"
 LIB=$(cd "$(dirname "$0")/lib" && pwd)
@@ -72,7 +69,7 @@ fetch_artifact() { # NAME: the artifact is served with the digest and size in st
 	local url dig
 	url=$(jp "$1" '{.status.artifact.url}')
 	dig=$(jp "$1" '{.status.artifact.digest}')
-	curl -fsS -o "$W/a.tgz" "$url" && [ "sha256:$(sha256sum "$W/a.tgz" | cut -d' ' -f1)" = "$dig" ] &&
+	art_curl "$W/a.tgz" "$url" && [ "sha256:$(sha256sum "$W/a.tgz" | cut -d' ' -f1)" = "$dig" ] &&
 		[ "$(stat -c %s "$W/a.tgz")" = "$(jp "$1" '{.status.artifact.size}')" ]
 }
 
@@ -91,7 +88,7 @@ check "artifact served at status.artifact.url with its digest and size" fetch_ar
 check "artifact path is ocirepository/<ns>/<name>/<digest>.tar.gz" \
 	bash -c "[ \"$(jp tag '{.status.artifact.path}')\" = ocirepository/$NS/tag/$D1.tar.gz ]"
 check "status.url serves latest.tar.gz, the same bytes" \
-	bash -c "curl -fsS '$(jp tag '{.status.url}')' | cmp - '$W/a.tgz' && [ \"\$(basename '$(jp tag '{.status.url}')')\" = latest.tar.gz ]"
+	bash -c "art_curl - '$(jp tag '{.status.url}')' | cmp - '$W/a.tgz' && [ \"\$(basename '$(jp tag '{.status.url}')')\" = latest.tar.gz ]"
 check "metadata: the manifest's annotations" \
 	bash -c "[ \"$(jp tag '{.status.artifact.metadata.org\.opencontainers\.image\.revision}')\" = 'v1@sha1:0123456789abcdef' ] && [ \"$(jp tag '{.status.artifact.metadata.org\.opencontainers\.image\.source}')\" = https://example.com/app ]"
 tar -tzf "$W/a.tgz" | sort >"$W/list"
@@ -113,8 +110,8 @@ D2=$(push v1 "$W/v2")
 reconcile_now tag
 check "the tag moved: new revision v1@$D2" wait_msg tag 30 "'v1@$D2'"
 check "two artifacts kept, status.url follows" \
-	bash -c "[ \$(ls '$W/data/ocirepository/$NS/tag/' | grep -c 'tar.gz$') = 3 ] && curl -fsS '$(jp tag '{.status.url}')' | tar -xzOf - deploy/app.yaml | grep -q 'v: \"2\"'"
-curl -fsS "$(jp tag '{.status.url}')" | tar -tzf - >"$W/list2"
+	bash -c "[ \$(ls '$OP_DATA/ocirepository/$NS/tag/' | grep -c 'tar.gz$') = 3 ] && art_curl - '$(jp tag '{.status.url}')' | tar -xzOf - deploy/app.yaml | grep -q 'v: \"2\"'"
+art_curl - "$(jp tag '{.status.url}')" | tar -tzf - >"$W/list2"
 check "a .sourceignore applies, and as in Flux drops the default rules (CI files back)" \
 	bash -c "! grep -q notes.txt '$W/list2' && grep -q .github/ci.yaml '$W/list2'"
 
@@ -218,7 +215,7 @@ for kind in dotdot absolute symlink bomb entries; do
 done
 check "nothing escaped the scratch directory" bash -c "[ ! -e /tmp/cflux-absolute.yaml ] && [ ! -e '$W/escaped.yaml' ]"
 check "operator memory stayed bounded (VmHWM < 200 MiB)" \
-	bash -c "[ \$(awk '/VmHWM/ {print \$2}' /proc/$OP_PID/status) -lt 204800 ]"
+	bash -c "[ \$(op_hwm_kib) -lt 204800 ]"
 
 # A blob longer than its manifest says: cut off at the declared size.
 "$CFLUX" push artifact "oci://$REG/$R/app:short" --path="$W/v1" --source=s --revision=r >/dev/null 2>&1
@@ -243,11 +240,11 @@ check "a blob whose bytes do not match its digest: Ready=False, 'blob digest mis
 
 # A 100 MB manifest, from the fault proxy in front of the HTTPS registry.
 FP_BIN=$(bash "$repo/test/faults/build.sh")
-"$FP_BIN" -listen 127.0.0.1:0 -upstream "$REGISTRY_TLS_URL" -upstream-ca "$TEST_CA" \
+"$FP_BIN" -listen "$SERVERS_HOST:0" -upstream "$REGISTRY_TLS_URL" -upstream-ca "$TEST_CA" \
 	-port-file "$W/fp.port" >"$W/fp.log" 2>&1 &
 FP_PID=$!
 poll 10 test -s "$W/fp.port"
-FPH=127.0.0.1:$(cat "$W/fp.port")
+FPH=$SERVERS_HOST:$(cat "$W/fp.port")
 curl -fsS -X POST --data-binary '[{"method":"GET","path":"/manifests/","action":"enlarge","size":104857600}]' \
 	"http://$FPH/__faults/rules" >/dev/null
 k create secret docker-registry proxied -n "$NS" --docker-server="$FPH" \
@@ -255,7 +252,7 @@ k create secret docker-registry proxied -n "$NS" --docker-server="$FPH" \
 ocirepo huge "oci://$FPH/$R/app" "ref:" "  tag: v1" "secretRef:" "  name: proxied" >/dev/null
 check "a 100 MB manifest: Ready=False, refused past 4 MiB" wait_msg huge 60 "manifest is larger than 4194304 bytes"
 check "operator memory still bounded after it (VmHWM < 200 MiB)" \
-	bash -c "[ \$(awk '/VmHWM/ {print \$2}' /proc/$OP_PID/status) -lt 204800 ]"
+	bash -c "[ \$(op_hwm_kib) -lt 204800 ]"
 kill "$FP_PID" 2>/dev/null
 wait "$FP_PID" 2>/dev/null
 
@@ -274,7 +271,7 @@ ocirepo ign "oci://$REG/$R/app" "ref:" "  tag: 1.0.0" "ignore: |" "    deploy/" 
 ign_ok() { # the CI file comes back (no default rules), deploy/ goes
 	local u
 	u=$(jp ign '{.status.artifact.url}')
-	[ -n "$u" ] && curl -fsS "$u" | tar -tzf - >"$W/ign.list" && grep -q .github/ci.yaml "$W/ign.list" &&
+	[ -n "$u" ] && art_curl - "$u" | tar -tzf - >"$W/ign.list" && grep -q .github/ci.yaml "$W/ign.list" &&
 		! grep -q '^deploy/' "$W/ign.list"
 }
 check "spec.ignore replaces the default rules" poll 30 ign_ok
@@ -421,6 +418,6 @@ check "deleting the configuration deletes its OCIRepository and Kustomization (a
 # ------------------------------------------------------------ deletion
 k delete ocirepository -n "$NS" tag --wait=false >/dev/null
 check "the finalizer removes the artifacts, then the object goes" \
-	poll 30 bash -c "! $KUBECTL get ocirepository -n $NS tag >/dev/null 2>&1 && [ ! -e '$W/data/ocirepository/$NS/tag' ]"
+	poll 30 bash -c "! $KUBECTL get ocirepository -n $NS tag >/dev/null 2>&1 && [ ! -e '$OP_DATA/ocirepository/$NS/tag' ]"
 
 tap_end

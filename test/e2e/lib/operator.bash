@@ -95,8 +95,11 @@ e2e_cleanup() {
 	if [ "$OP_MODE" = cluster ] && [ -n "$OP_NS" ]; then
 		# While the operator runs, its objects go (finalizers honoured), so
 		# no namespace is left terminating on a finalizer nobody handles.
-		k delete kustomizations,gitrepositories,buckets,fluxconfigurations --all -n "$NS" \
-			--wait=true --timeout=30s >/dev/null 2>&1
+		# Only the kinds whose CRDs exist: one unknown kind fails the whole delete.
+		local kinds
+		kinds=$(k api-resources --no-headers -o name 2>/dev/null | grep -E \
+			'^(kustomizations|gitrepositories|buckets|ocirepositories|fluxconfigurations)\.' | paste -sd,)
+		[ -n "$kinds" ] && k delete "$kinds" --all -n "$NS" --wait=true --timeout=30s >/dev/null 2>&1
 		"$HELM" uninstall "$OP_RELEASE" -n "$OP_NS" --wait=false >/dev/null 2>&1
 		# The applier binding a scope: cluster configuration got (cluster-wide).
 		k delete clusterrolebinding "flux-applier-$NS" --ignore-not-found >/dev/null 2>&1
@@ -262,6 +265,15 @@ op_host_pid() { # POD
 	ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls 2>/dev/null | awk -v id="${cid#containerd://}" '$1 == id {print $2}'
 }
 
+# op_hwm_kib: the operator's peak RSS (KiB), from its process as this host
+# sees it: in the cluster the container's process (the node shares the
+# host's PID namespace), else the local one.
+op_hwm_kib() {
+	local pid=$OP_PID
+	[ "$OP_MODE" = cluster ] && pid=$(op_host_pid "$(op_pod)")
+	awk '/VmHWM/ {print $2}' "/proc/$pid/status"
+}
+
 # stop_operator: SIGTERM; OP_RC is its exit status.  In the cluster the
 # kubelet starts it again in the same pod (start_operator waits for that).
 stop_operator() {
@@ -360,8 +372,8 @@ art_curl() {
 }
 
 # `bash -c` checks see the helpers too.
-export -f k op_log op_pods op_pod art_curl
-export NS W OP_MODE OP_RELEASE OP_NS KUBECTL
+export -f k op_log op_pods op_pod art_curl op_host_pid op_hwm_kib
+export NS W OP_MODE OP_RELEASE OP_NS OP_PID KUBECTL CONTAINERD_SOCK
 
 tap_end() {
 	if [ "$FAILED" -gt 0 ]; then
