@@ -303,8 +303,8 @@ struct tmpl_val tmpl_strf(struct tmpl_arena *a, const char *fmt, ...) _printf_(2
 
 /*
  * The bytes of `b` as a string in `a`: a big buffer's memory is adopted by
- * the arena (no copy), a small one is copied.  Either way `b` is left
- * empty with its maximum kept; release it as usual (buf_release()).
+ * the arena (no copy), a small one is copied and freed.  Either way `b`
+ * is left empty, holding no memory, with its maximum kept.
  */
 struct tmpl_val tmpl_str_buf(struct tmpl_arena *a, struct buf *b);
 

@@ -215,7 +215,7 @@ struct tmpl_val tmpl_str_buf(struct tmpl_arena *a, struct buf *b)
 	if (b->len < 256) {
 		struct tmpl_val v = tmpl_str(a, b->buf, b->len);
 
-		buf_reset(b);
+		buf_release(b);
 		return v;
 	}
 	p = buf_detach(b, &n);
