@@ -366,8 +366,14 @@ check "the OCIRepository Azure's agent would write: secretRef localAuthRef, cert
 	bash -c "[ \"$(jp ocicfg '{.spec.url} {.spec.secretRef.name} {.spec.certSecretRef.name} {.spec.verify.provider} {.spec.verify.secretRef.name} {.spec.ref.tag} {.spec.interval} {.spec.timeout}')\" = 'oci://$REGISTRY_TLS_HOST/$R/app tls ocicfg-auth cosign ocicfg-auth v1 10m0s 2m0s' ]"
 check "  ... verified: SourceVerified=True" \
 	bash -c "[ \"$(cond ocirepository ocicfg SourceVerified status)\" = True ]"
+# Compliant can be seen between two reconciles of the Kustomization (the
+# OCIRepository's status moving requeues it), so its Ready is polled.
+ocicfg_app_ready() {
+	[ "$(k get kustomization -n "$NS" ocicfg-app -o jsonpath='{.spec.sourceRef.kind} {.status.conditions[?(@.type=="Ready")].status}')" = 'OCIRepository True' ] &&
+		k get configmap -n "$NS" oci-app >/dev/null
+}
 check "  ... its Kustomization ocicfg-app from sourceRef.kind OCIRepository is Ready, and applied the ConfigMap" \
-	bash -c "[ \"$(k get kustomization -n "$NS" ocicfg-app -o jsonpath='{.spec.sourceRef.kind} {.status.conditions[?(@.type=="Ready")].status}')\" = 'OCIRepository True' ] && $KUBECTL get configmap -n '$NS' oci-app >/dev/null"
+	poll 30 ocicfg_app_ready
 auth_key() { k get secret -n "$NS" ocicfg-auth -o jsonpath="{.data.$1}" | base64 -d; }
 auth_secret_ok() {
 	cmp -s <(auth_key 'author\.pub') "$W/cosign.pub" && cmp -s <(auth_key 'ca\.crt') "$TEST_CA" &&
