@@ -16,7 +16,7 @@
  *  - Errors unwind by return values: every parsing function returns a node
  *    or NULL once p->failed is set, and callers return at once.  Nothing is
  *    freed on the way out because every node and buffer lives in the
- *    parse's arena, which tmpl_set_parse() drops on failure.
+ *    parse's arena, which tmpl_set_parse() rolls back on failure.
  *  - Functions are resolved when parsed (Go checks they exist at parse
  *    time and looks them up again when executing; the registry does not
  *    change in between, so the pointer is kept).
