@@ -139,10 +139,11 @@ struct node {
 		} fn;
 		/* N_BOOL */
 		bool boolean;
-		/* N_NUMBER: the text as written, and its values. */
+		/* N_NUMBER: the text as written, and its values (apart: few
+		 * nodes are numbers, and inline they would size every node). */
 		struct {
 			struct ident text;
-			struct number num;
+			struct number *num;
 		} number;
 		/* N_STRING: the quoted text as written, and the value. */
 		struct {

@@ -1424,7 +1424,7 @@ static struct node *new_number(struct parser *p, size_t pos, const char *text, s
 			       enum item_type typ)
 {
 	struct node *node = new_node(p, N_NUMBER, pos);
-	struct number *num = &node->number.num;
+	struct number *num = node->number.num = tmpl_alloc(p->a, sizeof(*num));
 	uint64_t u = 0;
 	int64_t i;
 	double f;
