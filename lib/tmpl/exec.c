@@ -526,7 +526,7 @@ static int validate_type(struct state *s, struct tmpl_val *v, char typ)
 /* Go's idealConstant: a number literal with no target type. */
 static int ideal_constant(struct state *s, const struct node *n, struct tmpl_val *ret)
 {
-	const struct number *num = &n->number.num;
+	const struct number *num = n->number.num;
 	const char *t = n->number.text.p;
 	bool hex_int = n->number.text.n > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X') &&
 		       !strpbrk(t, "pP");
@@ -683,21 +683,21 @@ literal:
 		}
 		return literal_error(s, "bool", n);
 	case P_FLOAT:
-		if (n->type == N_NUMBER && n->number.num.is_float) {
-			*ret = tmpl_float(n->number.num.f);
+		if (n->type == N_NUMBER && n->number.num->is_float) {
+			*ret = tmpl_float(n->number.num->f);
 			return 0;
 		}
 		return literal_error(s, "float", n);
 	case P_INT:
 	case P_INT64:
-		if (n->type == N_NUMBER && n->number.num.is_int) {
-			*ret = typ == P_INT ? tmpl_int(n->number.num.i) : tmpl_int64(n->number.num.i);
+		if (n->type == N_NUMBER && n->number.num->is_int) {
+			*ret = typ == P_INT ? tmpl_int(n->number.num->i) : tmpl_int64(n->number.num->i);
 			return 0;
 		}
 		return literal_error(s, "integer", n);
 	case P_UINT64:
-		if (n->type == N_NUMBER && n->number.num.is_uint) {
-			*ret = tmpl_uint64(n->number.num.u);
+		if (n->type == N_NUMBER && n->number.num->is_uint) {
+			*ret = tmpl_uint64(n->number.num->u);
 			return 0;
 		}
 		return literal_error(s, "unsigned integer", n);

@@ -33,8 +33,16 @@ const char *tmpl__kind_type_name(enum tmpl_kind k);
 /* Bytewise key order (memcmp, then length). */
 int tmpl__keycmp(const char *a, size_t an, const char *b, size_t bn);
 
-/* Move everything `src` holds into `dst` and free `src`. */
-void tmpl__arena_merge(struct tmpl_arena *dst, struct tmpl_arena *src);
+/* A point in an arena's life, and the way back to it: rollback frees
+ * everything allocated or adopted since the mark (a failed parse leaves
+ * nothing behind, without an arena of its own that would strand the unused
+ * part of its last chunk). */
+struct tmpl__arena_mark {
+	void *cur, *full, *adopted;
+	size_t off, used;
+};
+void tmpl__arena_mark(const struct tmpl_arena *a, struct tmpl__arena_mark *m);
+void tmpl__arena_rollback(struct tmpl_arena *a, const struct tmpl__arena_mark *m);
 
 /* ---- parse trees (parse.c) ---- */
 
@@ -131,10 +139,11 @@ struct node {
 		} fn;
 		/* N_BOOL */
 		bool boolean;
-		/* N_NUMBER: the text as written, and its values. */
+		/* N_NUMBER: the text as written, and its values (apart: few
+		 * nodes are numbers, and inline they would size every node). */
 		struct {
 			struct ident text;
-			struct number num;
+			struct number *num;
 		} number;
 		/* N_STRING: the quoted text as written, and the value. */
 		struct {

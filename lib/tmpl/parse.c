@@ -16,7 +16,7 @@
  *  - Errors unwind by return values: every parsing function returns a node
  *    or NULL once p->failed is set, and callers return at once.  Nothing is
  *    freed on the way out because every node and buffer lives in the
- *    parse's arena, which tmpl_set_parse() drops on failure.
+ *    parse's arena, which tmpl_set_parse() rolls back on failure.
  *  - Functions are resolved when parsed (Go checks they exist at parse
  *    time and looks them up again when executing; the registry does not
  *    change in between, so the pointer is kept).
@@ -1424,7 +1424,7 @@ static struct node *new_number(struct parser *p, size_t pos, const char *text, s
 			       enum item_type typ)
 {
 	struct node *node = new_node(p, N_NUMBER, pos);
-	struct number *num = &node->number.num;
+	struct number *num = node->number.num = tmpl_alloc(p->a, sizeof(*num));
 	uint64_t u = 0;
 	int64_t i;
 	double f;

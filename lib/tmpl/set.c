@@ -78,7 +78,7 @@ struct tree *tmpl__lookup(const struct tmpl_set *s, const char *name)
 int tmpl_set_parse(struct tmpl_set *s, const char *name, const char *text, size_t len,
 		   struct tmpl_error *reterr)
 {
-	struct tmpl_arena *scratch;
+	struct tmpl__arena_mark mark;
 	int r;
 
 	if (len > s->opts.max_text_bytes || s->text_bytes > s->opts.max_text_bytes - len) {
@@ -90,14 +90,13 @@ int tmpl_set_parse(struct tmpl_set *s, const char *name, const char *text, size_
 				"text exceeds the size limit");
 		return -EFBIG;
 	}
-	scratch = tmpl_arena_new(0);
-	r = tmpl__parse_top(s, scratch, name, text, len, NULL, reterr);
+	tmpl__arena_mark(s->arena, &mark);
+	r = tmpl__parse_top(s, s->arena, name, text, len, NULL, reterr);
 	if (r < 0) {
-		/* The set may hold trees pointing into scratch only on success. */
-		tmpl_arena_free(scratch);
+		/* The set holds trees made since the mark only on success. */
+		tmpl__arena_rollback(s->arena, &mark);
 		return r;
 	}
-	tmpl__arena_merge(s->arena, scratch);
 	s->text_bytes += len;
 	return 0;
 }

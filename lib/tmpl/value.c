@@ -159,25 +159,42 @@ size_t tmpl_arena_max(const struct tmpl_arena *a)
 	return a->max;
 }
 
-void tmpl__arena_merge(struct tmpl_arena *dst, struct tmpl_arena *src)
+void tmpl__arena_mark(const struct tmpl_arena *a, struct tmpl__arena_mark *m)
 {
-	struct chunk **cp;
-	struct adopted **dp;
+	m->cur = a->cur;
+	m->off = a->cur ? a->cur->off : 0;
+	m->full = a->full;
+	m->adopted = a->adopted;
+	m->used = a->used;
+}
 
-	for (cp = &dst->full; *cp; cp = &(*cp)->next)
-		;
-	*cp = src->cur;
-	for (; *cp; cp = &(*cp)->next)
-		;
-	*cp = src->full;
-	for (dp = &dst->adopted; *dp; dp = &(*dp)->next)
-		;
-	*dp = src->adopted;
-	dst->used += src->used;
-	src->cur = src->full = NULL;
-	src->adopted = NULL;
-	src->used = 0;
-	tmpl_arena_free(src);
+void tmpl__arena_rollback(struct tmpl_arena *a, const struct tmpl__arena_mark *m)
+{
+	/* Chunks made since the mark sit before m->full on the full list
+	 * (retired or big) or are the current one; the marked current chunk
+	 * may have been retired among them. */
+	while (a->full != m->full) {
+		struct chunk *c = a->full;
+
+		a->full = c->next;
+		if (c != m->cur)
+			free(c);
+	}
+	if (a->cur != m->cur)
+		free_chunks(a->cur);
+	a->cur = m->cur;
+	if (a->cur) {
+		a->cur->next = NULL;
+		a->cur->off = m->off;
+	}
+	while (a->adopted != m->adopted) {
+		struct adopted *d = a->adopted;
+
+		a->adopted = d->next;
+		free(d->p);
+		free(d);
+	}
+	a->used = m->used;
 }
 
 /* ---------------------------------------------------------------- strings */

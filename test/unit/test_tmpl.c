@@ -265,6 +265,34 @@ TEST(failed_parse_leaves_set_unchanged)
 	env_release(&e);
 }
 
+/* A failed parse large enough to fill several arena chunks (and to need
+ * one of its own for its text) rolls all of them back; the set still
+ * parses and runs after it. */
+TEST(failed_big_parse_rolls_back_the_arena)
+{
+	struct env e;
+	const char *good = "{{ define \"x\" }}one{{ end }}";
+	const char *after = "{{ define \"y\" }}{{ template \"x\" }}{{ 42 }}{{ end }}";
+	struct buf bad = BUF_INIT((size_t)-2);
+
+	for (int i = 0; i < 6000; i++)
+		ASSERT_OK(buf_adds(&bad, "{{ .a.b }}{{ 7 }}"));
+	ASSERT_OK(buf_adds(&bad, "{{ if }}"));
+	env_init(&e);
+	e.set = tmpl_set_new(e.f, NULL);
+	ASSERT_OK(tmpl_set_parse(e.set, "a", good, strlen(good), NULL));
+	for (int i = 0; i < 3; i++) {
+		tmpl_error_release(&e.err);
+		ASSERT(tmpl_set_parse(e.set, "b", bad.buf, bad.len, &e.err) < 0);
+	}
+	ASSERT(!tmpl_set_has(e.set, "b"));
+	ASSERT_OK(tmpl_set_parse(e.set, "c", after, strlen(after), NULL));
+	ASSERT_OK(tmpl_exec(e.set, "y", tmpl_invalid(), &e.xo, &e.out, NULL));
+	ASSERT_STREQ(e.out.buf, "one42");
+	buf_release(&bad);
+	env_release(&e);
+}
+
 TEST(define_overrides_follow_parse_order)
 {
 	struct env e;
