@@ -429,7 +429,7 @@ bool helm_version_strict(const char *s);
  * A chart's download URL from its index `ref` (its first url), as
  * Helm's repo.ResolveReferenceURL: an absolute `ref` as is; otherwise
  * resolved (RFC 3986, as Go's url.ResolveReference) against the
- * repository URL with its path ending in exactly one '/', the result
+ * repository URL with one trailing '/' of its path trimmed and one added, the result
  * keeping the repository URL's query.  *ret is malloc'd.  0, or -EINVAL
  * when either URL cannot be parsed.
  */

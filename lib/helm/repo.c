@@ -445,7 +445,7 @@ static int url_split(const char *s, struct url_parts *u, struct op_err *err)
 /* Go's url.resolvePath: merge, then remove dot segments. */
 static char *resolve_path(const char *base, const char *ref)
 {
-	struct buf full = BUF_INIT(SIZE_MAX), out = BUF_INIT(SIZE_MAX);
+	struct buf full = BUF_INIT(1 << 20), out = BUF_INIT(1 << 20);
 	const char *p, *seg;
 	char *r;
 	size_t n;
@@ -503,7 +503,7 @@ static char *resolve_path(const char *base, const char *ref)
 int helm_index_chart_url(const char *repo_url, const char *ref, char **ret, struct op_err *err)
 {
 	struct url_parts b, r;
-	struct buf out = BUF_INIT(SIZE_MAX);
+	struct buf out = BUF_INIT(1 << 20);
 	char *path = NULL;
 	int rc;
 
@@ -521,11 +521,11 @@ int helm_index_chart_url(const char *repo_url, const char *ref, char **ret, stru
 		url_parts_free(&r);
 		return rc;
 	}
-	/* Helm gives the base path exactly one trailing slash. */
+	/* Helm trims one trailing slash from the base path and adds one. */
 	{
 		size_t n = strlen(b.path);
 
-		while (n > 0 && b.path[n - 1] == '/')
+		if (n > 0 && b.path[n - 1] == '/')
 			n--;
 		b.path[n] = '\0';
 		path = xmalloc(n + 2);
