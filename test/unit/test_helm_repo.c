@@ -345,3 +345,116 @@ TEST(yj_visit_hands_over_nodes)
 	}
 	ASSERT(yj_parse_visit("a: 1", 4, NULL, 0, record, &s, NULL, &err) == -EINVAL);
 }
+
+/* ---- the memory bound ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* A /proc/self/status field in KiB, or -1. */
+static long status_kib(const char *field)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (str_startswith(line, field) && line[strlen(field)] == ':')
+			v = strtol(line + strlen(field) + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* An index as public repositories write them: `charts` charts of `versions` versions. */
+static void make_index(struct buf *b, int charts, int versions)
+{
+	int c, v;
+
+	buf_adds(b, "apiVersion: v1\nentries:\n");
+	for (c = 0; c < charts; c++) {
+		buf_addf(b, "  chart-%d:\n", c);
+		for (v = versions - 1; v >= 0; v--)
+			buf_addf(b,
+				 "  - annotations:\n"
+				 "      category: Infrastructure\n"
+				 "      licenses: Apache-2.0\n"
+				 "    apiVersion: v2\n"
+				 "    appVersion: %d.%d.0\n"
+				 "    created: \"2024-05-%02dT10:%02d:00.123456789Z\"\n"
+				 "    dependencies:\n"
+				 "    - name: common\n"
+				 "      repository: oci://registry-1.docker.io/charts\n"
+				 "      tags:\n"
+				 "      - bitnami-common\n"
+				 "      version: 2.x.x\n"
+				 "    description: Chart %d is a generated chart that stands for a "
+				 "public one, with a description of typical length.\n"
+				 "    digest: %064x\n"
+				 "    home: https://example.com/charts/chart-%d\n"
+				 "    icon: https://example.com/icons/chart-%d.svg\n"
+				 "    keywords:\n"
+				 "    - generated\n"
+				 "    - test\n"
+				 "    maintainers:\n"
+				 "    - name: Maintainer\n"
+				 "      url: https://example.com/maintainers\n"
+				 "    name: chart-%d\n"
+				 "    sources:\n"
+				 "    - https://example.com/src/chart-%d\n"
+				 "    urls:\n"
+				 "    - https://example.com/charts/chart-%d-%d.%d.%d.tgz\n"
+				 "    version: %d.%d.%d\n",
+				 v / 10, v % 10, 1 + v % 28, v % 60, c, c * 1000 + v, c, c, c, c, c,
+				 v / 100, (v / 10) % 10, v % 10, v / 100, (v / 10) % 10, v % 10);
+	}
+}
+
+TEST(large_index_within_twice_its_size)
+{
+#ifdef UNDER_ASAN
+	const int charts = 40; /* the sanitizers' allocator is not what is measured */
+#else
+	const int charts = 350; /* 30.6 MB */
+#endif
+	struct buf b = BUF_INIT(64u << 20);
+	const struct helm_index_version *v;
+	struct helm_index_chart c;
+	struct yj_limits lim = YJ_LIMITS_DEFAULT;
+	struct op_err err;
+	long base, hwm;
+	bool reset = false;
+	FILE *f;
+
+	make_index(&b, charts, 100);
+	/* Reset the peak RSS (Linux "clear_refs" 5), then read. */
+	f = fopen("/proc/self/clear_refs", "w");
+	if (f) {
+		reset = fputs("5", f) >= 0;
+		reset = fclose(f) == 0 && reset;
+	}
+	base = status_kib("VmRSS");
+	ASSERT_OK(helm_index_read_chart(b.buf, b.len, "chart-7", &lim, &c, &err));
+	hwm = status_kib("VmHWM");
+	ASSERT_EQ(c.entries, (size_t)charts * 100);
+	ASSERT_EQ(c.n, 100);
+	ASSERT_OK(helm_index_pick(&c, "~0.5", &v, &err));
+	ASSERT_STREQ(v->version, "0.5.9");
+	ASSERT_STREQ(v->urls[0], "https://example.com/charts/chart-7-0.5.9.tgz");
+	printf("# index of %zu bytes: RSS %ld KiB before reading, peak %ld KiB\n", b.len, base,
+	       hwm);
+#ifndef UNDER_ASAN
+	ASSERT(b.len > (size_t)30 << 20);
+	/* The input is in `base`: what reading adds stays under the input's size. */
+	if (reset && base > 0 && hwm > 0)
+		ASSERT((size_t)(hwm - base) * 1024 < b.len);
+#endif
+	helm_index_chart_release(&c);
+	buf_release(&b);
+}
