@@ -21,7 +21,7 @@ static char *load(const char *rel, size_t *len)
 {
 	char path[512], *data;
 
-	snprintf(path, sizeof(path), "%s/helm/repo-index/%s", harness_datadir(), rel);
+	snprintf(path, sizeof(path), "%s/helmrepo/%s", harness_datadir(), rel);
 	if (path_read_file(path, 1 << 20, &data, len) < 0)
 		harness__fail(__FILE__, __LINE__, "cannot read %s", path);
 	return data;
@@ -114,7 +114,7 @@ TEST(index_revision_is_the_file_digest)
 	char *data = load("index-relative.yaml", &len);
 	char rev[72];
 
-	/* sha256sum test/data/helm/repo-index/index-relative.yaml */
+	/* sha256sum test/data/helmrepo/index-relative.yaml */
 	helm_index_revision(data, len, rev);
 	ASSERT_STREQ(rev,
 		     "sha256:7d8f657b96cd881b4dd7b2af763c603d988399fd35ed6ada40e26c1d6c6be4dd");
