@@ -54,6 +54,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "yj/yj.h"
 
 struct helm_limits {
 	uint64_t max_file_bytes;   /* one chart file (Helm: 5 MiB) */
@@ -361,5 +362,84 @@ cJSON *helm_release_secret(const cJSON *rel, const char *storage_ns, bool update
 /* The release a Secret holds (the inverse of helm_release_secret()). */
 int helm_release_from_secret(const cJSON *secret, size_t max_bytes, cJSON **ret,
 			     struct op_err *reterr);
+
+/* ---- chart repositories: index.yaml (repo.c) ---- */
+
+/*
+ * A repository index is read streaming: yj_parse_visit() hands over one
+ * chart version at a time and only the versions of the chart asked for
+ * are kept, so the peak is the input plus one chart's versions (a 30 MB
+ * public index stays well under twice its size).  The rules are
+ * source-controller's IndexFromBytes (v1.7): an empty input is "empty
+ * index.yaml file", a missing apiVersion "no API version specified";
+ * versions that fail Helm's metadata validation (no name, a name with a
+ * '/', no version or one Masterminds cannot read, an unknown type) are
+ * dropped; the rest are sorted as Helm's SortEntries, highest version
+ * first (equal versions keep the index's order).  A chart version field
+ * of the wrong type (a non-string url, a created that is not RFC 3339)
+ * refuses the whole index, as Go's decoder does.
+ */
+struct helm_index_version {
+	char *version;     /* as written */
+	char *digest;      /* "" when none */
+	char *created;     /* as written, "" when none */
+	int64_t created_ns; /* 0 when none */
+	char **urls;
+	size_t nurls;
+};
+
+struct helm_index_chart {
+	char *name;        /* the chart asked for */
+	bool found;        /* the index has an entry of that name (maybe empty) */
+	struct helm_index_version *v; /* valid versions, highest first */
+	size_t n;
+	size_t entries;    /* chart versions in the whole index */
+};
+
+/*
+ * Read index.yaml (or index.json) `data` and keep the versions of
+ * `chart` (NULL: none, only check the index and count `entries`).  `lim`
+ * NULL means YJ_LIMITS_DEFAULT (max_nodes counts one chart version at a
+ * time, not the index).  0, or -EINVAL/-EFBIG/-E2BIG with reterr set.
+ */
+int helm_index_read_chart(const char *data, size_t len, const char *chart,
+			  const struct yj_limits *lim, struct helm_index_chart *ret,
+			  struct op_err *reterr);
+void helm_index_chart_release(struct helm_index_chart *c);
+
+/*
+ * The version HelmChart's `spec.version` picks, as source-controller's
+ * ChartRepository.GetChartVersion: a version written exactly as `want`
+ * first; otherwise `want` as a Masterminds constraint ("" and "*" mean
+ * the latest stable), over the versions fluxcd/pkg/version.ParseVersion
+ * accepts (strict MAJOR.MINOR.PATCH, an optional "v"), prereleases only
+ * when the constraint names one; the highest wins, and between equal
+ * versions (build metadata differs) the latest `created`.  *ret points
+ * into `c`.  0, -ENOENT ("no chart name found", "no chart version
+ * found", "no 'x' chart with version matching 'y' found") or -EINVAL (a
+ * bad constraint, Masterminds' message).
+ */
+int helm_index_pick(const struct helm_index_chart *c, const char *want,
+		    const struct helm_index_version **ret, struct op_err *reterr);
+
+/* Masterminds' StrictNewVersion, after an optional leading "v". */
+bool helm_version_strict(const char *s);
+
+/*
+ * A chart's download URL from its index `ref` (its first url), as
+ * Helm's repo.ResolveReferenceURL: an absolute `ref` as is; otherwise
+ * resolved (RFC 3986, as Go's url.ResolveReference) against the
+ * repository URL with one trailing '/' of its path trimmed and one added, the result
+ * keeping the repository URL's query.  *ret is malloc'd.  0, or -EINVAL
+ * when either URL cannot be parsed.
+ */
+int helm_index_chart_url(const char *repo_url, const char *ref, char **ret,
+			 struct op_err *reterr);
+
+/*
+ * A HelmRepository's artifact revision: "sha256:<hex>" of the index file
+ * exactly as downloaded (source-controller digests the cached file).
+ */
+void helm_index_revision(const char *data, size_t len, char ret[72]);
 
 #endif

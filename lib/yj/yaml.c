@@ -378,6 +378,12 @@ struct reader {
 	unsigned docno;
 	cJSON *root;
 	struct op_err *err;
+	/* yj_parse_visit(): nodes completed at visit_depth go to visit(). */
+	yj_visit_fn visit;
+	void *visit_payload;
+	size_t visit_depth;
+	const char **visit_path;
+	size_t visit_path_alloc;
 };
 
 static int fail(struct reader *rd, int code, const yaml_mark_t *m, const char *fmt, ...)
@@ -628,8 +634,28 @@ static int merge_into(struct reader *rd, cJSON *dst, cJSON *src, const yaml_mark
 	return 0;
 }
 
+/*
+ * Hand a node completed at the visited depth to the visitor, which owns
+ * it from then on; it no longer counts against max_nodes (`nodes` is its
+ * count, itself included).  The parent's pending key is consumed.
+ */
+static int visit_node(struct reader *rd, cJSON *node, size_t nodes)
+{
+	struct frame *f = &rd->st[rd->depth - 1];
+	size_t i;
+	int r;
+
+	for (i = 0; i < rd->depth; i++)
+		rd->visit_path[i] = cJSON_IsObject(rd->st[i].c) ? rd->st[i].key : NULL;
+	r = rd->visit(rd->visit_path, rd->depth, node, rd->visit_payload);
+	rd->nodes -= MIN(nodes, rd->nodes);
+	free(f->key);
+	f->key = NULL;
+	return r < 0 ? r : 0;
+}
+
 /* Attach a finished node to the frame on top (or make it the root). */
-static int attach(struct reader *rd, cJSON *node, const yaml_mark_t *m)
+static int attach_n(struct reader *rd, cJSON *node, size_t nodes, const yaml_mark_t *m)
 {
 	struct frame *f;
 	int r = 0;
@@ -639,6 +665,10 @@ static int attach(struct reader *rd, cJSON *node, const yaml_mark_t *m)
 		return 0;
 	}
 	f = &rd->st[rd->depth - 1];
+	if (rd->visit && rd->depth == rd->visit_depth && !f->merge) {
+		XGROW(rd->visit_path, rd->depth, rd->visit_path_alloc);
+		return visit_node(rd, node, nodes);
+	}
 	if (cJSON_IsArray(f->c)) {
 		cJSON_AddItemToArray(f->c, node);
 		return 0;
@@ -711,7 +741,7 @@ static int on_scalar(struct reader *rd, yaml_event_t *ev)
 		return r;
 	if (anchor)
 		add_anchor(rd, xstrdup(anchor), v, 1);
-	return attach(rd, v, &ev->start_mark);
+	return attach_n(rd, v, 1, &ev->start_mark);
 }
 
 static int on_alias(struct reader *rd, yaml_event_t *ev)
@@ -747,7 +777,7 @@ static int on_alias(struct reader *rd, yaml_event_t *ev)
 		rd->st[rd->depth - 1].key = xstrdup(a->node->valuestring);
 		return 0;
 	}
-	return attach(rd, cJSON_Duplicate(a->node, 1), &ev->start_mark);
+	return attach_n(rd, cJSON_Duplicate(a->node, 1), a->nodes, &ev->start_mark);
 }
 
 static int on_start(struct reader *rd, yaml_event_t *ev, bool mapping)
@@ -792,7 +822,7 @@ static int on_end(struct reader *rd, yaml_event_t *ev)
 	}
 	if (f.anchor)
 		add_anchor(rd, f.anchor, f.c, rd->nodes - f.start_nodes + 1);
-	return attach(rd, f.c, &ev->start_mark);
+	return attach_n(rd, f.c, rd->nodes - f.start_nodes + 1, &ev->start_mark);
 }
 
 static void reader_release(struct reader *rd)
@@ -810,12 +840,20 @@ static void reader_release(struct reader *rd)
 		cJSON_Delete(rd->anchors[i].node);
 	}
 	free(rd->anchors);
+	free(rd->visit_path);
 	cJSON_Delete(rd->root);
 }
 
 /* Parse one document chunk; *ret is NULL for an empty or null document. */
+struct visitor {
+	yj_visit_fn fn;
+	void *payload;
+	size_t depth;
+};
+
 static int parse_doc(const char *data, size_t len, unsigned line0, unsigned docno,
-		     const struct yj_limits *lim, cJSON **ret, struct op_err *err)
+		     const struct yj_limits *lim, const struct visitor *vis, cJSON **ret,
+		     struct op_err *err)
 {
 	struct reader rd = { .lim = lim, .line0 = line0, .docno = docno, .err = err };
 	yaml_parser_t p;
@@ -823,6 +861,11 @@ static int parse_doc(const char *data, size_t len, unsigned line0, unsigned docn
 	bool done = false, in_doc = false, after_end = false;
 	int r = 0;
 
+	if (vis) {
+		rd.visit = vis->fn;
+		rd.visit_payload = vis->payload;
+		rd.visit_depth = vis->depth;
+	}
 	if (!yaml_parser_initialize(&p))
 		return op_err_set(err, -ENOMEM, "yaml: cannot initialise the parser");
 	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
@@ -995,7 +1038,7 @@ int yj_parse_stream(const char *data, size_t len, const struct yj_limits *lim,
 				cJSON *doc = NULL;
 
 				docno++;
-				r = parse_doc(data + start, n, start_line, docno, lim, &doc, err);
+				r = parse_doc(data + start, n, start_line, docno, lim, NULL, &doc, err);
 				if (r < 0)
 					break;
 				if (doc) {
@@ -1046,6 +1089,34 @@ int yj_parse_one(const char *data, size_t len, cJSON **ret, struct op_err *err)
 	s.docs[0] = NULL;
 	s.n = 0;
 	yj_stream_release(&s);
+	return 0;
+}
+
+int yj_parse_visit(const char *data, size_t len, const struct yj_limits *lim, size_t depth,
+		   yj_visit_fn fn, void *payload, cJSON **ret_rest, struct op_err *err)
+{
+	static const struct yj_limits dflt = YJ_LIMITS_DEFAULT;
+	const struct visitor vis = { .fn = fn, .payload = payload, .depth = depth };
+	cJSON *rest = NULL;
+	size_t start = 0;
+	int r;
+
+	if (!lim)
+		lim = &dflt;
+	if (depth == 0)
+		return op_err_set(err, -EINVAL, "yaml: the visited depth must be at least 1");
+	if (len > lim->max_input_bytes)
+		return op_err_set(err, -EFBIG, "yaml: input of %zu bytes exceeds the limit (%zu)", len,
+				  lim->max_input_bytes);
+	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
+		start = 3;
+	r = parse_doc(data + start, len - start, 0, 1, lim, &vis, &rest, err);
+	if (r < 0)
+		return r;
+	if (ret_rest)
+		*ret_rest = rest;
+	else
+		cJSON_Delete(rest);
 	return 0;
 }
 

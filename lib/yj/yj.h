@@ -98,6 +98,27 @@ void yj_stream_release(struct yj_stream *s);
 int yj_parse_one(const char *data, size_t len, cJSON **ret, struct op_err *reterr);
 
 /*
+ * STREAMING
+ * Read the first document of `data` as yj_parse_stream() reads a
+ * document (same scalar resolution, same limits), but hand every node
+ * completed at `depth` (the root is depth 0; depth >= 1) to `fn` as soon
+ * as it is complete instead of keeping it, so that a large document (a
+ * Helm repository index) is never held whole.  `path[i]` (i < depth) is
+ * the key under which the level-i mapping holds the next level, or NULL
+ * where level i is a sequence; fn owns `node` from then on (it may keep
+ * or free it) and returns 0, or a negative errno with reterr filled to
+ * stop.  max_nodes counts only the nodes held, not those handed over.
+ * What remains (the document without the visited nodes, their parents
+ * left in place) is returned in *ret_rest when ret_rest is not NULL
+ * (NULL for an empty document).  0, or the errors of yj_parse_stream()
+ * and those of fn.
+ */
+typedef int (*yj_visit_fn)(const char *const *path, size_t depth, cJSON *node, void *payload);
+
+int yj_parse_visit(const char *data, size_t len, const struct yj_limits *lim, size_t depth,
+		   yj_visit_fn fn, void *payload, cJSON **ret_rest, struct op_err *reterr);
+
+/*
  * Append `doc` as a YAML document (no leading "---") to `out`: block
  * style, keys in the object's order, two-space indent, sequences not
  * indented under their key (as kubectl and kustomize print), strings
