@@ -442,4 +442,27 @@ int helm_index_chart_url(const char *repo_url, const char *ref, char **ret,
  */
 void helm_index_revision(const char *data, size_t len, char ret[72]);
 
+/*
+ * A HelmRepository's artifact, index-<hex>.yaml: the index as
+ * source-controller stores it, json.MarshalIndent(index, "", "  ") of
+ * what IndexFromBytes reads (versions that fail Helm's metadata
+ * validation dropped, chart names in byte order, versions highest
+ * first; IndexFile's and ChartVersion's fields in Go's order with their
+ * omitempty rules; times as Go prints them, the zero time for a missing
+ * one; <, > and & escaped as Go does).  Written to `out_fd` streaming:
+ * each version is written to `scratch_fd` (an empty file, read back with
+ * pread) as it is read, so the peak is the input plus one version plus a
+ * record per version.  0, or -EINVAL (a bad index, reterr as
+ * helm_index_read_chart()'s), -EFBIG/-E2BIG (`lim`) or -errno (I/O).
+ * Not yet: the Unicode sanitising of strings Helm's validation does
+ * beyond helm__metadata_validate()'s, Go's strict decoding (unknown
+ * fields and duplicate keys refuse the index there).
+ */
+struct helm_index_json_stats {
+	size_t charts, versions;
+};
+int helm_index_write_json(const char *data, size_t len, int scratch_fd, int out_fd,
+			  const struct yj_limits *lim, struct helm_index_json_stats *ret_stats,
+			  struct op_err *reterr);
+
 #endif

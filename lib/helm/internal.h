@@ -55,6 +55,16 @@ bool helm__valid_semver(const char *v);
 /* chartutil.IsCompatibleRange(constraint, version). */
 bool helm__compatible_range(const char *constraint, const char *version);
 
+/* ---- release.c ---- */
+
+/*
+ * Compact JSON of `j` as encoding/json writes Go structs built in field
+ * order: objects keep their member order, except the members that are Go
+ * maps (config, values, annotations, import-values, serverInfo), whose
+ * keys are sorted; no HTML escaping (SetEscapeHTML(false)).
+ */
+int helm__json_ordered(const cJSON *j, struct buf *out);
+
 /* ---- load.c ---- */
 
 /* One chart file read from a directory or an archive, before classification. */

@@ -33,7 +33,7 @@
 static bool is_map_member(const char *k)
 {
 	return streq(k, "config") || streq(k, "values") || streq(k, "annotations") ||
-	       streq(k, "import-values");
+	       streq(k, "import-values") || streq(k, "serverInfo");
 }
 
 static int print_str(const char *s, struct buf *out)
@@ -45,7 +45,7 @@ static int print_str(const char *s, struct buf *out)
 	return r;
 }
 
-static int print_ordered(const cJSON *j, struct buf *out)
+int helm__json_ordered(const cJSON *j, struct buf *out)
 {
 	const cJSON *c;
 	int r = 0;
@@ -61,7 +61,7 @@ static int print_ordered(const cJSON *j, struct buf *out)
 				r = buf_addch(out, ':');
 			if (r == 0)
 				r = is_map_member(c->string) ? yj_print_canonical(c, out) :
-							       print_ordered(c, out);
+							       helm__json_ordered(c, out);
 		}
 		return r ?: buf_addch(out, '}');
 	}
@@ -71,7 +71,7 @@ static int print_ordered(const cJSON *j, struct buf *out)
 			if (r == 0 && c != j->child)
 				r = buf_addch(out, ',');
 			if (r == 0)
-				r = print_ordered(c, out);
+				r = helm__json_ordered(c, out);
 		}
 		return r ?: buf_addch(out, ']');
 	}
@@ -211,7 +211,7 @@ int helm_release_encode(const cJSON *rel, struct buf *out)
 	size_t cap;
 	int r;
 
-	r = print_ordered(rel, &json);
+	r = helm__json_ordered(rel, &json);
 	if (r < 0)
 		goto out;
 	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) !=

@@ -5,8 +5,10 @@
  * Helm's repo.ResolveReferenceURL, and the HelmRepository revision.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/macro.h"
@@ -14,6 +16,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "helm/helm.h"
+#include "helm/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -566,4 +569,495 @@ void helm_index_revision(const char *data, size_t len, char ret[72])
 {
 	memcpy(ret, "sha256:", 7);
 	yj_sha256_hex(data, len, ret + 7);
+}
+
+/* ---- the HelmRepository artifact: the index as normalised JSON ---- */
+
+/* One chart version written to the scratch file. */
+struct jrec {
+	char *name, *version;
+	uint64_t off;
+	size_t len;
+	size_t seq;
+};
+
+struct jscan {
+	int scratch_fd;
+	uint64_t off;
+	struct jrec *r;
+	size_t n, alloc;
+	struct buf text, indented;
+	struct op_err *err;
+};
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Go's HTML-safe escaping of compact JSON (only strings hold <, > and &). */
+static int escape_html(const struct buf *in, struct buf *out)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < in->len; i++)
+		switch (in->buf[i]) {
+		case '<':
+			r = buf_adds(out, "\\u003c");
+			break;
+		case '>':
+			r = buf_adds(out, "\\u003e");
+			break;
+		case '&':
+			r = buf_adds(out, "\\u0026");
+			break;
+		default:
+			r = buf_addch(out, in->buf[i]);
+		}
+	return r;
+}
+
+static int indent_to(struct buf *out, int depth)
+{
+	int r = buf_addch(out, '\n');
+
+	for (int i = 0; r == 0 && i < depth; i++)
+		r = buf_adds(out, "  ");
+	return r;
+}
+
+/*
+ * json.Indent(prefix "", indent "  ") of compact `s`, its first line at
+ * nesting `depth`: a newline and the indent after every opening bracket
+ * and comma, ": " after keys, empty {} and [] kept on one line.
+ */
+static int json_indent(const char *s, size_t n, int depth, struct buf *out)
+{
+	bool in_str = false, esc = false;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			r = buf_addch(out, c);
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		switch (c) {
+		case '"':
+			in_str = true;
+			r = buf_addch(out, c);
+			break;
+		case '{':
+		case '[':
+			r = buf_addch(out, c);
+			if (r == 0 && i + 1 < n && (s[i + 1] == '}' || s[i + 1] == ']')) {
+				r = buf_addch(out, s[++i]);
+				break;
+			}
+			if (r == 0)
+				r = indent_to(out, ++depth);
+			break;
+		case '}':
+		case ']':
+			r = indent_to(out, --depth);
+			if (r == 0)
+				r = buf_addch(out, c);
+			break;
+		case ',':
+			r = buf_addch(out, c);
+			if (r == 0)
+				r = indent_to(out, depth);
+			break;
+		case ':':
+			r = buf_adds(out, ": ");
+			break;
+		default:
+			r = buf_addch(out, c);
+		}
+	}
+	return r;
+}
+
+/* Go's HTML-escaped, indented JSON of `j` at nesting `depth`, into out (emptied first). */
+static int go_json(const cJSON *j, int depth, struct buf *scratch, struct buf *out)
+{
+	struct buf esc = BUF_INIT(out->max);
+	int r;
+
+	buf_reset(scratch);
+	buf_reset(out);
+	r = helm__json_ordered(j, scratch);
+	if (r == 0)
+		r = escape_html(scratch, &esc);
+	if (r == 0)
+		r = json_indent(esc.buf, esc.len, depth, out);
+	buf_release(&esc);
+	return r;
+}
+
+/*
+ * A time as Go's time.Time marshals after parsing `s` (RFC 3339): the
+ * offset kept ("Z" for a zero one: the operator's zone is UTC), the
+ * fraction's trailing zeros dropped; the zero time for "".
+ */
+static int go_time(const char *s, char out[RFC3339_MAX + 8])
+{
+	int64_t ns;
+	long off = 0;
+	size_t n = strlen(s);
+
+	if (!*s) {
+		snprintf(out, RFC3339_MAX + 8, "0001-01-01T00:00:00Z");
+		return 0;
+	}
+	if (time_parse_rfc3339(s, &ns) < 0)
+		return -EINVAL;
+	if (n > 6 && (s[n - 6] == '+' || s[n - 6] == '-') && s[n - 3] == ':') {
+		off = ((s[n - 5] - '0') * 10 + (s[n - 4] - '0')) * 3600 +
+		      ((s[n - 2] - '0') * 10 + (s[n - 1] - '0')) * 60;
+		if (s[n - 6] == '-')
+			off = -off;
+	}
+	time_format_rfc3339_nano(ns + off * NSEC_PER_SEC, out);
+	if (off) {
+		size_t l = strlen(out);
+
+		snprintf(out + l - 1, 8, "%c%s", s[n - 6], s + n - 5);
+	}
+	return 0;
+}
+
+/*
+ * One string member of a chart version (absent or null: ""): a scalar
+ * becomes its text as sigs.k8s.io/yaml makes it; a list or a mapping is
+ * an error.  *ret is malloc'd.
+ */
+static int cv_str(const cJSON *cv, const char *k, const char *chart, char **ret,
+		  struct op_err *err)
+{
+	const cJSON *f = cJSON_GetObjectItemCaseSensitive(cv, k);
+
+	*ret = NULL;
+	if (!f || cJSON_IsNull(f)) {
+		*ret = xstrdup("");
+		return 0;
+	}
+	*ret = cJSON_IsString(f) ? xstrdup(f->valuestring) : helm__scalar_text(f, false);
+	if (!*ret)
+		return op_err_set(err, -EINVAL,
+				  "index.yaml: chart '%.100s': field '%s' is not a string", chart, k);
+	return 0;
+}
+
+/*
+ * repo.ChartVersion as Go marshals it: the embedded chart.Metadata's
+ * fields, then urls (null when absent), created, removed, digest and the
+ * deprecated checksum, engine, tillerVersion and url.  NULL with r == 0:
+ * the version fails Helm's validation and is dropped.
+ */
+static int chart_version_json(const char *chart, const cJSON *node, cJSON **ret,
+			      struct op_err *err)
+{
+	static const char *const legacy[] = { "digest", "checksum", "engine", "tillerVersion",
+					      "url" };
+	struct helm_metadata md = { 0 };
+	const cJSON *urls = cJSON_GetObjectItemCaseSensitive(node, "urls"), *u;
+	char *created = NULL, *v;
+	char t[RFC3339_MAX + 8];
+	cJSON *o = NULL;
+	struct op_err verr;
+	int r;
+
+	*ret = NULL;
+	r = helm__metadata_apply(&md, node, "index.yaml", err);
+	if (r == 0 && !md.api_version[0]) {
+		free(md.api_version);
+		md.api_version = xstrdup("v1");
+	}
+	if (r == 0 && helm__metadata_validate(&md, &verr) < 0 &&
+	    !str_startswith(verr.msg, "validation: more than one dependency with name or alias")) {
+		helm_metadata_release(&md);
+		return 0;
+	}
+	if (r == 0)
+		r = cv_str(node, "created", chart, &created, err);
+	if (r == 0 && go_time(created, t) < 0)
+		r = op_err_set(err, -EINVAL, "index.yaml: chart '%.100s': parsing time \"%.60s\": "
+			       "not an RFC 3339 time", chart, created);
+	if (r == 0 && urls && !cJSON_IsNull(urls) && !cJSON_IsArray(urls))
+		r = op_err_set(err, -EINVAL, "index.yaml: chart '%.100s': urls is not a list", chart);
+	for (u = cJSON_IsArray(urls) ? urls->child : NULL; u; u = u->next)
+		if (r == 0 && !cJSON_IsString(u))
+			r = op_err_set(err, -EINVAL, "index.yaml: chart '%.100s': a url is not a string",
+				       chart);
+	if (r == 0) {
+		o = helm_metadata_json(&md);
+		cJSON_AddItemToObject(o, "urls", cJSON_IsArray(urls) ? cJSON_Duplicate(urls, 1) :
+								       cJSON_CreateNull());
+		cJSON_AddStringToObject(o, "created", t);
+		if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(node, "removed")))
+			cJSON_AddTrueToObject(o, "removed");
+		for (size_t i = 0; r == 0 && i < ARRAY_SIZE(legacy); i++) {
+			r = cv_str(node, legacy[i], chart, &v, err);
+			if (r == 0 && *v)
+				cJSON_AddStringToObject(o, legacy[i], v);
+			free(v);
+		}
+	}
+	free(created);
+	helm_metadata_release(&md);
+	if (r < 0) {
+		cJSON_Delete(o);
+		return r;
+	}
+	*ret = o;
+	return 0;
+}
+
+static int on_version_json(const char *const *path, size_t depth, cJSON *node, void *payload)
+{
+	struct jscan *s = payload;
+	cJSON *o;
+	int r;
+
+	if (depth != 3 || !path[0] || !streq(path[0], "entries") || !path[1]) {
+		cJSON_Delete(node);
+		return 0;
+	}
+	if (!cJSON_IsObject(node)) {
+		/* IndexFromBytes skips a null version; anything else Go cannot decode. */
+		r = cJSON_IsNull(node) ? 0 : op_err_set(s->err, -EINVAL,
+							"index.yaml: chart '%.100s': a version is "
+							"not a mapping", path[1]);
+		cJSON_Delete(node);
+		return r;
+	}
+	r = chart_version_json(path[1], node, &o, s->err);
+	cJSON_Delete(node);
+	if (r < 0 || !o)
+		return r;
+	r = go_json(o, 3, &s->text, &s->indented);
+	if (r == 0)
+		r = write_all(s->scratch_fd, s->indented.buf, s->indented.len);
+	if (r == 0) {
+		XGROW(s->r, s->n + 1, s->alloc);
+		s->r[s->n] = (struct jrec){ .name = xstrdup(path[1]),
+					    .version = xstrdup(yj_get_str(o, "/version")),
+					    .off = s->off, .len = s->indented.len, .seq = s->n };
+		s->n++;
+		s->off += s->indented.len;
+	} else {
+		op_err_set(s->err, r, "cannot write the index: %s", op_strerror(r));
+	}
+	cJSON_Delete(o);
+	return r;
+}
+
+/* Chart name ascending, then Helm's SortEntries (highest version first), then index order. */
+static int jrec_cmp(const void *a, const void *b)
+{
+	const struct jrec *x = a, *y = b;
+	struct semver vx, vy;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (semver_parse(x->version, &vx) == 0 && semver_parse(y->version, &vy) == 0) {
+		c = semver_cmp(&vy, &vx);
+		if (c)
+			return c;
+	}
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+/* Copy `len` bytes at `off` of the scratch file to `out_fd`. */
+static int copy_range(int in, uint64_t off, size_t len, int out_fd)
+{
+	char buf[65536];
+
+	while (len) {
+		ssize_t n = pread(in, buf, len < sizeof(buf) ? len : sizeof(buf), (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		if (write_all(out_fd, buf, (size_t)n) < 0)
+			return -errno;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* `"key": ` at nesting 1 (the document's members), after a comma unless first. */
+static int member(struct buf *b, const char *key, bool *first)
+{
+	int r = buf_adds(b, *first ? "\n  \"" : ",\n  \"");
+
+	*first = false;
+	return r ?: buf_addf(b, "%s\": ", key);
+}
+
+/* A document member holding `v`, indented at nesting 1; nothing when omitempty and empty. */
+static int doc_member(struct buf *b, const char *key, const cJSON *v, bool omitempty,
+		      bool *first, struct buf *t1, struct buf *t2)
+{
+	int r;
+
+	if (omitempty && (!v || cJSON_IsNull(v) || cJSON_GetArraySize(v) == 0))
+		return 0;
+	r = member(b, key, first);
+	if (r == 0)
+		r = go_json(v, 1, t1, t2);
+	return r ?: buf_add(b, t2->buf, t2->len);
+}
+
+int helm_index_write_json(const char *data, size_t len, int scratch_fd, int out_fd,
+			  const struct yj_limits *lim, struct helm_index_json_stats *ret_stats,
+			  struct op_err *err)
+{
+	struct jscan s = { .scratch_fd = scratch_fd, .text = BUF_INIT(64u << 20),
+			   .indented = BUF_INIT(64u << 20), .err = err };
+	struct buf head = BUF_INIT(64u << 20);
+	cJSON *rest = NULL, *gen;
+	const cJSON *api, *entries, *e;
+	const cJSON **names = NULL;
+	size_t nn = 0, i, k = 0;
+	char t[RFC3339_MAX + 8];
+	bool first = true;
+	int r;
+
+	err->msg[0] = '\0';
+	if (len == 0)
+		return op_err_set(err, -EINVAL, "empty index.yaml file");
+	r = yj_parse_visit(data, len, lim, 3, on_version_json, &s, &rest, err);
+	if (r < 0)
+		goto out;
+	api = cJSON_GetObjectItemCaseSensitive(rest, "apiVersion");
+	entries = cJSON_GetObjectItemCaseSensitive(rest, "entries");
+	if (!cJSON_IsObject(rest))
+		r = op_err_set(err, -EINVAL, "index.yaml: not a mapping");
+	else if (!cJSON_IsString(api) || !*api->valuestring)
+		r = op_err_set(err, -EINVAL, "no API version specified");
+	else if (entries && !cJSON_IsNull(entries) && !cJSON_IsObject(entries))
+		r = op_err_set(err, -EINVAL, "index.yaml: entries is not a mapping");
+	else if (!cJSON_IsString(gen = cJSON_GetObjectItemCaseSensitive(rest, "generated")) &&
+		 gen && !cJSON_IsNull(gen))
+		r = op_err_set(err, -EINVAL, "index.yaml: generated is not a time");
+	else if (go_time(cJSON_IsString(gen) ? gen->valuestring : "", t) < 0)
+		r = op_err_set(err, -EINVAL, "index.yaml: parsing time \"%.60s\": not an RFC 3339 "
+			       "time", gen->valuestring);
+	if (r < 0)
+		goto out;
+	qsort(s.r, s.n, sizeof(*s.r), jrec_cmp);
+	names = xcalloc((size_t)cJSON_GetArraySize(entries) + 1, sizeof(*names));
+	for (e = cJSON_IsObject(entries) ? entries->child : NULL; e; e = e->next)
+		names[nn++] = e;
+	qsort(names, nn, sizeof(*names), name_cmp);
+
+	/* The document in IndexFile's field order. */
+	r = buf_addch(&head, '{');
+	if (r == 0)
+		r = doc_member(&head, "serverInfo", cJSON_GetObjectItemCaseSensitive(rest, "serverInfo"),
+			       true, &first, &s.text, &s.indented);
+	if (r == 0)
+		r = doc_member(&head, "apiVersion", api, false, &first, &s.text, &s.indented);
+	if (r == 0)
+		r = member(&head, "generated", &first);
+	if (r == 0)
+		r = buf_addf(&head, "\"%s\"", t);
+	if (r == 0)
+		r = member(&head, "entries", &first);
+	if (r == 0)
+		r = buf_adds(&head, !cJSON_IsObject(entries) ? "null" : nn ? "{" : "{}");
+	for (i = 0; r == 0 && i < nn; i++) {
+		bool any = false;
+
+		r = buf_addf(&head, "%s\n    ", i ? "," : "");
+		if (r == 0) {
+			cJSON *key = cJSON_CreateStringReference(names[i]->string);
+
+			r = go_json(key, 2, &s.text, &s.indented);
+			cJSON_Delete(key);
+		}
+		if (r == 0)
+			r = buf_add(&head, s.indented.buf, s.indented.len);
+		if (r == 0)
+			r = buf_adds(&head, ": ");
+		/* A chart whose versions are all dropped is [], one written as null stays null. */
+		while (r == 0 && k < s.n && strcmp(s.r[k].name, names[i]->string) < 0)
+			k++;
+		if (r == 0 && cJSON_IsNull(names[i]) && !(k < s.n && streq(s.r[k].name,
+									 names[i]->string))) {
+			r = buf_adds(&head, "null");
+			continue;
+		}
+		if (r == 0)
+			r = buf_addch(&head, '[');
+		for (; r == 0 && k < s.n && streq(s.r[k].name, names[i]->string); k++) {
+			r = buf_adds(&head, any ? ",\n      " : "\n      ");
+			if (r == 0)
+				r = write_all(out_fd, head.buf, head.len);
+			buf_reset(&head);
+			if (r == 0)
+				r = copy_range(scratch_fd, s.r[k].off, s.r[k].len, out_fd);
+			any = true;
+		}
+		if (r == 0)
+			r = buf_adds(&head, any ? "\n    ]" : "]");
+	}
+	if (r == 0 && nn)
+		r = buf_adds(&head, "\n  }");
+	if (r == 0)
+		r = doc_member(&head, "publicKeys", cJSON_GetObjectItemCaseSensitive(rest, "publicKeys"),
+			       true, &first, &s.text, &s.indented);
+	if (r == 0)
+		r = doc_member(&head, "annotations",
+			       cJSON_GetObjectItemCaseSensitive(rest, "annotations"), true, &first,
+			       &s.text, &s.indented);
+	if (r == 0)
+		r = buf_adds(&head, "\n}");
+	if (r == 0)
+		r = write_all(out_fd, head.buf, head.len);
+	if (r < 0 && !err->msg[0])
+		op_err_set(err, r, "cannot write the index: %s", op_strerror(r));
+	if (r == 0 && ret_stats) {
+		ret_stats->charts = nn;
+		ret_stats->versions = s.n;
+	}
+out:
+	for (i = 0; i < s.n; i++) {
+		free(s.r[i].name);
+		free(s.r[i].version);
+	}
+	free(s.r);
+	free(names);
+	buf_release(&s.text);
+	buf_release(&s.indented);
+	buf_release(&head);
+	cJSON_Delete(rest);
+	return r;
 }

@@ -5,9 +5,11 @@
  * the index revision, and yj_parse_visit() under it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -456,5 +458,161 @@ TEST(large_index_within_twice_its_size)
 		ASSERT((size_t)(hwm - base) * 1024 < b.len);
 #endif
 	helm_index_chart_release(&c);
+	/* The normalised artifact, written streaming: the same bound. */
+	{
+		char sp[512], op[512];
+		struct helm_index_json_stats js;
+		int sfd, ofd;
+
+		snprintf(sp, sizeof(sp), "%s/big-scratch", harness_tmpdir());
+		snprintf(op, sizeof(op), "%s/big.json", harness_tmpdir());
+		sfd = open(sp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+		ofd = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ASSERT(sfd >= 0 && ofd >= 0);
+		f = fopen("/proc/self/clear_refs", "w");
+		if (f) {
+			reset = fputs("5", f) >= 0;
+			reset = fclose(f) == 0 && reset;
+		}
+		base = status_kib("VmRSS");
+		if (helm_index_write_json(b.buf, b.len, sfd, ofd, &lim, &js, &err) < 0)
+			harness__fail(__FILE__, __LINE__, "%s", err.msg);
+		hwm = status_kib("VmHWM");
+		ASSERT_EQ(js.charts, (size_t)charts);
+		ASSERT_EQ(js.versions, (size_t)charts * 100);
+		printf("# normalised JSON: RSS %ld KiB before, peak %ld KiB\n", base, hwm);
+#ifndef UNDER_ASAN
+		if (reset && base > 0 && hwm > 0)
+			ASSERT((size_t)(hwm - base) * 1024 < b.len);
+#endif
+		close(sfd);
+		close(ofd);
+		unlink(sp);
+		unlink(op);
+	}
 	buf_release(&b);
+}
+
+/* helm_index_write_json() of `yaml` into a string (NULL on error, with `err`). */
+static char *index_json(const char *yaml, size_t len, struct op_err *err)
+{
+	char sp[512], op[512], *out = NULL;
+	size_t n;
+	int s, o, r;
+
+	snprintf(sp, sizeof(sp), "%s/index-scratch", harness_tmpdir());
+	snprintf(op, sizeof(op), "%s/index.json", harness_tmpdir());
+	s = open(sp, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	o = open(op, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ASSERT(s >= 0 && o >= 0);
+	r = helm_index_write_json(yaml, len, s, o, NULL, NULL, err);
+	close(s);
+	close(o);
+	if (r == 0)
+		ASSERT_OK(path_read_file(op, 64u << 20, &out, &n));
+	unlink(sp);
+	unlink(op);
+	return out;
+}
+
+/*
+ * The artifact as source-controller writes it: expected text worked out
+ * from encoding/json's MarshalIndent of helm's repo.IndexFile (field
+ * order, omitempty, zero times, HTML escaping, map keys sorted, a
+ * dropped invalid version, versions highest first).
+ */
+TEST(index_json_as_flux_writes_it)
+{
+	static const char yaml[] =
+		"apiVersion: v1\n"
+		"generated: \"2024-01-02T03:04:05.500+02:00\"\n"
+		"entries:\n"
+		"  zeta:\n"
+		"  - name: zeta\n"
+		"    version: 1.0.0\n"
+		"    description: a <b> & c\n"
+		"    urls: [zeta-1.0.0.tgz]\n"
+		"    created: \"2024-01-01T00:00:00.000000000Z\"\n"
+		"    digest: abc\n"
+		"  - name: zeta\n"
+		"    version: 2.0.0\n"
+		"    apiVersion: v2\n"
+		"    annotations: {b: \"2\", a: \"1\"}\n"
+		"    dependencies:\n"
+		"    - name: dep\n"
+		"      repository: https://x\n"
+		"      version: 1.x\n"
+		"  - name: zeta\n"
+		"    version: not-semver\n"
+		"  alpha:\n"
+		"  - name: alpha\n"
+		"    version: 0.1.0\n"
+		"    removed: true\n"
+		"    urls: []\n"
+		"  empty: []\n";
+	static const char want[] =
+		"{\n"
+		"  \"apiVersion\": \"v1\",\n"
+		"  \"generated\": \"2024-01-02T03:04:05.5+02:00\",\n"
+		"  \"entries\": {\n"
+		"    \"alpha\": [\n"
+		"      {\n"
+		"        \"name\": \"alpha\",\n"
+		"        \"version\": \"0.1.0\",\n"
+		"        \"apiVersion\": \"v1\",\n"
+		"        \"urls\": [],\n"
+		"        \"created\": \"0001-01-01T00:00:00Z\",\n"
+		"        \"removed\": true\n"
+		"      }\n"
+		"    ],\n"
+		"    \"empty\": [],\n"
+		"    \"zeta\": [\n"
+		"      {\n"
+		"        \"name\": \"zeta\",\n"
+		"        \"version\": \"2.0.0\",\n"
+		"        \"apiVersion\": \"v2\",\n"
+		"        \"annotations\": {\n"
+		"          \"a\": \"1\",\n"
+		"          \"b\": \"2\"\n"
+		"        },\n"
+		"        \"dependencies\": [\n"
+		"          {\n"
+		"            \"name\": \"dep\",\n"
+		"            \"version\": \"1.x\",\n"
+		"            \"repository\": \"https://x\"\n"
+		"          }\n"
+		"        ],\n"
+		"        \"urls\": null,\n"
+		"        \"created\": \"0001-01-01T00:00:00Z\"\n"
+		"      },\n"
+		"      {\n"
+		"        \"name\": \"zeta\",\n"
+		"        \"version\": \"1.0.0\",\n"
+		"        \"description\": \"a \\u003cb\\u003e \\u0026 c\",\n"
+		"        \"apiVersion\": \"v1\",\n"
+		"        \"urls\": [\n"
+		"          \"zeta-1.0.0.tgz\"\n"
+		"        ],\n"
+		"        \"created\": \"2024-01-01T00:00:00Z\",\n"
+		"        \"digest\": \"abc\"\n"
+		"      }\n"
+		"    ]\n"
+		"  }\n"
+		"}";
+	struct op_err err;
+	char *got = index_json(yaml, sizeof(yaml) - 1, &err);
+
+	if (!got)
+		harness__fail(__FILE__, __LINE__, "%s", err.msg);
+	ASSERT_STREQ(got, want);
+	free(got);
+	/* A document without entries, and the errors IndexFromBytes gives. */
+	got = index_json("apiVersion: v1\n", 15, &err);
+	ASSERT_STREQ(got, "{\n  \"apiVersion\": \"v1\",\n  \"generated\": \"0001-01-01T00:00:00Z\",\n"
+			  "  \"entries\": null\n}");
+	free(got);
+	ASSERT_NULL(index_json("entries: {}\n", 12, &err));
+	ASSERT_STREQ(err.msg, "no API version specified");
+	ASSERT_NULL(index_json("", 0, &err));
+	ASSERT_STREQ(err.msg, "empty index.yaml file");
 }
