@@ -5,6 +5,7 @@
 #ifndef CFLUX_OPERATOR_CONTROLLERS_H
 #define CFLUX_OPERATOR_CONTROLLERS_H
 
+#include "base/hmap.h"
 #include "base/log.h"
 #include "kube/mapper.h"
 #include "manager.h"
@@ -31,6 +32,16 @@ struct bucket_ctl {
 	const char *tmp_root;    /* where objects are downloaded ($TMPDIR or /tmp) */
 };
 extern const struct ctl_desc bucket_desc;
+
+/* HelmRepository (ctl_helmrepository.c): ctl_data() is a struct helmrepo_ctl. */
+struct helmrepo_ctl {
+	struct storage *storage; /* the artifact store */
+	const char *tmp_root;    /* where indexes are downloaded */
+	struct hmap etags;       /* ctl_helmrepository.c's own: "ns/name" -> stored index's ETag */
+};
+extern const struct ctl_desc helmrepository_desc;
+/* Release what the HelmRepository controller keeps (after mgr_close()). */
+void helmrepo_ctl_release(struct helmrepo_ctl *g);
 
 /* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
 struct ks_ctl {

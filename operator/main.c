@@ -90,6 +90,7 @@ static struct lease *lease;
 static struct gitrepo_ctl gitrepo;
 static struct ocirepo_ctl ocirepo;
 static struct bucket_ctl bucket;
+static struct helmrepo_ctl helmrepo;
 static struct ks_ctl kustomize;
 static struct fc_ctl fluxconfig;
 static struct ext_ctl extension;
@@ -383,6 +384,7 @@ static void mgr_closed(void *payload)
 {
 	mgr = NULL;
 	ks_ctl_release(&kustomize);
+	helmrepo_ctl_release(&helmrepo);
 	uv_close((uv_handle_t *)&cancel_timer, NULL);
 	if (abandoning)
 		return; /* abandoned() ends the process */
@@ -604,6 +606,11 @@ static int setup_controllers(struct op_err *err)
 	r = mgr_add(mgr, &bucket_desc, &bucket, &ctl);
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", bucket_desc.name);
+	helmrepo.storage = storage;
+	helmrepo.tmp_root = gitrepo.tmp_root;
+	r = mgr_add(mgr, &helmrepository_desc, &helmrepo, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", helmrepository_desc.name);
 	r = mgr_add(mgr, &kustomization_desc, &kustomize, &ctl_kustomizations);
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", kustomization_desc.name);

@@ -98,7 +98,7 @@ e2e_cleanup() {
 		# Only the kinds whose CRDs exist: one unknown kind fails the whole delete.
 		local kinds
 		kinds=$(k api-resources --no-headers -o name 2>/dev/null | grep -E \
-			'^(kustomizations|gitrepositories|buckets|ocirepositories|fluxconfigurations)\.' | paste -sd,)
+			'^(kustomizations|gitrepositories|buckets|ocirepositories|helmrepositories|helmcharts|fluxconfigurations)\.' | paste -sd,)
 		[ -n "$kinds" ] && k delete "$kinds" --all -n "$NS" --wait=true --timeout=30s >/dev/null 2>&1
 		"$HELM" uninstall "$OP_RELEASE" -n "$OP_NS" --wait=false >/dev/null 2>&1
 		# The applier binding a scope: cluster configuration got (cluster-wide).

@@ -1,0 +1,723 @@
+/*
+ * ctl_helmrepository.c: the HelmRepository reconciler
+ * (source.toolkit.fluxcd.io/v1), source-controller's contract.
+ *
+ * The manager's skeleton (manager.h) does the lifecycle every kind
+ * shares; finalize() removes the object's artifacts.  One reconcile:
+ *
+ *   type oci      Flux keeps an OCI HelmRepository as a static object:
+ *                 no fetch, no artifact, an empty status (its charts are
+ *                 pulled by the HelmChart reconciler).  We empty the
+ *                 status and remove any artifact; our finalizer stays
+ *                 (Flux removes its own), so deletion still cleans up.
+ *   spec          url (http or https; oci:// with type default is
+ *                 Stalled URLInvalid, as Flux), interval, timeout
+ *   Secrets       certSecretRef (ca.crt, tls.crt/tls.key), then
+ *                 secretRef: username and password (basic auth; one
+ *                 without the other is refused), and its TLS keys when
+ *                 there is no certSecretRef (Flux's deprecated form).
+ *                 passCredentials only matters for chart downloads from
+ *                 other hosts (the HelmChart reconciler's).
+ *   fetch         GET <url>/index.yaml (the URL's query kept) on the
+ *                 loop, streamed to a temporary file, at most 50 MiB
+ *                 (Flux's --helm-index-max-size default), redirects
+ *                 followed.  With the ETag of the index the stored
+ *                 artifact was made from, the request carries
+ *                 If-None-Match, and a 304 downloads nothing.
+ *   work          on the thread pool: revision = sha256 of the file as
+ *                 downloaded (Flux digests its cached copy); equal to
+ *                 the stored artifact's: nothing more (Flux's
+ *                 short-circuit).  Otherwise the index is read streaming
+ *                 and written as Flux stores it, JSON
+ *                 (helm_index_write_json()), to
+ *                 <storage>/helmrepository/<ns>/<name>/index-<hex>.yaml,
+ *                 with index.yaml linked to it (status.url); two kept.
+ *   status        Flux's conditions (FetchFailed, StorageOperationFailed,
+ *                 ArtifactInStorage, Ready) and reasons (URLInvalid,
+ *                 AuthenticationFailed, Failed, IndexationFailed,
+ *                 Succeeded), its messages, the NewArtifact event
+ *                 ("stored fetched index of size 2.4kB from '<url>'").
+ *
+ * A failure keeps the last artifact.  Messages never carry a password.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/b64.h"
+#include "base/hmap.h"
+#include "base/log.h"
+#include "base/path.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "conditions.h"
+#include "controllers.h"
+#include "helm/helm.h"
+#include "kube/http.h"
+#include "secrets.h"
+#include "source.h"
+#include "storage.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+#define KIND "HelmRepository"
+#define RECORDS 2
+#define MAX_INDEX_SIZE ((uint64_t)50 << 20)
+#define INDEX_LINK "index.yaml"
+
+/* What a stored artifact was made from: the ETag that lets the next fetch skip it. */
+struct hr_etag {
+	char *key; /* "ns/name": the map's key */
+	char *etag, *index_url, *revision;
+};
+
+struct hrjob {
+	struct rc *rc;
+	struct storage *st;
+	struct hmap *etags;
+	char *ns, *name, *tmp_root;
+	char *url, *index_url;
+	char *secret_name, *cert_secret;
+	bool secret_read, cert_read;
+	char *user, *pass;
+	struct secret_tls tls;
+	uint64_t timeout_ms;
+	int64_t interval_ns;
+	/* the download */
+	struct kube_http *http;
+	char *tmp, *index_path;
+	int fd;
+	uint64_t got;
+	int werr;
+	char *sent_etag, *etag;
+	bool not_modified;
+	/* the work */
+	char *last_revision;
+	int r;
+	struct op_err err;
+	const char *reason;
+	char revision[72];
+	bool unchanged;
+	struct artifact_info ai;
+	char *rel;
+};
+
+static void job_release(void *job)
+{
+	struct hrjob *j = job;
+
+	free(j->ns);
+	free(j->name);
+	free(j->tmp_root);
+	free(j->url);
+	free(j->index_url);
+	free(j->secret_name);
+	free(j->cert_secret);
+	free(j->user);
+	free_secret(j->pass);
+	secret_tls_release(&j->tls);
+	if (j->http)
+		http_close(j->http, NULL, NULL);
+	if (j->fd >= 0)
+		close(j->fd);
+	if (j->tmp) {
+		path_remove_all(j->tmp);
+		free(j->tmp);
+	}
+	free(j->index_path);
+	free(j->sent_etag);
+	free(j->etag);
+	free(j->last_revision);
+	free(j->rel);
+}
+
+static void etag_free(struct hr_etag *e)
+{
+	if (!e)
+		return;
+	free(e->key);
+	free(e->etag);
+	free(e->index_url);
+	free(e->revision);
+	free(e);
+}
+
+static void etag_forget(struct hrjob *j)
+{
+	etag_free(hmap_remove(j->etags, j->rc->key));
+}
+
+static void etag_remember(struct hrjob *j, const char *etag, const char *revision)
+{
+	struct hr_etag *e;
+
+	etag_forget(j);
+	if (!etag || !*etag)
+		return;
+	e = xcalloc(1, sizeof(*e));
+	e->key = xstrdup(j->rc->key);
+	e->etag = xstrdup(etag);
+	e->index_url = xstrdup(j->index_url);
+	e->revision = xstrdup(revision);
+	hmap_put(j->etags, e->key, e);
+}
+
+static void fail(struct hrjob *j, const char *reason, const char *msg, bool stall)
+{
+	struct rc *rc = j->rc;
+	long gen = rc_gen(rc);
+	int64_t now = time_now_ns();
+
+	cond_set(rc->status, streq(reason, "ArchiveOperationFailed") ||
+			     streq(reason, "DirectoryCreationFailed") ||
+			     streq(reason, "StorageOperationFailed") ? "StorageOperationFailed" :
+			     "FetchFailed", "True", reason, msg, gen, now);
+	rc_event(rc, "Warning", reason, "%s", msg);
+	log_error(NULL, "Reconciler error", "controller", "helmrepository", "object", rc->key,
+		  "reason", reason, "error", msg, NULL);
+	if (stall) {
+		rc_stall(rc, reason, msg);
+		return;
+	}
+	cond_set(rc->status, COND_READY, "False", reason, msg, gen, now);
+	rc_retry(rc);
+}
+
+/* Docker's units.HumanSize, as Flux's event prints the artifact's size: "2.017kB". */
+static void human_size(double size, char *out, size_t n)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB" };
+	size_t i = 0;
+
+	while (size >= 1000 && i + 1 < ARRAY_SIZE(units)) {
+		size /= 1000;
+		i++;
+	}
+	snprintf(out, n, "%.4g%s", size, units[i]);
+}
+
+static char *link_url(const struct hrjob *j)
+{
+	char *rel = storage_rel_path(KIND, j->ns, j->name, INDEX_LINK), *url = storage_url(j->st, rel);
+
+	free(rel);
+	return url;
+}
+
+static void succeed(struct hrjob *j)
+{
+	struct rc *rc = j->rc;
+	cJSON *st = rc->status, *art;
+	long gen = rc_gen(rc);
+	int64_t now = time_now_ns();
+	bool fresh = false;
+	char *msg, *url, size[32];
+
+	if (!j->unchanged) {
+		fresh = !streq_ptr(yj_get_str(st, "/artifact/digest"), j->ai.digest);
+		art = storage_artifact(j->st, j->rel, j->revision, &j->ai, now);
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
+		cJSON_AddItemToObject(st, "artifact", art);
+		url = link_url(j);
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "url");
+		cJSON_AddStringToObject(st, "url", url);
+		free(url);
+	} else {
+		storage_artifact_refresh(j->st, cJSON_GetObjectItemCaseSensitive(st, "artifact"));
+		snprintf(j->revision, sizeof(j->revision), "%s",
+			 yj_get_str(st, "/artifact/revision"));
+	}
+	if (j->etag)
+		etag_remember(j, j->etag, j->revision);
+	msg = xasprintf("stored artifact: revision '%s'", j->revision);
+	cond_delete(st, COND_STALLED);
+	cond_delete(st, "FetchFailed");
+	cond_delete(st, "StorageOperationFailed");
+	cond_delete(st, "ArtifactOutdated");
+	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, gen, now);
+	cond_set(st, COND_READY, "True", "Succeeded", msg, gen, now);
+	free(msg);
+	if (fresh) {
+		human_size((double)j->ai.size, size, sizeof(size));
+		rc_event(rc, "Normal", "NewArtifact", "stored fetched index of size %s from '%s'",
+			 size, j->url);
+		log_info(NULL, "Stored artifact", "controller", "helmrepository", "object", rc->key,
+			 "revision", j->revision, NULL);
+	}
+	rc_done(rc, (uint64_t)(j->interval_ns / NSEC_PER_MSEC));
+}
+
+/* ---- the thread-pool part ---- */
+
+/* index.yaml -> `file`, replaced atomically (status.url; best effort, as Flux). */
+static void link_index(const struct hrjob *j, const char *file)
+{
+	char *rel = storage_rel_path(KIND, j->ns, j->name, INDEX_LINK), *abs = storage_abs(j->st, rel);
+	char *tmp = xasprintf("%s.tmp.link", abs);
+
+	unlink(tmp);
+	if (symlink(file, tmp) == 0 && rename(tmp, abs) < 0)
+		unlink(tmp);
+	free(tmp);
+	free(abs);
+	free(rel);
+}
+
+static int store_index(struct hrjob *j, const char *data, size_t len)
+{
+	struct yj_limits lim = YJ_LIMITS_DEFAULT;
+	char *file = xasprintf("index-%s.yaml", j->revision + strlen("sha256:"));
+	char *abs, *tmp, *scratch = xasprintf("%s/scratch", j->tmp);
+	int out = -1, sc = -1, r;
+
+	r = storage_mkdir(j->st, KIND, j->ns, j->name, &j->err);
+	if (r < 0) {
+		op_err_prefix(&j->err, "failed to create artifact directory");
+		j->reason = "DirectoryCreationFailed";
+		free(file);
+		free(scratch);
+		return r;
+	}
+	j->rel = storage_rel_path(KIND, j->ns, j->name, file);
+	abs = storage_abs(j->st, j->rel);
+	tmp = xasprintf("%s.tmp", abs);
+	sc = open(scratch, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	out = sc < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (sc < 0 || out < 0) {
+		r = op_err_set(&j->err, -errno, "unable to save artifact to storage: %s",
+			       op_strerror(errno));
+		j->reason = "ArchiveOperationFailed";
+		goto out;
+	}
+	r = helm_index_write_json(data, len, sc, out, &lim, NULL, &j->err);
+	if (r == -EINVAL || r == -EFBIG || r == -E2BIG) {
+		op_err_prefix(&j->err, "failed to load Helm repository from index YAML: failed to "
+			      "load index");
+		j->reason = "IndexationFailed";
+		goto out;
+	}
+	if (r == 0 && close(out) < 0)
+		r = op_err_set(&j->err, -errno, "%s", op_strerror(errno));
+	out = -1;
+	if (r == 0 && rename(tmp, abs) < 0)
+		r = op_err_set(&j->err, -errno, "%s", op_strerror(errno));
+	if (r == 0)
+		r = artifact_digest_file(abs, j->ai.digest, &j->ai.size, &j->err);
+	if (r < 0) {
+		op_err_prefix(&j->err, "unable to save artifact to storage");
+		j->reason = "ArchiveOperationFailed";
+		goto out;
+	}
+	storage_gc(j->st, KIND, j->ns, j->name, file, RECORDS);
+	link_index(j, file);
+out:
+	if (out >= 0)
+		close(out);
+	if (sc >= 0)
+		close(sc);
+	if (r < 0)
+		unlink(tmp);
+	unlink(scratch);
+	free(scratch);
+	free(tmp);
+	free(abs);
+	free(file);
+	return r;
+}
+
+static void work(void *job)
+{
+	struct hrjob *j = job;
+	char *data = NULL;
+	size_t len = 0;
+
+	j->r = path_read_file(j->index_path, MAX_INDEX_SIZE, &data, &len);
+	if (j->r < 0) {
+		op_err_set(&j->err, j->r, "failed to fetch Helm repository index: cannot read the "
+			   "downloaded index: %s", op_strerror(j->r));
+		j->reason = "Failed";
+		return;
+	}
+	unlink(j->index_path);
+	helm_index_revision(data, len, j->revision);
+	/* Flux's short-circuit: the index as downloaded is the one stored. */
+	if (j->last_revision && streq(j->last_revision, j->revision))
+		j->unchanged = true;
+	else
+		j->r = store_index(j, data, len);
+	free(data);
+}
+
+static void work_done(struct rc *rc, int status)
+{
+	struct hrjob *j = rc->job;
+
+	if (status < 0)
+		fail(j, "Failed", "the index's processing was cancelled", false);
+	else if (j->r < 0)
+		fail(j, j->reason, j->err.msg, false);
+	else
+		succeed(j);
+}
+
+/* ---- the download, on the loop ---- */
+
+static int on_data(struct http_req *req, long status, const char *data, size_t n, void *payload)
+{
+	struct hrjob *j = payload;
+	ssize_t w;
+
+	(void)req;
+	if (status != 200)
+		return 0; /* an error page: not kept */
+	if (j->got + n > MAX_INDEX_SIZE)
+		return -EFBIG;
+	while (n) {
+		w = write(j->fd, data, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			j->werr = -errno;
+			return j->werr;
+		}
+		data += w;
+		n -= (size_t)w;
+		j->got += (uint64_t)w;
+	}
+	return 0;
+}
+
+/* Go's http.StatusText for what a repository answers. */
+static const char *status_text(long status)
+{
+	switch (status) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "";
+	}
+}
+
+static void fetched(struct http_req *req, int r, const struct http_resp *resp,
+		    const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	const char *v;
+	size_t vn;
+	char msg[1024];
+
+	(void)req;
+	close(j->fd);
+	j->fd = -1;
+	if (r == 0 && http_resp_header(resp, "ETag", &v, &vn) == 0)
+		j->etag = xstrndup(v, vn);
+	if (r == -EFBIG && !j->werr) {
+		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to cache "
+			 "index to temporary file: index exceeds the maximum index file size of %llu "
+			 "bytes", (unsigned long long)MAX_INDEX_SIZE);
+		fail(j, "Failed", msg, false);
+		return;
+	}
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to cache "
+			 "index to temporary file: %s",
+			 j->werr ? op_strerror(j->werr) : err && err->msg[0] ? err->msg :
+			 op_strerror(r));
+		fail(j, "Failed", msg, false);
+		return;
+	}
+	if (resp->status == 304 && j->sent_etag) {
+		j->unchanged = true;
+		free(j->etag);
+		j->etag = xstrdup(j->sent_etag);
+		succeed(j);
+		return;
+	}
+	if (resp->status != 200) {
+		/* Helm's getter: "failed to fetch <url> : <status>". */
+		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to cache "
+			 "index to temporary file: failed to fetch %s : %ld %s", j->index_url,
+			 resp->status, status_text(resp->status));
+		etag_forget(j);
+		fail(j, "Failed", msg, false);
+		return;
+	}
+	if (rc_work(j->rc, work, work_done) < 0)
+		fail(j, "Failed", "cannot queue the index's processing", false);
+}
+
+/* The stored artifact's ETag, when the index it came from is the one asked for. */
+static const char *known_etag(const struct hrjob *j)
+{
+	const struct hr_etag *e = hmap_get(j->etags, j->rc->key);
+
+	if (!e || !j->last_revision || !streq(e->index_url, j->index_url) ||
+	    !streq(e->revision, j->last_revision))
+		return NULL;
+	return e->etag;
+}
+
+static void fetch(struct hrjob *j)
+{
+	struct http_opts ho = HTTP_OPTS_INIT;
+	struct http_req_opts ro = HTTP_REQ_OPTS_INIT;
+	const char *headers[3] = { 0 };
+	char *auth = NULL, *inm = NULL, msg[1024];
+	struct op_err e = OP_ERR_INIT;
+	size_t nh = 0;
+	int r;
+
+	ho.ca_pem = j->tls.ca;
+	ho.cert_pem = j->tls.cert;
+	ho.key_pem = j->tls.key;
+	ho.no_http2 = true;
+	ho.user_agent = "cflux-source-controller";
+	r = http_new(kube_client_loop(ctl_client(j->rc->ctl)), &ho, &j->http, &e);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "failed to construct Helm client: %s", e.msg);
+		fail(j, "Failed", msg, true);
+		return;
+	}
+	j->tmp = xasprintf("%s/helmrepository-XXXXXX", j->tmp_root);
+	if (!mkdtemp(j->tmp)) {
+		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to create "
+			 "temp file to cache index to: %s", op_strerror(errno));
+		free(j->tmp);
+		j->tmp = NULL;
+		fail(j, "Failed", msg, false);
+		return;
+	}
+	j->index_path = xasprintf("%s/index.yaml", j->tmp);
+	j->fd = open(j->index_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (j->fd < 0) {
+		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to create "
+			 "temp file to cache index to: %s", op_strerror(errno));
+		fail(j, "Failed", msg, false);
+		return;
+	}
+	if (j->user) {
+		char *plain = xasprintf("%s:%s", j->user, j->pass ? j->pass : "");
+		char *enc = b64_encode(plain, strlen(plain));
+
+		auth = xasprintf("Authorization: Basic %s", enc);
+		free_secret(plain);
+		free_secret(enc);
+		headers[nh++] = auth;
+	}
+	if (known_etag(j)) {
+		j->sent_etag = xstrdup(known_etag(j));
+		inm = xasprintf("If-None-Match: %s", j->sent_etag);
+		headers[nh++] = inm;
+	}
+	ro.url = j->index_url;
+	ro.headers = headers;
+	ro.timeout_ms = j->timeout_ms;
+	ro.on_data = on_data;
+	ro.max_redirects = 10;
+	r = http_request(j->http, &ro, fetched, j, NULL);
+	free_secret(auth);
+	free(inm);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: %s",
+			 op_strerror(r));
+		fail(j, "Failed", msg, false);
+	}
+}
+
+/* ---- the Secrets ---- */
+
+static void load_secrets(struct hrjob *j);
+
+static void got_cert(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	char msg[1024], why[600];
+
+	j->cert_read = true;
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "failed to get TLS authentication secret '%s/%s': %s",
+			 j->ns, j->cert_secret, err && err->msg[0] ? err->msg : op_strerror(r));
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
+	}
+	if (secret_tls_read(obj, j->ns, j->cert_secret, &j->tls, why, sizeof(why)) < 0) {
+		snprintf(msg, sizeof(msg), "failed to construct Helm client's TLS config: %s", why);
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
+	}
+	load_secrets(j);
+}
+
+static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	char msg[1024], why[600];
+
+	j->secret_read = true;
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "failed to get authentication secret '%s/%s': %s", j->ns,
+			 j->secret_name, err && err->msg[0] ? err->msg : op_strerror(r));
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
+	}
+	j->user = secret_value(obj, "username");
+	j->pass = secret_value(obj, "password");
+	if (!j->user != !j->pass) {
+		snprintf(msg, sizeof(msg), "failed to detect authentication methods: secret '%s/%s': "
+			 "'%s' given without '%s'", j->ns, j->secret_name,
+			 j->user ? "username" : "password", j->user ? "password" : "username");
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
+	}
+	/* TLS keys in secretRef: Flux's deprecated form, used without a certSecretRef. */
+	if (!j->cert_secret &&
+	    secret_tls_read(obj, j->ns, j->secret_name, &j->tls, why, sizeof(why)) < 0) {
+		snprintf(msg, sizeof(msg), "failed to detect authentication methods: %s", why);
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
+	}
+	load_secrets(j);
+}
+
+static void load_secrets(struct hrjob *j)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->ns };
+	kube_cb cb = NULL;
+
+	if (j->cert_secret && !j->cert_read)
+		ref.name = j->cert_secret, cb = got_cert;
+	else if (j->secret_name && !j->secret_read)
+		ref.name = j->secret_name, cb = got_secret;
+	if (!cb) {
+		fetch(j);
+		return;
+	}
+	if (kube_get(ctl_client(j->rc->ctl), &ref, NULL, cb, j) < 0)
+		cb(-EIO, NULL, NULL, j);
+}
+
+/* ---- the spec ---- */
+
+/*
+ * Flux's NormalizeURL and DownloadIndex: the URL's path without its
+ * trailing '/', then "/index.yaml", the query and fragment kept.  NULL
+ * for a URL that is not http(s)://host...
+ */
+static char *index_url_of(const char *url)
+{
+	const char *host = str_startswith(url, "http://")  ? url + 7 :
+			   str_startswith(url, "https://") ? url + 8 : NULL;
+	const char *tail, *slash;
+	size_t end;
+
+	if (!host || !*host || strchr("/?#", *host))
+		return NULL;
+	tail = host + strcspn(host, "?#");
+	slash = memchr(host, '/', (size_t)(tail - host));
+	end = (size_t)(tail - url);
+	while (slash && end > (size_t)(slash - url) && url[end - 1] == '/')
+		end--;
+	return xasprintf("%.*s/index.yaml%s", (int)end, url, tail);
+}
+
+static void reconcile(struct rc *rc)
+{
+	struct helmrepo_ctl *g = ctl_data(rc->ctl);
+	struct hrjob *j = rc->job;
+	const struct kobj *o = rc->obj;
+	const char *type = yj_get_str(o->json, "/spec/type"), *why;
+	const char *rev = yj_get_str(o->json, "/status/artifact/revision");
+	const char *path = yj_get_str(o->json, "/status/artifact/path");
+	unsigned timeout_s;
+	char msg[1024];
+
+	j->rc = rc;
+	j->st = g->storage;
+	j->etags = &g->etags;
+	j->fd = -1;
+	j->ns = xstrdup(o->ns);
+	j->name = xstrdup(o->name);
+	j->tmp_root = xstrdup(g->tmp_root);
+	j->url = xstrdup(yj_get_str(o->json, "/spec/url") ? yj_get_str(o->json, "/spec/url") : "");
+	if (streq_ptr(type, "oci")) {
+		/* Flux's static OCI HelmRepository: no artifact, an empty status. */
+		storage_remove_all(j->st, KIND, j->ns, j->name);
+		etag_forget(j);
+		cJSON_Delete(rc->status);
+		rc->status = cJSON_CreateObject();
+		rc_done(rc, 0);
+		return;
+	}
+	if (str_startswith(j->url, "oci://")) {
+		fail(j, "URLInvalid", "invalid Helm repository URL: 'oci' URL scheme cannot be used "
+		     "with 'default' HelmRepository type", true);
+		return;
+	}
+	j->index_url = index_url_of(j->url);
+	if (!j->index_url) {
+		snprintf(msg, sizeof(msg), "invalid Helm repository URL: parse \"%s\": not an "
+			 "http(s) URL with a host", j->url);
+		fail(j, "URLInvalid", msg, true);
+		return;
+	}
+	if (source_durations(o, &j->interval_ns, &timeout_s, &why, msg, sizeof(msg)) < 0) {
+		fail(j, why, msg, true);
+		return;
+	}
+	j->timeout_ms = (uint64_t)timeout_s * 1000;
+	/* An artifact that left the store is built again (Flux's reconcileStorage). */
+	if (path && !storage_has(j->st, path)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "artifact");
+		cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "url");
+		cond_delete(rc->status, "ArtifactInStorage");
+	} else if (rev && path) {
+		j->last_revision = xstrdup(rev);
+	}
+	j->secret_name = source_strdup(yj_get_str(o->json, "/spec/secretRef/name"));
+	j->cert_secret = source_strdup(yj_get_str(o->json, "/spec/certSecretRef/name"));
+	load_secrets(j);
+}
+
+static void finalize(struct rc *rc)
+{
+	struct helmrepo_ctl *g = ctl_data(rc->ctl);
+
+	etag_free(hmap_remove(&g->etags, rc->key));
+	source_finalize(rc, g->storage);
+}
+
+void helmrepo_ctl_release(struct helmrepo_ctl *g)
+{
+	size_t it = 0;
+	const char *k;
+	void *v;
+
+	while (hmap_next(&g->etags, &it, &k, &v))
+		etag_free(v);
+	hmap_release(&g->etags);
+}
+
+const struct ctl_desc helmrepository_desc = {
+	.name = "helmrepository",
+	.component = "source-controller",
+	.kind = KIND,
+	.api_version = "source.toolkit.fluxcd.io/v1",
+	.ref = { .group = "source.toolkit.fluxcd.io", .version = "v1",
+		 .resource = "helmrepositories" },
+	.retry = BACKOFF_RECONCILE,
+	.source = true,
+	.job_size = sizeof(struct hrjob),
+	.job_release = job_release,
+	.reconcile = reconcile,
+	.finalize = finalize,
+};
