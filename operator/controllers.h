@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "kube/mapper.h"
 #include "manager.h"
+#include "secrets.h"
 #include "storage.h"
 
 /* GitRepository (ctl_gitrepository.c): ctl_data() is a struct gitrepo_ctl. */
@@ -40,6 +41,43 @@ struct helmrepo_ctl {
 	struct hmap etags;       /* ctl_helmrepository.c's own: "ns/name" -> stored index's ETag */
 };
 extern const struct ctl_desc helmrepository_desc;
+/*
+ * A download from a HelmRepository (its index, or a chart it lists), as
+ * Helm's HTTP getter does it: the repository's certSecretRef (ca.crt,
+ * tls.crt/tls.key), then its secretRef (username and password; its TLS
+ * keys without a certSecretRef), basic auth sent to the repository's own
+ * scheme://host:port only unless passCredentials, redirects followed,
+ * `url` streamed to `path` (a 200 body only), at most `max_bytes`.
+ * done(g, r, reason, msg): r < 0 a failure (reason AuthenticationFailed
+ * for the Secrets, else Failed; msg says what, never a secret); r == 0 a
+ * response in g->status (msg Helm's "failed to fetch <url> : 404 Not
+ * Found" unless 200, or 304 to if_none_match).  On the loop; the
+ * struct lives in the caller's job.
+ */
+struct helm_get {
+	struct rc *rc;
+	char *ns, *repo_url, *secret_name, *cert_secret, *url, *path;
+	bool pass_credentials;
+	uint64_t max_bytes, timeout_ms;
+	char *if_none_match; /* malloc'd, or NULL: sent as If-None-Match */
+	void (*done)(struct helm_get *g, int r, const char *reason, const char *msg);
+	/* results */
+	long status;
+	char *etag;
+	/* private */
+	bool secret_read, cert_read;
+	char *user, *pass;
+	struct secret_tls tls;
+	struct kube_http *http;
+	int fd, werr;
+	uint64_t got;
+};
+void helm_get_init(struct helm_get *g, struct rc *rc, const cJSON *repo_spec, const char *url,
+		   const char *path, uint64_t max_bytes, uint64_t timeout_ms,
+		   void (*done)(struct helm_get *g, int r, const char *reason, const char *msg));
+void helm_get_start(struct helm_get *g);
+void helm_get_release(struct helm_get *g);
+
 /* Release what the HelmRepository controller keeps (after mgr_close()). */
 void helmrepo_ctl_release(struct helmrepo_ctl *g);
 

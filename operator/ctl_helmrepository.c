@@ -41,6 +41,8 @@
  * A failure keeps the last artifact.  Messages never carry a password.
  */
 #include <errno.h>
+#include <stddef.h>
+#include <strings.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,20 +83,12 @@ struct hrjob {
 	struct hmap *etags;
 	char *ns, *name, *tmp_root;
 	char *url, *index_url;
-	char *secret_name, *cert_secret;
-	bool secret_read, cert_read;
-	char *user, *pass;
-	struct secret_tls tls;
 	uint64_t timeout_ms;
 	int64_t interval_ns;
 	/* the download */
-	struct kube_http *http;
+	struct helm_get get;
 	char *tmp, *index_path;
-	int fd;
-	uint64_t got;
-	int werr;
-	char *sent_etag, *etag;
-	bool not_modified;
+	char *etag;
 	/* the work */
 	char *last_revision;
 	int r;
@@ -115,21 +109,12 @@ static void job_release(void *job)
 	free(j->tmp_root);
 	free(j->url);
 	free(j->index_url);
-	free(j->secret_name);
-	free(j->cert_secret);
-	free(j->user);
-	free_secret(j->pass);
-	secret_tls_release(&j->tls);
-	if (j->http)
-		http_close(j->http, NULL, NULL);
-	if (j->fd >= 0)
-		close(j->fd);
+	helm_get_release(&j->get);
 	if (j->tmp) {
 		path_remove_all(j->tmp);
 		free(j->tmp);
 	}
 	free(j->index_path);
-	free(j->sent_etag);
 	free(j->etag);
 	free(j->last_revision);
 	free(j->rel);
@@ -366,27 +351,98 @@ static void work_done(struct rc *rc, int status)
 
 /* ---- the download, on the loop ---- */
 
+/* The stored artifact's ETag, when the index it came from is the one asked for. */
+static const char *known_etag(const struct hrjob *j)
+{
+	const struct hr_etag *e = hmap_get(j->etags, j->rc->key);
+
+	if (!e || !j->last_revision || !streq(e->index_url, j->index_url) ||
+	    !streq(e->revision, j->last_revision))
+		return NULL;
+	return e->etag;
+}
+
+static void fetched(struct helm_get *g, int r, const char *reason, const char *why)
+{
+	struct hrjob *j = (struct hrjob *)((char *)g - offsetof(struct hrjob, get));
+	char msg[1024];
+
+	if (r < 0 && streq(reason, "AuthenticationFailed")) {
+		fail(j, reason, why, false);
+		return;
+	}
+	if (r < 0 || (g->status != 200 && g->status != 304)) {
+		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to cache "
+			 "index to temporary file: %s", why);
+		if (r == 0)
+			etag_forget(j);
+		fail(j, "Failed", msg, false);
+		return;
+	}
+	j->etag = g->etag ? xstrdup(g->etag) : NULL;
+	if (g->status == 304) {
+		j->unchanged = true;
+		free(j->etag);
+		j->etag = xstrdup(g->if_none_match);
+		succeed(j);
+		return;
+	}
+	if (rc_work(j->rc, work, work_done) < 0)
+		fail(j, "Failed", "cannot queue the index's processing", false);
+}
+
+static void fetch(struct hrjob *j, const cJSON *spec)
+{
+	char msg[1024];
+
+	j->tmp = xasprintf("%s/helmrepository-XXXXXX", j->tmp_root);
+	if (!mkdtemp(j->tmp)) {
+		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to create "
+			 "temp file to cache index to: %s", op_strerror(errno));
+		free(j->tmp);
+		j->tmp = NULL;
+		fail(j, "Failed", msg, false);
+		return;
+	}
+	j->index_path = xasprintf("%s/index.yaml", j->tmp);
+	helm_get_init(&j->get, j->rc, spec, j->index_url, j->index_path, MAX_INDEX_SIZE,
+		      j->timeout_ms, fetched);
+	j->get.if_none_match = known_etag(j) ? xstrdup(known_etag(j)) : NULL;
+	helm_get_start(&j->get);
+}
+
+/* ---- a HelmRepository's download (helm_get, controllers.h) ---- */
+
+static void get_done(struct helm_get *g, int r, const char *reason, const char *msg)
+{
+	if (g->fd >= 0) {
+		close(g->fd);
+		g->fd = -1;
+	}
+	g->done(g, r, reason, msg);
+}
+
 static int on_data(struct http_req *req, long status, const char *data, size_t n, void *payload)
 {
-	struct hrjob *j = payload;
+	struct helm_get *g = payload;
 	ssize_t w;
 
 	(void)req;
 	if (status != 200)
 		return 0; /* an error page: not kept */
-	if (j->got + n > MAX_INDEX_SIZE)
+	if (g->got + n > g->max_bytes)
 		return -EFBIG;
 	while (n) {
-		w = write(j->fd, data, n);
+		w = write(g->fd, data, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			j->werr = -errno;
-			return j->werr;
+			g->werr = -errno;
+			return g->werr;
 		}
 		data += w;
 		n -= (size_t)w;
-		j->got += (uint64_t)w;
+		g->got += (uint64_t)w;
 	}
 	return 0;
 }
@@ -408,66 +464,43 @@ static const char *status_text(long status)
 	}
 }
 
-static void fetched(struct http_req *req, int r, const struct http_resp *resp,
-		    const struct op_err *err, void *payload)
+static void got(struct http_req *req, int r, const struct http_resp *resp,
+		const struct op_err *err, void *payload)
 {
-	struct hrjob *j = payload;
+	struct helm_get *g = payload;
 	const char *v;
 	size_t vn;
 	char msg[1024];
 
 	(void)req;
-	close(j->fd);
-	j->fd = -1;
+	g->status = resp->status;
 	if (r == 0 && http_resp_header(resp, "ETag", &v, &vn) == 0)
-		j->etag = xstrndup(v, vn);
-	if (r == -EFBIG && !j->werr) {
-		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to cache "
-			 "index to temporary file: index exceeds the maximum index file size of %llu "
-			 "bytes", (unsigned long long)MAX_INDEX_SIZE);
-		fail(j, "Failed", msg, false);
-		return;
-	}
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to cache "
-			 "index to temporary file: %s",
-			 j->werr ? op_strerror(j->werr) : err && err->msg[0] ? err->msg :
-			 op_strerror(r));
-		fail(j, "Failed", msg, false);
-		return;
-	}
-	if (resp->status == 304 && j->sent_etag) {
-		j->unchanged = true;
-		free(j->etag);
-		j->etag = xstrdup(j->sent_etag);
-		succeed(j);
-		return;
-	}
-	if (resp->status != 200) {
+		g->etag = xstrndup(v, vn);
+	if (r == -EFBIG && !g->werr)
+		snprintf(msg, sizeof(msg), "%s exceeds the maximum size of %llu bytes", g->url,
+			 (unsigned long long)g->max_bytes);
+	else if (r < 0)
+		snprintf(msg, sizeof(msg), "%s", g->werr ? op_strerror(g->werr) :
+			 err && err->msg[0] ? err->msg : op_strerror(r));
+	else if (resp->status != 200 && !(resp->status == 304 && g->if_none_match))
 		/* Helm's getter: "failed to fetch <url> : <status>". */
-		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to cache "
-			 "index to temporary file: failed to fetch %s : %ld %s", j->index_url,
-			 resp->status, status_text(resp->status));
-		etag_forget(j);
-		fail(j, "Failed", msg, false);
-		return;
-	}
-	if (rc_work(j->rc, work, work_done) < 0)
-		fail(j, "Failed", "cannot queue the index's processing", false);
+		snprintf(msg, sizeof(msg), "failed to fetch %s : %ld %s", g->url, resp->status,
+			 status_text(resp->status));
+	else
+		msg[0] = '\0';
+	get_done(g, r < 0 ? r : 0, "Failed", msg);
 }
 
-/* The stored artifact's ETag, when the index it came from is the one asked for. */
-static const char *known_etag(const struct hrjob *j)
+/* Credentials go to the repository's own scheme://host:port only, unless passCredentials. */
+static bool same_origin(const char *a, const char *b)
 {
-	const struct hr_etag *e = hmap_get(j->etags, j->rc->key);
+	size_t na = strcspn(a + strcspn(a, ":") + 3, "/?#") + strcspn(a, ":") + 3;
+	size_t nb = strcspn(b + strcspn(b, ":") + 3, "/?#") + strcspn(b, ":") + 3;
 
-	if (!e || !j->last_revision || !streq(e->index_url, j->index_url) ||
-	    !streq(e->revision, j->last_revision))
-		return NULL;
-	return e->etag;
+	return strstr(a, "://") && strstr(b, "://") && na == nb && strncasecmp(a, b, na) == 0;
 }
 
-static void fetch(struct hrjob *j)
+static void download(struct helm_get *g)
 {
 	struct http_opts ho = HTTP_OPTS_INIT;
 	struct http_req_opts ro = HTTP_REQ_OPTS_INIT;
@@ -477,36 +510,25 @@ static void fetch(struct hrjob *j)
 	size_t nh = 0;
 	int r;
 
-	ho.ca_pem = j->tls.ca;
-	ho.cert_pem = j->tls.cert;
-	ho.key_pem = j->tls.key;
+	ho.ca_pem = g->tls.ca;
+	ho.cert_pem = g->tls.cert;
+	ho.key_pem = g->tls.key;
 	ho.no_http2 = true;
 	ho.user_agent = "cflux-source-controller";
-	r = http_new(kube_client_loop(ctl_client(j->rc->ctl)), &ho, &j->http, &e);
+	r = http_new(kube_client_loop(ctl_client(g->rc->ctl)), &ho, &g->http, &e);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "failed to construct Helm client: %s", e.msg);
-		fail(j, "Failed", msg, true);
+		get_done(g, r, "Failed", msg);
 		return;
 	}
-	j->tmp = xasprintf("%s/helmrepository-XXXXXX", j->tmp_root);
-	if (!mkdtemp(j->tmp)) {
-		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to create "
-			 "temp file to cache index to: %s", op_strerror(errno));
-		free(j->tmp);
-		j->tmp = NULL;
-		fail(j, "Failed", msg, false);
+	g->fd = open(g->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (g->fd < 0) {
+		snprintf(msg, sizeof(msg), "cannot create '%s': %s", g->path, op_strerror(errno));
+		get_done(g, -errno, "Failed", msg);
 		return;
 	}
-	j->index_path = xasprintf("%s/index.yaml", j->tmp);
-	j->fd = open(j->index_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (j->fd < 0) {
-		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: failed to create "
-			 "temp file to cache index to: %s", op_strerror(errno));
-		fail(j, "Failed", msg, false);
-		return;
-	}
-	if (j->user) {
-		char *plain = xasprintf("%s:%s", j->user, j->pass ? j->pass : "");
+	if (g->user && (g->pass_credentials || same_origin(g->url, g->repo_url))) {
+		char *plain = xasprintf("%s:%s", g->user, g->pass ? g->pass : "");
 		char *enc = b64_encode(plain, strlen(plain));
 
 		auth = xasprintf("Authorization: Basic %s", enc);
@@ -514,96 +536,136 @@ static void fetch(struct hrjob *j)
 		free_secret(enc);
 		headers[nh++] = auth;
 	}
-	if (known_etag(j)) {
-		j->sent_etag = xstrdup(known_etag(j));
-		inm = xasprintf("If-None-Match: %s", j->sent_etag);
+	if (g->if_none_match) {
+		inm = xasprintf("If-None-Match: %s", g->if_none_match);
 		headers[nh++] = inm;
 	}
-	ro.url = j->index_url;
+	ro.url = g->url;
 	ro.headers = headers;
-	ro.timeout_ms = j->timeout_ms;
+	ro.timeout_ms = g->timeout_ms;
 	ro.on_data = on_data;
 	ro.max_redirects = 10;
-	r = http_request(j->http, &ro, fetched, j, NULL);
+	r = http_request(g->http, &ro, got, g, NULL);
 	free_secret(auth);
 	free(inm);
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "failed to fetch Helm repository index: %s",
-			 op_strerror(r));
-		fail(j, "Failed", msg, false);
-	}
+	if (r < 0)
+		get_done(g, r, "Failed", op_strerror(r));
 }
 
-/* ---- the Secrets ---- */
-
-static void load_secrets(struct hrjob *j);
+static void get_secrets(struct helm_get *g);
 
 static void got_cert(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
-	struct hrjob *j = payload;
+	struct helm_get *g = payload;
 	char msg[1024], why[600];
 
-	j->cert_read = true;
+	g->cert_read = true;
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "failed to get TLS authentication secret '%s/%s': %s",
-			 j->ns, j->cert_secret, err && err->msg[0] ? err->msg : op_strerror(r));
-		fail(j, "AuthenticationFailed", msg, false);
+			 g->ns, g->cert_secret, err && err->msg[0] ? err->msg : op_strerror(r));
+		get_done(g, r, "AuthenticationFailed", msg);
 		return;
 	}
-	if (secret_tls_read(obj, j->ns, j->cert_secret, &j->tls, why, sizeof(why)) < 0) {
+	if (secret_tls_read(obj, g->ns, g->cert_secret, &g->tls, why, sizeof(why)) < 0) {
 		snprintf(msg, sizeof(msg), "failed to construct Helm client's TLS config: %s", why);
-		fail(j, "AuthenticationFailed", msg, false);
+		get_done(g, -EINVAL, "AuthenticationFailed", msg);
 		return;
 	}
-	load_secrets(j);
+	get_secrets(g);
 }
 
 static void got_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
-	struct hrjob *j = payload;
+	struct helm_get *g = payload;
 	char msg[1024], why[600];
 
-	j->secret_read = true;
+	g->secret_read = true;
 	if (r < 0) {
-		snprintf(msg, sizeof(msg), "failed to get authentication secret '%s/%s': %s", j->ns,
-			 j->secret_name, err && err->msg[0] ? err->msg : op_strerror(r));
-		fail(j, "AuthenticationFailed", msg, false);
+		snprintf(msg, sizeof(msg), "failed to get authentication secret '%s/%s': %s", g->ns,
+			 g->secret_name, err && err->msg[0] ? err->msg : op_strerror(r));
+		get_done(g, r, "AuthenticationFailed", msg);
 		return;
 	}
-	j->user = secret_value(obj, "username");
-	j->pass = secret_value(obj, "password");
-	if (!j->user != !j->pass) {
+	g->user = secret_value(obj, "username");
+	g->pass = secret_value(obj, "password");
+	if (!g->user != !g->pass) {
 		snprintf(msg, sizeof(msg), "failed to detect authentication methods: secret '%s/%s': "
-			 "'%s' given without '%s'", j->ns, j->secret_name,
-			 j->user ? "username" : "password", j->user ? "password" : "username");
-		fail(j, "AuthenticationFailed", msg, false);
+			 "'%s' given without '%s'", g->ns, g->secret_name,
+			 g->user ? "username" : "password", g->user ? "password" : "username");
+		get_done(g, -EINVAL, "AuthenticationFailed", msg);
 		return;
 	}
 	/* TLS keys in secretRef: Flux's deprecated form, used without a certSecretRef. */
-	if (!j->cert_secret &&
-	    secret_tls_read(obj, j->ns, j->secret_name, &j->tls, why, sizeof(why)) < 0) {
+	if (!g->cert_secret &&
+	    secret_tls_read(obj, g->ns, g->secret_name, &g->tls, why, sizeof(why)) < 0) {
 		snprintf(msg, sizeof(msg), "failed to detect authentication methods: %s", why);
-		fail(j, "AuthenticationFailed", msg, false);
+		get_done(g, -EINVAL, "AuthenticationFailed", msg);
 		return;
 	}
-	load_secrets(j);
+	get_secrets(g);
 }
 
-static void load_secrets(struct hrjob *j)
+static void get_secrets(struct helm_get *g)
 {
-	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->ns };
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = g->ns };
 	kube_cb cb = NULL;
 
-	if (j->cert_secret && !j->cert_read)
-		ref.name = j->cert_secret, cb = got_cert;
-	else if (j->secret_name && !j->secret_read)
-		ref.name = j->secret_name, cb = got_secret;
+	if (g->cert_secret && !g->cert_read)
+		ref.name = g->cert_secret, cb = got_cert;
+	else if (g->secret_name && !g->secret_read)
+		ref.name = g->secret_name, cb = got_secret;
 	if (!cb) {
-		fetch(j);
+		download(g);
 		return;
 	}
-	if (kube_get(ctl_client(j->rc->ctl), &ref, NULL, cb, j) < 0)
-		cb(-EIO, NULL, NULL, j);
+	if (kube_get(ctl_client(g->rc->ctl), &ref, NULL, cb, g) < 0)
+		cb(-EIO, NULL, NULL, g);
+}
+
+void helm_get_init(struct helm_get *g, struct rc *rc, const cJSON *repo_spec, const char *url,
+		   const char *path, uint64_t max_bytes, uint64_t timeout_ms,
+		   void (*done)(struct helm_get *g, int r, const char *reason, const char *msg))
+{
+	memset(g, 0, sizeof(*g));
+	g->fd = -1;
+	g->rc = rc;
+	g->ns = xstrdup(rc->obj->ns);
+	g->repo_url = xstrdup(yj_get_str(repo_spec, "/url") ? yj_get_str(repo_spec, "/url") : "");
+	g->secret_name = source_strdup(yj_get_str(repo_spec, "/secretRef/name"));
+	g->cert_secret = source_strdup(yj_get_str(repo_spec, "/certSecretRef/name"));
+	g->pass_credentials = cJSON_IsTrue(yj_get(repo_spec, "/passCredentials"));
+	g->url = xstrdup(url);
+	g->path = xstrdup(path);
+	g->max_bytes = max_bytes;
+	g->timeout_ms = timeout_ms;
+	g->done = done;
+}
+
+void helm_get_start(struct helm_get *g)
+{
+	get_secrets(g);
+}
+
+void helm_get_release(struct helm_get *g)
+{
+	if (!g->ns)
+		return;
+	free(g->ns);
+	free(g->repo_url);
+	free(g->secret_name);
+	free(g->cert_secret);
+	free(g->url);
+	free(g->path);
+	free(g->if_none_match);
+	free(g->etag);
+	free(g->user);
+	free_secret(g->pass);
+	secret_tls_release(&g->tls);
+	if (g->http)
+		http_close(g->http, NULL, NULL);
+	if (g->fd >= 0)
+		close(g->fd);
+	memset(g, 0, sizeof(*g));
 }
 
 /* ---- the spec ---- */
@@ -644,7 +706,6 @@ static void reconcile(struct rc *rc)
 	j->rc = rc;
 	j->st = g->storage;
 	j->etags = &g->etags;
-	j->fd = -1;
 	j->ns = xstrdup(o->ns);
 	j->name = xstrdup(o->name);
 	j->tmp_root = xstrdup(g->tmp_root);
@@ -683,9 +744,7 @@ static void reconcile(struct rc *rc)
 	} else if (rev && path) {
 		j->last_revision = xstrdup(rev);
 	}
-	j->secret_name = source_strdup(yj_get_str(o->json, "/spec/secretRef/name"));
-	j->cert_secret = source_strdup(yj_get_str(o->json, "/spec/certSecretRef/name"));
-	load_secrets(j);
+	fetch(j, yj_get(o->json, "/spec"));
 }
 
 static void finalize(struct rc *rc)
