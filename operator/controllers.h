@@ -81,6 +81,15 @@ void helm_get_release(struct helm_get *g);
 /* Release what the HelmRepository controller keeps (after mgr_close()). */
 void helmrepo_ctl_release(struct helmrepo_ctl *g);
 
+/* HelmChart (ctl_helmchart.c): ctl_data() is a struct helmchart_ctl. */
+struct helmchart_ctl {
+	struct storage *storage; /* the artifact store (the repositories' indexes too) */
+	const char *tmp_root;    /* where charts are downloaded */
+};
+extern const struct ctl_desc helmchart_desc;
+/* Requeue HelmCharts when their HelmRepository gets a new artifact (after both are added). */
+void helmchart_watch_repositories(struct ctl *charts);
+
 /* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
 struct ks_ctl {
 	struct storage *storage;        /* where the sources' artifacts are */

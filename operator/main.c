@@ -91,6 +91,7 @@ static struct gitrepo_ctl gitrepo;
 static struct ocirepo_ctl ocirepo;
 static struct bucket_ctl bucket;
 static struct helmrepo_ctl helmrepo;
+static struct helmchart_ctl helmchart;
 static struct ks_ctl kustomize;
 static struct fc_ctl fluxconfig;
 static struct ext_ctl extension;
@@ -611,6 +612,12 @@ static int setup_controllers(struct op_err *err)
 	r = mgr_add(mgr, &helmrepository_desc, &helmrepo, &ctl);
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", helmrepository_desc.name);
+	helmchart.storage = storage;
+	helmchart.tmp_root = gitrepo.tmp_root;
+	r = mgr_add(mgr, &helmchart_desc, &helmchart, &ctl);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", helmchart_desc.name);
+	helmchart_watch_repositories(ctl);
 	r = mgr_add(mgr, &kustomization_desc, &kustomize, &ctl_kustomizations);
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", kustomization_desc.name);

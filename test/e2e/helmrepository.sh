@@ -15,7 +15,8 @@ NAME=hrepo
 # shellcheck source=test/e2e/lib/operator.bash
 . "$(dirname "$0")/lib/operator.bash"
 
-check "CRDs installed" crd_install source.toolkit.fluxcd.io_helmrepositories.yaml
+check "CRDs installed" crd_install source.toolkit.fluxcd.io_helmrepositories.yaml \
+	source.toolkit.fluxcd.io_helmcharts.yaml
 k create namespace "$NS" >/dev/null
 check "operator started" start_operator
 
@@ -150,6 +151,70 @@ check "type oci: reconciled (finalizer) with an empty status" poll 30 bash -c "
 	f=\$(kubectl get helmrepository -n $NS oci -o jsonpath='{.metadata.finalizers}')
 	s=\$(kubectl get helmrepository -n $NS oci -o jsonpath='{.status}')
 	echo \"\$f / \$s\"; [ -n \"\$f\" ] && [ -z \"\$s\" -o \"\$s\" = '{}' ]"
+
+# ---- HelmChart from these repositories
+# helmchart NAME REPO VERSION
+helmchart() {
+	{
+		printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\n'
+		printf 'metadata:\n  name: %s\n  namespace: %s\n' "$1" "$NS"
+		printf 'spec:\n  interval: 10m\n  chart: hello\n  version: "%s"\n' "$3"
+		printf '  sourceRef:\n    kind: HelmRepository\n    name: %s\n' "$2"
+	} | k apply -f - >/dev/null
+}
+crev() { jpk helmchart "$1" '{.status.artifact.revision}'; }
+# ready_msg_has KIND NAME REASON TEXT: Ready's reason, and TEXT in its message
+ready_msg_has() {
+	local r m
+	r=$(cond "$1" "$2" Ready reason)
+	m=$(cond "$1" "$2" Ready message)
+	echo "$r: $m"
+	[ "$r" = "$3" ] && case $m in *"$4"*) true ;; *) false ;; esac
+}
+export -f cond jpk ready_msg_has
+helmchart range open ">=0.1.0 <1.0.0"
+check "HelmChart Ready with the highest version in range" poll 30 is_ready helmchart range True \
+	ChartPullSucceeded
+check "revision is the chart version" test "$(crev range)" = 0.2.0
+check "Ready message as Flux's" test "$(cond helmchart range Ready message)" = \
+	"pulled 'hello' chart with version '0.2.0'"
+check "observedChartName" test "$(jpk helmchart range '{.status.observedChartName}')" = hello
+check "observedSourceArtifactRevision" test \
+	"$(jpk helmchart range '{.status.observedSourceArtifactRevision}')" = "$(rev open)"
+check "artifact path is hello-0.2.0.tgz" test "$(jpk helmchart range '{.status.artifact.path}')" = \
+	"helmchart/$NS/range/hello-0.2.0.tgz"
+check "artifact: the repository's bytes" bash -c "
+	$(declare -f art_curl); art_curl '$W/c.tgz' '$(jpk helmchart range '{.status.artifact.url}')' &&
+	cmp '$W/c.tgz' '$PUB/hello-0.2.0.tgz'"
+package "$PUB" 0.3.0
+reconcile_now open
+check "a new version in range is picked up (the repository's new artifact requeues the chart)" \
+	poll 30 bash -c "[ \"\$(kubectl get helmchart -n $NS range -o jsonpath='{.status.artifact.revision}')\" = 0.3.0 ]"
+helmchart nover open "9.x"
+check "missing version: Stalled InvalidChartReference naming it" poll 30 ready_msg_has helmchart nover \
+	InvalidChartReference "no 'hello' chart with version matching '9.x' found"
+check "missing version: Stalled=True" test "$(cond helmchart nover Stalled status)" = True
+helmchart privchart private "*"
+check "chart from the basic-auth repository" poll 30 is_ready helmchart privchart True ChartPullSucceeded
+k create secret generic helm-auth2 -n "$NS" --from-literal=username="$HELM_HTTP_USER" \
+	--from-literal=password="$HELM_HTTP_PASSWORD" >/dev/null
+helmrepo private2 "$HELM_URL/private/$NS" "secretRef:" "  name: helm-auth2"
+check "second private repository Ready" poll 30 is_ready helmrepository private2 True Succeeded
+k create secret generic helm-auth2 -n "$NS" --from-literal=username="$HELM_HTTP_USER" \
+	--from-literal=password=wrong --dry-run=client -o yaml | k apply -f - >/dev/null 2>&1
+helmchart badcred private2 "*"
+check "bad credential for the chart: AuthenticationFailed naming the 401" poll 30 ready_msg_has \
+	helmchart badcred AuthenticationFailed "401 Unauthorized"
+package "$PUB" 0.4.0
+head -c 3000 /dev/urandom >"$PUB/hello-0.4.0.tgz"
+reconcile_now open
+helmchart corrupt open "0.4.0"
+check "corrupt tgz: ChartPullError naming the archive" poll 30 ready_msg_has helmchart corrupt \
+	ChartPullError "failed to load chart"
+printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: gitchart, namespace: %s}\nspec: {interval: 10m, chart: ./charts/x, sourceRef: {kind: GitRepository, name: g}}\n' "$NS" |
+	k apply -f - >/dev/null
+check "GitRepository sourceRef: Stalled, naming the field" poll 30 ready_msg_has helmchart gitchart \
+	UnsupportedSourceKind "spec.sourceRef.kind"
 
 # Deletion removes the artifacts.
 k delete helmrepository -n "$NS" open --wait=true --timeout=30s >/dev/null 2>&1
