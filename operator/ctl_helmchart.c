@@ -114,23 +114,10 @@ static void job_release(void *job)
 /* The conditions a failure sets, as observeChartBuild and the reconciler do. */
 static void fail(struct hcjob *j, const char *reason, const char *msg, bool stall)
 {
-	struct rc *rc = j->rc;
-	long gen = rc_gen(rc);
-	int64_t now = time_now_ns();
 	bool storage = streq(reason, "ArchiveOperationFailed") ||
 		       streq(reason, "DirectoryCreationFailed");
 
-	cond_set(rc->status, storage ? "StorageOperationFailed" : "FetchFailed", "True", reason,
-		 msg, gen, now);
-	rc_event(rc, "Warning", reason, "%s", msg);
-	log_error(NULL, "Reconciler error", "controller", "helmchart", "object", rc->key, "reason",
-		  reason, "error", msg, NULL);
-	if (stall) {
-		rc_stall(rc, reason, msg);
-		return;
-	}
-	cond_set(rc->status, COND_READY, "False", reason, msg, gen, now);
-	rc_retry(rc);
+	source_fail(j->rc, storage ? "StorageOperationFailed" : "FetchFailed", reason, msg, stall);
 }
 
 static void succeed(struct hcjob *j)
@@ -178,18 +165,6 @@ static void succeed(struct hcjob *j)
 
 /* ---- store, on the thread pool ---- */
 
-static void link_latest(const struct hcjob *j, const char *file)
-{
-	char *rel = storage_rel_path(KIND, j->ns, j->name, LATEST), *abs = storage_abs(j->st, rel);
-	char *tmp = xasprintf("%s.tmp.link", abs);
-
-	unlink(tmp);
-	if (symlink(file, tmp) == 0 && rename(tmp, abs) < 0)
-		unlink(tmp);
-	free(tmp);
-	free(abs);
-	free(rel);
-}
 
 static void store(void *job)
 {
@@ -238,7 +213,7 @@ static void store(void *job)
 		goto out;
 	}
 	storage_gc(j->st, KIND, j->ns, j->name, file, RECORDS);
-	link_latest(j, file);
+	storage_link(j->st, KIND, j->ns, j->name, LATEST, file);
 out:
 	free(data);
 	free(tmp);

@@ -153,23 +153,10 @@ static void etag_remember(struct hrjob *j, const char *etag, const char *revisio
 
 static void fail(struct hrjob *j, const char *reason, const char *msg, bool stall)
 {
-	struct rc *rc = j->rc;
-	long gen = rc_gen(rc);
-	int64_t now = time_now_ns();
+	bool storage = streq(reason, "ArchiveOperationFailed") ||
+		       streq(reason, "DirectoryCreationFailed");
 
-	cond_set(rc->status, streq(reason, "ArchiveOperationFailed") ||
-			     streq(reason, "DirectoryCreationFailed") ||
-			     streq(reason, "StorageOperationFailed") ? "StorageOperationFailed" :
-			     "FetchFailed", "True", reason, msg, gen, now);
-	rc_event(rc, "Warning", reason, "%s", msg);
-	log_error(NULL, "Reconciler error", "controller", "helmrepository", "object", rc->key,
-		  "reason", reason, "error", msg, NULL);
-	if (stall) {
-		rc_stall(rc, reason, msg);
-		return;
-	}
-	cond_set(rc->status, COND_READY, "False", reason, msg, gen, now);
-	rc_retry(rc);
+	source_fail(j->rc, storage ? "StorageOperationFailed" : "FetchFailed", reason, msg, stall);
 }
 
 /* Docker's units.HumanSize, as Flux's event prints the artifact's size: "2.017kB". */
@@ -238,19 +225,6 @@ static void succeed(struct hrjob *j)
 
 /* ---- the thread-pool part ---- */
 
-/* index.yaml -> `file`, replaced atomically (status.url; best effort, as Flux). */
-static void link_index(const struct hrjob *j, const char *file)
-{
-	char *rel = storage_rel_path(KIND, j->ns, j->name, INDEX_LINK), *abs = storage_abs(j->st, rel);
-	char *tmp = xasprintf("%s.tmp.link", abs);
-
-	unlink(tmp);
-	if (symlink(file, tmp) == 0 && rename(tmp, abs) < 0)
-		unlink(tmp);
-	free(tmp);
-	free(abs);
-	free(rel);
-}
 
 static int store_index(struct hrjob *j, const char *data, size_t len)
 {
@@ -298,7 +272,7 @@ static int store_index(struct hrjob *j, const char *data, size_t len)
 		goto out;
 	}
 	storage_gc(j->st, KIND, j->ns, j->name, file, RECORDS);
-	link_index(j, file);
+	storage_link(j->st, KIND, j->ns, j->name, INDEX_LINK, file);
 out:
 	if (out >= 0)
 		close(out);

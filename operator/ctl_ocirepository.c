@@ -262,19 +262,6 @@ static void succeed(struct ocijob *j)
 
 /* ---- the thread-pool part ---- */
 
-/* latest.tar.gz -> `file`, replaced atomically (status.url; best effort, as Flux). */
-static void link_latest(const struct ocijob *j, const char *file)
-{
-	char *rel = storage_rel_path(KIND, j->ns, j->name, LATEST), *abs = storage_abs(j->st, rel);
-	char *tmp = xasprintf("%s.tmp.link", abs);
-
-	unlink(tmp);
-	if (symlink(file, tmp) == 0 && rename(tmp, abs) < 0)
-		unlink(tmp);
-	free(tmp);
-	free(abs);
-	free(rel);
-}
 
 /* operation: copy — the layer's bytes are the artifact. */
 static int store_copy(struct ocijob *j, const char *file)
@@ -349,7 +336,7 @@ static void work(void *job)
 		ignore_free(ig);
 	}
 	if (j->r == 0)
-		link_latest(j, file);
+		storage_link(j->st, KIND, j->ns, j->name, LATEST, file);
 	path_remove_all(dir);
 	unlink(j->layer_path);
 	free(dir);

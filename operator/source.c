@@ -5,6 +5,8 @@
 #include <stdio.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
+#include "conditions.h"
 #include "base/time.h"
 #include "source.h"
 #include "base/banned.h"
@@ -40,4 +42,21 @@ void source_finalize(struct rc *rc, struct storage *st)
 char *source_strdup(const char *s)
 {
 	return s && *s ? xstrdup(s) : NULL;
+}
+
+void source_fail(struct rc *rc, const char *cond, const char *reason, const char *msg, bool stall)
+{
+	long gen = rc_gen(rc);
+	int64_t now = time_now_ns();
+
+	cond_set(rc->status, cond, "True", reason, msg, gen, now);
+	rc_event(rc, "Warning", reason, "%s", msg);
+	log_error(NULL, "Reconciler error", "controller", ctl_desc(rc->ctl)->name, "object",
+		  rc->key, "reason", reason, "error", msg, NULL);
+	if (stall) {
+		rc_stall(rc, reason, msg);
+		return;
+	}
+	cond_set(rc->status, COND_READY, "False", reason, msg, gen, now);
+	rc_retry(rc);
 }

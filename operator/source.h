@@ -5,6 +5,7 @@
 #ifndef CFLUX_OPERATOR_SOURCE_H
 #define CFLUX_OPERATOR_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,15 @@ int source_durations(const struct kobj *o, int64_t *ret_interval_ns, unsigned *r
 
 /* A spec string to keep: a copy of `s`, or NULL when it is absent or empty. */
 char *source_strdup(const char *s);
+
+/*
+ * End a reconcile with a failure as source-controller records one:
+ * `cond` (FetchFailed, StorageOperationFailed, ...) True with `reason` and
+ * `msg`, a Warning event, the error logged; then Stalled (`stall`: not
+ * retried) or Ready=False with the same reason and a retry with backoff.
+ */
+void source_fail(struct rc *rc, const char *cond, const char *reason, const char *msg,
+		 bool stall);
 
 /* desc->finalize of a source kind: its artifacts in `st` go with it, as Flux's finalizer does. */
 void source_finalize(struct rc *rc, struct storage *st);

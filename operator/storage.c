@@ -154,6 +154,20 @@ static int cmp_newest_first(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+void storage_link(const struct storage *st, const char *kind, const char *ns, const char *name,
+		  const char *link, const char *file)
+{
+	char *rel = storage_rel_path(kind, ns, name, link), *abs = storage_abs(st, rel);
+	char *tmp = xasprintf("%s.tmp.link", abs);
+
+	unlink(tmp);
+	if (symlink(file, tmp) == 0 && rename(tmp, abs) < 0)
+		unlink(tmp);
+	free(tmp);
+	free(abs);
+	free(rel);
+}
+
 int storage_gc(const struct storage *st, const char *kind, const char *ns, const char *name,
 	       const char *keep, unsigned records)
 {

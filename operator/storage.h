@@ -82,6 +82,14 @@ bool storage_has(const struct storage *st, const char *rel);
  * and any "*.tmp" left by a crash.  Returns how many files were removed,
  * or a negative errno.
  */
+/*
+ * Point the object's symbolic link `link` ("latest.tar.gz", Flux's
+ * status.url) at its artifact `file`, replaced atomically; best effort,
+ * as Flux's.  Blocking: a worker's.
+ */
+void storage_link(const struct storage *st, const char *kind, const char *ns, const char *name,
+		  const char *link, const char *file);
+
 int storage_gc(const struct storage *st, const char *kind, const char *ns, const char *name,
 	       const char *keep, unsigned records);
 

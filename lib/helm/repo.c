@@ -605,28 +605,6 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Go's HTML-safe escaping of compact JSON (only strings hold <, > and &). */
-static int escape_html(const struct buf *in, struct buf *out)
-{
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < in->len; i++)
-		switch (in->buf[i]) {
-		case '<':
-			r = buf_adds(out, "\\u003c");
-			break;
-		case '>':
-			r = buf_adds(out, "\\u003e");
-			break;
-		case '&':
-			r = buf_adds(out, "\\u0026");
-			break;
-		default:
-			r = buf_addch(out, in->buf[i]);
-		}
-	return r;
-}
-
 static int indent_to(struct buf *out, int depth)
 {
 	int r = buf_addch(out, '\n');
@@ -705,7 +683,7 @@ static int go_json(const cJSON *j, int depth, struct buf *scratch, struct buf *o
 	buf_reset(out);
 	r = helm__json_ordered(j, scratch);
 	if (r == 0)
-		r = escape_html(scratch, &esc);
+		r = yj_escape_html(scratch->buf, scratch->len, &esc);
 	if (r == 0)
 		r = json_indent(esc.buf, esc.len, depth, out);
 	buf_release(&esc);

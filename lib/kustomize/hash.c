@@ -23,21 +23,8 @@ int kz__go_json(const cJSON *j, struct buf *out)
 	struct buf tmp = BUF_INIT(out->max);
 	int r = yj_print_canonical(j, &tmp);
 
-	for (size_t i = 0; r == 0 && i < tmp.len; i++) {
-		switch (tmp.buf[i]) {
-		case '<':
-			r = buf_adds(out, "\\u003c");
-			break;
-		case '>':
-			r = buf_adds(out, "\\u003e");
-			break;
-		case '&':
-			r = buf_adds(out, "\\u0026");
-			break;
-		default:
-			r = buf_addch(out, tmp.buf[i]);
-		}
-	}
+	if (r == 0)
+		r = yj_escape_html(tmp.buf, tmp.len, out);
 	buf_release(&tmp);
 	return r;
 }

@@ -632,3 +632,24 @@ int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *err)
 	*target = doc;
 	return 0;
 }
+
+int yj_escape_html(const char *s, size_t n, struct buf *out)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		switch (s[i]) {
+		case '<':
+			r = buf_adds(out, "\\u003c");
+			break;
+		case '>':
+			r = buf_adds(out, "\\u003e");
+			break;
+		case '&':
+			r = buf_adds(out, "\\u0026");
+			break;
+		default:
+			r = buf_addch(out, s[i]);
+		}
+	return r;
+}

@@ -209,6 +209,13 @@ int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *reterr);
  */
 int yj_print_canonical(const cJSON *j, struct buf *out);
 
+/*
+ * Append JSON text `s` (`n` bytes) with Go's HTML-safe escaping, as
+ * encoding/json writes by default: <, > and & (only found in strings)
+ * as \u003c, \u003e, \u0026.  0 or -EFBIG.
+ */
+int yj_escape_html(const char *s, size_t n, struct buf *out);
+
 /* "sha256:<hex>" of the canonical form; `ret` holds 72 bytes. */
 int yj_digest(const cJSON *j, char ret[72]);
 
