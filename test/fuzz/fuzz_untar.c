@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const struct artifact_limits lim = { .max_entries = 64, .max_file_bytes = 1 << 16,
 					    .max_total_bytes = 1 << 18 };
-static char sandbox[64];
+static char sandbox[64], dest[96];
 static size_t dest_len;
 static uint64_t files, bytes;
 
@@ -39,7 +39,7 @@ static int check(const char *p, const struct stat *st, int flag, struct FTW *ftw
 	if (ftw->level == 0)
 		return 0;
 	/* Only dest itself sits in the sandbox. */
-	if (strncmp(p, sandbox, dest_len) != 0 || (p[dest_len] != '/' && p[dest_len] != '\0'))
+	if (strncmp(p, dest, dest_len) != 0 || (p[dest_len] != '/' && p[dest_len] != '\0'))
 		abort();
 	if (S_ISREG(st->st_mode)) {
 		if ((uint64_t)st->st_size > lim.max_file_bytes)
@@ -71,7 +71,7 @@ static int on_entry(const char *name, enum artifact_entry_kind kind, const char 
 
 static void extract(const uint8_t *data, size_t size)
 {
-	char in[96], dest[96];
+	char in[96];
 	struct op_err err = OP_ERR_INIT;
 	FILE *f;
 	int r;
