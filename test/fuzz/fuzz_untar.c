@@ -11,10 +11,13 @@
  * Invariants: nothing outside dest, no symlink, device or FIFO written,
  * each file and the total within the limits, a failure has its message
  * and its errno in reterr; read_mem hands on only NUL-terminated files
- * within the limits.  No crash, leak or sanitizer report.
+ * within the limits, and when extraction succeeded, the same bytes as
+ * the extracted files (extraction once wrote sparse entries without
+ * their holes: corpus sparse*.tar).  No crash, leak or sanitizer report.
  */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/path.h"
+#include "base/str.h"
 #include "source/artifact.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,6 +37,7 @@ static const struct artifact_limits lim = { .max_entries = 64, .max_file_bytes =
 static char sandbox[64], dest[96];
 static size_t dest_len;
 static uint64_t files, bytes;
+static bool extracted; /* artifact_extract() succeeded: its files must match read_mem's */
 
 static int check(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -52,6 +58,22 @@ static int check(const char *p, const struct stat *st, int flag, struct FTW *ftw
 	return 0;
 }
 
+/* The extracted copy of file `name` holds exactly `d`. */
+static void same_as_extracted(const char *name, const char *d, size_t len)
+{
+	char *clean = path_clean(name), *path = xasprintf("%s/%s", dest, clean), *got = NULL;
+	size_t n;
+
+	if (!streq(clean, ".")) {
+		if (path_read_file(path, lim.max_file_bytes, &got, &n) < 0 || n != len ||
+		    memcmp(got, d, len) != 0)
+			abort();
+	}
+	free(got);
+	free(path);
+	free(clean);
+}
+
 static int on_entry(const char *name, enum artifact_entry_kind kind, const char *d, size_t len,
 		    void *payload)
 {
@@ -65,6 +87,8 @@ static int on_entry(const char *name, enum artifact_entry_kind kind, const char 
 		*total += len;
 		if (*total > lim.max_total_bytes)
 			abort();
+		if (extracted)
+			same_as_extracted(name, d, len);
 	}
 	return 0;
 }
@@ -85,6 +109,7 @@ static void extract(const uint8_t *data, size_t size)
 		abort();
 	dest_len = strlen(dest);
 	r = artifact_extract(in, dest, &lim, &err);
+	extracted = r == 0;
 	if (r > 0 || (r < 0 && (err.code != r || !err.msg[0])))
 		abort();
 	files = bytes = 0;
@@ -93,7 +118,6 @@ static void extract(const uint8_t *data, size_t size)
 		abort();
 	if (files > lim.max_entries || bytes > lim.max_total_bytes)
 		abort();
-	path_remove_all(sandbox);
 	unlink(in);
 }
 
@@ -113,5 +137,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = artifact_read_mem(data, size, &lim, on_entry, &total, &err);
 	if (r > 0 || (r < 0 && (err.code != r || !err.msg[0])))
 		abort();
+	path_remove_all(sandbox);
 	return 0;
 }
