@@ -52,6 +52,7 @@
 #include "kube/mapper.h"
 #include "manager.h"
 #include "storage.h"
+#include "trees.h"
 #include "base/banned.h"
 
 #ifndef CFLUX_VERSION
@@ -76,6 +77,7 @@ static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
 static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
 static int arg_extracted_max = 16;
+static uint64_t arg_extracted_max_bytes = TREES_MAX_BYTES_DEFAULT;
 /* --configuration-setting KEY=VALUE: Azure's configurationSettings, as the chart passes its values. */
 static cJSON *arg_settings;
 
@@ -118,6 +120,7 @@ enum {
 	OPT_REQUEUE_DEP,
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_EXTRACTED_MAX,
+	OPT_EXTRACTED_MAX_BYTES,
 	OPT_SETTING,
 	OPT_VERSION,
 	OPT_HELP,
@@ -146,6 +149,7 @@ static void usage(FILE *f)
 	      "  --requeue-dependency=DURATION   wait between dependency checks (default 30s)\n"
 	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
 	      "  --extracted-artifacts-max=N     artifact trees kept extracted for builds (default 16)\n"
+	      "  --extracted-artifacts-max-bytes=N  and their bytes in all (default 1073741824)\n"
 	      "  --configuration-setting=KEY=VALUE  one of the microsoft.flux extension's\n"
 	      "                                  configurationSettings (repeatable; an Extension\n"
 	      "                                  object overrides them live)\n"
@@ -187,6 +191,8 @@ static int parse_args(int argc, char **argv)
 		{ "requeue-dependency", required_argument, NULL, OPT_REQUEUE_DEP },
 		{ "graceful-shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 		{ "extracted-artifacts-max", required_argument, NULL, OPT_EXTRACTED_MAX },
+		{ "extracted-artifacts-max-bytes", required_argument, NULL,
+		  OPT_EXTRACTED_MAX_BYTES },
 		{ "configuration-setting", required_argument, NULL, OPT_SETTING },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -274,6 +280,15 @@ static int parse_args(int argc, char **argv)
 		case OPT_EXTRACTED_MAX:
 			if (parse_int(optarg, &arg_extracted_max) < 0 || arg_extracted_max < 1) {
 				fprintf(stderr, "cflux-operator: invalid --extracted-artifacts-max \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_EXTRACTED_MAX_BYTES:
+			if (parse_uint64(optarg, &arg_extracted_max_bytes) < 0 ||
+			    arg_extracted_max_bytes == 0) {
+				fprintf(stderr,
+					"cflux-operator: invalid --extracted-artifacts-max-bytes \"%s\"\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -586,6 +601,7 @@ static int setup_controllers(struct op_err *err)
 	kustomize.mapper = mapper;
 	kustomize.extract_root = extract_root;
 	kustomize.max_trees = (unsigned)arg_extracted_max;
+	kustomize.max_tree_bytes = arg_extracted_max_bytes;
 	kustomize.requeue_dependency_ms = (uint64_t)(arg_requeue_dependency_ns / NSEC_PER_MSEC);
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;
