@@ -46,6 +46,7 @@
 #include "base/time.h"
 #include "controllers.h"
 #include "serve.h"
+#include "source.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/lease.h"
@@ -371,10 +372,26 @@ static void probe_done(int r, const cJSON *obj, const struct op_err *err, void *
 	api_ready = r == 0;
 }
 
+static const char *runtime_namespace(void);
+
 static void probe(uv_timer_t *t)
 {
-	if (!shutting_down)
-		kube_get_raw(client, "/readyz", NULL, probe_done, NULL);
+	static bool swept;
+
+	if (shutting_down)
+		return;
+	kube_get_raw(client, "/readyz", NULL, probe_done, NULL);
+	/*
+	 * Once the caches are complete, the store's leftovers of objects
+	 * deleted while stopped can go.  Not with a label selector: objects
+	 * outside it are not ours to judge.
+	 */
+	if (!swept && mgr && mgr_synced(mgr) && !(arg_watch_label_selector &&
+						   *arg_watch_label_selector)) {
+		swept = true;
+		source_sweep(loop, mgr, storage,
+			     arg_watch_all_namespaces ? NULL : runtime_namespace());
+	}
 }
 
 static void close_client(void *payload)
