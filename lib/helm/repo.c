@@ -950,11 +950,13 @@ int helm_index_write_json(const char *data, size_t len, int scratch_fd, int out_
 			       "time", gen->valuestring);
 	if (r < 0)
 		goto out;
-	qsort(s.r, s.n, sizeof(*s.r), jrec_cmp);
+	if (s.n)
+		qsort(s.r, s.n, sizeof(*s.r), jrec_cmp);
 	names = xcalloc((size_t)cJSON_GetArraySize(entries) + 1, sizeof(*names));
 	for (e = cJSON_IsObject(entries) ? entries->child : NULL; e; e = e->next)
 		names[nn++] = e;
-	qsort(names, nn, sizeof(*names), name_cmp);
+	if (nn)
+		qsort(names, nn, sizeof(*names), name_cmp);
 
 	/* The document in IndexFile's field order. */
 	r = buf_addch(&head, '{');
