@@ -5,6 +5,11 @@
  *   cflux kustomize build ...                                  (cli/kustomize.c)
  *   cflux helm template ...                                    (cli/helm.c)
  *   cflux push artifact | pull artifact | list artifacts ...   (cli/artifact.c)
+ *   cflux get ...                                              (cli/get.c)
+ *   cflux reconcile | suspend | resume ...                     (cli/reconcile.c)
+ *
+ * The cluster commands share cli/kube.c (flags, the client), cli/kinds.c
+ * and cli/table.c.
  */
 #include <stdio.h>
 
@@ -29,7 +34,15 @@ int cli_usage(FILE *f)
 	      "[--filter-semver=CONSTRAINT]\n"
 	      "  registry flags: --creds=USER[:PASSWORD] --insecure-registry --provider=generic "
 	      "--timeout=5m\n"
-	      "                  --ca-file=PEM --cert-file=PEM --key-file=PEM\n", f);
+	      "                  --ca-file=PEM --cert-file=PEM --key-file=PEM\n"
+	      "       cflux get sources git|oci|bucket|helm|chart|all [NAME]\n"
+	      "       cflux get kustomizations|helmreleases|fluxconfigurations|extensions|all [NAME]\n"
+	      "             [-A] [--status-selector=ready=false] [-l SEL] [--no-header] "
+	      "[-o json|yaml]\n"
+	      "       cflux reconcile <kind> NAME [--with-source] [--timeout=5m]\n"
+	      "       cflux suspend|resume <kind> NAME\n"
+	      "  cluster flags: --kubeconfig=FILE --context=NAME -n/--namespace=NS "
+	      "(default flux-system)\n", f);
 	return f == stdout ? 0 : 2;
 }
 
@@ -45,5 +58,10 @@ int main(int argc, char **argv)
 			  (streq(argv[1], "pull") && streq(argv[2], "artifact")) ||
 			  (streq(argv[1], "list") && streq(argv[2], "artifacts"))))
 		return cli_artifact(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "get"))
+		return cli_get(argc - 1, argv + 1);
+	if (argc >= 2 && (streq(argv[1], "reconcile") || streq(argv[1], "suspend") ||
+			  streq(argv[1], "resume")))
+		return cli_reconcile(argc - 1, argv + 1);
 	return cli_usage(stderr);
 }
