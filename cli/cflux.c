@@ -7,6 +7,7 @@
  *   cflux push artifact | pull artifact | list artifacts ...   (cli/artifact.c)
  *   cflux get ...                                              (cli/get.c)
  *   cflux reconcile | suspend | resume ...                     (cli/reconcile.c)
+ *   cflux events ...                                           (cli/events.c)
  *
  * The cluster commands share cli/kube.c (flags, the client), cli/kinds.c
  * and cli/table.c.
@@ -41,6 +42,7 @@ int cli_usage(FILE *f)
 	      "[-o json|yaml]\n"
 	      "       cflux reconcile <kind> NAME [--with-source] [--timeout=5m]\n"
 	      "       cflux suspend|resume <kind> NAME\n"
+	      "       cflux events [--for Kind[/NAME]] [-A]\n"
 	      "  cluster flags: --kubeconfig=FILE --context=NAME -n/--namespace=NS "
 	      "(default flux-system)\n", f);
 	return f == stdout ? 0 : 2;
@@ -58,6 +60,8 @@ int main(int argc, char **argv)
 			  (streq(argv[1], "pull") && streq(argv[2], "artifact")) ||
 			  (streq(argv[1], "list") && streq(argv[2], "artifacts"))))
 		return cli_artifact(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "events"))
+		return cli_events(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "get"))
 		return cli_get(argc - 1, argv + 1);
 	if (argc >= 2 && (streq(argv[1], "reconcile") || streq(argv[1], "suspend") ||

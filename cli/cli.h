@@ -35,6 +35,7 @@ int cli_artifact(int argc, char **argv);
  */
 int cli_get(int argc, char **argv);       /* cli/get.c */
 int cli_reconcile(int argc, char **argv); /* reconcile, suspend, resume: cli/reconcile.c */
+int cli_events(int argc, char **argv);    /* cli/events.c */
 
 /* ---- cli/kube.c: flags and a synchronous client for the cluster commands ---- */
 
@@ -43,6 +44,7 @@ enum {
 	CLI_F_GET = 1 << 0,        /* --status-selector, -o, --no-header, -l */
 	CLI_F_WITH_SOURCE = 1 << 1, /* --with-source */
 	CLI_F_TIMEOUT = 1 << 2,    /* --timeout */
+	CLI_F_FOR = 1 << 3,        /* --for Kind[/name] */
 };
 
 struct cli_flags {
@@ -51,6 +53,7 @@ struct cli_flags {
 	bool all_ns, ns_follows_context;
 	/* per command */
 	const char *status_selector, *output, *label_selector;
+	const char *for_sel;
 	bool no_header, with_source;
 	int64_t timeout_ns;    /* --timeout, default 5m as flux */
 	/* the positional arguments, after the verb */
@@ -172,6 +175,12 @@ int cli_status_selector(const char *sel, char **ret_type, char **ret_status, boo
  * case-insensitively, the last one wins) with status `status` (likewise).
  */
 bool cli_condition_matches(const cJSON *obj, const char *type, const char *status);
+
+/* An Event's time for sorting (kubectl's): series.lastObservedTime, lastTimestamp, eventTime. */
+int64_t cli_event_time(const cJSON *e);
+
+/* kubectl's LAST SEEN of an Event at `now` (ns): "5m", "2m (x3 over 10m)", "<unknown>". */
+void cli_event_last_seen(const cJSON *e, int64_t now, char out[96]);
 
 /* The condition `type` of obj.status.conditions, or NULL. */
 const cJSON *cli_condition(const cJSON *obj, const char *type);

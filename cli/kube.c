@@ -62,7 +62,7 @@ int cli_fail(const char *fmt, ...)
 
 enum {
 	OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_STATUS_SELECTOR, OPT_NO_HEADER, OPT_WITH_SOURCE,
-	OPT_TIMEOUT, OPT_NS_FOLLOWS,
+	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR,
 };
 
 /* A DNS-1123 label, as flux checks the namespace. */
@@ -93,6 +93,7 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
 		{ "with-source", no_argument, NULL, OPT_WITH_SOURCE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "for", required_argument, NULL, OPT_FOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -123,6 +124,7 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		case 'o': f->output = optarg; need = CLI_F_GET; break;
 		case 'l': f->label_selector = optarg; need = CLI_F_GET; break;
 		case OPT_NO_HEADER: f->no_header = true; need = CLI_F_GET; break;
+		case OPT_FOR: f->for_sel = optarg; need = CLI_F_FOR; break;
 		case OPT_WITH_SOURCE: f->with_source = true; need = CLI_F_WITH_SOURCE; break;
 		case OPT_TIMEOUT:
 			need = CLI_F_TIMEOUT;

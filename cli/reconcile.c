@@ -80,9 +80,9 @@ static char *success_message(const struct cli_kind *kd, const cJSON *obj)
 }
 
 /*
- * Whether the status speaks for the current generation: flux's readiness
- * test, the Ready condition's own observedGeneration when it has one,
- * else status.observedGeneration.
+ * Whether the status speaks for the current generation: the Ready
+ * condition's own observedGeneration when it has one, else
+ * status.observedGeneration (which a failing object may never have had).
  */
 static bool current(const cJSON *obj)
 {
@@ -90,16 +90,21 @@ static bool current(const cJSON *obj)
 	int64_t gen = int_at(obj, "/metadata/generation");
 	int64_t cgen = c ? int_at(c, "/observedGeneration") : 0;
 
-	if (int_at(obj, "/status/observedGeneration") < 1)
-		return false;
 	if (cgen != 0)
 		return cgen == gen;
 	return int_at(obj, "/status/observedGeneration") == gen;
 }
 
+/*
+ * Still at work: Reconciling=True, except "ProgressingWithRetry", which is
+ * how a failed attempt waits for its retry (Ready=False says why).
+ */
 static bool reconciling(const cJSON *obj)
 {
-	return streq(str_at(cli_condition(obj, "Reconciling"), "/status"), "True");
+	const cJSON *c = cli_condition(obj, "Reconciling");
+
+	return streq(str_at(c, "/status"), "True") &&
+	       !streq(str_at(c, "/reason"), "ProgressingWithRetry");
 }
 
 /*

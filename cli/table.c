@@ -16,6 +16,7 @@
 
 #include "base/alloc.h"
 #include "base/str.h"
+#include "base/time.h"
 #include "cli.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -307,4 +308,53 @@ const cJSON *cli_condition(const cJSON *obj, const char *type)
 			return c;
 	}
 	return NULL;
+}
+
+/* ---- events ---- */
+
+/* Seconds-resolution time of an RFC 3339 field, or 0 when absent or zero. */
+static int64_t time_at(const cJSON *e, const char *ptr)
+{
+	const char *s = yj_get_str(e, ptr);
+	int64_t ns;
+
+	if (!s || !*s || time_parse_rfc3339(s, &ns) < 0)
+		return 0;
+	return ns;
+}
+
+int64_t cli_event_time(const cJSON *e)
+{
+	if (yj_get(e, "/series"))
+		return time_at(e, "/series/lastObservedTime");
+	if (time_at(e, "/lastTimestamp"))
+		return time_at(e, "/lastTimestamp");
+	return time_at(e, "/eventTime");
+}
+
+static void since(int64_t t, int64_t now, char out[32])
+{
+	if (!t)
+		snprintf(out, 32, "<unknown>");
+	else
+		cli_age(now - t, out);
+}
+
+void cli_event_last_seen(const cJSON *e, int64_t now, char out[96])
+{
+	char first[32], last[32];
+	const cJSON *count = yj_get(e, "/count");
+
+	since(time_at(e, "/eventTime") ? time_at(e, "/eventTime") : time_at(e, "/firstTimestamp"),
+	      now, first);
+	if (yj_get(e, "/series")) {
+		since(time_at(e, "/series/lastObservedTime"), now, last);
+		snprintf(out, 96, "%s (x%d over %s)", last,
+			 (int)cJSON_GetNumberValue(yj_get(e, "/series/count")), first);
+	} else if (cJSON_IsNumber(count) && count->valuedouble > 1) {
+		since(time_at(e, "/lastTimestamp"), now, last);
+		snprintf(out, 96, "%s (x%d over %s)", last, (int)count->valuedouble, first);
+	} else {
+		snprintf(out, 96, "%s", first);
+	}
 }
