@@ -149,3 +149,34 @@ TEST(status_selector)
 	ASSERT(cli_condition(obj, "reconciling") == NULL);
 	cJSON_Delete(obj);
 }
+
+TEST(event_last_seen_as_kubectl)
+{
+	int64_t now;
+	char out[96];
+	cJSON *once, *repeated, *series, *none;
+
+	ASSERT_OK(time_parse_rfc3339("2026-01-01T01:00:00Z", &now));
+	once = cJSON_Parse("{\"firstTimestamp\":\"2026-01-01T00:55:00Z\","
+			   "\"lastTimestamp\":\"2026-01-01T00:55:00Z\",\"count\":1}");
+	repeated = cJSON_Parse("{\"firstTimestamp\":\"2026-01-01T00:30:00Z\","
+			       "\"lastTimestamp\":\"2026-01-01T00:58:00Z\",\"count\":3}");
+	series = cJSON_Parse("{\"eventTime\":\"2026-01-01T00:50:00.000000Z\",\"series\":"
+			     "{\"count\":4,\"lastObservedTime\":\"2026-01-01T00:59:30.000000Z\"}}");
+	none = cJSON_Parse("{}");
+	cli_event_last_seen(once, now, out);
+	ASSERT_STREQ(out, "5m");
+	cli_event_last_seen(repeated, now, out);
+	ASSERT_STREQ(out, "2m (x3 over 30m)");
+	cli_event_last_seen(series, now, out);
+	ASSERT_STREQ(out, "30s (x4 over 10m)");
+	cli_event_last_seen(none, now, out);
+	ASSERT_STREQ(out, "<unknown>");
+	ASSERT(cli_event_time(series) > cli_event_time(repeated));
+	ASSERT(cli_event_time(repeated) > cli_event_time(once));
+	ASSERT_EQ(cli_event_time(none), 0);
+	cJSON_Delete(once);
+	cJSON_Delete(repeated);
+	cJSON_Delete(series);
+	cJSON_Delete(none);
+}
