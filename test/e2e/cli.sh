@@ -76,12 +76,12 @@ check "get ks -o json: a List of the Kustomizations" bash -c \
 	"'$CFLUX' get ks -n '$NS' -o json | jq -e '.kind == \"List\" and ([.items[].metadata.name] | sort) == [\"app\",\"broken\"]'"
 check "get ks NAME -o yaml: the object" bash -c \
 	"'$CFLUX' get ks app -n '$NS' -o yaml | grep -qx 'kind: Kustomization'"
-check "get fluxconfigurations (none): flux-style message" bash -c \
-	"! '$CFLUX' get fc -n '$NS' 2>&1 | grep -q . || '$CFLUX' get fc -n '$NS' 2>&1 | grep -qx \"✗ no FluxConfiguration objects found in \\\"$NS\\\" namespace\""
+check "get fluxconfigurations (none): flux-style message, exit 1" bash -c \
+	"'$CFLUX' get fc -n '$NS' 2>&1 | grep -qx \"✗ no FluxConfiguration objects found in \\\"$NS\\\" namespace\" && [ \${PIPESTATUS[0]} = 1 ]"
 
 # ------------------------------------------------------------ flags
 check "bad flag refused (exit 2, named)" bash -c \
-	"'$CFLUX' get ks --bogus 2>&1 >/dev/null | grep -q 'unknown flag: --bogus'; [ \${PIPESTATUS[0]} = 2 ]"
+	"'$CFLUX' get ks --bogus 2>&1 >/dev/null | grep -q 'unknown flag: --bogus' && [ \${PIPESTATUS[0]} = 2 ]"
 check "--with-source refused by get" bash -c \
 	"'$CFLUX' get ks --with-source >/dev/null 2>&1; [ \$? = 2 ]"
 check "bad output format refused" bash -c "! '$CFLUX' get ks -o wide -n '$NS' 2>/dev/null"
