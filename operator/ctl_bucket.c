@@ -182,6 +182,7 @@ static void work(void *job)
 		.proxy_user = j->proxy_user,
 		.proxy_pass = j->proxy_pass,
 		.timeout_s = j->timeout_s,
+		.cancel = rc_cancel_flag(j->rc),
 		.last_revision = j->last_revision,
 		.lim = ARTIFACT_LIMITS_DEFAULT,
 	};

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "kube/kobj.h"
 #include "manager.h"
@@ -25,5 +26,16 @@ char *source_strdup(const char *s);
 
 /* desc->finalize of a source kind: its artifacts in `st` go with it, as Flux's finalizer does. */
 void source_finalize(struct rc *rc, struct storage *st);
+
+/*
+ * The startup sweep (issue #25): once every informer has listed, remove
+ * from `st` the artifacts and caches of source objects deleted while no
+ * operator ran.  The caches are read on the loop thread into a snapshot
+ * of the live objects; storage_sweep() runs on the thread pool against
+ * it.  Only namespaces we watch (`watch_ns`, NULL or "": all) are swept,
+ * and an object directory changed since the snapshot (an object created
+ * meanwhile) is kept.  Call once, after mgr_synced(); logs what it removed.
+ */
+void source_sweep(uv_loop_t *loop, const struct mgr *m, struct storage *st, const char *watch_ns);
 
 #endif
