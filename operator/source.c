@@ -14,7 +14,9 @@
 #include "base/log.h"
 #include "base/str.h"
 #include "base/time.h"
+#include "conditions.h"
 #include "source.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 int source_durations(const struct kobj *o, int64_t *ret_interval_ns, unsigned *ret_timeout_s,
@@ -48,6 +50,36 @@ void source_finalize(struct rc *rc, struct storage *st)
 char *source_strdup(const char *s)
 {
 	return s && *s ? xstrdup(s) : NULL;
+}
+
+bool source_stored(struct rc *rc, const struct storage *st, const struct source_stored *s)
+{
+	cJSON *status = rc->status, *art;
+	long gen = rc_gen(rc);
+	int64_t now = time_now_ns();
+	bool changed = false;
+
+	if (s->fresh) {
+		changed = !streq_ptr(yj_get_str(status, "/artifact/revision"), s->revision) ||
+			  !streq_ptr(yj_get_str(status, "/artifact/digest"), s->ai->digest);
+		art = storage_artifact(st, s->rel, s->revision, s->ai, now);
+		if (s->metadata)
+			cJSON_AddItemToObject(art, "metadata", cJSON_Duplicate(s->metadata, 1));
+		cJSON_DeleteItemFromObjectCaseSensitive(status, "artifact");
+		cJSON_AddItemToObject(status, "artifact", art);
+	} else if ((art = cJSON_GetObjectItemCaseSensitive(status, "artifact"))) {
+		storage_artifact_refresh(st, art);
+	}
+	cond_delete(status, COND_STALLED);
+	cond_delete(status, "FetchFailed");
+	cond_delete(status, "StorageOperationFailed");
+	cond_delete(status, "ArtifactOutdated");
+	cond_set(status, "ArtifactInStorage", "True", "Succeeded", s->msg, gen, now);
+	cond_set(status, COND_READY, "True", "Succeeded", s->msg, gen, now);
+	cJSON_DeleteItemFromObjectCaseSensitive(status, "observedIgnore");
+	if (s->ignore)
+		cJSON_AddStringToObject(status, "observedIgnore", s->ignore);
+	return changed;
 }
 
 /* ---- the startup sweep ---- */
