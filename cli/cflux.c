@@ -20,7 +20,8 @@
 
 int cli_usage(FILE *f)
 {
-	fputs("usage: cflux kustomize build [--load-restrictor=LoadRestrictionsRootOnly|LoadRestrictionsNone] [DIR]\n"
+	fputs("usage: cflux kustomize build [--load-restrictor=LoadRestrictionsRootOnly|LoadRestrictionsNone]\n"
+	      "                             [--enable-helm [--helm-kube-version=V] [--helm-api-versions=A]] [DIR]\n"
 	      "       cflux helm template [NAME] CHART [-f values.yaml]... [--set k=v]...\n"
 	      "             [--set-string k=v]... [--set-file k=path]... [--set-json k=json]...\n"
 	      "             [--set-literal k=v]... [-n NAMESPACE] [--kube-version V]\n"

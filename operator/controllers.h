@@ -47,6 +47,15 @@ struct ks_ctl {
 };
 extern const struct ctl_desc kustomization_desc;
 
+/*
+ * The Kustomization spec fields cflux does not implement: NULL when the
+ * spec uses none, else `msg` naming the first (the object is then Stalled).
+ * Refused: kubeConfig (remote clusters), decryption (SOPS),
+ * healthCheckExprs and dependsOn[].readyExpr (CEL), deletionPolicy
+ * WaitForTermination.  Everything else in the served schema is consumed.
+ */
+const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n);
+
 /* Release what the Kustomization controller keeps in `k` (after mgr_close()). */
 void ks_ctl_release(struct ks_ctl *k);
 
