@@ -128,7 +128,7 @@ struct hrjob {
 	struct sop *ops;
 	size_t nops, opi;
 	void (*ops_next)(struct hrjob *j);
-	cJSON *inventory;
+	cJSON *prev_inv;  /* what the release being replaced applied: pruned if gone */
 	uint64_t t_action;
 };
 
@@ -166,7 +166,7 @@ static void job_release(void *job)
 	free(j->chart_version);
 	free(j->app_version);
 	ops_clear(j);
-	cJSON_Delete(j->inventory);
+	cJSON_Delete(j->prev_inv);
 }
 
 static uint64_t ms(int64_t ns)
@@ -727,7 +727,6 @@ static cJSON *inventory_refs(const cJSON *inv)
 static void applied(struct apply_result *res, void *payload)
 {
 	struct hrjob *j = payload;
-	cJSON *st = j->rc->status;
 	char *sel;
 	int r;
 
@@ -735,10 +734,6 @@ static void applied(struct apply_result *res, void *payload)
 		action_failed(j, res->err.msg);
 		return;
 	}
-	cJSON_Delete(j->inventory);
-	j->inventory = cJSON_Duplicate(res->inventory, 1);
-	cJSON_DeleteItemFromObjectCaseSensitive(st, "inventory");
-	cJSON_AddItemToObject(st, "inventory", cJSON_Duplicate(res->inventory, 1));
 	if (res->changes[0])
 		rc_event(j->rc, "Normal", "Progressing", "%s", res->changes);
 	if (!wait_enabled(j)) {
@@ -759,6 +754,57 @@ static void applied(struct apply_result *res, void *payload)
 		action_failed(j, "cannot wait for the release's objects");
 }
 
+/*
+ * The inventory of what a release record's manifest holds, as apply.h
+ * writes it: Helm prunes by the previous release's manifest, and the
+ * HelmRelease CRD we serve (v1.4's) has no status.inventory.  A kind the
+ * mapper has not seen yet is taken as namespaced.
+ */
+static void release_inventory(struct hrjob *j, const cJSON *rel, cJSON *inv)
+{
+	struct yj_stream s = { 0 };
+	const char *m = yj_get_str(rel, "/manifest");
+	cJSON *entries = cJSON_GetObjectItemCaseSensitive(inv, "entries");
+
+	if (!m || yj_parse_stream(m, strlen(m), NULL, &s, NULL) < 0)
+		return;
+	for (size_t i = 0; i < s.n; i++) {
+		const cJSON *d = s.docs[i];
+		const char *av = yj_get_str(d, "/apiVersion"), *kind = yj_get_str(d, "/kind");
+		const char *name = yj_get_str(d, "/metadata/name");
+		const char *ns = yj_get_str(d, "/metadata/namespace"), *slash;
+		const struct kube_mapping *mp;
+		char *group, *id;
+		cJSON *e;
+
+		if (!av || !kind || !name)
+			continue;
+		mp = mapper_lookup(j->h->mapper, av, kind);
+		if (mp && !mp->namespaced)
+			ns = "";
+		else if (!ns || !*ns)
+			ns = j->target_ns;
+		slash = strchr(av, '/');
+		group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
+		id = apply_inventory_id(ns, name, group, kind);
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", id);
+		cJSON_AddStringToObject(e, "v", slash ? slash + 1 : av);
+		cJSON_AddItemToArray(entries, e);
+		free(id);
+		free(group);
+	}
+	yj_stream_release(&s);
+}
+
+static cJSON *inventory_new(void)
+{
+	cJSON *inv = cJSON_CreateObject();
+
+	cJSON_AddArrayToObject(inv, "entries");
+	return inv;
+}
+
 static void start_apply(struct hrjob *j)
 {
 	struct apply_opts o = {
@@ -768,9 +814,17 @@ static void start_apply(struct hrjob *j)
 		.owner_label_prefix = OWNER_PREFIX,
 		.default_ns = j->target_ns,
 		.prune = true,
-		.prev_inventory = yj_get(j->rc->obj->json, "/status/inventory"),
 		.stage_wait_ms = ms(action_timeout(j)),
 	};
+
+	if (!j->prev_inv) {
+		j->prev_inv = inventory_new();
+		if (j->deployed)
+			release_inventory(j, j->deployed, j->prev_inv);
+		if (j->last && j->last != j->deployed)
+			release_inventory(j, j->last, j->prev_inv);
+	}
+	o.prev_inventory = j->prev_inv;
 
 	j->t_action = uv_now(kube_client_loop(ctl_client(j->rc->ctl)));
 	if (apply_set(j->client, j->h->mapper, j->objects, &o, applied, j, NULL) < 0)
@@ -896,6 +950,10 @@ static void start_rollback(struct hrjob *j)
 	cJSON_ArrayForEach(it, j->history)
 		if (rel_version(it) > last)
 			last = rel_version(it);
+	cJSON_Delete(j->prev_inv);
+	j->prev_inv = inventory_new();
+	if (j->rel)
+		release_inventory(j, j->rel, j->prev_inv);
 	j->act = ACT_ROLLBACK;
 	j->version = last + 1;
 	cJSON_ReplaceItemInObjectCaseSensitive(rel, "version", cJSON_CreateNumber(j->version));
@@ -1418,7 +1476,7 @@ static void next_values(struct hrjob *j)
 			return;
 		}
 		kr.resource = streq(kind, "Secret") ? "secrets" : "configmaps";
-		if (kube_get(ctl_client(j->rc->ctl), &kr, NULL, got_values, j) < 0)
+		if (kube_get(j->client, &kr, NULL, got_values, j) < 0)
 			fail(j, "InitFailed", "cannot read spec.valuesFrom", false, 0);
 		return;
 	}
@@ -1774,19 +1832,24 @@ static void fin_done(struct hrjob *j)
 	rc_finalized(j->rc);
 }
 
-static void fin_records(int r, const cJSON *list, const struct op_err *err, void *payload)
+/* The records are gone: the uninstall is complete. */
+static void fin_records_deleted(struct hrjob *j)
+{
+	fin_done(j);
+}
+
+static void fin_pruned(struct apply_result *res, void *payload)
 {
 	struct hrjob *j = payload;
 	const cJSON *sec;
-	char msg[600];
+	char msg[1024];
 
-	if (r < 0) {
-		snprintf(msg, sizeof(msg), "Helm uninstall failed: cannot list the release records: "
-			 "%s", err && err->msg[0] ? err->msg : op_strerror(r));
+	if (res->r < 0) {
+		snprintf(msg, sizeof(msg), "Helm uninstall failed: %s", res->err.msg);
 		fail(j, "UninstallFailed", msg, false, 0);
 		return;
 	}
-	cJSON_ArrayForEach(sec, cJSON_GetObjectItemCaseSensitive(list, "items"))
+	cJSON_ArrayForEach(sec, j->secrets)
 	{
 		struct sop *op;
 
@@ -1797,41 +1860,73 @@ static void fin_records(int r, const cJSON *list, const struct op_err *err, void
 		op->name = xstrdup(yj_get_str(sec, "/metadata/name") ?
 					   yj_get_str(sec, "/metadata/name") : "");
 	}
-	ops_start(j, fin_done);
+	ops_start(j, fin_records_deleted);
 }
 
-static void fin_pruned(struct apply_result *res, void *payload)
+/*
+ * Helm's uninstall: delete what the release's records hold (the deployed
+ * one and the latest, which a failed upgrade may have half applied),
+ * then the records.
+ */
+static void fin_records(int r, const cJSON *list, const struct op_err *err, void *payload)
 {
 	struct hrjob *j = payload;
-	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->storage_ns };
-	struct kube_opts o = KUBE_OPTS_INIT;
-	char msg[1024], *sel;
+	struct apply_opts o = {
+		.field_manager = FIELD_MANAGER,
+		.owner_name = j->rc->obj->name,
+		.owner_ns = j->rc->obj->ns,
+		.owner_label_prefix = OWNER_PREFIX,
+		.prune = true,
+	};
+	const cJSON *sec;
+	cJSON *none, *newest = NULL, *deployed = NULL;
+	char msg[600];
 
-	if (res->r < 0) {
-		snprintf(msg, sizeof(msg), "Helm uninstall failed: %s", res->err.msg);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "Helm uninstall failed: cannot list the release records: "
+			 "%s", err && err->msg[0] ? err->msg : op_strerror(r));
 		fail(j, "UninstallFailed", msg, false, 0);
 		return;
 	}
-	sel = xasprintf("owner=helm,name=%s", j->release);
-	o.label_selector = sel;
-	if (kube_list(j->client, &ref, &o, fin_records, j) < 0)
-		fail(j, "UninstallFailed", "Helm uninstall failed: cannot list the records", false,
-		     0);
-	free(sel);
+	j->secrets = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(list, "items"), 1);
+	j->prev_inv = inventory_new();
+	cJSON_ArrayForEach(sec, j->secrets)
+	{
+		cJSON *rel = NULL;
+
+		if (helm_release_from_secret(sec, MAX_RELEASE_BYTES, &rel, NULL) < 0)
+			continue;
+		if (streq(rel_status(rel), "deployed") &&
+		    (!deployed || rel_version(rel) > rel_version(deployed))) {
+			cJSON_Delete(deployed);
+			deployed = cJSON_Duplicate(rel, 1);
+		}
+		if (!newest || rel_version(rel) > rel_version(newest)) {
+			cJSON_Delete(newest);
+			newest = rel;
+		} else {
+			cJSON_Delete(rel);
+		}
+	}
+	if (deployed)
+		release_inventory(j, deployed, j->prev_inv);
+	if (newest && (!deployed || rel_version(newest) != rel_version(deployed)))
+		release_inventory(j, newest, j->prev_inv);
+	cJSON_Delete(deployed);
+	cJSON_Delete(newest);
+	o.prev_inventory = j->prev_inv;
+	none = cJSON_CreateArray();
+	if (apply_set(j->client, j->h->mapper, none, &o, fin_pruned, j, NULL) < 0)
+		fail(j, "UninstallFailed", "Helm uninstall failed: cannot start", false, 0);
+	cJSON_Delete(none);
 }
 
 static void finalize(struct rc *rc)
 {
 	struct hrjob *j = rc->job;
-	struct apply_opts o = {
-		.field_manager = FIELD_MANAGER,
-		.owner_name = rc->obj->name,
-		.owner_ns = rc->obj->ns,
-		.owner_label_prefix = OWNER_PREFIX,
-		.prune = true,
-		.prev_inventory = yj_get(rc->obj->json, "/status/inventory"),
-	};
-	cJSON *none;
+	struct kube_ref ref = { .version = "v1", .resource = "secrets" };
+	struct kube_opts o = KUBE_OPTS_INIT;
+	char *sel;
 
 	j->rc = rc;
 	j->h = ctl_data(rc->ctl);
@@ -1845,10 +1940,13 @@ static void finalize(struct rc *rc)
 		fail(j, "UninstallFailed", "cannot impersonate the service account", false, 0);
 		return;
 	}
-	none = cJSON_CreateArray();
-	if (apply_set(j->client, j->h->mapper, none, &o, fin_pruned, j, NULL) < 0)
-		fail(j, "UninstallFailed", "Helm uninstall failed: cannot start", false, 0);
-	cJSON_Delete(none);
+	ref.ns = j->storage_ns;
+	sel = xasprintf("owner=helm,name=%s", j->release);
+	o.label_selector = sel;
+	if (kube_list(j->client, &ref, &o, fin_records, j) < 0)
+		fail(j, "UninstallFailed", "Helm uninstall failed: cannot list the records", false,
+		     0);
+	free(sel);
 }
 
 /* A chart source's artifact revision changed: requeue the HelmReleases using it. */
