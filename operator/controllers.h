@@ -65,6 +65,19 @@ struct hr_ctl {
 };
 extern const struct ctl_desc helmrelease_desc;
 
+/*
+ * Flux's release name: releaseName, else [<targetNamespace>-]<name>;
+ * over 53 characters, its first 40, '-' and 12 hex digits of its
+ * sha256.  Malloc'd.  (Exported for tests.)
+ */
+char *helmrelease_name(const char *name, const char *release_name, const char *target_ns);
+
+/*
+ * Whether `spec` sets a field the reconciler does not implement: its path
+ * ("spec.install.crds") in `ret`.  (Exported for tests.)
+ */
+bool helmrelease_unsupported(const cJSON *spec, char *ret, size_t n);
+
 /* Requeue HelmReleases when their chart source (any source kind) gets a new artifact. */
 void helmrelease_watch_sources(struct ctl *hr);
 

@@ -278,19 +278,22 @@ static int unknown_field(const cJSON *o, const struct field *allowed, const char
 	return 0;
 }
 
-/* Helm's release name rule as helm-controller shortens it (internal/release/name.go). */
-static char *release_name(const struct kobj *o)
+bool helmrelease_unsupported(const cJSON *spec, char *ret, size_t n)
 {
-	const char *rn = kobj_str(o, "spec", "releaseName", NULL);
-	const char *tns = kobj_str(o, "spec", "targetNamespace", NULL);
+	return unknown_field(spec, f_spec, "spec", ret, n) != 0;
+}
+
+/* Helm's release name rule as helm-controller shortens it (internal/release/name.go). */
+char *helmrelease_name(const char *name_, const char *rn, const char *tns)
+{
 	char *name, hex[65];
 
 	if (rn && *rn)
 		name = xstrdup(rn);
 	else if (tns && *tns)
-		name = xasprintf("%s-%s", tns, o->name);
+		name = xasprintf("%s-%s", tns, name_);
 	else
-		name = xstrdup(o->name);
+		name = xstrdup(name_);
 	if (strlen(name) > RELEASE_NAME_MAX) {
 		char *s;
 
@@ -1684,7 +1687,8 @@ static void read_names(struct hrjob *j)
 	const char *tns = kobj_str(o, "spec", "targetNamespace", NULL);
 	const char *sns = kobj_str(o, "spec", "storageNamespace", NULL);
 
-	j->release = release_name(o);
+	j->release = helmrelease_name(o->name, kobj_str(o, "spec", "releaseName", NULL),
+				      kobj_str(o, "spec", "targetNamespace", NULL));
 	j->target_ns = xstrdup(tns && *tns ? tns : o->ns);
 	j->storage_ns = xstrdup(sns && *sns ? sns : o->ns);
 }
@@ -1699,7 +1703,7 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	const cJSON *v;
 	char path[300];
 
-	if (unknown_field(spec, f_spec, "spec", path, sizeof(path))) {
+	if (helmrelease_unsupported(spec, path, sizeof(path))) {
 		snprintf(msg, n, "%s is not supported by cflux yet", path);
 		return -ENOTSUP;
 	}
