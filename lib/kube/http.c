@@ -10,7 +10,13 @@
  *  - on CURL_POLL_REMOVE the poll is stopped at once (curl closes the fd
  *    right after telling us) and its memory freed only in the close
  *    callback;
- *  - a negative poll status is passed on as CURL_CSELECT_ERR;
+ *  - a negative poll status (libuv's answer to POLLERR: a socket with a
+ *    pending error, such as a TLS peer that sent its alert and reset the
+ *    connection) is passed on as curl's own poll loop passes POLLERR: as
+ *    readable when curl waits to read, so that it reads what is queued
+ *    (the alert: "alert bad certificate") before it meets the error, and
+ *    as CURL_CSELECT_ERR when it waits to write.  CURL_CSELECT_ERR alone
+ *    would end the transfer with a bare "select/poll returned error";
  *  - curl_multi_socket_action() is never called from inside a callback
  *    curl is running: curl's timer request just (re)arms a uv_timer_t.
  * Completed transfers are collected with curl_multi_info_read() after
@@ -50,6 +56,7 @@
 struct sock_ctx {
 	uv_poll_t poll;
 	curl_socket_t fd;
+	int events; /* the UV_READABLE/UV_WRITABLE curl asked for */
 	struct kube_http *h;
 	struct sock_ctx *next, *prev;
 };
@@ -163,8 +170,12 @@ static void poll_cb(uv_poll_t *p, int status, int events)
 	struct kube_http *h = c->h;
 	int flags = 0, running;
 
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
+	if (status < 0) {
+		if (c->events & UV_READABLE)
+			flags |= CURL_CSELECT_IN;
+		if ((c->events & UV_WRITABLE) || !flags)
+			flags |= CURL_CSELECT_ERR;
+	}
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
@@ -208,6 +219,7 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 		events |= UV_READABLE;
 	if (what & CURL_POLL_OUT)
 		events |= UV_WRITABLE;
+	c->events = events;
 	uv_poll_start(&c->poll, events, poll_cb);
 	return 0;
 }
