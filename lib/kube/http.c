@@ -337,10 +337,21 @@ static void finish(struct http_req *r, CURLcode rc, int code)
 		/* curl's messages are capitalised phrases; ours are lower-case. */
 		const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
 
-		if (code == -ECANCELED)
+		long connect_code = 0;
+
+		curl_easy_getinfo(r->easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+		if (code == -ECANCELED) {
 			detail = "cancelled";
-		else if (code == -EFBIG)
+		} else if (code == -EFBIG) {
 			detail = "response body exceeds the size limit";
+		} else if (h->proxy_url &&
+			   (connect_code == 407 || (connect_code == 401 && h->proxy_user))) {
+			/* As lib/source/stream.c says it (tinyproxy answers 401 to wrong ones). */
+			code = -EACCES;
+			detail = h->proxy_user ? "the proxy refused the proxy username and password"
+					       : "the proxy requires authentication: no proxy username "
+						 "and password are given";
+		}
 		op_err_set(&err, code, "%s '%s': %s", method ? method : "request",
 			   url ? url : "", detail);
 		err.http_status = resp.status;
