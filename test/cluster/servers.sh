@@ -19,8 +19,8 @@
 #              (bcrypt) basic auth, one with token auth (its token server is
 #              registry-token.py: credentials get every action, anonymous only
 #              pull on public/*), one over HTTPS (TEST_CA) with basic auth,
-#              and one over HTTPS that requires a client certificate signed
-#              by TEST_CA (http.tls.clientcas; no other auth)
+#              and one over HTTPS that also requires a client certificate
+#              signed by TEST_CA (http.tls.clientcas), with basic auth
 #   lighttpd   static files for Helm repositories from servers/helm/
 #              (/private/ needs basic auth); access log: $HELM_ACCESS_LOG
 #   tinyproxy  an HTTP proxy (plain requests and CONNECT) with basic auth;
@@ -305,7 +305,7 @@ EOF
 		auth="" tls=""
 		case $name in
 		registry) port=$REGISTRY_PORT ;;
-		registry-auth | registry-tls)
+		registry-auth | registry-tls | registry-mtls)
 			port=$REGISTRY_AUTH_PORT
 			auth="auth:
   htpasswd:
@@ -316,16 +316,16 @@ EOF
 				tls="  tls:
     certificate: $S/pki/server.crt
     key: $S/pki/server.key"
-			fi ;;
-		registry-mtls)
-			# Go's tls.RequireAndVerifyClientCert: no handshake without
-			# a client certificate signed by the test CA.
-			port=$REGISTRY_MTLS_PORT
-			tls="  tls:
+			elif [ "$name" = registry-mtls ]; then
+				# Go's tls.RequireAndVerifyClientCert: no handshake
+				# without a client certificate signed by the test CA.
+				port=$REGISTRY_MTLS_PORT
+				tls="  tls:
     certificate: $S/pki/server.crt
     key: $S/pki/server.key
     clientcas:
-      - $S/pki/ca.crt" ;;
+      - $S/pki/ca.crt"
+			fi ;;
 		registry-token)
 			port=$REGISTRY_TOKEN_PORT
 			auth="auth:
@@ -428,7 +428,7 @@ EOF
 		{ tail_log "$S/registry-token.log"; die "registry (token) not serving"; }
 	wait_until 20 "registry-tls" "$S/registry-tls.pid" ok_401 --cacert "$ca" "https://$H:$REGISTRY_TLS_PORT/v2/" ||
 		{ tail_log "$S/registry-tls.log"; die "registry (tls) not serving"; }
-	wait_until 20 "registry-mtls" "$S/registry-mtls.pid" ok_200 --cacert "$ca" \
+	wait_until 20 "registry-mtls" "$S/registry-mtls.pid" ok_401 --cacert "$ca" \
 		--cert "$S/pki/client.crt" --key "$S/pki/client.key" "https://$H:$REGISTRY_MTLS_PORT/v2/" ||
 		{ tail_log "$S/registry-mtls.log"; die "registry (mutual TLS) not serving"; }
 	wait_until 20 "token-server" "$S/token-server.pid" ok_200 "http://$H:$TOKEN_PORT/token?service=x" ||
@@ -512,7 +512,7 @@ export REGISTRY_TOKEN_REALM='http://$H:$TOKEN_PORT/token'
 export REGISTRY_TOKEN_LOG='$S/token-server.log'
 export REGISTRY_TLS_HOST='$H:$REGISTRY_TLS_PORT'
 export REGISTRY_TLS_URL='https://$H:$REGISTRY_TLS_PORT'
-# HTTPS (TEST_CA) requiring a client certificate (TEST_CLIENT_CERT/KEY); no other auth
+# HTTPS (TEST_CA) requiring a client certificate (TEST_CLIENT_CERT/KEY), and basic auth
 export REGISTRY_MTLS_HOST='$H:$REGISTRY_MTLS_PORT'
 export REGISTRY_MTLS_URL='https://$H:$REGISTRY_MTLS_PORT'
 # registry storage (filesystem driver), to damage blobs in tests

@@ -568,10 +568,11 @@ TEST(token_auth)
 }
 
 /*
- * The registry that requires a client certificate (http.tls.clientcas):
- * the test CA's client certificate pushes and pulls; none at all, or one
- * the registry does not take (the server's own, which is for serverAuth
- * only), ends in the TLS alert, named as such and as what it means.
+ * The registry that requires a client certificate (http.tls.clientcas),
+ * and basic auth after it: the test CA's client certificate pushes and
+ * pulls; none at all, or one the registry does not take (the server's
+ * own, which is for serverAuth only), ends in the TLS alert, named as
+ * such and as what it means.
  */
 TEST(mutual_tls_registry)
 {
@@ -588,6 +589,8 @@ TEST(mutual_tls_registry)
 	char *scert = slurp(spath), *skey = slurp(kpath);
 
 	uv_loop_init(&loop);
+	po.username = env("REGISTRY_USER");
+	po.password = env("REGISTRY_PASSWORD");
 	po.ca_pem = ca;
 	po.cert_pem = cert;
 	po.key_pem = key;
