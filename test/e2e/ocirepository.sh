@@ -203,7 +203,7 @@ ocirepo mtlsnocert "oci://$REGISTRY_MTLS_HOST/$R/app" "ref:" "  tag: v1" "secret
 	"certSecretRef:" "  name: ca" >/dev/null
 check "mutual TLS without a client certificate: Ready=False, the refusal named" \
 	wait_msg mtlsnocert 30 "the registry refused the TLS handshake \\(alert bad certificate\\): it requires a client certificate, and none was given"
-check "  ... reason OCIArtifactPullFailed" bash -c "[ \"\$(cond ocirepository mtlsnocert Ready reason)\" = OCIArtifactPullFailed ]"
+check "  ... reason OCIArtifactPullFailed" bash -c "[ \"$(cond ocirepository mtlsnocert Ready reason)\" = OCIArtifactPullFailed ]"
 check "  ... the client key is nowhere in status, events or the operator's log" \
 	bash -c "! { $KUBECTL get ocirepository,events -n $NS -o yaml; op_log; } | grep -q \"\$(sed -n 2p '$TEST_CLIENT_KEY')\""
 
