@@ -15,8 +15,9 @@
  *    connection) is passed on as curl's own poll loop passes POLLERR: as
  *    readable when curl waits to read, so that it reads what is queued
  *    (the alert: "alert bad certificate") before it meets the error, and
- *    as CURL_CSELECT_ERR when it waits to write.  CURL_CSELECT_ERR alone
- *    would end the transfer with a bare "select/poll returned error";
+ *    as CURL_CSELECT_ERR when it waits to write (CURL_CSELECT_ERR alone
+ *    would end the transfer with a bare "select/poll returned error"),
+ *    and the poll, which libuv stopped, is started again;
  *  - curl_multi_socket_action() is never called from inside a callback
  *    curl is running: curl's timer request just (re)arms a uv_timer_t.
  * Completed transfers are collected with curl_multi_info_read() after
@@ -183,6 +184,14 @@ static void poll_cb(uv_poll_t *p, int status, int events)
 	h->depth++;
 	curl_multi_socket_action(h->multi, c->fd, flags, &running);
 	h->depth--;
+	/*
+	 * libuv stops a poll on POLLERR.  Should curl have read queued data
+	 * and still be waiting, poll again: the pending error wakes it at
+	 * once, and its next read meets the error.  (`c` is freed only in
+	 * the close callback, so it is still ours here.)
+	 */
+	if (status < 0 && !uv_is_closing((uv_handle_t *)&c->poll))
+		uv_poll_start(&c->poll, c->events, poll_cb);
 	check_done(h);
 }
 
