@@ -38,7 +38,8 @@ struct ks_ctl {
 	struct kube_mapper *mapper;     /* kinds of applied objects */
 	const char *extract_root;       /* artifacts extracted once per digest, here */
 	unsigned max_trees;             /* --extracted-artifacts-max: trees kept there */
-	struct ks_trees *trees;         /* ctl_kustomization.c's own; NULL at first */
+	uint64_t max_tree_bytes;        /* --extracted-artifacts-max-bytes: their bytes */
+	struct trees *trees;            /* ctl_kustomization.c's own (trees.h); NULL at first */
 	uint64_t requeue_dependency_ms; /* --requeue-dependency */
 	bool no_cross_ns;               /* --no-cross-namespace-refs */
 	const char *default_sa;         /* --default-service-account */

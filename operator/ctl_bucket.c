@@ -124,37 +124,22 @@ static void fail(struct bucketjob *j, const char *reason, const char *msg, bool 
 static void succeed(struct bucketjob *j)
 {
 	struct rc *rc = j->rc;
-	cJSON *st = rc->status, *art;
-	long gen = rc_gen(rc);
-	int64_t now = time_now_ns();
-	bool changed = false;
-	char *msg;
+	_cleanup_free_ char *msg = xasprintf("stored artifact: revision '%s'", j->res.revision);
+	struct source_stored s = {
+		.fresh = !j->res.unchanged,
+		.rel = j->rel,
+		.revision = j->res.revision,
+		.ai = &j->ai,
+		.ignore = j->ignore,
+		.msg = msg,
+	};
 
-	if (!j->res.unchanged) {
-		changed = !streq_ptr(yj_get_str(st, "/artifact/digest"), j->ai.digest);
-		art = storage_artifact(j->st, j->rel, j->res.revision, &j->ai, now);
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
-		cJSON_AddItemToObject(st, "artifact", art);
-	} else if ((art = cJSON_GetObjectItemCaseSensitive(st, "artifact"))) {
-		storage_artifact_refresh(j->st, art);
-	}
-	msg = xasprintf("stored artifact: revision '%s'", j->res.revision);
-	cond_delete(st, COND_STALLED);
-	cond_delete(st, "FetchFailed");
-	cond_delete(st, "StorageOperationFailed");
-	cond_delete(st, "ArtifactOutdated");
-	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, gen, now);
-	cond_set(st, COND_READY, "True", "Succeeded", msg, gen, now);
-	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedIgnore");
-	if (j->ignore)
-		cJSON_AddStringToObject(st, "observedIgnore", j->ignore);
-	if (changed) {
+	if (source_stored(rc, j->st, &s)) {
 		rc_event(rc, "Normal", "NewArtifact", "stored artifact with %llu fetched files from "
 			 "'%s' bucket", (unsigned long long)j->res.objects, j->bucket);
 		log_info(NULL, "Stored artifact", "controller", "bucket", "object", rc->key,
 			 "revision", j->res.revision, NULL);
 	}
-	free(msg);
 	rc_done(rc, (uint64_t)(j->interval_ns / NSEC_PER_MSEC));
 }
 
@@ -182,6 +167,7 @@ static void work(void *job)
 		.proxy_user = j->proxy_user,
 		.proxy_pass = j->proxy_pass,
 		.timeout_s = j->timeout_s,
+		.cancel = rc_cancel_flag(j->rc),
 		.last_revision = j->last_revision,
 		.lim = ARTIFACT_LIMITS_DEFAULT,
 	};

@@ -246,34 +246,22 @@ static void set_observed(cJSON *st, const struct gitjob *j)
 static void succeed(struct gitjob *j)
 {
 	struct rc *rc = j->rc;
-	cJSON *st = rc->status, *art;
+	cJSON *st = rc->status;
 	long gen = rc_gen(rc);
 	int64_t now = time_now_ns();
 	uint64_t interval_ms = (uint64_t)(j->interval_ns / NSEC_PER_MSEC);
-	char *msg;
-	const char *old_rev = yj_get_str(st, "/artifact/revision");
-	bool changed = !j->res.unchanged;
+	char *msg = xasprintf("stored artifact for revision '%s'", j->res.revision);
+	struct source_stored s = {
+		.fresh = !j->res.unchanged,
+		.rel = j->rel,
+		.revision = j->res.revision,
+		.ai = &j->ai,
+		.ignore = j->ignore,
+		.msg = msg,
+	};
+	bool changed = source_stored(rc, j->st, &s);
 
-	if (changed) {
-		art = storage_artifact(j->st, j->rel, j->res.revision, &j->ai, now);
-		changed = !old_rev || !streq(old_rev, j->res.revision) ||
-			  !streq_ptr(yj_get_str(st, "/artifact/digest"), j->ai.digest);
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
-		cJSON_AddItemToObject(st, "artifact", art);
-	} else if ((art = cJSON_GetObjectItemCaseSensitive(st, "artifact"))) {
-		storage_artifact_refresh(j->st, art);
-	}
-	msg = xasprintf("stored artifact for revision '%s'", j->res.revision);
-	cond_delete(st, COND_STALLED);
-	cond_delete(st, "FetchFailed");
-	cond_delete(st, "StorageOperationFailed");
-	cond_delete(st, "ArtifactOutdated");
-	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, gen, now);
-	cond_set(st, COND_READY, "True", "Succeeded", msg, gen, now);
 	cond_delete(st, "IncludeUnavailable");
-	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedIgnore");
-	if (j->ignore)
-		cJSON_AddStringToObject(st, "observedIgnore", j->ignore);
 	set_observed(st, j);
 	if (!j->verify_mode) {
 		cond_delete(st, "SourceVerified");

@@ -47,7 +47,6 @@
 #include "base/alloc.h"
 #include "base/b64.h"
 #include "base/log.h"
-#include "base/hmap.h"
 #include "base/path.h"
 #include "base/str.h"
 #include "base/time.h"
@@ -55,6 +54,7 @@
 #include "controllers.h"
 #include "kustomize/kustomize.h"
 #include "source/artifact.h"
+#include "trees.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -90,14 +90,8 @@ struct ksjob {
 	uint64_t wait_t0;
 	char *tree_hex;    /* the extracted tree this build holds (tree_hold()) */
 	char **trash;      /* evicted trees the build removes first; NULL-terminated */
+	uint64_t tree_bytes; /* the tree's size if this build extracted it, else 0 */
 };
-
-static void trash_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
 
 static void job_release(void *job)
 {
@@ -119,7 +113,7 @@ static void job_release(void *job)
 	cJSON_Delete(j->inventory);
 	free(j->changes);
 	free(j->tree_hex);
-	trash_free(j->trash);
+	trees_trash_free(j->trash);
 }
 
 /* Copy what the build needs from the spec (the build runs off the loop thread). */
@@ -338,64 +332,6 @@ static void start_apply(struct ksjob *j)
 
 /* ---- build, on the thread pool ---- */
 
-/*
- * Extracted trees stay bounded (issue #25).  The loop thread counts the
- * builds holding each tree (tree_hold() before a build, tree_drop() after)
- * and stamps its last use.  Past k->max_trees, the least recently used
- * trees no build holds are evicted: renamed on the loop thread to
- * ".evict-<hex>" (one metadata operation, so a build that wants that digest
- * again extracts it afresh and never reads a tree being removed), then
- * removed by the next build on the thread pool, or at exit with the root.
- */
-struct tree {
-	unsigned users;
-	uint64_t used_at;
-	char hex[];
-};
-
-struct ks_trees {
-	struct hmap map; /* hex -> struct tree */
-	char **trash;    /* renamed away, not yet removed; NULL-terminated */
-	size_t n_trash;
-	uint64_t clock;  /* use stamps */
-};
-
-#define MAX_TREES_DEFAULT 16
-
-static void evict(struct ks_ctl *k)
-{
-	unsigned max = k->max_trees ? k->max_trees : MAX_TREES_DEFAULT;
-	struct ks_trees *t = k->trees;
-
-	while (hmap_size(&t->map) > max) {
-		struct tree *lru = NULL, *tr;
-		const char *key;
-		size_t it = 0;
-		char *dir, *away;
-		void *v;
-
-		while (hmap_next(&t->map, &it, &key, &v)) {
-			tr = v;
-			if (!tr->users && (!lru || tr->used_at < lru->used_at))
-				lru = tr;
-		}
-		if (!lru)
-			return; /* every tree is in use: over the cap until one is dropped */
-		hmap_remove(&t->map, lru->hex);
-		dir = xasprintf("%s/%s", k->extract_root, lru->hex);
-		away = xasprintf("%s/.evict-%s", k->extract_root, lru->hex);
-		if (rename(dir, away) == 0) {
-			t->trash = xrealloc(t->trash, (t->n_trash + 2) * sizeof(*t->trash));
-			t->trash[t->n_trash++] = away; /* now owned by the trash list */
-			t->trash[t->n_trash] = NULL;
-			away = NULL;
-		}
-		free(away);
-		free(dir);
-		free(lru);
-	}
-}
-
 static const char *digest_hex(const char *digest)
 {
 	const char *hex = strchr(digest, ':');
@@ -403,62 +339,31 @@ static const char *digest_hex(const char *digest)
 	return hex ? hex + 1 : digest;
 }
 
-/* Before a build: hold its tree, and hand it the trash to remove. */
+/* Before a build: hold its tree (trees.h), and take the trash to remove. */
 static void tree_hold(struct ksjob *j)
 {
 	struct ks_ctl *k = j->k;
 	const char *hex = digest_hex(j->digest);
-	struct tree *tr;
 
-	if (!k->trees) {
-		k->trees = xcalloc(1, sizeof(*k->trees));
-		hmap_init(&k->trees->map);
-	}
-	tr = hmap_get(&k->trees->map, hex);
-	if (!tr) {
-		size_t n = strlen(hex) + 1;
-
-		tr = xcalloc(1, sizeof(*tr) + n);
-		memcpy(tr->hex, hex, n);
-		hmap_put(&k->trees->map, tr->hex, tr);
-	}
-	tr->users++;
-	tr->used_at = ++k->trees->clock;
+	if (!k->trees)
+		(void)trees_new(k->extract_root, k->max_trees, k->max_tree_bytes, &k->trees);
 	j->tree_hex = xstrdup(hex);
-	j->trash = k->trees->trash; /* now owned by the job */
-	k->trees->trash = NULL;
-	k->trees->n_trash = 0;
-	evict(k);
+	j->trash = trees_hold(k->trees, hex);
 }
 
 /* After the build (or when it could not start). */
 static void tree_drop(struct ksjob *j)
 {
-	struct tree *tr;
-
 	if (!j->tree_hex)
 		return;
-	tr = hmap_get(&j->k->trees->map, j->tree_hex);
-	if (tr && tr->users)
-		tr->users--;
+	trees_drop(j->k->trees, j->tree_hex, j->tree_bytes);
 	free(j->tree_hex);
 	j->tree_hex = NULL;
-	evict(j->k);
 }
 
 void ks_ctl_release(struct ks_ctl *k)
 {
-	const char *key;
-	size_t it = 0;
-	void *v;
-
-	if (!k->trees)
-		return;
-	while (hmap_next(&k->trees->map, &it, &key, &v))
-		free(v);
-	hmap_release(&k->trees->map);
-	trash_free(k->trees->trash);
-	free(k->trees);
+	trees_free(k->trees);
 	k->trees = NULL;
 }
 
@@ -500,6 +405,8 @@ static int extracted_tree(struct ksjob *j, char **ret)
 		return r;
 	}
 	r = artifact_extract(j->artifact, tmp, &lim, &j->err);
+	if (r == 0)
+		j->tree_bytes = path_tree_bytes(tmp);
 	if (r == 0 && rename(tmp, dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
 		r = op_err_set(&j->err, -errno, "cannot move the extracted artifact: %s",
 			       op_strerror(errno));

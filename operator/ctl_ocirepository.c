@@ -197,42 +197,31 @@ static void succeed(struct ocijob *j)
 {
 	struct rc *rc = j->rc;
 	const cJSON *spec = yj_get(rc->obj->json, "/spec");
-	cJSON *st = rc->status, *art;
+	cJSON *st = rc->status;
 	long gen = rc_gen(rc);
 	int64_t now = time_now_ns();
-	const char *old_digest = yj_get_str(st, "/artifact/digest");
-	bool fresh = !j->res.unchanged;
 	char *msg, *url;
+	struct source_stored s = {
+		.fresh = !j->res.unchanged,
+		.rel = j->rel,
+		.revision = j->res.revision,
+		.ai = &j->ai,
+		.metadata = j->res.annotations,
+		.ignore = j->ignore,
+	};
+	bool fresh;
 
-	if (fresh) {
-		art = storage_artifact(j->st, j->rel, j->res.revision, &j->ai, now);
-		if (j->res.annotations)
-			cJSON_AddItemToObject(art, "metadata", cJSON_Duplicate(j->res.annotations, 1));
-		fresh = !streq_ptr(old_digest, j->ai.digest);
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
-		/* Now owned by the status. */
-		cJSON_AddItemToObject(st, "artifact", art);
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "observedIgnore");
-		if (j->ignore)
-			cJSON_AddStringToObject(st, "observedIgnore", j->ignore);
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "observedLayerSelector");
-		if (yj_get(spec, "/layerSelector"))
-			cJSON_AddItemToObject(st, "observedLayerSelector",
-					      cJSON_Duplicate(yj_get(spec, "/layerSelector"), 1));
-	} else {
-		storage_artifact_refresh(j->st, cJSON_GetObjectItemCaseSensitive(st, "artifact"));
-	}
+	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedLayerSelector");
+	if (yj_get(spec, "/layerSelector"))
+		cJSON_AddItemToObject(st, "observedLayerSelector",
+				      cJSON_Duplicate(yj_get(spec, "/layerSelector"), 1));
 	url = latest_url(j);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "url");
 	cJSON_AddStringToObject(st, "url", url);
 	free(url);
 	msg = xasprintf("stored artifact for digest '%s'", j->res.revision);
-	cond_delete(st, COND_STALLED);
-	cond_delete(st, "FetchFailed");
-	cond_delete(st, "StorageOperationFailed");
-	cond_delete(st, "ArtifactOutdated");
-	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, gen, now);
-	cond_set(st, COND_READY, "True", "Succeeded", msg, gen, now);
+	s.msg = msg;
+	fresh = source_stored(rc, j->st, &s);
 	free(msg);
 	if (!j->verify) {
 		cond_delete(st, "SourceVerified");

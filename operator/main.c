@@ -46,12 +46,14 @@
 #include "base/time.h"
 #include "controllers.h"
 #include "serve.h"
+#include "source.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/lease.h"
 #include "kube/mapper.h"
 #include "manager.h"
 #include "storage.h"
+#include "trees.h"
 #include "base/banned.h"
 
 #ifndef CFLUX_VERSION
@@ -76,6 +78,7 @@ static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
 static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
 static int arg_extracted_max = 16;
+static uint64_t arg_extracted_max_bytes = TREES_MAX_BYTES_DEFAULT;
 /* --configuration-setting KEY=VALUE: Azure's configurationSettings, as the chart passes its values. */
 static cJSON *arg_settings;
 
@@ -118,6 +121,7 @@ enum {
 	OPT_REQUEUE_DEP,
 	OPT_SHUTDOWN_TIMEOUT,
 	OPT_EXTRACTED_MAX,
+	OPT_EXTRACTED_MAX_BYTES,
 	OPT_SETTING,
 	OPT_VERSION,
 	OPT_HELP,
@@ -146,6 +150,7 @@ static void usage(FILE *f)
 	      "  --requeue-dependency=DURATION   wait between dependency checks (default 30s)\n"
 	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
 	      "  --extracted-artifacts-max=N     artifact trees kept extracted for builds (default 16)\n"
+	      "  --extracted-artifacts-max-bytes=N  and their bytes in all (default 1073741824)\n"
 	      "  --configuration-setting=KEY=VALUE  one of the microsoft.flux extension's\n"
 	      "                                  configurationSettings (repeatable; an Extension\n"
 	      "                                  object overrides them live)\n"
@@ -187,6 +192,8 @@ static int parse_args(int argc, char **argv)
 		{ "requeue-dependency", required_argument, NULL, OPT_REQUEUE_DEP },
 		{ "graceful-shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 		{ "extracted-artifacts-max", required_argument, NULL, OPT_EXTRACTED_MAX },
+		{ "extracted-artifacts-max-bytes", required_argument, NULL,
+		  OPT_EXTRACTED_MAX_BYTES },
 		{ "configuration-setting", required_argument, NULL, OPT_SETTING },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -278,6 +285,15 @@ static int parse_args(int argc, char **argv)
 				return -EINVAL;
 			}
 			break;
+		case OPT_EXTRACTED_MAX_BYTES:
+			if (parse_uint64(optarg, &arg_extracted_max_bytes) < 0 ||
+			    arg_extracted_max_bytes == 0) {
+				fprintf(stderr,
+					"cflux-operator: invalid --extracted-artifacts-max-bytes \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_SETTING: {
 			const char *eq = strchr(optarg, '=');
 			char *k;
@@ -356,10 +372,26 @@ static void probe_done(int r, const cJSON *obj, const struct op_err *err, void *
 	api_ready = r == 0;
 }
 
+static const char *runtime_namespace(void);
+
 static void probe(uv_timer_t *t)
 {
-	if (!shutting_down)
-		kube_get_raw(client, "/readyz", NULL, probe_done, NULL);
+	static bool swept;
+
+	if (shutting_down)
+		return;
+	kube_get_raw(client, "/readyz", NULL, probe_done, NULL);
+	/*
+	 * Once the caches are complete, the store's leftovers of objects
+	 * deleted while stopped can go.  Not with a label selector: objects
+	 * outside it are not ours to judge.
+	 */
+	if (!swept && mgr && mgr_synced(mgr) && !(arg_watch_label_selector &&
+						   *arg_watch_label_selector)) {
+		swept = true;
+		source_sweep(loop, mgr, storage,
+			     arg_watch_all_namespaces ? NULL : runtime_namespace());
+	}
 }
 
 static void close_client(void *payload)
@@ -586,6 +618,7 @@ static int setup_controllers(struct op_err *err)
 	kustomize.mapper = mapper;
 	kustomize.extract_root = extract_root;
 	kustomize.max_trees = (unsigned)arg_extracted_max;
+	kustomize.max_tree_bytes = arg_extracted_max_bytes;
 	kustomize.requeue_dependency_ms = (uint64_t)(arg_requeue_dependency_ns / NSEC_PER_MSEC);
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
 	kustomize.default_sa = arg_default_service_account;

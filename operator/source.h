@@ -5,8 +5,10 @@
 #ifndef CFLUX_OPERATOR_SOURCE_H
 #define CFLUX_OPERATOR_SOURCE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "kube/kobj.h"
 #include "manager.h"
@@ -23,7 +25,40 @@ int source_durations(const struct kobj *o, int64_t *ret_interval_ns, unsigned *r
 /* A spec string to keep: a copy of `s`, or NULL when it is absent or empty. */
 char *source_strdup(const char *s);
 
+/* What a source reconcile stored (see source_stored()). */
+struct source_stored {
+	bool fresh;                     /* archived anew at `rel`; false: the stored one stands */
+	const char *rel;                /* the artifact in the store */
+	const char *revision;           /* Flux's revision */
+	const struct artifact_info *ai; /* the archive's digest and size */
+	const cJSON *metadata;          /* status.artifact.metadata (copied), or NULL */
+	const char *ignore;             /* status.observedIgnore, or NULL */
+	const char *msg;                /* ArtifactInStorage's and Ready's message */
+};
+
+/*
+ * The success every source kind ends with, as source-controller writes
+ * it: a fresh artifact replaces status.artifact (a stored one has its URL
+ * refreshed); Stalled, FetchFailed, StorageOperationFailed and
+ * ArtifactOutdated go; ArtifactInStorage and Ready are True, Succeeded,
+ * with `s->msg`; observedIgnore is `s->ignore`.  Returns true when the
+ * artifact's revision or digest changed: the kind's NewArtifact event is
+ * due.
+ */
+bool source_stored(struct rc *rc, const struct storage *st, const struct source_stored *s);
+
 /* desc->finalize of a source kind: its artifacts in `st` go with it, as Flux's finalizer does. */
 void source_finalize(struct rc *rc, struct storage *st);
+
+/*
+ * The startup sweep (issue #25): once every informer has listed, remove
+ * from `st` the artifacts and caches of source objects deleted while no
+ * operator ran.  The caches are read on the loop thread into a snapshot
+ * of the live objects; storage_sweep() runs on the thread pool against
+ * it.  Only namespaces we watch (`watch_ns`, NULL or "": all) are swept,
+ * and an object directory changed since the snapshot (an object created
+ * meanwhile) is kept.  Call once, after mgr_synced(); logs what it removed.
+ */
+void source_sweep(uv_loop_t *loop, const struct mgr *m, struct storage *st, const char *watch_ns);
 
 #endif

@@ -306,6 +306,74 @@ int storage_remove_all(const struct storage *st, const char *kind, const char *n
 	return r;
 }
 
+/* True if the entry `de` of `d` is a directory (not a symlink to one). */
+static bool entry_is_dir(DIR *d, const struct dirent *de)
+{
+	struct stat sb;
+
+	if (de->d_type != DT_UNKNOWN)
+		return de->d_type == DT_DIR;
+	return fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/*
+ * The sweep of one tree: <base>/<ns>/<name> for the lower-cased `kind`.
+ * Returns how many directories were removed.
+ */
+static int sweep_tree(const char *base, const char *kind, storage_keep_fn keep, void *payload)
+{
+	DIR *nsd = opendir(base), *od;
+	struct dirent *ns, *obj;
+	int n = 0;
+
+	if (!nsd)
+		return 0;
+	while ((ns = readdir(nsd))) {
+		_cleanup_free_ char *nsdir = NULL;
+
+		if (ns->d_name[0] == '.' || !entry_is_dir(nsd, ns))
+			continue;
+		nsdir = xasprintf("%s/%s", base, ns->d_name);
+		od = opendir(nsdir);
+		if (!od)
+			continue;
+		while ((obj = readdir(od))) {
+			_cleanup_free_ char *dir = NULL;
+
+			if (obj->d_name[0] == '.' || !entry_is_dir(od, obj) ||
+			    keep(kind, ns->d_name, obj->d_name, payload))
+				continue;
+			dir = xasprintf("%s/%s", nsdir, obj->d_name);
+			path_remove_all(dir);
+			n++;
+		}
+		closedir(od);
+		(void)rmdir(nsdir); /* only if empty */
+	}
+	closedir(nsd);
+	return n;
+}
+
+int storage_sweep(const struct storage *st, const char *const *kinds, storage_keep_fn keep,
+		  void *payload)
+{
+	int n = 0;
+
+	for (; *kinds; kinds++) {
+		char *rel = storage_rel_path(*kinds, "", "", ""), *base;
+
+		rel[strlen(rel) - 3] = '\0'; /* "<kind>///": the kind alone */
+		base = storage_abs(st, rel);
+		n += sweep_tree(base, rel, keep, payload);
+		free(base);
+		base = xasprintf("%s/.cache/%s", st->root, rel);
+		n += sweep_tree(base, rel, keep, payload);
+		free(base);
+		free(rel);
+	}
+	return n;
+}
+
 int storage_http_handler(const char *path, struct buf *out, char **ret_file, void *payload)
 {
 	const struct storage *st = payload;

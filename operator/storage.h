@@ -117,6 +117,28 @@ int storage_remove_all(const struct storage *st, const char *kind, const char *n
 		       const char *name);
 
 /*
+ * The startup sweep's question: does <kind>/<ns>/<name> still need its
+ * place in the store?  `kind` is the directory name (lower-cased).  Say
+ * true for anything the process does not watch (another namespace).
+ */
+typedef bool (*storage_keep_fn)(const char *kind, const char *ns, const char *name,
+				void *payload);
+
+/*
+ * Remove what objects deleted while the operator was down left behind:
+ * for each kind of `kinds` (NULL-terminated kind names, as
+ * storage_rel_path() takes them), every object directory
+ * <root>/<kind>/<ns>/<name> and cache <root>/.cache/<kind>/<ns>/<name>
+ * that `keep` refuses, then the namespace directories left empty.  Only
+ * directories are considered; names starting with '.' are left alone.
+ * Call it once the informers have listed (their caches are the truth),
+ * from a worker: it blocks.  Best effort; returns how many directories
+ * (object directories and caches) were removed.
+ */
+int storage_sweep(const struct storage *st, const char *const *kinds, storage_keep_fn keep,
+		  void *payload);
+
+/*
  * The HTTP handler for the file server (health.h's serve_handler shape):
  * `path` "/<rel>" maps to a file in the store, refusing "..", hidden
  * components and anything outside the root; "/" answers 200 "ok" (the

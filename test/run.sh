@@ -129,10 +129,16 @@ run_integration() {
 		[ -x "$t" ] || continue
 		run_prog "integration/${t##*/}" "$t"
 	done
+	# Each scenario saves its logs, Events and statuses here; the audit
+	# after them all looks there for every secret the tests seeded.
+	export CFLUX_AUDIT_DIR=$CFLUX_CLUSTER_DIR/audit
+	rm -rf "$CFLUX_AUDIT_DIR"
 	for t in test/e2e/*.sh; do
 		[ -f "$t" ] || continue
 		run_prog "e2e/${t##*/}" bash "$t"
 	done
+	run_prog "e2e/secrets-audit" python3 test/e2e/lib/secrets_audit.py check \
+		"$CFLUX_AUDIT_DIR" "$CFLUX_CLUSTER_DIR/servers.env"
 	cluster_down
 	trap - INT TERM
 }

@@ -186,6 +186,24 @@ void path_remove_all(const char *dir)
 	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* nftw() has no payload: the walk's sum, per thread (workers walk at once). */
+static _Thread_local uint64_t tree_bytes;
+
+static int add_bytes(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)p, (void)ftw;
+	if (flag == FTW_F && S_ISREG(st->st_mode))
+		tree_bytes += (uint64_t)st->st_size;
+	return 0;
+}
+
+uint64_t path_tree_bytes(const char *dir)
+{
+	tree_bytes = 0;
+	nftw(dir, add_bytes, 16, FTW_PHYS);
+	return tree_bytes;
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -15,6 +15,7 @@
 #define CFLUX_BASE_PATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/err.h"
 
@@ -71,5 +72,11 @@ int path_read_file(const char *path, size_t max, char **ret, size_t *ret_len);
  * what cannot be removed is left.
  */
 void path_remove_all(const char *dir);
+
+/*
+ * The bytes of the regular files under `dir` (their sizes; symlinks are
+ * not followed), 0 if it is missing.  Best effort, as path_remove_all().
+ */
+uint64_t path_tree_bytes(const char *dir);
 
 #endif

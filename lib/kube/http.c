@@ -755,6 +755,21 @@ void http_cancel(struct http_req *r)
 	finish(r, CURLE_OK, -ECANCELED);
 }
 
+void http_cancel_all(struct kube_http *h)
+{
+	struct http_req *r;
+
+	/* Each finish() may unlink others or add new ones: look again from the head. */
+	for (r = h->reqs; r;) {
+		if (r->cancel_pending) {
+			r = r->next;
+			continue;
+		}
+		http_cancel(r);
+		r = h->reqs;
+	}
+}
+
 void http_resume(struct http_req *r)
 {
 	struct kube_http *h;

@@ -157,6 +157,13 @@ int http_request(struct kube_http *h, const struct http_req_opts *opts, http_don
 void http_cancel(struct http_req *req);
 
 /*
+ * Cancel every transfer in flight, as http_cancel() each (a giving-up
+ * caller: a fetch told to stop).  Transfers the callbacks start meanwhile
+ * are cancelled too, so a callback must not start one after another.
+ */
+void http_cancel_all(struct kube_http *h);
+
+/*
  * Go on with a transfer whose on_data returned HTTP_DATA_PAUSE.  on_data
  * may be called again before this returns; the completion callback is
  * not.  A no-op for a request that is not paused.

@@ -433,14 +433,15 @@ int artifact_extract(const char *tgz, const char *dest, const struct artifact_li
 			const char *s = block;
 			size_t off = 0;
 
-			written += bsize;
-			if (written > (uint64_t)declared || written > lim->max_file_bytes) {
+			/* Sparse entries place blocks at offsets; the holes read as zeros. */
+			if (boff < 0 || (uint64_t)boff + bsize > (uint64_t)declared) {
 				r = op_err_set(reterr, -EFBIG, "artifact file '%s' is larger than "
 					       "declared", clean);
 				break;
 			}
+			written = MAX(written, (uint64_t)boff + bsize);
 			while (off < bsize) {
-				ssize_t w = write(fd, s + off, bsize - off);
+				ssize_t w = pwrite(fd, s + off, bsize - off, boff + (off_t)off);
 
 				if (w < 0 && errno == EINTR)
 					continue;
@@ -454,6 +455,11 @@ int artifact_extract(const char *tgz, const char *dest, const struct artifact_li
 			if (r < 0)
 				break;
 		}
+		/* A hole at the end: the file is as long as declared. */
+		if (r == 0 && ar == ARCHIVE_EOF && written < (uint64_t)declared &&
+		    ftruncate(fd, declared) < 0)
+			r = op_err_set(reterr, -errno, "cannot write '%s': %s", clean,
+				       op_strerror(errno));
 		close(fd);
 		if (r < 0)
 			break;
@@ -462,7 +468,7 @@ int artifact_extract(const char *tgz, const char *dest, const struct artifact_li
 				       archive_error_string(a));
 			break;
 		}
-		total += written;
+		total += (uint64_t)declared;
 	}
 	if (r == 0 && ar != ARCHIVE_EOF)
 		r = op_err_set(reterr, -EINVAL, "corrupt artifact '%s': %s", tgz,

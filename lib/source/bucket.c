@@ -43,6 +43,7 @@
 #include "kube/http.h"
 #include "source/bucket.h"
 #include "source/ignore.h"
+#include "source/transport.h"
 #include "base/banned.h"
 
 #define IGNORE_FILE ".sourceignore"
@@ -171,6 +172,7 @@ void bucket_revision(struct bucket_entry *v, size_t n, char ret[ARTIFACT_DIGEST_
 
 struct fetch {
 	uv_loop_t loop;
+	uv_timer_t cancel_timer; /* polls o->cancel, when given */
 	struct kube_http *http;
 	const struct bucket_provider_ops *p;
 	void *st;
@@ -213,6 +215,19 @@ static uint64_t remaining_ms(struct fetch *f)
 	uv_update_time(&f->loop);
 	now = uv_now(&f->loop);
 	return now >= f->deadline ? 0 : f->deadline - now;
+}
+
+/*
+ * The cancel flag is another thread's: polled every SRC_CANCEL_POLL_MS.
+ * Once set, every transfer in flight ends with -ECANCELED, and request()
+ * and dl_start() refuse to start another.
+ */
+static void cancel_tick(uv_timer_t *t)
+{
+	struct fetch *f = t->data;
+
+	if (src_cancelled(f->o->cancel))
+		http_cancel_all(f->http);
 }
 
 /* A transport failure, in our words: http.c's message names the URL. */
@@ -279,6 +294,8 @@ static int request(struct fetch *f, int (*build)(struct fetch *f, const void *ar
 		if (!left)
 			return rp->r = op_err_set(&rp->err, -ETIMEDOUT, "%s: timeout after %us", what,
 						  f->timeout_s);
+		if (src_cancelled(f->o->cancel))
+			return rp->r = op_err_set(&rp->err, -ECANCELED, "%s: cancelled", what);
 		r = build(f, arg, &rq);
 		if (r < 0)
 			return rp->r = op_err_set(&rp->err, r, "%s: cannot build the request", what);
@@ -460,6 +477,8 @@ static int dl_start(struct fetch *f, struct reply *rp)
 	if (!left)
 		return op_err_set(&rp->err, -ETIMEDOUT, "%s: timeout after %us", rp->what,
 				  f->timeout_s);
+	if (src_cancelled(f->o->cancel))
+		return op_err_set(&rp->err, -ECANCELED, "%s: cancelled", rp->what);
 	r = f->p->get_req(f->st, f->v[rp->i].key, &rq);
 	if (r < 0)
 		return op_err_set(&rp->err, r, "cannot build the request for '%s'", f->v[rp->i].key);
@@ -717,6 +736,11 @@ int bucket_fetch(const struct bucket_opts *o, struct bucket_result *ret, struct 
 		f.p->free(f.st);
 		return r;
 	}
+	if (o->cancel) {
+		uv_timer_init(&f.loop, &f.cancel_timer);
+		f.cancel_timer.data = &f;
+		uv_timer_start(&f.cancel_timer, cancel_tick, SRC_CANCEL_POLL_MS, SRC_CANCEL_POLL_MS);
+	}
 	f.timeout_s = o->timeout_s ? o->timeout_s : 60;
 	uv_update_time(&f.loop);
 	f.deadline = uv_now(&f.loop) + (uint64_t)f.timeout_s * 1000;
@@ -738,6 +762,8 @@ int bucket_fetch(const struct bucket_opts *o, struct bucket_result *ret, struct 
 		res.objects = f.n;
 	}
 
+	if (o->cancel)
+		uv_close((uv_handle_t *)&f.cancel_timer, NULL);
 	http_close(f.http, http_closed, &closed);
 	while (!closed)
 		uv_run(&f.loop, UV_RUN_ONCE);

@@ -43,11 +43,14 @@
  * code says what kind of failure it is: -ENOENT a missing bucket, -EACCES
  * credentials refused (wrong key, expired SAS, no permission), -EINVAL a
  * bad setting (endpoint, provider, credentials), -EFBIG/-E2BIG a limit,
- * -ETIMEDOUT the deadline, others transport or server errors.
+ * -ETIMEDOUT the deadline, -ECANCELED the cancel flag (noticed within
+ * SRC_CANCEL_POLL_MS, even in a transfer that is stuck), others transport
+ * or server errors.
  */
 #ifndef CFLUX_SOURCE_BUCKET_H
 #define CFLUX_SOURCE_BUCKET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,6 +93,7 @@ struct bucket_opts {
 	const char *proxy_url;   /* http:// proxy, or NULL for the environment's */
 	const char *proxy_user, *proxy_pass;
 	unsigned timeout_s;      /* the whole fetch; 0: 60 s */
+	const atomic_bool *cancel; /* give up (-ECANCELED) once set (another thread); NULL: never */
 	unsigned max_fetches;    /* downloads at once; 0: BUCKET_MAX_FETCHES */
 	unsigned page_size;      /* keys per listing page; 0: the server's (1000, 5000) */
 	const char *last_revision; /* the stored artifact's revision, or NULL */

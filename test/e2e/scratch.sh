@@ -8,6 +8,8 @@
 # most two extracted trees (plus at most one being evicted), not five.
 # The HTTP server holds at most 128 connections (serve.c CONN_MAX): 200
 # idle ones get the rest closed at once, and it answers again after.
+# A GitRepository deleted while the operator was stopped loses its storage
+# at the next start (the startup sweep).
 # Prints TAP.
 set -u
 NAME=scratch
@@ -73,5 +75,23 @@ EOF
 }
 check "200 idle connections: all but 128 closed at once" conn_cap "$HPORT"
 check "then the health endpoint answers" poll 5 curl -fsS "http://127.0.0.1:$HPORT/healthz"
+
+# The startup sweep: a GitRepository deleted while the operator was stopped
+# (its finalizer removed by hand) leaves its artifact and its clone cache;
+# the next start removes them, and keeps those of the objects that remain.
+gitrepo keep "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
+stored() { [ -d "$OP_DATA/gitrepository/$NS/$1" ] && [ -d "$OP_DATA/.cache/gitrepository/$NS/$1" ]; }
+both_stored() { stored src && stored keep; }
+check "two GitRepositories, each with its stored artifact and cache" poll 60 both_stored
+stop_operator
+k patch gitrepository -n "$NS" src --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+k delete gitrepository -n "$NS" src >/dev/null
+check "src deleted while the operator was stopped: its storage stays for now" stored src
+TMPDIR=$W/tmp check "operator starts again" start_operator --extracted-artifacts-max=2
+gone() { [ ! -e "$OP_DATA/gitrepository/$NS/src" ] && [ ! -e "$OP_DATA/.cache/gitrepository/$NS/src" ]; }
+check "the startup sweep removes src's artifact and cache" poll 60 gone
+check "and keeps keep's" stored keep
+swept_logged() { op_log | grep -q 'Removed the storage of objects deleted while stopped'; }
+check "the operator's log says what it removed" swept_logged
 
 tap_end

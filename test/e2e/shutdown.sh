@@ -7,7 +7,8 @@
 # flight; the operator must cancel it, never free it under its feet: exit
 # 0, the Lease released (holderIdentity emptied), no sanitizer report.
 #   1. a fetch stuck on a git server that accepts and never answers;
-#   2. an apply stuck in the apiserver: a validating webhook on ConfigMaps
+#   2. a Bucket listing stuck on an S3 endpoint that does the same;
+#   3. an apply stuck in the apiserver: a validating webhook on ConfigMaps
 #      whose server accepts and never answers (the apiserver waits for it).
 #      Requests to the apiserver are not cancellable yet: the operator
 #      abandons them after its cancel grace (main.c), lease released.
@@ -84,7 +85,7 @@ no_sanitizer_report() {
 }
 
 check "CRDs installed" crd_install source.toolkit.fluxcd.io_gitrepositories.yaml \
-	kustomize.toolkit.fluxcd.io_kustomizations.yaml
+	source.toolkit.fluxcd.io_buckets.yaml kustomize.toolkit.fluxcd.io_kustomizations.yaml
 k create namespace "$NS" >/dev/null
 check "a silent server listens" silent_server
 
@@ -104,7 +105,29 @@ check "no sanitizer report" no_sanitizer_report
 k delete gitrepository -n "$NS" stuck --wait=false >/dev/null 2>&1
 k patch gitrepository -n "$NS" stuck --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
 
-# ---- 2. a stuck apply
+# ---- 2. a stuck bucket listing (S3, the same silent server)
+: >"$W/accepts"
+LOG_FROM=$(($(wc -l <"$W/operator.log") + 1))
+check "operator starts again" start_operator --graceful-shutdown-timeout=2s
+check "it holds the Lease" poll 40 lease_held
+k apply -f - >/dev/null <<EOF
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: Bucket
+metadata: {name: stuck, namespace: $NS}
+spec: {interval: 10m, timeout: 60s, provider: generic, bucketName: b, endpoint: "127.0.0.1:$SILENT_PORT", insecure: true}
+EOF
+check "the listing is in flight (the server accepted)" poll 30 accepted
+sleep 0.5
+check "SIGTERM during the stuck listing: exit 0 within 8s" term 8
+check "the Lease is released" lease_released
+run_log() { tail -n +"$LOG_FROM" "$W/operator.log"; }
+cancelled() { ! run_log | grep 'did not end' && run_log | grep -c '"Stopped"'; }
+check "the listing was cancelled, not abandoned" cancelled
+check "no sanitizer report" no_sanitizer_report
+k delete bucket -n "$NS" stuck --wait=false >/dev/null 2>&1
+k patch bucket -n "$NS" stuck --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
+
+# ---- 3. a stuck apply
 mkdir -p "$W/src/app"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  namespace: %s\n' "$NS" \
 	>"$W/src/app/cm.yaml"

@@ -318,3 +318,47 @@ TEST(extract_limits_and_corruption)
 	ASSERT_EQ(extract_fresh(t, NULL, &err), -EINVAL);
 	free(t);
 }
+
+/* A sparse entry (GNU tar -S, old GNU and pax forms) comes out with its holes as zeros. */
+TEST(extract_sparse_files)
+{
+	static const char *const formats[] = { "gnu", "pax" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char *src = tpath("sp"), *tar = tpath("sp.tar"), *dst, *cmd, *got;
+		struct op_err err = OP_ERR_INIT;
+		char tail[5] = { 0 }, head[16];
+		const char zero[16] = { 0 };
+		struct stat sb;
+		FILE *f = fopen(src, "w");
+
+		ASSERT_NOT_NULL(f);
+		ASSERT_OK(fseek(f, 60000, SEEK_SET));
+		fputs("end\n", f);
+		fclose(f);
+		cmd = xasprintf("tar -C '%s' --format=%s -cSf '%s' sp", harness_tmpdir(), formats[i],
+				tar);
+		ASSERT_EQ(system(cmd), 0);
+		free(cmd);
+		dst = xasprintf("%s/sparse-%zu", harness_tmpdir(), i);
+		ASSERT_OK(mkdir(dst, 0755));
+		ASSERT_OK(artifact_extract(tar, dst, NULL, &err));
+		got = xasprintf("%s/sp", dst);
+		ASSERT_OK(stat(got, &sb));
+		ASSERT_EQ(sb.st_size, 60004);
+		f = fopen(got, "r");
+		ASSERT_NOT_NULL(f);
+		ASSERT_EQ(fread(head, 1, sizeof(head), f), sizeof(head));
+		ASSERT(memcmp(head, zero, sizeof(head)) == 0);
+		ASSERT_OK(fseek(f, 60000, SEEK_SET));
+		ASSERT_EQ(fread(tail, 1, 4, f), 4);
+		ASSERT_STREQ(tail, "end\n");
+		fclose(f);
+		unlink(src);
+		unlink(tar);
+		free(got);
+		free(dst);
+		free(src);
+		free(tar);
+	}
+}

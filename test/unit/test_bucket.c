@@ -5,9 +5,17 @@
  * Flux's index revision.  The servers themselves are in
  * test/integration/itest_bucket.c and test/e2e/bucket.sh.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -418,4 +426,59 @@ TEST(xml_limits)
 	(void)buf_adds(&b, "</a>");
 	ASSERT_EQ(xml_walk(b.buf, b.len, deep_cb, NULL, &err), -EFBIG);
 	buf_release(&b);
+}
+
+/* ---- cancellation: a server that accepts and never answers ---- */
+
+static void *cancel_later(void *payload)
+{
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	atomic_store((atomic_bool *)payload, true);
+	return NULL;
+}
+
+TEST(fetch_from_a_stuck_server_is_cancelled)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	char endpoint[64], *dir = xstrdup("/tmp/cflux-bucket-XXXXXX");
+	struct op_err err = OP_ERR_INIT;
+	struct bucket_result res;
+	atomic_bool cancel = false;
+	struct timespec t0, t1;
+	pthread_t th;
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	ASSERT(s >= 0);
+	ASSERT_OK(bind(s, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_OK(listen(s, 16)); /* the kernel completes the handshake; nobody answers */
+	ASSERT_OK(getsockname(s, (struct sockaddr *)&sa, &sl));
+	snprintf(endpoint, sizeof(endpoint), "127.0.0.1:%u", ntohs(sa.sin_port));
+	ASSERT_NOT_NULL(mkdtemp(dir));
+	{
+		struct bucket_opts o = { .provider = BUCKET_S3, .endpoint = endpoint, .bucket = "b",
+					 .region = "us-east-1", .insecure = true, .timeout_s = 60,
+					 .cancel = &cancel, .dir = dir,
+					 .lim = ARTIFACT_LIMITS_DEFAULT };
+
+		ASSERT_OK(pthread_create(&th, NULL, cancel_later, &cancel));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = bucket_fetch(&o, &res, &err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ASSERT_OK(pthread_join(th, NULL));
+		ASSERT_EQ(r, -ECANCELED);
+		ASSERT_EQ(err.code, -ECANCELED);
+		ASSERT_NOT_NULL(strstr(err.msg, "cancelled"));
+		/* Within a few polls of the flag, not at the 60 s deadline. */
+		ASSERT(t1.tv_sec - t0.tv_sec < 5);
+
+		/* Already set: nothing starts. */
+		r = bucket_fetch(&o, &res, &err);
+		ASSERT_EQ(r, -ECANCELED);
+	}
+	close(s);
+	rmdir(dir);
+	free(dir);
 }

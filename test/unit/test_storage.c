@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/str.h"
 #include "harness.h"
 #include "operator/storage.h"
 
@@ -125,6 +126,73 @@ TEST(file_server_paths)
 	ASSERT_EQ(storage_http_handler("/../x", &out, &file, st), 404);
 	ASSERT_NULL(file);
 	buf_release(&out);
+	storage_free(st);
+	rm_tree(d);
+	free(d);
+}
+
+/* The sweep's keep callback: objects named "live*", and all of namespace "other". */
+static bool keep_live(const char *kind, const char *ns, const char *name, void *payload)
+{
+	(*(int *)payload)++;
+	ASSERT(streq(kind, "gitrepository") || streq(kind, "bucket"));
+	return strncmp(name, "live", 4) == 0 || streq(ns, "other");
+}
+
+static bool exists(const struct storage *st, const char *rel)
+{
+	char *abs = storage_abs(st, rel);
+	struct stat sb;
+	bool r = lstat(abs, &sb) == 0;
+
+	free(abs);
+	return r;
+}
+
+TEST(sweep_removes_what_deleted_objects_left)
+{
+	static const char *const kinds[] = { "GitRepository", "Bucket", NULL };
+	char *d = tmpdir(), *link;
+	struct op_err err = OP_ERR_INIT;
+	struct storage *st;
+	int asked = 0;
+
+	ASSERT_OK(storage_new(d, NULL, &st, &err));
+	harness_put(d, "gitrepository/ns/live/a.tar.gz", "x");
+	harness_put(d, "gitrepository/ns/gone/a.tar.gz", "x");
+	harness_put(d, "gitrepository/other/gone/a.tar.gz", "x");
+	harness_put(d, "gitrepository/empty/gone/a.tar.gz", "x");
+	harness_put(d, ".cache/gitrepository/ns/live/objects/x", "x");
+	harness_put(d, ".cache/gitrepository/ns/gone/objects/x", "x");
+	harness_put(d, ".cache/gitrepository/ns/cacheonly/objects/pack/y", "x");
+	harness_put(d, "bucket/ns/gone/b.tar.gz", "x");
+	/* Not ours to judge: a kind not listed, hidden names, a stray file. */
+	harness_put(d, "ocirepository/ns/gone/c.tar.gz", "x");
+	harness_put(d, "gitrepository/ns/.hidden/x", "x");
+	harness_put(d, "gitrepository/ns/file", "x");
+	/* A symlink is never followed out of the store. */
+	harness_put(d, "outside/keep", "x");
+	link = xasprintf("%s/gitrepository/ns/link", d);
+	ASSERT_OK(symlink("../../outside", link));
+
+	ASSERT_EQ(storage_sweep(st, kinds, keep_live, &asked), 5);
+	ASSERT_EQ(asked, 8);
+	ASSERT(exists(st, "gitrepository/ns/live/a.tar.gz"));
+	ASSERT(!exists(st, "gitrepository/ns/gone"));
+	ASSERT(exists(st, "gitrepository/other/gone/a.tar.gz"));
+	ASSERT(!exists(st, "gitrepository/empty")); /* left empty: removed */
+	ASSERT(exists(st, ".cache/gitrepository/ns/live/objects/x"));
+	ASSERT(!exists(st, ".cache/gitrepository/ns/gone"));
+	ASSERT(!exists(st, ".cache/gitrepository/ns/cacheonly"));
+	ASSERT(!exists(st, "bucket/ns"));
+	ASSERT(exists(st, "ocirepository/ns/gone/c.tar.gz"));
+	ASSERT(exists(st, "gitrepository/ns/.hidden/x"));
+	ASSERT(exists(st, "gitrepository/ns/file"));
+	ASSERT(exists(st, "gitrepository/ns/link"));
+	ASSERT(exists(st, "outside/keep"));
+	/* Nothing left to remove the second time. */
+	ASSERT_EQ(storage_sweep(st, kinds, keep_live, &asked), 0);
+	free(link);
 	storage_free(st);
 	rm_tree(d);
 	free(d);

@@ -90,7 +90,30 @@ poll() {
 }
 k() { "$KUBECTL" "$@"; }
 
+# audit_save: with CFLUX_AUDIT_DIR set (test/run.sh), the scenario's
+# evidence for the secrets audit (lib/secrets_audit.py): the operator's
+# log, the Events and our objects' statuses in its namespaces, and the
+# secret values of the Secrets it created.
+audit_save() {
+	[ -n "${CFLUX_AUDIT_DIR:-}" ] || return 0
+	local d=$CFLUX_AUDIT_DIR/$NAME-$$ ns kinds
+	mkdir -p "$d" || return 0
+	op_log >"$d/operator.log" 2>/dev/null
+	kinds=$(k api-resources --no-headers -o name 2>/dev/null | grep -E \
+		'\.(toolkit\.fluxcd\.io|cflux\.io)$' | paste -sd,)
+	for ns in $(printf '%s\n' "$NS" "${OP_NS:-}" | sort -u); do
+		k get events -n "$ns" -o json >>"$d/events.json" 2>/dev/null
+		[ -n "$kinds" ] && k get "$kinds" -n "$ns" \
+			-o jsonpath='{range .items[*]}{.kind}/{.metadata.name} {.status}{"\n"}{end}' \
+			>>"$d/status.txt" 2>/dev/null
+		k get secrets -n "$ns" -o json 2>/dev/null |
+			python3 "$repo/test/e2e/lib/secrets_audit.py" seeds >>"$d/seeds" 2>/dev/null
+	done
+	return 0
+}
+
 e2e_cleanup() {
+	audit_save
 	[ -n "$OP_PID" ] && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
 	if [ "$OP_MODE" = cluster ] && [ -n "$OP_NS" ]; then
 		# While the operator runs, its objects go (finalizers honoured), so
@@ -216,6 +239,19 @@ op_ready() {
 		[ -n "$(k get lease -n "$OP_NS" cflux-operator-leader-election -o jsonpath='{.spec.holderIdentity}' 2>/dev/null)" ]
 }
 
+# image_current: the image tools/image.sh last built holds today's
+# bin/cflux-operator and is in the registry of the cluster now up (a
+# cluster-down/up starts an empty one).
+image_current() (
+	e=$repo/build/image/cflux-operator.env
+	[ -f "$e" ] && [ "$e" -nt "$repo/bin/cflux-operator" ] || exit 1
+	# shellcheck disable=SC1090
+	. "$e"
+	curl -fsS -o /dev/null -I -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		"http://${CFLUX_IMAGE_REPOSITORY%%/*}/v2/${CFLUX_IMAGE_REPOSITORY#*/}/manifests/$CFLUX_IMAGE_DIGEST"
+)
+
 start_operator_cluster() {
 	local replicas=1 f
 	OP_NS=$NS
@@ -226,7 +262,7 @@ start_operator_cluster() {
 		esac
 	done
 	if [ -z "${CFLUX_IMAGE_DIGEST:-}" ]; then
-		[ -f "$repo/build/image/cflux-operator.env" ] || bash "$repo/tools/image.sh" >/dev/null || return 1
+		image_current || bash "$repo/tools/image.sh" >/dev/null || return 1
 		# shellcheck disable=SC1091
 		. "$repo/build/image/cflux-operator.env"
 	fi
