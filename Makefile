@@ -15,6 +15,7 @@
 #   make bench-kustomize  bin/cflux kustomize build vs kustomize on a 1000-resource overlay
 #   make bench-git        lib/source/git.c vs git clone/fetch --depth 1, 10 000 files / 100 MB
 #   make bench-helm       bin/cflux helm template vs helm template, a large chart and 100 renders
+#   make bench-oci        bin/cflux pull artifact vs crane and oras, a 100 MiB artifact
 #   make tmpl-random      random templates and values: lib/tmpl vs Helm's engine (TMPL_SEED, TMPL_N)
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
@@ -109,7 +110,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
 .PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git \
-	bench-helm demo image tmpl-random test-bucket-large
+	bench-helm bench-oci demo image tmpl-random test-bucket-large
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator $(BIN)/cflux
@@ -201,6 +202,12 @@ bench-kustomize: $(BIN)/cflux
 # 100 renders of a mid-size one (test/bench/helm.sh; BENCH_HELM_RUNS, BENCH_HELM_N).
 bench-helm: $(BIN)/cflux
 	$(Q)BIN=$(BIN) bash test/bench/helm.sh
+
+# Figures, not tests: pull and extract a 100 MiB Flux artifact with our CLI
+# next to crane and oras, from the test servers' registry (test/bench/oci.sh;
+# BENCH_OCI_MB, BENCH_OCI_RUNS).
+bench-oci: $(BIN)/cflux
+	$(Q)BIN=$(BIN) bash test/bench/oci.sh
 
 # lib/source/git.c (one src_git_fetch, as the GitRepository reconciler)
 # next to git on a 10 000-file, 100 MB repository from the test servers
