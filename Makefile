@@ -109,7 +109,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git \
+.PHONY: all build test unit deps fuzz fuzz-long lint clean help bench-kube bench bench-kustomize bench-git \
 	bench-helm bench-oci demo image tmpl-random test-bucket-large
 .DEFAULT_GOAL := all
 
@@ -249,6 +249,10 @@ $(FUZZ_BUILD)/libcflux.a: $(LIB_SRCS)
 	$(Q)rm -f $@ && ar rcs $@ $(@D)/obj/*.o
 $(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libcflux.a
 	$(QUIET_LINK)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libcflux.a $(PKG_LIBS)
+
+# The long campaign: every target for FUZZ_RUNS executions (test/fuzz/long.sh).
+fuzz-long: fuzz
+	$(Q)bash test/fuzz/long.sh
 
 lint:
 	$(Q)bash tools/lint.sh
