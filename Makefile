@@ -117,17 +117,23 @@ all build: $(BIN)/cflux-operator $(BIN)/cflux
 
 # A change of compiler or flags rebuilds everything (git's GIT-CFLAGS).
 FLAGS_STAMP := $(BUILD)/.flags
-FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS) VERSION=$(VERSION)
+FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS)
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then \
 		echo '$(FLAGS_NOW)' >$@; fi
+# A new version (every commit) rebuilds only the object that prints it.
+VERSION_STAMP := $(BUILD)/.version
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(VERSION)' ]; then echo '$(VERSION)' >$@; fi
 
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/operator/main.o: ALL_CFLAGS += -DCFLUX_VERSION='"$(VERSION)"'
+$(BUILD)/operator/main.o: $(VERSION_STAMP)
 $(BUILD)/test/%.o: ALL_CFLAGS += -Itest/unit -I.
 # The template differential driver uses Sprig once lib/tmpl/sprig_*.c exist.
 TMPL_SPRIG_FLAG := $(if $(wildcard lib/tmpl/sprig_*.c),-DTMPL_HAVE_SPRIG)
