@@ -15,6 +15,7 @@
 #   make bench-kustomize  bin/cflux kustomize build vs kustomize on a 1000-resource overlay
 #   make bench-git        lib/source/git.c vs git clone/fetch --depth 1, 10 000 files / 100 MB
 #   make bench-helm       bin/cflux helm template vs helm template, a large chart and 100 renders
+#   make bench-oci        bin/cflux pull artifact vs crane and oras, a 100 MiB artifact
 #   make tmpl-random      random templates and values: lib/tmpl vs Helm's engine (TMPL_SEED, TMPL_N)
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
@@ -108,25 +109,31 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz lint clean help bench-kube bench bench-kustomize bench-git \
-	bench-helm demo image tmpl-random test-bucket-large
+.PHONY: all build test unit deps fuzz fuzz-long lint clean help bench-kube bench bench-kustomize bench-git \
+	bench-helm bench-oci demo image tmpl-random test-bucket-large
 .DEFAULT_GOAL := all
 
 all build: $(BIN)/cflux-operator $(BIN)/cflux
 
 # A change of compiler or flags rebuilds everything (git's GIT-CFLAGS).
 FLAGS_STAMP := $(BUILD)/.flags
-FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS) VERSION=$(VERSION)
+FLAGS_NOW := $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS)
 $(FLAGS_STAMP): FORCE
 	@mkdir -p $(@D)
 	@if [ "$$(cat $@ 2>/dev/null)" != '$(FLAGS_NOW)' ]; then \
 		echo '$(FLAGS_NOW)' >$@; fi
+# A new version (every commit) rebuilds only the object that prints it.
+VERSION_STAMP := $(BUILD)/.version
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(VERSION)' ]; then echo '$(VERSION)' >$@; fi
 
 $(BUILD)/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/operator/main.o: ALL_CFLAGS += -DCFLUX_VERSION='"$(VERSION)"'
+$(BUILD)/operator/main.o: $(VERSION_STAMP)
 $(BUILD)/test/%.o: ALL_CFLAGS += -Itest/unit -I.
 # The template differential driver uses Sprig once lib/tmpl/sprig_*.c exist.
 TMPL_SPRIG_FLAG := $(if $(wildcard lib/tmpl/sprig_*.c),-DTMPL_HAVE_SPRIG)
@@ -202,6 +209,12 @@ bench-kustomize: $(BIN)/cflux
 bench-helm: $(BIN)/cflux
 	$(Q)BIN=$(BIN) bash test/bench/helm.sh
 
+# Figures, not tests: pull and extract a 100 MiB Flux artifact with our CLI
+# next to crane and oras, from the test servers' registry (test/bench/oci.sh;
+# BENCH_OCI_MB, BENCH_OCI_RUNS).
+bench-oci: $(BIN)/cflux
+	$(Q)BIN=$(BIN) bash test/bench/oci.sh
+
 # lib/source/git.c (one src_git_fetch, as the GitRepository reconciler)
 # next to git on a 10 000-file, 100 MB repository from the test servers
 # (test/bench/git.sh; BENCH_GIT_FILES, BENCH_GIT_MB, BENCH_GIT_RUNS).
@@ -242,6 +255,10 @@ $(FUZZ_BUILD)/libcflux.a: $(LIB_SRCS)
 	$(Q)rm -f $@ && ar rcs $@ $(@D)/obj/*.o
 $(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libcflux.a
 	$(QUIET_LINK)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libcflux.a $(PKG_LIBS)
+
+# The long campaign: every target for FUZZ_RUNS executions (test/fuzz/long.sh).
+fuzz-long: fuzz
+	$(Q)bash test/fuzz/long.sh
 
 lint:
 	$(Q)bash tools/lint.sh

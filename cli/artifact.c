@@ -588,8 +588,19 @@ static int pull_artifact(uv_loop_t *loop, const struct args *a, const char *tmp)
 		rc = fail("%s", w.err.msg);
 		goto done;
 	}
-	out = xasprintf("%s/extract", tmp);
-	if (mkdir(out, 0700) < 0 || artifact_extract(layer, out, NULL, &e) < 0) {
+	/*
+	 * Extracted beside its destination (a hidden directory inside it),
+	 * so that moving the files in is a rename on one file system even
+	 * when $TMPDIR is on another.
+	 */
+	out = xasprintf("%s/.cflux-pull-XXXXXX", a->output);
+	if (!mkdtemp(out)) {
+		rc = fail("cannot create a directory in '%s': %s", a->output, op_strerror(errno));
+		free(out);
+		out = NULL;
+		goto done;
+	}
+	if (artifact_extract(layer, out, NULL, &e) < 0) {
 		rc = fail("the first layer is not a tar.gz of files cflux can extract: %s",
 			  e.msg[0] ? e.msg : op_strerror(errno));
 		goto done;
@@ -612,6 +623,8 @@ done:
 	close_client(loop, c);
 	conn_release(&cn);
 	free(layer);
+	if (out)
+		path_remove_all(out);
 	free(out);
 	return rc;
 }

@@ -5,6 +5,12 @@
  *   cflux kustomize build ...                                  (cli/kustomize.c)
  *   cflux helm template ...                                    (cli/helm.c)
  *   cflux push artifact | pull artifact | list artifacts ...   (cli/artifact.c)
+ *   cflux get ...                                              (cli/get.c)
+ *   cflux reconcile | suspend | resume ...                     (cli/reconcile.c)
+ *   cflux events ...                                           (cli/events.c)
+ *
+ * The cluster commands share cli/kube.c (flags, the client), cli/kinds.c
+ * and cli/table.c.
  */
 #include <stdio.h>
 
@@ -14,7 +20,8 @@
 
 int cli_usage(FILE *f)
 {
-	fputs("usage: cflux kustomize build [--load-restrictor=LoadRestrictionsRootOnly|LoadRestrictionsNone] [DIR]\n"
+	fputs("usage: cflux kustomize build [--load-restrictor=LoadRestrictionsRootOnly|LoadRestrictionsNone]\n"
+	      "                             [--enable-helm [--helm-kube-version=V] [--helm-api-versions=A]] [DIR]\n"
 	      "       cflux helm template [NAME] CHART [-f values.yaml]... [--set k=v]...\n"
 	      "             [--set-string k=v]... [--set-file k=path]... [--set-json k=json]...\n"
 	      "             [--set-literal k=v]... [-n NAMESPACE] [--kube-version V]\n"
@@ -29,7 +36,16 @@ int cli_usage(FILE *f)
 	      "[--filter-semver=CONSTRAINT]\n"
 	      "  registry flags: --creds=USER[:PASSWORD] --insecure-registry --provider=generic "
 	      "--timeout=5m\n"
-	      "                  --ca-file=PEM --cert-file=PEM --key-file=PEM\n", f);
+	      "                  --ca-file=PEM --cert-file=PEM --key-file=PEM\n"
+	      "       cflux get sources git|oci|bucket|helm|chart|all [NAME]\n"
+	      "       cflux get kustomizations|helmreleases|fluxconfigurations|extensions|all [NAME]\n"
+	      "             [-A] [--status-selector=ready=false] [-l SEL] [--no-header] "
+	      "[-o json|yaml]\n"
+	      "       cflux reconcile <kind> NAME [--with-source] [--timeout=5m]\n"
+	      "       cflux suspend|resume <kind> NAME\n"
+	      "       cflux events [--for Kind[/NAME]] [-A]\n"
+	      "  cluster flags: --kubeconfig=FILE --context=NAME -n/--namespace=NS "
+	      "(default flux-system)\n", f);
 	return f == stdout ? 0 : 2;
 }
 
@@ -45,5 +61,12 @@ int main(int argc, char **argv)
 			  (streq(argv[1], "pull") && streq(argv[2], "artifact")) ||
 			  (streq(argv[1], "list") && streq(argv[2], "artifacts"))))
 		return cli_artifact(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "events"))
+		return cli_events(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "get"))
+		return cli_get(argc - 1, argv + 1);
+	if (argc >= 2 && (streq(argv[1], "reconcile") || streq(argv[1], "suspend") ||
+			  streq(argv[1], "resume")))
+		return cli_reconcile(argc - 1, argv + 1);
 	return cli_usage(stderr);
 }

@@ -1,10 +1,18 @@
 /*
- * cli.h: the commands of bin/cflux, one file each (cli/cflux.c dispatches).
+ * cli.h: the commands of bin/cflux, one file each (cli/cflux.c dispatches),
+ * and what the cluster commands share (cli/kube.c, cli/table.c).
  */
 #ifndef CFLUX_CLI_CLI_H
 #define CFLUX_CLI_CLI_H
 
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "kube/client.h"
 
 /* The usage text, to `f`; returns the exit status for it (0 on stdout, 2 otherwise). */
 int cli_usage(FILE *f);
@@ -20,5 +28,161 @@ int cli_helm_template(int argc, char **argv);
  * argv[0] is the verb, argv[1] the noun.  Returns the exit status.
  */
 int cli_artifact(int argc, char **argv);
+
+/*
+ * The cluster commands; argv[0] is the verb ("get", "reconcile", ...).
+ * Each returns the exit status: 0, 1 for a failure, 2 for bad usage.
+ */
+int cli_get(int argc, char **argv);       /* cli/get.c */
+int cli_reconcile(int argc, char **argv); /* reconcile, suspend, resume: cli/reconcile.c */
+int cli_events(int argc, char **argv);    /* cli/events.c */
+
+/* ---- cli/kube.c: flags and a synchronous client for the cluster commands ---- */
+
+/* Which flags a command accepts (struct cli_flags' fields). */
+enum {
+	CLI_F_GET = 1 << 0,        /* --status-selector, -o, --no-header, -l */
+	CLI_F_WITH_SOURCE = 1 << 1, /* --with-source */
+	CLI_F_TIMEOUT = 1 << 2,    /* --timeout */
+	CLI_F_FOR = 1 << 3,        /* --for Kind[/name] */
+};
+
+struct cli_flags {
+	/* global, as kubectl and flux have them */
+	const char *kubeconfig, *context, *ns;
+	bool all_ns, ns_follows_context;
+	/* per command */
+	const char *status_selector, *output, *label_selector;
+	const char *for_sel;
+	bool no_header, with_source;
+	int64_t timeout_ns;    /* --timeout, default 5m as flux */
+	/* the positional arguments, after the verb */
+	char **args;
+	int n_args;
+};
+
+/*
+ * Parse argv (argv[0] is the verb) into `f`, accepting the global flags
+ * and those of `allowed`.  On a bad flag prints the error to stderr and
+ * returns -EINVAL; `--help` prints `usage` and returns 1.  The default
+ * namespace is flux's: $FLUX_SYSTEM_NAMESPACE, else "flux-system" (the
+ * kubeconfig context's namespace with --ns-follows-kube-context or
+ * $FLUX_NS_FOLLOWS_KUBE_CONTEXT).
+ */
+int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
+		    struct cli_flags *f);
+
+struct cli_kube;
+
+/*
+ * Load the kubeconfig the flags name and connect.  On failure prints why
+ * to stderr and returns a negative errno.  f->ns is resolved here when
+ * the context's namespace is asked for; cli_kube_ns() gives the result.
+ */
+int cli_kube_open(struct cli_flags *f, struct cli_kube **ret);
+void cli_kube_close(struct cli_kube *k);
+const char *cli_kube_ns(const struct cli_kube *k);
+
+/* Synchronous verbs: 0 and the response in *ret (the caller's), or -errno with `err`. */
+int cli_kube_get(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
+		 cJSON **ret, struct op_err *err);
+int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
+		  cJSON **ret, struct op_err *err);
+int cli_kube_patch(struct cli_kube *k, const struct kube_ref *ref, const char *merge_patch,
+		   cJSON **ret, struct op_err *err);
+
+/* Run the loop for `ms` milliseconds (the pause between two polls). */
+void cli_kube_sleep(struct cli_kube *k, uint64_t ms);
+
+/* Messages in the flux CLI's form, to stderr: "► ...", "✔ ...", "◎ ...", "✗ ...". */
+void cli_say(const char *mark, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "✗ ..." and returns 1. */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- cli/kinds.c: the kinds the cluster commands know ---- */
+
+enum cli_rev {
+	CLI_REV_ARTIFACT,        /* status.artifact.revision (sources) */
+	CLI_REV_APPLIED,         /* status.lastAppliedRevision (Kustomization) */
+	CLI_REV_HELMRELEASE,     /* status.history[0].chartVersion, else lastAttemptedRevision */
+	CLI_REV_COMMIT,          /* status.sourceSyncedCommitId (FluxConfiguration) */
+	CLI_REV_VERSION,         /* status.currentVersion (Extension) */
+};
+
+struct cli_kind {
+	const char *kind;        /* "GitRepository" */
+	const char *human;       /* flux's humanKind: "source git" */
+	const char *group, *version, *resource;
+	const char *aliases;     /* NUL-separated, ending with an empty string */
+	enum cli_rev rev;
+	bool truncate_rev;       /* flux shortens hex in the revision (not a SemVer) */
+	bool source;             /* a source kind: `get sources all` */
+	bool ours;               /* not a Flux kind: `get all` lists it last */
+};
+
+/* Every kind, in `flux get all`'s order (sources, HelmRelease, Kustomization), then ours. */
+extern const struct cli_kind cli_kinds[];
+extern const size_t cli_n_kinds;
+
+/*
+ * The kind that args name: "sources git", "source git", "kustomizations",
+ * "ks", "GitRepository", "gitrepositories" (case-insensitive).  Stores in
+ * *ret_used how many arguments it took (1 or 2).  NULL if none.
+ */
+const struct cli_kind *cli_kind_find(char **args, int n, int *ret_used);
+/* The kind with this Kind name ("GitRepository"), or NULL. */
+const struct cli_kind *cli_kind_by_kind(const char *kind);
+
+/* The kube_ref of `kd` in `ns` (NULL: all namespaces), `name` may be NULL. */
+struct kube_ref cli_kind_ref(const struct cli_kind *kd, const char *ns, const char *name);
+
+/* ---- cli/table.c: pure formatting (unit-tested) ---- */
+
+/* The most a command prints at once (a table, a List of objects). */
+#define CLI_OUT_MAX ((size_t)256 << 20)
+
+/*
+ * flux's TruncateHex: each hex run of 40 to 128 characters standing alone
+ * as a word ("main@sha1:<40 hex>") cut to its first 8.  Returns new memory.
+ */
+char *cli_truncate_hex(const char *s);
+
+/*
+ * A table as the flux CLI prints it (tablewriter, borderless, no white
+ * space, tab padding): each header cell upper-cased and padded to its
+ * column's width and followed by a tab, the last by a space; each row's
+ * cells padded and each followed by a tab; a cell with newlines takes
+ * several lines.  `header` may be NULL (--no-header).  Appends to `out`.
+ */
+struct cli_table;
+struct cli_table *cli_table_new(size_t n_cols);
+void cli_table_add(struct cli_table *t, const char *const *cells);
+int cli_table_render(const struct cli_table *t, const char *const *header, struct buf *out);
+struct cli_table *cli_table_free(struct cli_table *t);
+size_t cli_table_rows(const struct cli_table *t);
+
+/* kubectl's age of a duration: "45s", "5m3s", "3h4m", "2d5h", "10d", "3y45d" (duration.HumanDuration). */
+void cli_age(int64_t ns, char out[32]);
+
+/*
+ * Parse a --status-selector ("ready=false", "ready!=true") into its
+ * condition type and status; `negate` for "!=".  -EINVAL if malformed.
+ */
+int cli_status_selector(const char *sel, char **ret_type, char **ret_status, bool *ret_negate);
+
+/*
+ * Whether `obj`'s status.conditions has a condition `type` (compared
+ * case-insensitively, the last one wins) with status `status` (likewise).
+ */
+bool cli_condition_matches(const cJSON *obj, const char *type, const char *status);
+
+/* An Event's time for sorting (kubectl's): series.lastObservedTime, lastTimestamp, eventTime. */
+int64_t cli_event_time(const cJSON *e);
+
+/* kubectl's LAST SEEN of an Event at `now` (ns): "5m", "2m (x3 over 10m)", "<unknown>". */
+void cli_event_last_seen(const cJSON *e, int64_t now, char out[96]);
+
+/* The condition `type` of obj.status.conditions, or NULL. */
+const cJSON *cli_condition(const cJSON *obj, const char *type);
 
 #endif

@@ -105,6 +105,15 @@ struct ks_ctl {
 };
 extern const struct ctl_desc kustomization_desc;
 
+/*
+ * The Kustomization spec fields cflux does not implement: NULL when the
+ * spec uses none, else `msg` naming the first (the object is then Stalled).
+ * Refused: kubeConfig (remote clusters), decryption (SOPS),
+ * healthCheckExprs and dependsOn[].readyExpr (CEL), deletionPolicy
+ * WaitForTermination.  Everything else in the served schema is consumed.
+ */
+const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n);
+
 /* Release what the Kustomization controller keeps in `k` (after mgr_close()). */
 void ks_ctl_release(struct ks_ctl *k);
 
@@ -113,6 +122,32 @@ void ks_ctl_release(struct ks_ctl *k);
  * source controller (desc->source) added so far.
  */
 void kustomization_watch_sources(struct ctl *ks);
+
+/* HelmRelease (ctl_helmrelease.c): ctl_data() is a struct hr_ctl. */
+struct hr_ctl {
+	struct storage *storage;        /* where the chart sources' artifacts are */
+	struct kube_mapper *mapper;     /* kinds of the released objects */
+	uint64_t requeue_dependency_ms; /* --requeue-dependency */
+	bool no_cross_ns;               /* --no-cross-namespace-refs */
+	const char *default_sa;         /* --default-service-account */
+};
+extern const struct ctl_desc helmrelease_desc;
+
+/*
+ * Flux's release name: releaseName, else [<targetNamespace>-]<name>;
+ * over 53 characters, its first 40, '-' and 12 hex digits of its
+ * sha256.  Malloc'd.  (Exported for tests.)
+ */
+char *helmrelease_name(const char *name, const char *release_name, const char *target_ns);
+
+/*
+ * Whether `spec` sets a field the reconciler does not implement: its path
+ * ("spec.install.crds") in `ret`.  (Exported for tests.)
+ */
+bool helmrelease_unsupported(const cJSON *spec, char *ret, size_t n);
+
+/* Requeue HelmReleases when their chart source (any source kind) gets a new artifact. */
+void helmrelease_watch_sources(struct ctl *hr);
 
 /* FluxConfiguration (ctl_fluxconfig.c): ctl_data() is a struct fc_ctl. */
 struct fc_ctl {
@@ -135,8 +170,8 @@ void fluxconfig_watch_children(struct ctl *fc);
 
 /* Extension (ctl_extension.c): ctl_data() is a struct ext_ctl. */
 struct ext_settings {
-	bool source_enabled, kustomize_enabled;
-	unsigned source_concurrent, kustomize_concurrent;
+	bool source_enabled, kustomize_enabled, helm_enabled;
+	unsigned source_concurrent, kustomize_concurrent, helm_concurrent;
 	bool log_level_set;
 	enum log_level log_level;
 	uint64_t requeue_dependency_ms;

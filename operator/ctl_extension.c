@@ -105,6 +105,8 @@ int ext_parse_settings(const cJSON *settings, struct ext_settings *s, char *err,
 				s->source_enabled = b;
 			else if (streq(k, "kustomize-controller.enabled"))
 				s->kustomize_enabled = b;
+			else if (streq(k, "helm-controller.enabled"))
+				s->helm_enabled = b;
 			else if (streq(k, "multiTenancy.enforce"))
 				s->multi_tenancy = b;
 			else if (streq(k, "kustomize-controller.strict-substitution-mode"))

@@ -4,8 +4,9 @@
  *
  * The manager's skeleton (manager.h) does the lifecycle every kind
  * shares: the finalizer, suspend, the status write.  Deletion
- * (finalize()): with spec.prune, delete what the inventory lists
- * (deletionPolicy MirrorPrune), as the service account that applied it; a
+ * (finalize()): delete what the inventory lists as spec.deletionPolicy
+ * says (MirrorPrune: with spec.prune; Delete; Orphan: never), as the
+ * service account that applied it; a
  * failed deletion (Forbidden, say) keeps the finalizer, says why in
  * Ready=False PruneFailed and an Event, and is retried.  One reconcile, as callbacks on the loop with the file work
  * on the thread pool:
@@ -710,6 +711,50 @@ static int applier_client(struct ksjob *j, const char *sa)
 	return r;
 }
 
+/* ---- the spec ---- */
+
+/*
+ * Every field of the served v1 schema is either read below or named
+ * here, so that none is accepted and then ignored.  sourceRef.apiVersion
+ * is read by no one, in Flux either (the kind picks the source).
+ */
+const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n)
+{
+	const cJSON *e, *v;
+	const char *policy = yj_get_str(spec, "/deletionPolicy");
+
+	if ((v = yj_get(spec, "/kubeConfig")) && !cJSON_IsNull(v)) {
+		snprintf(msg, n, "spec.kubeConfig is not supported by cflux: it applies to the "
+			 "cluster it runs in only");
+		return msg;
+	}
+	if ((v = yj_get(spec, "/decryption")) && !cJSON_IsNull(v)) {
+		snprintf(msg, n, "spec.decryption (provider '%s') is not supported by cflux yet: "
+			 "SOPS-encrypted manifests cannot be decrypted",
+			 yj_get_str(v, "/provider") ? yj_get_str(v, "/provider") : "");
+		return msg;
+	}
+	if (cJSON_GetArraySize(yj_get(spec, "/healthCheckExprs")) > 0) {
+		snprintf(msg, n, "spec.healthCheckExprs is not supported by cflux yet (CEL "
+			 "expressions): use spec.healthChecks or spec.wait");
+		return msg;
+	}
+	cJSON_ArrayForEach(e, yj_get(spec, "/dependsOn"))
+		if (yj_get_str(e, "/readyExpr") && *yj_get_str(e, "/readyExpr")) {
+			snprintf(msg, n, "spec.dependsOn[].readyExpr (of '%s') is not supported by "
+				 "cflux yet (CEL expressions)",
+				 yj_get_str(e, "/name") ? yj_get_str(e, "/name") : "");
+			return msg;
+		}
+	if (policy && !streq(policy, "MirrorPrune") && !streq(policy, "Delete") &&
+	    !streq(policy, "Orphan")) {
+		snprintf(msg, n, "spec.deletionPolicy '%s' is not supported by cflux: use "
+			 "MirrorPrune, Delete or Orphan", policy);
+		return msg;
+	}
+	return NULL;
+}
+
 static void reconcile(struct rc *rc)
 {
 	struct ksjob *j = rc->job;
@@ -726,6 +771,10 @@ static void reconcile(struct rc *rc)
 	j->rc = rc;
 	j->k = k;
 	parse_durations(j);
+	if (kustomization_unsupported(yj_get(o, "/spec"), msg, sizeof(msg))) {
+		fail(j, "UnsupportedField", msg, true, 0);
+		return;
+	}
 	if (applier_client(j, applier_sa(j)) < 0) {
 		fail(j, "ReconciliationFailed", "cannot impersonate the service account", false, 0);
 		return;
@@ -885,6 +934,25 @@ static void gc_account_checked(int r, const cJSON *obj, const struct op_err *err
 	gc_prune(j);
 }
 
+/*
+ * Whether deletion deletes what the inventory lists, as Flux's
+ * finalizerShouldDeleteResources: never when suspended or without
+ * entries; MirrorPrune (the default) as spec.prune says, Delete always,
+ * Orphan never.  WaitForTermination (refused while reconciling, so only
+ * an object refused since) deletes as Delete does, without the wait.
+ */
+static bool delete_inventory(const cJSON *o)
+{
+	const char *policy = yj_get_str(o, "/spec/deletionPolicy");
+
+	if (cJSON_IsTrue(yj_get(o, "/spec/suspend")) ||
+	    cJSON_GetArraySize(yj_get(o, "/status/inventory/entries")) == 0)
+		return false;
+	if (!policy || !*policy || streq(policy, "MirrorPrune"))
+		return cJSON_IsTrue(yj_get(o, "/spec/prune"));
+	return streq(policy, "Delete") || streq(policy, "WaitForTermination");
+}
+
 static void finalize(struct rc *rc)
 {
 	struct ksjob *j = rc->job;
@@ -892,9 +960,7 @@ static void finalize(struct rc *rc)
 
 	j->rc = rc;
 	j->k = ctl_data(rc->ctl);
-	if (!cJSON_IsTrue(yj_get(rc->obj->json, "/spec/prune")) ||
-	    !yj_get(rc->obj->json, "/status/inventory") ||
-	    cJSON_IsTrue(yj_get(rc->obj->json, "/spec/suspend"))) {
+	if (!delete_inventory(rc->obj->json)) {
 		rc_finalized(rc);
 		return;
 	}

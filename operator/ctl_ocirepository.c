@@ -620,7 +620,12 @@ static void got_proxy(int r, const cJSON *obj, const struct op_err *err, void *p
 	j->proxy_read = true;
 	if (secret_proxy_read(r, obj, err, j->ns, j->proxy_secret, &j->proxy_url, &j->proxy_user,
 			      &j->proxy_pass, why, sizeof(why)) < 0) {
-		snprintf(msg, sizeof(msg), "failed to get proxy address: %s", why);
+		/* Flux's words for an OCIRepository: "failed to get proxy address: secret ...". */
+		const char *w = str_startswith(why, "failed to configure proxy options: ")
+					? why + strlen("failed to configure proxy options: ")
+					: why;
+
+		snprintf(msg, sizeof(msg), "failed to get proxy address: %s", w);
 		fail(j, "AuthenticationFailed", msg, false);
 		return;
 	}

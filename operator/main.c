@@ -96,6 +96,8 @@ static struct bucket_ctl bucket;
 static struct helmrepo_ctl helmrepo;
 static struct helmchart_ctl helmchart;
 static struct ks_ctl kustomize;
+static struct hr_ctl helmrel;
+static struct ctl *ctl_helmreleases;
 static struct fc_ctl fluxconfig;
 static struct ext_ctl extension;
 static struct ctl *ctl_kustomizations;
@@ -534,6 +536,10 @@ static void apply_settings(const struct ext_settings *s, void *payload)
 	}
 	ctl_set_enabled(ctl_kustomizations, s->kustomize_enabled, "kustomize-controller.enabled");
 	ctl_set_concurrent(ctl_kustomizations, s->kustomize_concurrent);
+	ctl_set_enabled(ctl_helmreleases, s->helm_enabled, "helm-controller.enabled");
+	ctl_set_concurrent(ctl_helmreleases, s->helm_concurrent);
+	helmrel.requeue_dependency_ms = s->requeue_dependency_ms;
+	helmrel.no_cross_ns = s->multi_tenancy;
 	if (s->log_level_set)
 		log_setup(s->log_level, arg_log_encoding, STDERR_FILENO);
 	kustomize.requeue_dependency_ms = s->requeue_dependency_ms;
@@ -543,6 +549,7 @@ static void apply_settings(const struct ext_settings *s, void *payload)
 				       "flux-applier" :
 				       arg_default_service_account;
 	kustomize.strict_substitution = s->strict_substitution;
+	helmrel.default_sa = kustomize.default_sa;
 	fluxconfig.applier = s->multi_tenancy ? kustomize.default_sa : NULL;
 }
 
@@ -654,6 +661,15 @@ static int setup_controllers(struct op_err *err)
 	r = mgr_add(mgr, &kustomization_desc, &kustomize, &ctl_kustomizations);
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", kustomization_desc.name);
+	helmrel.storage = storage;
+	helmrel.mapper = mapper;
+	helmrel.requeue_dependency_ms = kustomize.requeue_dependency_ms;
+	helmrel.no_cross_ns = arg_no_cross_namespace_refs;
+	helmrel.default_sa = arg_default_service_account;
+	r = mgr_add(mgr, &helmrelease_desc, &helmrel, &ctl_helmreleases);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", helmrelease_desc.name);
+	helmrelease_watch_sources(ctl_helmreleases);
 	fluxconfig.kustomizations = ctl_kustomizations;
 	fluxconfig.resync_ms = 10 * 60 * 1000;
 	kustomization_watch_sources(fluxconfig.kustomizations);
@@ -667,6 +683,8 @@ static int setup_controllers(struct op_err *err)
 	extension.base = (struct ext_settings){
 		.source_enabled = true,
 		.kustomize_enabled = true,
+		.helm_enabled = true,
+		.helm_concurrent = (unsigned)arg_concurrent,
 		.source_concurrent = (unsigned)arg_concurrent,
 		.kustomize_concurrent = (unsigned)arg_concurrent,
 		.log_level_set = true,

@@ -73,6 +73,7 @@ struct apply_run {
 	struct kube_mapper *m;
 	struct apply_opts o;
 	char *field_manager, *owner_name, *owner_ns, *default_ns;
+	char *label_name, *label_ns; /* the owner labels' keys */
 	cJSON *prev_inventory;
 	struct aobj *objs; /* the set, sorted in apply order */
 	size_t n;
@@ -784,8 +785,10 @@ static void prune_got(int r, const cJSON *obj, const struct op_err *err, void *p
 		obj_finished(o);
 		return;
 	}
-	ln = yj_get_str(obj, "/metadata/labels/kustomize.toolkit.fluxcd.io~1name");
-	lns = yj_get_str(obj, "/metadata/labels/kustomize.toolkit.fluxcd.io~1namespace");
+	ln = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(yj_get(obj, "/metadata/labels"),
+								   run->label_name));
+	lns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(yj_get(obj, "/metadata/labels"),
+								    run->label_ns));
 	if (meta_is(obj, ANN_PRUNE, "disabled") || meta_is(obj, ANN_RECONCILE, "disabled") ||
 	    !run->owner_name || !ln || !lns || !streq(ln, run->owner_name) ||
 	    !streq(lns, run->owner_ns) || yj_get(obj, "/metadata/deletionTimestamp")) {
@@ -1179,6 +1182,8 @@ static void run_free(struct apply_run *run)
 	free(run->field_manager);
 	free(run->owner_name);
 	free(run->owner_ns);
+	free(run->label_name);
+	free(run->label_ns);
 	free(run->default_ns);
 	free((char *)run->o.provenance_prefix);
 	kube_client_unref(run->c);
@@ -1259,6 +1264,13 @@ int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects
 	run->field_manager = xstrdup(opts->field_manager);
 	run->owner_name = opts->owner_name ? xstrdup(opts->owner_name) : NULL;
 	run->owner_ns = opts->owner_ns ? xstrdup(opts->owner_ns) : NULL;
+	if (opts->owner_label_prefix) {
+		run->label_name = xasprintf("%s/name", opts->owner_label_prefix);
+		run->label_ns = xasprintf("%s/namespace", opts->owner_label_prefix);
+	} else {
+		run->label_name = xstrdup(APPLY_LABEL_NAME);
+		run->label_ns = xstrdup(APPLY_LABEL_NAMESPACE);
+	}
 	run->default_ns = opts->default_ns && *opts->default_ns ? xstrdup(opts->default_ns) : NULL;
 	run->prev_inventory = opts->prev_inventory ? cJSON_Duplicate(opts->prev_inventory, 1) : NULL;
 	run->done = done;
@@ -1282,8 +1294,8 @@ int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects
 			cJSON *d = cJSON_Duplicate(it, 1);
 
 			if (run->owner_name && run->owner_ns) {
-				yj_set_meta(d, "labels", APPLY_LABEL_NAME, run->owner_name);
-				yj_set_meta(d, "labels", APPLY_LABEL_NAMESPACE, run->owner_ns);
+				yj_set_meta(d, "labels", run->label_name, run->owner_name);
+				yj_set_meta(d, "labels", run->label_ns, run->owner_ns);
 			}
 			init_obj(run, o, d);
 		}

@@ -33,7 +33,8 @@
  *      kustomize.toolkit.fluxcd.io/prune: Disabled (never pruned);
  *      kustomize.toolkit.fluxcd.io/reconcile: Disabled (left alone, kept
  *      in the inventory);
- *   6. labels every object kustomize.toolkit.fluxcd.io/name|namespace;
+ *   6. labels every object kustomize.toolkit.fluxcd.io/name|namespace (or
+ *      another controller's owner labels: opts->owner_label_prefix);
  *   7. prunes (opts->prune) what prev_inventory lists and the new set does
  *      not, if it still carries our owner labels: background deletion,
  *      Namespaces and CRDs last.
@@ -67,6 +68,12 @@ struct apply_opts {
 	const char *field_manager;   /* "kustomize-controller" */
 	const char *owner_name;      /* owner labels; both or neither */
 	const char *owner_ns;
+	/*
+	 * The owner labels' prefix: "<prefix>/name" and "<prefix>/namespace"
+	 * (helm-controller's "helm.toolkit.fluxcd.io").  NULL: kustomize-
+	 * controller's, APPLY_LABEL_NAME and APPLY_LABEL_NAMESPACE.
+	 */
+	const char *owner_label_prefix;
 	const char *default_ns;      /* namespaced objects without one; NULL: an error */
 	bool force;                  /* recreate on immutable-field errors */
 	bool prune;

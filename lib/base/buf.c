@@ -65,7 +65,8 @@ int buf_grow(struct buf *b, size_t extra)
 	n = b->alloc ? b->alloc : 64;
 	while (n < need)
 		n = n > SIZE_MAX / 2 ? need : n * 2;
-	if (n > b->max + 1)
+	/* max == SIZE_MAX ("no limit") must not wrap max + 1 to 0 */
+	if (b->max < SIZE_MAX && n > b->max + 1)
 		n = b->max + 1;
 	if (b->alloc) {
 		b->buf = xrealloc(b->buf, n);

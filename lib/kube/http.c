@@ -10,7 +10,14 @@
  *  - on CURL_POLL_REMOVE the poll is stopped at once (curl closes the fd
  *    right after telling us) and its memory freed only in the close
  *    callback;
- *  - a negative poll status is passed on as CURL_CSELECT_ERR;
+ *  - a negative poll status (libuv's answer to POLLERR: a socket with a
+ *    pending error, such as a TLS peer that sent its alert and reset the
+ *    connection) is passed on as curl's own poll loop passes POLLERR: as
+ *    readable when curl waits to read, so that it reads what is queued
+ *    (the alert: "alert bad certificate") before it meets the error, and
+ *    as CURL_CSELECT_ERR when it waits to write (CURL_CSELECT_ERR alone
+ *    would end the transfer with a bare "select/poll returned error"),
+ *    and the poll, which libuv stopped, is started again;
  *  - curl_multi_socket_action() is never called from inside a callback
  *    curl is running: curl's timer request just (re)arms a uv_timer_t.
  * Completed transfers are collected with curl_multi_info_read() after
@@ -50,6 +57,7 @@
 struct sock_ctx {
 	uv_poll_t poll;
 	curl_socket_t fd;
+	int events; /* the UV_READABLE/UV_WRITABLE curl asked for */
 	struct kube_http *h;
 	struct sock_ctx *next, *prev;
 };
@@ -163,8 +171,12 @@ static void poll_cb(uv_poll_t *p, int status, int events)
 	struct kube_http *h = c->h;
 	int flags = 0, running;
 
-	if (status < 0)
-		flags = CURL_CSELECT_ERR;
+	if (status < 0) {
+		if (c->events & UV_READABLE)
+			flags |= CURL_CSELECT_IN;
+		if ((c->events & UV_WRITABLE) || !flags)
+			flags |= CURL_CSELECT_ERR;
+	}
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
@@ -172,6 +184,14 @@ static void poll_cb(uv_poll_t *p, int status, int events)
 	h->depth++;
 	curl_multi_socket_action(h->multi, c->fd, flags, &running);
 	h->depth--;
+	/*
+	 * libuv stops a poll on POLLERR.  Should curl have read queued data
+	 * and still be waiting, poll again: the pending error wakes it at
+	 * once, and its next read meets the error.  (`c` is freed only in
+	 * the close callback, so it is still ours here.)
+	 */
+	if (status < 0 && !uv_is_closing((uv_handle_t *)&c->poll))
+		uv_poll_start(&c->poll, c->events, poll_cb);
 	check_done(h);
 }
 
@@ -208,6 +228,7 @@ static int socket_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 		events |= UV_READABLE;
 	if (what & CURL_POLL_OUT)
 		events |= UV_WRITABLE;
+	c->events = events;
 	uv_poll_start(&c->poll, events, poll_cb);
 	return 0;
 }
@@ -325,10 +346,21 @@ static void finish(struct http_req *r, CURLcode rc, int code)
 		/* curl's messages are capitalised phrases; ours are lower-case. */
 		const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc);
 
-		if (code == -ECANCELED)
+		long connect_code = 0;
+
+		curl_easy_getinfo(r->easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+		if (code == -ECANCELED) {
 			detail = "cancelled";
-		else if (code == -EFBIG)
+		} else if (code == -EFBIG) {
 			detail = "response body exceeds the size limit";
+		} else if (h->proxy_url &&
+			   (connect_code == 407 || (connect_code == 401 && h->proxy_user))) {
+			/* As lib/source/stream.c says it (tinyproxy answers 401 to wrong ones). */
+			code = -EACCES;
+			detail = h->proxy_user ? "the proxy refused the proxy username and password"
+					       : "the proxy requires authentication: no proxy username "
+						 "and password are given";
+		}
 		op_err_set(&err, code, "%s '%s': %s", method ? method : "request",
 			   url ? url : "", detail);
 		err.http_status = resp.status;

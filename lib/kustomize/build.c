@@ -51,15 +51,16 @@ static const char *const supported_fields[] = {
 	"patchesJson6902", "patches", "images", "imageTags", "replicas", "sortOptions",
 	"resources", "components", "bases", "configMapGenerator", "secretGenerator",
 	"generatorOptions", "buildMetadata", "replacements", "crds", "vars", "configurations",
-	"generators", "transformers", "validators",
+	"generators", "transformers", "validators", "helmGlobals", "helmCharts",
 };
 
 /*
- * Refused by name: helm charts are rendered by lib/helm, which does not
- * exist yet; a custom OpenAPI schema for strategic merge is not read.
+ * Refused by name: the deprecated helmChartInflationGenerator (helmCharts
+ * replaced it); a custom OpenAPI schema for strategic merge is not read.
  */
 static const char *const unsupported_fields[] = {
-	"helmGlobals", "helmCharts", "helmChartInflationGenerator", "openapi",
+	"helmChartInflationGenerator",
+	"openapi",
 };
 
 /*
@@ -326,6 +327,19 @@ static int restrict_file(struct kz_target *kt, const char *rel, const char *p,
 		return op_err_set(err, -EPERM, "%s: security; file '%s' is not in or below '%s'",
 				  kt->kfile, rel, d);
 	}
+}
+
+int kz__stat(struct kz_target *kt, const char *rel, char *kind, char **ret_abs,
+	     struct op_err *err)
+{
+	_cleanup_free_ char *p = NULL;
+	int r = resolve(kt->ctx, kt->dir, rel, &p, err);
+
+	if (r == 0)
+		r = stat_rel(kt->ctx, p, kind, err);
+	if (r == 0)
+		r = abs_in_root(kt->ctx, p, ret_abs, err);
+	return r;
 }
 
 int kz__read(struct kz_target *kt, const char *rel, char **ret, size_t *ret_len, char **ret_path,
@@ -678,8 +692,10 @@ static int target_load(struct kz_ctx *ctx, const struct kz_target *parent, const
 		if (in(e->string, unsupported_fields, ARRAY_SIZE(unsupported_fields)))
 			return op_err_set(err, -ENOTSUP, "%s: field '%s': %s are not supported yet",
 					  kt->kfile, e->string,
-					  streq(e->string, "openapi") ? "custom OpenAPI schemas"
-								      : "helm charts");
+					  streq(e->string, "openapi")
+						  ? "custom OpenAPI schemas"
+						  : "the deprecated helmChartInflationGenerator "
+						    "(write helmCharts)");
 		if (!in(e->string, supported_fields, ARRAY_SIZE(supported_fields)))
 			return op_err_set(err, -EINVAL,
 					  "invalid kustomization '%s': unknown field '%s'", kt->kfile,
@@ -1043,6 +1059,9 @@ static int generators(struct kz_target *kt, struct kz_acc *acc, struct op_err *e
 		if (r < 0)
 			return r;
 	}
+	r = kz__helm_charts(kt, &acc->m, err);
+	if (r < 0)
+		return r;
 	return kz__plugins_run(kt, acc, KZ_PLUGIN_GENERATORS, err);
 }
 
@@ -1297,7 +1316,8 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 	struct kz_opts dflt = KZ_OPTS_INIT;
 	const struct kz_opts *o = opts ? opts : &dflt;
 	struct kz_ctx ctx = { .root = root, .lim = o->lim, .load_anywhere = o->load_anywhere,
-			      .whole_fs = o->whole_fs, .overlay = o->overlay };
+			      .whole_fs = o->whole_fs, .overlay = o->overlay,
+			      .helm = o->helm, .helm_payload = o->helm_payload };
 	struct kz_target kt = { 0 };
 	struct kz_acc acc = { 0 };
 	struct kz_resmap *m = &acc.m;

@@ -18,6 +18,8 @@ struct kz_ctx {
 	bool whole_fs;         /* kustomize on disk: see kz_opts */
 	char *cwd;             /* whole_fs: the working directory, for messages */
 	const cJSON *overlay;  /* fields merged into the top kustomization */
+	kz_helm_fn helm;       /* renders helmCharts, or NULL */
+	void *helm_payload;
 };
 
 /*
@@ -48,6 +50,14 @@ char *kz__display(const struct kz_ctx *ctx, const char *rel);
  * (the file as messages and origins name it; caller frees).
  */
 int kz__read(struct kz_target *kt, const char *rel, char **ret, size_t *ret_len, char **ret_path,
+	     struct op_err *err);
+
+/*
+ * What is at `rel` (relative to the kustomization's directory): *kind 'd',
+ * 'f', or 0 when absent, and its path on disk in *ret_abs (caller frees).
+ * The path is confined as bases are (root, or anywhere with whole_fs).
+ */
+int kz__stat(struct kz_target *kt, const char *rel, char *kind, char **ret_abs,
 	     struct op_err *err);
 
 /*
@@ -107,6 +117,18 @@ int kz__transform(struct kz_target *kt, struct kz_acc *acc, struct op_err *err);
  */
 int kz__generate(struct kz_target *kt, struct kz_resmap *m, const cJSON *args, bool secret,
 		 const cJSON *gopts, struct op_err *err);
+
+/* ---- helm charts (helmchart.c) ---- */
+/*
+ * One chart (a helmCharts entry or a HelmChartInflationGenerator config)
+ * inflated through ctx->helm and appended to `m`, marked helm-generated;
+ * `globals` gives chartHome, `ns` the namespace inherited when the chart
+ * names none.
+ */
+int kz__helm_chart(struct kz_target *kt, struct kz_resmap *m, const cJSON *chart,
+		   const cJSON *globals, const char *ns, struct op_err *err);
+/* The kustomization's helmCharts, with helmGlobals. */
+int kz__helm_charts(struct kz_target *kt, struct kz_resmap *m, struct op_err *err);
 
 /* ---- plugin configs (plugin.c) ---- */
 enum kz_plugin_kind { KZ_PLUGIN_GENERATORS, KZ_PLUGIN_TRANSFORMERS, KZ_PLUGIN_VALIDATORS };

@@ -34,6 +34,7 @@ struct kz_res {
 	char **refvars;      /* names of the vars that read this resource */
 	size_t nrefvars;
 	bool generated;      /* made by a generator */
+	bool helm;           /* inflated from a helm chart: no namespace transformer */
 	bool needs_hash;     /* append the content hash at the end */
 	enum kz_behavior behavior;
 	bool behavior_set;   /* the generator named its behavior ("unspecified" if not) */

@@ -20,9 +20,12 @@
  * target selectors), patchesStrategicMerge, patchesJson6902, replacements
  * (inline or from files), sortOptions, crds (OpenAPI definitions read and
  * checked; one that declares merge keys or object references is refused,
- * since we would merge its resources differently).  Anything else in a
- * kustomization (helmCharts, vars, openapi, configurations, generators,
- * transformers, validators) fails the build with a message naming the
+ * since we would merge its resources differently), vars, configurations,
+ * builtin generators/transformers/validators, and helmCharts through a
+ * renderer the caller passes (kz_opts.helm; without one they are refused
+ * as kustomize refuses them without --enable-helm).  Anything else
+ * (openapi, exec and container plugins, the deprecated
+ * helmChartInflationGenerator) fails the build with a message naming the
  * field, rather than being silently ignored.
  *
  * Safety: the build is a pure function of the files under `root`.  No
@@ -100,12 +103,49 @@ int kz_build(const char *root, const char *dir, const struct kz_limits *lim, cJS
  * where it came from, "file:line" from root (generated objects: their
  * kustomization file).
  */
+/*
+ * helmCharts: one chart to inflate, as kustomize's
+ * HelmChartInflationGenerator hands it to `helm template` (kustomize
+ * --enable-helm).  lib/kustomize does everything on its side of that
+ * command line: the chart home and values files (with the load
+ * restriction), valuesInline merged as `valuesMerge` says, the namespace
+ * inherited from the kustomization or the kustomizations above it, the
+ * release name; the hook only renders.
+ */
+struct kz_helm_chart {
+	const char *chart_dir;    /* the chart directory, a path on disk */
+	const char *release_name; /* releaseName, or the one helm's --generate-name makes */
+	const char *ns;           /* "" for none (helm's "default") */
+	/* the -f values documents, in order: YAML text and the name errors give */
+	const char *const *values, *const *values_names;
+	const size_t *values_len;
+	size_t nvalues;
+	const char *const *api_versions; /* --api-versions */
+	size_t n_api_versions;
+	const char *kube_version; /* "" for helm's default */
+	bool include_crds, skip_tests, skip_hooks;
+};
+
+/*
+ * Render `c` and append what `helm template` prints to `out`; 0, or a
+ * negative errno with reterr set (helm's message).
+ */
+typedef int (*kz_helm_fn)(const struct kz_helm_chart *c, struct buf *out, struct op_err *reterr,
+			  void *payload);
+
 struct kz_opts {
 	struct kz_limits lim;
 	bool load_anywhere;
 	bool whole_fs;
 	const cJSON *overlay;
 	const char *origin_annotation;
+	/*
+	 * `helm`: renders helmCharts (kustomize build --enable-helm).  NULL
+	 * refuses them, as kustomize does without --enable-helm and as Flux's
+	 * kustomize-controller always does.
+	 */
+	kz_helm_fn helm;
+	void *helm_payload;
 };
 
 #define KZ_OPTS_INIT { .lim = KZ_LIMITS_DEFAULT }

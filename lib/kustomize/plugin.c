@@ -241,7 +241,7 @@ static int generate_one(struct kz_target *kt, struct kz_resmap *m, const cJSON *
 	if (streq(kind, "IAMPolicyGenerator"))
 		return iam_policy(m, cfg, where, err);
 	if (streq(kind, "HelmChartInflationGenerator"))
-		return op_err_set(err, -ENOTSUP, "%s: helm charts are not supported yet", where);
+		return kz__helm_chart(kt, m, cfg, cfg, "", err);
 	return op_err_set(err, -EINVAL, "%s: unable to load builtin %s", where, kind);
 }
 

@@ -193,6 +193,7 @@ struct kz_res *kz__res_copy(const struct kz_res *r)
 	c->refvars = copy_strv(r->refvars, r->nrefvars);
 	c->nrefvars = r->nrefvars;
 	c->generated = r->generated;
+	c->helm = r->helm;
 	c->needs_hash = r->needs_hash;
 	c->behavior = r->behavior;
 	c->behavior_set = r->behavior_set;

@@ -147,6 +147,8 @@ int kz__t_namespace(struct kz_resmap *m, const char *ns, const struct kz_fsv *fs
 		bool binding = is_binding(kz__kind(res));
 		char g[256], v[64];
 
+		if (res->helm)
+			continue; /* helm sets the namespace of what it renders */
 		kz__res_store_prev(res);
 		if (!kz__cluster_scoped(res->obj)) {
 			r = kz__fs_filter(res->obj, &meta_ns, KZ_CREATE_SCALAR, set_ns, &s, err);

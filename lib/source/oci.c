@@ -786,6 +786,7 @@ struct oci_client {
 	char *token;                /* the bearer token, once fetched */
 	bool basic;                 /* the registry asked for basic auth */
 	bool push;
+	bool client_cert;           /* a client certificate was given */
 	uint64_t deadline;          /* uv_now() ms; 0: none */
 	uint64_t timeout_ms;
 	unsigned ops;               /* operations that have not called back */
@@ -916,6 +917,7 @@ int oci_client_new(uv_loop_t *loop, const struct oci_client_opts *o, struct oci_
 	ho.ca_pem = o->ca_pem;
 	ho.cert_pem = o->cert_pem;
 	ho.key_pem = o->key_pem;
+	c->client_cert = o->cert_pem && *o->cert_pem;
 	/* Flux's insecure: plain HTTP allowed and TLS not verified. */
 	ho.insecure = o->insecure;
 	/*
@@ -1266,6 +1268,26 @@ static void rreq_http_done(struct http_req *req, int r, const struct http_resp *
 		/* No registry over plain HTTP either: the TLS failure is what to report. */
 		c->scheme = "https";
 		rq->done(rq, rq->tls_err.code, resp, &rq->tls_err);
+		return;
+	}
+	if (r < 0 && err && streq(c->scheme, "https") &&
+	    (strstr(err->msg, "alert bad certificate") ||
+	     strstr(err->msg, "alert certificate required"))) {
+		/*
+		 * A registry that requires a client certificate (mutual TLS)
+		 * answers a handshake without one, or with one it does not
+		 * trust, with this alert; OpenSSL's words do not say which.
+		 */
+		const char *q = strstr(err->msg, "': ");
+		int n = q ? (int)(q - err->msg) + 1 : (int)strlen(err->msg);
+
+		e = *err;
+		op_err_set(&e, r, "%.*s: the registry refused the TLS handshake (%s): %s", n, err->msg,
+			   strstr(err->msg, "bad certificate") ? "alert bad certificate"
+							       : "alert certificate required",
+			   c->client_cert ? "it does not accept the client certificate given"
+					  : "it requires a client certificate, and none was given");
+		rq->done(rq, r, resp, &e);
 		return;
 	}
 	if (r == 0 && rq->path)

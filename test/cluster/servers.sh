@@ -18,7 +18,9 @@
 #   registry   docker-registry (distribution v2), one open, one with htpasswd
 #              (bcrypt) basic auth, one with token auth (its token server is
 #              registry-token.py: credentials get every action, anonymous only
-#              pull on public/*), and one over HTTPS (TEST_CA) with basic auth
+#              pull on public/*), one over HTTPS (TEST_CA) with basic auth,
+#              and one over HTTPS that also requires a client certificate
+#              signed by TEST_CA (http.tls.clientcas), with basic auth
 #   lighttpd   static files for Helm repositories from servers/helm/
 #              (/private/ needs basic auth); access log: $HELM_ACCESS_LOG
 #   tinyproxy  an HTTP proxy (plain requests and CONNECT) with basic auth;
@@ -46,7 +48,7 @@ if [ -f "$D/node/node.env" ]; then
 	H=$HOST_ADDR
 fi
 ENVF=$D/servers.env
-NAMES="lighttpd-git git-daemon sshd registry registry-auth registry-token registry-tls token-server lighttpd-helm proxy s3 s3-tls azurite"
+NAMES="lighttpd-git git-daemon sshd registry registry-auth registry-token registry-tls registry-mtls token-server lighttpd-helm proxy s3 s3-tls azurite"
 
 HTTP_USER=cflux
 HTTP_PASSWORD=cflux-http-secret
@@ -160,7 +162,7 @@ servers_up() {
 	[ -x "$backend" ] || die "$backend not found"
 
 	mkdir -p "$S/git" "$S/helm/private" "$S/www-empty" "$S/registry/open" "$S/registry/auth" \
-		"$S/registry/token" "$S/registry/tls"
+		"$S/registry/token" "$S/registry/tls" "$S/registry/mtls"
 	rm -f "$S"/*.log
 	gen_pki
 	gen_ssh_keys
@@ -171,9 +173,10 @@ servers_up() {
 
 	local GIT_HTTP_PORT GIT_HTTPS_PORT GIT_DAEMON_PORT SSH_PORT REGISTRY_PORT REGISTRY_AUTH_PORT HELM_PORT
 	local GIT_MTLS_PORT PROXY_PORT REGISTRY_TOKEN_PORT REGISTRY_TLS_PORT TOKEN_PORT S3_PORT S3_TLS_PORT AZBLOB_PORT
+	local REGISTRY_MTLS_PORT
 	read -r GIT_HTTP_PORT GIT_HTTPS_PORT GIT_DAEMON_PORT SSH_PORT REGISTRY_PORT REGISTRY_AUTH_PORT HELM_PORT \
 		GIT_MTLS_PORT PROXY_PORT REGISTRY_TOKEN_PORT REGISTRY_TLS_PORT TOKEN_PORT S3_PORT S3_TLS_PORT AZBLOB_PORT \
-		<<<"$(free_ports 15)"
+		REGISTRY_MTLS_PORT <<<"$(free_ports 16)"
 
 	# ---- lighttpd: git smart HTTP(S)
 	cat >"$S/lighttpd-git.conf" <<EOF
@@ -298,11 +301,11 @@ EOF
 		"$CLUSTER_SCRIPTS/registry-token.py" "$H:$TOKEN_PORT" "$S/registry/token.key" "$S/registry/token.crt" \
 		cflux-test-issuer "$REGISTRY_USER" "$REGISTRY_PASSWORD"
 	local name port auth tls
-	for name in registry registry-auth registry-token registry-tls; do
+	for name in registry registry-auth registry-token registry-tls registry-mtls; do
 		auth="" tls=""
 		case $name in
 		registry) port=$REGISTRY_PORT ;;
-		registry-auth | registry-tls)
+		registry-auth | registry-tls | registry-mtls)
 			port=$REGISTRY_AUTH_PORT
 			auth="auth:
   htpasswd:
@@ -313,6 +316,15 @@ EOF
 				tls="  tls:
     certificate: $S/pki/server.crt
     key: $S/pki/server.key"
+			elif [ "$name" = registry-mtls ]; then
+				# Go's tls.RequireAndVerifyClientCert: no handshake
+				# without a client certificate signed by the test CA.
+				port=$REGISTRY_MTLS_PORT
+				tls="  tls:
+    certificate: $S/pki/server.crt
+    key: $S/pki/server.key
+    clientcas:
+      - $S/pki/ca.crt"
 			fi ;;
 		registry-token)
 			port=$REGISTRY_TOKEN_PORT
@@ -416,6 +428,9 @@ EOF
 		{ tail_log "$S/registry-token.log"; die "registry (token) not serving"; }
 	wait_until 20 "registry-tls" "$S/registry-tls.pid" ok_401 --cacert "$ca" "https://$H:$REGISTRY_TLS_PORT/v2/" ||
 		{ tail_log "$S/registry-tls.log"; die "registry (tls) not serving"; }
+	wait_until 20 "registry-mtls" "$S/registry-mtls.pid" ok_401 --cacert "$ca" \
+		--cert "$S/pki/client.crt" --key "$S/pki/client.key" "https://$H:$REGISTRY_MTLS_PORT/v2/" ||
+		{ tail_log "$S/registry-mtls.log"; die "registry (mutual TLS) not serving"; }
 	wait_until 20 "token-server" "$S/token-server.pid" ok_200 "http://$H:$TOKEN_PORT/token?service=x" ||
 		{ tail_log "$S/token-server.log"; die "token server not serving"; }
 	ok_407() { [ "$(http_code "$@")" = 407 ]; }
@@ -497,6 +512,9 @@ export REGISTRY_TOKEN_REALM='http://$H:$TOKEN_PORT/token'
 export REGISTRY_TOKEN_LOG='$S/token-server.log'
 export REGISTRY_TLS_HOST='$H:$REGISTRY_TLS_PORT'
 export REGISTRY_TLS_URL='https://$H:$REGISTRY_TLS_PORT'
+# HTTPS (TEST_CA) requiring a client certificate (TEST_CLIENT_CERT/KEY), and basic auth
+export REGISTRY_MTLS_HOST='$H:$REGISTRY_MTLS_PORT'
+export REGISTRY_MTLS_URL='https://$H:$REGISTRY_MTLS_PORT'
 # registry storage (filesystem driver), to damage blobs in tests
 export REGISTRY_DATA='$S/registry'
 # Helm repository (static files from \$HELM_DIR; /private/ needs \$GIT_HTTP_USER/\$GIT_HTTP_PASSWORD)

@@ -82,6 +82,10 @@ check "  ... the same tree flux itself pulls from its own push" \
 # (The same bytes, not the same modes: cflux push packs 0600/0700 as our
 # artifact store does, flux push keeps each file's mode.)
 check "  ... and the same files as from cflux's push" diff -r "$W/flux-pulled" "$W/cflux-pulled"
+# $TMPDIR on another file system than --output (tmpfs and the disk): the
+# files are moved in all the same (a rename across file systems fails).
+check "cflux pull artifact into a directory on another file system than \$TMPDIR" \
+	bash -c "x=\$(mktemp -d /dev/shm/cflux-pull.XXXXXX) && mkdir -p '$W/xdev' && TMPDIR=\$x '$CFLUX' pull artifact 'oci://$REG/$R/app:from-flux' -o '$W/xdev' >/dev/null; rc=\$?; rm -rf \$x; [ \$rc = 0 ] && [ \$(stat -f -c %T '$W') != tmpfs ] && diff -r '$W/cflux-pulled' '$W/xdev' && [ -z \"\$(ls -A '$W/xdev' | grep '^\.cflux-pull')\" ]"
 
 # ------------------------------------------------------------ the same manifest shape
 manifest from-cflux | fields >"$W/m.cflux"

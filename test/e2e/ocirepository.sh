@@ -10,7 +10,9 @@
 # moved tag picked up; the artifact served with the digest in status and
 # status.url; the ignore rules and layerSelector copy; a Kustomization
 # applying from the OCIRepository (lastAppliedOriginRevision); basic and
-# token auth from a dockerconfigjson, HTTPS with certSecretRef; a missing
+# token auth from a dockerconfigjson, HTTPS with certSecretRef, a registry
+# requiring a client certificate (with and without one), proxySecretRef
+# through a real proxy (tinyproxy: its log, a wrong password); a missing
 # tag, a bad credential, a digest mismatch, and hostile layers ("..",
 # absolute paths, a symlink out, a gzip bomb, 100 001 entries, a blob
 # longer than its manifest says, a 100 MB manifest from the fault proxy)
@@ -186,6 +188,48 @@ check "HTTPS with the CA from certSecretRef: Ready" wait_msg https 30 "'v1@$DS'"
 ocirepo noca "oci://$REGISTRY_TLS_HOST/$R/app" "ref:" "  tag: v1" "secretRef:" "  name: tls" >/dev/null
 check "HTTPS without the CA: Ready=False naming the certificate" wait_msg noca 30 "https://.*certificate"
 
+# ------------------------------------------------------------ mutual TLS: a registry that requires a client certificate
+k create secret docker-registry mtls -n "$NS" --docker-server="$REGISTRY_MTLS_HOST" \
+	--docker-username="$REGISTRY_USER" --docker-password="$REGISTRY_PASSWORD" >/dev/null
+k create secret generic clientcert -n "$NS" --from-file=ca.crt="$TEST_CA" \
+	--from-file=tls.crt="$TEST_CLIENT_CERT" --from-file=tls.key="$TEST_CLIENT_KEY" >/dev/null
+DM=$(push v1 "$W/v1" "$REGISTRY_MTLS_HOST" --creds="$REGISTRY_USER:$REGISTRY_PASSWORD" --ca-file="$TEST_CA" \
+	--cert-file="$TEST_CLIENT_CERT" --key-file="$TEST_CLIENT_KEY")
+check "cflux push artifact to the mutual-TLS registry (--cert-file/--key-file)" test -n "$DM"
+ocirepo mtls "oci://$REGISTRY_MTLS_HOST/$R/app" "ref:" "  tag: v1" "secretRef:" "  name: mtls" \
+	"certSecretRef:" "  name: clientcert" >/dev/null
+check "mutual TLS with ca.crt, tls.crt and tls.key from certSecretRef: Ready" wait_msg mtls 30 "^stored artifact for digest 'v1@$DM'\$"
+ocirepo mtlsnocert "oci://$REGISTRY_MTLS_HOST/$R/app" "ref:" "  tag: v1" "secretRef:" "  name: mtls" \
+	"certSecretRef:" "  name: ca" >/dev/null
+check "mutual TLS without a client certificate: Ready=False, the refusal named" \
+	wait_msg mtlsnocert 30 "the registry refused the TLS handshake \\(alert bad certificate\\): it requires a client certificate, and none was given"
+check "  ... reason OCIArtifactPullFailed" bash -c "[ \"$(cond ocirepository mtlsnocert Ready reason)\" = OCIArtifactPullFailed ]"
+check "  ... the client key is nowhere in status, events or the operator's log" \
+	bash -c "! { $KUBECTL get ocirepository,events -n $NS -o yaml; op_log; } | grep -q \"\$(sed -n 2p '$TEST_CLIENT_KEY')\""
+
+# ------------------------------------------------------------ proxySecretRef: through a real proxy (tinyproxy)
+k create secret generic proxy -n "$NS" --from-literal=address="$PROXY_URL" \
+	--from-literal=username="$PROXY_USER" --from-literal=password="$PROXY_PASSWORD" >/dev/null
+k create secret generic badproxy -n "$NS" --from-literal=address="$PROXY_URL" \
+	--from-literal=username="$PROXY_USER" --from-literal=password=proxy-pass-xyzzy >/dev/null
+ocirepo viaproxy "oci://$REGISTRY_TLS_HOST/$R/app" "ref:" "  tag: v1" "secretRef:" "  name: tls" \
+	"certSecretRef:" "  name: ca" "proxySecretRef:" "  name: proxy" >/dev/null
+check "HTTPS through the proxy from proxySecretRef: Ready" wait_msg viaproxy 30 "'v1@$DS'"
+check "  ... the proxy's log shows the tunnel to the registry" \
+	poll 10 grep -q "CONNECT $REGISTRY_TLS_HOST " "$PROXY_LOG"
+ocirepo viaproxyhttp "oci://$REG/$R/app" "ref:" "  tag: v1" "proxySecretRef:" "  name: proxy" >/dev/null
+check "plain HTTP through the proxy: Ready" wait_msg viaproxyhttp 30 "'v1@sha256:"
+check "  ... the proxy's log shows the tunnel to the registry" poll 10 grep -q "CONNECT $REG " "$PROXY_LOG"
+ocirepo badproxy "oci://$REG/$R/app" "ref:" "  tag: v1" "proxySecretRef:" "  name: badproxy" >/dev/null
+check "a wrong proxy password: Ready=False, says the proxy refused it" \
+	wait_msg badproxy 30 "the proxy refused the proxy username and password"
+check "  ... and the proxy password is nowhere in status, events or logs" \
+	bash -c "! { $KUBECTL get ocirepository,events -n $NS -o yaml; op_log; } | grep -q proxy-pass-xyzzy"
+k create secret generic noaddress -n "$NS" --from-literal=username=u >/dev/null
+ocirepo noaddress "oci://$REG/$R/app" "ref:" "  tag: v1" "proxySecretRef:" "  name: noaddress" >/dev/null
+check "a proxy Secret without an address: Ready=False AuthenticationFailed, Flux's message" \
+	poll 30 bash -c "[ \"\$($KUBECTL get ocirepository -n $NS noaddress -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason} {.status.conditions[?(@.type==\"Ready\")].message}')\" = \"AuthenticationFailed failed to get proxy address: secret '$NS/noaddress': key 'address' not found\" ]"
+
 # ------------------------------------------------------------ hostile content: the last good artifact stays
 hostile() { # TAG KIND: a layer from evil_tar.py under TAG
 	/usr/bin/python3 "$LIB/evil_tar.py" "$2" "$W/$2.tgz" &&
@@ -337,9 +381,9 @@ fc ocicfg "  scope: namespace
   sourceKind: OCIRepository
   protectedSettingsSecretRef: {name: fc-protected}
   ociRepository:
-    url: oci://$REGISTRY_TLS_HOST/$R/app
+    url: oci://$REGISTRY_MTLS_HOST/$R/app
     repositoryRef: {tag: v1}
-    localAuthRef: tls
+    localAuthRef: mtls
     tlsConfig:
       caCertificate: $(base64 -w0 <"$TEST_CA")
       clientCertificate: $(base64 -w0 <"$TEST_CLIENT_CERT")
@@ -351,19 +395,21 @@ fc ocicfg "  scope: namespace
     timeoutInSeconds: 120
   kustomizations:
     app: {path: ./deploy, prune: true}" >/dev/null
-TLSD=$(curl -fsSI --cacert "$TEST_CA" -u "$REGISTRY_USER:$REGISTRY_PASSWORD" \
-	-H 'Accept: application/vnd.oci.image.manifest.v1+json' "$REGISTRY_TLS_URL/v2/$R/app/manifests/v1" |
+TLSD=$(curl -fsSI --cacert "$TEST_CA" --cert "$TEST_CLIENT_CERT" --key "$TEST_CLIENT_KEY" \
+	-u "$REGISTRY_USER:$REGISTRY_PASSWORD" \
+	-H 'Accept: application/vnd.oci.image.manifest.v1+json' "$REGISTRY_MTLS_URL/v2/$R/app/manifests/v1" |
 	tr -d '\r' | sed -n 's/^Docker-Content-Digest: //Ip')
 SSL_CERT_FILE=$TEST_CA "$COSIGN" sign --key "$W/cosign.key" --tlog-upload=false --yes \
 	--registry-username="$REGISTRY_USER" --registry-password="$REGISTRY_PASSWORD" \
-	"$REGISTRY_TLS_HOST/$R/app@$TLSD" >"$W/cosign-tls.log" 2>&1
+	--registry-client-cert="$TEST_CLIENT_CERT" --registry-client-key="$TEST_CLIENT_KEY" \
+	"$REGISTRY_MTLS_HOST/$R/app@$TLSD" >"$W/cosign-tls.log" 2>&1
 fc_state() { [ "$(jfc "$1" '{.status.complianceState}')" = "$2" ]; }
-check "FluxConfiguration sourceKind OCIRepository (HTTPS, localAuthRef, tlsConfig with a client certificate, cosign keys) reaches Compliant" \
+check "FluxConfiguration sourceKind OCIRepository (a registry requiring a client certificate, localAuthRef, tlsConfig with the client certificate, cosign keys) reaches Compliant" \
 	poll 60 fc_state ocicfg Compliant
 check "sourceSyncedCommitId is the OCI revision v1@$TLSD" \
 	bash -c "[ \"$(jfc ocicfg '{.status.sourceSyncedCommitId}')\" = 'v1@$TLSD' ]"
 check "the OCIRepository Azure's agent would write: secretRef localAuthRef, certSecretRef and verify.secretRef <config>-auth, Flux's durations" \
-	bash -c "[ \"$(jp ocicfg '{.spec.url} {.spec.secretRef.name} {.spec.certSecretRef.name} {.spec.verify.provider} {.spec.verify.secretRef.name} {.spec.ref.tag} {.spec.interval} {.spec.timeout}')\" = 'oci://$REGISTRY_TLS_HOST/$R/app tls ocicfg-auth cosign ocicfg-auth v1 10m0s 2m0s' ]"
+	bash -c "[ \"$(jp ocicfg '{.spec.url} {.spec.secretRef.name} {.spec.certSecretRef.name} {.spec.verify.provider} {.spec.verify.secretRef.name} {.spec.ref.tag} {.spec.interval} {.spec.timeout}')\" = 'oci://$REGISTRY_MTLS_HOST/$R/app mtls ocicfg-auth cosign ocicfg-auth v1 10m0s 2m0s' ]"
 check "  ... verified: SourceVerified=True" \
 	bash -c "[ \"$(cond ocirepository ocicfg SourceVerified status)\" = True ]"
 # Compliant can be seen between two reconciles of the Kustomization (the

@@ -1,8 +1,9 @@
 /*
  * itest_oci.c: lib/source/oci.c against the real registries of
  * test/cluster/servers.sh (Debian's docker-registry, distribution 2.8):
- * open over HTTP, htpasswd basic auth over HTTP and HTTPS (TEST_CA), and
- * token auth with its token server.
+ * open over HTTP, htpasswd basic auth over HTTP and HTTPS (TEST_CA),
+ * token auth with its token server, HTTPS requiring a client certificate
+ * (mutual TLS), and through an HTTP proxy (tinyproxy, basic auth).
  *
  * What a real registry will not do on its own — serve a blob longer than
  * its manifest says, serve bytes that do not match their digest — it does
@@ -563,6 +564,131 @@ TEST(token_auth)
 	finish_loop(&loop);
 	free(cfg);
 	free(auth);
+	free(plain);
+}
+
+/*
+ * The registry that requires a client certificate (http.tls.clientcas),
+ * and basic auth after it: the test CA's client certificate pushes and
+ * pulls; none at all, or one the registry does not take (the server's
+ * own, which is for serverAuth only), ends in the TLS alert, named as
+ * such and as what it means.
+ */
+TEST(mutual_tls_registry)
+{
+	uv_loop_t loop;
+	struct oci_client_opts po = { .push = true };
+	struct oci_client *c;
+	struct pushed p = { 0 };
+	struct oci_pull_opts o = { .tag = "v1" };
+	struct w w = { 0 };
+	char *ca = slurp(env("TEST_CA"));
+	char *cert = slurp(env("TEST_CLIENT_CERT")), *key = slurp(env("TEST_CLIENT_KEY"));
+	char *spath = xasprintf("%s/pki/server.crt", env("SERVERS_DIR"));
+	char *kpath = xasprintf("%s/pki/server.key", env("SERVERS_DIR"));
+	char *scert = slurp(spath), *skey = slurp(kpath);
+
+	uv_loop_init(&loop);
+	po.username = env("REGISTRY_USER");
+	po.password = env("REGISTRY_PASSWORD");
+	po.ca_pem = ca;
+	po.cert_pem = cert;
+	po.key_pem = key;
+	c = client(&loop, env("REGISTRY_MTLS_HOST"), "itest/mtls", &po);
+	push_files(&loop, c, "v1", app_v1, 0, &p);
+	free(p.manifest_json);
+	pull_and_check(&loop, c, &o, "kind: ConfigMap\nv: 1\n", &w);
+	client_close(&loop, c);
+	/* No client certificate: refused by the registry, the cause named. */
+	po.push = false;
+	po.cert_pem = po.key_pem = NULL;
+	for (int i = 0; i < 5; i++) { /* once flaky: a bare "select/poll returned error" */
+		c = client(&loop, env("REGISTRY_MTLS_HOST"), "itest/mtls", &po);
+		RUN(&loop, w, oci_pull(c, &o, pull_cb, &w));
+		ASSERT(w.r < 0);
+		ASSERT_EQ(w.res.stage, OCI_STAGE_DIGEST);
+		ASSERT_CONTAINS(w.err.msg, "https://");
+		ASSERT_CONTAINS(w.err.msg, "the registry refused the TLS handshake (alert bad certificate)"
+					   ": it requires a client certificate, and none was given");
+		client_close(&loop, c);
+	}
+	/* A certificate it does not take. */
+	po.cert_pem = scert;
+	po.key_pem = skey;
+	c = client(&loop, env("REGISTRY_MTLS_HOST"), "itest/mtls", &po);
+	RUN(&loop, w, oci_pull(c, &o, pull_cb, &w));
+	ASSERT(w.r < 0);
+	ASSERT_CONTAINS(w.err.msg, "it does not accept the client certificate given");
+	client_close(&loop, c);
+	w_reset(&w);
+	finish_loop(&loop);
+	free(ca);
+	free(cert);
+	free(key);
+	free(scert);
+	free(skey);
+	free(spath);
+	free(kpath);
+}
+
+/*
+ * proxy_url: through the real HTTP proxy (tinyproxy, basic auth), whose
+ * log shows each request; a wrong proxy password is refused by it and
+ * said so, without the password.
+ */
+TEST(through_an_http_proxy)
+{
+	uv_loop_t loop;
+	struct oci_client_opts po = { .push = true };
+	struct oci_client *c;
+	struct pushed p = { 0 };
+	struct oci_pull_opts o = { .tag = "v1" };
+	struct w w = { 0 };
+	char *ca = slurp(env("TEST_CA"));
+	char *connect = xasprintf("CONNECT %s ", env("REGISTRY_TLS_HOST"));
+	char *plain = xasprintf("CONNECT %s ", env("REGISTRY_HOST"));
+	int before_tls = count_in(env("PROXY_LOG"), connect);
+	int before_plain = count_in(env("PROXY_LOG"), plain);
+
+	uv_loop_init(&loop);
+	/* HTTPS: a CONNECT tunnel, TLS to the registry inside it. */
+	po.username = env("REGISTRY_USER");
+	po.password = env("REGISTRY_PASSWORD");
+	po.ca_pem = ca;
+	po.proxy_url = env("PROXY_URL");
+	po.proxy_user = env("PROXY_USER");
+	po.proxy_pass = env("PROXY_PASSWORD");
+	c = client(&loop, env("REGISTRY_TLS_HOST"), "itest/proxied", &po);
+	push_files(&loop, c, "v1", app_v1, 0, &p);
+	free(p.manifest_json);
+	pull_and_check(&loop, c, &o, "kind: ConfigMap\nv: 1\n", &w);
+	client_close(&loop, c);
+	settle(env("PROXY_LOG"));
+	ASSERT(count_in(env("PROXY_LOG"), connect) > before_tls);
+	/* Plain HTTP: tunnelled too (as GitRepository's transport does). */
+	po.username = po.password = NULL;
+	po.ca_pem = NULL;
+	c = client(&loop, env("REGISTRY_HOST"), "itest/proxied", &po);
+	push_files(&loop, c, "v1", app_v1, 0, &p);
+	free(p.manifest_json);
+	pull_and_check(&loop, c, &o, "kind: ConfigMap\nv: 1\n", &w);
+	client_close(&loop, c);
+	settle(env("PROXY_LOG"));
+	ASSERT(count_in(env("PROXY_LOG"), plain) > before_plain);
+	/* A wrong proxy password: the proxy's 407, named. */
+	po.push = false;
+	po.proxy_pass = "proxy-pass-xyzzy";
+	c = client(&loop, env("REGISTRY_HOST"), "itest/proxied", &po);
+	RUN(&loop, w, oci_pull(c, &o, pull_cb, &w));
+	ASSERT(w.r < 0);
+	ASSERT_EQ(w.r, -EACCES);
+	ASSERT_CONTAINS(w.err.msg, "the proxy refused the proxy username and password");
+	ASSERT(!strstr(w.err.msg, "xyzzy"));
+	client_close(&loop, c);
+	w_reset(&w);
+	finish_loop(&loop);
+	free(ca);
+	free(connect);
 	free(plain);
 }
 

@@ -8,7 +8,8 @@
 # the file <case>/cwd names a subdirectory, build "." from inside that
 # one, as `cd overlays/dev && kustomize build .`), with the extra
 # arguments in <case>/args if there are any; stdout must be byte for byte
-# equal.  Where kustomize fails we must fail too
+# equal (kustomize runs the helm oracle for helmCharts: the cases with
+# --enable-helm in their args).  Where kustomize fails we must fail too
 # (messages differ; ours is shown).  One TAP line per case.  On a
 # mismatch both outputs are also compared as parsed objects, and the first
 # differing object and field path are shown (python3 with PyYAML, else our
@@ -19,9 +20,9 @@ BIN=${BIN:-bin}
 ours=$PWD/$BIN/cflux
 # shellcheck disable=SC1091
 . test/cluster/env.sh
-if [ ! -x "$KUSTOMIZE" ]; then
+if [ ! -x "$KUSTOMIZE" ] || [ ! -x "$HELM" ]; then
 	bash test/cluster/build.sh oracles >/dev/null 2>&1 ||
-		{ echo "not ok 1 - kustomize oracle did not build"; exit 1; }
+		{ echo "not ok 1 - kustomize and helm oracles did not build"; exit 1; }
 fi
 [ -x "$ours" ] || { echo "not ok 1 - $ours is missing (make)"; exit 1; }
 BUILD=${BUILD:-build/default}
@@ -113,7 +114,7 @@ for c in test/data/kustomize/*/; do
 	extra=()
 	[ -f "$c/args" ] && read -ra extra <"$c/args"
 	n=$((n + 1))
-	(cd "$run" && "$KUSTOMIZE" build "${extra[@]}" "$target" >"$tmp/want" 2>"$tmp/want.err")
+	(cd "$run" && PATH=$(dirname "$HELM"):$PATH "$KUSTOMIZE" build "${extra[@]}" "$target" >"$tmp/want" 2>"$tmp/want.err")
 	wrc=$?
 	(cd "$run" && "$ours" kustomize build "${extra[@]}" "$target" >"$tmp/got" 2>"$tmp/got.err")
 	grc=$?

@@ -30,6 +30,19 @@ TEST(add_within_max)
 	buf_release(&b);
 }
 
+/* SIZE_MAX once wrapped max + 1 to 0: a 1-byte allocation, then an overflow. */
+TEST(unlimited_max_grows)
+{
+	struct buf b = BUF_INIT(SIZE_MAX);
+
+	ASSERT_OK(buf_adds(&b, "0123456789abcdef"));
+	ASSERT_OK(buf_adds(&b, "0123456789abcdef"));
+	ASSERT_EQ(b.len, 32);
+	ASSERT(b.alloc > 32);
+	ASSERT_STREQ(b.buf, "0123456789abcdef0123456789abcdef");
+	buf_release(&b);
+}
+
 TEST(add_past_max_fails_and_keeps_contents)
 {
 	struct buf b;

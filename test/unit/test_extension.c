@@ -8,7 +8,7 @@
 #include "operator/controllers.h"
 
 static const struct ext_settings base = {
-	.source_enabled = true, .kustomize_enabled = true, .source_concurrent = 2,
+	.source_enabled = true, .kustomize_enabled = true, .helm_enabled = true, .source_concurrent = 2,
 	.kustomize_concurrent = 4, .requeue_dependency_ms = 30000,
 };
 
@@ -77,13 +77,15 @@ TEST(other_controllers_and_unknown_keys_are_noted)
 	char err[512];
 	cJSON *notes;
 
-	ASSERT_OK(parse("{\"helm-controller.enabled\":\"true\",\"image-automation-controller."
-			"enabled\":\"false\",\"useKubeletIdentity\":\"true\"}",
+	ASSERT_OK(parse("{\"notification-controller.enabled\":\"true\",\"image-automation-"
+			"controller.enabled\":\"false\",\"useKubeletIdentity\":\"true\",\"helm-"
+			"controller.enabled\":\"false\"}",
 			&s, err, &notes));
 	ASSERT_EQ(cJSON_GetArraySize(notes), 2);
 	ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(notes, 0),
 								  "message")),
-			"helm-controller.enabled=true");
+			"notification-controller.enabled=true");
+	ASSERT(!s.helm_enabled); /* helm-controller.enabled is ours now: applied, not noted */
 	ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(notes, 1),
 							       "level")),
 		     "Information");

@@ -184,6 +184,12 @@ TEST(errors_say_what_and_where)
 	ASSERT_CONTAINS(err.msg, "kz/kustomization.yaml");
 	ASSERT_CONTAINS(err.msg, "bogus");
 	ASSERT_NULL(out);
+	/* Flux's kustomize-controller never enables helm: helmCharts are refused by name */
+	put("kz/charts/c/Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n");
+	put("kz/kustomization.yaml", "helmCharts:\n- name: c\n  releaseName: r\n");
+	ASSERT(kz_flux_build(&in, &out, &err) < 0);
+	ASSERT_CONTAINS(err.msg, "helmCharts 'c': must specify --enable-helm");
+	ASSERT_NULL(out);
 	put("kz/kustomization.yaml", "resources: [missing.yaml]\n");
 	ASSERT(kz_flux_build(&in, &out, &err) < 0);
 	ASSERT_CONTAINS(err.msg, "missing.yaml");

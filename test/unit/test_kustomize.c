@@ -161,7 +161,97 @@ TEST(unsupported_fields_refused_by_name)
 	put(d, "kustomization.yaml", "resources: []\nopenapi:\n  path: schema.json\n");
 	ASSERT_EQ(kz_build(d, ".", NULL, &list, &err), -ENOTSUP);
 	ASSERT_CONTAINS(err.msg, "field 'openapi': custom OpenAPI schemas are not supported");
+	put(d, "kustomization.yaml", "helmChartInflationGenerator:\n- chartName: x\n");
+	ASSERT_EQ(kz_build(d, ".", NULL, &list, &err), -ENOTSUP);
+	ASSERT_CONTAINS(err.msg, "deprecated helmChartInflationGenerator");
+	/* without a renderer (kustomize without --enable-helm, and Flux) */
 	put(d, "kustomization.yaml", "helmCharts:\n- name: x\n");
 	ASSERT_EQ(kz_build(d, ".", NULL, &list, &err), -ENOTSUP);
-	ASSERT_CONTAINS(err.msg, "field 'helmCharts': helm charts are not supported");
+	ASSERT_CONTAINS(err.msg, "helmCharts 'x': must specify --enable-helm");
+}
+
+/* What the renderer was asked, and what it answers. */
+struct fake_helm {
+	int calls;
+	char dir[512], release[64], ns[64], kube[32];
+	char values[4][256];
+	size_t nvalues;
+	bool crds, tests, hooks;
+	const char *answer;
+};
+
+static int fake_render(const struct kz_helm_chart *c, struct buf *out, struct op_err *err,
+		       void *payload)
+{
+	struct fake_helm *f = payload;
+
+	(void)err;
+	f->calls++;
+	snprintf(f->dir, sizeof(f->dir), "%s", c->chart_dir);
+	snprintf(f->release, sizeof(f->release), "%s", c->release_name);
+	snprintf(f->ns, sizeof(f->ns), "%s", c->ns);
+	snprintf(f->kube, sizeof(f->kube), "%s", c->kube_version);
+	f->nvalues = c->nvalues;
+	for (size_t i = 0; i < c->nvalues && i < 4; i++)
+		snprintf(f->values[i], sizeof(f->values[i]), "%.*s", (int)c->values_len[i],
+			 c->values[i]);
+	f->crds = c->include_crds;
+	f->tests = c->skip_tests;
+	f->hooks = c->skip_hooks;
+	return buf_adds(out, f->answer);
+}
+
+TEST(helm_charts_through_the_renderer)
+{
+	const char *d = harness_tmpdir();
+	struct kz_opts o = KZ_OPTS_INIT;
+	struct fake_helm f = { .answer = "---\n# Source: mini/templates/cm.yaml\napiVersion: v1\n"
+					 "kind: ConfigMap\nmetadata:\n  name: web-cm\n" };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *list = NULL;
+
+	put(d, "base/charts/mini/Chart.yaml", "apiVersion: v2\nname: mini\nversion: 1.0.0\n");
+	put(d, "base/charts/mini/values.yaml", "a: 1\nb:\n  c: x\n  d: null\nl: [1, 2]\n");
+	put(d, "base/extra.yaml", "e: 5\n");
+	put(d, "base/kustomization.yaml",
+	    "helmCharts:\n- name: mini\n  releaseName: web\n  includeCRDs: true\n"
+	    "  skipTests: true\n  kubeVersion: '1.30'\n  additionalValuesFiles: [extra.yaml]\n"
+	    "  valuesInline:\n    b: {c: z}\n    l: [3]\n");
+	put(d, "kustomization.yaml", "namespace: prod\nresources:\n- base\n");
+	o.helm = fake_render;
+	o.helm_payload = &f;
+	ASSERT_OK(kz_build_opts(d, ".", &o, &list, &err));
+	ASSERT_EQ(f.calls, 1);
+	ASSERT(str_endswith(f.dir, "/base/charts/mini"));
+	ASSERT_STREQ(f.release, "web");
+	ASSERT_STREQ(f.ns, "prod"); /* inherited from the overlay */
+	ASSERT_STREQ(f.kube, "1.30");
+	ASSERT(f.crds && f.tests && !f.hooks);
+	ASSERT_EQ(f.nvalues, 2);
+	/* the inline values over the file's, nulls gone, lists replaced */
+	ASSERT_STREQ(f.values[0], "a: 1\nb:\n  c: z\nl:\n- 3\n");
+	ASSERT_STREQ(f.values[1], "e: 5\n");
+	/* the overlay's namespace is not set on what helm rendered */
+	ASSERT_EQ(cJSON_GetArraySize(list), 1);
+	ASSERT_STREQ(yj_get_str(list, "/0/metadata/name"), "web-cm");
+	ASSERT_NULL(yj_get(list, "/0/metadata/namespace"));
+	cJSON_Delete(list);
+	list = NULL;
+
+	/* a chart that is not there and would have to be downloaded */
+	put(d, "kustomization.yaml",
+	    "helmCharts:\n- name: other\n  repo: https://charts.example.com\n");
+	ASSERT_EQ(kz_build_opts(d, ".", &o, &list, &err), -ENOTSUP);
+	ASSERT_CONTAINS(err.msg, "charts are never downloaded");
+	put(d, "kustomization.yaml", "helmCharts:\n- name: other\n");
+	ASSERT_EQ(kz_build_opts(d, ".", &o, &list, &err), -ENOENT);
+	ASSERT_CONTAINS(err.msg, "no repo specified for pull");
+	put(d, "kustomization.yaml", "helmCharts:\n- name: mini\n  nameTemplate: x\n");
+	ASSERT_EQ(kz_build_opts(d, ".", &o, &list, &err), -ENOTSUP);
+	ASSERT_CONTAINS(err.msg, "nameTemplate is not supported");
+	put(d, "kustomization.yaml",
+	    "helmGlobals: {chartHome: base/charts}\nhelmCharts:\n- name: mini\n  bogus: 1\n");
+	ASSERT_EQ(kz_build_opts(d, ".", &o, &list, &err), -EINVAL);
+	ASSERT_CONTAINS(err.msg, "unknown field 'bogus'");
+	ASSERT_EQ(f.calls, 1);
 }

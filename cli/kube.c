@@ -1,0 +1,318 @@
+/*
+ * kube.c: what the cluster commands of bin/cflux share: the flags kubectl
+ * and the flux CLI have (--kubeconfig, --context, -n/--namespace,
+ * -A/--all-namespaces) plus each command's own, and a synchronous face on
+ * lib/kube's asynchronous client.
+ *
+ * DESIGN
+ * One flag table serves every command; a command names the flags it takes
+ * (CLI_F_*) and any other is refused with the flux CLI's message ("unknown
+ * flag: --x"), so a typo never passes silently.  GNU getopt_long permutes,
+ * so flags may follow the positional arguments, as with cobra.
+ *
+ * The client is lib/kube's (kubeconfig loading, TLS, credentials): a
+ * synchronous call starts the asynchronous one and runs the private loop
+ * until its callback has run.  Nothing else is on that loop, so the
+ * command is a plain sequence of requests.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "cli.h"
+#include "kube/config.h"
+#include "base/banned.h"
+
+struct cli_kube {
+	uv_loop_t loop;
+	struct kube_client *client;
+	char *ns;
+};
+
+void cli_say(const char *mark, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s ", mark);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("✗ ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+/* ---- flags ---- */
+
+enum {
+	OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_STATUS_SELECTOR, OPT_NO_HEADER, OPT_WITH_SOURCE,
+	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR,
+};
+
+/* A DNS-1123 label, as flux checks the namespace. */
+static bool dns_label(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
+		    struct cli_flags *f)
+{
+	static const struct option opts[] = {
+		{ "kubeconfig", required_argument, NULL, OPT_KUBECONFIG },
+		{ "context", required_argument, NULL, OPT_CONTEXT },
+		{ "namespace", required_argument, NULL, 'n' },
+		{ "all-namespaces", no_argument, NULL, 'A' },
+		{ "ns-follows-kube-context", no_argument, NULL, OPT_NS_FOLLOWS },
+		{ "status-selector", required_argument, NULL, OPT_STATUS_SELECTOR },
+		{ "output", required_argument, NULL, 'o' },
+		{ "label-selector", required_argument, NULL, 'l' },
+		{ "no-header", no_argument, NULL, OPT_NO_HEADER },
+		{ "with-source", no_argument, NULL, OPT_WITH_SOURCE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "for", required_argument, NULL, OPT_FOR },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *env;
+	bool ns_set = false;
+	int c, idx;
+
+	memset(f, 0, sizeof(*f));
+	f->timeout_ns = 5 * NSEC_PER_MIN;
+	f->ns = "flux-system";
+	env = getenv("FLUX_SYSTEM_NAMESPACE");
+	if (env && dns_label(env))
+		f->ns = env;
+	env = getenv("FLUX_NS_FOLLOWS_KUBE_CONTEXT");
+	f->ns_follows_context = env && *env;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:Ao:l:h", opts, &idx)) != -1) {
+		unsigned need = 0;
+
+		switch (c) {
+		case OPT_KUBECONFIG: f->kubeconfig = optarg; break;
+		case OPT_CONTEXT: f->context = optarg; break;
+		case 'n': f->ns = optarg; ns_set = true; break;
+		case 'A': f->all_ns = true; break;
+		case OPT_NS_FOLLOWS: f->ns_follows_context = true; break;
+		case OPT_STATUS_SELECTOR: f->status_selector = optarg; need = CLI_F_GET; break;
+		case 'o': f->output = optarg; need = CLI_F_GET; break;
+		case 'l': f->label_selector = optarg; need = CLI_F_GET; break;
+		case OPT_NO_HEADER: f->no_header = true; need = CLI_F_GET; break;
+		case OPT_FOR: f->for_sel = optarg; need = CLI_F_FOR; break;
+		case OPT_WITH_SOURCE: f->with_source = true; need = CLI_F_WITH_SOURCE; break;
+		case OPT_TIMEOUT:
+			need = CLI_F_TIMEOUT;
+			if (duration_parse(optarg, &f->timeout_ns) < 0 || f->timeout_ns <= 0) {
+				fprintf(stderr, "✗ invalid argument \"%s\" for \"--timeout\" flag\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 1;
+		case ':':
+			fprintf(stderr, "✗ flag needs an argument: %s\n", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			if (optopt)
+				fprintf(stderr, "✗ unknown shorthand flag: '%c' in -%c\n", optopt,
+					optopt);
+			else
+				fprintf(stderr, "✗ unknown flag: %s\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+		if (need && !(allowed & need)) {
+			fprintf(stderr, "✗ unknown flag: --%s\n",
+				c == 'o' ? "output" : c == 'l' ? "label-selector" : opts[idx].name);
+			return -EINVAL;
+		}
+	}
+	if (f->output && !streq(f->output, "json") && !streq(f->output, "yaml")) {
+		fprintf(stderr, "✗ invalid output format \"%s\": json or yaml\n", f->output);
+		return -EINVAL;
+	}
+	if (ns_set && !dns_label(f->ns)) {
+		fprintf(stderr, "✗ namespace must be a valid DNS label: \"%s\"\n", f->ns);
+		return -EINVAL;
+	}
+	if (ns_set)
+		f->ns_follows_context = false;
+	f->args = argv + optind;
+	f->n_args = argc - optind;
+	return 0;
+}
+
+/* ---- the client ---- */
+
+int cli_kube_open(struct cli_flags *f, struct cli_kube **ret)
+{
+	struct kube_config *cfg = NULL;
+	struct op_err err = OP_ERR_INIT;
+	struct cli_kube *k = xcalloc(1, sizeof(*k));
+	int r;
+
+	uv_loop_init(&k->loop);
+	r = kube_config_load(f->kubeconfig, f->context, &cfg, &err);
+	if (r == 0)
+		r = kube_client_new(&k->loop, cfg, &k->client, &err);
+	if (r < 0) {
+		cli_fail("%s", err.msg[0] ? err.msg : op_strerror(r));
+		kube_config_free(cfg);
+		cli_kube_close(k);
+		return r;
+	}
+	k->ns = xstrdup(f->ns_follows_context && cfg->ns && *cfg->ns ? cfg->ns : f->ns);
+	kube_config_free(cfg);
+	*ret = k;
+	return 0;
+}
+
+static void closed(void *p)
+{
+	*(bool *)p = true;
+}
+
+void cli_kube_close(struct cli_kube *k)
+{
+	bool done = false;
+
+	if (!k)
+		return;
+	if (k->client) {
+		kube_client_close(k->client, closed, &done);
+		while (!done)
+			uv_run(&k->loop, UV_RUN_ONCE);
+	}
+	uv_run(&k->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&k->loop);
+	free(k->ns);
+	free(k);
+}
+
+const char *cli_kube_ns(const struct cli_kube *k)
+{
+	return k->ns;
+}
+
+struct call {
+	bool done;
+	int r;
+	cJSON *obj;
+	struct op_err err;
+};
+
+static void call_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct call *c = payload;
+
+	c->done = true;
+	c->r = r;
+	if (r == 0 && obj)
+		c->obj = cJSON_Duplicate(obj, true);
+	if (r < 0 && err)
+		c->err = *err;
+}
+
+enum verb { V_GET, V_LIST, V_PATCH };
+
+static int run(struct cli_kube *k, enum verb v, const struct kube_ref *ref,
+	       const struct kube_opts *o, const char *patch, cJSON **ret, struct op_err *err)
+{
+	struct kube_opts dflt = KUBE_OPTS_INIT;
+	struct call c = { 0 };
+	int r;
+
+	if (!o)
+		o = &dflt;
+	switch (v) {
+	case V_GET: r = kube_get(k->client, ref, o, call_done, &c); break;
+	case V_LIST: r = kube_list(k->client, ref, o, call_done, &c); break;
+	default:
+		r = kube_patch(k->client, ref, KUBE_PATCH_MERGE, patch, o, call_done, &c);
+		break;
+	}
+	if (r < 0)
+		return op_err_set(err, r, "%s", op_strerror(r));
+	while (!c.done)
+		uv_run(&k->loop, UV_RUN_ONCE);
+	if (c.r < 0) {
+		*err = c.err;
+		if (!err->msg[0])
+			op_err_set(err, c.r, "%s", op_strerror(c.r));
+		cJSON_Delete(c.obj);
+		return c.r;
+	}
+	*ret = c.obj ? c.obj : cJSON_CreateObject();
+	return 0;
+}
+
+int cli_kube_get(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
+		 cJSON **ret, struct op_err *err)
+{
+	return run(k, V_GET, ref, o, NULL, ret, err);
+}
+
+int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
+		  cJSON **ret, struct op_err *err)
+{
+	return run(k, V_LIST, ref, o, NULL, ret, err);
+}
+
+int cli_kube_patch(struct cli_kube *k, const struct kube_ref *ref, const char *merge_patch,
+		   cJSON **ret, struct op_err *err)
+{
+	return run(k, V_PATCH, ref, NULL, merge_patch, ret, err);
+}
+
+static void timer_fired(uv_timer_t *t)
+{
+	*(bool *)t->data = true;
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	*(bool *)h->data = true;
+}
+
+void cli_kube_sleep(struct cli_kube *k, uint64_t ms)
+{
+	uv_timer_t t;
+	bool fired = false, done = false;
+
+	uv_timer_init(&k->loop, &t);
+	t.data = &fired;
+	uv_timer_start(&t, timer_fired, ms, 0);
+	while (!fired)
+		uv_run(&k->loop, UV_RUN_ONCE);
+	t.data = &done;
+	uv_close((uv_handle_t *)&t, timer_closed);
+	while (!done)
+		uv_run(&k->loop, UV_RUN_ONCE);
+}

@@ -1,0 +1,2001 @@
+/*
+ * ctl_helmrelease.c: the HelmRelease reconciler (helm.toolkit.fluxcd.io/v2),
+ * helm-controller's contract, on lib/helm (render, release records) and
+ * lib/apply (server-side apply, health, prune).
+ *
+ * One reconcile, as callbacks on the loop with the chart work on the
+ * thread pool:
+ *
+ *   spec         every field is known: one we do not implement is refused
+ *                with Stalled=True naming it (UnsupportedField)
+ *   dependsOn    each HelmRelease Ready at its current generation, else
+ *                Ready=False DependencyNotReady, retried later
+ *   chart        chartRef OCIRepository or HelmChart: the source object's
+ *                status.artifact (read from the apiserver, so a HelmChart
+ *                needs no reconciler in this process); chart.spec: the
+ *                HelmChart <ns>-<name> applied (owned by us) and its
+ *                artifact read back
+ *   values       valuesFrom in order (ConfigMap/Secret, valuesKey,
+ *                targetPath with Helm's --set parser, optional), then
+ *                spec.values on top, as fluxcd/pkg's
+ *                ChartValuesFromReferences
+ *   history      the release Secrets sh.helm.release.v1.<name>.v<N> of the
+ *                storage namespace, decoded (thread pool)
+ *   state        (thread pool) as helm-controller's DetermineReleaseState:
+ *                absent -> install; pending-* -> unlocked (failed); failed
+ *                -> remediation or RetriesExceeded; the deployed release's
+ *                chart name, version and values differ -> upgrade;
+ *                otherwise in sync and nothing is written to storage
+ *   action       Helm's own steps: the new record created pending-*, the
+ *                manifest applied (lib/apply, field manager
+ *                helm-controller, owner labels helm.toolkit.fluxcd.io/name,
+ *                Helm's ownership metadata, prune of what the chart no
+ *                longer renders), the readiness wait (unless disableWait),
+ *                the record marked deployed and the previous superseded;
+ *                on failure the record is failed and the previous release
+ *                stays deployed; upgrade remediation rolls back (a new
+ *                revision with the previous manifest) while retries last
+ *   status       history snapshots, lastAttemptedRevision, ConfigDigest,
+ *                ReleaseAction, failure counters, inventory, Ready and
+ *                Released with Flux's reasons
+ *
+ * Deletion uninstalls: the release's objects pruned (the inventory) and
+ * its Secrets deleted, then the HelmChart we created.
+ *
+ * Not implemented, refused when set: hooks are not run (a chart with
+ * install/upgrade hooks is refused unless disableHooks), tests, drift
+ * detection, post-renderers, kubeConfig, install.crds policies other than
+ * the default, keepHistory.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "apply/apply.h"
+#include "apply/wait.h"
+#include "base/alloc.h"
+#include "base/b64.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "conditions.h"
+#include "controllers.h"
+#include "helm/helm.h"
+#include "yj/yj.h"
+#include "base/banned.h"
+
+#define FIELD_MANAGER "helm-controller"
+#define OWNER_PREFIX "helm.toolkit.fluxcd.io"
+#define MAX_RELEASE_BYTES (64u << 20)
+#define MAX_CHART_BYTES (100u << 20)
+#define DEFAULT_MAX_HISTORY 5
+#define RELEASE_NAME_MAX 53
+
+enum hr_action {
+	ACT_NONE,    /* in sync */
+	ACT_INSTALL,
+	ACT_UPGRADE,
+	ACT_ROLLBACK,
+	ACT_STALL,   /* retries exhausted, or a chart we cannot run */
+};
+
+/* A sequential list of release Secret writes. */
+struct sop {
+	enum { SOP_CREATE, SOP_UPDATE, SOP_DELETE } kind;
+	cJSON *secret; /* CREATE/UPDATE */
+	char *name;    /* DELETE */
+};
+
+struct hrjob {
+	struct rc *rc;
+	struct hr_ctl *h;
+	struct kube_client *client; /* maybe impersonated; a reference */
+	/* spec */
+	char *release, *target_ns, *storage_ns;
+	int64_t interval_ns, timeout_ns;
+	int64_t install_timeout_ns, upgrade_timeout_ns; /* spec.<action>.timeout, else timeout */
+	int max_history;
+	bool wait_install, wait_upgrade, hooks_off_install, hooks_off_upgrade;
+	int install_retries, upgrade_retries;
+	bool upgrade_uninstall;    /* upgrade.remediation.strategy: uninstall */
+	bool remediate_last;       /* upgrade.remediation.remediateLastFailure */
+	/* source */
+	char *artifact, *digest, *src_revision, *helmchart;
+	bool oci;
+	/* values */
+	cJSON *values;
+	int vi;
+	/* releases */
+	cJSON *secrets; /* the List's items */
+	/* thread pool results */
+	int r;
+	struct op_err err;
+	char *errmsg;
+	const char *reason;
+	enum hr_action act;
+	cJSON *history;   /* decoded releases, ascending versions */
+	cJSON *last;      /* borrowed from history */
+	cJSON *deployed;  /* borrowed: the newest deployed */
+	cJSON *rel;       /* the new release record */
+	cJSON *objects;   /* what the new release applies */
+	char *chart_name, *chart_version, *app_version;
+	char config_digest[72];
+	int version;
+	bool unlock;      /* the last record was pending-*: mark it failed first */
+	/* action */
+	struct sop *ops;
+	size_t nops, opi;
+	void (*ops_next)(struct hrjob *j);
+	cJSON *prev_inv;  /* what the release being replaced applied: pruned if gone */
+	uint64_t t_action;
+};
+
+static void ops_clear(struct hrjob *j)
+{
+	for (size_t i = 0; i < j->nops; i++) {
+		cJSON_Delete(j->ops[i].secret);
+		free(j->ops[i].name);
+	}
+	free(j->ops);
+	j->ops = NULL;
+	j->nops = j->opi = 0;
+}
+
+static void job_release(void *job)
+{
+	struct hrjob *j = job;
+
+	if (j->client)
+		kube_client_unref(j->client);
+	free(j->release);
+	free(j->target_ns);
+	free(j->storage_ns);
+	free(j->artifact);
+	free(j->digest);
+	free(j->src_revision);
+	free(j->helmchart);
+	cJSON_Delete(j->values);
+	cJSON_Delete(j->secrets);
+	free(j->errmsg);
+	cJSON_Delete(j->history);
+	cJSON_Delete(j->rel);
+	cJSON_Delete(j->objects);
+	free(j->chart_name);
+	free(j->chart_version);
+	free(j->app_version);
+	ops_clear(j);
+	cJSON_Delete(j->prev_inv);
+}
+
+static uint64_t ms(int64_t ns)
+{
+	return (uint64_t)(ns / NSEC_PER_MSEC);
+}
+
+static void set_str(cJSON *o, const char *k, const char *v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+}
+
+static void set_num(cJSON *o, const char *k, double v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, k);
+	cJSON_AddNumberToObject(o, k, v);
+}
+
+static int status_int(const cJSON *st, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, k);
+
+	return cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
+}
+
+/* ---- the spec: what is implemented, the rest refused ---- */
+
+struct field {
+	const char *name;
+	const struct field *sub; /* allowed members of an object; NULL: any value */
+	bool each;               /* an array of such objects */
+};
+
+#define F(n) { n, NULL, false }
+#define FS(n, s) { n, s, false }
+#define FE(n, s) { n, s, true }
+static const struct field f_ref[] = { F("kind"), F("name"), F("namespace"), F(NULL) };
+static const struct field f_chart_spec[] = {
+	F("chart"), F("version"), FS("sourceRef", f_ref), F("interval"),
+	F("reconcileStrategy"), F("valuesFiles"), F("ignoreMissingValuesFiles"), F(NULL)
+};
+static const struct field f_chart[] = { FS("spec", f_chart_spec), F(NULL) };
+static const struct field f_values_from[] = { F("kind"), F("name"), F("valuesKey"),
+					       F("targetPath"), F("optional"), F(NULL) };
+static const struct field f_dep[] = { F("name"), F("namespace"), F(NULL) };
+static const struct field f_install_rem[] = { F("retries"), F(NULL) };
+static const struct field f_install[] = { F("timeout"), F("disableWait"),
+					  F("disableHooks"), FS("remediation", f_install_rem),
+					  F(NULL) };
+static const struct field f_upgrade_rem[] = { F("retries"), F("strategy"),
+					      F("remediateLastFailure"), F(NULL) };
+static const struct field f_upgrade[] = { F("timeout"), F("disableWait"),
+					  F("disableHooks"), FS("remediation", f_upgrade_rem),
+					  F(NULL) };
+static const struct field f_spec[] = {
+	FS("chartRef", f_ref),
+	FS("chart", f_chart),
+	F("interval"),
+	F("timeout"),
+	F("releaseName"),
+	F("targetNamespace"),
+	F("storageNamespace"),
+	F("values"),
+	FE("valuesFrom", f_values_from),
+	F("suspend"),
+	FE("dependsOn", f_dep),
+	F("serviceAccountName"),
+	F("maxHistory"),
+	FS("install", f_install),
+	FS("upgrade", f_upgrade),
+	F(NULL),
+};
+
+/* The first member of `o` (at `path`) that `allowed` does not list: 1 with its path in `ret`. */
+static int unknown_field(const cJSON *o, const struct field *allowed, const char *path,
+			 char *ret, size_t n)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, o)
+	{
+		const struct field *f;
+
+		for (f = allowed; f->name; f++)
+			if (streq(f->name, m->string))
+				break;
+		if (!f->name) {
+			snprintf(ret, n, "%s.%s", path, m->string);
+			return 1;
+		}
+		if (f->sub) {
+			char sub[256];
+
+			snprintf(sub, sizeof(sub), "%s.%s", path, m->string);
+			if (f->each) {
+				const cJSON *e;
+
+				cJSON_ArrayForEach(e, m)
+					if (cJSON_IsObject(e) &&
+					    unknown_field(e, f->sub, sub, ret, n))
+						return 1;
+			} else if (cJSON_IsObject(m) && unknown_field(m, f->sub, sub, ret, n)) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+bool helmrelease_unsupported(const cJSON *spec, char *ret, size_t n)
+{
+	return unknown_field(spec, f_spec, "spec", ret, n) != 0;
+}
+
+/* Helm's release name rule as helm-controller shortens it (internal/release/name.go). */
+char *helmrelease_name(const char *name_, const char *rn, const char *tns)
+{
+	char *name, hex[65];
+
+	if (rn && *rn)
+		name = xstrdup(rn);
+	else if (tns && *tns)
+		name = xasprintf("%s-%s", tns, name_);
+	else
+		name = xstrdup(name_);
+	if (strlen(name) > RELEASE_NAME_MAX) {
+		char *s;
+
+		yj_sha256_hex(name, strlen(name), hex);
+		s = xasprintf("%.40s-%.12s", name, hex);
+		free(name);
+		name = s;
+	}
+	return name;
+}
+
+/* ---- ending a reconcile ---- */
+
+static void fail(struct hrjob *j, const char *reason, const char *msg, bool stall,
+		 uint64_t wait_ms)
+{
+	struct rc *rc = j->rc;
+	bool waiting = streq(reason, "DependencyNotReady") || streq(reason, "ArtifactFailed");
+
+	rc_event(rc, waiting ? "Normal" : "Warning", reason, "%s", msg);
+	if (!waiting)
+		log_error(NULL, "Reconciliation failed", "controller", "helmrelease", "object",
+			  rc->key, "reason", reason, "error", msg, NULL);
+	if (stall) {
+		rc_stall(rc, reason, msg);
+		return;
+	}
+	cond_delete(rc->status, COND_STALLED);
+	cond_set(rc->status, COND_READY, "False", reason, msg, rc_gen(rc), time_now_ns());
+	rc_done(rc, wait_ms ? wait_ms : ms(j->interval_ns));
+}
+
+/* ---- release records ---- */
+
+static const char *rel_status(const cJSON *rel)
+{
+	const char *s = yj_get_str(rel, "/info/status");
+
+	return s ? s : "unknown";
+}
+
+static int rel_version(const cJSON *rel)
+{
+	return (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(rel, "version"));
+}
+
+static void rel_set_status(cJSON *rel, const char *status, const char *desc)
+{
+	cJSON *info = cJSON_GetObjectItemCaseSensitive(rel, "info");
+
+	cJSON_ReplaceItemInObjectCaseSensitive(info, "status", cJSON_CreateString(status));
+	if (desc)
+		cJSON_ReplaceItemInObjectCaseSensitive(info, "description",
+						       cJSON_CreateString(desc));
+}
+
+static void op_add(struct hrjob *j, int kind, const cJSON *rel, bool update)
+{
+	struct sop *op;
+	struct op_err err = OP_ERR_INIT;
+
+	j->ops = xrealloc(j->ops, (j->nops + 1) * sizeof(*j->ops));
+	op = &j->ops[j->nops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	if (kind == SOP_DELETE) {
+		op->name = xasprintf("sh.helm.release.v1.%s.v%d", j->release, rel_version(rel));
+		return;
+	}
+	op->secret = helm_release_secret(rel, j->storage_ns, update, time_now_ns() / NSEC_PER_SEC,
+					 NULL, &err);
+}
+
+static void ops_run(struct hrjob *j);
+
+static void op_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	char msg[1024];
+
+	(void)obj;
+	if (r < 0 && !(r == -ENOENT && j->ops[j->opi].kind == SOP_DELETE)) {
+		snprintf(msg, sizeof(msg), "cannot write the release record: %s",
+			 err && err->msg[0] ? err->msg : op_strerror(r));
+		ops_clear(j);
+		fail(j, "StorageFailed", msg, false, 0);
+		return;
+	}
+	j->opi++;
+	ops_run(j);
+}
+
+/* Run the queued Secret writes in order, then j->ops_next. */
+static void ops_run(struct hrjob *j)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->storage_ns };
+	struct sop *op;
+	int r;
+
+	if (j->opi >= j->nops) {
+		void (*next)(struct hrjob *) = j->ops_next;
+
+		ops_clear(j);
+		next(j);
+		return;
+	}
+	op = &j->ops[j->opi];
+	if (op->kind == SOP_DELETE) {
+		ref.name = op->name;
+		r = kube_delete(j->client, &ref, NULL, op_done, j);
+	} else if (!op->secret) {
+		r = -EINVAL;
+	} else if (op->kind == SOP_CREATE) {
+		r = kube_create(j->client, &ref, op->secret, NULL, op_done, j);
+	} else {
+		ref.name = yj_get_str(op->secret, "/metadata/name");
+		r = kube_update(j->client, &ref, op->secret, NULL, op_done, j);
+	}
+	if (r < 0) {
+		ops_clear(j);
+		fail(j, "StorageFailed", "cannot write the release record", false, 0);
+	}
+}
+
+static void ops_start(struct hrjob *j, void (*next)(struct hrjob *j))
+{
+	j->ops_next = next;
+	j->opi = 0;
+	ops_run(j);
+}
+
+/* ---- status ---- */
+
+/* Flux's snapshot of a release (status.history[]). */
+static cJSON *snapshot(const struct hrjob *j, const cJSON *rel)
+{
+	cJSON *s = cJSON_CreateObject(), *obs = cJSON_CreateObject();
+	const char *fd = yj_get_str(rel, "/info/first_deployed");
+	const char *ld = yj_get_str(rel, "/info/last_deployed");
+	const char *av = yj_get_str(rel, "/chart/metadata/appVersion");
+	char digest[72], cd[72];
+	struct buf y = BUF_INIT(64u << 20);
+
+	/* Our own digest of what Flux observes: name, version, info, chart metadata, config, manifest. */
+	cJSON_AddStringToObject(obs, "name", j->release);
+	cJSON_AddNumberToObject(obs, "version", rel_version(rel));
+	cJSON_AddItemToObject(obs, "info", cJSON_Duplicate(yj_get(rel, "/info"), 1));
+	cJSON_AddItemToObject(obs, "chartMetadata",
+			      cJSON_Duplicate(yj_get(rel, "/chart/metadata"), 1));
+	if (yj_get(rel, "/config"))
+		cJSON_AddItemToObject(obs, "config", cJSON_Duplicate(yj_get(rel, "/config"), 1));
+	if (yj_get_str(rel, "/manifest"))
+		cJSON_AddStringToObject(obs, "manifest", yj_get_str(rel, "/manifest"));
+	yj_digest(obs, digest);
+	cJSON_Delete(obs);
+	if (yj_get(rel, "/config") && cJSON_GetArraySize(yj_get(rel, "/config")) > 0)
+		yj_emit_yaml_go(yj_get(rel, "/config"), &y);
+	yj_sha256_hex(y.buf ? y.buf : "", y.len, cd + 7);
+	memcpy(cd, "sha256:", 7);
+	buf_release(&y);
+	cJSON_AddStringToObject(s, "digest", digest);
+	cJSON_AddStringToObject(s, "name", j->release);
+	cJSON_AddStringToObject(s, "namespace", yj_get_str(rel, "/namespace") ?
+							yj_get_str(rel, "/namespace") : "");
+	cJSON_AddNumberToObject(s, "version", rel_version(rel));
+	cJSON_AddStringToObject(s, "status", rel_status(rel));
+	cJSON_AddStringToObject(s, "chartName", yj_get_str(rel, "/chart/metadata/name") ?
+							yj_get_str(rel, "/chart/metadata/name") : "");
+	cJSON_AddStringToObject(s, "chartVersion",
+				yj_get_str(rel, "/chart/metadata/version") ?
+					yj_get_str(rel, "/chart/metadata/version") : "");
+	if (av && *av)
+		cJSON_AddStringToObject(s, "appVersion", av);
+	cJSON_AddStringToObject(s, "configDigest", cd);
+	if (fd && *fd)
+		cJSON_AddStringToObject(s, "firstDeployed", fd);
+	if (ld && *ld)
+		cJSON_AddStringToObject(s, "lastDeployed", ld);
+	if (j->oci && j->digest)
+		cJSON_AddStringToObject(s, "ociDigest", j->digest);
+	return s;
+}
+
+/*
+ * status.history from the stored releases: newest first, up to the
+ * previous successful release (Flux's truncation), at most maxHistory.
+ */
+static void write_history(struct hrjob *j)
+{
+	cJSON *hist = cJSON_CreateArray();
+	int n = cJSON_GetArraySize(j->history), kept = 0, max = j->max_history > 0 ?
+								     j->max_history : 5;
+	bool seen_ok = false;
+
+	for (int i = n - 1; i >= 0 && kept < max; i--) {
+		const cJSON *rel = cJSON_GetArrayItem(j->history, i);
+		const char *s = rel_status(rel);
+		bool ok = streq(s, "deployed") || streq(s, "superseded");
+
+		if (ok && seen_ok)
+			break;
+		cJSON_AddItemToArray(hist, snapshot(j, rel));
+		kept++;
+		if (ok)
+			seen_ok = true;
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(j->rc->status, "history");
+	cJSON_AddItemToObject(j->rc->status, "history", hist);
+}
+
+/* The record of `version` in j->history, or NULL. */
+static cJSON *history_get(const struct hrjob *j, int version)
+{
+	cJSON *rel;
+
+	cJSON_ArrayForEach(rel, j->history)
+		if (rel_version(rel) == version)
+			return rel;
+	return NULL;
+}
+
+/* Put `rel` (copied) into j->history in version order. */
+static void history_put(struct hrjob *j, const cJSON *rel)
+{
+	cJSON *old = history_get(j, rel_version(rel)), *it;
+	int i = 0;
+
+	if (old) {
+		cJSON_ReplaceItemViaPointer(j->history, old, cJSON_Duplicate(rel, 1));
+		return;
+	}
+	cJSON_ArrayForEach(it, j->history)
+	{
+		if (rel_version(it) > rel_version(rel))
+			break;
+		i++;
+	}
+	if (i >= cJSON_GetArraySize(j->history))
+		cJSON_AddItemToArray(j->history, cJSON_Duplicate(rel, 1));
+	else
+		cJSON_InsertItemInArray(j->history, i, cJSON_Duplicate(rel, 1));
+}
+
+static void attempted(struct hrjob *j, const char *action)
+{
+	cJSON *st = j->rc->status;
+	char *rev = xasprintf("%s", j->chart_version ? j->chart_version : "");
+
+	set_str(st, "lastAttemptedRevision", rev);
+	if (j->oci && j->digest)
+		set_str(st, "lastAttemptedRevisionDigest", j->digest);
+	set_str(st, "lastAttemptedConfigDigest", j->config_digest);
+	set_num(st, "lastAttemptedGeneration", (double)rc_gen(j->rc));
+	if (action)
+		set_str(st, "lastAttemptedReleaseAction", action);
+	set_str(st, "storageNamespace", j->storage_ns);
+	set_str(st, "helmChart", j->helmchart);
+	free(rev);
+}
+
+static char *release_ref(const struct hrjob *j, int version)
+{
+	return version ? xasprintf("%s/%s.v%d", j->target_ns, j->release, version) :
+			 xasprintf("%s/%s", j->target_ns, j->release);
+}
+
+/* Ready=True from the deployed release, requeue after the interval. */
+static void ready(struct hrjob *j, const char *reason, const char *msg)
+{
+	struct rc *rc = j->rc;
+	int64_t now = time_now_ns();
+
+	cond_delete(rc->status, COND_STALLED);
+	cond_set(rc->status, "Released", "True", reason, msg, rc_gen(rc), now);
+	cond_set(rc->status, COND_READY, "True", reason, msg, rc_gen(rc), now);
+	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "failures");
+	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "installFailures");
+	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "upgradeFailures");
+	write_history(j);
+	rc_done(rc, ms(j->interval_ns));
+}
+
+/* ---- actions ---- */
+
+static void action_failed(struct hrjob *j, const char *what);
+
+static void mark_deployed(struct hrjob *j);
+
+static void finish_success(struct hrjob *j)
+{
+	const char *verb = j->act == ACT_INSTALL ? "install" : j->act == ACT_UPGRADE ? "upgrade" :
+										      "rollback";
+	char *ref = release_ref(j, j->version), *msg;
+
+	if (j->act == ACT_ROLLBACK) {
+		struct rc *rc = j->rc;
+		int64_t now = time_now_ns();
+
+		msg = xasprintf("Helm rollback to previous release %s with chart %s@%s succeeded",
+				ref, j->chart_name, yj_get_str(j->rel, "/chart/metadata/version"));
+		cond_set(rc->status, "Remediated", "True", "RollbackSucceeded", msg, rc_gen(rc),
+			 now);
+		cond_set(rc->status, COND_READY, "False", "RollbackSucceeded", msg, rc_gen(rc), now);
+		rc_event(rc, "Normal", "RollbackSucceeded", "%s", msg);
+		write_history(j);
+		free(msg);
+		free(ref);
+		/* The upgrade is tried again while retries last. */
+		{
+			int f = status_int(rc->status, "upgradeFailures");
+
+			if (j->upgrade_retries >= 0 && f > j->upgrade_retries) {
+				char m[128];
+
+				snprintf(m, sizeof(m), "Failed to upgrade after %d attempt(s)", f);
+				cond_mark_stalled(rc->status, "RetriesExceeded", m, rc_gen(rc), now);
+				rc_done(rc, 0);
+				return;
+			}
+		}
+		rc_done(rc, ms(j->interval_ns));
+		return;
+	}
+	msg = xasprintf("Helm %s succeeded for release %s with chart %s@%s", verb, ref,
+			j->chart_name, j->chart_version);
+	cond_delete(j->rc->status, "Remediated");
+	rc_event(j->rc, "Normal", j->act == ACT_INSTALL ? "InstallSucceeded" : "UpgradeSucceeded",
+		 "%s", msg);
+	log_info(NULL, "Release deployed", "controller", "helmrelease", "object", j->rc->key,
+		 "release", ref, NULL);
+	ready(j, j->act == ACT_INSTALL ? "InstallSucceeded" : "UpgradeSucceeded", msg);
+	free(msg);
+	free(ref);
+}
+
+static void mark_deployed(struct hrjob *j)
+{
+	cJSON *rel;
+	const char *desc = j->act == ACT_INSTALL ? "Install complete" :
+			   j->act == ACT_UPGRADE ? "Upgrade complete" : NULL;
+	char *rb = NULL;
+
+	if (j->act == ACT_ROLLBACK) {
+		rb = xasprintf("Rollback to %d", rel_version(j->deployed));
+		desc = rb;
+	}
+	/* Every other deployed record becomes superseded, as Helm's upgrade and rollback do. */
+	cJSON_ArrayForEach(rel, j->history)
+	{
+		if (rel_version(rel) != j->version && streq(rel_status(rel), "deployed")) {
+			rel_set_status(rel, "superseded", NULL);
+			op_add(j, SOP_UPDATE, rel, true);
+		}
+	}
+	rel_set_status(j->rel, "deployed", desc);
+	op_add(j, SOP_UPDATE, j->rel, true);
+	history_put(j, j->rel);
+	free(rb);
+	ops_start(j, finish_success);
+}
+
+static void waited(const struct wait_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+
+	if (res->r < 0) {
+		action_failed(j, res->msg);
+		return;
+	}
+	mark_deployed(j);
+}
+
+static int64_t action_timeout(const struct hrjob *j)
+{
+	return j->act == ACT_INSTALL ? j->install_timeout_ns : j->upgrade_timeout_ns;
+}
+
+static bool wait_enabled(const struct hrjob *j)
+{
+	return j->act == ACT_INSTALL ? j->wait_install : j->wait_upgrade;
+}
+
+/*
+ * References to what an inventory lists, for the readiness wait (the
+ * inventory knows each object's namespace; the manifest may not): an
+ * entry's id is "<ns>_<name>_<group>_<Kind>", ':' in a name written "__".
+ */
+static cJSON *inventory_refs(const cJSON *inv)
+{
+	cJSON *set = cJSON_CreateArray();
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, yj_get(inv, "/entries"))
+	{
+		const char *id = yj_get_str(e, "/id"), *v = yj_get_str(e, "/v");
+		const char *u1, *k, *g;
+		char *ns, *name, *group, *av, *p, *q;
+		cJSON *o, *m;
+
+		if (!id || !v || !(u1 = strchr(id, '_')) || !(k = strrchr(id, '_')) || k == u1)
+			continue;
+		for (g = k - 1; g > u1 && *g != '_'; g--)
+			;
+		if (g == u1)
+			continue;
+		ns = xstrndup(id, (size_t)(u1 - id));
+		name = xstrndup(u1 + 1, (size_t)(g - u1 - 1));
+		group = xstrndup(g + 1, (size_t)(k - g - 1));
+		for (p = q = name; *p; p++, q++) {
+			*q = *p;
+			if (p[0] == '_' && p[1] == '_') {
+				*q = ':';
+				p++;
+			}
+		}
+		*q = '\0';
+		av = *group ? xasprintf("%s/%s", group, v) : xstrdup(v);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "apiVersion", av);
+		cJSON_AddStringToObject(o, "kind", k + 1);
+		m = cJSON_AddObjectToObject(o, "metadata");
+		cJSON_AddStringToObject(m, "name", name);
+		if (*ns)
+			cJSON_AddStringToObject(m, "namespace", ns);
+		cJSON_AddItemToArray(set, o);
+		free(ns);
+		free(name);
+		free(group);
+		free(av);
+	}
+	return set;
+}
+
+static void applied(struct apply_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+	char *sel;
+	int r;
+
+	if (res->r < 0) {
+		action_failed(j, res->err.msg);
+		return;
+	}
+	if (res->changes[0])
+		rc_event(j->rc, "Normal", "Progressing", "%s", res->changes);
+	if (!wait_enabled(j)) {
+		mark_deployed(j);
+		return;
+	}
+	sel = xasprintf(OWNER_PREFIX "/name=%s," OWNER_PREFIX "/namespace=%s", j->rc->obj->name,
+			j->rc->obj->ns);
+	{
+		cJSON *set = inventory_refs(res->inventory);
+
+		r = wait_ready(j->client, j->h->mapper, set, sel, ms(action_timeout(j)), waited,
+			       j, NULL);
+		cJSON_Delete(set);
+	}
+	free(sel);
+	if (r < 0)
+		action_failed(j, "cannot wait for the release's objects");
+}
+
+/*
+ * The inventory of what a release record's manifest holds, as apply.h
+ * writes it: Helm prunes by the previous release's manifest, and the
+ * HelmRelease CRD we serve (v1.4's) has no status.inventory.  A kind the
+ * mapper has not seen yet is taken as namespaced.
+ */
+static void release_inventory(struct hrjob *j, const cJSON *rel, cJSON *inv)
+{
+	struct yj_stream s = { 0 };
+	const char *m = yj_get_str(rel, "/manifest");
+	cJSON *entries = cJSON_GetObjectItemCaseSensitive(inv, "entries");
+
+	if (!m || yj_parse_stream(m, strlen(m), NULL, &s, NULL) < 0)
+		return;
+	for (size_t i = 0; i < s.n; i++) {
+		const cJSON *d = s.docs[i];
+		const char *av = yj_get_str(d, "/apiVersion"), *kind = yj_get_str(d, "/kind");
+		const char *name = yj_get_str(d, "/metadata/name");
+		const char *ns = yj_get_str(d, "/metadata/namespace"), *slash;
+		const struct kube_mapping *mp;
+		char *group, *id;
+		cJSON *e;
+
+		if (!av || !kind || !name)
+			continue;
+		mp = mapper_lookup(j->h->mapper, av, kind);
+		if (mp && !mp->namespaced)
+			ns = "";
+		else if (!ns || !*ns)
+			ns = j->target_ns;
+		slash = strchr(av, '/');
+		group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
+		id = apply_inventory_id(ns, name, group, kind);
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "id", id);
+		cJSON_AddStringToObject(e, "v", slash ? slash + 1 : av);
+		cJSON_AddItemToArray(entries, e);
+		free(id);
+		free(group);
+	}
+	yj_stream_release(&s);
+}
+
+static cJSON *inventory_new(void)
+{
+	cJSON *inv = cJSON_CreateObject();
+
+	cJSON_AddArrayToObject(inv, "entries");
+	return inv;
+}
+
+static void start_apply(struct hrjob *j)
+{
+	struct apply_opts o = {
+		.field_manager = FIELD_MANAGER,
+		.owner_name = j->rc->obj->name,
+		.owner_ns = j->rc->obj->ns,
+		.owner_label_prefix = OWNER_PREFIX,
+		.default_ns = j->target_ns,
+		.prune = true,
+		.stage_wait_ms = ms(action_timeout(j)),
+	};
+
+	if (!j->prev_inv) {
+		j->prev_inv = inventory_new();
+		if (j->deployed)
+			release_inventory(j, j->deployed, j->prev_inv);
+		if (j->last && j->last != j->deployed)
+			release_inventory(j, j->last, j->prev_inv);
+	}
+	o.prev_inventory = j->prev_inv;
+
+	j->t_action = uv_now(kube_client_loop(ctl_client(j->rc->ctl)));
+	if (apply_set(j->client, j->h->mapper, j->objects, &o, applied, j, NULL) < 0)
+		action_failed(j, "cannot start the apply");
+}
+
+/* After a failed install or upgrade: remediation, or the terminal error. */
+static void after_failure(struct hrjob *j);
+
+static void action_failed(struct hrjob *j, const char *what)
+{
+	const char *verb = j->act == ACT_INSTALL ? "install" : j->act == ACT_UPGRADE ? "upgrade" :
+										      "rollback";
+	char *ref = release_ref(j, 0);
+	char *desc;
+	cJSON *st = j->rc->status;
+
+	free(j->errmsg);
+	if (j->act == ACT_ROLLBACK)
+		j->errmsg = xasprintf("Helm rollback to previous release %s.v%d with chart %s@%s "
+				      "failed: %s", ref, rel_version(j->deployed), j->chart_name,
+				      yj_get_str(j->rel, "/chart/metadata/version"), what);
+	else
+		j->errmsg = xasprintf("Helm %s failed for release %s with chart %s@%s: %s", verb,
+				      ref, j->chart_name, j->chart_version, what);
+	free(ref);
+	desc = xasprintf("%s \"%s\" failed: %s",
+			 j->act == ACT_INSTALL ? "Release" : j->act == ACT_UPGRADE ? "Upgrade" :
+										      "Rollback",
+			 j->release, what);
+	rel_set_status(j->rel, "failed", desc);
+	free(desc);
+	op_add(j, SOP_UPDATE, j->rel, true);
+	history_put(j, j->rel);
+	set_num(st, "failures", status_int(st, "failures") + 1);
+	if (j->act == ACT_INSTALL)
+		set_num(st, "installFailures", status_int(st, "installFailures") + 1);
+	else if (j->act == ACT_UPGRADE)
+		set_num(st, "upgradeFailures", status_int(st, "upgradeFailures") + 1);
+	ops_start(j, after_failure);
+}
+
+static void start_rollback(struct hrjob *j);
+
+static void after_failure(struct hrjob *j)
+{
+	struct rc *rc = j->rc;
+	cJSON *st = rc->status;
+	int64_t now = time_now_ns();
+	const char *reason = j->act == ACT_INSTALL ? "InstallFailed" :
+			     j->act == ACT_UPGRADE ? "UpgradeFailed" : "RollbackFailed";
+	int failures = j->act == ACT_INSTALL ? status_int(st, "installFailures") :
+					       status_int(st, "upgradeFailures");
+	int retries = j->act == ACT_INSTALL ? j->install_retries : j->upgrade_retries;
+
+	rc_event(rc, "Warning", reason, "%s", j->errmsg);
+	log_error(NULL, "Release failed", "controller", "helmrelease", "object", rc->key,
+		  "reason", reason, "error", j->errmsg, NULL);
+	write_history(j);
+	if (j->act == ACT_ROLLBACK) {
+		cond_set(st, "Remediated", "False", reason, j->errmsg, rc_gen(rc), now);
+		cond_set(st, COND_READY, "False", reason, j->errmsg, rc_gen(rc), now);
+		rc_done(rc, ms(j->interval_ns));
+		return;
+	}
+	cond_set(st, "Released", "False", reason, j->errmsg, rc_gen(rc), now);
+	if (j->act == ACT_UPGRADE && !j->upgrade_uninstall && j->deployed &&
+	    (retries < 0 || failures <= retries || j->remediate_last)) {
+		start_rollback(j);
+		return;
+	}
+	cond_set(st, COND_READY, "False", reason, j->errmsg, rc_gen(rc), now);
+	if (retries >= 0 && failures > retries) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "Failed to %s after %d attempt(s)",
+			 j->act == ACT_INSTALL ? "install" : "upgrade", failures);
+		cond_mark_stalled(st, "RetriesExceeded", msg, rc_gen(rc), now);
+		rc_done(rc, 0);
+		return;
+	}
+	rc_done(rc, ms(j->interval_ns));
+}
+
+/* The objects a manifest applies, with Helm's ownership metadata. */
+static int manifest_objects(struct hrjob *j, const char *manifest, cJSON **ret,
+			    struct op_err *err)
+{
+	struct yj_stream s = { 0 };
+	cJSON *arr;
+	int r;
+
+	r = yj_parse_stream(manifest, strlen(manifest), NULL, &s, err);
+	if (r < 0)
+		return r;
+	arr = cJSON_CreateArray();
+	for (size_t i = 0; i < s.n; i++) {
+		cJSON *d = s.docs[i];
+
+		if (!cJSON_IsObject(d) || !cJSON_GetArraySize(d))
+			continue;
+		yj_set_meta(d, "labels", "app.kubernetes.io/managed-by", "Helm");
+		yj_set_meta(d, "annotations", "meta.helm.sh/release-name", j->release);
+		yj_set_meta(d, "annotations", "meta.helm.sh/release-namespace", j->target_ns);
+		cJSON_AddItemToArray(arr, d);
+		s.docs[i] = NULL;
+	}
+	yj_stream_release(&s);
+	*ret = arr;
+	return 0;
+}
+
+static void start_rollback(struct hrjob *j)
+{
+	const cJSON *prev = j->deployed;
+	cJSON *rel = cJSON_Duplicate(prev, 1);
+	int64_t now = time_now_ns();
+	char t[RFC3339_MAX];
+	struct op_err err = OP_ERR_INIT;
+	int last = 0;
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, j->history)
+		if (rel_version(it) > last)
+			last = rel_version(it);
+	cJSON_Delete(j->prev_inv);
+	j->prev_inv = inventory_new();
+	if (j->rel)
+		release_inventory(j, j->rel, j->prev_inv);
+	j->act = ACT_ROLLBACK;
+	j->version = last + 1;
+	cJSON_ReplaceItemInObjectCaseSensitive(rel, "version", cJSON_CreateNumber(j->version));
+	time_format_rfc3339_nano(now, t);
+	cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(rel, "info"),
+					       "last_deployed", cJSON_CreateString(t));
+	{
+		char *d = xasprintf("Rollback to %d", rel_version(prev));
+
+		rel_set_status(rel, "pending-rollback", d);
+		free(d);
+	}
+	cJSON_Delete(j->rel);
+	j->rel = rel;
+	cJSON_Delete(j->objects);
+	j->objects = NULL;
+	if (manifest_objects(j, yj_get_str(rel, "/manifest") ? yj_get_str(rel, "/manifest") : "",
+			     &j->objects, &err) < 0) {
+		action_failed(j, err.msg);
+		return;
+	}
+	op_add(j, SOP_CREATE, j->rel, false);
+	history_put(j, j->rel);
+	ops_start(j, start_apply);
+}
+
+/* ---- the chart, on the thread pool ---- */
+
+static int read_file(const char *path, char **ret, size_t *ret_len, struct op_err *err)
+{
+	FILE *f = fopen(path, "rbe");
+	struct buf b = BUF_INIT(MAX_CHART_BYTES);
+	char tmp[65536];
+	size_t n;
+
+	if (!f)
+		return op_err_set(err, -errno, "cannot open the artifact: %s", op_strerror(errno));
+	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
+		if (buf_add(&b, tmp, n) < 0) {
+			fclose(f);
+			buf_release(&b);
+			return op_err_set(err, -EFBIG, "the chart artifact is larger than %u bytes",
+					  MAX_CHART_BYTES);
+		}
+	}
+	fclose(f);
+	*ret = buf_detach(&b, ret_len);
+	return 0;
+}
+
+static int cmp_version(const void *a, const void *b)
+{
+	return rel_version(*(cJSON *const *)a) - rel_version(*(cJSON *const *)b);
+}
+
+/* Decode the release Secrets into j->history, ascending. */
+static int decode_history(struct hrjob *j)
+{
+	size_t n = (size_t)cJSON_GetArraySize(j->secrets), k = 0;
+	cJSON **v = xcalloc(n ? n : 1, sizeof(*v));
+	const cJSON *sec;
+
+	cJSON_ArrayForEach(sec, j->secrets)
+	{
+		cJSON *rel = NULL;
+
+		if (helm_release_from_secret(sec, MAX_RELEASE_BYTES, &rel, &j->err) < 0)
+			continue; /* not readable: Helm's own list skips it too */
+		v[k++] = rel;
+	}
+	qsort(v, k, sizeof(*v), cmp_version);
+	j->history = cJSON_CreateArray();
+	for (size_t i = 0; i < k; i++)
+		cJSON_AddItemToArray(j->history, v[i]);
+	free(v);
+	return 0;
+}
+
+static bool rel_pending(const cJSON *rel)
+{
+	return str_startswith(rel_status(rel), "pending-");
+}
+
+static bool has_run_hooks(const struct helm_rendered *r)
+{
+	for (size_t i = 0; i < r->nhooks; i++)
+		for (size_t e = 0; e < r->hooks[i].nevents; e++)
+			if (!streq(r->hooks[i].events[e], "test"))
+				return true;
+	return false;
+}
+
+/* The action helm-controller's state machine picks; fills j->act and the reason. */
+static void decide(struct hrjob *j)
+{
+	const cJSON *st = yj_get(j->rc->obj->json, "/status");
+	int n = cJSON_GetArraySize(j->history);
+	bool managed = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "history")) > 0;
+	const cJSON *rel;
+
+	j->last = n ? cJSON_GetArrayItem(j->history, n - 1) : NULL;
+	j->deployed = NULL;
+	for (int i = n - 1; i >= 0; i--) {
+		rel = cJSON_GetArrayItem(j->history, i);
+		if (streq(rel_status(rel), "deployed")) {
+			j->deployed = (cJSON *)rel;
+			break;
+		}
+	}
+	if (!j->last || streq(rel_status(j->last), "uninstalled")) {
+		int f = status_int(st, "installFailures");
+
+		if (f > 0 && j->install_retries >= 0 && f > j->install_retries) {
+			j->act = ACT_STALL;
+			j->reason = "RetriesExceeded";
+			free(j->errmsg);
+			j->errmsg = xasprintf("Failed to install after %d attempt(s)", f);
+			return;
+		}
+		j->act = ACT_INSTALL;
+		return;
+	}
+	if (rel_pending(j->last))
+		j->unlock = true;
+	if (j->unlock || streq(rel_status(j->last), "failed")) {
+		bool install = streq_ptr(yj_get_str(st, "/lastAttemptedReleaseAction"), "install");
+		int f = status_int(st, install ? "installFailures" : "upgradeFailures");
+		int retries = install ? j->install_retries : j->upgrade_retries;
+
+		if (f > 0 && retries >= 0 && f > retries) {
+			j->act = ACT_STALL;
+			j->reason = "RetriesExceeded";
+			free(j->errmsg);
+			j->errmsg = xasprintf("Failed to %s after %d attempt(s)",
+					      install ? "install" : "upgrade", f);
+			return;
+		}
+		j->act = j->deployed ? ACT_UPGRADE : ACT_INSTALL;
+		return;
+	}
+	if (!managed || !j->deployed) {
+		j->act = ACT_UPGRADE; /* adoption of a release we did not make */
+		return;
+	}
+	if (!streq_ptr(yj_get_str(j->deployed, "/chart/metadata/name"), j->chart_name) ||
+	    !streq_ptr(yj_get_str(j->deployed, "/chart/metadata/version"), j->chart_version) ||
+	    !cJSON_Compare(yj_get(j->deployed, "/config") ? yj_get(j->deployed, "/config") :
+							    j->values,
+			   j->values, true)) {
+		int f = status_int(st, "upgradeFailures");
+
+		if (f > 0 && j->upgrade_retries >= 0 && f > j->upgrade_retries) {
+			j->act = ACT_STALL;
+			j->reason = "RetriesExceeded";
+			free(j->errmsg);
+			j->errmsg = xasprintf("Failed to upgrade after %d attempt(s)", f);
+			return;
+		}
+		j->act = ACT_UPGRADE;
+		return;
+	}
+	j->act = ACT_NONE;
+}
+
+static void work(void *job)
+{
+	struct hrjob *j = job;
+	static const struct helm_limits lim = HELM_LIMITS_DEFAULT;
+	struct helm_chart *chart = NULL;
+	struct helm_rendered *out = NULL;
+	struct helm_error full = HELM_ERROR_INIT;
+	char *data = NULL;
+	size_t len = 0;
+	int64_t now = time_now_ns();
+	const char *v;
+	struct buf y = BUF_INIT(64u << 20);
+
+	j->reason = "ArtifactFailed";
+	j->r = read_file(j->artifact, &data, &len, &j->err);
+	if (j->r < 0)
+		return;
+	j->r = helm_chart_load_archive(data, len, &lim, &chart, &j->err);
+	free(data);
+	if (j->r < 0)
+		return;
+	/* OCI digest tracking: <version>+<first 12 hex of the digest>, as Flux records it. */
+	if (j->oci && j->digest && strchr(j->digest, ':')) {
+		char *nv = xasprintf("%s+%.12s", chart->md.version, strchr(j->digest, ':') + 1);
+
+		free(chart->md.version);
+		chart->md.version = nv;
+	}
+	j->chart_name = xstrdup(chart->md.name);
+	j->chart_version = xstrdup(chart->md.version);
+	v = chart->md.app_version;
+	j->app_version = xstrdup(v ? v : "");
+	if (cJSON_GetArraySize(j->values) > 0)
+		yj_emit_yaml_go(j->values, &y);
+	memcpy(j->config_digest, "sha256:", 7);
+	yj_sha256_hex(y.buf ? y.buf : "", y.len, j->config_digest + 7);
+	buf_release(&y);
+	decode_history(j);
+	decide(j);
+	if (j->act != ACT_INSTALL && j->act != ACT_UPGRADE)
+		goto out;
+	{
+		int last = j->last ? rel_version(j->last) : 0;
+		struct helm_render_opts o = {
+			.release_name = j->release,
+			.ns = j->target_ns,
+			.revision = last + 1,
+			.is_upgrade = j->act == ACT_UPGRADE,
+			.include_crds = j->act == ACT_INSTALL,
+			.record = true,
+			.lim = &lim,
+		};
+		struct helm_release_info info = {
+			.first_deployed = now,
+			.last_deployed = now,
+			.status = j->act == ACT_INSTALL ? "pending-install" : "pending-upgrade",
+			.description = j->act == ACT_INSTALL ? "Initial install underway" :
+							       "Preparing upgrade",
+		};
+		int64_t fd;
+
+		j->version = last + 1;
+		j->reason = j->act == ACT_INSTALL ? "InstallFailed" : "UpgradeFailed";
+		j->r = helm_render(chart, j->values, &o, &out, &full, &j->err);
+		if (j->r < 0) {
+			free(j->errmsg);
+			j->errmsg = full.msg ? xstrdup(full.msg) : xstrdup(j->err.msg);
+			helm_error_release(&full);
+			goto out;
+		}
+		if (!(j->act == ACT_INSTALL ? j->hooks_off_install : j->hooks_off_upgrade) &&
+		    has_run_hooks(out)) {
+			j->r = op_err_set(&j->err, -ENOTSUP,
+					  "the chart has install/upgrade hooks, which cflux does not "
+					  "run yet: set spec.%s.disableHooks",
+					  j->act == ACT_INSTALL ? "install" : "upgrade");
+			j->reason = "UnsupportedField";
+			goto out;
+		}
+		if (j->deployed && time_parse_rfc3339(yj_get_str(j->deployed,
+								 "/info/first_deployed") ?
+							      yj_get_str(j->deployed,
+									 "/info/first_deployed") :
+							      "",
+						      &fd) == 0)
+			info.first_deployed = fd;
+		info.notes = out->notes;
+		j->rel = helm_release_new(j->release, j->target_ns, j->version, out, j->values,
+					  &info);
+		j->r = manifest_objects(j, out->manifest, &j->objects, &j->err);
+		if (j->r < 0) {
+			free(j->errmsg);
+			j->errmsg = xstrdup(j->err.msg);
+		}
+	}
+out:
+	helm_rendered_free(out);
+	helm_chart_free(chart);
+}
+
+static void work_done(struct rc *rc, int status)
+{
+	struct hrjob *j = rc->job;
+	cJSON *rel;
+
+	if (status < 0) {
+		fail(j, "ArtifactFailed", "the chart work was cancelled", false, 0);
+		return;
+	}
+	if (j->r < 0 && (streq(j->reason, "ArtifactFailed") ||
+			 streq(j->reason, "UnsupportedField"))) {
+		const char *msg = j->errmsg ? j->errmsg : j->err.msg;
+
+		if (streq(j->reason, "UnsupportedField")) {
+			attempted(j, j->act == ACT_INSTALL ? "install" : "upgrade");
+			fail(j, j->reason, msg, true, 0);
+			return;
+		}
+		fail(j, j->reason, msg, false, 0);
+		return;
+	}
+	/* Flux resets the failure counters when the generation, chart or values change. */
+	{
+		const cJSON *st = yj_get(rc->obj->json, "/status");
+		const char *lar = yj_get_str(st, "/lastAttemptedRevision");
+		const char *lcd = yj_get_str(st, "/lastAttemptedConfigDigest");
+		long lag = (long)cJSON_GetNumberValue(yj_get(st, "/lastAttemptedGeneration"));
+
+		if (lar && (!streq(lar, j->chart_version) || !streq_ptr(lcd, j->config_digest) ||
+			    lag != rc_gen(rc))) {
+			cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "failures");
+			cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "installFailures");
+			cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "upgradeFailures");
+			if (j->act == ACT_STALL) {
+				/* Those were the previous attempt's: try again. */
+				j->act = j->deployed ? ACT_UPGRADE : ACT_INSTALL;
+				rc_done(rc, 1);
+				return;
+			}
+		}
+	}
+	if (j->act == ACT_STALL) {
+		cond_mark_stalled(rc->status, j->reason, j->errmsg, rc_gen(rc), time_now_ns());
+		write_history(j);
+		rc_done(rc, 0);
+		return;
+	}
+	if (j->act == ACT_NONE) {
+		const cJSON *c = cond_get(rc->status, COND_READY);
+		char *ref = release_ref(j, rel_version(j->deployed)), *msg;
+
+		attempted(j, NULL);
+		if (c && streq_ptr(yj_get_str(c, "/status"), "True")) {
+			cond_delete(rc->status, COND_STALLED);
+			write_history(j);
+			rc_done(rc, ms(j->interval_ns));
+		} else {
+			msg = xasprintf("Helm %s succeeded for release %s with chart %s@%s",
+					rel_version(j->deployed) == 1 ? "install" : "upgrade", ref,
+					j->chart_name, j->chart_version);
+			ready(j, rel_version(j->deployed) == 1 ? "InstallSucceeded" :
+								 "UpgradeSucceeded",
+			      msg);
+			free(msg);
+		}
+		free(ref);
+		return;
+	}
+	attempted(j, j->act == ACT_INSTALL ? "install" : "upgrade");
+	if (j->unlock) {
+		char *d = xasprintf("Release unlocked from stale '%s' state", rel_status(j->last));
+
+		rel_set_status(j->last, "failed", d);
+		free(d);
+		op_add(j, SOP_UPDATE, j->last, true);
+	}
+	if (j->r < 0) {
+		/* Rendering failed: a failed attempt without a record, as Helm's. */
+		char *ref = release_ref(j, 0), *msg;
+
+		cJSON_Delete(j->rel);
+		j->rel = NULL;
+		msg = xasprintf("Helm %s failed for release %s with chart %s@%s: %s",
+				j->act == ACT_INSTALL ? "install" : "upgrade", ref, j->chart_name,
+				j->chart_version, j->errmsg ? j->errmsg : j->err.msg);
+		free(ref);
+		free(j->errmsg);
+		j->errmsg = msg;
+		set_num(rc->status, "failures", status_int(rc->status, "failures") + 1);
+		set_num(rc->status, j->act == ACT_INSTALL ? "installFailures" : "upgradeFailures",
+			status_int(rc->status, j->act == ACT_INSTALL ? "installFailures" :
+								       "upgradeFailures") +
+				1);
+		j->deployed = NULL; /* nothing was applied: no rollback */
+		ops_start(j, after_failure);
+		return;
+	}
+	/* Helm's history limit, applied when the new record is created (upgrades). */
+	if (j->act == ACT_UPGRADE && j->max_history > 0) {
+		int n = cJSON_GetArraySize(j->history), excess = n - (j->max_history - 1);
+
+		cJSON_ArrayForEach(rel, j->history)
+		{
+			if (excess <= 0)
+				break;
+			if (rel == j->deployed || rel == j->last)
+				continue;
+			op_add(j, SOP_DELETE, rel, false);
+			excess--;
+		}
+	}
+	op_add(j, SOP_CREATE, j->rel, false);
+	history_put(j, j->rel);
+	/* history_put() copied the record: j->deployed and j->last still point into history. */
+	ops_start(j, start_apply);
+}
+
+/* ---- releases in storage ---- */
+
+static void got_releases(int r, const cJSON *list, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	char msg[600];
+
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot list the release records in '%s': %s",
+			 j->storage_ns, err && err->msg[0] ? err->msg : op_strerror(r));
+		fail(j, "StorageFailed", msg, false, 0);
+		return;
+	}
+	j->secrets = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(list, "items"), 1);
+	if (!j->secrets)
+		j->secrets = cJSON_CreateArray();
+	if (rc_work(j->rc, work, work_done) < 0)
+		fail(j, "ArtifactFailed", "cannot queue the chart work", false, 0);
+}
+
+static void list_releases(struct hrjob *j)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->storage_ns };
+	struct kube_opts o = KUBE_OPTS_INIT;
+	char *sel = xasprintf("owner=helm,name=%s", j->release);
+
+	o.label_selector = sel;
+	if (kube_list(j->client, &ref, &o, got_releases, j) < 0)
+		fail(j, "StorageFailed", "cannot list the release records", false, 0);
+	free(sel);
+}
+
+/* ---- values ---- */
+
+static void next_values(struct hrjob *j);
+
+/* A valuesFrom entry's targetPath: set as Helm's --set parser (quoted: --set-string). */
+static int set_target(struct hrjob *j, const char *path, const char *val, size_t n,
+		      struct op_err *err)
+{
+	bool quoted = n >= 2 && ((val[0] == '"' && val[n - 1] == '"') ||
+				 (val[0] == '\'' && val[n - 1] == '\''));
+	char *expr = quoted ? xasprintf("%s=%.*s", path, (int)(n - 2), val + 1) :
+			      xasprintf("%s=%.*s", path, (int)n, val);
+	const cJSON *inline_values = yj_get(j->rc->obj->json, "/spec/values");
+	int r;
+
+	if (cJSON_IsObject(inline_values))
+		helm_values_merge(j->values, inline_values);
+	r = helm_strvals_parse(j->values, expr, quoted ? HELM_SET_STRING : HELM_SET, NULL, NULL,
+			       err);
+	free(expr);
+	return r;
+}
+
+static void got_values(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	const cJSON *ref = cJSON_GetArrayItem(yj_get(j->rc->obj->json, "/spec/valuesFrom"), j->vi);
+	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+	const char *key = yj_get_str(ref, "/valuesKey"), *tp = yj_get_str(ref, "/targetPath");
+	bool optional = cJSON_IsTrue(yj_get(ref, "/optional")), secret = streq_ptr(kind, "Secret");
+	const cJSON *data;
+	struct op_err e = OP_ERR_INIT;
+	char msg[1024], *val = NULL;
+	size_t n = 0;
+
+	if (!key || !*key)
+		key = "values.yaml";
+	if (r < 0) {
+		if (r == -ENOENT && optional) {
+			j->vi++;
+			next_values(j);
+			return;
+		}
+		snprintf(msg, sizeof(msg), "could not resolve %s chart values reference '%s/%s' "
+			 "with key '%s': %s", kind, j->rc->obj->ns, name, key,
+			 err && err->msg[0] ? err->msg : op_strerror(r));
+		fail(j, "InitFailed", msg, false, 0);
+		return;
+	}
+	data = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "data"), key);
+	if (!cJSON_IsString(data)) {
+		if (optional) {
+			j->vi++;
+			next_values(j);
+			return;
+		}
+		snprintf(msg, sizeof(msg), "could not resolve %s chart values reference '%s/%s' "
+			 "with key '%s': missing key", kind, j->rc->obj->ns, name, key);
+		fail(j, "InitFailed", msg, false, 0);
+		return;
+	}
+	if (secret) {
+		if (b64_decode(data->valuestring, &val, &n) < 0) {
+			snprintf(msg, sizeof(msg), "Secret '%s/%s' key '%s' is not base64",
+				 j->rc->obj->ns, name, key);
+			fail(j, "InitFailed", msg, false, 0);
+			return;
+		}
+	} else {
+		val = xstrdup(data->valuestring);
+		n = strlen(val);
+	}
+	if (tp && *tp) {
+		r = set_target(j, tp, val, n, &e);
+	} else {
+		cJSON *v = NULL;
+
+		r = helm_values_read(val, n, &v, &e);
+		if (r == 0)
+			helm_values_merge(j->values, v);
+		cJSON_Delete(v);
+	}
+	free(val);
+	if (r < 0) {
+		/* The message names the reference, never the value (it may be a secret). */
+		snprintf(msg, sizeof(msg), "unable to read values from %s '%s/%s' key '%s'%s%s",
+			 kind, j->rc->obj->ns, name, key, secret ? "" : ": ", secret ? "" : e.msg);
+		fail(j, "InitFailed", msg, false, 0);
+		return;
+	}
+	j->vi++;
+	next_values(j);
+}
+
+static void next_values(struct hrjob *j)
+{
+	const cJSON *ref = cJSON_GetArrayItem(yj_get(j->rc->obj->json, "/spec/valuesFrom"), j->vi);
+	const cJSON *inline_values = yj_get(j->rc->obj->json, "/spec/values");
+
+	if (ref) {
+		const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+		struct kube_ref kr = { .version = "v1", .ns = j->rc->obj->ns, .name = name };
+
+		if (!name || !kind || (!streq(kind, "Secret") && !streq(kind, "ConfigMap"))) {
+			fail(j, "InitFailed", "spec.valuesFrom entries need kind ConfigMap or Secret "
+			     "and a name", true, 0);
+			return;
+		}
+		kr.resource = streq(kind, "Secret") ? "secrets" : "configmaps";
+		if (kube_get(j->client, &kr, NULL, got_values, j) < 0)
+			fail(j, "InitFailed", "cannot read spec.valuesFrom", false, 0);
+		return;
+	}
+	if (cJSON_IsObject(inline_values))
+		helm_values_merge(j->values, inline_values);
+	list_releases(j);
+}
+
+static void start_values(struct rc *rc)
+{
+	struct hrjob *j = rc->job;
+
+	j->values = cJSON_CreateObject();
+	j->vi = 0;
+	next_values(j);
+}
+
+/* ---- the chart's source ---- */
+
+static void got_source(int r, const cJSON *src, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	struct rc *rc = j->rc;
+	const char *path = yj_get_str(src, "/status/artifact/path");
+	const char *kind = yj_get_str(src, "/kind"), *name = yj_get_str(src, "/metadata/name");
+	char msg[800], wait[DURATION_MAX];
+
+	duration_format((int64_t)j->h->requeue_dependency_ms * NSEC_PER_MSEC, wait);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "could not get the chart source: %s",
+			 err && err->msg[0] ? err->msg : op_strerror(r));
+		fail(j, "ArtifactFailed", msg, false, r == -ENOENT ? j->h->requeue_dependency_ms : 0);
+		return;
+	}
+	if (!path || !yj_get_str(src, "/status/artifact/digest") ||
+	    !storage_has(j->h->storage, path)) {
+		snprintf(msg, sizeof(msg), "HelmChart '%s/%s' is not ready: no artifact, retrying "
+			 "in %s", yj_get_str(src, "/metadata/namespace"), name ? name : "", wait);
+		if (kind && !streq(kind, "HelmChart"))
+			snprintf(msg, sizeof(msg), "%s '%s/%s' is not ready: no artifact, retrying "
+				 "in %s", kind, yj_get_str(src, "/metadata/namespace"),
+				 name ? name : "", wait);
+		fail(j, "ArtifactFailed", msg, false, j->h->requeue_dependency_ms);
+		return;
+	}
+	j->artifact = storage_abs(j->h->storage, path);
+	j->digest = xstrdup(yj_get_str(src, "/status/artifact/digest"));
+	j->src_revision = yj_get_str(src, "/status/artifact/revision") ?
+				  xstrdup(yj_get_str(src, "/status/artifact/revision")) :
+				  NULL;
+	j->oci = streq_ptr(kind, "OCIRepository");
+	rc_progress(rc, "Reconciliation in progress", "Progressing",
+		    "Fresh generation of HelmRelease or chart source changed", start_values);
+}
+
+/* chart.spec: the HelmChart <ns>-<name>, applied as helm-controller owns it. */
+static void apply_helmchart(struct hrjob *j)
+{
+	const cJSON *cs = yj_get(j->rc->obj->json, "/spec/chart/spec");
+	const char *sns = yj_get_str(cs, "/sourceRef/namespace");
+	char *name = xasprintf("%s-%s", j->rc->obj->ns, j->rc->obj->name);
+	cJSON *hc = cJSON_CreateObject(), *spec, *m;
+	struct kube_ref ref = { .group = "source.toolkit.fluxcd.io", .version = "v1",
+				.resource = "helmcharts", .name = name };
+	struct kube_opts o = KUBE_OPTS_INIT;
+	static const char *const keep[] = { "chart", "version", "interval", "reconcileStrategy",
+					    "valuesFiles", "ignoreMissingValuesFiles" };
+
+	if (!sns || !*sns)
+		sns = j->rc->obj->ns;
+	ref.ns = sns;
+	cJSON_AddStringToObject(hc, "apiVersion", "source.toolkit.fluxcd.io/v1");
+	cJSON_AddStringToObject(hc, "kind", "HelmChart");
+	m = cJSON_AddObjectToObject(hc, "metadata");
+	cJSON_AddStringToObject(m, "name", name);
+	cJSON_AddStringToObject(m, "namespace", sns);
+	yj_set_meta(hc, "labels", OWNER_PREFIX "/name", j->rc->obj->name);
+	yj_set_meta(hc, "labels", OWNER_PREFIX "/namespace", j->rc->obj->ns);
+	spec = cJSON_AddObjectToObject(hc, "spec");
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(cs, keep[i]);
+
+		if (v)
+			cJSON_AddItemToObject(spec, keep[i], cJSON_Duplicate(v, 1));
+	}
+	if (!cJSON_GetObjectItemCaseSensitive(spec, "interval"))
+		cJSON_AddStringToObject(spec, "interval",
+					yj_get_str(j->rc->obj->json, "/spec/interval"));
+	{
+		cJSON *sr = cJSON_AddObjectToObject(spec, "sourceRef");
+
+		cJSON_AddStringToObject(sr, "kind", yj_get_str(cs, "/sourceRef/kind") ?
+							    yj_get_str(cs, "/sourceRef/kind") : "");
+		cJSON_AddStringToObject(sr, "name", yj_get_str(cs, "/sourceRef/name") ?
+							    yj_get_str(cs, "/sourceRef/name") : "");
+	}
+	j->helmchart = xasprintf("%s/%s", sns, name);
+	o.field_manager = FIELD_MANAGER;
+	o.force = true;
+	if (kube_apply(ctl_client(j->rc->ctl), &ref, hc, &o, got_source, j) < 0)
+		fail(j, "ArtifactFailed", "cannot apply the HelmChart", false, 0);
+	cJSON_Delete(hc);
+	free(name);
+}
+
+static void get_source(struct hrjob *j)
+{
+	const cJSON *ref = yj_get(j->rc->obj->json, "/spec/chartRef");
+	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+	const char *ns = yj_get_str(ref, "/namespace");
+	struct kube_ref kr = { .group = "source.toolkit.fluxcd.io", .version = "v1" };
+	char msg[600];
+
+	if (!ref) {
+		if (!yj_get_str(j->rc->obj->json, "/spec/chart/spec/chart") ||
+		    !yj_get_str(j->rc->obj->json, "/spec/chart/spec/sourceRef/name")) {
+			fail(j, "InvalidChartReference",
+			     "one of spec.chartRef or spec.chart.spec (chart, sourceRef) is needed",
+			     true, 0);
+			return;
+		}
+		apply_helmchart(j);
+		return;
+	}
+	if (yj_get(j->rc->obj->json, "/spec/chart")) {
+		fail(j, "InvalidChartReference", "spec.chart and spec.chartRef are exclusive", true,
+		     0);
+		return;
+	}
+	if (!name || !kind) {
+		fail(j, "InvalidChartReference", "spec.chartRef needs kind and name", true, 0);
+		return;
+	}
+	if (streq(kind, "OCIRepository")) {
+		kr.resource = "ocirepositories";
+	} else if (streq(kind, "HelmChart")) {
+		kr.resource = "helmcharts";
+	} else {
+		snprintf(msg, sizeof(msg), "spec.chartRef.kind '%s' is not supported", kind);
+		fail(j, "InvalidChartReference", msg, true, 0);
+		return;
+	}
+	if (!ns || !*ns)
+		ns = j->rc->obj->ns;
+	if (j->h->no_cross_ns && !streq(ns, j->rc->obj->ns)) {
+		snprintf(msg, sizeof(msg), "cannot access %s/%s/%s, cross-namespace references "
+			 "have been blocked", kind, ns, name);
+		fail(j, "AccessDenied", msg, true, 0);
+		return;
+	}
+	kr.ns = ns;
+	kr.name = name;
+	if (kube_get(ctl_client(j->rc->ctl), &kr, NULL, got_source, j) < 0)
+		fail(j, "ArtifactFailed", "cannot read the chart source", false, 0);
+}
+
+/* ---- dependencies ---- */
+
+static bool ready_now(const struct kobj *o)
+{
+	const cJSON *og = yj_get(o->json, "/status/observedGeneration");
+
+	return cond_is_true(cJSON_GetObjectItemCaseSensitive(o->json, "status"), COND_READY) &&
+	       og && (long)cJSON_GetNumberValue(og) == o->generation;
+}
+
+static int check_dependencies(struct hrjob *j)
+{
+	const cJSON *dep;
+	char msg[600];
+
+	cJSON_ArrayForEach(dep, yj_get(j->rc->obj->json, "/spec/dependsOn"))
+	{
+		const char *ns = yj_get_str(dep, "/namespace"), *name = yj_get_str(dep, "/name");
+		char *k;
+		struct kobj *d;
+
+		if (!name)
+			continue;
+		k = kobj_make_key(ns && *ns ? ns : j->rc->obj->ns, name);
+		if (streq(k, j->rc->key)) {
+			snprintf(msg, sizeof(msg), "dependency cycle: %s depends on itself", k);
+			free(k);
+			fail(j, "DependencyNotReady", msg, true, 0);
+			return -ELOOP;
+		}
+		d = informer_get(ctl_informer(j->rc->ctl), k);
+		if (!d || !ready_now(d)) {
+			snprintf(msg, sizeof(msg), "dependency '%s' is not ready", k);
+			free(k);
+			fail(j, "DependencyNotReady", msg, false, j->h->requeue_dependency_ms);
+			return -EAGAIN;
+		}
+		free(k);
+	}
+	return 0;
+}
+
+/* ---- the spec ---- */
+
+/* The release's name and namespaces (also what an uninstall needs). */
+static void read_names(struct hrjob *j)
+{
+	const struct kobj *o = j->rc->obj;
+	const char *tns = kobj_str(o, "spec", "targetNamespace", NULL);
+	const char *sns = kobj_str(o, "spec", "storageNamespace", NULL);
+
+	j->release = helmrelease_name(o->name, kobj_str(o, "spec", "releaseName", NULL),
+				      kobj_str(o, "spec", "targetNamespace", NULL));
+	j->target_ns = xstrdup(tns && *tns ? tns : o->ns);
+	j->storage_ns = xstrdup(sns && *sns ? sns : o->ns);
+}
+
+static int read_spec(struct hrjob *j, char *msg, size_t n)
+{
+	const struct kobj *o = j->rc->obj;
+	const cJSON *spec = yj_get(o->json, "/spec");
+	const char *iv = kobj_str(o, "spec", "interval", NULL);
+	const char *to = kobj_str(o, "spec", "timeout", NULL);
+	const char *strategy = yj_get_str(spec, "/upgrade/remediation/strategy");
+	const cJSON *v;
+	char path[300];
+
+	if (helmrelease_unsupported(spec, path, sizeof(path))) {
+		snprintf(msg, n, "%s is not supported by cflux yet", path);
+		return -ENOTSUP;
+	}
+	if (!iv || duration_parse(iv, &j->interval_ns) < 0 || j->interval_ns <= 0) {
+		snprintf(msg, n, "invalid spec.interval '%s'", iv ? iv : "");
+		return -EINVAL;
+	}
+	j->timeout_ns = 5 * NSEC_PER_MIN;
+	if (to && (duration_parse(to, &j->timeout_ns) < 0 || j->timeout_ns <= 0)) {
+		snprintf(msg, n, "invalid spec.timeout '%s'", to);
+		return -EINVAL;
+	}
+	v = yj_get(spec, "/maxHistory");
+	j->max_history = cJSON_IsNumber(v) ? (int)v->valuedouble : DEFAULT_MAX_HISTORY;
+	j->wait_install = !cJSON_IsTrue(yj_get(spec, "/install/disableWait"));
+	j->wait_upgrade = !cJSON_IsTrue(yj_get(spec, "/upgrade/disableWait"));
+	v = yj_get(spec, "/install/remediation/retries");
+	j->install_retries = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
+	v = yj_get(spec, "/upgrade/remediation/retries");
+	j->upgrade_retries = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
+	v = yj_get(spec, "/upgrade/remediation/remediateLastFailure");
+	j->remediate_last = v ? cJSON_IsTrue(v) : j->upgrade_retries > 0;
+	j->upgrade_uninstall = streq_ptr(strategy, "uninstall");
+	if (strategy && !streq(strategy, "rollback") && !streq(strategy, "uninstall")) {
+		snprintf(msg, n, "invalid spec.upgrade.remediation.strategy '%s'", strategy);
+		return -EINVAL;
+	}
+	if (j->upgrade_uninstall) {
+		snprintf(msg, n, "spec.upgrade.remediation.strategy 'uninstall' is not supported by "
+			 "cflux yet");
+		return -ENOTSUP;
+	}
+	j->hooks_off_install = cJSON_IsTrue(yj_get(spec, "/install/disableHooks"));
+	j->hooks_off_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/disableHooks"));
+	{
+		const char *it = yj_get_str(spec, "/install/timeout");
+		const char *ut = yj_get_str(spec, "/upgrade/timeout");
+		int64_t t;
+
+		if ((it && (duration_parse(it, &t) < 0 || t <= 0)) ||
+		    (ut && (duration_parse(ut, &t) < 0 || t <= 0))) {
+			snprintf(msg, n, "invalid spec.install.timeout or spec.upgrade.timeout");
+			return -EINVAL;
+		}
+		j->install_timeout_ns = j->upgrade_timeout_ns = j->timeout_ns;
+		if (it)
+			duration_parse(it, &j->install_timeout_ns);
+		if (ut)
+			duration_parse(ut, &j->upgrade_timeout_ns);
+	}
+	return 0;
+}
+
+/* j->client: the operator's client, or one impersonating the service account. */
+static int applier_client(struct hrjob *j)
+{
+	const char *sa = kobj_str(j->rc->obj, "spec", "serviceAccountName", NULL);
+	char *user;
+	int r;
+
+	if (!sa || !*sa)
+		sa = j->h->default_sa && *j->h->default_sa ? j->h->default_sa : NULL;
+	if (!sa) {
+		j->client = kube_client_ref(ctl_client(j->rc->ctl));
+		return 0;
+	}
+	user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
+	r = kube_client_impersonate(ctl_client(j->rc->ctl), user, &j->client);
+	free(user);
+	return r;
+}
+
+static void reconcile(struct rc *rc)
+{
+	struct hrjob *j = rc->job;
+	char msg[600];
+	int r;
+
+	j->rc = rc;
+	j->h = ctl_data(rc->ctl);
+	j->interval_ns = 10 * NSEC_PER_MIN;
+	read_names(j);
+	r = read_spec(j, msg, sizeof(msg));
+	if (r < 0) {
+		fail(j, r == -ENOTSUP ? "UnsupportedField" : "InvalidSpec", msg, true, 0);
+		return;
+	}
+	if (applier_client(j) < 0) {
+		fail(j, "InitFailed", "cannot impersonate the service account", false, 0);
+		return;
+	}
+	if (check_dependencies(j) < 0)
+		return;
+	get_source(j);
+}
+
+/* ---- deletion: uninstall ---- */
+
+static void fin_helmchart_deleted(int r, const cJSON *obj, const struct op_err *err,
+				  void *payload)
+{
+	struct hrjob *j = payload;
+
+	(void)obj;
+	(void)err;
+	if (r < 0 && r != -ENOENT) {
+		fail(j, "UninstallFailed", "cannot delete the HelmChart", false, 0);
+		return;
+	}
+	rc_finalized(j->rc);
+}
+
+static void fin_done(struct hrjob *j)
+{
+	const char *hc = yj_get_str(j->rc->obj->json, "/status/helmChart");
+	const char *slash = hc ? strchr(hc, '/') : NULL;
+
+	rc_event(j->rc, "Normal", "UninstallSucceeded", "Helm uninstall succeeded for release %s/%s",
+		 j->storage_ns, j->release);
+	if (slash && yj_get(j->rc->obj->json, "/spec/chart")) {
+		char *ns = xstrndup(hc, (size_t)(slash - hc));
+		struct kube_ref ref = { .group = "source.toolkit.fluxcd.io", .version = "v1",
+					.resource = "helmcharts", .ns = ns, .name = slash + 1 };
+		int r = kube_delete(ctl_client(j->rc->ctl), &ref, NULL, fin_helmchart_deleted, j);
+
+		free(ns);
+		if (r == 0)
+			return;
+	}
+	rc_finalized(j->rc);
+}
+
+/* The records are gone: the uninstall is complete. */
+static void fin_records_deleted(struct hrjob *j)
+{
+	fin_done(j);
+}
+
+static void fin_pruned(struct apply_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+	const cJSON *sec;
+	char msg[1024];
+
+	if (res->r < 0) {
+		snprintf(msg, sizeof(msg), "Helm uninstall failed: %s", res->err.msg);
+		fail(j, "UninstallFailed", msg, false, 0);
+		return;
+	}
+	cJSON_ArrayForEach(sec, j->secrets)
+	{
+		struct sop *op;
+
+		j->ops = xrealloc(j->ops, (j->nops + 1) * sizeof(*j->ops));
+		op = &j->ops[j->nops++];
+		memset(op, 0, sizeof(*op));
+		op->kind = SOP_DELETE;
+		op->name = xstrdup(yj_get_str(sec, "/metadata/name") ?
+					   yj_get_str(sec, "/metadata/name") : "");
+	}
+	ops_start(j, fin_records_deleted);
+}
+
+/*
+ * Helm's uninstall: delete what the release's records hold (the deployed
+ * one and the latest, which a failed upgrade may have half applied),
+ * then the records.
+ */
+static void fin_records(int r, const cJSON *list, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	struct apply_opts o = {
+		.field_manager = FIELD_MANAGER,
+		.owner_name = j->rc->obj->name,
+		.owner_ns = j->rc->obj->ns,
+		.owner_label_prefix = OWNER_PREFIX,
+		.prune = true,
+	};
+	const cJSON *sec;
+	cJSON *none, *newest = NULL, *deployed = NULL;
+	char msg[600];
+
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "Helm uninstall failed: cannot list the release records: "
+			 "%s", err && err->msg[0] ? err->msg : op_strerror(r));
+		fail(j, "UninstallFailed", msg, false, 0);
+		return;
+	}
+	j->secrets = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(list, "items"), 1);
+	j->prev_inv = inventory_new();
+	cJSON_ArrayForEach(sec, j->secrets)
+	{
+		cJSON *rel = NULL;
+
+		if (helm_release_from_secret(sec, MAX_RELEASE_BYTES, &rel, NULL) < 0)
+			continue;
+		if (streq(rel_status(rel), "deployed") &&
+		    (!deployed || rel_version(rel) > rel_version(deployed))) {
+			cJSON_Delete(deployed);
+			deployed = cJSON_Duplicate(rel, 1);
+		}
+		if (!newest || rel_version(rel) > rel_version(newest)) {
+			cJSON_Delete(newest);
+			newest = rel;
+		} else {
+			cJSON_Delete(rel);
+		}
+	}
+	if (deployed)
+		release_inventory(j, deployed, j->prev_inv);
+	if (newest && (!deployed || rel_version(newest) != rel_version(deployed)))
+		release_inventory(j, newest, j->prev_inv);
+	cJSON_Delete(deployed);
+	cJSON_Delete(newest);
+	o.prev_inventory = j->prev_inv;
+	none = cJSON_CreateArray();
+	if (apply_set(j->client, j->h->mapper, none, &o, fin_pruned, j, NULL) < 0)
+		fail(j, "UninstallFailed", "Helm uninstall failed: cannot start", false, 0);
+	cJSON_Delete(none);
+}
+
+static void finalize(struct rc *rc)
+{
+	struct hrjob *j = rc->job;
+	struct kube_ref ref = { .version = "v1", .resource = "secrets" };
+	struct kube_opts o = KUBE_OPTS_INIT;
+	char *sel;
+
+	j->rc = rc;
+	j->h = ctl_data(rc->ctl);
+	j->interval_ns = 10 * NSEC_PER_MIN;
+	if (cJSON_IsTrue(yj_get(rc->obj->json, "/spec/suspend"))) {
+		rc_finalized(rc);
+		return;
+	}
+	read_names(j);
+	if (applier_client(j) < 0) {
+		fail(j, "UninstallFailed", "cannot impersonate the service account", false, 0);
+		return;
+	}
+	ref.ns = j->storage_ns;
+	sel = xasprintf("owner=helm,name=%s", j->release);
+	o.label_selector = sel;
+	if (kube_list(j->client, &ref, &o, fin_records, j) < 0)
+		fail(j, "UninstallFailed", "Helm uninstall failed: cannot list the records", false,
+		     0);
+	free(sel);
+}
+
+/* A chart source's artifact revision changed: requeue the HelmReleases using it. */
+static void on_source(struct ctl *ctl, struct ctl *from, enum informer_event ev, struct kobj *obj,
+		      struct kobj *old)
+{
+	const char *rev = yj_get_str(obj->json, "/status/artifact/revision");
+	const char *orev = old ? yj_get_str(old->json, "/status/artifact/revision") : NULL;
+	const char *skind = ctl_desc(from)->kind;
+	struct kobj *hr;
+	size_t it = 0;
+
+	if (ev == INFORMER_DELETE || !rev || streq_ptr(rev, orev))
+		return;
+	while ((hr = informer_next(ctl_informer(ctl), &it))) {
+		const cJSON *ref = yj_get(hr->json, "/spec/chartRef");
+		const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+		const char *ns = yj_get_str(ref, "/namespace");
+		char *own = xasprintf("%s-%s", hr->ns, hr->name);
+
+		if ((streq_ptr(kind, skind) && streq_ptr(name, obj->name) &&
+		     streq(ns && *ns ? ns : hr->ns, obj->ns)) ||
+		    (streq(skind, "HelmChart") && streq(own, obj->name)))
+			ctl_enqueue(ctl, hr->key);
+		free(own);
+	}
+}
+
+void helmrelease_watch_sources(struct ctl *hr)
+{
+	struct ctl *src = NULL;
+
+	while ((src = mgr_next_source(ctl_mgr(hr), src)))
+		ctl_watch(hr, src, on_source);
+}
+
+const struct ctl_desc helmrelease_desc = {
+	.name = "helmrelease",
+	.component = "helm-controller",
+	.kind = "HelmRelease",
+	.api_version = "helm.toolkit.fluxcd.io/v2",
+	.ref = { .group = "helm.toolkit.fluxcd.io", .version = "v2", .resource = "helmreleases" },
+	.retry = BACKOFF_RECONCILE,
+	.job_size = sizeof(struct hrjob),
+	.job_release = job_release,
+	.reconcile = reconcile,
+	.finalize = finalize,
+};

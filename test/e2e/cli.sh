@@ -1,0 +1,164 @@
+#!/bin/bash
+# cli.sh: bin/cflux's cluster commands (get, reconcile, suspend, resume)
+# against the real control plane with the operator running (TAP).
+#
+# The oracle is the real flux CLI (built from its Go module, test/cluster/
+# build.sh oci): on the same objects `cflux get` must print byte for byte
+# what `flux get` prints.  reconcile must wait for a new commit to be
+# applied and print it; suspend and resume must change spec.suspend and
+# the operator's behaviour.  Also: the kubectl flags (--kubeconfig,
+# --context), bad flags refused, -o json|yaml, --status-selector, and the
+# flux CLI's own reconcile/suspend/resume working against cflux.
+set -u
+NAME=cli
+# shellcheck source=test/e2e/lib/operator.bash
+. "$(dirname "$0")/lib/operator.bash"
+
+[ -x "$FLUX_CLI" ] || bash "$repo/test/cluster/build.sh" oci >&2
+CFLUX=$BIN/cflux
+# Both CLIs read the same objects; neither may look at the other's environment.
+unset FLUX_SYSTEM_NAMESPACE FLUX_NS_FOLLOWS_KUBE_CONTEXT
+
+check "CRDs installed" crd_install source.toolkit.fluxcd.io_gitrepositories.yaml \
+	kustomize.toolkit.fluxcd.io_kustomizations.yaml clusterconfig.cflux.io_fluxconfigurations.yaml
+k create namespace "$NS" >/dev/null
+
+mkdir -p "$W/src/app"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: %s\ndata: {v: "1"}\n' \
+	"$NS" >"$W/src/app/cm.yaml"
+SHA1=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+check "operator starts" start_operator
+gitrepo src "$GIT_HTTP_URL/$REPO.git" "ref:" "  branch: main" >/dev/null
+kustomization app src ./app >/dev/null
+kustomization broken src ./missing >/dev/null
+check "app Ready" poll 60 is_ready Kustomization app True
+check "broken Ready=False" poll 60 is_ready Kustomization broken False
+
+# same DESC ARGS...: cflux and flux print the same stdout and exit status.
+# The failing Kustomization's status moves between its retries (Ready
+# Unknown while one runs): a difference is taken only if it stays over
+# five tries.
+same() {
+	local desc=$1 rc1 rc2 i
+	shift
+	for i in 1 2 3 4 5; do
+		"$CFLUX" "$@" >"$W/c.out" 2>"$W/c.err"; rc1=$?
+		"$FLUX_CLI" "$@" >"$W/f.out" 2>"$W/f.err"; rc2=$?
+		if [ "$rc1" = "$rc2" ] && cmp -s "$W/c.out" "$W/f.out"; then
+			pass "$desc"
+			return
+		fi
+		sleep 0.3
+	done
+	{ echo "cflux rc=$rc1 flux rc=$rc2"; diff "$W/f.out" "$W/c.out"; cat "$W/c.err"; } >"$OUT"
+	fail "$desc"
+}
+same "get sources git = flux" get sources git -n "$NS"
+same "get kustomizations = flux" get kustomizations -n "$NS"
+same "get ks NAME = flux" get ks app -n "$NS"
+same "get ks --status-selector ready=false = flux" get ks -n "$NS" --status-selector ready=false
+same "get ks --status-selector ready!=false = flux" get ks -n "$NS" --status-selector 'ready!=false'
+same "get ks --no-header = flux" get ks -n "$NS" --no-header
+same "get sources all = flux" get sources all -n "$NS"
+same "get all = flux" get all -n "$NS"
+k label ks app broken -n "$NS" "cli-test=$NS" >/dev/null
+same "get -A -l (namespace column) = flux" get ks -A -l "cli-test=$NS"
+same "get -A -l --status-selector = flux" get ks -A -l "cli-test=$NS" --status-selector ready=true
+same "get helmreleases (none) = flux" get hr -n "$NS"
+
+# The message for nothing found, on stderr as flux prints it.
+"$CFLUX" get ks nope -n "$NS" 2>"$W/c.err"; rc1=$?
+"$FLUX_CLI" get ks nope -n "$NS" 2>"$W/f.err"
+check "get of a missing object: flux's message, exit 1" \
+	bash -c "[ $rc1 = 1 ] && cmp '$W/c.err' '$W/f.err'"
+
+check "get ks -o json: a List of the Kustomizations" bash -c \
+	"'$CFLUX' get ks -n '$NS' -o json | jq -e '.kind == \"List\" and ([.items[].metadata.name] | sort) == [\"app\",\"broken\"]'"
+check "get ks NAME -o yaml: the object" bash -c \
+	"'$CFLUX' get ks app -n '$NS' -o yaml | grep -qx 'kind: Kustomization'"
+check "get fluxconfigurations (none): flux-style message, exit 1" bash -c \
+	"'$CFLUX' get fc -n '$NS' 2>&1 | grep -qx \"✗ no FluxConfiguration objects found in \\\"$NS\\\" namespace\" && [ \${PIPESTATUS[0]} = 1 ]"
+
+# ------------------------------------------------------------ flags
+check "bad flag refused (exit 2, named)" bash -c \
+	"'$CFLUX' get ks --bogus 2>&1 >/dev/null | grep -q 'unknown flag: --bogus' && [ \${PIPESTATUS[0]} = 2 ]"
+check "--with-source refused by get" bash -c \
+	"'$CFLUX' get ks --with-source >/dev/null 2>&1; [ \$? = 2 ]"
+check "bad output format refused" bash -c "! '$CFLUX' get ks -o wide -n '$NS' 2>/dev/null"
+check "--kubeconfig FILE without KUBECONFIG" bash -c \
+	"env -u KUBECONFIG HOME=/nonexistent '$CFLUX' get ks app -n '$NS' --kubeconfig '$KUBECONFIG' | grep -q '^app'"
+ctx=$(k config current-context)
+check "--context NAME" bash -c "'$CFLUX' --context '$ctx' get ks app -n '$NS' 2>&1 | grep -q '^app' ||
+	'$CFLUX' get ks app -n '$NS' --context '$ctx' | grep -q '^app'"
+check "--context unknown: named in the error" bash -c \
+	"'$CFLUX' get ks -n '$NS' --context nosuch 2>&1 | grep -q nosuch"
+check "FLUX_SYSTEM_NAMESPACE is the default namespace" bash -c \
+	"FLUX_SYSTEM_NAMESPACE='$NS' '$CFLUX' get ks app | grep -q '^app'"
+
+# ------------------------------------------------------------ events
+# LAST SEEN moves with the clock: compare the other columns.
+events_cols() { "$1" events -n "$NS" --for "$2" 2>&1 | awk -F'\t' '{ $1 = ""; print }' | sed 's/  */ /g'; }
+export -f events_cols
+check "events --for Kustomization/app = flux (but LAST SEEN)" bash -c \
+	"[ \"\$(events_cols '$CFLUX' Kustomization/app)\" = \"\$(events_cols '$FLUX_CLI' Kustomization/app)\" ]"
+check "events: the Kustomization's ReconciliationSucceeded or Progressing event" bash -c \
+	"'$CFLUX' events -n '$NS' --for Kustomization/app | grep -q 'Kustomization/app'"
+check "events --for GitRepository/src = flux (but LAST SEEN)" bash -c \
+	"[ \"\$(events_cols '$CFLUX' GitRepository/src)\" = \"\$(events_cols '$FLUX_CLI' GitRepository/src)\" ]"
+check "events --for bad selector refused" bash -c "! '$CFLUX' events --for Nope/x -n '$NS' 2>/dev/null"
+
+# ------------------------------------------------------------ reconcile
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: %s\ndata: {v: "2"}\n' \
+	"$NS" >"$W/src/app/cm.yaml"
+SHA2=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+"$CFLUX" reconcile ks app -n "$NS" --with-source >"$W/rec.out" 2>&1; rc=$?
+cp "$W/rec.out" "$OUT"
+check "reconcile --with-source: exit 0" test "$rc" = 0
+check "reconcile --with-source: the source fetched the new commit" \
+	grep -qx "✔ fetched revision main@sha1:$SHA2" "$W/rec.out"
+check "reconcile --with-source: applied the new commit, printed" \
+	grep -qx "✔ applied revision main@sha1:$SHA2" "$W/rec.out"
+check "reconcile: the cluster has the new data" bash -c \
+	"[ \"\$(k get cm app -n '$NS' -o jsonpath='{.data.v}')\" = 2 ]"
+check "reconcile: lastHandledReconcileAt = the requestedAt annotation" bash -c \
+	"a=\$(k get ks app -n '$NS' -o jsonpath='{.metadata.annotations.reconcile\\.fluxcd\\.io/requestedAt}');
+	 [ -n \"\$a\" ] && [ \"\$a\" = \"\$(k get ks app -n '$NS' -o jsonpath='{.status.lastHandledReconcileAt}')\" ]"
+"$CFLUX" reconcile ks broken -n "$NS" --timeout 60s >"$W/broken.out" 2>&1; rc=$?
+check "reconcile of a failing Kustomization: exit 1 with its Ready message" bash -c \
+	"cat '$W/broken.out'; [ $rc = 1 ] && grep -q \"Kustomization reconciliation failed: '.*missing\" '$W/broken.out'"
+check "reconcile source git" bash -c \
+	"'$CFLUX' reconcile source git src -n '$NS' 2>&1 | grep -qx '✔ fetched revision main@sha1:$SHA2'"
+check "reconcile of a missing object fails" bash -c "! '$CFLUX' reconcile ks nope -n '$NS' 2>/dev/null"
+
+# ------------------------------------------------------------ suspend / resume
+check "suspend ks" bash -c "'$CFLUX' suspend ks app -n '$NS' 2>&1 | grep -qx '✔ kustomization suspended'"
+check "suspend: spec.suspend=true" bash -c \
+	"[ \"\$(k get ks app -n '$NS' -o jsonpath='{.spec.suspend}')\" = true ]"
+same "get ks shows SUSPENDED True = flux" get ks app -n "$NS"
+check "reconcile of a suspended object refused" bash -c \
+	"'$CFLUX' reconcile ks app -n '$NS' 2>&1 | grep -qx '✗ resource is suspended'"
+# While suspended a new commit is not applied.
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: %s\ndata: {v: "3"}\n' \
+	"$NS" >"$W/src/app/cm.yaml"
+SHA3=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
+"$CFLUX" reconcile source git src -n "$NS" >/dev/null 2>&1
+sleep 2
+check "suspended: the new commit is not applied" bash -c \
+	"[ \"\$(k get cm app -n '$NS' -o jsonpath='{.data.v}')\" = 2 ]"
+"$CFLUX" resume ks app -n "$NS" >"$W/res.out" 2>&1; rc=$?
+cp "$W/res.out" "$OUT"
+check "resume: exit 0, completed" bash -c \
+	"[ $rc = 0 ] && grep -qx '✔ Kustomization app reconciliation completed' '$W/res.out'"
+check "resume: spec.suspend=false and the new commit applied" bash -c \
+	"[ \"\$(k get ks app -n '$NS' -o jsonpath='{.spec.suspend}')\" = false ] &&
+	 [ \"\$(k get cm app -n '$NS' -o jsonpath='{.data.v}')\" = 3 ]"
+check "resume: printed the applied revision" grep -qx "✔ applied revision main@sha1:$SHA3" "$W/res.out"
+check "suspend of an Extension refused" bash -c "! '$CFLUX' suspend extension x -n '$NS' 2>/dev/null"
+
+# ------------------------------------------------------------ the flux CLI against cflux
+check "flux reconcile ks --with-source works on cflux" \
+	"$FLUX_CLI" reconcile ks app -n "$NS" --with-source --timeout 60s
+check "flux suspend / resume work on cflux" bash -c \
+	"'$FLUX_CLI' suspend ks app -n '$NS' && '$FLUX_CLI' resume ks app -n '$NS' --timeout 60s"
+
+tap_end

@@ -1,0 +1,138 @@
+#!/bin/bash
+# helmrelease.sh: cflux-operator's HelmRelease reconciler against the real
+# control plane, its node and the real registry (TAP).
+#
+# A small chart of our own (test/data/helm/hrapp: a Deployment of the
+# node's test image, a ConfigMap, a Service) is packaged and pushed with
+# the real `helm push`; a HelmRelease with chartRef OCIRepository (the
+# layer Helm pushes, selected and copied as Flux requires) installs it:
+# real pods Ready, Released/Ready InstallSucceeded, the release Secret one
+# the real helm CLI lists and reads (`helm list`, `helm history`, `helm get
+# values|manifest`), the objects carrying Helm's ownership metadata and
+# Flux's owner labels.  A reconcile that changes nothing writes no new
+# revision.  A values change (valuesFrom a ConfigMap with targetPath, and
+# inline values) upgrades to revision 2, revision 1 superseded.  A bad value fails:
+# UpgradeFailed with the apiserver's reason, Stalled RetriesExceeded, the
+# failed revision 3 recorded and revision 2 still deployed and running;
+# with upgrade.remediation.retries the failure is rolled back (revision 5
+# deploys revision 2's manifest, Remediated RollbackSucceeded).  A field
+# cflux does not implement is refused with Stalled naming it.  Deleting
+# the HelmRelease uninstalls: objects and release Secrets gone.
+set -u
+
+NAME=helmrel
+# shellcheck source=test/e2e/lib/operator.bash
+. "$(dirname "$0")/lib/operator.bash"
+
+check "CRDs installed" crd_install helm.toolkit.fluxcd.io_helmreleases.yaml \
+	source.toolkit.fluxcd.io_ocirepositories.yaml source.toolkit.fluxcd.io_helmcharts.yaml
+k create namespace "$NS" >/dev/null
+[ -x "$HELM" ] || bash "$repo/test/cluster/build.sh" oracles >&2
+
+REG=$REGISTRY_HOST
+R=$NAME-$$
+h() { "$HELM" --kubeconfig "$KUBECONFIG" -n "$NS" "$@"; }
+export -f h
+export HELM KUBECONFIG
+jp() { jpk helmrelease "$@"; }
+hr_cond() { cond helmrelease "$1" "$2" "$3"; }
+reconcile_now() { k annotate -n "$NS" --overwrite helmrelease "$1" "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null; }
+# wait_cond NAME SECONDS TYPE STATUS REASON
+wait_cond() {
+	poll "$2" bash -c "[ \"\$($KUBECTL get helmrelease -n $NS $1 -o jsonpath='{.status.conditions[?(@.type==\"$3\")].status}/{.status.conditions[?(@.type==\"$3\")].reason}')\" = '$4/$5' ]"
+}
+secret_status() { # RELEASE VERSION: the status label of a release record
+	k get secret -n "$NS" "sh.helm.release.v1.$1.v$2" -o jsonpath='{.metadata.labels.status}' 2>/dev/null
+}
+export -f wait_cond secret_status poll
+# hr NAME [extra spec lines]
+hr() {
+	{
+		printf 'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n'
+		printf 'metadata:\n  name: %s\n  namespace: %s\n' "$1" "$NS"
+		printf 'spec:\n  interval: 10m\n  timeout: 60s\n'
+		printf '  chartRef:\n    kind: OCIRepository\n    name: chart\n'
+		shift
+		for l in "$@"; do printf '  %s\n' "$l"; done
+	} | k apply -f -
+}
+
+# ------------------------------------------------------------ the chart, pushed by helm
+mkdir -p "$W/pkg"
+check "helm package and helm push to the registry" bash -c \
+	"h package -d '$W/pkg' '$repo/test/data/helm/hrapp/chart' && h push '$W/pkg/hrapp-0.1.0.tgz' 'oci://$REG/$R' --plain-http"
+{
+	printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\n'
+	printf 'metadata:\n  name: chart\n  namespace: %s\n' "$NS"
+	printf 'spec:\n  interval: 10m\n  url: oci://%s/%s/hrapp\n  ref:\n    tag: 0.1.0\n' "$REG" "$R"
+	printf '  layerSelector:\n    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip\n    operation: copy\n'
+} | k apply -f - >/dev/null
+
+start_operator
+check "OCIRepository of the chart Ready" poll 60 is_ready ocirepository chart True
+
+# ------------------------------------------------------------ install
+k create configmap -n "$NS" app-values --from-literal=message=from-configmap >/dev/null
+hr app "values:" "  message: inline" >/dev/null
+check "install: Released and Ready InstallSucceeded" wait_cond app 120 Ready True InstallSucceeded
+check "Ready message names the release and the chart" bash -c \
+	"[ \"\$($KUBECTL get helmrelease -n $NS app -o jsonpath='{.status.conditions[?(@.type==\"Released\")].message}')\" = 'Helm install succeeded for release $NS/app.v1 with chart hrapp@0.1.0+'\"\$($KUBECTL get ocirepository -n $NS chart -o jsonpath='{.status.artifact.digest}' | cut -c8-19)\" ]"
+check "the Deployment's pods are Ready on the node" bash -c \
+	"[ \"\$($KUBECTL get deployment -n $NS app -o jsonpath='{.status.readyReplicas}')\" = 1 ]"
+check "the objects carry Helm's ownership and Flux's owner labels" bash -c \
+	"[ \"\$($KUBECTL get configmap -n $NS app-config -o jsonpath='{.metadata.labels.app\.kubernetes\.io/managed-by} {.metadata.annotations.meta\.helm\.sh/release-name} {.metadata.labels.helm\.toolkit\.fluxcd\.io/name} {.data.message}')\" = 'Helm app app inline' ]"
+check "status: history v1 deployed, lastAttemptedRevision with the OCI digest, config digest, action" bash -c \
+	"[ \"\$($KUBECTL get helmrelease -n $NS app -o jsonpath='{.status.history[0].version}/{.status.history[0].status}/{.status.history[0].chartName}/{.status.lastAttemptedReleaseAction}/{.status.storageNamespace}/{.status.observedGeneration}')\" = '1/deployed/hrapp/install/$NS/1' ] && $KUBECTL get helmrelease -n $NS app -o jsonpath='{.status.lastAttemptedRevision} {.status.lastAttemptedConfigDigest}' | grep -Eq '^0\.1\.0\+[0-9a-f]{12} sha256:[0-9a-f]{64}$'"
+check "helm list: app deployed, revision 1, chart hrapp" bash -c \
+	"h list -o json | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x[\"name\"]==\"app\"][0]; assert r[\"status\"]==\"deployed\" and r[\"revision\"]==\"1\" and r[\"chart\"].startswith(\"hrapp-0.1.0\"), r'"
+check "helm get values: the composed values" bash -c "h get values app -o json | grep -q '\"message\":\"inline\"'"
+check "helm get manifest: the chart's objects" bash -c \
+	"h get manifest app | grep -q '^kind: Deployment' && h get manifest app | grep -q 'name: app-config'"
+gen_rv=$(k get secret -n "$NS" sh.helm.release.v1.app.v1 -o jsonpath='{.metadata.resourceVersion}')
+reconcile_now app
+sleep 3
+check "a reconcile that changes nothing writes no new revision" bash -c \
+	"! $KUBECTL get secret -n $NS sh.helm.release.v1.app.v2 >/dev/null 2>&1 && [ \"\$($KUBECTL get secret -n $NS sh.helm.release.v1.app.v1 -o jsonpath='{.metadata.resourceVersion}')\" = '$gen_rv' ] && [ \"\$($KUBECTL get helmrelease -n $NS app -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
+
+# ------------------------------------------------------------ upgrade on a values change
+hr app "values:" "  replicaCount: 2" "valuesFrom:" \
+	"- kind: ConfigMap" "  name: app-values" "  valuesKey: message" "  targetPath: message" >/dev/null
+check "upgrade: Ready UpgradeSucceeded" wait_cond app 120 Ready True UpgradeSucceeded
+check "revision 2 deployed, revision 1 superseded" bash -c \
+	"[ \"\$(secret_status app 2) \$(secret_status app 1)\" = 'deployed superseded' ]"
+check "valuesFrom targetPath from the ConfigMap, inline replicaCount 2 running" bash -c \
+	"[ \"\$($KUBECTL get configmap -n $NS app-config -o jsonpath='{.data.message}')\" = from-configmap ] && [ \"\$($KUBECTL get deployment -n $NS app -o jsonpath='{.status.readyReplicas}')\" = 2 ]"
+check "helm history: 1 superseded, 2 deployed" bash -c \
+	"h history app -o json | python3 -c 'import json,sys; r=json.load(sys.stdin); assert [(x[\"revision\"],x[\"status\"]) for x in r]==[(1,\"superseded\"),(2,\"deployed\")], r'"
+
+# ------------------------------------------------------------ a bad value
+hr app "values:" "  message: inline" "  replicaCount: not-a-number" >/dev/null
+check "bad value: Released False UpgradeFailed, Stalled RetriesExceeded" bash -c \
+	"wait_cond app 60 Released False UpgradeFailed && wait_cond app 10 Stalled True RetriesExceeded"
+check "the message says what failed" bash -c \
+	"$KUBECTL get helmrelease -n $NS app -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q '^Helm upgrade failed for release $NS/app with chart hrapp@0.1.0+.*Deployment'"
+check "revision 3 failed, revision 2 still deployed and running" bash -c \
+	"[ \"\$(secret_status app 3) \$(secret_status app 2)\" = 'failed deployed' ] && [ \"\$($KUBECTL get deployment -n $NS app -o jsonpath='{.status.readyReplicas}')\" = 2 ]"
+check "helm list shows revision 3 failed" bash -c \
+	"h list -a -o json | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x[\"name\"]==\"app\"][0]; assert r[\"status\"]==\"failed\" and r[\"revision\"]==\"3\", r'"
+
+# ------------------------------------------------------------ remediation: rollback
+hr app "values:" "  message: inline" "  replicaCount: -1" "upgrade:" "  remediation:" "    retries: 1" >/dev/null
+check "with retries: the failed upgrade is rolled back (Remediated RollbackSucceeded)" \
+	wait_cond app 90 Remediated True RollbackSucceeded
+check "rollback: revision 4 failed, revision 5 deployed with revision 2's manifest" bash -c \
+	"[ \"\$(secret_status app 4) \$(secret_status app 5) \$(secret_status app 2)\" = 'failed deployed superseded' ] && [ \"\$(h get manifest app --revision 5)\" = \"\$(h get manifest app --revision 2)\" ]"
+
+# ------------------------------------------------------------ fields cflux does not implement
+hr other "test:" "  enable: true" >/dev/null
+check "an unsupported field: Stalled UnsupportedField naming it" bash -c \
+	"wait_cond other 30 Stalled True UnsupportedField && $KUBECTL get helmrelease -n $NS other -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].message}' | grep -q 'spec.test is not supported'"
+check "nothing installed for it" bash -c "! $KUBECTL get secret -n $NS sh.helm.release.v1.other.v1 >/dev/null 2>&1"
+
+# ------------------------------------------------------------ uninstall on delete
+k delete helmrelease -n "$NS" app --wait=false >/dev/null
+check "delete uninstalls: HelmRelease, objects and release Secrets gone" poll 60 bash -c \
+	"! $KUBECTL get helmrelease -n $NS app >/dev/null 2>&1 && ! $KUBECTL get deployment,configmap,service -n $NS app app-config 2>/dev/null | grep -q app && [ -z \"\$($KUBECTL get secret -n $NS -l owner=helm,name=app -o name)\" ]"
+check "helm list no longer shows it" bash -c "! h list -a -q | grep -qx app"
+
+tap_end
