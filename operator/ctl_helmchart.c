@@ -123,22 +123,18 @@ static void fail(struct hcjob *j, const char *reason, const char *msg, bool stal
 static void succeed(struct hcjob *j)
 {
 	struct rc *rc = j->rc;
-	cJSON *st = rc->status, *art;
-	long gen = rc_gen(rc);
-	int64_t now = time_now_ns();
-	bool fresh = false;
-	char *msg, *rel, *url;
+	cJSON *st = rc->status;
+	char *msg = xasprintf("pulled '%s' chart with version '%s'", j->cv_name, j->cv_version);
+	char *rel = storage_rel_path(KIND, j->ns, j->name, LATEST), *url = storage_url(j->st, rel);
+	struct source_stored s = {
+		.fresh = !j->up_to_date,
+		.rel = j->rel,
+		.revision = j->cv_version,
+		.ai = &j->ai,
+		.reason = "ChartPullSucceeded",
+		.msg = msg,
+	};
 
-	if (!j->up_to_date) {
-		fresh = !streq_ptr(yj_get_str(st, "/artifact/digest"), j->ai.digest);
-		art = storage_artifact(j->st, j->rel, j->cv_version, &j->ai, now);
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
-		cJSON_AddItemToObject(st, "artifact", art);
-	} else {
-		storage_artifact_refresh(j->st, cJSON_GetObjectItemCaseSensitive(st, "artifact"));
-	}
-	rel = storage_rel_path(KIND, j->ns, j->name, LATEST);
-	url = storage_url(j->st, rel);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "url");
 	cJSON_AddStringToObject(st, "url", url);
 	free(url);
@@ -146,15 +142,8 @@ static void succeed(struct hcjob *j)
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedChartName");
 	cJSON_AddStringToObject(st, "observedChartName", j->cv_name);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedValuesFiles");
-	msg = xasprintf("pulled '%s' chart with version '%s'", j->cv_name, j->cv_version);
-	cond_delete(st, COND_STALLED);
-	cond_delete(st, "FetchFailed");
 	cond_delete(st, "BuildFailed");
-	cond_delete(st, "StorageOperationFailed");
-	cond_delete(st, "ArtifactOutdated");
-	cond_set(st, "ArtifactInStorage", "True", "ChartPullSucceeded", msg, gen, now);
-	cond_set(st, COND_READY, "True", "ChartPullSucceeded", msg, gen, now);
-	if (fresh) {
+	if (source_stored(rc, j->st, &s)) {
 		rc_event(rc, "Normal", "ChartPullSucceeded", "%s", msg);
 		log_info(NULL, "Stored artifact", "controller", "helmchart", "object", rc->key,
 			 "revision", j->cv_version, NULL);

@@ -183,43 +183,36 @@ static char *link_url(const struct hrjob *j)
 static void succeed(struct hrjob *j)
 {
 	struct rc *rc = j->rc;
-	cJSON *st = rc->status, *art;
-	long gen = rc_gen(rc);
-	int64_t now = time_now_ns();
-	bool fresh = false;
+	cJSON *st = rc->status;
 	char *msg, *url, size[32];
+	struct source_stored s = {
+		.fresh = !j->unchanged,
+		.rel = j->rel,
+		.revision = j->revision,
+		.ai = &j->ai,
+	};
 
 	if (!j->unchanged) {
-		fresh = !streq_ptr(yj_get_str(st, "/artifact/digest"), j->ai.digest);
-		art = storage_artifact(j->st, j->rel, j->revision, &j->ai, now);
-		cJSON_DeleteItemFromObjectCaseSensitive(st, "artifact");
-		cJSON_AddItemToObject(st, "artifact", art);
 		url = link_url(j);
 		cJSON_DeleteItemFromObjectCaseSensitive(st, "url");
 		cJSON_AddStringToObject(st, "url", url);
 		free(url);
 	} else {
-		storage_artifact_refresh(j->st, cJSON_GetObjectItemCaseSensitive(st, "artifact"));
 		snprintf(j->revision, sizeof(j->revision), "%s",
 			 yj_get_str(st, "/artifact/revision"));
 	}
 	if (j->etag)
 		etag_remember(j, j->etag, j->revision);
 	msg = xasprintf("stored artifact: revision '%s'", j->revision);
-	cond_delete(st, COND_STALLED);
-	cond_delete(st, "FetchFailed");
-	cond_delete(st, "StorageOperationFailed");
-	cond_delete(st, "ArtifactOutdated");
-	cond_set(st, "ArtifactInStorage", "True", "Succeeded", msg, gen, now);
-	cond_set(st, COND_READY, "True", "Succeeded", msg, gen, now);
-	free(msg);
-	if (fresh) {
+	s.msg = msg;
+	if (source_stored(rc, j->st, &s)) {
 		human_size((double)j->ai.size, size, sizeof(size));
 		rc_event(rc, "Normal", "NewArtifact", "stored fetched index of size %s from '%s'",
 			 size, j->url);
 		log_info(NULL, "Stored artifact", "controller", "helmrepository", "object", rc->key,
 			 "revision", j->revision, NULL);
 	}
+	free(msg);
 	rc_done(rc, (uint64_t)(j->interval_ns / NSEC_PER_MSEC));
 }
 

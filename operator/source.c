@@ -91,8 +91,9 @@ bool source_stored(struct rc *rc, const struct storage *st, const struct source_
 	cond_delete(status, "FetchFailed");
 	cond_delete(status, "StorageOperationFailed");
 	cond_delete(status, "ArtifactOutdated");
-	cond_set(status, "ArtifactInStorage", "True", "Succeeded", s->msg, gen, now);
-	cond_set(status, COND_READY, "True", "Succeeded", s->msg, gen, now);
+	cond_set(status, "ArtifactInStorage", "True", s->reason ? s->reason : "Succeeded", s->msg,
+		 gen, now);
+	cond_set(status, COND_READY, "True", s->reason ? s->reason : "Succeeded", s->msg, gen, now);
 	cJSON_DeleteItemFromObjectCaseSensitive(status, "observedIgnore");
 	if (s->ignore)
 		cJSON_AddStringToObject(status, "observedIgnore", s->ignore);

@@ -41,6 +41,7 @@ struct source_stored {
 	const struct artifact_info *ai; /* the archive's digest and size */
 	const cJSON *metadata;          /* status.artifact.metadata (copied), or NULL */
 	const char *ignore;             /* status.observedIgnore, or NULL */
+	const char *reason;             /* their reason; NULL: Succeeded */
 	const char *msg;                /* ArtifactInStorage's and Ready's message */
 };
 
@@ -48,8 +49,8 @@ struct source_stored {
  * The success every source kind ends with, as source-controller writes
  * it: a fresh artifact replaces status.artifact (a stored one has its URL
  * refreshed); Stalled, FetchFailed, StorageOperationFailed and
- * ArtifactOutdated go; ArtifactInStorage and Ready are True, Succeeded,
- * with `s->msg`; observedIgnore is `s->ignore`.  Returns true when the
+ * ArtifactOutdated go; ArtifactInStorage and Ready are True with
+ * `s->reason` and `s->msg`; observedIgnore is `s->ignore`.  Returns true when the
  * artifact's revision or digest changed: the kind's NewArtifact event is
  * due.
  */
