@@ -181,3 +181,12 @@ void cond_sort(cJSON *status)
 		cJSON_AddItemToArray(conds, v[i]);
 	free(v);
 }
+
+bool cond_ready_current(const cJSON *obj, long generation)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
+	const cJSON *og = cJSON_GetObjectItemCaseSensitive(st, "observedGeneration");
+
+	return cond_is_true(st, COND_READY) && cJSON_IsNumber(og) &&
+	       (long)cJSON_GetNumberValue(og) == generation;
+}

@@ -54,6 +54,9 @@ const cJSON *cond_get(const cJSON *status, const char *type);
 /* True if condition `type` exists with status "True". */
 bool cond_is_true(const cJSON *status, const char *type);
 
+/* An object's status: Ready=True and observedGeneration == `generation` (a dependency met). */
+bool cond_ready_current(const cJSON *obj, long generation);
+
 /* Reconciling=True (deletes Stalled). */
 void cond_mark_reconciling(cJSON *status, const char *reason, const char *message, long gen,
 			   int64_t now_ns);

@@ -1638,14 +1638,6 @@ static void get_source(struct hrjob *j)
 
 /* ---- dependencies ---- */
 
-static bool ready_now(const struct kobj *o)
-{
-	const cJSON *og = yj_get(o->json, "/status/observedGeneration");
-
-	return cond_is_true(cJSON_GetObjectItemCaseSensitive(o->json, "status"), COND_READY) &&
-	       og && (long)cJSON_GetNumberValue(og) == o->generation;
-}
-
 static int check_dependencies(struct hrjob *j)
 {
 	const cJSON *dep;
@@ -1667,7 +1659,7 @@ static int check_dependencies(struct hrjob *j)
 			return -ELOOP;
 		}
 		d = informer_get(ctl_informer(j->rc->ctl), k);
-		if (!d || !ready_now(d)) {
+		if (!d || !cond_ready_current(d->json, d->generation)) {
 			snprintf(msg, sizeof(msg), "dependency '%s' is not ready", k);
 			free(k);
 			fail(j, "DependencyNotReady", msg, false, j->h->requeue_dependency_ms);
@@ -1761,19 +1753,10 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 static int applier_client(struct hrjob *j)
 {
 	const char *sa = kobj_str(j->rc->obj, "spec", "serviceAccountName", NULL);
-	char *user;
-	int r;
 
 	if (!sa || !*sa)
-		sa = j->h->default_sa && *j->h->default_sa ? j->h->default_sa : NULL;
-	if (!sa) {
-		j->client = kube_client_ref(ctl_client(j->rc->ctl));
-		return 0;
-	}
-	user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
-	r = kube_client_impersonate(ctl_client(j->rc->ctl), user, &j->client);
-	free(user);
-	return r;
+		sa = j->h->default_sa;
+	return ctl_applier_client(j->rc->ctl, j->rc->obj->ns, sa, &j->client);
 }
 
 static void reconcile(struct rc *rc)

@@ -575,14 +575,6 @@ static void load_vars(struct ksjob *j)
 
 /* ---- source and dependencies ---- */
 
-static bool ready_now(const struct kobj *o)
-{
-	const cJSON *og = yj_get(o->json, "/status/observedGeneration");
-
-	return cond_is_true(cJSON_GetObjectItemCaseSensitive(o->json, "status"), COND_READY) &&
-	       og && (long)cJSON_GetNumberValue(og) == o->generation;
-}
-
 static char *dep_key(const struct kobj *o, const cJSON *dep)
 {
 	const char *ns = yj_get_str(dep, "/namespace"), *name = yj_get_str(dep, "/name");
@@ -648,7 +640,7 @@ static int check_dependencies(struct ksjob *j)
 			buf_release(&path);
 		}
 		d = informer_get(inf, k);
-		if (!d || !ready_now(d)) {
+		if (!d || !cond_ready_current(d->json, d->generation)) {
 			snprintf(msg, sizeof(msg), "dependency '%s' is not ready", k);
 			free(k);
 			fail(j, "DependencyNotReady", msg, false, j->k->requeue_dependency_ms);
@@ -693,22 +685,6 @@ static const char *applier_sa(const struct ksjob *j)
 	if (!sa || !*sa)
 		sa = j->k->default_sa && *j->k->default_sa ? j->k->default_sa : NULL;
 	return sa;
-}
-
-/* j->client: the operator's client, or one impersonating `sa`.  0, or -errno. */
-static int applier_client(struct ksjob *j, const char *sa)
-{
-	char *user;
-	int r;
-
-	if (!sa) {
-		j->client = kube_client_ref(ctl_client(j->rc->ctl));
-		return 0;
-	}
-	user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
-	r = kube_client_impersonate(ctl_client(j->rc->ctl), user, &j->client);
-	free(user);
-	return r;
 }
 
 /* ---- the spec ---- */
@@ -775,7 +751,7 @@ static void reconcile(struct rc *rc)
 		fail(j, "UnsupportedField", msg, true, 0);
 		return;
 	}
-	if (applier_client(j, applier_sa(j)) < 0) {
+	if (ctl_applier_client(j->rc->ctl, j->rc->obj->ns, applier_sa(j), &j->client) < 0) {
 		fail(j, "ReconciliationFailed", "cannot impersonate the service account", false, 0);
 		return;
 	}
@@ -965,7 +941,7 @@ static void finalize(struct rc *rc)
 		return;
 	}
 	sa = applier_sa(j);
-	if (applier_client(j, sa) < 0) {
+	if (ctl_applier_client(j->rc->ctl, j->rc->obj->ns, sa, &j->client) < 0) {
 		gc_failed(j, "pruning for deleted resource failed: cannot impersonate the service "
 			  "account");
 		return;

@@ -451,6 +451,22 @@ struct kube_client *ctl_client(const struct ctl *ctl)
 	return ctl->m->o.client;
 }
 
+int ctl_applier_client(const struct ctl *ctl, const char *ns, const char *sa,
+		       struct kube_client **ret)
+{
+	char *user;
+	int r;
+
+	if (!sa || !*sa) {
+		*ret = kube_client_ref(ctl_client(ctl));
+		return 0;
+	}
+	user = xasprintf("system:serviceaccount:%s:%s", ns, sa);
+	r = kube_client_impersonate(ctl_client(ctl), user, ret);
+	free(user);
+	return r;
+}
+
 struct informer *ctl_informer(const struct ctl *ctl)
 {
 	return ctl->inf;

@@ -156,6 +156,15 @@ struct mgr *ctl_mgr(const struct ctl *ctl);
 struct kube_client *ctl_client(const struct ctl *ctl);
 struct informer *ctl_informer(const struct ctl *ctl);
 
+/*
+ * A client for what an object applies: a new reference to the
+ * controller's own when `sa` is NULL or empty, else one impersonating
+ * system:serviceaccount:<ns>:<sa>.  0, or -errno.  Release it with
+ * kube_client_unref().
+ */
+int ctl_applier_client(const struct ctl *ctl, const char *ns, const char *sa,
+		       struct kube_client **ret);
+
 /* The event recorder shared by all controllers of this kind. */
 struct kevents *ctl_events(const struct ctl *ctl);
 
