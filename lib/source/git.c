@@ -369,7 +369,7 @@ static int progress(const git_indexer_progress *stats, void *payload)
 	return 0;
 }
 
-static void set_host_port(struct ctx *c, const char *url)
+void src_git_host_port(const char *url, char *out, size_t n)
 {
 	const char *h = strstr(url, "://"), *end, *at, *colon;
 	char host[256];
@@ -380,7 +380,7 @@ static void set_host_port(struct ctx *c, const char *url)
 		at = strchr(url, '@');
 		h = at ? at + 1 : url;
 		end = strchr(h, ':');
-		snprintf(c->host_port, sizeof(c->host_port), "%.*s",
+		snprintf(out, n, "%.*s",
 			 (int)(end ? end - h : (long)strlen(h)), h);
 		return;
 	}
@@ -400,9 +400,9 @@ static void set_host_port(struct ctx *c, const char *url)
 			port = 0;
 	}
 	if (port && port != 22)
-		snprintf(c->host_port, sizeof(c->host_port), "[%s]:%d", host, port);
+		snprintf(out, n, "[%s]:%d", host, port);
 	else
-		snprintf(c->host_port, sizeof(c->host_port), "%s", host);
+		snprintf(out, n, "%s", host);
 }
 
 /* ---- SSH: the OpenSSH client (transport.h) as libgit2's subtransport ---- */
@@ -875,23 +875,31 @@ static int write_tree(struct ctx *c, git_repository *repo, const git_tree *tree,
 /* ---- submodules ---- */
 
 /* `rel` (a .gitmodules URL) resolved against the parent's URL. */
-static char *resolve_url(const char *parent, const char *rel)
+char *src_git_submodule_url(const char *parent, const char *rel)
 {
 	_cleanup_free_ char *base = NULL;
-	char *slash;
+	const char *scheme;
+	char *slash, *floor;
 
 	if (!str_startswith(rel, "./") && !str_startswith(rel, "../"))
 		return xstrdup(rel);
 	base = xstrdup(parent);
 	while (*base && base[strlen(base) - 1] == '/')
 		base[strlen(base) - 1] = '\0';
+	/* The path starts after "scheme://host" or an scp-like "host:". */
+	scheme = strstr(base, "://");
+	floor = scheme ? base + (scheme - base) + 3 : base;
+	if (scheme)
+		floor += strcspn(floor, "/");
+	else if (strchr(base, ':'))
+		floor = strchr(base, ':');
 	for (;;) {
 		if (str_startswith(rel, "./")) {
 			rel += 2;
 		} else if (str_startswith(rel, "../")) {
 			rel += 3;
 			slash = strrchr(base, '/');
-			if (slash && slash > strstr(base, "://") + 2)
+			if (slash && slash >= floor)
 				*slash = '\0';
 		} else {
 			break;
@@ -943,7 +951,7 @@ static int fetch_submodule(struct ctx *c, const char *path, const git_oid *id)
 	if (m.url) {
 		key = xasprintf("%s.url", m.url);
 		if (git_config_get_entry(&e, cfg, key) == 0)
-			url = resolve_url(o->url, e->value);
+			url = src_git_submodule_url(o->url, e->value);
 		git_config_entry_free(e);
 	}
 	free(m.url);
@@ -977,7 +985,7 @@ static int fetch_submodule(struct ctx *c, const char *path, const git_oid *id)
 	sc.level = c->level + 1;
 	sc.by_commit = true;
 	sc.tried_userpass = 0;
-	set_host_port(&sc, url);
+	src_git_host_port(url, sc.host_port, sizeof(sc.host_port));
 	r = fetch_tree(&sc, &sr);
 	c->err_set = sc.err_set;
 	c->err_what = sc.err_what;
@@ -1319,7 +1327,7 @@ int src_git_fetch(const struct src_git_opts *o, struct src_git_result *ret, stru
 		c.headers.strings = &c.header;
 		c.headers.count = 1;
 	}
-	set_host_port(&c, o->url);
+	src_git_host_port(o->url, c.host_port, sizeof(c.host_port));
 	r = fetch_tree(&c, ret);
 	if (c.header) {
 		explicit_bzero(c.header, strlen(c.header));

@@ -132,4 +132,16 @@ int src_git_fetch(const struct src_git_opts *opts, struct src_git_result *ret,
 /* Free the result's signature fields (a zeroed result is fine). */
 void src_git_result_release(struct src_git_result *r);
 
+/*
+ * What the fetch reads from URLs, exposed for its tests and fuzz target.
+ * src_git_host_port(): the host as known_hosts names it ("host", or
+ * "[host]:port" off port 22) of a URL or an scp-like "user@host:path",
+ * in `out` (cut to `n`).  src_git_submodule_url(): a .gitmodules URL
+ * resolved against the superproject's `parent` as git does ("./x" and
+ * "../x" climb the parent's path, never into its scheme or host); any
+ * other URL as it is.  Returns a new string.
+ */
+void src_git_host_port(const char *url, char *out, size_t n);
+char *src_git_submodule_url(const char *parent, const char *rel);
+
 #endif
