@@ -18,6 +18,16 @@ struct gitrepo_ctl {
 	const char *tmp_root;    /* where checkouts are made ($TMPDIR or /tmp) */
 };
 extern const struct ctl_desc gitrepository_desc;
+
+/*
+ * The source kinds' spec fields cflux cannot serve (a provider logging in
+ * through a cloud's identity service, STS, notation, ...): NULL when the
+ * spec uses none, else Flux's reason, with `msg` naming the field (the
+ * object is then Stalled).  Exported for the schema walk test.
+ */
+const char *gitrepository_unsupported(const cJSON *spec, char *msg, size_t n);
+const char *bucket_unsupported(const cJSON *spec, char *msg, size_t n);
+const char *ocirepository_unsupported(const cJSON *spec, char *msg, size_t n);
 /* Rebuild a GitRepository's artifact when one it includes gets a new one. */
 void gitrepository_watch_includes(struct ctl *git);
 
@@ -180,6 +190,7 @@ struct ext_settings {
 };
 struct ext_ctl {
 	const char *version;       /* currentVersion */
+	const char *ns;            /* where cflux runs: releaseNamespace, protected settings */
 	struct ext_settings base;  /* from the command line: what an Extension overrides */
 	struct ctl *fluxconfigs;   /* deletion waits until none is left */
 	void (*apply)(const struct ext_settings *s, void *payload); /* on the loop */

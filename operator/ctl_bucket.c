@@ -361,9 +361,13 @@ static void load_secrets(struct bucketjob *j)
 
 /* ---- the spec ---- */
 
-/* What cflux does not do: NULL, or why (in msg). */
-static const char *unsupported(const struct kobj *o, const char *provider, char *msg, size_t n)
+/* What cflux cannot do, named: NULL, or the reason with `msg`. */
+const char *bucket_unsupported(const cJSON *spec, char *msg, size_t n)
 {
+	const char *provider = yj_get_str(spec, "/provider");
+
+	if (!provider || !*provider)
+		provider = "generic";
 	if (streq(provider, "gcp"))
 		snprintf(msg, n, "provider 'gcp' (Google Cloud Storage's JSON API) is not supported "
 			 "by cflux; use provider 'generic' with the storage.googleapis.com S3 "
@@ -371,21 +375,21 @@ static const char *unsupported(const struct kobj *o, const char *provider, char 
 	else if (!streq(provider, "generic") && !streq(provider, "aws") &&
 		 !streq(provider, "azure"))
 		snprintf(msg, n, "unknown provider '%s'", provider);
-	else if (yj_get(o->json, "/spec/sts"))
+	else if (yj_get(spec, "/sts"))
 		snprintf(msg, n, "spec.sts is not supported by cflux (it needs an STS or LDAP "
 			 "token service): give spec.secretRef static keys");
-	else if (yj_get_str(o->json, "/spec/serviceAccountName"))
+	else if (yj_get_str(spec, "/serviceAccountName"))
 		snprintf(msg, n, "spec.serviceAccountName (workload identity) is not supported by "
 			 "cflux: give spec.secretRef credentials");
-	else if (streq(provider, "aws") && !yj_get_str(o->json, "/spec/secretRef/name"))
+	else if (streq(provider, "aws") && !yj_get_str(spec, "/secretRef/name"))
 		snprintf(msg, n, "provider 'aws' without spec.secretRef needs AWS's credential "
 			 "services (IRSA, EKS Pod Identity, instance roles), which cflux does not "
 			 "use: give spec.secretRef with accesskey and secretkey");
-	else if (streq(provider, "azure") && yj_get_str(o->json, "/spec/certSecretRef/name"))
+	else if (streq(provider, "azure") && yj_get_str(spec, "/certSecretRef/name"))
 		snprintf(msg, n, "spec.certSecretRef is only supported for the 'generic' provider");
 	else
 		return NULL;
-	return msg;
+	return "InvalidProviderConfiguration";
 }
 
 static void reconcile(struct rc *rc)
@@ -407,8 +411,8 @@ static void reconcile(struct rc *rc)
 	j->ignore = source_strdup(kobj_str(o, "spec", "ignore", NULL));
 	if (!provider || !*provider)
 		provider = "generic";
-	if (unsupported(o, provider, msg, sizeof(msg))) {
-		fail(j, "InvalidProviderConfiguration", msg, true);
+	if ((why = bucket_unsupported(yj_get(o->json, "/spec"), msg, sizeof(msg)))) {
+		fail(j, why, msg, true);
 		return;
 	}
 	j->provider = streq(provider, "azure") ? BUCKET_AZURE : BUCKET_S3;

@@ -29,6 +29,7 @@
 #include "base/time.h"
 #include "conditions.h"
 #include "controllers.h"
+#include "secrets.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -234,31 +235,72 @@ static void finalize(struct rc *rc)
 		fluxconfigs_listed(-EIO, NULL, NULL, rc);
 }
 
-static void reconcile(struct rc *rc)
+/*
+ * What of the Extension's own properties cflux cannot do: NULL, or why.
+ * The operator is installed by its chart; an Extension cannot move it
+ * (scope, releaseNamespace) or change its version.
+ */
+static const char *ext_unsupported(const struct ext_ctl *e, const cJSON *spec, char *msg,
+				   size_t n)
+{
+	const char *rns = yj_get_str(spec, "/scope/cluster/releaseNamespace");
+	const char *ver = yj_get_str(spec, "/version");
+	size_t vl = ver ? strlen(ver) : 0;
+
+	if (yj_get(spec, "/scope/namespace")) {
+		snprintf(msg, n, "scope.namespace: microsoft.flux is a cluster-scoped extension");
+		return msg;
+	}
+	if (rns && *rns && e->ns && !streq(rns, e->ns)) {
+		snprintf(msg, n, "scope.cluster.releaseNamespace \"%s\": cflux runs in \"%s\"; "
+			 "an Extension cannot move it (install the chart into \"%s\")", rns,
+			 e->ns, rns);
+		return msg;
+	}
+	/* "1.2.3" pins 1.2.3, and also a build of it ("1.2.3+abc", "1.2.3-dirty"). */
+	if (ver && *ver && !(str_startswith(e->version, ver) &&
+			     (e->version[vl] == '\0' || e->version[vl] == '+' ||
+			      e->version[vl] == '-'))) {
+		snprintf(msg, n, "version \"%s\" is pinned, but this operator is %s: cflux does "
+			 "not install versions; upgrade its chart (helm upgrade --version %s)", ver,
+			 e->version, ver);
+		return msg;
+	}
+	return NULL;
+}
+
+/* The protected settings' Secret (or none): the settings, with them on top. */
+static void configure(struct rc *rc, const cJSON *secret)
 {
 	struct ext_ctl *e = ctl_data(rc->ctl);
 	const struct kobj *obj = rc->obj;
-	cJSON *st = rc->status, *notes;
+	const cJSON *spec = yj_get(obj->json, "/spec"), *it;
+	cJSON *st = rc->status, *notes, *settings;
 	struct ext_settings s;
 	char err[512];
 	int64_t now = time_now_ns();
+	const char *bad = ext_unsupported(e, spec, err, sizeof(err));
 
-	if (!streq(obj->name, EXT_NAME)) {
-		cJSON_Delete(rc->status);
-		rc->status = cJSON_CreateObject();
-		cond_set(rc->status, COND_READY, "False", "NotUsed",
-			 "only the Extension named \"flux\" configures cflux", obj->generation, now);
-		rc_done(rc, 0);
-		return;
-	}
 	s = e->base;
 	notes = cJSON_CreateArray();
-	if (ext_parse_settings(yj_get(obj->json, "/spec/configurationSettings"), &s, err,
-			       sizeof(err), notes) < 0) {
+	settings = cJSON_Duplicate(yj_get(spec, "/configurationSettings"), 1);
+	if (!settings)
+		settings = cJSON_CreateObject();
+	cJSON_ArrayForEach(it, yj_get(secret, "/data"))
+	{
+		char *v = secret_value(secret, it->string);
+
+		cJSON_DeleteItemFromObjectCaseSensitive(settings, it->string);
+		cJSON_AddStringToObject(settings, it->string, v ? v : "");
+		free(v);
+	}
+	if (!bad && ext_parse_settings(settings, &s, err, sizeof(err), notes) < 0)
+		bad = err;
+	if (bad) {
 		set_str(st, "provisioningState", "Failed");
-		cond_set(st, COND_READY, "False", "InvalidSettings", err, obj->generation, now);
-		rc_event(rc, "Warning", "InvalidSettings", "%s", err);
-		log_error(NULL, "Extension settings refused", "error", err, NULL);
+		cond_set(st, COND_READY, "False", "InvalidSettings", bad, obj->generation, now);
+		rc_event(rc, "Warning", "InvalidSettings", "%s", bad);
+		log_error(NULL, "Extension settings refused", "error", bad, NULL);
 	} else {
 		e->apply(&s, e->payload);
 		set_str(st, "provisioningState", "Succeeded");
@@ -266,12 +308,71 @@ static void reconcile(struct rc *rc)
 		cond_set(st, COND_READY, "True", "Succeeded", "settings applied", obj->generation,
 			 now);
 	}
+	if (!cJSON_IsFalse(yj_get(spec, "/autoUpgradeMinorVersion"))) {
+		struct status_list sl = { .statuses = notes };
+		char msg[256];
+
+		time_format_rfc3339(now - now % NSEC_PER_SEC, sl.ts);
+		snprintf(msg, sizeof(msg), "autoUpgradeMinorVersion: cflux does not upgrade itself; "
+			 "it runs the version its chart installed (%s)", e->version);
+		add_status(&sl, "AutoUpgradeNotManaged", "Information", msg);
+	}
+	cJSON_Delete(settings);
 	set_str(st, "currentVersion", e->version);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "statuses");
 	cJSON_AddItemToObject(st, "statuses", notes);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "observedGeneration");
 	cJSON_AddNumberToObject(st, "observedGeneration", (double)obj->generation);
 	rc_done(rc, 0);
+}
+
+static void got_protected(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct rc *rc = payload;
+	const cJSON *spec = yj_get(rc->obj->json, "/spec");
+	struct ext_ctl *e = ctl_data(rc->ctl);
+	const char *ns = yj_get_str(spec, "/protectedSettingsSecretRef/namespace");
+	char msg[512];
+
+	if (r >= 0) {
+		configure(rc, obj);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "protectedSettingsSecretRef: Secret %s/%s: %s",
+		 ns && *ns ? ns : e->ns, yj_get_str(spec, "/protectedSettingsSecretRef/name"),
+		 r == -ENOENT ? "not found" : err && err->msg[0] ? err->msg : op_strerror(r));
+	set_str(rc->status, "provisioningState", "Failed");
+	cond_set(rc->status, COND_READY, "False", "InvalidSettings", msg, rc->obj->generation,
+		 time_now_ns());
+	rc_event(rc, "Warning", "InvalidSettings", "%s", msg);
+	rc_done(rc, r == -ENOENT ? 0 : -EIO);
+}
+
+static void reconcile(struct rc *rc)
+{
+	struct ext_ctl *e = ctl_data(rc->ctl);
+	const struct kobj *obj = rc->obj;
+	const char *pname = yj_get_str(obj->json, "/spec/protectedSettingsSecretRef/name");
+	const char *pns = yj_get_str(obj->json, "/spec/protectedSettingsSecretRef/namespace");
+
+	if (!streq(obj->name, EXT_NAME)) {
+		cJSON_Delete(rc->status);
+		rc->status = cJSON_CreateObject();
+		cond_set(rc->status, COND_READY, "False", "NotUsed",
+			 "only the Extension named \"flux\" configures cflux", obj->generation,
+			 time_now_ns());
+		rc_done(rc, 0);
+		return;
+	}
+	if (pname) {
+		struct kube_ref ref = { .version = "v1", .resource = "secrets",
+					.ns = pns && *pns ? pns : e->ns, .name = pname };
+
+		if (!ref.ns || kube_get(ctl_client(rc->ctl), &ref, NULL, got_protected, rc) < 0)
+			got_protected(-EIO, NULL, NULL, rc);
+		return;
+	}
+	configure(rc, NULL);
 }
 
 const struct ctl_desc extension_desc = {

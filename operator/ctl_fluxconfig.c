@@ -77,6 +77,7 @@ struct fcjob {
 	cJSON *auth;     /* the <config>-auth Secret to apply first, or NULL */
 	unsigned pending;
 	int r;
+	uint64_t wait_left_ms; /* waitForReconciliation: until its deadline; 0: none */
 	char msg[512];
 };
 
@@ -665,6 +666,12 @@ static const char *validate(const struct kobj *o, char *msg, size_t n)
 	why = src->validate(o, spec, msg, n);
 	if (why)
 		return why;
+	why = yj_get_str(spec, "/reconciliationWaitDuration");
+	if (why && duration_parse_iso8601(why, &(int64_t){ 0 }) < 0) {
+		snprintf(msg, n, "reconciliationWaitDuration \"%s\" is not an ISO 8601 duration "
+				 "(for example PT30M)", why);
+		return msg;
+	}
 	ks = yj_get(spec, "/kustomizations");
 	cJSON_ArrayForEach(k, ks)
 	{
@@ -841,6 +848,44 @@ static struct kobj *cached_source(const struct fcjob *j, const char *kind)
 	return src;
 }
 
+/*
+ * Azure's provisioningState.  Without waitForReconciliation the PUT is
+ * done once the configuration is accepted: Succeeded.  With it, the
+ * state waits for compliance: Creating (the first generation) or
+ * Updating while Pending or Unknown, then Succeeded (Compliant or
+ * Suspended) or Failed (Non-Compliant), or Failed once
+ * reconciliationWaitDuration has passed since the generation was first
+ * seen (the Reconciling condition's transition; no duration: no limit).
+ */
+static const char *provisioning(struct fcjob *j, const cJSON *st, const char *agg, int64_t now,
+				const char **why)
+{
+	const struct kobj *fc = j->obj;
+	const cJSON *spec = yj_get(fc->json, "/spec");
+	const char *dur = yj_get_str(spec, "/reconciliationWaitDuration");
+	const cJSON *rec = cond_get(st, COND_RECONCILING);
+	const cJSON *og = yj_get(rec, "/observedGeneration");
+	int64_t wait, since = now;
+
+	*why = NULL;
+	if (!cJSON_IsTrue(yj_get(spec, "/waitForReconciliation")) || streq(agg, "Compliant") ||
+	    streq(agg, "Suspended"))
+		return "Succeeded";
+	if (streq(agg, "Non-Compliant"))
+		return "Failed";
+	if (cJSON_IsNumber(og) && (int64_t)og->valuedouble == fc->generation &&
+	    yj_get_str(rec, "/lastTransitionTime"))
+		time_parse_rfc3339(yj_get_str(rec, "/lastTransitionTime"), &since);
+	if (dur && duration_parse_iso8601(dur, &wait) == 0) {
+		if (now - since >= wait) {
+			*why = "the objects did not reconcile within reconciliationWaitDuration";
+			return "Failed";
+		}
+		j->wait_left_ms = (uint64_t)(wait - (now - since)) / NSEC_PER_MSEC + 1;
+	}
+	return fc->generation > 1 ? "Updating" : "Creating";
+}
+
 /* Roll the children's status up into rc->status: what it should be now, from the caches. */
 static void rollup(struct fcjob *j, const char *invalid)
 {
@@ -848,7 +893,7 @@ static void rollup(struct fcjob *j, const char *invalid)
 	const struct fc_source *fs = fc_source_of(yj_get(fc->json, "/spec"));
 	cJSON *st = j->rc->status, *statuses;
 	const cJSON *k;
-	const char *agg = "Unknown", *bad_msg = NULL;
+	const char *agg = "Unknown", *bad_msg = NULL, *late = NULL;
 	int64_t now = time_now_ns();
 	bool all_reported = true;
 	struct kobj *src = fs ? cached_source(j, fs->flux_kind) : NULL;
@@ -910,9 +955,10 @@ static void rollup(struct fcjob *j, const char *invalid)
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "complianceState");
 	cJSON_AddStringToObject(st, "complianceState", invalid ? "Non-Compliant" : agg);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "provisioningState");
-	cJSON_AddStringToObject(st, "provisioningState", invalid ? "Failed" : "Succeeded");
+	cJSON_AddStringToObject(st, "provisioningState",
+				invalid ? "Failed" : provisioning(j, st, agg, now, &late));
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "errorMessage");
-	cJSON_AddStringToObject(st, "errorMessage", invalid ? invalid : "");
+	cJSON_AddStringToObject(st, "errorMessage", invalid ? invalid : late ? late : "");
 	if (invalid) {
 		cond_mark_stalled(st, "InvalidConfiguration", invalid, fc->generation, now);
 		cond_set(st, COND_READY, "False", "InvalidConfiguration", invalid, fc->generation,
@@ -980,7 +1026,9 @@ static void write_status(struct fcjob *j, const char *invalid)
 		cJSON_AddStringToObject(st, "statusUpdatedAt", ts);
 	}
 	cJSON_Delete(old);
-	rc_done(j->rc, invalid ? 0 : j->f->resync_ms);
+	rc_done(j->rc, invalid ? 0 :
+		       j->wait_left_ms && j->wait_left_ms < j->f->resync_ms ? j->wait_left_ms :
+									      j->f->resync_ms);
 }
 
 

@@ -743,6 +743,40 @@ static bool requires_verification(const struct gitjob *j)
 	       (streq(seen, "HEAD") && !streq(j->verify_mode, "HEAD"));
 }
 
+/*
+ * What cflux cannot do, named: NULL, or the reason with `msg`.  Both
+ * providers beyond generic log in through a service cflux does not reach
+ * (Azure DevOps with workload identity; GitHub's App installation tokens).
+ */
+const char *gitrepository_unsupported(const cJSON *spec, char *msg, size_t n)
+{
+	const char *prov = yj_get_str(spec, "/provider");
+
+	if (prov && streq(prov, "azure")) {
+		snprintf(msg, n, "spec.provider 'azure' is not supported by cflux: it logs in to "
+			 "Azure DevOps with the cloud's workload identity, which cflux does not "
+			 "reach; give a personal access token in spec.secretRef (username and "
+			 "password) instead");
+		return "InvalidProviderConfiguration";
+	}
+	if (prov && streq(prov, "github")) {
+		snprintf(msg, n, "spec.provider 'github' (GitHub App authentication) is not "
+			 "supported by cflux yet; give a token in spec.secretRef (username and "
+			 "password) instead");
+		return "InvalidProviderConfiguration";
+	}
+	if (prov && *prov && !streq(prov, "generic")) {
+		snprintf(msg, n, "spec.provider '%s' is not supported", prov);
+		return "InvalidProviderConfiguration";
+	}
+	if (yj_get_str(spec, "/serviceAccountName")) {
+		snprintf(msg, n, "spec.serviceAccountName (object-level workload identity) is not "
+			 "supported by cflux");
+		return "InvalidProviderConfiguration";
+	}
+	return NULL;
+}
+
 static void reconcile(struct rc *rc)
 {
 	struct gitrepo_ctl *g = ctl_data(rc->ctl);
@@ -767,6 +801,11 @@ static void reconcile(struct rc *rc)
 		return;
 	}
 	if (source_durations(o, &j->interval_ns, &j->timeout_s, &why, msg, sizeof(msg)) < 0) {
+		fail(j, why, msg, true);
+		return;
+	}
+	why = gitrepository_unsupported(yj_get(o->json, "/spec"), msg, sizeof(msg));
+	if (why) {
 		fail(j, why, msg, true);
 		return;
 	}

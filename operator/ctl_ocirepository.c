@@ -702,13 +702,13 @@ static void load_secrets(struct ocijob *j)
 /* ---- the spec ---- */
 
 /* What cflux cannot do, named: NULL if the spec is fine, else the reason (msg filled). */
-static const char *unsupported(const struct ocijob *j, const cJSON *spec, char *msg, size_t n)
+const char *ocirepository_unsupported(const cJSON *spec, char *msg, size_t n)
 {
 	const char *prov = yj_get_str(spec, "/provider");
 	const char *vprov = yj_get_str(spec, "/verify/provider");
 	const char *op = yj_get_str(spec, "/layerSelector/operation");
 
-	if (prov && *prov && !streq(prov, "generic") && !j->secret_name) {
+	if (prov && *prov && !streq(prov, "generic") && !yj_get_str(spec, "/secretRef/name")) {
 		/* Flux logs in with the cloud's identity only when no Secret gives credentials. */
 		snprintf(msg, n, "spec.provider '%s': the login to the %s registry needs the cloud's "
 			 "identity service, which cflux does not reach; give the credentials "
@@ -772,7 +772,7 @@ static void reconcile(struct rc *rc)
 	j->timeout_ms = (uint64_t)timeout_s * 1000;
 	j->secret_name = source_strdup(yj_get_str(spec, "/secretRef/name"));
 	j->sa_name = source_strdup(yj_get_str(spec, "/serviceAccountName"));
-	reason = unsupported(j, spec, msg, sizeof(msg));
+	reason = ocirepository_unsupported(spec, msg, sizeof(msg));
 	if (reason) {
 		fail(j, reason, msg, true);
 		return;

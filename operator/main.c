@@ -679,6 +679,7 @@ static int setup_controllers(struct op_err *err)
 				  fluxconfiguration_desc.name);
 	fluxconfig_watch_children(extension.fluxconfigs);
 	extension.version = CFLUX_VERSION;
+	extension.ns = runtime_namespace();
 	extension.apply = apply_settings;
 	extension.base = (struct ext_settings){
 		.source_enabled = true,

@@ -170,6 +170,73 @@ int duration_parse(const char *s, int64_t *ret_ns)
 	return parse_impl(s, ret_ns, NULL);
 }
 
+int duration_parse_iso8601(const char *s, int64_t *ret_ns)
+{
+	static const struct {
+		char unit;
+		bool in_time; /* after the 'T' */
+		int64_t ns;
+	} fields[] = {
+		{ 'W', false, 7 * 24 * NSEC_PER_HOUR }, { 'D', false, 24 * NSEC_PER_HOUR },
+		{ 'H', true, NSEC_PER_HOUR },           { 'M', true, NSEC_PER_MIN },
+		{ 'S', true, NSEC_PER_SEC },
+	};
+	size_t next = 0; /* fields in order, each at most once */
+	bool in_time = false, any = false, frac_seen = false;
+	int64_t total = 0;
+
+	if (!s || *s++ != 'P')
+		return -EINVAL;
+	while (*s) {
+		int64_t whole = 0, frac = 0, scale = 1, v;
+		size_t i;
+
+		if (*s == 'T') {
+			if (in_time || !s[1])
+				return -EINVAL;
+			in_time = true;
+			s++;
+			continue;
+		}
+		if (frac_seen || *s < '0' || *s > '9')
+			return -EINVAL;
+		for (; *s >= '0' && *s <= '9'; s++) {
+			if (whole > (INT64_MAX - 9) / 10)
+				return -ERANGE;
+			whole = whole * 10 + (*s - '0');
+		}
+		if (*s == '.' || *s == ',') {
+			frac_seen = true;
+			if (*++s < '0' || *s > '9')
+				return -EINVAL;
+			for (; *s >= '0' && *s <= '9'; s++)
+				if (scale < NSEC_PER_SEC) {
+					frac = frac * 10 + (*s - '0');
+					scale *= 10;
+				}
+		}
+		for (i = next; i < ARRAY_SIZE(fields); i++)
+			if (fields[i].unit == *s && fields[i].in_time == in_time)
+				break;
+		if (i == ARRAY_SIZE(fields))
+			return -EINVAL;
+		next = i + 1;
+		s++;
+		if (whole > INT64_MAX / fields[i].ns)
+			return -ERANGE;
+		v = whole * fields[i].ns + (int64_t)((double)frac / (double)scale *
+						    (double)fields[i].ns);
+		if (v > INT64_MAX - total)
+			return -ERANGE;
+		total += v;
+		any = true;
+	}
+	if (!any)
+		return -EINVAL;
+	*ret_ns = total;
+	return 0;
+}
+
 /* Write v/10^prec with the fraction's trailing zeros dropped ("1.5"). */
 static size_t fmt_frac(char *p, uint64_t v, int prec)
 {

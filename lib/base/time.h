@@ -39,6 +39,14 @@ int duration_parse(const char *s, int64_t *ret_ns);
  */
 int duration_parse_go(const char *s, int64_t *ret_ns, struct op_err *reterr);
 
+/*
+ * Parse an ISO 8601 duration as Azure writes them ("PT30M", "PT1H30M",
+ * "P1DT12H", "PT90.5S", "P2W"): days, weeks, hours, minutes and seconds
+ * (a fraction on the last field only).  Years and months have no fixed
+ * length and are refused.  0, or -EINVAL for syntax, -ERANGE for overflow.
+ */
+int duration_parse_iso8601(const char *s, int64_t *ret_ns);
+
 #define DURATION_MAX 40
 /* Format as Go's Duration.String(); `out` holds DURATION_MAX bytes. */
 void duration_format(int64_t ns, char out[DURATION_MAX]);

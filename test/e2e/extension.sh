@@ -33,11 +33,13 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n  namespace: %s
 SHA1=$(bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src")
 check "operator starts" start_operator
 
-extension() { # SETTINGS-YAML-LINES
+EXT_HEAD="  autoUpgradeMinorVersion: true
+  releaseTrain: Stable
+  scope: {cluster: {releaseNamespace: $OP_NS}}"
+extension() { # SETTINGS-YAML-LINES (EXT_HEAD: the properties above the settings)
 	{
 		printf 'apiVersion: clusterconfig.cflux.io/v1\nkind: Extension\nmetadata:\n  name: flux\n'
-		printf 'spec:\n  extensionType: microsoft.flux\n  autoUpgradeMinorVersion: true\n'
-		printf '  releaseTrain: Stable\n  scope: {cluster: {releaseNamespace: flux-system}}\n'
+		printf 'spec:\n  extensionType: microsoft.flux\n%s\n' "$EXT_HEAD"
 		printf '  configurationSettings:\n'
 		for l in "$@"; do printf '    %s\n' "$l"; done
 	} | k apply -f -
@@ -69,6 +71,45 @@ check "the operator logged the switch" logged_switch
 extension '"kustomize-controller.concurrent": "lots"' >/dev/null
 check "a bad value: provisioningState Failed, Ready=False naming the key" poll 30 bash -c \
 	"[ \"\$($KUBECTL get extension flux -o jsonpath='{.status.provisioningState}')\" = Failed ] && $KUBECTL get extension flux -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q 'kustomize-controller.concurrent: \"lots\"'"
+
+ready_msg() { ext '{.status.provisioningState} {.status.conditions[?(@.type=="Ready")].message}'; }
+failed_with() { ready_msg | grep -q "^Failed .*$1"; }
+check "auto-upgrade is reported as not managed by cflux, with the running version" bash -c \
+	"$KUBECTL get extension flux -o jsonpath='{.status.statuses[?(@.code==\"AutoUpgradeNotManaged\")].message}' | grep -q \"installed ($(ext '{.status.currentVersion}'))\""
+
+# The Extension's own properties: what cflux cannot do is refused by name.
+EXT_HEAD="  autoUpgradeMinorVersion: false
+  version: 0.0.1-not-this
+  scope: {cluster: {releaseNamespace: $OP_NS}}"
+extension '"kustomize-controller.concurrent": "4"' >/dev/null
+check "a pinned version other than the running one: Failed, naming both" poll 30 failed_with \
+	"version \"0.0.1-not-this\" is pinned, but this operator is $(ext '{.status.currentVersion}')"
+EXT_HEAD="  autoUpgradeMinorVersion: false
+  version: $(ext '{.status.currentVersion}')
+  scope: {cluster: {releaseNamespace: elsewhere}}"
+extension '"kustomize-controller.concurrent": "4"' >/dev/null
+check "a releaseNamespace other than cflux's: Failed, naming both" poll 30 failed_with \
+	"releaseNamespace \"elsewhere\": cflux runs in \"$OP_NS\""
+
+# Protected settings: a Secret's keys are settings too, over the plain ones.
+EXT_HEAD="  autoUpgradeMinorVersion: false
+  version: $(ext '{.status.currentVersion}')
+  scope: {cluster: {releaseNamespace: $OP_NS}}
+  protectedSettingsSecretRef: {name: ext-protected, namespace: $NS}"
+extension '"kustomize-controller.concurrent": "4"' >/dev/null
+check "protected settings from a missing Secret: Failed, naming it" poll 30 failed_with \
+	"Secret $NS/ext-protected: not found"
+k create secret generic -n "$NS" ext-protected --from-literal=kustomize-controller.concurrent=lots >/dev/null
+k annotate extension flux --overwrite reconcile.fluxcd.io/requestedAt=p1 >/dev/null
+check "a protected setting is checked like the others (and wins over the plain one)" poll 30 \
+	failed_with 'kustomize-controller.concurrent: "lots"'
+k create secret generic -n "$NS" ext-protected --from-literal=kustomize-controller.concurrent=6 \
+	--dry-run=client -o yaml | k replace -f - >/dev/null
+k annotate extension flux --overwrite reconcile.fluxcd.io/requestedAt=p2 >/dev/null
+check "... and a good one applies, with the pinned version matching: Succeeded" poll 30 bash -c \
+	"[ \"\$($KUBECTL get extension flux -o jsonpath='{.status.provisioningState}')\" = Succeeded ]"
+check "... without the auto-upgrade note once autoUpgradeMinorVersion is false" bash -c \
+	"! $KUBECTL get extension flux -o jsonpath='{.status.statuses[*].code}' | grep -q AutoUpgradeNotManaged"
 
 # ------------------------------------------------------------ deletion
 printf 'apiVersion: clusterconfig.cflux.io/v1\nkind: FluxConfiguration\nmetadata:\n  name: cfg\n  namespace: %s\nspec:\n  gitRepository:\n    url: %s\n    repositoryRef: {branch: main}\n  kustomizations:\n    k: {path: ./app, wait: false}\n' \

@@ -151,6 +151,46 @@ fc bad "  namespace: elsewhere
 check "spec.namespace other than its own: Stalled, provisioningState Failed" poll 30 bash -c \
 	"[ \"\$($KUBECTL get fc -n $NS bad -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].status} {.status.provisioningState}')\" = 'True Failed' ]"
 
+# ------------------------------------------------------------ waitForReconciliation
+# Azure's provisioningState waits for compliance: Creating while the
+# objects reconcile, then Succeeded, or Failed when reconciliationWaitDuration
+# passes first.  A Deployment whose image does not exist never gets ready.
+mkdir -p "$W/src/stuck"
+printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: stuck\n  namespace: %s\nspec:\n  selector: {matchLabels: {app: stuck}}\n  template:\n    metadata: {labels: {app: stuck}}\n    spec:\n      containers: [{name: c, image: registry.invalid/none:1}]\n' \
+	"$NS" >"$W/src/stuck/deploy.yaml"
+bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src" >/dev/null
+fc waitstuck "  waitForReconciliation: true
+  reconciliationWaitDuration: PT10S
+  gitRepository: {url: $GIT_HTTP_URL/$REPO.git, repositoryRef: {branch: main}}
+  kustomizations:
+    s: {path: ./stuck, wait: true, timeoutInSeconds: 600}" | k apply -f - >/dev/null
+fc waitok "  waitForReconciliation: true
+  reconciliationWaitDuration: PT10M
+  gitRepository: {url: $GIT_HTTP_URL/$REPO.git, repositoryRef: {branch: main}}
+  kustomizations:
+    i: {path: ./infra, wait: false}" | k apply -f - >/dev/null
+check "waitForReconciliation: provisioningState Creating while the objects reconcile" poll 30 \
+	bash -c "[ \"\$($KUBECTL get fc -n $NS waitstuck -o jsonpath='{.status.provisioningState} {.status.complianceState}')\" = 'Creating Pending' ]"
+check "... Failed once reconciliationWaitDuration has passed, saying so" poll 60 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS waitstuck -o jsonpath='{.status.provisioningState}')\" = Failed ] && $KUBECTL get fc -n $NS waitstuck -o jsonpath='{.status.errorMessage}' | grep -q 'within reconciliationWaitDuration'"
+check "... and Succeeded where the objects reconcile in time" poll 60 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS waitok -o jsonpath='{.status.provisioningState} {.status.complianceState}')\" = 'Succeeded Compliant' ]"
+fc waitbad "  waitForReconciliation: true
+  reconciliationWaitDuration: 30m
+  gitRepository: {url: $GIT_HTTP_URL/$REPO.git, repositoryRef: {branch: main}}" | k apply -f - >/dev/null
+check "a reconciliationWaitDuration that is not ISO 8601: Stalled, naming it" poll 30 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS waitbad -o jsonpath='{.status.provisioningState}')\" = Failed ] && $KUBECTL get fc -n $NS waitbad -o jsonpath='{.status.errorMessage}' | grep -q 'reconciliationWaitDuration \"30m\" is not an ISO 8601'"
+k delete fc -n "$NS" waitstuck waitok waitbad --wait=false >/dev/null
+
+# Azure's provider on a Git source becomes Flux's; what cflux cannot reach is refused by name.
+fc azprov "  gitRepository: {url: $GIT_HTTP_URL/$REPO.git, repositoryRef: {branch: main}, provider: Azure}" |
+	k apply -f - >/dev/null
+check "gitRepository.provider Azure: the GitRepository is Stalled InvalidProviderConfiguration" poll 30 bash -c \
+	"[ \"\$($KUBECTL get gitrepository -n $NS azprov -o jsonpath='{.spec.provider} {.status.conditions[?(@.type==\"Stalled\")].reason}')\" = 'azure InvalidProviderConfiguration' ]"
+check "... and the configuration is Non-Compliant with its message" poll 30 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS azprov -o jsonpath='{.status.complianceState}')\" = Non-Compliant ] && $KUBECTL get fc -n $NS azprov -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q \"spec.provider 'azure' is not supported by cflux\""
+k delete fc -n "$NS" azprov --wait=false >/dev/null
+
 # ------------------------------------------------------------ credentials
 # Azure's ways to give the source credentials other than localAuthRef:
 # httpsUser, sshKnownHosts and httpsCACert in the spec (the last two

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 
+#include "base/macro.h"
 #include "base/time.h"
 #include "harness.h"
 
@@ -108,4 +109,31 @@ TEST(rfc3339_before_epoch)
 
 	time_format_rfc3339_milli(-1 * NSEC_PER_MSEC, out);
 	ASSERT_STREQ(out, "1969-12-31T23:59:59.999Z");
+}
+
+TEST(iso8601_durations_as_azure_writes_them)
+{
+	static const char *const bad[] = {
+		"", "P", "PT", "30M", "P1M", "P1Y", "PT1D", "P1H", "PT1M1H", "PT1H1H",
+		"PT1.5M30S", "PT-1S", "PT1", "P1DT", "PTS", "PT1.S", "PT99999999999999999999S",
+	};
+	int64_t v;
+
+	ASSERT_OK(duration_parse_iso8601("PT30M", &v));
+	ASSERT_EQ(v, 30 * NSEC_PER_MIN);
+	ASSERT_OK(duration_parse_iso8601("PT1H30M", &v));
+	ASSERT_EQ(v, 90 * NSEC_PER_MIN);
+	ASSERT_OK(duration_parse_iso8601("P1DT12H", &v));
+	ASSERT_EQ(v, 36 * NSEC_PER_HOUR);
+	ASSERT_OK(duration_parse_iso8601("P2W", &v));
+	ASSERT_EQ(v, 14 * 24 * NSEC_PER_HOUR);
+	ASSERT_OK(duration_parse_iso8601("PT90.5S", &v));
+	ASSERT_EQ(v, 90 * NSEC_PER_SEC + 500 * NSEC_PER_MSEC);
+	ASSERT_OK(duration_parse_iso8601("PT0S", &v));
+	ASSERT_EQ(v, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		v = -7;
+		ASSERT(duration_parse_iso8601(bad[i], &v) < 0);
+		ASSERT_EQ(v, -7);
+	}
 }
