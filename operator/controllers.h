@@ -173,6 +173,14 @@ struct fc_ctl {
 extern const struct ctl_desc fluxconfiguration_desc;
 
 /*
+ * Why configuration `o` cannot be served (msg, returned), or NULL: a
+ * namespace other than its own, a source kind without its body, a
+ * dependency cycle, a property cflux cannot reach (workload identity), a
+ * bad ISO 8601 duration, ...  (Exported for the schema walk test.)
+ */
+const char *fluxconfig_invalid(const struct kobj *o, char *msg, size_t n);
+
+/*
  * Requeue a configuration when one of its children changes: the sources
  * (every source controller added so far) and the Kustomizations.
  */
@@ -206,5 +214,13 @@ extern const struct ctl_desc extension_desc;
  */
 int ext_parse_settings(const cJSON *settings, struct ext_settings *s, char *err, size_t n,
 		       cJSON *notes);
+
+/*
+ * The Extension's own properties cflux cannot honour: namespace scope, a
+ * releaseNamespace other than e->ns, a pinned version other than
+ * e->version.  NULL, or `msg` saying which.
+ */
+const char *extension_unsupported(const struct ext_ctl *e, const cJSON *spec, char *msg,
+				  size_t n);
 
 #endif

@@ -240,8 +240,8 @@ static void finalize(struct rc *rc)
  * The operator is installed by its chart; an Extension cannot move it
  * (scope, releaseNamespace) or change its version.
  */
-static const char *ext_unsupported(const struct ext_ctl *e, const cJSON *spec, char *msg,
-				   size_t n)
+const char *extension_unsupported(const struct ext_ctl *e, const cJSON *spec, char *msg,
+				  size_t n)
 {
 	const char *rns = yj_get_str(spec, "/scope/cluster/releaseNamespace");
 	const char *ver = yj_get_str(spec, "/version");
@@ -279,7 +279,7 @@ static void configure(struct rc *rc, const cJSON *secret)
 	struct ext_settings s;
 	char err[512];
 	int64_t now = time_now_ns();
-	const char *bad = ext_unsupported(e, spec, err, sizeof(err));
+	const char *bad = extension_unsupported(e, spec, err, sizeof(err));
 
 	s = e->base;
 	notes = cJSON_CreateArray();
@@ -313,8 +313,13 @@ static void configure(struct rc *rc, const cJSON *secret)
 		char msg[256];
 
 		time_format_rfc3339(now - now % NSEC_PER_SEC, sl.ts);
-		snprintf(msg, sizeof(msg), "autoUpgradeMinorVersion: cflux does not upgrade itself; "
-			 "it runs the version its chart installed (%s)", e->version);
+		snprintf(msg, sizeof(msg), "autoUpgradeMinorVersion (releaseTrain %s, "
+			 "autoUpgradeMode %s): cflux does not upgrade itself; it runs the version "
+			 "its chart installed (%s)",
+			 yj_get_str(spec, "/releaseTrain") ? yj_get_str(spec, "/releaseTrain") : "Stable",
+			 yj_get_str(spec, "/autoUpgradeMode") ? yj_get_str(spec, "/autoUpgradeMode") :
+								      "compatible",
+			 e->version);
 		add_status(&sl, "AutoUpgradeNotManaged", "Information", msg);
 	}
 	cJSON_Delete(settings);

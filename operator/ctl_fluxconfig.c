@@ -642,7 +642,7 @@ static const struct fc_source *fc_source_of(const cJSON *spec)
 }
 
 /* NULL if valid, else why (in `msg`). */
-static const char *validate(const struct kobj *o, char *msg, size_t n)
+const char *fluxconfig_invalid(const struct kobj *o, char *msg, size_t n)
 {
 	const cJSON *spec = yj_get(o->json, "/spec"), *ks, *k;
 	const char *ns = yj_get_str(spec, "/namespace"), *why;
@@ -1416,7 +1416,7 @@ static void reconcile(struct rc *rc)
 	j->rc = rc;
 	j->f = ctl_data(rc->ctl);
 	j->obj = rc->obj;
-	invalid = validate(j->obj, msg, sizeof(msg));
+	invalid = fluxconfig_invalid(j->obj, msg, sizeof(msg));
 	if (invalid) {
 		rc_event(rc, "Warning", "InvalidConfiguration", "%s", invalid);
 		write_status(j, invalid);
@@ -1438,7 +1438,7 @@ static void with_applier(struct fcjob *j)
 
 	/*
 	 * No <config>-auth without Azure's credentials.  With them, a
-	 * localAuthRef was refused by validate() where the two compete (Git,
+	 * localAuthRef was refused by fluxconfig_invalid() where the two compete (Git,
 	 * Bucket, AzureBlob); an OCIRepository takes both (registry
 	 * credentials from localAuthRef, certificates and keys from Azure's).
 	 */

@@ -205,7 +205,8 @@ struct field {
 #define F(n) { n, NULL, false }
 #define FS(n, s) { n, s, false }
 #define FE(n, s) { n, s, true }
-static const struct field f_ref[] = { F("kind"), F("name"), F("namespace"), F(NULL) };
+static const struct field f_ref[] = { F("apiVersion"), F("kind"), F("name"), F("namespace"),
+				      F(NULL) };
 static const struct field f_chart_spec[] = {
 	F("chart"), F("version"), FS("sourceRef", f_ref), F("interval"),
 	F("reconcileStrategy"), F("valuesFiles"), F("ignoreMissingValuesFiles"), F(NULL)
@@ -280,6 +281,10 @@ static int unknown_field(const cJSON *o, const struct field *allowed, const char
 
 bool helmrelease_unsupported(const cJSON *spec, char *ret, size_t n)
 {
+	if (streq_ptr(yj_get_str(spec, "/upgrade/remediation/strategy"), "uninstall")) {
+		snprintf(ret, n, "spec.upgrade.remediation.strategy 'uninstall'");
+		return true;
+	}
 	return unknown_field(spec, f_spec, "spec", ret, n) != 0;
 }
 
@@ -1722,11 +1727,6 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	if (strategy && !streq(strategy, "rollback") && !streq(strategy, "uninstall")) {
 		snprintf(msg, n, "invalid spec.upgrade.remediation.strategy '%s'", strategy);
 		return -EINVAL;
-	}
-	if (j->upgrade_uninstall) {
-		snprintf(msg, n, "spec.upgrade.remediation.strategy 'uninstall' is not supported by "
-			 "cflux yet");
-		return -ENOTSUP;
 	}
 	j->hooks_off_install = cJSON_IsTrue(yj_get(spec, "/install/disableHooks"));
 	j->hooks_off_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/disableHooks"));
