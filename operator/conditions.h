@@ -35,6 +35,10 @@
 #define COND_RECONCILING "Reconciling"
 #define COND_STALLED "Stalled"
 #define COND_HEALTHY "Healthy"
+/* cflux's own: detect-only objects that differ from the revision (ctl_kustomization.c). */
+#define COND_DRIFTED "Drifted"
+/* The annotation that makes an object, or a Kustomization's every object, detect-only. */
+#define DRIFT_ANNOTATION "cflux.io/drift"
 
 /*
  * Set condition `type` to `cstatus` ("True", "False", "Unknown") with

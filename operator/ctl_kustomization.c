@@ -290,6 +290,45 @@ static bool start_health(struct ksjob *j)
 
 /* ---- apply ---- */
 
+/*
+ * Detect-only drift (DRIFT_ANNOTATION "detect" on an object, or on the
+ * Kustomization for all of its objects): the Drifted condition lists the
+ * objects left as they are and the fields that differ, an Event says so
+ * when that changes, and cflux_drift_objects counts them (from the
+ * condition's message, which starts with the count).
+ */
+static void drift_status(struct ksjob *j, const cJSON *drift)
+{
+	cJSON *st = j->rc->status;
+	const char *was = yj_get_str(cond_get(st, COND_DRIFTED), "/message");
+	struct buf msg = BUF_INIT(4096);
+	const cJSON *e;
+	int i = 0, n = cJSON_GetArraySize(drift);
+
+	if (!n) {
+		if (was)
+			rc_event(j->rc, "Normal", "DriftResolved",
+				 "no drift from revision %s is left", j->revision);
+		cond_delete(st, COND_DRIFTED);
+		return;
+	}
+	buf_addf(&msg, "%d object%s drifted from revision %s and left as %s: ", n,
+		 n == 1 ? "" : "s", j->revision, n == 1 ? "it is" : "they are");
+	cJSON_ArrayForEach(e, drift) {
+		if (i++ == 5) {
+			buf_addf(&msg, "; and %d more", n - 5);
+			break;
+		}
+		buf_addf(&msg, "%s%s (%s)", i > 1 ? "; " : "", yj_get_str(e, "/object"),
+			 yj_get_str(e, "/fields"));
+	}
+	if (!streq_ptr(was, msg.buf))
+		rc_event(j->rc, "Warning", "DriftDetected", "%s", msg.buf);
+	cond_set(st, COND_DRIFTED, "True", "DriftDetected", msg.buf, rc_gen(j->rc),
+		 time_now_ns());
+	buf_release(&msg);
+}
+
 static void applied(struct apply_result *res, void *payload)
 {
 	struct ksjob *j = payload;
@@ -300,6 +339,7 @@ static void applied(struct apply_result *res, void *payload)
 		return;
 	}
 	stage_log(j, "Applied");
+	drift_status(j, res->drift);
 	j->inventory = cJSON_Duplicate(res->inventory, 1);
 	j->changes = xstrdup(res->changes);
 	if (res->changes[0])
@@ -323,6 +363,9 @@ static void start_apply(struct ksjob *j)
 		.stage_wait_ms = ms(j->timeout_ns),
 		.provenance_prefix = "cflux.io/",
 		.origin_annotation = KZ_ANN_PATH,
+		.drift_annotation = DRIFT_ANNOTATION,
+		.detect_only = streq_ptr(kobj_str(obj, "metadata", "annotations", DRIFT_ANNOTATION,
+						  NULL), "detect"),
 	};
 	int r;
 

@@ -1087,7 +1087,7 @@ static void print_histograms(const struct ctl *ctl, struct buf *out)
  * Ready condition (1 for its status, 0 for the other two; nothing for an
  * object without one yet) and gotk_suspend_status (spec.suspend).
  */
-static void print_gauges(const struct ctl *ctl, struct buf *out, bool suspend)
+static void print_gauges(const struct ctl *ctl, struct buf *out, bool suspend, bool drift)
 {
 	static const char *const statuses[] = { "True", "False", "Unknown" };
 	char labels[WQ_KEY_MAX + 64];
@@ -1103,6 +1103,15 @@ static void print_gauges(const struct ctl *ctl, struct buf *out, bool suspend)
 			const cJSON *sp = yj_get(o->json, "/spec/suspend");
 
 			buf_addf(out, "gotk_suspend_status{%s} %d\n", labels, cJSON_IsTrue(sp));
+			continue;
+		}
+		c = cond_get(yj_get(o->json, "/status"), COND_DRIFTED);
+		if (drift) {
+			/* The count leads the condition's message (ctl_kustomization.c). */
+			if (c)
+				buf_addf(out, "cflux_drift_objects{%s} %ld\n", labels,
+					 yj_get_str(c, "/message") ?
+						 strtol(yj_get_str(c, "/message"), NULL, 10) : 0L);
 			continue;
 		}
 		cJSON_ArrayForEach(c, yj_get(o->json, "/status/conditions")) {
@@ -1129,11 +1138,15 @@ void mgr_metrics(const struct mgr *m, struct buf *out)
 	buf_adds(out, "# HELP gotk_reconcile_condition 1 for the status an object's Ready "
 		      "condition has, 0 for the others.\n# TYPE gotk_reconcile_condition gauge\n");
 	for (ctl = m->ctls; ctl; ctl = ctl->next)
-		print_gauges(ctl, out, false);
+		print_gauges(ctl, out, false, false);
 	buf_adds(out, "# HELP gotk_suspend_status 1 while an object's spec.suspend is true.\n"
 		      "# TYPE gotk_suspend_status gauge\n");
 	for (ctl = m->ctls; ctl; ctl = ctl->next)
-		print_gauges(ctl, out, true);
+		print_gauges(ctl, out, true, false);
+	buf_adds(out, "# HELP cflux_drift_objects Objects a detect-only Kustomization left "
+		      "drifted (its Drifted condition).\n# TYPE cflux_drift_objects gauge\n");
+	for (ctl = m->ctls; ctl; ctl = ctl->next)
+		print_gauges(ctl, out, false, true);
 	buf_adds(out, "# HELP controller_runtime_reconcile_total Total number of reconciliations "
 		      "per controller.\n# TYPE controller_runtime_reconcile_total counter\n");
 	for (ctl = m->ctls; ctl; ctl = ctl->next)

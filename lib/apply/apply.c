@@ -58,6 +58,7 @@ struct aobj {
 	bool ignore;          /* ssa: Ignore, reconcile: disabled */
 	bool if_not_present;
 	bool merge;           /* ssa: Merge: no field-manager cleanup */
+	bool detect;          /* drift detected, never written (opts.drift_annotation) */
 	bool force;
 	bool recreate;        /* immutable field and forced */
 	cJSON *live;          /* GET result, or NULL when absent */
@@ -88,6 +89,7 @@ struct apply_run {
 	struct op_err err;
 	bool prune_failed;
 	struct buf changes;
+	cJSON *drift; /* apply_result.drift */
 	unsigned created, configured, unchanged, deleted, skipped;
 	void (*done)(struct apply_result *, void *);
 	void *payload;
@@ -208,32 +210,112 @@ static cJSON *without_prefix(const cJSON *a, const char *prefix)
 	return c;
 }
 
-bool apply_drifted(const cJSON *live, const cJSON *dry, const char *provenance_prefix)
-{
-	cJSON *x, *y;
-	bool d;
+/* Counting and naming differing paths: the state of one apply_diff(). */
+struct diff {
+	struct buf path; /* where we are: "spec.template" */
+	struct buf *out;
+	unsigned n, max;
+};
 
-	if (!live || !yj_get_str(dry, "/metadata/resourceVersion"))
-		return true;
-	if (!maps_equal(yj_get(dry, "/metadata/labels"), yj_get(live, "/metadata/labels")))
-		return true;
+static void diff_add(struct diff *d)
+{
+	d->n++;
+	if (!d->out)
+		return;
+	if (d->n > d->max) {
+		if (d->n == d->max + 1)
+			buf_adds(d->out, ", ...");
+		return;
+	}
+	if (d->n > 1)
+		buf_adds(d->out, ", ");
+	buf_add(d->out, d->path.buf, d->path.len);
+}
+
+static void diff_at(struct diff *d, const cJSON *a, const cJSON *b);
+
+/* Each member of objects `a` and `b` (either may be NULL) under the current path. */
+static void diff_members(struct diff *d, const cJSON *a, const cJSON *b)
+{
+	const cJSON *it;
+	size_t at = d->path.len;
+
+	cJSON_ArrayForEach(it, a) {
+		buf_addf(&d->path, "%s%s", at ? "." : "", it->string);
+		diff_at(d, it, cJSON_GetObjectItemCaseSensitive(b, it->string));
+		buf_truncate(&d->path, at);
+	}
+	cJSON_ArrayForEach(it, b) {
+		if (cJSON_GetObjectItemCaseSensitive(a, it->string))
+			continue;
+		buf_addf(&d->path, "%s%s", at ? "." : "", it->string);
+		diff_add(d);
+		buf_truncate(&d->path, at);
+	}
+}
+
+static void diff_at(struct diff *d, const cJSON *a, const cJSON *b)
+{
+	size_t at = d->path.len;
+
+	if (json_equal(a, b))
+		return;
+	if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+		diff_members(d, a, b);
+	} else if (cJSON_IsArray(a) && cJSON_IsArray(b) &&
+		   cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
+		const cJSON *x, *y = b->child;
+		int i = 0;
+
+		cJSON_ArrayForEach(x, a) {
+			buf_addf(&d->path, "[%d]", i++);
+			diff_at(d, x, y);
+			buf_truncate(&d->path, at);
+			y = y->next;
+		}
+	} else {
+		diff_add(d);
+	}
+}
+
+unsigned apply_diff(const cJSON *live, const cJSON *dry, const char *provenance_prefix,
+		    struct buf *out, unsigned max)
+{
+	struct diff d = { .path = BUF_INIT(4096), .out = out, .max = max };
+	cJSON *x, *y;
+
+	if (!maps_equal(yj_get(dry, "/metadata/labels"), yj_get(live, "/metadata/labels"))) {
+		buf_adds(&d.path, "metadata.labels");
+		diff_members(&d, yj_get(live, "/metadata/labels"), yj_get(dry, "/metadata/labels"));
+		buf_truncate(&d.path, 0);
+	}
 	x = without_prefix(yj_get(dry, "/metadata/annotations"), provenance_prefix);
 	y = without_prefix(yj_get(live, "/metadata/annotations"), provenance_prefix);
-	d = !maps_equal(x, y);
+	if (!maps_equal(x, y)) {
+		buf_adds(&d.path, "metadata.annotations");
+		diff_members(&d, y, x);
+		buf_truncate(&d.path, 0);
+	}
 	cJSON_Delete(x);
 	cJSON_Delete(y);
-	if (d)
-		return true;
 	x = cJSON_Duplicate(live, 1);
 	y = cJSON_Duplicate(dry, 1);
 	cJSON_DeleteItemFromObjectCaseSensitive(x, "metadata");
 	cJSON_DeleteItemFromObjectCaseSensitive(x, "status");
 	cJSON_DeleteItemFromObjectCaseSensitive(y, "metadata");
 	cJSON_DeleteItemFromObjectCaseSensitive(y, "status");
-	d = !json_equal(x, y);
+	diff_members(&d, x, y);
 	cJSON_Delete(x);
 	cJSON_Delete(y);
-	return d;
+	buf_release(&d.path);
+	return d.n;
+}
+
+bool apply_drifted(const cJSON *live, const cJSON *dry, const char *provenance_prefix)
+{
+	if (!live || !yj_get_str(dry, "/metadata/resourceVersion"))
+		return true;
+	return apply_diff(live, dry, provenance_prefix, NULL, 0) > 0;
 }
 
 /* A label or annotation `key` equal to `val`, case-insensitively (Flux's AnyInMetadata). */
@@ -247,6 +329,13 @@ static bool meta_is(const cJSON *obj, const char *key, const char *val)
 }
 
 /* ---- the run ---- */
+
+/* Whether `obj` (desired or live) is detect-only in this run. */
+static bool run_detects(const struct apply_run *run, const cJSON *obj)
+{
+	return run->o.detect_only ||
+	       (run->o.drift_annotation && meta_is(obj, run->o.drift_annotation, "detect"));
+}
 
 static void describe(const struct aobj *o, struct buf *b)
 {
@@ -475,6 +564,8 @@ static void got_live(int r, const cJSON *obj, const struct op_err *err, void *p)
 		o->ignore = true;
 	if (o->live && meta_is(o->live, ANN_FORCE, "enabled"))
 		o->force = true;
+	if (o->live && run_detects(o->run, o->live))
+		o->detect = true;
 	if (o->ignore || (o->live && o->if_not_present)) {
 		o->checked = true;
 		check_done(o);
@@ -621,6 +712,22 @@ static void record(struct apply_run *run, struct aobj *o, enum action act)
 	buf_addf(&run->changes, " %s", words[act]);
 }
 
+/* A detect-only object that differs: what, and which fields (or "absent"). */
+static void drift_add(struct apply_run *run, struct aobj *o, const char *fields)
+{
+	struct buf what = BUF_INIT(4096);
+	cJSON *e = cJSON_CreateObject();
+
+	describe(o, &what);
+	cJSON_AddStringToObject(e, "object", what.buf);
+	cJSON_AddStringToObject(e, "fields", fields);
+	if (!run->drift)
+		run->drift = cJSON_CreateArray();
+	cJSON_AddItemToArray(run->drift, e);
+	buf_release(&what);
+	o->act = ACT_UNCHANGED;
+}
+
 static void applied(int r, const cJSON *obj, const struct op_err *err, void *p)
 {
 	struct aobj *o = p;
@@ -723,6 +830,19 @@ static void stage_object(struct aobj *o)
 		obj_finished(o);
 		return;
 	}
+	if (o->detect) {
+		struct buf fields = BUF_INIT(4096);
+
+		if (!o->live)
+			drift_add(run, o, "absent");
+		else if (apply_diff(o->live, o->dry, run->o.provenance_prefix, &fields, 10))
+			drift_add(run, o, fields.buf);
+		else
+			record(run, o, ACT_UNCHANGED);
+		buf_release(&fields);
+		obj_finished(o);
+		return;
+	}
 	if (o->recreate) {
 		ko.propagation = "Background";
 		if (kube_delete(run->c, &ref, &ko, deleted_for_recreate, o) < 0) {
@@ -792,6 +912,12 @@ static void prune_got(int r, const cJSON *obj, const struct op_err *err, void *p
 	if (meta_is(obj, ANN_PRUNE, "disabled") || meta_is(obj, ANN_RECONCILE, "disabled") ||
 	    !run->owner_name || !ln || !lns || !streq(ln, run->owner_name) ||
 	    !streq(lns, run->owner_ns) || yj_get(obj, "/metadata/deletionTimestamp")) {
+		obj_finished(o);
+		return;
+	}
+	if (run->o.detect_only ||
+	    (run->o.drift_annotation && meta_is(obj, run->o.drift_annotation, "detect"))) {
+		drift_add(run, o, "not in the revision (not pruned)");
 		obj_finished(o);
 		return;
 	}
@@ -951,7 +1077,7 @@ static bool wait_stage(struct apply_run *run, enum phase ph)
 	for (i = 0; i < run->n; i++) {
 		const struct aobj *o = &run->objs[i];
 
-		if (in_stage(o, ph) && !o->ignore && o->act != ACT_SKIPPED)
+		if (in_stage(o, ph) && !o->ignore && o->act != ACT_SKIPPED && !(o->detect && !o->live))
 			cJSON_AddItemReferenceToArray(set, o->desired);
 	}
 	if (!cJSON_GetArraySize(set)) {
@@ -1179,6 +1305,7 @@ static void run_free(struct apply_run *run)
 	free(run->stale);
 	cJSON_Delete(run->prev_inventory);
 	buf_release(&run->changes);
+	cJSON_Delete(run->drift);
 	free(run->field_manager);
 	free(run->owner_name);
 	free(run->owner_ns);
@@ -1186,6 +1313,7 @@ static void run_free(struct apply_run *run)
 	free(run->label_ns);
 	free(run->default_ns);
 	free((char *)run->o.provenance_prefix);
+	free((char *)run->o.drift_annotation);
 	kube_client_unref(run->c);
 	free(run);
 }
@@ -1205,9 +1333,14 @@ static void finish(struct apply_run *run)
 		entries = cJSON_AddArrayToObject(inv, "entries");
 		for (i = 0; i < run->n; i++) {
 			const struct aobj *o = &run->objs[i];
-			cJSON *e = cJSON_CreateObject();
-			char *id = obj_id(o);
+			cJSON *e;
+			char *id;
 			const char *slash = strchr(o->av, '/');
+
+			if (o->detect && !o->live)
+				continue; /* detect-only and absent: not ours (yet) */
+			e = cJSON_CreateObject();
+			id = obj_id(o);
 
 			cJSON_AddStringToObject(e, "id", id);
 			cJSON_AddStringToObject(e, "v", slash ? slash + 1 : o->av);
@@ -1222,6 +1355,8 @@ static void finish(struct apply_run *run)
 	res.unchanged = run->unchanged;
 	res.deleted = run->deleted;
 	res.skipped = run->skipped;
+	res.drift = run->drift;
+	res.drifted = (unsigned)cJSON_GetArraySize(run->drift);
 	run->phase = PH_DONE;
 	run->done(&res, run->payload);
 	cJSON_Delete(inv);
@@ -1261,6 +1396,7 @@ int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects
 	run->m = m;
 	run->o = *opts;
 	run->o.provenance_prefix = opts->provenance_prefix ? xstrdup(opts->provenance_prefix) : NULL;
+	run->o.drift_annotation = opts->drift_annotation ? xstrdup(opts->drift_annotation) : NULL;
 	run->field_manager = xstrdup(opts->field_manager);
 	run->owner_name = opts->owner_name ? xstrdup(opts->owner_name) : NULL;
 	run->owner_ns = opts->owner_ns ? xstrdup(opts->owner_ns) : NULL;
@@ -1304,6 +1440,7 @@ int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects
 		o->if_not_present = meta_is(o->desired, ANN_SSA, "IfNotPresent");
 		o->merge = meta_is(o->desired, ANN_SSA, "Merge");
 		o->force = meta_is(o->desired, ANN_FORCE, "enabled");
+		o->detect = run_detects(run, o->desired);
 		i++;
 	}
 	run->n = i;

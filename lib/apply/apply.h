@@ -55,6 +55,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "kube/client.h"
 #include "kube/mapper.h"
@@ -94,6 +95,16 @@ struct apply_opts {
 	 * with " (from app/deploy.yaml:12)".  NULL: none.
 	 */
 	const char *origin_annotation;
+	/*
+	 * Detect-only drift.  An object whose annotation `drift_annotation`
+	 * is "detect" (in the set or on the live object), or every object
+	 * when `detect_only`, is never written: where the dry-run result
+	 * differs from the live object, where it is absent, or where it would
+	 * be pruned, the result's `drift` says so and names the fields.
+	 * NULL and false: none.
+	 */
+	const char *drift_annotation;
+	bool detect_only;
 };
 
 struct apply_result {
@@ -102,7 +113,13 @@ struct apply_result {
 	bool prune_failed;    /* the failure happened while pruning */
 	cJSON *inventory;     /* the new inventory (on success); borrowed */
 	char *changes;        /* "Kind/ns/name created\n..." without unchanged lines; borrowed */
-	unsigned created, configured, unchanged, deleted, skipped;
+	/*
+	 * Detect-only objects that differ: [{"object": "Kind/ns/name",
+	 * "fields": "spec.replicas, metadata.labels.app"}] ("absent", "not
+	 * in the revision (not pruned)"), in apply order; borrowed.
+	 */
+	cJSON *drift;
+	unsigned created, configured, unchanged, deleted, skipped, drifted;
 };
 
 /*
@@ -134,5 +151,15 @@ char *apply_inventory_id(const char *ns, const char *name, const char *group, co
  * anything outside metadata and status.
  */
 bool apply_drifted(const cJSON *live, const cJSON *dry, const char *provenance_prefix);
+
+/*
+ * The same comparison, field by field: how many fields differ, their
+ * paths ("spec.replicas", "metadata.labels.app", "spec.ports[0].port")
+ * appended to `out` (may be NULL), comma-separated, at most `max` of them
+ * and then ", ...".  An absent map equals an empty one only for labels
+ * and annotations, as in apply_drifted().
+ */
+unsigned apply_diff(const cJSON *live, const cJSON *dry, const char *provenance_prefix,
+		    struct buf *out, unsigned max);
 
 #endif

@@ -110,3 +110,35 @@ TEST(drift)
 	cJSON_Delete(live);
 	cJSON_Delete(dry);
 }
+
+TEST(drift_fields_are_named)
+{
+	cJSON *live = cJSON_Parse(
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"w\","
+		"\"resourceVersion\":\"5\",\"labels\":{\"app\":\"w\",\"tier\":\"x\"},"
+		"\"annotations\":{\"cflux.io/source-revision\":\"a\",\"cflux.io/drift\":\"detect\"}},"
+		"\"spec\":{\"replicas\":3,\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\","
+		"\"image\":\"nginx:2\"}]}}},\"status\":{\"replicas\":3}}");
+	cJSON *dry = cJSON_Parse(
+		"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"w\","
+		"\"resourceVersion\":\"5\",\"labels\":{\"app\":\"w\"},"
+		"\"annotations\":{\"cflux.io/source-revision\":\"b\",\"cflux.io/drift\":\"detect\"}},"
+		"\"spec\":{\"replicas\":1,\"paused\":false,\"template\":{\"spec\":{\"containers\":"
+		"[{\"name\":\"c\",\"image\":\"nginx:1\"}]}}},\"status\":{\"replicas\":1}}");
+	struct buf out = BUF_INIT(4096);
+
+	ASSERT_EQ(apply_diff(live, dry, "cflux.io/", &out, 10), 4);
+	ASSERT_STREQ(out.buf, "metadata.labels.tier, spec.replicas, "
+			      "spec.template.spec.containers[0].image, spec.paused");
+	buf_reset(&out);
+	ASSERT_EQ(apply_diff(live, dry, "cflux.io/", &out, 2), 4);
+	ASSERT_STREQ(out.buf, "metadata.labels.tier, spec.replicas, ...");
+	buf_reset(&out);
+	/* the same object: nothing named, as apply_drifted() says */
+	ASSERT_EQ(apply_diff(live, live, "cflux.io/", &out, 10), 0);
+	ASSERT(!apply_drifted(live, live, "cflux.io/"));
+	ASSERT_EQ(out.len, 0);
+	buf_release(&out);
+	cJSON_Delete(live);
+	cJSON_Delete(dry);
+}
