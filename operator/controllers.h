@@ -136,6 +136,7 @@ void kustomization_watch_sources(struct ctl *ks);
 /* HelmRelease (ctl_helmrelease.c): ctl_data() is a struct hr_ctl. */
 struct hr_ctl {
 	struct storage *storage;        /* where the chart sources' artifacts are */
+	const char *tmp_root;           /* scratch for the post-renderers */
 	struct kube_mapper *mapper;     /* kinds of the released objects */
 	uint64_t requeue_dependency_ms; /* --requeue-dependency */
 	bool no_cross_ns;               /* --no-cross-namespace-refs */

@@ -42,10 +42,14 @@
  * Deletion uninstalls: the release's objects pruned (the inventory) and
  * its Secrets deleted, then the HelmChart we created.
  *
+ * Post-rendering (postrender.h) as helm-controller's: the kustomize
+ * post-renderers, commonMetadata and the origin labels, so the release's
+ * manifest is kustomize's printing of the objects, as under Flux.
+ *
  * Not implemented, refused when set: hooks are not run (a chart with
  * install/upgrade hooks is refused unless disableHooks), tests, drift
- * detection, post-renderers, kubeConfig, install.crds policies other than
- * the default, keepHistory.
+ * detection, kubeConfig, install.crds policies other than the default,
+ * keepHistory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -63,6 +67,7 @@
 #include "conditions.h"
 #include "controllers.h"
 #include "helm/helm.h"
+#include "postrender.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -101,6 +106,8 @@ struct hrjob {
 	int install_retries, upgrade_retries;
 	bool upgrade_uninstall;    /* upgrade.remediation.strategy: uninstall */
 	bool remediate_last;       /* upgrade.remediation.remediateLastFailure */
+	cJSON *post_renderers;     /* spec.postRenderers or NULL */
+	cJSON *common_metadata;    /* spec.commonMetadata or NULL */
 	/* source */
 	char *artifact, *digest, *src_revision, *helmchart;
 	bool oci;
@@ -157,6 +164,8 @@ static void job_release(void *job)
 	free(j->src_revision);
 	free(j->helmchart);
 	cJSON_Delete(j->values);
+	cJSON_Delete(j->post_renderers);
+	cJSON_Delete(j->common_metadata);
 	cJSON_Delete(j->secrets);
 	free(j->errmsg);
 	cJSON_Delete(j->history);
@@ -224,8 +233,20 @@ static const struct field f_upgrade_rem[] = { F("retries"), F("strategy"),
 static const struct field f_upgrade[] = { F("timeout"), F("disableWait"),
 					  F("disableHooks"), FS("remediation", f_upgrade_rem),
 					  F(NULL) };
+static const struct field f_selector[] = { F("group"), F("version"), F("kind"), F("name"),
+					   F("namespace"), F("labelSelector"),
+					   F("annotationSelector"), F(NULL) };
+static const struct field f_patch[] = { F("patch"), FS("target", f_selector), F(NULL) };
+static const struct field f_image[] = { F("name"), F("newName"), F("newTag"), F("digest"),
+					F(NULL) };
+static const struct field f_pr_kustomize[] = { FE("patches", f_patch), FE("images", f_image),
+					       F(NULL) };
+static const struct field f_post_renderer[] = { FS("kustomize", f_pr_kustomize), F(NULL) };
+static const struct field f_common_md[] = { F("labels"), F("annotations"), F(NULL) };
 static const struct field f_spec[] = {
 	FS("chartRef", f_ref),
+	FE("postRenderers", f_post_renderer),
+	FS("commonMetadata", f_common_md),
 	FS("chart", f_chart),
 	F("interval"),
 	F("timeout"),
@@ -433,27 +454,136 @@ static void ops_start(struct hrjob *j, void (*next)(struct hrjob *j))
 /* ---- status ---- */
 
 /* Flux's snapshot of a release (status.history[]). */
+/* Append `v` as Go's encoding/json writes it: objects in their own order, or sorted (maps). */
+static void go_json(const cJSON *v, bool sorted, struct buf *b)
+{
+	struct buf t = BUF_INIT(SIZE_MAX);
+	const cJSON *it;
+
+	if (cJSON_IsObject(v) && !sorted) {
+		buf_addch(b, '{');
+		cJSON_ArrayForEach(it, v) {
+			cJSON *k = cJSON_CreateString(it->string);
+
+			if (it != v->child)
+				buf_addch(b, ',');
+			go_json(k, true, b);
+			buf_addch(b, ':');
+			/* a chart's annotations and a dependency's import-values are maps */
+			go_json(it, streq(it->string, "annotations") ||
+					    streq(it->string, "import-values"), b);
+			cJSON_Delete(k);
+		}
+		buf_addch(b, '}');
+		return;
+	}
+	if (cJSON_IsArray(v) && !sorted) {
+		buf_addch(b, '[');
+		cJSON_ArrayForEach(it, v) {
+			if (it != v->child)
+				buf_addch(b, ',');
+			go_json(it, false, b);
+		}
+		buf_addch(b, ']');
+		return;
+	}
+	yj_print_canonical(v, &t);
+	yj_escape_html(t.buf ? t.buf : "null", t.buf ? t.len : 4, b);
+	buf_release(&t);
+}
+
+/*
+ * helm-controller's snapshot digest: sha256 of its Observation of the
+ * release, as json.Encoder writes it (name, version, info, chartMetadata,
+ * config, manifest, hooks without the test hooks, namespace, ociDigest).
+ */
+static void observation_digest(const cJSON *rel, const char *oci_digest, char ret[72])
+{
+	struct buf b = BUF_INIT(SIZE_MAX);
+	const cJSON *cfg = yj_get(rel, "/config"), *h;
+	cJSON *name = cJSON_CreateString(yj_get_str(rel, "/name") ? yj_get_str(rel, "/name") : "");
+	cJSON *manifest = cJSON_CreateString(yj_get_str(rel, "/manifest") ?
+						     yj_get_str(rel, "/manifest") : "");
+	cJSON *ns = cJSON_CreateString(yj_get_str(rel, "/namespace") ?
+					       yj_get_str(rel, "/namespace") : "");
+	bool any = false;
+
+	buf_adds(&b, "{\"name\":");
+	go_json(name, true, &b);
+	buf_addf(&b, ",\"version\":%d,\"info\":", rel_version(rel));
+	if (yj_get(rel, "/info"))
+		go_json(yj_get(rel, "/info"), false, &b);
+	else
+		buf_adds(&b, "{}");
+	buf_adds(&b, ",\"chartMetadata\":");
+	if (yj_get(rel, "/chart/metadata"))
+		go_json(yj_get(rel, "/chart/metadata"), false, &b);
+	else
+		buf_adds(&b, "{}");
+	buf_adds(&b, ",\"config\":");
+	if (cJSON_GetArraySize(cfg) > 0)
+		go_json(cfg, true, &b);
+	else
+		buf_adds(&b, "null");
+	buf_adds(&b, ",\"manifest\":");
+	go_json(manifest, true, &b);
+	buf_adds(&b, ",\"hooks\":");
+	cJSON_ArrayForEach(h, yj_get(rel, "/hooks")) {
+		const cJSON *e;
+		bool test = false;
+
+		cJSON_ArrayForEach(e, yj_get(h, "/events"))
+			test |= streq_ptr(cJSON_GetStringValue(e), "test");
+		if (test)
+			continue;
+		buf_addch(&b, any ? ',' : '[');
+		go_json(h, false, &b);
+		any = true;
+	}
+	buf_adds(&b, any ? "]" : "null");
+	buf_adds(&b, ",\"namespace\":");
+	go_json(ns, true, &b);
+	if (oci_digest && *oci_digest) {
+		cJSON *d = cJSON_CreateString(oci_digest);
+
+		buf_adds(&b, ",\"ociDigest\":");
+		go_json(d, true, &b);
+		cJSON_Delete(d);
+	}
+	buf_adds(&b, "}\n");
+	memcpy(ret, "sha256:", 7);
+	yj_sha256_hex(b.buf, b.len, ret + 7);
+	buf_release(&b);
+	cJSON_Delete(name);
+	cJSON_Delete(manifest);
+	cJSON_Delete(ns);
+}
+
+/* The ociDigest a release's snapshot carries: the one it was made with (status), else ours. */
+static const char *snapshot_oci_digest(const struct hrjob *j, const cJSON *rel)
+{
+	const cJSON *h;
+
+	if (!j->oci)
+		return NULL;
+	cJSON_ArrayForEach(h, yj_get(j->rc->obj->json, "/status/history"))
+		if ((int)cJSON_GetNumberValue(yj_get(h, "/version")) == rel_version(rel) &&
+		    yj_get_str(h, "/ociDigest") && rel_version(rel) != j->version)
+			return yj_get_str(h, "/ociDigest");
+	return j->digest;
+}
+
 static cJSON *snapshot(const struct hrjob *j, const cJSON *rel)
 {
-	cJSON *s = cJSON_CreateObject(), *obs = cJSON_CreateObject();
+	cJSON *s = cJSON_CreateObject();
 	const char *fd = yj_get_str(rel, "/info/first_deployed");
 	const char *ld = yj_get_str(rel, "/info/last_deployed");
 	const char *av = yj_get_str(rel, "/chart/metadata/appVersion");
+	const char *oci = snapshot_oci_digest(j, rel);
 	char digest[72], cd[72];
 	struct buf y = BUF_INIT(64u << 20);
 
-	/* Our own digest of what Flux observes: name, version, info, chart metadata, config, manifest. */
-	cJSON_AddStringToObject(obs, "name", j->release);
-	cJSON_AddNumberToObject(obs, "version", rel_version(rel));
-	cJSON_AddItemToObject(obs, "info", cJSON_Duplicate(yj_get(rel, "/info"), 1));
-	cJSON_AddItemToObject(obs, "chartMetadata",
-			      cJSON_Duplicate(yj_get(rel, "/chart/metadata"), 1));
-	if (yj_get(rel, "/config"))
-		cJSON_AddItemToObject(obs, "config", cJSON_Duplicate(yj_get(rel, "/config"), 1));
-	if (yj_get_str(rel, "/manifest"))
-		cJSON_AddStringToObject(obs, "manifest", yj_get_str(rel, "/manifest"));
-	yj_digest(obs, digest);
-	cJSON_Delete(obs);
+	observation_digest(rel, oci, digest);
 	if (yj_get(rel, "/config") && cJSON_GetArraySize(yj_get(rel, "/config")) > 0)
 		yj_emit_yaml_go(yj_get(rel, "/config"), &y);
 	yj_sha256_hex(y.buf ? y.buf : "", y.len, cd + 7);
@@ -477,8 +607,8 @@ static cJSON *snapshot(const struct hrjob *j, const cJSON *rel)
 		cJSON_AddStringToObject(s, "firstDeployed", fd);
 	if (ld && *ld)
 		cJSON_AddStringToObject(s, "lastDeployed", ld);
-	if (j->oci && j->digest)
-		cJSON_AddStringToObject(s, "ociDigest", j->digest);
+	if (oci)
+		cJSON_AddStringToObject(s, "ociDigest", oci);
 	return s;
 }
 
@@ -489,21 +619,21 @@ static cJSON *snapshot(const struct hrjob *j, const cJSON *rel)
 static void write_history(struct hrjob *j)
 {
 	cJSON *hist = cJSON_CreateArray();
-	int n = cJSON_GetArraySize(j->history), kept = 0, max = j->max_history > 0 ?
-								     j->max_history : 5;
-	bool seen_ok = false;
+	int n = cJSON_GetArraySize(j->history), kept = 0;
 
-	for (int i = n - 1; i >= 0 && kept < max; i--) {
+	/*
+	 * As helm-controller's Snapshots.Truncate: the newest release, then
+	 * the older ones down to and including the first deployed or
+	 * superseded one; with none of those, at most 5.
+	 */
+	for (int i = n - 1; i >= 0 && kept < 5; i--) {
 		const cJSON *rel = cJSON_GetArrayItem(j->history, i);
 		const char *s = rel_status(rel);
-		bool ok = streq(s, "deployed") || streq(s, "superseded");
 
-		if (ok && seen_ok)
-			break;
 		cJSON_AddItemToArray(hist, snapshot(j, rel));
 		kept++;
-		if (ok)
-			seen_ok = true;
+		if (i < n - 1 && (streq(s, "deployed") || streq(s, "superseded")))
+			break;
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rc->status, "history");
 	cJSON_AddItemToObject(j->rc->status, "history", hist);
@@ -577,6 +707,15 @@ static void ready(struct hrjob *j, const char *reason, const char *msg)
 	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "failures");
 	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "installFailures");
 	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "upgradeFailures");
+	{
+		char d[72];
+
+		/* As helm-controller, the digests of what the ready release was made with. */
+		postrender_digest(j->post_renderers, d);
+		set_str(rc->status, "observedPostRenderersDigest", d[0] ? d : NULL);
+		postrender_metadata_digest(j->common_metadata, d);
+		set_str(rc->status, "observedCommonMetadataDigest", d[0] ? d : NULL);
+	}
 	write_history(j);
 	rc_done(rc, ms(j->interval_ns));
 }
@@ -1055,6 +1194,28 @@ static bool has_run_hooks(const struct helm_rendered *r)
 }
 
 /* The action helm-controller's state machine picks; fills j->act and the reason. */
+/*
+ * As helm-controller's DetermineReleaseState: for a generation not yet
+ * observed Ready, post-renderers or commonMetadata other than those the
+ * release was made with (their observed digests) put it out of sync.
+ */
+static bool renderers_changed(const struct hrjob *j, const cJSON *st)
+{
+	const cJSON *og = yj_get(cond_get(st, COND_READY), "/observedGeneration");
+	char d[72];
+
+	if (!cond_get(st, COND_READY) || (cJSON_IsNumber(og) &&
+					  (long)og->valuedouble == (long)j->rc->obj->generation))
+		return false;
+	postrender_digest(j->post_renderers, d);
+	if (!streq(d, yj_get_str(st, "/observedPostRenderersDigest") ?
+			      yj_get_str(st, "/observedPostRenderersDigest") : ""))
+		return true;
+	postrender_metadata_digest(j->common_metadata, d);
+	return !streq(d, yj_get_str(st, "/observedCommonMetadataDigest") ?
+				 yj_get_str(st, "/observedCommonMetadataDigest") : "");
+}
+
 static void decide(struct hrjob *j)
 {
 	const cJSON *st = yj_get(j->rc->obj->json, "/status");
@@ -1110,7 +1271,8 @@ static void decide(struct hrjob *j)
 	    !streq_ptr(yj_get_str(j->deployed, "/chart/metadata/version"), j->chart_version) ||
 	    !cJSON_Compare(yj_get(j->deployed, "/config") ? yj_get(j->deployed, "/config") :
 							    j->values,
-			   j->values, true)) {
+			   j->values, true) ||
+	    renderers_changed(j, st)) {
 		int f = status_int(st, "upgradeFailures");
 
 		if (f > 0 && j->upgrade_retries >= 0 && f > j->upgrade_retries) {
@@ -1212,6 +1374,31 @@ static void work(void *job)
 							      "",
 						      &fd) == 0)
 			info.first_deployed = fd;
+		{
+			struct buf pm = BUF_INIT(64u << 20);
+			struct postrender_in pin = {
+				.manifest = out->manifest,
+				.len = out->manifest_len,
+				.post_renderers = j->post_renderers,
+				.common_metadata = j->common_metadata,
+				.name = j->rc->obj->name,
+				.ns = j->rc->obj->ns,
+				.tmp_root = j->h->tmp_root ? j->h->tmp_root : "/tmp",
+			};
+
+			j->r = postrender(&pin, &pm, &j->err);
+			if (j->r < 0) {
+				buf_release(&pm);
+				free(j->errmsg);
+				j->errmsg = xstrdup(j->err.msg);
+				goto out;
+			}
+			free(out->manifest);
+			out->manifest_len = pm.len;
+			out->manifest = buf_detach(&pm, NULL);
+			if (!out->manifest)
+				out->manifest = xstrdup("");
+		}
 		info.notes = out->notes;
 		j->rel = helm_release_new(j->release, j->target_ns, j->version, out, j->values,
 					  &info);
@@ -1536,6 +1723,16 @@ static void got_source(int r, const cJSON *src, const struct op_err *err, void *
 				  xstrdup(yj_get_str(src, "/status/artifact/revision")) :
 				  NULL;
 	j->oci = streq_ptr(kind, "OCIRepository");
+	if (j->oci && j->src_revision) {
+		/*
+		 * As helm-controller's mutateChartWithSourceRevision: the digest
+		 * is the revision's ("<tag>@sha256:<manifest>"), not the artifact's.
+		 */
+		const char *at = strrchr(j->src_revision, '@');
+
+		free(j->digest);
+		j->digest = xstrdup(at ? at + 1 : j->src_revision);
+	}
 	rc_progress(rc, "Reconciliation in progress", "Progressing",
 		    "Fresh generation of HelmRelease or chart source changed", start_values);
 }
@@ -1728,6 +1925,8 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 		snprintf(msg, n, "invalid spec.upgrade.remediation.strategy '%s'", strategy);
 		return -EINVAL;
 	}
+	j->post_renderers = cJSON_Duplicate(yj_get(spec, "/postRenderers"), 1);
+	j->common_metadata = cJSON_Duplicate(yj_get(spec, "/commonMetadata"), 1);
 	j->hooks_off_install = cJSON_IsTrue(yj_get(spec, "/install/disableHooks"));
 	j->hooks_off_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/disableHooks"));
 	{

@@ -662,6 +662,7 @@ static int setup_controllers(struct op_err *err)
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", kustomization_desc.name);
 	helmrel.storage = storage;
+	helmrel.tmp_root = gitrepo.tmp_root;
 	helmrel.mapper = mapper;
 	helmrel.requeue_dependency_ms = kustomize.requeue_dependency_ms;
 	helmrel.no_cross_ns = arg_no_cross_namespace_refs;

@@ -76,7 +76,7 @@ k create configmap -n "$NS" app-values --from-literal=message=from-configmap >/d
 hr app "values:" "  message: inline" >/dev/null
 check "install: Released and Ready InstallSucceeded" wait_cond app 120 Ready True InstallSucceeded
 check "Ready message names the release and the chart" bash -c \
-	"[ \"\$($KUBECTL get helmrelease -n $NS app -o jsonpath='{.status.conditions[?(@.type==\"Released\")].message}')\" = 'Helm install succeeded for release $NS/app.v1 with chart hrapp@0.1.0+'\"\$($KUBECTL get ocirepository -n $NS chart -o jsonpath='{.status.artifact.digest}' | cut -c8-19)\" ]"
+	"[ \"\$($KUBECTL get helmrelease -n $NS app -o jsonpath='{.status.conditions[?(@.type==\"Released\")].message}')\" = 'Helm install succeeded for release $NS/app.v1 with chart hrapp@0.1.0+'\"\$($KUBECTL get ocirepository -n $NS chart -o jsonpath='{.status.artifact.revision}' | sed 's/.*@sha256://' | cut -c1-12)\" ]"
 check "the Deployment's pods are Ready on the node" bash -c \
 	"[ \"\$($KUBECTL get deployment -n $NS app -o jsonpath='{.status.readyReplicas}')\" = 1 ]"
 check "the objects carry Helm's ownership and Flux's owner labels" bash -c \
