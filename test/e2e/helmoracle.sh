@@ -1,7 +1,7 @@
 #!/bin/bash
 # helmoracle.sh: the same HelmRelease under cflux-operator and under Flux's
 # own helm-controller and source-controller (built by test/cluster/build.sh
-# flux, run out of cluster as make bench runs them), from the same chart in
+# flux-helm, run out of cluster as make bench runs them), from the same chart in
 # the same registry (TAP).
 #
 # One chart (test/data/helm/hrapp, `helm push`ed), an OCIRepository and a
@@ -25,7 +25,7 @@ CFLUX_OPERATOR_MODE=${CFLUX_OPERATOR_MODE:-local}
 . "$(dirname "$0")/lib/operator.bash"
 
 [ -x "$SOURCE_CONTROLLER" ] && [ -x "$HELM_CONTROLLER" ] ||
-	bash "$repo/test/cluster/build.sh" flux >&2
+	bash "$repo/test/cluster/build.sh" flux-helm >&2
 [ -x "$HELM" ] || bash "$repo/test/cluster/build.sh" oracles >&2
 check "CRDs installed" crd_install helm.toolkit.fluxcd.io_helmreleases.yaml \
 	source.toolkit.fluxcd.io_ocirepositories.yaml source.toolkit.fluxcd.io_helmcharts.yaml
