@@ -108,6 +108,7 @@ struct hrjob {
 	bool remediate_last;       /* upgrade.remediation.remediateLastFailure */
 	cJSON *post_renderers;     /* spec.postRenderers or NULL */
 	cJSON *common_metadata;    /* spec.commonMetadata or NULL */
+	bool force;                /* reconcile.fluxcd.io/forceAt handled: upgrade with --force */
 	/* source */
 	char *artifact, *digest, *src_revision, *helmchart;
 	bool oci;
@@ -201,6 +202,29 @@ static int status_int(const cJSON *st, const char *k)
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, k);
 
 	return cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
+}
+
+/*
+ * Flux's HandleAnnotationRequest: the request annotation `ann`
+ * (reconcile.fluxcd.io/forceAt or resetAt) is handled once, when it
+ * equals reconcile.fluxcd.io/requestedAt and neither was handled before.
+ * Its value is recorded in status `key` whenever it is set.
+ */
+static bool handle_request(struct rc *rc, const char *ann, const char *key)
+{
+	const char *want = kobj_str(rc->obj, "metadata", "annotations", ann, NULL);
+	const char *req = kobj_str(rc->obj, "metadata", "annotations",
+				   "reconcile.fluxcd.io/requestedAt", NULL);
+	const cJSON *st = yj_get(rc->obj->json, "/status");
+	bool handle;
+
+	if (!want)
+		return false;
+	handle = req && streq(want, req) &&
+		 !streq_ptr(yj_get_str(st, "/lastHandledReconcileAt"), req) &&
+		 !streq_ptr(yj_get_str(st, key), want);
+	set_str(rc->status, key + 1, want);
+	return handle;
 }
 
 /* ---- the spec: what is implemented, the rest refused ---- */
@@ -961,6 +985,7 @@ static void start_apply(struct hrjob *j)
 		.owner_label_prefix = OWNER_PREFIX,
 		.default_ns = j->target_ns,
 		.prune = true,
+		.force = j->force, /* helm upgrade --force: recreate what cannot be patched */
 		.stage_wait_ms = ms(action_timeout(j)),
 	};
 
@@ -1285,7 +1310,8 @@ static void decide(struct hrjob *j)
 		j->act = ACT_UPGRADE;
 		return;
 	}
-	j->act = ACT_NONE;
+	/* As helm-controller: a force request upgrades an in-sync release. */
+	j->act = j->force ? ACT_UPGRADE : ACT_NONE;
 }
 
 static void work(void *job)
@@ -1440,9 +1466,11 @@ static void work_done(struct rc *rc, int status)
 		const char *lar = yj_get_str(st, "/lastAttemptedRevision");
 		const char *lcd = yj_get_str(st, "/lastAttemptedConfigDigest");
 		long lag = (long)cJSON_GetNumberValue(yj_get(st, "/lastAttemptedGeneration"));
+		/* resetAt is looked at first, so its lastHandled moves even with other causes */
+		bool reset = handle_request(rc, "reconcile.fluxcd.io/resetAt", "/lastHandledResetAt");
 
-		if (lar && (!streq(lar, j->chart_version) || !streq_ptr(lcd, j->config_digest) ||
-			    lag != rc_gen(rc))) {
+		if (reset || (lar && (!streq(lar, j->chart_version) ||
+				      !streq_ptr(lcd, j->config_digest) || lag != rc_gen(rc)))) {
 			cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "failures");
 			cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "installFailures");
 			cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "upgradeFailures");
@@ -1546,6 +1574,7 @@ static void got_releases(int r, const cJSON *list, const struct op_err *err, voi
 	j->secrets = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(list, "items"), 1);
 	if (!j->secrets)
 		j->secrets = cJSON_CreateArray();
+	j->force = handle_request(j->rc, "reconcile.fluxcd.io/forceAt", "/lastHandledForceAt");
 	if (rc_work(j->rc, work, work_done) < 0)
 		fail(j, "ArtifactFailed", "cannot queue the chart work", false, 0);
 }

@@ -123,6 +123,25 @@ check "with retries: the failed upgrade is rolled back (Remediated RollbackSucce
 check "rollback: revision 4 failed, revision 5 deployed with revision 2's manifest" bash -c \
 	"[ \"\$(secret_status app 4) \$(secret_status app 5) \$(secret_status app 2)\" = 'failed deployed superseded' ] && [ \"\$(h get manifest app --revision 5)\" = \"\$(h get manifest app --revision 2)\" ]"
 
+# ------------------------------------------------------------ forceAt and resetAt
+# Flux's request annotations, each handled once when it equals requestedAt.
+hr rst "values:" "  message: rst" >/dev/null
+check "forceAt/resetAt release installed" wait_cond rst 120 Ready True InstallSucceeded
+k annotate -n "$NS" --overwrite helmrelease rst reconcile.fluxcd.io/forceAt=f1 \
+	reconcile.fluxcd.io/requestedAt=f1 >/dev/null
+check "forceAt equal to requestedAt: an in-sync release is upgraded (revision 2)" poll 60 bash -c \
+	"[ \"\$(secret_status rst 2) \$($KUBECTL get helmrelease -n $NS rst -o jsonpath='{.status.lastHandledForceAt} {.status.conditions[?(@.type==\"Ready\")].reason}')\" = 'deployed f1 UpgradeSucceeded' ]"
+k annotate -n "$NS" --overwrite helmrelease rst reconcile.fluxcd.io/requestedAt=f2 >/dev/null
+check "... and only once: a later requestedAt alone upgrades nothing" bash -c \
+	"poll 30 bash -c \"[ \\\"\\\$($KUBECTL get helmrelease -n $NS rst -o jsonpath='{.status.lastHandledReconcileAt}')\\\" = f2 ]\" && sleep 2 && ! $KUBECTL get secret -n $NS sh.helm.release.v1.rst.v3 >/dev/null 2>&1"
+hr rst "values:" "  message: rst" "  replicaCount: not-a-number" >/dev/null
+check "a bad value: Stalled RetriesExceeded after revision 3 failed" bash -c \
+	"wait_cond rst 60 Stalled True RetriesExceeded && [ \"\$(secret_status rst 3)\" = failed ]"
+k annotate -n "$NS" --overwrite helmrelease rst reconcile.fluxcd.io/resetAt=r1 \
+	reconcile.fluxcd.io/requestedAt=r1 >/dev/null
+check "resetAt: the failure counters reset, the upgrade is tried again (revision 4)" poll 60 bash -c \
+	"[ \"\$(secret_status rst 4) \$($KUBECTL get helmrelease -n $NS rst -o jsonpath='{.status.lastHandledResetAt} {.status.upgradeFailures}')\" = 'failed r1 1' ]"
+
 # ------------------------------------------------------------ fields cflux does not implement
 hr other "test:" "  enable: true" >/dev/null
 check "an unsupported field: Stalled UnsupportedField naming it" bash -c \
