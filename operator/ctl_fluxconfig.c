@@ -54,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apply/apply.h"
 #include "base/alloc.h"
 #include "base/b64.h"
 #include "base/buf.h"
@@ -797,6 +798,7 @@ static int rank(const char *c)
 	       streq(c, "Compliant") ? 1 : 0;
 }
 
+
 static cJSON *object_status(const struct kobj *o, const char *kind, const char *state)
 {
 	cJSON *e = cJSON_CreateObject(), *conds;
@@ -823,6 +825,96 @@ static cJSON *object_status(const struct kobj *o, const char *kind, const char *
 		cJSON_AddItemToArray(conds, x);
 	}
 	return e;
+}
+
+/* Whether apiVersion `av` is one of Flux's groups, whose objects Azure lists in statuses[]. */
+static bool flux_group(const char *av)
+{
+	return av && (str_startswith(av, "source.toolkit.fluxcd.io/") ||
+		      str_startswith(av, "kustomize.toolkit.fluxcd.io/") ||
+		      str_startswith(av, "helm.toolkit.fluxcd.io/"));
+}
+
+/*
+ * The Flux objects Kustomization `ks` applied (its inventory, Flux kinds
+ * only), as Azure lists them: appliedBy the Kustomization, and for a
+ * HelmRelease its helmReleaseProperties.  Each is read from the cache of
+ * its kind's controller; one we do not hold is left out.  The worst
+ * compliance goes to *agg (and its Ready message to *bad_msg).
+ */
+static void inventory_statuses(struct fcjob *j, const struct kobj *ks, cJSON *statuses,
+			       const char **agg, const char **bad_msg)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, yj_get(ks->json, "/status/inventory/entries")) {
+		cJSON *ref = apply_inventory_ref(s_or_empty(yj_get_str(e, "/id")),
+						 s_or_empty(yj_get_str(e, "/v")));
+		const char *kind = yj_get_str(ref, "/kind");
+		struct ctl *c = ref && flux_group(yj_get_str(ref, "/apiVersion")) ?
+					mgr_ctl_kind(ctl_mgr(j->rc->ctl), kind) : NULL;
+		struct kobj *o = NULL;
+		cJSON *st, *by;
+		const char *comp;
+		char *key;
+
+		if (c) {
+			key = kobj_make_key(s_or_empty(yj_get_str(ref, "/metadata/namespace")),
+					    s_or_empty(yj_get_str(ref, "/metadata/name")));
+			o = informer_get(ctl_informer(c), key);
+			free(key);
+		}
+		if (!o) {
+			cJSON_Delete(ref);
+			continue;
+		}
+		comp = compliance_of(o);
+		st = object_status(o, kind, comp);
+		by = cJSON_CreateObject();
+		cJSON_AddStringToObject(by, "name", ks->name);
+		cJSON_AddStringToObject(by, "namespace", ks->ns);
+		cJSON_ReplaceItemInObjectCaseSensitive(st, "appliedBy", by);
+		if (streq(kind, "HelmRelease")) {
+			cJSON *hp = cJSON_AddObjectToObject(st, "helmReleaseProperties");
+			const cJSON *ost = yj_get(o->json, "/status");
+			const char *hc = yj_get_str(ost, "/helmChart");
+			const char *slash = hc ? strchr(hc, '/') : NULL;
+
+			cJSON_AddNumberToObject(hp, "lastRevisionApplied",
+						cJSON_GetNumberValue(yj_get(ost, "/history/0/version")) >
+								0 ?
+							cJSON_GetNumberValue(
+								yj_get(ost, "/history/0/version")) :
+							0);
+			if (slash) {
+				cJSON *cr = cJSON_AddObjectToObject(hp, "helmChartRef");
+				char *ns = xstrndup(hc, (size_t)(slash - hc));
+
+				cJSON_AddStringToObject(cr, "name", slash + 1);
+				cJSON_AddStringToObject(cr, "namespace", ns);
+				free(ns);
+			}
+			cJSON_AddNumberToObject(hp, "failureCount",
+						cJSON_GetNumberValue(yj_get(ost, "/failures")) > 0 ?
+							cJSON_GetNumberValue(yj_get(ost, "/failures")) : 0);
+			cJSON_AddNumberToObject(
+				hp, "installFailureCount",
+				cJSON_GetNumberValue(yj_get(ost, "/installFailures")) > 0 ?
+					cJSON_GetNumberValue(yj_get(ost, "/installFailures")) : 0);
+			cJSON_AddNumberToObject(
+				hp, "upgradeFailureCount",
+				cJSON_GetNumberValue(yj_get(ost, "/upgradeFailures")) > 0 ?
+					cJSON_GetNumberValue(yj_get(ost, "/upgradeFailures")) : 0);
+		}
+		cJSON_AddItemToArray(statuses, st);
+		if (rank(comp) > rank(*agg)) {
+			*agg = comp;
+			if (streq(comp, "Non-Compliant"))
+				*bad_msg = yj_get_str(cond_get(yj_get(o->json, "/status"), COND_READY),
+						      "/message");
+		}
+		cJSON_Delete(ref);
+	}
 }
 
 /* The source controller of `kind`, or NULL. */
@@ -946,6 +1038,7 @@ static void rollup(struct fcjob *j, const char *invalid)
 								      COND_READY),
 							     "/message");
 			}
+			inventory_statuses(j, ks, statuses, &agg, &bad_msg);
 		}
 	}
 	if (!all_reported && rank(agg) < rank("Pending"))
@@ -1472,14 +1565,44 @@ static void on_child(struct ctl *ctl, struct ctl *from, enum informer_event ev, 
 	free(key);
 }
 
+/*
+ * A Flux object a Kustomization applied (its owner labels) changed:
+ * requeue the configuration of that Kustomization, if it has one.
+ */
+static void on_applied(struct ctl *ctl, struct ctl *from, enum informer_event ev,
+		       struct kobj *obj, struct kobj *old)
+{
+	struct fc_ctl *f = ctl_data(ctl);
+	const char *kn = kobj_str(obj, "metadata", "labels", "kustomize.toolkit.fluxcd.io/name",
+				  NULL);
+	const char *kns = kobj_str(obj, "metadata", "labels",
+				   "kustomize.toolkit.fluxcd.io/namespace", NULL);
+	struct kobj *ks;
+	char *key;
+
+	if (kobj_str(obj, "metadata", "labels", LABEL_NAME, NULL)) {
+		on_child(ctl, from, ev, obj, old);
+		return;
+	}
+	if (!kn || !kns)
+		return;
+	key = kobj_make_key(kns, kn);
+	ks = informer_get(ctl_informer(f->kustomizations), key);
+	free(key);
+	if (ks)
+		on_child(ctl, from, ev, ks, NULL);
+}
+
 void fluxconfig_watch_children(struct ctl *fc)
 {
 	struct fc_ctl *f = ctl_data(fc);
-	struct ctl *src = NULL;
+	struct ctl *src = NULL, *hr = mgr_ctl_kind(ctl_mgr(fc), "HelmRelease");
 
 	while ((src = mgr_next_source(ctl_mgr(fc), src)))
-		ctl_watch(fc, src, on_child);
-	ctl_watch(fc, f->kustomizations, on_child);
+		ctl_watch(fc, src, on_applied);
+	ctl_watch(fc, f->kustomizations, on_applied);
+	if (hr)
+		ctl_watch(fc, hr, on_applied);
 }
 
 const struct ctl_desc fluxconfiguration_desc = {

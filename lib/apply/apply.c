@@ -1171,8 +1171,7 @@ static char *obj_id(const struct aobj *o)
 	return apply_inventory_id(o->ns, o->name, o->group, o->kind);
 }
 
-/* Parse Flux's "<ns>_<name>_<group>_<Kind>" (ObjMetadata) into an object reference. */
-static cJSON *parse_id(const char *id, const char *version)
+cJSON *apply_inventory_ref(const char *id, const char *version)
 {
 	const char *last = strrchr(id, '_'), *first, *g;
 	char *head, *name, *p, *q, *group, *av;
@@ -1267,7 +1266,7 @@ static void build_stale(struct apply_run *run)
 			keep = streq(mine, id);
 			free(mine);
 		}
-		if (keep || !(ref = parse_id(id, v)))
+		if (keep || !(ref = apply_inventory_ref(id, v)))
 			continue;
 		init_obj(run, &run->stale[run->nstale++], ref);
 	}

@@ -146,6 +146,13 @@ int apply_cmp(const cJSON *a, const cJSON *b);
 char *apply_inventory_id(const char *ns, const char *name, const char *group, const char *kind);
 
 /*
+ * The other way: an inventory entry's id and version ("v1") as an object
+ * reference {apiVersion, kind, metadata: {name[, namespace]}}, or NULL
+ * for an id not of that form.  Caller frees.
+ */
+cJSON *apply_inventory_ref(const char *id, const char *version);
+
+/*
  * Whether `dry` (a dry-run result) differs from `live`: labels,
  * annotations (those under `provenance_prefix` aside; may be NULL), or
  * anything outside metadata and status.

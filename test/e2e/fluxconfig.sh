@@ -191,6 +191,35 @@ check "... and the configuration is Non-Compliant with its message" poll 30 bash
 	"[ \"\$($KUBECTL get fc -n $NS azprov -o jsonpath='{.status.complianceState}')\" = Non-Compliant ] && $KUBECTL get fc -n $NS azprov -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q \"spec.provider 'azure' is not supported by cflux\""
 k delete fc -n "$NS" azprov --wait=false >/dev/null
 
+# ------------------------------------------------------------ Flux objects a kustomization applies
+# Azure lists the Flux objects in each kustomization's inventory among the
+# statuses, appliedBy that Kustomization; a HelmRelease with its
+# helmReleaseProperties.  They count towards compliance.
+mkdir -p "$W/src/flux"
+printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: inner\n  namespace: %s\nspec:\n  interval: 10m\n  url: %s\n  ref: {branch: main}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: rel\n  namespace: %s\nspec:\n  interval: 10m\n  chartRef: {kind: OCIRepository, name: missing}\n' \
+	"$NS" "$GIT_HTTP_URL/$REPO.git" "$NS" >"$W/src/flux/objects.yaml"
+bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src" >/dev/null
+fc nested "  gitRepository: {url: $GIT_HTTP_URL/$REPO.git, repositoryRef: {branch: main}}
+  kustomizations:
+    f: {path: ./flux, wait: false}" | k apply -f - >/dev/null
+listed() {
+	$KUBECTL get fc -n "$NS" nested -o json | python3 -c '
+import json, sys
+st = {(s["kind"], s["name"]): s for s in json.load(sys.stdin)["status"].get("statuses", [])}
+g, h = st[("GitRepository", "inner")], st[("HelmRelease", "rel")]
+assert g["appliedBy"] == {"name": "nested-f", "namespace": "'"$NS"'"}, g
+assert g["complianceState"] == "Compliant", g
+assert h["complianceState"] == "Non-Compliant" and h["appliedBy"]["name"] == "nested-f", h
+p = h["helmReleaseProperties"]
+assert p["lastRevisionApplied"] == 0 and p["failureCount"] >= 0 and "installFailureCount" in p, p
+assert any(c["type"] == "Ready" and c["status"] == "False" for c in h["statusConditions"]), h
+' 2>/dev/null
+}
+check "a kustomization's GitRepository and HelmRelease are listed in statuses[], appliedBy it" poll 60 listed
+check "... and the failing HelmRelease makes the configuration Non-Compliant with its message" poll 30 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS nested -o jsonpath='{.status.complianceState}')\" = Non-Compliant ] && $KUBECTL get fc -n $NS nested -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q missing"
+k delete fc -n "$NS" nested --wait=false >/dev/null
+
 # ------------------------------------------------------------ credentials
 # Azure's ways to give the source credentials other than localAuthRef:
 # httpsUser, sshKnownHosts and httpsCACert in the spec (the last two
