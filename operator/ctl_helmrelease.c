@@ -106,6 +106,8 @@ struct hrjob {
 	int install_retries, upgrade_retries;
 	bool upgrade_uninstall;    /* upgrade.remediation.strategy: uninstall */
 	bool remediate_last;       /* upgrade.remediation.remediateLastFailure */
+	bool remediate_last_install; /* install.remediation.remediateLastFailure */
+	void (*uninstalled)(struct hrjob *j); /* after an uninstall (deletion or remediation) */
 	cJSON *post_renderers;     /* spec.postRenderers or NULL */
 	cJSON *common_metadata;    /* spec.commonMetadata or NULL */
 	bool force;                /* reconcile.fluxcd.io/forceAt handled: upgrade with --force */
@@ -248,7 +250,8 @@ static const struct field f_chart[] = { FS("spec", f_chart_spec), F(NULL) };
 static const struct field f_values_from[] = { F("kind"), F("name"), F("valuesKey"),
 					       F("targetPath"), F("optional"), F(NULL) };
 static const struct field f_dep[] = { F("name"), F("namespace"), F(NULL) };
-static const struct field f_install_rem[] = { F("retries"), F(NULL) };
+static const struct field f_install_rem[] = { F("retries"), F("remediateLastFailure"),
+					       F(NULL) };
 static const struct field f_install[] = { F("timeout"), F("disableWait"),
 					  F("disableHooks"), FS("remediation", f_install_rem),
 					  F(NULL) };
@@ -326,10 +329,6 @@ static int unknown_field(const cJSON *o, const struct field *allowed, const char
 
 bool helmrelease_unsupported(const cJSON *spec, char *ret, size_t n)
 {
-	if (streq_ptr(yj_get_str(spec, "/upgrade/remediation/strategy"), "uninstall")) {
-		snprintf(ret, n, "spec.upgrade.remediation.strategy 'uninstall'");
-		return true;
-	}
 	return unknown_field(spec, f_spec, "spec", ret, n) != 0;
 }
 
@@ -1040,6 +1039,7 @@ static void action_failed(struct hrjob *j, const char *what)
 }
 
 static void start_rollback(struct hrjob *j);
+static void start_uninstall_remediation(struct hrjob *j);
 
 static void after_failure(struct hrjob *j)
 {
@@ -1066,6 +1066,19 @@ static void after_failure(struct hrjob *j)
 	if (j->act == ACT_UPGRADE && !j->upgrade_uninstall && j->deployed &&
 	    (retries < 0 || failures <= retries || j->remediate_last)) {
 		start_rollback(j);
+		return;
+	}
+	/*
+	 * As helm-controller: a failed install is remediated by uninstalling
+	 * it (and so is a failed upgrade under strategy uninstall) while
+	 * retries last, or for the last failure when remediateLastFailure.
+	 */
+	if (((j->act == ACT_INSTALL && retries != 0 &&
+	      (retries < 0 || failures <= retries || j->remediate_last_install)) ||
+	     (j->act == ACT_UPGRADE && j->upgrade_uninstall &&
+	      (retries < 0 || failures <= retries || j->remediate_last)))) {
+		cond_set(st, COND_READY, "False", reason, j->errmsg, rc_gen(rc), now);
+		start_uninstall_remediation(j);
 		return;
 	}
 	cond_set(st, COND_READY, "False", reason, j->errmsg, rc_gen(rc), now);
@@ -1949,6 +1962,8 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	j->upgrade_retries = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
 	v = yj_get(spec, "/upgrade/remediation/remediateLastFailure");
 	j->remediate_last = v ? cJSON_IsTrue(v) : j->upgrade_retries > 0;
+	v = yj_get(spec, "/install/remediation/remediateLastFailure");
+	j->remediate_last_install = v ? cJSON_IsTrue(v) : j->install_retries > 0;
 	j->upgrade_uninstall = streq_ptr(strategy, "uninstall");
 	if (strategy && !streq(strategy, "rollback") && !streq(strategy, "uninstall")) {
 		snprintf(msg, n, "invalid spec.upgrade.remediation.strategy '%s'", strategy);
@@ -2050,7 +2065,7 @@ static void fin_done(struct hrjob *j)
 /* The records are gone: the uninstall is complete. */
 static void fin_records_deleted(struct hrjob *j)
 {
-	fin_done(j);
+	j->uninstalled(j);
 }
 
 static void fin_pruned(struct apply_result *res, void *payload)
@@ -2136,12 +2151,67 @@ static void fin_records(int r, const cJSON *list, const struct op_err *err, void
 	cJSON_Delete(none);
 }
 
+/* Helm's uninstall of the release, then j->uninstalled(j). */
+static void uninstall(struct hrjob *j)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->storage_ns };
+	struct kube_opts o = KUBE_OPTS_INIT;
+	char *sel = xasprintf("owner=helm,name=%s", j->release);
+
+	o.label_selector = sel;
+	cJSON_Delete(j->secrets);
+	j->secrets = NULL;
+	cJSON_Delete(j->prev_inv);
+	j->prev_inv = NULL;
+	ops_clear(j);
+	if (kube_list(j->client, &ref, &o, fin_records, j) < 0)
+		fail(j, "UninstallFailed", "Helm uninstall failed: cannot list the records", false,
+		     0);
+	free(sel);
+}
+
+/* Remediation by uninstall done: Remediated, and the install comes again (or the stall). */
+static void remediation_uninstalled(struct hrjob *j)
+{
+	struct rc *rc = j->rc;
+	int64_t now = time_now_ns();
+	bool install = j->act == ACT_INSTALL;
+	int failures = status_int(rc->status, install ? "installFailures" : "upgradeFailures");
+	int retries = install ? j->install_retries : j->upgrade_retries;
+	char *ref = release_ref(j, j->version);
+	char *msg = xasprintf("Helm uninstall remediation for release %s with chart %s@%s "
+			      "succeeded", ref, j->chart_name, j->chart_version);
+	cJSON *rel;
+
+	cJSON_ArrayForEach(rel, j->history)
+		rel_set_status(rel, "uninstalled", "Uninstallation complete");
+	write_history(j);
+	cond_set(rc->status, "Remediated", "True", "UninstallSucceeded", msg, rc_gen(rc), now);
+	cond_set(rc->status, COND_READY, "False", "UninstallSucceeded", msg, rc_gen(rc), now);
+	rc_event(rc, "Normal", "UninstallSucceeded", "%s", msg);
+	free(msg);
+	free(ref);
+	if (retries >= 0 && failures > retries) {
+		char m[128];
+
+		snprintf(m, sizeof(m), "Failed to %s after %d attempt(s)",
+			 install ? "install" : "upgrade", failures);
+		cond_mark_stalled(rc->status, "RetriesExceeded", m, rc_gen(rc), now);
+		rc_done(rc, 0);
+		return;
+	}
+	rc_done(rc, 1); /* the install again, at once */
+}
+
+static void start_uninstall_remediation(struct hrjob *j)
+{
+	j->uninstalled = remediation_uninstalled;
+	uninstall(j);
+}
+
 static void finalize(struct rc *rc)
 {
 	struct hrjob *j = rc->job;
-	struct kube_ref ref = { .version = "v1", .resource = "secrets" };
-	struct kube_opts o = KUBE_OPTS_INIT;
-	char *sel;
 
 	j->rc = rc;
 	j->h = ctl_data(rc->ctl);
@@ -2155,13 +2225,8 @@ static void finalize(struct rc *rc)
 		fail(j, "UninstallFailed", "cannot impersonate the service account", false, 0);
 		return;
 	}
-	ref.ns = j->storage_ns;
-	sel = xasprintf("owner=helm,name=%s", j->release);
-	o.label_selector = sel;
-	if (kube_list(j->client, &ref, &o, fin_records, j) < 0)
-		fail(j, "UninstallFailed", "Helm uninstall failed: cannot list the records", false,
-		     0);
-	free(sel);
+	j->uninstalled = fin_done;
+	uninstall(j);
 }
 
 /* A chart source's artifact revision changed: requeue the HelmReleases using it. */

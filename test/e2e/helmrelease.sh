@@ -142,6 +142,28 @@ k annotate -n "$NS" --overwrite helmrelease rst reconcile.fluxcd.io/resetAt=r1 \
 check "resetAt: the failure counters reset, the upgrade is tried again (revision 4)" poll 60 bash -c \
 	"[ \"\$(secret_status rst 4) \$($KUBECTL get helmrelease -n $NS rst -o jsonpath='{.status.lastHandledResetAt} {.status.upgradeFailures}')\" = 'failed r1 1' ]"
 
+# ------------------------------------------------------------ remediation by uninstall
+# A failed install with retries is uninstalled and installed again; after
+# the last retry it is uninstalled once more (remediateLastFailure defaults
+# to true with retries) and stalls.  Nothing of it is left behind.
+hr rmi "values:" "  replicaCount: not-a-number" "install:" "  remediation:" "    retries: 1" >/dev/null
+check "install remediation: Remediated UninstallSucceeded, then Stalled after 2 attempts" bash -c \
+	"wait_cond rmi 90 Stalled True RetriesExceeded && [ \"\$($KUBECTL get helmrelease -n $NS rmi -o jsonpath='{.status.installFailures} {.status.conditions[?(@.type==\"Remediated\")].reason} {.status.conditions[?(@.type==\"Stalled\")].message}')\" = '2 UninstallSucceeded Failed to install after 2 attempt(s)' ]"
+check "... each failed install uninstalled: no release record left" bash -c \
+	"[ -z \"\$($KUBECTL get secret -n $NS -l owner=helm,name=rmi -o name)\" ]"
+check "... two UninstallSucceeded Events" bash -c \
+	"[ \"\$($KUBECTL get events -n $NS --field-selector involvedObject.name=rmi,reason=UninstallSucceeded -o jsonpath='{.items[*].count}' | tr ' ' '\\n' | awk '{s+=\$1} END {print s}')\" -ge 2 ]"
+# Upgrade remediation by uninstall: the whole release goes, then installs again.
+hr rmu "values:" "  message: first" "upgrade:" "  remediation:" "    retries: 1" \
+	"    strategy: uninstall" >/dev/null
+check "strategy uninstall: installed first" wait_cond rmu 120 Ready True InstallSucceeded
+hr rmu "values:" "  message: first" "  replicaCount: not-a-number" "upgrade:" "  remediation:" \
+	"    retries: 1" "    strategy: uninstall" >/dev/null
+check "a failed upgrade is remediated by uninstalling the release" \
+	wait_cond rmu 90 Remediated True UninstallSucceeded
+check "... its objects were removed or recreated by the next install (no revision 2 left)" poll 60 bash -c \
+	"! $KUBECTL get secret -n $NS sh.helm.release.v1.rmu.v2 >/dev/null 2>&1"
+
 # ------------------------------------------------------------ fields cflux does not implement
 hr other "test:" "  enable: true" >/dev/null
 check "an unsupported field: Stalled UnsupportedField naming it" bash -c \

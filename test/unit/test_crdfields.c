@@ -169,6 +169,7 @@ static const char *const hr_consumed[] = {
 	"suspend", "releaseName", "targetNamespace", "storageNamespace", "serviceAccountName",
 	"maxHistory", "dependsOn", "dependsOn[]/name", "dependsOn[]/namespace", "install",
 	"install/timeout", "install/remediation", "install/remediation/retries",
+	"install/remediation/remediateLastFailure",
 	"install/disableWait", "install/disableHooks", "upgrade", "upgrade/timeout",
 	"upgrade/remediation", "upgrade/remediation/retries",
 	"upgrade/remediation/remediateLastFailure", "upgrade/remediation/strategy",
@@ -189,17 +190,15 @@ static const char *const hr_consumed[] = {
 	"postRenderers[]/kustomize/images[]/digest", "commonMetadata", "commonMetadata/labels",
 	"commonMetadata/annotations", NULL,
 };
-static const struct refusal hr_refused[] = {
-	{ "upgrade/remediation/strategy",
-	  "{\"upgrade\":{\"remediation\":{\"strategy\":\"uninstall\"}}}", "uninstall" },
-	{ NULL, NULL, NULL },
-};
+static const struct refusal hr_refused[] = { { NULL, NULL, NULL } };
 static const char *const hr_served[] = {
 	"{\"chartRef\":{\"apiVersion\":\"source.toolkit.fluxcd.io/v1\",\"kind\":\"OCIRepository\","
 	"\"name\":\"c\"}}",
 	"{\"chart\":{\"spec\":{\"chart\":\"c\",\"sourceRef\":{\"apiVersion\":"
 	"\"source.toolkit.fluxcd.io/v1\",\"kind\":\"HelmRepository\",\"name\":\"r\"}}}}",
 	"{\"upgrade\":{\"remediation\":{\"strategy\":\"rollback\"}}}",
+	"{\"upgrade\":{\"remediation\":{\"strategy\":\"uninstall\"}},\"install\":"
+	"{\"remediation\":{\"retries\":2,\"remediateLastFailure\":false}}}",
 	NULL,
 };
 
