@@ -1452,6 +1452,58 @@ out:
 	helm_chart_free(chart);
 }
 
+/*
+ * As helm-controller's ReleaseTargetChanged: the release the status last
+ * recorded (storage namespace, release namespace and name, chart name)
+ * is not the one the spec now names.
+ */
+static bool target_changed(const struct hrjob *j)
+{
+	const cJSON *st = yj_get(j->rc->obj->json, "/status");
+	const cJSON *cur = yj_get(st, "/history/0");
+	const char *sns = yj_get_str(st, "/storageNamespace");
+
+	if (!sns || !*sns || !cur)
+		return false;
+	return !streq(sns, j->storage_ns) ||
+	       !streq_ptr(yj_get_str(cur, "/namespace"), j->target_ns) ||
+	       !streq_ptr(yj_get_str(cur, "/name"), j->release) ||
+	       !streq_ptr(yj_get_str(cur, "/chartName"), j->chart_name);
+}
+
+static void uninstall(struct hrjob *j);
+
+/* The old target is uninstalled: its history forgotten, the new one installed next. */
+static void target_uninstalled(struct hrjob *j)
+{
+	struct rc *rc = j->rc;
+
+	rc_event(rc, "Normal", "UninstallSucceeded",
+		 "Helm uninstall succeeded for release %s/%s: the release target changed",
+		 j->storage_ns, j->release);
+	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "history");
+	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "failures");
+	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "installFailures");
+	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "upgradeFailures");
+	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "storageNamespace");
+	rc_done(rc, 1);
+}
+
+static void start_target_uninstall(struct hrjob *j)
+{
+	const cJSON *st = yj_get(j->rc->obj->json, "/status");
+
+	free(j->release);
+	free(j->target_ns);
+	free(j->storage_ns);
+	j->release = xstrdup(yj_get_str(st, "/history/0/name"));
+	j->target_ns = xstrdup(yj_get_str(st, "/history/0/namespace") ?
+				       yj_get_str(st, "/history/0/namespace") : j->rc->obj->ns);
+	j->storage_ns = xstrdup(yj_get_str(st, "/storageNamespace"));
+	j->uninstalled = target_uninstalled;
+	uninstall(j);
+}
+
 static void work_done(struct rc *rc, int status)
 {
 	struct hrjob *j = rc->job;
@@ -1471,6 +1523,10 @@ static void work_done(struct rc *rc, int status)
 			return;
 		}
 		fail(j, j->reason, msg, false, 0);
+		return;
+	}
+	if (target_changed(j)) {
+		start_target_uninstall(j);
 		return;
 	}
 	/* Flux resets the failure counters when the generation, chart or values change. */

@@ -164,6 +164,21 @@ check "a failed upgrade is remediated by uninstalling the release" \
 check "... its objects were removed or recreated by the next install (no revision 2 left)" poll 60 bash -c \
 	"! $KUBECTL get secret -n $NS sh.helm.release.v1.rmu.v2 >/dev/null 2>&1"
 
+# ------------------------------------------------------------ the release target changes
+hr tgt "values:" "  message: target" >/dev/null
+check "target: installed as release tgt" wait_cond tgt 120 Ready True InstallSucceeded
+hr tgt "releaseName: tgt-renamed" "values:" "  message: target" >/dev/null
+moved() {
+	[ "$(secret_status tgt-renamed 1)" = deployed ] &&
+		[ -z "$($KUBECTL get secret -n "$NS" -l owner=helm,name=tgt -o name)" ] &&
+		! $KUBECTL get configmap -n "$NS" tgt-config >/dev/null 2>&1 &&
+		$KUBECTL get configmap -n "$NS" tgt-renamed-config >/dev/null 2>&1
+}
+check "a new releaseName uninstalls the old release (records and objects) and installs the new" \
+	poll 120 moved
+check "... with the history of the new release only" bash -c \
+	"[ \"\$($KUBECTL get helmrelease -n $NS tgt -o jsonpath='{.status.history[*].name}')\" = tgt-renamed ]"
+
 # ------------------------------------------------------------ fields cflux does not implement
 hr other "test:" "  enable: true" >/dev/null
 check "an unsupported field: Stalled UnsupportedField naming it" bash -c \
