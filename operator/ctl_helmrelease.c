@@ -1940,34 +1940,14 @@ static void get_source(struct hrjob *j)
 
 static int check_dependencies(struct hrjob *j)
 {
-	const cJSON *dep;
 	char msg[600];
+	int r = ctl_check_dependencies(j->rc->ctl, j->rc->obj, msg, sizeof(msg));
 
-	cJSON_ArrayForEach(dep, yj_get(j->rc->obj->json, "/spec/dependsOn"))
-	{
-		const char *ns = yj_get_str(dep, "/namespace"), *name = yj_get_str(dep, "/name");
-		char *k;
-		struct kobj *d;
-
-		if (!name)
-			continue;
-		k = kobj_make_key(ns && *ns ? ns : j->rc->obj->ns, name);
-		if (streq(k, j->rc->key)) {
-			snprintf(msg, sizeof(msg), "dependency cycle: %s depends on itself", k);
-			free(k);
-			fail(j, "DependencyNotReady", msg, true, 0);
-			return -ELOOP;
-		}
-		d = informer_get(ctl_informer(j->rc->ctl), k);
-		if (!d || !cond_ready_current(d->json, d->generation)) {
-			snprintf(msg, sizeof(msg), "dependency '%s' is not ready", k);
-			free(k);
-			fail(j, "DependencyNotReady", msg, false, j->h->requeue_dependency_ms);
-			return -EAGAIN;
-		}
-		free(k);
-	}
-	return 0;
+	if (r == -ELOOP)
+		fail(j, "DependencyNotReady", msg, true, 0);
+	else if (r < 0)
+		fail(j, "DependencyNotReady", msg, false, j->h->requeue_dependency_ms);
+	return r;
 }
 
 /* ---- the spec ---- */

@@ -60,7 +60,6 @@
 #include "base/banned.h"
 
 #define FIELD_MANAGER "kustomize-controller"
-#define MAX_DEPS_WALK 1000
 
 struct ksjob {
 	struct rc *rc;
@@ -618,80 +617,16 @@ static void load_vars(struct ksjob *j)
 
 /* ---- source and dependencies ---- */
 
-static char *dep_key(const struct kobj *o, const cJSON *dep)
-{
-	const char *ns = yj_get_str(dep, "/namespace"), *name = yj_get_str(dep, "/name");
-
-	return name ? kobj_make_key(ns && *ns ? ns : o->ns, name) : NULL;
-}
-
-/* Is `target` reachable from `from` through dependsOn?  Fills `path`. */
-static bool reaches(struct informer *inf, const char *from, const char *target,
-		    struct buf *path, unsigned *budget)
-{
-	struct kobj *o = informer_get(inf, from);
-	const cJSON *dep;
-	bool found = false;
-
-	if (!o || (*budget)-- == 0)
-		return false;
-	cJSON_ArrayForEach(dep, yj_get(o->json, "/spec/dependsOn"))
-	{
-		char *k = dep_key(o, dep);
-		size_t mark = path->len;
-
-		if (!k)
-			continue;
-		buf_addf(path, " -> %s", k);
-		found = streq(k, target) || reaches(inf, k, target, path, budget);
-		free(k);
-		if (found)
-			break;
-		path->len = mark;
-		path->buf[mark] = '\0';
-	}
-	return found;
-}
-
 static int check_dependencies(struct ksjob *j)
 {
-	struct informer *inf = ctl_informer(j->rc->ctl);
-	const char *self = j->rc->key;
-	const cJSON *dep;
 	char msg[600];
+	int r = ctl_check_dependencies(j->rc->ctl, j->rc->obj, msg, sizeof(msg));
 
-	cJSON_ArrayForEach(dep, yj_get(j->rc->obj->json, "/spec/dependsOn"))
-	{
-		char *k = dep_key(j->rc->obj, dep);
-		struct kobj *d;
-
-		if (!k)
-			continue;
-		{
-			struct buf path = BUF_INIT(8192);
-			unsigned budget = MAX_DEPS_WALK;
-
-			buf_adds(&path, self);
-			buf_addf(&path, " -> %s", k);
-			if (streq(k, self) || reaches(inf, k, self, &path, &budget)) {
-				snprintf(msg, sizeof(msg), "dependency cycle: %s", path.buf);
-				buf_release(&path);
-				free(k);
-				fail(j, "DependencyNotReady", msg, true, 0);
-				return -ELOOP;
-			}
-			buf_release(&path);
-		}
-		d = informer_get(inf, k);
-		if (!d || !cond_ready_current(d->json, d->generation)) {
-			snprintf(msg, sizeof(msg), "dependency '%s' is not ready", k);
-			free(k);
-			fail(j, "DependencyNotReady", msg, false, j->k->requeue_dependency_ms);
-			return -EAGAIN;
-		}
-		free(k);
-	}
-	return 0;
+	if (r == -ELOOP)
+		fail(j, "DependencyNotReady", msg, true, 0);
+	else if (r < 0)
+		fail(j, "DependencyNotReady", msg, false, j->k->requeue_dependency_ms);
+	return r;
 }
 
 static bool parse_durations(struct ksjob *j)

@@ -451,6 +451,75 @@ struct kube_client *ctl_client(const struct ctl *ctl)
 	return ctl->m->o.client;
 }
 
+#define MAX_DEPS_WALK 1000
+
+static char *dep_key(const struct kobj *o, const cJSON *dep)
+{
+	const char *ns = yj_get_str(dep, "/namespace"), *name = yj_get_str(dep, "/name");
+
+	return name ? kobj_make_key(ns && *ns ? ns : o->ns, name) : NULL;
+}
+
+/* Is `target` reachable from `from` through dependsOn?  Fills `path`. */
+static bool reaches(struct informer *inf, const char *from, const char *target,
+		    struct buf *path, unsigned *budget)
+{
+	struct kobj *o = informer_get(inf, from);
+	const cJSON *dep;
+	bool found = false;
+
+	if (!o || (*budget)-- == 0)
+		return false;
+	cJSON_ArrayForEach(dep, yj_get(o->json, "/spec/dependsOn"))
+	{
+		char *k = dep_key(o, dep);
+		size_t mark = path->len;
+
+		if (!k)
+			continue;
+		buf_addf(path, " -> %s", k);
+		found = streq(k, target) || reaches(inf, k, target, path, budget);
+		free(k);
+		if (found)
+			break;
+		buf_truncate(path, mark);
+	}
+	return found;
+}
+
+int ctl_check_dependencies(struct ctl *ctl, const struct kobj *obj, char *msg, size_t n)
+{
+	struct informer *inf = ctl_informer(ctl);
+	const cJSON *dep;
+
+	cJSON_ArrayForEach(dep, yj_get(obj->json, "/spec/dependsOn"))
+	{
+		char *k = dep_key(obj, dep);
+		struct buf path = BUF_INIT(8192);
+		unsigned budget = MAX_DEPS_WALK;
+		struct kobj *d;
+
+		if (!k)
+			continue;
+		buf_addf(&path, "%s -> %s", obj->key, k);
+		if (streq(k, obj->key) || reaches(inf, k, obj->key, &path, &budget)) {
+			snprintf(msg, n, "dependency cycle: %s", path.buf);
+			buf_release(&path);
+			free(k);
+			return -ELOOP;
+		}
+		buf_release(&path);
+		d = informer_get(inf, k);
+		if (!d || !cond_ready_current(d->json, d->generation)) {
+			snprintf(msg, n, "dependency '%s' is not ready", k);
+			free(k);
+			return -EAGAIN;
+		}
+		free(k);
+	}
+	return 0;
+}
+
 int ctl_applier_client(const struct ctl *ctl, const char *ns, const char *sa,
 		       struct kube_client **ret)
 {

@@ -165,6 +165,15 @@ struct informer *ctl_informer(const struct ctl *ctl);
 int ctl_applier_client(const struct ctl *ctl, const char *ns, const char *sa,
 		       struct kube_client **ret);
 
+/*
+ * spec.dependsOn as Flux's kustomize- and helm-controller check it: each
+ * dependency (an object of this controller's kind, in its cache) Ready
+ * at its current generation.  0 when all are; -ELOOP with `msg`
+ * "dependency cycle: a -> b -> a" when one leads back to `obj` (the walk
+ * is bounded); -EAGAIN with "dependency 'ns/name' is not ready".
+ */
+int ctl_check_dependencies(struct ctl *ctl, const struct kobj *obj, char *msg, size_t n);
+
 /* The event recorder shared by all controllers of this kind. */
 struct kevents *ctl_events(const struct ctl *ctl);
 

@@ -179,6 +179,14 @@ check "a new releaseName uninstalls the old release (records and objects) and in
 check "... with the history of the new release only" bash -c \
 	"[ \"\$($KUBECTL get helmrelease -n $NS tgt -o jsonpath='{.status.history[*].name}')\" = tgt-renamed ]"
 
+# ------------------------------------------------------------ a dependsOn cycle
+# The same walk as the Kustomization's (it used to catch only self-dependence).
+hr cyc-a "dependsOn:" "- name: cyc-b" >/dev/null
+hr cyc-b "dependsOn:" "- name: cyc-a" >/dev/null
+check "dependsOn a cycle of two: Stalled, naming the cycle" bash -c \
+	"wait_cond cyc-a 30 Stalled True DependencyNotReady && $KUBECTL get helmrelease -n $NS cyc-a -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].message}' | grep -qF 'dependency cycle: $NS/cyc-a -> $NS/cyc-b -> $NS/cyc-a'"
+k delete helmrelease -n "$NS" cyc-a cyc-b --wait=false >/dev/null
+
 # ------------------------------------------------------------ fields cflux does not implement
 hr other "test:" "  enable: true" >/dev/null
 check "an unsupported field: Stalled UnsupportedField naming it" bash -c \
