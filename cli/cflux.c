@@ -63,6 +63,8 @@ int main(int argc, char **argv)
 		return cli_artifact(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "events"))
 		return cli_events(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "tree"))
+		return cli_tree(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "get"))
 		return cli_get(argc - 1, argv + 1);
 	if (argc >= 2 && (streq(argv[1], "reconcile") || streq(argv[1], "suspend") ||

@@ -36,6 +36,7 @@ int cli_artifact(int argc, char **argv);
 int cli_get(int argc, char **argv);       /* cli/get.c */
 int cli_reconcile(int argc, char **argv); /* reconcile, suspend, resume: cli/reconcile.c */
 int cli_events(int argc, char **argv);    /* cli/events.c */
+int cli_tree(int argc, char **argv);      /* tree kustomization: cli/tree.c */
 
 /* ---- cli/kube.c: flags and a synchronous client for the cluster commands ---- */
 
@@ -45,6 +46,7 @@ enum {
 	CLI_F_WITH_SOURCE = 1 << 1, /* --with-source */
 	CLI_F_TIMEOUT = 1 << 2,    /* --timeout */
 	CLI_F_FOR = 1 << 3,        /* --for Kind[/name] */
+	CLI_F_TREE = 1 << 4,       /* --compact, -o */
 };
 
 struct cli_flags {
@@ -54,7 +56,7 @@ struct cli_flags {
 	/* per command */
 	const char *status_selector, *output, *label_selector;
 	const char *for_sel;
-	bool no_header, with_source;
+	bool no_header, with_source, compact;
 	int64_t timeout_ns;    /* --timeout, default 5m as flux */
 	/* the positional arguments, after the verb */
 	char **args;
@@ -90,6 +92,9 @@ int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct k
 		  cJSON **ret, struct op_err *err);
 int cli_kube_patch(struct cli_kube *k, const struct kube_ref *ref, const char *merge_patch,
 		   cJSON **ret, struct op_err *err);
+
+/* Whether `kind` of `api_version` is namespaced (discovery): 1, 0, or -errno. */
+int cli_kube_namespaced(struct cli_kube *k, const char *api_version, const char *kind);
 
 /* Run the loop for `ms` milliseconds (the pause between two polls). */
 void cli_kube_sleep(struct cli_kube *k, uint64_t ms);

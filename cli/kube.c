@@ -27,11 +27,13 @@
 #include "base/time.h"
 #include "cli.h"
 #include "kube/config.h"
+#include "kube/mapper.h"
 #include "base/banned.h"
 
 struct cli_kube {
 	uv_loop_t loop;
 	struct kube_client *client;
+	struct kube_mapper *mapper; /* made on first use */
 	char *ns;
 };
 
@@ -62,7 +64,7 @@ int cli_fail(const char *fmt, ...)
 
 enum {
 	OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_STATUS_SELECTOR, OPT_NO_HEADER, OPT_WITH_SOURCE,
-	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR,
+	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR, OPT_COMPACT,
 };
 
 /* A DNS-1123 label, as flux checks the namespace. */
@@ -94,6 +96,7 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		{ "with-source", no_argument, NULL, OPT_WITH_SOURCE },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "for", required_argument, NULL, OPT_FOR },
+		{ "compact", no_argument, NULL, OPT_COMPACT },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -121,7 +124,8 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		case 'A': f->all_ns = true; break;
 		case OPT_NS_FOLLOWS: f->ns_follows_context = true; break;
 		case OPT_STATUS_SELECTOR: f->status_selector = optarg; need = CLI_F_GET; break;
-		case 'o': f->output = optarg; need = CLI_F_GET; break;
+		case 'o': f->output = optarg; need = allowed & CLI_F_TREE ? CLI_F_TREE : CLI_F_GET; break;
+		case OPT_COMPACT: f->compact = true; need = CLI_F_TREE; break;
 		case 'l': f->label_selector = optarg; need = CLI_F_GET; break;
 		case OPT_NO_HEADER: f->no_header = true; need = CLI_F_GET; break;
 		case OPT_FOR: f->for_sel = optarg; need = CLI_F_FOR; break;
@@ -205,6 +209,7 @@ void cli_kube_close(struct cli_kube *k)
 
 	if (!k)
 		return;
+	mapper_free(k->mapper);
 	if (k->client) {
 		kube_client_close(k->client, closed, &done);
 		while (!done)
@@ -271,6 +276,37 @@ static int run(struct cli_kube *k, enum verb v, const struct kube_ref *ref,
 	}
 	*ret = c.obj ? c.obj : cJSON_CreateObject();
 	return 0;
+}
+
+struct resolve {
+	bool done;
+	int r;
+	bool namespaced;
+};
+
+static void resolved(int r, const struct kube_mapping *m, const struct op_err *err, void *payload)
+{
+	struct resolve *c = payload;
+
+	(void)err;
+	c->done = true;
+	c->r = r;
+	c->namespaced = r == 0 && m && m->namespaced;
+}
+
+int cli_kube_namespaced(struct cli_kube *k, const char *api_version, const char *kind)
+{
+	struct resolve c = { 0 };
+	int r;
+
+	if (!k->mapper && (r = mapper_new(k->client, &k->mapper)) < 0)
+		return r;
+	r = mapper_resolve(k->mapper, api_version, kind, resolved, &c);
+	if (r < 0)
+		return r;
+	while (!c.done)
+		uv_run(&k->loop, UV_RUN_ONCE);
+	return c.r < 0 ? c.r : c.namespaced;
 }
 
 int cli_kube_get(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,

@@ -209,6 +209,54 @@ static int cmp_items(const void *a, const void *b)
 	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
 }
 
+/* One level of yj_print_indent(). */
+static int print_indent(const cJSON *j, const char *indent, unsigned depth, struct buf *out)
+{
+	const cJSON *c;
+	char open, close;
+	int r = 0;
+
+	if (!cJSON_IsArray(j) && !cJSON_IsObject(j)) {
+		struct buf t = BUF_INIT(SIZE_MAX);
+
+		r = yj_print_canonical(j, &t);
+		if (r == 0)
+			r = yj_escape_html(t.buf, t.len, out);
+		buf_release(&t);
+		return r;
+	}
+	open = cJSON_IsArray(j) ? '[' : '{';
+	close = cJSON_IsArray(j) ? ']' : '}';
+	r = buf_addch(out, open);
+	if (!j->child)
+		return r ? r : buf_addch(out, close);
+	for (c = j->child; c && r == 0; c = c->next) {
+		r = buf_adds(out, c == j->child ? "\n" : ",\n");
+		for (unsigned d = 0; d <= depth && r == 0; d++)
+			r = buf_adds(out, indent);
+		if (r == 0 && cJSON_IsObject(j)) {
+			cJSON *k = cJSON_CreateString(c->string);
+
+			r = print_indent(k, indent, depth + 1, out);
+			cJSON_Delete(k);
+			if (r == 0)
+				r = buf_adds(out, ": ");
+		}
+		if (r == 0)
+			r = print_indent(c, indent, depth + 1, out);
+	}
+	if (r == 0)
+		r = buf_addch(out, '\n');
+	for (unsigned d = 0; d < depth && r == 0; d++)
+		r = buf_adds(out, indent);
+	return r ? r : buf_addch(out, close);
+}
+
+int yj_print_indent(const cJSON *j, const char *indent, struct buf *out)
+{
+	return print_indent(j, indent, 0, out);
+}
+
 int yj_print_canonical(const cJSON *j, struct buf *out)
 {
 	char num[64];

@@ -210,6 +210,14 @@ int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *reterr);
 int yj_print_canonical(const cJSON *j, struct buf *out);
 
 /*
+ * JSON as Go's json.MarshalIndent(v, "", indent) writes it: members in
+ * their order, each on its own line, "key": value, empty objects and
+ * arrays as {} and [], strings and numbers as encoding/json (HTML-safe).
+ * No final newline.  0 or -EFBIG.
+ */
+int yj_print_indent(const cJSON *j, const char *indent, struct buf *out);
+
+/*
  * Append JSON text `s` (`n` bytes) with Go's HTML-safe escaping, as
  * encoding/json writes by default: <, > and & (only found in strings)
  * as \u003c, \u003e, \u0026.  0 or -EFBIG.

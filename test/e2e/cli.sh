@@ -66,6 +66,30 @@ same "get -A -l (namespace column) = flux" get ks -A -l "cli-test=$NS"
 same "get -A -l --status-selector = flux" get ks -A -l "cli-test=$NS" --status-selector ready=true
 same "get helmreleases (none) = flux" get hr -n "$NS"
 
+# ------------------------------------------------------------ tree
+# A Kustomization that applies another (and a Secret and a ConfigMap): flux
+# tree opens the inner one's inventory.
+mkdir -p "$W/src/outer" "$W/src/inner"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: inner\n  namespace: %s\ndata: {v: "1"}\n' \
+	"$NS" >"$W/src/inner/cm.yaml"
+{
+	printf 'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: inner\n  namespace: %s\n' "$NS"
+	printf 'spec:\n  interval: 10m\n  path: ./inner\n  prune: true\n  sourceRef: {kind: GitRepository, name: src}\n---\n'
+	printf 'apiVersion: v1\nkind: Secret\nmetadata:\n  name: outer\n  namespace: %s\nstringData: {k: v}\n---\n' "$NS"
+	printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s-tree\n' "$NS"
+} >"$W/src/outer/objects.yaml"
+bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src" >/dev/null
+k annotate gitrepository -n "$NS" src --overwrite reconcile.fluxcd.io/requestedAt=tree >/dev/null
+kustomization outer src ./outer "prune: true" >/dev/null
+check "outer and the inner it applies Ready" poll 90 bash -c \
+	"$(declare -f is_ready cond jpk k); KUBECTL='$KUBECTL' NS='$NS'; is_ready Kustomization outer True && is_ready Kustomization inner True"
+same "tree ks (nested) = flux" tree ks outer -n "$NS"
+same "tree kustomization --compact = flux" tree kustomization outer -n "$NS" --compact
+same "tree ks -o json = flux" tree ks outer -n "$NS" -o json
+same "tree ks -o yaml = flux" tree ks outer -n "$NS" -o yaml
+same "tree of a missing Kustomization: the same error exit" tree ks nope -n "$NS"
+k delete kustomization -n "$NS" outer --wait=false >/dev/null
+
 # The message for nothing found, on stderr as flux prints it.
 "$CFLUX" get ks nope -n "$NS" 2>"$W/c.err"; rc1=$?
 "$FLUX_CLI" get ks nope -n "$NS" 2>"$W/f.err"

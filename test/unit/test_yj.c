@@ -354,3 +354,17 @@ TEST(emit_layout)
 	buf_release(&y);
 	cJSON_Delete(j);
 }
+
+TEST(print_indent_as_go_marshal_indent)
+{
+	cJSON *j = cJSON_Parse("{\"a\":[{\"b\":1.5e3},{}],\"c\":[],\"d\":\"<x&y>\",\"e\":{}}");
+	struct buf out = BUF_INIT(4096);
+
+	ASSERT_NOT_NULL(j);
+	ASSERT_OK(yj_print_indent(j, "  ", &out));
+	/* what json.MarshalIndent(v, "", "  ") prints for the same value */
+	ASSERT_STREQ(out.buf, "{\n  \"a\": [\n    {\n      \"b\": 1500\n    },\n    {}\n  ],\n"
+			      "  \"c\": [],\n  \"d\": \"\\u003cx\\u0026y\\u003e\",\n  \"e\": {}\n}");
+	buf_release(&out);
+	cJSON_Delete(j);
+}
