@@ -350,7 +350,7 @@ static void got_protected(int r, const cJSON *obj, const struct op_err *err, voi
 	cond_set(rc->status, COND_READY, "False", "InvalidSettings", msg, rc->obj->generation,
 		 time_now_ns());
 	rc_event(rc, "Warning", "InvalidSettings", "%s", msg);
-	rc_done(rc, r == -ENOENT ? 0 : -EIO);
+	rc_done(rc, 30000); /* the Secret may come, or the apiserver answer */
 }
 
 static void reconcile(struct rc *rc)
