@@ -399,7 +399,11 @@ flux-helm)
 	build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION"
 	build_flux_controller helm-controller "$HELM_CONTROLLER_VERSION"
 	;;
+flux-kustomize)
+	build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION"
+	build_flux_controller kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
+	;;
 all) build_core; build_oracles; build_flux ;;
-*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|flux-helm|servers|oci|all]" ;;
+*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|flux-helm|flux-kustomize|servers|oci|all]" ;;
 esac
 log "$what done in $(($(date +%s) - start)) s (cache: $TB)"
