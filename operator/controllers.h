@@ -100,6 +100,12 @@ extern const struct ctl_desc helmchart_desc;
 /* Requeue HelmCharts when their HelmRepository gets a new artifact (after both are added). */
 void helmchart_watch_repositories(struct ctl *charts);
 
+/*
+ * What the HelmChart reconciler does not do yet, named: NULL, or the
+ * condition's reason with the message in `msg`.  (Exported for tests.)
+ */
+const char *helmchart_unsupported(const cJSON *spec, char *msg, size_t n);
+
 /* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
 struct ks_ctl {
 	struct storage *storage;        /* where the sources' artifacts are */

@@ -351,8 +351,7 @@ static void resolved(struct rc *rc, int status)
 
 /* ---- the spec ---- */
 
-/* What cflux does not do yet, named: NULL, or the reason with `msg`. */
-static const char *unsupported(const cJSON *spec, char *msg, size_t n)
+const char *helmchart_unsupported(const cJSON *spec, char *msg, size_t n)
 {
 	const char *kind = yj_get_str(spec, "/sourceRef/kind");
 	const cJSON *vf = yj_get(spec, "/valuesFiles");
@@ -403,7 +402,7 @@ static void reconcile(struct rc *rc)
 		return;
 	}
 	j->timeout_ms = (uint64_t)timeout_s * 1000;
-	why = unsupported(spec, msg, sizeof(msg));
+	why = helmchart_unsupported(spec, msg, sizeof(msg));
 	if (why) {
 		fail(j, why, msg, true);
 		return;

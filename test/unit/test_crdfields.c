@@ -51,6 +51,11 @@ static const char *hr_check(const cJSON *spec, char *msg, size_t n)
 	return helmrelease_unsupported(spec, msg, n) ? msg : NULL;
 }
 
+static const char *hc_check(const cJSON *spec, char *msg, size_t n)
+{
+	return helmchart_unsupported(spec, msg, n) ? msg : NULL;
+}
+
 static const char *fc_check(const cJSON *spec, char *msg, size_t n)
 {
 	cJSON *o = cJSON_CreateObject(), *m = cJSON_AddObjectToObject(o, "metadata");
@@ -157,6 +162,36 @@ static const struct inert helmrepo_inert[] = {
 	{ "insecure", "type oci only, as provider" },
 	{ "accessFrom", "provisional in Flux's API and not implemented by source-controller" },
 	{ NULL, NULL },
+};
+
+static const char *const hc_consumed[] = {
+	"chart", "version", "sourceRef", "sourceRef/kind", "sourceRef/name", "interval",
+	"valuesFiles", "suspend", NULL,
+};
+static const struct refusal hc_refused[] = {
+	{ "sourceRef/kind", "{\"sourceRef\":{\"kind\":\"GitRepository\",\"name\":\"g\"}}",
+	  "spec.sourceRef.kind 'GitRepository'" },
+	{ "sourceRef/kind", "{\"sourceRef\":{\"kind\":\"Bucket\",\"name\":\"b\"}}",
+	  "spec.sourceRef.kind 'Bucket'" },
+	{ "verify", "{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
+	  "\"verify\":{\"provider\":\"cosign\"}}", NULL },
+	{ "valuesFiles", "{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
+	  "\"valuesFiles\":[\"values.yaml\",\"prod.yaml\"]}", NULL },
+	{ NULL, NULL, NULL },
+};
+static const struct inert hc_inert[] = {
+	{ "sourceRef/apiVersion", "read by no one, in Flux either: the kind picks the source" },
+	{ "reconcileStrategy", "Revision acts on GitRepository and Bucket sources only, which "
+			       "are refused; ChartVersion is what is done" },
+	{ "ignoreMissingValuesFiles", "acts on valuesFiles beyond the chart's values.yaml, "
+				      "which are refused" },
+	{ NULL, NULL },
+};
+static const char *const hc_served[] = {
+	"{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"}}",
+	"{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
+	"\"valuesFiles\":[\"values.yaml\"],\"reconcileStrategy\":\"ChartVersion\"}",
+	NULL,
 };
 
 static const char *const hr_consumed[] = {
@@ -285,6 +320,8 @@ static const struct kind kinds[] = {
 	  bucket_served, bucket_unsupported, false },
 	{ "source.toolkit.fluxcd.io_helmrepositories.yaml", helmrepo_consumed, none_refused,
 	  helmrepo_inert, none_served, no_check, false },
+	{ "source.toolkit.fluxcd.io_helmcharts.yaml", hc_consumed, hc_refused, hc_inert,
+	  hc_served, hc_check, false },
 	{ "helm.toolkit.fluxcd.io_helmreleases.yaml", hr_consumed, hr_refused, none_inert,
 	  hr_served, hr_check, true },
 	{ "clusterconfig.cflux.io_fluxconfigurations.yaml", fc_consumed, fc_refused, none_inert,
