@@ -56,6 +56,7 @@ struct wait_req {
 	bool timer_closed;
 	unsigned inflight;
 	unsigned pod_lists;   /* at a timeout: pod lists still out */
+	bool gone;            /* wait_terminated(): done is absent */
 	bool finished;
 	void (*done)(const struct wait_result *, void *);
 	void *payload;
@@ -149,7 +150,7 @@ static void finish_msg(struct wait_req *w, int r, const char *msg)
 				buf_adds(&b, ", ");
 			first = false;
 			describe(o, &b);
-			buf_addf(&b, " status: '%s'",
+			buf_addf(&b, " status: '%s'", w->gone ? "Terminating" :
 				 !o->found ? "NotFound" :
 				 o->st == HEALTH_FAILED ? "Failed" : "InProgress");
 			if (r == -EIO && o->msg[0])
@@ -282,6 +283,11 @@ static void assess(struct wgroup *g, const cJSON *obj, bool deleted)
 
 		if (o->g != g || !streq(o->name, name))
 			continue;
+		if (w->gone) {
+			o->found = !deleted;
+			o->st = deleted ? HEALTH_CURRENT : HEALTH_IN_PROGRESS;
+			continue;
+		}
 		if (deleted) {
 			o->found = false;
 			o->st = HEALTH_IN_PROGRESS;
@@ -383,6 +389,14 @@ static void list_done(int r, const cJSON *obj, const struct op_err *err, void *p
 
 	w->inflight--;
 	if (!w->finished && r == 0) {
+		size_t i;
+
+		/* Waiting for absence, what the list does not hold is gone. */
+		for (i = 0; w->gone && i < w->n; i++)
+			if (w->objs[i].g == g) {
+				w->objs[i].found = false;
+				w->objs[i].st = HEALTH_CURRENT;
+			}
 		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(obj, "items"))
 			assess(g, it, false);
 		set_rv(g, yj_get_str(obj, "/metadata/resourceVersion"));
@@ -512,6 +526,8 @@ static void setup(struct wait_req *w)
 		const char *ns = yj_get_str(it, "/metadata/namespace");
 		const struct kube_mapping *mp = mapper_lookup(w->m, av, kind);
 
+		if (!mp && w->gone)
+			continue; /* its kind is gone from the cluster: so is it */
 		if (!mp) {
 			char msg[512];
 
@@ -547,10 +563,10 @@ static void kind_resolved(int r, const struct kube_mapping *m, const struct op_e
 	maybe_free(w);
 }
 
-int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
-	       const char *label_selector, uint64_t timeout_ms,
-	       void (*done)(const struct wait_result *res, void *payload), void *payload,
-	       struct wait_req **ret)
+static int start(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
+		 const char *label_selector, bool gone, uint64_t timeout_ms,
+		 void (*done)(const struct wait_result *res, void *payload), void *payload,
+		 struct wait_req **ret)
 {
 	struct wait_req *w;
 	const cJSON *it;
@@ -571,6 +587,7 @@ int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *object
 	w->c = kube_client_ref(c);
 	w->pending = cJSON_Duplicate(objects, 1);
 	w->label_selector = label_selector ? xstrdup(label_selector) : NULL;
+	w->gone = gone;
 	uv_timer_init(kube_client_loop(c), &w->timer);
 	w->timer.data = w;
 	uv_timer_start(&w->timer, on_timeout, timeout_ms ? timeout_ms : 1, 0);
@@ -594,6 +611,21 @@ int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *object
 	}
 	kind_resolved(0, NULL, NULL, w);
 	return 0;
+}
+
+int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
+	       const char *label_selector, uint64_t timeout_ms,
+	       void (*done)(const struct wait_result *res, void *payload), void *payload,
+	       struct wait_req **ret)
+{
+	return start(c, m, objects, label_selector, false, timeout_ms, done, payload, ret);
+}
+
+int wait_terminated(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
+		    uint64_t timeout_ms, void (*done)(const struct wait_result *res, void *payload),
+		    void *payload, struct wait_req **ret)
+{
+	return start(c, m, objects, NULL, true, timeout_ms, done, payload, ret);
 }
 
 void wait_cancel(struct wait_req *w)

@@ -62,6 +62,15 @@ int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *object
 	       void (*done)(const struct wait_result *res, void *payload), void *payload,
 	       struct wait_req **ret);
 
+/*
+ * Wait for `objects` to be gone (NotFound), as Flux's
+ * WaitForSetTermination: `res->current` counts those gone; a timeout
+ * names the rest with status 'Terminating'.  Never fails early.
+ */
+int wait_terminated(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
+		    uint64_t timeout_ms, void (*done)(const struct wait_result *res, void *payload),
+		    void *payload, struct wait_req **ret);
+
 /* Stop waiting; `done` runs with -ECANCELED. */
 void wait_cancel(struct wait_req *w);
 

@@ -346,3 +346,70 @@ TEST(a_stalled_object_fails_fast)
 	mapper_free(mp);
 	itest_finish(&loop, c);
 }
+
+/*
+ * wait_terminated(): an object held by a finalizer is Terminating until
+ * the finalizer goes, and the wait ends on the watch event of its
+ * deletion; what never existed, or whose kind is unknown, is gone.
+ */
+TEST(waits_for_termination)
+{
+	struct kube_ref cms = { .version = "v1", .resource = "configmaps" };
+	struct kube_mapper *mp;
+	struct kube_client *c;
+	struct itest_result res = { 0 };
+	struct wres w = { 0 };
+	struct later l = { 0 };
+	uv_loop_t loop;
+	cJSON *set;
+	char *ns, *want;
+
+	uv_loop_init(&loop);
+	w.loop = &loop;
+	c = itest_client(&loop);
+	ASSERT_OK(mapper_new(c, &mp));
+	ns = itest_namespace(&loop, c, "itest-wait-gone");
+	cms.ns = ns;
+	create(&loop, c, &cms, "{\"metadata\":{\"name\":\"held\",\"finalizers\":"
+			       "[\"itest.cflux.io/hold\"]}}");
+	cms.name = "held";
+	ITEST_CALL(&loop, res, kube_delete(c, &cms, NULL, itest__cb, &res));
+	ASSERT_OK(res.r);
+	itest_result_clear(&res);
+
+	/* Held: the timeout names it as Terminating. */
+	set = refs(ns, "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+		       "\"held\",\"namespace\":\"%s\"}},{\"apiVersion\":\"v1\",\"kind\":"
+		       "\"ConfigMap\",\"metadata\":{\"name\":\"never\",\"namespace\":\"%s\"}},"
+		       "{\"apiVersion\":\"nope.cflux.io/v1\",\"kind\":\"Nope\",\"metadata\":"
+		       "{\"name\":\"x\",\"namespace\":\"%s\"}}]");
+	ASSERT_OK(wait_terminated(c, mp, set, 1500, waited, &w, NULL));
+	itest_wait(&loop, &w.done, 20000);
+	ASSERT_EQ(w.res.r, -ETIMEDOUT);
+	want = xasprintf("timeout waiting for: [ConfigMap/%s/held status: 'Terminating']", ns);
+	ASSERT_STREQ(w.res.msg, want);
+	free(want);
+	ASSERT_EQ(w.res.current, 1u); /* "never"; the unknown kind is not counted */
+
+	/* The finalizer removed while waiting: done from the watch. */
+	memset(&w, 0, sizeof(w));
+	w.loop = &loop;
+	ASSERT_OK(wait_terminated(c, mp, set, 30000, waited, &w, NULL));
+	l.c = c;
+	l.ref = cms;
+	l.patch = "{\"metadata\":{\"finalizers\":null}}";
+	uv_timer_init(&loop, &l.t);
+	l.t.data = &l;
+	uv_timer_start(&l.t, later_fire, 500, 0);
+	itest_wait(&loop, &w.done, 40000);
+	ASSERT_EQ(w.res.r, 0);
+	ASSERT_EQ(w.res.current, 2u);
+	itest_wait(&loop, &l.res.done, 30000);
+	itest_result_clear(&l.res);
+	cJSON_Delete(set);
+
+	uv_close((uv_handle_t *)&l.t, NULL);
+	itest_delete_namespace(&loop, c, ns);
+	mapper_free(mp);
+	itest_finish(&loop, c);
+}
