@@ -125,8 +125,8 @@ extern const struct ctl_desc kustomization_desc;
  * The Kustomization spec fields cflux does not implement: NULL when the
  * spec uses none, else `msg` naming the first (the object is then Stalled).
  * Refused: kubeConfig (remote clusters), decryption (SOPS),
- * healthCheckExprs and dependsOn[].readyExpr (CEL), deletionPolicy
- * WaitForTermination.  Everything else in the served schema is consumed.
+ * healthCheckExprs and dependsOn[].readyExpr (CEL).  Everything else in
+ * the served schema is consumed.
  */
 const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n);
 

@@ -904,8 +904,9 @@ static void applied(struct apply_result *res, void *payload)
 		action_failed(j, res->err.msg);
 		return;
 	}
-	if (res->changes[0])
-		rc_event(j->rc, "Normal", "Progressing", "%s", res->changes);
+	if (res->changes[0] || res->pruned[0])
+		rc_event(j->rc, "Normal", "Progressing", "%s%s%s", res->changes,
+			 res->changes[0] && res->pruned[0] ? "\n" : "", res->pruned);
 	if (!wait_enabled(j)) {
 		mark_deployed(j);
 		return;
@@ -1925,8 +1926,8 @@ static void get_source(struct hrjob *j)
 	if (!ns || !*ns)
 		ns = j->rc->obj->ns;
 	if (j->h->no_cross_ns && !streq(ns, j->rc->obj->ns)) {
-		snprintf(msg, sizeof(msg), "cannot access %s/%s/%s, cross-namespace references "
-			 "have been blocked", kind, ns, name);
+		snprintf(msg, sizeof(msg), "cross-namespace references are not allowed: "
+			 "cannot access %s %s/%s", kind, ns, name);
 		fail(j, "AccessDenied", msg, true, 0);
 		return;
 	}

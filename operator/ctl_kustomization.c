@@ -155,22 +155,14 @@ static uint64_t ms(int64_t ns)
 	return (uint64_t)(ns / NSEC_PER_MSEC);
 }
 
-/*
- * A failed attempt: Ready=False with `reason`, lastAttemptedRevision, the
- * applied state untouched.  `wait_ms` 0: retryInterval.
- */
-static void fail(struct ksjob *j, const char *reason, const char *msg, bool stall,
-		 uint64_t wait_ms)
+/* Ready=False (or Stalled) with `reason`; `wait_ms` 0: retryInterval. */
+static void mark_failed(struct ksjob *j, const char *reason, const char *msg, bool stall,
+			uint64_t wait_ms)
 {
 	struct rc *rc = j->rc;
-	bool waiting = streq(reason, "DependencyNotReady") || streq(reason, "ArtifactFailed");
 
 	if (j->revision)
 		set_str(rc->status, "lastAttemptedRevision", j->revision);
-	rc_event(rc, waiting ? "Normal" : "Warning", reason, "%s", msg);
-	if (!waiting)
-		log_error(NULL, "Reconciliation failed", "controller", "kustomization", "object",
-			  rc->key, "reason", reason, "error", msg, NULL);
 	if (stall) {
 		rc_stall(rc, reason, msg);
 		return;
@@ -178,6 +170,38 @@ static void fail(struct ksjob *j, const char *reason, const char *msg, bool stal
 	cond_delete(rc->status, COND_STALLED);
 	cond_set(rc->status, COND_READY, "False", reason, msg, rc_gen(rc), time_now_ns());
 	rc_done(rc, wait_ms ? wait_ms : ms(j->retry_ns));
+}
+
+/*
+ * A failed attempt: Ready=False with `reason`, lastAttemptedRevision, the
+ * applied state untouched, and an Event.  Waiting on dependencies is a
+ * Normal Event of kustomize-controller's own wording, the condition
+ * keeping the detail; anything else a Warning with the message.
+ */
+static void fail(struct ksjob *j, const char *reason, const char *msg, bool stall,
+		 uint64_t wait_ms)
+{
+	struct rc *rc = j->rc;
+
+	if (streq(reason, "DependencyNotReady") && !stall) {
+		char wait[DURATION_MAX];
+
+		duration_format((int64_t)wait_ms * NSEC_PER_MSEC, wait);
+		rc_event(rc, "Normal", reason,
+			 "Dependencies do not meet ready condition, retrying in %s", wait);
+	} else {
+		rc_event(rc, "Warning", reason, "%s", msg);
+		log_error(NULL, "Reconciliation failed", "controller", "kustomization", "object",
+			  rc->key, "reason", reason, "error", msg, NULL);
+	}
+	mark_failed(j, reason, msg, stall, wait_ms);
+}
+
+/* The source or its artifact is not there yet: ArtifactFailed, only logged, as Flux. */
+static void not_yet(struct ksjob *j, const char *msg, uint64_t wait_ms)
+{
+	log_info(NULL, msg, "controller", "kustomization", "object", j->rc->key, NULL);
+	mark_failed(j, "ArtifactFailed", msg, false, wait_ms);
 }
 
 static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes,
@@ -199,14 +223,18 @@ static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes
 		cond_delete(st, COND_HEALTHY);
 	cJSON_DeleteItemFromObjectCaseSensitive(st, "inventory");
 	cJSON_AddItemToObject(st, "inventory", cJSON_Duplicate(inventory, 1));
-	if (!prev || !streq(prev, j->revision) || (changes && *changes)) {
-		duration_format(j->interval_ns, next);
-		duration_format((int64_t)(loop_now(j) - rc->t0) * NSEC_PER_MSEC, took);
-		rc_event(rc, "Normal", "ReconciliationSucceeded",
-			 "Reconciliation finished in %s, next run in %s", took, next);
+	/*
+	 * As kustomize-controller: every reconcile that ends Ready says so in
+	 * an Event (notifications and commit statuses hang on it); the
+	 * recorder's spam filter bounds them.
+	 */
+	duration_format(j->interval_ns, next);
+	duration_format((int64_t)(loop_now(j) - rc->t0) * NSEC_PER_MSEC, took);
+	rc_event(rc, "Normal", "ReconciliationSucceeded",
+		 "Reconciliation finished in %s, next run in %s", took, next);
+	if (!prev || !streq(prev, j->revision) || (changes && *changes))
 		log_info(NULL, "Applied revision", "controller", "kustomization", "object", rc->key,
 			 "revision", j->revision, NULL);
-	}
 	set_str(st, "lastAppliedRevision", j->revision);
 	set_str(st, "lastAttemptedRevision", j->revision);
 	/* The revision an OCI artifact was built from, as Flux records it. */
@@ -340,9 +368,13 @@ static void applied(struct apply_result *res, void *payload)
 	stage_log(j, "Applied");
 	drift_status(j, res->drift);
 	j->inventory = cJSON_Duplicate(res->inventory, 1);
-	j->changes = xstrdup(res->changes);
+	j->changes = xasprintf("%s%s%s", res->changes, res->changes[0] && res->pruned[0] ? "\n" : "",
+			       res->pruned);
+	/* Flux's two Events: the apply's change set, then garbage collection's. */
 	if (res->changes[0])
 		rc_event(j->rc, "Normal", "Progressing", "%s", res->changes);
+	if (res->pruned[0])
+		rc_event(j->rc, "Normal", "Progressing", "%s", res->pruned);
 	if (start_health(j))
 		return;
 	succeed(j, j->inventory, j->changes, NULL);
@@ -675,7 +707,6 @@ static const char *applier_sa(const struct ksjob *j)
 const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n)
 {
 	const cJSON *e, *v;
-	const char *policy = yj_get_str(spec, "/deletionPolicy");
 
 	if ((v = yj_get(spec, "/kubeConfig")) && !cJSON_IsNull(v)) {
 		snprintf(msg, n, "spec.kubeConfig is not supported by cflux: it applies to the "
@@ -700,12 +731,6 @@ const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n)
 				 yj_get_str(e, "/name") ? yj_get_str(e, "/name") : "");
 			return msg;
 		}
-	if (policy && !streq(policy, "MirrorPrune") && !streq(policy, "Delete") &&
-	    !streq(policy, "Orphan")) {
-		snprintf(msg, n, "spec.deletionPolicy '%s' is not supported by cflux: use "
-			 "MirrorPrune, Delete or Orphan", policy);
-		return msg;
-	}
 	return NULL;
 }
 
@@ -741,7 +766,7 @@ static void reconcile(struct rc *rc)
 		ns = rc->obj->ns;
 	if (k->no_cross_ns && !streq(ns, rc->obj->ns)) {
 		snprintf(msg, sizeof(msg),
-			 "cannot access %s/%s/%s, cross-namespace references have been blocked",
+			 "can't access '%s/%s/%s', cross-namespace references have been blocked",
 			 kind, ns, name);
 		fail(j, "AccessDenied", msg, true, 0);
 		return;
@@ -756,8 +781,11 @@ static void reconcile(struct rc *rc)
 	src = informer_get(ctl_informer(sctl), skey);
 	free(skey);
 	if (!src) {
-		snprintf(msg, sizeof(msg), "Source '%s/%s/%s' not found", kind, ns, name);
-		fail(j, "ArtifactFailed", msg, false, k->requeue_dependency_ms);
+		/* The API's NotFound text, as Flux's condition carries it. */
+		snprintf(msg, sizeof(msg), "%s.source.toolkit.fluxcd.io \"%s\" not found",
+			 streq(kind, "Bucket") ? "buckets" :
+			 streq(kind, "OCIRepository") ? "ocirepositories" : "gitrepositories", name);
+		not_yet(j, msg, 0);
 		return;
 	}
 	path = yj_get_str(src->json, "/status/artifact/path");
@@ -776,7 +804,7 @@ static void reconcile(struct rc *rc)
 
 		duration_format((int64_t)k->requeue_dependency_ms * NSEC_PER_MSEC, wait);
 		snprintf(msg, sizeof(msg), "Source artifact not found, retrying in %s", wait);
-		fail(j, "ArtifactFailed", msg, false, k->requeue_dependency_ms);
+		not_yet(j, msg, k->requeue_dependency_ms);
 		return;
 	}
 	j->artifact = storage_abs(k->storage, path);
@@ -828,17 +856,101 @@ static void gc_failed(struct ksjob *j, const char *msg)
 	rc_retry(rc);
 }
 
+/* The reason of an Event Flux sends outside a reconcile: Ready's, else "info". */
+static const char *ready_reason(const struct rc *rc)
+{
+	const char *r = yj_get_str(cond_get(rc->status, COND_READY), "/reason");
+
+	return r && *r ? r : "info";
+}
+
+/* Whether `text` holds `line` as one of its lines. */
+static bool has_line(const char *text, const char *line)
+{
+	size_t n = strlen(line);
+	const char *p;
+
+	for (p = text; (p = strstr(p, line)); p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\0' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
+static void terminated(const struct wait_result *res, void *payload)
+{
+	struct ksjob *j = payload;
+	struct rc *rc = j->rc;
+
+	if (res->r < 0) {
+		rc_event(rc, "Warning", ready_reason(rc), "failed to wait for resources termination");
+		log_error(NULL, "failed to wait for resources termination", "controller",
+			  "kustomization", "object", rc->key, "error", res->msg, NULL);
+	}
+	rc_finalized(rc);
+}
+
+/*
+ * The inventory's objects that `changes` says were deleted, as references
+ * for wait_terminated().
+ */
+static cJSON *deleted_refs(const cJSON *inventory, const char *changes)
+{
+	cJSON *set = cJSON_CreateArray(), *ref;
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, yj_get(inventory, "/entries"))
+	{
+		const char *ns, *id = yj_get_str(e, "/id"), *v = yj_get_str(e, "/v");
+		char *line;
+
+		if (!id || !v || !(ref = apply_inventory_ref(id, v)))
+			continue;
+		ns = yj_get_str(ref, "/metadata/namespace");
+		line = ns && *ns ? xasprintf("%s/%s/%s deleted", yj_get_str(ref, "/kind"), ns,
+					     yj_get_str(ref, "/metadata/name")) :
+				   xasprintf("%s/%s deleted", yj_get_str(ref, "/kind"),
+					     yj_get_str(ref, "/metadata/name"));
+		if (has_line(changes, line))
+			cJSON_AddItemToArray(set, ref);
+		else
+			cJSON_Delete(ref);
+		free(line);
+	}
+	return set;
+}
+
+/*
+ * Deleted: the change set as a Normal Event, as Flux's finalize; with
+ * deletionPolicy WaitForTermination the finalizer stays until what was
+ * deleted is gone, or spec.timeout has passed (a Warning, then let go).
+ */
 static void pruned_all(struct apply_result *res, void *payload)
 {
 	struct ksjob *j = payload;
+	struct rc *rc = j->rc;
 	char msg[1024];
+	cJSON *set;
+	int r;
 
 	if (res->r < 0) {
 		snprintf(msg, sizeof(msg), "pruning for deleted resource failed: %s", res->err.msg);
 		gc_failed(j, msg);
 		return;
 	}
-	rc_finalized(j->rc);
+	if (!res->pruned[0]) {
+		rc_finalized(rc);
+		return;
+	}
+	rc_event(rc, "Normal", ready_reason(rc), "%s", res->pruned);
+	if (!streq_ptr(yj_get_str(rc->obj->json, "/spec/deletionPolicy"), "WaitForTermination")) {
+		rc_finalized(rc);
+		return;
+	}
+	set = deleted_refs(yj_get(rc->obj->json, "/status/inventory"), res->pruned);
+	r = wait_terminated(j->client, j->k->mapper, set, ms(j->timeout_ns), terminated, j, NULL);
+	cJSON_Delete(set);
+	if (r < 0)
+		rc_finalized(rc);
 }
 
 static void gc_prune(struct ksjob *j)
@@ -892,8 +1004,7 @@ static void gc_account_checked(int r, const cJSON *obj, const struct op_err *err
  * Whether deletion deletes what the inventory lists, as Flux's
  * finalizerShouldDeleteResources: never when suspended or without
  * entries; MirrorPrune (the default) as spec.prune says, Delete always,
- * Orphan never.  WaitForTermination (refused while reconciling, so only
- * an object refused since) deletes as Delete does, without the wait.
+ * Orphan never, WaitForTermination as Delete (then waits).
  */
 static bool delete_inventory(const cJSON *o)
 {
@@ -914,6 +1025,7 @@ static void finalize(struct rc *rc)
 
 	j->rc = rc;
 	j->k = ctl_data(rc->ctl);
+	parse_durations(j);
 	if (!delete_inventory(rc->obj->json)) {
 		rc_finalized(rc);
 		return;

@@ -88,7 +88,7 @@ struct apply_run {
 	int r;
 	struct op_err err;
 	bool prune_failed;
-	struct buf changes;
+	struct buf changes, pruned; /* made at the end by change_sets() */
 	cJSON *drift; /* apply_result.drift */
 	unsigned created, configured, unchanged, deleted, skipped;
 	void (*done)(struct apply_result *, void *);
@@ -683,9 +683,6 @@ static char *takeover_patch(const cJSON *live, const char *fm)
 
 static void record(struct apply_run *run, struct aobj *o, enum action act)
 {
-	static const char *const words[] = { "", "created", "configured", "unchanged", "skipped",
-					     "deleted" };
-
 	o->act = act;
 	switch (act) {
 	case ACT_CREATED:
@@ -706,10 +703,49 @@ static void record(struct apply_run *run, struct aobj *o, enum action act)
 	default:
 		return;
 	}
-	if (run->changes.len)
-		buf_adds(&run->changes, "\n");
-	describe(o, &run->changes);
-	buf_addf(&run->changes, " %s", words[act]);
+}
+
+static const char *const action_words[] = { "", "created", "configured", "unchanged", "skipped",
+					    "deleted" };
+
+static void change_line(struct buf *b, const struct aobj *o)
+{
+	if (b->len)
+		buf_adds(b, "\n");
+	describe(o, b);
+	buf_addf(b, " %s", action_words[o->act]);
+}
+
+static int cmp_stale_desc(const void *a, const void *b)
+{
+	const struct aobj *x = *(const struct aobj *const *)a, *y = *(const struct aobj *const *)b;
+
+	return apply_cmp(y->desired, x->desired);
+}
+
+/*
+ * The change sets as Flux's events print them, whatever order the
+ * concurrent requests ended in: what was created or configured in apply
+ * order (stage by stage, kinds in Flux's order), and what pruning
+ * did (deleted, gone already, or skipped) in the reverse of that order,
+ * as ssa's DeleteAll sorts it.
+ */
+static void change_sets(struct apply_run *run)
+{
+	const struct aobj **st;
+	size_t i, n = 0;
+
+	for (i = 0; i < run->n; i++)
+		if (run->objs[i].act == ACT_CREATED || run->objs[i].act == ACT_CONFIGURED)
+			change_line(&run->changes, &run->objs[i]);
+	st = xcalloc(run->nstale ? run->nstale : 1, sizeof(*st));
+	for (i = 0; i < run->nstale; i++)
+		if (run->stale[i].act == ACT_DELETED || run->stale[i].act == ACT_SKIPPED)
+			st[n++] = &run->stale[i];
+	qsort(st, n, sizeof(*st), cmp_stale_desc);
+	for (i = 0; i < n; i++)
+		change_line(&run->pruned, st[i]);
+	free(st);
 }
 
 /* A detect-only object that differs: what, and which fields (or "absent"). */
@@ -880,6 +916,8 @@ static void pruned(int r, const cJSON *obj, const struct op_err *err, void *p)
 	if (r == 0 || r == -ENOENT) {
 		if (r == 0)
 			record(o->run, o, ACT_DELETED);
+		else
+			o->act = ACT_DELETED;
 	} else {
 		o->run->prune_failed = true;
 		fail_obj(o->run, o, r, "prune failed", err);
@@ -896,6 +934,7 @@ static void prune_got(int r, const cJSON *obj, const struct op_err *err, void *p
 	const char *ln, *lns;
 
 	if (r == -ENOENT) {
+		o->act = ACT_DELETED; /* gone already: deleted, to ssa's Delete */
 		obj_finished(o);
 		return;
 	}
@@ -911,7 +950,13 @@ static void prune_got(int r, const cJSON *obj, const struct op_err *err, void *p
 								    run->label_ns));
 	if (meta_is(obj, ANN_PRUNE, "disabled") || meta_is(obj, ANN_RECONCILE, "disabled") ||
 	    !run->owner_name || !ln || !lns || !streq(ln, run->owner_name) ||
-	    !streq(lns, run->owner_ns) || yj_get(obj, "/metadata/deletionTimestamp")) {
+	    !streq(lns, run->owner_ns)) {
+		o->act = ACT_SKIPPED;
+		obj_finished(o);
+		return;
+	}
+	if (yj_get(obj, "/metadata/deletionTimestamp")) {
+		o->act = ACT_DELETED; /* being deleted already */
 		obj_finished(o);
 		return;
 	}
@@ -1304,6 +1349,7 @@ static void run_free(struct apply_run *run)
 	free(run->stale);
 	cJSON_Delete(run->prev_inventory);
 	buf_release(&run->changes);
+	buf_release(&run->pruned);
 	cJSON_Delete(run->drift);
 	free(run->field_manager);
 	free(run->owner_name);
@@ -1348,7 +1394,9 @@ static void finish(struct apply_run *run)
 		}
 	}
 	res.inventory = inv;
+	change_sets(run);
 	res.changes = run->changes.buf ? run->changes.buf : (char *)"";
+	res.pruned = run->pruned.buf ? run->pruned.buf : (char *)"";
 	res.created = run->created;
 	res.configured = run->configured;
 	res.unchanged = run->unchanged;
@@ -1411,6 +1459,7 @@ int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects
 	run->done = done;
 	run->payload = payload;
 	buf_init(&run->changes, 16u << 20);
+	buf_init(&run->pruned, 16u << 20);
 	run->objs = xcalloc(n ? n : 1, sizeof(*run->objs));
 	cJSON_ArrayForEach(it, objects)
 	{

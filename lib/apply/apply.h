@@ -112,7 +112,14 @@ struct apply_result {
 	struct op_err err;    /* what and which object */
 	bool prune_failed;    /* the failure happened while pruning */
 	cJSON *inventory;     /* the new inventory (on success); borrowed */
-	char *changes;        /* "Kind/ns/name created\n..." without unchanged lines; borrowed */
+	/*
+	 * Flux's change sets, in its order: "Kind/ns/name created|configured"
+	 * lines in apply order, and pruning's "Kind/ns/name deleted|skipped"
+	 * (an object gone already is "deleted") in reverse apply order; ""
+	 * when empty; borrowed.
+	 */
+	char *changes;
+	char *pruned;
 	/*
 	 * Detect-only objects that differ: [{"object": "Kind/ns/name",
 	 * "fields": "spec.replicas, metadata.labels.app"}] ("absent", "not

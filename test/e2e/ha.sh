@@ -65,7 +65,10 @@ events() {
 two() { [ "$(events "$@")" = 2 ]; }
 check "NewArtifact Events: two in all (the first revision, the change), none lost, none doubled" \
 	poll 20 two GitRepository src NewArtifact
-check "ReconciliationSucceeded Events of the Kustomization: two in all" \
-	poll 20 two Kustomization app ReconciliationSucceeded
+# Every reconcile that ends Ready records one, as kustomize-controller does
+# (the new leader's first pass too), so: at least the two revisions'.
+two_or_more() { [ "$(events "$@")" -ge 2 ]; }
+check "ReconciliationSucceeded Events of the Kustomization: at least two (none lost)" \
+	poll 20 two_or_more Kustomization app ReconciliationSucceeded
 check "the deleted pod was replaced: two pods Ready again, one leading" poll 90 op_ready 2
 tap_end

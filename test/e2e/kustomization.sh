@@ -20,6 +20,12 @@ k create namespace "$NS" >/dev/null
 # ------------------------------------------------------------ the repository
 mkdir -p "$W/src/app" "$W/src/broken" "$W/src/ok"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n  namespace: %s\n' "$NS" >"$W/src/ok/cm.yaml"
+# ConfigMaps a finalizer holds, for deletionPolicy WaitForTermination.
+for d in held held2; do
+	mkdir -p "$W/src/$d"
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n  finalizers: [cflux.io/e2e-hold]\n' \
+		"$d" >"$W/src/$d/cm.yaml"
+done
 cat >"$W/src/app/app.yaml" <<EOF
 apiVersion: apps/v1
 kind: Deployment
@@ -170,8 +176,8 @@ check "a new source revision is applied without touching the Kustomization" poll
 check "the ConfigMap that left Git is pruned" poll 20 bash -c "! $KUBECTL get cm -n $NS extra >/dev/null 2>&1"
 check "the changed one is updated" bash -c \
 	"[ \"\$($KUBECTL get cm -n $NS settings -o jsonpath='{.data.greeting}')\" = 'hello again' ]"
-check "Event Progressing lists the change set" poll 10 bash -c \
-	"$KUBECTL get events -n $NS --field-selector involvedObject.name=app,reason=Progressing -o jsonpath='{.items[*].message}' | grep -q 'ConfigMap/$NS/extra deleted'"
+check "Events Progressing: the change set, and garbage collection's in an Event of its own, as Flux's" poll 10 bash -c \
+	"$KUBECTL get events -n $NS --field-selector involvedObject.name=app,reason=Progressing -o jsonpath='{range .items[*]}{.message}{\"\\n\"}{end}' | grep -qx 'ConfigMap/$NS/extra deleted'"
 
 # ------------------------------------------------------------ a broken revision
 cat >>"$W/src/app/app.yaml" <<EOF
@@ -298,7 +304,45 @@ check "the applied objects are what kustomize builds (hashed ConfigMap name, ima
 check "provenance: the Deployment's source-path is the base file" bash -c \
 	"[ \"\$($KUBECTL get deploy -n $NS ov-api -o jsonpath='{.metadata.annotations.cflux\.io/source-path}')\" = kz/base/deploy.yaml:1 ]"
 
+# ------------------------------------------------------------ older API versions
+# Flux's deprecated v1beta2 is served (the same schema as v1), and what is
+# written at it is reconciled as any Kustomization.
+printf '%s\n' "apiVersion: kustomize.toolkit.fluxcd.io/v1beta2" "kind: Kustomization" \
+	"metadata: {name: old-api, namespace: $NS}" \
+	"spec: {interval: 10m, prune: true, path: ./ok, sourceRef: {kind: GitRepository, name: src}}" |
+	k apply -f - >/dev/null 2>&1
+check "a Kustomization written at v1beta2 is reconciled: Ready" poll 60 bash -c \
+	"[ \"\$($KUBECTL get kustomization -n $NS old-api -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
+k delete kustomization -n "$NS" old-api --wait=false >/dev/null 2>&1
+
 # ------------------------------------------------------------ deletion
+# WaitForTermination: the finalizer stays while what was deleted is
+# Terminating, and goes once it is gone; after spec.timeout (20s here) it
+# goes anyway, with a Warning.
+kustomization held src ./held "prune: true" "targetNamespace: $NS" "deletionPolicy: WaitForTermination" >/dev/null
+kustomization held2 src ./held2 "prune: true" "targetNamespace: $NS" "deletionPolicy: WaitForTermination" >/dev/null
+both_ready() { [ "$(cond kustomization held Ready status)/$(cond kustomization held2 Ready status)" = True/True ]; }
+check "WaitForTermination: two Kustomizations applying finalizer-held ConfigMaps are Ready" poll 60 both_ready
+k delete kustomization -n "$NS" held held2 --wait=false >/dev/null
+terminating() { [ -n "$(k get cm -n "$NS" held -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null)" ]; }
+check "WaitForTermination: the deleted ConfigMap is Terminating" poll 30 terminating
+sleep 3
+check "WaitForTermination: the Kustomization waits for it (still there, being deleted)" bash -c \
+	"[ -n \"\$($KUBECTL get kustomization -n $NS held -o jsonpath='{.metadata.deletionTimestamp}')\" ]"
+k patch cm -n "$NS" held --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null
+check "WaitForTermination: the Kustomization goes once the ConfigMap is gone" poll 30 bash -c \
+	"! $KUBECTL get kustomization -n $NS held >/dev/null 2>&1"
+ev() { # NAME: the Kustomization's Events, "type message" one per line
+	k get events -n "$NS" --field-selector "involvedObject.kind=Kustomization,involvedObject.name=$1" \
+		-o jsonpath='{range .items[*]}{.type} {.message}{"\n"}{end}'
+}
+check "deletion: the change set as a Normal Event (ConfigMap/$NS/held deleted)" \
+	grep -qx "Normal ConfigMap/$NS/held deleted" <(ev held)
+check "WaitForTermination: past spec.timeout the Kustomization goes, with a Warning" poll 60 bash -c \
+	"! $KUBECTL get kustomization -n $NS held2 >/dev/null 2>&1"
+check "WaitForTermination: the Warning says so" \
+	grep -qx "Warning failed to wait for resources termination" <(ev held2)
+k patch cm -n "$NS" held2 --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1
 k delete kustomization -n "$NS" hc after cyc-a cyc-b bad nopath kz crash --wait=false >/dev/null 2>&1
 k delete kustomization -n "$NS" app --wait=false >/dev/null
 check "deleting a prune: true Kustomization removes what it applied" poll 30 bash -c \

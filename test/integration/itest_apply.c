@@ -17,6 +17,7 @@ struct ares {
 	int r;
 	char msg[1024];
 	char *changes;
+	char *pruned;
 	cJSON *inventory;
 	unsigned created, configured, unchanged, deleted, skipped;
 };
@@ -29,6 +30,7 @@ static void applied(struct apply_result *res, void *payload)
 	a->r = res->r;
 	snprintf(a->msg, sizeof(a->msg), "%s", res->err.msg);
 	a->changes = xstrdup(res->changes);
+	a->pruned = xstrdup(res->pruned);
 	a->inventory = res->inventory ? cJSON_Duplicate(res->inventory, 1) : NULL;
 	a->created = res->created;
 	a->configured = res->configured;
@@ -40,6 +42,7 @@ static void applied(struct apply_result *res, void *payload)
 static void ares_clear(struct ares *a)
 {
 	free(a->changes);
+	free(a->pruned);
 	cJSON_Delete(a->inventory);
 	memset(a, 0, sizeof(*a));
 }
@@ -131,6 +134,13 @@ TEST(stages_drift_prune_and_all_or_nothing)
 	if (a.r < 0)
 		harness__fail(__FILE__, __LINE__, "apply: %s", a.msg);
 	ASSERT_EQ(a.created + a.configured + a.unchanged, 5u);
+	/* The change set in Flux's order, however the requests interleaved. */
+	want = xasprintf("CustomResourceDefinition/appwidgets.%1$s.cflux.io created\n"
+			 "Namespace/%1$s created\nConfigMap/%1$s/cm created\n"
+			 "Deployment/%1$s/web created\nAppwidget/%1$s/w created", ns);
+	ASSERT_STREQ(a.changes, want);
+	free(want);
+	ASSERT_STREQ(a.pruned, "");
 	inv = cJSON_Duplicate(a.inventory, 1);
 	want = xasprintf("_appwidgets.%1$s.cflux.io_apiextensions.k8s.io_CustomResourceDefinition,"
 			 "_%1$s__Namespace,%1$s_cm__ConfigMap,%1$s_web_apps_Deployment,"
@@ -167,8 +177,11 @@ TEST(stages_drift_prune_and_all_or_nothing)
 		harness__fail(__FILE__, __LINE__, "apply: %s", a.msg);
 	ASSERT_EQ(a.configured, 1u);
 	ASSERT_EQ(a.deleted, 1u);
-	want = xasprintf("ConfigMap/%1$s/cm configured\nDeployment/%1$s/web deleted", ns);
+	want = xasprintf("ConfigMap/%s/cm configured", ns);
 	ASSERT_STREQ(a.changes, want);
+	free(want);
+	want = xasprintf("Deployment/%s/web deleted", ns);
+	ASSERT_STREQ(a.pruned, want);
 	free(want);
 	cJSON_Delete(inv);
 	inv = cJSON_Duplicate(a.inventory, 1);

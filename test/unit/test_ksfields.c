@@ -52,8 +52,6 @@ static const struct {
 	{ "kubeConfig", "{\"kubeConfig\":{\"secretRef\":{\"name\":\"kc\"}}}", "spec.kubeConfig" },
 	{ "kubeConfig", "{\"kubeConfig\":{\"configMapRef\":{\"name\":\"kc\"}}}",
 	  "spec.kubeConfig" },
-	{ "deletionPolicy", "{\"deletionPolicy\":\"WaitForTermination\"}",
-	  "spec.deletionPolicy 'WaitForTermination'" },
 };
 
 static bool listed(const char *path)
@@ -146,6 +144,7 @@ TEST(what_is_read_is_not_refused)
 		"{\"deletionPolicy\":\"MirrorPrune\",\"prune\":true}",
 		"{\"deletionPolicy\":\"Delete\"}",
 		"{\"deletionPolicy\":\"Orphan\"}",
+		"{\"deletionPolicy\":\"WaitForTermination\"}",
 		"{\"healthCheckExprs\":[],\"decryption\":null,\"kubeConfig\":null}",
 		"{\"dependsOn\":[{\"name\":\"a\",\"readyExpr\":\"\"}],\"wait\":true}",
 	};
