@@ -1,7 +1,7 @@
 #!/bin/bash
 # crds.sh: our CRDs against Flux's (TAP).
 #
-# For every Flux kind in crds/, the schema of the version we serve (v1, or
+# For every Flux kind in crds/, the schema of the version we store (v1, or
 # v2 for HelmRelease) is compared with Flux's own CRD, path by path (test/tools/crddiff: types,
 # formats, enums, defaults, required lists, patterns, bounds, x-kubernetes
 # markers, CEL rules, names, scope, printer columns).  Then our CRDs are
@@ -24,8 +24,9 @@ theirs() { # our file name -> Flux's copy
 	ls "$SOURCE_CONTROLLER_CRDS/$1" "$KUSTOMIZE_CONTROLLER_CRDS/$1" "$HELM_CONTROLLER_CRDS/$1" \
 		2>/dev/null | head -n 1
 }
-served() { # our CRD -> the one version it serves
-	awk '/^  versions:/ { v = 1 } v && /^  - name: / { print $3; exit }' "$1"
+served() { # our CRD -> its storage version, the one compared with Flux's
+	python3 -c 'import sys, yaml
+print(next(v["name"] for v in yaml.safe_load(open(sys.argv[1]))["spec"]["versions"] if v["storage"]))' "$1"
 }
 for f in "$repo"/crds/*.toolkit.fluxcd.io_*.yaml; do
 	[ -f "$f" ] || continue
@@ -92,6 +93,32 @@ check "a new HelmRelease gets Flux's defaults (status.observedGeneration -1, cha
   chart: {spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: d}}}
   uninstall: {keepHistory: true}' '{{.status}} {{.spec.chart.spec.version}} {{.spec.uninstall.deletionPropagation}}' \
 	"map[observedGeneration:-1] * background"
+
+# Flux's deprecated versions are served, as Flux's CRDs serve them, with
+# its warning; what is written at one is read at the storage version.
+older() { # PLURAL GROUP OLD NEW KIND
+	local out
+	out=$(printf 'apiVersion: %s/%s\nkind: %s\nmetadata:\n  name: old\nspec:\n%s\n' "$2" "$3" "$5" "$6" |
+		k create -n "$NS" -f - 2>&1) || { echo "$out"; return 1; }
+	echo "$out"
+	grep -qF "Warning: $3 $5 is deprecated, upgrade to $4" <<<"$out" &&
+		[ "$(k get "$1.$4.$2" -n "$NS" old -o jsonpath='{.apiVersion}')" = "$2/$4" ]
+}
+check "GitRepository v1beta2 is served (deprecated, read back as v1)" older gitrepositories \
+	source.toolkit.fluxcd.io v1beta2 v1 GitRepository '  interval: 1m
+  url: https://example.com/x.git'
+check "OCIRepository v1beta2 is served (deprecated, read back as v1)" older ocirepositories \
+	source.toolkit.fluxcd.io v1beta2 v1 OCIRepository '  interval: 1m
+  url: oci://ghcr.io/x/y'
+check "Kustomization v1beta2 is served (deprecated, read back as v1)" older kustomizations \
+	kustomize.toolkit.fluxcd.io v1beta2 v1 Kustomization '  interval: 1m
+  prune: true
+  sourceRef: {kind: GitRepository, name: old}'
+check "HelmRelease v2beta2 is served (deprecated, read back as v2)" older helmreleases \
+	helm.toolkit.fluxcd.io v2beta2 v2 HelmRelease '  interval: 1m
+  chart: {spec: {chart: podinfo, sourceRef: {kind: HelmRepository, name: d}}}'
+check "a field v1 lacks is refused at v1beta2 too (Kustomization patchesStrategicMerge)" bash -c \
+	"printf 'apiVersion: kustomize.toolkit.fluxcd.io/v1beta2\nkind: Kustomization\nmetadata:\n  name: psm\nspec:\n  interval: 1m\n  prune: true\n  sourceRef: {kind: GitRepository, name: x}\n  patchesStrategicMerge: []\n' | { ! $KUBECTL apply --dry-run=server -n $NS -f - >$W/psm.out 2>&1; } && cat $W/psm.out && grep -q patchesStrategicMerge $W/psm.out"
 
 # refused KIND YAML-SPEC FIELD: a server-side dry run of KIND with that spec
 # fails, and the apiserver's message names FIELD.
