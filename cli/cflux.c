@@ -8,6 +8,9 @@
  *   cflux get ...                                              (cli/get.c)
  *   cflux reconcile | suspend | resume ...                     (cli/reconcile.c)
  *   cflux events ...                                           (cli/events.c)
+ *   cflux tree kustomization ...                               (cli/tree.c)
+ *   cflux trace ...                                            (cli/trace.c)
+ *   cflux config create|list|show|delete ...                   (cli/config.c)
  *
  * The cluster commands share cli/kube.c (flags, the client), cli/kinds.c
  * and cli/table.c.
@@ -44,6 +47,12 @@ int cli_usage(FILE *f)
 	      "       cflux reconcile <kind> NAME [--with-source] [--timeout=5m]\n"
 	      "       cflux suspend|resume <kind> NAME\n"
 	      "       cflux events [--for Kind[/NAME]] [-A]\n"
+	      "       cflux tree kustomization NAME [--compact] [-o json|yaml]\n"
+	      "       cflux trace <resource> <name> | <resource>/<name>... "
+	      "[--kind=K --api-version=V]\n"
+	      "       cflux config create NAME -u URL --branch B [--kustomization name=K path=P "
+	      "prune=true ...]...\n"
+	      "       cflux config list|show NAME|delete NAME   (az k8s-configuration flux's flags)\n"
 	      "  cluster flags: --kubeconfig=FILE --context=NAME -n/--namespace=NS "
 	      "(default flux-system)\n", f);
 	return f == stdout ? 0 : 2;
@@ -63,6 +72,10 @@ int main(int argc, char **argv)
 		return cli_artifact(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "events"))
 		return cli_events(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "config"))
+		return cli_config(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "trace"))
+		return cli_trace(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "tree"))
 		return cli_tree(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "get"))

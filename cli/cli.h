@@ -37,6 +37,8 @@ int cli_get(int argc, char **argv);       /* cli/get.c */
 int cli_reconcile(int argc, char **argv); /* reconcile, suspend, resume: cli/reconcile.c */
 int cli_events(int argc, char **argv);    /* cli/events.c */
 int cli_tree(int argc, char **argv);      /* tree kustomization: cli/tree.c */
+int cli_trace(int argc, char **argv);     /* trace: cli/trace.c */
+int cli_config(int argc, char **argv);    /* config create|list|show|delete: cli/config.c */
 
 /* ---- cli/kube.c: flags and a synchronous client for the cluster commands ---- */
 
@@ -47,6 +49,7 @@ enum {
 	CLI_F_TIMEOUT = 1 << 2,    /* --timeout */
 	CLI_F_FOR = 1 << 3,        /* --for Kind[/name] */
 	CLI_F_TREE = 1 << 4,       /* --compact, -o */
+	CLI_F_TRACE = 1 << 5,      /* --kind, --api-version */
 };
 
 struct cli_flags {
@@ -56,6 +59,7 @@ struct cli_flags {
 	/* per command */
 	const char *status_selector, *output, *label_selector;
 	const char *for_sel;
+	const char *kind, *api_version; /* trace --kind, --api-version */
 	bool no_header, with_source, compact;
 	int64_t timeout_ns;    /* --timeout, default 5m as flux */
 	/* the positional arguments, after the verb */
@@ -94,7 +98,27 @@ int cli_kube_patch(struct cli_kube *k, const struct kube_ref *ref, const char *m
 		   cJSON **ret, struct op_err *err);
 
 /* Whether `kind` of `api_version` is namespaced (discovery): 1, 0, or -errno. */
+/* Server-side apply as field manager "cflux" (forced), and DELETE. */
+int cli_kube_apply(struct cli_kube *k, const struct kube_ref *ref, const cJSON *obj,
+		   cJSON **ret, struct op_err *err);
+int cli_kube_delete(struct cli_kube *k, const struct kube_ref *ref, struct op_err *err);
+
 int cli_kube_namespaced(struct cli_kube *k, const char *api_version, const char *kind);
+
+/* A resource type as kubectl names it on its command line. */
+struct cli_resource {
+	char group[256], version[64], resource[256], kind[256];
+	bool namespaced;
+};
+
+/*
+ * Resolve `arg` ("deployment", "deploy", "deployments.apps", "Kustomization",
+ * "cm") through discovery, as kubectl's resource builder does: the core
+ * group first, then every group at its preferred version, in the order the
+ * apiserver lists them; plural, singular, short names and kind, any case.
+ * Returns 0, -ENOENT, or -EIO.
+ */
+int cli_kube_resource(struct cli_kube *k, const char *arg, struct cli_resource *ret);
 
 /* Run the loop for `ms` milliseconds (the pause between two polls). */
 void cli_kube_sleep(struct cli_kube *k, uint64_t ms);

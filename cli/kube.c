@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <uv.h>
 
 #include "base/alloc.h"
@@ -28,6 +29,7 @@
 #include "cli.h"
 #include "kube/config.h"
 #include "kube/mapper.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 struct cli_kube {
@@ -64,7 +66,7 @@ int cli_fail(const char *fmt, ...)
 
 enum {
 	OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_STATUS_SELECTOR, OPT_NO_HEADER, OPT_WITH_SOURCE,
-	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR, OPT_COMPACT,
+	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR, OPT_COMPACT, OPT_KIND, OPT_API_VERSION,
 };
 
 /* A DNS-1123 label, as flux checks the namespace. */
@@ -97,6 +99,8 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "for", required_argument, NULL, OPT_FOR },
 		{ "compact", no_argument, NULL, OPT_COMPACT },
+		{ "kind", required_argument, NULL, OPT_KIND },
+		{ "api-version", required_argument, NULL, OPT_API_VERSION },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -126,6 +130,8 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		case OPT_STATUS_SELECTOR: f->status_selector = optarg; need = CLI_F_GET; break;
 		case 'o': f->output = optarg; need = allowed & CLI_F_TREE ? CLI_F_TREE : CLI_F_GET; break;
 		case OPT_COMPACT: f->compact = true; need = CLI_F_TREE; break;
+		case OPT_KIND: f->kind = optarg; need = CLI_F_TRACE; break;
+		case OPT_API_VERSION: f->api_version = optarg; need = CLI_F_TRACE; break;
 		case 'l': f->label_selector = optarg; need = CLI_F_GET; break;
 		case OPT_NO_HEADER: f->no_header = true; need = CLI_F_GET; break;
 		case OPT_FOR: f->for_sel = optarg; need = CLI_F_FOR; break;
@@ -245,10 +251,15 @@ static void call_done(int r, const cJSON *obj, const struct op_err *err, void *p
 		c->err = *err;
 }
 
-enum verb { V_GET, V_LIST, V_PATCH };
+enum verb { V_GET, V_LIST, V_PATCH, V_RAW, V_APPLY, V_DELETE };
 
-static int run(struct cli_kube *k, enum verb v, const struct kube_ref *ref,
-	       const struct kube_opts *o, const char *patch, cJSON **ret, struct op_err *err)
+/*
+ * `patch` is the merge patch for V_PATCH, the path for V_RAW; `obj` the
+ * object for V_APPLY.
+ */
+static int run_obj(struct cli_kube *k, enum verb v, const struct kube_ref *ref,
+		   const struct kube_opts *o, const char *patch, const cJSON *obj, cJSON **ret,
+		   struct op_err *err)
 {
 	struct kube_opts dflt = KUBE_OPTS_INIT;
 	struct call c = { 0 };
@@ -259,6 +270,9 @@ static int run(struct cli_kube *k, enum verb v, const struct kube_ref *ref,
 	switch (v) {
 	case V_GET: r = kube_get(k->client, ref, o, call_done, &c); break;
 	case V_LIST: r = kube_list(k->client, ref, o, call_done, &c); break;
+	case V_RAW: r = kube_get_raw(k->client, patch, o, call_done, &c); break;
+	case V_APPLY: r = kube_apply(k->client, ref, obj, o, call_done, &c); break;
+	case V_DELETE: r = kube_delete(k->client, ref, o, call_done, &c); break;
 	default:
 		r = kube_patch(k->client, ref, KUBE_PATCH_MERGE, patch, o, call_done, &c);
 		break;
@@ -276,6 +290,31 @@ static int run(struct cli_kube *k, enum verb v, const struct kube_ref *ref,
 	}
 	*ret = c.obj ? c.obj : cJSON_CreateObject();
 	return 0;
+}
+
+static int run(struct cli_kube *k, enum verb v, const struct kube_ref *ref,
+	       const struct kube_opts *o, const char *arg, cJSON **ret, struct op_err *err)
+{
+	return run_obj(k, v, ref, o, arg, NULL, ret, err);
+}
+
+int cli_kube_apply(struct cli_kube *k, const struct kube_ref *ref, const cJSON *obj,
+		   cJSON **ret, struct op_err *err)
+{
+	struct kube_opts o = KUBE_OPTS_INIT;
+
+	o.field_manager = "cflux";
+	o.force = true;
+	return run_obj(k, V_APPLY, ref, &o, NULL, obj, ret, err);
+}
+
+int cli_kube_delete(struct cli_kube *k, const struct kube_ref *ref, struct op_err *err)
+{
+	cJSON *o = NULL;
+	int r = run(k, V_DELETE, ref, NULL, NULL, &o, err);
+
+	cJSON_Delete(o);
+	return r;
 }
 
 struct resolve {
@@ -319,6 +358,73 @@ int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct k
 		  cJSON **ret, struct op_err *err)
 {
 	return run(k, V_LIST, ref, o, NULL, ret, err);
+}
+
+/* A resource list (`path` /api/v1 or /apis/G/V): the entry `name` names. */
+static bool find_resource(struct cli_kube *k, const char *path, const char *group,
+			  const char *name, struct cli_resource *ret)
+{
+	struct op_err err = OP_ERR_INIT;
+	const cJSON *e, *sn;
+	cJSON *list = NULL;
+	bool found = false;
+
+	if (run(k, V_RAW, NULL, NULL, path, &list, &err) < 0)
+		return false;
+	cJSON_ArrayForEach(e, yj_get(list, "/resources")) {
+		const char *res = yj_get_str(e, "/name"), *kind = yj_get_str(e, "/kind");
+		const char *one = yj_get_str(e, "/singularName");
+
+		if (!res || !kind || strchr(res, '/'))
+			continue; /* a subresource */
+		found = strcasecmp(res, name) == 0 || strcasecmp(kind, name) == 0 ||
+			(one && strcasecmp(one, name) == 0);
+		cJSON_ArrayForEach(sn, yj_get(e, "/shortNames"))
+			found = found || (cJSON_IsString(sn) && strcasecmp(sn->valuestring, name) == 0);
+		if (!found)
+			continue;
+		snprintf(ret->group, sizeof(ret->group), "%s", group);
+		snprintf(ret->version, sizeof(ret->version), "%s",
+			 strrchr(path, '/') + 1);
+		snprintf(ret->resource, sizeof(ret->resource), "%s", res);
+		snprintf(ret->kind, sizeof(ret->kind), "%s", kind);
+		ret->namespaced = cJSON_IsTrue(yj_get(e, "/namespaced"));
+		break;
+	}
+	cJSON_Delete(list);
+	return found;
+}
+
+int cli_kube_resource(struct cli_kube *k, const char *arg, struct cli_resource *ret)
+{
+	struct op_err err = OP_ERR_INIT;
+	_cleanup_free_ char *name = xstrdup(arg);
+	char *dot = strchr(name, '.');
+	const char *want_group = NULL;
+	const cJSON *g;
+	cJSON *groups = NULL;
+	bool found = false;
+
+	if (dot) { /* deployments.apps */
+		*dot = '\0';
+		want_group = dot + 1;
+	}
+	if (!want_group && find_resource(k, "/api/v1", "", name, ret))
+		return 0;
+	if (run(k, V_RAW, NULL, NULL, "/apis", &groups, &err) < 0)
+		return -EIO;
+	cJSON_ArrayForEach(g, yj_get(groups, "/groups")) {
+		const char *gn = yj_get_str(g, "/name"), *gv = yj_get_str(g, "/preferredVersion/version");
+		_cleanup_free_ char *path = NULL;
+
+		if (!gn || !gv || (want_group && !streq(gn, want_group)))
+			continue;
+		path = xasprintf("/apis/%s/%s", gn, gv);
+		if ((found = find_resource(k, path, gn, name, ret)))
+			break;
+	}
+	cJSON_Delete(groups);
+	return found ? 0 : -ENOENT;
 }
 
 int cli_kube_patch(struct cli_kube *k, const struct kube_ref *ref, const char *merge_patch,

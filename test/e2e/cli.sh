@@ -1,5 +1,6 @@
 #!/bin/bash
-# cli.sh: bin/cflux's cluster commands (get, reconcile, suspend, resume)
+# cli.sh: bin/cflux's cluster commands (get, tree, trace, events, reconcile,
+# suspend, resume)
 # against the real control plane with the operator running (TAP).
 #
 # The oracle is the real flux CLI (built from its Go module, test/cluster/
@@ -88,6 +89,32 @@ same "tree kustomization --compact = flux" tree kustomization outer -n "$NS" --c
 same "tree ks -o json = flux" tree ks outer -n "$NS" -o json
 same "tree ks -o yaml = flux" tree ks outer -n "$NS" -o yaml
 same "tree of a missing Kustomization: the same error exit" tree ks nope -n "$NS"
+
+# ------------------------------------------------------------ trace
+# trace: flux's report byte for byte, once cflux's two provenance lines
+# (Source path, Changed in) are taken out; failures on stderr as flux's.
+k create configmap -n "$NS" loose --from-literal=v=1 >/dev/null
+same_trace() {
+	local desc=$1 rc1 rc2
+	shift
+	"$CFLUX" trace "$@" >"$W/c.out" 2>"$W/c.err"; rc1=$?
+	"$FLUX_CLI" trace "$@" >"$W/f.out" 2>"$W/f.err"; rc2=$?
+	grep -vE '^(Source path|Changed in): ' "$W/c.out" >"$W/c.cmp"
+	if [ "$rc1" = "$rc2" ] && cmp -s "$W/c.cmp" "$W/f.out" && cmp -s "$W/c.err" "$W/f.err"; then
+		pass "$desc"
+	else
+		{ echo "cflux rc=$rc1 flux rc=$rc2"; diff "$W/f.out" "$W/c.cmp"; diff "$W/f.err" "$W/c.err"; } >"$OUT"
+		fail "$desc"
+	fi
+}
+same_trace "trace configmap NAME = flux (Kustomization, GitRepository)" configmap app -n "$NS"
+same_trace "trace cm/NAME cm/NAME = flux (two reports, one not managed)" cm/app cm/loose -n "$NS"
+same_trace "trace NAME --kind --api-version = flux" app --kind=ConfigMap --api-version=v1 -n "$NS"
+same_trace "trace of a Kustomization applied by another = flux" kustomization inner -n "$NS"
+check "trace: cflux adds where the object came from (file:line, the commit that changed it)" bash -c \
+	"'$CFLUX' trace cm app -n '$NS' | grep -qx 'Source path:     app/cm.yaml:1' &&
+	 '$CFLUX' trace cm app -n '$NS' | grep -qx 'Changed in:      main@sha1:$SHA1'"
+check "trace without a name: refused, exit 1" bash -c "! '$CFLUX' trace cm -n '$NS' 2>/dev/null"
 k delete kustomization -n "$NS" outer --wait=false >/dev/null
 
 # The message for nothing found, on stderr as flux prints it.
@@ -184,5 +211,32 @@ check "flux reconcile ks --with-source works on cflux" \
 	"$FLUX_CLI" reconcile ks app -n "$NS" --with-source --timeout 60s
 check "flux suspend / resume work on cflux" bash -c \
 	"'$FLUX_CLI' suspend ks app -n '$NS' && '$FLUX_CLI' resume ks app -n '$NS' --timeout 60s"
+
+# ------------------------------------------------------------ config (az k8s-configuration flux)
+mkdir -p "$W/src/cfgapp"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfgapp\n  namespace: %s\n' "$NS" \
+	>"$W/src/cfgapp/cm.yaml"
+bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src" >/dev/null
+"$CFLUX" config create cfg -n "$NS" -u "$GIT_HTTP_URL/$REPO.git" --branch main --interval 1m \
+	--kustomization name=app path=./cfgapp prune=true disable_health_check=true \
+	--kustomization name=later path=./cfgapp depends_on=app >"$W/cfg.json" 2>"$W/cfg.err"; rc=$?
+cp "$W/cfg.err" "$OUT"
+check "config create: exit 0 once provisioned, az's flattened JSON (provisioningState Succeeded)" bash -c \
+	"[ $rc = 0 ] && jq -e '.name == \"cfg\" and .provisioningState == \"Succeeded\" and .gitRepository.repositoryRef.branch == \"main\" and .gitRepository.syncIntervalInSeconds == 60 and .kustomizations.app.prune == true and .kustomizations.app.wait == false and .kustomizations.later.dependsOn == [\"app\"]' '$W/cfg.json'"
+check "config create: the Flux objects it stands for reconcile (cfg-app applies its ConfigMap)" poll 90 bash -c \
+	"$(declare -f k); KUBECTL='$KUBECTL'; k get cm -n '$NS' cfgapp >/dev/null 2>&1"
+check "config list: the configuration, as JSON" bash -c \
+	"'$CFLUX' config list -n '$NS' | jq -e 'map(.name) == [\"cfg\"]'"
+check "config list -o table: az's columns" bash -c \
+	"'$CFLUX' config list -n '$NS' -o table | awk 'NR == 1 && \$1 == \"Namespace\" && \$3 == \"Scope\" { h = 1 } NR == 2 && \$2 == \"cfg\" && \$3 == \"cluster\" { r = 1 } END { exit !(h && r) }'"
+check "config show: the configuration" bash -c \
+	"'$CFLUX' config show cfg -n '$NS' | jq -e '.gitRepository.url == \"$GIT_HTTP_URL/$REPO.git\"'"
+check "config create again: an update (a changed flag applied)" bash -c \
+	"'$CFLUX' config create cfg -n '$NS' -u '$GIT_HTTP_URL/$REPO.git' --branch main --interval 2m --kustomization name=app path=./cfgapp prune=true disable_health_check=true | jq -e '.gitRepository.syncIntervalInSeconds == 120 and (.kustomizations | keys) == [\"app\"]'"
+check "config create: az's checks before any request (two refs refused, exit 2)" bash -c \
+	"'$CFLUX' config create bad -n '$NS' -u https://x/r.git --branch a --tag b 2>&1; [ \$? = 2 ]"
+check "config delete: waits until it is gone, and what it applied is pruned" bash -c \
+	"'$CFLUX' config delete cfg -n '$NS' && ! $KUBECTL get fluxconfiguration -n '$NS' cfg 2>/dev/null && ! $KUBECTL get kustomization -n '$NS' cfg-app 2>/dev/null"
+check "config show of what is gone: exit 1" bash -c "! '$CFLUX' config show cfg -n '$NS' 2>/dev/null"
 
 tap_end
