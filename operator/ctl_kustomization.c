@@ -360,9 +360,17 @@ static void applied(struct apply_result *res, void *payload)
 {
 	struct ksjob *j = payload;
 
+	if (res->r < 0 && res->prune_failed) {
+		fail(j, "PruneFailed", res->err.msg, false, 0);
+		return;
+	}
 	if (res->r < 0) {
-		fail(j, res->prune_failed ? "PruneFailed" : "ReconciliationFailed", res->err.msg,
-		     false, 0);
+		/* kustomize-controller's: the error, then what was applied before it, a line each. */
+		char *msg = xasprintf("%s\n%s%s", res->err.msg, res->changes,
+				      res->changes[0] ? "\n" : "");
+
+		fail(j, "ReconciliationFailed", msg, false, 0);
+		free(msg);
 		return;
 	}
 	stage_log(j, "Applied");

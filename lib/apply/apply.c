@@ -459,9 +459,9 @@ static void resolved(int r, const struct kube_mapping *m, const struct op_err *e
 				o->deferred = true;
 		}
 		if (!o->deferred)
-			fail_obj(run, o, r, "is invalid", err);
+			fail_obj(run, o, r, "dry-run failed", err);
 	} else {
-		fail_obj(run, o, r, "is invalid", err);
+		fail_obj(run, o, r, "dry-run failed", err);
 	}
 	obj_finished(o);
 }
@@ -1021,7 +1021,7 @@ static void start_obj(struct aobj *o)
 	switch (run->phase) {
 	case PH_RESOLVE:
 		if (mapper_resolve(run->m, o->av, o->kind, resolved, o) < 0) {
-			fail_obj(run, o, -EIO, "is invalid", NULL);
+			fail_obj(run, o, -EIO, "dry-run failed", NULL);
 			obj_finished(o);
 		}
 		return;
@@ -1044,7 +1044,7 @@ static void resolve_again(uv_timer_t *t)
 	o->timer = NULL;
 	mapper_invalidate(o->run->m);
 	if (mapper_resolve(o->run->m, o->av, o->kind, deferred_resolved, o) < 0) {
-		fail_obj(o->run, o, -EIO, "is invalid", NULL);
+		fail_obj(o->run, o, -EIO, "dry-run failed", NULL);
 		obj_finished(o);
 	}
 }
@@ -1065,7 +1065,7 @@ static void deferred_resolved(int r, const struct kube_mapping *m, const struct 
 		return;
 	}
 	if (r < 0) {
-		fail_obj(o->run, o, r, "is invalid", err);
+		fail_obj(o->run, o, r, "dry-run failed", err);
 		obj_finished(o);
 		return;
 	}
@@ -1086,7 +1086,7 @@ static void obj_next(struct aobj *o)
 	if (o->deferred) {
 		mapper_invalidate(run->m);
 		if (mapper_resolve(run->m, o->av, o->kind, deferred_resolved, o) < 0) {
-			fail_obj(run, o, -EIO, "is invalid", NULL);
+			fail_obj(run, o, -EIO, "dry-run failed", NULL);
 			obj_finished(o);
 		}
 		return;
