@@ -32,8 +32,7 @@ check "CRDs installed" crd_install helm.toolkit.fluxcd.io_helmreleases.yaml \
 NSF=$NS-flux
 k create namespace "$NS" >/dev/null
 k create namespace "$NSF" >/dev/null
-PIDS=()
-trap 'e2e_cleanup; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; k delete namespace "$NSF" --wait=false >/dev/null 2>&1' EXIT
+trap 'e2e_cleanup; flux_stop; k delete namespace "$NSF" --wait=false >/dev/null 2>&1' EXIT
 
 REG=$REGISTRY_HOST
 R=$NAME-$$
@@ -99,23 +98,8 @@ EOF
 }
 
 check "cflux-operator starts" start_operator
-port=$(free_port)
-shport=$(free_port)
-hhport=$(free_port)
-mkdir -p "$W/flux-data"
-RUNTIME_NAMESPACE=$NSF "$SOURCE_CONTROLLER" --storage-path="$W/flux-data" --storage-addr=127.0.0.1:$port \
-	--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$(free_port) \
-	--health-addr=127.0.0.1:$shport --enable-leader-election=false --events-addr= \
-	--watch-all-namespaces=false >"$W/source-controller.log" 2>&1 &
-PIDS+=($!)
-RUNTIME_NAMESPACE=$NSF "$HELM_CONTROLLER" --metrics-addr=127.0.0.1:$(free_port) \
-	--health-addr=127.0.0.1:$hhport --enable-leader-election=false --events-addr= \
-	--watch-all-namespaces=false >"$W/helm-controller.log" 2>&1 &
-PIDS+=($!)
-check "Flux's source-controller and helm-controller start" \
-	poll 60 bash -c "curl -fsS -o /dev/null http://127.0.0.1:$shport/readyz && curl -fsS -o /dev/null http://127.0.0.1:$hhport/readyz"
+check "Flux's source-controller and helm-controller start" flux_start "$NSF" source helm
 if [ "$FAILED" -gt 0 ]; then
-	tail -n 20 "$W/source-controller.log" "$W/helm-controller.log" | sed 's/^/# /'
 	tap_end
 	exit 1
 fi

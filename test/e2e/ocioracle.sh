@@ -27,8 +27,7 @@ check "OCIRepository CRD installed" crd_install source.toolkit.fluxcd.io_ocirepo
 NSF=$NS-flux
 k create namespace "$NS" >/dev/null
 k create namespace "$NSF" >/dev/null
-FLUX_PID=
-trap 'e2e_cleanup; [ -n "$FLUX_PID" ] && kill "$FLUX_PID" 2>/dev/null; k delete namespace "$NSF" --wait=false >/dev/null 2>&1' EXIT
+trap 'e2e_cleanup; flux_stop; k delete namespace "$NSF" --wait=false >/dev/null 2>&1' EXIT
 
 CFLUX=$BIN/cflux
 REG=$REGISTRY_HOST
@@ -96,18 +95,8 @@ for c in "${CASES[@]}"; do
 done
 
 check "cflux-operator starts" start_operator
-port=$(free_port)
-hport=$(free_port)
-mkdir -p "$W/flux-data"
-RUNTIME_NAMESPACE=$NSF "$SOURCE_CONTROLLER" --storage-path="$W/flux-data" --storage-addr=127.0.0.1:$port \
-	--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$(free_port) \
-	--health-addr=127.0.0.1:$hport --enable-leader-election=false --events-addr= \
-	--watch-all-namespaces=false >"$W/source-controller.log" 2>&1 &
-FLUX_PID=$!
-check "Flux's source-controller $SOURCE_CONTROLLER_VERSION starts" \
-	poll 30 curl -fsS -o /dev/null "http://127.0.0.1:$hport/readyz"
+check "Flux's source-controller $SOURCE_CONTROLLER_VERSION starts" flux_start "$NSF" source
 if [ "$FAILED" -gt 0 ]; then
-	tail -n 20 "$W/source-controller.log" | sed 's/^/# /'
 	tap_end
 	exit 1
 fi

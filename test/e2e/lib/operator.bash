@@ -142,6 +142,56 @@ free_port() {
 	done
 }
 
+# flux_start NS NAME...: Flux's own controllers (NAME source, kustomize or
+# helm) on this host as oracles, watching NS alone, events off, the
+# dependency requeue of 2 s start_operator gives cflux, logs in
+# $W/NAME-controller.log, pids added to FLUX_PIDS; source-controller's
+# artifacts under $W/flux-data, served on FLUX_STORAGE_PORT.  Returns once
+# every one is ready (60 s), else prints the tails of their logs and
+# returns 1.
+FLUX_PIDS=()
+flux_start() {
+	local ns=$1 name bin i port ready health=() logs=() args
+	shift
+	for name in "$@"; do
+		health+=("$(free_port)")
+		logs+=("$W/$name-controller.log")
+		args=(--metrics-addr="127.0.0.1:$(free_port)" --health-addr="127.0.0.1:${health[-1]}"
+			--enable-leader-election=false --events-addr= --watch-all-namespaces=false)
+		case $name in
+		source)
+			bin=$SOURCE_CONTROLLER
+			FLUX_STORAGE_PORT=$(free_port)
+			mkdir -p "$W/flux-data"
+			args+=(--storage-path="$W/flux-data" --storage-addr="127.0.0.1:$FLUX_STORAGE_PORT"
+				--storage-adv-addr="127.0.0.1:$FLUX_STORAGE_PORT")
+			;;
+		kustomize) bin=$KUSTOMIZE_CONTROLLER; args+=(--requeue-dependency=2s) ;;
+		helm) bin=$HELM_CONTROLLER; args+=(--requeue-dependency=2s) ;;
+		*) echo "flux_start: unknown controller $name" >&2; return 1 ;;
+		esac
+		RUNTIME_NAMESPACE=$ns "$bin" "${args[@]}" >"${logs[-1]}" 2>&1 &
+		FLUX_PIDS+=($!)
+	done
+	for i in $(seq 1 240); do
+		ready=1
+		for port in "${health[@]}"; do
+			curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null || { ready=0; break; }
+		done
+		[ "$ready" = 1 ] && return 0
+		sleep 0.25
+	done
+	tail -n 20 "${logs[@]}" | sed 's/^/# /'
+	return 1
+}
+
+# flux_stop: the controllers flux_start started, stopped.
+flux_stop() {
+	local p
+	for p in "${FLUX_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	FLUX_PIDS=()
+}
+
 # crd_install FILE...: our CRD from crds/ when it exists, else Flux's (the same API).
 crd_install() {
 	local f src
