@@ -25,6 +25,7 @@
 #include "base/str.h"
 #include "kustomize/envsubst.h"
 #include "kustomize/kustomize.h"
+#include "kustomize/sops.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -99,9 +100,61 @@ static void set_labels_annotations(cJSON *obj, const cJSON *cm)
 	}
 }
 
+/* kustomize's resid.Gvk.String(): "Secret.v1.[noGrp]", "Deployment.v1.apps". */
+static void gvk_string(const cJSON *obj, char *out, size_t n)
+{
+	const char *av = yj_get_str(obj, "/apiVersion"), *kind = yj_get_str(obj, "/kind");
+	const char *slash = av ? strchr(av, '/') : NULL;
+
+	if (slash)
+		snprintf(out, n, "%s.%s.%.*s", kind, slash + 1, (int)(slash - av), av);
+	else
+		snprintf(out, n, "%s.%s.[noGrp]", kind, av);
+}
+
 /*
- * The steps after the build, per object: commonMetadata, postBuild
- * substitution, the provenance annotations.  Takes `obj`.
+ * spec.decryption: decrypt a SOPS-encrypted object in place, as
+ * kustomize-controller's DecryptResource does after the build.  Our
+ * build adds the source-path annotation, which sops did not encrypt: it
+ * is taken off for the decryption and put back by finish_object().
+ * Messages follow Flux's wording and name the object, never a value.
+ */
+static int decrypt_object(struct walk *w, cJSON *obj)
+{
+	const char *ns = yj_get_str(obj, "/metadata/namespace");
+	const char *name = yj_get_str(obj, "/metadata/name"), *kind = yj_get_str(obj, "/kind");
+	cJSON *ann = yj_get(obj, "/metadata/annotations");
+	char gvk[160], err[256];
+	int r;
+
+	if (!w->in->decrypt || !sops_is_encrypted(obj))
+		return 0;
+	if (cJSON_IsObject(ann)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(ann, KZ_ANN_PATH);
+		if (!ann->child)
+			cJSON_DeleteItemFromObjectCaseSensitive(yj_get(obj, "/metadata"),
+								"annotations");
+	}
+	if (w->in->ids) {
+		r = sops_decrypt(obj, w->in->ids, 0, err, sizeof(err));
+	} else {
+		struct sops_identities *none = sops_identities_new();
+
+		r = sops_decrypt(obj, none, 0, err, sizeof(err));
+		sops_identities_free(none);
+	}
+	if (r == 0)
+		return 0;
+	gvk_string(obj, gvk, sizeof(gvk));
+	return op_err_set(w->err, r,
+			  "decryption failed for '%s/%s': failed to decrypt and format '%s/%s' %s "
+			  "data: %s",
+			  gvk, name, ns ? ns : "", name, kind, err);
+}
+
+/*
+ * The steps after the build, per object: commonMetadata, decryption,
+ * postBuild substitution, the provenance annotations.  Takes `obj`.
  */
 static int finish_object(struct walk *w, cJSON *obj, const char *where)
 {
@@ -121,7 +174,9 @@ static int finish_object(struct walk *w, cJSON *obj, const char *where)
 	}
 	if (w->in->common_metadata)
 		set_labels_annotations(obj, w->in->common_metadata);
-	r = substitute(w, &obj, where);
+	r = decrypt_object(w, obj);
+	if (r == 0)
+		r = substitute(w, &obj, where);
 	if (r < 0) {
 		cJSON_Delete(obj);
 		return r;

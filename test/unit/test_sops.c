@@ -19,6 +19,7 @@
 #include "base/buf.h"
 #include "base/path.h"
 #include "base/str.h"
+#include "kustomize/kustomize.h"
 #include "kustomize/sops.h"
 #include "yj/yj.h"
 #include "harness.h"
@@ -604,4 +605,77 @@ TEST(sops_regex_outside_subset)
 	ASSERT(strstr(err, "regex") != NULL);
 	cJSON_Delete(doc);
 	sops_identities_free(ids);
+}
+
+/* ---------------------------------------------------------------- kz_flux_build */
+
+static const char secret_yaml[] = "apiVersion: v1\n"
+				  "kind: Secret\n"
+				  "metadata:\n"
+				  "  name: db\n"
+				  "type: Opaque\n"
+				  "stringData:\n"
+				  "  password: hunter2\n"
+				  "  url: postgres://${DB_HOST}/app\n";
+
+/*
+ * A YAML Secret encrypted by sops, built as a Flux Kustomization with
+ * targetNamespace and postBuild: decrypted after the build, substituted
+ * after the decryption (Flux's order), annotated; wrong keys and no
+ * decryption as kustomize-controller reports them.
+ */
+TEST(flux_build_decrypts_then_substitutes)
+{
+	const char *dir = harness_tmpdir();
+	struct sops_identities *ids, *other;
+	struct kz_flux_in in = { .path = "app", .target_ns = "apps" };
+	struct op_err err = OP_ERR_INIT;
+	char rcpt[128], r2[128];
+	cJSON *vars = cJSON_Parse("{\"DB_HOST\":\"pg.apps\"}"), *objs = NULL;
+	const cJSON *o;
+
+	keygen(dir, "k", rcpt);
+	keygen(dir, "other", r2);
+	ids = ids_from(dir, "k");
+	other = ids_from(dir, "other");
+	harness_put(dir, "plain.yaml", secret_yaml);
+	run("cd '%s' && mkdir -p tree/app && '%s' -e --age '%s' --encrypted-regex "
+	    "'^(data|stringData)$' --input-type yaml --output-type yaml plain.yaml "
+	    ">tree/app/secret.yaml",
+	    dir, tools()->sops, rcpt);
+	in.root = xasprintf("%s/tree", dir);
+	in.vars = vars;
+	in.decrypt = true;
+	in.ids = ids;
+	ASSERT_OK(kz_flux_build(&in, &objs, &err));
+	o = cJSON_GetArrayItem(objs, 0);
+	ASSERT(!cJSON_GetObjectItem(o, "sops"));
+	ASSERT(streq(yj_get_str(o, "/stringData/password"), "hunter2"));
+	ASSERT(streq(yj_get_str(o, "/stringData/url"), "postgres://pg.apps/app"));
+	ASSERT(streq(yj_get_str(o, "/metadata/namespace"), "apps"));
+	ASSERT(streq(yj_get_str(o, "/metadata/annotations/cflux.io~1source-path"),
+		     "app/secret.yaml:1"));
+	cJSON_Delete(objs);
+	objs = NULL;
+
+	in.ids = other;
+	ASSERT_EQ(kz_flux_build(&in, &objs, &err), -ENOKEY);
+	ASSERT(objs == NULL);
+	if (!str_startswith(err.msg, "decryption failed for 'Secret.v1.[noGrp]/db': failed to "
+				     "decrypt and format 'apps/db' Secret data: cannot get sops "
+				     "data key: no age identity matches"))
+		harness__fail(__FILE__, __LINE__, "message: %s", err.msg);
+	ASSERT(strstr(err.msg, "hunter2") == NULL);
+	in.ids = NULL;
+	ASSERT_EQ(kz_flux_build(&in, &objs, &err), -ENOKEY);
+
+	/* without spec.decryption the object goes through encrypted (the operator refuses it) */
+	in.decrypt = false;
+	ASSERT_OK(kz_flux_build(&in, &objs, &err));
+	ASSERT(sops_is_encrypted(cJSON_GetArrayItem(objs, 0)));
+	cJSON_Delete(objs);
+	free((char *)in.root);
+	cJSON_Delete(vars);
+	sops_identities_free(ids);
+	sops_identities_free(other);
 }
