@@ -484,7 +484,7 @@ static int unwrap_file_key(const struct sops_identities *ids, const struct age_s
 	for (i = 0; i < nst && rc == -ENOKEY; i++) {
 		if (!st[i].x25519)
 			continue;
-		for (j = 0; j < ids->n; j++) {
+		for (j = 0; ids && j < ids->n; j++) {
 			if (x25519(shared, ids->sk[j], st[i].share) < 0) {
 				rc = -EINVAL; /* a low-order share: age refuses the file */
 				break;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/b64.h"
 #include "base/buf.h"
 #include "base/path.h"
 #include "base/str.h"
@@ -678,4 +679,58 @@ TEST(flux_build_decrypts_then_substitutes)
 	cJSON_Delete(vars);
 	sops_identities_free(ids);
 	sops_identities_free(other);
+}
+
+/*
+ * kustomize-controller's other case: a Secret whose data values are sops
+ * files of their own (binary, as `sops -e` writes any file), decrypted
+ * field by field; other formats are refused by name.
+ */
+TEST(flux_build_secret_fields)
+{
+	const char *dir = harness_tmpdir();
+	struct sops_identities *ids;
+	struct kz_flux_in in = { .path = "app", .decrypt = true };
+	struct op_err err = OP_ERR_INIT;
+	char rcpt[128], *enc, *b64, *y;
+	cJSON *objs = NULL;
+	const char *v;
+
+	keygen(dir, "k", rcpt);
+	ids = ids_from(dir, "k");
+	harness_put(dir, "token.bin", "binary\001token\n");
+	run("cd '%s' && '%s' -e --age '%s' --input-type binary --output-type binary token.bin "
+	    ">token.enc",
+	    dir, tools()->sops, rcpt);
+	enc = slurp(dir, "token.enc", NULL);
+	b64 = b64_encode(enc, strlen(enc));
+	y = xasprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: files\n  namespace: a\n"
+		      "data:\n  plain: aGk=\n  token: %s\n",
+		      b64);
+	harness_put(dir, "tree/app/secret.yaml", y);
+	in.root = xasprintf("%s/tree", dir);
+	in.ids = ids;
+	ASSERT_OK(kz_flux_build(&in, &objs, &err));
+	v = yj_get_str(cJSON_GetArrayItem(objs, 0), "/data/token");
+	ASSERT(v && streq(v, "YmluYXJ5AXRva2VuCg=="));
+	ASSERT(streq(yj_get_str(cJSON_GetArrayItem(objs, 0), "/data/plain"), "aGk="));
+	cJSON_Delete(objs);
+	objs = NULL;
+	in.ids = NULL;
+	ASSERT_EQ(kz_flux_build(&in, &objs, &err), -ENOKEY);
+	ASSERT(str_startswith(err.msg, "decryption failed for 'Secret.v1.[noGrp]/files': failed "
+				       "to decrypt and format 'a/files' Secret field 'token': "));
+	free(y);
+	y = xasprintf("apiVersion: v1\nkind: Secret\nmetadata:\n  name: files\n  namespace: a\n"
+		      "data:\n  config.json: %s\n",
+		      b64);
+	harness_put(dir, "tree/app/secret.yaml", y);
+	in.ids = ids;
+	ASSERT_EQ(kz_flux_build(&in, &objs, &err), -ENOTSUP);
+	ASSERT(strstr(err.msg, "Secret field 'config.json'") != NULL);
+	free(y);
+	free(b64);
+	free(enc);
+	free((char *)in.root);
+	sops_identities_free(ids);
 }
