@@ -1171,11 +1171,16 @@ static bool has_other_recipients(const cJSON *s)
 	return false;
 }
 
+/*
+ * The data key: each sops.age[] entry in turn, as sops tries every master
+ * key; the first that opens wins.  A malformed entry does not stop the
+ * search, but its reason is reported if nothing opens.
+ */
 static int data_key(const cJSON *s, const struct sops_identities *ids, unsigned char key[32],
 		    char *err, size_t errlen)
 {
 	const cJSON *age = cJSON_GetObjectItemCaseSensitive(s, "age"), *e;
-	char aerr[128];
+	char aerr[128] = "", first[128] = "";
 	int rc = -ENOKEY;
 
 	if (cJSON_IsArray(age))
@@ -1189,23 +1194,26 @@ static int data_key(const cJSON *s, const struct sops_identities *ids, unsigned 
 			if (!enc)
 				continue;
 			r = sops_age_decrypt(ids, enc, strlen(enc), &pt, &ptl, aerr, sizeof(aerr));
-			if (r == -ENOKEY)
-				continue;
-			if (r == 0 && ptl != 32)
-				r = -EINVAL, snprintf(aerr, sizeof(aerr), "data key is not 32 bytes");
+			if (r == 0 && ptl != 32) {
+				r = -EINVAL;
+				snprintf(aerr, sizeof(aerr), "data key is not 32 bytes");
+			}
 			if (r == 0)
 				memcpy(key, pt, 32);
 			if (pt) {
 				mbedtls_platform_zeroize(pt, ptl);
 				free(pt);
 			}
-			if (r < 0) {
-				seterr(err, errlen, "cannot get sops data key: %s", aerr);
-				return r;
+			if (r == 0)
+				return 0;
+			if (r != -ENOKEY && rc == -ENOKEY) {
+				rc = r;
+				memcpy(first, aerr, sizeof(first));
 			}
-			return 0;
 		}
-	if (has_other_recipients(s))
+	if (rc != -ENOKEY)
+		seterr(err, errlen, "cannot get sops data key: %s", first);
+	else if (has_other_recipients(s))
 		seterr(err, errlen, "cannot get sops data key: no age identity matches; "
 				    "PGP/KMS/Vault recipients are not supported by cflux");
 	else

@@ -734,3 +734,26 @@ TEST(flux_build_secret_fields)
 	free((char *)in.root);
 	sops_identities_free(ids);
 }
+
+/* A malformed age entry before the good one does not stop the search. */
+TEST(sops_bad_age_entry_then_good)
+{
+	const char *dir = harness_tmpdir();
+	struct sops_identities *ids;
+	char rcpt[128], err[256] = "";
+	cJSON *doc, *age, *copy;
+
+	keygen(dir, "k", rcpt);
+	ids = ids_from(dir, "k");
+	doc = sops_encrypt(dir, rcpt, "--encrypted-regex '^(data|stringData)$'", secret);
+	age = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "sops"), "age");
+	cJSON_InsertItemInArray(age, 0, cJSON_Parse("{\"recipient\":\"x\",\"enc\":\"garbage\"}"));
+	copy = cJSON_Duplicate(doc, 1);
+	ASSERT_OK(sops_decrypt(copy, ids, SOPS_VERIFY_MAC, err, sizeof(err)));
+	cJSON_Delete(copy);
+	cJSON_DeleteItemFromArray(age, 1);
+	ASSERT_EQ(sops_decrypt(doc, ids, 0, err, sizeof(err)), -EINVAL);
+	ASSERT(strstr(err, "not an age v1 file") != NULL);
+	cJSON_Delete(doc);
+	sops_identities_free(ids);
+}
