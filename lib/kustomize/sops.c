@@ -1141,10 +1141,12 @@ bool sops_is_encrypted(const cJSON *doc)
 	if (!cJSON_IsObject(s) || !s->child)
 		return false;
 	mac = cJSON_GetObjectItemCaseSensitive(s, "mac");
+	/*
+	 * kyaml's IsNilOrEmpty: null, {} and [] are empty; a scalar, even
+	 * "", is not.
+	 */
 	if (!mac || cJSON_IsNull(mac))
 		return false;
-	if (cJSON_IsString(mac))
-		return *mac->valuestring != 0;
 	return !((cJSON_IsObject(mac) || cJSON_IsArray(mac)) && !mac->child);
 }
 

@@ -75,7 +75,7 @@ int sops_age_decrypt(const struct sops_identities *ids, const void *in, size_t n
 /*
  * True if `doc` is a SOPS document as kustomize-controller's
  * isSOPSEncryptedResource decides: a non-empty top-level "sops" map with a
- * non-empty "mac".
+ * "mac" that is not null, {} or [] (kyaml's IsNilOrEmpty; "" counts).
  */
 bool sops_is_encrypted(const cJSON *doc);
 

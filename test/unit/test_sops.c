@@ -556,7 +556,10 @@ TEST(sops_is_encrypted_rule)
 		bool want;
 	} c[] = {
 		{ "{\"sops\":{\"mac\":\"ENC[x]\"}}", true },
-		{ "{\"sops\":{\"mac\":\"\"}}", false },
+		{ "{\"sops\":{\"mac\":\"\"}}", true }, /* a scalar is not empty to kyaml */
+		{ "{\"sops\":{\"mac\":{}}}", false },
+		{ "{\"sops\":{\"mac\":[]}}", false },
+		{ "{\"sops\":{\"lastmodified\":\"x\"}}", false },
 		{ "{\"sops\":{\"mac\":null}}", false },
 		{ "{\"sops\":{}}", false },
 		{ "{\"sops\":\"x\"}", false },
