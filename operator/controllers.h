@@ -124,9 +124,11 @@ extern const struct ctl_desc kustomization_desc;
 /*
  * The Kustomization spec fields cflux does not implement: NULL when the
  * spec uses none, else `msg` naming the first (the object is then Stalled).
- * Refused: kubeConfig (remote clusters), decryption (SOPS),
+ * Refused: kubeConfig (remote clusters), decryption.serviceAccountName
+ * (KMS workload identity) and a decryption.provider other than "sops",
  * healthCheckExprs and dependsOn[].readyExpr (CEL).  Everything else in
- * the served schema is consumed.
+ * the served schema is consumed (decryption: SOPS with the age keys of
+ * decryption.secretRef).
  */
 const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n);
 

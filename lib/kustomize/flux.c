@@ -20,11 +20,13 @@
 #include <sys/stat.h>
 
 #include "base/alloc.h"
+#include "base/b64.h"
 #include "base/buf.h"
 #include "base/path.h"
 #include "base/str.h"
 #include "kustomize/envsubst.h"
 #include "kustomize/kustomize.h"
+#include "kustomize/sops.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -99,9 +101,175 @@ static void set_labels_annotations(cJSON *obj, const cJSON *cm)
 	}
 }
 
+/* kustomize's resid.Gvk.String(): "Secret.v1.[noGrp]", "Deployment.v1.apps". */
+static void gvk_string(const cJSON *obj, char *out, size_t n)
+{
+	const char *av = yj_get_str(obj, "/apiVersion"), *kind = yj_get_str(obj, "/kind");
+	const char *slash = av ? strchr(av, '/') : NULL;
+
+	if (slash)
+		snprintf(out, n, "%s.%s.%.*s", kind, slash + 1, (int)(slash - av), av);
+	else
+		snprintf(out, n, "%s.%s.[noGrp]", kind, av);
+}
+
 /*
- * The steps after the build, per object: commonMetadata, postBuild
- * substitution, the provenance annotations.  Takes `obj`.
+ * sops' FormatForPath, as kustomize-controller's formatForPath uses it
+ * for the output of a Secret field: only the binary format (any key
+ * without a .json/.yaml/.yml/.env/.ini ending, nor .dockerconfigjson)
+ * is supported here.
+ */
+static bool binary_output(const char *key)
+{
+	static const char *const ends[] = { ".json", ".yaml", ".yml", ".env", ".ini",
+					    ".dockerconfigjson" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		if (str_endswith(key, ends[i]))
+			return false;
+	return true;
+}
+
+/*
+ * One Secret data value: 0 and *ret (new, base64) if it was a sops file
+ * and is decrypted, 1 if it is not a sops file, or a negative errno with
+ * the reason in `err`.  Flux recognises a sops file by marker bytes; the
+ * JSON and binary ones ("mac": "ENC[) are a JSON document, the only
+ * input we read.
+ */
+static int decrypt_field(const struct kz_flux_in *in, const char *key, const char *b64,
+			 char **ret, char *err, size_t errlen)
+{
+	static const char *const others[] = { "sops_mac=ENC[", "[sops]", "mac: ENC[" };
+	char *raw = NULL;
+	size_t n = 0, i;
+	cJSON *doc = NULL;
+	const cJSON *data;
+	int r = 1;
+
+	if (b64_decode(b64, &raw, &n) < 0)
+		return 1; /* Flux lets the apply report it */
+	if (memmem(raw, n, "\"mac\": \"ENC[", 12)) {
+		if (!binary_output(key)) {
+			snprintf(err, errlen, "sops-encrypted Secret fields with a JSON, YAML, dotenv "
+				 "or INI output format are not supported by cflux");
+			r = -ENOTSUP;
+			goto out;
+		}
+		doc = cJSON_ParseWithLength(raw, n);
+		if (!cJSON_IsObject(doc)) {
+			snprintf(err, errlen, "failed to load encrypted binary data: invalid JSON");
+			r = -EINVAL;
+			goto out;
+		}
+		r = sops_decrypt(doc, in->ids, 0, err, errlen);
+		if (r < 0)
+			goto out;
+		data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+		if (!cJSON_IsString(data)) {
+			snprintf(err, errlen, "failed to emit encrypted binary file as decrypted "
+				 "binary: no binary data found in tree");
+			r = -EINVAL;
+			goto out;
+		}
+		*ret = b64_encode(data->valuestring, strlen(data->valuestring));
+		r = 0;
+		goto out;
+	}
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		if (memmem(raw, n, others[i], strlen(others[i]))) {
+			snprintf(err, errlen, "sops-encrypted dotenv, INI and YAML Secret fields are "
+				 "not supported by cflux");
+			r = -ENOTSUP;
+			break;
+		}
+out:
+	if (doc) {
+		/* the plaintext is in the tree: wipe it before it is freed */
+		data = cJSON_GetObjectItemCaseSensitive(doc, "data");
+		if (cJSON_IsString(data))
+			explicit_bzero(data->valuestring, strlen(data->valuestring));
+		cJSON_Delete(doc);
+	}
+	explicit_bzero(raw, n);
+	free(raw);
+	return r;
+}
+
+/*
+ * kustomize-controller's DecryptResource for a Secret that is not itself
+ * a sops document: each data value that is a sops file (a
+ * secretGenerator's file, say) is decrypted on its own.
+ */
+static int decrypt_secret_fields(struct walk *w, cJSON *obj)
+{
+	const char *ns = yj_get_str(obj, "/metadata/namespace");
+	const char *name = yj_get_str(obj, "/metadata/name");
+	cJSON *it;
+	char gvk[160], err[256];
+
+	cJSON_ArrayForEach(it, yj_get(obj, "/data"))
+	{
+		char *out = NULL;
+		int r;
+
+		if (!cJSON_IsString(it) || !it->string)
+			continue;
+		r = decrypt_field(w->in, it->string, it->valuestring, &out, err, sizeof(err));
+		if (r == 1)
+			continue;
+		if (r < 0) {
+			gvk_string(obj, gvk, sizeof(gvk));
+			return op_err_set(w->err, r,
+					  "decryption failed for '%s/%s': failed to decrypt and format "
+					  "'%s/%s' Secret field '%s': %s",
+					  gvk, name, ns ? ns : "", name, it->string, err);
+		}
+		cJSON_SetValuestring(it, out);
+		free(out);
+	}
+	return 0;
+}
+
+/*
+ * spec.decryption: decrypt a SOPS-encrypted object in place, as
+ * kustomize-controller's DecryptResource does after the build.  Our
+ * build adds the source-path annotation, which sops did not encrypt: it
+ * is taken off for the decryption and put back by finish_object().
+ * Messages follow Flux's wording and name the object, never a value.
+ */
+static int decrypt_object(struct walk *w, cJSON *obj)
+{
+	const char *ns = yj_get_str(obj, "/metadata/namespace");
+	const char *name = yj_get_str(obj, "/metadata/name"), *kind = yj_get_str(obj, "/kind");
+	cJSON *ann = yj_get(obj, "/metadata/annotations");
+	char gvk[160], err[256];
+	int r;
+
+	if (!w->in->decrypt)
+		return 0;
+	if (!sops_is_encrypted(obj))
+		return kind && streq(kind, "Secret") ? decrypt_secret_fields(w, obj) : 0;
+	if (cJSON_IsObject(ann)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(ann, KZ_ANN_PATH);
+		if (!ann->child)
+			cJSON_DeleteItemFromObjectCaseSensitive(yj_get(obj, "/metadata"),
+								"annotations");
+	}
+	r = sops_decrypt(obj, w->in->ids, 0, err, sizeof(err));
+	if (r == 0)
+		return 0;
+	gvk_string(obj, gvk, sizeof(gvk));
+	return op_err_set(w->err, r,
+			  "decryption failed for '%s/%s': failed to decrypt and format '%s/%s' %s "
+			  "data: %s",
+			  gvk, name, ns ? ns : "", name, kind, err);
+}
+
+/*
+ * The steps after the build, per object: commonMetadata, decryption,
+ * postBuild substitution, the provenance annotations.  Takes `obj`.
  */
 static int finish_object(struct walk *w, cJSON *obj, const char *where)
 {
@@ -121,7 +289,9 @@ static int finish_object(struct walk *w, cJSON *obj, const char *where)
 	}
 	if (w->in->common_metadata)
 		set_labels_annotations(obj, w->in->common_metadata);
-	r = substitute(w, &obj, where);
+	r = decrypt_object(w, obj);
+	if (r == 0)
+		r = substitute(w, &obj, where);
 	if (r < 0) {
 		cJSON_Delete(obj);
 		return r;

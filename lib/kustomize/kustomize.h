@@ -49,6 +49,8 @@
 #include "base/buf.h"
 #include "base/err.h"
 
+struct sops_identities;
+
 struct kz_limits {
 	size_t max_files;  /* files read (kustomizations, resources, patches, generator inputs) */
 	size_t max_bytes;  /* bytes read, all files together */
@@ -168,6 +170,8 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
  *      kustomization file gets the one Flux generates);
  *   3. `commonMetadata`: its labels and annotations set on every object
  *      (metadata only), overriding;
+ *   3b. `decryption`: SOPS-encrypted objects decrypted (see `decrypt`
+ *      below), with kustomize-controller's error text;
  *   4. `postBuild`: ${var} substitution per object on its YAML text
  *      (envsubst.h), with the variables already merged by the caller
  *      (substituteFrom in order, then substitute), skipped for objects
@@ -199,6 +203,14 @@ struct kz_flux_in {
 	bool ignore_missing_components; /* drop components whose directory is absent */
 	const char *revision;           /* the artifact revision, for the annotation */
 	size_t max_files, max_bytes;    /* 0: KZ_LIMITS_DEFAULT's */
+	/*
+	 * spec.decryption is set: every object sops_is_encrypted() finds is
+	 * decrypted (sops.h) after the build, before substitution, with `ids`
+	 * (may be NULL or empty: then such an object fails with "no age
+	 * identity matches").  The MAC is not checked, as in Flux.
+	 */
+	bool decrypt;
+	const struct sops_identities *ids;
 };
 
 /*

@@ -2,7 +2,7 @@
 # build.sh: build the pinned test binaries (kube-apiserver, etcd, helm, Flux
 # controllers, ...) from Go modules into a cache outside the repository.
 #
-#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|flux-source|servers|oci|all]     (default: core)
+#   bash test/cluster/build.sh [core|oracles|flux|flux-crds|flux-source|servers|oci|sops|all]     (default: core)
 #
 #   core     kube-apiserver, kube-controller-manager, kubectl and the node's
 #            kube-scheduler, kubelet, kube-proxy (k8s.io/kubernetes through a
@@ -331,6 +331,14 @@ build_oci() {
 	build_tool oras "$ORAS_VERSION" oras.land/oras oras.land/oras/cmd/oras
 }
 
+# SOPS with age (build.sh sops): the unit tests and sops.sh encrypt their
+# fixtures with the real tools, so what we decrypt is what users commit.
+build_sops() {
+	build_tool sops "$SOPS_VERSION" github.com/getsops/sops/v3 github.com/getsops/sops/v3/cmd/sops
+	build_tool age "$AGE_VERSION" filippo.io/age filippo.io/age/cmd/age
+	build_tool age-keygen "$AGE_VERSION" filippo.io/age filippo.io/age/cmd/age-keygen
+}
+
 
 # CoreDNS: its main package is the module root; no replace directives.
 build_coredns() {
@@ -394,6 +402,7 @@ flux) build_flux ;;
 flux-crds) build_flux_crds ;;
 servers) build_servers ;;
 oci) build_oci ;;
+sops) build_sops ;;
 flux-source) build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION" ;;
 flux-helm)
 	build_flux_controller source-controller "$SOURCE_CONTROLLER_VERSION"
@@ -404,6 +413,6 @@ flux-kustomize)
 	build_flux_controller kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
 	;;
 all) build_core; build_oracles; build_flux ;;
-*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|flux-helm|flux-kustomize|servers|oci|all]" ;;
+*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|flux-helm|flux-kustomize|servers|oci|sops|all]" ;;
 esac
 log "$what done in $(($(date +%s) - start)) s (cache: $TB)"

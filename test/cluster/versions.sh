@@ -22,6 +22,9 @@ COSIGN_VERSION=v2.6.5
 FLUX_CLI_VERSION=v2.9.5
 CRANE_VERSION=v0.22.1
 ORAS_VERSION=v1.3.6
+# SOPS and age (build.sh sops): fixtures for the Kustomization decryption tests.
+SOPS_VERSION=v3.13.3
+AGE_VERSION=v1.3.2
 # S3 and Azure Blob test servers (servers.sh): versitygw checks SigV4 on every
 # request (test/cluster/README.md says why not moto); Azurite from npm.
 VERSITYGW_VERSION=v1.8.0

@@ -32,6 +32,7 @@ static const char *const consumed[] = {
 	"postBuild/substituteFrom[]/name", "postBuild/substituteFrom[]/optional", "dependsOn",
 	"dependsOn[]/name", "dependsOn[]/namespace", "healthChecks", "healthChecks[]/apiVersion",
 	"healthChecks[]/kind", "healthChecks[]/name", "healthChecks[]/namespace",
+	"decryption", "decryption/provider", "decryption/secretRef", "decryption/secretRef/name",
 };
 
 /* Refused: a spec that sets one (as given here) is Stalled with the field named. */
@@ -47,8 +48,11 @@ static const struct {
 	{ "dependsOn[]/readyExpr", "{\"dependsOn\":[{\"name\":\"a\"},{\"name\":\"b\","
 				   "\"readyExpr\":\"dep.status.x\"}]}",
 	  "spec.dependsOn[].readyExpr (of 'b')" },
-	{ "decryption", "{\"decryption\":{\"provider\":\"sops\",\"secretRef\":{\"name\":\"k\"}}}",
-	  "spec.decryption (provider 'sops')" },
+	{ "decryption/serviceAccountName",
+	  "{\"decryption\":{\"provider\":\"sops\",\"serviceAccountName\":\"kms\"}}",
+	  "spec.decryption.serviceAccountName" },
+	{ "decryption/provider", "{\"decryption\":{\"provider\":\"vault\"}}",
+	  "spec.decryption.provider 'vault'" },
 	{ "kubeConfig", "{\"kubeConfig\":{\"secretRef\":{\"name\":\"kc\"}}}", "spec.kubeConfig" },
 	{ "kubeConfig", "{\"kubeConfig\":{\"configMapRef\":{\"name\":\"kc\"}}}",
 	  "spec.kubeConfig" },
@@ -147,6 +151,8 @@ TEST(what_is_read_is_not_refused)
 		"{\"deletionPolicy\":\"WaitForTermination\"}",
 		"{\"healthCheckExprs\":[],\"decryption\":null,\"kubeConfig\":null}",
 		"{\"dependsOn\":[{\"name\":\"a\",\"readyExpr\":\"\"}],\"wait\":true}",
+		"{\"decryption\":{\"provider\":\"sops\",\"secretRef\":{\"name\":\"k\"}}}",
+		"{\"decryption\":{\"provider\":\"sops\",\"serviceAccountName\":\"\"}}",
 	};
 	char msg[600];
 
