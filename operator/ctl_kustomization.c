@@ -5,15 +5,17 @@
  * The manager's skeleton (manager.h) does the lifecycle every kind
  * shares: the finalizer, suspend, the status write.  Deletion
  * (finalize()): delete what the inventory lists as spec.deletionPolicy
- * says (MirrorPrune: with spec.prune; Delete; Orphan: never), as the
- * service account that applied it; a
- * failed deletion (Forbidden, say) keeps the finalizer, says why in
- * Ready=False PruneFailed and an Event, and is retried.  One reconcile, as callbacks on the loop with the file work
- * on the thread pool:
+ * says (MirrorPrune: with spec.prune; Delete; Orphan: never;
+ * WaitForTermination: as Delete, then wait until it is gone), as the
+ * service account that applied it; a failed deletion (Forbidden, say)
+ * keeps the finalizer, says why in Ready=False PruneFailed and an Event,
+ * and is retried.  One reconcile, as callbacks on the loop with the file
+ * work on the thread pool:
  *
  *   source       the source (any source kind) from its controller's
  *                cache; missing or without an artifact: Ready=False
- *                ArtifactFailed, retried after --requeue-dependency
+ *                ArtifactFailed (only logged, as Flux), retried after
+ *                retryInterval or --requeue-dependency
  *   dependsOn    each dependency Ready at its current generation, else
  *                Ready=False DependencyNotReady and the same wait; a
  *                dependency cycle is Stalled (Flux would wait forever)

@@ -65,9 +65,9 @@ int sops_identities_add(struct sops_identities *ids, const char *text, size_t n,
  * "-----BEGIN AGE ENCRYPTED FILE-----") with the first identity that
  * opens one of its X25519 stanzas (`ids` NULL: none, so -ENOKEY).  On
  * success returns 0 and stores the plaintext in *ret (NUL-terminated,
- * caller wipes and frees) and its length in *ret_len.  -ENOKEY when no identity matches, -EINVAL for a
- * malformed file, -EBADMSG for a failed authentication, -EFBIG above
- * 1 MiB of payload.
+ * caller wipes and frees) and its length in *ret_len.  -ENOKEY when no
+ * identity matches, -EINVAL for a malformed file, -EBADMSG for a failed
+ * authentication, -EFBIG above 1 MiB of payload.
  */
 int sops_age_decrypt(const struct sops_identities *ids, const void *in, size_t n,
 		     unsigned char **ret, size_t *ret_len, char *err, size_t errlen);
@@ -93,9 +93,9 @@ enum sops_flags {
  * Decrypt the SOPS document `doc` (a JSON object) in place: every
  * encrypted leaf is replaced by its typed plaintext and the top-level
  * "sops" key is removed (`ids` may be NULL: no identity).  Returns 0, or
- * a negative errno with a message in err: -ENOKEY (no age identity matches), -EBADMSG (a value or the MAC
- * does not authenticate, "MAC mismatch"), -ENOTSUP (metadata we do not
- * support), -EINVAL (malformed).  On failure `doc` may be half-decrypted:
+ * a negative errno with a message in err: -ENOKEY (no age identity
+ * matches), -EBADMSG (a value or the MAC does not authenticate, "MAC
+ * mismatch"), -ENOTSUP (metadata we do not support), -EINVAL (malformed).  On failure `doc` may be half-decrypted:
  * the caller discards it.
  */
 int sops_decrypt(cJSON *doc, const struct sops_identities *ids, unsigned flags, char *err,
