@@ -238,6 +238,9 @@ server.document-root = "$S/helm"
 server.errorlog = "$S/lighttpd-helm-error.log"
 accesslog.filename = "$S/helm-access.log"
 accesslog.format = "%h %V %u %t \"%r\" %>s %b"
+# A test rewrites index.yaml and asks for it again at once: lighttpd's stat
+# cache would answer with the old file's ETag (a 304) for up to a second.
+server.stat-cache-engine = "disable"
 mimetype.assign = ( ".yaml" => "text/yaml", ".yml" => "text/yaml", ".json" => "application/json",
                     ".tgz" => "application/gzip", ".gz" => "application/gzip", ".prov" => "text/plain",
                     "" => "application/octet-stream" )
