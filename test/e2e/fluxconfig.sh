@@ -29,10 +29,12 @@ rejected() { # WANT-IN-MESSAGE NAME SPEC
 }
 
 # ------------------------------------------------------------ the CRD's own checks
-check "two repository refs are rejected by the apiserver" rejected "exactly one of branch" two \
-"  gitRepository:
+several_refs() {
+	fc two "  gitRepository:
     url: https://example.com/x.git
-    repositoryRef: {branch: main, tag: v1}"
+    repositoryRef: {branch: main, tag: v1}" | k apply --dry-run=server -f -
+}
+check "several repository refs are accepted, as Azure's API accepts them" several_refs
 check "sourceKind GitRepository without its body is rejected" rejected "needs the gitRepository body" nobody \
 "  sourceKind: GitRepository
   ociRepository: {url: oci://example.com/x}"
@@ -138,6 +140,17 @@ noncompliant() {
 		cond fluxconfiguration cfg Ready message | tee /dev/stderr | grep -q "ConfigMap/$NS/app"
 }
 check "a broken revision: Non-Compliant, Ready=False with the child's message" poll 90 noncompliant
+
+# Several refs: Azure's precedence (commit over semver, tag and branch),
+# which is the GitRepository's: main has moved on, the commit stays.
+fc pinned "  gitRepository:
+    url: $GIT_HTTP_URL/$REPO.git
+    repositoryRef: {branch: main, commit: $SHA1}" | k apply -f - >/dev/null
+check "repositoryRef branch + commit: the GitRepository gets both" poll 30 bash -c \
+	"[ \"\$($KUBECTL get gitrepository -n $NS pinned -o jsonpath='{.spec.ref.branch} {.spec.ref.commit}')\" = 'main $SHA1' ]"
+check "... and syncs the commit, not the branch's head" poll 60 bash -c \
+	"[ \"\$($KUBECTL get fc -n $NS pinned -o jsonpath='{.status.sourceSyncedCommitId}')\" = 'main@sha1:$SHA1' ]"
+k delete fluxconfiguration -n "$NS" pinned --wait=false >/dev/null
 
 # ------------------------------------------------------------ spec changes
 k patch fluxconfiguration -n "$NS" cfg --type=json \
