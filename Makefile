@@ -109,7 +109,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz fuzz-long lint clean help bench-kube bench bench-kustomize bench-git \
+.PHONY: all build test unit deps fuzz fuzz-long lint clean help bench-kube bench parity bench-kustomize bench-git \
 	bench-helm bench-oci demo image tmpl-random test-bucket-large
 .DEFAULT_GOAL := all
 
@@ -218,6 +218,12 @@ bench-oci: $(BIN)/cflux
 # lib/source/git.c (one src_git_fetch, as the GitRepository reconciler)
 # next to git on a 10 000-file, 100 MB repository from the test servers
 # (test/bench/git.sh; BENCH_GIT_FILES, BENCH_GIT_MB, BENCH_GIT_RUNS).
+# The parity suite (test/e2e/parity.sh): public directories through Flux's
+# own source- and kustomize-controller, then through cflux, compared.
+# Needs the local control plane and servers (make cluster-up).
+parity: $(BIN)/cflux-operator testbin
+	$(Q)CFLUX_PARITY=1 bash test/e2e/parity.sh
+
 bench-git: $(BUILD)/test/gitbench
 	$(Q)BUILD=$(BUILD) bash test/bench/git.sh
 
