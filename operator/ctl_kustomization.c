@@ -996,18 +996,6 @@ static const char *ready_reason(const struct rc *rc)
 	return r && *r ? r : "info";
 }
 
-/* Whether `text` holds `line` as one of its lines. */
-static bool has_line(const char *text, const char *line)
-{
-	size_t n = strlen(line);
-	const char *p;
-
-	for (p = text; (p = strstr(p, line)); p++)
-		if ((p == text || p[-1] == '\n') && (p[n] == '\0' || p[n] == '\n'))
-			return true;
-	return false;
-}
-
 static void terminated(const struct wait_result *res, void *payload)
 {
 	struct ksjob *j = payload;
@@ -1022,36 +1010,6 @@ static void terminated(const struct wait_result *res, void *payload)
 }
 
 /*
- * The inventory's objects that `changes` says were deleted, as references
- * for wait_terminated().
- */
-static cJSON *deleted_refs(const cJSON *inventory, const char *changes)
-{
-	cJSON *set = cJSON_CreateArray(), *ref;
-	const cJSON *e;
-
-	cJSON_ArrayForEach(e, yj_get(inventory, "/entries"))
-	{
-		const char *ns, *id = yj_get_str(e, "/id"), *v = yj_get_str(e, "/v");
-		char *line;
-
-		if (!id || !v || !(ref = apply_inventory_ref(id, v)))
-			continue;
-		ns = yj_get_str(ref, "/metadata/namespace");
-		line = ns && *ns ? xasprintf("%s/%s/%s deleted", yj_get_str(ref, "/kind"), ns,
-					     yj_get_str(ref, "/metadata/name")) :
-				   xasprintf("%s/%s deleted", yj_get_str(ref, "/kind"),
-					     yj_get_str(ref, "/metadata/name"));
-		if (has_line(changes, line))
-			cJSON_AddItemToArray(set, ref);
-		else
-			cJSON_Delete(ref);
-		free(line);
-	}
-	return set;
-}
-
-/*
  * Deleted: the change set as a Normal Event, as Flux's finalize; with
  * deletionPolicy WaitForTermination the finalizer stays until what was
  * deleted is gone, or spec.timeout has passed (a Warning, then let go).
@@ -1061,7 +1019,6 @@ static void pruned_all(struct apply_result *res, void *payload)
 	struct ksjob *j = payload;
 	struct rc *rc = j->rc;
 	char msg[1024];
-	cJSON *set;
 	int r;
 
 	if (res->r < 0) {
@@ -1078,9 +1035,8 @@ static void pruned_all(struct apply_result *res, void *payload)
 		rc_finalized(rc);
 		return;
 	}
-	set = deleted_refs(yj_get(rc->obj->json, "/status/inventory"), res->pruned);
-	r = wait_terminated(j->client, j->k->mapper, set, ms(j->timeout_ns), terminated, j, NULL);
-	cJSON_Delete(set);
+	r = wait_terminated(j->client, j->k->mapper, res->pruned_refs, ms(j->timeout_ns),
+			    terminated, j, NULL);
 	if (r < 0)
 		rc_finalized(rc);
 }

@@ -1397,6 +1397,11 @@ static void finish(struct apply_run *run)
 	change_sets(run);
 	res.changes = run->changes.buf ? run->changes.buf : (char *)"";
 	res.pruned = run->pruned.buf ? run->pruned.buf : (char *)"";
+	res.pruned_refs = cJSON_CreateArray();
+	for (size_t k = 0; k < run->nstale; k++)
+		if (run->stale[k].act == ACT_DELETED)
+			cJSON_AddItemToArray(res.pruned_refs,
+					     cJSON_Duplicate(run->stale[k].desired, 1));
 	res.created = run->created;
 	res.configured = run->configured;
 	res.unchanged = run->unchanged;
@@ -1407,6 +1412,7 @@ static void finish(struct apply_run *run)
 	run->phase = PH_DONE;
 	run->done(&res, run->payload);
 	cJSON_Delete(inv);
+	cJSON_Delete(res.pruned_refs);
 	run_free(run);
 }
 

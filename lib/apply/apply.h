@@ -121,6 +121,12 @@ struct apply_result {
 	char *changes;
 	char *pruned;
 	/*
+	 * The objects of `pruned` that were deleted (or were gone already):
+	 * [{apiVersion, kind, metadata: {name, namespace}}], what
+	 * wait_terminated() takes; borrowed.
+	 */
+	cJSON *pruned_refs;
+	/*
 	 * Detect-only objects that differ: [{"object": "Kind/ns/name",
 	 * "fields": "spec.replicas, metadata.labels.app"}] ("absent", "not
 	 * in the revision (not pruned)"), in apply order; borrowed.
