@@ -7,7 +7,9 @@
  * `concurrency` objects at a time, and the phase ends when the last
  * chain has finished (`active` reaches 0 with nothing queued):
  *
- *   RESOLVE   mapper_resolve() per object (cached after the first)
+ *   RESOLVE   mapper_resolve() per object (cached after the first); a
+ *             NoMatch is asked again NOMATCH_TRIES times unless a CRD
+ *             of the set defines the kind (then it waits for stage 0)
  *   CHECK     GET the live object, then dry-run apply (all objects whose
  *             kind exists); immutable-field errors mark a recreate when
  *             forced; any other error fails the run before anything
@@ -41,6 +43,14 @@
 #define ANN_RECONCILE "kustomize.toolkit.fluxcd.io/reconcile"
 #define LAST_APPLIED "kubectl.kubernetes.io/last-applied-configuration"
 #define DELETE_POLL_MS 500
+/*
+ * A kind discovery does not know is asked for again this many times, this
+ * far apart (past the mapper's one-second memory of a miss), before the
+ * object fails: a truly unknown kind costs a few seconds, not the stage
+ * timeout.
+ */
+#define NOMATCH_TRIES 3
+#define NOMATCH_RETRY_MS 1100
 
 enum phase { PH_RESOLVE, PH_CHECK, PH_STAGE0, PH_STAGE1, PH_STAGE2, PH_PRUNE, PH_PRUNE_DEFS, PH_DONE };
 
@@ -64,9 +74,9 @@ struct aobj {
 	cJSON *live;          /* GET result, or NULL when absent */
 	cJSON *dry;           /* dry-run result */
 	enum action act;
-	uv_timer_t *timer;    /* recreate: waiting for the old object to go */
+	uv_timer_t *timer;    /* recreate: waiting for the old object to go; a NoMatch retry */
 	unsigned rechecks;    /* the live object moved between GET and dry-run */
-	unsigned resolve_tries; /* a deferred kind not yet in discovery */
+	unsigned resolve_tries; /* a kind not (yet) in discovery: asked again */
 };
 
 struct apply_run {
@@ -439,6 +449,9 @@ static void take_mapping(struct aobj *o, const struct kube_mapping *m)
 	}
 }
 
+static void resolve_retry(uv_timer_t *t);
+static void timer_free(uv_handle_t *h);
+
 static void resolved(int r, const struct kube_mapping *m, const struct op_err *err, void *p)
 {
 	struct aobj *o = p;
@@ -458,12 +471,40 @@ static void resolved(int r, const struct kube_mapping *m, const struct op_err *e
 			    streq(s_or(yj_get_str(d, "/spec/names/kind")), o->kind))
 				o->deferred = true;
 		}
+		if (!o->deferred && o->resolve_tries < NOMATCH_TRIES) {
+			/*
+			 * Discovery can miss a kind for a moment, a built-in one
+			 * included, while the apiserver takes in CRDs another
+			 * apply just created: ask again, briefly, as Flux's
+			 * deferred mapper does, before calling it unknown.
+			 */
+			o->resolve_tries++;
+			o->timer = xmalloc(sizeof(*o->timer));
+			uv_timer_init(kube_client_loop(run->c), o->timer);
+			o->timer->data = o;
+			uv_timer_start(o->timer, resolve_retry, NOMATCH_RETRY_MS, 0);
+			return;
+		}
 		if (!o->deferred)
 			fail_obj(run, o, r, "dry-run failed", err);
 	} else {
 		fail_obj(run, o, r, "dry-run failed", err);
 	}
+	o->resolve_tries = 0;
 	obj_finished(o);
+}
+
+static void resolve_retry(uv_timer_t *t)
+{
+	struct aobj *o = t->data;
+
+	uv_close((uv_handle_t *)t, timer_free);
+	o->timer = NULL;
+	if (mapper_resolve(o->run->m, o->av, o->kind, resolved, o) < 0) {
+		fail_obj(o->run, o, -EIO, "dry-run failed", NULL);
+		o->resolve_tries = 0;
+		obj_finished(o);
+	}
 }
 
 /* ---- CHECK: get + dry-run ---- */

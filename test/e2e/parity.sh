@@ -28,15 +28,6 @@
 set -u
 
 NAME=parity
-# Opt-in (make parity) until cflux's kind resolution survives discovery's
-# moment of incompleteness after CRDs are applied: it once failed a
-# ClusterRole with "no matches for kind" there (issue #22), so the suite
-# would fail make test at random.
-if [ -z "${CFLUX_PARITY:-}" ]; then
-	echo "ok 1 - # SKIP the parity suite runs with make parity (CFLUX_PARITY=1)"
-	echo "1..1"
-	exit 0
-fi
 CFLUX_OPERATOR_MODE=${CFLUX_OPERATOR_MODE:-local}
 # shellcheck source=test/e2e/lib/operator.bash
 . "$(dirname "$0")/lib/operator.bash"

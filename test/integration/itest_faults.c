@@ -6,10 +6,13 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "apply/apply.h"
 #include "base/buf.h"
 #include "itest.h"
 #include "kube/informer.h"
+#include "kube/mapper.h"
 
 struct proxy {
 	struct itest_proxy fp;
@@ -258,6 +261,86 @@ TEST(informer_recovers_from_watch_faults)
 
 	informer_close(inf, itest__closed, &closed);
 	itest_wait(&loop, &closed, 10000);
+	kube_client_unref(c);
+	itest_delete_namespace(&loop, direct, ns);
+	itest_finish(&loop, direct);
+	proxy_stop(&p);
+}
+
+struct applied {
+	bool done;
+	int r;
+	unsigned created;
+	char msg[512];
+};
+
+static void apply_done(struct apply_result *res, void *payload)
+{
+	struct applied *a = payload;
+
+	a->done = true;
+	a->r = res->r;
+	a->created = res->created;
+	snprintf(a->msg, sizeof(a->msg), "%s", res->err.msg);
+}
+
+static void apply_one(uv_loop_t *loop, struct kube_client *c, struct kube_mapper *mp,
+		      const char *json, struct applied *a)
+{
+	struct apply_opts o = { .field_manager = "kustomize-controller", .owner_name = "app",
+				.owner_ns = "flux-system", .stage_wait_ms = 60000 };
+	cJSON *set = cJSON_Parse(json);
+
+	ASSERT_NOT_NULL(set);
+	memset(a, 0, sizeof(*a));
+	ASSERT_OK(apply_set(c, mp, set, &o, apply_done, a, NULL));
+	cJSON_Delete(set);
+	itest_wait(loop, &a->done, 60000);
+}
+
+/*
+ * Discovery answering 404 for a built-in group-version for a moment (the
+ * apiserver does, while it takes in CRDs another apply created): the
+ * apply asks again and succeeds.  A kind no one serves still fails, with
+ * kubectl's message, in seconds.
+ */
+TEST(apply_survives_a_discovery_miss)
+{
+	struct proxy p = { 0 };
+	struct kube_client *c, *direct;
+	struct kube_mapper *mp;
+	struct applied a;
+	uv_loop_t loop;
+	uint64_t t0;
+	char *ns, *json;
+
+	proxy_start(&p);
+	uv_loop_init(&loop);
+	c = proxied_client(&loop, &p);
+	direct = itest_client(&loop);
+	ns = itest_namespace(&loop, direct, "nomatch");
+	ASSERT_OK(mapper_new(c, &mp));
+
+	rules(&p, "[{\"path\":\"^/apis/rbac.authorization.k8s.io/v1$\",\"count\":2,"
+		  "\"action\":\"status\",\"status\":404,\"reason\":\"NotFound\","
+		  "\"message\":\"the server could not find the requested resource\"}]");
+	json = xasprintf("[{\"apiVersion\":\"rbac.authorization.k8s.io/v1\",\"kind\":\"Role\","
+			 "\"metadata\":{\"name\":\"r\",\"namespace\":\"%s\"},\"rules\":[]}]", ns);
+	apply_one(&loop, c, mp, json, &a);
+	free(json);
+	ASSERT_OK(a.r);
+	ASSERT_EQ(a.created, 1);
+
+	json = xasprintf("[{\"apiVersion\":\"nope.cflux.io/v1\",\"kind\":\"Nope\","
+			 "\"metadata\":{\"name\":\"n\",\"namespace\":\"%s\"}}]", ns);
+	t0 = uv_now(&loop);
+	apply_one(&loop, c, mp, json, &a);
+	free(json);
+	ASSERT_EQ(a.r, -ENOENT);
+	ASSERT_CONTAINS(a.msg, "no matches for kind \"Nope\" in version \"nope.cflux.io/v1\"");
+	ASSERT(uv_now(&loop) - t0 < 10000);
+
+	mapper_free(mp);
 	kube_client_unref(c);
 	itest_delete_namespace(&loop, direct, ns);
 	itest_finish(&loop, direct);
