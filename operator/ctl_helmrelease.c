@@ -46,10 +46,17 @@
  * post-renderers, commonMetadata and the origin labels, so the release's
  * manifest is kustomize's printing of the objects, as under Flux.
  *
- * Not implemented, refused when set: hooks are not run (a chart with
- * install/upgrade hooks is refused unless disableHooks), tests, drift
- * detection, kubeConfig, install.crds policies other than the default,
- * keepHistory.
+ * Hooks (hooks.h) run as Helm runs them, each action's pre hooks before
+ * the apply and its post hooks after the wait (install, upgrade,
+ * rollback), the delete hooks around an uninstall, unless that action's
+ * disableHooks.  spec.test runs the test hooks after an install or
+ * upgrade, and on an in-sync release not yet tested: TestSuccess, the
+ * snapshot's testHooks, and a failure remediated as the action's own
+ * would be (rollback or uninstall while retries last, then Stalled).
+ *
+ * Not implemented, refused when set: test filters, drift detection,
+ * kubeConfig, install.crds policies other than the default, keepHistory,
+ * the rollback and uninstall options other than disableHooks.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,6 +74,7 @@
 #include "conditions.h"
 #include "controllers.h"
 #include "helm/helm.h"
+#include "hooks.h"
 #include "postrender.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -83,6 +91,7 @@ enum hr_action {
 	ACT_INSTALL,
 	ACT_UPGRADE,
 	ACT_ROLLBACK,
+	ACT_TEST,    /* in sync, but not tested yet (spec.test.enable) */
 	ACT_STALL,   /* retries exhausted, or a chart we cannot run */
 };
 
@@ -103,6 +112,17 @@ struct hrjob {
 	int64_t install_timeout_ns, upgrade_timeout_ns; /* spec.<action>.timeout, else timeout */
 	int max_history;
 	bool wait_install, wait_upgrade, hooks_off_install, hooks_off_upgrade;
+	bool hooks_off_rollback, hooks_off_uninstall;
+	cJSON *uninstalling;       /* uninstall: the newest record, whose delete hooks run */
+	void (*hooks_next)(struct hrjob *j);
+	bool hooks_pre;
+	char *post_delete_err;     /* uninstall: a post-delete hook's failure */
+	bool truncate;             /* status.history truncated (in sync, or remediating) */
+	bool test, test_ignore;    /* spec.test.enable, spec.test.ignoreFailures */
+	int64_t test_timeout_ns;   /* spec.test.timeout, else timeout */
+	cJSON *tested;             /* testHooks of the release tested now ({} for none) */
+	int tested_version;
+	enum hr_action tested_after; /* the action the test followed (ACT_NONE: in sync) */
 	int install_retries, upgrade_retries;
 	bool upgrade_uninstall;    /* upgrade.remediation.strategy: uninstall */
 	bool remediate_last;       /* upgrade.remediation.remediateLastFailure */
@@ -159,6 +179,9 @@ static void job_release(void *job)
 
 	if (j->client)
 		kube_client_unref(j->client);
+	cJSON_Delete(j->uninstalling);
+	free(j->post_delete_err);
+	cJSON_Delete(j->tested);
 	free(j->release);
 	free(j->target_ns);
 	free(j->storage_ns);
@@ -270,6 +293,8 @@ static const struct field f_pr_kustomize[] = { FE("patches", f_patch), FE("image
 					       F(NULL) };
 static const struct field f_post_renderer[] = { FS("kustomize", f_pr_kustomize), F(NULL) };
 static const struct field f_common_md[] = { F("labels"), F("annotations"), F(NULL) };
+static const struct field f_hooks_only[] = { F("disableHooks"), F(NULL) };
+static const struct field f_test[] = { F("enable"), F("timeout"), F("ignoreFailures"), F(NULL) };
 static const struct field f_spec[] = {
 	FS("chartRef", f_ref),
 	FE("postRenderers", f_post_renderer),
@@ -288,6 +313,9 @@ static const struct field f_spec[] = {
 	F("maxHistory"),
 	FS("install", f_install),
 	FS("upgrade", f_upgrade),
+	FS("rollback", f_hooks_only),
+	FS("test", f_test),
+	FS("uninstall", f_hooks_only),
 	F(NULL),
 };
 
@@ -596,6 +624,17 @@ static const char *snapshot_oci_digest(const struct hrjob *j, const cJSON *rel)
 	return j->digest;
 }
 
+/* The testHooks the status recorded for release `version`, or NULL (not tested). */
+static const cJSON *status_test_hooks(const struct hrjob *j, int version)
+{
+	const cJSON *h;
+
+	cJSON_ArrayForEach(h, yj_get(j->rc->obj->json, "/status/history"))
+		if ((int)cJSON_GetNumberValue(yj_get(h, "/version")) == version)
+			return yj_get(h, "/testHooks");
+	return NULL;
+}
+
 static cJSON *snapshot(const struct hrjob *j, const cJSON *rel)
 {
 	cJSON *s = cJSON_CreateObject();
@@ -632,17 +671,34 @@ static cJSON *snapshot(const struct hrjob *j, const cJSON *rel)
 		cJSON_AddStringToObject(s, "lastDeployed", ld);
 	if (oci)
 		cJSON_AddStringToObject(s, "ociDigest", oci);
+	if (j->tested && rel_version(rel) == j->tested_version)
+		cJSON_AddItemToObject(s, "testHooks", cJSON_Duplicate(j->tested, 1));
+	else if (status_test_hooks(j, rel_version(rel)))
+		cJSON_AddItemToObject(s, "testHooks",
+				      cJSON_Duplicate(status_test_hooks(j, rel_version(rel)), 1));
 	return s;
 }
 
+static cJSON *history_get(const struct hrjob *j, int version);
+
+static int cmp_snapshot_desc(const void *a, const void *b)
+{
+	double x = cJSON_GetNumberValue(yj_get(*(cJSON *const *)a, "/version"));
+	double y = cJSON_GetNumberValue(yj_get(*(cJSON *const *)b, "/version"));
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
 /*
- * status.history from the stored releases: newest first, up to the
- * previous successful release (Flux's truncation), at most maxHistory.
+ * status.history from the stored releases, newest first.  Flux truncates
+ * it (below) only when the release is in sync and before a remediation
+ * (j->truncate); otherwise what it held stays, the new releases on top.
  */
 static void write_history(struct hrjob *j)
 {
-	cJSON *hist = cJSON_CreateArray();
-	int n = cJSON_GetArraySize(j->history), kept = 0;
+	cJSON *hist = cJSON_CreateArray(), **v;
+	int n = cJSON_GetArraySize(j->history), kept = 0, m;
+	const cJSON *old, *prev;
 
 	/*
 	 * As helm-controller's Snapshots.Truncate: the newest release, then
@@ -658,6 +714,26 @@ static void write_history(struct hrjob *j)
 		if (i < n - 1 && (streq(s, "deployed") || streq(s, "superseded")))
 			break;
 	}
+	prev = j->truncate ? NULL : yj_get(j->rc->status, "/history");
+	cJSON_ArrayForEach(old, prev)
+	{
+		int ver = (int)cJSON_GetNumberValue(yj_get(old, "/version"));
+		const cJSON *h, *rel = history_get(j, ver);
+		bool have = false;
+
+		cJSON_ArrayForEach(h, hist)
+			have |= (int)cJSON_GetNumberValue(yj_get(h, "/version")) == ver;
+		if (!have)
+			cJSON_AddItemToArray(hist, rel ? snapshot(j, rel) : cJSON_Duplicate(old, 1));
+	}
+	m = cJSON_GetArraySize(hist);
+	v = xcalloc(m ? (size_t)m : 1, sizeof(*v));
+	for (int i = 0; i < m; i++)
+		v[i] = cJSON_DetachItemFromArray(hist, 0);
+	qsort(v, (size_t)m, sizeof(*v), cmp_snapshot_desc);
+	for (int i = 0; i < m; i++)
+		cJSON_AddItemToArray(hist, v[i]);
+	free(v);
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rc->status, "history");
 	cJSON_AddItemToObject(j->rc->status, "history", hist);
 }
@@ -718,15 +794,14 @@ static char *release_ref(const struct hrjob *j, int version)
 			 xasprintf("%s/%s", j->target_ns, j->release);
 }
 
-/* Ready=True from the deployed release, requeue after the interval. */
-static void ready(struct hrjob *j, const char *reason, const char *msg)
+/* Released=True from the deployed release (Ready is the caller's). */
+static void released(struct hrjob *j, const char *reason, const char *msg)
 {
 	struct rc *rc = j->rc;
 	int64_t now = time_now_ns();
 
 	cond_delete(rc->status, COND_STALLED);
 	cond_set(rc->status, "Released", "True", reason, msg, rc_gen(rc), now);
-	cond_set(rc->status, COND_READY, "True", reason, msg, rc_gen(rc), now);
 	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "failures");
 	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "installFailures");
 	cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "upgradeFailures");
@@ -739,6 +814,15 @@ static void ready(struct hrjob *j, const char *reason, const char *msg)
 		postrender_metadata_digest(j->common_metadata, d);
 		set_str(rc->status, "observedCommonMetadataDigest", d[0] ? d : NULL);
 	}
+}
+
+/* Ready=True from the deployed release, requeue after the interval. */
+static void ready(struct hrjob *j, const char *reason, const char *msg)
+{
+	struct rc *rc = j->rc;
+
+	released(j, reason, msg);
+	cond_set(rc->status, COND_READY, "True", reason, msg, rc_gen(rc), time_now_ns());
 	write_history(j);
 	rc_done(rc, ms(j->interval_ns));
 }
@@ -748,6 +832,7 @@ static void ready(struct hrjob *j, const char *reason, const char *msg)
 static void action_failed(struct hrjob *j, const char *what);
 
 static void mark_deployed(struct hrjob *j);
+static void start_test(struct hrjob *j);
 
 static void finish_success(struct hrjob *j)
 {
@@ -791,7 +876,13 @@ static void finish_success(struct hrjob *j)
 		 "%s", msg);
 	log_info(NULL, "Release deployed", "controller", "helmrelease", "object", j->rc->key,
 		 "release", ref, NULL);
-	ready(j, j->act == ACT_INSTALL ? "InstallSucceeded" : "UpgradeSucceeded", msg);
+	if (j->test) {
+		released(j, j->act == ACT_INSTALL ? "InstallSucceeded" : "UpgradeSucceeded", msg);
+		j->tested_after = j->act;
+		start_test(j);
+	} else {
+		ready(j, j->act == ACT_INSTALL ? "InstallSucceeded" : "UpgradeSucceeded", msg);
+	}
 	free(msg);
 	free(ref);
 }
@@ -822,6 +913,277 @@ static void mark_deployed(struct hrjob *j)
 	ops_start(j, finish_success);
 }
 
+/* ---- hooks (hooks.h), around the apply and the wait ---- */
+
+static int64_t action_timeout(const struct hrjob *j);
+static void start_apply(struct hrjob *j);
+
+static const char *hook_event(const struct hrjob *j, bool pre)
+{
+	switch (j->act) {
+	case ACT_INSTALL:
+		return pre ? "pre-install" : "post-install";
+	case ACT_UPGRADE:
+		return pre ? "pre-upgrade" : "post-upgrade";
+	default:
+		return pre ? "pre-rollback" : "post-rollback";
+	}
+}
+
+static bool hooks_on(const struct hrjob *j)
+{
+	return !(j->act == ACT_INSTALL ? j->hooks_off_install :
+		 j->act == ACT_UPGRADE ? j->hooks_off_upgrade : j->hooks_off_rollback);
+}
+
+static void hooks_done(int r, const char *msg, void *payload)
+{
+	struct hrjob *j = payload;
+	char *e;
+
+	if (r >= 0) {
+		j->hooks_next(j);
+		return;
+	}
+	/* Helm's wrapping, per action (install.go, upgrade.go; rollback's is bare). */
+	if (j->act == ACT_INSTALL)
+		e = xasprintf("failed %s: %s", hook_event(j, j->hooks_pre), msg);
+	else if (j->act == ACT_UPGRADE)
+		e = xasprintf("%s hooks failed: %s", hook_event(j, j->hooks_pre), msg);
+	else
+		e = xstrdup(msg);
+	action_failed(j, e);
+	free(e);
+}
+
+/* The release's hooks for this action's pre or post event, then `next`. */
+static void run_hooks(struct hrjob *j, bool pre, void (*next)(struct hrjob *j))
+{
+	struct hooks_opts o = {
+		.c = j->client,
+		.m = j->h->mapper,
+		.rel = j->rel,
+		.event = hook_event(j, pre),
+		.ns = j->target_ns,
+		.timeout_ms = ms(action_timeout(j)),
+	};
+
+	if (!hooks_on(j) || !hooks_any(j->rel, o.event)) {
+		next(j);
+		return;
+	}
+	j->hooks_next = next;
+	j->hooks_pre = pre;
+	if (hooks_exec(&o, hooks_done, j) < 0)
+		action_failed(j, "cannot run the hooks");
+}
+
+static void pre_hooks(struct hrjob *j)
+{
+	run_hooks(j, true, start_apply);
+}
+
+static void post_hooks(struct hrjob *j)
+{
+	run_hooks(j, false, mark_deployed);
+}
+
+/* ---- tests (spec.test): the release's test hooks, as `helm test` ---- */
+
+static void start_rollback(struct hrjob *j);
+static void start_uninstall_remediation(struct hrjob *j);
+
+/* helm-controller's testHooks of a snapshot: per test hook its last run. */
+static cJSON *test_hooks_status(const cJSON *rel, int *count)
+{
+	cJSON *m = cJSON_CreateObject();
+	const cJSON *h;
+
+	*count = 0;
+	cJSON_ArrayForEach(h, yj_get(rel, "/hooks"))
+	{
+		const cJSON *e;
+		bool test = false;
+		cJSON *o;
+
+		cJSON_ArrayForEach(e, yj_get(h, "/events"))
+			test |= streq_ptr(cJSON_GetStringValue(e), "test");
+		if (!test)
+			continue;
+		(*count)++;
+		o = cJSON_CreateObject();
+		for (size_t i = 0; i < 2; i++) {
+			static const char *const from[] = { "/last_run/started_at",
+							    "/last_run/completed_at" };
+			static const char *const to[] = { "lastStarted", "lastCompleted" };
+			const char *t = yj_get_str(h, from[i]);
+			char out[RFC3339_MAX];
+			int64_t ns;
+
+			/* metav1.Time: whole seconds */
+			if (t && *t && time_parse_rfc3339(t, &ns) == 0) {
+				time_format_rfc3339(ns, out);
+				cJSON_AddStringToObject(o, to[i], out);
+			}
+		}
+		if (yj_get_str(h, "/last_run/phase") && *yj_get_str(h, "/last_run/phase"))
+			cJSON_AddStringToObject(o, "phase", yj_get_str(h, "/last_run/phase"));
+		cJSON_AddItemToObject(m, strempty(yj_get_str(h, "/name")), o);
+	}
+	return m;
+}
+
+static bool test_failed(const cJSON *test_hooks)
+{
+	const cJSON *h;
+
+	cJSON_ArrayForEach(h, test_hooks)
+		if (streq_ptr(yj_get_str(h, "/phase"), "Failed"))
+			return true;
+	return false;
+}
+
+/* The newest earlier release to roll back to (helm-controller's Previous). */
+static cJSON *previous_release(const struct hrjob *j, int version)
+{
+	cJSON *rel, *best = NULL;
+
+	cJSON_ArrayForEach(rel, j->history)
+		if (rel_version(rel) < version &&
+		    (streq(rel_status(rel), "superseded") || streq(rel_status(rel), "deployed")))
+			best = rel;
+	return best;
+}
+
+static void test_finished(struct hrjob *j)
+{
+	struct rc *rc = j->rc;
+	cJSON *st = rc->status;
+	int64_t now = time_now_ns();
+	int count = 0;
+	char *ref = release_ref(j, j->tested_version), *msg;
+	const char *cv = strempty(yj_get_str(j->rel, "/chart/metadata/version"));
+	const char *err = j->errmsg; /* the test's failure, or NULL */
+
+	cJSON_Delete(test_hooks_status(j->rel, &count));
+	if (!err) {
+		char hooks[64];
+
+		if (count)
+			snprintf(hooks, sizeof(hooks), "%d test hook%s completed successfully", count,
+				 count > 1 ? "s" : "");
+		else
+			snprintf(hooks, sizeof(hooks), "no test hooks");
+		msg = xasprintf("Helm test succeeded for release %s with chart %s@%s: %s", ref,
+				j->chart_name, cv, hooks);
+		cond_set(st, "TestSuccess", "True", "TestSucceeded", msg, rc_gen(rc), now);
+		rc_event(rc, "Normal", "TestSucceeded", "%s", msg);
+		cond_delete(st, COND_STALLED);
+	} else {
+		msg = xasprintf("Helm test failed for release %s with chart %s@%s: %s", ref,
+				j->chart_name, cv, err);
+		set_num(st, "failures", status_int(st, "failures") + 1);
+		cond_set(st, "TestSuccess", "False", "TestFailed", msg, rc_gen(rc), now);
+		rc_event(rc, "Warning", "TestFailed", "%s", msg);
+	}
+	free(ref);
+	/* helm-controller's summary: TestSuccess rules Ready unless its failures are ignored. */
+	if (!j->test_ignore) {
+		cond_set(st, COND_READY, err ? "False" : "True", err ? "TestFailed" : "TestSucceeded",
+			 msg, rc_gen(rc), now);
+	} else {
+		const cJSON *rel = cond_get(st, "Released");
+
+		cond_set(st, COND_READY, strempty(yj_get_str(rel, "/status")),
+			 strempty(yj_get_str(rel, "/reason")), strempty(yj_get_str(rel, "/message")),
+			 rc_gen(rc), now);
+	}
+	free(msg);
+	if (!err || j->test_ignore) {
+		write_history(j);
+		rc_done(rc, ms(j->interval_ns));
+		return;
+	}
+	/* A failed test is a failed release: remediated as the action's failure would be. */
+	{
+		bool install = streq_ptr(yj_get_str(st, "/lastAttemptedReleaseAction"), "install");
+		const char *counter = install ? "installFailures" : "upgradeFailures";
+		int f = status_int(st, counter) + 1;
+		int retries = install ? j->install_retries : j->upgrade_retries;
+		bool exhausted = retries >= 0 && f > retries;
+		cJSON *prev = previous_release(j, j->tested_version);
+
+		set_num(st, counter, f);
+		if (j->tested_after != ACT_NONE) {
+			j->act = install ? ACT_INSTALL : ACT_UPGRADE;
+			if (!install && !j->upgrade_uninstall && prev &&
+			    (!exhausted || j->remediate_last)) {
+				j->deployed = prev;
+				start_rollback(j);
+				return;
+			}
+			if ((install && retries != 0 && (!exhausted || j->remediate_last_install)) ||
+			    (!install && j->upgrade_uninstall && (!exhausted || j->remediate_last))) {
+				start_uninstall_remediation(j);
+				return;
+			}
+		}
+		write_history(j);
+		if (exhausted) {
+			char m[128];
+
+			snprintf(m, sizeof(m), "Failed to %s after %d attempt(s)",
+				 install ? "install" : "upgrade", f);
+			cond_mark_stalled(st, "RetriesExceeded", m, rc_gen(rc), now);
+			rc_done(rc, 0);
+			return;
+		}
+		rc_done(rc, ms(j->interval_ns));
+	}
+}
+
+static void test_done(int r, const char *msg, void *payload)
+{
+	struct hrjob *j = payload;
+	int count;
+
+	cJSON_Delete(j->tested);
+	j->tested = test_hooks_status(j->rel, &count);
+	j->tested_version = rel_version(j->rel);
+	free(j->errmsg);
+	j->errmsg = r < 0 ? str_trim_dup(msg) : NULL;
+	/* As `helm test`, the record keeps the test hooks' last runs. */
+	op_add(j, SOP_UPDATE, j->rel, true);
+	{
+		/* history_put() replaces the tested record: keep pointing at it. */
+		bool dep = j->deployed && rel_version(j->deployed) == j->tested_version;
+		bool last = j->last && rel_version(j->last) == j->tested_version;
+
+		history_put(j, j->rel);
+		if (dep)
+			j->deployed = history_get(j, j->tested_version);
+		if (last)
+			j->last = history_get(j, j->tested_version);
+	}
+	ops_start(j, test_finished);
+}
+
+/* Run the test hooks of j->rel (the release just made, or the deployed one). */
+static void start_test(struct hrjob *j)
+{
+	struct hooks_opts o = {
+		.c = j->client,
+		.m = j->h->mapper,
+		.rel = j->rel,
+		.event = "test",
+		.ns = j->target_ns,
+		.timeout_ms = ms(j->test_timeout_ns),
+	};
+
+	if (!hooks_any(j->rel, "test") || hooks_exec(&o, test_done, j) < 0)
+		test_done(0, NULL, j);
+}
+
 static void waited(const struct wait_result *res, void *payload)
 {
 	struct hrjob *j = payload;
@@ -830,12 +1192,13 @@ static void waited(const struct wait_result *res, void *payload)
 		action_failed(j, res->msg);
 		return;
 	}
-	mark_deployed(j);
+	post_hooks(j);
 }
 
 static int64_t action_timeout(const struct hrjob *j)
 {
-	return j->act == ACT_INSTALL ? j->install_timeout_ns : j->upgrade_timeout_ns;
+	return j->act == ACT_INSTALL ? j->install_timeout_ns :
+	       j->act == ACT_UPGRADE ? j->upgrade_timeout_ns : j->timeout_ns;
 }
 
 static bool wait_enabled(const struct hrjob *j)
@@ -908,7 +1271,7 @@ static void applied(struct apply_result *res, void *payload)
 		rc_event(j->rc, "Normal", "Progressing", "%s%s%s", res->changes,
 			 res->changes[0] && res->pruned[0] ? "\n" : "", res->pruned);
 	if (!wait_enabled(j)) {
-		mark_deployed(j);
+		post_hooks(j);
 		return;
 	}
 	sel = xasprintf(OWNER_PREFIX "/name=%s," OWNER_PREFIX "/namespace=%s", j->rc->obj->name,
@@ -1014,14 +1377,18 @@ static void action_failed(struct hrjob *j, const char *what)
 	char *desc;
 	cJSON *st = j->rc->status;
 
+	/* As helm-controller: the error trimmed (a hook's multierror ends in "\n\n"). */
+	char *trimmed = str_trim_dup(what);
+
 	free(j->errmsg);
 	if (j->act == ACT_ROLLBACK)
 		j->errmsg = xasprintf("Helm rollback to previous release %s.v%d with chart %s@%s "
 				      "failed: %s", ref, rel_version(j->deployed), j->chart_name,
-				      yj_get_str(j->rel, "/chart/metadata/version"), what);
+				      yj_get_str(j->rel, "/chart/metadata/version"), trimmed);
 	else
 		j->errmsg = xasprintf("Helm %s failed for release %s with chart %s@%s: %s", verb,
-				      ref, j->chart_name, j->chart_version, what);
+				      ref, j->chart_name, j->chart_version, trimmed);
+	free(trimmed);
 	free(ref);
 	desc = xasprintf("%s \"%s\" failed: %s",
 			 j->act == ACT_INSTALL ? "Release" : j->act == ACT_UPGRADE ? "Upgrade" :
@@ -1133,6 +1500,7 @@ static void start_rollback(struct hrjob *j)
 	int last = 0;
 	const cJSON *it;
 
+	j->truncate = true; /* as helm-controller, before it remediates */
 	cJSON_ArrayForEach(it, j->history)
 		if (rel_version(it) > last)
 			last = rel_version(it);
@@ -1163,7 +1531,7 @@ static void start_rollback(struct hrjob *j)
 	}
 	op_add(j, SOP_CREATE, j->rel, false);
 	history_put(j, j->rel);
-	ops_start(j, start_apply);
+	ops_start(j, pre_hooks);
 }
 
 /* ---- the chart, on the thread pool ---- */
@@ -1221,15 +1589,6 @@ static int decode_history(struct hrjob *j)
 static bool rel_pending(const cJSON *rel)
 {
 	return str_startswith(rel_status(rel), "pending-");
-}
-
-static bool has_run_hooks(const struct helm_rendered *r)
-{
-	for (size_t i = 0; i < r->nhooks; i++)
-		for (size_t e = 0; e < r->hooks[i].nevents; e++)
-			if (!streq(r->hooks[i].events[e], "test"))
-				return true;
-	return false;
 }
 
 /* The action helm-controller's state machine picks; fills j->act and the reason. */
@@ -1326,6 +1685,24 @@ static void decide(struct hrjob *j)
 	}
 	/* As helm-controller: a force request upgrades an in-sync release. */
 	j->act = j->force ? ACT_UPGRADE : ACT_NONE;
+	if (j->act == ACT_NONE && j->test) {
+		const cJSON *th = status_test_hooks(j, rel_version(j->deployed));
+		bool install = streq_ptr(yj_get_str(st, "/lastAttemptedReleaseAction"), "install");
+		int f = status_int(st, install ? "installFailures" : "upgradeFailures");
+		int retries = install ? j->install_retries : j->upgrade_retries;
+
+		if (!th) {
+			j->act = ACT_TEST; /* Untested */
+		} else if (!j->test_ignore && test_failed(th) && retries >= 0 && f > retries) {
+			j->act = ACT_STALL;
+			j->reason = "RetriesExceeded";
+			free(j->errmsg);
+			j->errmsg = xasprintf("Failed to %s after %d attempt(s)",
+					      install ? "install" : "upgrade", f);
+		} else if (!j->test_ignore && test_failed(th)) {
+			j->act = ACT_TEST; /* tested again: the failure stands until it passes */
+		}
+	}
 }
 
 static void work(void *job)
@@ -1396,15 +1773,6 @@ static void work(void *job)
 			free(j->errmsg);
 			j->errmsg = full.msg ? xstrdup(full.msg) : xstrdup(j->err.msg);
 			helm_error_release(&full);
-			goto out;
-		}
-		if (!(j->act == ACT_INSTALL ? j->hooks_off_install : j->hooks_off_upgrade) &&
-		    has_run_hooks(out)) {
-			j->r = op_err_set(&j->err, -ENOTSUP,
-					  "the chart has install/upgrade hooks, which cflux does not "
-					  "run yet: set spec.%s.disableHooks",
-					  j->act == ACT_INSTALL ? "install" : "upgrade");
-			j->reason = "UnsupportedField";
 			goto out;
 		}
 		if (j->deployed && time_parse_rfc3339(yj_get_str(j->deployed,
@@ -1558,8 +1926,19 @@ static void work_done(struct rc *rc, int status)
 		rc_done(rc, 0);
 		return;
 	}
+	if (j->act == ACT_TEST) {
+		attempted(j, NULL);
+		j->truncate = true; /* in sync */
+		cJSON_Delete(j->rel);
+		j->rel = cJSON_Duplicate(j->deployed, 1);
+		j->tested_after = ACT_NONE;
+		start_test(j);
+		return;
+	}
 	if (j->act == ACT_NONE) {
 		const cJSON *c = cond_get(rc->status, COND_READY);
+
+		j->truncate = true;
 		char *ref = release_ref(j, rel_version(j->deployed)), *msg;
 
 		attempted(j, NULL);
@@ -1625,7 +2004,7 @@ static void work_done(struct rc *rc, int status)
 	op_add(j, SOP_CREATE, j->rel, false);
 	history_put(j, j->rel);
 	/* history_put() copied the record: j->deployed and j->last still point into history. */
-	ops_start(j, start_apply);
+	ops_start(j, pre_hooks);
 }
 
 /* ---- releases in storage ---- */
@@ -2010,6 +2389,17 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	j->common_metadata = cJSON_Duplicate(yj_get(spec, "/commonMetadata"), 1);
 	j->hooks_off_install = cJSON_IsTrue(yj_get(spec, "/install/disableHooks"));
 	j->hooks_off_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/disableHooks"));
+	j->hooks_off_rollback = cJSON_IsTrue(yj_get(spec, "/rollback/disableHooks"));
+	j->hooks_off_uninstall = cJSON_IsTrue(yj_get(spec, "/uninstall/disableHooks"));
+	j->test = cJSON_IsTrue(yj_get(spec, "/test/enable"));
+	j->test_ignore = cJSON_IsTrue(yj_get(spec, "/test/ignoreFailures"));
+	j->test_timeout_ns = j->timeout_ns;
+	if (yj_get_str(spec, "/test/timeout") &&
+	    (duration_parse(yj_get_str(spec, "/test/timeout"), &j->test_timeout_ns) < 0 ||
+	     j->test_timeout_ns <= 0)) {
+		snprintf(msg, n, "invalid spec.test.timeout");
+		return -EINVAL;
+	}
 	{
 		const char *it = yj_get_str(spec, "/install/timeout");
 		const char *ut = yj_get_str(spec, "/upgrade/timeout");
@@ -2102,20 +2492,38 @@ static void fin_done(struct hrjob *j)
 /* The records are gone: the uninstall is complete. */
 static void fin_records_deleted(struct hrjob *j)
 {
+	if (j->post_delete_err) {
+		char *msg = xasprintf("Helm uninstall failed: uninstallation completed with 1 "
+				      "error(s): %s", j->post_delete_err);
+
+		fail(j, "UninstallFailed", msg, false, 0);
+		free(msg);
+		return;
+	}
 	j->uninstalled(j);
 }
 
-static void fin_pruned(struct apply_result *res, void *payload)
+/* The uninstalled release's hooks for `event`, then `next`; NULL `msg` when they succeeded. */
+static void delete_hooks(struct hrjob *j, const char *event, hooks_cb next)
 {
-	struct hrjob *j = payload;
-	const cJSON *sec;
-	char msg[1024];
+	struct hooks_opts o = {
+		.c = j->client,
+		.m = j->h->mapper,
+		.rel = j->uninstalling,
+		.event = event,
+		.ns = strempty(yj_get_str(j->uninstalling, "/namespace")),
+		.timeout_ms = ms(j->timeout_ns),
+	};
 
-	if (res->r < 0) {
-		snprintf(msg, sizeof(msg), "Helm uninstall failed: %s", res->err.msg);
-		fail(j, "UninstallFailed", msg, false, 0);
-		return;
-	}
+	if (j->hooks_off_uninstall || !j->uninstalling || !hooks_any(j->uninstalling, event) ||
+	    hooks_exec(&o, next, j) < 0)
+		next(0, NULL, j);
+}
+
+static void fin_delete_records(struct hrjob *j)
+{
+	const cJSON *sec;
+
 	cJSON_ArrayForEach(sec, j->secrets)
 	{
 		struct sop *op;
@@ -2130,12 +2538,30 @@ static void fin_pruned(struct apply_result *res, void *payload)
 	ops_start(j, fin_records_deleted);
 }
 
-/*
- * Helm's uninstall: delete what the release's records hold (the deployed
- * one and the latest, which a failed upgrade may have half applied),
- * then the records.
- */
-static void fin_records(int r, const cJSON *list, const struct op_err *err, void *payload)
+/* As Helm: a post-delete hook's failure is reported once the records are purged. */
+static void post_delete_done(int r, const char *msg, void *payload)
+{
+	struct hrjob *j = payload;
+
+	free(j->post_delete_err);
+	j->post_delete_err = r < 0 ? str_trim_dup(msg) : NULL;
+	fin_delete_records(j);
+}
+
+static void fin_pruned(struct apply_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+	char msg[1024];
+
+	if (res->r < 0) {
+		snprintf(msg, sizeof(msg), "Helm uninstall failed: %s", res->err.msg);
+		fail(j, "UninstallFailed", msg, false, 0);
+		return;
+	}
+	delete_hooks(j, "post-delete", post_delete_done);
+}
+
+static void pre_delete_done(int r, const char *msg, void *payload)
 {
 	struct hrjob *j = payload;
 	struct apply_opts o = {
@@ -2144,9 +2570,36 @@ static void fin_records(int r, const cJSON *list, const struct op_err *err, void
 		.owner_ns = j->rc->obj->ns,
 		.owner_label_prefix = OWNER_PREFIX,
 		.prune = true,
+		.prev_inventory = j->prev_inv,
 	};
+	cJSON *none;
+	char *m;
+
+	if (r < 0) {
+		char *t = str_trim_dup(msg);
+
+		m = xasprintf("Helm uninstall failed: %s", t);
+		fail(j, "UninstallFailed", m, false, 0);
+		free(m);
+		free(t);
+		return;
+	}
+	none = cJSON_CreateArray();
+	if (apply_set(j->client, j->h->mapper, none, &o, fin_pruned, j, NULL) < 0)
+		fail(j, "UninstallFailed", "Helm uninstall failed: cannot start", false, 0);
+	cJSON_Delete(none);
+}
+
+/*
+ * Helm's uninstall: delete what the release's records hold (the deployed
+ * one and the latest, which a failed upgrade may have half applied),
+ * then the records.
+ */
+static void fin_records(int r, const cJSON *list, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
 	const cJSON *sec;
-	cJSON *none, *newest = NULL, *deployed = NULL;
+	cJSON *newest = NULL, *deployed = NULL;
 	char msg[600];
 
 	if (r < 0) {
@@ -2180,12 +2633,10 @@ static void fin_records(int r, const cJSON *list, const struct op_err *err, void
 	if (newest && (!deployed || rel_version(newest) != rel_version(deployed)))
 		release_inventory(j, newest, j->prev_inv);
 	cJSON_Delete(deployed);
-	cJSON_Delete(newest);
-	o.prev_inventory = j->prev_inv;
-	none = cJSON_CreateArray();
-	if (apply_set(j->client, j->h->mapper, none, &o, fin_pruned, j, NULL) < 0)
-		fail(j, "UninstallFailed", "Helm uninstall failed: cannot start", false, 0);
-	cJSON_Delete(none);
+	/* Helm runs the delete hooks of the newest record. */
+	cJSON_Delete(j->uninstalling);
+	j->uninstalling = newest;
+	delete_hooks(j, "pre-delete", pre_delete_done);
 }
 
 /* Helm's uninstall of the release, then j->uninstalled(j). */
@@ -2242,6 +2693,7 @@ static void remediation_uninstalled(struct hrjob *j)
 
 static void start_uninstall_remediation(struct hrjob *j)
 {
+	j->truncate = true;
 	j->uninstalled = remediation_uninstalled;
 	uninstall(j);
 }

@@ -147,25 +147,20 @@ int apply_stage(const char *api_version, const char *kind)
 	return 2;
 }
 
-static const char *s_or(const char *s)
-{
-	return s ? s : "";
-}
-
 int apply_cmp(const cJSON *a, const cJSON *b)
 {
-	const char *ka = s_or(yj_get_str(a, "/kind")), *kb = s_or(yj_get_str(b, "/kind"));
+	const char *ka = strempty(yj_get_str(a, "/kind")), *kb = strempty(yj_get_str(b, "/kind"));
 	char *ga = group_of(yj_get_str(a, "/apiVersion")), *gb = group_of(yj_get_str(b, "/apiVersion"));
 	int ra = apply_kind_rank(ka), rb = apply_kind_rank(kb), c;
 
 	if (!streq(ga, gb) || !streq(ka, kb)) {
 		c = ra != rb ? (ra < rb ? -1 : 1) : strcmp(ga, gb) ? strcmp(ga, gb) : strcmp(ka, kb);
 	} else {
-		c = strcmp(s_or(yj_get_str(a, "/metadata/namespace")),
-			   s_or(yj_get_str(b, "/metadata/namespace")));
+		c = strcmp(strempty(yj_get_str(a, "/metadata/namespace")),
+			   strempty(yj_get_str(b, "/metadata/namespace")));
 		if (!c)
-			c = strcmp(s_or(yj_get_str(a, "/metadata/name")),
-				   s_or(yj_get_str(b, "/metadata/name")));
+			c = strcmp(strempty(yj_get_str(a, "/metadata/name")),
+				   strempty(yj_get_str(b, "/metadata/name")));
 	}
 	free(ga);
 	free(gb);
@@ -177,14 +172,14 @@ char *apply_inventory_id(const char *ns, const char *name, const char *group, co
 	struct buf b = BUF_INIT(4096);
 	const char *p;
 
-	buf_addf(&b, "%s_", s_or(ns));
+	buf_addf(&b, "%s_", strempty(ns));
 	for (p = name; *p; p++) {
 		if (*p == ':')
 			buf_adds(&b, "__");
 		else
 			buf_add(&b, p, 1);
 	}
-	buf_addf(&b, "_%s_%s", s_or(group), kind);
+	buf_addf(&b, "_%s_%s", strempty(group), kind);
 	return buf_detach(&b, NULL);
 }
 
@@ -467,8 +462,8 @@ static void resolved(int r, const struct kube_mapping *m, const struct op_err *e
 			const cJSON *d = run->objs[i].desired;
 
 			if (streq(run->objs[i].kind, "CustomResourceDefinition") &&
-			    streq(s_or(yj_get_str(d, "/spec/group")), o->group) &&
-			    streq(s_or(yj_get_str(d, "/spec/names/kind")), o->kind))
+			    streq(strempty(yj_get_str(d, "/spec/group")), o->group) &&
+			    streq(strempty(yj_get_str(d, "/spec/names/kind")), o->kind))
 				o->deferred = true;
 		}
 		if (!o->deferred && o->resolve_tries < NOMATCH_TRIES) {
@@ -629,7 +624,7 @@ static void start_check(struct aobj *o)
 
 static bool manager_matches(const cJSON *e, const char *field_manager)
 {
-	const char *m = s_or(yj_get_str(e, "/manager")), *op = s_or(yj_get_str(e, "/operation"));
+	const char *m = strempty(yj_get_str(e, "/manager")), *op = strempty(yj_get_str(e, "/operation"));
 	const char *sub = yj_get_str(e, "/subresource");
 
 	if (sub && *sub)
@@ -669,13 +664,13 @@ static char *takeover_patch(const cJSON *live, const char *fm)
 	char *text;
 
 	cJSON_ArrayForEach(e, mf)
-		if (streq(s_or(yj_get_str(e, "/manager")), fm) &&
-		    streq(s_or(yj_get_str(e, "/operation")), "Apply") && !ours)
+		if (streq(strempty(yj_get_str(e, "/manager")), fm) &&
+		    streq(strempty(yj_get_str(e, "/operation")), "Apply") && !ours)
 			ours = cJSON_Duplicate(e, 1);
 	cJSON_ArrayForEach(e, mf)
 	{
-		if (ours && streq(s_or(yj_get_str(e, "/manager")), fm) &&
-		    streq(s_or(yj_get_str(e, "/operation")), "Apply"))
+		if (ours && streq(strempty(yj_get_str(e, "/manager")), fm) &&
+		    streq(strempty(yj_get_str(e, "/operation")), "Apply"))
 			continue;
 		if (manager_matches(e, fm)) {
 			edited = true;

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "base/alloc.h"
 #include "base/str.h"
 #include "base/banned.h"
 
@@ -95,4 +96,16 @@ int str_hexval(uint32_t c)
 	if (c >= 'A' && c <= 'F')
 		return (int)(c - 'A' + 10);
 	return -1;
+}
+
+char *str_trim_dup(const char *s)
+{
+	const char *e;
+
+	while (*s == ' ' || (*s >= '\t' && *s <= '\r'))
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || (e[-1] >= '\t' && e[-1] <= '\r')))
+		e--;
+	return xstrndup(s, (size_t)(e - s));
 }

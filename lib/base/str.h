@@ -25,6 +25,12 @@ static inline bool streq_ptr(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/* `s`, or "" for NULL. */
+static inline const char *strempty(const char *s)
+{
+	return s ? s : "";
+}
+
 static inline bool str_startswith(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -54,5 +60,8 @@ void str_hex(const void *data, size_t n, char *out);
 
 /* The value of the hex digit `c` (either case), or -1 when it is not one. */
 int str_hexval(uint32_t c);
+
+/* A copy of `s` without leading and trailing ASCII white space (Go's strings.TrimSpace). */
+char *str_trim_dup(const char *s);
 
 #endif

@@ -41,12 +41,8 @@ mkdir -p "$W/pkg"
 check "helm package and helm push to the registry" bash -c \
 	"$(declare -f h); HELM='$HELM' KUBECONFIG='$KUBECONFIG'; h package -d '$W/pkg' '$repo/test/data/helm/hrapp/chart' >/dev/null && h push '$W/pkg/hrapp-0.1.0.tgz' 'oci://$REG/$R' --plain-http"
 
-both() { # apply the YAML on stdin to both namespaces
-	local y
-	y=$(cat)
-	printf '%s\n' "$y" | sed "s/@NS@/$NS/g" | k apply -f - >/dev/null &&
-		printf '%s\n' "$y" | sed "s/@NS@/$NSF/g" | k apply -f - >/dev/null
-}
+# shellcheck source=test/e2e/lib/oracle.bash
+. "$(dirname "$0")/lib/oracle.bash"
 both <<EOF
 apiVersion: source.toolkit.fluxcd.io/v1
 kind: OCIRepository
@@ -105,16 +101,7 @@ if [ "$FAILED" -gt 0 ]; then
 fi
 
 # What one side did, as text with the namespace written @NS@.
-record() { # NS VERSION: the release record, decoded, timestamps aside
-	k get secret -n "$1" "sh.helm.release.v1.app.v$2" -o jsonpath='{.data.release}' |
-		python3 -c '
-import base64, gzip, json, sys
-r = json.loads(gzip.decompress(base64.b64decode(base64.b64decode(sys.stdin.read()))))
-for k in ("first_deployed", "last_deployed", "deleted"):
-    r["info"].pop(k, None)
-r["chart"].pop("files", None)  # helm-controller and cflux both keep them; compared via templates
-print(json.dumps(r, indent=1, sort_keys=True))'
-}
+record() { release_record "$1" app "$2"; } # NS VERSION
 status() { # NS: the HelmRelease's status, what must agree
 	k get helmrelease -n "$1" app -o json | python3 -c '
 import json, sys
@@ -175,19 +162,6 @@ for h in hr["status"]["history"]:
         bad += 1
 sys.exit(1 if bad or not hr["status"]["history"] else 0)
 PY
-}
-norm() { sed "s/$NSF/@NS@/g; s/$NS/@NS@/g"; }
-same() { # WHAT CMD...: CMD run for each namespace (@NS@ in its words) gives the same text
-	local what=$1
-	shift
-	"${@//@NS@/$NSF}" 2>&1 | norm >"$W/flux.out"
-	"${@//@NS@/$NS}" 2>&1 | norm >"$W/cflux.out"
-	if [ -s "$W/flux.out" ] && cmp -s "$W/flux.out" "$W/cflux.out"; then
-		return 0
-	fi
-	echo "# $what differs (-flux +cflux):"
-	diff "$W/flux.out" "$W/cflux.out" | head -40 | sed 's/^/# /'
-	return 1
 }
 compare() { # VERSION ACTION
 	check "$2: the release record v$1 (manifest, values, chart, status, description)" \

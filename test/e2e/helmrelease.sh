@@ -16,8 +16,9 @@
 # failed revision 3 recorded and revision 2 still deployed and running;
 # with upgrade.remediation.retries the failure is rolled back (revision 5
 # deploys revision 2's manifest, Remediated RollbackSucceeded).  A field
-# cflux does not implement is refused with Stalled naming it.  Deleting
-# the HelmRelease uninstalls: objects and release Secrets gone.
+# cflux does not implement is refused with Stalled naming it.  A chart
+# with hooks runs them as Jobs on the node (install, then uninstall).
+# Deleting the HelmRelease uninstalls: objects and release Secrets gone.
 set -u
 
 NAME=helmrel
@@ -188,10 +189,34 @@ check "dependsOn a cycle of two: Stalled, naming the cycle" bash -c \
 k delete helmrelease -n "$NS" cyc-a cyc-b --wait=false >/dev/null
 
 # ------------------------------------------------------------ fields cflux does not implement
-hr other "test:" "  enable: true" >/dev/null
+hr other "test:" "  enable: true" "  filters:" "  - name: x" >/dev/null
 check "an unsupported field: Stalled UnsupportedField naming it" bash -c \
-	"wait_cond other 30 Stalled True UnsupportedField && $KUBECTL get helmrelease -n $NS other -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].message}' | grep -q 'spec.test is not supported'"
+	"wait_cond other 30 Stalled True UnsupportedField && $KUBECTL get helmrelease -n $NS other -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].message}' | grep -q 'spec.test.filters is not supported'"
 check "nothing installed for it" bash -c "! $KUBECTL get secret -n $NS sh.helm.release.v1.other.v1 >/dev/null 2>&1"
+
+# ------------------------------------------------------------ hooks, run as Jobs on the node
+# The hooks chart of helmhooks.sh (which compares it with helm-controller),
+# here through the chart's operator and its RBAC.
+check "the hooks chart pushed" bash -c \
+	"h package -d '$W/pkg' '$repo/test/data/helm/hooks/chart' && h push '$W/pkg/hooks-0.1.0.tgz' 'oci://$REG/$R' --plain-http"
+{
+	printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\n'
+	printf 'metadata:\n  name: hooks\n  namespace: %s\n' "$NS"
+	printf 'spec:\n  interval: 10m\n  url: oci://%s/%s/hooks\n  ref:\n    tag: 0.1.0\n' "$REG" "$R"
+	printf '  layerSelector:\n    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip\n    operation: copy\n'
+} | k apply -f - >/dev/null
+{
+	printf 'apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n'
+	printf 'metadata:\n  name: hooked\n  namespace: %s\n' "$NS"
+	printf 'spec:\n  interval: 10m\n  timeout: 120s\n  chartRef:\n    kind: OCIRepository\n    name: hooks\n'
+} | k apply -f - >/dev/null
+check "hooks: installed, its pre-install Job run and deleted, its post-install Job complete" bash -c \
+	"wait_cond hooked 180 Ready True InstallSucceeded && ! $KUBECTL get job -n $NS hooked-pre >/dev/null 2>&1 && [ \"\$($KUBECTL get job -n $NS hooked-post -o jsonpath='{.status.succeeded}')\" = 1 ] && [ \"\$($KUBECTL get configmap -n $NS hooked-hook-cm -o jsonpath='{.data.message}')\" = hello ]"
+check "helm get hooks lists the chart's hooks" bash -c \
+	"[ \"\$(h get hooks hooked | grep -c '^kind:')\" = 5 ]"
+k delete helmrelease -n "$NS" hooked --wait=false >/dev/null
+check "hooks: the uninstall runs the pre-delete Job" poll 120 bash -c \
+	"! $KUBECTL get helmrelease -n $NS hooked >/dev/null 2>&1 && [ \"\$($KUBECTL get job -n $NS hooked-pre-delete -o jsonpath='{.status.succeeded}')\" = 1 ] && ! $KUBECTL get configmap -n $NS hooked-config >/dev/null 2>&1"
 
 # ------------------------------------------------------------ uninstall on delete
 k delete helmrelease -n "$NS" app --wait=false >/dev/null

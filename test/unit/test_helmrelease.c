@@ -60,8 +60,13 @@ TEST(unsupported_fields_are_named)
 			"\"ConfigMap\",\"name\":\"v\",\"targetPath\":\"a.b\"}],\"upgrade\":{"
 			"\"remediation\":{\"retries\":1}}}",
 			path));
-	ASSERT(refused("{\"interval\":\"5m\",\"test\":{\"enable\":true}}", path));
-	ASSERT_STREQ(path, "spec.test");
+	ASSERT(!refused("{\"interval\":\"5m\",\"test\":{\"enable\":true,\"timeout\":\"1m\"},"
+			"\"rollback\":{\"disableHooks\":true},\"uninstall\":{\"disableHooks\":true}}",
+			path));
+	ASSERT(refused("{\"test\":{\"enable\":true,\"filters\":[{\"name\":\"t\"}]}}", path));
+	ASSERT_STREQ(path, "spec.test.filters");
+	ASSERT(refused("{\"rollback\":{\"cleanupOnFail\":true}}", path));
+	ASSERT_STREQ(path, "spec.rollback.cleanupOnFail");
 	ASSERT(refused("{\"install\":{\"crds\":\"Skip\"}}", path));
 	ASSERT_STREQ(path, "spec.install.crds");
 	ASSERT(refused("{\"upgrade\":{\"remediation\":{\"ignoreTestFailures\":true}}}", path));
