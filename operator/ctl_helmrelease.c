@@ -54,7 +54,18 @@
  * snapshot's testHooks, and a failure remediated as the action's own
  * would be (rollback or uninstall while retries last, then Stalled).
  *
- * Not implemented, refused when set: test filters, drift detection,
+ * The chart's crds/ are created before the pre hooks, apart from the
+ * release (never in its manifest, never pruned), as the action's crds
+ * policy says: Create (install's default), CreateReplace, Skip (upgrade's).
+ *
+ * In sync, spec.driftDetection (warn, enabled) compares the deployed
+ * release's objects with the cluster by a server-side dry-run (lib/apply,
+ * detect-only), as helm-controller's jsondiff: a DriftDetected Event
+ * naming each object ("changed (x additions, y changes, z removals)",
+ * apply_patch_counts(), or "removed"), and in mode enabled the drifted
+ * objects applied again (DriftCorrected, "created"/"configured").
+ *
+ * Not implemented, refused when set: test filters, driftDetection.ignore,
  * kubeConfig, install.crds policies other than the default, keepHistory,
  * the rollback and uninstall options other than disableHooks.
  */
@@ -123,6 +134,13 @@ struct hrjob {
 	cJSON *tested;             /* testHooks of the release tested now ({} for none) */
 	int tested_version;
 	enum hr_action tested_after; /* the action the test followed (ACT_NONE: in sync) */
+	char *drift_mode;          /* spec.driftDetection.mode: NULL (disabled), warn, enabled */
+	cJSON *drift_objects;      /* the deployed release's objects, checked for drift */
+	cJSON *drifted;            /* the objects to correct */
+	char *drift_created, *drift_configured; /* the correction's change set lines */
+	const char *crds_install, *crds_upgrade; /* spec.<action>.crds: Create, CreateReplace, Skip */
+	cJSON *crds;               /* the chart's CRDObjects() to create (thread pool result) */
+	int crdi;
 	int install_retries, upgrade_retries;
 	bool upgrade_uninstall;    /* upgrade.remediation.strategy: uninstall */
 	bool remediate_last;       /* upgrade.remediation.remediateLastFailure */
@@ -182,6 +200,12 @@ static void job_release(void *job)
 	cJSON_Delete(j->uninstalling);
 	free(j->post_delete_err);
 	cJSON_Delete(j->tested);
+	free(j->drift_mode);
+	cJSON_Delete(j->drift_objects);
+	cJSON_Delete(j->drifted);
+	free(j->drift_created);
+	free(j->drift_configured);
+	cJSON_Delete(j->crds);
 	free(j->release);
 	free(j->target_ns);
 	free(j->storage_ns);
@@ -277,12 +301,12 @@ static const struct field f_install_rem[] = { F("retries"), F("remediateLastFail
 					       F(NULL) };
 static const struct field f_install[] = { F("timeout"), F("disableWait"),
 					  F("disableHooks"), FS("remediation", f_install_rem),
-					  F(NULL) };
+					  F("crds"), F(NULL) };
 static const struct field f_upgrade_rem[] = { F("retries"), F("strategy"),
 					      F("remediateLastFailure"), F(NULL) };
 static const struct field f_upgrade[] = { F("timeout"), F("disableWait"),
 					  F("disableHooks"), FS("remediation", f_upgrade_rem),
-					  F(NULL) };
+					  F("crds"), F(NULL) };
 static const struct field f_selector[] = { F("group"), F("version"), F("kind"), F("name"),
 					   F("namespace"), F("labelSelector"),
 					   F("annotationSelector"), F(NULL) };
@@ -295,6 +319,7 @@ static const struct field f_post_renderer[] = { FS("kustomize", f_pr_kustomize),
 static const struct field f_common_md[] = { F("labels"), F("annotations"), F(NULL) };
 static const struct field f_hooks_only[] = { F("disableHooks"), F(NULL) };
 static const struct field f_test[] = { F("enable"), F("timeout"), F("ignoreFailures"), F(NULL) };
+static const struct field f_drift[] = { F("mode"), F(NULL) };
 static const struct field f_spec[] = {
 	FS("chartRef", f_ref),
 	FE("postRenderers", f_post_renderer),
@@ -315,6 +340,7 @@ static const struct field f_spec[] = {
 	FS("upgrade", f_upgrade),
 	FS("rollback", f_hooks_only),
 	FS("test", f_test),
+	FS("driftDetection", f_drift),
 	FS("uninstall", f_hooks_only),
 	F(NULL),
 };
@@ -833,6 +859,8 @@ static void action_failed(struct hrjob *j, const char *what);
 
 static void mark_deployed(struct hrjob *j);
 static void start_test(struct hrjob *j);
+static void start_drift(struct hrjob *j);
+static void in_sync(struct hrjob *j);
 
 static void finish_success(struct hrjob *j)
 {
@@ -978,8 +1006,78 @@ static void run_hooks(struct hrjob *j, bool pre, void (*next)(struct hrjob *j))
 		action_failed(j, "cannot run the hooks");
 }
 
+static void pre_hooks(struct hrjob *j);
+
+static void crds_established(const struct wait_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+
+	if (res->r < 0) {
+		action_failed(j, res->msg);
+		return;
+	}
+	cJSON_Delete(j->crds);
+	j->crds = NULL;
+	pre_hooks(j);
+}
+
+static void next_crd(struct hrjob *j);
+
+static void crd_written(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	const cJSON *crd = cJSON_GetArrayItem(j->crds, j->crdi);
+
+	(void)obj;
+	/* As Helm's installCRDs: one that exists already is left as it is (Create). */
+	if (r < 0 && r != -EEXIST) {
+		char *m = xasprintf("failed to install CRD %s: %s",
+				    strempty(yj_get_str(crd, "/metadata/name")),
+				    err && err->msg[0] ? err->msg : op_strerror(r));
+
+		action_failed(j, m);
+		free(m);
+		return;
+	}
+	j->crdi++;
+	next_crd(j);
+}
+
+/* The chart's CRDs, one at a time, as the action's policy says; then they are waited on. */
+static void next_crd(struct hrjob *j)
+{
+	const char *policy = j->act == ACT_INSTALL ? j->crds_install : j->crds_upgrade;
+	const cJSON *crd = cJSON_GetArrayItem(j->crds, j->crdi);
+	struct kube_ref ref = { .group = "apiextensions.k8s.io", .version = "v1",
+				.resource = "customresourcedefinitions" };
+	struct kube_opts o = KUBE_OPTS_INIT;
+	int r;
+
+	if (!crd) {
+		if (wait_ready(j->client, j->h->mapper, j->crds, NULL, 60000, crds_established, j,
+			       NULL) < 0)
+			action_failed(j, "cannot wait for the chart's CRDs");
+		return;
+	}
+	o.field_manager = FIELD_MANAGER;
+	if (streq(policy, "CreateReplace")) {
+		ref.name = strempty(yj_get_str(crd, "/metadata/name"));
+		o.force = true;
+		r = kube_apply(j->client, &ref, crd, &o, crd_written, j);
+	} else {
+		r = kube_create(j->client, &ref, crd, &o, crd_written, j);
+	}
+	if (r < 0)
+		crd_written(r, NULL, NULL, j);
+}
+
 static void pre_hooks(struct hrjob *j)
 {
+	if (j->crds && (j->act == ACT_INSTALL || j->act == ACT_UPGRADE)) {
+		j->crdi = 0;
+		next_crd(j);
+		return;
+	}
 	run_hooks(j, true, start_apply);
 }
 
@@ -1534,6 +1632,231 @@ static void start_rollback(struct hrjob *j)
 	ops_start(j, pre_hooks);
 }
 
+/* ---- in sync: drift detection (spec.driftDetection), as helm-controller ---- */
+
+static void in_sync(struct hrjob *j)
+{
+	struct rc *rc = j->rc;
+	const cJSON *c = cond_get(rc->status, COND_READY);
+	char *ref = release_ref(j, rel_version(j->deployed)), *msg;
+
+	if (c && streq_ptr(yj_get_str(c, "/status"), "True")) {
+		cond_delete(rc->status, COND_STALLED);
+		write_history(j);
+		rc_done(rc, ms(j->interval_ns));
+	} else {
+		msg = xasprintf("Helm %s succeeded for release %s with chart %s@%s",
+				rel_version(j->deployed) == 1 ? "install" : "upgrade", ref,
+				j->chart_name, j->chart_version);
+		ready(j, rel_version(j->deployed) == 1 ? "InstallSucceeded" : "UpgradeSucceeded",
+		      msg);
+		free(msg);
+	}
+	free(ref);
+}
+
+/* "Kind/ns/name" (or "Kind/name"), as apply_result.drift names objects. */
+static char *object_name(const cJSON *o)
+{
+	const char *ns = yj_get_str(o, "/metadata/namespace");
+
+	return ns && *ns ? xasprintf("%s/%s/%s", strempty(yj_get_str(o, "/kind")), ns,
+				     strempty(yj_get_str(o, "/metadata/name"))) :
+			   xasprintf("%s/%s", strempty(yj_get_str(o, "/kind")),
+				     strempty(yj_get_str(o, "/metadata/name")));
+}
+
+/* helm.toolkit.fluxcd.io/driftDetection: disabled, as a label or an annotation. */
+static bool drift_excluded(const cJSON *o)
+{
+	static const char *const where[] = { "/metadata/labels", "/metadata/annotations" };
+
+	for (size_t i = 0; i < 2; i++) {
+		const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+			yj_get(o, where[i]), OWNER_PREFIX "/driftDetection"));
+
+		if (v && !strcasecmp(v, "disabled"))
+			return true;
+	}
+	return false;
+}
+
+static void drift_corrected(struct apply_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+	char *ref = release_ref(j, rel_version(j->deployed));
+	bool any = j->drift_created[0] || j->drift_configured[0];
+
+	if (res->r < 0)
+		rc_event(j->rc, "Warning", "DriftCorrectionFailed",
+			 "Failed to correct cluster state of release %s:\n%s", ref, res->err.msg);
+	else if (any)
+		rc_event(j->rc, "Normal", "DriftCorrected",
+			 "Cluster state of release %s has been corrected:\n%s%s%s", ref,
+			 j->drift_created,
+			 j->drift_created[0] && j->drift_configured[0] ? "\n" : "",
+			 j->drift_configured);
+	free(ref);
+	in_sync(j);
+}
+
+static int cmp_objects(const void *a, const void *b)
+{
+	return apply_cmp(*(const cJSON *const *)a, *(const cJSON *const *)b);
+}
+
+/* The correction's lines: what is created, then what is patched, each in Flux's order. */
+static char *change_lines(cJSON *objs, const char *action)
+{
+	int n = cJSON_GetArraySize(objs);
+	cJSON **v = xcalloc(n ? (size_t)n : 1, sizeof(*v));
+	struct buf b = BUF_INIT(SIZE_MAX);
+	char *out;
+
+	for (int i = 0; i < n; i++)
+		v[i] = cJSON_GetArrayItem(objs, i);
+	qsort(v, (size_t)n, sizeof(*v), cmp_objects);
+	for (int i = 0; i < n; i++) {
+		char *name = object_name(v[i]);
+
+		buf_addf(&b, "%s%s %s", i ? "\n" : "", name, action);
+		free(name);
+	}
+	free(v);
+	out = buf_detach(&b, NULL);
+	return out ? out : xstrdup("");
+}
+
+static void drift_checked(struct apply_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+	struct buf sum = BUF_INIT(SIZE_MAX);
+	cJSON *created = cJSON_CreateArray(), *patched = cJSON_CreateArray();
+	const cJSON *o, *d;
+	char *ref;
+
+	if (res->r < 0) {
+		/* helm-controller: the state is unknown; nothing is corrected. */
+		log_error(NULL, "Drift detection failed", "controller", "helmrelease", "object",
+			  j->rc->key, "error", res->err.msg, NULL);
+		cJSON_Delete(created);
+		cJSON_Delete(patched);
+		in_sync(j);
+		return;
+	}
+	/* The summary in the manifest's order, as jsondiff's set. */
+	cJSON_ArrayForEach(o, j->drift_objects)
+	{
+		char *name = object_name(o);
+
+		cJSON_ArrayForEach(d, res->drift)
+		{
+			if (!streq_ptr(yj_get_str(d, "/object"), name))
+				continue;
+			if (streq_ptr(yj_get_str(d, "/fields"), "absent")) {
+				buf_addf(&sum, "%s%s removed", sum.len ? "\n" : "", name);
+				cJSON_AddItemToArray(created, cJSON_Duplicate(o, 1));
+			} else {
+				buf_addf(&sum, "%s%s changed (%d additions, %d changes, %d removals)",
+					 sum.len ? "\n" : "", name,
+					 (int)cJSON_GetNumberValue(yj_get(d, "/added")),
+					 (int)cJSON_GetNumberValue(yj_get(d, "/changed")),
+					 (int)cJSON_GetNumberValue(yj_get(d, "/removed")));
+				cJSON_AddItemToArray(patched, cJSON_Duplicate(o, 1));
+			}
+			break;
+		}
+		free(name);
+	}
+	if (!sum.len) {
+		buf_release(&sum);
+		cJSON_Delete(created);
+		cJSON_Delete(patched);
+		in_sync(j);
+		return;
+	}
+	ref = release_ref(j, rel_version(j->deployed));
+	rc_event(j->rc, "Warning", "DriftDetected",
+		 "Cluster state of release %s has drifted from the desired state:\n%s", ref, sum.buf);
+	free(ref);
+	buf_release(&sum);
+	if (!streq(j->drift_mode, "enabled")) {
+		cJSON_Delete(created);
+		cJSON_Delete(patched);
+		in_sync(j);
+		return;
+	}
+	/* Correct it: what is gone is created, what drifted is applied again. */
+	{
+		struct apply_opts ao = {
+			.field_manager = FIELD_MANAGER,
+			.owner_name = j->rc->obj->name,
+			.owner_ns = j->rc->obj->ns,
+			.owner_label_prefix = OWNER_PREFIX,
+			.default_ns = j->target_ns,
+			.force = false,
+			.stage_wait_ms = ms(j->timeout_ns),
+		};
+		cJSON *all = cJSON_CreateArray();
+
+		free(j->drift_created);
+		free(j->drift_configured);
+		j->drift_created = change_lines(created, "created");
+		j->drift_configured = change_lines(patched, "configured");
+		cJSON_ArrayForEach(o, created)
+			cJSON_AddItemToArray(all, cJSON_Duplicate(o, 1));
+		cJSON_ArrayForEach(o, patched)
+			cJSON_AddItemToArray(all, cJSON_Duplicate(o, 1));
+		cJSON_Delete(created);
+		cJSON_Delete(patched);
+		cJSON_Delete(j->drifted);
+		j->drifted = all;
+		if (apply_set(j->client, j->h->mapper, j->drifted, &ao, drift_corrected, j, NULL) < 0)
+			in_sync(j);
+	}
+}
+
+/* Compare the deployed release's objects with the cluster (a dry-run; nothing written). */
+static void start_drift(struct hrjob *j)
+{
+	struct apply_opts ao = {
+		.field_manager = FIELD_MANAGER,
+		.owner_name = j->rc->obj->name,
+		.owner_ns = j->rc->obj->ns,
+		.owner_label_prefix = OWNER_PREFIX,
+		.default_ns = j->target_ns,
+		.detect_only = true,
+		.stage_wait_ms = ms(j->timeout_ns),
+	};
+	struct op_err err = OP_ERR_INIT;
+	cJSON *objs = NULL, *o, *next;
+
+	if (manifest_objects(j, strempty(yj_get_str(j->deployed, "/manifest")), &objs, &err) < 0) {
+		in_sync(j);
+		return;
+	}
+	for (o = objs ? objs->child : NULL; o; o = next) {
+		next = o->next;
+		if (drift_excluded(o))
+			cJSON_Delete(cJSON_DetachItemViaPointer(objs, o));
+	}
+	/* Namespaced objects without a namespace get the release's, for the names. */
+	cJSON_ArrayForEach(o, objs)
+	{
+		const struct kube_mapping *mp = mapper_lookup(j->h->mapper,
+							      strempty(yj_get_str(o, "/apiVersion")),
+							      strempty(yj_get_str(o, "/kind")));
+		cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+
+		if (mp && mp->namespaced && !yj_get_str(o, "/metadata/namespace"))
+			cJSON_AddStringToObject(meta, "namespace", j->target_ns);
+	}
+	cJSON_Delete(j->drift_objects);
+	j->drift_objects = objs;
+	if (apply_set(j->client, j->h->mapper, j->drift_objects, &ao, drift_checked, j, NULL) < 0)
+		in_sync(j);
+}
+
 /* ---- the chart, on the thread pool ---- */
 
 static int read_file(const char *path, char **ret, size_t *ret_len, struct op_err *err)
@@ -1753,7 +2076,9 @@ static void work(void *job)
 			.ns = j->target_ns,
 			.revision = last + 1,
 			.is_upgrade = j->act == ACT_UPGRADE,
-			.include_crds = j->act == ACT_INSTALL,
+			/* As Helm: crds/ is created apart, never part of the release. */
+			.crds_apart = !streq(j->act == ACT_INSTALL ? j->crds_install : j->crds_upgrade,
+					     "Skip"),
 			.record = true,
 			.lim = &lim,
 		};
@@ -1808,6 +2133,24 @@ static void work(void *job)
 				out->manifest = xstrdup("");
 		}
 		info.notes = out->notes;
+		if (out->crds) {
+			struct yj_stream cs = { 0 };
+
+			j->r = yj_parse_stream(out->crds, strlen(out->crds), NULL, &cs, &j->err);
+			if (j->r < 0) {
+				free(j->errmsg);
+				j->errmsg = xasprintf("failed to read the chart's CRDs: %s", j->err.msg);
+				goto out;
+			}
+			j->crds = cJSON_CreateArray();
+			for (size_t i = 0; i < cs.n; i++) {
+				if (cJSON_IsObject(cs.docs[i]) && cJSON_GetArraySize(cs.docs[i])) {
+					cJSON_AddItemToArray(j->crds, cs.docs[i]);
+					cs.docs[i] = NULL;
+				}
+			}
+			yj_stream_release(&cs);
+		}
 		j->rel = helm_release_new(j->release, j->target_ns, j->version, out, j->values,
 					  &info);
 		j->r = manifest_objects(j, out->manifest, &j->objects, &j->err);
@@ -1936,26 +2279,12 @@ static void work_done(struct rc *rc, int status)
 		return;
 	}
 	if (j->act == ACT_NONE) {
-		const cJSON *c = cond_get(rc->status, COND_READY);
-
 		j->truncate = true;
-		char *ref = release_ref(j, rel_version(j->deployed)), *msg;
-
 		attempted(j, NULL);
-		if (c && streq_ptr(yj_get_str(c, "/status"), "True")) {
-			cond_delete(rc->status, COND_STALLED);
-			write_history(j);
-			rc_done(rc, ms(j->interval_ns));
-		} else {
-			msg = xasprintf("Helm %s succeeded for release %s with chart %s@%s",
-					rel_version(j->deployed) == 1 ? "install" : "upgrade", ref,
-					j->chart_name, j->chart_version);
-			ready(j, rel_version(j->deployed) == 1 ? "InstallSucceeded" :
-								 "UpgradeSucceeded",
-			      msg);
-			free(msg);
-		}
-		free(ref);
+		if (j->drift_mode)
+			start_drift(j);
+		else
+			in_sync(j);
 		return;
 	}
 	attempted(j, j->act == ACT_INSTALL ? "install" : "upgrade");
@@ -2391,6 +2720,35 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	j->hooks_off_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/disableHooks"));
 	j->hooks_off_rollback = cJSON_IsTrue(yj_get(spec, "/rollback/disableHooks"));
 	j->hooks_off_uninstall = cJSON_IsTrue(yj_get(spec, "/uninstall/disableHooks"));
+	{
+		const char *m = yj_get_str(spec, "/driftDetection/mode");
+
+		if (m && !streq(m, "disabled") && !streq(m, "warn") && !streq(m, "enabled")) {
+			snprintf(msg, n, "invalid spec.driftDetection.mode '%s'", m);
+			return -EINVAL;
+		}
+		free(j->drift_mode);
+		j->drift_mode = m && !streq(m, "disabled") ? xstrdup(m) : NULL;
+	}
+	{
+		static const char *const policies[] = { "Create", "CreateReplace", "Skip" };
+		const char *ic = yj_get_str(spec, "/install/crds"), *uc = yj_get_str(spec, "/upgrade/crds");
+
+		/* helm-controller's defaults: Create on install, Skip on upgrade. */
+		j->crds_install = "Create";
+		j->crds_upgrade = "Skip";
+		for (size_t i = 0; i < 3; i++) {
+			if (streq_ptr(ic, policies[i]))
+				j->crds_install = policies[i];
+			if (streq_ptr(uc, policies[i]))
+				j->crds_upgrade = policies[i];
+		}
+		if ((ic && !streq(ic, j->crds_install)) || (uc && !streq(uc, j->crds_upgrade))) {
+			snprintf(msg, n, "invalid CRDs policy '%s': must be Create, CreateReplace or Skip",
+				 ic && !streq(ic, j->crds_install) ? ic : uc);
+			return -EINVAL;
+		}
+	}
 	j->test = cJSON_IsTrue(yj_get(spec, "/test/enable"));
 	j->test_ignore = cJSON_IsTrue(yj_get(spec, "/test/ignoreFailures"));
 	j->test_timeout_ns = j->timeout_ns;

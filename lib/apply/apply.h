@@ -129,7 +129,9 @@ struct apply_result {
 	/*
 	 * Detect-only objects that differ: [{"object": "Kind/ns/name",
 	 * "fields": "spec.replicas, metadata.labels.app"}] ("absent", "not
-	 * in the revision (not pruned)"), in apply order; borrowed.
+	 * in the revision (not pruned)"), in apply order; borrowed.  Those
+	 * present on both sides add "added", "changed" and "removed", as
+	 * apply_patch_counts() counts them.
 	 */
 	cJSON *drift;
 	unsigned created, configured, unchanged, deleted, skipped, drifted;
@@ -181,5 +183,14 @@ bool apply_drifted(const cJSON *live, const cJSON *dry, const char *provenance_p
  */
 unsigned apply_diff(const cJSON *live, const cJSON *dry, const char *provenance_prefix,
 		    struct buf *out, unsigned max);
+
+/*
+ * The same comparison as the JSON patch operations fluxcd/pkg/ssa's
+ * jsondiff makes of it (wI2L/jsondiff, rationalized), counted by kind:
+ * helm-controller's "changed (x additions, y changes, z removals)".
+ * Removals within labels and annotations are not counted, as there.
+ */
+void apply_patch_counts(const cJSON *live, const cJSON *dry, unsigned *added, unsigned *changed,
+			unsigned *removed);
 
 #endif

@@ -239,6 +239,7 @@ struct helm_render_opts {
 	size_t n_api_versions;
 	bool skip_schema_validation;
 	bool include_crds; /* crds/ files printed first in the manifest */
+	bool crds_apart;   /* crds/ files in helm_rendered.crds, as installs take them */
 	bool sub_notes;    /* NOTES.txt of subcharts too */
 	bool record;       /* fill helm_rendered.chart for a release record */
 	helm_lookup_fn lookup;
@@ -271,6 +272,7 @@ struct helm_rendered {
 	struct helm_hook *hooks; /* in Helm's kind order */
 	size_t nhooks;
 	char *notes;  /* rendered NOTES.txt ("" when none) */
+	char *crds;   /* opts.crds_apart: CRDObjects(), "---\n# Source: x\n<doc>" blocks, or NULL */
 	cJSON *chart; /* the processed chart as a release record stores it (opts.record), or NULL */
 };
 

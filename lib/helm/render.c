@@ -1248,6 +1248,7 @@ void helm_rendered_free(struct helm_rendered *r)
 		helm__hook_release(&r->hooks[i]);
 	free(r->hooks);
 	free(r->notes);
+	free(r->crds);
 	cJSON_Delete(r->chart);
 	free(r);
 }
@@ -1377,9 +1378,20 @@ static int run_engine(struct helm__node *root, const cJSON *vals, const struct h
 	}
 	if (r == 0) {
 		qsort(files, nfiles, sizeof(*files), cmp_rfile);
-		if (o->include_crds)
+		if (o->include_crds || o->crds_apart)
 			collect_crds(root, &crds, &ncrds, &acrds);
-		r = helm__sort_manifests(files, nfiles, crds, ncrds, out, err);
+		r = helm__sort_manifests(files, nfiles, o->include_crds ? crds : NULL,
+					 o->include_crds ? ncrds : 0, out, err);
+		if (r == 0 && o->crds_apart && ncrds) {
+			struct buf cb = BUF_INIT(SIZE_MAX);
+
+			for (i = 0; i < ncrds; i++) {
+				buf_addf(&cb, "---\n# Source: %s\n", crds[i].path);
+				buf_add(&cb, crds[i].data, crds[i].len);
+				buf_addch(&cb, '\n');
+			}
+			out->crds = buf_detach(&cb, NULL);
+		}
 		if (r < 0)
 			fail_long(err, full, r, xstrdup(err ? err->msg : "render failed"));
 	}

@@ -5,8 +5,10 @@
 # The chart (test/data/helm/hooks, `helm push`ed) has a pre-install/
 # pre-upgrade Job of weight -5 deleted on success and on failure, a
 # pre-install/pre-upgrade ConfigMap with no deletion policy (Helm's
-# before-hook-creation), a post-install/post-upgrade Job, a pre-delete Job
-# and a test Pod that nothing runs.  The Jobs run on the node.  Per side:
+# before-hook-creation), a post-install/post-upgrade Job, a pre-delete Job,
+# a test Pod, and a CRD in crds/ with a resource of its kind in templates/
+# (created before the release's objects, left in place on uninstall).  The
+# Jobs run on the node.  Per side:
 # install, an upgrade, an upgrade whose pre-upgrade Job fails, and the
 # uninstall; after each, the release record (hooks' phases and deletion
 # policies, times aside), the HelmRelease's status and which hook objects
@@ -28,7 +30,7 @@ check "CRDs installed" crd_install helm.toolkit.fluxcd.io_helmreleases.yaml \
 NSF=$NS-flux
 k create namespace "$NS" >/dev/null
 k create namespace "$NSF" >/dev/null
-trap 'e2e_cleanup; flux_stop; k delete namespace "$NSF" --wait=false >/dev/null 2>&1' EXIT
+trap 'e2e_cleanup; flux_stop; k delete namespace "$NSF" --wait=false >/dev/null 2>&1; k delete crd hookwidgets.cflux.test --timeout=60s >/dev/null 2>&1' EXIT
 # shellcheck source=test/e2e/lib/oracle.bash
 . "$(dirname "$0")/lib/oracle.bash"
 
@@ -113,6 +115,10 @@ compare() { # VERSION ACTION
 hr first false
 check "install: both Ready with release v1, the hooks run" poll 180 settled 1 True
 compare 1 install
+crd_apart() {
+	k get hookwidget -n "$NS" app-widget >/dev/null && ! release_record "$NS" app 1 | grep -q CustomResourceDefinition
+}
+check "install: the chart's CRD created first, its HookWidget applied, the CRD not in the record (cflux)" crd_apart
 check "install: the pre Job deleted, the post Job complete, the hook ConfigMap kept (cflux)" bash -c \
 	"[ \"\$(hook_objects_ns=$NS; $(declare -f hook_objects k); hook_objects $NS | tr '\n' ';')\" = \"ConfigMap app-config first [];ConfigMap app-hook-cm first [];Job app-post  ['Complete', 'SuccessCriteriaMet'];\" ]"
 
@@ -153,6 +159,7 @@ gone() {
 check "uninstall: both HelmReleases gone" poll 120 gone
 check "uninstall: the pre-delete Job ran and stayed, the release's objects went, as under Flux" \
 	same "hook objects" hook_objects @NS@
+check "uninstall: the chart's CRD stays, as Helm leaves it" k get crd hookwidgets.cflux.test
 if [ "$FAILED" -gt 0 ]; then
 	tail -n 15 "$W/helm-controller.log" | sed 's/^/# /'
 fi

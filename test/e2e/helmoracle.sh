@@ -53,7 +53,7 @@ spec:
   ref: {tag: 0.1.0}
   layerSelector: {mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip, operation: copy}
 EOF
-hr() { # MESSAGE REPLICAS
+hr() { # MESSAGE REPLICAS [DRIFT-MODE]
 	both <<EOF
 apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
@@ -64,6 +64,7 @@ spec:
   chartRef: {kind: OCIRepository, name: chart}
   install: {disableWait: true}
   upgrade: {disableWait: true}
+  driftDetection: {mode: ${3:-disabled}}
   values:
     message: "$1"
     replicaCount: $2
@@ -188,6 +189,48 @@ hr changed 2
 check "upgrade: both controllers Ready with release v2" poll 120 settled 2
 compare 2 upgrade
 check "upgrade: the record v1 superseded on both" same "record v1" record @NS@ 1
+
+# ------------------------------------------------------------ drift detection
+# The same changes made behind both controllers' backs: a Deployment scaled
+# and its image changed, a ConfigMap key removed, a Service deleted.  Both
+# report the same drift (jsondiff's operation counts) and, in mode
+# enabled, correct it.
+hr changed 2 enabled
+observed() { # both sides have seen the current generation
+	for n in "$NS" "$NSF"; do
+		[ "$(k get helmrelease -n "$n" app -o jsonpath='{.status.observedGeneration}/{.metadata.generation}/{.status.conditions[?(@.type=="Ready")].status}')" = \
+			"$(k get helmrelease -n "$n" app -o jsonpath='{.metadata.generation}/{.metadata.generation}')/True" ] || return 1
+	done
+}
+check "driftDetection enabled: both see the new generation" poll 60 observed
+check "... still release v2, nothing upgraded" settled 2
+for n in "$NS" "$NSF"; do
+	k scale deployment -n "$n" app --replicas=3 >/dev/null
+	k set image deployment -n "$n" app app=cflux.local/testapp:drifted >/dev/null
+	k patch configmap -n "$n" app-config --type json -p '[{"op":"remove","path":"/data/message"}]' >/dev/null
+	k delete service -n "$n" app --wait=true >/dev/null
+	k annotate -n "$n" --overwrite helmrelease app "reconcile.fluxcd.io/requestedAt=drift-$$" >/dev/null
+done
+event_msgs() { # NS REASON: the messages of the HelmRelease's Events of REASON
+	k get events -n "$1" --field-selector "involvedObject.name=app,involvedObject.kind=HelmRelease,reason=$2" \
+		-o jsonpath='{range .items[*]}{.message}{"\n---\n"}{end}'
+}
+corrected() {
+	for n in "$NS" "$NSF"; do
+		[ -n "$(event_msgs "$n" DriftCorrected)" ] || return 1
+	done
+}
+check "both detect the drift and correct it (DriftCorrected)" poll 90 corrected
+check "drift: the same DriftDetected message (objects and operation counts)" \
+	same DriftDetected event_msgs @NS@ DriftDetected
+check "drift: the same DriftCorrected message" same DriftCorrected event_msgs @NS@ DriftCorrected
+check "drift: the objects are as the release has them again" same objects objects @NS@
+summary_ok() {
+	event_msgs "$NS" DriftDetected | grep -qx "ConfigMap/$NS/app-config changed (1 additions, 0 changes, 0 removals)" &&
+		event_msgs "$NS" DriftDetected | grep -qx "Service/$NS/app removed"
+}
+check "drift: cflux's summary names what changed and what was removed" summary_ok
+check "drift: no new release was made (still v2)" settled 2
 if [ "$FAILED" -gt 0 ]; then
 	tail -n 15 "$W/helm-controller.log" | sed 's/^/# /'
 fi

@@ -217,6 +217,8 @@ check "helm get hooks lists the chart's hooks" bash -c \
 k delete helmrelease -n "$NS" hooked --wait=false >/dev/null
 check "hooks: the uninstall runs the pre-delete Job" poll 120 bash -c \
 	"! $KUBECTL get helmrelease -n $NS hooked >/dev/null 2>&1 && [ \"\$($KUBECTL get job -n $NS hooked-pre-delete -o jsonpath='{.status.succeeded}')\" = 1 ] && ! $KUBECTL get configmap -n $NS hooked-config >/dev/null 2>&1"
+check "hooks: the chart's CRD stays after the uninstall, as Helm leaves it" k get crd hookwidgets.cflux.test
+k delete crd hookwidgets.cflux.test --timeout=60s >/dev/null 2>&1
 
 # ------------------------------------------------------------ uninstall on delete
 k delete helmrelease -n "$NS" app --wait=false >/dev/null

@@ -4,6 +4,7 @@
  */
 #include "apply/apply.h"
 #include "harness.h"
+#include "yj/yj.h"
 
 static cJSON *obj(const char *av, const char *kind, const char *ns, const char *name)
 {
@@ -107,6 +108,74 @@ TEST(drift)
 						      "labels"), "l", cJSON_CreateString("2"));
 	ASSERT(apply_drifted(live, dry, NULL));
 	ASSERT(apply_drifted(NULL, dry, NULL)); /* absent: created */
+	cJSON_Delete(live);
+	cJSON_Delete(dry);
+}
+
+/*
+ * jsondiff's operations: a metadata removal is not counted, an added
+ * member is an addition, and the three operations under spec (43 + 50 +
+ * 82 bytes of JSON) give way to one replace of spec (137 bytes).
+ */
+TEST(patch_counts_as_jsondiff)
+{
+	cJSON *live = cJSON_Parse(
+		"{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"w\",\"labels\":{\"app\":\"w\","
+		"\"tier\":\"x\"},\"annotations\":{\"a\":\"1\"}},\"spec\":{\"replicas\":3,"
+		"\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:2\"}]}}},"
+		"\"status\":{\"replicas\":3}}");
+	cJSON *dry = cJSON_Parse(
+		"{\"kind\":\"Deployment\",\"metadata\":{\"name\":\"w\",\"labels\":{\"app\":\"w\"},"
+		"\"annotations\":{\"a\":\"2\"}},\"spec\":{\"replicas\":1,\"paused\":false,"
+		"\"template\":{\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"nginx:1\"}]}}},"
+		"\"status\":{\"replicas\":1}}");
+	unsigned a, c, r;
+
+	apply_patch_counts(live, dry, &a, &c, &r);
+	ASSERT_EQ(a, 0);
+	ASSERT_EQ(c, 2); /* annotations.a, and spec rationalized */
+	ASSERT_EQ(r, 0);
+	/* one scalar: a replace; a member only live: a removal; only dry-run: an addition */
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(dry, "spec"), "paused", cJSON_CreateFalse());
+	cJSON_Delete(cJSON_DetachItemFromObject(cJSON_GetObjectItem(dry, "spec"), "paused"));
+	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(dry, "spec"), "template",
+				  cJSON_Duplicate(yj_get(live, "/spec/template"), 1));
+	apply_patch_counts(live, dry, &a, &c, &r);
+	ASSERT_EQ(c, 2);
+	ASSERT_EQ(a + r, 0);
+	/* a removal and an addition under spec: cheaper as one replace of spec again */
+	cJSON_AddNumberToObject(cJSON_GetObjectItem(live, "spec"), "minReadySeconds", 5);
+	cJSON_AddStringToObject(cJSON_GetObjectItem(dry, "spec"), "strategy", "x");
+	apply_patch_counts(live, dry, &a, &c, &r);
+	ASSERT_EQ(a + r, 0);
+	ASSERT_EQ(c, 2);
+	cJSON_Delete(live);
+	cJSON_Delete(dry);
+	/* ... but not beside a long value: one addition, one removal */
+	live = cJSON_Parse("{\"data\":{\"a\":\"1\",\"big\":\"0123456789012345678901234567890123456789\"}}");
+	dry = cJSON_Parse("{\"data\":{\"b\":\"1\",\"big\":\"0123456789012345678901234567890123456789\"}}");
+	apply_patch_counts(live, dry, &a, &c, &r);
+	ASSERT_EQ(a, 1);
+	ASSERT_EQ(c, 0);
+	ASSERT_EQ(r, 1);
+	cJSON_Delete(live);
+	cJSON_Delete(dry);
+	/* arrays by index: two more long elements, two additions at /- (short ones
+	 * would be one replace of the array) */
+#define L50 "\"01234567890123456789012345678901234567890123456789\""
+	live = cJSON_Parse("{\"l\":[" L50 "]}");
+	dry = cJSON_Parse("{\"l\":[" L50 "," L50 "," L50 "]}");
+	apply_patch_counts(live, dry, &a, &c, &r);
+	ASSERT_EQ(a, 2);
+	ASSERT_EQ(c, 0);
+	cJSON_Delete(live);
+	cJSON_Delete(dry);
+	live = cJSON_Parse("{\"l\":[1]}");
+	dry = cJSON_Parse("{\"l\":[1,2,3]}");
+	apply_patch_counts(live, dry, &a, &c, &r);
+	ASSERT_EQ(a, 0);
+	ASSERT_EQ(c, 1);
+#undef L50
 	cJSON_Delete(live);
 	cJSON_Delete(dry);
 }

@@ -67,8 +67,10 @@ TEST(unsupported_fields_are_named)
 	ASSERT_STREQ(path, "spec.test.filters");
 	ASSERT(refused("{\"rollback\":{\"cleanupOnFail\":true}}", path));
 	ASSERT_STREQ(path, "spec.rollback.cleanupOnFail");
-	ASSERT(refused("{\"install\":{\"crds\":\"Skip\"}}", path));
-	ASSERT_STREQ(path, "spec.install.crds");
+	ASSERT(!refused("{\"install\":{\"crds\":\"Skip\"},\"upgrade\":{\"crds\":\"CreateReplace\"}}",
+			path));
+	ASSERT(refused("{\"install\":{\"replace\":true}}", path));
+	ASSERT_STREQ(path, "spec.install.replace");
 	ASSERT(refused("{\"upgrade\":{\"remediation\":{\"ignoreTestFailures\":true}}}", path));
 	ASSERT_STREQ(path, "spec.upgrade.remediation.ignoreTestFailures");
 	ASSERT(refused("{\"valuesFrom\":[{\"kind\":\"Secret\",\"name\":\"s\"},{\"kind\":"
