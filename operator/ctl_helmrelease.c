@@ -121,6 +121,8 @@ struct hrjob {
 	char *release, *target_ns, *storage_ns;
 	int64_t interval_ns, timeout_ns;
 	int64_t install_timeout_ns, upgrade_timeout_ns; /* spec.<action>.timeout, else timeout */
+	int64_t rollback_timeout_ns, uninstall_timeout_ns;
+	bool create_ns, ns_created; /* spec.install.createNamespace */
 	int max_history;
 	bool wait_install, wait_upgrade, hooks_off_install, hooks_off_upgrade;
 	bool hooks_off_rollback, hooks_off_uninstall;
@@ -301,7 +303,7 @@ static const struct field f_install_rem[] = { F("retries"), F("remediateLastFail
 					       F(NULL) };
 static const struct field f_install[] = { F("timeout"), F("disableWait"),
 					  F("disableHooks"), FS("remediation", f_install_rem),
-					  F("crds"), F(NULL) };
+					  F("crds"), F("createNamespace"), F(NULL) };
 static const struct field f_upgrade_rem[] = { F("retries"), F("strategy"),
 					      F("remediateLastFailure"), F(NULL) };
 static const struct field f_upgrade[] = { F("timeout"), F("disableWait"),
@@ -317,7 +319,7 @@ static const struct field f_pr_kustomize[] = { FE("patches", f_patch), FE("image
 					       F(NULL) };
 static const struct field f_post_renderer[] = { FS("kustomize", f_pr_kustomize), F(NULL) };
 static const struct field f_common_md[] = { F("labels"), F("annotations"), F(NULL) };
-static const struct field f_hooks_only[] = { F("disableHooks"), F(NULL) };
+static const struct field f_action_hooks[] = { F("disableHooks"), F("timeout"), F(NULL) };
 static const struct field f_test[] = { F("enable"), F("timeout"), F("ignoreFailures"), F(NULL) };
 static const struct field f_drift[] = { F("mode"), F(NULL) };
 static const struct field f_spec[] = {
@@ -338,10 +340,10 @@ static const struct field f_spec[] = {
 	F("maxHistory"),
 	FS("install", f_install),
 	FS("upgrade", f_upgrade),
-	FS("rollback", f_hooks_only),
+	FS("rollback", f_action_hooks),
 	FS("test", f_test),
 	FS("driftDetection", f_drift),
-	FS("uninstall", f_hooks_only),
+	FS("uninstall", f_action_hooks),
 	F(NULL),
 };
 
@@ -1071,8 +1073,38 @@ static void next_crd(struct hrjob *j)
 		crd_written(r, NULL, NULL, j);
 }
 
+static void ns_created(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+
+	(void)obj;
+	if (r < 0 && r != -EEXIST) {
+		action_failed(j, err && err->msg[0] ? err->msg : op_strerror(r));
+		return;
+	}
+	j->ns_created = true;
+	pre_hooks(j);
+}
+
 static void pre_hooks(struct hrjob *j)
 {
+	/* As Helm's CreateNamespace: labelled name=<ns>; one that exists is fine. */
+	if (j->act == ACT_INSTALL && j->create_ns && !j->ns_created) {
+		struct kube_ref ref = { .version = "v1", .resource = "namespaces" };
+		struct kube_opts o = KUBE_OPTS_INIT;
+		cJSON *ns = cJSON_CreateObject(), *meta;
+
+		cJSON_AddStringToObject(ns, "apiVersion", "v1");
+		cJSON_AddStringToObject(ns, "kind", "Namespace");
+		meta = cJSON_AddObjectToObject(ns, "metadata");
+		cJSON_AddStringToObject(meta, "name", j->target_ns);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(meta, "labels"), "name", j->target_ns);
+		o.field_manager = FIELD_MANAGER;
+		if (kube_create(j->client, &ref, ns, &o, ns_created, j) < 0)
+			ns_created(-EIO, NULL, NULL, j);
+		cJSON_Delete(ns);
+		return;
+	}
 	if (j->crds && (j->act == ACT_INSTALL || j->act == ACT_UPGRADE)) {
 		j->crdi = 0;
 		next_crd(j);
@@ -1296,7 +1328,7 @@ static void waited(const struct wait_result *res, void *payload)
 static int64_t action_timeout(const struct hrjob *j)
 {
 	return j->act == ACT_INSTALL ? j->install_timeout_ns :
-	       j->act == ACT_UPGRADE ? j->upgrade_timeout_ns : j->timeout_ns;
+	       j->act == ACT_UPGRADE ? j->upgrade_timeout_ns : j->rollback_timeout_ns;
 }
 
 static bool wait_enabled(const struct hrjob *j)
@@ -2769,6 +2801,17 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 			return -EINVAL;
 		}
 		j->install_timeout_ns = j->upgrade_timeout_ns = j->timeout_ns;
+		j->rollback_timeout_ns = j->uninstall_timeout_ns = j->timeout_ns;
+		if ((yj_get_str(spec, "/rollback/timeout") &&
+		     (duration_parse(yj_get_str(spec, "/rollback/timeout"), &j->rollback_timeout_ns) < 0 ||
+		      j->rollback_timeout_ns <= 0)) ||
+		    (yj_get_str(spec, "/uninstall/timeout") &&
+		     (duration_parse(yj_get_str(spec, "/uninstall/timeout"), &j->uninstall_timeout_ns) < 0 ||
+		      j->uninstall_timeout_ns <= 0))) {
+			snprintf(msg, n, "invalid spec.rollback.timeout or spec.uninstall.timeout");
+			return -EINVAL;
+		}
+		j->create_ns = cJSON_IsTrue(yj_get(spec, "/install/createNamespace"));
 		if (it)
 			duration_parse(it, &j->install_timeout_ns);
 		if (ut)
@@ -2870,7 +2913,7 @@ static void delete_hooks(struct hrjob *j, const char *event, hooks_cb next)
 		.rel = j->uninstalling,
 		.event = event,
 		.ns = strempty(yj_get_str(j->uninstalling, "/namespace")),
-		.timeout_ms = ms(j->timeout_ns),
+		.timeout_ms = ms(j->uninstall_timeout_ns),
 	};
 
 	if (j->hooks_off_uninstall || !j->uninstalling || !hooks_any(j->uninstalling, event) ||

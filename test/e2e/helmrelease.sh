@@ -180,6 +180,13 @@ check "a new releaseName uninstalls the old release (records and objects) and in
 check "... with the history of the new release only" bash -c \
 	"[ \"\$($KUBECTL get helmrelease -n $NS tgt -o jsonpath='{.status.history[*].name}')\" = tgt-renamed ]"
 
+# ------------------------------------------------------------ install.createNamespace
+hr newns "targetNamespace: $NS-new" "install:" "  createNamespace: true" "values:" "  message: elsewhere" >/dev/null
+check "install.createNamespace: the target namespace made as Helm makes it (label name), the release in it" bash -c \
+	"wait_cond newns 120 Ready True InstallSucceeded && [ \"\$($KUBECTL get namespace $NS-new -o jsonpath='{.metadata.labels.name}')\" = $NS-new ] && [ \"\$($KUBECTL get configmap -n $NS-new $NS-new-newns-config -o jsonpath='{.data.message}')\" = elsewhere ]"
+k delete helmrelease -n "$NS" newns --wait=true --timeout=60s >/dev/null 2>&1
+k delete namespace "$NS-new" --wait=false >/dev/null 2>&1
+
 # ------------------------------------------------------------ a dependsOn cycle
 # The same walk as the Kustomization's (it used to catch only self-dependence).
 hr cyc-a "dependsOn:" "- name: cyc-b" >/dev/null
