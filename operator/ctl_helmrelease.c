@@ -54,6 +54,9 @@
  * snapshot's testHooks, and a failure remediated as the action's own
  * would be (rollback or uninstall while retries last, then Stalled).
  *
+ * Helm's `lookup` is live while rendering an install or upgrade: the
+ * render asks the loop (struct lookup), which asks the apiserver.
+ *
  * The chart's crds/ are created before the pre hooks, apart from the
  * release (never in its manifest, never pruned), as the action's crds
  * policy says: Create (install's default), CreateReplace, Skip (upgrade's).
@@ -113,6 +116,9 @@ struct sop {
 	char *name;    /* DELETE */
 };
 
+struct lookup;
+static void lookup_close(struct lookup *lk);
+
 struct hrjob {
 	struct rc *rc;
 	struct hr_ctl *h;
@@ -141,6 +147,7 @@ struct hrjob {
 	cJSON *drifted;            /* the objects to correct */
 	char *drift_created, *drift_configured; /* the correction's change set lines */
 	const char *crds_install, *crds_upgrade; /* spec.<action>.crds: Create, CreateReplace, Skip */
+	struct lookup *lookup;     /* the render's live `lookup`, served on the loop */
 	cJSON *crds;               /* the chart's CRDObjects() to create (thread pool result) */
 	int crdi;
 	int install_retries, upgrade_retries;
@@ -208,6 +215,7 @@ static void job_release(void *job)
 	free(j->drift_created);
 	free(j->drift_configured);
 	cJSON_Delete(j->crds);
+	lookup_close(j->lookup);
 	free(j->release);
 	free(j->target_ns);
 	free(j->storage_ns);
@@ -276,6 +284,232 @@ static bool handle_request(struct rc *rc, const char *ann, const char *key)
 		 !streq_ptr(yj_get_str(st, key), want);
 	set_str(rc->status, key + 1, want);
 	return handle;
+}
+
+/*
+ * ---- Helm's `lookup`, live: the render (thread pool) asks, the loop answers.
+ *
+ * The worker stores its question and wakes the loop (uv_async); the loop
+ * resolves the kind, GETs or LISTs with the release's client (impersonated
+ * like everything else), and signals the answer.  One question at a time:
+ * a render is one thread.  A question unanswered in LOOKUP_WAIT_MS fails
+ * the render; a late answer is told apart by its sequence number.
+ */
+#define LOOKUP_WAIT_MS 30000
+
+struct lookup {
+	uv_async_t async;
+	uv_mutex_t mu;
+	uv_cond_t cv;
+	struct kube_client *c;
+	struct kube_mapper *m;
+	unsigned seq, answered;       /* the question's number, the last answered */
+	char *av, *kind, *ns, *name;  /* the question (pending when seq != asked) */
+	unsigned asked;
+	int r;
+	cJSON *obj;
+	char msg[512];
+	unsigned calls;     /* questions in flight on the loop */
+	bool handle_closed; /* freed once closed with none in flight */
+};
+
+static void lookup_maybe_free(struct lookup *lk);
+
+struct lookup_call {
+	struct lookup *lk;
+	unsigned seq;
+	char *av, *kind, *ns, *name;
+};
+
+static void lookup_answer(struct lookup_call *q, int r, cJSON *obj, const char *msg)
+{
+	struct lookup *lk = q->lk;
+
+	uv_mutex_lock(&lk->mu);
+	if (q->seq == lk->seq) {
+		lk->r = r;
+		cJSON_Delete(lk->obj);
+		lk->obj = obj;
+		obj = NULL;
+		snprintf(lk->msg, sizeof(lk->msg), "%s", msg ? msg : "");
+		lk->answered = q->seq;
+		uv_cond_signal(&lk->cv);
+	}
+	uv_mutex_unlock(&lk->mu);
+	cJSON_Delete(obj);
+	free(q->av);
+	free(q->kind);
+	free(q->ns);
+	free(q->name);
+	free(q);
+	lk->calls--;
+	lookup_maybe_free(lk);
+}
+
+static void lookup_got(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct lookup_call *q = payload;
+	cJSON *out;
+
+	if (r == -ENOENT) {
+		lookup_answer(q, 0, cJSON_CreateObject(), NULL); /* Helm: not found is {} */
+		return;
+	}
+	if (r < 0) {
+		lookup_answer(q, r, NULL, err && err->msg[0] ? err->msg : op_strerror(r));
+		return;
+	}
+	out = obj ? cJSON_Duplicate(obj, 1) : cJSON_CreateObject();
+	if (!*q->name) {
+		/* As client-go's list decoding: each item gets the list's apiVersion and kind. */
+		const char *lk = yj_get_str(out, "/kind");
+		char *kind = lk && str_endswith(lk, "List") ? xstrndup(lk, strlen(lk) - 4) :
+							       xstrdup(q->kind);
+		cJSON *it;
+
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(out, "items"))
+		{
+			if (!cJSON_GetObjectItemCaseSensitive(it, "apiVersion"))
+				cJSON_AddStringToObject(it, "apiVersion", q->av);
+			if (!cJSON_GetObjectItemCaseSensitive(it, "kind"))
+				cJSON_AddStringToObject(it, "kind", kind);
+		}
+		free(kind);
+	}
+	lookup_answer(q, 0, out, NULL);
+}
+
+static void lookup_resolved(int r, const struct kube_mapping *mp, const struct op_err *err,
+			    void *payload)
+{
+	struct lookup_call *q = payload;
+	struct kube_ref ref = { 0 };
+	char *m;
+
+	(void)err;
+	if (r < 0) {
+		m = xasprintf("unable to get apiresource from unstructured: %s, Kind=%s", q->av,
+			      q->kind);
+		lookup_answer(q, r, NULL, m);
+		free(m);
+		return;
+	}
+	ref.group = mp->group;
+	ref.version = mp->version;
+	ref.resource = mp->resource;
+	ref.ns = mp->namespaced && *q->ns ? q->ns : NULL;
+	ref.name = *q->name ? q->name : NULL;
+	r = ref.name ? kube_get(q->lk->c, &ref, NULL, lookup_got, q) :
+		       kube_list(q->lk->c, &ref, NULL, lookup_got, q);
+	if (r < 0)
+		lookup_answer(q, r, NULL, "cannot send the lookup");
+}
+
+static void lookup_wake(uv_async_t *a)
+{
+	struct lookup *lk = a->data;
+	struct lookup_call *q;
+
+	uv_mutex_lock(&lk->mu);
+	if (lk->asked == lk->seq) {
+		uv_mutex_unlock(&lk->mu);
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	lk->calls++;
+	q->lk = lk;
+	q->seq = lk->asked = lk->seq;
+	q->av = lk->av;
+	q->kind = lk->kind;
+	q->ns = lk->ns;
+	q->name = lk->name;
+	lk->av = lk->kind = lk->ns = lk->name = NULL;
+	uv_mutex_unlock(&lk->mu);
+	if (mapper_resolve(lk->m, q->av, q->kind, lookup_resolved, q) < 0)
+		lookup_answer(q, -EIO, NULL, "cannot resolve the lookup's kind");
+}
+
+/* helm_lookup_fn, on the render's thread. */
+static int lookup_fn(const char *api_version, const char *kind, const char *ns, const char *name,
+		     cJSON **ret, struct op_err *reterr, void *payload)
+{
+	struct lookup *lk = payload;
+	uint64_t deadline = uv_hrtime() + (uint64_t)LOOKUP_WAIT_MS * 1000000u;
+	unsigned seq;
+	int r = 0;
+
+	uv_mutex_lock(&lk->mu);
+	seq = ++lk->seq;
+	free(lk->av);
+	free(lk->kind);
+	free(lk->ns);
+	free(lk->name);
+	lk->av = xstrdup(api_version);
+	lk->kind = xstrdup(kind);
+	lk->ns = xstrdup(ns);
+	lk->name = xstrdup(name);
+	uv_mutex_unlock(&lk->mu);
+	uv_async_send(&lk->async);
+	uv_mutex_lock(&lk->mu);
+	while (lk->answered != seq && r == 0) {
+		uint64_t now = uv_hrtime();
+
+		if (now >= deadline ||
+		    uv_cond_timedwait(&lk->cv, &lk->mu, deadline - now) == UV_ETIMEDOUT)
+			r = op_err_set(reterr, -ETIMEDOUT, "lookup %s %s %s/%s: no answer", api_version,
+				       kind, ns, name);
+	}
+	if (r == 0 && lk->r < 0)
+		r = op_err_set(reterr, lk->r, "%s", lk->msg);
+	else if (r == 0) {
+		*ret = lk->obj;
+		lk->obj = NULL;
+	}
+	uv_mutex_unlock(&lk->mu);
+	return r;
+}
+
+static struct lookup *lookup_new(uv_loop_t *loop, struct kube_client *c, struct kube_mapper *m)
+{
+	struct lookup *lk = xcalloc(1, sizeof(*lk));
+
+	uv_mutex_init(&lk->mu);
+	uv_cond_init(&lk->cv);
+	uv_async_init(loop, &lk->async, lookup_wake);
+	lk->async.data = lk;
+	lk->c = kube_client_ref(c);
+	lk->m = m;
+	return lk;
+}
+
+static void lookup_maybe_free(struct lookup *lk)
+{
+	if (!lk->handle_closed || lk->calls)
+		return;
+	uv_mutex_destroy(&lk->mu);
+	uv_cond_destroy(&lk->cv);
+	free(lk->av);
+	free(lk->kind);
+	free(lk->ns);
+	free(lk->name);
+	cJSON_Delete(lk->obj);
+	kube_client_unref(lk->c);
+	free(lk);
+}
+
+static void lookup_freed(uv_handle_t *h)
+{
+	struct lookup *lk = h->data;
+
+	lk->handle_closed = true;
+	lookup_maybe_free(lk);
+}
+
+/* After the render: freed once no question is in flight on the loop. */
+static void lookup_close(struct lookup *lk)
+{
+	if (lk)
+		uv_close((uv_handle_t *)&lk->async, lookup_freed);
 }
 
 /* ---- the spec: what is implemented, the rest refused ---- */
@@ -2111,6 +2345,8 @@ static void work(void *job)
 			/* As Helm: crds/ is created apart, never part of the release. */
 			.crds_apart = !streq(j->act == ACT_INSTALL ? j->crds_install : j->crds_upgrade,
 					     "Skip"),
+			.lookup = j->lookup ? lookup_fn : NULL,
+			.lookup_payload = j->lookup,
 			.record = true,
 			.lim = &lim,
 		};
@@ -2385,6 +2621,8 @@ static void got_releases(int r, const cJSON *list, const struct op_err *err, voi
 	if (!j->secrets)
 		j->secrets = cJSON_CreateArray();
 	j->force = handle_request(j->rc, "reconcile.fluxcd.io/forceAt", "/lastHandledForceAt");
+	if (!j->lookup)
+		j->lookup = lookup_new(kube_client_loop(j->client), j->client, j->h->mapper);
 	if (rc_work(j->rc, work, work_done) < 0)
 		fail(j, "ArtifactFailed", "cannot queue the chart work", false, 0);
 }

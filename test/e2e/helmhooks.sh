@@ -6,8 +6,9 @@
 # pre-upgrade Job of weight -5 deleted on success and on failure, a
 # pre-install/pre-upgrade ConfigMap with no deletion policy (Helm's
 # before-hook-creation), a post-install/post-upgrade Job, a pre-delete Job,
-# a test Pod, and a CRD in crds/ with a resource of its kind in templates/
-# (created before the release's objects, left in place on uninstall).  The
+# a test Pod, a CRD in crds/ with a resource of its kind in templates/
+# (created before the release's objects, left in place on uninstall), and
+# a ConfigMap made from Helm's `lookup` of one in the namespace.  The
 # Jobs run on the node.  Per side:
 # install, an upgrade, an upgrade whose pre-upgrade Job fails, and the
 # uninstall; after each, the release record (hooks' phases and deletion
@@ -33,6 +34,9 @@ k create namespace "$NSF" >/dev/null
 trap 'e2e_cleanup; flux_stop; k delete namespace "$NSF" --wait=false >/dev/null 2>&1; k delete crd hookwidgets.cflux.test --timeout=60s >/dev/null 2>&1' EXIT
 # shellcheck source=test/e2e/lib/oracle.bash
 . "$(dirname "$0")/lib/oracle.bash"
+for n in "$NS" "$NSF"; do
+	k create configmap -n "$n" lookup-src --from-literal=value=found >/dev/null
+done
 
 REG=$REGISTRY_HOST
 R=$NAME-$$
@@ -119,6 +123,8 @@ crd_apart() {
 	k get hookwidget -n "$NS" app-widget >/dev/null && ! release_record "$NS" app 1 | grep -q CustomResourceDefinition
 }
 check "install: the chart's CRD created first, its HookWidget applied, the CRD not in the record (cflux)" crd_apart
+check "install: Helm's lookup answered live (an object, and {} for one not there) (cflux)" bash -c \
+	"[ \"\$($KUBECTL get configmap -n $NS app-lookup -o jsonpath='{.data.found} {.data.missing} {.data.kind}')\" = '{\"value\":\"found\"} {} ConfigMap' ]"
 check "install: the pre Job deleted, the post Job complete, the hook ConfigMap kept (cflux)" bash -c \
 	"[ \"\$(hook_objects_ns=$NS; $(declare -f hook_objects k); hook_objects $NS | tr '\n' ';')\" = \"ConfigMap app-config first [];ConfigMap app-hook-cm first [];Job app-post  ['Complete', 'SuccessCriteriaMet'];\" ]"
 
