@@ -8,6 +8,8 @@
 #                                                torn down after; reuse: the one up now)
 #   BENCH_SOURCES=shared|per-app                (one repository and GitRepository for
 #                                                all, or one of each per application)
+#   BENCH_KIND=kustomize|helm                   (the applications as Kustomizations, or
+#                                                as HelmReleases of one chart)
 #
 # The scenario: one Git repository with N paths (per-app: N repositories
 # with one path each), each path holding a ServiceAccount, a Service, a
@@ -24,6 +26,14 @@
 # of each controller process, apiserver requests by user agent (audit
 # log), then one commit changing all N and the time until all are Ready
 # at the new revision.  Every run's objects are checked present at the end.
+#
+# BENCH_KIND=helm: the same four objects per application from one chart
+# (test/data/helm/bench, `helm push`ed to the test registry), one
+# OCIRepository of it and N HelmReleases (release app-I in bench-apps,
+# interval 60m, timeout 1m, a value per release) as Flux users write them;
+# flux is source-controller and helm-controller (--concurrent=20); the
+# floor applies `helm template`'s output of the N releases; the change of
+# all N is a new value in every HelmRelease (N upgrades).
 # The report is printed and written to build/bench/report.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,6 +43,8 @@ RUNS=${BENCH_RUNS:-floor flux cflux}
 MODE=${BENCH_CLUSTER:-fresh}
 SOURCES=${BENCH_SOURCES:-shared}
 case $SOURCES in shared | per-app) ;; *) echo "BENCH_SOURCES: shared or per-app" >&2; exit 2 ;; esac
+KIND=${BENCH_KIND:-kustomize}
+case $KIND in kustomize | helm) ;; *) echo "BENCH_KIND: kustomize or helm" >&2; exit 2 ;; esac
 BUILD=${BUILD:-build/default}
 BIN=${BIN:-bin}
 OUT=$repo/build/bench
@@ -65,7 +77,7 @@ cluster_down() {
 	if [ "$MODE" = reuse ]; then
 		# Leave the shared cluster as we found it: no finalizer may outlive the controllers.
 		local o
-		for o in $(k get gitrepositories,kustomizations -n bench -o name 2>/dev/null); do
+		for o in $(k get gitrepositories,kustomizations,helmreleases,ocirepositories -n bench -o name 2>/dev/null); do
 			k patch -n bench "$o" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
 		done
 		k delete namespace bench bench-apps --ignore-not-found --wait=true --timeout=120s >/dev/null 2>&1 || true
@@ -194,8 +206,60 @@ floor_manifests() { # substituted copies for the floor client
 	find "$dst" -name '*.yaml' -exec sed -i 's/${NAMESPACE}/bench-apps/g; s/${VERSION}/6.7.0/g; s/${DOMAIN}/bench.example.com/g' {} +
 }
 
+# ---- BENCH_KIND=helm
+CHART_TAG=0.1.0
+push_chart() {
+	[ -x "$HELM" ] || bash test/cluster/build.sh oracles >&2
+	rm -rf "$OUT/chart-pkg"
+	mkdir -p "$OUT/chart-pkg"
+	"$HELM" package -d "$OUT/chart-pkg" test/data/helm/bench/chart >/dev/null
+	"$HELM" push "$OUT/chart-pkg/benchapp-$CHART_TAG.tgz" "oci://$REGISTRY_HOST/bench" --plain-http >/dev/null 2>&1
+}
+helmreleases() { # NS VALUE
+	local i
+	printf -- '---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: benchapp\n  namespace: %s\nspec:\n  interval: 60m\n  url: oci://%s/bench/benchapp\n  ref: {tag: "%s"}\n  layerSelector: {mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip, operation: copy}\n' \
+		"$1" "$REGISTRY_HOST" "$CHART_TAG"
+	for i in $(seq 1 "$N"); do
+		cat <<EOF
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: app-$i
+  namespace: $1
+spec:
+  interval: 60m
+  timeout: 1m
+  releaseName: app-$i
+  targetNamespace: bench-apps
+  storageNamespace: bench-apps
+  chartRef: {kind: OCIRepository, name: benchapp}
+  values: {value: "$2"}
+EOF
+	done
+}
+floor_helm_manifests() { # the N releases as helm template renders them
+	local dst=$OUT/floor i
+	rm -rf "$dst"
+	mkdir -p "$dst"
+	[ -x "$HELM" ] || bash test/cluster/build.sh oracles >&2
+	for i in $(seq 1 "$N"); do
+		"$HELM" template "app-$i" test/data/helm/bench/chart -n bench-apps --set value=v1 >"$dst/app-$i.yaml"
+		sed -i '/^metadata:/a\  namespace: bench-apps' "$dst/app-$i.yaml"
+	done
+}
+# helm_ready_count NS: HelmReleases Ready at their current generation.
+helm_ready_count() {
+	k get helmreleases -n "$1" -o jsonpath='{range .items[*]}{.metadata.generation} {.status.observedGeneration} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null |
+		awk '$1 == $2 && $3 == "True" { n++ } END { print n + 0 }'
+}
+
 # ready_count NS: Kustomizations Ready at the revision $OUT/revs wants.
 ready_count() {
+	if [ "$KIND" = helm ]; then
+		helm_ready_count "$1"
+		return
+	fi
 	k get kustomizations -n "$1" -o jsonpath='{range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status} {.status.lastAppliedRevision}{"\n"}{end}' 2>/dev/null |
 		awk 'NR == FNR { want[$1] = $2; next } $2 == "True" && want[$1] == $3 { n++ } END { print n + 0 }' "$OUT/revs" -
 }
@@ -260,7 +324,7 @@ record() { RESULTS+=("$*"); }
 # ------------------------------------------------------------ runs
 run_floor() {
 	cluster_up
-	floor_manifests
+	if [ "$KIND" = helm ]; then floor_helm_manifests; else floor_manifests; fi
 	k create namespace bench-apps >/dev/null
 	local t0 out
 	audit_mark
@@ -284,12 +348,29 @@ start_bg() { # LOG CMD... -> PID in BG_PID; every such process is killed on exit
 run_controllers() { # NAME: flux or cflux
 	local name=$1 ns=bench pids="" t0 p stats
 	cluster_up
-	gen_repo v1
+	if [ "$KIND" = helm ]; then push_chart; else gen_repo v1; fi
 	k create namespace "$ns" >/dev/null
 	k create namespace bench-apps >/dev/null
 	local port
 	port=$((20000 + RANDOM % 20000))
-	if [ "$name" = flux ]; then
+	if [ "$name" = flux ] && [ "$KIND" = helm ]; then
+		[ -x "$SOURCE_CONTROLLER" ] && [ -x "$HELM_CONTROLLER" ] || bash test/cluster/build.sh flux-helm >&2
+		k apply --server-side --force-conflicts -f "$SOURCE_CONTROLLER_CRDS/" \
+			-f "$HELM_CONTROLLER_CRDS/" >/dev/null
+		k wait --for=condition=Established --timeout=60s crd --all >/dev/null
+		mkdir -p "$OUT/flux-data"
+		RUNTIME_NAMESPACE=$ns start_bg "$OUT/source-controller.log" "$SOURCE_CONTROLLER" \
+			--storage-path="$OUT/flux-data" --storage-addr=127.0.0.1:$port \
+			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$((port + 1)) \
+			--health-addr=127.0.0.1:$((port + 2)) --enable-leader-election=false \
+			--events-addr= --concurrent=10 --watch-all-namespaces=false
+		pids="source-controller:$BG_PID"
+		RUNTIME_NAMESPACE=$ns start_bg "$OUT/helm-controller.log" "$HELM_CONTROLLER" \
+			--metrics-addr=127.0.0.1:$((port + 3)) --health-addr=127.0.0.1:$((port + 4)) \
+			--enable-leader-election=false --events-addr= --concurrent=20 \
+			--watch-all-namespaces=false
+		pids="$pids helm-controller:$BG_PID"
+	elif [ "$name" = flux ]; then
 		[ -x "$SOURCE_CONTROLLER" ] && [ -x "$KUSTOMIZE_CONTROLLER" ] || bash test/cluster/build.sh flux >&2
 		# Every source kind: kustomize-controller watches them all.
 		k apply --server-side --force-conflicts -f "$SOURCE_CONTROLLER_CRDS/" \
@@ -323,16 +404,26 @@ run_controllers() { # NAME: flux or cflux
 	t0=$(now)
 	# The objects are applied while the clock runs and the poller watches:
 	# time to first Ready must not wait for kubectl to finish.
-	{ gitrepositories "$ns"; kustomizations "$ns"; } | k apply -f - >/dev/null &
+	if [ "$KIND" = helm ]; then
+		helmreleases "$ns" v1 | k apply -f - >/dev/null &
+	else
+		{ gitrepositories "$ns"; kustomizations "$ns"; } | k apply -f - >/dev/null &
+	fi
 	local apply_pid=$!
 	wait_all "$ns" "$t0" || true
 	wait "$apply_pid"
 	local first=$T_FIRST all=$T_ALL
 	verify_objects
 	# Steady state: one commit that changes all N.
-	gen_repo v2
-	t0=$(now)
-	k annotate gitrepository -n "$ns" --all --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s)" >/dev/null
+	if [ "$KIND" = helm ]; then
+		t0=$(now)
+		helmreleases "$ns" v2 | k apply -f - >/dev/null
+		sleep 1 # the new generations in place before counting
+	else
+		gen_repo v2
+		t0=$(now)
+		k annotate gitrepository -n "$ns" --all --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s)" >/dev/null
+	fi
 	wait_all "$ns" "$t0" || true
 	local again=$T_ALL
 	stats=""
@@ -363,9 +454,15 @@ done
 
 # ------------------------------------------------------------ the report
 {
-	echo "# cflux bench: N=$N applications ($((4 * N)) objects), sources: $SOURCES"
+	if [ "$KIND" = helm ]; then
+		echo "# cflux bench: N=$N HelmReleases of one chart ($((4 * N)) objects)"
+	else
+		echo "# cflux bench: N=$N applications ($((4 * N)) objects), sources: $SOURCES"
+	fi
 	echo
-	echo "Same machine ($(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)), same scenario; cluster: $MODE$([ "$MODE" = fresh ] && echo ", a new control plane per run"). kube-apiserver $K8S_VERSION; Flux source-controller $SOURCE_CONTROLLER_VERSION (--concurrent=10), kustomize-controller $KUSTOMIZE_CONTROLLER_VERSION (--concurrent=20); cflux-operator defaults."
+	peer="kustomize-controller $KUSTOMIZE_CONTROLLER_VERSION"
+	[ "$KIND" = helm ] && peer="helm-controller $HELM_CONTROLLER_VERSION"
+	echo "Same machine ($(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)), same scenario; cluster: $MODE$([ "$MODE" = fresh ] && echo ", a new control plane per run"). kube-apiserver $K8S_VERSION; Flux source-controller $SOURCE_CONTROLLER_VERSION (--concurrent=10), $peer (--concurrent=20); cflux-operator defaults."
 	echo
 	echo "| run | all Ready | first Ready | all Ready after a commit changing all | peak RSS / CPU per process | apiserver requests by client |"
 	echo "|---|---|---|---|---|---|"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # bench.sh: the `make bench` harness on a tiny N, so it cannot rot (TAP).
 # The floor and cflux runs at N=5 with one shared source, then cflux at
-# N=3 with a repository and GitRepository per application, on the control
-# plane that is up; the real figures come from `make bench` (N=100,
+# N=3 with a repository and GitRepository per application, then floor and
+# cflux at N=3 with HelmReleases (BENCH_KIND=helm), on the control plane
+# that is up; the real figures come from `make bench` (N=100,
 # BENCH_N=1000), not from here.
 set -u
 cd "$(dirname "$0")/../.."
@@ -24,4 +25,11 @@ t "its report says so and has a cflux row with times" \
 	'grep -q "sources: per-app" build/bench/report.md && grep -Eq "^\| cflux \| [0-9.]+s \| [0-9.]+s \| [0-9.]+s" build/bench/report.md'
 t "each application got its own source" \
 	'[ "$(grep -c "Stored artifact" build/bench/cflux-operator.log)" -ge 6 ]'
+out=$(BENCH_N=3 BENCH_RUNS="floor cflux" BENCH_KIND=helm BENCH_CLUSTER=reuse bash test/bench/run.sh 2>&1)
+rc=$?
+t "the HelmRelease variant runs floor and cflux at N=3" '[ $rc = 0 ]'
+t "its report says so and has floor and cflux rows with times" \
+	'grep -q "N=3 HelmReleases of one chart" build/bench/report.md && grep -Eq "^\| floor \| [0-9.]+s" build/bench/report.md && grep -Eq "^\| cflux \| [0-9.]+s \| [0-9.]+s \| [0-9.]+s" build/bench/report.md'
+t "each release was installed, then upgraded" \
+	'[ "$(grep -c "Release deployed" build/bench/cflux-operator.log)" -ge 6 ]'
 echo "1..$n"
