@@ -277,44 +277,109 @@ static int print_objects(const cJSON *objs)
 	return r;
 }
 
-/* The ► lines of a detect-only run; whether anything would change. */
-static bool print_drift(const cJSON *drift, bool prune)
+/* The drift entry of `what` ("Kind/ns/name"), taken out of `drift`, or NULL. */
+static cJSON *take(cJSON *drift, const char *what)
 {
-	const cJSON *d;
-	bool changed = false;
+	cJSON *d;
 
 	cJSON_ArrayForEach(d, drift)
 	{
-		const char *what = yj_get_str(d, "/object"), *fields = yj_get_str(d, "/fields");
+		const char *o = yj_get_str(d, "/object");
 
-		if (!what || !fields)
-			continue;
-		if (streq(fields, "absent")) {
-			printf("► %s created\n", what);
-		} else if (str_startswith(fields, "not in the revision")) {
-			if (!prune)
-				continue;
-			printf("► %s deleted\n", what);
-		} else {
-			const char *p = fields;
-
-			printf("► %s drifted\n", what);
-			while (*p) {
-				size_t n = strcspn(p, ",");
-
-				printf("  %.*s\n", (int)n, p);
-				p += n;
-				while (*p == ',' || *p == ' ')
-					p++;
-			}
-		}
-		changed = true;
+		if (o && streq(o, what))
+			return cJSON_DetachItemViaPointer(drift, d);
 	}
+	return NULL;
+}
+
+/* One object's ► line (and the fields that differ); whether it is a change. */
+static bool print_entry(const cJSON *d, bool prune)
+{
+	const char *what = yj_get_str(d, "/object"), *fields = yj_get_str(d, "/fields");
+	const char *p;
+
+	if (!what || !fields)
+		return false;
+	if (streq(fields, "absent")) {
+		printf("► %s created\n", what);
+		return true;
+	}
+	if (str_startswith(fields, "not in the revision")) {
+		if (prune)
+			printf("► %s deleted\n", what);
+		return prune;
+	}
+	printf("► %s drifted\n", what);
+	for (p = fields; *p;) {
+		size_t n = strcspn(p, ",");
+
+		printf("  %.*s\n", (int)n, p);
+		p += n;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return true;
+}
+
+/*
+ * The ► lines of a detect-only run in flux's order: created and drifted
+ * objects in build order, then what pruning would delete in inventory
+ * order.  Whether anything would change.
+ */
+static bool print_drift(cJSON *drift, const cJSON *objs, const cJSON *inventory,
+			const char *default_ns, bool prune)
+{
+	const cJSON *o, *e;
+	cJSON *d;
+	bool changed = false;
+
+	cJSON_ArrayForEach(o, objs)
+	{
+		const char *kind = yj_get_str(o, "/kind"), *name = yj_get_str(o, "/metadata/name");
+		const char *ns = yj_get_str(o, "/metadata/namespace");
+		char *a, *b;
+
+		if (!kind || !name)
+			continue;
+		a = xasprintf("%s/%s/%s", kind, ns && *ns ? ns : default_ns, name);
+		b = xasprintf("%s/%s", kind, name);
+		d = take(drift, a);
+		if (!d)
+			d = take(drift, b);
+		if (d && print_entry(d, prune))
+			changed = true;
+		cJSON_Delete(d);
+		free(a);
+		free(b);
+	}
+	cJSON_ArrayForEach(e, yj_get(inventory, "/entries"))
+	{
+		const char *id = yj_get_str(e, "/id"), *v = yj_get_str(e, "/v");
+		cJSON *ref = id ? apply_inventory_ref(id, v ? v : "") : NULL;
+		const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/metadata/name");
+		const char *ns = yj_get_str(ref, "/metadata/namespace");
+		char *what;
+
+		if (kind && name) {
+			what = ns && *ns ? xasprintf("%s/%s/%s", kind, ns, name)
+					 : xasprintf("%s/%s", kind, name);
+			d = take(drift, what);
+			if (d && print_entry(d, prune))
+				changed = true;
+			cJSON_Delete(d);
+			free(what);
+		}
+		cJSON_Delete(ref);
+	}
+	/* anything left (not expected): in apply_set's order */
+	cJSON_ArrayForEach(d, drift)
+		if (print_entry(d, prune))
+			changed = true;
 	return changed;
 }
 
 static int diff(struct cli_kube *k, const cJSON *ks, const char *name, const char *ns,
-		cJSON *objs)
+		const cJSON *objs)
 {
 	struct apply_opts ao = { 0 };
 	struct op_err err = OP_ERR_INIT;
@@ -328,12 +393,14 @@ static int diff(struct cli_kube *k, const cJSON *ks, const char *name, const cha
 	ao.default_ns = ns;
 	ao.prune = prune;
 	ao.prev_inventory = yj_get(ks, "/status/inventory");
+	/* the operator's provenance annotations never make a change (operator/ctl_kustomization.c) */
+	ao.provenance_prefix = "cflux.io/";
 	r = cli_kube_detect_drift(k, objs, &ao, &drift, &err);
 	if (r < 0) {
 		cli_fail("%s", err.msg);
 		return 2;
 	}
-	r = print_drift(drift, prune) ? 1 : 0;
+	r = print_drift(drift, objs, ao.prev_inventory, ns, prune) ? 1 : 0;
 	fflush(stdout);
 	cJSON_Delete(drift);
 	return r;
