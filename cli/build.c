@@ -39,7 +39,6 @@
 
 #include "apply/apply.h"
 #include "base/alloc.h"
-#include "base/b64.h"
 #include "base/buf.h"
 #include "base/path.h"
 #include "base/str.h"
@@ -47,8 +46,6 @@
 #include "kustomize/kustomize.h"
 #include "yj/yj.h"
 #include "base/banned.h"
-
-#define MASK "**SOPS**"
 
 static const char build_usage[] =
 	"usage: cflux build kustomization NAME --path DIR [--kustomization-file FILE] "
@@ -155,61 +152,6 @@ static int load_vars(struct cli_kube *k, const cJSON *ks, const char *ns, bool d
 	return 0;
 }
 
-/* Replace every string value of the map `m` with `v`. */
-static void mask_all(cJSON *m, const char *v)
-{
-	cJSON *it;
-
-	cJSON_ArrayForEach(it, m)
-		if (cJSON_IsString(it))
-			cJSON_SetValuestring(it, v);
-}
-
-/* flux's maskSopsData: SOPS-encrypted values of a Secret become "**SOPS**". */
-static void mask_secret(cJSON *obj)
-{
-	const char *kind = yj_get_str(obj, "/kind"), *type = yj_get_str(obj, "/type");
-	const char *mac = yj_get_str(obj, "/sops/mac");
-	cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data");
-	cJSON *sdata = cJSON_GetObjectItemCaseSensitive(obj, "stringData");
-	char *mask64 = NULL, *json = NULL, *json64 = NULL;
-	cJSON *it;
-
-	if (!kind || !streq(kind, "Secret"))
-		return;
-	mask64 = b64_encode(MASK, strlen(MASK));
-	if (mac && str_startswith(mac, "ENC[")) {
-		cJSON_DeleteItemFromObjectCaseSensitive(obj, "sops");
-		if (type && streq(type, "kubernetes.io/dockerconfigjson")) {
-			json = xstrdup("{\"mask\":\"" MASK "\"}");
-			json64 = b64_encode(json, strlen(json));
-			mask_all(data, json64);
-			mask_all(sdata, json);
-		} else {
-			mask_all(data, mask64);
-			mask_all(sdata, MASK);
-		}
-	} else {
-		cJSON_ArrayForEach(it, data)
-		{
-			char *v = NULL;
-			size_t n;
-
-			if (cJSON_IsString(it) && b64_decode(it->valuestring, &v, &n) == 0 &&
-			    strstr(v, "sops") && strstr(v, "ENC["))
-				cJSON_SetValuestring(it, mask64);
-			free(v);
-		}
-		cJSON_ArrayForEach(it, sdata)
-			if (cJSON_IsString(it) && strstr(it->valuestring, "sops") &&
-			    strstr(it->valuestring, "ENC["))
-				cJSON_SetValuestring(it, mask64);
-	}
-	free(mask64);
-	free(json);
-	free(json64);
-}
-
 /* Build: 0 and the objects, or 1 (printed). */
 static int build(struct cli_kube *k, const cJSON *ks, const char *name, const char *ns,
 		 const char *label_ns, const struct bopts *o, cJSON **ret)
@@ -253,7 +195,7 @@ static int build(struct cli_kube *k, const cJSON *ks, const char *name, const ch
 								"annotations");
 		yj_set_meta(obj, "labels", APPLY_LABEL_NAME, name);
 		yj_set_meta(obj, "labels", APPLY_LABEL_NAMESPACE, label_ns);
-		mask_secret(obj);
+		cli_mask_sops(obj);
 	}
 	*ret = objs;
 	return 0;

@@ -222,6 +222,17 @@ int64_t cli_event_time(const cJSON *e);
 /* kubectl's LAST SEEN of an Event at `now` (ns): "5m", "2m (x3 over 10m)", "<unknown>". */
 void cli_event_last_seen(const cJSON *e, int64_t now, char out[96]);
 
+/*
+ * flux build's maskSopsData: a Secret encrypted with SOPS (a top-level
+ * "sops" with an "ENC[" mac) loses "sops" and every data value becomes
+ * base64("**SOPS**"), every stringData value "**SOPS**" (a
+ * kubernetes.io/dockerconfigjson Secret's: {"mask":"**SOPS**"}); in any
+ * other Secret only the values that hold both "sops" and "ENC[" are
+ * masked (data decoded first), with base64("**SOPS**").  Other kinds are
+ * left alone.
+ */
+void cli_mask_sops(cJSON *obj);
+
 /* The condition `type` of obj.status.conditions, or NULL. */
 const cJSON *cli_condition(const cJSON *obj, const char *type);
 
