@@ -22,9 +22,19 @@
  * Kind/ns/name drifted"; with spec.prune, "► Kind/ns/name deleted" for
  * what status.inventory lists and the build lacks.  Exit status 1 when
  * something would change, 0 when nothing would, 2 on failure, as flux.
- * Where flux prints dyff's report under a drifted object, we print the
- * paths of the fields that differ, indented ("  spec.replicas"), without
- * values (so a Secret's values are never printed either way).
+ * Where flux prints dyff's report under a drifted object, we print each
+ * field that differs, its path indented, then "- live" and "+ new" values
+ * as compact JSON (a side without the field has no line):
+ *
+ *   ► Deployment/apps/web drifted
+ *     spec.replicas
+ *       - 1
+ *       + 3
+ *
+ * A Secret's fields are named without values (lib/apply never gives them),
+ * where flux's dyff shows masked ones.  The operator's cflux.io/
+ * provenance annotations are not drift (the operator never applies for
+ * them alone); flux's diff reports them as fields to remove.
  *
  * Not supported: --recursive and --local-sources (refused), --ignore-paths
  * (refused: the generated kustomization would need the ignore rules).
@@ -252,6 +262,24 @@ static bool print_entry(const cJSON *d, bool prune)
 		return prune;
 	}
 	printf("► %s drifted\n", what);
+	if (cJSON_IsArray(yj_get(d, "/changes"))) {
+		const cJSON *c;
+
+		cJSON_ArrayForEach(c, yj_get(d, "/changes"))
+		{
+			const cJSON *side[2] = { yj_get(c, "/live"), yj_get(c, "/dry") };
+
+			printf("  %s\n", yj_get_str(c, "/path"));
+			for (int i = 0; i < 2; i++) {
+				char *v = side[i] ? cJSON_PrintUnformatted(side[i]) : NULL;
+
+				if (v)
+					printf("    %c %s\n", i ? '+' : '-', v);
+				free(v);
+			}
+		}
+		return true;
+	}
 	for (p = fields; *p;) {
 		size_t n = strcspn(p, ",");
 
@@ -335,6 +363,7 @@ static int diff(struct cli_kube *k, const cJSON *ks, const char *name, const cha
 	ao.default_ns = ns;
 	ao.prune = prune;
 	ao.prev_inventory = yj_get(ks, "/status/inventory");
+	ao.drift_values = true;
 	/* the operator's provenance annotations never make a change (operator/ctl_kustomization.c) */
 	ao.provenance_prefix = "cflux.io/";
 	r = cli_kube_detect_drift(k, objs, &ao, &drift, &err);

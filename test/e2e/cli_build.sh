@@ -178,16 +178,18 @@ cp -r "$D/app" "$W/app2"
 sed -i 's/replicas: 1/replicas: 3/' "$W/app2/deploy.yaml"
 same_lines "diff: a drifted Deployment = flux" diff kustomization app -n "$NS" --path "$W/app2" \
 	--progress-bar=false
-if grep -q 'spec.replicas' "$W/c.out"; then pass "diff names spec.replicas"
-else diag "$W/c.out" >"$OUT"; fail "diff names spec.replicas"; fi
+if grep -A2 -x '  spec.replicas' "$W/c.out" | tr -d '\n' | grep -qx '  spec.replicas    - 1    + 3'; then
+	pass "diff: spec.replicas - 1 + 3"
+else diag "$W/c.out" >"$OUT"; fail "diff: spec.replicas - 1 + 3"; fi
 sed -i 's/hunter2-original/hunter2-changed/' "$W/app2/secret.yaml"
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {v: "1"}\n' >"$W/app2/extra.yaml"
 sed -i 's/^- secret.yaml/- secret.yaml\n- extra.yaml/' "$W/app2/kustomization.yaml"
 same_lines "diff: Secret drifted, ConfigMap created = flux" diff kustomization app -n "$NS" \
 	--path "$W/app2" --progress-bar=false
-if grep -q 'hunter2' "$W/c.out" "$W/c.err"; then
-	diag "$W/c.out" >"$OUT"; fail "diff: no Secret value printed"
-else pass "diff: no Secret value printed"; fi
+if grep -q -e 'hunter2' -e "$(printf hunter2-changed | base64)" -e "$(printf hunter2-original | base64)" \
+	"$W/c.out" "$W/c.err" || ! grep -qx '  data.password' "$W/c.out"; then
+	diag "$W/c.out" >"$OUT"; fail "diff: data.password named, no Secret value printed"
+else pass "diff: data.password named, no Secret value printed"; fi
 rm "$W/app2/cm.yaml"
 sed -i '/^- cm.yaml/d' "$W/app2/kustomization.yaml"
 same_lines "diff: a pruned ConfigMap is deleted = flux" diff kustomization app -n "$NS" \
