@@ -11,6 +11,7 @@
  *   cflux tree kustomization ...                               (cli/tree.c)
  *   cflux trace ...                                            (cli/trace.c)
  *   cflux config create|list|show|delete ...                   (cli/config.c)
+ *   cflux build|diff kustomization ...                         (cli/build.c)
  *
  * The cluster commands share cli/kube.c (flags, the client), cli/kinds.c
  * and cli/table.c.
@@ -53,6 +54,12 @@ int cli_usage(FILE *f)
 	      "       cflux config create NAME -u URL --branch B [--kustomization name=K path=P "
 	      "prune=true ...]...\n"
 	      "       cflux config list|show NAME|delete NAME   (az k8s-configuration flux's flags)\n"
+	      "       cflux build kustomization NAME --path DIR [--kustomization-file FILE] "
+	      "[--dry-run]\n"
+	      "             [--strict-substitute]\n"
+	      "       cflux diff kustomization NAME --path DIR [--kustomization-file FILE] "
+	      "[--strict-substitute]\n"
+	      "             [--progress-bar=false]\n"
 	      "  cluster flags: --kubeconfig=FILE --context=NAME -n/--namespace=NS "
 	      "(default flux-system)\n", f);
 	return f == stdout ? 0 : 2;
@@ -74,6 +81,8 @@ int main(int argc, char **argv)
 		return cli_events(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "config"))
 		return cli_config(argc - 1, argv + 1);
+	if (argc >= 2 && (streq(argv[1], "build") || streq(argv[1], "diff")))
+		return cli_build(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "trace"))
 		return cli_trace(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "tree"))

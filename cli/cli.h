@@ -39,6 +39,7 @@ int cli_events(int argc, char **argv);    /* cli/events.c */
 int cli_tree(int argc, char **argv);      /* tree kustomization: cli/tree.c */
 int cli_trace(int argc, char **argv);     /* trace: cli/trace.c */
 int cli_config(int argc, char **argv);    /* config create|list|show|delete: cli/config.c */
+int cli_build(int argc, char **argv);     /* build|diff kustomization: cli/build.c */
 
 /* ---- cli/kube.c: flags and a synchronous client for the cluster commands ---- */
 
@@ -104,6 +105,16 @@ int cli_kube_apply(struct cli_kube *k, const struct kube_ref *ref, const cJSON *
 int cli_kube_delete(struct cli_kube *k, const struct kube_ref *ref, struct op_err *err);
 
 int cli_kube_namespaced(struct cli_kube *k, const char *api_version, const char *kind);
+
+/*
+ * lib/apply's apply_set() of `objects` with `o` in detect-only mode
+ * (nothing is written: server-side dry-run against the live objects):
+ * 0 and its drift list in *ret (the caller's, see apply_result.drift),
+ * or -errno with `err`.
+ */
+struct apply_opts;
+int cli_kube_detect_drift(struct cli_kube *k, const cJSON *objects, const struct apply_opts *o,
+			  cJSON **ret, struct op_err *err);
 
 /* A resource type as kubectl names it on its command line. */
 struct cli_resource {
@@ -210,6 +221,17 @@ int64_t cli_event_time(const cJSON *e);
 
 /* kubectl's LAST SEEN of an Event at `now` (ns): "5m", "2m (x3 over 10m)", "<unknown>". */
 void cli_event_last_seen(const cJSON *e, int64_t now, char out[96]);
+
+/*
+ * flux build's maskSopsData: a Secret encrypted with SOPS (a top-level
+ * "sops" with an "ENC[" mac) loses "sops" and every data value becomes
+ * base64("**SOPS**"), every stringData value "**SOPS**" (a
+ * kubernetes.io/dockerconfigjson Secret's: {"mask":"**SOPS**"}); in any
+ * other Secret only the values that hold both "sops" and "ENC[" are
+ * masked (data decoded first), with base64("**SOPS**").  Other kinds are
+ * left alone.
+ */
+void cli_mask_sops(cJSON *obj);
 
 /* The condition `type` of obj.status.conditions, or NULL. */
 const cJSON *cli_condition(const cJSON *obj, const char *type);

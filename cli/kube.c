@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "kube/config.h"
 #include "kube/mapper.h"
+#include "apply/apply.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -457,4 +458,46 @@ void cli_kube_sleep(struct cli_kube *k, uint64_t ms)
 	uv_close((uv_handle_t *)&t, timer_closed);
 	while (!done)
 		uv_run(&k->loop, UV_RUN_ONCE);
+}
+
+struct set_call {
+	bool done;
+	int r;
+	struct op_err err;
+	cJSON *drift;
+};
+
+static void set_done(struct apply_result *res, void *payload)
+{
+	struct set_call *c = payload;
+
+	c->done = true;
+	c->r = res->r;
+	c->err = res->err;
+	c->drift = res->drift ? cJSON_Duplicate(res->drift, true) : cJSON_CreateArray();
+}
+
+int cli_kube_detect_drift(struct cli_kube *k, const cJSON *objects, const struct apply_opts *o,
+			  cJSON **ret, struct op_err *err)
+{
+	struct apply_opts ao = *o;
+	struct set_call c = { 0 };
+	struct apply_run *run = NULL;
+	int r;
+
+	ao.detect_only = true;
+	if (!k->mapper && (r = mapper_new(k->client, &k->mapper)) < 0)
+		return op_err_set(err, r, "%s", op_strerror(r));
+	r = apply_set(k->client, k->mapper, objects, &ao, set_done, &c, &run);
+	if (r < 0)
+		return op_err_set(err, r, "%s", op_strerror(r));
+	while (!c.done)
+		uv_run(&k->loop, UV_RUN_ONCE);
+	if (c.r < 0) {
+		*err = c.err;
+		cJSON_Delete(c.drift);
+		return c.r;
+	}
+	*ret = c.drift;
+	return 0;
 }

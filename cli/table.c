@@ -1,7 +1,8 @@
 /*
  * table.c: the pure formatting of bin/cflux's cluster commands: the flux
  * CLI's tables, its shortening of hex digests, kubectl's ages, and the
- * --status-selector test.  No I/O; test/unit/test_cli.c covers it.
+ * --status-selector test, the SOPS masking of `build kustomization`.  No
+ * I/O; test/unit/test_cli.c covers it.
  *
  * DESIGN
  * A table keeps its cells (copied) row by row; the widths are computed at
@@ -15,6 +16,7 @@
 #include <strings.h>
 
 #include "base/alloc.h"
+#include "base/b64.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "cli.h"
@@ -357,4 +359,60 @@ void cli_event_last_seen(const cJSON *e, int64_t now, char out[96])
 	} else {
 		snprintf(out, 96, "%s", first);
 	}
+}
+
+#define MASK "**SOPS**"
+
+/* Replace every string value of the map `m` with `v`. */
+static void mask_all(cJSON *m, const char *v)
+{
+	cJSON *it;
+
+	cJSON_ArrayForEach(it, m)
+		if (cJSON_IsString(it))
+			cJSON_SetValuestring(it, v);
+}
+
+void cli_mask_sops(cJSON *obj)
+{
+	const char *kind = yj_get_str(obj, "/kind"), *type = yj_get_str(obj, "/type");
+	const char *mac = yj_get_str(obj, "/sops/mac");
+	cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data");
+	cJSON *sdata = cJSON_GetObjectItemCaseSensitive(obj, "stringData");
+	char *mask64 = NULL, *json = NULL, *json64 = NULL;
+	cJSON *it;
+
+	if (!kind || !streq(kind, "Secret"))
+		return;
+	mask64 = b64_encode(MASK, strlen(MASK));
+	if (mac && str_startswith(mac, "ENC[")) {
+		cJSON_DeleteItemFromObjectCaseSensitive(obj, "sops");
+		if (type && streq(type, "kubernetes.io/dockerconfigjson")) {
+			json = xstrdup("{\"mask\":\"" MASK "\"}");
+			json64 = b64_encode(json, strlen(json));
+			mask_all(data, json64);
+			mask_all(sdata, json);
+		} else {
+			mask_all(data, mask64);
+			mask_all(sdata, MASK);
+		}
+	} else {
+		cJSON_ArrayForEach(it, data)
+		{
+			char *v = NULL;
+			size_t n;
+
+			if (cJSON_IsString(it) && b64_decode(it->valuestring, &v, &n) == 0 &&
+			    strstr(v, "sops") && strstr(v, "ENC["))
+				cJSON_SetValuestring(it, mask64);
+			free(v);
+		}
+		cJSON_ArrayForEach(it, sdata)
+			if (cJSON_IsString(it) && strstr(it->valuestring, "sops") &&
+			    strstr(it->valuestring, "ENC["))
+				cJSON_SetValuestring(it, mask64);
+	}
+	free(mask64);
+	free(json);
+	free(json64);
 }

@@ -128,19 +128,9 @@ static void job_release(void *job)
 /* Copy what the build needs from the spec (the build runs off the loop thread). */
 static void kustomize_fields(struct ksjob *j)
 {
-	static const char *const fields[] = { "namePrefix", "nameSuffix", "patches", "images",
-					      "components" };
-	const cJSON *spec = yj_get(j->rc->obj->json, "/spec"), *v;
-	size_t i;
+	const cJSON *spec = yj_get(j->rc->obj->json, "/spec");
 
-	j->kustomize = cJSON_CreateObject();
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		v = cJSON_GetObjectItemCaseSensitive(spec, fields[i]);
-		if (v && !cJSON_IsNull(v))
-			cJSON_AddItemToObject(j->kustomize, fields[i], cJSON_Duplicate(v, 1));
-	}
-	v = cJSON_GetObjectItemCaseSensitive(spec, "commonMetadata");
-	j->common_metadata = cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : NULL;
+	kz_flux_spec(spec, &j->kustomize, &j->common_metadata);
 	j->ignore_missing_components =
 		cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(spec, "ignoreMissingComponents"));
 }
@@ -684,30 +674,7 @@ static void load_keys(struct ksjob *j)
 
 static void add_vars(struct ksjob *j, const cJSON *data, bool b64)
 {
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, data)
-	{
-		char *v = NULL, *p, *q;
-		size_t n;
-
-		if (!cJSON_IsString(it))
-			continue;
-		if (b64) {
-			if (b64_decode(it->valuestring, &v, &n) < 0)
-				continue;
-		} else {
-			v = xstrdup(it->valuestring);
-		}
-		/* Flux drops newlines from values. */
-		for (p = q = v; *p; p++)
-			if (*p != '\n')
-				*q++ = *p;
-		*q = '\0';
-		cJSON_DeleteItemFromObjectCaseSensitive(j->vars, it->string);
-		cJSON_AddStringToObject(j->vars, it->string, v);
-		free(v);
-	}
+	kz_vars_add(j->vars, data, b64);
 }
 
 static void next_var_source(struct ksjob *j);

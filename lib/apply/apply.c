@@ -220,10 +220,22 @@ struct diff {
 	struct buf path; /* where we are: "spec.template" */
 	struct buf *out;
 	unsigned n, max;
+	cJSON *changes; /* apply_diff_changes(): [{path, live, dry}], or NULL */
 };
 
-static void diff_add(struct diff *d)
+/* A differing path; `a` the live value, `b` the dry-run's (either may be NULL). */
+static void diff_add(struct diff *d, const cJSON *a, const cJSON *b)
 {
+	if (d->changes) {
+		cJSON *c = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(c, "path", d->path.buf);
+		if (a)
+			cJSON_AddItemToObject(c, "live", cJSON_Duplicate(a, 1));
+		if (b)
+			cJSON_AddItemToObject(c, "dry", cJSON_Duplicate(b, 1));
+		cJSON_AddItemToArray(d->changes, c);
+	}
 	d->n++;
 	if (!d->out)
 		return;
@@ -254,7 +266,7 @@ static void diff_members(struct diff *d, const cJSON *a, const cJSON *b)
 		if (cJSON_GetObjectItemCaseSensitive(a, it->string))
 			continue;
 		buf_addf(&d->path, "%s%s", at ? "." : "", it->string);
-		diff_add(d);
+		diff_add(d, NULL, it);
 		buf_truncate(&d->path, at);
 	}
 }
@@ -279,14 +291,14 @@ static void diff_at(struct diff *d, const cJSON *a, const cJSON *b)
 			y = y->next;
 		}
 	} else {
-		diff_add(d);
+		diff_add(d, a, b);
 	}
 }
 
-unsigned apply_diff(const cJSON *live, const cJSON *dry, const char *provenance_prefix,
-		    struct buf *out, unsigned max)
+static unsigned diff_objects(const cJSON *live, const cJSON *dry, const char *provenance_prefix,
+			     struct buf *out, unsigned max, cJSON *changes)
 {
-	struct diff d = { .path = BUF_INIT(4096), .out = out, .max = max };
+	struct diff d = { .path = BUF_INIT(4096), .out = out, .max = max, .changes = changes };
 	cJSON *x, *y;
 
 	if (!maps_equal(yj_get(dry, "/metadata/labels"), yj_get(live, "/metadata/labels"))) {
@@ -528,6 +540,20 @@ void apply_patch_counts(const cJSON *live, const cJSON *dry, unsigned *added, un
 	free(d.ops);
 	free(d.lens);
 	buf_release(&d.ptr);
+}
+
+unsigned apply_diff(const cJSON *live, const cJSON *dry, const char *provenance_prefix,
+		    struct buf *out, unsigned max)
+{
+	return diff_objects(live, dry, provenance_prefix, out, max, NULL);
+}
+
+cJSON *apply_diff_changes(const cJSON *live, const cJSON *dry, const char *provenance_prefix)
+{
+	cJSON *changes = cJSON_CreateArray();
+
+	diff_objects(live, dry, provenance_prefix, NULL, 0, changes);
+	return changes;
 }
 
 bool apply_drifted(const cJSON *live, const cJSON *dry, const char *provenance_prefix)
@@ -1131,6 +1157,10 @@ static void stage_object(struct aobj *o)
 			cJSON_AddNumberToObject(e, "added", a);
 			cJSON_AddNumberToObject(e, "changed", c);
 			cJSON_AddNumberToObject(e, "removed", r);
+			if (run->o.drift_values && !streq(o->kind, "Secret"))
+				cJSON_AddItemToObject(e, "changes",
+						      apply_diff_changes(o->live, o->dry,
+									 run->o.provenance_prefix));
 		} else
 			record(run, o, ACT_UNCHANGED);
 		buf_release(&fields);

@@ -105,6 +105,12 @@ struct apply_opts {
 	 */
 	const char *drift_annotation;
 	bool detect_only;
+	/*
+	 * With detect-only drift: each entry that differs also has
+	 * "changes", apply_diff_changes() of the live object and the dry-run
+	 * result — except a Secret's, whose values are never given.
+	 */
+	bool drift_values;
 };
 
 struct apply_result {
@@ -183,6 +189,13 @@ bool apply_drifted(const cJSON *live, const cJSON *dry, const char *provenance_p
  */
 unsigned apply_diff(const cJSON *live, const cJSON *dry, const char *provenance_prefix,
 		    struct buf *out, unsigned max);
+/*
+ * The same differences with their values: a new array of {"path",
+ * "live", "dry"} (a side without the field has no member), every one of
+ * them, in apply_diff()'s order.  Values are copied as they are: the
+ * caller masks what must not be shown.
+ */
+cJSON *apply_diff_changes(const cJSON *live, const cJSON *dry, const char *provenance_prefix);
 
 /*
  * The same comparison as the JSON patch operations fluxcd/pkg/ssa's

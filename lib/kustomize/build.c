@@ -1386,7 +1386,7 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 				so.first = so.last = NULL;
 			sort_legacy(m, &so);
 		}
-	} else {
+	} else if (!o->fifo) {
 		sort_legacy(m, &so);
 	}
 	r = build_metadata(&kt, m, reterr);

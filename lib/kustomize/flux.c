@@ -356,6 +356,7 @@ static int build_kustomize(struct walk *w, const char *rel)
 	if (w->in->max_bytes)
 		o.lim.max_bytes = w->in->max_bytes;
 	o.load_anywhere = true;
+	o.fifo = w->in->fifo;
 	o.overlay = overlay;
 	o.origin_annotation = KZ_ANN_PATH;
 	r = kz_build_opts(w->root, rel[0] ? rel : ".", &o, &list, w->err);
@@ -413,4 +414,48 @@ int kz_flux_build(const struct kz_flux_in *in, cJSON **ret, struct op_err *reter
 	}
 	*ret = w.out;
 	return 0;
+}
+
+void kz_vars_add(cJSON *vars, const cJSON *data, bool b64)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, data)
+	{
+		char *v = NULL, *p, *q;
+		size_t n;
+
+		if (!cJSON_IsString(it))
+			continue;
+		if (b64) {
+			if (b64_decode(it->valuestring, &v, &n) < 0)
+				continue;
+		} else {
+			v = xstrdup(it->valuestring);
+		}
+		/* Flux drops newlines from values. */
+		for (p = q = v; *p; p++)
+			if (*p != '\n')
+				*q++ = *p;
+		*q = '\0';
+		cJSON_DeleteItemFromObjectCaseSensitive(vars, it->string);
+		cJSON_AddStringToObject(vars, it->string, v);
+		free(v);
+	}
+}
+
+void kz_flux_spec(const cJSON *spec, cJSON **ret_kustomize, cJSON **ret_common_metadata)
+{
+	static const char *const fields[] = { "namePrefix", "nameSuffix", "patches", "images",
+					      "components" };
+	const cJSON *v;
+
+	*ret_kustomize = cJSON_CreateObject();
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(spec, fields[i]);
+		if (v && !cJSON_IsNull(v))
+			cJSON_AddItemToObject(*ret_kustomize, fields[i], cJSON_Duplicate(v, 1));
+	}
+	v = cJSON_GetObjectItemCaseSensitive(spec, "commonMetadata");
+	*ret_common_metadata = cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : NULL;
 }

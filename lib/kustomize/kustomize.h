@@ -139,6 +139,12 @@ struct kz_opts {
 	struct kz_limits lim;
 	bool load_anywhere;
 	bool whole_fs;
+	/*
+	 * `fifo`: without sortOptions, keep the objects in the order they were
+	 * read, as krusty does with its Options.Reorder unspecified (Flux's
+	 * builder); false: the legacy order `kustomize build` prints.
+	 */
+	bool fifo;
 	const cJSON *overlay;
 	const char *origin_annotation;
 	/*
@@ -211,7 +217,27 @@ struct kz_flux_in {
 	 */
 	bool decrypt;
 	const struct sops_identities *ids;
+	/* kz_opts' `fifo`: the order `flux build kustomization` prints (the CLI). */
+	bool fifo;
 };
+
+/*
+ * The variables of postBuild: merge a substituteFrom ConfigMap's or
+ * Secret's `data` (`b64`: base64 values, a Secret's) or the inline
+ * `substitute` map into `vars`, a later key replacing an earlier one, with
+ * newlines dropped from values as Flux drops them.  Non-string values and
+ * undecodable ones are skipped.  Shared by kustomize-controller and the
+ * CLI's `build kustomization`.
+ */
+void kz_vars_add(cJSON *vars, const cJSON *data, bool b64);
+
+/*
+ * From a Kustomization's `spec`: the kustomize fragment kz_flux_in's
+ * `kustomize` takes (namePrefix, nameSuffix, patches, images,
+ * components), new in *ret_kustomize, and a copy of commonMetadata in
+ * *ret_common_metadata (NULL if none).  Caller frees both.
+ */
+void kz_flux_spec(const cJSON *spec, cJSON **ret_kustomize, cJSON **ret_common_metadata);
 
 /*
  * Build.  On success returns 0 and stores a new JSON array of objects in

@@ -208,6 +208,22 @@ TEST(drift_fields_are_named)
 	ASSERT(!apply_drifted(live, live, "cflux.io/"));
 	ASSERT_EQ(out.len, 0);
 	buf_release(&out);
+	{
+		/* with values: the same paths in the same order, live and dry sides */
+		cJSON *ch = apply_diff_changes(live, dry, "cflux.io/");
+		char *text = cJSON_PrintUnformatted(ch);
+
+		ASSERT_STREQ(text,
+			     "[{\"path\":\"metadata.labels.tier\",\"live\":\"x\"},"
+			     "{\"path\":\"spec.replicas\",\"live\":3,\"dry\":1},"
+			     "{\"path\":\"spec.template.spec.containers[0].image\",\"live\":\"nginx:2\","
+			     "\"dry\":\"nginx:1\"},{\"path\":\"spec.paused\",\"dry\":false}]");
+		free(text);
+		cJSON_Delete(ch);
+		ch = apply_diff_changes(live, live, "cflux.io/");
+		ASSERT_EQ(cJSON_GetArraySize(ch), 0);
+		cJSON_Delete(ch);
+	}
 	cJSON_Delete(live);
 	cJSON_Delete(dry);
 }

@@ -180,3 +180,35 @@ TEST(event_last_seen_as_kubectl)
 	cJSON_Delete(series);
 	cJSON_Delete(none);
 }
+
+TEST(mask_sops_as_flux_build)
+{
+	cJSON *enc = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"data\":{\"t\":\"eHl6\"},"
+				 "\"stringData\":{\"p\":\"ENC[x]\"},\"sops\":{\"mac\":\"ENC[m]\"}}");
+	cJSON *dock = cJSON_Parse("{\"kind\":\"Secret\",\"type\":\"kubernetes.io/dockerconfigjson\","
+				  "\"data\":{\".dockerconfigjson\":\"eHl6\"},\"sops\":{\"mac\":\"ENC[m]\"}}");
+	/* "sops ENC[x]" in base64, and a plain value */
+	cJSON *part = cJSON_Parse("{\"kind\":\"Secret\",\"data\":{\"a\":\"c29wcyBFTkNbeF0=\","
+				  "\"b\":\"cGxhaW4=\"},\"stringData\":{\"c\":\"sops ENC[y]\",\"d\":\"v\"}}");
+	cJSON *cm = cJSON_Parse("{\"kind\":\"ConfigMap\",\"data\":{\"a\":\"sops ENC[x]\"},"
+				"\"sops\":{\"mac\":\"ENC[m]\"}}");
+
+	cli_mask_sops(enc);
+	ASSERT_NULL(yj_get(enc, "/sops"));
+	ASSERT_STREQ(yj_get_str(enc, "/data/t"), "KipTT1BTKio="); /* base64("**SOPS**") */
+	ASSERT_STREQ(yj_get_str(enc, "/stringData/p"), "**SOPS**");
+	cli_mask_sops(dock);
+	ASSERT_STREQ(yj_get_str(dock, "/data/.dockerconfigjson"), "eyJtYXNrIjoiKipTT1BTKioifQ==");
+	cli_mask_sops(part);
+	ASSERT_STREQ(yj_get_str(part, "/data/a"), "KipTT1BTKio=");
+	ASSERT_STREQ(yj_get_str(part, "/data/b"), "cGxhaW4=");
+	ASSERT_STREQ(yj_get_str(part, "/stringData/c"), "KipTT1BTKio=");
+	ASSERT_STREQ(yj_get_str(part, "/stringData/d"), "v");
+	cli_mask_sops(cm);
+	ASSERT_STREQ(yj_get_str(cm, "/data/a"), "sops ENC[x]");
+	ASSERT_NOT_NULL(yj_get(cm, "/sops"));
+	cJSON_Delete(enc);
+	cJSON_Delete(dock);
+	cJSON_Delete(part);
+	cJSON_Delete(cm);
+}

@@ -308,3 +308,66 @@ TEST(plain_directory_with_spec_fields_is_generated_as_flux_does)
 	cJSON_Delete(cm);
 	drop_root();
 }
+
+TEST(fifo_keeps_read_order_as_flux_build_prints)
+{
+	struct kz_flux_in in = { .fifo = true };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL;
+
+	fresh_root();
+	put("d/kustomization.yaml", "resources:\n- svc.yaml\n- ns.yaml\n");
+	put("d/svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n");
+	put("d/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: n\n");
+	in.root = root;
+	in.path = "d";
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	ASSERT_EQ(cJSON_GetArraySize(out), 2);
+	ASSERT_STREQ(str_at(out, 0, "/kind"), "Service");
+	ASSERT_STREQ(str_at(out, 1, "/kind"), "Namespace");
+	cJSON_Delete(out);
+	in.fifo = false; /* the legacy order: Namespace first */
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	ASSERT_STREQ(str_at(out, 0, "/kind"), "Namespace");
+	cJSON_Delete(out);
+	drop_root();
+}
+
+TEST(vars_merge_later_wins_newlines_dropped_secret_decoded)
+{
+	cJSON *vars = cJSON_CreateObject();
+	cJSON *cm = cJSON_Parse("{\"A\":\"1\",\"B\":\"two\\nlines\",\"N\":5}");
+	cJSON *sec = cJSON_Parse("{\"A\":\"c2VjcmV0\",\"BAD\":\"!!!\"}");
+	cJSON *inl = cJSON_Parse("{\"C\":\"3\"}");
+
+	kz_vars_add(vars, cm, false);
+	kz_vars_add(vars, sec, true);
+	kz_vars_add(vars, inl, false);
+	ASSERT_STREQ(yj_get_str(vars, "/A"), "secret");
+	ASSERT_STREQ(yj_get_str(vars, "/B"), "twolines");
+	ASSERT_STREQ(yj_get_str(vars, "/C"), "3");
+	ASSERT_NULL(yj_get(vars, "/N"));
+	ASSERT_NULL(yj_get(vars, "/BAD"));
+	cJSON_Delete(vars);
+	cJSON_Delete(cm);
+	cJSON_Delete(sec);
+	cJSON_Delete(inl);
+}
+
+TEST(spec_fields_for_the_build)
+{
+	cJSON *spec = cJSON_Parse("{\"path\":\"./x\",\"namePrefix\":\"p-\",\"images\":[{\"name\":"
+				  "\"a\"}],\"components\":null,\"commonMetadata\":{\"labels\":"
+				  "{\"t\":\"a\"}}}");
+	cJSON *k = NULL, *cm = NULL;
+
+	kz_flux_spec(spec, &k, &cm);
+	ASSERT_STREQ(yj_get_str(k, "/namePrefix"), "p-");
+	ASSERT_NOT_NULL(yj_get(k, "/images/0"));
+	ASSERT_NULL(yj_get(k, "/components"));
+	ASSERT_NULL(yj_get(k, "/path"));
+	ASSERT_STREQ(yj_get_str(cm, "/labels/t"), "a");
+	cJSON_Delete(k);
+	cJSON_Delete(cm);
+	cJSON_Delete(spec);
+}
