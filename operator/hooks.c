@@ -30,7 +30,8 @@ struct hrun {
 	struct kube_mapper *m;
 	cJSON *rel;
 	char *event, *ns;
-	uint64_t deadline; /* loop time */
+	uint64_t timeout_ms;
+	uint64_t deadline; /* loop time: the hook at hand's (Helm's timeout is per hook) */
 	hooks_cb done;
 	void *payload;
 
@@ -362,6 +363,7 @@ static void clean_next(struct hrun *r)
 		if (streq(hook_str(h, "kind"), "CustomResourceDefinition") ||
 		    !has_policy(h, "hook-succeeded"))
 			continue;
+		r->deadline = uv_now(loop_of(r)) + r->timeout_ms;
 		load(r, h, clean_loaded);
 		return;
 	}
@@ -546,6 +548,7 @@ static void next_hook(struct hrun *r)
 		return;
 	}
 	h = r->hooks[r->i];
+	r->deadline = uv_now(loop_of(r)) + r->timeout_ms;
 	/* As Helm: no policy means before-hook-creation, and the record says so. */
 	if (cJSON_GetArraySize(yj_get(h, "/delete_policies")) == 0) {
 		cJSON *p = cJSON_CreateArray();
@@ -596,7 +599,7 @@ int hooks_exec(const struct hooks_opts *o, hooks_cb done, void *payload)
 	r->rel = o->rel;
 	r->event = xstrdup(o->event);
 	r->ns = xstrdup(o->ns);
-	r->deadline = uv_now(kube_client_loop(o->c)) + (o->timeout_ms ? o->timeout_ms : 300000);
+	r->timeout_ms = o->timeout_ms ? o->timeout_ms : 300000;
 	r->done = done;
 	r->payload = payload;
 	cJSON_ArrayForEach(h, yj_get(o->rel, "/hooks"))

@@ -15,8 +15,8 @@
  *      manifest names one; last_run gets started_at and phase Running;
  *   3. a Job is waited on until Complete ("job <name> failed: <reason>"
  *      when Failed), a Pod until Succeeded ("pod <name> failed"); any
- *      other kind is done once created; the event's timeout bounds the
- *      wait ("timed out waiting for the condition");
+ *      other kind is done once created; the timeout bounds each hook's
+ *      waits, as Helm's ("timed out waiting for the condition");
  *   4. last_run gets completed_at and phase Succeeded or Failed.
  *
  * On a failure the hook's hook-failed policy and the earlier hooks'
