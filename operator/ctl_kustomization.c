@@ -250,6 +250,7 @@ static void health_done(const struct wait_result *res, void *payload)
 	char took[DURATION_MAX], *msg;
 	cJSON *st = j->rc->status;
 
+	rc_unpark(j->rc);
 	duration_format((int64_t)(loop_now(j) - j->wait_t0) * NSEC_PER_MSEC, took);
 	stage_log(j, "Health checked");
 	if (res->r == 0) {
@@ -304,10 +305,13 @@ static bool start_health(struct ksjob *j)
 		}
 	}
 	j->wait_t0 = loop_now(j);
+	/* The wait holds no thread: the slot goes to the next Kustomization meanwhile. */
+	rc_park(j->rc);
 	r = wait_ready(j->client, j->k->mapper, set, sel, ms(j->timeout_ns), health_done, j, NULL);
 	cJSON_Delete(set);
 	free(sel);
 	if (r < 0) {
+		rc_unpark(j->rc);
 		fail(j, "HealthCheckFailed", "invalid health check: apiVersion, kind and name are needed",
 		     true, 0);
 	}

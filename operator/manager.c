@@ -843,6 +843,16 @@ void rc_done(struct rc *rc, uint64_t requeue_ms)
 	rc_end(priv(rc));
 }
 
+void rc_park(struct rc *rc)
+{
+	wq_park(rc->ctl->q, priv(rc)->key);
+}
+
+void rc_unpark(struct rc *rc)
+{
+	wq_unpark(rc->ctl->q, priv(rc)->key);
+}
+
 void rc_retry(struct rc *rc)
 {
 	priv(rc)->retry = true;

@@ -289,6 +289,16 @@ int rc_work(struct rc *rc, void (*work)(void *job), void (*done)(struct rc *rc, 
 bool rc_cancelled(const struct rc *rc);
 const atomic_bool *rc_cancel_flag(const struct rc *rc);
 
+/*
+ * While a reconcile only waits (objects to become Ready, a hook's Job to
+ * finish: watches, no thread held), it may give its worker slot back, so
+ * the controller starts the next object meanwhile; the reconcile goes on
+ * as before and is still never run twice at once.  rc_unpark() takes the
+ * slot again when the wait is over (ending the reconcile does too).
+ */
+void rc_park(struct rc *rc);
+void rc_unpark(struct rc *rc);
+
 /* Record an Event about the object ("Normal"/"Warning"). */
 void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)
 	_printf_(4, 5);

@@ -75,6 +75,7 @@ struct item {
 	uint64_t backoff_ms;              /* struct backoff.current_ms for this key */
 	unsigned failures;
 	bool queued, processing, dirty;
+	bool parked;                      /* processing, but not holding a slot */
 	char key[]; /* the queue's copy; also the map's key */
 };
 
@@ -88,6 +89,7 @@ struct wq {
 	struct item *fifo_head, *fifo_tail;
 	struct item *run_head, *run_tail;
 	unsigned depth, processing;
+	unsigned parked; /* processing keys that gave their slot back (wq_park) */
 
 	struct item **heap;
 	size_t nheap, heap_alloc;
@@ -318,7 +320,8 @@ static void delay_fired(uv_timer_t *t)
 
 static bool can_dispatch(const struct wq *q)
 {
-	return !q->shut && !q->closing && q->fifo_head && q->processing < q->o.max_concurrent;
+	return !q->shut && !q->closing && q->fifo_head &&
+	       q->processing - q->parked < q->o.max_concurrent;
 }
 
 static bool drain_ready(const struct wq *q)
@@ -407,6 +410,10 @@ static struct item *finish(struct wq *q, const char *key)
 	it->run_prev = it->run_next = NULL;
 	it->processing = false;
 	q->processing--;
+	if (it->parked) {
+		it->parked = false;
+		q->parked--;
+	}
 	q->st.work_ms += uv_now(q->loop) - it->started_at;
 	return it;
 }
@@ -562,6 +569,33 @@ int wq_drain(struct wq *q, uint64_t timeout_ms, void (*drain_cb)(int status, voi
 	return 0;
 }
 
+int wq_park(struct wq *q, const char *key)
+{
+	struct item *it = key ? item_get(q, key) : NULL;
+
+	if (!it || !it->processing)
+		return -ENOENT;
+	if (!it->parked) {
+		it->parked = true;
+		q->parked++;
+		update_idle(q);
+	}
+	return 0;
+}
+
+int wq_unpark(struct wq *q, const char *key)
+{
+	struct item *it = key ? item_get(q, key) : NULL;
+
+	if (!it || !it->processing)
+		return -ENOENT;
+	if (it->parked) {
+		it->parked = false;
+		q->parked--;
+	}
+	return 0;
+}
+
 void wq_get_stats(const struct wq *q, struct wq_stats *ret)
 {
 	uint64_t now = uv_now(q->loop);
@@ -570,6 +604,7 @@ void wq_get_stats(const struct wq *q, struct wq_stats *ret)
 	*ret = q->st;
 	ret->depth = q->depth;
 	ret->processing = q->processing;
+	ret->parked = q->parked;
 	ret->waiting = (unsigned)q->nheap;
 	ret->keys = (unsigned)hmap_size(&q->items);
 	ret->longest_running_ms = q->run_head ? now - q->run_head->started_at : 0;

@@ -20,7 +20,8 @@
  *
  * Dispatch.  Instead of worker goroutines blocked in Get(), the queue calls
  * `process(q, key, payload)` on the loop thread for queued keys, in FIFO
- * order, while fewer than `max_concurrent` keys are processing.  The
+ * order, while fewer than `max_concurrent` keys are processing and not
+ * parked (a key that only waits may give its slot back: wq_park()).  The
  * callback starts asynchronous work and, then or later, finishes the key
  * with exactly one of wq_done(), wq_done_after() or wq_retry().  Dispatch
  * runs from a uv_idle_t, never from inside a wq_*() call, so the callback
@@ -194,6 +195,7 @@ struct wq_stats {
 	uint64_t work_ms;            /* sum over finished keys of the time processing */
 	unsigned depth;              /* keys queued now (depth) */
 	unsigned processing;         /* keys processing now */
+	unsigned parked;             /* ... of which parked (wq_park) */
 	unsigned waiting;            /* keys on the delay heap now */
 	unsigned keys;               /* keys the queue holds any state for */
 	uint64_t longest_running_ms; /* longest_running_processor */
@@ -202,6 +204,18 @@ struct wq_stats {
 
 /* Fill *ret with the queue's figures now.  Cannot fail. */
 void wq_get_stats(const struct wq *q, struct wq_stats *ret);
+
+/*
+ * Park a processing key: it stays processing (never dispatched twice, an
+ * add marks it dirty) but gives its slot back, so another key may start.
+ * For work that only waits (watches, a Job to finish) and holds nothing
+ * scarce meanwhile.  wq_unpark() takes the slot again, even past
+ * max_concurrent (the key is already running); finishing a parked key
+ * unparks it.  Both return 0, or -ENOENT when `key` is not processing;
+ * parking twice is a no-op.
+ */
+int wq_park(struct wq *q, const char *key);
+int wq_unpark(struct wq *q, const char *key);
 
 /*
  * Stop the handles and free the queue once their close callbacks have run

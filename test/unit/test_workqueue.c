@@ -359,6 +359,56 @@ TEST(max_concurrent_respected_and_changed_live)
 	teardown(r);
 }
 
+/* A parked key keeps its key busy but gives its slot to the next one. */
+TEST(parked_keys_give_their_slot_back)
+{
+	struct wq_opts o = WQ_OPTS_INIT;
+	struct rec *r;
+	char key[16];
+	int i;
+
+	o.max_concurrent = 2;
+	r = setup(&o, KEEP);
+	for (i = 0; i < 6; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		add(r, key);
+	}
+	RUN_UNTIL(r, r->inflight == 2, 1000);
+	spin(r, 5);
+	ASSERT_EQ(r->calls, 2);
+	ASSERT_OK(wq_park(r->q, "k0"));
+	ASSERT_OK(wq_park(r->q, "k0")); /* twice: a no-op */
+	RUN_UNTIL(r, r->inflight == 3, 1000);
+	spin(r, 5);
+	ASSERT_EQ(r->calls, 3);
+	ASSERT_EQ(stats(r).processing, 3);
+	ASSERT_EQ(stats(r).parked, 1);
+	/* Still processing: an add marks it dirty, it is not dispatched again. */
+	add(r, "k0");
+	spin(r, 5);
+	ASSERT_EQ(r->calls, 3);
+	/* Unparked past the limit: nothing new starts until two finish. */
+	ASSERT_OK(wq_unpark(r->q, "k0"));
+	ASSERT_EQ(stats(r).parked, 0);
+	finish(r, "k1", DONE, 0);
+	spin(r, 5);
+	ASSERT_EQ(r->calls, 3);
+	/* Finishing a parked key unparks it. */
+	ASSERT_OK(wq_park(r->q, "k2"));
+	RUN_UNTIL(r, r->calls == 4, 1000);
+	finish(r, "k2", DONE, 0);
+	ASSERT_EQ(stats(r).parked, 0);
+	ASSERT_EQ(wq_park(r->q, "k2"), -ENOENT);
+	ASSERT_EQ(wq_unpark(r->q, "nope"), -ENOENT);
+	while (r->calls < 7) { /* k0 again (dirty), k4, k5 */
+		finish_all(r);
+		spin(r, 5);
+	}
+	finish_all(r);
+	ASSERT_EQ(r->calls, 7);
+	teardown(r);
+}
+
 TEST(retry_backoff_grows_5_10_20_and_resets)
 {
 	struct rec *r = setup(NULL, KEEP); /* client-go's 5 ms .. 1000 s */
