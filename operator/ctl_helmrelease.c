@@ -68,9 +68,27 @@
  * apply_patch_counts(), or "removed"), and in mode enabled the drifted
  * objects applied again (DriftCorrected, "created"/"configured").
  *
- * Not implemented, refused when set: test filters, driftDetection.ignore,
- * kubeConfig, install.crds policies other than the default, keepHistory,
- * the rollback and uninstall options other than disableHooks.
+ * driftDetection.ignore rules leave their paths out of the comparison
+ * (jsondiff's IgnorePaths) and keep their live values in a correction.
+ *
+ * The actions' options, as helm-controller hands them to Helm: the
+ * timeouts, disableWait and disableWaitForJobs (Jobs out of the readiness
+ * wait), disableSchemaValidation, disableTakeOwnership (an existing object
+ * without this release's ownership metadata fails the install or upgrade,
+ * as Helm's existingResourceConflict), install.replace (over an
+ * uninstalled release kept in history), upgrade.preserveValues (Helm's
+ * --reuse-values), force (as the forceAt request), cleanupOnFail (what the
+ * failed action created deleted), rollback.recreate (the updated
+ * workloads' pods deleted), uninstall.keepHistory, deletionPropagation
+ * and the wait for what the uninstall deleted, test.filters, the
+ * remediations' ignoreTestFailures, and the RetryOnFailure strategy (no
+ * remediation: the action again after retryInterval).  install.skipCRDs is
+ * accepted and, as in helm-controller v2, has no effect (crds rules).
+ *
+ * Refused when set: kubeConfig (a remote cluster), and
+ * disableOpenAPIValidation (server-side apply refuses a field the schema
+ * does not declare whatever the validation setting, so there is nothing
+ * to turn off).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -89,6 +107,7 @@
 #include "controllers.h"
 #include "helm/helm.h"
 #include "hooks.h"
+#include "kustomize/kustomize.h"
 #include "postrender.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -132,17 +151,42 @@ struct hrjob {
 	int max_history;
 	bool wait_install, wait_upgrade, hooks_off_install, hooks_off_upgrade;
 	bool hooks_off_rollback, hooks_off_uninstall;
+	bool wait_rollback, wait_uninstall;       /* !spec.<action>.disableWait */
+	bool jobs_install, jobs_upgrade, jobs_rollback; /* !spec.<action>.disableWaitForJobs */
+	bool schema_off_install, schema_off_upgrade;  /* spec.<action>.disableSchemaValidation */
+	bool keep_history;         /* spec.uninstall.keepHistory */
+	/* spec.<action>.strategy RetryOnFailure: its retryInterval; 0: RemediateOnFailure */
+	int64_t retry_install_ns, retry_upgrade_ns;
+	bool force_upgrade, force_rollback;     /* spec.<action>.force */
+	bool preserve_values;      /* spec.upgrade.preserveValues: Helm's --reuse-values */
+	bool recreate;             /* spec.rollback.recreate: the workloads' pods deleted */
+	cJSON *wait_set;           /* what the readiness wait takes, once pods are recreated */
+	cJSON *rec;                /* recreate: [{ns, selector}] still to do */
+	cJSON *rec_pods;           /* ... the pods of the current one, still to delete */
+	bool own_off_install, own_off_upgrade; /* spec.<action>.disableTakeOwnership */
+	int owni;                  /* the ownership check: the next object */
+	cJSON *own_prev;           /* ... and what the deployed release holds (upgrades) */
+	bool cleanup_upgrade, cleanup_rollback; /* spec.<action>.cleanupOnFail */
+	cJSON *created;            /* what this action's apply created (cleanupOnFail) */
+	bool replace;              /* spec.install.replace */
+	const char *propagation;   /* spec.uninstall.deletionPropagation, as the API spells it */
+	cJSON *test_filters;       /* spec.test.filters, or NULL */
+	cJSON *test_skipped;       /* the record's hooks the filters left out, while testing */
 	cJSON *uninstalling;       /* uninstall: the newest record, whose delete hooks run */
 	void (*hooks_next)(struct hrjob *j);
 	bool hooks_pre;
-	char *post_delete_err;     /* uninstall: a post-delete hook's failure */
+	char *post_delete_err;     /* uninstall: its errors so far ("; " between), as Helm's */
 	bool truncate;             /* status.history truncated (in sync, or remediating) */
 	bool test, test_ignore;    /* spec.test.enable, spec.test.ignoreFailures */
+	/* <action>.remediation.ignoreTestFailures, else test.ignoreFailures */
+	bool test_ignore_install, test_ignore_upgrade;
 	int64_t test_timeout_ns;   /* spec.test.timeout, else timeout */
 	cJSON *tested;             /* testHooks of the release tested now ({} for none) */
 	int tested_version;
 	enum hr_action tested_after; /* the action the test followed (ACT_NONE: in sync) */
 	char *drift_mode;          /* spec.driftDetection.mode: NULL (disabled), warn, enabled */
+	cJSON *drift_rules;        /* spec.driftDetection.ignore, or NULL */
+	cJSON *drift_ign;          /* the paths drift_ignore() gave last */
 	cJSON *drift_objects;      /* the deployed release's objects, checked for drift */
 	cJSON *drifted;            /* the objects to correct */
 	char *drift_created, *drift_configured; /* the correction's change set lines */
@@ -225,6 +269,15 @@ static void job_release(void *job)
 	free(j->helmchart);
 	cJSON_Delete(j->values);
 	cJSON_Delete(j->post_renderers);
+	cJSON_Delete(j->test_filters);
+	cJSON_Delete(j->test_skipped);
+	cJSON_Delete(j->created);
+	cJSON_Delete(j->drift_rules);
+	cJSON_Delete(j->drift_ign);
+	cJSON_Delete(j->own_prev);
+	cJSON_Delete(j->wait_set);
+	cJSON_Delete(j->rec);
+	cJSON_Delete(j->rec_pods);
 	cJSON_Delete(j->common_metadata);
 	cJSON_Delete(j->secrets);
 	free(j->errmsg);
@@ -534,14 +587,23 @@ static const struct field f_values_from[] = { F("kind"), F("name"), F("valuesKey
 					       F("targetPath"), F("optional"), F(NULL) };
 static const struct field f_dep[] = { F("name"), F("namespace"), F(NULL) };
 static const struct field f_install_rem[] = { F("retries"), F("remediateLastFailure"),
-					       F(NULL) };
-static const struct field f_install[] = { F("timeout"), F("disableWait"),
-					  F("disableHooks"), FS("remediation", f_install_rem),
+					       F("ignoreTestFailures"), F(NULL) };
+/* skipCRDs: deprecated, and without effect in helm-controller v2 (crds rules); so here. */
+static const struct field f_strategy[] = { F("name"), F("retryInterval"), F(NULL) };
+static const struct field f_install[] = { F("timeout"), F("disableWait"), FS("strategy", f_strategy),
+					  F("disableTakeOwnership"),
+					  F("disableWaitForJobs"), F("disableHooks"),
+					  F("disableSchemaValidation"), F("replace"),
+					  F("skipCRDs"), FS("remediation", f_install_rem),
 					  F("crds"), F("createNamespace"), F(NULL) };
 static const struct field f_upgrade_rem[] = { F("retries"), F("strategy"),
-					      F("remediateLastFailure"), F(NULL) };
-static const struct field f_upgrade[] = { F("timeout"), F("disableWait"),
-					  F("disableHooks"), FS("remediation", f_upgrade_rem),
+					      F("remediateLastFailure"), F("ignoreTestFailures"),
+					      F(NULL) };
+static const struct field f_upgrade[] = { F("timeout"), F("disableWait"), FS("strategy", f_strategy),
+					  F("disableTakeOwnership"),
+					  F("disableWaitForJobs"), F("disableHooks"),
+					  F("disableSchemaValidation"), F("force"), F("cleanupOnFail"),
+					  F("preserveValues"), FS("remediation", f_upgrade_rem),
 					  F("crds"), F(NULL) };
 static const struct field f_selector[] = { F("group"), F("version"), F("kind"), F("name"),
 					   F("namespace"), F("labelSelector"),
@@ -553,9 +615,16 @@ static const struct field f_pr_kustomize[] = { FE("patches", f_patch), FE("image
 					       F(NULL) };
 static const struct field f_post_renderer[] = { FS("kustomize", f_pr_kustomize), F(NULL) };
 static const struct field f_common_md[] = { F("labels"), F("annotations"), F(NULL) };
-static const struct field f_action_hooks[] = { F("disableHooks"), F("timeout"), F(NULL) };
-static const struct field f_test[] = { F("enable"), F("timeout"), F("ignoreFailures"), F(NULL) };
-static const struct field f_drift[] = { F("mode"), F(NULL) };
+static const struct field f_rollback[] = { F("disableHooks"), F("timeout"), F("disableWait"),
+					   F("disableWaitForJobs"), F("force"), F("cleanupOnFail"),
+					   F("recreate"), F(NULL) };
+static const struct field f_uninstall[] = { F("disableHooks"), F("timeout"), F("disableWait"),
+					    F("keepHistory"), F("deletionPropagation"), F(NULL) };
+static const struct field f_test_filter[] = { F("name"), F("exclude"), F(NULL) };
+static const struct field f_test[] = { F("enable"), F("timeout"), F("ignoreFailures"),
+				       FE("filters", f_test_filter), F(NULL) };
+static const struct field f_ignore_rule[] = { F("paths"), FS("target", f_selector), F(NULL) };
+static const struct field f_drift[] = { F("mode"), FE("ignore", f_ignore_rule), F(NULL) };
 static const struct field f_spec[] = {
 	FS("chartRef", f_ref),
 	FE("postRenderers", f_post_renderer),
@@ -574,10 +643,12 @@ static const struct field f_spec[] = {
 	F("maxHistory"),
 	FS("install", f_install),
 	FS("upgrade", f_upgrade),
-	FS("rollback", f_action_hooks),
+	FS("rollback", f_rollback),
 	FS("test", f_test),
 	FS("driftDetection", f_drift),
-	FS("uninstall", f_action_hooks),
+	FS("uninstall", f_uninstall),
+	/* Our client is always persistent: the choice changes nothing visible. */
+	F("persistentClient"),
 	F(NULL),
 };
 
@@ -959,8 +1030,24 @@ static int cmp_snapshot_desc(const void *a, const void *b)
 static void write_history(struct hrjob *j)
 {
 	cJSON *hist = cJSON_CreateArray(), **v;
-	int n = cJSON_GetArraySize(j->history), kept = 0, m;
+	int n = cJSON_GetArraySize(j->history), kept = 0, m, floor = 0;
 	const cJSON *old, *prev;
+
+	/*
+	 * Flux's history holds only releases this object saw: an install
+	 * starts it afresh (ClearHistory), and a record older than what it
+	 * holds (one left by keepHistory, or by `helm install` before an
+	 * adoption) never enters it.
+	 */
+	cJSON_ArrayForEach(old, yj_get(j->rc->status, "/history"))
+	{
+		int ver = (int)cJSON_GetNumberValue(yj_get(old, "/version"));
+
+		if (!floor || ver < floor)
+			floor = ver;
+	}
+	if ((j->act == ACT_INSTALL && j->version) || (!floor && j->version))
+		floor = j->version;
 
 	/*
 	 * As helm-controller's Snapshots.Truncate: the newest release, then
@@ -971,12 +1058,14 @@ static void write_history(struct hrjob *j)
 		const cJSON *rel = cJSON_GetArrayItem(j->history, i);
 		const char *s = rel_status(rel);
 
+		if (rel_version(rel) < floor)
+			break;
 		cJSON_AddItemToArray(hist, snapshot(j, rel));
 		kept++;
 		if (i < n - 1 && (streq(s, "deployed") || streq(s, "superseded")))
 			break;
 	}
-	prev = j->truncate ? NULL : yj_get(j->rc->status, "/history");
+	prev = j->truncate || j->act == ACT_INSTALL ? NULL : yj_get(j->rc->status, "/history");
 	cJSON_ArrayForEach(old, prev)
 	{
 		int ver = (int)cJSON_GetNumberValue(yj_get(old, "/version"));
@@ -1205,6 +1294,7 @@ static void hooks_done(int r, const char *msg, void *payload)
 	struct hrjob *j = payload;
 	char *e;
 
+	rc_unpark(j->rc);
 	if (r >= 0) {
 		j->hooks_next(j);
 		return;
@@ -1238,8 +1328,12 @@ static void run_hooks(struct hrjob *j, bool pre, void (*next)(struct hrjob *j))
 	}
 	j->hooks_next = next;
 	j->hooks_pre = pre;
-	if (hooks_exec(&o, hooks_done, j) < 0)
+	/* Hooks mostly wait for their Jobs and Pods: the slot goes to the next release. */
+	rc_park(j->rc);
+	if (hooks_exec(&o, hooks_done, j) < 0) {
+		rc_unpark(j->rc);
 		action_failed(j, "cannot run the hooks");
+	}
 }
 
 static void pre_hooks(struct hrjob *j);
@@ -1419,6 +1513,18 @@ static cJSON *previous_release(const struct hrjob *j, int version)
 	return best;
 }
 
+/* helm-controller's GetActiveRetry: the retry interval of the action last attempted, or 0. */
+static int64_t active_retry_ns(const struct hrjob *j, bool install)
+{
+	return install ? j->retry_install_ns : j->retry_upgrade_ns;
+}
+
+/* Whether the active remediation (install's or upgrade's) lets a failed test be. */
+static bool test_failures_ignored(const struct hrjob *j, bool install)
+{
+	return install ? j->test_ignore_install : j->test_ignore_upgrade;
+}
+
 static void test_finished(struct hrjob *j)
 {
 	struct rc *rc = j->rc;
@@ -1463,7 +1569,8 @@ static void test_finished(struct hrjob *j)
 			 rc_gen(rc), now);
 	}
 	free(msg);
-	if (!err || j->test_ignore) {
+	if (!err || test_failures_ignored(j, streq_ptr(yj_get_str(st, "/lastAttemptedReleaseAction"),
+						       "install"))) {
 		write_history(j);
 		rc_done(rc, ms(j->interval_ns));
 		return;
@@ -1478,6 +1585,17 @@ static void test_finished(struct hrjob *j)
 		cJSON *prev = previous_release(j, j->tested_version);
 
 		set_num(st, counter, f);
+		if (active_retry_ns(j, install)) {
+			char d[DURATION_MAX], *m;
+
+			duration_format(active_retry_ns(j, install), d);
+			m = xasprintf("retrying after %s", d);
+			cond_mark_reconciling(st, "ProgressingWithRetry", m, rc_gen(rc), now);
+			free(m);
+			write_history(j);
+			rc_done(rc, ms(active_retry_ns(j, install)));
+			return;
+		}
 		if (j->tested_after != ACT_NONE) {
 			j->act = install ? ACT_INSTALL : ACT_UPGRADE;
 			if (!install && !j->upgrade_uninstall && prev &&
@@ -1506,11 +1624,79 @@ static void test_finished(struct hrjob *j)
 	}
 }
 
+/* Whether spec.test.filters name `name` with exclude `exclude`. */
+static bool test_filter_has(const cJSON *filters, const char *name, bool exclude)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, filters)
+		if (cJSON_IsTrue(yj_get(f, "/exclude")) == exclude &&
+		    streq_ptr(yj_get_str(f, "/name"), name))
+			return true;
+	return false;
+}
+
+static bool test_filter_any(const cJSON *filters, bool exclude)
+{
+	const cJSON *f;
+
+	cJSON_ArrayForEach(f, filters)
+		if (cJSON_IsTrue(yj_get(f, "/exclude")) == exclude)
+			return true;
+	return false;
+}
+
+/*
+ * As Helm's ReleaseTesting with helm-controller's filters: the hooks an
+ * exclude filter names are set aside, then, with include filters, every
+ * hook they do not name.  The record holds only the others while the
+ * tests run; test_unfilter() puts the set-aside ones back in front.
+ */
+static void test_filter(struct hrjob *j)
+{
+	cJSON *hooks = cJSON_GetObjectItemCaseSensitive(j->rel, "hooks");
+
+	cJSON_Delete(j->test_skipped);
+	j->test_skipped = NULL;
+	if (!j->test_filters || !cJSON_IsArray(hooks))
+		return;
+	j->test_skipped = cJSON_CreateArray();
+	for (int pass = 0; pass < 2; pass++) {
+		bool exclude = pass == 0;
+		cJSON *h = hooks->child;
+
+		if (!test_filter_any(j->test_filters, exclude))
+			continue;
+		while (h) {
+			cJSON *next = h->next;
+			bool named = test_filter_has(j->test_filters, yj_get_str(h, "/name"), exclude);
+
+			if (named == exclude)
+				cJSON_AddItemToArray(j->test_skipped,
+						     cJSON_DetachItemViaPointer(hooks, h));
+			h = next;
+		}
+	}
+}
+
+static void test_unfilter(struct hrjob *j)
+{
+	cJSON *hooks = cJSON_GetObjectItemCaseSensitive(j->rel, "hooks");
+
+	if (!j->test_skipped || !cJSON_IsArray(hooks))
+		return;
+	while (cJSON_GetArraySize(hooks))
+		cJSON_AddItemToArray(j->test_skipped, cJSON_DetachItemFromArray(hooks, 0));
+	cJSON_ReplaceItemInObjectCaseSensitive(j->rel, "hooks", j->test_skipped);
+	j->test_skipped = NULL;
+}
+
 static void test_done(int r, const char *msg, void *payload)
 {
 	struct hrjob *j = payload;
 	int count;
 
+	test_unfilter(j);
 	cJSON_Delete(j->tested);
 	j->tested = test_hooks_status(j->rel, &count);
 	j->tested_version = rel_version(j->rel);
@@ -1544,6 +1730,7 @@ static void start_test(struct hrjob *j)
 		.timeout_ms = ms(j->test_timeout_ns),
 	};
 
+	test_filter(j);
 	if (!hooks_any(j->rel, "test") || hooks_exec(&o, test_done, j) < 0)
 		test_done(0, NULL, j);
 }
@@ -1552,6 +1739,7 @@ static void waited(const struct wait_result *res, void *payload)
 {
 	struct hrjob *j = payload;
 
+	rc_unpark(j->rc);
 	if (res->r < 0) {
 		action_failed(j, res->msg);
 		return;
@@ -1567,7 +1755,29 @@ static int64_t action_timeout(const struct hrjob *j)
 
 static bool wait_enabled(const struct hrjob *j)
 {
-	return j->act == ACT_INSTALL ? j->wait_install : j->wait_upgrade;
+	return j->act == ACT_INSTALL ? j->wait_install :
+	       j->act == ACT_UPGRADE ? j->wait_upgrade : j->wait_rollback;
+}
+
+static bool wait_jobs(const struct hrjob *j)
+{
+	return j->act == ACT_INSTALL ? j->jobs_install :
+	       j->act == ACT_UPGRADE ? j->jobs_upgrade : j->jobs_rollback;
+}
+
+/* Without WaitForJobs, Helm takes a Job as ready once it exists: out of the wait. */
+static void drop_jobs(cJSON *set)
+{
+	cJSON *o = set ? set->child : NULL;
+
+	while (o) {
+		cJSON *next = o->next;
+
+		if (streq_ptr(yj_get_str(o, "/kind"), "Job") &&
+		    streq_ptr(yj_get_str(o, "/apiVersion"), "batch/v1"))
+			cJSON_Delete(cJSON_DetachItemViaPointer(set, o));
+		o = next;
+	}
 }
 
 /*
@@ -1621,12 +1831,18 @@ static cJSON *inventory_refs(const cJSON *inv)
 	return set;
 }
 
+static void start_wait(struct hrjob *j);
+static void recreate_pods(struct hrjob *j);
+static const char *object_ns(const struct hrjob *j, const cJSON *o);
+
 static void applied(struct apply_result *res, void *payload)
 {
 	struct hrjob *j = payload;
-	char *sel;
-	int r;
 
+	cJSON_Delete(j->created);
+	j->created = cJSON_GetArraySize(res->created_refs) ?
+			     cJSON_Duplicate(res->created_refs, 1) :
+			     NULL;
 	if (res->r < 0) {
 		action_failed(j, res->err.msg);
 		return;
@@ -1634,22 +1850,187 @@ static void applied(struct apply_result *res, void *payload)
 	if (res->changes[0] || res->pruned[0])
 		rc_event(j->rc, "Normal", "Progressing", "%s%s%s", res->changes,
 			 res->changes[0] && res->pruned[0] ? "\n" : "", res->pruned);
+	cJSON_Delete(j->wait_set);
+	j->wait_set = inventory_refs(res->inventory);
+	if (j->act == ACT_ROLLBACK && j->recreate) {
+		recreate_pods(j);
+		return;
+	}
+	start_wait(j);
+}
+
+/* The readiness wait on j->wait_set (unless disableWait), then the post hooks. */
+static void start_wait(struct hrjob *j)
+{
+	char *sel;
+	int r;
+
 	if (!wait_enabled(j)) {
 		post_hooks(j);
 		return;
 	}
 	sel = xasprintf(OWNER_PREFIX "/name=%s," OWNER_PREFIX "/namespace=%s", j->rc->obj->name,
 			j->rc->obj->ns);
-	{
-		cJSON *set = inventory_refs(res->inventory);
-
-		r = wait_ready(j->client, j->h->mapper, set, sel, ms(action_timeout(j)), waited,
-			       j, NULL);
-		cJSON_Delete(set);
-	}
+	if (!wait_jobs(j))
+		drop_jobs(j->wait_set);
+	/* The wait holds no thread: the slot goes to the next release meanwhile. */
+	rc_park(j->rc);
+	r = wait_ready(j->client, j->h->mapper, j->wait_set, sel, ms(action_timeout(j)), waited, j,
+		       NULL);
 	free(sel);
-	if (r < 0)
+	if (r < 0) {
+		rc_unpark(j->rc);
 		action_failed(j, "cannot wait for the release's objects");
+	}
+}
+
+/* ---- spec.rollback.recreate: Helm's recreate() after the rollback's update ---- */
+
+/*
+ * A label selector string from a workload's spec.selector (a map, or a
+ * LabelSelector with matchLabels and matchExpressions), as Helm's
+ * SelectorsForObject reads the kinds it knows; NULL for other kinds.
+ */
+static char *workload_selector(const cJSON *o)
+{
+	static const char *const kinds[] = { "ReplicationController", "ReplicaSet", "Deployment",
+					     "DaemonSet", "StatefulSet", "Job", "Service" };
+	const char *kind = yj_get_str(o, "/kind");
+	const cJSON *sel = yj_get(o, "/spec/selector"), *m, *e;
+	bool plain = streq_ptr(kind, "ReplicationController") || streq_ptr(kind, "Service");
+	struct buf b = BUF_INIT(1u << 16);
+	bool known = false;
+
+	for (size_t i = 0; i < 7; i++)
+		known |= streq_ptr(kind, kinds[i]);
+	if (!known || !cJSON_IsObject(sel))
+		return NULL;
+	const cJSON *labels = plain ? sel : yj_get(sel, "/matchLabels");
+	const cJSON *exprs = plain ? NULL : yj_get(sel, "/matchExpressions");
+
+	cJSON_ArrayForEach(m, labels)
+		if (cJSON_IsString(m))
+			buf_addf(&b, "%s%s=%s", b.len ? "," : "", m->string, m->valuestring);
+	cJSON_ArrayForEach(e, exprs)
+	{
+		const char *key = strempty(yj_get_str(e, "/key")), *op = yj_get_str(e, "/operator");
+		const cJSON *v;
+		bool first = true;
+
+		if (b.len)
+			buf_adds(&b, ",");
+		if (streq_ptr(op, "Exists") || streq_ptr(op, "DoesNotExist")) {
+			buf_addf(&b, "%s%s", streq(op, "Exists") ? "" : "!", key);
+			continue;
+		}
+		buf_addf(&b, "%s %s (", key, streq_ptr(op, "NotIn") ? "notin" : "in");
+		cJSON_ArrayForEach(v, yj_get(e, "/values"))
+		{
+			buf_addf(&b, "%s%s", first ? "" : ",", strempty(cJSON_GetStringValue(v)));
+			first = false;
+		}
+		buf_adds(&b, ")");
+	}
+	if (!b.len) {
+		buf_release(&b);
+		return NULL; /* an empty selector would select every pod */
+	}
+	return buf_detach(&b, NULL);
+}
+
+static void recreate_next(struct hrjob *j);
+
+static void recreate_deleted(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+
+	(void)obj;
+	/* As Helm: not critical to the rollback, so only logged. */
+	if (r < 0 && r != -ENOENT)
+		log_error(NULL, "Recreating pods failed", "controller", "helmrelease", "object",
+			  j->rc->key, "error", err && err->msg[0] ? err->msg : op_strerror(r), NULL);
+	recreate_next(j);
+}
+
+static void recreate_listed(int r, const cJSON *list, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+
+	if (r < 0)
+		log_error(NULL, "Recreating pods failed", "controller", "helmrelease", "object",
+			  j->rc->key, "error", err && err->msg[0] ? err->msg : op_strerror(r), NULL);
+	cJSON_Delete(j->rec_pods);
+	j->rec_pods = r < 0 ? NULL :
+			      cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(list, "items"), 1);
+	recreate_next(j);
+}
+
+/* Workload by workload: list its pods, then delete them one by one. */
+static void recreate_next(struct hrjob *j)
+{
+	struct kube_ref ref = { .version = "v1", .resource = "pods" };
+	struct kube_opts o = KUBE_OPTS_INIT;
+	cJSON *w;
+
+	if (cJSON_GetArraySize(j->rec_pods)) {
+		cJSON *pod = cJSON_DetachItemFromArray(j->rec_pods, 0);
+		int r;
+
+		ref.ns = yj_get_str(pod, "/metadata/namespace");
+		ref.name = yj_get_str(pod, "/metadata/name");
+		r = kube_delete(j->client, &ref, NULL, recreate_deleted, j);
+		cJSON_Delete(pod);
+		if (r == 0)
+			return;
+	}
+	w = cJSON_GetArraySize(j->rec) ? cJSON_DetachItemFromArray(j->rec, 0) : NULL;
+	if (!w) {
+		start_wait(j);
+		return;
+	}
+	ref.ns = yj_get_str(w, "/ns");
+	o.label_selector = yj_get_str(w, "/selector");
+	if (kube_list(j->client, &ref, &o, recreate_listed, j) < 0) {
+		cJSON_Delete(w);
+		recreate_next(j);
+		return;
+	}
+	cJSON_Delete(w);
+}
+
+/* The pods of what the rollback updated (not what it created), deleted to start anew. */
+static void recreate_pods(struct hrjob *j)
+{
+	const cJSON *o;
+
+	cJSON_Delete(j->rec);
+	j->rec = cJSON_CreateArray();
+	cJSON_ArrayForEach(o, j->objects)
+	{
+		char *sel = workload_selector(o);
+		const cJSON *c;
+		bool created = false;
+		cJSON *w;
+
+		if (!sel)
+			continue;
+		cJSON_ArrayForEach(c, j->created)
+			created |= streq_ptr(yj_get_str(c, "/kind"), yj_get_str(o, "/kind")) &&
+				   streq_ptr(yj_get_str(c, "/metadata/name"),
+					     yj_get_str(o, "/metadata/name"));
+		if (created) {
+			free(sel);
+			continue;
+		}
+		w = cJSON_CreateObject();
+		cJSON_AddStringToObject(w, "ns", object_ns(j, o));
+		cJSON_AddStringToObject(w, "selector", sel);
+		cJSON_AddItemToArray(j->rec, w);
+		free(sel);
+	}
+	cJSON_Delete(j->rec_pods);
+	j->rec_pods = NULL;
+	recreate_next(j);
 }
 
 /*
@@ -1712,7 +2093,9 @@ static void start_apply(struct hrjob *j)
 		.owner_label_prefix = OWNER_PREFIX,
 		.default_ns = j->target_ns,
 		.prune = true,
-		.force = j->force, /* helm upgrade --force: recreate what cannot be patched */
+		/* helm upgrade|rollback --force: recreate what cannot be patched */
+		.force = (j->act == ACT_UPGRADE && (j->force || j->force_upgrade)) ||
+			 (j->act == ACT_ROLLBACK && j->force_rollback),
 		.stage_wait_ms = ms(action_timeout(j)),
 	};
 
@@ -1726,12 +2109,15 @@ static void start_apply(struct hrjob *j)
 	o.prev_inventory = j->prev_inv;
 
 	j->t_action = uv_now(kube_client_loop(ctl_client(j->rc->ctl)));
+	cJSON_Delete(j->created);
+	j->created = NULL;
 	if (apply_set(j->client, j->h->mapper, j->objects, &o, applied, j, NULL) < 0)
 		action_failed(j, "cannot start the apply");
 }
 
 /* After a failed install or upgrade: remediation, or the terminal error. */
 static void after_failure(struct hrjob *j);
+static void cleanup_on_fail(struct hrjob *j);
 
 static void action_failed(struct hrjob *j, const char *what)
 {
@@ -1767,7 +2153,77 @@ static void action_failed(struct hrjob *j, const char *what)
 		set_num(st, "installFailures", status_int(st, "installFailures") + 1);
 	else if (j->act == ACT_UPGRADE)
 		set_num(st, "upgradeFailures", status_int(st, "upgradeFailures") + 1);
-	ops_start(j, after_failure);
+	ops_start(j, cleanup_on_fail);
+}
+
+static void cleaned_up(struct apply_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+
+	/* As Helm's failRelease: a cleanup that fails wraps the action's error. */
+	if (res->r < 0) {
+		char *m = xasprintf("%s: an error occurred while cleaning up resources. original "
+				    "%s error: unable to cleanup resources: %s", j->errmsg,
+				    j->act == ACT_ROLLBACK ? "rollback" : "upgrade", res->err.msg);
+
+		free(j->errmsg);
+		j->errmsg = m;
+	}
+	cJSON_Delete(j->created);
+	j->created = NULL;
+	after_failure(j);
+}
+
+/*
+ * spec.upgrade|rollback.cleanupOnFail: as Helm, what the failed action
+ * created (objects that did not exist before it) is deleted, once the
+ * record says failed.  A failure before the apply created nothing.
+ */
+static void cleanup_on_fail(struct hrjob *j)
+{
+	struct apply_opts o = {
+		.field_manager = FIELD_MANAGER,
+		.owner_name = j->rc->obj->name,
+		.owner_ns = j->rc->obj->ns,
+		.owner_label_prefix = OWNER_PREFIX,
+		.prune = true,
+	};
+	bool on = j->act == ACT_UPGRADE ? j->cleanup_upgrade :
+		  j->act == ACT_ROLLBACK ? j->cleanup_rollback : false;
+	cJSON *inv, *none;
+	const cJSON *c;
+	int r;
+
+	if (!on || !j->created) {
+		after_failure(j);
+		return;
+	}
+	inv = inventory_new();
+	cJSON_ArrayForEach(c, j->created)
+	{
+		const char *av = strempty(yj_get_str(c, "/apiVersion")), *slash = strchr(av, '/');
+		const char *ns = yj_get_str(c, "/metadata/namespace");
+		const struct kube_mapping *mp = mapper_lookup(j->h->mapper, av,
+							      strempty(yj_get_str(c, "/kind")));
+		char *group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
+		char *id = apply_inventory_id(mp && !mp->namespaced ? "" : ns ? ns : j->target_ns,
+					      strempty(yj_get_str(c, "/metadata/name")), group,
+					      strempty(yj_get_str(c, "/kind")));
+		cJSON *e = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(e, "id", id);
+		cJSON_AddStringToObject(e, "v", slash ? slash + 1 : av);
+		cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(inv, "entries"), e);
+		free(id);
+		free(group);
+	}
+	o.prev_inventory = inv;
+	none = cJSON_CreateArray();
+	r = apply_set(j->client, j->h->mapper, none, &o, cleaned_up, j, NULL);
+	cJSON_Delete(none);
+	cJSON_Delete(inv);
+	if (r < 0)
+		after_failure(j);
 }
 
 static void start_rollback(struct hrjob *j);
@@ -1795,6 +2251,19 @@ static void after_failure(struct hrjob *j)
 		return;
 	}
 	cond_set(st, "Released", "False", reason, j->errmsg, rc_gen(rc), now);
+	/* strategy RetryOnFailure: no remediation, the action again after retryInterval. */
+	if (active_retry_ns(j, j->act == ACT_INSTALL)) {
+		char d[DURATION_MAX], *m;
+		int64_t t = active_retry_ns(j, j->act == ACT_INSTALL);
+
+		duration_format(t, d);
+		m = xasprintf("retrying after %s", d);
+		cond_set(st, COND_READY, "False", reason, j->errmsg, rc_gen(rc), now);
+		cond_mark_reconciling(st, "ProgressingWithRetry", m, rc_gen(rc), now);
+		free(m);
+		rc_done(rc, ms(t));
+		return;
+	}
 	if (j->act == ACT_UPGRADE && !j->upgrade_uninstall && j->deployed &&
 	    (retries < 0 || failures <= retries || j->remediate_last)) {
 		start_rollback(j);
@@ -1947,6 +2416,8 @@ static bool drift_excluded(const cJSON *o)
 	return false;
 }
 
+static const cJSON *drift_ignore(const cJSON *desired, void *payload);
+
 static void drift_corrected(struct apply_result *res, void *payload)
 {
 	struct hrjob *j = payload;
@@ -2062,6 +2533,9 @@ static void drift_checked(struct apply_result *res, void *payload)
 			.default_ns = j->target_ns,
 			.force = false,
 			.stage_wait_ms = ms(j->timeout_ns),
+			/* ignored fields keep their live values, as jsondiff's patch leaves them */
+			.drift_ignore = j->drift_rules ? drift_ignore : NULL,
+			.drift_ignore_payload = j,
 		};
 		cJSON *all = cJSON_CreateArray();
 
@@ -2083,6 +2557,35 @@ static void drift_checked(struct apply_result *res, void *payload)
 }
 
 /* Compare the deployed release's objects with the cluster (a dry-run; nothing written). */
+/*
+ * spec.driftDetection.ignore for one of the release's objects: the paths
+ * of every rule whose target selects it (no target: every object), as
+ * helm-controller's jsondiff.IgnoreRules.
+ */
+static const cJSON *drift_ignore(const cJSON *desired, void *payload)
+{
+	struct hrjob *j = payload;
+	const cJSON *rule, *p;
+
+	cJSON_Delete(j->drift_ign);
+	j->drift_ign = cJSON_CreateArray();
+	cJSON_ArrayForEach(rule, j->drift_rules)
+	{
+		struct op_err err = OP_ERR_INIT;
+		int r = kz_selects(yj_get(rule, "/target"), desired, &err);
+
+		if (r < 0)
+			log_error(NULL, "Drift ignore rule not applied", "controller", "helmrelease",
+				  "object", j->rc->key, "error", err.msg, NULL);
+		if (r != 1)
+			continue;
+		cJSON_ArrayForEach(p, yj_get(rule, "/paths"))
+			if (cJSON_IsString(p))
+				cJSON_AddItemToArray(j->drift_ign, cJSON_CreateString(p->valuestring));
+	}
+	return j->drift_ign;
+}
+
 static void start_drift(struct hrjob *j)
 {
 	struct apply_opts ao = {
@@ -2093,6 +2596,8 @@ static void start_drift(struct hrjob *j)
 		.default_ns = j->target_ns,
 		.detect_only = true,
 		.stage_wait_ms = ms(j->timeout_ns),
+		.drift_ignore = j->drift_rules ? drift_ignore : NULL,
+		.drift_ignore_payload = j,
 	};
 	struct op_err err = OP_ERR_INIT;
 	cJSON *objs = NULL, *o, *next;
@@ -2239,6 +2744,12 @@ static void decide(struct hrjob *j)
 		int f = status_int(st, install ? "installFailures" : "upgradeFailures");
 		int retries = install ? j->install_retries : j->upgrade_retries;
 
+		/* As helm-controller: under RetryOnFailure a failed release is upgraded again. */
+		if (yj_get_str(st, "/lastAttemptedReleaseAction") && active_retry_ns(j, install)) {
+			j->act = ACT_UPGRADE;
+			return;
+		}
+
 		if (f > 0 && retries >= 0 && f > retries) {
 			j->act = ACT_STALL;
 			j->reason = "RetriesExceeded";
@@ -2282,16 +2793,45 @@ static void decide(struct hrjob *j)
 
 		if (!th) {
 			j->act = ACT_TEST; /* Untested */
-		} else if (!j->test_ignore && test_failed(th) && retries >= 0 && f > retries) {
+		} else if (!test_failures_ignored(j, install) && test_failed(th) && retries >= 0 &&
+			   f > retries) {
 			j->act = ACT_STALL;
 			j->reason = "RetriesExceeded";
 			free(j->errmsg);
 			j->errmsg = xasprintf("Failed to %s after %d attempt(s)",
 					      install ? "install" : "upgrade", f);
-		} else if (!j->test_ignore && test_failed(th)) {
-			j->act = ACT_TEST; /* tested again: the failure stands until it passes */
+		} else if (!test_failures_ignored(j, install) && test_failed(th)) {
+			/* tested again: the failure stands until it passes; or retried by upgrade */
+			j->act = active_retry_ns(j, install) ? ACT_UPGRADE : ACT_TEST;
 		}
 	}
+}
+
+/*
+ * Helm's upgrade with ReuseValues (helm-controller's preserveValues): the
+ * current release (the deployed one, else a failed or superseded last)
+ * gives its values: the chart's defaults become the old chart's values
+ * under the old config, and the new values are the spec's over the old
+ * config.  NULL without a current release (the spec's values as they are).
+ */
+static cJSON *reuse_values(const struct hrjob *j, struct helm_chart *chart)
+{
+	const cJSON *cur = j->deployed, *cfg;
+	cJSON *old, *vals;
+
+	if (!cur && j->last &&
+	    (streq(rel_status(j->last), "failed") || streq(rel_status(j->last), "superseded")))
+		cur = j->last;
+	if (!cur)
+		return NULL;
+	cfg = yj_get(cur, "/config");
+	old = cJSON_IsObject(cfg) ? cJSON_Duplicate(cfg, 1) : cJSON_CreateObject();
+	helm_values_coalesce(old, yj_get(cur, "/chart/values"));
+	cJSON_Delete(chart->values);
+	chart->values = old;
+	vals = cJSON_Duplicate(j->values, 1);
+	helm_values_coalesce(vals, cJSON_IsObject(cfg) ? cfg : NULL);
+	return vals;
 }
 
 static void work(void *job)
@@ -2304,6 +2844,7 @@ static void work(void *job)
 	char *data = NULL;
 	size_t len = 0;
 	int64_t now = time_now_ns();
+	cJSON *reused = NULL; /* upgrade.preserveValues: the values the upgrade takes */
 	const char *v;
 	struct buf y = BUF_INIT(64u << 20);
 
@@ -2335,6 +2876,15 @@ static void work(void *job)
 	decide(j);
 	if (j->act != ACT_INSTALL && j->act != ACT_UPGRADE)
 		goto out;
+	/* Helm's availableName: an uninstalled release kept in history is replaced only with replace. */
+	if (j->act == ACT_INSTALL && j->last && streq(rel_status(j->last), "uninstalled") &&
+	    !j->replace) {
+		j->reason = "InstallFailed";
+		j->r = -EEXIST;
+		free(j->errmsg);
+		j->errmsg = xstrdup("cannot re-use a name that is still in use");
+		goto out;
+	}
 	{
 		int last = j->last ? rel_version(j->last) : 0;
 		struct helm_render_opts o = {
@@ -2348,6 +2898,8 @@ static void work(void *job)
 			.lookup = j->lookup ? lookup_fn : NULL,
 			.lookup_payload = j->lookup,
 			.record = true,
+			.skip_schema_validation = j->act == ACT_INSTALL ? j->schema_off_install :
+									  j->schema_off_upgrade,
 			.lim = &lim,
 		};
 		struct helm_release_info info = {
@@ -2361,7 +2913,9 @@ static void work(void *job)
 
 		j->version = last + 1;
 		j->reason = j->act == ACT_INSTALL ? "InstallFailed" : "UpgradeFailed";
-		j->r = helm_render(chart, j->values, &o, &out, &full, &j->err);
+		if (j->act == ACT_UPGRADE && j->preserve_values)
+			reused = reuse_values(j, chart);
+		j->r = helm_render(chart, reused ? reused : j->values, &o, &out, &full, &j->err);
 		if (j->r < 0) {
 			free(j->errmsg);
 			j->errmsg = full.msg ? xstrdup(full.msg) : xstrdup(j->err.msg);
@@ -2419,8 +2973,8 @@ static void work(void *job)
 			}
 			yj_stream_release(&cs);
 		}
-		j->rel = helm_release_new(j->release, j->target_ns, j->version, out, j->values,
-					  &info);
+		j->rel = helm_release_new(j->release, j->target_ns, j->version, out,
+					  reused ? reused : j->values, &info);
 		j->r = manifest_objects(j, out->manifest, &j->objects, &j->err);
 		if (j->r < 0) {
 			free(j->errmsg);
@@ -2428,6 +2982,7 @@ static void work(void *job)
 		}
 	}
 out:
+	cJSON_Delete(reused);
 	helm_rendered_free(out);
 	helm_chart_free(chart);
 }
@@ -2484,10 +3039,160 @@ static void start_target_uninstall(struct hrjob *j)
 	uninstall(j);
 }
 
+/* ---- spec.<action>.disableTakeOwnership: Helm's existingResourceConflict ---- */
+
+static void release_action(struct hrjob *j);
+static void own_next(struct hrjob *j);
+
+/* Helm's resourceString(): Kind "name" in namespace "ns". */
+static char *resource_string(const cJSON *o, const char *ns)
+{
+	return xasprintf("%s \"%s\" in namespace \"%s\"", strempty(yj_get_str(o, "/kind")),
+			 strempty(yj_get_str(o, "/metadata/name")), ns);
+}
+
+/* Helm's checkOwnership: NULL, or what is wrong ("invalid ownership metadata; ..."). */
+static char *ownership_error(const struct hrjob *j, const cJSON *live)
+{
+	static const char *const what[] = { "label", "annotation", "annotation" };
+	static const char *const where[] = { "/metadata/labels", "/metadata/annotations",
+					     "/metadata/annotations" };
+	static const char *const key[] = { "app.kubernetes.io/managed-by",
+					   "meta.helm.sh/release-name",
+					   "meta.helm.sh/release-namespace" };
+	const char *want[] = { "Helm", j->release, j->target_ns };
+	char *out = NULL;
+
+	for (size_t i = 0; i < 3; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(yj_get(live, where[i]), key[i]);
+		const char *have = cJSON_GetStringValue(v);
+		char *e, *all;
+
+		if (have && streq(have, want[i]))
+			continue;
+		if (!have)
+			e = xasprintf("%s validation error: missing key \"%s\": must be set to \"%s\"",
+				      what[i], key[i], want[i]);
+		else
+			e = xasprintf("%s validation error: key \"%s\" must equal \"%s\": current "
+				      "value is \"%s\"", what[i], key[i], want[i], have);
+		all = xasprintf("%s; %s", out ? out : "invalid ownership metadata", e);
+		free(e);
+		free(out);
+		out = all;
+	}
+	return out;
+}
+
+static void own_failed(struct hrjob *j, char *msg)
+{
+	j->r = -EEXIST;
+	free(j->errmsg);
+	j->errmsg = xasprintf("Unable to continue with %s: %s",
+			      j->act == ACT_INSTALL ? "install" : "update", msg);
+	free(msg);
+	release_action(j);
+}
+
+static const char *object_ns(const struct hrjob *j, const cJSON *o)
+{
+	const struct kube_mapping *mp = mapper_lookup(j->h->mapper,
+						      strempty(yj_get_str(o, "/apiVersion")),
+						      strempty(yj_get_str(o, "/kind")));
+	const char *ns = yj_get_str(o, "/metadata/namespace");
+
+	return mp && !mp->namespaced ? "" : ns && *ns ? ns : j->target_ns;
+}
+
+static void own_got(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hrjob *j = payload;
+	const cJSON *o = cJSON_GetArrayItem(j->objects, j->owni - 1);
+	char *what, *why;
+
+	if (r == -ENOENT) {
+		own_next(j);
+		return;
+	}
+	what = resource_string(o, object_ns(j, o));
+	if (r < 0) {
+		why = xasprintf("could not get information about the resource %s: %s", what,
+				err && err->msg[0] ? err->msg : op_strerror(r));
+		free(what);
+		own_failed(j, why);
+		return;
+	}
+	why = ownership_error(j, obj);
+	if (why) {
+		char *m = xasprintf("%s exists and cannot be imported into the current release: %s",
+				    what, why);
+
+		free(why);
+		free(what);
+		own_failed(j, m);
+		return;
+	}
+	free(what);
+	own_next(j);
+}
+
+/* One object after the other, in the release's order; the first conflict fails the action. */
+static void own_next(struct hrjob *j)
+{
+	const cJSON *o;
+
+	while ((o = cJSON_GetArrayItem(j->objects, j->owni++))) {
+		const char *av = strempty(yj_get_str(o, "/apiVersion")), *slash = strchr(av, '/');
+		const char *kind = strempty(yj_get_str(o, "/kind")), *ns = object_ns(j, o);
+		const struct kube_mapping *mp = mapper_lookup(j->h->mapper, av, kind);
+		struct kube_ref ref = { 0 };
+		char *group, *id;
+		bool had;
+
+		/* A kind the cluster does not know yet cannot exist: nothing to take over. */
+		if (!mp)
+			continue;
+		group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
+		id = apply_inventory_id(ns, strempty(yj_get_str(o, "/metadata/name")), group, kind);
+		had = false;
+		if (j->own_prev) {
+			const cJSON *e;
+
+			cJSON_ArrayForEach(e, yj_get(j->own_prev, "/entries"))
+				had |= streq_ptr(yj_get_str(e, "/id"), id);
+		}
+		free(id);
+		free(group);
+		if (had)
+			continue; /* an upgrade checks only what it creates */
+		ref.group = mp->group;
+		ref.version = mp->version;
+		ref.resource = mp->resource;
+		ref.ns = mp->namespaced ? ns : NULL;
+		ref.name = strempty(yj_get_str(o, "/metadata/name"));
+		if (kube_get(j->client, &ref, NULL, own_got, j) == 0)
+			return;
+		own_failed(j, xstrdup("cannot get the release's objects"));
+		return;
+	}
+	release_action(j);
+}
+
+static void own_check(struct hrjob *j)
+{
+	cJSON_Delete(j->own_prev);
+	j->own_prev = NULL;
+	if (j->act == ACT_UPGRADE && j->deployed) {
+		j->own_prev = inventory_new();
+		release_inventory(j, j->deployed, j->own_prev);
+	}
+	j->owni = 0;
+	own_next(j);
+}
+
 static void work_done(struct rc *rc, int status)
 {
 	struct hrjob *j = rc->job;
-	cJSON *rel;
 
 	if (status < 0) {
 		fail(j, "ArtifactFailed", "the chart work was cancelled", false, 0);
@@ -2563,6 +3268,23 @@ static void work_done(struct rc *rc, int status)
 		free(d);
 		op_add(j, SOP_UPDATE, j->last, true);
 	}
+	if (j->r == 0 && (j->act == ACT_INSTALL ? j->own_off_install : j->own_off_upgrade)) {
+		own_check(j);
+		return;
+	}
+	release_action(j);
+}
+
+/*
+ * The action from its rendered record: a render that failed is a failed
+ * attempt without a record (as Helm's), else the record is created and
+ * the pre hooks come.
+ */
+static void release_action(struct hrjob *j)
+{
+	struct rc *rc = j->rc;
+	cJSON *rel;
+
 	if (j->r < 0) {
 		/* Rendering failed: a failed attempt without a record, as Helm's. */
 		char *ref = release_ref(j, 0), *msg;
@@ -2597,6 +3319,11 @@ static void work_done(struct rc *rc, int status)
 			op_add(j, SOP_DELETE, rel, false);
 			excess--;
 		}
+	}
+	/* Helm's install with replace supersedes the last record, unless that one failed. */
+	if (j->act == ACT_INSTALL && j->replace && j->last && !streq(rel_status(j->last), "failed")) {
+		rel_set_status(j->last, "superseded", "superseded by new release");
+		op_add(j, SOP_UPDATE, j->last, true);
 	}
 	op_add(j, SOP_CREATE, j->rel, false);
 	history_put(j, j->rel);
@@ -2944,6 +3671,41 @@ static void read_names(struct hrjob *j)
 	j->storage_ns = xstrdup(sns && *sns ? sns : o->ns);
 }
 
+/*
+ * spec.uninstall, and the timeout under it: what a deletion needs too,
+ * whatever else the spec holds.
+ */
+static int read_uninstall_spec(struct hrjob *j, char *msg, size_t n)
+{
+	const cJSON *spec = yj_get(j->rc->obj->json, "/spec");
+	const char *to = yj_get_str(spec, "/timeout"), *uto = yj_get_str(spec, "/uninstall/timeout");
+	/* helm-controller's GetDeletionPropagation: background unless set. */
+	static const char *const dp[][2] = { { "background", "Background" },
+					     { "foreground", "Foreground" },
+					     { "orphan", "Orphan" } };
+	const char *p = yj_get_str(spec, "/uninstall/deletionPropagation");
+	int64_t t = 5 * NSEC_PER_MIN;
+
+	j->hooks_off_uninstall = cJSON_IsTrue(yj_get(spec, "/uninstall/disableHooks"));
+	j->wait_uninstall = !cJSON_IsTrue(yj_get(spec, "/uninstall/disableWait"));
+	j->keep_history = cJSON_IsTrue(yj_get(spec, "/uninstall/keepHistory"));
+	j->propagation = "Background";
+	for (size_t i = 0; i < 3; i++)
+		if (streq_ptr(p, dp[i][0]))
+			j->propagation = dp[i][1];
+	if (p && !streq(p, "background") && streq(j->propagation, "Background")) {
+		snprintf(msg, n, "invalid spec.uninstall.deletionPropagation '%s'", p);
+		return -EINVAL;
+	}
+	if ((to && (duration_parse(to, &t) < 0 || t <= 0)) ||
+	    (uto && (duration_parse(uto, &t) < 0 || t <= 0))) {
+		snprintf(msg, n, "invalid spec.uninstall.timeout");
+		return -EINVAL;
+	}
+	j->uninstall_timeout_ns = t;
+	return 0;
+}
+
 static int read_spec(struct hrjob *j, char *msg, size_t n)
 {
 	const struct kobj *o = j->rc->obj;
@@ -2971,6 +3733,44 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	j->max_history = cJSON_IsNumber(v) ? (int)v->valuedouble : DEFAULT_MAX_HISTORY;
 	j->wait_install = !cJSON_IsTrue(yj_get(spec, "/install/disableWait"));
 	j->wait_upgrade = !cJSON_IsTrue(yj_get(spec, "/upgrade/disableWait"));
+	j->wait_rollback = !cJSON_IsTrue(yj_get(spec, "/rollback/disableWait"));
+	j->jobs_install = !cJSON_IsTrue(yj_get(spec, "/install/disableWaitForJobs"));
+	j->jobs_upgrade = !cJSON_IsTrue(yj_get(spec, "/upgrade/disableWaitForJobs"));
+	j->jobs_rollback = !cJSON_IsTrue(yj_get(spec, "/rollback/disableWaitForJobs"));
+	j->schema_off_install = cJSON_IsTrue(yj_get(spec, "/install/disableSchemaValidation"));
+	j->schema_off_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/disableSchemaValidation"));
+	for (int i = 0; i < 2; i++) {
+		static const char *const act[] = { "install", "upgrade" };
+		char p[64];
+		const char *name, *ri;
+		int64_t *t = i ? &j->retry_upgrade_ns : &j->retry_install_ns;
+
+		snprintf(p, sizeof(p), "/%s/strategy/name", act[i]);
+		name = yj_get_str(spec, p);
+		snprintf(p, sizeof(p), "/%s/strategy/retryInterval", act[i]);
+		ri = yj_get_str(spec, p);
+		*t = 0;
+		if (name && !streq(name, "RemediateOnFailure") && !streq(name, "RetryOnFailure")) {
+			snprintf(msg, n, "invalid spec.%s.strategy.name '%s'", act[i], name);
+			return -EINVAL;
+		}
+		if (!streq_ptr(name, "RetryOnFailure"))
+			continue;
+		*t = 5 * NSEC_PER_MIN; /* helm-controller's default */
+		if (ri && (duration_parse(ri, t) < 0 || *t <= 0)) {
+			snprintf(msg, n, "invalid spec.%s.strategy.retryInterval '%s'", act[i], ri);
+			return -EINVAL;
+		}
+	}
+	j->force_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/force"));
+	j->preserve_values = cJSON_IsTrue(yj_get(spec, "/upgrade/preserveValues"));
+	j->recreate = cJSON_IsTrue(yj_get(spec, "/rollback/recreate"));
+	j->own_off_install = cJSON_IsTrue(yj_get(spec, "/install/disableTakeOwnership"));
+	j->own_off_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/disableTakeOwnership"));
+	j->force_rollback = cJSON_IsTrue(yj_get(spec, "/rollback/force"));
+	j->cleanup_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/cleanupOnFail"));
+	j->cleanup_rollback = cJSON_IsTrue(yj_get(spec, "/rollback/cleanupOnFail"));
+	j->replace = cJSON_IsTrue(yj_get(spec, "/install/replace"));
 	v = yj_get(spec, "/install/remediation/retries");
 	j->install_retries = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
 	v = yj_get(spec, "/upgrade/remediation/retries");
@@ -2989,7 +3789,6 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	j->hooks_off_install = cJSON_IsTrue(yj_get(spec, "/install/disableHooks"));
 	j->hooks_off_upgrade = cJSON_IsTrue(yj_get(spec, "/upgrade/disableHooks"));
 	j->hooks_off_rollback = cJSON_IsTrue(yj_get(spec, "/rollback/disableHooks"));
-	j->hooks_off_uninstall = cJSON_IsTrue(yj_get(spec, "/uninstall/disableHooks"));
 	{
 		const char *m = yj_get_str(spec, "/driftDetection/mode");
 
@@ -2999,6 +3798,10 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 		}
 		free(j->drift_mode);
 		j->drift_mode = m && !streq(m, "disabled") ? xstrdup(m) : NULL;
+		cJSON_Delete(j->drift_rules);
+		j->drift_rules = cJSON_GetArraySize(yj_get(spec, "/driftDetection/ignore")) ?
+					 cJSON_Duplicate(yj_get(spec, "/driftDetection/ignore"), 1) :
+					 NULL;
 	}
 	{
 		static const char *const policies[] = { "Create", "CreateReplace", "Skip" };
@@ -3021,6 +3824,15 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	}
 	j->test = cJSON_IsTrue(yj_get(spec, "/test/enable"));
 	j->test_ignore = cJSON_IsTrue(yj_get(spec, "/test/ignoreFailures"));
+	/* helm-controller's MustIgnoreTestFailures: the remediation's own, else the test's. */
+	v = yj_get(spec, "/install/remediation/ignoreTestFailures");
+	j->test_ignore_install = cJSON_IsBool(v) ? cJSON_IsTrue(v) : j->test_ignore;
+	v = yj_get(spec, "/upgrade/remediation/ignoreTestFailures");
+	j->test_ignore_upgrade = cJSON_IsBool(v) ? cJSON_IsTrue(v) : j->test_ignore;
+	cJSON_Delete(j->test_filters);
+	j->test_filters = cJSON_GetArraySize(yj_get(spec, "/test/filters")) ?
+				  cJSON_Duplicate(yj_get(spec, "/test/filters"), 1) :
+				  NULL;
 	j->test_timeout_ns = j->timeout_ns;
 	if (yj_get_str(spec, "/test/timeout") &&
 	    (duration_parse(yj_get_str(spec, "/test/timeout"), &j->test_timeout_ns) < 0 ||
@@ -3039,16 +3851,15 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 			return -EINVAL;
 		}
 		j->install_timeout_ns = j->upgrade_timeout_ns = j->timeout_ns;
-		j->rollback_timeout_ns = j->uninstall_timeout_ns = j->timeout_ns;
-		if ((yj_get_str(spec, "/rollback/timeout") &&
-		     (duration_parse(yj_get_str(spec, "/rollback/timeout"), &j->rollback_timeout_ns) < 0 ||
-		      j->rollback_timeout_ns <= 0)) ||
-		    (yj_get_str(spec, "/uninstall/timeout") &&
-		     (duration_parse(yj_get_str(spec, "/uninstall/timeout"), &j->uninstall_timeout_ns) < 0 ||
-		      j->uninstall_timeout_ns <= 0))) {
-			snprintf(msg, n, "invalid spec.rollback.timeout or spec.uninstall.timeout");
+		j->rollback_timeout_ns = j->timeout_ns;
+		if (yj_get_str(spec, "/rollback/timeout") &&
+		    (duration_parse(yj_get_str(spec, "/rollback/timeout"), &j->rollback_timeout_ns) < 0 ||
+		     j->rollback_timeout_ns <= 0)) {
+			snprintf(msg, n, "invalid spec.rollback.timeout");
 			return -EINVAL;
 		}
+		if (read_uninstall_spec(j, msg, n) < 0)
+			return -EINVAL;
 		j->create_ns = cJSON_IsTrue(yj_get(spec, "/install/createNamespace"));
 		if (it)
 			duration_parse(it, &j->install_timeout_ns);
@@ -3132,8 +3943,12 @@ static void fin_done(struct hrjob *j)
 static void fin_records_deleted(struct hrjob *j)
 {
 	if (j->post_delete_err) {
-		char *msg = xasprintf("Helm uninstall failed: uninstallation completed with 1 "
-				      "error(s): %s", j->post_delete_err);
+		int nerr = 1;
+
+		for (const char *p = j->post_delete_err; (p = strstr(p, "; ")); p += 2)
+			nerr++;
+		char *msg = xasprintf("Helm uninstall failed: uninstallation completed with %d "
+				      "error(s): %s", nerr, j->post_delete_err);
 
 		fail(j, "UninstallFailed", msg, false, 0);
 		free(msg);
@@ -3159,10 +3974,43 @@ static void delete_hooks(struct hrjob *j, const char *event, hooks_cb next)
 		next(0, NULL, j);
 }
 
+/* Helm's uninstall error list, in order. */
+static void uninstall_error(struct hrjob *j, const char *msg)
+{
+	char *t = str_trim_dup(msg), *all;
+
+	if (!j->post_delete_err) {
+		j->post_delete_err = t;
+		return;
+	}
+	all = xasprintf("%s; %s", j->post_delete_err, t);
+	free(t);
+	free(j->post_delete_err);
+	j->post_delete_err = all;
+}
+
+/*
+ * The end of Helm's uninstall: without keepHistory every record is
+ * purged; with it the newest is kept, marked uninstalled, beside the
+ * others as they were (helm history lists them; an install again needs
+ * spec.install.replace, as Helm's).
+ */
 static void fin_delete_records(struct hrjob *j)
 {
 	const cJSON *sec;
 
+	if (j->keep_history && j->uninstalling) {
+		char t[RFC3339_MAX];
+
+		time_format_rfc3339_nano(time_now_ns(), t);
+		rel_set_status(j->uninstalling, "uninstalled", "Uninstallation complete");
+		cJSON_ReplaceItemInObjectCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(j->uninstalling, "info"), "deleted",
+			cJSON_CreateString(t));
+		op_add(j, SOP_UPDATE, j->uninstalling, true);
+		ops_start(j, fin_records_deleted);
+		return;
+	}
 	cJSON_ArrayForEach(sec, j->secrets)
 	{
 		struct sop *op;
@@ -3182,9 +4030,19 @@ static void post_delete_done(int r, const char *msg, void *payload)
 {
 	struct hrjob *j = payload;
 
-	free(j->post_delete_err);
-	j->post_delete_err = r < 0 ? str_trim_dup(msg) : NULL;
+	if (r < 0)
+		uninstall_error(j, msg);
 	fin_delete_records(j);
+}
+
+/* Helm's uninstall waits for what it deleted to be gone (unless disableWait). */
+static void fin_terminated(const struct wait_result *res, void *payload)
+{
+	struct hrjob *j = payload;
+
+	if (res->r < 0)
+		uninstall_error(j, res->msg);
+	delete_hooks(j, "post-delete", post_delete_done);
 }
 
 static void fin_pruned(struct apply_result *res, void *payload)
@@ -3197,6 +4055,10 @@ static void fin_pruned(struct apply_result *res, void *payload)
 		fail(j, "UninstallFailed", msg, false, 0);
 		return;
 	}
+	if (j->wait_uninstall && cJSON_GetArraySize(res->pruned_refs) > 0 &&
+	    wait_terminated(j->client, j->h->mapper, res->pruned_refs, ms(j->uninstall_timeout_ns),
+			    fin_terminated, j, NULL) == 0)
+		return;
 	delete_hooks(j, "post-delete", post_delete_done);
 }
 
@@ -3209,6 +4071,7 @@ static void pre_delete_done(int r, const char *msg, void *payload)
 		.owner_ns = j->rc->obj->ns,
 		.owner_label_prefix = OWNER_PREFIX,
 		.prune = true,
+		.prune_propagation = j->propagation,
 		.prev_inventory = j->prev_inv,
 	};
 	cJSON *none;
@@ -3275,6 +4138,20 @@ static void fin_records(int r, const cJSON *list, const struct op_err *err, void
 	/* Helm runs the delete hooks of the newest record. */
 	cJSON_Delete(j->uninstalling);
 	j->uninstalling = newest;
+	free(j->post_delete_err);
+	j->post_delete_err = NULL;
+	/*
+	 * Uninstalled already (keepHistory, or `helm uninstall --keep-history`):
+	 * Helm purges the records, or with keepHistory has nothing to do
+	 * ("already deleted", which helm-controller takes as done).
+	 */
+	if (newest && streq(rel_status(newest), "uninstalled")) {
+		if (j->keep_history)
+			j->uninstalled(j);
+		else
+			fin_delete_records(j);
+		return;
+	}
 	delete_hooks(j, "pre-delete", pre_delete_done);
 }
 
@@ -3310,8 +4187,14 @@ static void remediation_uninstalled(struct hrjob *j)
 			      "succeeded", ref, j->chart_name, j->chart_version);
 	cJSON *rel;
 
-	cJSON_ArrayForEach(rel, j->history)
-		rel_set_status(rel, "uninstalled", "Uninstallation complete");
+	if (j->keep_history) {
+		rel = j->uninstalling ? history_get(j, rel_version(j->uninstalling)) : NULL;
+		if (rel)
+			rel_set_status(rel, "uninstalled", "Uninstallation complete");
+	} else {
+		cJSON_ArrayForEach(rel, j->history)
+			rel_set_status(rel, "uninstalled", "Uninstallation complete");
+	}
 	write_history(j);
 	cond_set(rc->status, "Remediated", "True", "UninstallSucceeded", msg, rc_gen(rc), now);
 	cond_set(rc->status, COND_READY, "False", "UninstallSucceeded", msg, rc_gen(rc), now);
@@ -3340,6 +4223,7 @@ static void start_uninstall_remediation(struct hrjob *j)
 static void finalize(struct rc *rc)
 {
 	struct hrjob *j = rc->job;
+	char msg[300];
 
 	j->rc = rc;
 	j->h = ctl_data(rc->ctl);
@@ -3349,6 +4233,10 @@ static void finalize(struct rc *rc)
 		return;
 	}
 	read_names(j);
+	if (read_uninstall_spec(j, msg, sizeof(msg)) < 0) {
+		fail(j, "UninstallFailed", msg, false, 0);
+		return;
+	}
 	if (applier_client(j) < 0) {
 		fail(j, "UninstallFailed", "cannot impersonate the service account", false, 0);
 		return;

@@ -821,6 +821,43 @@ static void start_dry_run(struct aobj *o)
 	}
 }
 
+/* Whether `ptr` is, or holds, what names the object (o->av, kind, name, ns point into it). */
+static bool names_object(const char *ptr)
+{
+	static const char *const ids[] = { "/apiVersion", "/kind", "/metadata/name",
+					   "/metadata/namespace" };
+	size_t n = strlen(ptr);
+
+	for (size_t i = 0; i < 4; i++)
+		if (!strncmp(ids[i], ptr, n) && (ids[i][n] == '\0' || ids[i][n] == '/'))
+			return true;
+	return false;
+}
+
+/*
+ * A correction under drift ignore rules changes only what was compared,
+ * as applying jsondiff's patch does: an ignored field keeps its live value
+ * (or stays absent).  A path through an array is left as desired.
+ */
+static void keep_ignored(struct aobj *o)
+{
+	const cJSON *ign = o->run->o.drift_ignore(o->desired, o->run->o.drift_ignore_payload);
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, ign)
+	{
+		const cJSON *v;
+
+		if (!cJSON_IsString(p) || !p->valuestring[0] || names_object(p->valuestring))
+			continue;
+		v = yj_get(o->live, p->valuestring);
+		if (v)
+			yj_set(o->desired, p->valuestring, cJSON_Duplicate(v, 1));
+		else
+			yj_remove(o->desired, p->valuestring);
+	}
+}
+
 static void got_live(int r, const cJSON *obj, const struct op_err *err, void *p)
 {
 	struct aobj *o = p;
@@ -847,6 +884,8 @@ static void got_live(int r, const cJSON *obj, const struct op_err *err, void *p)
 		check_done(o);
 		return;
 	}
+	if (o->live && !o->detect && o->run->o.drift_ignore)
+		keep_ignored(o);
 	start_dry_run(o);
 }
 
@@ -1144,25 +1183,49 @@ static void stage_object(struct aobj *o)
 	}
 	if (o->detect) {
 		struct buf fields = BUF_INIT(4096);
+		const cJSON *ign = run->o.drift_ignore ?
+					   run->o.drift_ignore(o->desired, run->o.drift_ignore_payload) :
+					   NULL;
+		cJSON *live = NULL, *dry = NULL;
+		const cJSON *p;
+		bool whole = false;
 
-		if (!o->live)
+		cJSON_ArrayForEach(p, ign)
+			whole |= streq_ptr(cJSON_GetStringValue(p), "");
+		if (cJSON_GetArraySize(ign) && !whole && o->live) {
+			/* As jsondiff's IgnorePaths: removed from both sides before comparing. */
+			live = cJSON_Duplicate(o->live, 1);
+			dry = cJSON_Duplicate(o->dry, 1);
+			cJSON_ArrayForEach(p, ign)
+				if (cJSON_IsString(p)) {
+					yj_remove(live, p->valuestring);
+					yj_remove(dry, p->valuestring);
+				}
+		}
+		if (whole)
+			record(run, o, ACT_UNCHANGED);
+		else if (!o->live)
 			drift_add(run, o, "absent");
-		else if (apply_diff(o->live, o->dry, run->o.provenance_prefix, &fields, 10)) {
+		else if (apply_diff(live ? live : o->live, dry ? dry : o->dry,
+				    run->o.provenance_prefix, &fields, 10)) {
+			const cJSON *l = live ? live : o->live, *d = dry ? dry : o->dry;
 			cJSON *e;
 			unsigned a, c, r;
 
 			drift_add(run, o, fields.buf);
 			e = cJSON_GetArrayItem(run->drift, cJSON_GetArraySize(run->drift) - 1);
-			apply_patch_counts(o->live, o->dry, &a, &c, &r);
+			apply_patch_counts(l, d, &a, &c, &r);
 			cJSON_AddNumberToObject(e, "added", a);
 			cJSON_AddNumberToObject(e, "changed", c);
 			cJSON_AddNumberToObject(e, "removed", r);
 			if (run->o.drift_values && !streq(o->kind, "Secret"))
 				cJSON_AddItemToObject(e, "changes",
-						      apply_diff_changes(o->live, o->dry,
+						      apply_diff_changes(l, d,
 									 run->o.provenance_prefix));
 		} else
 			record(run, o, ACT_UNCHANGED);
+		cJSON_Delete(live);
+		cJSON_Delete(dry);
 		buf_release(&fields);
 		obj_finished(o);
 		return;
@@ -1254,7 +1317,7 @@ static void prune_got(int r, const cJSON *obj, const struct op_err *err, void *p
 		obj_finished(o);
 		return;
 	}
-	ko.propagation = "Background";
+	ko.propagation = run->o.prune_propagation ? run->o.prune_propagation : "Background";
 	if (kube_delete(run->c, &ref, &ko, pruned, o) < 0) {
 		run->prune_failed = true;
 		fail_obj(run, o, -EIO, "prune failed", NULL);
@@ -1690,6 +1753,10 @@ static void finish(struct apply_run *run)
 		if (run->stale[k].act == ACT_DELETED)
 			cJSON_AddItemToArray(res.pruned_refs,
 					     cJSON_Duplicate(run->stale[k].desired, 1));
+	res.created_refs = cJSON_CreateArray();
+	for (i = 0; i < run->n; i++)
+		if (run->objs[i].act == ACT_CREATED && !run->objs[i].recreate)
+			cJSON_AddItemToArray(res.created_refs, cJSON_Duplicate(run->objs[i].desired, 1));
 	res.created = run->created;
 	res.configured = run->configured;
 	res.unchanged = run->unchanged;
@@ -1701,6 +1768,7 @@ static void finish(struct apply_run *run)
 	run->done(&res, run->payload);
 	cJSON_Delete(inv);
 	cJSON_Delete(res.pruned_refs);
+	cJSON_Delete(res.created_refs);
 	run_free(run);
 }
 

@@ -78,6 +78,7 @@ struct apply_opts {
 	const char *default_ns;      /* namespaced objects without one; NULL: an error */
 	bool force;                  /* recreate on immutable-field errors */
 	bool prune;
+	const char *prune_propagation; /* Background (NULL), Foreground or Orphan */
 	const cJSON *prev_inventory; /* {"entries":[...]} of the last success, or NULL */
 	uint64_t stage_wait_ms;      /* wait for stages 1 and 2; 0: 5 minutes */
 	unsigned concurrency;        /* requests in flight; 0: 8 */
@@ -111,6 +112,16 @@ struct apply_opts {
 	 * result — except a Secret's, whose values are never given.
 	 */
 	bool drift_values;
+	/*
+	 * HelmRelease's driftDetection.ignore: JSON pointers (a JSON array of
+	 * strings, the caller's, valid until its next call) of one object.
+	 * With detect-only drift they are left out of the comparison, live
+	 * and dry-run alike, and "" leaves the object out.  Otherwise (the
+	 * correction) each keeps its live value, or stays absent.  NULL
+	 * (function or result): none.
+	 */
+	const cJSON *(*drift_ignore)(const cJSON *desired, void *payload);
+	void *drift_ignore_payload;
 };
 
 struct apply_result {
@@ -132,6 +143,12 @@ struct apply_result {
 	 * wait_terminated() takes; borrowed.
 	 */
 	cJSON *pruned_refs;
+	/*
+	 * The objects this run created (they did not exist before it), as
+	 * applied, also when the run failed part way: what Helm's
+	 * cleanupOnFail deletes; borrowed.
+	 */
+	cJSON *created_refs;
 	/*
 	 * Detect-only objects that differ: [{"object": "Kind/ns/name",
 	 * "fields": "spec.replicas, metadata.labels.app"}] ("absent", "not

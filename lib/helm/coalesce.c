@@ -69,6 +69,11 @@ void helm__coalesce_tables(cJSON *dst, const cJSON *src, bool merge)
 		coalesce_tables(dst, src, merge);
 }
 
+void helm_values_coalesce(cJSON *dst, const cJSON *src)
+{
+	helm__coalesce_tables(dst, src, false);
+}
+
 static bool is_dep_name(const struct helm__node *n, const char *key)
 {
 	size_t i;

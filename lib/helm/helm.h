@@ -177,6 +177,13 @@ bool helm_values_is_int64(const cJSON *v, int64_t *ret);
  */
 void helm_values_merge(cJSON *dst, const cJSON *src);
 
+/*
+ * Helm's chartutil.CoalesceTables(dst, src): `src` fills in what `dst`
+ * lacks, maps recursively; a null in dst deletes the key.  For
+ * `--reuse-values` (HelmRelease upgrade.preserveValues).
+ */
+void helm_values_coalesce(cJSON *dst, const cJSON *src);
+
 enum helm_set_kind {
 	HELM_SET,         /* --set: typed (true/false/null/int64) */
 	HELM_SET_STRING,  /* --set-string: every value a string */

@@ -247,6 +247,14 @@ void kz_flux_spec(const cJSON *spec, cJSON **ret_kustomize, cJSON **ret_common_m
 int kz_flux_build(const struct kz_flux_in *in, cJSON **ret, struct op_err *reterr);
 
 /*
+ * Whether a kustomize target selector (Flux's Selector: group, version,
+ * kind, name and namespace as anchored regexes, labelSelector and
+ * annotationSelector) selects the object `obj`: 1 or 0, or -EINVAL with
+ * reterr naming a selector that does not parse.  A NULL `sel` selects all.
+ */
+int kz_selects(const cJSON *sel, const cJSON *obj, struct op_err *reterr);
+
+/*
  * Append the objects of the array `list` to `out` as `kustomize build`
  * prints them: each as sigs.k8s.io/yaml prints it, separated by "---"
  * lines.  0, or -EFBIG past out's maximum.

@@ -420,6 +420,35 @@ int kz__selector_match(const char *sel, const cJSON *labels, bool *ret)
 	return 0;
 }
 
+int kz_selects(const cJSON *sel, const cJSON *obj, struct op_err *reterr)
+{
+	static const char *const sels[] = { "/labelSelector", "/annotationSelector" };
+	static const char *const maps[] = { "/metadata/labels", "/metadata/annotations" };
+	char g[256], ver[64];
+	const char *ns = yj_get_str(obj, "/metadata/namespace");
+
+	if (!sel)
+		return 1;
+	kz__gv(obj, g, sizeof(g), ver, sizeof(ver));
+	if (!kz_re_match(kz__str(sel, "/namespace"), ns ? ns : "") ||
+	    !kz_re_match(kz__str(sel, "/name"), strempty(yj_get_str(obj, "/metadata/name"))) ||
+	    !kz_re_match(kz__str(sel, "/group"), g) || !kz_re_match(kz__str(sel, "/version"), ver) ||
+	    !kz_re_match(kz__str(sel, "/kind"), strempty(yj_get_str(obj, "/kind"))))
+		return 0;
+	for (size_t i = 0; i < 2; i++) {
+		const char *s = kz__str(sel, sels[i]);
+		bool ok;
+
+		if (!*s)
+			continue;
+		if (kz__selector_match(s, yj_get(obj, maps[i]), &ok) < 0)
+			return op_err_set(reterr, -EINVAL, "invalid %s '%s'", sels[i] + 1, s);
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
 static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_resmap *m,
 			  struct kz_res ***ret, size_t *ret_n, struct op_err *err)
 {

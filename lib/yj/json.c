@@ -402,6 +402,34 @@ cJSON *yj_get(const cJSON *root, const char *ptr)
 	return (cJSON *)cur;
 }
 
+int yj_remove(cJSON *root, const char *ptr)
+{
+	cJSON *cur = root;
+
+	if (!ptr || *ptr != '/')
+		return -EINVAL;
+	while (cur && *ptr) {
+		_cleanup_free_ char *tok = next_token(&ptr);
+		cJSON *next = NULL;
+		int i = -1;
+
+		if (cJSON_IsObject(cur)) {
+			next = cJSON_GetObjectItemCaseSensitive(cur, tok);
+		} else if (cJSON_IsArray(cur)) {
+			i = array_index(tok, cJSON_GetArraySize(cur), false);
+			next = i < 0 ? NULL : cJSON_GetArrayItem(cur, i);
+		}
+		if (!next)
+			return -ENOENT;
+		if (!*ptr) {
+			cJSON_Delete(cJSON_DetachItemViaPointer(cur, next));
+			return 0;
+		}
+		cur = next;
+	}
+	return -ENOENT;
+}
+
 const char *yj_get_str(const cJSON *root, const char *ptr)
 {
 	const cJSON *v = yj_get(root, ptr);

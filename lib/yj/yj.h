@@ -171,6 +171,12 @@ cJSON *yj_resolve_scalar(const char *s, bool core_bools, enum yj_scalar_want wan
  */
 cJSON *yj_get(const cJSON *root, const char *ptr);
 
+/*
+ * Remove the item at `ptr` (not the root): 0, -ENOENT when there is none,
+ * -EINVAL for a bad pointer.
+ */
+int yj_remove(cJSON *root, const char *ptr);
+
 /* A string at `ptr`, or NULL. */
 const char *yj_get_str(const cJSON *root, const char *ptr);
 

@@ -15,7 +15,11 @@
 # policies, times aside), the HelmRelease's status and which hook objects
 # the cluster still holds must be the same.  A second release enables
 # spec.test: its test Pod passes, then fails (TestSuccess, testHooks,
-# RetriesExceeded as Flux has them).
+# RetriesExceeded as Flux has them).  A third has its test excluded by
+# spec.test.filters and uninstall.keepHistory: deleted, its records stay
+# (uninstalled); made again, install.replace installs v2 over them.  A
+# fourth has upgrade.strategy RetryOnFailure: a failed upgrade is not
+# remediated but retried, and upgraded once fixed.
 set -u
 
 NAME=helmhooks
@@ -73,6 +77,7 @@ YAML
 		for l in "$@"; do printf '  %s\n' "$l"; done
 		printf '  values:\n    message: "%s"\n    failPre: %s\n    failTest: %s\n' "$msg" \
 			"$failpre" "${FAILTEST:-false}"
+		[ -z "${EXTRAVALS:-}" ] || printf '    %s\n' "$EXTRAVALS"
 	} | both
 }
 
@@ -154,12 +159,59 @@ check "a failing test: the HelmRelease status (TestFailed, RetriesExceeded)" sam
 check "... which says so: TestSuccess False, Ready TestFailed, Stalled RetriesExceeded (cflux)" bash -c \
 	"[ \"\$($KUBECTL get helmrelease -n $NS tst -o jsonpath='{.status.conditions[?(@.type==\"TestSuccess\")].status}/{.status.conditions[?(@.type==\"Ready\")].reason}/{.status.conditions[?(@.type==\"Stalled\")].reason}/{.status.history[0].testHooks.tst-test.phase}')\" = False/TestFailed/RetriesExceeded/Failed ]"
 
-k delete helmrelease -n "$NS" app tst --wait=false >/dev/null
-k delete helmrelease -n "$NSF" app tst --wait=false >/dev/null
+# ------------------------------------------------------------ test filters, keepHistory, replace
+KEEP=("test: {enable: true, filters: [{name: keep-test, exclude: true}]}"
+	"uninstall: {keepHistory: true, deletionPropagation: foreground}" "install: {replace: true}")
+hr -n keep kept false "${KEEP[@]}"
+check "test filters: both Ready with release v1, the excluded test not run" poll 180 settled 1 True keep
+check "test filters: the release record v1 (the skipped hook moved first, never run)" \
+	same record release_record @NS@ keep 1
+check "test filters: the HelmRelease status (TestSuccess, testHooks)" same status status @NS@ keep
+k delete helmrelease -n "$NS" keep --wait=false >/dev/null
+k delete helmrelease -n "$NSF" keep --wait=false >/dev/null
+kept_gone() { for n in "$NS" "$NSF"; do ! k get helmrelease -n "$n" keep >/dev/null 2>&1 || return 1; done; }
+check "keepHistory: both HelmReleases gone" poll 120 kept_gone
+check "keepHistory: the record v1 kept, uninstalled" same record release_record @NS@ keep 1
+check "... and its objects gone (cflux)" bash -c "! $KUBECTL get configmap -n $NS keep-config 2>/dev/null"
+hr -n keep kept false "${KEEP[@]}"
+check "install.replace: both Ready again with release v2" poll 180 settled 2 True keep
+check "install.replace: the record v1, superseded" same record release_record @NS@ keep 1
+check "install.replace: the record v2" same record release_record @NS@ keep 2
+check "install.replace: the HelmRelease status" same status status @NS@ keep
+
+# ------------------------------------------------------------ upgrade.strategy RetryOnFailure
+RETRY="upgrade: {strategy: {name: RetryOnFailure, retryInterval: 1h}, cleanupOnFail: true}"
+hr -n rty first false "$RETRY"
+check "RetryOnFailure: both Ready with release v1" poll 180 settled 1 True rty
+hr -n rty second true "$RETRY"
+check "RetryOnFailure: a failing upgrade, both Ready False with release v2" poll 180 settled 2 False rty
+check "RetryOnFailure: the HelmRelease status (no remediation; Reconciling, retrying after 1h)" \
+	same status status @NS@ rty
+check "... which says so (cflux)" bash -c \
+	"[ \"\$($KUBECTL get helmrelease -n $NS rty -o jsonpath='{.status.conditions[?(@.type==\"Reconciling\")].reason}: {.status.conditions[?(@.type==\"Reconciling\")].message}')\" = 'ProgressingWithRetry: retrying after 1h0m0s' ]"
+hr -n rty third false "$RETRY"
+check "RetryOnFailure: fixed, the failed release upgraded: both Ready with release v3" \
+	poll 180 settled 3 True rty
+check "RetryOnFailure: the record v2, failed" same record release_record @NS@ rty 2
+check "RetryOnFailure: the HelmRelease status" same status status @NS@ rty
+
+# ------------------------------------------------------------ upgrade.preserveValues
+EXTRAVALS="extra: kept" hr -n pv first false "upgrade: {preserveValues: true}"
+check "preserveValues: both Ready with release v1" poll 180 settled 1 True pv
+hr -n pv second false "upgrade: {preserveValues: true}"
+check "preserveValues: both Ready with release v2" poll 180 settled 2 True pv
+check "preserveValues: the record v2 (the old values kept under the new, the chart's values)" \
+	same record release_record @NS@ pv 2
+check "... 'extra' kept from v1 (cflux)" bash -c \
+	"$(declare -f release_record k); k() { $KUBECTL \"\$@\"; }; release_record $NS pv 2 | grep -q '\"extra\": \"kept\"'"
+
+k delete helmrelease -n "$NS" app tst keep rty pv --wait=false >/dev/null
+k delete helmrelease -n "$NSF" app tst keep rty pv --wait=false >/dev/null
 gone() {
 	for n in "$NS" "$NSF"; do
-		! k get helmrelease -n "$n" app >/dev/null 2>&1 || return 1
-		! k get helmrelease -n "$n" tst >/dev/null 2>&1 || return 1
+		for r in app tst keep rty pv; do
+			! k get helmrelease -n "$n" "$r" >/dev/null 2>&1 || return 1
+		done
 	done
 }
 check "uninstall: both HelmReleases gone" poll 120 gone

@@ -53,7 +53,7 @@ spec:
   ref: {tag: 0.1.0}
   layerSelector: {mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip, operation: copy}
 EOF
-hr() { # MESSAGE REPLICAS [DRIFT-MODE]
+hr() { # MESSAGE REPLICAS [DRIFT-MODE [DRIFT-IGNORE-RULES]]
 	both <<EOF
 apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
@@ -64,7 +64,7 @@ spec:
   chartRef: {kind: OCIRepository, name: chart}
   install: {disableWait: true}
   upgrade: {disableWait: true}
-  driftDetection: {mode: ${3:-disabled}}
+  driftDetection: {mode: ${3:-disabled}${4:+, ignore: $4}}
   values:
     message: "$1"
     replicaCount: $2
@@ -194,8 +194,9 @@ check "upgrade: the record v1 superseded on both" same "record v1" record @NS@ 1
 # The same changes made behind both controllers' backs: a Deployment scaled
 # and its image changed, a ConfigMap key removed, a Service deleted.  Both
 # report the same drift (jsondiff's operation counts) and, in mode
-# enabled, correct it.
-hr changed 2 enabled
+# enabled, correct it; an ignore rule leaves the Deployment's replicas as
+# scaled, on both.
+hr changed 2 enabled "[{paths: [/spec/replicas], target: {kind: Deploy.*}}, {paths: [/data/absent]}]"
 observed() { # both sides have seen the current generation
 	for n in "$NS" "$NSF"; do
 		[ "$(k get helmrelease -n "$n" app -o jsonpath='{.status.observedGeneration}/{.metadata.generation}/{.status.conditions[?(@.type=="Ready")].status}')" = \
@@ -230,6 +231,8 @@ summary_ok() {
 		event_msgs "$NS" DriftDetected | grep -qx "Service/$NS/app removed"
 }
 check "drift: cflux's summary names what changed and what was removed" summary_ok
+check "drift: the ignored replicas stay as scaled, the image is the release's again (cflux)" bash -c \
+	"[ \"\$($KUBECTL get deployment -n $NS app -o jsonpath='{.spec.replicas} {.spec.template.spec.containers[0].image}')\" = '3 cflux.local/testapp:1' ]"
 check "drift: no new release was made (still v2)" settled 2
 if [ "$FAILED" -gt 0 ]; then
 	tail -n 15 "$W/helm-controller.log" | sed 's/^/# /'

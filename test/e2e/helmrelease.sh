@@ -15,7 +15,9 @@
 # UpgradeFailed with the apiserver's reason, Stalled RetriesExceeded, the
 # failed revision 3 recorded and revision 2 still deployed and running;
 # with upgrade.remediation.retries the failure is rolled back (revision 5
-# deploys revision 2's manifest, Remediated RollbackSucceeded).  A field
+# deploys revision 2's manifest, Remediated RollbackSucceeded), and
+# rollback.recreate replaces the Deployment's pods; an upgrade that adds
+# a ConfigMap and then fails its wait deletes it (upgrade.cleanupOnFail).  A field
 # cflux does not implement is refused with Stalled naming it.  A chart
 # with hooks runs them as Jobs on the node (install, then uninstall).
 # Deleting the HelmRelease uninstalls: objects and release Secrets gone.
@@ -118,11 +120,38 @@ check "helm list shows revision 3 failed" bash -c \
 	"h list -a -o json | python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin) if x[\"name\"]==\"app\"][0]; assert r[\"status\"]==\"failed\" and r[\"revision\"]==\"3\", r'"
 
 # ------------------------------------------------------------ remediation: rollback
-hr app "values:" "  message: inline" "  replicaCount: -1" "upgrade:" "  remediation:" "    retries: 1" >/dev/null
+OLDPODS=$(k get pods -n "$NS" -l app.kubernetes.io/instance=app -o jsonpath='{.items[*].metadata.name}')
+hr app "values:" "  message: inline" "  replicaCount: -1" "upgrade:" "  remediation:" "    retries: 1" \
+	"rollback:" "  recreate: true" >/dev/null
 check "with retries: the failed upgrade is rolled back (Remediated RollbackSucceeded)" \
 	wait_cond app 90 Remediated True RollbackSucceeded
 check "rollback: revision 4 failed, revision 5 deployed with revision 2's manifest" bash -c \
 	"[ \"\$(secret_status app 4) \$(secret_status app 5) \$(secret_status app 2)\" = 'failed deployed superseded' ] && [ \"\$(h get manifest app --revision 5)\" = \"\$(h get manifest app --revision 2)\" ]"
+recreated() { # each pod from before the rollback deleted (gone, or terminating)
+	local p dt
+	[ -n "$OLDPODS" ] || return 1
+	for p in $OLDPODS; do
+		dt=$(k get pod -n "$NS" "$p" -o jsonpath='{.metadata.deletionTimestamp}' 2>/dev/null) ||
+			continue
+		[ -n "$dt" ] || return 1
+	done
+}
+export -f recreated
+export OLDPODS
+check "rollback.recreate: the Deployment's pods from before were deleted, 2 Ready anew" bash -c \
+	"recreated && [ \"\$($KUBECTL get deployment -n $NS app -o jsonpath='{.status.readyReplicas}')\" = 2 ]"
+
+# ------------------------------------------------------------ upgrade.cleanupOnFail
+# An upgrade that adds a ConfigMap and then fails its wait (an image that
+# cannot be pulled, a 5 s timeout): the ConfigMap it created is deleted.
+hr app "values:" "  message: inline" "  replicaCount: 2" "  image: cflux.local/testapp:absent" \
+	"  extraObject: true" "upgrade:" "  timeout: 5s" "  cleanupOnFail: true" >/dev/null
+check "cleanupOnFail: revision 6 failed its wait" poll 90 bash -c \
+	"[ \"\$(secret_status app 6)\" = failed ]"
+check "... it had created app-extra (its Progressing Event says so)" bash -c \
+	"$KUBECTL get events -n $NS --field-selector involvedObject.name=app,reason=Progressing -o jsonpath='{.items[*].message}' | grep -q 'ConfigMap/$NS/app-extra created'"
+check "... which is deleted again, though revision 6's manifest holds it" bash -c \
+	"h get manifest app --revision 6 | grep -q 'name: app-extra' && poll 30 bash -c '! $KUBECTL get configmap -n $NS app-extra >/dev/null 2>&1'"
 
 # ------------------------------------------------------------ forceAt and resetAt
 # Flux's request annotations, each handled once when it equals requestedAt.
@@ -196,9 +225,9 @@ check "dependsOn a cycle of two: Stalled, naming the cycle" bash -c \
 k delete helmrelease -n "$NS" cyc-a cyc-b --wait=false >/dev/null
 
 # ------------------------------------------------------------ fields cflux does not implement
-hr other "test:" "  enable: true" "  filters:" "  - name: x" >/dev/null
+hr other "install:" "  disableOpenAPIValidation: true" >/dev/null
 check "an unsupported field: Stalled UnsupportedField naming it" bash -c \
-	"wait_cond other 30 Stalled True UnsupportedField && $KUBECTL get helmrelease -n $NS other -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].message}' | grep -q 'spec.test.filters is not supported'"
+	"wait_cond other 30 Stalled True UnsupportedField && $KUBECTL get helmrelease -n $NS other -o jsonpath='{.status.conditions[?(@.type==\"Stalled\")].message}' | grep -q 'spec.install.disableOpenAPIValidation is not supported'"
 check "nothing installed for it" bash -c "! $KUBECTL get secret -n $NS sh.helm.release.v1.other.v1 >/dev/null 2>&1"
 
 # ------------------------------------------------------------ hooks, run as Jobs on the node

@@ -228,9 +228,32 @@ static const char *const hr_consumed[] = {
 	"postRenderers[]/kustomize/images", "postRenderers[]/kustomize/images[]/name",
 	"postRenderers[]/kustomize/images[]/newName", "postRenderers[]/kustomize/images[]/newTag",
 	"postRenderers[]/kustomize/images[]/digest", "commonMetadata", "commonMetadata/labels",
-	"commonMetadata/annotations", NULL,
+	"commonMetadata/annotations",
+	/* the actions' other options */
+	"install/disableWaitForJobs", "install/disableSchemaValidation", "install/replace",
+	"install/disableTakeOwnership", "install/remediation/ignoreTestFailures", "install/strategy",
+	"install/strategy/name", "install/strategy/retryInterval", "upgrade/disableWaitForJobs",
+	"upgrade/disableSchemaValidation", "upgrade/disableTakeOwnership", "upgrade/force",
+	"upgrade/cleanupOnFail", "upgrade/preserveValues", "upgrade/remediation/ignoreTestFailures",
+	"upgrade/strategy", "upgrade/strategy/name", "upgrade/strategy/retryInterval",
+	"rollback/disableWait", "rollback/disableWaitForJobs", "rollback/force",
+	"rollback/cleanupOnFail", "rollback/recreate", "uninstall/disableWait",
+	"uninstall/keepHistory", "uninstall/deletionPropagation", "test/filters",
+	"test/filters[]/name", "test/filters[]/exclude", "driftDetection/ignore",
+	"driftDetection/ignore[]/paths", "driftDetection/ignore[]/target",
+	"driftDetection/ignore[]/target/group", "driftDetection/ignore[]/target/version",
+	"driftDetection/ignore[]/target/kind", "driftDetection/ignore[]/target/name",
+	"driftDetection/ignore[]/target/namespace",
+	"driftDetection/ignore[]/target/labelSelector",
+	"driftDetection/ignore[]/target/annotationSelector", NULL,
 };
 static const struct refusal hr_refused[] = { { NULL, NULL, NULL } };
+static const struct inert hr_inert[] = {
+	{ "persistentClient", "whether helm-controller keeps a client per release; ours is always "
+			      "kept, and nothing a user sees differs" },
+	{ "install/skipCRDs", "deprecated; helm-controller v2 ignores it too (install.crds rules)" },
+	{ NULL, NULL },
+};
 static const char *const hr_served[] = {
 	"{\"chartRef\":{\"apiVersion\":\"source.toolkit.fluxcd.io/v1\",\"kind\":\"OCIRepository\","
 	"\"name\":\"c\"}}",
@@ -327,7 +350,7 @@ static const struct kind kinds[] = {
 	  helmrepo_inert, none_served, no_check, false },
 	{ "source.toolkit.fluxcd.io_helmcharts.yaml", hc_consumed, hc_refused, hc_inert,
 	  hc_served, hc_check, false },
-	{ "helm.toolkit.fluxcd.io_helmreleases.yaml", hr_consumed, hr_refused, none_inert,
+	{ "helm.toolkit.fluxcd.io_helmreleases.yaml", hr_consumed, hr_refused, hr_inert,
 	  hr_served, hr_check, true },
 	{ "clusterconfig.cflux.io_fluxconfigurations.yaml", fc_consumed, fc_refused, none_inert,
 	  fc_served, fc_check, false },

@@ -63,16 +63,32 @@ TEST(unsupported_fields_are_named)
 	ASSERT(!refused("{\"interval\":\"5m\",\"test\":{\"enable\":true,\"timeout\":\"1m\"},"
 			"\"rollback\":{\"disableHooks\":true},\"uninstall\":{\"disableHooks\":true}}",
 			path));
-	ASSERT(refused("{\"test\":{\"enable\":true,\"filters\":[{\"name\":\"t\"}]}}", path));
-	ASSERT_STREQ(path, "spec.test.filters");
-	ASSERT(refused("{\"rollback\":{\"cleanupOnFail\":true}}", path));
-	ASSERT_STREQ(path, "spec.rollback.cleanupOnFail");
+	ASSERT(!refused("{\"test\":{\"enable\":true,\"filters\":[{\"name\":\"t\",\"exclude\":"
+			"true}]},\"rollback\":{\"cleanupOnFail\":true,\"force\":true,\"disableWait\":"
+			"true,\"disableWaitForJobs\":true},\"uninstall\":{\"keepHistory\":true,"
+			"\"deletionPropagation\":\"orphan\",\"disableWait\":true},\"install\":{"
+			"\"replace\":true,\"disableSchemaValidation\":true,\"skipCRDs\":true,"
+			"\"remediation\":{\"ignoreTestFailures\":true}},\"upgrade\":{\"force\":true,"
+			"\"cleanupOnFail\":true,\"remediation\":{\"ignoreTestFailures\":false}},"
+			"\"driftDetection\":{\"mode\":\"warn\",\"ignore\":[{\"paths\":[\"/spec/replicas\"],"
+			"\"target\":{\"kind\":\"Deployment\"}}]},\"persistentClient\":false}",
+			path));
 	ASSERT(!refused("{\"install\":{\"crds\":\"Skip\"},\"upgrade\":{\"crds\":\"CreateReplace\"}}",
 			path));
-	ASSERT(refused("{\"install\":{\"replace\":true}}", path));
-	ASSERT_STREQ(path, "spec.install.replace");
-	ASSERT(refused("{\"upgrade\":{\"remediation\":{\"ignoreTestFailures\":true}}}", path));
-	ASSERT_STREQ(path, "spec.upgrade.remediation.ignoreTestFailures");
+	ASSERT(!refused("{\"upgrade\":{\"disableTakeOwnership\":true,\"preserveValues\":true},"
+			"\"install\":{\"disableTakeOwnership\":true},\"rollback\":{\"recreate\":true}}",
+			path));
+	ASSERT(refused("{\"upgrade\":{\"disableOpenAPIValidation\":true}}", path));
+	ASSERT_STREQ(path, "spec.upgrade.disableOpenAPIValidation");
+	ASSERT(!refused("{\"install\":{\"strategy\":{\"name\":\"RetryOnFailure\"}},\"upgrade\":{"
+			"\"strategy\":{\"name\":\"RetryOnFailure\",\"retryInterval\":\"1m\"}}}", path));
+	ASSERT(refused("{\"install\":{\"disableOpenAPIValidation\":true}}", path));
+	ASSERT_STREQ(path, "spec.install.disableOpenAPIValidation");
+	ASSERT(refused("{\"kubeConfig\":{\"secretRef\":{\"name\":\"k\"}}}", path));
+	ASSERT_STREQ(path, "spec.kubeConfig");
+	ASSERT(refused("{\"driftDetection\":{\"ignore\":[{\"paths\":[\"/a\"],\"extra\":1}]}}",
+		       path));
+	ASSERT_STREQ(path, "spec.driftDetection.ignore.extra");
 	ASSERT(refused("{\"valuesFrom\":[{\"kind\":\"Secret\",\"name\":\"s\"},{\"kind\":"
 		       "\"Secret\",\"name\":\"t\",\"literal\":true}]}",
 		       path));

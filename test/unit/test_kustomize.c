@@ -255,3 +255,49 @@ TEST(helm_charts_through_the_renderer)
 	ASSERT_CONTAINS(err.msg, "unknown field 'bogus'");
 	ASSERT_EQ(f.calls, 1);
 }
+
+/* kz_selects: Flux's Selector over one object (HelmRelease driftDetection.ignore targets). */
+TEST(selects_one_object)
+{
+	cJSON *obj = parse("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
+			   "  namespace: prod\n  labels: {tier: front}\n"
+			   "  annotations: {team: a}\n");
+	cJSON *core = parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\n");
+	struct op_err err = OP_ERR_INIT;
+	struct {
+		const char *sel;
+		int want;
+	} cases[] = {
+		{ "{}", 1 },
+		{ "kind: Deployment", 1 },
+		{ "kind: Deploy", 0 }, /* anchored */
+		{ "kind: Deploy.*", 1 },
+		{ "{group: apps, version: v1, name: web, namespace: prod}", 1 },
+		{ "namespace: dev", 0 },
+		{ "labelSelector: tier=front", 1 },
+		{ "labelSelector: tier in (back)", 0 },
+		{ "annotationSelector: team", 1 },
+		{ "annotationSelector: '!team'", 0 },
+	};
+
+	ASSERT_EQ(kz_selects(NULL, obj, &err), 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *sel = parse(cases[i].sel);
+
+		ASSERT_EQ(kz_selects(sel, obj, &err), cases[i].want);
+		cJSON_Delete(sel);
+	}
+	{
+		cJSON *sel = parse("group: ''\nkind: ConfigMap\n");
+
+		ASSERT_EQ(kz_selects(sel, core, &err), 1);
+		ASSERT_EQ(kz_selects(sel, obj, &err), 0);
+		cJSON_Delete(sel);
+		sel = parse("labelSelector: 'a in (b'\n");
+		ASSERT_EQ(kz_selects(sel, obj, &err), -EINVAL);
+		ASSERT_CONTAINS(err.msg, "invalid labelSelector");
+		cJSON_Delete(sel);
+	}
+	cJSON_Delete(obj);
+	cJSON_Delete(core);
+}

@@ -201,6 +201,16 @@ TEST(json_pointer_get_set)
 	ASSERT_STREQ(yj_get_str(j, "/metadata/name"), "y");
 	ASSERT_EQ(yj_set(j, "/items/0/x", cJSON_CreateString("v")), -EINVAL);
 	ASSERT_EQ(yj_set(j, "bad", cJSON_CreateString("v")), -EINVAL);
+	ASSERT_OK(yj_remove(j, "/metadata/labels/a~1b"));
+	ASSERT_NULL(yj_get(j, "/metadata/labels/a~1b"));
+	ASSERT_STREQ(yj_get_str(j, "/metadata/labels/m~0n"), "d");
+	ASSERT_OK(yj_remove(j, "/items/0"));
+	ASSERT_EQ(yj_get(j, "/items/0")->valueint, 20);
+	ASSERT_EQ(yj_remove(j, "/items/5"), -ENOENT);
+	ASSERT_EQ(yj_remove(j, "/nope/x"), -ENOENT);
+	ASSERT_EQ(yj_remove(j, ""), -EINVAL);
+	ASSERT_OK(yj_remove(j, "/metadata"));
+	ASSERT_NULL(yj_get(j, "/metadata"));
 	cJSON_Delete(j);
 }
 
