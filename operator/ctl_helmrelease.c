@@ -3275,6 +3275,11 @@ static void work_done(struct rc *rc, int status)
 	release_action(j);
 }
 
+static void retry_later(struct hrjob *j)
+{
+	rc_retry(j->rc);
+}
+
 /*
  * The action from its rendered record: a render that failed is a failed
  * attempt without a record (as Helm's), else the record is created and
@@ -3286,24 +3291,38 @@ static void release_action(struct hrjob *j)
 	cJSON *rel;
 
 	if (j->r < 0) {
-		/* Rendering failed: a failed attempt without a record, as Helm's. */
-		char *ref = release_ref(j, 0), *msg;
+		/*
+		 * A failure before any record (the render, an ownership
+		 * conflict), as helm-controller takes it: counted in failures
+		 * only (nothing in storage, so nothing to remediate), Reconciling
+		 * left as the action's "Running ..." and the action tried again
+		 * after the backoff.
+		 */
+		const char *verb = j->act == ACT_INSTALL ? "install" : "upgrade";
+		const char *reason = j->act == ACT_INSTALL ? "InstallFailed" : "UpgradeFailed";
+		char *ref = release_ref(j, 0), *msg, *running, d[DURATION_MAX];
+		int64_t now = time_now_ns();
 
 		cJSON_Delete(j->rel);
 		j->rel = NULL;
-		msg = xasprintf("Helm %s failed for release %s with chart %s@%s: %s",
-				j->act == ACT_INSTALL ? "install" : "upgrade", ref, j->chart_name,
-				j->chart_version, j->errmsg ? j->errmsg : j->err.msg);
+		msg = xasprintf("Helm %s failed for release %s with chart %s@%s: %s", verb, ref,
+				j->chart_name, j->chart_version,
+				j->errmsg ? j->errmsg : j->err.msg);
 		free(ref);
 		free(j->errmsg);
 		j->errmsg = msg;
 		set_num(rc->status, "failures", status_int(rc->status, "failures") + 1);
-		set_num(rc->status, j->act == ACT_INSTALL ? "installFailures" : "upgradeFailures",
-			status_int(rc->status, j->act == ACT_INSTALL ? "installFailures" :
-								       "upgradeFailures") +
-				1);
-		j->deployed = NULL; /* nothing was applied: no rollback */
-		ops_start(j, after_failure);
+		duration_format(action_timeout(j), d);
+		running = xasprintf("Running '%s' action with timeout of %s", verb, d);
+		cond_mark_reconciling(rc->status, "Progressing", running, rc_gen(rc), now);
+		free(running);
+		cond_set(rc->status, "Released", "False", reason, msg, rc_gen(rc), now);
+		cond_set(rc->status, COND_READY, "False", reason, msg, rc_gen(rc), now);
+		rc_event(rc, "Warning", reason, "%s", msg);
+		log_error(NULL, "Release failed", "controller", "helmrelease", "object", rc->key,
+			  "reason", reason, "error", msg, NULL);
+		write_history(j);
+		ops_start(j, retry_later);
 		return;
 	}
 	/* Helm's history limit, applied when the new record is created (upgrades). */
@@ -4288,6 +4307,7 @@ const struct ctl_desc helmrelease_desc = {
 	.retry = BACKOFF_RECONCILE,
 	.job_size = sizeof(struct hrjob),
 	.job_release = job_release,
+	.own_reconciling = true,
 	.reconcile = reconcile,
 	.finalize = finalize,
 };

@@ -790,7 +790,7 @@ static void finalize_status(struct rc *rc)
 	if (streq_ptr(rs, "True")) {
 		cond_delete(rc->status, COND_RECONCILING);
 		set_observed_generation(rc->status, rc_gen(rc));
-	} else if (streq_ptr(rs, "False") && rec &&
+	} else if (streq_ptr(rs, "False") && rec && !rc->ctl->d.own_reconciling &&
 		   !streq_ptr(yj_get_str(rec, "/reason"), "ProgressingWithRetry")) {
 		char *msg = xstrdup(yj_get_str(rec, "/message") ? yj_get_str(rec, "/message") : "");
 

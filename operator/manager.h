@@ -76,6 +76,11 @@ struct ctl_desc {
 	bool source;
 	/* The kind handles spec.suspend itself (FluxConfiguration passes it on). */
 	bool own_suspend;
+	/*
+	 * Reconciling is the kind's own (helm-controller's): a failed
+	 * reconcile leaves it as written, not turned into ProgressingWithRetry.
+	 */
+	bool own_reconciling;
 	const char *finalizer;   /* NULL: Flux's "finalizers.fluxcd.io" */
 	/* The kind's own state per reconcile: rc->job, zeroed; NULL release: plain memory. */
 	size_t job_size;

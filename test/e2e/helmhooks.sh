@@ -19,7 +19,9 @@
 # spec.test.filters and uninstall.keepHistory: deleted, its records stay
 # (uninstalled); made again, install.replace installs v2 over them.  A
 # fourth has upgrade.strategy RetryOnFailure: a failed upgrade is not
-# remediated but retried, and upgraded once fixed.
+# remediated but retried, and upgraded once fixed; preserveValues keeps
+# the old values under the new; install.disableTakeOwnership refuses a
+# ConfigMap that exists without the release's ownership metadata.
 set -u
 
 NAME=helmhooks
@@ -205,11 +207,28 @@ check "preserveValues: the record v2 (the old values kept under the new, the cha
 check "... 'extra' kept from v1 (cflux)" bash -c \
 	"$(declare -f release_record k); k() { $KUBECTL \"\$@\"; }; release_record $NS pv 2 | grep -q '\"extra\": \"kept\"'"
 
-k delete helmrelease -n "$NS" app tst keep rty pv --wait=false >/dev/null
-k delete helmrelease -n "$NSF" app tst keep rty pv --wait=false >/dev/null
+# ------------------------------------------------------------ install.disableTakeOwnership
+for n in "$NS" "$NSF"; do k create configmap -n "$n" own-config --from-literal=message=mine >/dev/null; done
+hr -n own first false "install: {disableTakeOwnership: true}"
+own_failed() {
+	for n in "$NS" "$NSF"; do
+		[ "$(k get helmrelease -n "$n" own -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}' 2>/dev/null)" = InstallFailed ] || return 1
+	done
+}
+check "disableTakeOwnership: an existing ConfigMap of no release fails the install on both" \
+	poll 120 own_failed
+# Retried after a backoff that differs between the two (the failures counter with it).
+status_retried() { status "$@" | grep -v '"failures":'; }
+check "disableTakeOwnership: the HelmRelease status (Helm's ownership error, no installFailures)" \
+	same status status_retried @NS@ own
+check "... no record made, the ConfigMap left as it was (cflux)" bash -c \
+	"! $KUBECTL get secret -n $NS sh.helm.release.v1.own.v1 2>/dev/null && [ \"\$($KUBECTL get configmap -n $NS own-config -o jsonpath='{.data.message}')\" = mine ]"
+
+k delete helmrelease -n "$NS" app tst keep rty pv own --wait=false >/dev/null
+k delete helmrelease -n "$NSF" app tst keep rty pv own --wait=false >/dev/null
 gone() {
 	for n in "$NS" "$NSF"; do
-		for r in app tst keep rty pv; do
+		for r in app tst keep rty pv own; do
 			! k get helmrelease -n "$n" "$r" >/dev/null 2>&1 || return 1
 		done
 	done
