@@ -1852,6 +1852,8 @@ static void applied(struct apply_result *res, void *payload)
 			 res->changes[0] && res->pruned[0] ? "\n" : "", res->pruned);
 	cJSON_Delete(j->wait_set);
 	j->wait_set = inventory_refs(res->inventory);
+	/* What the apply already saw Current needs no watch (kstatus says the same then). */
+	wait_drop(j->wait_set, res->current_refs);
 	if (j->act == ACT_ROLLBACK && j->recreate) {
 		recreate_pods(j);
 		return;

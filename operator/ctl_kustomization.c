@@ -269,7 +269,7 @@ static void health_done(const struct wait_result *res, void *payload)
 	free(msg);
 }
 
-static bool start_health(struct ksjob *j)
+static bool start_health(struct ksjob *j, const cJSON *current)
 {
 	const struct kobj *obj = j->rc->obj;
 	const cJSON *spec = yj_get(obj->json, "/spec");
@@ -304,6 +304,8 @@ static bool start_health(struct ksjob *j)
 			cJSON_AddItemToArray(set, o);
 		}
 	}
+	/* What the apply already saw Current needs no watch (kstatus says the same then). */
+	wait_drop(set, current);
 	j->wait_t0 = loop_now(j);
 	/* The wait holds no thread: the slot goes to the next Kustomization meanwhile. */
 	rc_park(j->rc);
@@ -386,7 +388,7 @@ static void applied(struct apply_result *res, void *payload)
 		rc_event(j->rc, "Normal", "Progressing", "%s", res->changes);
 	if (res->pruned[0])
 		rc_event(j->rc, "Normal", "Progressing", "%s", res->pruned);
-	if (start_health(j))
+	if (start_health(j, res->current_refs))
 		return;
 	succeed(j, j->inventory, j->changes, NULL);
 }

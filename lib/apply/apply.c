@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "apply/apply.h"
+#include "apply/health.h"
 #include "apply/wait.h"
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -73,6 +74,7 @@ struct aobj {
 	bool recreate;        /* immutable field and forced */
 	cJSON *live;          /* GET result, or NULL when absent */
 	cJSON *dry;           /* dry-run result */
+	cJSON *result;        /* the apply's answer: the object as it is now */
 	enum action act;
 	uv_timer_t *timer;    /* recreate: waiting for the old object to go; a NoMatch retry */
 	unsigned rechecks;    /* the live object moved between GET and dry-run */
@@ -1083,10 +1085,13 @@ static void applied(int r, const cJSON *obj, const struct op_err *err, void *p)
 {
 	struct aobj *o = p;
 
-	if (r < 0)
+	if (r < 0) {
 		fail_obj(o->run, o, r, "apply failed", err);
-	else
+	} else {
 		record(o->run, o, o->live && !o->recreate ? ACT_CONFIGURED : ACT_CREATED);
+		cJSON_Delete(o->result);
+		o->result = obj ? cJSON_Duplicate(obj, 1) : NULL;
+	}
 	obj_finished(o);
 }
 
@@ -1684,6 +1689,7 @@ static void run_free(struct apply_run *run)
 		cJSON_Delete(run->objs[i].desired);
 		cJSON_Delete(run->objs[i].live);
 		cJSON_Delete(run->objs[i].dry);
+		cJSON_Delete(run->objs[i].result);
 		free(run->objs[i].group);
 		free(run->objs[i].map_own[0]);
 		free(run->objs[i].map_own[1]);
@@ -1712,6 +1718,43 @@ static void run_free(struct apply_run *run)
 	free((char *)run->o.drift_annotation);
 	kube_client_unref(run->c);
 	free(run);
+}
+
+/*
+ * Kubernetes' own API groups (core, "apps", "batch", "*.k8s.io"): their
+ * readiness shows in the object the apply answered.  A custom resource's
+ * controller may not have written its status yet, so it is watched.
+ */
+static bool builtin_group(const char *group)
+{
+	static const char *const dotted[] = {
+		"rbac.authorization.k8s.io", "networking.k8s.io", "storage.k8s.io",
+		"apiextensions.k8s.io", "admissionregistration.k8s.io", "scheduling.k8s.io",
+		"coordination.k8s.io", "node.k8s.io", "discovery.k8s.io", "certificates.k8s.io",
+		"flowcontrol.apiserver.k8s.io", "apiregistration.k8s.io", "events.k8s.io",
+	};
+
+	if (!group || !strchr(group, '.'))
+		return true; /* core, apps, batch, policy, autoscaling */
+	for (size_t i = 0; i < sizeof(dotted) / sizeof(dotted[0]); i++)
+		if (streq(group, dotted[i]))
+			return true;
+	return false;
+}
+
+/* {apiVersion, kind, metadata: {name, namespace}} of an object. */
+static cJSON *ref_of(const cJSON *obj)
+{
+	cJSON *r = cJSON_CreateObject(), *m;
+	const char *ns = yj_get_str(obj, "/metadata/namespace");
+
+	cJSON_AddStringToObject(r, "apiVersion", strempty(yj_get_str(obj, "/apiVersion")));
+	cJSON_AddStringToObject(r, "kind", strempty(yj_get_str(obj, "/kind")));
+	m = cJSON_AddObjectToObject(r, "metadata");
+	cJSON_AddStringToObject(m, "name", strempty(yj_get_str(obj, "/metadata/name")));
+	if (ns && *ns)
+		cJSON_AddStringToObject(m, "namespace", ns);
+	return r;
 }
 
 static void finish(struct apply_run *run)
@@ -1753,6 +1796,18 @@ static void finish(struct apply_run *run)
 		if (run->stale[k].act == ACT_DELETED)
 			cJSON_AddItemToArray(res.pruned_refs,
 					     cJSON_Duplicate(run->stale[k].desired, 1));
+	res.current_refs = cJSON_CreateArray();
+	for (i = 0; i < run->n && run->r == 0; i++) {
+		const struct aobj *o = &run->objs[i];
+		const cJSON *now = o->result ? o->result : o->act == ACT_UNCHANGED ? o->live : NULL;
+		struct health_result h;
+
+		if (!now || o->detect || !builtin_group(o->group))
+			continue;
+		health_assess(now, &h);
+		if (h.status == HEALTH_CURRENT)
+			cJSON_AddItemToArray(res.current_refs, ref_of(now));
+	}
 	res.created_refs = cJSON_CreateArray();
 	for (i = 0; i < run->n; i++)
 		if (run->objs[i].act == ACT_CREATED && !run->objs[i].recreate)
@@ -1769,6 +1824,7 @@ static void finish(struct apply_run *run)
 	cJSON_Delete(inv);
 	cJSON_Delete(res.pruned_refs);
 	cJSON_Delete(res.created_refs);
+	cJSON_Delete(res.current_refs);
 	run_free(run);
 }
 

@@ -150,6 +150,12 @@ struct apply_result {
 	 */
 	cJSON *created_refs;
 	/*
+	 * The objects already Current (kstatus) as the run left them — the
+	 * apply's answer, or the live object when nothing was written —
+	 * which a readiness wait need not watch (wait_drop()); borrowed.
+	 */
+	cJSON *current_refs;
+	/*
 	 * Detect-only objects that differ: [{"object": "Kind/ns/name",
 	 * "fields": "spec.replicas, metadata.labels.app"}] ("absent", "not
 	 * in the revision (not pruned)"), in apply order; borrowed.  Those

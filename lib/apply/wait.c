@@ -613,6 +613,45 @@ static int start(struct kube_client *c, struct kube_mapper *m, const cJSON *obje
 	return 0;
 }
 
+/* The group of an apiVersion ("" for the core group), its length in *n. */
+static const char *av_group(const char *av, size_t *n)
+{
+	const char *slash = av ? strchr(av, '/') : NULL;
+
+	*n = slash ? (size_t)(slash - av) : 0;
+	return slash ? av : "";
+}
+
+static bool same_object(const cJSON *a, const cJSON *b)
+{
+	const char *na = yj_get_str(a, "/metadata/namespace"), *nb = yj_get_str(b, "/metadata/namespace");
+	size_t la, lb;
+	const char *ga = av_group(yj_get_str(a, "/apiVersion"), &la);
+	const char *gb = av_group(yj_get_str(b, "/apiVersion"), &lb);
+
+	return la == lb && !strncmp(ga, gb, la) &&
+	       streq_ptr(yj_get_str(a, "/kind"), yj_get_str(b, "/kind")) &&
+	       streq_ptr(yj_get_str(a, "/metadata/name"), yj_get_str(b, "/metadata/name")) &&
+	       streq(na ? na : "", nb ? nb : "");
+}
+
+void wait_drop(cJSON *objects, const cJSON *known)
+{
+	cJSON *o = objects ? objects->child : NULL;
+
+	while (o) {
+		cJSON *next = o->next;
+		const cJSON *k;
+
+		cJSON_ArrayForEach(k, known)
+			if (same_object(o, k)) {
+				cJSON_Delete(cJSON_DetachItemViaPointer(objects, o));
+				break;
+			}
+		o = next;
+	}
+}
+
 int wait_ready(struct kube_client *c, struct kube_mapper *m, const cJSON *objects,
 	       const char *label_selector, uint64_t timeout_ms,
 	       void (*done)(const struct wait_result *res, void *payload), void *payload,

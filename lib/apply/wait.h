@@ -71,6 +71,13 @@ int wait_terminated(struct kube_client *c, struct kube_mapper *m, const cJSON *o
 		    uint64_t timeout_ms, void (*done)(const struct wait_result *res, void *payload),
 		    void *payload, struct wait_req **ret);
 
+/*
+ * Take out of `objects` (a wait set, as wait_ready() takes it) those that
+ * `known` lists (references, same group, kind, name and namespace): what
+ * an apply already saw Current (apply_result.current_refs) needs no watch.
+ */
+void wait_drop(cJSON *objects, const cJSON *known);
+
 /* Stop waiting; `done` runs with -ECANCELED. */
 void wait_cancel(struct wait_req *w);
 

@@ -19,6 +19,7 @@ struct ares {
 	char *changes;
 	char *pruned;
 	cJSON *inventory;
+	char *current; /* current_refs as ",Kind/name," */
 	unsigned created, configured, unchanged, deleted, skipped;
 };
 
@@ -32,6 +33,15 @@ static void applied(struct apply_result *res, void *payload)
 	a->changes = xstrdup(res->changes);
 	a->pruned = xstrdup(res->pruned);
 	a->inventory = res->inventory ? cJSON_Duplicate(res->inventory, 1) : NULL;
+	{
+		struct buf b = BUF_INIT(1 << 16);
+		const cJSON *e;
+
+		buf_adds(&b, ",");
+		cJSON_ArrayForEach(e, res->current_refs)
+			buf_addf(&b, "%s/%s,", yj_get_str(e, "/kind"), yj_get_str(e, "/metadata/name"));
+		a->current = buf_detach(&b, NULL);
+	}
 	a->created = res->created;
 	a->configured = res->configured;
 	a->unchanged = res->unchanged;
@@ -43,6 +53,7 @@ static void ares_clear(struct ares *a)
 {
 	free(a->changes);
 	free(a->pruned);
+	free(a->current);
 	cJSON_Delete(a->inventory);
 	memset(a, 0, sizeof(*a));
 }
@@ -141,6 +152,20 @@ TEST(stages_drift_prune_and_all_or_nothing)
 	ASSERT_STREQ(a.changes, want);
 	free(want);
 	ASSERT_STREQ(a.pruned, "");
+	/*
+	 * Current as the apply answered (no watch needed): the ConfigMap and
+	 * the Namespace; not the CRD (not Established yet) nor a custom
+	 * resource, whose controller may not have written its status yet.
+	 */
+	ASSERT_CONTAINS(a.current, ",ConfigMap/cm,");
+	{
+		char *nso = xasprintf(",Namespace/%s,", ns);
+
+		ASSERT_CONTAINS(a.current, nso);
+		free(nso);
+	}
+	ASSERT(!strstr(a.current, "CustomResourceDefinition/"));
+	ASSERT(!strstr(a.current, "Appwidget/"));
 	inv = cJSON_Duplicate(a.inventory, 1);
 	want = xasprintf("_appwidgets.%1$s.cflux.io_apiextensions.k8s.io_CustomResourceDefinition,"
 			 "_%1$s__Namespace,%1$s_cm__ConfigMap,%1$s_web_apps_Deployment,"
@@ -168,6 +193,9 @@ TEST(stages_drift_prune_and_all_or_nothing)
 	if (a.unchanged != 5)
 		harness__fail(__FILE__, __LINE__, "not unchanged: %s", a.changes);
 	ASSERT_STREQ(a.changes, "");
+	/* Unchanged objects are judged as they live: the CRD is Established by now. */
+	ASSERT_CONTAINS(a.current, ",CustomResourceDefinition/");
+	ASSERT(!strstr(a.current, "Appwidget/"));
 
 	/* One change, one object gone: configured and pruned. */
 	set = with_ns("[" WIDGET "," CM("cm", "2") "," NS_OBJ "," CRD "]");
