@@ -1852,12 +1852,15 @@ static void applied(struct apply_result *res, void *payload)
 			 res->changes[0] && res->pruned[0] ? "\n" : "", res->pruned);
 	cJSON_Delete(j->wait_set);
 	j->wait_set = inventory_refs(res->inventory);
-	/* What the apply already saw Current needs no watch (kstatus says the same then). */
-	wait_drop(j->wait_set, res->current_refs);
+	/*
+	 * What the apply already saw Current needs no watch (kstatus says the
+	 * same then), unless its pods are about to be recreated.
+	 */
 	if (j->act == ACT_ROLLBACK && j->recreate) {
 		recreate_pods(j);
 		return;
 	}
+	wait_drop(j->wait_set, res->current_refs);
 	start_wait(j);
 }
 
@@ -4231,7 +4234,8 @@ static void remediation_uninstalled(struct hrjob *j)
 		rc_done(rc, 0);
 		return;
 	}
-	rc_done(rc, 1); /* the install again, at once */
+	/* The install again, after the backoff (helm-controller's ErrMustRequeue: rate-limited). */
+	rc_retry(rc);
 }
 
 static void start_uninstall_remediation(struct hrjob *j)

@@ -20,6 +20,8 @@
 # a ConfigMap and then fails its wait deletes it (upgrade.cleanupOnFail).  A field
 # cflux does not implement is refused with Stalled naming it.  A chart
 # with hooks runs them as Jobs on the node (install, then uninstall).
+# A HelmRelease with chart.spec from a HelmRepository on the local Helm
+# server installs, and a new chart version in its range upgrades it.
 # Deleting the HelmRelease uninstalls: objects and release Secrets gone.
 set -u
 
@@ -28,7 +30,8 @@ NAME=helmrel
 . "$(dirname "$0")/lib/operator.bash"
 
 check "CRDs installed" crd_install helm.toolkit.fluxcd.io_helmreleases.yaml \
-	source.toolkit.fluxcd.io_ocirepositories.yaml source.toolkit.fluxcd.io_helmcharts.yaml
+	source.toolkit.fluxcd.io_ocirepositories.yaml source.toolkit.fluxcd.io_helmcharts.yaml \
+	source.toolkit.fluxcd.io_helmrepositories.yaml
 k create namespace "$NS" >/dev/null
 [ -x "$HELM" ] || bash "$repo/test/cluster/build.sh" oracles >&2
 
@@ -189,8 +192,9 @@ hr rmu "values:" "  message: first" "upgrade:" "  remediation:" "    retries: 1"
 check "strategy uninstall: installed first" wait_cond rmu 120 Ready True InstallSucceeded
 hr rmu "values:" "  message: first" "  replicaCount: not-a-number" "upgrade:" "  remediation:" \
 	"    retries: 1" "    strategy: uninstall" >/dev/null
-check "a failed upgrade is remediated by uninstalling the release" \
-	wait_cond rmu 90 Remediated True UninstallSucceeded
+check "a failed upgrade is remediated by uninstalling the release (an UninstallSucceeded Event)" \
+	poll 90 bash -c "$KUBECTL get events -n $NS --field-selector involvedObject.name=rmu,reason=UninstallSucceeded -o name | grep -q ."
+
 check "... its objects were removed or recreated by the next install (no revision 2 left)" poll 60 bash -c \
 	"! $KUBECTL get secret -n $NS sh.helm.release.v1.rmu.v2 >/dev/null 2>&1"
 
@@ -255,6 +259,53 @@ check "hooks: the uninstall runs the pre-delete Job" poll 120 bash -c \
 	"! $KUBECTL get helmrelease -n $NS hooked >/dev/null 2>&1 && [ \"\$($KUBECTL get job -n $NS hooked-pre-delete -o jsonpath='{.status.succeeded}')\" = 1 ] && ! $KUBECTL get configmap -n $NS hooked-config >/dev/null 2>&1"
 check "hooks: the chart's CRD stays after the uninstall, as Helm leaves it" k get crd hookwidgets.cflux.test
 k delete crd hookwidgets.cflux.test --timeout=60s >/dev/null 2>&1
+
+# ------------------------------------------------------------ chart.spec from the Helm repository server
+# The most common shape: a HelmRepository (the local Helm server, charts
+# packaged and indexed by helm) and a HelmRelease naming a chart and a
+# version range in it; its HelmChart <ns>-web is made for it, and a new
+# version in the range published to the repository upgrades the release.
+PUB=$HELM_DIR/$NS
+mkdir -p "$PUB" "$W/web"
+cp -r "$repo/test/data/helm/hrapp/chart" "$W/web/hrapp"
+publish() { # VERSION
+	sed -i "s/^version: .*/version: $1/" "$W/web/hrapp/Chart.yaml" &&
+		h package "$W/web/hrapp" -d "$PUB" >/dev/null && h repo index "$PUB" --url "$HELM_URL/$NS"
+}
+check "hrapp 0.1.0 packaged into the Helm repository" publish 0.1.0
+printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: web\n  namespace: %s\nspec:\n  interval: 10m\n  url: %s/%s\n' \
+	"$NS" "$HELM_URL" "$NS" | k apply -f - >/dev/null
+k apply -f - >/dev/null <<YAML
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: $NS}
+spec:
+  interval: 10m
+  timeout: 60s
+  chart:
+    spec:
+      chart: hrapp
+      version: '>=0.1.0 <1.0.0'
+      interval: 1m
+      sourceRef: {kind: HelmRepository, name: web}
+  values: {message: web}
+YAML
+check "chart.spec: installed from the Helm repository (Ready InstallSucceeded)" \
+	wait_cond web 120 Ready True InstallSucceeded
+check "... through the HelmChart $NS-web it made (Ready, chart version 0.1.0)" bash -c \
+	"[ \"\$($KUBECTL get helmchart -n $NS $NS-web -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status} {.status.artifact.revision}') \$($KUBECTL get helmrelease -n $NS web -o jsonpath='{.status.helmChart} {.status.lastAttemptedRevision}')\" = 'True 0.1.0 $NS/$NS-web 0.1.0' ]"
+check "... the release's ConfigMap says what its values say" bash -c \
+	"[ \"\$($KUBECTL get configmap -n $NS web-config -o jsonpath='{.data.message}')\" = web ]"
+check "hrapp 0.2.0 published" publish 0.2.0
+k annotate -n "$NS" --overwrite helmrepository web "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
+check "a new version in range upgrades the release: revision 2 with hrapp-0.2.0" poll 120 bash -c \
+	"[ \"\$(secret_status web 2) \$($KUBECTL get helmrelease -n $NS web -o jsonpath='{.status.lastAttemptedRevision} {.status.conditions[?(@.type==\"Ready\")].reason}')\" = 'deployed 0.2.0 UpgradeSucceeded' ]"
+check "helm history: hrapp-0.1.0 superseded, hrapp-0.2.0 deployed" bash -c \
+	"h history web -o json | python3 -c 'import json,sys; r=json.load(sys.stdin); assert [(x[\"chart\"],x[\"status\"]) for x in r]==[(\"hrapp-0.1.0\",\"superseded\"),(\"hrapp-0.2.0\",\"deployed\")], r'"
+k delete helmrelease -n "$NS" web --wait=false >/dev/null
+check "deleting the HelmRelease uninstalls it and deletes its HelmChart" poll 60 bash -c \
+	"! $KUBECTL get helmchart -n $NS $NS-web >/dev/null 2>&1 && ! $KUBECTL get configmap -n $NS web-config >/dev/null 2>&1"
+rm -rf "$PUB"
 
 # ------------------------------------------------------------ uninstall on delete
 k delete helmrelease -n "$NS" app --wait=false >/dev/null
