@@ -1847,9 +1847,10 @@ static void applied(struct apply_result *res, void *payload)
 		action_failed(j, res->err.msg);
 		return;
 	}
+	/* helm-controller records no Event of the change set: the log has it. */
 	if (res->changes[0] || res->pruned[0])
-		rc_event(j->rc, "Normal", "Progressing", "%s%s%s", res->changes,
-			 res->changes[0] && res->pruned[0] ? "\n" : "", res->pruned);
+		log_debug(NULL, "Release applied", "controller", "helmrelease", "object", j->rc->key,
+			  "changes", res->changes, "pruned", res->pruned, NULL);
 	cJSON_Delete(j->wait_set);
 	j->wait_set = inventory_refs(res->inventory);
 	/*
