@@ -218,7 +218,7 @@ static int get_bool(const cJSON *v, bool *field, const char *file, const char *n
 	return 0;
 }
 
-static void dep_release(struct helm_dependency *d)
+void helm_dependency_release(struct helm_dependency *d)
 {
 	free(d->name);
 	free(d->version);
@@ -376,13 +376,13 @@ static int get_deps(const cJSON *v, struct helm_metadata *md, const char *file,
 	if (r < 0) {
 		for (i = 0; i < k; i++)
 			if (out[i].name != NULL_DEP)
-				dep_release(&out[i]);
+				helm_dependency_release(&out[i]);
 		free(out);
 		return r;
 	}
 	for (i = 0; i < md->ndeps; i++)
 		if (md->deps[i].name != NULL_DEP)
-			dep_release(&md->deps[i]);
+			helm_dependency_release(&md->deps[i]);
 	free(md->deps);
 	md->deps = out;
 	md->ndeps = k;
@@ -539,7 +539,7 @@ void helm_metadata_release(struct helm_metadata *md)
 	cJSON_Delete(md->annotations);
 	for (i = 0; i < md->ndeps; i++)
 		if (md->deps[i].name != NULL_DEP)
-			dep_release(&md->deps[i]);
+			helm_dependency_release(&md->deps[i]);
 	free(md->deps);
 	memset(md, 0, sizeof(*md));
 }

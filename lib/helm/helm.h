@@ -116,6 +116,7 @@ struct helm_chart {
 	struct helm_metadata md;
 	cJSON *lock;            /* Chart.lock / requirements.lock as JSON, or NULL */
 	cJSON *values;          /* values.yaml: an object, or NULL without the file */
+	struct helm_file values_file; /* values.yaml's own bytes; data NULL when absent */
 	struct helm_file schema; /* values.schema.json; data NULL when absent */
 	struct helm_file *templates;
 	size_t ntemplates;
@@ -154,6 +155,40 @@ void helm_metadata_release(struct helm_metadata *md);
 
 /* The metadata as Go's encoding/json writes chart.Metadata (release records, toYaml .Chart). */
 cJSON *helm_metadata_json(const struct helm_metadata *md);
+
+/* ---- packaging (package.c) ---- */
+
+/* What helm_chart_write() changes on the way (NULL: nothing). */
+struct helm_package_opts {
+	const char *version;     /* Chart.yaml's version, or NULL: as loaded */
+	const char *values_yaml; /* values.yaml's bytes instead of the chart's, or NULL */
+	size_t values_len;
+	/* further subcharts, written as charts/<extra_names[i]>/ under that name */
+	const struct helm_chart *const *extra;
+	const char *const *extra_names;
+	size_t nextra;
+};
+
+/*
+ * Write `c` into the existing directory `dir` as the tree Helm's
+ * chartutil.Save packs: <name>/Chart.yaml (the metadata as yaml.Marshal
+ * prints it), Chart.lock (v2), values.yaml (its own bytes),
+ * values.schema.json, templates, files, and every subchart as
+ * <name>/charts/<sub>/.  Packing the tree is the caller's.  0, or -errno
+ * with reterr set.
+ */
+int helm_chart_write(const struct helm_chart *c, const struct helm_package_opts *o,
+		     const char *dir, struct op_err *reterr);
+
+/*
+ * The dependencies Chart.lock (or else Chart.yaml) asks for that the
+ * chart's charts/ does not hold, by alias or name, as Flux's dependency
+ * manager counts them (none when the numbers agree).  Returns how many,
+ * sorted by that key, in *ret (release with helm_missing_deps_free()).
+ */
+size_t helm_chart_missing_deps(const struct helm_chart *c, struct helm_dependency **ret);
+void helm_missing_deps_free(struct helm_dependency *d, size_t n);
+void helm_dependency_release(struct helm_dependency *d);
 
 /* ---- values (values.c, strvals.c) ---- */
 

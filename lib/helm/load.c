@@ -94,6 +94,8 @@ void helm_chart_free(struct helm_chart *c)
 	helm_metadata_release(&c->md);
 	cJSON_Delete(c->lock);
 	cJSON_Delete(c->values);
+	free(c->values_file.name);
+	free(c->values_file.data);
 	free(c->schema.name);
 	free(c->schema.data);
 	files_free(c->templates, c->ntemplates);
@@ -266,6 +268,11 @@ int helm__load_files(struct helm__loader *ld, struct helm__buffered *files, size
 				cJSON_Delete(c->values);
 				c->values = doc;
 				doc = NULL;
+				free(c->values_file.name);
+				free(c->values_file.data);
+				c->values_file.name = TAKE_PTR(f->name);
+				c->values_file.data = TAKE_PTR(f->data);
+				c->values_file.len = f->len;
 			}
 			cJSON_Delete(doc);
 		} else if (streq(name, "values.schema.json")) {

@@ -166,31 +166,23 @@ static const struct inert helmrepo_inert[] = {
 
 static const char *const hc_consumed[] = {
 	"chart", "version", "sourceRef", "sourceRef/kind", "sourceRef/name", "interval",
-	"valuesFiles", "suspend", NULL,
+	"valuesFiles", "ignoreMissingValuesFiles", "reconcileStrategy", "suspend", NULL,
 };
 static const struct refusal hc_refused[] = {
-	{ "sourceRef/kind", "{\"sourceRef\":{\"kind\":\"GitRepository\",\"name\":\"g\"}}",
-	  "spec.sourceRef.kind 'GitRepository'" },
-	{ "sourceRef/kind", "{\"sourceRef\":{\"kind\":\"Bucket\",\"name\":\"b\"}}",
-	  "spec.sourceRef.kind 'Bucket'" },
 	{ "verify", "{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
 	  "\"verify\":{\"provider\":\"cosign\"}}", NULL },
-	{ "valuesFiles", "{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
-	  "\"valuesFiles\":[\"values.yaml\",\"prod.yaml\"]}", NULL },
 	{ NULL, NULL, NULL },
 };
 static const struct inert hc_inert[] = {
 	{ "sourceRef/apiVersion", "read by no one, in Flux either: the kind picks the source" },
-	{ "reconcileStrategy", "Revision acts on GitRepository and Bucket sources only, which "
-			       "are refused; ChartVersion is what is done" },
-	{ "ignoreMissingValuesFiles", "acts on valuesFiles beyond the chart's values.yaml, "
-				      "which are refused" },
 	{ NULL, NULL },
 };
 static const char *const hc_served[] = {
 	"{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"}}",
-	"{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
-	"\"valuesFiles\":[\"values.yaml\"],\"reconcileStrategy\":\"ChartVersion\"}",
+	"{\"sourceRef\":{\"kind\":\"GitRepository\",\"name\":\"g\"},"
+	"\"valuesFiles\":[\"values.yaml\",\"prod.yaml\"],\"reconcileStrategy\":\"Revision\"}",
+	"{\"sourceRef\":{\"kind\":\"Bucket\",\"name\":\"b\"},"
+	"\"ignoreMissingValuesFiles\":true}",
 	NULL,
 };
 

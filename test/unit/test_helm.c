@@ -936,3 +936,113 @@ TEST(path_match_and_glob)
 	helm__glob_free(g);
 	ASSERT_EQ(helm__glob_compile("[a-z0-9]", &g), -EINVAL); /* gobwas: one range per class */
 }
+
+/* Everything of a chart that helm_chart_write() must carry, as canonical text. */
+static void assert_same_chart(const struct helm_chart *a, const struct helm_chart *b,
+			      const char *version)
+{
+	cJSON *ma = helm_metadata_json(&a->md), *mb = helm_metadata_json(&b->md);
+	char *want;
+	size_t i;
+
+	if (version)
+		cJSON_ReplaceItemInObjectCaseSensitive(ma, "version", cJSON_CreateString(version));
+	want = canon(ma);
+	ASSERT_JSON(mb, want);
+	free(want);
+	cJSON_Delete(ma);
+	cJSON_Delete(mb);
+	ASSERT_EQ(a->ntemplates, b->ntemplates);
+	for (i = 0; i < a->ntemplates; i++) {
+		const struct helm_file *f = find_file(b->templates, b->ntemplates, a->templates[i].name);
+
+		ASSERT_NOT_NULL(f);
+		ASSERT_EQ(f->len, a->templates[i].len);
+		ASSERT(!memcmp(f->data, a->templates[i].data, f->len));
+	}
+	ASSERT_EQ(a->nfiles, b->nfiles);
+	ASSERT_EQ(a->ndeps, b->ndeps);
+	for (i = 0; i < a->ndeps; i++) {
+		ASSERT_STREQ(a->deps[i]->md.name, b->deps[i]->md.name);
+		assert_same_chart(a->deps[i], b->deps[i], NULL);
+	}
+}
+
+TEST(package_writes_what_it_loaded)
+{
+	const char *d = harness_tmpdir();
+	char *src = xasprintf("%s/helm/deps/chart", harness_datadir());
+	char *out = xasprintf("%s/pkg", d), *back = xasprintf("%s/pkg/deps", d);
+	char *extra_dir = xasprintf("%s/helm/deps/chart/charts/lib", harness_datadir());
+	struct helm_chart *c = load(src), *extra = load(extra_dir), *b;
+	const struct helm_chart *extras[] = { extra };
+	const char *names[] = { "third" };
+	struct helm_package_opts o = { .version = "1.0.0+0123456789ab.2",
+				       .values_yaml = "a: 1\n", .values_len = 5,
+				       .extra = extras, .extra_names = names, .nextra = 1 };
+	struct op_err err = OP_ERR_INIT;
+	size_t i;
+
+	ASSERT_EQ(mkdir(out, 0700), 0);
+	ASSERT_OK(helm_chart_write(c, NULL, out, &err));
+	b = load(back);
+	assert_same_chart(c, b, NULL);
+	ASSERT_EQ(b->values_file.len, c->values_file.len);
+	ASSERT(!memcmp(b->values_file.data, c->values_file.data, b->values_file.len));
+	helm_chart_free(b);
+
+	/* The version, values.yaml and an aliased extra subchart, as the chart builder sets them. */
+	path_remove_all(out);
+	ASSERT_EQ(mkdir(out, 0700), 0);
+	ASSERT_OK(helm_chart_write(c, &o, out, &err));
+	b = load(back);
+	ASSERT_STREQ(b->md.version, "1.0.0+0123456789ab.2");
+	ASSERT_JSON(b->values, "{\"a\":1}");
+	ASSERT_EQ(b->ndeps, c->ndeps + 1);
+	for (i = 0; i < b->ndeps && !streq(b->deps[i]->md.name, "third"); i++)
+		;
+	ASSERT(i < b->ndeps);
+	ASSERT_STREQ(b->deps[i]->md.version, extra->md.version);
+	helm_chart_free(b);
+	helm_chart_free(c);
+	helm_chart_free(extra);
+	free(src);
+	free(out);
+	free(back);
+	free(extra_dir);
+}
+
+TEST(missing_deps_as_flux_counts_them)
+{
+	const char *d = harness_tmpdir();
+	char *dir = xasprintf("%s/md", d);
+	struct helm_dependency *m = NULL;
+	struct helm_chart *c;
+	size_t n;
+
+	ASSERT_EQ(mkdir(dir, 0700), 0);
+	put(dir, "Chart.yaml", "apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies:\n"
+			       "- name: a\n  version: '*'\n- name: b\n  alias: z\n  version: 1.x\n"
+			       "  repository: file://../b\n- name: c\n  version: ~2\n"
+			       "  repository: https://charts.example.com/\n");
+	put(dir, "charts/a/Chart.yaml", "apiVersion: v2\nname: a\nversion: 0.1.0\n");
+	c = load(dir);
+	n = helm_chart_missing_deps(c, &m);
+	ASSERT_EQ(n, 2);
+	ASSERT_STREQ(m[0].name, "c");
+	ASSERT_STREQ(m[0].repository, "https://charts.example.com/");
+	ASSERT_STREQ(m[1].name, "b");
+	ASSERT_STREQ(m[1].alias, "z");
+	ASSERT_STREQ(m[1].version, "1.x");
+	helm_missing_deps_free(m, n);
+	helm_chart_free(c);
+
+	/* A lock is what counts when there is one; equal numbers: nothing is missing. */
+	put(dir, "Chart.lock", "dependencies:\n- name: a\n  version: 0.1.0\n  repository: ''\n"
+			       "digest: sha256:x\ngenerated: '2026-01-01T00:00:00Z'\n");
+	c = load(dir);
+	ASSERT_EQ(helm_chart_missing_deps(c, &m), 0);
+	ASSERT_NULL(m);
+	helm_chart_free(c);
+	free(dir);
+}
