@@ -2904,6 +2904,7 @@ static void work(void *job)
 			.lookup = j->lookup ? lookup_fn : NULL,
 			.lookup_payload = j->lookup,
 			.record = true,
+			.skip_dependency_check = true,
 			.skip_schema_validation = j->act == ACT_INSTALL ? j->schema_off_install :
 									  j->schema_off_upgrade,
 			.lim = &lim,

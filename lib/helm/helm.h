@@ -280,6 +280,11 @@ struct helm_render_opts {
 	const char *const *api_versions; /* appended to the default set */
 	size_t n_api_versions;
 	bool skip_schema_validation;
+	/*
+	 * No action.CheckDependencies(): the helm CLI makes that check before
+	 * install and upgrade, Helm's actions (helm-controller's path) do not.
+	 */
+	bool skip_dependency_check;
 	bool include_crds; /* crds/ files printed first in the manifest */
 	bool crds_apart;   /* crds/ files in helm_rendered.crds, as installs take them */
 	bool sub_notes;    /* NOTES.txt of subcharts too */

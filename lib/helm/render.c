@@ -1443,7 +1443,7 @@ int helm_render(const struct helm_chart *c, const cJSON *values, const struct he
 	if (c->md.type[0] && !streq(c->md.type, "application"))
 		return op_err_set(err, -EINVAL, "%s charts are not installable", c->md.type);
 	/* action.CheckDependencies(): every entry needs a loaded chart of that name. */
-	if (c->md.has_deps) {
+	if (c->md.has_deps && !o->skip_dependency_check) {
 		struct buf missing = BUF_INIT(4096);
 
 		for (j = 0; j < c->md.ndeps; j++) {

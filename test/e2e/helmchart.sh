@@ -166,7 +166,6 @@ for c in app app-rev app-vf app-vf-missing app-vf-rev bkt-app remote-vf bad-vf; 
 	check "HelmChart $c: revision, chart name, values files and Ready agree with source-controller" \
 		same "HelmChart $c" view @NS@ "$c"
 done
-diag <(view "$NS" app-vf-rev)
 check "app-rev: the version carries the commit's first 12 hex" \
 	test "$(jpk helmchart app-rev '{.status.artifact.revision}')" = "0.1.0+${SHA1:0:12}"
 check "bad-vf: Stalled with ValuesFilesError naming the file" bash -c \

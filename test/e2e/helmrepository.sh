@@ -213,8 +213,8 @@ check "corrupt tgz: ChartPullError naming the archive" poll 30 ready_msg_has hel
 	ChartPullError "failed to load chart"
 printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {name: gitchart, namespace: %s}\nspec: {interval: 10m, chart: ./charts/x, sourceRef: {kind: GitRepository, name: g}}\n' "$NS" |
 	k apply -f - >/dev/null
-check "GitRepository sourceRef: Stalled, naming the field" poll 30 ready_msg_has helmchart gitchart \
-	UnsupportedSourceKind "spec.sourceRef.kind"
+check "a GitRepository sourceRef that does not exist: SourceUnavailable naming it" poll 30 \
+	ready_msg_has helmchart gitchart SourceUnavailable 'gitrepositories.source.toolkit.fluxcd.io "g" not found'
 
 # Deletion removes the artifacts.
 k delete helmrepository -n "$NS" open --wait=true --timeout=30s >/dev/null 2>&1
