@@ -829,6 +829,16 @@ static int read_metadata(struct hcjob *j, const char *path, bool is_dir)
 	return r;
 }
 
+/* A dependency found for the package: `c` (now the job's) under charts/<name>/. */
+static void add_extra(struct hcjob *j, struct helm_chart *c, const char *name)
+{
+	j->extra = xrealloc(j->extra, xalloc__mul(j->nextra + 1, sizeof(*j->extra)));
+	j->extra_names = xrealloc(j->extra_names,
+				  xalloc__mul(j->nextra + 1, sizeof(*j->extra_names)));
+	j->extra[j->nextra] = c;
+	j->extra_names[j->nextra++] = xstrdup(name);
+}
+
 static int add_local_dep(struct hcjob *j, const char *root, const char *chart_rel,
 			 const struct helm_dependency *d)
 {
@@ -867,11 +877,7 @@ static int add_local_dep(struct hcjob *j, const char *root, const char *chart_re
 		helm_chart_free(c);
 		return op_err_prefix(&j->err, "failed to add local dependency '%s'", key);
 	}
-	j->extra = xrealloc(j->extra, xalloc__mul(j->nextra + 1, sizeof(*j->extra)));
-	j->extra_names = xrealloc(j->extra_names,
-				  xalloc__mul(j->nextra + 1, sizeof(*j->extra_names)));
-	j->extra[j->nextra] = c;
-	j->extra_names[j->nextra++] = xstrdup(*d->alias ? d->alias : c->md.name);
+	add_extra(j, c, *d->alias ? d->alias : c->md.name);
 	return 0;
 }
 
@@ -1060,11 +1066,7 @@ static void pack(void *job)
 			build_err(j, "DependencyBuildError", false);
 			return;
 		}
-		j->extra = xrealloc(j->extra, xalloc__mul(j->nextra + 1, sizeof(*j->extra)));
-		j->extra_names = xrealloc(j->extra_names,
-					  xalloc__mul(j->nextra + 1, sizeof(*j->extra_names)));
-		j->extra[j->nextra] = c;
-		j->extra_names[j->nextra++] = xstrdup(f->key);
+		add_extra(j, c, f->key);
 	}
 	package(j);
 }
