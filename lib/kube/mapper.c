@@ -5,9 +5,11 @@
  * One `struct gv` per group-version seen, holding its resource list (kind,
  * plural, namespaced), the loop time it was fetched, and the waiters of
  * an in-flight discovery request.  Subresources ("deployments/status") are
- * skipped.  A group-version the server does not serve (404) is cached as
- * empty, so a manifest full of unknown kinds costs one request per second
- * at most, not one per object.
+ * skipped.  Entries are never freed before the mapper: a later discovery
+ * marks a kind that left it gone, so a mapping handed out stays valid.
+ * A group-version the server does not serve (404) is cached as empty,
+ * so a manifest full of unknown kinds costs one request per second at
+ * most, not one per object.
  */
 #include <stdio.h>
 #include <string.h>
@@ -27,12 +29,24 @@ struct waiter {
 	struct waiter *next;
 };
 
+/*
+ * A mapping handed out stays where it is while the mapper lives: entries
+ * are allocated one by one and never freed before mapper_free(); one that
+ * left discovery is only marked gone.
+ */
+struct entry {
+	struct kube_mapping m;
+	bool gone;
+};
+
 struct gv {
 	char *key;           /* "group/version" or "version" */
 	char *group, *version;
-	struct kube_mapping *v;
+	struct entry **v;
 	size_t n;
 	uint64_t fetched_at; /* uv_now(); 0: never */
+	bool stale;          /* mapper_invalidate(): ask again before answering */
+	bool stale_again;    /* invalidated while a request was in flight */
 	bool in_flight;
 	struct waiter *waiters;
 	struct kube_mapper *mp;
@@ -54,27 +68,36 @@ int mapper_new(struct kube_client *c, struct kube_mapper **ret)
 	return 0;
 }
 
-static void gv_clear(struct gv *g)
+static void gv_free_entries(struct gv *g)
 {
 	size_t i;
 
 	for (i = 0; i < g->n; i++) {
-		free((char *)g->v[i].resource);
-		free((char *)g->v[i].kind);
+		free((char *)g->v[i]->m.resource);
+		free((char *)g->v[i]->m.kind);
+		free(g->v[i]);
 	}
 	free(g->v);
 	g->v = NULL;
 	g->n = 0;
 }
 
-static const struct kube_mapping *gv_find(const struct gv *g, const char *kind)
+/* The entry of `kind`, gone ones included when `any`. */
+static struct entry *gv_entry(const struct gv *g, const char *kind, bool any)
 {
 	size_t i;
 
 	for (i = 0; i < g->n; i++)
-		if (streq(g->v[i].kind, kind))
-			return &g->v[i];
+		if ((any || !g->v[i]->gone) && streq(g->v[i]->m.kind, kind))
+			return g->v[i];
 	return NULL;
+}
+
+static const struct kube_mapping *gv_find(const struct gv *g, const char *kind)
+{
+	const struct entry *e = gv_entry(g, kind, false);
+
+	return e ? &e->m : NULL;
 }
 
 static struct gv *gv_get(struct kube_mapper *mp, const char *api_version)
@@ -129,25 +152,39 @@ static void discovered(int r, const cJSON *obj, const struct op_err *err, void *
 	g->in_flight = false;
 	g->call = NULL;
 	if (r == 0 || r == -ENOENT) {
-		gv_clear(g);
+		size_t i;
+
+		for (i = 0; i < g->n; i++)
+			g->v[i]->gone = true;
 		g->fetched_at = uv_now(kube_client_loop(g->mp->c));
+		/* An answer to a request older than the invalidation is stale too. */
+		g->stale = g->stale_again;
+		g->stale_again = false;
 		cJSON_ArrayForEach(res, cJSON_GetObjectItemCaseSensitive(obj, "resources"))
 		{
 			const cJSON *name = cJSON_GetObjectItemCaseSensitive(res, "name");
 			const cJSON *kind = cJSON_GetObjectItemCaseSensitive(res, "kind");
-			struct kube_mapping *m;
+			struct entry *e;
 
 			if (!cJSON_IsString(name) || !cJSON_IsString(kind) ||
 			    strchr(name->valuestring, '/'))
 				continue;
-			g->v = xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
-			m = &g->v[g->n++];
-			m->group = g->group;
-			m->version = g->version;
-			m->resource = xstrdup(name->valuestring);
-			m->kind = xstrdup(kind->valuestring);
-			m->namespaced = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res,
-										     "namespaced"));
+			e = gv_entry(g, kind->valuestring, true);
+			if (!e || !streq(e->m.resource, name->valuestring)) {
+				e = xcalloc(1, sizeof(*e));
+				e->m.group = g->group;
+				e->m.version = g->version;
+				e->m.resource = xstrdup(name->valuestring);
+				e->m.kind = xstrdup(kind->valuestring);
+				g->v = xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
+				/* Newest first, so a renamed resource wins over the gone one. */
+				memmove(g->v + 1, g->v, g->n * sizeof(*g->v));
+				g->v[0] = e;
+				g->n++;
+			}
+			e->gone = false;
+			e->m.namespaced = cJSON_IsTrue(
+				cJSON_GetObjectItemCaseSensitive(res, "namespaced"));
 		}
 		err = NULL;
 	}
@@ -167,7 +204,7 @@ int mapper_resolve(struct kube_mapper *mp, const char *api_version, const char *
 	uint64_t now = uv_now(kube_client_loop(mp->c));
 	struct waiter *w;
 
-	if (m) {
+	if (m && !g->stale) {
 		cb(0, m, NULL, payload);
 		return 0;
 	}
@@ -175,7 +212,8 @@ int mapper_resolve(struct kube_mapper *mp, const char *api_version, const char *
 	w->kind = xstrdup(kind);
 	w->cb = cb;
 	w->payload = payload;
-	if (!g->in_flight && g->fetched_at && now - g->fetched_at < REDISCOVER_MS) {
+	if (!m && !g->stale && !g->in_flight && g->fetched_at &&
+	    now - g->fetched_at < REDISCOVER_MS) {
 		/* Asked a moment ago and it was not there. */
 		answer(g, w, NULL);
 		return 0;
@@ -210,9 +248,8 @@ void mapper_invalidate(struct kube_mapper *mp)
 	while (hmap_next(&mp->gvs, &it, NULL, &v)) {
 		struct gv *g = v;
 
-		g->fetched_at = 0;
-		if (!g->in_flight)
-			gv_clear(g);
+		g->stale = true;
+		g->stale_again = g->in_flight;
 	}
 }
 
@@ -229,7 +266,7 @@ void mapper_free(struct kube_mapper *mp)
 		/* The cancelled request answers the waiters with -ECANCELED. */
 		if (g->in_flight)
 			kube_call_cancel(g->call);
-		gv_clear(g);
+		gv_free_entries(g);
 		free(g->key);
 		free(g->group);
 		free(g->version);

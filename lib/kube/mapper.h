@@ -37,7 +37,7 @@ int mapper_new(struct kube_client *c, struct kube_mapper **ret);
 
 /*
  * The cached mapping for `api_version` ("v1", "apps/v1") and `kind`, or
- * NULL if not (yet) known.  Never does I/O.
+ * NULL if not (yet) known or gone at the last discovery.  Never does I/O.
  */
 const struct kube_mapping *mapper_lookup(struct kube_mapper *mp, const char *api_version,
 					 const char *kind);
@@ -52,7 +52,13 @@ const struct kube_mapping *mapper_lookup(struct kube_mapper *mp, const char *api
 int mapper_resolve(struct kube_mapper *mp, const char *api_version, const char *kind,
 		   mapper_cb cb, void *payload);
 
-/* Forget everything (after CRDs were deleted, say). */
+/*
+ * Ask the server again before the next mapper_resolve() answers (after
+ * CRDs were applied or deleted, say).  mapper_lookup() goes on answering
+ * from what was last discovered until then, and every mapping handed out
+ * stays valid: another run's invalidation never pulls a kind from under a
+ * lookup in progress.
+ */
 void mapper_invalidate(struct kube_mapper *mp);
 
 /* Free the mapper; pending callbacks get -ECANCELED first.  Accepts NULL. */

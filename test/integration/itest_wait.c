@@ -203,6 +203,23 @@ TEST(waits_from_watch_events)
 	itest_wait(&loop, &w.done, 20000);
 	ASSERT_EQ(w.res.r, 0);
 	cJSON_Delete(set);
+	/*
+	 * Another run invalidating the mapper while this wait still resolves
+	 * (ConfigMap cached, ClusterRole asked) takes nothing from it: it
+	 * used to find ConfigMap gone and fail with "no matches".
+	 */
+	resolve(&loop, mp, "v1", "ConfigMap");
+	set = refs(ns, "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+		       "\"a\",\"namespace\":\"%s\"}},{\"apiVersion\":"
+		       "\"rbac.authorization.k8s.io/v1\",\"kind\":\"ClusterRole\",\"metadata\":"
+		       "{\"name\":\"admin\"}}]");
+	memset(&w, 0, sizeof(w));
+	w.loop = &loop;
+	ASSERT_OK(wait_ready(c, mp, set, NULL, 10000, waited, &w, NULL));
+	mapper_invalidate(mp);
+	itest_wait(&loop, &w.done, 20000);
+	ASSERT_EQ(w.res.r, 0);
+	cJSON_Delete(set);
 	ASSERT_EQ(wait_ready(c, mp, set = cJSON_Parse("[{\"kind\":\"X\"}]"), NULL, 10, waited, &w,
 			     NULL), -EINVAL);
 	cJSON_Delete(set);
