@@ -105,6 +105,20 @@ void helmchart_watch_repositories(struct ctl *charts);
  * condition's reason with the message in `msg`.  (Exported for tests.)
  */
 const char *helmchart_unsupported(const cJSON *spec, char *msg, size_t n);
+/* The same for the OCI HelmRepository `repo` a chart comes from. */
+const char *helmchart_oci_unsupported(const cJSON *repo_spec, const char *repo, char *msg,
+				      size_t n);
+
+/*
+ * Flux's version pick from an OCI repository's tags (Helm's Tags(), then
+ * getLastMatchingVersionOrConstraint): the tags that read as strict
+ * semver ("_" standing for "+"), an exact match first, else the highest
+ * in the range `want` (NULL, "" or "*": the highest stable).  0 with
+ * *ret (malloc'd, Helm's "+" form); -ENODATA when no tag is a version;
+ * -ENOENT or -EINVAL (a bad range) with `err`.  (Exported for tests.)
+ */
+int helmchart_oci_pick(const char *const *tags, size_t n, const char *want, char **ret,
+		       struct op_err *err);
 
 /* Kustomization (ctl_kustomization.c): ctl_data() is a struct ks_ctl. */
 struct ks_ctl {

@@ -578,9 +578,13 @@ struct field {
 #define FE(n, s) { n, s, true }
 static const struct field f_ref[] = { F("apiVersion"), F("kind"), F("name"), F("namespace"),
 				      F(NULL) };
+static const struct field f_name[] = { F("name"), F(NULL) };
+/* Handed to the HelmChart, which verifies (matchOIDCIdentity is keyless: refused here). */
+static const struct field f_verify[] = { F("provider"), FS("secretRef", f_name), F(NULL) };
 static const struct field f_chart_spec[] = {
 	F("chart"), F("version"), FS("sourceRef", f_ref), F("interval"),
-	F("reconcileStrategy"), F("valuesFiles"), F("ignoreMissingValuesFiles"), F(NULL)
+	F("reconcileStrategy"), F("valuesFiles"), F("ignoreMissingValuesFiles"),
+	FS("verify", f_verify), F(NULL)
 };
 static const struct field f_chart[] = { FS("spec", f_chart_spec), F(NULL) };
 static const struct field f_values_from[] = { F("kind"), F("name"), F("valuesKey"),
@@ -3578,7 +3582,7 @@ static void apply_helmchart(struct hrjob *j)
 				.resource = "helmcharts", .name = name };
 	struct kube_opts o = KUBE_OPTS_INIT;
 	static const char *const keep[] = { "chart", "version", "interval", "reconcileStrategy",
-					    "valuesFiles", "ignoreMissingValuesFiles" };
+					    "valuesFiles", "ignoreMissingValuesFiles", "verify" };
 
 	if (!sns || !*sns)
 		sns = j->rc->obj->ns;

@@ -636,7 +636,6 @@ static void got_proxy(int r, const cJSON *obj, const struct op_err *err, void *p
 static void got_keys(int r, const cJSON *obj, const struct op_err *err, void *payload)
 {
 	struct ocijob *j = payload;
-	const cJSON *data = yj_get(obj, "/data"), *it;
 	char msg[1024];
 
 	j->keys_read = true;
@@ -647,14 +646,7 @@ static void got_keys(int r, const cJSON *obj, const struct op_err *err, void *pa
 		fail(j, "VerificationError", msg, false);
 		return;
 	}
-	j->keys = xcalloc((size_t)cJSON_GetArraySize(data) + 1, sizeof(*j->keys));
-	cJSON_ArrayForEach(it, data)
-		if (str_endswith(it->string, ".pub")) {
-			char *v = secret_value(obj, it->string);
-
-			if (v)
-				j->keys[j->n_keys++] = v;
-		}
+	j->n_keys = secret_cosign_keys(obj, &j->keys);
 	if (!j->n_keys) {
 		snprintf(msg, sizeof(msg), "failed to verify the signature using provider 'cosign': "
 			 "secret '%s/%s' has no public key (a key ending in .pub)", j->ns,

@@ -104,3 +104,24 @@ int secret_proxy_read(int r, const cJSON *secret, const struct op_err *err, cons
 	*ret_pass = secret_value(secret, "password");
 	return 0;
 }
+
+size_t secret_cosign_keys(const cJSON *secret, char ***ret)
+{
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(secret, "data"), *it;
+	char **keys = xcalloc((size_t)cJSON_GetArraySize(data) + 1, sizeof(*keys));
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, data)
+		if (str_endswith(it->string, ".pub")) {
+			char *v = secret_value(secret, it->string);
+
+			if (v)
+				keys[n++] = v;
+		}
+	if (!n) {
+		free(keys);
+		keys = NULL;
+	}
+	*ret = keys;
+	return n;
+}

@@ -40,4 +40,12 @@ int secret_proxy_read(int r, const cJSON *secret, const struct op_err *err, cons
 		      const char *name, char **ret_url, char **ret_user, char **ret_pass, char *msg,
 		      size_t n);
 
+/*
+ * spec.verify.secretRef's Secret: every value whose key ends ".pub" is a
+ * cosign public key (Flux's rule).  Returns how many, stored in *ret (a
+ * malloc'd array of malloc'd strings, NULL-terminated); 0 with *ret NULL
+ * when none.
+ */
+size_t secret_cosign_keys(const cJSON *secret, char ***ret);
+
 #endif

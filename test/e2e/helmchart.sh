@@ -240,6 +240,111 @@ check "the release's chart version is helm-controller's" same "chart" bash -c \
 check "the ConfigMap has the merged values and the release's own" bash -c \
 	"kubectl get configmap -n $NS web-app -o jsonpath='{.data.color} {.data.size}' | grep -qx 'red 3'"
 
+# ------------------------------------------------------------ charts from an OCI HelmRepository
+# `helm push`ed to the registry (plain HTTP: insecure on both sides, as Flux needs it) and to
+# the registry that wants basic auth; one version signed with the real cosign.
+[ -x "$COSIGN" ] || bash "$repo/test/cluster/build.sh" oci >&2
+OR=$NAME-$$
+mkdir -p "$W/oci/ocichart/templates" "$W/pkg"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-oci}\ndata: {v: {{ .Chart.Version | quote }}, c: {{ .Values.color | quote }}}\n' \
+	>"$W/oci/ocichart/templates/cm.yaml"
+printf 'color: blue\n' >"$W/oci/ocichart/values.yaml"
+printf 'color: green\n' >"$W/oci/ocichart/values-extra.yaml"
+ocipush() { # VERSION [HOST]
+	printf 'apiVersion: v2\nname: ocichart\nversion: %s\n' "$1" >"$W/oci/ocichart/Chart.yaml"
+	{ [ -f "$W/pkg/ocichart-$1.tgz" ] || h package -d "$W/pkg" "$W/oci/ocichart" >/dev/null; } &&
+		h push "$W/pkg/ocichart-$1.tgz" "oci://${2:-$REGISTRY_HOST}/$OR" --plain-http >/dev/null 2>&1
+}
+check "helm push: ocichart 0.1.0, 0.2.0, 1.0.0-rc.1 and 0.3.0+build.1 to the registry" bash -c \
+	"$(declare -f h ocipush); HELM='$HELM' KUBECONFIG='$KUBECONFIG' W='$W' OR='$OR' REGISTRY_HOST='$REGISTRY_HOST';
+	 ocipush 0.1.0 && ocipush 0.2.0 && ocipush 1.0.0-rc.1 && ocipush 0.3.0+build.1"
+check "helm push: ocichart 0.1.0 to the registry with basic auth" bash -c \
+	"$(declare -f h ocipush); HELM='$HELM' KUBECONFIG='$KUBECONFIG' W='$W' OR='$OR';
+	 '$HELM' registry login '$REGISTRY_AUTH_HOST' --insecure -u '$REGISTRY_USER' -p '$REGISTRY_PASSWORD' >/dev/null 2>&1;
+	 ocipush 0.1.0 '$REGISTRY_AUTH_HOST'"
+export COSIGN_PASSWORD=""
+(cd "$W/oci" && "$COSIGN" generate-key-pair >/dev/null 2>&1)
+dsig=$(curl -fsSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$REGISTRY_URL/v2/$OR/ocichart/manifests/0.1.0" |
+	tr -d '\r' | sed -n 's/^Docker-Content-Digest: //Ip')
+check "cosign signs ocichart 0.1.0" "$COSIGN" sign --key "$W/oci/cosign.key" --tlog-upload=false \
+	--allow-http-registry --allow-insecure-registry --yes "$REGISTRY_HOST/$OR/ocichart@$dsig"
+for ns in "$NS" "$NSF"; do
+	k create secret generic cosign-pub -n "$ns" --from-file=cosign.pub="$W/oci/cosign.pub" >/dev/null
+	k create secret generic regauth -n "$ns" --from-literal=username="$REGISTRY_USER" \
+		--from-literal=password="$REGISTRY_PASSWORD" >/dev/null
+	k create secret generic regbad -n "$ns" --from-literal=username="$REGISTRY_USER" \
+		--from-literal=password=not-the-password >/dev/null
+done
+both <<YAML
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: oci, namespace: "@NS@"}
+spec: {interval: 10m, type: oci, url: "oci://$REGISTRY_HOST/$OR", insecure: true}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: oci-auth, namespace: "@NS@"}
+spec: {interval: 10m, type: oci, url: "oci://$REGISTRY_AUTH_HOST/$OR", insecure: true, secretRef: {name: regauth}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmRepository
+metadata: {name: oci-bad, namespace: "@NS@"}
+spec: {interval: 10m, type: oci, url: "oci://$REGISTRY_AUTH_HOST/$OR", insecure: true, secretRef: {name: regbad}}
+YAML
+hc oci-range HelmRepository oci ocichart "version: 0.x"
+hc oci-latest HelmRepository oci ocichart
+hc oci-pre HelmRepository oci ocichart "version: '>=1.0.0-0'"
+hc oci-exact HelmRepository oci ocichart "version: 0.1.0"
+hc oci-vf HelmRepository oci ocichart "version: 0.2.x, valuesFiles: [values.yaml, values-extra.yaml]"
+hc oci-missing HelmRepository oci ocichart "version: 9.x"
+hc oci-auth HelmRepository oci-auth ocichart "version: 0.1.0"
+hc oci-bad HelmRepository oci-bad ocichart "version: 0.1.0"
+hc oci-signed HelmRepository oci ocichart "version: 0.1.0, verify: {provider: cosign, secretRef: {name: cosign-pub}}"
+hc oci-unsigned HelmRepository oci ocichart "version: 0.2.0, verify: {provider: cosign, secretRef: {name: cosign-pub}}"
+for c in oci-range oci-latest oci-pre oci-exact oci-vf oci-missing oci-auth oci-signed; do
+	poll 90 agree "$c"
+	check "HelmChart $c (OCI): revision, chart name, values files and Ready agree with source-controller" \
+		same "HelmChart $c" view @NS@ "$c"
+done
+check "oci-range: 0.x picks 0.3.0+build.1 (the tag 0.3.0_build.1)" \
+	test "$(jpk helmchart oci-range '{.status.artifact.revision}')" = "0.3.0+build.1"
+sv() { k get helmchart -n "$1" "$2" -o jsonpath='{.status.conditions[?(@.type=="SourceVerified")].status}/{.status.conditions[?(@.type=="SourceVerified")].reason}/{.status.conditions[?(@.type=="SourceVerified")].message}'; }
+check "oci-signed: SourceVerified as source-controller's (True, verified signature of version 0.1.0)" \
+	bash -c "$(declare -f k sv same norm); KUBECTL='$KUBECTL' NS='$NS' NSF='$NSF' W='$W'; same SourceVerified sv @NS@ oci-signed && grep -q 'True/Succeeded/verified signature of version 0.1.0' '$W/cflux.out'"
+conds() { # NS NAME: Ready's status and reason, BuildFailed's reason, SourceVerified's status
+	k get helmchart -n "$1" "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}/{.status.conditions[?(@.type=="BuildFailed")].reason}/{.status.conditions[?(@.type=="SourceVerified")].status}'
+}
+# conds_are NAME WANT: both sides show WANT (printed when they do not).
+conds_are() {
+	local a b
+	a=$(conds "$NS" "$1") b=$(conds "$NSF" "$1")
+	[ "$a" = "$2" ] && [ "$b" = "$2" ] && return 0
+	echo "# $1: cflux '$a', source-controller '$b', want '$2'"
+	return 1
+}
+poll 60 conds_are oci-unsigned False/VerificationError/ChartVerificationError/False >/dev/null
+check "oci-unsigned: Ready=False VerificationError, BuildFailed ChartVerificationError, SourceVerified=False, as source-controller" \
+	conds_are oci-unsigned False/VerificationError/ChartVerificationError/False
+# Flux marks AuthenticationFailed, then writes it over as Unknown (an error that is no BuildError).
+poll 60 conds_are oci-bad False/Unknown// >/dev/null
+check "oci-bad: a refused password is Ready=False Unknown, as source-controller says" \
+	conds_are oci-bad False/Unknown//
+check "oci-bad: the message says the login failed" bash -c \
+	"kubectl get helmchart -n $NS oci-bad -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}' | grep -q '^unknown build error: failed to login to OCI registry: '"
+check "HelmChart oci-vf: cflux's package renders as source-controller's (helm template)" \
+	bash -c "diff <($(declare -f k artifact render h); KUBECTL='$KUBECTL' HELM='$HELM' KUBECONFIG='$KUBECONFIG'; render '$W/flux-data' '$NSF' oci-vf) \
+		<($(declare -f k artifact render h); KUBECTL='$KUBECTL' HELM='$HELM' KUBECONFIG='$KUBECONFIG'; render '$OP_DATA' '$NS' oci-vf) | head -20 | sed 's/^/# /'; exit \${PIPESTATUS[0]}"
+check "oci-exact: the stored chart is the pushed package, byte for byte" \
+	cmp "$(artifact "$OP_DATA" "$NS" oci-exact)" "$W/pkg/ocichart-0.1.0.tgz"
+# A new version in range is picked up by both.
+check "helm push: ocichart 0.4.0" bash -c \
+	"$(declare -f h ocipush); HELM='$HELM' KUBECONFIG='$KUBECONFIG' W='$W' OR='$OR' REGISTRY_HOST='$REGISTRY_HOST'; ocipush 0.4.0"
+for ns in "$NS" "$NSF"; do
+	k annotate helmchart -n "$ns" oci-range --overwrite reconcile.fluxcd.io/requestedAt="$(date +%s%N)" >/dev/null
+done
+ocibumped() { [ "$(jpk helmchart oci-range '{.status.artifact.revision}')" = 0.4.0 ] && agree oci-range; }
+check "a new version in range: oci-range moves to 0.4.0 on both sides, alike" poll 60 ocibumped
+
 if [ "$FAILED" -gt 0 ]; then
 	echo "# source-controller log (tail):"
 	tail -n 20 "$W/source-controller.log" | sed 's/^/# /'

@@ -24,7 +24,8 @@ check "operator started" start_operator
 PUB=$HELM_DIR/$NS
 PRIV=$HELM_DIR/private/$NS
 mkdir -p "$PUB" "$PRIV" "$W/chart/templates"
-trap 'rm -rf "$PUB" "$PRIV"; e2e_cleanup' EXIT
+TLSD=$HELM_DIR/private/$NS-tls
+trap 'rm -rf "$PUB" "$PRIV" "$TLSD"; e2e_cleanup' EXIT
 # package DIR VERSION: hello-VERSION.tgz into DIR, and DIR's index.yaml again
 package() {
 	printf 'apiVersion: v2\nname: hello\nversion: %s\nappVersion: "1.0"\n' "$2" >"$W/chart/Chart.yaml"
@@ -215,6 +216,27 @@ printf 'apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata: {nam
 	k apply -f - >/dev/null
 check "a GitRepository sourceRef that does not exist: SourceUnavailable naming it" poll 30 \
 	ready_msg_has helmchart gitchart SourceUnavailable 'gitrepositories.source.toolkit.fluxcd.io "g" not found'
+
+# HTTPS (the test CA in certSecretRef) with basic auth; the index's chart URLs are relative.
+mkdir -p "$TLSD"
+printf 'apiVersion: v2\nname: hello\nversion: 0.5.0\n' >"$W/chart/Chart.yaml"
+"$HELM" package "$W/chart" -d "$TLSD" >/dev/null && "$HELM" repo index "$TLSD"
+k create secret generic helm-ca -n "$NS" --from-file=ca.crt="$TEST_CA" >/dev/null
+helmrepo https "$HELM_HTTPS_URL/private/$NS-tls" "secretRef:" "  name: helm-auth" \
+	"certSecretRef:" "  name: helm-ca"
+check "HTTPS repository (certSecretRef's CA, basic auth) Ready" poll 30 is_ready helmrepository https \
+	True Succeeded
+check "HTTPS revision" test "$(rev https)" = "$(file_rev "$TLSD/index.yaml")"
+helmchart httpschart https "0.x"
+check "chart over HTTPS with basic auth (a relative chart URL)" poll 30 is_ready helmchart httpschart \
+	True ChartPullSucceeded
+check "the HTTPS chart is the server's bytes" bash -c "
+	$(declare -f art_curl); art_curl '$W/tls.tgz' '$(jpk helmchart httpschart '{.status.artifact.url}')' &&
+	cmp '$W/tls.tgz' '$TLSD/hello-0.5.0.tgz'"
+helmrepo noca "$HELM_HTTPS_URL/private/$NS-tls" "secretRef:" "  name: helm-auth"
+check "HTTPS without the CA: Ready=False naming the certificate" poll 30 bash -c "
+	m=\$(kubectl get helmrepository -n $NS noca -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].message}')
+	case \$m in *certificate*) ;; *) echo \"\$m\"; exit 1 ;; esac"
 
 # Deletion removes the artifacts.
 k delete helmrepository -n "$NS" open --wait=true --timeout=30s >/dev/null 2>&1

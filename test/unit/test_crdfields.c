@@ -157,20 +157,28 @@ static const char *const helmrepo_consumed[] = {
 	"passCredentials", "interval", "timeout", "suspend", NULL,
 };
 static const struct inert helmrepo_inert[] = {
-	{ "provider", "type oci only: the cloud login for OCI charts, which Flux keeps out of "
-		      "the HelmRepository (the HelmChart pulls them)" },
-	{ "insecure", "type oci only, as provider" },
+	{ "provider", "type oci only: read by the HelmChart that pulls from it (refused there "
+		      "without a secretRef)" },
+	{ "insecure", "type oci only: read by the HelmChart that pulls from it" },
 	{ "accessFrom", "provisional in Flux's API and not implemented by source-controller" },
 	{ NULL, NULL },
 };
 
 static const char *const hc_consumed[] = {
 	"chart", "version", "sourceRef", "sourceRef/kind", "sourceRef/name", "interval",
-	"valuesFiles", "ignoreMissingValuesFiles", "reconcileStrategy", "suspend", NULL,
+	"valuesFiles", "ignoreMissingValuesFiles", "reconcileStrategy", "suspend", "verify",
+	"verify/provider", "verify/secretRef", "verify/secretRef/name", NULL,
 };
 static const struct refusal hc_refused[] = {
-	{ "verify", "{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
-	  "\"verify\":{\"provider\":\"cosign\"}}", NULL },
+	{ "verify/provider", "{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
+	  "\"verify\":{\"provider\":\"notation\",\"secretRef\":{\"name\":\"k\"}}}",
+	  "spec.verify.provider 'notation'" },
+	{ "verify/secretRef", "{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
+	  "\"verify\":{\"provider\":\"cosign\"}}", "keyless verification" },
+	{ "verify/matchOIDCIdentity",
+	  "{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
+	  "\"verify\":{\"provider\":\"cosign\",\"matchOIDCIdentity\":[{\"issuer\":\"i\","
+	  "\"subject\":\"s\"}]}}", "keyless verification" },
 	{ NULL, NULL, NULL },
 };
 static const struct inert hc_inert[] = {
@@ -183,6 +191,8 @@ static const char *const hc_served[] = {
 	"\"valuesFiles\":[\"values.yaml\",\"prod.yaml\"],\"reconcileStrategy\":\"Revision\"}",
 	"{\"sourceRef\":{\"kind\":\"Bucket\",\"name\":\"b\"},"
 	"\"ignoreMissingValuesFiles\":true}",
+	"{\"sourceRef\":{\"kind\":\"HelmRepository\",\"name\":\"r\"},"
+	"\"verify\":{\"provider\":\"cosign\",\"secretRef\":{\"name\":\"k\"}}}",
 	NULL,
 };
 
@@ -191,7 +201,8 @@ static const char *const hr_consumed[] = {
 	"chart/spec/sourceRef/apiVersion", "chart/spec/sourceRef/kind",
 	"chart/spec/sourceRef/name", "chart/spec/sourceRef/namespace", "chart/spec/interval",
 	"chart/spec/reconcileStrategy", "chart/spec/valuesFiles",
-	"chart/spec/ignoreMissingValuesFiles", "chartRef", "chartRef/apiVersion",
+	"chart/spec/ignoreMissingValuesFiles", "chart/spec/verify", "chart/spec/verify/provider",
+	"chart/spec/verify/secretRef", "chart/spec/verify/secretRef/name", "chartRef", "chartRef/apiVersion",
 	"chartRef/kind", "chartRef/name", "chartRef/namespace", "interval", "timeout",
 	"suspend", "releaseName", "targetNamespace", "storageNamespace", "serviceAccountName",
 	"maxHistory", "dependsOn", "dependsOn[]/name", "dependsOn[]/namespace", "install",

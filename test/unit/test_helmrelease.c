@@ -93,6 +93,10 @@ TEST(unsupported_fields_are_named)
 		       "\"Secret\",\"name\":\"t\",\"literal\":true}]}",
 		       path));
 	ASSERT_STREQ(path, "spec.valuesFrom.literal");
-	ASSERT(refused("{\"chart\":{\"spec\":{\"chart\":\"c\",\"verify\":{}}}}", path));
-	ASSERT_STREQ(path, "spec.chart.spec.verify");
+	/* verify goes to the HelmChart; keyless identities are refused on the way. */
+	ASSERT(!refused("{\"chart\":{\"spec\":{\"chart\":\"c\",\"verify\":{\"provider\":"
+			"\"cosign\",\"secretRef\":{\"name\":\"k\"}}}}}", path));
+	ASSERT(refused("{\"chart\":{\"spec\":{\"chart\":\"c\",\"verify\":{\"provider\":"
+		       "\"cosign\",\"matchOIDCIdentity\":[]}}}}", path));
+	ASSERT_STREQ(path, "spec.chart.spec.verify.matchOIDCIdentity");
 }
