@@ -76,8 +76,10 @@
  *                 messages ("packaged 'x' chart with version 'y' and
  *                 merged values files [a b]").
  *
- * Not as Flux: a remote dependency whose repository no HelmRepository of
- * the namespace names is refused (Flux downloads that index anonymously).
+ * A remote dependency whose repository no HelmRepository of the namespace
+ * names waits for that repository's index.yaml, downloaded anonymously as
+ * Flux does, then is planned like the others (plan_rest).  OCI
+ * dependencies (oci:// repositories) are refused by name.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +112,7 @@
 #define RECORDS 2
 #define LATEST "latest.tar.gz"
 #define MAX_CHART_SIZE ((uint64_t)10 << 20)
+#define MAX_INDEX_SIZE ((uint64_t)50 << 20) /* as a HelmRepository's */
 #define MAX_VALUES_FILE ((size_t)5 << 20)
 
 /* A HelmRepository of the namespace, as a remote dependency may need it. */
@@ -126,7 +129,12 @@ struct dep_fetch {
 	char *version; /* the version picked */
 	char *url;     /* the chart's URL */
 	char *path;    /* where it is downloaded */
-	const struct repo_snap *repo;
+	size_t repo;   /* its repository in hcjob.repos */
+};
+
+/* A remote dependency whose URL no HelmRepository names: planned once its index is here. */
+struct dep_later {
+	char *key, *name, *version, *repository;
 };
 
 struct hcjob {
@@ -171,6 +179,10 @@ struct hcjob {
 	size_t nrepos;
 	struct dep_fetch *fetch;
 	size_t nfetch, next_fetch;
+	struct dep_later *later;  /* their indexes downloaded anonymously, as Flux does */
+	size_t nlater;
+	char **anon;              /* those repositories' URLs, each once */
+	size_t nanon, next_anon;
 	/* the build */
 	char *cv_name, *cv_version;
 	bool up_to_date, packaged;
@@ -242,6 +254,16 @@ static void job_release(void *job)
 		free(j->fetch[i].path);
 	}
 	free(j->fetch);
+	for (i = 0; i < j->nlater; i++) {
+		free(j->later[i].key);
+		free(j->later[i].name);
+		free(j->later[i].version);
+		free(j->later[i].repository);
+	}
+	free(j->later);
+	for (i = 0; i < j->nanon; i++)
+		free(j->anon[i]);
+	free(j->anon);
 	free(j->cv_name);
 	free(j->cv_version);
 	cJSON_Delete(j->result_vf);
@@ -1362,36 +1384,63 @@ static int add_local_dep(struct hcjob *j, const char *root, const char *chart_re
 	return 0;
 }
 
-/* A remote dependency: its version from the index of the HelmRepository with its URL. */
-static int plan_remote_dep(struct hcjob *j, const struct helm_dependency *d)
+/* Keep a dependency whose repository no HelmRepository names for after its index is here. */
+static void plan_later(struct hcjob *j, const char *key, const char *name, const char *version,
+		       const char *repository, size_t ulen)
 {
-	const char *key = *d->alias ? d->alias : d->name;
-	size_t ulen = strlen(d->repository), i;
+	struct dep_later *l;
+	size_t i;
+
+	j->later = xrealloc(j->later, xalloc__mul(j->nlater + 1, sizeof(*j->later)));
+	l = &j->later[j->nlater++];
+	l->key = xstrdup(key);
+	l->name = xstrdup(name);
+	l->version = xstrdup(version);
+	l->repository = xstrdup(repository);
+	for (i = 0; i < j->nanon; i++)
+		if (strlen(j->anon[i]) == ulen && !strncmp(j->anon[i], repository, ulen))
+			return;
+	j->anon = xrealloc(j->anon, xalloc__mul(j->nanon + 1, sizeof(*j->anon)));
+	j->anon[j->nanon++] = xstrndup(repository, ulen);
+}
+
+/*
+ * A remote dependency: its version from the index of the HelmRepository
+ * with its URL; without one, from the repository's own index fetched
+ * anonymously (Flux's namespacedChartRepositoryCallback), planned again
+ * once that is here (`later` false then).
+ */
+static int plan_remote_dep(struct hcjob *j, const char *key, const char *dname,
+			   const char *dversion, const char *repository, bool later)
+{
+	size_t ulen = strlen(repository), i;
 	struct dep_fetch *f;
 	char *name = NULL, *version = NULL, *url = NULL;
 	int r;
 
-	while (ulen && d->repository[ulen - 1] == '/')
+	while (ulen && repository[ulen - 1] == '/')
 		ulen--;
-	if (!str_startswith(d->repository, "http://") && !str_startswith(d->repository, "https://"))
+	if (!str_startswith(repository, "http://") && !str_startswith(repository, "https://"))
 		return op_err_set(&j->err, -EINVAL, "failed to add remote dependency '%s': the url "
-				  "scheme is not supported: %s", key, d->repository);
+				  "scheme is not supported: %s", key, repository);
 	for (i = 0; i < j->nrepos; i++)
-		if (strlen(j->repos[i].url) == ulen && !strncmp(j->repos[i].url, d->repository, ulen))
+		if (strlen(j->repos[i].url) == ulen && !strncmp(j->repos[i].url, repository, ulen))
 			break;
+	if (i == j->nrepos && later) {
+		plan_later(j, key, dname, dversion, repository, ulen);
+		return 0;
+	}
 	if (i == j->nrepos)
 		return op_err_set(&j->err, -ENOENT, "failed to add remote dependency '%s': no "
-				  "HelmRepository in namespace '%s' has the URL '%.*s' (cflux "
-				  "resolves remote dependencies through HelmRepositories)", key,
-				  j->ns, (int)ulen, d->repository);
+				  "index for '%.*s'", key, (int)ulen, repository);
 	if (!j->repos[i].index_path)
 		return op_err_set(&j->err, -ENOENT, "failed to add remote dependency '%s': "
 				  "HelmRepository '%s' has no artifact", key, j->repos[i].name);
-	r = index_pick(j, j->repos[i].index_path, j->repos[i].url, d->name,
-		       *d->version ? d->version : "*", &name, &version, &url);
+	r = index_pick(j, j->repos[i].index_path, j->repos[i].url, dname,
+		       *dversion ? dversion : "*", &name, &version, &url);
 	if (r < 0) {
-		op_err_prefix(&j->err, "failed to get chart '%s' version '%s' from '%s'", d->name,
-			      d->version, d->repository);
+		op_err_prefix(&j->err, "failed to get chart '%s' version '%s' from '%s'", dname,
+			      dversion, repository);
 		free(name);
 		free(version);
 		free(url);
@@ -1404,7 +1453,7 @@ static int plan_remote_dep(struct hcjob *j, const struct helm_dependency *d)
 	f->version = version;
 	f->url = url;
 	f->path = xasprintf("%s/dependency-%zu.tgz", j->tmp, j->nfetch);
-	f->repo = &j->repos[i];
+	f->repo = i;
 	j->nfetch++;
 	return 0;
 }
@@ -1506,14 +1555,15 @@ static void build(void *job)
 		if (!*d->repository || str_startswith(d->repository, "file://"))
 			j->r = add_local_dep(j, src, clean, d);
 		else
-			j->r = plan_remote_dep(j, d);
+			j->r = plan_remote_dep(j, *d->alias ? d->alias : d->name, d->name,
+					       d->version, d->repository, true);
 	}
 	helm_missing_deps_free(missing, nmissing);
 	if (j->r < 0) {
 		build_err(j, "DependencyBuildError", false);
 		goto out;
 	}
-	if (!j->nfetch)
+	if (!j->nfetch && !j->nlater)
 		package(j);
 out:
 	cJSON_Delete(merged);
@@ -1583,9 +1633,87 @@ static void fetch_next(struct hcjob *j)
 		return;
 	}
 	f = &j->fetch[j->next_fetch];
-	helm_get_init(&j->get, j->rc, f->repo->spec, f->url, f->path, MAX_CHART_SIZE,
+	helm_get_init(&j->get, j->rc, j->repos[f->repo].spec, f->url, f->path, MAX_CHART_SIZE,
 		      j->timeout_ms, dep_downloaded);
 	helm_get_start(&j->get);
+}
+
+/* The dependencies that waited for their repository's index, on the thread pool. */
+static void plan_rest(void *job)
+{
+	struct hcjob *j = job;
+	size_t i;
+
+	for (i = 0; i < j->nlater && j->r == 0; i++)
+		j->r = plan_remote_dep(j, j->later[i].key, j->later[i].name, j->later[i].version,
+				       j->later[i].repository, false);
+	if (j->r < 0)
+		build_err(j, "DependencyBuildError", false);
+}
+
+static void planned(struct rc *rc, int status)
+{
+	struct hcjob *j = rc->job;
+
+	if (status < 0)
+		fail(j, "DependencyBuildError", "the dependencies' planning was cancelled", false);
+	else if (j->r < 0)
+		fail(j, j->reason, j->err.msg, j->stall);
+	else
+		fetch_next(j);
+}
+
+static void anon_next(struct hcjob *j);
+
+static void anon_downloaded(struct helm_get *g, int r, const char *reason, const char *why)
+{
+	struct hcjob *j = (struct hcjob *)((char *)g - offsetof(struct hcjob, get));
+	const char *url = j->anon[j->next_anon];
+	struct repo_snap *s;
+	char *msg;
+
+	(void)reason;
+	if (r < 0 || g->status != 200) {
+		msg = xasprintf("dependency build error: failed to add remote dependency: failed to "
+				"fetch index of '%s': %s", url, why);
+		fail(j, "DependencyBuildError", msg, false);
+		free(msg);
+		return;
+	}
+	j->repos = xrealloc(j->repos, xalloc__mul(j->nrepos + 1, sizeof(*j->repos)));
+	s = &j->repos[j->nrepos++];
+	s->url = xstrdup(url);
+	s->name = xstrdup(url);
+	s->index_path = xstrdup(g->path);
+	s->spec = cJSON_CreateObject();
+	cJSON_AddStringToObject(s->spec, "url", url);
+	helm_get_release(&j->get);
+	j->next_anon++;
+	anon_next(j);
+}
+
+/* Each unnamed repository's index.yaml, anonymously (Flux's shim HelmRepository). */
+static void anon_next(struct hcjob *j)
+{
+	cJSON *spec;
+	char *url, *path;
+
+	if (j->next_anon == j->nanon) {
+		if (rc_work(j->rc, plan_rest, planned) < 0)
+			fail(j, "DependencyBuildError", "cannot queue the dependencies' planning",
+			     false);
+		return;
+	}
+	spec = cJSON_CreateObject();
+	cJSON_AddStringToObject(spec, "url", j->anon[j->next_anon]);
+	url = xasprintf("%s/index.yaml", j->anon[j->next_anon]);
+	path = xasprintf("%s/index-%zu.yaml", j->tmp, j->next_anon);
+	helm_get_init(&j->get, j->rc, spec, url, path, MAX_INDEX_SIZE, j->timeout_ms,
+		      anon_downloaded);
+	helm_get_start(&j->get);
+	cJSON_Delete(spec);
+	free(url);
+	free(path);
 }
 
 static void built(struct rc *rc, int status)
@@ -1598,6 +1726,8 @@ static void built(struct rc *rc, int status)
 		fail(j, j->reason, j->err.msg, j->stall);
 	else if (j->up_to_date || j->rel)
 		succeed(j);
+	else if (j->nlater)
+		anon_next(j);
 	else
 		fetch_next(j);
 }

@@ -5,10 +5,11 @@
 # NSF, built by test/cluster/build.sh flux-helm, run out of cluster), from
 # the same Git repository, bucket and Helm server (TAP).
 #
-# The repository holds a chart directory with three dependencies: one
-# already in charts/, one local (file://../lib) and one remote (from the
-# Helm server, resolved through the namespace's HelmRepository with that
-# URL), plus values files at the root and in the chart.  Per HelmChart,
+# The repository holds a chart directory with four dependencies: one
+# already in charts/, one local (file://../lib) and two remote (from the
+# Helm server: one resolved through the namespace's HelmRepository with
+# that URL, one from a directory no HelmRepository names, whose index both
+# fetch anonymously), plus values files at the root and in the chart.  Per HelmChart,
 # both sides must agree on the revision (the chart version, with
 # "+<12 hex>" under reconcileStrategy Revision and "+<generation>" with
 # valuesFiles), observedChartName, observedValuesFiles and Ready's status,
@@ -16,7 +17,8 @@
 # `helm template`.  Then: a commit that changes no chart version rebuilds
 # nothing (ChartVersion), a version bump is picked up by both, a missing
 # values file stalls both alike, and a HelmRelease whose chart.spec names
-# the GitRepository installs the same manifest on both sides.
+# the GitRepository installs the same manifest on both sides.  Last,
+# charts from an OCI HelmRepository (`helm push`ed; basic auth; cosign).
 set -u
 
 NAME=helmchart
@@ -37,7 +39,7 @@ NSF=$NS-flux
 OBJ="python3 $repo/test/cluster/objstore.py"
 k create namespace "$NS" >/dev/null
 k create namespace "$NSF" >/dev/null
-trap 'e2e_cleanup; flux_stop; $OBJ s3 rmbucket "$NS" >/dev/null 2>&1; rm -rf "$HELM_DIR/$NS"; k delete namespace "$NSF" --wait=false >/dev/null 2>&1' EXIT
+trap 'e2e_cleanup; flux_stop; $OBJ s3 rmbucket "$NS" >/dev/null 2>&1; rm -rf "$HELM_DIR/$NS" "$HELM_DIR/$NS-anon"; k delete namespace "$NSF" --wait=false >/dev/null 2>&1' EXIT
 check "operator started" start_operator
 check "Flux's source-controller and helm-controller started" flux_start "$NSF" source helm
 h() { "$HELM" --kubeconfig "$KUBECONFIG" "$@"; }
@@ -58,6 +60,13 @@ data:
 EOF
 check "the remote dependency packaged and indexed on the Helm server" bash -c \
 	"'$HELM' package -d '$PUB' '$W/hello' >/dev/null && '$HELM' repo index '$PUB' --url '$HELM_URL/$NS'"
+# A repository no HelmRepository names: both fetch its index anonymously.
+ANON=$HELM_DIR/$NS-anon
+mkdir -p "$ANON" "$W/anon/templates"
+printf 'apiVersion: v2\nname: anon\nversion: 0.4.2\n' >"$W/anon/Chart.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-anon}\n' >"$W/anon/templates/cm.yaml"
+check "a dependency on a Helm server directory no HelmRepository names" bash -c \
+	"'$HELM' package -d '$ANON' '$W/anon' >/dev/null && '$HELM' repo index '$ANON'"
 
 # The Git repository.
 S=$W/src
@@ -76,6 +85,9 @@ dependencies:
 - name: hello
   version: 1.x
   repository: $HELM_URL/$NS/
+- name: anon
+  version: ~0.4.0
+  repository: $HELM_URL/$NS-anon
 EOF
 printf 'color: blue\nsize: 1\nnested: {a: 1, b: 2}\n' >"$S/charts/app/values.yaml"
 printf 'color: green\n' >"$S/charts/app/values-extra.yaml"
@@ -187,8 +199,8 @@ for c in app app-vf app-vf-missing bkt-app remote-vf; do
 		bash -c "diff <($(declare -f k artifact render h); KUBECTL='$KUBECTL' HELM='$HELM' KUBECONFIG='$KUBECONFIG'; render '$W/flux-data' '$NSF' '$c') \
 			<($(declare -f k artifact render h); KUBECTL='$KUBECTL' HELM='$HELM' KUBECONFIG='$KUBECONFIG'; render '$OP_DATA' '$NS' '$c') | head -20 | sed 's/^/# /'; exit \${PIPESTATUS[0]}"
 done
-check "the package holds the three dependencies, the aliased one by its alias" bash -c \
-	"tar tzf '$(artifact "$OP_DATA" "$NS" app)' | grep -c '^app/charts/\(sub\|library\|hello\)/Chart.yaml\$' | grep -qx 3"
+check "the package holds the four dependencies, the aliased one by its alias" bash -c \
+	"tar tzf '$(artifact "$OP_DATA" "$NS" app)' | grep -c '^app/charts/\(sub\|library\|hello\|anon\)/Chart.yaml\$' | grep -qx 4"
 
 # A commit that changes no chart version: ChartVersion rebuilds nothing; Revision does.
 d0=$(jpk helmchart app '{.status.artifact.digest}')
