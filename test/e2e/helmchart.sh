@@ -178,6 +178,13 @@ for c in app app-rev app-vf app-vf-missing app-vf-rev bkt-app remote-vf bad-vf; 
 	check "HelmChart $c: revision, chart name, values files and Ready agree with source-controller" \
 		same "HelmChart $c" view @NS@ "$c"
 done
+repoview() { # NS NAME: a HelmRepository as both must show it
+	k get helmrepository -n "$1" "$2" -o jsonpath='revision={.status.artifact.revision}
+ready={.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}
+message={.status.conditions[?(@.type=="Ready")].message}
+{"\n"}'
+}
+check "HelmRepository charts: revision and Ready as source-controller's" same "HelmRepository" repoview @NS@ charts
 check "app-rev: the version carries the commit's first 12 hex" \
 	test "$(jpk helmchart app-rev '{.status.artifact.revision}')" = "0.1.0+${SHA1:0:12}"
 check "bad-vf: Stalled with ValuesFilesError naming the file" bash -c \
@@ -318,6 +325,7 @@ for c in oci-range oci-latest oci-pre oci-exact oci-vf oci-missing oci-auth oci-
 	check "HelmChart $c (OCI): revision, chart name, values files and Ready agree with source-controller" \
 		same "HelmChart $c" view @NS@ "$c"
 done
+check "HelmRepository oci (type oci): no artifact, Ready as source-controller's" same "HelmRepository" repoview @NS@ oci
 check "oci-range: 0.x picks 0.3.0+build.1 (the tag 0.3.0_build.1)" \
 	test "$(jpk helmchart oci-range '{.status.artifact.revision}')" = "0.3.0+build.1"
 sv() { k get helmchart -n "$1" "$2" -o jsonpath='{.status.conditions[?(@.type=="SourceVerified")].status}/{.status.conditions[?(@.type=="SourceVerified")].reason}/{.status.conditions[?(@.type=="SourceVerified")].message}'; }
