@@ -78,8 +78,10 @@
  *
  * A remote dependency whose repository no HelmRepository of the namespace
  * names waits for that repository's index.yaml, downloaded anonymously as
- * Flux does, then is planned like the others (plan_rest).  OCI
- * dependencies (oci:// repositories) are refused by name.
+ * Flux does, then is planned like the others (plan_rest).  An oci://
+ * dependency is resolved and pulled on the loop like an OCI chart (the
+ * credentials of the namespace's OCI HelmRepository with that URL, if
+ * any).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +123,7 @@ struct repo_snap {
 	char *name;
 	char *index_path; /* its stored index (absolute), or NULL without an artifact */
 	cJSON *spec;
+	bool oci;         /* type oci: no index; its credentials serve oci:// dependencies */
 };
 
 /* A remote dependency to download. */
@@ -129,7 +132,8 @@ struct dep_fetch {
 	char *version; /* the version picked */
 	char *url;     /* the chart's URL */
 	char *path;    /* where it is downloaded */
-	size_t repo;   /* its repository in hcjob.repos */
+	size_t repo;   /* its repository in hcjob.repos (SIZE_MAX: none, an anonymous oci://) */
+	bool oci;      /* url is oci://<repository>/<name>; version the constraint until pulled */
 };
 
 /* A remote dependency whose URL no HelmRepository names: planned once its index is here. */
@@ -1405,6 +1409,41 @@ static void plan_later(struct hcjob *j, const char *key, const char *name, const
 }
 
 /*
+ * An oci:// dependency: resolved and pulled on the loop (fetch_next), with
+ * the credentials of the namespace's OCI HelmRepository of that URL, if
+ * any, else anonymously (Flux's OCIChartRepository for the URL).
+ */
+static int plan_oci_dep(struct hcjob *j, const char *key, const char *dname,
+			const char *dversion, const char *repository, size_t ulen)
+{
+	struct dep_fetch *f;
+	struct oci_ref ref;
+	struct op_err e = OP_ERR_INIT;
+	size_t i;
+
+	j->fetch = xrealloc(j->fetch, xalloc__mul(j->nfetch + 1, sizeof(*j->fetch)));
+	f = &j->fetch[j->nfetch];
+	f->url = xasprintf("%.*s/%s", (int)ulen, repository, dname);
+	if (oci_ref_parse(f->url, true, &ref, &e) < 0 || ref.tag[0] || ref.digest[0]) {
+		op_err_set(&j->err, -EINVAL, "failed to add remote dependency '%s': invalid OCI "
+			   "reference '%s'%s%s", key, f->url, e.msg[0] ? ": " : "", e.msg);
+		free(f->url);
+		return -EINVAL;
+	}
+	f->key = xstrdup(key);
+	f->version = xstrdup(*dversion ? dversion : "*");
+	f->path = xasprintf("%s/dependency-%zu.tgz", j->tmp, j->nfetch);
+	f->oci = true;
+	f->repo = SIZE_MAX;
+	for (i = 0; i < j->nrepos; i++)
+		if (j->repos[i].oci && strlen(j->repos[i].url) == ulen &&
+		    !strncmp(j->repos[i].url, repository, ulen))
+			f->repo = i;
+	j->nfetch++;
+	return 0;
+}
+
+/*
  * A remote dependency: its version from the index of the HelmRepository
  * with its URL; without one, from the repository's own index fetched
  * anonymously (Flux's namespacedChartRepositoryCallback), planned again
@@ -1420,11 +1459,14 @@ static int plan_remote_dep(struct hcjob *j, const char *key, const char *dname,
 
 	while (ulen && repository[ulen - 1] == '/')
 		ulen--;
+	if (str_startswith(repository, "oci://"))
+		return plan_oci_dep(j, key, dname, dversion, repository, ulen);
 	if (!str_startswith(repository, "http://") && !str_startswith(repository, "https://"))
 		return op_err_set(&j->err, -EINVAL, "failed to add remote dependency '%s': the url "
 				  "scheme is not supported: %s", key, repository);
 	for (i = 0; i < j->nrepos; i++)
-		if (strlen(j->repos[i].url) == ulen && !strncmp(j->repos[i].url, repository, ulen))
+		if (!j->repos[i].oci && strlen(j->repos[i].url) == ulen &&
+		    !strncmp(j->repos[i].url, repository, ulen))
 			break;
 	if (i == j->nrepos && later) {
 		plan_later(j, key, dname, dversion, repository, ulen);
@@ -1454,6 +1496,7 @@ static int plan_remote_dep(struct hcjob *j, const char *key, const char *dname,
 	f->url = url;
 	f->path = xasprintf("%s/dependency-%zu.tgz", j->tmp, j->nfetch);
 	f->repo = i;
+	f->oci = false;
 	j->nfetch++;
 	return 0;
 }
@@ -1604,6 +1647,157 @@ static void pack(void *job)
 
 static void fetch_next(struct hcjob *j);
 
+/* ---- oci:// dependencies: one after the other, on the loop ---- */
+
+static void oci_dep_fail(struct hcjob *j, const struct dep_fetch *f, const char *what,
+			 const char *why)
+{
+	char *msg = xasprintf("dependency build error: failed to add remote dependency '%s': %s: "
+			      "%s", f->key, what, why);
+
+	oci_close(j);
+	fail(j, "DependencyBuildError", msg, false);
+	free(msg);
+}
+
+static void oci_dep_pulled(int r, struct oci_pull_result *res, const struct op_err *err,
+			   void *payload)
+{
+	struct hcjob *j = payload;
+	struct dep_fetch *f = &j->fetch[j->next_fetch];
+	char what[300];
+
+	oci_pull_result_release(res);
+	if (r < 0) {
+		snprintf(what, sizeof(what), "chart download of version '%s' failed", f->version);
+		oci_dep_fail(j, f, what, err ? err->msg : op_strerror(r));
+		return;
+	}
+	oci_close(j);
+	j->next_fetch++;
+	fetch_next(j);
+}
+
+static void oci_dep_pull(struct hcjob *j, struct dep_fetch *f)
+{
+	struct oci_pull_opts po = { 0 };
+	char tag[OCI_TAG_MAX + 1];
+	size_t i;
+	int r;
+
+	for (i = 0; f->version[i] && i < OCI_TAG_MAX; i++)
+		tag[i] = f->version[i] == '+' ? '_' : f->version[i];
+	tag[i] = '\0';
+	po.tag = tag;
+	po.layer_media_type = OCI_MT_HELM_CHART;
+	po.layer_path = f->path;
+	po.max_layer = MAX_CHART_SIZE;
+	r = oci_pull(j->oc, &po, oci_dep_pulled, j);
+	if (r < 0)
+		oci_dep_fail(j, f, "chart download failed", op_strerror(r));
+}
+
+static void oci_dep_tags(int r, const char *const *tags, size_t n, const struct op_err *err,
+			 void *payload)
+{
+	struct hcjob *j = payload;
+	struct dep_fetch *f = &j->fetch[j->next_fetch];
+	struct op_err e = OP_ERR_INIT;
+	char what[600], *tag = NULL;
+
+	snprintf(what, sizeof(what), "failed to get chart '%s' version '%s' from '%s'",
+		 strrchr(f->url, '/') + 1, f->version, f->url);
+	if (r < 0) {
+		oci_dep_fail(j, f, what, err ? err->msg : op_strerror(r));
+		return;
+	}
+	r = helmchart_oci_pick(tags, n, f->version, &tag, &e);
+	if (r == -ENODATA)
+		op_err_set(&e, r, "unable to locate any tags in provided repository: %s", f->url);
+	if (r < 0) {
+		oci_dep_fail(j, f, what, e.msg);
+		return;
+	}
+	free(f->version);
+	f->version = tag;
+	oci_dep_pull(j, f);
+}
+
+static void oci_dep_connect(struct hcjob *j, struct dep_fetch *f)
+{
+	struct oci_client_opts co = OCI_CLIENT_OPTS_INIT;
+	struct op_err e = OP_ERR_INIT;
+	const char *cfgs[1] = { j->o_config };
+	const cJSON *rs = f->repo != SIZE_MAX ? j->repos[f->repo].spec : NULL;
+	bool insecure = cJSON_IsTrue(yj_get(rs, "/insecure"));
+	struct oci_ref ref;
+	int r;
+
+	(void)oci_ref_parse(f->url, true, &ref, &e); /* checked when planned */
+	co.host = ref.host;
+	co.repo = ref.repo;
+	co.username = j->o_user;
+	co.password = j->o_pass;
+	co.docker_configs = j->o_config ? cfgs : NULL;
+	co.n_docker_configs = j->o_config ? 1 : 0;
+	co.insecure = insecure;
+	co.allow_http = insecure;
+	co.timeout_ms = j->timeout_ms;
+	co.user_agent = "cflux-source-controller";
+	r = oci_client_new(kube_client_loop(ctl_client(j->rc->ctl)), &co, &j->oc, &e);
+	if (r < 0) {
+		oci_dep_fail(j, f, "failed to create registry client", e.msg);
+		return;
+	}
+	if (exact_version(f->version)) {
+		oci_dep_pull(j, f);
+		return;
+	}
+	r = oci_tags_list(j->oc, oci_dep_tags, j);
+	if (r < 0)
+		oci_dep_tags(r, NULL, 0, NULL, j);
+}
+
+static void oci_dep_secret(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct hcjob *j = payload;
+	struct dep_fetch *f = &j->fetch[j->next_fetch];
+	char why[600];
+
+	if (r < 0) {
+		snprintf(why, sizeof(why), "failed to get authentication secret '%s/%s': %s", j->ns,
+			 yj_get_str(j->repos[f->repo].spec, "/secretRef/name"),
+			 err ? err->msg : op_strerror(r));
+		oci_dep_fail(j, f, "failed to get chart repository", why);
+		return;
+	}
+	j->o_config = secret_value(obj, ".dockerconfigjson");
+	if (!j->o_config) {
+		j->o_user = secret_value(obj, "username");
+		j->o_pass = secret_value(obj, "password");
+	}
+	oci_dep_connect(j, f);
+}
+
+static void oci_dep_start(struct hcjob *j, struct dep_fetch *f)
+{
+	const char *sec = f->repo != SIZE_MAX ?
+				  yj_get_str(j->repos[f->repo].spec, "/secretRef/name") :
+				  NULL;
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->ns, .name = sec };
+
+	free_secret(j->o_user);
+	free_secret(j->o_pass);
+	free_secret(j->o_config);
+	j->o_user = j->o_pass = j->o_config = NULL;
+	if (!sec || !*sec) {
+		oci_dep_connect(j, f);
+		return;
+	}
+	if (kube_get(ctl_client(j->rc->ctl), &ref, NULL, oci_dep_secret, j) < 0)
+		oci_dep_secret(-EIO, NULL, NULL, j);
+}
+
 static void dep_downloaded(struct helm_get *g, int r, const char *reason, const char *why)
 {
 	struct hcjob *j = (struct hcjob *)((char *)g - offsetof(struct hcjob, get));
@@ -1633,6 +1827,10 @@ static void fetch_next(struct hcjob *j)
 		return;
 	}
 	f = &j->fetch[j->next_fetch];
+	if (f->oci) {
+		oci_dep_start(j, f);
+		return;
+	}
 	helm_get_init(&j->get, j->rc, j->repos[f->repo].spec, f->url, f->path, MAX_CHART_SIZE,
 		      j->timeout_ms, dep_downloaded);
 	helm_get_start(&j->get);
@@ -1686,6 +1884,7 @@ static void anon_downloaded(struct helm_get *g, int r, const char *reason, const
 	s->name = xstrdup(url);
 	s->index_path = xstrdup(g->path);
 	s->spec = cJSON_CreateObject();
+	s->oci = false;
 	cJSON_AddStringToObject(s->spec, "url", url);
 	helm_get_release(&j->get);
 	j->next_anon++;
@@ -1818,8 +2017,7 @@ static void snapshot_repos(struct hcjob *j, struct ctl *repos)
 		struct repo_snap *s;
 		size_t ulen;
 
-		if (!streq(r->ns, j->ns) || !url ||
-		    streq_ptr(yj_get_str(r->json, "/spec/type"), "oci"))
+		if (!streq(r->ns, j->ns) || !url)
 			continue;
 		ulen = strlen(url);
 		while (ulen && url[ulen - 1] == '/')
@@ -1830,6 +2028,7 @@ static void snapshot_repos(struct hcjob *j, struct ctl *repos)
 		s->name = xstrdup(r->name);
 		s->index_path = path && storage_has(j->st, path) ? storage_abs(j->st, path) : NULL;
 		s->spec = cJSON_Duplicate(yj_get(r->json, "/spec"), 1);
+		s->oci = streq_ptr(yj_get_str(r->json, "/spec/type"), "oci");
 	}
 }
 

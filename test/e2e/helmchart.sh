@@ -365,6 +365,37 @@ done
 ocibumped() { [ "$(jpk helmchart oci-range '{.status.artifact.revision}')" = 0.4.0 ] && agree oci-range; }
 check "a new version in range: oci-range moves to 0.4.0 on both sides, alike" poll 60 ocibumped
 
+# A chart in Git whose dependencies come from the OCI HelmRepository's registry.
+mkdir -p "$S/charts/withoci/templates"
+cat >"$S/charts/withoci/Chart.yaml" <<YAML
+apiVersion: v2
+name: withoci
+version: 1.0.0
+dependencies:
+- name: ocichart
+  version: ~0.3.0
+  repository: oci://$REGISTRY_HOST/$OR
+- name: ocichart
+  version: 0.2.0
+  repository: oci://$REGISTRY_HOST/$OR/
+  alias: pinned
+YAML
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .Release.Name }}-withoci}\n' >"$S/charts/withoci/templates/cm.yaml"
+bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$S" >/dev/null
+for ns in "$NS" "$NSF"; do
+	k annotate gitrepository -n "$ns" src --overwrite reconcile.fluxcd.io/requestedAt="$(date +%s%N)" >/dev/null
+done
+hc oci-dep GitRepository src charts/withoci
+poll 90 agree oci-dep
+check "HelmChart oci-dep (oci:// dependencies, one aliased): revision and Ready agree with source-controller" \
+	same "HelmChart oci-dep" view @NS@ oci-dep
+check "HelmChart oci-dep: cflux's package renders as source-controller's (helm template)" \
+	bash -c "diff <($(declare -f k artifact render h); KUBECTL='$KUBECTL' HELM='$HELM' KUBECONFIG='$KUBECONFIG'; render '$W/flux-data' '$NSF' oci-dep) \
+		<($(declare -f k artifact render h); KUBECTL='$KUBECTL' HELM='$HELM' KUBECONFIG='$KUBECONFIG'; render '$OP_DATA' '$NS' oci-dep) | head -20 | sed 's/^/# /'; exit \${PIPESTATUS[0]}"
+check "oci-dep: the package holds ocichart 0.3.0+build.1 and 'pinned' 0.2.0" bash -c \
+	"f='$(artifact "$OP_DATA" "$NS" oci-dep)'; tar xzOf \"\$f\" withoci/charts/ocichart/Chart.yaml | grep -qx 'version: 0.3.0+build.1' &&
+	 tar xzOf \"\$f\" withoci/charts/pinned/Chart.yaml | grep -qx 'version: 0.2.0'"
+
 if [ "$FAILED" -gt 0 ]; then
 	echo "# source-controller log (tail):"
 	tail -n 20 "$W/source-controller.log" | sed 's/^/# /'
