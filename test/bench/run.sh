@@ -50,6 +50,7 @@ BIN=${BIN:-bin}
 OUT=$repo/build/bench
 mkdir -p "$OUT"
 . test/cluster/env.sh
+. test/cluster/lib.sh # free_ports
 log() { printf 'bench: %s\n' "$*" >&2; }
 
 now() { date +%s.%N; }
@@ -351,8 +352,9 @@ run_controllers() { # NAME: flux or cflux
 	if [ "$KIND" = helm ]; then push_chart; else gen_repo v1; fi
 	k create namespace "$ns" >/dev/null
 	k create namespace bench-apps >/dev/null
-	local port
-	port=$((20000 + RANDOM % 20000))
+	# Five ports the kernel says are free (a random range could collide).
+	local port p1 p2 p3 p4
+	read -r port p1 p2 p3 p4 <<<"$(free_ports 5)"
 	if [ "$name" = flux ] && [ "$KIND" = helm ]; then
 		[ -x "$SOURCE_CONTROLLER" ] && [ -x "$HELM_CONTROLLER" ] || bash test/cluster/build.sh flux-helm >&2
 		k apply --server-side --force-conflicts -f "$SOURCE_CONTROLLER_CRDS/" \
@@ -361,12 +363,12 @@ run_controllers() { # NAME: flux or cflux
 		mkdir -p "$OUT/flux-data"
 		RUNTIME_NAMESPACE=$ns start_bg "$OUT/source-controller.log" "$SOURCE_CONTROLLER" \
 			--storage-path="$OUT/flux-data" --storage-addr=127.0.0.1:$port \
-			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$((port + 1)) \
-			--health-addr=127.0.0.1:$((port + 2)) --enable-leader-election=false \
+			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$p1 \
+			--health-addr=127.0.0.1:$p2 --enable-leader-election=false \
 			--events-addr= --concurrent=10 --watch-all-namespaces=false
 		pids="source-controller:$BG_PID"
 		RUNTIME_NAMESPACE=$ns start_bg "$OUT/helm-controller.log" "$HELM_CONTROLLER" \
-			--metrics-addr=127.0.0.1:$((port + 3)) --health-addr=127.0.0.1:$((port + 4)) \
+			--metrics-addr=127.0.0.1:$p3 --health-addr=127.0.0.1:$p4 \
 			--enable-leader-election=false --events-addr= --concurrent=20 \
 			--watch-all-namespaces=false
 		pids="$pids helm-controller:$BG_PID"
@@ -379,12 +381,12 @@ run_controllers() { # NAME: flux or cflux
 		mkdir -p "$OUT/flux-data"
 		RUNTIME_NAMESPACE=$ns start_bg "$OUT/source-controller.log" "$SOURCE_CONTROLLER" \
 			--storage-path="$OUT/flux-data" --storage-addr=127.0.0.1:$port \
-			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$((port + 1)) \
-			--health-addr=127.0.0.1:$((port + 2)) --enable-leader-election=false \
+			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$p1 \
+			--health-addr=127.0.0.1:$p2 --enable-leader-election=false \
 			--events-addr= --concurrent=10 --watch-all-namespaces=false
 		pids="source-controller:$BG_PID"
 		RUNTIME_NAMESPACE=$ns start_bg "$OUT/kustomize-controller.log" "$KUSTOMIZE_CONTROLLER" \
-			--metrics-addr=127.0.0.1:$((port + 3)) --health-addr=127.0.0.1:$((port + 4)) \
+			--metrics-addr=127.0.0.1:$p3 --health-addr=127.0.0.1:$p4 \
 			--enable-leader-election=false --events-addr= --concurrent=20 \
 			--watch-all-namespaces=false
 		pids="$pids kustomize-controller:$BG_PID"
@@ -394,8 +396,8 @@ run_controllers() { # NAME: flux or cflux
 		rm -rf "$OUT/cflux-data"
 		RUNTIME_NAMESPACE=$ns start_bg "$OUT/cflux-operator.log" "$BIN/cflux-operator" \
 			--storage-path="$OUT/cflux-data" --storage-addr=127.0.0.1:$port \
-			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$((port + 1)) \
-			--health-addr=127.0.0.1:$((port + 2)) --enable-leader-election=false \
+			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$p1 \
+			--health-addr=127.0.0.1:$p2 --enable-leader-election=false \
 			--watch-all-namespaces=false ${BENCH_CFLUX_ARGS:-}
 		pids="cflux-operator:$BG_PID"
 	fi
