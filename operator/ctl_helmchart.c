@@ -956,13 +956,14 @@ static void oci_downloaded(int r, struct oci_pull_result *res, const struct op_e
 	char what[600];
 
 	oci_pull_result_release(res);
-	oci_close(j);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "failed to download chart for remote reference: "
 			 "failed to get '%s:%s'", j->oci_url, j->tag);
 		oci_pull_failed(j, r, what, err ? err->msg : op_strerror(r));
+		oci_close(j);
 		return;
 	}
+	oci_close(j);
 	if (rc_work(j->rc, store, stored) < 0)
 		fail(j, "ChartPullError", "cannot queue the chart's processing", false);
 }
@@ -1013,9 +1014,9 @@ static void oci_verified(int r, struct oci_pull_result *res, const struct op_err
 	j->verified = res->verified;
 	oci_pull_result_release(res);
 	if (r < 0) {
-		oci_close(j);
 		snprintf(msg, sizeof(msg), "chart verification error: failed to verify %s:%s: %s",
 			 j->oci_url, j->tag, err ? err->msg : op_strerror(r));
+		oci_close(j);
 		fail(j, "ChartVerificationError", msg, false);
 		return;
 	}
@@ -1073,9 +1074,9 @@ static void oci_tags(int r, const char *const *tags, size_t n, const struct op_e
 	snprintf(what, sizeof(what), "failed to get chart version for remote reference: could not "
 		 "get tags for \"%s\"", j->chart);
 	if (r < 0) {
-		oci_close(j);
 		snprintf(why, sizeof(why), "could not fetch tags for \"%s\": %s", j->oci_url,
 			 err ? err->msg : op_strerror(r));
+		oci_close(j);
 		oci_pull_failed(j, r, what, why);
 		return;
 	}
