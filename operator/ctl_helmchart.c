@@ -957,10 +957,14 @@ static void oci_downloaded(int r, struct oci_pull_result *res, const struct op_e
 
 	oci_pull_result_release(res);
 	if (r < 0) {
+		char why[sizeof(err->msg)];
+
+		/* The registry's words first: failing ends the job (and closes the client). */
+		snprintf(why, sizeof(why), "%s", err ? err->msg : op_strerror(r));
 		snprintf(what, sizeof(what), "failed to download chart for remote reference: "
 			 "failed to get '%s:%s'", j->oci_url, j->tag);
-		oci_pull_failed(j, r, what, err ? err->msg : op_strerror(r));
 		oci_close(j);
+		oci_pull_failed(j, r, what, why);
 		return;
 	}
 	oci_close(j);
