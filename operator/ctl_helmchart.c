@@ -922,6 +922,56 @@ static bool exact_version(const char *v)
 	return d && strchr(d + 1, '.') && semver_parse(v, &sv) == 0;
 }
 
+/* Helm's tag for a version: "+" (build metadata) is not allowed in a tag, "_" stands for it. */
+static void oci_tag(const char *version, char out[OCI_TAG_MAX + 1])
+{
+	size_t i;
+
+	for (i = 0; version[i] && i < OCI_TAG_MAX; i++)
+		out[i] = version[i] == '+' ? '_' : version[i];
+	out[i] = '\0';
+}
+
+/*
+ * A registry client for `ref` with the job's credentials (o_user/o_pass
+ * or o_config) and TLS (o_tls), `repo_spec`'s insecure (NULL: none), as
+ * for an OCIRepository: insecure is plain HTTP, and TLS unverified only
+ * without a certSecretRef.
+ */
+static int oci_open(struct hcjob *j, const struct oci_ref *ref, const cJSON *repo_spec,
+		    struct op_err *e)
+{
+	struct oci_client_opts co = OCI_CLIENT_OPTS_INIT;
+	const char *cfgs[1] = { j->o_config };
+	bool insecure = cJSON_IsTrue(yj_get(repo_spec, "/insecure"));
+
+	co.host = ref->host;
+	co.repo = ref->repo;
+	co.username = j->o_user;
+	co.password = j->o_pass;
+	co.docker_configs = j->o_config ? cfgs : NULL;
+	co.n_docker_configs = j->o_config ? 1 : 0;
+	co.ca_pem = j->o_tls.ca;
+	co.cert_pem = j->o_tls.cert;
+	co.key_pem = j->o_tls.key;
+	co.insecure = insecure && !j->o_cert;
+	co.allow_http = insecure;
+	co.timeout_ms = j->timeout_ms;
+	co.user_agent = "cflux-source-controller";
+	return oci_client_new(kube_client_loop(ctl_client(j->rc->ctl)), &co, &j->oc, e);
+}
+
+/* A repository's secretRef: a docker config, else basic auth (Flux's GetClientOpts for OCI). */
+static bool oci_read_creds(struct hcjob *j, const cJSON *secret)
+{
+	j->o_config = secret_value(secret, ".dockerconfigjson");
+	if (j->o_config)
+		return true;
+	j->o_user = secret_value(secret, "username");
+	j->o_pass = secret_value(secret, "password");
+	return !j->o_user == !j->o_pass;
+}
+
 static void oci_close(struct hcjob *j)
 {
 	if (j->oc)
@@ -976,15 +1026,12 @@ static void oci_download(struct hcjob *j)
 {
 	struct oci_pull_opts po = { 0 };
 	char tag[OCI_TAG_MAX + 1], msg[1024];
-	size_t i;
 	int r;
 
 	if (make_tmp(j) < 0)
 		return;
 	j->tgz = xasprintf("%s/chart.tgz", j->tmp);
-	for (i = 0; j->tag[i] && i < OCI_TAG_MAX; i++)
-		tag[i] = j->tag[i] == '+' ? '_' : j->tag[i]; /* Helm's tag for build metadata */
-	tag[i] = '\0';
+	oci_tag(j->tag, tag);
 	po.tag = tag;
 	po.layer_media_type = OCI_MT_HELM_CHART;
 	po.layer_path = j->tgz;
@@ -1032,7 +1079,6 @@ static void oci_picked(struct hcjob *j)
 	struct op_err e = OP_ERR_INIT;
 	struct oci_pull_opts po = { 0 };
 	char tag[OCI_TAG_MAX + 1], msg[1024];
-	size_t i;
 	int r;
 
 	j->cv_name = xstrdup(j->chart);
@@ -1052,9 +1098,7 @@ static void oci_picked(struct hcjob *j)
 		return;
 	}
 	/* Flux verifies at every reconcile, before looking at the cache. */
-	for (i = 0; j->tag[i] && i < OCI_TAG_MAX; i++)
-		tag[i] = j->tag[i] == '+' ? '_' : j->tag[i];
-	tag[i] = '\0';
+	oci_tag(j->tag, tag);
 	po.tag = tag;
 	po.cosign_keys = (const char *const *)j->keys;
 	po.n_keys = j->nkeys;
@@ -1104,28 +1148,11 @@ static void oci_tags(int r, const char *const *tags, size_t n, const struct op_e
 
 static void oci_connect(struct hcjob *j)
 {
-	struct oci_client_opts co = OCI_CLIENT_OPTS_INIT;
 	struct op_err e = OP_ERR_INIT;
-	const char *cfgs[1] = { j->o_config };
-	bool insecure = cJSON_IsTrue(yj_get(j->repo_spec, "/insecure"));
 	char msg[1024];
 	int r;
 
-	co.host = j->oref.host;
-	co.repo = j->oref.repo;
-	co.username = j->o_user;
-	co.password = j->o_pass;
-	co.docker_configs = j->o_config ? cfgs : NULL;
-	co.n_docker_configs = j->o_config ? 1 : 0;
-	co.ca_pem = j->o_tls.ca;
-	co.cert_pem = j->o_tls.cert;
-	co.key_pem = j->o_tls.key;
-	/* As for an OCIRepository: insecure is plain HTTP; TLS unverified without a CA. */
-	co.insecure = insecure && !j->o_cert;
-	co.allow_http = insecure;
-	co.timeout_ms = j->timeout_ms;
-	co.user_agent = "cflux-source-controller";
-	r = oci_client_new(kube_client_loop(ctl_client(j->rc->ctl)), &co, &j->oc, &e);
+	r = oci_open(j, &j->oref, j->repo_spec, &e);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "failed to construct Helm client: %s", e.msg);
 		fail(j, "Failed", msg, false);
@@ -1156,17 +1183,11 @@ static void oci_got_secret(int r, const cJSON *obj, const struct op_err *err, vo
 		fail(j, "AuthenticationFailed", msg, false);
 		return;
 	}
-	/* A docker config, else basic auth (Flux's GetClientOpts for OCI). */
-	j->o_config = secret_value(obj, ".dockerconfigjson");
-	if (!j->o_config) {
-		j->o_user = secret_value(obj, "username");
-		j->o_pass = secret_value(obj, "password");
-		if (!j->o_user != !j->o_pass) {
-			snprintf(msg, sizeof(msg), "invalid '%s' secret data: required fields "
-				 "'username' and 'password'", j->o_secret);
-			fail(j, "AuthenticationFailed", msg, false);
-			return;
-		}
+	if (!oci_read_creds(j, obj)) {
+		snprintf(msg, sizeof(msg), "invalid '%s' secret data: required fields "
+			 "'username' and 'password'", j->o_secret);
+		fail(j, "AuthenticationFailed", msg, false);
+		return;
 	}
 	oci_secrets(j);
 }
@@ -1687,12 +1708,9 @@ static void oci_dep_pull(struct hcjob *j, struct dep_fetch *f)
 {
 	struct oci_pull_opts po = { 0 };
 	char tag[OCI_TAG_MAX + 1];
-	size_t i;
 	int r;
 
-	for (i = 0; f->version[i] && i < OCI_TAG_MAX; i++)
-		tag[i] = f->version[i] == '+' ? '_' : f->version[i];
-	tag[i] = '\0';
+	oci_tag(f->version, tag);
 	po.tag = tag;
 	po.layer_media_type = OCI_MT_HELM_CHART;
 	po.layer_path = f->path;
@@ -1730,26 +1748,12 @@ static void oci_dep_tags(int r, const char *const *tags, size_t n, const struct 
 
 static void oci_dep_connect(struct hcjob *j, struct dep_fetch *f)
 {
-	struct oci_client_opts co = OCI_CLIENT_OPTS_INIT;
 	struct op_err e = OP_ERR_INIT;
-	const char *cfgs[1] = { j->o_config };
-	const cJSON *rs = f->repo != SIZE_MAX ? j->repos[f->repo].spec : NULL;
-	bool insecure = cJSON_IsTrue(yj_get(rs, "/insecure"));
 	struct oci_ref ref;
 	int r;
 
 	(void)oci_ref_parse(f->url, true, &ref, &e); /* checked when planned */
-	co.host = ref.host;
-	co.repo = ref.repo;
-	co.username = j->o_user;
-	co.password = j->o_pass;
-	co.docker_configs = j->o_config ? cfgs : NULL;
-	co.n_docker_configs = j->o_config ? 1 : 0;
-	co.insecure = insecure;
-	co.allow_http = insecure;
-	co.timeout_ms = j->timeout_ms;
-	co.user_agent = "cflux-source-controller";
-	r = oci_client_new(kube_client_loop(ctl_client(j->rc->ctl)), &co, &j->oc, &e);
+	r = oci_open(j, &ref, f->repo != SIZE_MAX ? j->repos[f->repo].spec : NULL, &e);
 	if (r < 0) {
 		oci_dep_fail(j, f, "failed to create registry client", e.msg);
 		return;
@@ -1776,11 +1780,7 @@ static void oci_dep_secret(int r, const cJSON *obj, const struct op_err *err, vo
 		oci_dep_fail(j, f, "failed to get chart repository", why);
 		return;
 	}
-	j->o_config = secret_value(obj, ".dockerconfigjson");
-	if (!j->o_config) {
-		j->o_user = secret_value(obj, "username");
-		j->o_pass = secret_value(obj, "password");
-	}
+	(void)oci_read_creds(j, obj); /* half a pair: the half is sent, and the registry says */
 	oci_dep_connect(j, f);
 }
 
