@@ -211,7 +211,7 @@ void fluxconfig_watch_children(struct ctl *fc);
 
 /* Extension (ctl_extension.c): ctl_data() is a struct ext_ctl. */
 struct ext_settings {
-	bool source_enabled, kustomize_enabled, helm_enabled;
+	bool source_enabled, kustomize_enabled, helm_enabled, notification_enabled;
 	unsigned source_concurrent, kustomize_concurrent, helm_concurrent;
 	bool log_level_set;
 	enum log_level log_level;

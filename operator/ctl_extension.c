@@ -108,6 +108,8 @@ int ext_parse_settings(const cJSON *settings, struct ext_settings *s, char *err,
 				s->kustomize_enabled = b;
 			else if (streq(k, "helm-controller.enabled"))
 				s->helm_enabled = b;
+			else if (streq(k, "notification-controller.enabled"))
+				s->notification_enabled = b;
 			else if (streq(k, "multiTenancy.enforce"))
 				s->multi_tenancy = b;
 			else if (streq(k, "kustomize-controller.strict-substitution-mode"))

@@ -274,6 +274,7 @@ static void succeed(struct gitjob *j)
 			 rc->key, "message", j->verified, NULL);
 	}
 	if (changed) {
+		source_annotate(rc);
 		rc_event(rc, "Normal", "NewArtifact", "stored artifact for commit '%s'",
 			 j->res.message);
 		log_info(NULL, "Stored artifact", "controller", "gitrepository", "object", rc->key,

@@ -1136,6 +1136,9 @@ static void attempted(struct hrjob *j, const char *action)
 		set_str(st, "lastAttemptedRevisionDigest", j->digest);
 	set_str(st, "lastAttemptedConfigDigest", j->config_digest);
 	set_num(st, "lastAttemptedGeneration", (double)rc_gen(j->rc));
+	/* helm-controller's events: the chart version, and the values' digest as token. */
+	rc_annotate(j->rc, "revision", rev);
+	rc_annotate(j->rc, "token", j->config_digest);
 	if (action)
 		set_str(st, "lastAttemptedReleaseAction", action);
 	set_str(st, "storageNamespace", j->storage_ns);

@@ -904,6 +904,9 @@ static void reconcile(struct rc *rc)
 	j->revision = yj_get_str(src->json, "/status/artifact/revision") ?
 			      xstrdup(yj_get_str(src->json, "/status/artifact/revision")) :
 			      NULL;
+	/* kustomize-controller's events carry the source's revision (notifications show it). */
+	rc_annotate(rc, "revision", j->revision);
+	rc_annotate(rc, "originRevision", j->origin);
 	if (!path || !j->digest || !j->revision || !storage_has(k->storage, path)) {
 		char wait[DURATION_MAX];
 

@@ -236,6 +236,7 @@ static void succeed(struct ocijob *j)
 		const char *src = yj_get_str(j->res.annotations, "/" OCI_ANN_SOURCE);
 		const char *orev = yj_get_str(j->res.annotations, "/" OCI_ANN_REVISION);
 
+		source_annotate(rc);
 		if (src && *src && orev && *orev)
 			rc_event(rc, "Normal", "NewArtifact", "stored artifact with revision '%s' "
 				 "from '%s', origin source '%s', origin revision '%s'",

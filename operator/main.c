@@ -52,8 +52,10 @@
 #include "kube/lease.h"
 #include "kube/mapper.h"
 #include "manager.h"
+#include "notify.h"
 #include "storage.h"
 #include "trees.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 #ifndef CFLUX_VERSION
@@ -77,6 +79,7 @@ static const char *arg_runtime_namespace;
 static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
 static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
+static int64_t arg_rate_limit_ns = 5 * 60 * NSEC_PER_SEC;
 static int arg_extracted_max = 16;
 static uint64_t arg_extracted_max_bytes = TREES_MAX_BYTES_DEFAULT;
 /* --configuration-setting KEY=VALUE: Azure's configurationSettings, as the chart passes its values. */
@@ -89,6 +92,7 @@ static struct kube_client *client;
 static struct serve_srv *health_srv, *metrics_srv, *storage_srv;
 static struct storage *storage;
 static struct mgr *mgr;
+static struct notify *notifier;
 static struct lease *lease;
 static struct gitrepo_ctl gitrepo;
 static struct ocirepo_ctl ocirepo;
@@ -127,6 +131,7 @@ enum {
 	OPT_EXTRACTED_MAX,
 	OPT_EXTRACTED_MAX_BYTES,
 	OPT_SETTING,
+	OPT_RATE_LIMIT,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -155,6 +160,8 @@ static void usage(FILE *f)
 	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
 	      "  --extracted-artifacts-max=N     artifact trees kept extracted for builds (default 16)\n"
 	      "  --extracted-artifacts-max-bytes=N  and their bytes in all (default 1073741824)\n"
+	      "  --rate-limit-interval=DURATION  drop a notification repeating one sent this\n"
+	      "                                  recently (default 5m)\n"
 	      "  --configuration-setting=KEY=VALUE  one of the microsoft.flux extension's\n"
 	      "                                  configurationSettings (repeatable; an Extension\n"
 	      "                                  object overrides them live)\n"
@@ -199,6 +206,7 @@ static int parse_args(int argc, char **argv)
 		{ "extracted-artifacts-max-bytes", required_argument, NULL,
 		  OPT_EXTRACTED_MAX_BYTES },
 		{ "configuration-setting", required_argument, NULL, OPT_SETTING },
+		{ "rate-limit-interval", required_argument, NULL, OPT_RATE_LIMIT },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -269,6 +277,13 @@ static int parse_args(int argc, char **argv)
 		case OPT_REQUEUE_DEP:
 			if (duration_parse(optarg, &arg_requeue_dependency_ns) < 0) {
 				fprintf(stderr, "cflux-operator: invalid --requeue-dependency \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_RATE_LIMIT:
+			if (duration_parse(optarg, &arg_rate_limit_ns) < 0 || arg_rate_limit_ns <= 0) {
+				fprintf(stderr, "cflux-operator: invalid --rate-limit-interval \"%s\"\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -415,6 +430,8 @@ static void lease_released(void *payload)
 	lease = NULL;
 }
 
+static void notifier_closed(void *payload);
+
 static void mgr_closed(void *payload)
 {
 	mgr = NULL;
@@ -423,6 +440,13 @@ static void mgr_closed(void *payload)
 	uv_close((uv_handle_t *)&cancel_timer, NULL);
 	if (abandoning)
 		return; /* abandoned() ends the process */
+	notify_close(notifier, notifier_closed, NULL);
+}
+
+/* After the manager: no reconcile records events any more. */
+static void notifier_closed(void *payload)
+{
+	notifier = NULL;
 	mapper_free(mapper);
 	mapper = NULL;
 	if (extract_root) {
@@ -496,6 +520,8 @@ static void start_controllers(void *payload)
 	if (r < 0)
 		log_error(NULL, "Unable to start the artifact server", "error", err.msg, NULL);
 	r = mgr_start(mgr);
+	if (r == 0)
+		r = notify_start(notifier);
 	if (r < 0) {
 		log_error(NULL, "Unable to start the controllers", "error", op_strerror(r), NULL);
 		exit(1);
@@ -550,6 +576,7 @@ static void apply_settings(const struct ext_settings *s, void *payload)
 				       arg_default_service_account;
 	kustomize.strict_substitution = s->strict_substitution;
 	helmrel.default_sa = kustomize.default_sa;
+	notify_set_enabled(notifier, s->notification_enabled);
 	fluxconfig.applier = s->multi_tenancy ? kustomize.default_sa : NULL;
 }
 
@@ -585,6 +612,30 @@ static int apply_flag_settings(struct op_err *err)
 	return r;
 }
 
+/* Every reconciler's Event, offered to the Alerts (manager.h's event hook). */
+static void event_to_notify(void *payload, const struct ctl *ctl, const struct kobj *obj,
+			    const char *type, const char *reason, const char *msg,
+			    const cJSON *annotations)
+{
+	const struct ctl_desc *d = ctl_desc(ctl);
+	struct notify_event ev = {
+		.api_version = d->api_version,
+		.kind = d->kind,
+		.ns = obj->ns,
+		.name = obj->name,
+		.uid = obj->uid,
+		.resource_version = obj->rv,
+		.labels = yj_get(obj->json, "/metadata/labels"),
+		.type = type,
+		.reason = reason,
+		.message = msg,
+		.component = d->component,
+		.metadata = annotations,
+	};
+
+	notify_event(payload, &ev);
+}
+
 static int setup_controllers(struct op_err *err)
 {
 	struct mgr_opts mo = {
@@ -614,6 +665,19 @@ static int setup_controllers(struct op_err *err)
 	r = mgr_new(&mo, &mgr);
 	if (r < 0)
 		return op_err_set(err, r, "cannot create the manager");
+	{
+		struct notify_opts no = {
+			.client = client,
+			.watch_namespace = mo.watch_namespace,
+			.rate_limit_ms = (uint64_t)(arg_rate_limit_ns / NSEC_PER_MSEC),
+			.no_cross_ns = arg_no_cross_namespace_refs,
+		};
+
+		r = notify_new(&no, &notifier);
+		if (r < 0)
+			return op_err_set(err, r, "cannot create the notifier");
+		mgr_set_event_hook(mgr, event_to_notify, notifier);
+	}
 	gitrepo.storage = storage;
 	gitrepo.tmp_root = tmp && *tmp ? tmp : "/tmp";
 	r = mapper_new(client, &mapper);
@@ -686,6 +750,7 @@ static int setup_controllers(struct op_err *err)
 		.source_enabled = true,
 		.kustomize_enabled = true,
 		.helm_enabled = true,
+		.notification_enabled = true,
 		.helm_concurrent = (unsigned)arg_concurrent,
 		.source_concurrent = (unsigned)arg_concurrent,
 		.kustomize_concurrent = (unsigned)arg_concurrent,

@@ -69,6 +69,7 @@ struct rc_priv {
 	bool retry;                  /* how the key is finished after the write */
 	uint64_t requeue_ms;
 	atomic_bool cancel;          /* set by mgr_close(); read by work on the pool */
+	cJSON *annotations;          /* rc_annotate()'s, for its Events; or NULL */
 	struct rc_priv *prev_run, *next_run;
 };
 
@@ -86,13 +87,13 @@ struct mgr {
 	unsigned closes_left;
 	void (*close_cb)(void *);
 	void *close_payload;
+	mgr_event_hook event_hook;
+	void *event_hook_payload;
 };
 
 static struct rc_priv *rc_new(struct ctl *ctl, const char *key, struct kobj *obj);
 static void rc_start(struct ctl *ctl, const char *key, struct kobj *obj);
 static void ctl_done(struct ctl *ctl, const char *key, uint64_t requeue_ms);
-static void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type,
-		      const char *reason, const char *fmt, ...) _printf_(5, 6);
 
 int mgr_new(const struct mgr_opts *opts, struct mgr **ret)
 {
@@ -751,6 +752,7 @@ static void rc_release(struct rc_priv *p)
 		ctl->d.job_release(p->pub.job);
 	free(p->pub.job);
 	cJSON_Delete(p->pub.status);
+	cJSON_Delete(p->annotations);
 	kobj_unref(p->pub.obj);
 	free(p->key);
 	free(p);
@@ -1043,36 +1045,53 @@ const atomic_bool *rc_cancel_flag(const struct rc *rc)
 	return &((const struct rc_priv *)rc)->cancel;
 }
 
-void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)
+void rc_annotate(struct rc *rc, const char *key, const char *value)
 {
-	char msg[1024];
-	va_list ap;
+	struct rc_priv *p = (struct rc_priv *)rc;
+	const char *slash = strchr(rc->ctl->d.api_version, '/');
+	char *k = xasprintf("%.*s/%s", slash ? (int)(slash - rc->ctl->d.api_version) : 0,
+			    rc->ctl->d.api_version, key);
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ctl_event(rc->ctl, rc->obj, type, reason, "%s", msg);
+	if (!p->annotations)
+		p->annotations = cJSON_CreateObject();
+	cJSON_DeleteItemFromObjectCaseSensitive(p->annotations, k);
+	if (value && *value)
+		cJSON_AddStringToObject(p->annotations, k, value);
+	free(k);
 }
 
-static void ctl_event(struct ctl *ctl, const struct kobj *obj, const char *type, const char *reason,
-	       const char *fmt, ...)
+void mgr_set_event_hook(struct mgr *m, mgr_event_hook hook, void *payload)
 {
+	m->event_hook = hook;
+	m->event_hook_payload = payload;
+}
+
+void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)
+{
+	struct rc_priv *p = (struct rc_priv *)rc;
+	struct ctl *ctl = rc->ctl;
 	struct kevent_obj eo = {
 		.api_version = ctl->d.api_version,
 		.kind = ctl->d.kind,
-		.ns = obj->ns,
-		.name = obj->name,
-		.uid = obj->uid,
-		.resource_version = obj->rv,
+		.ns = rc->obj->ns,
+		.name = rc->obj->name,
+		.uid = rc->obj->uid,
+		.resource_version = rc->obj->rv,
 	};
-	char msg[1024];
+	/* Whole: notifications take up to 39000 bytes, Events keep 1024. */
+	struct buf msg = BUF_INIT(SIZE_MAX);
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
 	if (ctl->events)
-		events_record(ctl->events, &eo, type, reason, "%s", msg);
+		events_record_annotated(ctl->events, &eo, p->annotations, type, reason, "%s",
+					msg.buf ? msg.buf : "");
+	if (ctl->m->event_hook)
+		ctl->m->event_hook(ctl->m->event_hook_payload, ctl, rc->obj, type, reason,
+				   msg.buf ? msg.buf : "", p->annotations);
+	buf_release(&msg);
 }
 
 void ctl_set_enabled(struct ctl *ctl, bool enabled, const char *setting)

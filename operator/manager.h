@@ -304,9 +304,33 @@ const atomic_bool *rc_cancel_flag(const struct rc *rc);
 void rc_park(struct rc *rc);
 void rc_unpark(struct rc *rc);
 
-/* Record an Event about the object ("Normal"/"Warning"). */
+/*
+ * Record an Event about the object ("Normal"/"Warning"), with the
+ * reconcile's annotations, and offer it to the event hook
+ * (notifications).
+ */
 void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)
 	_printf_(4, 5);
+
+/*
+ * Annotate the Events this reconcile records from now on, as Flux's
+ * controllers annotate theirs: `key` ("revision", "originRevision",
+ * "digest", "token") under the kind's API group
+ * ("kustomize.toolkit.fluxcd.io/revision").  NULL or "" removes it.
+ * Notifications match duplicates on the revision and show it.
+ */
+void rc_annotate(struct rc *rc, const char *key, const char *value);
+
+/*
+ * Every Event a reconcile records is also given to `hook` (one per
+ * manager; NULL to stop): the controller, the object, the Event's type,
+ * reason and whole message, and the reconcile's annotations (an object,
+ * or NULL).  All borrowed for the call.
+ */
+typedef void (*mgr_event_hook)(void *payload, const struct ctl *ctl, const struct kobj *obj,
+			       const char *type, const char *reason, const char *msg,
+			       const cJSON *annotations);
+void mgr_set_event_hook(struct mgr *m, mgr_event_hook hook, void *payload);
 
 /*
  * Turn a controller off or on while running (the Extension's

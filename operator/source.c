@@ -69,6 +69,12 @@ void source_fail(struct rc *rc, const char *cond, const char *reason, const char
 	rc_retry(rc);
 }
 
+void source_annotate(struct rc *rc)
+{
+	rc_annotate(rc, "revision", yj_get_str(rc->status, "/artifact/revision"));
+	rc_annotate(rc, "digest", yj_get_str(rc->status, "/artifact/digest"));
+}
+
 bool source_stored(struct rc *rc, const struct storage *st, const struct source_stored *s)
 {
 	cJSON *status = rc->status, *art;
@@ -97,6 +103,8 @@ bool source_stored(struct rc *rc, const struct storage *st, const struct source_
 	cJSON_DeleteItemFromObjectCaseSensitive(status, "observedIgnore");
 	if (s->ignore)
 		cJSON_AddStringToObject(status, "observedIgnore", s->ignore);
+	if (changed)
+		source_annotate(rc);
 	return changed;
 }
 

@@ -56,6 +56,13 @@ struct source_stored {
  */
 bool source_stored(struct rc *rc, const struct storage *st, const struct source_stored *s);
 
+/*
+ * Annotate the reconcile's next Events with status.artifact's revision
+ * and digest, as source-controller annotates NewArtifact (source_stored()
+ * does it when it returns true).
+ */
+void source_annotate(struct rc *rc);
+
 /* desc->finalize of a source kind: its artifacts in `st` go with it, as Flux's finalizer does. */
 void source_finalize(struct rc *rc, struct storage *st);
 

@@ -246,8 +246,33 @@ static void patched(int rc, const cJSON *obj, const struct op_err *err, void *pa
 	create_event(w);
 }
 
+static void record_v(struct kevents *r, const struct kevent_obj *obj, const cJSON *annotations,
+		     const char *type, const char *reason, const char *fmt, va_list ap)
+	_printf_(6, 0);
+
 void events_record(struct kevents *r, const struct kevent_obj *obj, const char *type,
 		   const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record_v(r, obj, NULL, type, reason, fmt, ap);
+	va_end(ap);
+}
+
+void events_record_annotated(struct kevents *r, const struct kevent_obj *obj,
+			     const cJSON *annotations, const char *type, const char *reason,
+			     const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record_v(r, obj, annotations, type, reason, fmt, ap);
+	va_end(ap);
+}
+
+static void record_v(struct kevents *r, const struct kevent_obj *obj, const cJSON *annotations,
+		     const char *type, const char *reason, const char *fmt, va_list ap)
 {
 	struct buf raw = BUF_INIT(64 * 1024), msg = BUF_INIT(64 * 1024);
 	const char *ns = obj->ns && *obj->ns ? obj->ns : "default";
@@ -256,11 +281,8 @@ void events_record(struct kevents *r, const struct kevent_obj *obj, const char *
 	struct entry *e;
 	struct write *w;
 	cJSON *ev, *meta, *inv;
-	va_list ap;
 
-	va_start(ap, fmt);
 	buf_vaddf(&raw, fmt, ap);
-	va_end(ap);
 	log_redact_urls(&msg, raw.buf);
 	buf_release(&raw);
 	if (msg.len > MESSAGE_MAX) {
@@ -289,6 +311,8 @@ void events_record(struct kevents *r, const struct kevent_obj *obj, const char *
 	cJSON_AddStringToObject(ev, "kind", "Event");
 	meta = cJSON_AddObjectToObject(ev, "metadata");
 	cJSON_AddStringToObject(meta, "namespace", ns);
+	if (annotations && annotations->child)
+		cJSON_AddItemToObject(meta, "annotations", cJSON_Duplicate(annotations, true));
 	inv = cJSON_AddObjectToObject(ev, "involvedObject");
 	if (obj->api_version)
 		cJSON_AddStringToObject(inv, "apiVersion", obj->api_version);

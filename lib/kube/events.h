@@ -43,6 +43,15 @@ int events_new(struct kube_client *c, const char *component, struct kevents **re
 void events_record(struct kevents *r, const struct kevent_obj *obj, const char *type,
 		   const char *reason, const char *fmt, ...) _printf_(5, 6);
 
+/*
+ * The same, with annotations on the Event (metadata.annotations: an object
+ * of strings, copied; NULL for none), as Flux's controllers annotate the
+ * revision they worked on.
+ */
+void events_record_annotated(struct kevents *r, const struct kevent_obj *obj,
+			     const cJSON *annotations, const char *type, const char *reason,
+			     const char *fmt, ...) _printf_(6, 7);
+
 /* Writes in flight (for tests). */
 unsigned events_pending(const struct kevents *r);
 

@@ -16,6 +16,7 @@
  * succeeded, so a failing patch leaves the target untouched.
  */
 #include <math.h>
+#include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,8 @@ static int print_string(const char *str, struct buf *out)
 	return r ? r : buf_addch(out, '"');
 }
 
+static int print_compact(const cJSON *j, bool sorted, struct buf *out);
+
 static int cmp_items(const void *a, const void *b)
 {
 	return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
@@ -259,6 +262,23 @@ int yj_print_indent(const cJSON *j, const char *indent, struct buf *out)
 
 int yj_print_canonical(const cJSON *j, struct buf *out)
 {
+	return print_compact(j, true, out);
+}
+
+int yj_print_go(const cJSON *j, struct buf *out)
+{
+	struct buf t = BUF_INIT(SIZE_MAX);
+	int r = print_compact(j, false, &t);
+
+	if (r == 0)
+		r = yj_escape_html(t.buf, t.len, out);
+	buf_release(&t);
+	return r;
+}
+
+/* Compact JSON as Go writes it; object members sorted bytewise if `sorted`. */
+static int print_compact(const cJSON *j, bool sorted, struct buf *out)
+{
 	char num[64];
 	int r = 0;
 
@@ -284,7 +304,7 @@ int yj_print_canonical(const cJSON *j, struct buf *out)
 			if (c != j->child)
 				r = buf_addch(out, ',');
 			if (r == 0)
-				r = yj_print_canonical(c, out);
+				r = print_compact(c, sorted, out);
 		}
 		return r ? r : buf_addch(out, ']');
 	}
@@ -297,7 +317,8 @@ int yj_print_canonical(const cJSON *j, struct buf *out)
 		v = xcalloc(n ? n : 1, sizeof(*v));
 		for (i = 0, c = j->child; c; c = c->next)
 			v[i++] = c;
-		qsort(v, n, sizeof(*v), cmp_items);
+		if (sorted)
+			qsort(v, n, sizeof(*v), cmp_items);
 		r = buf_addch(out, '{');
 		for (i = 0; i < n && r == 0; i++) {
 			if (i)
@@ -307,7 +328,7 @@ int yj_print_canonical(const cJSON *j, struct buf *out)
 			if (r == 0)
 				r = buf_addch(out, ':');
 			if (r == 0)
-				r = yj_print_canonical(v[i], out);
+				r = print_compact(v[i], sorted, out);
 		}
 		free(v);
 		return r ? r : buf_addch(out, '}');
@@ -327,6 +348,14 @@ void yj_sha256_hex(const void *data, size_t n, char ret[65])
 		ret[2 * i + 1] = hex[sum[i] & 15];
 	}
 	ret[64] = '\0';
+}
+
+void yj_hmac_sha256_hex(const void *key, size_t klen, const void *data, size_t n, char ret[65])
+{
+	unsigned char sum[32];
+
+	mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, klen, data, n, sum);
+	str_hex(sum, sizeof(sum), ret);
 }
 
 int yj_digest(const cJSON *j, char ret[72])

@@ -216,6 +216,14 @@ int yj_json_patch(cJSON **target, const cJSON *patch, struct op_err *reterr);
 int yj_print_canonical(const cJSON *j, struct buf *out);
 
 /*
+ * JSON as Go's json.Marshal writes a struct: members in their order (build
+ * objects in the struct's field order, maps' keys sorted), no white space,
+ * strings and numbers as encoding/json with its HTML-safe escaping.
+ * 0 or -EFBIG.
+ */
+int yj_print_go(const cJSON *j, struct buf *out);
+
+/*
  * JSON as Go's json.MarshalIndent(v, "", indent) writes it: members in
  * their order, each on its own line, "key": value, empty objects and
  * arrays as {} and [], strings and numbers as encoding/json (HTML-safe).
@@ -229,6 +237,9 @@ int yj_print_indent(const cJSON *j, const char *indent, struct buf *out);
  * as \u003c, \u003e, \u0026.  0 or -EFBIG.
  */
 int yj_escape_html(const char *s, size_t n, struct buf *out);
+
+/* Lower-case hex HMAC-SHA256 of `data` under `key`; `ret` holds 65 bytes. */
+void yj_hmac_sha256_hex(const void *key, size_t klen, const void *data, size_t n, char ret[65]);
 
 /* "sha256:<hex>" of the canonical form; `ret` holds 72 bytes. */
 int yj_digest(const cJSON *j, char ret[72]);

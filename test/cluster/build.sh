@@ -391,6 +391,7 @@ build_flux_crds() {
 	flux_crds source-controller "$SOURCE_CONTROLLER_VERSION"
 	flux_crds kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
 	flux_crds helm-controller "$HELM_CONTROLLER_VERSION"
+	flux_crds notification-controller "$NOTIFICATION_CONTROLLER_VERSION"
 }
 
 what=${1:-core}
@@ -400,6 +401,7 @@ core) build_core ;;
 oracles) build_oracles ;;
 flux) build_flux ;;
 flux-crds) build_flux_crds ;;
+flux-notification) build_flux_controller notification-controller "$NOTIFICATION_CONTROLLER_VERSION" ;;
 servers) build_servers ;;
 oci) build_oci ;;
 sops) build_sops ;;
@@ -413,6 +415,6 @@ flux-kustomize)
 	build_flux_controller kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION"
 	;;
 all) build_core; build_oracles; build_flux ;;
-*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-source|flux-helm|flux-kustomize|servers|oci|sops|all]" ;;
+*) die "usage: build.sh [core|oracles|flux|flux-crds|flux-notification|flux-source|flux-helm|flux-kustomize|servers|oci|sops|all]" ;;
 esac
 log "$what done in $(($(date +%s) - start)) s (cache: $TB)"

@@ -16,6 +16,9 @@ KUSTOMIZE_CONTROLLER_VERSION=v1.7.3
 # but Flux 2.9: source API v1.9, a helm v4 fork; it does not match
 # source-controller v1.7.3.)
 HELM_CONTROLLER_VERSION=v1.4.3
+# Only its CRDs (Provider and Alert v1beta3) are compared with ours; the
+# proxy refuses every v1.7.x and v1.8.x, and v1.9.3 serves the same v1beta3.
+NOTIFICATION_CONTROLLER_VERSION=v1.9.3
 # OCI tools (build.sh oci): cosign signs the OCI test artifacts; the flux CLI
 # pushes and pulls artifacts next to bin/cflux; crane and oras for bench-oci.
 COSIGN_VERSION=v2.6.5

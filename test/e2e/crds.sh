@@ -22,6 +22,7 @@ k create namespace "$NS" >/dev/null
 
 theirs() { # our file name -> Flux's copy
 	ls "$SOURCE_CONTROLLER_CRDS/$1" "$KUSTOMIZE_CONTROLLER_CRDS/$1" "$HELM_CONTROLLER_CRDS/$1" \
+		"$NOTIFICATION_CONTROLLER_CRDS/$1" \
 		2>/dev/null | head -n 1
 }
 served() { # our CRD -> its storage version, the one compared with Flux's

@@ -77,15 +77,16 @@ TEST(other_controllers_and_unknown_keys_are_noted)
 	char err[512];
 	cJSON *notes;
 
-	ASSERT_OK(parse("{\"notification-controller.enabled\":\"true\",\"image-automation-"
-			"controller.enabled\":\"false\",\"useKubeletIdentity\":\"true\",\"helm-"
+	ASSERT_OK(parse("{\"notification-controller.enabled\":\"false\",\"image-automation-"
+			"controller.enabled\":\"true\",\"useKubeletIdentity\":\"true\",\"helm-"
 			"controller.enabled\":\"false\"}",
 			&s, err, &notes));
 	ASSERT_EQ(cJSON_GetArraySize(notes), 2);
 	ASSERT_CONTAINS(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(notes, 0),
 								  "message")),
-			"notification-controller.enabled=true");
+			"image-automation-controller.enabled=true");
 	ASSERT(!s.helm_enabled); /* helm-controller.enabled is ours now: applied, not noted */
+	ASSERT(!s.notification_enabled); /* so is notification-controller.enabled */
 	ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(notes, 1),
 							       "level")),
 		     "Information");

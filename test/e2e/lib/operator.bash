@@ -142,8 +142,8 @@ free_port() {
 	done
 }
 
-# flux_start NS NAME...: Flux's own controllers (NAME source, kustomize or
-# helm) on this host as oracles, watching NS alone, events off, the
+# flux_start NS NAME...: Flux's own controllers (NAME source, kustomize,
+# helm or notification) on this host as oracles, watching NS alone, events off, the
 # dependency requeue of 2 s start_operator gives cflux, logs in
 # $W/NAME-controller.log, pids added to FLUX_PIDS; source-controller's
 # artifacts under $W/flux-data, served on FLUX_STORAGE_PORT.  Returns once
@@ -168,6 +168,13 @@ flux_start() {
 			;;
 		kustomize) bin=$KUSTOMIZE_CONTROLLER; args+=(--requeue-dependency=2s) ;;
 		helm) bin=$HELM_CONTROLLER; args+=(--requeue-dependency=2s) ;;
+		notification)
+			# Events are POSTed to FLUX_EVENTS_PORT (its event server).
+			bin=$NOTIFICATION_CONTROLLER
+			FLUX_EVENTS_PORT=$(free_port)
+			args=("${args[@]/--events-addr=/--events-addr=127.0.0.1:$FLUX_EVENTS_PORT}"
+				--receiverAddr="127.0.0.1:$(free_port)")
+			;;
 		*) echo "flux_start: unknown controller $name" >&2; return 1 ;;
 		esac
 		RUNTIME_NAMESPACE=$ns "$bin" "${args[@]}" >"${logs[-1]}" 2>&1 &
@@ -200,11 +207,13 @@ crd_install() {
 			src=$repo/crds/$f
 		else
 			src=$(ls "$SOURCE_CONTROLLER_CRDS/$f" "$KUSTOMIZE_CONTROLLER_CRDS/$f" \
-				"$HELM_CONTROLLER_CRDS/$f" 2>/dev/null | head -n 1)
+				"$HELM_CONTROLLER_CRDS/$f" "$NOTIFICATION_CONTROLLER_CRDS/$f" 2>/dev/null |
+				head -n 1)
 			if [ -z "$src" ]; then
 				bash "$repo/test/cluster/build.sh" flux-crds >&2 || return 1
 				src=$(ls "$SOURCE_CONTROLLER_CRDS/$f" "$KUSTOMIZE_CONTROLLER_CRDS/$f" \
-					"$HELM_CONTROLLER_CRDS/$f" 2>/dev/null | head -n 1)
+					"$HELM_CONTROLLER_CRDS/$f" "$NOTIFICATION_CONTROLLER_CRDS/$f" \
+					2>/dev/null | head -n 1)
 			fi
 		fi
 		k apply --server-side --force-conflicts --field-manager=cflux-test -f "$src" || return 1

@@ -1,0 +1,349 @@
+/*
+ * test_notify.c: operator/notify.c — Flux's event JSON, the duplicate
+ * key, Alert matching, RFC 0008's metadata, and each provider's request,
+ * as the notification-controller (v1.9.3) builds them.  Expected bytes
+ * are Go's encoding/json output for the notifier structs, written out by
+ * hand from their field order; the HMAC and the key were computed apart
+ * (Python's hmac and hashlib).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/str.h"
+#include "harness.h"
+#include "operator/notify.h"
+#include "yj/yj.h"
+
+#define TS 1796367600LL /* 2026-12-04T07:00:00Z */
+
+static cJSON *J(const char *s)
+{
+	cJSON *j = cJSON_Parse(s);
+
+	ASSERT_NOT_NULL(j);
+	return j;
+}
+
+static char *go(const cJSON *j)
+{
+	struct buf b = BUF_INIT(SIZE_MAX);
+
+	ASSERT_EQ(yj_print_go(j, &b), 0);
+	return buf_detach(&b, NULL);
+}
+
+static cJSON *event(const char *type, const char *meta)
+{
+	cJSON *m = meta ? J(meta) : NULL;
+	struct notify_event e = {
+		.api_version = "kustomize.toolkit.fluxcd.io/v1",
+		.kind = "Kustomization",
+		.ns = "apps",
+		.name = "podinfo",
+		.uid = "u-1",
+		.resource_version = "42",
+		.type = type,
+		.reason = "HealthCheckFailed",
+		.message = "Deployment/apps/podinfo <status> & more\nline2",
+		.component = "kustomize-controller",
+		.metadata = m,
+	};
+	cJSON *ev = notify_event_json(&e, "node-1", TS * 1000000000LL);
+
+	cJSON_Delete(m);
+	return ev;
+}
+
+#define EVENT_JSON                                                                                 \
+	"{\"involvedObject\":{\"kind\":\"Kustomization\",\"namespace\":\"apps\",\"name\":"         \
+	"\"podinfo\",\"uid\":\"u-1\",\"apiVersion\":\"kustomize.toolkit.fluxcd.io/v1\","           \
+	"\"resourceVersion\":\"42\"},\"severity\":\"error\",\"timestamp\":"                        \
+	"\"2026-12-04T07:00:00Z\",\"message\":\"Deployment/apps/podinfo \\u003cstatus\\u003e "     \
+	"\\u0026 more\\nline2\",\"reason\":\"HealthCheckFailed\",\"metadata\":{"                   \
+	"\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:abc\"},\"reportingController\":"     \
+	"\"kustomize-controller\",\"reportingInstance\":\"node-1\"}"
+
+TEST(event_json_is_fluxs)
+{
+	cJSON *ev = event("Warning", "{\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:abc\","
+				     "\"kustomize.toolkit.fluxcd.io/digest\":\"sha256:x\","
+				     "\"kustomize.toolkit.fluxcd.io/Checksum\":\"c\","
+				     "\"other.example.com/x\":\"y\"}");
+	char *s = go(ev);
+
+	/* Go's field order, HTML-safe escaping; digest, checksum and foreign keys gone. */
+	ASSERT_STREQ(s, EVENT_JSON);
+	free(s);
+	cJSON_Delete(ev);
+
+	/* Normal is info; no metadata at all: no "metadata" member. */
+	ev = event("Normal", NULL);
+	ASSERT_STREQ(yj_get_str(ev, "/severity"), "info");
+	ASSERT_NULL(cJSON_GetObjectItemCaseSensitive(ev, "metadata"));
+	cJSON_Delete(ev);
+}
+
+TEST(event_key_is_the_event_servers)
+{
+	cJSON *ev = event("Warning", "{\"kustomize.toolkit.fluxcd.io/token\":\"t1\","
+				     "\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:abc\"}");
+	char key[65], other[65];
+
+	/* sha256("event/name=podinfo/namespace=apps/kind=Kustomization/message=...
+	 * /revision=main@sha1:abc/token=t1") */
+	notify_event_key(ev, key);
+	ASSERT_STREQ(key, "36f7a01922a736b1c4f69d1b2d8799ddbe438541bdfaa241ab76f91227bf4feb");
+	cJSON_Delete(ev);
+	/* Another token is another key; the severity is not part of it. */
+	ev = event("Normal", "{\"kustomize.toolkit.fluxcd.io/token\":\"t2\","
+			     "\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:abc\"}");
+	notify_event_key(ev, other);
+	ASSERT(strcmp(key, other) != 0);
+	cJSON_Delete(ev);
+}
+
+static bool matches(const char *alert, const char *type, const char *labels, char *bad)
+{
+	cJSON *a = J(alert), *ev = event(type, NULL), *l = labels ? J(labels) : NULL;
+	bool m = notify_alert_matches(a, ev, l, bad, 256);
+
+	cJSON_Delete(a);
+	cJSON_Delete(ev);
+	cJSON_Delete(l);
+	return m;
+}
+
+#define ALERT(spec) "{\"metadata\":{\"name\":\"a\",\"namespace\":\"apps\"},\"spec\":" spec "}"
+
+TEST(alert_matching_as_the_event_server)
+{
+	char bad[256];
+
+	/* The namespace defaults to the Alert's; the name may be "*". */
+	ASSERT(matches(ALERT("{\"eventSources\":[{\"kind\":\"Kustomization\",\"name\":\"*\"}]}"),
+			    "Normal", NULL, bad));
+	ASSERT_STREQ(bad, "");
+	ASSERT(matches(ALERT("{\"eventSources\":[{\"kind\":\"GitRepository\",\"name\":\"*\"},"
+				  "{\"kind\":\"Kustomization\",\"name\":\"podinfo\"}]}"),
+			    "Normal", NULL, bad));
+	ASSERT(!matches(ALERT("{\"eventSources\":[{\"kind\":\"Kustomization\",\"name\":\"other\"}]}"),
+			     "Normal", NULL, bad));
+	ASSERT(!matches(ALERT("{\"eventSources\":[{\"kind\":\"Kustomization\",\"name\":\"*\","
+				   "\"namespace\":\"flux-system\"}]}"),
+			     "Normal", NULL, bad));
+	ASSERT(!matches(ALERT("{\"eventSources\":[{\"kind\":\"HelmRelease\",\"name\":\"*\"}]}"),
+			     "Normal", NULL, bad));
+	/* eventSeverity error takes error events only; info takes all. */
+	ASSERT(!matches(ALERT("{\"eventSeverity\":\"error\",\"eventSources\":[{\"kind\":"
+				   "\"Kustomization\",\"name\":\"*\"}]}"),
+			     "Normal", NULL, bad));
+	ASSERT(matches(ALERT("{\"eventSeverity\":\"error\",\"eventSources\":[{\"kind\":"
+				  "\"Kustomization\",\"name\":\"*\"}]}"),
+			    "Warning", NULL, bad));
+	ASSERT(matches(ALERT("{\"eventSeverity\":\"info\",\"eventSources\":[{\"kind\":"
+				  "\"Kustomization\",\"name\":\"*\"}]}"),
+			    "Warning", NULL, bad));
+	/* matchLabels against the object's labels. */
+	ASSERT(matches(ALERT("{\"eventSources\":[{\"kind\":\"Kustomization\",\"name\":\"*\","
+				  "\"matchLabels\":{\"team\":\"a\"}}]}"),
+			    "Normal", "{\"team\":\"a\",\"x\":\"y\"}", bad));
+	ASSERT(!matches(ALERT("{\"eventSources\":[{\"kind\":\"Kustomization\",\"name\":\"*\","
+				   "\"matchLabels\":{\"team\":\"a\"}}]}"),
+			     "Normal", "{\"team\":\"b\"}", bad));
+	ASSERT(!matches(ALERT("{\"eventSources\":[{\"kind\":\"Kustomization\",\"name\":\"*\","
+				   "\"matchLabels\":{\"team\":\"a\"}}]}"),
+			     "Normal", NULL, bad));
+	/* Suspended: nothing. */
+	ASSERT(!matches(ALERT("{\"suspend\":true,\"eventSources\":[{\"kind\":\"Kustomization\","
+				   "\"name\":\"*\"}]}"),
+			     "Normal", NULL, bad));
+	/* Inclusion (Go regexes, unanchored), then exclusion. */
+	ASSERT(matches(ALERT("{\"inclusionList\":[\"^nothing\",\"podinfo <stat\"],"
+				  "\"eventSources\":[{\"kind\":\"Kustomization\",\"name\":\"*\"}]}"),
+			    "Normal", NULL, bad));
+	ASSERT(!matches(ALERT("{\"inclusionList\":[\"^nothing\"],\"eventSources\":[{\"kind\":"
+				   "\"Kustomization\",\"name\":\"*\"}]}"),
+			     "Normal", NULL, bad));
+	ASSERT(!matches(ALERT("{\"exclusionList\":[\"line[0-9]$\"],\"eventSources\":[{\"kind\":"
+				   "\"Kustomization\",\"name\":\"*\"}]}"),
+			     "Normal", NULL, bad));
+	/* A regex Go refuses is skipped and named; the others still count. */
+	ASSERT(matches(ALERT("{\"exclusionList\":[\"(?<=x)y\",\"zzz\"],\"eventSources\":[{"
+				  "\"kind\":\"Kustomization\",\"name\":\"*\"}]}"),
+			    "Normal", NULL, bad));
+	ASSERT_STREQ(bad, "failed to compile exclusion regex: (?<=x)y");
+}
+
+TEST(metadata_combined_as_rfc_0008)
+{
+	cJSON *ev = event("Normal", "{\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:abc\","
+				    "\"event.toolkit.fluxcd.io/cluster\":\"from-event\","
+				    "\"event.toolkit.fluxcd.io/summary\":\"from-event\"}");
+	cJSON *a = J(ALERT("{\"summary\":\"from-summary\",\"eventMetadata\":{\"cluster\":"
+			   "\"from-alert\",\"env\":\"prod\",\"revision\":\"from-alert\"},"
+			   "\"eventSources\":[]}"));
+	char *s;
+
+	notify_combine_metadata(ev, a);
+	s = go(cJSON_GetObjectItemCaseSensitive(ev, "metadata"));
+	/* Event group < eventMetadata < summary < the object's group; sorted keys. */
+	ASSERT_STREQ(s, "{\"cluster\":\"from-alert\",\"env\":\"prod\",\"revision\":\"main@sha1:abc\","
+			"\"summary\":\"from-summary\"}");
+	free(s);
+	/* Still between reason and reportingController. */
+	ASSERT_STREQ(cJSON_GetObjectItemCaseSensitive(ev, "metadata")->next->string,
+		     "reportingController");
+	ASSERT_STREQ(cJSON_GetObjectItemCaseSensitive(ev, "reason")->next->string, "metadata");
+	cJSON_Delete(ev);
+	cJSON_Delete(a);
+}
+
+static int build(const char *type, const cJSON *ev, const struct notify_target *t, char **url,
+		 char **body, char ***hdrs, char *msg)
+{
+	struct buf b = BUF_INIT(SIZE_MAX);
+	int r;
+
+	*url = NULL;
+	*hdrs = NULL;
+	r = notify_build(type, ev, t, url, &b, hdrs, msg, 256);
+	*body = buf_detach(&b, NULL);
+	return r;
+}
+
+static void free_all(char *url, char *body, char **hdrs)
+{
+	free(url);
+	free(body);
+	for (char **h = hdrs; h && *h; h++)
+		free(*h);
+	free(hdrs);
+}
+
+static bool has_header(char **hdrs, const char *want)
+{
+	for (char **h = hdrs; h && *h; h++)
+		if (streq(*h, want))
+			return true;
+	return false;
+}
+
+TEST(generic_and_hmac_requests)
+{
+	cJSON *ev = event("Warning", "{\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:abc\"}");
+	cJSON *h = J("{\"X-Team\":\"ops\"}");
+	struct notify_target t = { .url = "http://sink:8080/hook", .headers = h };
+	char *url, *body, **hdrs, msg[256];
+
+	ASSERT_EQ(build("generic", ev, &t, &url, &body, &hdrs, msg), 0);
+	ASSERT_STREQ(url, "http://sink:8080/hook");
+	ASSERT_STREQ(body, EVENT_JSON);
+	ASSERT(has_header(hdrs, "Content-Type: application/json"));
+	ASSERT(has_header(hdrs, "gotk-component: kustomize-controller"));
+	ASSERT(has_header(hdrs, "X-Team: ops"));
+	free_all(url, body, hdrs);
+
+	/* The HMAC of the body under the Secret's token. */
+	t.token = "hmac-key-1";
+	ASSERT_EQ(build("generic-hmac", ev, &t, &url, &body, &hdrs, msg), 0);
+	ASSERT(has_header(
+		hdrs,
+		"X-Signature: sha256=27a1d3bd9f1e12dfde57681f13f8aecd8fc5769364da44fb455f2db022ba5cc7"));
+	free_all(url, body, hdrs);
+	t.token = NULL;
+	ASSERT_EQ(build("generic-hmac", ev, &t, &url, &body, &hdrs, msg), -EINVAL);
+	ASSERT_STREQ(msg, "HMAC key is empty");
+	free_all(url, body, hdrs);
+
+	/* Go's ParseRequestURI refusals. */
+	t.url = "";
+	ASSERT_EQ(build("generic", ev, &t, &url, &body, &hdrs, msg), -EINVAL);
+	ASSERT_STREQ(msg, "invalid hook URL : parse \"\": empty url");
+	free_all(url, body, hdrs);
+	t.url = "sink:8080";
+	ASSERT_EQ(build("generic", ev, &t, &url, &body, &hdrs, msg), 0);
+	free_all(url, body, hdrs);
+	t.url = "not a url";
+	ASSERT_EQ(build("generic", ev, &t, &url, &body, &hdrs, msg), -EINVAL);
+	ASSERT_STREQ(msg, "invalid hook URL not a url: parse \"not a url\": invalid URI for request");
+	free_all(url, body, hdrs);
+	/* A type cflux does not send is said so. */
+	t.url = "http://x/";
+	ASSERT_EQ(build("rocket", ev, &t, &url, &body, &hdrs, msg), -ENOTSUP);
+	free_all(url, body, hdrs);
+	cJSON_Delete(h);
+	cJSON_Delete(ev);
+}
+
+TEST(slack_and_discord_payloads)
+{
+	cJSON *ev = event("Warning", "{\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:abc\"}");
+	struct notify_target t = { .url = "https://hooks.slack.com/services/X", .token = "xoxb-1",
+				   .channel = "ops" };
+	char *url, *body, **hdrs, msg[256];
+
+	ASSERT_EQ(build("slack", ev, &t, &url, &body, &hdrs, msg), 0);
+	ASSERT_STREQ(body,
+		     "{\"channel\":\"ops\",\"username\":\"kustomize-controller\",\"icon_url\":\"\","
+		     "\"icon_emoji\":\"\",\"attachments\":[{\"fallback\":\"kustomization/"
+		     "podinfo.apps: Deployment/apps/podinfo \\u003cstatus\\u003e \\u0026 more\","
+		     "\"color\":\"danger\",\"author_name\":\"kustomization/podinfo.apps\",\"text\":"
+		     "\"Deployment/apps/podinfo \\u003cstatus\\u003e \\u0026 more\\nline2\","
+		     "\"mrkdwn_in\":[\"text\"],\"fields\":[{\"title\":\"kustomize.toolkit.fluxcd.io/"
+		     "revision\",\"value\":\"main@sha1:abc\",\"short\":false}]}]}");
+	ASSERT(has_header(hdrs, "Authorization: Bearer xoxb-1"));
+	free_all(url, body, hdrs);
+
+	/* Discord: Slack's payload without channel or fallback, to <hook>/slack. */
+	t.url = "https://discord.com/api/webhooks/1/abc";
+	t.username = "flux";
+	ASSERT_EQ(build("discord", ev, &t, &url, &body, &hdrs, msg), 0);
+	ASSERT_STREQ(url, "https://discord.com/api/webhooks/1/abc/slack");
+	ASSERT(str_startswith(body, "{\"channel\":\"\",\"username\":\"flux\",\"icon_url\":\"\","
+					 "\"icon_emoji\":\"\",\"attachments\":[{\"fallback\":\"\","
+					 "\"color\":\"danger\","));
+	ASSERT(!has_header(hdrs, "Authorization: Bearer xoxb-1"));
+	free_all(url, body, hdrs);
+	t.url = "https://discord.com/api/webhooks/1/abc/slack";
+	ASSERT_EQ(build("discord", ev, &t, &url, &body, &hdrs, msg), 0);
+	ASSERT_STREQ(url, "https://discord.com/api/webhooks/1/abc/slack");
+	free_all(url, body, hdrs);
+	cJSON_Delete(ev);
+}
+
+TEST(msteams_payloads)
+{
+	cJSON *ev = event("Normal", "{\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:abc\"}");
+	cJSON *a = J(ALERT("{\"summary\":\"prod\",\"eventSources\":[]}"));
+	struct notify_target t = { .url = "https://example.com/workflows/1" };
+	char *url, *body, **hdrs, msg[256];
+
+	notify_combine_metadata(ev, a);
+	/* An adaptive card (Power Automate workflows), summary first among the facts. */
+	ASSERT_EQ(build("msteams", ev, &t, &url, &body, &hdrs, msg), 0);
+	ASSERT_STREQ(
+		body,
+		"{\"type\":\"message\",\"attachments\":[{\"contentType\":\"application/"
+		"vnd.microsoft.card.adaptive\",\"content\":{\"$schema\":\"http://adaptivecards.io/"
+		"schemas/adaptive-card.json\",\"type\":\"AdaptiveCard\",\"version\":\"1.4\",\"body\":[{"
+		"\"type\":\"Container\",\"items\":[{\"type\":\"TextBlock\",\"text\":\"kustomization/"
+		"podinfo.apps\",\"size\":\"large\",\"weight\":\"bolder\",\"wrap\":true},{\"type\":"
+		"\"TextBlock\",\"text\":\"Deployment/apps/podinfo \\u003cstatus\\u003e \\u0026 "
+		"more\\nline2\",\"wrap\":true},{\"type\":\"FactSet\",\"facts\":[{\"title\":\"summary\","
+		"\"value\":\"prod\"},{\"title\":\"revision\",\"value\":\"main@sha1:abc\"}]}]}],"
+		"\"msteams\":{\"width\":\"Full\"}}}]}");
+	free_all(url, body, hdrs);
+	/* The old connector for *.webhook.office.com. */
+	t.url = "https://acme.webhook.office.com:443/webhookb2/x";
+	ASSERT_EQ(build("msteams", ev, &t, &url, &body, &hdrs, msg), 0);
+	ASSERT_STREQ(body, "{\"@type\":\"MessageCard\",\"@context\":\"http://schema.org/extensions\","
+			   "\"themeColor\":\"0076D7\",\"summary\":\"kustomization/podinfo.apps\","
+			   "\"sections\":[{\"activityTitle\":\"Deployment/apps/podinfo \\u003cstatus"
+			   "\\u003e \\u0026 more\\nline2\",\"activitySubtitle\":\"kustomization/"
+			   "podinfo.apps\",\"facts\":[{\"name\":\"revision\",\"value\":"
+			   "\"main@sha1:abc\"},{\"name\":\"summary\",\"value\":\"prod\"}]}]}");
+	free_all(url, body, hdrs);
+	cJSON_Delete(ev);
+	cJSON_Delete(a);
+}
