@@ -159,6 +159,8 @@ event_on() { # KIND NAME REASON SUBSTRING: a Warning Event says it
 		-o jsonpath='{range .items[*]}{.message}{"\n"}{end}' | grep -qF -- "$4"
 }
 export -f event_on
+is_ready_ks() { is_ready kustomization app True; }
+export -f is_ready_ks is_ready cond jpk k
 check "a type cflux does not send: NotificationDispatchFailed on the Alert, saying so" \
 	poll 20 event_on Alert rocket NotificationDispatchFailed \
 	"failed to dispatch notification for Kustomization/$NS/app: failed to initialize notifier for provider 'rocket': provider type 'rocket' is not supported by cflux"
@@ -183,6 +185,25 @@ check "the Event itself carries the revision annotation" bash -c \
 	"k get events -n $NS --field-selector involvedObject.kind=Kustomization,reason=ArtifactFailed -o jsonpath='{.items[0].metadata.annotations}' | grep -qF '\"kustomize.toolkit.fluxcd.io/revision\":\"$REV\"'"
 check "no token in the operator's log or Events" bash -c \
 	"! { op_log; k get events -n $NS -o json; } | grep -qE '$HMAC_TOKEN|$SLACK_TOKEN'"
+
+# ------------------------------------------------------------ the Extension's switch
+check "Extension CRD installed" crd_install clusterconfig.cflux.io_extensions.yaml
+ext_notify() { # true|false: the flux Extension's notification-controller.enabled
+	printf 'apiVersion: clusterconfig.cflux.io/v1\nkind: Extension\nmetadata:\n  name: flux\nspec:\n  extensionType: microsoft.flux\n  autoUpgradeMinorVersion: true\n  scope: {cluster: {releaseNamespace: %s}}\n  configurationSettings:\n    notification-controller.enabled: "%s"\n' \
+		"${OP_NS:-$NS}" "$1" | k apply -f - >/dev/null &&
+		poll 30 bash -c "[ \"\$(k get extension flux -o jsonpath='{.status.provisioningState}')\" = Succeeded ]"
+}
+ks_sent() { sinkq /generic "b['involvedObject']['kind'] == 'Kustomization' and b['reason'] == 'ReconciliationSucceeded'"; }
+export -f ks_sent
+check "notification-controller.enabled=false applied" ext_notify false
+BEFORE=$(ks_sent)
+k patch kustomization -n "$NS" app --type=merge -p '{"spec":{"path":"./"}}' >/dev/null
+check "switched off: the Kustomization recovers, nothing is sent" bash -c \
+	"poll 30 is_ready_ks && sleep 3 && [ \$(sinkq /generic \"b['involvedObject']['kind'] == 'Kustomization' and b['reason'] == 'ReconciliationSucceeded'\") = $BEFORE ]"
+check "notification-controller.enabled=true applied" ext_notify true
+k annotate kustomization -n "$NS" app --overwrite reconcile.fluxcd.io/requestedAt="$(date +%s%N)" >/dev/null
+check "switched on again: the next reconcile is sent" poll 30 bash -c "[ \$(ks_sent) -gt $BEFORE ]"
+check "the Extension goes" k delete extension flux --wait=true --timeout=30s
 
 # ------------------------------------------------------------ the oracle
 check "Flux's notification-controller starts (same Alerts)" flux_start "$NS" notification
