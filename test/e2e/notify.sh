@@ -159,8 +159,6 @@ event_on() { # KIND NAME REASON SUBSTRING: a Warning Event says it
 		-o jsonpath='{range .items[*]}{.message}{"\n"}{end}' | grep -qF -- "$4"
 }
 export -f event_on
-is_ready_ks() { is_ready kustomization app True; }
-export -f is_ready_ks is_ready cond jpk k
 check "a type cflux does not send: NotificationDispatchFailed on the Alert, saying so" \
 	poll 20 event_on Alert rocket NotificationDispatchFailed \
 	"failed to dispatch notification for Kustomization/$NS/app: failed to initialize notifier for provider 'rocket': provider type 'rocket' is not supported by cflux"
@@ -193,16 +191,21 @@ ext_notify() { # true|false: the flux Extension's notification-controller.enable
 		"${OP_NS:-$NS}" "$1" | k apply -f - >/dev/null &&
 		poll 30 bash -c "[ \"\$(k get extension flux -o jsonpath='{.status.provisioningState}')\" = Succeeded ]"
 }
-ks_sent() { sinkq /generic "b['involvedObject']['kind'] == 'Kustomization' and b['reason'] == 'ReconciliationSucceeded'"; }
-export -f ks_sent
+# Unique messages (a missing path each time): a repeat would be a duplicate.
+sent_about() { sinkq /generic "b['involvedObject']['kind'] == 'Kustomization' and '$1' in b['message']"; }
+warned_about() {
+	k get events -n "$NS" --field-selector involvedObject.kind=Kustomization,reason=ArtifactFailed \
+		-o jsonpath='{range .items[*]}{.message}{"\n"}{end}' | grep -qF "$1"
+}
+export -f sent_about warned_about
 check "notification-controller.enabled=false applied" ext_notify false
-BEFORE=$(ks_sent)
-k patch kustomization -n "$NS" app --type=merge -p '{"spec":{"path":"./"}}' >/dev/null
-check "switched off: the Kustomization recovers, nothing is sent" bash -c \
-	"poll 30 is_ready_ks && sleep 3 && [ \$(sinkq /generic \"b['involvedObject']['kind'] == 'Kustomization' and b['reason'] == 'ReconciliationSucceeded'\") = $BEFORE ]"
+k patch kustomization -n "$NS" app --type=merge -p '{"spec":{"path":"./missing-off"}}' >/dev/null
+check "switched off: the failure is an Event, and is not sent" bash -c \
+	"poll 30 warned_about missing-off && sleep 3 && [ \$(sent_about missing-off) = 0 ]"
 check "notification-controller.enabled=true applied" ext_notify true
-k annotate kustomization -n "$NS" app --overwrite reconcile.fluxcd.io/requestedAt="$(date +%s%N)" >/dev/null
-check "switched on again: the next reconcile is sent" poll 30 bash -c "[ \$(ks_sent) -gt $BEFORE ]"
+k patch kustomization -n "$NS" app --type=merge -p '{"spec":{"path":"./missing-on"}}' >/dev/null
+check "switched on again: the next failure is sent" poll 30 bash -c "[ \$(sent_about missing-on) = 1 ]"
+k patch kustomization -n "$NS" app --type=merge -p '{"spec":{"path":"./"}}' >/dev/null
 check "the Extension goes" k delete extension flux --wait=true --timeout=30s
 
 # ------------------------------------------------------------ the oracle
