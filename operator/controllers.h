@@ -10,6 +10,7 @@
 #include "kube/mapper.h"
 #include "manager.h"
 #include "secrets.h"
+#include "serve.h"
 #include "storage.h"
 
 /* GitRepository (ctl_gitrepository.c): ctl_data() is a struct gitrepo_ctl. */
@@ -245,5 +246,20 @@ int ext_parse_settings(const cJSON *settings, struct ext_settings *s, char *err,
  */
 const char *extension_unsupported(const struct ext_ctl *e, const cJSON *spec, char *msg,
 				  size_t n);
+
+/*
+ * Receiver (ctl_receiver.c): the reconciler publishes status.webhookPath;
+ * receiver_hook() is the --receiver-addr server's handler (serve.h's
+ * webhooks), on every replica.  See ctl_receiver.c for both.
+ */
+extern const struct ctl_desc receiver_desc;
+struct receiver_srv {
+	struct kube_client *client; /* borrowed */
+	const char *watch_ns;       /* NULL: all namespaces */
+	bool no_cross_ns;           /* --no-cross-namespace-refs */
+};
+void receiver_hook(const struct serve_request *req, struct serve_reply *reply, void *payload);
+/* Flux's webhook path: "/hook/" + sha256(token + name + namespace) in hex (71 bytes + NUL). */
+void receiver_webhook_path(const char *token, const char *name, const char *ns, char ret[72]);
 
 #endif

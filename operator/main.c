@@ -66,6 +66,7 @@ static const char *arg_kubeconfig;
 static int arg_concurrent = 4;
 static const char *arg_metrics_addr = ":8080";
 static const char *arg_health_addr = ":9440";
+static const char *arg_receiver_addr = ":9292";
 static bool arg_leader_election = true;
 static bool arg_watch_all_namespaces = true;
 static const char *arg_watch_label_selector = "";
@@ -89,7 +90,9 @@ static cJSON *arg_settings;
 
 static uv_loop_t *loop;
 static struct kube_client *client;
-static struct serve_srv *health_srv, *metrics_srv, *storage_srv;
+static struct serve_srv *health_srv, *metrics_srv, *storage_srv, *receiver_srv;
+static struct receiver_srv receivers;
+static struct ctl *ctl_receivers;
 static struct storage *storage;
 static struct mgr *mgr;
 static struct notify *notifier;
@@ -132,6 +135,7 @@ enum {
 	OPT_EXTRACTED_MAX_BYTES,
 	OPT_SETTING,
 	OPT_RATE_LIMIT,
+	OPT_RECEIVER_ADDR,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -160,6 +164,7 @@ static void usage(FILE *f)
 	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
 	      "  --extracted-artifacts-max=N     artifact trees kept extracted for builds (default 16)\n"
 	      "  --extracted-artifacts-max-bytes=N  and their bytes in all (default 1073741824)\n"
+	      "  --receiver-addr=ADDR            Receivers' webhooks, /hook/... (default :9292; 0 disables)\n"
 	      "  --rate-limit-interval=DURATION  drop a notification repeating one sent this\n"
 	      "                                  recently (default 5m)\n"
 	      "  --configuration-setting=KEY=VALUE  one of the microsoft.flux extension's\n"
@@ -207,6 +212,8 @@ static int parse_args(int argc, char **argv)
 		  OPT_EXTRACTED_MAX_BYTES },
 		{ "configuration-setting", required_argument, NULL, OPT_SETTING },
 		{ "rate-limit-interval", required_argument, NULL, OPT_RATE_LIMIT },
+		{ "receiver-addr", required_argument, NULL, OPT_RECEIVER_ADDR },
+		{ "receiverAddr", required_argument, NULL, OPT_RECEIVER_ADDR },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -280,6 +287,9 @@ static int parse_args(int argc, char **argv)
 					optarg);
 				return -EINVAL;
 			}
+			break;
+		case OPT_RECEIVER_ADDR:
+			arg_receiver_addr = optarg;
 			break;
 		case OPT_RATE_LIMIT:
 			if (duration_parse(optarg, &arg_rate_limit_ns) < 0 || arg_rate_limit_ns <= 0) {
@@ -500,6 +510,8 @@ static void shutdown_start(uv_signal_t *s, int signum)
 	serve_close(metrics_srv, NULL, NULL);
 	serve_close(storage_srv, NULL, NULL);
 	storage_srv = NULL;
+	serve_close(receiver_srv, NULL, NULL);
+	receiver_srv = NULL;
 	uv_signal_stop(&sig_int);
 	uv_close((uv_handle_t *)&sig_int, NULL);
 	uv_signal_stop(&sig_term);
@@ -563,6 +575,7 @@ static void apply_settings(const struct ext_settings *s, void *payload)
 	ctl_set_enabled(ctl_kustomizations, s->kustomize_enabled, "kustomize-controller.enabled");
 	ctl_set_concurrent(ctl_kustomizations, s->kustomize_concurrent);
 	ctl_set_enabled(ctl_helmreleases, s->helm_enabled, "helm-controller.enabled");
+	ctl_set_enabled(ctl_receivers, s->notification_enabled, "notification-controller.enabled");
 	ctl_set_concurrent(ctl_helmreleases, s->helm_concurrent);
 	helmrel.requeue_dependency_ms = s->requeue_dependency_ms;
 	helmrel.no_cross_ns = s->multi_tenancy;
@@ -735,6 +748,16 @@ static int setup_controllers(struct op_err *err)
 	if (r < 0)
 		return op_err_set(err, r, "cannot add the %s controller", helmrelease_desc.name);
 	helmrelease_watch_sources(ctl_helmreleases);
+	r = mgr_add(mgr, &receiver_desc, NULL, &ctl_receivers);
+	if (r < 0)
+		return op_err_set(err, r, "cannot add the %s controller", receiver_desc.name);
+	/* Every replica answers webhooks (they only annotate; the leader reconciles). */
+	receivers = (struct receiver_srv){ .client = client, .watch_ns = mo.watch_namespace,
+					   .no_cross_ns = arg_no_cross_namespace_refs };
+	r = serve_listen_hooks(loop, arg_receiver_addr, receiver_hook, 4u << 20, &receivers,
+			       &receiver_srv, err);
+	if (r < 0)
+		return r;
 	fluxconfig.kustomizations = ctl_kustomizations;
 	fluxconfig.resync_ms = 10 * 60 * 1000;
 	kustomization_watch_sources(fluxconfig.kustomizations);

@@ -43,6 +43,8 @@ struct serve_srv {
 	uv_tcp_t tcp;
 	int port;
 	serve_handler handler;
+	serve_hook_handler hook;   /* a webhook server (serve_listen_hooks()) */
+	size_t max_body;
 	void *payload;
 	struct conn *conns;
 	unsigned pending;
@@ -65,6 +67,7 @@ struct conn {
 	bool head;         /* HEAD: headers only */
 	bool fs_busy;      /* a uv_fs_read is in flight */
 	bool closed;       /* conn_close() was called */
+	bool awaiting;     /* a hook handler has not answered yet */
 	uint64_t left;     /* bytes still to send */
 	uv_fs_t fs;
 	char *chunk;
@@ -87,7 +90,7 @@ static void conn_free(struct conn *c)
 {
 	struct serve_srv *s = c->s;
 
-	if (c->handles > 0 || c->fs_busy)
+	if (c->handles > 0 || c->fs_busy || c->awaiting)
 		return;
 	if (c->fd >= 0)
 		close(c->fd);
@@ -161,9 +164,10 @@ static void written(uv_write_t *w, int status)
 
 static const char *reason_of(int status)
 {
-	return status == 200 ? "OK" : status == 404 ? "Not Found" :
+	return status == 200 ? "OK" : status == 202 ? "Accepted" : status == 404 ? "Not Found" :
 	       status == 503 ? "Service Unavailable" : status == 400 ? "Bad Request" :
-	       status == 405 ? "Method Not Allowed" : "Internal Server Error";
+	       status == 405 ? "Method Not Allowed" : status == 411 ? "Length Required" :
+	       status == 413 ? "Payload Too Large" : "Internal Server Error";
 }
 
 static void file_read_next(struct conn *c);
@@ -273,24 +277,121 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	b->len = sizeof(slab);
 }
 
+int serve_header(const struct serve_request *req, const char *name, const char **ret_val,
+		 size_t *ret_len)
+{
+	const char *p = req->headers, *end = req->headers + req->headers_len;
+	size_t nl = strlen(name);
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *v, *ve;
+
+		if (!eol)
+			eol = end;
+		if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+			v = p + nl + 1;
+			ve = eol;
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			*ret_val = v;
+			*ret_len = (size_t)(ve - v);
+			return 0;
+		}
+		p = eol + 1;
+	}
+	return -ENOENT;
+}
+
+void serve_reply(struct serve_reply *reply, int status, const char *body)
+{
+	struct conn *c = (struct conn *)reply;
+
+	c->awaiting = false;
+	if (c->closed) {
+		conn_free(c); /* timed out or closed meanwhile: nobody to answer */
+		return;
+	}
+	respond(c, status, body, strlen(body), false);
+}
+
+/* A webhook request: headers, then Content-Length bytes of body (see serve.h). */
+static void on_hook_read(struct conn *c, const char *hdr_end)
+{
+	struct serve_srv *s = c->s;
+	struct serve_request req = { 0 };
+	char method[16], path[SERVE_PATH_MAX], num[24];
+	const char *first_eol = memchr(c->req.buf, '\n', c->req.len), *v;
+	size_t hlen = (size_t)(hdr_end - c->req.buf), vl;
+	uint64_t clen = 0;
+
+	req.headers = first_eol + 1;
+	req.headers_len = (size_t)(hdr_end - req.headers);
+	if (serve_header(&req, "Transfer-Encoding", &v, &vl) == 0) {
+		respond(c, 411, "length required\n", 16, false);
+		return;
+	}
+	if (serve_header(&req, "Content-Length", &v, &vl) == 0) {
+		snprintf(num, sizeof(num), "%.*s", (int)(vl < 20 ? vl : 20), v);
+		if (parse_uint64(num, &clen) < 0) {
+			respond(c, 400, "bad request\n", 12, false);
+			return;
+		}
+	}
+	if (clen > s->max_body) {
+		respond(c, 413, "request body too large\n", 23, false);
+		return;
+	}
+	if (c->req.len < hlen + clen)
+		return; /* more to come */
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	if (serve_parse_request(c->req.buf, c->req.len, method, path) < 0) {
+		respond(c, 400, "bad request\n", 12, false);
+		return;
+	}
+	req.method = method;
+	req.path = path;
+	req.body = c->req.buf + hlen;
+	req.body_len = (size_t)clen;
+	c->awaiting = true;
+	s->hook(&req, (struct serve_reply *)c, s->payload);
+}
+
 static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
 	struct conn *c = st->data;
 	char method[16], path[SERVE_PATH_MAX];
+	const char *hdr_end;
 	int r;
 
 	if (n < 0) {
 		conn_close(c);
 		return;
 	}
-	if (n == 0 || c->responded)
+	if (n == 0 || c->responded || c->awaiting)
 		return;
 	if (buf_add(&c->req, b->base, (size_t)n) < 0) {
-		respond(c, 400, "request too large\n", 18, false);
+		respond(c, c->s->hook ? 413 : 400, "request too large\n", 18, false);
 		return;
 	}
-	if (!strstr(c->req.buf, "\r\n\r\n") && !strstr(c->req.buf, "\n\n"))
+	hdr_end = memmem(c->req.buf, c->req.len, "\r\n\r\n", 4);
+	if (hdr_end) {
+		hdr_end += 4;
+	} else {
+		hdr_end = memmem(c->req.buf, c->req.len, "\n\n", 2);
+		if (hdr_end)
+			hdr_end += 2;
+	}
+	if (!hdr_end) {
+		if (c->s->hook && c->req.len > REQ_MAX)
+			respond(c, 400, "request headers too large\n", 26, false);
 		return;
+	}
+	if (c->s->hook) {
+		on_hook_read(c, hdr_end);
+		return;
+	}
 	uv_read_stop(st);
 	r = serve_parse_request(c->req.buf, c->req.len, method, path);
 	if (r < 0) {
@@ -325,7 +426,7 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	c = xcalloc(1, sizeof(*c));
 	c->s = s;
-	buf_init(&c->req, REQ_MAX);
+	buf_init(&c->req, REQ_MAX + s->max_body);
 	buf_init(&c->resp, (16u << 20) + 4096);
 	uv_tcp_init(server->loop, &c->tcp);
 	uv_timer_init(server->loop, &c->timer);
@@ -415,6 +516,18 @@ int serve_listen(uv_loop_t *loop, const char *addr, serve_handler h, void *paylo
 					      ntohs(((struct sockaddr_in *)&got)->sin_port);
 	*ret = s;
 	return 0;
+}
+
+int serve_listen_hooks(uv_loop_t *loop, const char *addr, serve_hook_handler h, size_t max_body,
+		       void *payload, struct serve_srv **ret, struct op_err *reterr)
+{
+	int r = serve_listen(loop, addr, NULL, payload, ret, reterr);
+
+	if (r == 0 && *ret) {
+		(*ret)->hook = h;
+		(*ret)->max_body = max_body;
+	}
+	return r;
 }
 
 int serve_port(const struct serve_srv *s)

@@ -398,7 +398,7 @@ run_controllers() { # NAME: flux or cflux
 			--storage-path="$OUT/cflux-data" --storage-addr=127.0.0.1:$port \
 			--storage-adv-addr=127.0.0.1:$port --metrics-addr=127.0.0.1:$p1 \
 			--health-addr=127.0.0.1:$p2 --enable-leader-election=false \
-			--watch-all-namespaces=false ${BENCH_CFLUX_ARGS:-}
+			--receiver-addr=0 --watch-all-namespaces=false ${BENCH_CFLUX_ARGS:-}
 		pids="cflux-operator:$BG_PID"
 	fi
 	sleep 2

@@ -12,6 +12,7 @@
 #include "base/alloc.h"
 #include "base/str.h"
 #include "harness.h"
+#include "operator/controllers.h"
 #include "operator/notify.h"
 #include "yj/yj.h"
 
@@ -346,4 +347,13 @@ TEST(msteams_payloads)
 	free_all(url, body, hdrs);
 	cJSON_Delete(ev);
 	cJSON_Delete(a);
+}
+
+TEST(receiver_webhook_path_is_fluxs)
+{
+	char path[72];
+
+	/* "/hook/" + sha256(token + name + namespace), as Receiver.GetWebhookPath(). */
+	receiver_webhook_path("my-token", "recv", "flux-system", path);
+	ASSERT_STREQ(path, "/hook/7ee14dd2eb03b83acd78e7ef196fa87f36f972df5411fa259bf3ec41d47615ed");
 }

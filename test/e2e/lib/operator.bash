@@ -230,11 +230,12 @@ start_operator_local() {
 		SPORT=$(free_port)
 		MPORT=$(free_port)
 		HPORT=$(free_port)
+		RPORT=$(free_port)
 		RUNTIME_NAMESPACE=$NS "$BIN/cflux-operator" --kubeconfig="$KUBECONFIG" \
 			--log-level=debug --watch-all-namespaces=false --storage-path="$W/data" \
 			--storage-addr="127.0.0.1:$SPORT" --storage-adv-addr="127.0.0.1:$SPORT" \
 			--metrics-addr="127.0.0.1:$MPORT" --health-addr="127.0.0.1:$HPORT" \
-			--requeue-dependency=2s "$@" >>"$W/operator.log" 2>&1 &
+			--receiver-addr="127.0.0.1:$RPORT" --requeue-dependency=2s "$@" >>"$W/operator.log" 2>&1 &
 		OP_PID=$!
 		if poll 10 bash -c "curl -fsS http://127.0.0.1:$SPORT/ && curl -fsS http://127.0.0.1:$MPORT/metrics && curl -fsS http://127.0.0.1:$HPORT/healthz" >/dev/null 2>&1 &&
 			kill -0 "$OP_PID" 2>/dev/null; then
