@@ -259,6 +259,8 @@ struct receiver_srv {
 	bool no_cross_ns;           /* --no-cross-namespace-refs */
 };
 void receiver_hook(const struct serve_request *req, struct serve_reply *reply, void *payload);
+/* What cflux cannot honour in a Receiver's spec (type, CEL filters), named in `msg`; or NULL. */
+const char *receiver_unsupported(const cJSON *spec, char *msg, size_t n);
 /* Flux's webhook path: "/hook/" + sha256(token + name + namespace) in hex (71 bytes + NUL). */
 void receiver_webhook_path(const char *token, const char *name, const char *ns, char ret[72]);
 

@@ -65,8 +65,7 @@ static bool supported_type(const char *t)
 		     streq(t, "gitlab"));
 }
 
-/* What cflux cannot honour in `spec`, or NULL. */
-static const char *unsupported(const cJSON *spec, char *msg, size_t n)
+const char *receiver_unsupported(const cJSON *spec, char *msg, size_t n)
 {
 	const char *t = yj_get_str(spec, "/type");
 	const cJSON *res;
@@ -158,7 +157,7 @@ static void reconcile(struct rc *rc)
 	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = rc->obj->ns };
 	char msg[512];
 
-	if (unsupported(spec, msg, sizeof(msg))) {
+	if (receiver_unsupported(spec, msg, sizeof(msg))) {
 		rc_stall(rc, "UnsupportedField", msg);
 		return;
 	}

@@ -1103,6 +1103,31 @@ static void next_step(struct job *j)
 	start_send(j);
 }
 
+const char *notify_provider_unsupported(const cJSON *spec, char *msg, size_t n)
+{
+	const char *type = strempty(sget(spec, "type")), *sa = sget(spec, "serviceAccountName");
+	static const char *const sent[] = { "generic", "generic-hmac", "slack", "msteams",
+					    "discord" };
+	bool ok = false;
+
+	for (size_t i = 0; i < sizeof(sent) / sizeof(*sent); i++)
+		ok |= streq(type, sent[i]);
+	if (!ok) {
+		snprintf(msg, n, "spec.type '%s' is not supported by cflux (generic, generic-hmac, "
+				 "slack, msteams and discord are)",
+			 type);
+		return msg;
+	}
+	if (sa && *sa) {
+		/* Flux's own answer while its ObjectLevelWorkloadIdentity gate is off (the default). */
+		snprintf(msg, n, "to use spec.serviceAccountName for provider authentication please "
+				 "enable the ObjectLevelWorkloadIdentity feature gate in the "
+				 "controller");
+		return msg;
+	}
+	return NULL;
+}
+
 static void dispatch(struct notify *n, const cJSON *ev, const struct kobj *alert)
 {
 	const char *ans = alert->ns, *pname = yj_get_str(alert->json, "/spec/providerRef/name");
@@ -1155,10 +1180,12 @@ static void dispatch(struct notify *n, const cJSON *ev, const struct kobj *alert
 		return;
 	}
 	j->provider = cJSON_Duplicate(prov->json, true);
-	if (sget(pspec, "serviceAccountName") && *sget(pspec, "serviceAccountName")) {
-		job_fail(j, "dispatch",
-			 "to use spec.serviceAccountName for provider authentication please enable "
-			 "the ObjectLevelWorkloadIdentity feature gate in the controller");
+	if (notify_provider_unsupported(pspec, why, sizeof(why))) {
+		char m[1100];
+
+		snprintf(m, sizeof(m), "failed to initialize notifier for provider '%s': %s",
+			 prov->name, why);
+		job_fail(j, "dispatch", m);
 		return;
 	}
 	if (sget(pspec, "address"))

@@ -89,6 +89,13 @@ struct notify_stats {
 };
 void notify_get_stats(const struct notify *n, struct notify_stats *ret);
 
+/*
+ * What cflux cannot do with a Provider's spec — a type it does not send,
+ * serviceAccountName — named in `msg` (the Alert's Warning Event says it);
+ * or NULL.
+ */
+const char *notify_provider_unsupported(const cJSON *spec, char *msg, size_t n);
+
 /* --- the pure parts, exposed for unit tests --- */
 
 /*

@@ -161,7 +161,7 @@ event_on() { # KIND NAME REASON SUBSTRING: a Warning Event says it
 export -f event_on
 check "a type cflux does not send: NotificationDispatchFailed on the Alert, saying so" \
 	poll 20 event_on Alert rocket NotificationDispatchFailed \
-	"failed to dispatch notification for Kustomization/$NS/app: failed to initialize notifier for provider 'rocket': provider type 'rocket' is not supported by cflux"
+	"failed to dispatch notification for Kustomization/$NS/app: failed to initialize notifier for provider 'rocket': spec.type 'rocket' is not supported by cflux"
 check "an unreachable address: NotificationDispatchFailed on the Alert after the Provider's timeout" \
 	poll 30 event_on Alert dead NotificationDispatchFailed "failed to send notification for Kustomization/$NS/app: postMessage failed: failed to execute request"
 check "... and on the Provider (v1beta3 has no status)" \

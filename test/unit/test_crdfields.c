@@ -8,7 +8,9 @@
  * are listed with the spec that triggers them, and the values that are
  * served are checked not to be refused.  The HelmRelease refuses every
  * field it does not list, so its refusals are made from the schema.  The
- * Kustomization has its own file, test_ksfields.c.
+ * Kustomization has its own file, test_ksfields.c.  Provider and Alert are
+ * static objects: a Provider's refusal is the Warning Event of the Alerts
+ * that use it.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "base/str.h"
 #include "kube/kobj.h"
 #include "operator/controllers.h"
+#include "operator/notify.h"
 #include "harness.h"
 #include "yj/yj.h"
 
@@ -84,6 +87,11 @@ static const char *no_check(const cJSON *spec, char *msg, size_t n)
 	(void)msg;
 	(void)n;
 	return NULL;
+}
+
+static const char *provider_check(const cJSON *spec, char *msg, size_t n)
+{
+	return notify_provider_unsupported(spec, msg, n);
 }
 
 /* ---- the kinds ---- */
@@ -342,6 +350,65 @@ static const struct refusal none_refused[] = { { NULL, NULL, NULL } };
 static const struct inert none_inert[] = { { NULL, NULL } };
 static const char *const none_served[] = { NULL };
 
+/* Notifications: Provider and Alert (v1beta3, static), Receiver (v1). */
+static const char *const provider_consumed[] = {
+	"type", "channel", "username", "address", "timeout", "proxy", "proxySecretRef",
+	"proxySecretRef/name", "secretRef", "secretRef/name", "certSecretRef",
+	"certSecretRef/name", "suspend", NULL,
+};
+static const struct refusal provider_refused[] = {
+	{ "type", "{\"type\":\"rocket\"}", "spec.type 'rocket'" },
+	{ "serviceAccountName", "{\"type\":\"generic\",\"serviceAccountName\":\"sa\"}", NULL },
+	/* Only the Git providers take it (CEL), and cflux does not send those. */
+	{ "commitStatusExpr", "{\"type\":\"github\",\"commitStatusExpr\":\"x\"}",
+	  "spec.type 'github'" },
+	{ NULL, NULL, NULL },
+};
+static const struct inert provider_inert[] = {
+	{ "interval", "deprecated in v1beta3 and unused by Flux's notification-controller" },
+	{ NULL, NULL },
+};
+static const char *const provider_served[] = {
+	"{\"type\":\"generic\"}", "{\"type\":\"generic-hmac\"}", "{\"type\":\"slack\"}",
+	"{\"type\":\"msteams\"}", "{\"type\":\"discord\"}", NULL,
+};
+static const char *const alert_consumed[] = {
+	"providerRef", "providerRef/name", "eventSeverity", "eventSources",
+	"eventSources[]/kind", "eventSources[]/name", "eventSources[]/namespace",
+	"eventSources[]/matchLabels", "inclusionList", "exclusionList", "eventMetadata",
+	"summary", "suspend", NULL,
+};
+static const struct inert alert_inert[] = {
+	{ "eventSources[]/apiVersion", "Flux's event server matches by kind, name and namespace only" },
+	{ NULL, NULL },
+};
+static const char *const receiver_consumed[] = {
+	"type", "interval", "events", "resources", "resources[]/kind", "resources[]/name",
+	"resources[]/namespace", "resources[]/matchLabels", "secretRef", "secretRef/name",
+	"suspend", NULL,
+};
+static const struct refusal receiver_refused[] = {
+	{ "resourceFilter", "{\"type\":\"generic\",\"resourceFilter\":\"true\"}", NULL },
+	{ "resources[]/filter",
+	  "{\"type\":\"generic\",\"resources\":[{\"kind\":\"GitRepository\",\"name\":\"a\","
+	  "\"filter\":\"true\"}]}",
+	  "spec.resources[0].filter" },
+	/* The CRD's CEL allows them with generic-oidc only, which cflux does not answer. */
+	{ "oidcProviders", "{\"type\":\"generic-oidc\",\"oidcProviders\":[]}",
+	  "spec.type 'generic-oidc'" },
+	{ "type", "{\"type\":\"bitbucket\"}", "spec.type 'bitbucket'" },
+	{ NULL, NULL, NULL },
+};
+static const struct inert receiver_inert[] = {
+	{ "resources[]/apiVersion", "the same object at every served version: cflux annotates it "
+				    "through the kind's current version" },
+	{ NULL, NULL },
+};
+static const char *const receiver_served[] = {
+	"{\"type\":\"generic\"}", "{\"type\":\"generic-hmac\"}", "{\"type\":\"github\"}",
+	"{\"type\":\"gitlab\"}", NULL,
+};
+
 static const struct kind kinds[] = {
 	{ "source.toolkit.fluxcd.io_gitrepositories.yaml", git_consumed, git_refused, none_inert,
 	  git_served, gitrepository_unsupported, false },
@@ -359,6 +426,12 @@ static const struct kind kinds[] = {
 	  fc_served, fc_check, false },
 	{ "clusterconfig.cflux.io_extensions.yaml", ext_consumed, ext_refused, none_inert,
 	  ext_served, ext_check, false },
+	{ "notification.toolkit.fluxcd.io_providers.yaml", provider_consumed, provider_refused,
+	  provider_inert, provider_served, provider_check, false },
+	{ "notification.toolkit.fluxcd.io_alerts.yaml", alert_consumed, none_refused, alert_inert,
+	  none_served, no_check, false },
+	{ "notification.toolkit.fluxcd.io_receivers.yaml", receiver_consumed, receiver_refused,
+	  receiver_inert, receiver_served, receiver_unsupported, false },
 };
 
 /* ---- the walk ---- */
