@@ -37,6 +37,8 @@
 #define COND_HEALTHY "Healthy"
 /* cflux's own: detect-only objects that differ from the revision (ctl_kustomization.c). */
 #define COND_DRIFTED "Drifted"
+/* cflux's own: no successful reconcile for --stale-threshold intervals (manager.h). */
+#define COND_STALE "Stale"
 /* The annotation that makes an object, or a Kustomization's every object, detect-only. */
 #define DRIFT_ANNOTATION "cflux.io/drift"
 

@@ -81,6 +81,7 @@ static enum log_level arg_log_level = LOG_INFO;
 static enum log_encoding arg_log_encoding = LOG_JSON;
 static int64_t arg_shutdown_timeout_ns = 25 * NSEC_PER_SEC;
 static int64_t arg_rate_limit_ns = 5 * 60 * NSEC_PER_SEC;
+static int arg_stale_threshold = 3;
 static int arg_extracted_max = 16;
 static uint64_t arg_extracted_max_bytes = TREES_MAX_BYTES_DEFAULT;
 /* --configuration-setting KEY=VALUE: Azure's configurationSettings, as the chart passes its values. */
@@ -136,6 +137,7 @@ enum {
 	OPT_SETTING,
 	OPT_RATE_LIMIT,
 	OPT_RECEIVER_ADDR,
+	OPT_STALE_THRESHOLD,
 	OPT_VERSION,
 	OPT_HELP,
 };
@@ -164,6 +166,8 @@ static void usage(FILE *f)
 	      "  --graceful-shutdown-timeout=DURATION  wait for reconciles on SIGTERM (default 25s)\n"
 	      "  --extracted-artifacts-max=N     artifact trees kept extracted for builds (default 16)\n"
 	      "  --extracted-artifacts-max-bytes=N  and their bytes in all (default 1073741824)\n"
+	      "  --stale-threshold=N             the Stale condition after N intervals with no\n"
+	      "                                  successful reconcile (default 3; 0 disables)\n"
 	      "  --receiver-addr=ADDR            Receivers' webhooks, /hook/... (default :9292; 0 disables)\n"
 	      "  --rate-limit-interval=DURATION  drop a notification repeating one sent this\n"
 	      "                                  recently (default 5m)\n"
@@ -213,6 +217,7 @@ static int parse_args(int argc, char **argv)
 		{ "configuration-setting", required_argument, NULL, OPT_SETTING },
 		{ "rate-limit-interval", required_argument, NULL, OPT_RATE_LIMIT },
 		{ "receiver-addr", required_argument, NULL, OPT_RECEIVER_ADDR },
+		{ "stale-threshold", required_argument, NULL, OPT_STALE_THRESHOLD },
 		{ "receiverAddr", required_argument, NULL, OPT_RECEIVER_ADDR },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -284,6 +289,14 @@ static int parse_args(int argc, char **argv)
 		case OPT_REQUEUE_DEP:
 			if (duration_parse(optarg, &arg_requeue_dependency_ns) < 0) {
 				fprintf(stderr, "cflux-operator: invalid --requeue-dependency \"%s\"\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case OPT_STALE_THRESHOLD:
+			if (parse_int(optarg, &arg_stale_threshold) < 0 || arg_stale_threshold < 0 ||
+			    arg_stale_threshold > 1000) {
+				fprintf(stderr, "cflux-operator: invalid --stale-threshold \"%s\"\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -657,6 +670,7 @@ static int setup_controllers(struct op_err *err)
 		.label_selector = arg_watch_label_selector,
 		.concurrent = (unsigned)arg_concurrent,
 		.requeue_jitter = 0.05,
+		.stale_intervals = (unsigned)arg_stale_threshold,
 	};
 	const char *tmp = getenv("TMPDIR");
 	struct ctl *ctl;

@@ -32,6 +32,14 @@ struct hist {
 	char key[]; /* the map's key lives here */
 };
 
+/* When an object last succeeded (or was first seen), for the staleness alarm. */
+struct seen {
+	uint64_t ok_ms;
+	bool stale;     /* Stale=True written (or being written) */
+	bool writing;   /* the sweep's status patch is in flight */
+	char key[];
+};
+
 struct watcher {
 	struct ctl *ctl;
 	ctl_watch_cb cb;
@@ -48,6 +56,7 @@ struct ctl {
 	struct watcher *watchers; /* subscribed to our informer */
 	struct hmap started;      /* key -> heap uint64_t loop ms of the reconcile's start */
 	struct hmap hists;        /* key -> struct hist, dropped when the object is deleted */
+	struct hmap seen;         /* key -> struct seen (staleness), dropped likewise */
 	uint64_t successes, errors, requeues;
 	bool disabled;
 	const char *disabled_by; /* the setting that turned it off */
@@ -87,12 +96,19 @@ struct mgr {
 	unsigned closes_left;
 	void (*close_cb)(void *);
 	void *close_payload;
+	uv_timer_t stale_timer;   /* the staleness sweep, every second */
+	bool stale_timer_on;
+	unsigned stale_writes;    /* the sweep's status patches in flight */
+	bool in_close;            /* close_all() started: closed_one() counts down */
 	mgr_event_hook event_hook;
 	void *event_hook_payload;
 };
 
 static struct rc_priv *rc_new(struct ctl *ctl, const char *key, struct kobj *obj);
 static void rc_start(struct ctl *ctl, const char *key, struct kobj *obj);
+static void stale_update(struct rc *rc);
+static void stale_sweep(uv_timer_t *t);
+static void closed_one(void *payload);
 static void ctl_done(struct ctl *ctl, const char *key, uint64_t requeue_ms);
 
 int mgr_new(const struct mgr_opts *opts, struct mgr **ret)
@@ -124,6 +140,21 @@ static const char *requested_at(const struct kobj *o)
 		   NULL;
 }
 
+static struct seen *seen_get(struct ctl *ctl, const char *key)
+{
+	struct seen *s = hmap_get(&ctl->seen, key);
+
+	if (!s) {
+		size_t n = strlen(key) + 1;
+
+		s = xcalloc(1, sizeof(*s) + n);
+		memcpy(s->key, key, n);
+		s->ok_ms = uv_now(ctl->m->loop);
+		hmap_put(&ctl->seen, s->key, s);
+	}
+	return s;
+}
+
 static bool deleting(const struct kobj *o)
 {
 	return o && kobj_str(o, "metadata", "deletionTimestamp", NULL) != NULL;
@@ -150,8 +181,12 @@ static void on_event(struct informer *inf, enum informer_event ev, struct kobj *
 
 	if (worth_a_reconcile(ev, obj, old))
 		wq_add(ctl->q, obj->key);
-	if (ev == INFORMER_DELETE)
+	if (ev == INFORMER_DELETE) {
 		free(hmap_remove(&ctl->hists, obj->key));
+		free(hmap_remove(&ctl->seen, obj->key));
+	} else {
+		seen_get(ctl, obj->key);
+	}
 	for (w = ctl->watchers; w; w = w->next)
 		w->cb(w->ctl, ctl, ev, obj, old);
 }
@@ -277,6 +312,12 @@ int mgr_start(struct mgr *m)
 	if (m->started)
 		return 0;
 	m->started = true;
+	if (m->o.stale_intervals) {
+		uv_timer_init(m->loop, &m->stale_timer);
+		m->stale_timer.data = m;
+		uv_timer_start(&m->stale_timer, stale_sweep, 1000, 1000);
+		m->stale_timer_on = true;
+	}
 	for (ctl = m->ctls; ctl; ctl = ctl->next) {
 		r = informer_start(ctl->inf);
 		if (r < 0)
@@ -372,6 +413,10 @@ static void closed_one(void *payload)
 		while (hmap_next(&ctl->hists, &it, &k, &v))
 			free(v);
 		hmap_release(&ctl->hists);
+		it = 0;
+		while (hmap_next(&ctl->seen, &it, &k, &v))
+			free(v);
+		hmap_release(&ctl->seen);
 		free(ctl);
 	}
 	if (m->close_cb)
@@ -381,12 +426,22 @@ static void closed_one(void *payload)
 	free(m);
 }
 
+static void stale_timer_closed(uv_handle_t *h)
+{
+	closed_one(h->data);
+}
+
 /* Close informers, queues and recorders; closed_one() frees the rest. */
 static void close_all(struct mgr *m)
 {
 	struct ctl *ctl;
 
-	m->closes_left = 1;
+	m->closes_left = 1 + m->stale_writes;
+	m->in_close = true;
+	if (m->stale_timer_on) {
+		m->closes_left++;
+		uv_close((uv_handle_t *)&m->stale_timer, stale_timer_closed);
+	}
 	for (ctl = m->ctls; ctl; ctl = ctl->next) {
 		struct watcher *w, *wn;
 
@@ -800,6 +855,7 @@ static void finalize_status(struct rc *rc)
 				      time_now_ns());
 		free(msg);
 	}
+	stale_update(rc);
 }
 
 static bool status_unchanged(const struct rc *rc)
@@ -1066,18 +1122,28 @@ void mgr_set_event_hook(struct mgr *m, mgr_event_hook hook, void *payload)
 	m->event_hook_payload = payload;
 }
 
-void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)
+/* An Event about `obj`, and the event hook's call: rc_event() and the staleness sweep. */
+static void obj_event(struct ctl *ctl, const struct kobj *obj, const cJSON *annotations,
+		      const char *type, const char *reason, const char *msg)
 {
-	struct rc_priv *p = (struct rc_priv *)rc;
-	struct ctl *ctl = rc->ctl;
 	struct kevent_obj eo = {
 		.api_version = ctl->d.api_version,
 		.kind = ctl->d.kind,
-		.ns = rc->obj->ns,
-		.name = rc->obj->name,
-		.uid = rc->obj->uid,
-		.resource_version = rc->obj->rv,
+		.ns = obj->ns,
+		.name = obj->name,
+		.uid = obj->uid,
+		.resource_version = obj->rv,
 	};
+
+	if (ctl->events)
+		events_record_annotated(ctl->events, &eo, annotations, type, reason, "%s", msg);
+	if (ctl->m->event_hook)
+		ctl->m->event_hook(ctl->m->event_hook_payload, ctl, obj, type, reason, msg,
+				   annotations);
+}
+
+void rc_event(struct rc *rc, const char *type, const char *reason, const char *fmt, ...)
+{
 	/* Whole: notifications take up to 39000 bytes, Events keep 1024. */
 	struct buf msg = BUF_INIT(SIZE_MAX);
 	va_list ap;
@@ -1085,13 +1151,166 @@ void rc_event(struct rc *rc, const char *type, const char *reason, const char *f
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
-	if (ctl->events)
-		events_record_annotated(ctl->events, &eo, p->annotations, type, reason, "%s",
-					msg.buf ? msg.buf : "");
-	if (ctl->m->event_hook)
-		ctl->m->event_hook(ctl->m->event_hook_payload, ctl, rc->obj, type, reason,
-				   msg.buf ? msg.buf : "", p->annotations);
+	obj_event(rc->ctl, rc->obj, ((struct rc_priv *)rc)->annotations, type, reason,
+		  msg.buf ? msg.buf : "");
 	buf_release(&msg);
+}
+
+/* ---- staleness (manager.h) ---- */
+
+static int64_t interval_ms(const struct kobj *o)
+{
+	const char *iv = kobj_str(o, "spec", "interval", NULL);
+	int64_t ns;
+
+	if (!iv || duration_parse(iv, &ns) < 0 || ns <= 0)
+		return 0;
+	return ns / NSEC_PER_MSEC;
+}
+
+/* Is `o` past the threshold now?  Its interval (ms) in *ret_iv. */
+static bool stale_due(const struct ctl *ctl, const struct kobj *o, const struct seen *s,
+		      uint64_t now, int64_t *ret_iv)
+{
+	int64_t iv;
+
+	if (!ctl->m->o.stale_intervals || ctl->disabled || !o || deleting(o) ||
+	    cJSON_IsTrue(yj_get(o->json, "/spec/suspend")))
+		return false;
+	iv = interval_ms(o);
+	if (iv <= 0)
+		return false;
+	*ret_iv = iv;
+	return now - s->ok_ms >= (uint64_t)iv * ctl->m->o.stale_intervals;
+}
+
+static void stale_message(unsigned n, int64_t iv_ms, char *msg, size_t size)
+{
+	char all[DURATION_MAX], one[DURATION_MAX];
+
+	duration_format(iv_ms * n * NSEC_PER_MSEC, all);
+	duration_format(iv_ms * NSEC_PER_MSEC, one);
+	snprintf(msg, size, "no successful reconcile for more than %s (%u intervals of %s)", all,
+		 n, one);
+}
+
+/* A reconcile ending (finalize_status()): success clears the alarm, else it may raise it. */
+static void stale_update(struct rc *rc)
+{
+	struct ctl *ctl = rc->ctl;
+	const cJSON *ready = cond_get(rc->status, COND_READY);
+	uint64_t now = uv_now(ctl->m->loop);
+	struct seen *s;
+	int64_t iv;
+	char msg[256];
+	bool was;
+
+	if (!ctl->m->o.stale_intervals)
+		return;
+	s = seen_get(ctl, priv(rc)->key);
+	if (ready && streq_ptr(yj_get_str(ready, "/status"), "True")) {
+		s->ok_ms = now;
+		s->stale = false;
+		cond_delete(rc->status, COND_STALE);
+		return;
+	}
+	if (!stale_due(ctl, rc->obj, s, now, &iv))
+		return;
+	/* Raised already: by an earlier reconcile, or by the sweep (maybe not in our copy yet). */
+	was = cond_is_true(rc->status, COND_STALE) || s->stale;
+	stale_message(ctl->m->o.stale_intervals, iv, msg, sizeof(msg));
+	cond_set(rc->status, COND_STALE, "True", "NoRecentSuccess", msg, rc_gen(rc),
+		 time_now_ns());
+	if (!was)
+		rc_event(rc, "Warning", "Stale", "%s", msg);
+	s->stale = true;
+}
+
+struct stale_write {
+	struct ctl *ctl;
+	char key[];
+};
+
+static void stale_written(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct stale_write *w = payload;
+	struct mgr *m = w->ctl->m;
+	struct seen *s = hmap_get(&w->ctl->seen, w->key);
+
+	if (s) {
+		s->writing = false;
+		if (r < 0)
+			s->stale = false; /* a conflict, or gone: the next sweep looks again */
+	}
+	free(w);
+	m->stale_writes--;
+	if (m->in_close)
+		closed_one(m);
+}
+
+/* The sweep: objects no reconcile is looking at now. */
+static void stale_sweep(uv_timer_t *t)
+{
+	struct mgr *m = t->data;
+	uint64_t now = uv_now(m->loop);
+	struct ctl *ctl;
+
+	for (ctl = m->ctls; ctl && !m->closing; ctl = ctl->next) {
+		size_t it = 0;
+		void *v;
+
+		while (hmap_next(&ctl->seen, &it, NULL, &v)) {
+			struct seen *s = v;
+			struct kobj *o;
+			struct stale_write *w;
+			struct kube_ref ref;
+			cJSON *body, *st;
+			char msg[256], *text;
+			int64_t iv;
+			size_t n;
+
+			if (s->stale || s->writing || hmap_get(&ctl->started, s->key))
+				continue;
+			o = informer_get(ctl->inf, s->key);
+			if (!stale_due(ctl, o, s, now, &iv))
+				continue;
+			s->stale = true;
+			if (cond_is_true(yj_get(o->json, "/status"), COND_STALE))
+				continue; /* written before (this process's or another's) */
+			stale_message(m->o.stale_intervals, iv, msg, sizeof(msg));
+			body = cJSON_CreateObject();
+			cJSON_AddStringToObject(cJSON_AddObjectToObject(body, "metadata"),
+						"resourceVersion", o->rv);
+			st = cJSON_Duplicate(yj_get(o->json, "/status"), 1);
+			if (!st)
+				st = cJSON_CreateObject();
+			cond_set(st, COND_STALE, "True", "NoRecentSuccess", msg, o->generation,
+				 time_now_ns());
+			cJSON_AddItemToObject(cJSON_AddObjectToObject(body, "status"), "conditions",
+					      cJSON_DetachItemFromObjectCaseSensitive(st,
+										      "conditions"));
+			cJSON_Delete(st);
+			text = cJSON_PrintUnformatted(body);
+			cJSON_Delete(body);
+			n = strlen(s->key) + 1;
+			w = xcalloc(1, sizeof(*w) + n);
+			w->ctl = ctl;
+			memcpy(w->key, s->key, n);
+			ref = obj_ref(ctl, o);
+			ref.subresource = "status";
+			/* The resourceVersion guards the conditions against a write we have not seen. */
+			if (kube_patch(m->o.client, &ref, KUBE_PATCH_MERGE, text, NULL, stale_written,
+				       w) < 0) {
+				free(w);
+				s->stale = false;
+			} else {
+				s->writing = true;
+				m->stale_writes++;
+				obj_event(ctl, o, NULL, "Warning", "Stale", msg);
+			}
+			cJSON_free(text);
+		}
+	}
 }
 
 void ctl_set_enabled(struct ctl *ctl, bool enabled, const char *setting)
@@ -1245,6 +1464,25 @@ void mgr_metrics(const struct mgr *m, struct buf *out)
 		      "drifted (its Drifted condition).\n# TYPE cflux_drift_objects gauge\n");
 	for (ctl = m->ctls; ctl; ctl = ctl->next)
 		print_gauges(ctl, out, false, true);
+	if (m->o.stale_intervals) {
+		uint64_t now = uv_now(m->loop);
+
+		buf_adds(out, "# HELP cflux_stale_objects Objects with no successful reconcile for "
+			      "--stale-threshold of their intervals.\n# TYPE cflux_stale_objects gauge\n");
+		for (ctl = m->ctls; ctl; ctl = ctl->next) {
+			size_t it = 0;
+			unsigned n = 0;
+			int64_t iv;
+			void *v;
+
+			while (hmap_next(&ctl->seen, &it, NULL, &v)) {
+				const struct seen *s = v;
+
+				n += stale_due(ctl, informer_get(ctl->inf, s->key), s, now, &iv);
+			}
+			buf_addf(out, "cflux_stale_objects{kind=\"%s\"} %u\n", ctl->d.kind, n);
+		}
+	}
 	buf_adds(out, "# HELP controller_runtime_reconcile_total Total number of reconciliations "
 		      "per controller.\n# TYPE controller_runtime_reconcile_total counter\n");
 	for (ctl = m->ctls; ctl; ctl = ctl->next)

@@ -32,6 +32,17 @@
  * reconciles have finished or the deadline passed; mgr_close() cancels
  * those still running and releases everything once they have ended.
  *
+ * Staleness (beyond Flux): an object with a spec.interval whose last
+ * successful reconcile (Ready=True at its end) is older than
+ * opts->stale_intervals of its intervals — counted from when this process
+ * first saw it, if it never succeeded here — gets the condition
+ * Stale=True (reason NoRecentSuccess) and a Warning Event "Stale", once;
+ * the next success removes it.  A reconcile ending checks its own object;
+ * a sweep every second checks the others (a failing source waiting out
+ * its backoff, a queue that never reaches it) and writes the condition
+ * alone.  Suspended objects and disabled controllers are never stale.
+ * The gauge cflux_stale_objects{kind} counts them.
+ *
  * Metrics, under Flux's names and labels: per object (kind, name,
  * namespace) the reconcile duration histogram
  * gotk_reconcile_duration_seconds (dropped when the object is deleted),
@@ -101,6 +112,7 @@ struct mgr_opts {
 	const char *label_selector;  /* NULL or "": everything */
 	unsigned concurrent;         /* default per controller (--concurrent) */
 	double requeue_jitter;       /* fraction, Flux's 5% default: 0.05 */
+	unsigned stale_intervals;    /* the staleness alarm's threshold; 0: off */
 };
 
 int mgr_new(const struct mgr_opts *opts, struct mgr **ret);
