@@ -147,6 +147,7 @@ enum cli_rev {
 	CLI_REV_HELMRELEASE,     /* status.history[0].chartVersion, else lastAttemptedRevision */
 	CLI_REV_COMMIT,          /* status.sourceSyncedCommitId (FluxConfiguration) */
 	CLI_REV_VERSION,         /* status.currentVersion (Extension) */
+	CLI_REV_NONE,            /* no REVISION column (notification kinds) */
 };
 
 struct cli_kind {
@@ -158,6 +159,10 @@ struct cli_kind {
 	bool truncate_rev;       /* flux shortens hex in the revision (not a SemVer) */
 	bool source;             /* a source kind: `get sources all` */
 	bool ours;               /* not a Flux kind: `get all` lists it last */
+	/* Notification kinds, as flux prints them: */
+	const char *static_ready; /* v1beta3's static objects: READY True and this message */
+	bool no_suspend;         /* no SUSPENDED column (Provider) */
+	bool get_only;           /* `get` only: reconcile, suspend and resume refuse it */
 };
 
 /* Every kind, in `flux get all`'s order (sources, HelmRelease, Kustomization), then ours. */

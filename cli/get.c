@@ -3,11 +3,13 @@
  *
  *   cflux get sources git|oci|bucket|helm|chart|all [NAME]
  *   cflux get kustomizations|ks | helmreleases|hr | all [NAME]
+ *   cflux get receivers | alert-providers | alerts [NAME]  (notifications)
  *   cflux get fluxconfigurations|fc | extensions [NAME]     (cflux's kinds)
  *        [-n NS | -A] [--status-selector=ready=false] [-l SELECTOR]
  *        [--no-header] [-o json|yaml]
  *
- * The table is flux's: NAME REVISION SUSPENDED READY MESSAGE (NAMESPACE
+ * The table is flux's: NAME REVISION SUSPENDED READY MESSAGE (no REVISION
+ * for the notification kinds, nor SUSPENDED for providers; NAMESPACE
  * first with -A; NAME is kind/name under `get all`), the revision and the
  * message with hex digests cut to 8 characters as flux cuts them, and the
  * same messages for an empty result.  `get all` lists Flux's kinds in
@@ -19,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/alloc.h"
 #include "base/str.h"
@@ -30,6 +33,7 @@ static const char usage[] =
 	"usage: cflux get sources git|oci|bucket|helm|chart|all [NAME] [flags]\n"
 	"       cflux get kustomizations|helmreleases|fluxconfigurations|extensions|all [NAME] "
 	"[flags]\n"
+	"       cflux get receivers|alert-providers|alerts [NAME] [flags]\n"
 	"flags: -n/--namespace NS, -A/--all-namespaces, --status-selector TYPE=STATUS|TYPE!=STATUS,\n"
 	"       -l/--label-selector SEL, --no-header, -o/--output json|yaml,\n"
 	"       --kubeconfig FILE, --context NAME\n";
@@ -63,6 +67,7 @@ static const char *revision(const struct cli_kind *kd, const cJSON *obj)
 		return str_at(obj, "/status/lastAttemptedRevision");
 	case CLI_REV_COMMIT: return str_at(obj, "/status/sourceSyncedCommitId");
 	case CLI_REV_VERSION: return str_at(obj, "/status/currentVersion");
+	case CLI_REV_NONE: return "";
 	}
 	return "";
 }
@@ -73,6 +78,11 @@ static void ready(const struct cli_kind *kd, const cJSON *obj, const char **ret_
 {
 	const cJSON *c = cli_condition(obj, "Ready");
 
+	if (kd->static_ready) {
+		*ret_status = "True";
+		*ret_msg = kd->static_ready;
+		return;
+	}
 	/* An OCI HelmRepository has no artifact; flux shows it Ready regardless. */
 	if (streq(kd->kind, "HelmRepository") && streq(str_at(obj, "/spec/type"), "oci")) {
 		*ret_status = "True";
@@ -88,13 +98,16 @@ static void ready(const struct cli_kind *kd, const cJSON *obj, const char **ret_
 	*ret_msg = str_at(c, "/message");
 }
 
-static bool selected(const struct get *g, const cJSON *obj)
+static bool selected(const struct get *g, const struct cli_kind *kd, const cJSON *obj)
 {
 	bool m;
 
 	if (!g->sel_type)
 		return true;
-	m = cli_condition_matches(obj, g->sel_type, g->sel_status);
+	if (kd->static_ready) /* flux's readyStatusMatches: always Ready=True */
+		m = strcasecmp(g->sel_type, "ready") == 0 && strcasecmp(g->sel_status, "true") == 0;
+	else
+		m = cli_condition_matches(obj, g->sel_type, g->sel_status);
 	return g->sel_negate ? !m : m;
 }
 
@@ -115,13 +128,16 @@ static void add_row(const struct get *g, const struct cli_kind *kd, const cJSON 
 	}
 	ready(kd, obj, &status, &msg);
 	rev = kd->truncate_rev ? cli_truncate_hex(revision(kd, obj)) : xstrdup(revision(kd, obj));
-	/* flux leaves a HelmRelease's message whole */
-	m = streq(kd->kind, "HelmRelease") ? xstrdup(msg) : cli_truncate_hex(msg);
+	/* flux leaves a HelmRelease's message whole, and the notification kinds' */
+	m = streq(kd->kind, "HelmRelease") || kd->rev == CLI_REV_NONE ? xstrdup(msg) :
+									  cli_truncate_hex(msg);
 	if (g->f->all_ns)
 		cells[n++] = str_at(obj, "/metadata/namespace");
 	cells[n++] = name;
-	cells[n++] = rev;
-	cells[n++] = cJSON_IsTrue(yj_get(obj, "/spec/suspend")) ? "True" : "False";
+	if (kd->rev != CLI_REV_NONE)
+		cells[n++] = rev;
+	if (!kd->no_suspend)
+		cells[n++] = cJSON_IsTrue(yj_get(obj, "/spec/suspend")) ? "True" : "False";
 	cells[n++] = status;
 	cells[n++] = m;
 	cli_table_add(t, cells);
@@ -140,9 +156,10 @@ static const char *ns_or_any(const struct get *g)
 /* One kind: list, filter, print.  Returns 0, or 1 after printing an error. */
 static int get_kind(struct get *g, const struct cli_kind *kd)
 {
-	static const char *const header[] = { "Name", "Revision", "Suspended", "Ready", "Message" };
-	static const char *const header_ns[] = { "Namespace", "Name",  "Revision",
-						 "Suspended", "Ready", "Message" };
+	static const char *const all[] = { "Namespace", "Name",  "Revision",
+					   "Suspended", "Ready", "Message" };
+	const char *header[6];
+	size_t nh = 0;
 	struct kube_ref ref = cli_kind_ref(kd, g->f->all_ns ? NULL : cli_kube_ns(g->k), NULL);
 	struct kube_opts o = KUBE_OPTS_INIT;
 	struct op_err err = OP_ERR_INIT;
@@ -152,6 +169,13 @@ static int get_kind(struct get *g, const struct cli_kind *kd)
 	const cJSON *it;
 	int r;
 
+	/* flux's columns: some kinds have no revision, a Provider no suspend. */
+	for (size_t i = 0; i < 6; i++) {
+		if ((i == 0 && !g->f->all_ns) || (i == 2 && kd->rev == CLI_REV_NONE) ||
+		    (i == 3 && kd->no_suspend))
+			continue;
+		header[nh++] = all[i];
+	}
 	if (g->name) {
 		fsel = xasprintf("metadata.name=%s", g->name);
 		o.field_selector = fsel;
@@ -162,9 +186,9 @@ static int get_kind(struct get *g, const struct cli_kind *kd)
 		return 0; /* the cluster does not serve this kind */
 	if (r < 0)
 		return cli_fail("%s", err.msg);
-	t = cli_table_new(g->f->all_ns ? 6 : 5);
+	t = cli_table_new(nh);
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(list, "items")) {
-		if (!selected(g, it))
+		if (!selected(g, kd, it))
 			continue;
 		if (g->items) {
 			cJSON *dup = cJSON_Duplicate(it, true);
@@ -191,8 +215,7 @@ static int get_kind(struct get *g, const struct cli_kind *kd)
 		if (!(g->all && cli_table_rows(t) == 0)) {
 			struct buf out = BUF_INIT(CLI_OUT_MAX);
 
-			cli_table_render(t, g->f->no_header ? NULL
-					    : g->f->all_ns ? header_ns : header, &out);
+			cli_table_render(t, g->f->no_header ? NULL : header, &out);
 			fwrite(out.buf, 1, out.len, stdout);
 			if (g->all)
 				fputc('\n', stdout);

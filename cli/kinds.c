@@ -13,28 +13,44 @@
 
 #define SRC "source.toolkit.fluxcd.io"
 #define OURS "clusterconfig.cflux.io"
+#define NOTIF "notification.toolkit.fluxcd.io"
 
-/* In `flux get all`'s order: sources (its `get sources all` order), HelmRelease, Kustomization. */
+/*
+ * In `flux get all`'s order: sources (its `get sources all` order), HelmRelease,
+ * Kustomization, Receiver, Provider, Alert; then ours.
+ */
 const struct cli_kind cli_kinds[] = {
 	{ "OCIRepository", "source oci", SRC, "v1", "ocirepositories",
-	  "oci\0ocirepositories\0ocirepository\0", CLI_REV_ARTIFACT, true, true, false },
+	  "oci\0ocirepositories\0ocirepository\0", CLI_REV_ARTIFACT, true, true, false, NULL, false,
+	  false },
 	{ "Bucket", "source bucket", SRC, "v1", "buckets", "bucket\0buckets\0", CLI_REV_ARTIFACT,
-	  true, true, false },
+	  true, true, false, NULL, false, false },
 	{ "GitRepository", "source git", SRC, "v1", "gitrepositories",
-	  "git\0gitrepositories\0gitrepository\0gitrepo\0", CLI_REV_ARTIFACT, true, true, false },
+	  "git\0gitrepositories\0gitrepository\0gitrepo\0", CLI_REV_ARTIFACT, true, true, false,
+	  NULL, false, false },
 	{ "HelmRepository", "source helm", SRC, "v1", "helmrepositories",
-	  "helm\0helmrepositories\0helmrepository\0helmrepo\0", CLI_REV_ARTIFACT, true, true, false },
+	  "helm\0helmrepositories\0helmrepository\0helmrepo\0", CLI_REV_ARTIFACT, true, true, false,
+	  NULL, false, false },
 	{ "HelmChart", "source chart", SRC, "v1", "helmcharts", "chart\0helmcharts\0helmchart\0",
-	  CLI_REV_ARTIFACT, false, true, false },
+	  CLI_REV_ARTIFACT, false, true, false, NULL, false, false },
 	{ "HelmRelease", "helmrelease", "helm.toolkit.fluxcd.io", "v2", "helmreleases",
-	  "helmreleases\0helmrelease\0hr\0", CLI_REV_HELMRELEASE, false, false, false },
+	  "helmreleases\0helmrelease\0hr\0", CLI_REV_HELMRELEASE, false, false, false, NULL, false,
+	  false },
 	{ "Kustomization", "kustomization", "kustomize.toolkit.fluxcd.io", "v1", "kustomizations",
-	  "kustomizations\0kustomization\0ks\0", CLI_REV_APPLIED, true, false, false },
+	  "kustomizations\0kustomization\0ks\0", CLI_REV_APPLIED, true, false, false, NULL, false,
+	  false },
+	{ "Receiver", "receiver", NOTIF, "v1", "receivers", "receivers\0receiver\0",
+	  CLI_REV_NONE, false, false, false, NULL, false, true },
+	{ "Provider", "alert-provider", NOTIF, "v1beta3", "providers",
+	  "alert-providers\0alert-provider\0", CLI_REV_NONE, false, false, false,
+	  "Provider is Ready", true, true },
+	{ "Alert", "alert", NOTIF, "v1beta3", "alerts", "alerts\0alert\0", CLI_REV_NONE, false,
+	  false, false, "Alert is Ready", false, true },
 	{ "FluxConfiguration", "fluxconfiguration", OURS, "v1", "fluxconfigurations",
 	  "fluxconfigurations\0fluxconfiguration\0fluxconfig\0fc\0", CLI_REV_COMMIT, true, false,
-	  true },
+	  true, NULL, false, false },
 	{ "Extension", "extension", OURS, "v1", "extensions", "extensions\0extension\0ext\0",
-	  CLI_REV_VERSION, false, false, true },
+	  CLI_REV_VERSION, false, false, true, NULL, false, false },
 };
 const size_t cli_n_kinds = sizeof(cli_kinds) / sizeof(cli_kinds[0]);
 

@@ -75,6 +75,8 @@ static char *success_message(const struct cli_kind *kd, const cJSON *obj)
 		return xasprintf("applied revision %s", str_at(obj, "/status/sourceSyncedCommitId"));
 	case CLI_REV_VERSION:
 		return xasprintf("installed version %s", str_at(obj, "/status/currentVersion"));
+	case CLI_REV_NONE:
+		break;
 	}
 	return xstrdup("");
 }
@@ -301,6 +303,10 @@ int cli_reconcile(int argc, char **argv)
 	kd = cli_kind_find(f.args, f.n_args, &used);
 	if (!kd) {
 		fputs(usage, stderr);
+		return 2;
+	}
+	if (kd->get_only) {
+		fprintf(stderr, "✗ %s %s is not supported by cflux yet (get is)\n", verb, kd->human);
 		return 2;
 	}
 	if (f.n_args != used + 1) {

@@ -1212,6 +1212,9 @@ void notify_event(struct notify *n, const struct notify_event *e)
 
 	if (!n || !n->enabled || !n->started || n->closing || !e->name || !e->kind)
 		return;
+	/* No Alert at all (the common case): no JSON, no hashing. */
+	if (informer_size(n->alerts) == 0)
+		return;
 	n->stats.events++;
 	ev = notify_event_json(e, n->host, time_now_ns());
 	notify_event_key(ev, key);

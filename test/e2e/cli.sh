@@ -35,25 +35,7 @@ kustomization broken src ./missing >/dev/null
 check "app Ready" poll 60 is_ready Kustomization app True
 check "broken Ready=False" poll 60 is_ready Kustomization broken False
 
-# same DESC ARGS...: cflux and flux print the same stdout and exit status.
-# The failing Kustomization's status moves between its retries (Ready
-# Unknown while one runs): a difference is taken only if it stays over
-# five tries.
-same() {
-	local desc=$1 rc1 rc2 i
-	shift
-	for i in 1 2 3 4 5; do
-		"$CFLUX" "$@" >"$W/c.out" 2>"$W/c.err"; rc1=$?
-		"$FLUX_CLI" "$@" >"$W/f.out" 2>"$W/f.err"; rc2=$?
-		if [ "$rc1" = "$rc2" ] && cmp -s "$W/c.out" "$W/f.out"; then
-			pass "$desc"
-			return
-		fi
-		sleep 0.3
-	done
-	{ echo "cflux rc=$rc1 flux rc=$rc2"; diff "$W/f.out" "$W/c.out"; cat "$W/c.err"; } >"$OUT"
-	fail "$desc"
-}
+same() { cli_same "$@"; }
 same "get sources git = flux" get sources git -n "$NS"
 same "get kustomizations = flux" get kustomizations -n "$NS"
 same "get ks NAME = flux" get ks app -n "$NS"

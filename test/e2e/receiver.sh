@@ -126,6 +126,11 @@ check "a Receiver suspended after it was Ready: 503" poll 10 bash -c \
 	"[ \"\$(post '$(path_of paused)' '')\" = 503 ]"
 check "an unknown path: 404" bash -c "[ \"\$(post /hook/0000 '')\" = 404 ]"
 check "not under /hook/: 404" bash -c "[ \"\$(post /other '')\" = 404 ]"
+[ -x "$FLUX_CLI" ] || bash "$repo/test/cluster/build.sh" oci >&2
+cli_same "get receivers = flux" get receivers -n "$NS"
+cli_same "get receivers -A = flux" get receivers -A
+cli_same "get receiver NAME (stalled) = flux" get receiver bb -n "$NS"
+cli_same "get all = flux (receivers after the Kustomization)" get all -n "$NS"
 check "no token in the operator's log or Events" bash -c \
 	"! { op_log; k get events -n $NS -o json; } | grep -qF '$TOKEN'"
 

@@ -467,6 +467,26 @@ art_curl() {
 	curl -fsS -o "$1" "$url"
 }
 
+# cli_same DESC ARGS...: bin/cflux and the flux CLI ($FLUX_CLI) print the
+# same stdout and exit status.  An object's status may move between the two
+# runs (a retrying Kustomization is Ready Unknown while one runs): a
+# difference is taken only if it stays over five tries.
+cli_same() {
+	local desc=$1 rc1 rc2 i
+	shift
+	for i in 1 2 3 4 5; do
+		"$BIN/cflux" "$@" >"$W/c.out" 2>"$W/c.err"; rc1=$?
+		"$FLUX_CLI" "$@" >"$W/f.out" 2>"$W/f.err"; rc2=$?
+		if [ "$rc1" = "$rc2" ] && cmp -s "$W/c.out" "$W/f.out"; then
+			pass "$desc"
+			return
+		fi
+		sleep 0.3
+	done
+	{ echo "cflux rc=$rc1 flux rc=$rc2"; diff "$W/f.out" "$W/c.out"; cat "$W/c.err"; } >"$OUT"
+	fail "$desc"
+}
+
 # `bash -c` checks see the helpers too.
 export -f k op_log op_pods op_pod art_curl op_host_pid op_hwm_kib
 export NS W OP_MODE OP_RELEASE OP_NS OP_PID KUBECTL CONTAINERD_SOCK
