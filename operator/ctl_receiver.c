@@ -107,13 +107,6 @@ void receiver_webhook_path(const char *token, const char *name, const char *ns, 
 
 /* ------------------------------------------------------------ reconcile */
 
-static void set_str(cJSON *st, const char *k, const char *v)
-{
-	cJSON_DeleteItemFromObjectCaseSensitive(st, k);
-	if (v)
-		cJSON_AddStringToObject(st, k, v);
-}
-
 static void token_got(int r, const cJSON *secret, const struct op_err *err, void *payload)
 {
 	struct rc *rc = payload;
@@ -133,7 +126,7 @@ static void token_got(int r, const cJSON *secret, const struct op_err *err, void
 				 strempty(name));
 		cond_set(rc->status, COND_READY, "False", "TokenNotFound", msg, rc_gen(rc),
 			 time_now_ns());
-		set_str(rc->status, "webhookPath", NULL);
+		cJSON_DeleteItemFromObjectCaseSensitive(rc->status, "webhookPath");
 		rc_event(rc, "Warning", "TokenNotFound", "%s", msg);
 		rc_retry(rc);
 		return;
@@ -145,7 +138,7 @@ static void token_got(int r, const cJSON *secret, const struct op_err *err, void
 		log_info(NULL, msg, "controller", "receiver", "object", rc->key, NULL);
 	cond_delete(rc->status, COND_STALLED);
 	cond_set(rc->status, COND_READY, "True", "Succeeded", msg, rc_gen(rc), time_now_ns());
-	set_str(rc->status, "webhookPath", path);
+	yj_set(rc->status, "/webhookPath", cJSON_CreateString(path));
 	if (ivs && *ivs && (duration_parse(ivs, &iv) < 0 || iv <= 0))
 		iv = 10 * 60 * NSEC_PER_SEC;
 	rc_done(rc, (uint64_t)(iv / NSEC_PER_MSEC));

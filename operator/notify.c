@@ -12,6 +12,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -802,6 +803,21 @@ static void job_fail(struct job *j, const char *how, const char *why)
 	job_free(j);
 }
 
+/* The Provider could not be turned into a sender: Flux's "failed to initialize notifier" failure. */
+static void init_fail(struct job *j, const char *fmt, ...) _printf_(2, 3);
+static void init_fail(struct job *j, const char *fmt, ...)
+{
+	char why[1024], msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "failed to initialize notifier for provider '%s': %s",
+		 strempty(yj_get_str(j->provider, "/metadata/name")), why);
+	job_fail(j, "dispatch", msg);
+}
+
 static void send_attempt(struct job *j);
 
 static void retry_fire(uv_timer_t *t)
@@ -924,21 +940,12 @@ static void start_send(struct job *j)
 
 	notify_combine_metadata(j->event, j->alert);
 	r = notify_build(type, j->event, &t, &j->url, &j->body, &j->hdrs, msg, sizeof(msg));
-	if (r == -ENOTSUP) {
-		snprintf(why, sizeof(why),
-			 "failed to initialize notifier for provider '%s': provider type '%s' is "
-			 "not supported by cflux (generic, generic-hmac, slack, msteams and discord "
-			 "are)",
-			 yj_get_str(j->provider, "/metadata/name"), type);
-		job_fail(j, "dispatch", why);
-		return;
-	}
 	if (r < 0) {
-		snprintf(why, sizeof(why),
-			 "failed to initialize notifier for provider '%s': failed to initialize "
-			 "notifier: %s",
-			 yj_get_str(j->provider, "/metadata/name"), msg);
-		job_fail(j, "dispatch", why);
+		/* -ENOTSUP cannot happen: dispatch() refused the type (notify_provider_unsupported()). */
+		if (r == -ENOTSUP)
+			init_fail(j, "failed to initialize notifier: provider %s not supported", type);
+		else
+			init_fail(j, "failed to initialize notifier: %s", msg);
 		return;
 	}
 	ho.ca_pem = j->tls.ca;
@@ -968,7 +975,7 @@ static void secret_got(int r, const cJSON *secret, const struct op_err *err, voi
 	struct job *j = payload;
 	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(j->provider, "spec");
 	const char *ns = yj_get_str(j->provider, "/metadata/namespace");
-	char msg[1024], why[1200];
+	char msg[1024];
 
 	if (j->n->closing) {
 		job_free(j);
@@ -980,11 +987,7 @@ static void secret_got(int r, const cJSON *secret, const struct op_err *err, voi
 		char *v;
 
 		if (r < 0) {
-			snprintf(why, sizeof(why),
-				 "failed to initialize notifier for provider '%s': failed to get "
-				 "secret '%s/%s': %s",
-				 yj_get_str(j->provider, "/metadata/name"), ns, name, err->msg);
-			job_fail(j, "dispatch", why);
+			init_fail(j, "failed to get secret '%s/%s': %s", ns, name, err->msg);
 			return;
 		}
 		if ((v = secret_value(secret, "address"))) {
@@ -993,12 +996,8 @@ static void secret_got(int r, const cJSON *secret, const struct op_err *err, voi
 			free_secret(v);
 			if (strlen(tr) > 2048) {
 				free_secret(tr);
-				snprintf(why, sizeof(why),
-					 "failed to initialize notifier for provider '%s': invalid "
-					 "address in secret: address exceeds maximum length of 2048 "
-					 "bytes",
-					 yj_get_str(j->provider, "/metadata/name"));
-				job_fail(j, "dispatch", why);
+				init_fail(j, "invalid address in secret: address exceeds maximum "
+					     "length of 2048 bytes");
 				return;
 			}
 			free_secret(j->address);
@@ -1021,11 +1020,8 @@ static void secret_got(int r, const cJSON *secret, const struct op_err *err, voi
 			if (yj_parse_one(v, strlen(v), &h, &perr) < 0 || (h && !cJSON_IsObject(h))) {
 				free_secret(v);
 				cJSON_Delete(h);
-				snprintf(why, sizeof(why),
-					 "failed to initialize notifier for provider '%s': failed to "
-					 "read headers from secret: not a map of strings",
-					 yj_get_str(j->provider, "/metadata/name"));
-				job_fail(j, "dispatch", why);
+				init_fail(j, "failed to read headers from secret: not a map of "
+					     "strings");
 				return;
 			}
 			free_secret(v);
@@ -1041,10 +1037,7 @@ static void secret_got(int r, const cJSON *secret, const struct op_err *err, voi
 		j->proxy = NULL;
 		if (secret_proxy_read(r, secret, err, ns, name, &j->proxy, &j->proxy_user,
 				      &j->proxy_pass, msg, sizeof(msg)) < 0) {
-			snprintf(why, sizeof(why),
-				 "failed to initialize notifier for provider '%s': %s",
-				 yj_get_str(j->provider, "/metadata/name"), msg);
-			job_fail(j, "dispatch", why);
+			init_fail(j, "%s", msg);
 			return;
 		}
 		j->step = STEP_CERT;
@@ -1054,19 +1047,11 @@ static void secret_got(int r, const cJSON *secret, const struct op_err *err, voi
 		const char *name = yj_get_str(spec, "/certSecretRef/name");
 
 		if (r < 0) {
-			snprintf(why, sizeof(why),
-				 "failed to initialize notifier for provider '%s': failed to get "
-				 "secret '%s/%s': %s",
-				 yj_get_str(j->provider, "/metadata/name"), ns, name, err->msg);
-			job_fail(j, "dispatch", why);
+			init_fail(j, "failed to get secret '%s/%s': %s", ns, name, err->msg);
 			return;
 		}
 		if (secret_tls_read(secret, ns, name, &j->tls, msg, sizeof(msg)) < 0) {
-			snprintf(why, sizeof(why),
-				 "failed to initialize notifier for provider '%s': failed to get "
-				 "TLS config: %s",
-				 yj_get_str(j->provider, "/metadata/name"), msg);
-			job_fail(j, "dispatch", why);
+			init_fail(j, "failed to get TLS config: %s", msg);
 			return;
 		}
 		j->step = STEP_SEND;
@@ -1181,11 +1166,7 @@ static void dispatch(struct notify *n, const cJSON *ev, const struct kobj *alert
 	}
 	j->provider = cJSON_Duplicate(prov->json, true);
 	if (notify_provider_unsupported(pspec, why, sizeof(why))) {
-		char m[1100];
-
-		snprintf(m, sizeof(m), "failed to initialize notifier for provider '%s': %s",
-			 prov->name, why);
-		job_fail(j, "dispatch", m);
+		init_fail(j, "%s", why);
 		return;
 	}
 	if (sget(pspec, "address"))
