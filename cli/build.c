@@ -182,7 +182,6 @@ static int build(struct cli_kube *k, const cJSON *ks, const char *name, const ch
 	in.path = "";
 	in.vars = vars;
 	in.strict = o->strict;
-	in.fifo = true;
 	in.target_ns = yj_get_str(ks, "/spec/targetNamespace");
 	in.kustomize = kfields;
 	in.common_metadata = cm;

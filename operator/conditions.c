@@ -190,3 +190,53 @@ bool cond_ready_current(const cJSON *obj, long generation)
 	return cond_is_true(st, COND_READY) && cJSON_IsNumber(og) &&
 	       (long)cJSON_GetNumberValue(og) == generation;
 }
+
+void history_upsert(cJSON *status, const char *digest, int64_t now_ns, int64_t took_ns,
+		    const char *outcome, const cJSON *metadata)
+{
+	cJSON *h = cJSON_GetObjectItemCaseSensitive(status, "history"), *s = NULL, *e;
+	char now[RFC3339_MAX], took[DURATION_MAX];
+	int i = 0;
+
+	if (!cJSON_IsArray(h)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(status, "history");
+		h = cJSON_AddArrayToObject(status, "history");
+	}
+	time_format_rfc3339(now_ns, now);
+	duration_format(took_ns, took);
+	cJSON_ArrayForEach(e, h) {
+		if (streq_ptr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "digest")),
+			      digest) &&
+		    streq_ptr(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+				      e, "lastReconciledStatus")), outcome)) {
+			s = cJSON_DetachItemFromArray(h, i);
+			break;
+		}
+		i++;
+	}
+	if (s) {
+		double n = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+			s, "totalReconciliations"));
+
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "lastReconciled");
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "lastReconciledDuration");
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "totalReconciliations");
+		cJSON_DeleteItemFromObjectCaseSensitive(s, "metadata");
+		cJSON_AddStringToObject(s, "lastReconciled", now);
+		cJSON_AddStringToObject(s, "lastReconciledDuration", took);
+		cJSON_AddNumberToObject(s, "totalReconciliations", (n == n ? n : 0) + 1);
+	} else {
+		s = cJSON_CreateObject();
+		cJSON_AddStringToObject(s, "digest", digest);
+		cJSON_AddStringToObject(s, "firstReconciled", now);
+		cJSON_AddStringToObject(s, "lastReconciled", now);
+		cJSON_AddStringToObject(s, "lastReconciledDuration", took);
+		cJSON_AddStringToObject(s, "lastReconciledStatus", outcome);
+		cJSON_AddNumberToObject(s, "totalReconciliations", 1);
+	}
+	if (cJSON_GetArraySize(metadata) > 0)
+		cJSON_AddItemToObject(s, "metadata", cJSON_Duplicate(metadata, 1));
+	cJSON_InsertItemInArray(h, 0, s);
+	while (cJSON_GetArraySize(h) > HISTORY_MAX)
+		cJSON_DeleteItemFromArray(h, HISTORY_MAX);
+}

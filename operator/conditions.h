@@ -74,4 +74,18 @@ void cond_mark_stalled(cJSON *status, const char *reason, const char *message, l
 /* Sort the conditions as Flux does (see the top of this file). */
 void cond_sort(cJSON *status);
 
+/* status.history keeps at most this many snapshots (Flux's HistoryMaxSize). */
+#define HISTORY_MAX 5
+
+/*
+ * Flux 2.7's status.history (fluxcd/pkg's History.Upsert): the snapshot
+ * of `digest` with `outcome` (a reason: ReconciliationSucceeded,
+ * HealthCheckFailed, ...) gets lastReconciled `now_ns`, its duration
+ * `took_ns`, one more totalReconciliations and a copy of `metadata` (an
+ * object of strings, or NULL), and moves to the front; if there is none,
+ * a new one is put there.  Most recent first, HISTORY_MAX kept.
+ */
+void history_upsert(cJSON *status, const char *digest, int64_t now_ns, int64_t took_ns,
+		    const char *outcome, const cJSON *metadata);
+
 #endif

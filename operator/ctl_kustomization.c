@@ -31,8 +31,10 @@
  *   apply        lib/apply: staged server-side apply with dry-run first,
  *                owner labels, inventory, prune
  *   status       inventory, lastAppliedRevision, lastAttemptedRevision,
- *                conditions; requeue after spec.interval, or after
- *                spec.retryInterval on failure (Flux does not back off)
+ *                conditions, and history (Flux 2.7's: the build's digest
+ *                and revision, once the build succeeded); requeue after
+ *                spec.interval, or after spec.retryInterval on failure
+ *                (Flux does not back off)
  *
  * A failed revision leaves the cluster and status.inventory as they
  * were: the dry-run gate means an invalid object applies nothing, and
@@ -96,6 +98,7 @@ struct ksjob {
 	cJSON *inventory;  /* after a successful apply */
 	char *changes;
 	uint64_t wait_t0;
+	char build_digest[72]; /* kz_flux_digest() of the build, for status.history */
 	char *tree_hex;    /* the extracted tree this build holds (tree_hold()) */
 	char **trash;      /* evicted trees the build removes first; NULL-terminated */
 	uint64_t tree_bytes; /* the tree's size if this build extracted it, else 0 */
@@ -203,6 +206,27 @@ static void not_yet(struct ksjob *j, const char *msg, uint64_t wait_ms)
 	mark_failed(j, "ArtifactFailed", msg, false, wait_ms);
 }
 
+/*
+ * The outcome of an attempt that got past the build, in status.history,
+ * as kustomize-controller records it: the build's digest, and the
+ * revision (and origin revision) in its metadata.
+ */
+static void record(struct ksjob *j, const char *outcome)
+{
+	cJSON *meta = cJSON_CreateObject();
+
+	if (!j->build_digest[0]) {
+		cJSON_Delete(meta);
+		return;
+	}
+	cJSON_AddStringToObject(meta, "revision", j->revision);
+	if (j->origin && *j->origin)
+		cJSON_AddStringToObject(meta, "originRevision", j->origin);
+	history_upsert(j->rc->status, j->build_digest, time_now_ns(),
+		       (int64_t)(loop_now(j) - j->rc->t0) * NSEC_PER_MSEC, outcome, meta);
+	cJSON_Delete(meta);
+}
+
 static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes,
 		    const char *healthy_msg)
 {
@@ -238,6 +262,7 @@ static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes
 	set_str(st, "lastAttemptedRevision", j->revision);
 	/* The revision an OCI artifact was built from, as Flux records it. */
 	set_str(st, "lastAppliedOriginRevision", j->origin && *j->origin ? j->origin : NULL);
+	record(j, "ReconciliationSucceeded");
 	free(msg);
 	rc_done(rc, ms(j->interval_ns));
 }
@@ -265,6 +290,7 @@ static void health_done(const struct wait_result *res, void *payload)
 	cJSON_AddItemToObject(st, "inventory", cJSON_Duplicate(j->inventory, 1));
 	cond_set(st, COND_HEALTHY, "False", "HealthCheckFailed", msg, rc_gen(j->rc),
 		 time_now_ns());
+	record(j, "HealthCheckFailed");
 	fail(j, "HealthCheckFailed", msg, false, 0);
 	free(msg);
 }
@@ -366,6 +392,7 @@ static void applied(struct apply_result *res, void *payload)
 	struct ksjob *j = payload;
 
 	if (res->r < 0 && res->prune_failed) {
+		record(j, "PruneFailed");
 		fail(j, "PruneFailed", res->err.msg, false, 0);
 		return;
 	}
@@ -374,6 +401,7 @@ static void applied(struct apply_result *res, void *payload)
 		char *msg = xasprintf("%s\n%s%s", res->err.msg, res->changes,
 				      res->changes[0] ? "\n" : "");
 
+		record(j, "ReconciliationFailed");
 		fail(j, "ReconciliationFailed", msg, false, 0);
 		free(msg);
 		return;
@@ -536,6 +564,8 @@ static void work(void *job)
 	j->r = kz_flux_build(&in, &j->objects, &j->err);
 	if (j->r < 0)
 		j->reason = j->r == -ENOENT ? "ArtifactFailed" : "BuildFailed";
+	else if (kz_flux_digest(j->objects, j->build_digest) < 0)
+		j->build_digest[0] = '\0'; /* past 256 MiB of YAML: no history entry */
 	free(tree);
 }
 
@@ -573,6 +603,7 @@ static bool encrypted_secret(struct ksjob *j)
 			 "this secret to be reconciled",
 			 ns && *ns ? ns : "", ns && *ns ? "/" : "",
 			 yj_get_str(o, "/metadata/name"));
+		record(j, "ReconciliationFailed");
 		fail(j, "ReconciliationFailed", msg, false, 0);
 		return true;
 	}

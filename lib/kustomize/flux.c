@@ -356,7 +356,7 @@ static int build_kustomize(struct walk *w, const char *rel)
 	if (w->in->max_bytes)
 		o.lim.max_bytes = w->in->max_bytes;
 	o.load_anywhere = true;
-	o.fifo = w->in->fifo;
+	o.fifo = true; /* Flux's krusty options ask for no order: kustomize's legacy sort is off */
 	o.overlay = overlay;
 	o.origin_annotation = KZ_ANN_PATH;
 	r = kz_build_opts(w->root, rel[0] ? rel : ".", &o, &list, w->err);
@@ -458,4 +458,48 @@ void kz_flux_spec(const cJSON *spec, cJSON **ret_kustomize, cJSON **ret_common_m
 	}
 	v = cJSON_GetObjectItemCaseSensitive(spec, "commonMetadata");
 	*ret_common_metadata = cJSON_IsObject(v) ? cJSON_Duplicate(v, 1) : NULL;
+}
+
+/* Detach `key` from `parent` if there (NULL otherwise): to put back with put_back(). */
+static cJSON *take(cJSON *parent, const char *key)
+{
+	return parent ? cJSON_DetachItemFromObjectCaseSensitive(parent, key) : NULL;
+}
+
+static void put_back(cJSON *parent, const char *key, cJSON *item)
+{
+	if (parent && item)
+		cJSON_AddItemToObject(parent, key, item);
+}
+
+int kz_flux_digest(cJSON *objects, char ret[72])
+{
+	struct buf out = BUF_INIT(KZ_DIGEST_MAX_BYTES);
+	cJSON *o;
+	int r = 0;
+	bool first = true;
+
+	cJSON_ArrayForEach(o, objects) {
+		cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+		cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+		cJSON *rev = take(ann, KZ_ANN_REVISION), *path = take(ann, KZ_ANN_PATH);
+		cJSON *empty = ann && !ann->child ? take(meta, "annotations") : NULL;
+
+		if (!first)
+			r = buf_adds(&out, "---\n");
+		first = false;
+		if (r == 0)
+			r = yj_emit_yaml_go(o, &out);
+		put_back(meta, "annotations", empty);
+		put_back(ann, KZ_ANN_REVISION, rev);
+		put_back(ann, KZ_ANN_PATH, path);
+		if (r < 0)
+			break;
+	}
+	if (r == 0) {
+		memcpy(ret, "sha256:", 7);
+		yj_sha256_hex(out.buf, out.len, ret + 7);
+	}
+	buf_release(&out);
+	return r;
 }

@@ -217,8 +217,6 @@ struct kz_flux_in {
 	 */
 	bool decrypt;
 	const struct sops_identities *ids;
-	/* kz_opts' `fifo`: the order `flux build kustomization` prints (the CLI). */
-	bool fifo;
 };
 
 /*
@@ -241,10 +239,24 @@ void kz_flux_spec(const cJSON *spec, cJSON **ret_kustomize, cJSON **ret_common_m
 
 /*
  * Build.  On success returns 0 and stores a new JSON array of objects in
- * *ret (caller frees).  On failure returns a negative errno and *reterr
+ * *ret (caller frees), in the order kustomize reads them, without its
+ * legacy sort (Flux's krusty options leave the order unset, so both
+ * kustomize-controller and `flux build` keep it).  On failure returns a negative errno and *reterr
  * says what and where; *ret is untouched.
  */
 int kz_flux_build(const struct kz_flux_in *in, cJSON **ret, struct op_err *reterr);
+
+/* The most YAML kz_flux_digest() prints to hash. */
+#define KZ_DIGEST_MAX_BYTES ((size_t)256 << 20)
+
+/*
+ * The digest kustomize-controller keeps in status.history: "sha256:<hex>"
+ * of what kz_flux_build() built (`objects`), printed as `kustomize build`
+ * prints it, without the provenance annotations KZ_ANN_REVISION and
+ * KZ_ANN_PATH (Flux hashes its build before anything is added).  The
+ * objects are left as they were.  0, or -EFBIG past KZ_DIGEST_MAX_BYTES.
+ */
+int kz_flux_digest(cJSON *objects, char ret[72]);
 
 /*
  * Whether a kustomize target selector (Flux's Selector: group, version,

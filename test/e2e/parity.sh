@@ -19,7 +19,8 @@
 # server's fields, spec but a Service's allocated clusterIP, data; cflux's
 # own provenance annotations cflux.io/* are checked present and then set
 # aside), status.inventory, the conditions (type, status, reason,
-# message), lastAppliedRevision and lastAttemptedRevision, and the distinct
+# message), lastAppliedRevision and lastAttemptedRevision, status.history
+# (digests, outcomes and revisions), and the distinct
 # Events (type, reason, message, durations aside; how often a retry repeats
 # one is timing); cflux's "(from file:line)" in error messages is set aside.
 # Per GitRepository the artifact
@@ -93,6 +94,10 @@ print("conditions:", json.dumps(sorted((c["type"], c["status"], c["reason"], min
                                        for c in st.get("conditions", []))))
 print("lastAppliedRevision:", st.get("lastAppliedRevision"))
 print("lastAttemptedRevision:", st.get("lastAttemptedRevision"))
+# Flux 2.7's history: each snapshot's digest (of the build), outcome and
+# revision; how many times each was reconciled is timing.
+print("history:", json.dumps([(h["digest"], h["lastReconciledStatus"], h.get("metadata"))
+                              for h in st.get("history", [])], sort_keys=True))
 print("inventory:", json.dumps(st.get("inventory")))
 ev = json.loads(subprocess.run([kubectl, "get", "events", "-n", ns, "-o", "json",
     "--field-selector", "involvedObject.uid=" + ks["metadata"]["uid"]],

@@ -1,6 +1,7 @@
 /*
  * test_conditions.c: operator/conditions.c — Flux's setter rules.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -8,6 +9,7 @@
 #include "base/time.h"
 #include "harness.h"
 #include "operator/conditions.h"
+#include "yj/yj.h"
 
 #define T0 (INT64_C(1700000000) * NSEC_PER_SEC + 123456789)
 #define T1 (T0 + 60 * NSEC_PER_SEC)
@@ -114,5 +116,63 @@ TEST(long_messages_are_cut_on_a_character_boundary)
 	ASSERT(((unsigned char)m[strlen(m) - 4] & 0xc0) == 0x80); /* ends after a whole "é" */
 	ASSERT((unsigned char)m[strlen(m) - 5] == 0xc3);
 	free(big);
+	cJSON_Delete(st);
+}
+
+static const char *snap(const cJSON *st, int i, const char *key)
+{
+	const cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(st, "history"), i);
+	const cJSON *v = yj_get(s, key);
+
+	if (cJSON_IsNumber(v)) {
+		static char n[32];
+
+		snprintf(n, sizeof(n), "%d", (int)v->valuedouble);
+		return n;
+	}
+	return cJSON_GetStringValue(v);
+}
+
+TEST(history_upsert_as_flux)
+{
+	cJSON *st = cJSON_CreateObject(), *meta = cJSON_CreateObject();
+	int64_t s = NSEC_PER_SEC;
+	char d[16];
+	int i;
+
+	cJSON_AddStringToObject(meta, "revision", "main@sha1:a");
+	history_upsert(st, "sha256:a", T0, 1500 * NSEC_PER_MSEC, "ReconciliationSucceeded", meta);
+	ASSERT_STREQ(snap(st, 0, "/digest"), "sha256:a");
+	ASSERT_STREQ(snap(st, 0, "/firstReconciled"), "2023-11-14T22:13:20Z");
+	ASSERT_STREQ(snap(st, 0, "/lastReconciledDuration"), "1.5s");
+	ASSERT_STREQ(snap(st, 0, "/totalReconciliations"), "1");
+	ASSERT_STREQ(snap(st, 0, "/metadata/revision"), "main@sha1:a");
+	/* the same digest, another outcome: a snapshot of its own, in front */
+	history_upsert(st, "sha256:a", T0 + s, s, "HealthCheckFailed", meta);
+	ASSERT_STREQ(snap(st, 0, "/lastReconciledStatus"), "HealthCheckFailed");
+	ASSERT_STREQ(snap(st, 1, "/lastReconciledStatus"), "ReconciliationSucceeded");
+	/* the same digest and outcome again: counted, moved to the front, first time kept */
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "revision");
+	cJSON_AddStringToObject(meta, "revision", "main@sha1:b");
+	history_upsert(st, "sha256:a", T0 + 60 * s, 2 * s, "ReconciliationSucceeded", meta);
+	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "history")), 2);
+	ASSERT_STREQ(snap(st, 0, "/lastReconciledStatus"), "ReconciliationSucceeded");
+	ASSERT_STREQ(snap(st, 0, "/totalReconciliations"), "2");
+	ASSERT_STREQ(snap(st, 0, "/firstReconciled"), "2023-11-14T22:13:20Z");
+	ASSERT_STREQ(snap(st, 0, "/lastReconciled"), "2023-11-14T22:14:20Z");
+	ASSERT_STREQ(snap(st, 0, "/lastReconciledDuration"), "2s");
+	ASSERT_STREQ(snap(st, 0, "/metadata/revision"), "main@sha1:b"); /* replaced */
+	/* no metadata: none kept */
+	history_upsert(st, "sha256:a", T0 + 61 * s, s, "ReconciliationSucceeded", NULL);
+	ASSERT_NULL(snap(st, 0, "/metadata/revision"));
+	/* at most HISTORY_MAX, the oldest dropped */
+	for (i = 0; i < 6; i++) {
+		snprintf(d, sizeof(d), "sha256:n%d", i);
+		history_upsert(st, d, T0 + (100 + i) * s, s, "ReconciliationSucceeded", NULL);
+	}
+	ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "history")), HISTORY_MAX);
+	ASSERT_STREQ(snap(st, 0, "/digest"), "sha256:n5");
+	ASSERT_STREQ(snap(st, 4, "/digest"), "sha256:n1");
+	cJSON_Delete(meta);
 	cJSON_Delete(st);
 }

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,11 +84,15 @@ TEST(plain_directory_built_as_flux_generates_it)
 	in.root = root;
 	in.path = "./deploy";
 	ASSERT_OK(kz_flux_build(&in, &out, &err));
-	/* kustomize's legacy order, as Flux prints it: Namespace, ConfigMap, Secret. */
+	/*
+	 * The generated kustomization's order (its files walked in lexical
+	 * order), unsorted as Flux builds it: the List's Secret, ConfigMap,
+	 * Namespace.
+	 */
 	ASSERT_EQ(cJSON_GetArraySize(out), 3);
-	ASSERT_STREQ(str_at(out, 0, "/kind"), "Namespace");
+	ASSERT_STREQ(str_at(out, 0, "/metadata/name"), "s"); /* from the List */
 	ASSERT_STREQ(str_at(out, 1, "/metadata/name"), "b");
-	ASSERT_STREQ(str_at(out, 2, "/metadata/name"), "s"); /* from the List */
+	ASSERT_STREQ(str_at(out, 2, "/kind"), "Namespace");
 	ASSERT_STREQ(str_of(out, "ConfigMap", "b", "/metadata/annotations/cflux.io~1source-path"),
 		     "deploy/b.yaml:1");
 	ASSERT_STREQ(str_of(out, "Namespace", "apps", "/metadata/annotations/cflux.io~1source-path"),
@@ -239,7 +244,7 @@ TEST(kustomization_file_with_the_spec_merged_in)
 	/* the spec's namePrefix replaces the file's; the name reference follows */
 	d = find(out, "Deployment", "spec-web");
 	ASSERT_NOT_NULL(d);
-	cm = cJSON_GetArrayItem(out, 0);
+	cm = cJSON_GetArrayItem(out, 1); /* generated after the resources, unsorted */
 	ASSERT_STREQ(yj_get_str(cm, "/kind"), "ConfigMap");
 	ASSERT(str_startswith(yj_get_str(cm, "/metadata/name"), "spec-settings-"));
 	ASSERT_STREQ(yj_get_str(d, "/spec/template/spec/containers/0/envFrom/0/configMapRef/name"),
@@ -311,7 +316,7 @@ TEST(plain_directory_with_spec_fields_is_generated_as_flux_does)
 
 TEST(fifo_keeps_read_order_as_flux_build_prints)
 {
-	struct kz_flux_in in = { .fifo = true };
+	struct kz_flux_in in = { 0 };
 	struct op_err err = OP_ERR_INIT;
 	cJSON *out = NULL;
 
@@ -325,10 +330,6 @@ TEST(fifo_keeps_read_order_as_flux_build_prints)
 	ASSERT_EQ(cJSON_GetArraySize(out), 2);
 	ASSERT_STREQ(str_at(out, 0, "/kind"), "Service");
 	ASSERT_STREQ(str_at(out, 1, "/kind"), "Namespace");
-	cJSON_Delete(out);
-	in.fifo = false; /* the legacy order: Namespace first */
-	ASSERT_OK(kz_flux_build(&in, &out, &err));
-	ASSERT_STREQ(str_at(out, 0, "/kind"), "Namespace");
 	cJSON_Delete(out);
 	drop_root();
 }
@@ -370,4 +371,40 @@ TEST(spec_fields_for_the_build)
 	cJSON_Delete(k);
 	cJSON_Delete(cm);
 	cJSON_Delete(spec);
+}
+
+TEST(digest_is_of_the_build_without_provenance)
+{
+	struct kz_flux_in in = { .revision = "main@sha1:abc" };
+	struct op_err err = OP_ERR_INIT;
+	/* what `kustomize build` prints for the directory */
+	static const char want_yaml[] = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  annotations:\n"
+					"    team: a\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\n"
+					"metadata:\n  name: b\n";
+	char want[72] = "sha256:", got[72];
+	cJSON *out = NULL;
+
+	fresh_root();
+	put("d/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n"
+			"    team: a\n");
+	put("d/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n");
+	in.root = root;
+	in.path = "d";
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	ASSERT_OK(kz_flux_digest(out, got));
+	yj_sha256_hex(want_yaml, strlen(want_yaml), want + 7);
+	ASSERT_STREQ(got, want);
+	/* the objects are as they were: provenance kept, in place */
+	ASSERT_STREQ(str_of(out, "ConfigMap", "b", "/metadata/annotations/cflux.io~1source-path"),
+		     "d/b.yaml:1");
+	ASSERT_STREQ(str_of(out, "ConfigMap", "a", "/metadata/annotations/team"), "a");
+	ASSERT_STREQ(str_of(out, "ConfigMap", "a", "/metadata/annotations/cflux.io~1source-revision"),
+		     "main@sha1:abc");
+	/* an empty build: the digest of nothing, as Flux's of no bytes */
+	cJSON_Delete(out);
+	out = cJSON_CreateArray();
+	ASSERT_OK(kz_flux_digest(out, got));
+	ASSERT_STREQ(got, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	cJSON_Delete(out);
+	drop_root();
 }
