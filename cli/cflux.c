@@ -6,7 +6,7 @@
  *   cflux helm template ...                                    (cli/helm.c)
  *   cflux push artifact | pull artifact | list artifacts ...   (cli/artifact.c)
  *   cflux get ...                                              (cli/get.c)
- *   cflux reconcile | suspend | resume ...                     (cli/reconcile.c)
+ *   cflux reconcile | suspend | resume | rollback ...          (cli/reconcile.c)
  *   cflux events ...                                           (cli/events.c)
  *   cflux tree kustomization ...                               (cli/tree.c)
  *   cflux trace ...                                            (cli/trace.c)
@@ -46,7 +46,8 @@ int cli_usage(FILE *f)
 	      "             [-A] [--status-selector=ready=false] [-l SEL] [--no-header] "
 	      "[-o json|yaml]\n"
 	      "       cflux reconcile <kind> NAME [--with-source] [--timeout=5m]\n"
-	      "       cflux suspend|resume <kind> NAME\n"
+	      "       cflux suspend|resume <kind> NAME|--all\n"
+	      "       cflux rollback kustomization NAME [--to REVISION] | --undo\n"
 	      "       cflux events [--for Kind[/NAME]] [-A]\n"
 	      "       cflux tree kustomization NAME [--compact] [-o json|yaml]\n"
 	      "       cflux trace <resource> <name> | <resource>/<name>... "
@@ -90,7 +91,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && streq(argv[1], "get"))
 		return cli_get(argc - 1, argv + 1);
 	if (argc >= 2 && (streq(argv[1], "reconcile") || streq(argv[1], "suspend") ||
-			  streq(argv[1], "resume")))
+			  streq(argv[1], "resume") || streq(argv[1], "rollback")))
 		return cli_reconcile(argc - 1, argv + 1);
 	return cli_usage(stderr);
 }

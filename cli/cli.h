@@ -34,7 +34,8 @@ int cli_artifact(int argc, char **argv);
  * Each returns the exit status: 0, 1 for a failure, 2 for bad usage.
  */
 int cli_get(int argc, char **argv);       /* cli/get.c */
-int cli_reconcile(int argc, char **argv); /* reconcile, suspend, resume: cli/reconcile.c */
+/* reconcile, suspend, resume, rollback: cli/reconcile.c */
+int cli_reconcile(int argc, char **argv);
 int cli_events(int argc, char **argv);    /* cli/events.c */
 int cli_tree(int argc, char **argv);      /* tree kustomization: cli/tree.c */
 int cli_trace(int argc, char **argv);     /* trace: cli/trace.c */
@@ -51,6 +52,8 @@ enum {
 	CLI_F_FOR = 1 << 3,        /* --for Kind[/name] */
 	CLI_F_TREE = 1 << 4,       /* --compact, -o */
 	CLI_F_TRACE = 1 << 5,      /* --kind, --api-version */
+	CLI_F_ALL = 1 << 6,        /* --all (suspend, resume) */
+	CLI_F_ROLLBACK = 1 << 7,   /* --to REVISION, --undo */
 };
 
 struct cli_flags {
@@ -62,6 +65,9 @@ struct cli_flags {
 	const char *for_sel;
 	const char *kind, *api_version; /* trace --kind, --api-version */
 	bool no_header, with_source, compact;
+	bool all;              /* suspend|resume --all: every object of the kind in the namespace */
+	const char *to;        /* rollback --to */
+	bool undo;             /* rollback --undo */
 	int64_t timeout_ns;    /* --timeout, default 5m as flux */
 	/* the positional arguments, after the verb */
 	char **args;

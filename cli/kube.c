@@ -68,6 +68,7 @@ int cli_fail(const char *fmt, ...)
 enum {
 	OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_STATUS_SELECTOR, OPT_NO_HEADER, OPT_WITH_SOURCE,
 	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR, OPT_COMPACT, OPT_KIND, OPT_API_VERSION,
+	OPT_ALL, OPT_TO, OPT_UNDO,
 };
 
 /* A DNS-1123 label, as flux checks the namespace. */
@@ -102,6 +103,9 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		{ "compact", no_argument, NULL, OPT_COMPACT },
 		{ "kind", required_argument, NULL, OPT_KIND },
 		{ "api-version", required_argument, NULL, OPT_API_VERSION },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "to", required_argument, NULL, OPT_TO },
+		{ "undo", no_argument, NULL, OPT_UNDO },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -137,6 +141,9 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		case OPT_NO_HEADER: f->no_header = true; need = CLI_F_GET; break;
 		case OPT_FOR: f->for_sel = optarg; need = CLI_F_FOR; break;
 		case OPT_WITH_SOURCE: f->with_source = true; need = CLI_F_WITH_SOURCE; break;
+		case OPT_ALL: f->all = true; need = CLI_F_ALL; break;
+		case OPT_TO: f->to = optarg; need = CLI_F_ROLLBACK; break;
+		case OPT_UNDO: f->undo = true; need = CLI_F_ROLLBACK; break;
 		case OPT_TIMEOUT:
 			need = CLI_F_TIMEOUT;
 			if (duration_parse(optarg, &f->timeout_ns) < 0 || f->timeout_ns <= 0) {

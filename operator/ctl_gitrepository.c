@@ -7,6 +7,8 @@
  * artifacts), suspend, the status write.  One reconcile, as a chain of
  * callbacks on the loop thread with the Git work on the thread pool:
  *
+ *   pin           GIT_PIN_ANNOTATION (`cflux rollback`): that commit
+ *                 instead of the ref's head, and the Pinned condition
  *   secretRef     read the Secret (username/password, bearerToken, ca.crt,
  *                 tls.crt/tls.key, identity, known_hosts, password as the
  *                 SSH passphrase)
@@ -778,6 +780,39 @@ const char *gitrepository_unsupported(const cJSON *spec, char *msg, size_t n)
 	return NULL;
 }
 
+/*
+ * GIT_PIN_ANNOTATION (`cflux rollback`): the commit to fetch instead of
+ * the ref's head, said in the Pinned condition while it holds (the
+ * FluxConfiguration's statuses[] copy it).  A malformed value stalls,
+ * naming the annotation.  -1 when the reconcile has ended.
+ */
+static int pin(struct gitjob *j)
+{
+	struct rc *rc = j->rc;
+	const char *c = kobj_str(rc->obj, "metadata", "annotations", GIT_PIN_ANNOTATION, NULL);
+	char msg[512];
+	size_t n = c ? strspn(c, "0123456789abcdef") : 0;
+
+	if (!c) {
+		cond_delete(rc->status, GIT_PIN_CONDITION);
+		return 0;
+	}
+	if (n != 40 || c[n]) {
+		snprintf(msg, sizeof(msg), "invalid annotation %s '%.64s': want a commit's 40 "
+			 "lower-case hex digits", GIT_PIN_ANNOTATION, c);
+		fail(j, "InvalidPin", msg, true);
+		return -1;
+	}
+	free(j->commit);
+	j->commit = xstrdup(c);
+	snprintf(msg, sizeof(msg), "pinned to commit %s by %s (cflux rollback); the ref is not "
+		 "followed until the pin is released (cflux rollback --undo)", c,
+		 GIT_PIN_ANNOTATION);
+	cond_set(rc->status, GIT_PIN_CONDITION, "True", "RolledBack", msg, rc_gen(rc),
+		 time_now_ns());
+	return 0;
+}
+
 static void reconcile(struct rc *rc)
 {
 	struct gitrepo_ctl *g = ctl_data(rc->ctl);
@@ -814,6 +849,8 @@ static void reconcile(struct rc *rc)
 	j->tag = source_strdup(yj_get_str(o->json, "/spec/ref/tag"));
 	j->semver = source_strdup(yj_get_str(o->json, "/spec/ref/semver"));
 	j->commit = source_strdup(yj_get_str(o->json, "/spec/ref/commit"));
+	if (pin(j) < 0)
+		return;
 	j->name_ref = source_strdup(yj_get_str(o->json, "/spec/ref/name"));
 	j->ignore = source_strdup(spec_str(o, "ignore"));
 	j->submodules = cJSON_IsTrue(yj_get(o->json, "/spec/recurseSubmodules"));

@@ -15,6 +15,7 @@
 #include "base/time.h"
 #include "conditions.h"
 #include "kube/workqueue.h"
+#include "source/git.h"
 #include "manager.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -160,7 +161,11 @@ static bool deleting(const struct kobj *o)
 	return o && kobj_str(o, "metadata", "deletionTimestamp", NULL) != NULL;
 }
 
-/* Flux's predicates: GenerationChanged OR ReconcileRequested (plus deletion). */
+/*
+ * Flux's predicates: GenerationChanged OR ReconcileRequested (plus
+ * deletion); and ours: a change of the pin (`cflux rollback`) is a
+ * change of what to fetch, as a spec change would be.
+ */
 static bool worth_a_reconcile(enum informer_event ev, const struct kobj *obj,
 			      const struct kobj *old)
 {
@@ -169,6 +174,9 @@ static bool worth_a_reconcile(enum informer_event ev, const struct kobj *obj,
 	if (obj->generation != old->generation)
 		return true;
 	if (!streq_ptr(requested_at(obj), requested_at(old)))
+		return true;
+	if (!streq_ptr(kobj_str(obj, "metadata", "annotations", GIT_PIN_ANNOTATION, NULL),
+		       kobj_str(old, "metadata", "annotations", GIT_PIN_ANNOTATION, NULL)))
 		return true;
 	return deleting(obj) != deleting(old);
 }

@@ -1236,10 +1236,16 @@ static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 			 * 1.8's stateful shallow request is refused by git
 			 * upload-pack ("expected SHA1 list", whatever carries it)
 			 * — the persistent cache keeps later fetches incremental.
+			 * A cache that an earlier shallow fetch left holds the
+			 * branch's head alone, and a plain fetch would find the
+			 * head up to date and bring nothing older: a commit
+			 * (spec.ref.commit, a pin) deepens it to the whole history.
 			 */
 			spec = xasprintf("+%s:%s", ref, ref);
 			rc = fetch_spec(c, remote, spec,
-					o->commit || !str_startswith(o->url, "http") ? 0 : 1);
+					o->commit ? (git_repository_is_shallow(repo) ?
+							     GIT_FETCH_DEPTH_UNSHALLOW : 0) :
+					!str_startswith(o->url, "http") ? 0 : 1);
 		}
 		if (rc < 0) {
 			r = git_fail(c, rc, "unable to fetch from the repository");

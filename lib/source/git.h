@@ -69,6 +69,15 @@
 #include "base/err.h"
 #include "source/artifact.h"
 
+/*
+ * The annotation that pins a GitRepository to a commit (40 hex digits):
+ * it is fetched as spec.ref.commit would be, with the spec's branch kept
+ * for the revision.  `cflux rollback` sets it and `--undo` removes it.
+ */
+#define GIT_PIN_ANNOTATION "cflux.io/pinned-commit"
+/* The condition a pinned GitRepository carries while the pin holds. */
+#define GIT_PIN_CONDITION "Pinned"
+
 struct src_git_opts {
 	const char *url;
 	const char *branch;        /* default "master" when no ref is given, as Flux */

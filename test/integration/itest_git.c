@@ -192,6 +192,41 @@ TEST(http_branch_unchanged_and_new_commit)
 	free(sha2);
 }
 
+/*
+ * A commit older than the branch's head, into a cache a shallow fetch of
+ * that head made (a pin or spec.ref.commit set on a GitRepository that
+ * followed its branch): the cache is deepened and the commit found.
+ */
+TEST(an_older_commit_after_a_shallow_fetch_of_the_head)
+{
+	struct fetch f = { 0 };
+	char name[32], *sha1, *sha2, *url, *file, *text;
+
+	snprintf(name, sizeof(name), "gs-%d", getpid());
+	sha1 = make_repo(name, "v1");
+	sha2 = make_repo(name, "v2");
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), name);
+	f.o.branch = "main";
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT_STREQ(f.res.commit, sha2);
+	f.o.commit = sha1;
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT_STREQ(f.res.commit, sha1);
+	file = xasprintf("%s/apps/cm.yaml", f.out);
+	text = itest_slurp(file);
+	ASSERT_STREQ(text, "v1");
+	free(text);
+	free(file);
+	/* and back to the head, from the deepened cache */
+	f.o.commit = NULL;
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT_STREQ(f.res.commit, sha2);
+	fetch_release(&f);
+	free(url);
+	free(sha1);
+	free(sha2);
+}
+
 TEST(http_basic_auth)
 {
 	struct fetch f = { 0 };
