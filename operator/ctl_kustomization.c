@@ -253,8 +253,11 @@ static void succeed(struct ksjob *j, const cJSON *inventory, const char *changes
 	 */
 	duration_format(j->interval_ns, next);
 	duration_format((int64_t)(loop_now(j) - rc->t0) * NSEC_PER_MSEC, took);
+	/* marked, as Flux marks it, for the Git providers' commit statuses */
+	rc_annotate(rc, "commit_status", "update");
 	rc_event(rc, "Normal", "ReconciliationSucceeded",
 		 "Reconciliation finished in %s, next run in %s", took, next);
+	rc_annotate(rc, "commit_status", NULL);
 	if (!prev || !streq(prev, j->revision) || (changes && *changes))
 		log_info(NULL, "Applied revision", "controller", "kustomization", "object", rc->key,
 			 "revision", j->revision, NULL);

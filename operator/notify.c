@@ -83,6 +83,9 @@ struct job {
 	struct buf body;
 	unsigned attempt;
 	uint64_t deadline_ms;
+	/* A commit status (github, gitlab, gitea): GET the list, then POST. */
+	struct notify_status st;
+	bool listed;
 	uv_timer_t timer;
 	bool timer_on;
 };
@@ -677,6 +680,287 @@ int notify_build(const char *type, const cJSON *ev, const struct notify_target *
 	return 0;
 }
 
+/* ------------------------------------------------------------ commit statuses */
+
+bool notify_commit_status_type(const char *type)
+{
+	return streq_ptr(type, "github") || streq_ptr(type, "gitlab") || streq_ptr(type, "gitea");
+}
+
+char *notify_commit_status_id(const cJSON *ev, const char *provider_uid)
+{
+	const cJSON *io = cJSON_GetObjectItemCaseSensitive(ev, "involvedObject");
+	const char *uid = strempty(provider_uid);
+	char *id = xasprintf("%s/%s/%.*s", strempty(sget(io, "kind")), strempty(sget(io, "name")),
+			     (int)strcspn(uid, "-"), uid);
+
+	for (char *p = id; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return id;
+}
+
+/*
+ * Go's camelcase split of a reason, joined with spaces and lower-cased
+ * (formatNameAndDescription): runs of lower, upper, digits, other; an
+ * upper run followed by a lower one gives it its last letter.
+ */
+static int char_class(char c)
+{
+	return islower((unsigned char)c) ? 1 : isupper((unsigned char)c) ? 2 :
+	       isdigit((unsigned char)c) ? 3 : 4;
+}
+
+static char *reason_words(const char *s)
+{
+	struct buf out = BUF_INIT(4096);
+	size_t n = strlen(s), i = 0, start = 0;
+
+	while (i < n) {
+		int cls = char_class(s[i]);
+		size_t j = i;
+
+		while (j < n && char_class(s[j]) == cls)
+			j++;
+		if (cls == 2 && j < n && char_class(s[j]) == 1) {
+			/* "HTTPServer": "HTTP", then "S" starts the next word with "erver" */
+			if (j - 1 > start) {
+				if (out.len)
+					buf_addch(&out, ' ');
+				buf_add(&out, s + start, j - 1 - start);
+			}
+			start = j - 1;
+			i = j;
+			continue;
+		}
+		if (j > start) {
+			if (out.len)
+				buf_addch(&out, ' ');
+			buf_add(&out, s + start, j - start);
+		}
+		start = i = j;
+	}
+	for (size_t k = 0; k < out.len; k++)
+		out.buf[k] = (char)tolower((unsigned char)out.buf[k]);
+	return buf_detach(&out, NULL);
+}
+
+/* Flux's parseRevision: the hash after the last ':' (or '/'), 40 or 64 hex digits. */
+static int revision_commit(const char *rev, char *out, size_t n, char *msg, size_t mn)
+{
+	const char *h = strrchr(rev, ':') ? strrchr(rev, ':') + 1 :
+			strrchr(rev, '/') ? strrchr(rev, '/') + 1 : rev;
+	size_t l = strlen(h);
+
+	if ((l != 40 && l != 64) || strspn(h, "0123456789abcdefABCDEF") != l) {
+		snprintf(msg, mn, "failed to extract commit hash from '%s' revision", rev);
+		return -EINVAL;
+	}
+	snprintf(out, n, "%s", h);
+	return 0;
+}
+
+/*
+ * giturls' parse as Flux's parseGitAddress uses it: "scheme://host" (ssh
+ * becomes https) and the repository id (the path, no leading '/', no
+ * ".git"); scp-like "git@host:owner/repo.git" too.
+ */
+static int git_address(const char *addr, char **host, char **id, char *msg, size_t n)
+{
+	const char *p = strstr(addr, "://"), *path;
+	char scheme[32];
+
+	if (p && (size_t)(p - addr) < sizeof(scheme)) {
+		snprintf(scheme, sizeof(scheme), "%.*s", (int)(p - addr), addr);
+		p += 3;
+		path = p + strcspn(p, "/");
+		if (strchr(p, '@') && strchr(p, '@') < path)
+			p = strchr(p, '@') + 1;
+	} else if ((p = strchr(addr, ':')) && !strchr(addr, '/') == !strchr(p, '/') &&
+		   p > addr) {
+		snprintf(scheme, sizeof(scheme), "ssh");
+		path = p + 1;
+		p = strchr(addr, '@') && strchr(addr, '@') < path ? strchr(addr, '@') + 1 : addr;
+		*host = xasprintf("https://%.*s", (int)(path - 1 - p), p);
+		goto id;
+	} else {
+		snprintf(msg, n, "failed parsing URL %s: not a Git URL", addr);
+		return -EINVAL;
+	}
+	*host = xasprintf("%s://%.*s", streq(scheme, "ssh") ? "https" : scheme, (int)(path - p),
+			  p);
+id:
+	while (*path == '/')
+		path++;
+	*id = xstrdup(path);
+	if (str_endswith(*id, ".git"))
+		(*id)[strlen(*id) - 4] = '\0';
+	return 0;
+}
+
+void notify_status_release(struct notify_status *s)
+{
+	free(s->list_url);
+	free(s->post_url);
+	buf_release(&s->body);
+	for (char **h = s->headers; h && *h; h++)
+		free_secret(*h);
+	free(s->headers);
+	free(s->state);
+	free(s->desc);
+	free(s->id);
+	memset(s, 0, sizeof(*s));
+}
+
+int notify_commit_status(const char *type, const cJSON *ev, const struct notify_target *t,
+			 const char *id, struct notify_status *s, char *msg, size_t n)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(ev, "metadata");
+	const char *reason = strempty(sget(ev, "reason")), *sev = strempty(sget(ev, "severity"));
+	const char *rev = sget(meta, "commit") ? sget(meta, "commit") :
+			  sget(meta, "originRevision") ? sget(meta, "originRevision") :
+							 sget(meta, "revision");
+	bool progressing = streq(reason, "Progressing");
+	char sha[65], *host = NULL, *repo = NULL, *slash;
+	size_t nh = 0;
+	cJSON *body;
+	int r = -EINVAL;
+
+	memset(s, 0, sizeof(*s));
+	s->body = (struct buf)BUF_INIT(64 * 1024);
+	/* What the notifier's constructor checks, then its Post. */
+	if (streq(type, "gitlab") && (!t->token || !*t->token)) {
+		snprintf(msg, n, "failed to initialize notifier: gitlab token cannot be empty");
+		return -EINVAL;
+	}
+	if (streq(type, "gitea") && (!t->token || !*t->token)) {
+		snprintf(msg, n, "failed to initialize notifier: gitea token cannot be empty");
+		return -EINVAL;
+	}
+	if (streq(type, "github") && (!t->token || !*t->token)) {
+		snprintf(msg, n, "failed to initialize notifier: github token or github app details "
+				 "must be specified");
+		return -EINVAL;
+	}
+	if (git_address(strempty(t->url), &host, &repo, msg, n) < 0)
+		return -EINVAL;
+	slash = strchr(repo, '/');
+	if (!streq(type, "gitlab") && (!slash || strchr(slash + 1, '/'))) {
+		if (streq(type, "github"))
+			snprintf(msg, n, "failed to initialize notifier: invalid repository id: '%s'",
+				 repo);
+		else
+			snprintf(msg, n, "failed to initialize notifier: invalid repository id \"%s\"",
+				 repo);
+		goto out;
+	}
+	/* From here on, Post's errors (-EBADMSG), not the constructor's. */
+	r = -EBADMSG;
+	if (progressing && !streq(type, "gitea")) {
+		r = 1;
+		goto out;
+	}
+	if (!rev) {
+		snprintf(msg, n, "missing revision metadata");
+		goto out;
+	}
+	if (revision_commit(rev, sha, sizeof(sha), msg, n) < 0)
+		goto out;
+	s->state = xstrdup(progressing ? "pending" :
+			   streq(sev, "info") ? "success" :
+			   streq(sev, "error") ? (streq(type, "gitlab") ? "failed" : "failure") : "");
+	if (!*s->state) {
+		snprintf(msg, n, "can't convert to %s state", type);
+		goto out;
+	}
+	s->desc = reason_words(reason);
+	s->id = xstrdup(id);
+	body = cJSON_CreateObject();
+	if (streq(type, "github")) {
+		const char *api = strstr(host, "://github.com") && str_endswith(host, "://github.com") ?
+					  "https://api.github.com/" : NULL;
+		char *base = api ? xstrdup(api) : xasprintf("%s/api/v3/", host);
+
+		s->list_url = xasprintf("%srepos/%s/commits/%s/statuses?per_page=50", base, repo, sha);
+		s->post_url = xasprintf("%srepos/%s/statuses/%s", base, repo, sha);
+		free(base);
+		cJSON_AddStringToObject(body, "state", s->state);
+		cJSON_AddStringToObject(body, "description", s->desc);
+		cJSON_AddStringToObject(body, "context", s->id);
+		add_header(&s->headers, &nh, xasprintf("Authorization: Bearer %s", t->token));
+		add_header(&s->headers, &nh, xstrdup("Accept: application/vnd.github.v3+json"));
+		add_header(&s->headers, &nh, xstrdup("X-GitHub-Api-Version: 2022-11-28"));
+	} else if (streq(type, "gitlab")) {
+		struct buf pid = BUF_INIT(4096), name = BUF_INIT(4096);
+
+		for (const char *p = repo; *p; p++)
+			*p == '/' ? buf_adds(&pid, "%2F") : buf_addch(&pid, *p);
+		for (const char *p = s->id; *p; p++)
+			isalnum((unsigned char)*p) || strchr("-._~", *p) ?
+				buf_addch(&name, *p) : buf_addf(&name, "%%%02X", (unsigned char)*p);
+		s->list_url = xasprintf("%s/api/v4/projects/%s/repository/commits/%s/statuses?name=%s",
+					host, pid.buf, sha, name.buf);
+		s->post_url = xasprintf("%s/api/v4/projects/%s/statuses/%s", host, pid.buf, sha);
+		buf_release(&pid);
+		buf_release(&name);
+		cJSON_AddStringToObject(body, "state", s->state);
+		cJSON_AddStringToObject(body, "name", s->id);
+		cJSON_AddStringToObject(body, "description", s->desc);
+		add_header(&s->headers, &nh, xasprintf("PRIVATE-TOKEN: %s", t->token));
+		add_header(&s->headers, &nh, xstrdup("Accept: application/json"));
+	} else {
+		s->list_url = xasprintf("%s/api/v1/repos/%s/commits/%s/statuses?limit=50&page=1", host,
+					repo, sha);
+		s->post_url = xasprintf("%s/api/v1/repos/%s/statuses/%s", host, repo, sha);
+		cJSON_AddStringToObject(body, "state", s->state);
+		cJSON_AddStringToObject(body, "target_url", "");
+		cJSON_AddStringToObject(body, "description", s->desc);
+		cJSON_AddStringToObject(body, "context", s->id);
+		add_header(&s->headers, &nh, xasprintf("Authorization: token %s", t->token));
+		add_header(&s->headers, &nh, xstrdup("Accept:")); /* none, as Gitea's SDK */
+	}
+	add_header(&s->headers, &nh, xstrdup("Content-Type: application/json"));
+	r = yj_print_go(body, &s->body);
+	cJSON_Delete(body);
+	if (r == 0 && streq(type, "github"))
+		r = buf_addch(&s->body, '\n'); /* go-github encodes with a json.Encoder */
+out:
+	free(host);
+	free(repo);
+	return r;
+}
+
+bool notify_status_duplicate(const char *type, const struct notify_status *s, const char *json,
+			     size_t len)
+{
+	cJSON *list = cJSON_ParseWithLength(json, len);
+	const cJSON *arr = cJSON_IsArray(list) ? list : NULL, *e;
+	bool dup = false;
+
+	cJSON_ArrayForEach(e, arr) {
+		if (streq(type, "gitlab")) {
+			/* any status of that commit with the same name, state and description */
+			if (streq_ptr(sget(e, "status"), s->state) &&
+			    streq_ptr(sget(e, "description"), s->desc) &&
+			    streq_ptr(sget(e, "name"), s->id)) {
+				dup = true;
+				break;
+			}
+			continue;
+		}
+		/* GitHub, Gitea: the latest status of the context decides */
+		if (!*strempty(sget(e, "context")) || !*strempty(sget(e, "state")) ||
+		    !*strempty(sget(e, "description")))
+			continue;
+		if (streq(sget(e, "context"), s->id)) {
+			dup = streq(sget(e, "state"), s->state) &&
+			      streq(sget(e, "description"), s->desc);
+			break;
+		}
+	}
+	cJSON_Delete(list);
+	return dup;
+}
+
 /* ------------------------------------------------------------ delivery */
 
 static void job_free(struct job *j);
@@ -738,6 +1022,7 @@ static void job_free(struct job *j)
 		free_secret(*h);
 	free(j->hdrs);
 	buf_release(&j->body);
+	notify_status_release(&j->st);
 	free(j);
 	maybe_closed(n);
 }
@@ -825,6 +1110,47 @@ static void retry_fire(uv_timer_t *t)
 	send_attempt(t->data);
 }
 
+/*
+ * A commit status's answer: the list (a duplicate ends it, else the POST
+ * follows), then the POST's.  Not retried: Flux's Git clients do not.
+ */
+static void status_sent(struct job *j, const char *type, int r, const struct http_resp *resp,
+			const struct op_err *err)
+{
+	struct notify *n = j->n;
+	bool ok = r == 0 && resp->status >= 200 && resp->status < 300;
+	char why[1024];
+
+	if (!ok) {
+		const char *what = !j->listed ? (streq(type, "gitlab") ? "unable to list commit status"
+								: "could not list commit statuses") :
+				   streq(type, "github") ? "could not create commit status" : NULL;
+
+		if (r < 0)
+			snprintf(why, sizeof(why), "%s%s%s %s: %s", what ? what : "", what ? ": " : "",
+				 j->listed ? "POST" : "GET", j->listed ? j->st.post_url : j->st.list_url,
+				 err ? err->msg : op_strerror(r));
+		else
+			snprintf(why, sizeof(why), "%s%s%s %s: %ld %.*s", what ? what : "",
+				 what ? ": " : "", j->listed ? "POST" : "GET",
+				 j->listed ? j->st.post_url : j->st.list_url, resp->status,
+				 (int)(resp->body_len < 512 ? resp->body_len : 512), resp->body);
+		job_fail(j, "send", why);
+		return;
+	}
+	if (!j->listed) {
+		j->listed = true;
+		if (!notify_status_duplicate(type, &j->st, resp->body, resp->body_len)) {
+			send_attempt(j);
+			return;
+		}
+		log_debug(NULL, "commit status unchanged: not posted again", "alert",
+			  yj_get_str(j->alert, "/metadata/name"), NULL);
+	}
+	n->stats.sent++;
+	job_free(j);
+}
+
 static void sent(struct http_req *req, int r, const struct http_resp *resp,
 		 const struct op_err *err, void *payload)
 {
@@ -839,6 +1165,10 @@ static void sent(struct http_req *req, int r, const struct http_resp *resp,
 	j->attempt++;
 	if (r == -ECANCELED || n->closing) {
 		job_free(j);
+		return;
+	}
+	if (j->st.post_url) {
+		status_sent(j, type, r, resp, err);
 		return;
 	}
 	if (r == 0 && resp->status >= 200 && resp->status < 300) {
@@ -901,6 +1231,7 @@ static void sent(struct http_req *req, int r, const struct http_resp *resp,
 static void send_attempt(struct job *j)
 {
 	struct http_req_opts o = HTTP_REQ_OPTS_INIT;
+	const char *get_hdrs[8];
 	uint64_t now = uv_now(j->n->loop);
 	int r;
 
@@ -909,6 +1240,21 @@ static void send_attempt(struct job *j)
 	o.headers = (const char *const *)j->hdrs;
 	o.body = j->body.buf;
 	o.body_len = j->body.len;
+	if (j->st.post_url) {
+		size_t k = 0;
+
+		/* the GET without a body goes without its Content-Type, as Go's clients send it */
+		for (char **h = j->st.headers; h && *h && k + 1 < sizeof(get_hdrs) / sizeof(*get_hdrs);
+		     h++)
+			if (j->listed || !str_startswith(*h, "Content-Type:"))
+				get_hdrs[k++] = *h;
+		get_hdrs[k] = NULL;
+		o.method = j->listed ? "POST" : "GET";
+		o.url = j->listed ? j->st.post_url : j->st.list_url;
+		o.headers = get_hdrs;
+		o.body = j->listed ? j->st.body.buf : NULL;
+		o.body_len = j->listed ? j->st.body.len : 0;
+	}
 	o.max_body = 64 * 1024;
 	o.timeout_ms = j->deadline_ms > now ? j->deadline_ms - now : 1;
 	r = http_request(j->http, &o, sent, j, &j->req);
@@ -939,7 +1285,26 @@ static void start_send(struct job *j)
 	int r;
 
 	notify_combine_metadata(j->event, j->alert);
-	r = notify_build(type, j->event, &t, &j->url, &j->body, &j->hdrs, msg, sizeof(msg));
+	if (notify_commit_status_type(type)) {
+		char *id = notify_commit_status_id(j->event, yj_get_str(j->provider, "/metadata/uid"));
+
+		r = notify_commit_status(type, j->event, &t, id, &j->st, msg, sizeof(msg));
+		free(id);
+		if (r == 1) {
+			job_free(j); /* nothing to set for this event */
+			return;
+		}
+		if (r == -EINVAL) {
+			init_fail(j, "%s", msg);
+			return;
+		}
+		if (r < 0) {
+			job_fail(j, "send", msg);
+			return;
+		}
+	} else {
+		r = notify_build(type, j->event, &t, &j->url, &j->body, &j->hdrs, msg, sizeof(msg));
+	}
 	if (r < 0) {
 		/* -ENOTSUP cannot happen: dispatch() refused the type (notify_provider_unsupported()). */
 		if (r == -ENOTSUP)
@@ -1005,6 +1370,13 @@ static void secret_got(int r, const cJSON *secret, const struct op_err *err, voi
 			j->address_secret = true;
 		}
 		if ((v = secret_value(secret, "token"))) {
+			j->token = str_trim_dup(v);
+			free_secret(v);
+		}
+		/* GitHub's and Gitea's notifiers take the password for a token. */
+		if (!j->token && (streq_ptr(sget(spec, "type"), "github") ||
+				  streq_ptr(sget(spec, "type"), "gitea")) &&
+		    (v = secret_value(secret, "password"))) {
 			j->token = str_trim_dup(v);
 			free_secret(v);
 		}
@@ -1092,15 +1464,20 @@ const char *notify_provider_unsupported(const cJSON *spec, char *msg, size_t n)
 {
 	const char *type = strempty(sget(spec, "type")), *sa = sget(spec, "serviceAccountName");
 	static const char *const sent[] = { "generic", "generic-hmac", "slack", "msteams",
-					    "discord" };
+					    "discord", "github", "gitlab", "gitea" };
 	bool ok = false;
 
 	for (size_t i = 0; i < sizeof(sent) / sizeof(*sent); i++)
 		ok |= streq(type, sent[i]);
 	if (!ok) {
 		snprintf(msg, n, "spec.type '%s' is not supported by cflux (generic, generic-hmac, "
-				 "slack, msteams and discord are)",
+				 "slack, msteams, discord, github, gitlab and gitea are)",
 			 type);
+		return msg;
+	}
+	if (*strempty(sget(spec, "commitStatusExpr"))) {
+		snprintf(msg, n, "spec.commitStatusExpr is not supported by cflux (it has no CEL); "
+				 "remove it for Flux's default status context <kind>/<name>/<uid>");
 		return msg;
 	}
 	if (sa && *sa) {
@@ -1163,6 +1540,27 @@ static void dispatch(struct notify *n, const cJSON *ev, const struct kobj *alert
 	if (bget(pspec, "suspend")) {
 		job_free(j);
 		return;
+	}
+	/*
+	 * Flux's routing of commit-status events: one marked as a status
+	 * update (a Kustomization's "Reconciliation finished") goes to Git
+	 * and generic Providers only; a Git Provider gets those, failures,
+	 * and events naming a commit.
+	 */
+	{
+		const char *type = strempty(sget(pspec, "type"));
+		bool git = notify_commit_status_type(type);
+		bool generic = streq(type, "generic") || streq(type, "generic-hmac");
+		bool update = streq_ptr(group_meta(ev, "commit_status"), "update");
+		const char *commit = sget(cJSON_GetObjectItemCaseSensitive(ev, "metadata"),
+					  EVENT_GROUP "/commit");
+
+		if ((!git && !generic && update) ||
+		    (git && !(commit && *commit) && !update &&
+		     !streq_ptr(sget(ev, "severity"), "error"))) {
+			job_free(j);
+			return;
+		}
 	}
 	j->provider = cJSON_Duplicate(prov->json, true);
 	if (notify_provider_unsupported(pspec, why, sizeof(why))) {

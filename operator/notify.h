@@ -136,4 +136,42 @@ struct notify_target {
 int notify_build(const char *type, const cJSON *event, const struct notify_target *t,
 		 char **ret_url, struct buf *body, char ***ret_headers, char *msg, size_t n);
 
+/*
+ * Git commit statuses (types github, gitlab and gitea), as Flux's
+ * notifiers set them: the state from the severity (a Progressing event:
+ * none for GitHub and GitLab, "pending" for Gitea), the description the
+ * reason split at its capitals, lower-cased ("reconciliation
+ * succeeded"), the context (GitLab: name) `id` (the default is
+ * notify_commit_status_id()'s), on the commit the event's revision names,
+ * in the repository the address names.  The latest status of that
+ * context is listed first and an equal one is not posted again.
+ */
+struct notify_status {
+	char *list_url, *post_url; /* GET, then POST (malloc'd) */
+	struct buf body;           /* the POST's */
+	char **headers;            /* both requests' ("Name: value", NULL-terminated) */
+	char *state, *desc, *id;   /* for the duplicate test */
+};
+
+/* Flux's default status context: lower("<kind>/<name>/<uid up to its first '-'>"). */
+char *notify_commit_status_id(const cJSON *event, const char *provider_uid);
+
+/* Whether `type` sets commit statuses. */
+bool notify_commit_status_type(const char *type);
+
+/*
+ * Fill `s` for `event` (its metadata combined, notify_combine_metadata())
+ * and provider `type`.  Returns 0, 1 when there is nothing to set (the
+ * event is Progressing and the type skips it), or -EINVAL with the error
+ * in `msg` in Flux's words (no revision, a revision without a commit, a
+ * bad address or token).  notify_status_release() in every case.
+ */
+int notify_commit_status(const char *type, const cJSON *event, const struct notify_target *t,
+			 const char *id, struct notify_status *s, char *msg, size_t n);
+void notify_status_release(struct notify_status *s);
+
+/* Whether the listed statuses (the GET's JSON body) already say what `s` would. */
+bool notify_status_duplicate(const char *type, const struct notify_status *s, const char *json,
+			     size_t len);
+
 #endif

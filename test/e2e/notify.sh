@@ -11,6 +11,8 @@
 # signature, eventSeverity, exclusionList, matchLabels, suspended Alerts
 # and Providers, the duplicate filter, and the Warning Events of what
 # cannot be sent (a type cflux does not send, a dead address, a 400).
+# Git commit statuses (github, gitlab, gitea) go to the sink as a forge:
+# the commit's statuses listed, a new one posted, an unchanged one not.
 #
 # The oracle: Flux's notification-controller (test/cluster/build.sh
 # flux-notification, on this host) watches the same Alerts.  The events
@@ -41,7 +43,7 @@ SINK=http://$SERVERS_HOST:$(cat "$W/sink.port")
 
 # sinkq PATH [PYTHON-EXPR [WHO]]: how many requests to PATH satisfy EXPR, over
 # b (the body, parsed), h (headers) and r (the record); WHO: cflux (default),
-# flux (the notification-controller, Go's user agent) or any.
+# flux (the notification-controller: any other user agent) or any.
 sinkq() {
 	python3 - "$SINKLOG" "$1" "${2:-True}" "${3:-cflux}" <<'EOF'
 import hashlib, hmac, json, sys
@@ -50,7 +52,7 @@ n = 0
 for line in open(log):
     r = json.loads(line)
     h = r["headers"]
-    go = h.get("user-agent", "").startswith("Go-http-client")
+    go = not h.get("user-agent", "").startswith("cflux")
     if r["path"] != path or (who == "cflux" and go) or (who == "flux" and not go):
         continue
     try:
@@ -109,6 +111,12 @@ provider dead generic "http://127.0.0.1:1/dead" "timeout: 2s"
 provider refused generic "$SINK/status/400/"
 provider paused generic "$SINK/paused" "suspend: true"
 provider quiet generic "$SINK/quiet"
+FORGE_TOKEN=forge-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+k create secret generic -n "$NS" forge --from-literal=token="$FORGE_TOKEN" >/dev/null
+provider github github "$SINK/org/app" "secretRef: {name: forge}"
+provider gitlab gitlab "$SINK/group/app.git" "secretRef: {name: forge}"
+provider gitea gitea "$SINK/org/app" "secretRef: {name: forge}"
+provider notoken github "$SINK/org/app"
 check "Providers and Alerts accepted" true
 alert generic generic '[{kind: GitRepository, name: "*"}, {kind: Kustomization, name: app}]' \
 	'summary: "cluster one"' 'eventMetadata: {env: test}'
@@ -124,6 +132,7 @@ alert dead dead "$KS"
 alert refused refused "$KS"
 alert paused paused "$KS"
 alert quiet quiet "$KS" "suspend: true"
+for p in github gitlab gitea notoken; do alert "$p" "$p" "$KS"; done
 
 gitrepo app "$GIT_HTTP_URL/$REPO.git" "ref: {branch: main}" >/dev/null
 kustomization app app ./ "targetNamespace: $NS" >/dev/null
@@ -155,6 +164,35 @@ check "eventSeverity error: no info event sent" bash -c "[ \$(sinkq /errors True
 check "a suspended Provider and a suspended Alert send nothing" bash -c \
 	"[ \$(sinkq /paused True any) = 0 ] && [ \$(sinkq /quiet True any) = 0 ]"
 
+# ------------------------------------------------------------ commit statuses
+ctx() { # PROVIDER: Flux's default status context, from the Provider's uid
+	local uid
+	uid=$(k get provider -n "$NS" "$1" -o jsonpath='{.metadata.uid}')
+	echo "kustomization/app/${uid%%-*}"
+}
+CTX=$(ctx github) CTXL=$(ctx gitlab) CTXT=$(ctx gitea)
+GH=/api/v3/repos/org/app
+GL=/api/v4/projects/group%2Fapp
+GT=/api/v1/repos/org/app
+check "github: the commit's statuses listed, then 'success' posted with the context, bearer token" bash -c \
+	"poll 20 atleast 1 $GH/statuses/$COMMIT \"r['method'] == 'POST' and b == {'state': 'success', 'description': 'reconciliation succeeded', 'context': '$CTX'} and h['authorization'] == 'Bearer $FORGE_TOKEN' and h['content-type'] == 'application/json'\" && atleast 1 '$GH/commits/$COMMIT/statuses?per_page=50' \"r['method'] == 'GET'\""
+check "gitlab: the project by its escaped path, name, PRIVATE-TOKEN" bash -c \
+	"poll 20 atleast 1 $GL/statuses/$COMMIT \"b == {'state': 'success', 'name': '$CTXL', 'description': 'reconciliation succeeded'} and h['private-token'] == '$FORGE_TOKEN'\" && atleast 1 '$GL/repository/commits/$COMMIT/statuses?name=${CTXL//\//%2F}' True"
+check "gitea: target_url empty, token authorization" bash -c \
+	"poll 20 atleast 1 $GT/statuses/$COMMIT \"b == {'state': 'success', 'target_url': '', 'description': 'reconciliation succeeded', 'context': '$CTXT'} and h['authorization'] == 'token $FORGE_TOKEN'\""
+check "Progressing events set no status (Flux routes only the marked success and failures)" bash -c \
+	"[ \$(sinkq $GH/statuses/$COMMIT \"b['description'] != 'reconciliation succeeded'\") = 0 ]"
+posts() { sinkq "$GH/statuses/$COMMIT" "r['method'] == 'POST'"; }
+lists() { sinkq "$GH/commits/$COMMIT/statuses?per_page=50" True; }
+export -f posts lists
+export GH COMMIT
+P0=$(posts) L0=$(lists)
+"$BIN/cflux" reconcile ks app -n "$NS" >/dev/null 2>&1
+check "the same status again: listed, found, not posted twice" bash -c \
+	"poll 20 bash -c '[ \$(lists) -gt $L0 ]' && sleep 1 && [ \$(posts) = $P0 ]"
+check "slack, msteams and discord do not get the success marked for commit statuses" bash -c \
+	"[ \$(sinkq /slack \"'Reconciliation finished' in json.dumps(b)\") = 0 ] && [ \$(sinkq /generic \"b['message'].startswith('Reconciliation finished') and b['metadata'].get('commit_status') == 'update'\") -ge 1 ]"
+
 event_on() { # KIND NAME REASON SUBSTRING: a Warning Event says it
 	k get events -n "$NS" --field-selector "involvedObject.kind=$1,involvedObject.name=$2,reason=$3,type=Warning" \
 		-o jsonpath='{range .items[*]}{.message}{"\n"}{end}' | grep -qF -- "$4"
@@ -167,26 +205,31 @@ check "an unreachable address: NotificationDispatchFailed on the Alert after the
 	poll 30 event_on Alert dead NotificationDispatchFailed "failed to send notification for Kustomization/$NS/app: postMessage failed: failed to execute request"
 check "... and on the Provider (v1beta3 has no status)" \
 	poll 10 event_on Provider dead NotificationDispatchFailed "failed to send notification for Kustomization/$NS/app"
+check "github without a token: refused, in Flux's words" \
+	poll 20 event_on Alert notoken NotificationDispatchFailed \
+	"failed to initialize notifier for provider 'notoken': failed to initialize notifier: github token or github app details must be specified"
 check "a 400 is not retried: its status and body in the Event" \
 	poll 20 event_on Alert refused NotificationDispatchFailed \
 	"postMessage failed: request failed: request failed with status code 400: refused by the sink"
 check "the 400 was tried once per event (no retry: no body twice)" python3 -c '
 import json, sys
 bodies = [json.loads(l)["body"] for l in open(sys.argv[1]) if json.loads(l)["path"] == "/status/400/"
-          and not json.loads(l)["headers"].get("user-agent", "").startswith("Go-http-client")]
+          and json.loads(l)["headers"].get("user-agent", "").startswith("cflux")]
 sys.exit(0 if bodies and len(bodies) == len(set(bodies)) else 1)' "$SINKLOG"
 
 # ------------------------------------------------------------ errors, once
 k patch kustomization -n "$NS" app --type=merge -p '{"spec":{"path":"./missing"}}' >/dev/null
 check "an error event reaches the eventSeverity error Alert" \
 	poll 30 atleast 1 /errors "b['severity'] == 'error' and b['reason'] == 'ArtifactFailed' and 'missing' in b['message']"
+check "... and the commit's statuses: failure (gitlab: failed)" bash -c \
+	"poll 20 atleast 1 $GH/statuses/$COMMIT \"b['state'] == 'failure' and b['description'] == 'artifact failed'\" && poll 20 atleast 1 $GL/statuses/$COMMIT \"b['state'] == 'failed'\" && poll 20 atleast 1 $GT/statuses/$COMMIT \"b['state'] == 'failure'\""
 sleep 8 # the Kustomization fails again every 2 s (retryInterval), with the same message
 check "the same failure repeated is sent once (the duplicate filter)" bash -c \
 	"[ \$(sinkq /errors True) = 1 ] && [ \$(k get events -n $NS --field-selector involvedObject.name=app,reason=ArtifactFailed -o jsonpath='{.items[0].count}') -ge 2 ]"
 check "the Event itself carries the revision annotation" bash -c \
 	"k get events -n $NS --field-selector involvedObject.kind=Kustomization,reason=ArtifactFailed -o jsonpath='{.items[0].metadata.annotations}' | grep -qF '\"kustomize.toolkit.fluxcd.io/revision\":\"$REV\"'"
 check "no token in the operator's log or Events" bash -c \
-	"! { op_log; k get events -n $NS -o json; } | grep -qE '$HMAC_TOKEN|$SLACK_TOKEN'"
+	"! { op_log; k get events -n $NS -o json; } | grep -qE '$HMAC_TOKEN|$SLACK_TOKEN|$FORGE_TOKEN'"
 
 # ------------------------------------------------------------ the CLIs
 [ -x "$FLUX_CLI" ] || bash "$repo/test/cluster/build.sh" oci >&2
@@ -265,14 +308,15 @@ def norm(b):
     for s in b.get("sections") or []:
         s["facts"].sort(key=lambda f: f["name"])
     return b
-HDRS = ("content-type", "gotk-component", "x-signature", "authorization", "x-from")
+HDRS = ("content-type", "gotk-component", "x-signature", "authorization", "x-from",
+        "private-token", "accept", "x-github-api-version")
 ours, theirs = {}, []
 for line in open(log):
     r = json.loads(line)
     if r["path"] != path:
         continue
-    go = r["headers"].get("user-agent", "").startswith("Go-http-client")
-    b = json.loads(r["body"])
+    go = not r["headers"].get("user-agent", "").startswith("cflux")
+    b = json.loads(r["body"]) if r["body"] else {}
     text = json.dumps(b, sort_keys=True)
     if go:
         theirs.append((r, b))
@@ -281,16 +325,18 @@ for line in open(log):
         ours.setdefault(json.dumps(norm(b), sort_keys=True), r)
 bad = 0
 for r, b in theirs:
-    n = json.dumps(norm(json.loads(r["body"])), sort_keys=True)
+    n = json.dumps(norm(b), sort_keys=True)
     mine = ours.get(n)
     if mine is None:
         print("Flux sent, cflux did not:", r["body"][:400])
         bad += 1
         continue
-    if path in ("/generic", "/hmac") and mine["body"] != r["body"]:
+    if (path in ("/generic", "/hmac") or "/statuses" in path) and mine["body"] != r["body"]:
         print("not byte for byte:\n ours:  ", mine["body"][:400], "\n theirs:", r["body"][:400])
         bad += 1
     for h in HDRS:
+        if h == "accept" and "/statuses" not in path:
+            continue  # curl's default Accept: */* where Go's http client sends none
         if mine["headers"].get(h) != r["headers"].get(h):
             print("header", h, "ours:", mine["headers"].get(h), "theirs:", r["headers"].get(h))
             bad += 1
@@ -298,7 +344,9 @@ print(len(theirs), "compared")
 sys.exit(1 if bad or not theirs else 0)
 EOF
 }
-for p in /generic /hmac /slack /teams /discord/slack /excl /labelled; do
+for p in /generic /hmac /slack /teams /discord/slack /excl /labelled "$GH/statuses/$COMMIT" \
+	"$GL/statuses/$COMMIT" "$GT/statuses/$COMMIT" "$GH/commits/$COMMIT/statuses?per_page=50" \
+	"$GL/repository/commits/$COMMIT/statuses?name=${CTXL//\//%2F}"; do
 	check "as Flux sends it: $p" same "$p"
 done
 check "Flux and cflux send nothing for the suspended" bash -c \

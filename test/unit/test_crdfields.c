@@ -359,9 +359,9 @@ static const char *const provider_consumed[] = {
 static const struct refusal provider_refused[] = {
 	{ "type", "{\"type\":\"rocket\"}", "spec.type 'rocket'" },
 	{ "serviceAccountName", "{\"type\":\"generic\",\"serviceAccountName\":\"sa\"}", NULL },
-	/* Only the Git providers take it (CEL), and cflux does not send those. */
+	/* A CEL expression: cflux has no CEL; refused rather than the default context used. */
 	{ "commitStatusExpr", "{\"type\":\"github\",\"commitStatusExpr\":\"x\"}",
-	  "spec.type 'github'" },
+	  "spec.commitStatusExpr" },
 	{ NULL, NULL, NULL },
 };
 static const struct inert provider_inert[] = {
@@ -370,7 +370,8 @@ static const struct inert provider_inert[] = {
 };
 static const char *const provider_served[] = {
 	"{\"type\":\"generic\"}", "{\"type\":\"generic-hmac\"}", "{\"type\":\"slack\"}",
-	"{\"type\":\"msteams\"}", "{\"type\":\"discord\"}", NULL,
+	"{\"type\":\"msteams\"}", "{\"type\":\"discord\"}", "{\"type\":\"github\"}",
+	"{\"type\":\"gitlab\"}", "{\"type\":\"gitea\"}", NULL,
 };
 static const char *const alert_consumed[] = {
 	"providerRef", "providerRef/name", "eventSeverity", "eventSources",

@@ -357,3 +357,99 @@ TEST(receiver_webhook_path_is_fluxs)
 	receiver_webhook_path("my-token", "recv", "flux-system", path);
 	ASSERT_STREQ(path, "/hook/7ee14dd2eb03b83acd78e7ef196fa87f36f972df5411fa259bf3ec41d47615ed");
 }
+
+#define SHA "0123456789abcdef0123456789abcdef01234567"
+
+static int status_of(const char *type, cJSON *ev, const char *url, const char *token,
+		     struct notify_status *s, char *msg)
+{
+	struct notify_target t = { .url = url, .token = token };
+	cJSON *alert = J("{\"spec\":{}}");
+	char *id = notify_commit_status_id(ev, "4F2B9c1d-aaaa-bbbb");
+	int r;
+
+	notify_combine_metadata(ev, alert);
+	ASSERT_STREQ(id, "kustomization/podinfo/4f2b9c1d");
+	r = notify_commit_status(type, ev, &t, id, s, msg, 256);
+	free(id);
+	cJSON_Delete(alert);
+	return r;
+}
+
+TEST(commit_statuses_as_fluxs_git_notifiers)
+{
+	cJSON *ev = event("Warning", "{\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:" SHA "\"}");
+	struct notify_status s;
+	char msg[256];
+
+	/* GitHub Enterprise (any host but github.com): /api/v3/, a failure, the reason's words */
+	ASSERT_EQ(status_of("github", ev, "https://ghe.example/org/app.git", "tok", &s, msg), 0);
+	ASSERT_STREQ(s.list_url, "https://ghe.example/api/v3/repos/org/app/commits/" SHA
+				 "/statuses?per_page=50");
+	ASSERT_STREQ(s.post_url, "https://ghe.example/api/v3/repos/org/app/statuses/" SHA);
+	ASSERT_STREQ(s.body.buf, "{\"state\":\"failure\",\"description\":\"health check failed\","
+				 "\"context\":\"kustomization/podinfo/4f2b9c1d\"}\n");
+	ASSERT(has_header(s.headers, "Authorization: Bearer tok"));
+	/* the latest status of the context decides */
+	ASSERT(notify_status_duplicate("github", &s, "[{\"context\":\"kustomization/podinfo/4f2b9c1d\","
+				       "\"state\":\"failure\",\"description\":\"health check failed\"},"
+				       "{\"context\":\"kustomization/podinfo/4f2b9c1d\",\"state\":"
+				       "\"success\",\"description\":\"x\"}]", 200));
+	ASSERT(!notify_status_duplicate("github", &s, "[{\"context\":\"kustomization/podinfo/"
+				        "4f2b9c1d\",\"state\":\"success\",\"description\":"
+				        "\"health check failed\"}]", 120));
+	ASSERT(!notify_status_duplicate("github", &s, "not json", 8));
+	notify_status_release(&s);
+	cJSON_Delete(ev);
+
+	/* github.com: the public API; an ssh address is its https host */
+	ev = event("Normal", "{\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:" SHA "\"}");
+	ASSERT_EQ(status_of("github", ev, "ssh://git@github.com/org/app", "tok", &s, msg), 0);
+	ASSERT_STREQ(s.post_url, "https://api.github.com/repos/org/app/statuses/" SHA);
+	ASSERT(str_startswith(s.body.buf, "{\"state\":\"success\","));
+	notify_status_release(&s);
+	cJSON_Delete(ev);
+
+	/* GitLab: the project's path escaped, "failed", its token header; no trailing newline */
+	ev = event("Warning", "{\"kustomize.toolkit.fluxcd.io/revision\":\"main@sha1:" SHA "\"}");
+	ASSERT_EQ(status_of("gitlab", ev, "git@gitlab.example:group/sub/app.git", "tok", &s, msg),
+		  0);
+	ASSERT_STREQ(s.post_url, "https://gitlab.example/api/v4/projects/group%2Fsub%2Fapp/statuses/"
+				 SHA);
+	ASSERT_STREQ(s.list_url, "https://gitlab.example/api/v4/projects/group%2Fsub%2Fapp/"
+				 "repository/commits/" SHA "/statuses?name=kustomization%2Fpodinfo%2F"
+				 "4f2b9c1d");
+	ASSERT_STREQ(s.body.buf, "{\"state\":\"failed\",\"name\":\"kustomization/podinfo/4f2b9c1d\","
+				 "\"description\":\"health check failed\"}");
+	ASSERT(has_header(s.headers, "PRIVATE-TOKEN: tok"));
+	ASSERT(notify_status_duplicate("gitlab", &s, "[{\"status\":\"success\"},{\"status\":"
+				       "\"failed\",\"name\":\"kustomization/podinfo/4f2b9c1d\","
+				       "\"description\":\"health check failed\"}]", 200));
+	notify_status_release(&s);
+	/* Gitea: target_url empty, its token scheme */
+	ASSERT_EQ(status_of("gitea", ev, "http://gitea:3000/org/app", "tok", &s, msg), 0);
+	ASSERT_STREQ(s.post_url, "http://gitea:3000/api/v1/repos/org/app/statuses/" SHA);
+	ASSERT_STREQ(s.body.buf, "{\"state\":\"failure\",\"target_url\":\"\",\"description\":"
+				 "\"health check failed\",\"context\":\"kustomization/podinfo/4f2b9c1d\"}");
+	ASSERT(has_header(s.headers, "Authorization: token tok"));
+	notify_status_release(&s);
+
+	/* Flux's refusals: the constructor's (-EINVAL), then Post's (-EBADMSG) */
+	ASSERT_EQ(status_of("gitlab", ev, "http://gitlab/g/a", NULL, &s, msg), -EINVAL);
+	ASSERT_STREQ(msg, "failed to initialize notifier: gitlab token cannot be empty");
+	notify_status_release(&s);
+	ASSERT_EQ(status_of("gitea", ev, "http://gitea/a", "tok", &s, msg), -EINVAL);
+	ASSERT_STREQ(msg, "failed to initialize notifier: invalid repository id \"a\"");
+	notify_status_release(&s);
+	cJSON_Delete(ev);
+	ev = event("Warning", "{\"kustomize.toolkit.fluxcd.io/revision\":\"v1.0.0\"}");
+	ASSERT_EQ(status_of("github", ev, "http://ghe/o/a", "tok", &s, msg), -EBADMSG);
+	ASSERT_STREQ(msg, "failed to extract commit hash from 'v1.0.0' revision");
+	notify_status_release(&s);
+	cJSON_Delete(ev);
+	ev = event("Warning", NULL);
+	ASSERT_EQ(status_of("github", ev, "http://ghe/o/a", "tok", &s, msg), -EBADMSG);
+	ASSERT_STREQ(msg, "missing revision metadata");
+	notify_status_release(&s);
+	cJSON_Delete(ev);
+}
