@@ -8,6 +8,7 @@
  *   cflux get ...                                              (cli/get.c)
  *   cflux reconcile | suspend | resume | rollback ...          (cli/reconcile.c)
  *   cflux events ...                                           (cli/events.c)
+ *   cflux logs ...                                             (cli/logs.c)
  *   cflux tree kustomization ...                               (cli/tree.c)
  *   cflux trace ...                                            (cli/trace.c)
  *   cflux config create|list|show|delete ...                   (cli/config.c)
@@ -49,6 +50,8 @@ int cli_usage(FILE *f)
 	      "       cflux suspend|resume <kind> NAME|--all\n"
 	      "       cflux rollback kustomization NAME [--to REVISION] | --undo\n"
 	      "       cflux events [--for Kind[/NAME]] [-A]\n"
+	      "       cflux logs [--kind K] [--name N] [--level L] [-A] [--tail N] [--since D] [-f]\n"
+	      "             [--flux-namespace NS]\n"
 	      "       cflux tree kustomization NAME [--compact] [-o json|yaml]\n"
 	      "       cflux trace <resource> <name> | <resource>/<name>... "
 	      "[--kind=K --api-version=V]\n"
@@ -78,6 +81,8 @@ int main(int argc, char **argv)
 			  (streq(argv[1], "pull") && streq(argv[2], "artifact")) ||
 			  (streq(argv[1], "list") && streq(argv[2], "artifacts"))))
 		return cli_artifact(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "logs"))
+		return cli_logs(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "events"))
 		return cli_events(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "config"))

@@ -41,6 +41,7 @@ int cli_tree(int argc, char **argv);      /* tree kustomization: cli/tree.c */
 int cli_trace(int argc, char **argv);     /* trace: cli/trace.c */
 int cli_config(int argc, char **argv);    /* config create|list|show|delete: cli/config.c */
 int cli_build(int argc, char **argv);     /* build|diff kustomization: cli/build.c */
+int cli_logs(int argc, char **argv);      /* logs: cli/logs.c */
 
 /* ---- cli/kube.c: flags and a synchronous client for the cluster commands ---- */
 
@@ -54,6 +55,7 @@ enum {
 	CLI_F_TRACE = 1 << 5,      /* --kind, --api-version */
 	CLI_F_ALL = 1 << 6,        /* --all (suspend, resume) */
 	CLI_F_ROLLBACK = 1 << 7,   /* --to REVISION, --undo */
+	CLI_F_LOGS = 1 << 8,       /* --kind --name --level -f --tail --flux-namespace --since[-time] */
 };
 
 struct cli_flags {
@@ -68,6 +70,11 @@ struct cli_flags {
 	bool all;              /* suspend|resume --all: every object of the kind in the namespace */
 	const char *to;        /* rollback --to */
 	bool undo;             /* rollback --undo */
+	/* logs */
+	const char *name, *level, *flux_ns, *since_time;
+	bool follow;
+	long long tail;        /* -1: all */
+	int64_t since_ns;
 	int64_t timeout_ns;    /* --timeout, default 5m as flux */
 	/* the positional arguments, after the verb */
 	char **args;
@@ -101,6 +108,9 @@ int cli_kube_get(struct cli_kube *k, const struct kube_ref *ref, const struct ku
 		 cJSON **ret, struct op_err *err);
 int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
 		  cJSON **ret, struct op_err *err);
+/* A raw GET of `path`: JSON parsed, anything else as a cJSON string. */
+int cli_kube_raw(struct cli_kube *k, const char *path, const struct kube_opts *o, cJSON **ret,
+		 struct op_err *err);
 int cli_kube_patch(struct cli_kube *k, const struct kube_ref *ref, const char *merge_patch,
 		   cJSON **ret, struct op_err *err);
 

@@ -68,7 +68,8 @@ int cli_fail(const char *fmt, ...)
 enum {
 	OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_STATUS_SELECTOR, OPT_NO_HEADER, OPT_WITH_SOURCE,
 	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR, OPT_COMPACT, OPT_KIND, OPT_API_VERSION,
-	OPT_ALL, OPT_TO, OPT_UNDO,
+	OPT_ALL, OPT_TO, OPT_UNDO, OPT_NAME, OPT_LEVEL, OPT_TAIL, OPT_FLUX_NS, OPT_SINCE,
+	OPT_SINCE_TIME,
 };
 
 /* A DNS-1123 label, as flux checks the namespace. */
@@ -106,6 +107,13 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		{ "all", no_argument, NULL, OPT_ALL },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "undo", no_argument, NULL, OPT_UNDO },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "level", required_argument, NULL, OPT_LEVEL },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "tail", required_argument, NULL, OPT_TAIL },
+		{ "flux-namespace", required_argument, NULL, OPT_FLUX_NS },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "since-time", required_argument, NULL, OPT_SINCE_TIME },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -123,7 +131,8 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 	f->ns_follows_context = env && *env;
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":n:Ao:l:h", opts, &idx)) != -1) {
+	f->tail = -1;
+	while ((c = getopt_long(argc, argv, ":n:Ao:l:hf", opts, &idx)) != -1) {
 		unsigned need = 0;
 
 		switch (c) {
@@ -135,7 +144,30 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		case OPT_STATUS_SELECTOR: f->status_selector = optarg; need = CLI_F_GET; break;
 		case 'o': f->output = optarg; need = allowed & CLI_F_TREE ? CLI_F_TREE : CLI_F_GET; break;
 		case OPT_COMPACT: f->compact = true; need = CLI_F_TREE; break;
-		case OPT_KIND: f->kind = optarg; need = CLI_F_TRACE; break;
+		case OPT_KIND: f->kind = optarg; need = allowed & CLI_F_LOGS ? CLI_F_LOGS : CLI_F_TRACE; break;
+		case OPT_NAME: f->name = optarg; need = CLI_F_LOGS; break;
+		case OPT_LEVEL: f->level = optarg; need = CLI_F_LOGS; break;
+		case 'f': f->follow = true; need = CLI_F_LOGS; break;
+		case OPT_FLUX_NS: f->flux_ns = optarg; need = CLI_F_LOGS; break;
+		case OPT_SINCE_TIME: f->since_time = optarg; need = CLI_F_LOGS; break;
+		case OPT_TAIL: {
+			char *end;
+
+			need = CLI_F_LOGS;
+			f->tail = strtoll(optarg, &end, 10);
+			if (!*optarg || *end) {
+				fprintf(stderr, "✗ invalid argument \"%s\" for \"--tail\" flag\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		}
+		case OPT_SINCE:
+			need = CLI_F_LOGS;
+			if (duration_parse(optarg, &f->since_ns) < 0 || f->since_ns <= 0) {
+				fprintf(stderr, "✗ invalid argument \"%s\" for \"--since\" flag\n", optarg);
+				return -EINVAL;
+			}
+			break;
 		case OPT_API_VERSION: f->api_version = optarg; need = CLI_F_TRACE; break;
 		case 'l': f->label_selector = optarg; need = CLI_F_GET; break;
 		case OPT_NO_HEADER: f->no_header = true; need = CLI_F_GET; break;
@@ -168,7 +200,8 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		}
 		if (need && !(allowed & need)) {
 			fprintf(stderr, "✗ unknown flag: --%s\n",
-				c == 'o' ? "output" : c == 'l' ? "label-selector" : opts[idx].name);
+				c == 'o' ? "output" : c == 'l' ? "label-selector" :
+				c == 'f' ? "follow" : opts[idx].name);
 			return -EINVAL;
 		}
 	}
@@ -366,6 +399,12 @@ int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct k
 		  cJSON **ret, struct op_err *err)
 {
 	return run(k, V_LIST, ref, o, NULL, ret, err);
+}
+
+int cli_kube_raw(struct cli_kube *k, const char *path, const struct kube_opts *o, cJSON **ret,
+		 struct op_err *err)
+{
+	return run(k, V_RAW, NULL, o, path, ret, err);
 }
 
 /* A resource list (`path` /api/v1 or /apis/G/V): the entry `name` names. */

@@ -416,6 +416,12 @@ static void call_done(struct http_req *req, int r, const struct http_resp *resp,
 		const char *end = NULL;
 
 		obj = cJSON_ParseWithLengthOpts(resp->body, resp->body_len, &end, 0);
+		/* JSON is the whole body: a pod's log may start with a number ("2026-..."). */
+		if (obj && end && end < resp->body + resp->body_len &&
+		    end[strspn(end, " \t\r\n")] != '\0') {
+			cJSON_Delete(obj);
+			obj = NULL;
+		}
 		if (!obj && resp->status >= 200 && resp->status < 300 &&
 		    !str_startswith(resp->content_type, "application/json")) {
 			/* A raw, non-JSON success body (/readyz says "ok"). */

@@ -221,4 +221,35 @@ check "config delete: waits until it is gone, and what it applied is pruned" bas
 	"'$CFLUX' config delete cfg -n '$NS' && ! $KUBECTL get fluxconfiguration -n '$NS' cfg 2>/dev/null && ! $KUBECTL get kustomization -n '$NS' cfg-app 2>/dev/null"
 check "config show of what is gone: exit 1" bash -c "! '$CFLUX' config show cfg -n '$NS' 2>/dev/null"
 
+# ------------------------------------------------------------ logs (the operator's pods)
+check "logs: a bad level refused, exit 2" bash -c "'$CFLUX' logs --level warn 2>&1; [ \$? = 2 ]"
+check "logs: an argument refused, exit 2" bash -c "'$CFLUX' logs app 2>&1; [ \$? = 2 ]"
+if [ "$OP_MODE" = cluster ]; then
+	LOGS=("$CFLUX" logs --flux-namespace "$OP_NS" -n "$NS")
+	k patch ks broken -n "$NS" --type=merge -p '{"spec":{"path":"./missing-for-logs"}}' >/dev/null
+	LAST="error Kustomization/broken.$NS - Reconciliation failed kustomization path not found: './missing-for-logs'"
+	logs_say() { "${LOGS[@]}" "$@" 2>&1 | grep -qF -- "$LAST"; }
+	check "logs --kind --name --level error: flux's line for the failure" \
+		poll 30 logs_say --kind kustomization --name broken --level error
+	check "logs: only the namespace asked for (-n), every one with -A" bash -c \
+		"[ -z \"\$('$CFLUX' logs --flux-namespace '$OP_NS' -n default --kind Kustomization --name broken)\" ] && '$CFLUX' logs --flux-namespace '$OP_NS' -A --kind Kustomization --name broken | grep -qF \"Kustomization/broken.$NS - \""
+	check "logs --level info: no error line" bash -c \
+		"! '$CFLUX' logs --flux-namespace '$OP_NS' -n '$NS' --level info | grep -q ' error '"
+	T0=$(date -u -d '-1 second' +%Y-%m-%dT%H:%M:%S)
+	"${LOGS[@]}" -f --tail 0 --kind Kustomization >"$W/follow.log" 2>&1 &
+	FPID=$!
+	sleep 2
+	k patch ks broken -n "$NS" --type=merge -p '{"spec":{"path":"./missing-while-following"}}' >/dev/null
+	check "logs -f: a new failure shows up while following" poll 30 grep -qF \
+		"Kustomization/broken.$NS - Reconciliation failed kustomization path not found: './missing-while-following'" "$W/follow.log"
+	kill "$FPID" 2>/dev/null
+	wait "$FPID" 2>/dev/null
+	check "logs -f --tail 0: nothing from before it started" python3 -c '
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+old = [l for l in lines if l[:19] < sys.argv[2]]
+print("\n".join(old[:5]))
+sys.exit(1 if old or not lines else 0)' "$W/follow.log" "$T0"
+fi
+
 tap_end
