@@ -9,6 +9,7 @@
  *   cflux reconcile | suspend | resume | rollback ...          (cli/reconcile.c)
  *   cflux events ...                                           (cli/events.c)
  *   cflux logs ...                                             (cli/logs.c)
+ *   cflux completion bash|zsh                                  (cli/completion.c)
  *   cflux tree kustomization ...                               (cli/tree.c)
  *   cflux trace ...                                            (cli/trace.c)
  *   cflux config create|list|show|delete ...                   (cli/config.c)
@@ -52,6 +53,7 @@ int cli_usage(FILE *f)
 	      "       cflux events [--for Kind[/NAME]] [-A]\n"
 	      "       cflux logs [--kind K] [--name N] [--level L] [-A] [--tail N] [--since D] [-f]\n"
 	      "             [--flux-namespace NS]\n"
+	      "       cflux completion bash|zsh\n"
 	      "       cflux tree kustomization NAME [--compact] [-o json|yaml]\n"
 	      "       cflux trace <resource> <name> | <resource>/<name>... "
 	      "[--kind=K --api-version=V]\n"
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
 			  (streq(argv[1], "pull") && streq(argv[2], "artifact")) ||
 			  (streq(argv[1], "list") && streq(argv[2], "artifacts"))))
 		return cli_artifact(argc - 1, argv + 1);
+	if (argc >= 2 && streq(argv[1], "completion"))
+		return cli_completion(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "logs"))
 		return cli_logs(argc - 1, argv + 1);
 	if (argc >= 2 && streq(argv[1], "events"))

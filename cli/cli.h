@@ -42,6 +42,7 @@ int cli_trace(int argc, char **argv);     /* trace: cli/trace.c */
 int cli_config(int argc, char **argv);    /* config create|list|show|delete: cli/config.c */
 int cli_build(int argc, char **argv);     /* build|diff kustomization: cli/build.c */
 int cli_logs(int argc, char **argv);      /* logs: cli/logs.c */
+int cli_completion(int argc, char **argv); /* completion bash|zsh: cli/completion.c */
 
 /* ---- cli/kube.c: flags and a synchronous client for the cluster commands ---- */
 

@@ -221,6 +221,37 @@ check "config delete: waits until it is gone, and what it applied is pruned" bas
 	"'$CFLUX' config delete cfg -n '$NS' && ! $KUBECTL get fluxconfiguration -n '$NS' cfg 2>/dev/null && ! $KUBECTL get kustomization -n '$NS' cfg-app 2>/dev/null"
 check "config show of what is gone: exit 1" bash -c "! '$CFLUX' config show cfg -n '$NS' 2>/dev/null"
 
+# ------------------------------------------------------------ completion (bash, and zsh through bashcompinit)
+# zsh from Debian's packages, unpacked under the test tools (not on these machines).
+ZSH_ROOT=$CFLUX_TESTBIN/zsh-deb
+if [ ! -x "$ZSH_ROOT/bin/zsh" ]; then
+	(d=$(mktemp -d) && cd "$d" && apt-get download zsh zsh-common >/dev/null 2>&1 &&
+		for p in ./*.deb; do dpkg-deb -x "$p" "$ZSH_ROOT"; done; rm -rf "$d")
+fi
+# comp SHELL WORD...: what completing the last WORD offers, one per line
+comp() {
+	local sh=$1
+	shift
+	if [ "$sh" = bash ]; then
+		PATH=$BIN:$PATH bash -c 'source <(cflux completion bash); COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _cflux; printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
+	else
+		PATH=$BIN:$PATH "$ZSH_ROOT/bin/zsh" -f -c 'module_path=("$1"/usr/lib/x86_64-linux-gnu/zsh/5.9); fpath=("$1"/usr/share/zsh/functions/*(/)); shift; autoload -U compinit && compinit -u -D; source <(cflux completion zsh); emulate -L sh; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _cflux; printf "%s\n" "${COMPREPLY[@]}"' _ "$ZSH_ROOT" "$@"
+	fi
+}
+# offers SHELL WANT WORD...: WANT is among the completions (bash filters by the
+# word; zsh filters afterwards, as its completion system matches itself)
+offers() { local sh=$1 want=$2; shift 2; comp "$sh" "$@" | grep -qxF -- "$want"; }
+only() { [ "$(comp bash "${@:2}" | tr '\n' ' ')" = "$1" ]; }
+check "completion bash: the verbs, filtered by the word" only "reconcile resume " cflux re
+check "completion bash: sources' kinds" offers bash chart cflux get sources ch
+check "completion bash: object names from the cluster, in -n's namespace" offers bash app cflux reconcile ks -n "$NS" a
+check "completion bash: a source's names" offers bash src cflux get sources git --namespace "$NS" ""
+check "completion bash: a command's flags" offers bash --with-source cflux reconcile ks app --wi
+check "completion bash: flag values (--level)" offers bash error cflux logs --level e
+check "completion zsh: the same function through bashcompinit: kinds" offers zsh kustomizations cflux get ""
+check "completion zsh: names from the cluster" offers zsh broken cflux reconcile kustomization -n "$NS" ""
+check "completion: another shell refused, exit 2" bash -c "'$CFLUX' completion fish 2>/dev/null; [ \$? = 2 ]"
+
 # ------------------------------------------------------------ logs (the operator's pods)
 check "logs: a bad level refused, exit 2" bash -c "'$CFLUX' logs --level warn 2>&1; [ \$? = 2 ]"
 check "logs: an argument refused, exit 2" bash -c "'$CFLUX' logs app 2>&1; [ \$? = 2 ]"
