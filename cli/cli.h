@@ -48,7 +48,7 @@ int cli_completion(int argc, char **argv); /* completion bash|zsh: cli/completio
 
 /* Which flags a command accepts (struct cli_flags' fields). */
 enum {
-	CLI_F_GET = 1 << 0,        /* --status-selector, -o, --no-header, -l */
+	CLI_F_GET = 1 << 0,        /* --status-selector, -o, --no-header, -l, -w */
 	CLI_F_WITH_SOURCE = 1 << 1, /* --with-source */
 	CLI_F_TIMEOUT = 1 << 2,    /* --timeout */
 	CLI_F_FOR = 1 << 3,        /* --for Kind[/name] */
@@ -74,6 +74,7 @@ struct cli_flags {
 	/* logs */
 	const char *name, *level, *flux_ns, *since_time;
 	bool follow;
+	bool watch;            /* get -w/--watch */
 	long long tail;        /* -1: all */
 	int64_t since_ns;
 	int64_t timeout_ns;    /* --timeout, default 5m as flux */
@@ -109,6 +110,13 @@ int cli_kube_get(struct cli_kube *k, const struct kube_ref *ref, const struct ku
 		 cJSON **ret, struct op_err *err);
 int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
 		  cJSON **ret, struct op_err *err);
+/*
+ * Watch `ref` (a collection): each event to `on_event` (0 goes on, a
+ * negative errno stops) until the server ends the stream (0) or it fails.
+ */
+int cli_kube_watch(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
+		   int (*on_event)(const char *type, const cJSON *obj, void *payload),
+		   void *payload, struct op_err *err);
 /* A raw GET of `path`: JSON parsed, anything else as a cJSON string. */
 int cli_kube_raw(struct cli_kube *k, const char *path, const struct kube_opts *o, cJSON **ret,
 		 struct op_err *err);

@@ -6,7 +6,7 @@
  *   cflux get receivers | alert-providers | alerts [NAME]  (notifications)
  *   cflux get fluxconfigurations|fc | extensions [NAME]     (cflux's kinds)
  *        [-n NS | -A] [--status-selector=ready=false] [-l SELECTOR]
- *        [--no-header] [-o json|yaml]
+ *        [--no-header] [-o json|yaml] [-w]
  *
  * The table is flux's: NAME REVISION SUSPENDED READY MESSAGE (no REVISION
  * for the notification kinds, nor SUSPENDED for providers; NAMESPACE
@@ -16,7 +16,8 @@
  * flux's order, then the FluxConfigurations and Extensions, skipping kinds
  * with nothing to show and kinds the cluster does not serve.  -o json|yaml
  * (not in the flux CLI; kubectl's) prints the objects instead: a List, or
- * the object itself when one is named.
+ * the object itself when one is named.  -w/--watch, as flux's: the objects,
+ * then each change, every event a table of one row (the header once).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static const char usage[] =
 	"[flags]\n"
 	"       cflux get receivers|alert-providers|alerts [NAME] [flags]\n"
 	"flags: -n/--namespace NS, -A/--all-namespaces, --status-selector TYPE=STATUS|TYPE!=STATUS,\n"
-	"       -l/--label-selector SEL, --no-header, -o/--output json|yaml,\n"
+	"       -l/--label-selector SEL, --no-header, -o/--output json|yaml, -w/--watch,\n"
 	"       --kubeconfig FILE, --context NAME\n";
 
 struct get {
@@ -46,6 +47,8 @@ struct get {
 	char *sel_type, *sel_status;
 	bool sel_negate;
 	cJSON *items;              /* -o: the objects, in order */
+	const struct cli_kind *kd; /* -w: the kind watched */
+	bool headed;               /* -w: the header is out */
 };
 
 static const char *str_at(const cJSON *obj, const char *ptr)
@@ -227,6 +230,50 @@ static int get_kind(struct get *g, const struct cli_kind *kd)
 	return 0;
 }
 
+/* -w: one event, a table of its one row (flux prints each so, unaligned with the last). */
+static int watched(const char *type, const cJSON *obj, void *payload)
+{
+	struct get *g = payload;
+	static const char *const all[] = { "Namespace", "Name",  "Revision",
+					   "Suspended", "Ready", "Message" };
+	const char *header[6];
+	struct buf out = BUF_INIT(CLI_OUT_MAX);
+	struct cli_table *t;
+	size_t nh = 0;
+
+	if (streq(type, "BOOKMARK"))
+		return 0;
+	for (size_t i = 0; i < 6; i++) {
+		if ((i == 0 && !g->f->all_ns) || (i == 2 && g->kd->rev == CLI_REV_NONE) ||
+		    (i == 3 && g->kd->no_suspend))
+			continue;
+		header[nh++] = all[i];
+	}
+	t = cli_table_new(nh);
+	add_row(g, g->kd, obj, t);
+	cli_table_render(t, g->f->no_header || g->headed ? NULL : header, &out);
+	g->headed = true;
+	fwrite(out.buf, 1, out.len, stdout);
+	fflush(stdout);
+	buf_release(&out);
+	cli_table_free(t);
+	return 0;
+}
+
+static int watch_kind(struct get *g)
+{
+	struct kube_ref ref = cli_kind_ref(g->kd, g->f->all_ns ? NULL : cli_kube_ns(g->k), NULL);
+	struct kube_opts o = KUBE_OPTS_INIT;
+	struct op_err err = OP_ERR_INIT;
+	_cleanup_free_ char *fsel = g->name ? xasprintf("metadata.name=%s", g->name) : NULL;
+
+	o.field_selector = fsel;
+	o.label_selector = g->f->label_selector;
+	if (cli_kube_watch(g->k, &ref, &o, watched, g, &err) < 0)
+		return cli_fail("%s", err.msg);
+	return 0;
+}
+
 /* kubectl's JSON: four-space indents, "key": value. */
 static void print_json(const cJSON *j)
 {
@@ -310,8 +357,24 @@ int cli_get(int argc, char **argv)
 				"but found: %s\n", f.status_selector);
 		return 2;
 	}
+	if (f.watch && g.all) {
+		fprintf(stderr, "✗ expected a single resource type, but found all\n");
+		return 1;
+	}
+	if (f.watch && f.output) {
+		fprintf(stderr, "✗ --watch prints the table: -o is not allowed with it\n");
+		return 2;
+	}
 	if (cli_kube_open(&f, &g.k) < 0)
 		return 1;
+	if (f.watch) {
+		g.kd = kd;
+		rc = watch_kind(&g);
+		cli_kube_close(g.k);
+		free(g.sel_type);
+		free(g.sel_status);
+		return rc;
+	}
 	if (f.output)
 		g.items = cJSON_CreateArray();
 	if (kd) {

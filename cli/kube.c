@@ -69,7 +69,7 @@ enum {
 	OPT_KUBECONFIG = 256, OPT_CONTEXT, OPT_STATUS_SELECTOR, OPT_NO_HEADER, OPT_WITH_SOURCE,
 	OPT_TIMEOUT, OPT_NS_FOLLOWS, OPT_FOR, OPT_COMPACT, OPT_KIND, OPT_API_VERSION,
 	OPT_ALL, OPT_TO, OPT_UNDO, OPT_NAME, OPT_LEVEL, OPT_TAIL, OPT_FLUX_NS, OPT_SINCE,
-	OPT_SINCE_TIME,
+	OPT_SINCE_TIME, OPT_WATCH,
 };
 
 /* A DNS-1123 label, as flux checks the namespace. */
@@ -108,6 +108,7 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "undo", no_argument, NULL, OPT_UNDO },
 		{ "name", required_argument, NULL, OPT_NAME },
+		{ "watch", no_argument, NULL, 'w' },
 		{ "level", required_argument, NULL, OPT_LEVEL },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "tail", required_argument, NULL, OPT_TAIL },
@@ -132,7 +133,7 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 	optind = 0;
 	opterr = 0;
 	f->tail = -1;
-	while ((c = getopt_long(argc, argv, ":n:Ao:l:hf", opts, &idx)) != -1) {
+	while ((c = getopt_long(argc, argv, ":n:Ao:l:hfw", opts, &idx)) != -1) {
 		unsigned need = 0;
 
 		switch (c) {
@@ -148,6 +149,7 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		case OPT_NAME: f->name = optarg; need = CLI_F_LOGS; break;
 		case OPT_LEVEL: f->level = optarg; need = CLI_F_LOGS; break;
 		case 'f': f->follow = true; need = CLI_F_LOGS; break;
+		case 'w': f->watch = true; need = CLI_F_GET; break;
 		case OPT_FLUX_NS: f->flux_ns = optarg; need = CLI_F_LOGS; break;
 		case OPT_SINCE_TIME: f->since_time = optarg; need = CLI_F_LOGS; break;
 		case OPT_TAIL: {
@@ -201,7 +203,7 @@ int cli_flags_parse(int argc, char **argv, unsigned allowed, const char *usage,
 		if (need && !(allowed & need)) {
 			fprintf(stderr, "✗ unknown flag: --%s\n",
 				c == 'o' ? "output" : c == 'l' ? "label-selector" :
-				c == 'f' ? "follow" : opts[idx].name);
+				c == 'f' ? "follow" : c == 'w' ? "watch" : opts[idx].name);
 			return -EINVAL;
 		}
 	}
@@ -399,6 +401,53 @@ int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct k
 		  cJSON **ret, struct op_err *err)
 {
 	return run(k, V_LIST, ref, o, NULL, ret, err);
+}
+
+struct watching {
+	bool done;
+	int r;
+	struct op_err err;
+	int (*on_event)(const char *type, const cJSON *obj, void *payload);
+	void *payload;
+};
+
+/* kube_watch() has one payload for both callbacks: ours, which passes the caller's on. */
+static int watch_event(const char *type, const cJSON *obj, void *payload)
+{
+	struct watching *w = payload;
+
+	return w->on_event(type, obj, w->payload);
+}
+
+static void watch_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
+{
+	struct watching *w = payload;
+
+	(void)obj;
+	w->done = true;
+	w->r = r;
+	if (r < 0 && err)
+		w->err = *err;
+}
+
+int cli_kube_watch(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
+		   int (*on_event)(const char *type, const cJSON *obj, void *payload),
+		   void *payload, struct op_err *err)
+{
+	struct watching w = { .on_event = on_event, .payload = payload };
+	int r;
+
+	r = kube_watch(k->client, ref, o, watch_event, watch_done, &w, NULL);
+	if (r < 0)
+		return op_err_set(err, r, "%s", op_strerror(r));
+	while (!w.done)
+		uv_run(&k->loop, UV_RUN_ONCE);
+	if (w.r < 0) {
+		*err = w.err;
+		if (!err->msg[0])
+			op_err_set(err, w.r, "%s", op_strerror(w.r));
+	}
+	return w.r;
 }
 
 int cli_kube_raw(struct cli_kube *k, const char *path, const struct kube_opts *o, cJSON **ret,

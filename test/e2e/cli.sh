@@ -49,6 +49,28 @@ same "get -A -l (namespace column) = flux" get ks -A -l "cli-test=$NS"
 same "get -A -l --status-selector = flux" get ks -A -l "cli-test=$NS" --status-selector ready=true
 same "get helmreleases (none) = flux" get hr -n "$NS"
 
+# get --watch: both CLIs watch the same Kustomization through a suspend and a resume
+# (started while it is at rest, so that both begin from the same state)
+poll 30 is_ready Kustomization app True
+sleep 1
+"$CFLUX" get ks app -n "$NS" --watch >"$W/cw.out" 2>&1 &
+CW=$!
+"$FLUX_CLI" get ks app -n "$NS" --watch >"$W/fw.out" 2>&1 &
+FW=$!
+check "get --watch: the object first, with the header" poll 20 bash -c \
+	"[ \$(wc -l <'$W/cw.out') -ge 2 ] && [ \$(wc -l <'$W/fw.out') -ge 2 ]"
+k patch ks app -n "$NS" --type=merge -p '{"spec":{"suspend":true}}' >/dev/null
+sleep 1
+k patch ks app -n "$NS" --type=merge -p '{"spec":{"suspend":false}}' >/dev/null
+check "get --watch: each change a row" poll 20 bash -c "[ \$(wc -l <'$W/cw.out') -ge 4 ]"
+sleep 3 # the resumed reconcile's status writes
+kill "$CW" "$FW" 2>/dev/null
+wait "$CW" "$FW" 2>/dev/null
+check "get --watch: the same rows as flux's, event by event" bash -c \
+	"diff '$W/fw.out' '$W/cw.out'"
+check "get all --watch: refused as flux refuses it" bash -c \
+	"'$CFLUX' get all --watch -n '$NS' 2>&1 | grep -qxF '✗ expected a single resource type, but found all'"
+
 # ------------------------------------------------------------ tree
 # A Kustomization that applies another (and a Secret and a ConfigMap): flux
 # tree opens the inner one's inventory.
