@@ -274,6 +274,14 @@ check "completion zsh: the same function through bashcompinit: kinds" offers zsh
 check "completion zsh: names from the cluster" offers zsh broken cflux reconcile kustomization -n "$NS" ""
 check "completion: another shell refused, exit 2" bash -c "'$CFLUX' completion fish 2>/dev/null; [ \$? = 2 ]"
 
+# ------------------------------------------------------------ the flux CLI's check and get all -A
+check "flux get all -A: every namespace, ours among them" bash -c \
+	"'$FLUX_CLI' get all -A >'$W/all.out' 2>&1; grep -qE '^$NS[[:space:]]+kustomization/app[[:space:]]' '$W/all.out'"
+if [ "$OP_MODE" = cluster ]; then
+	check "flux check: passes on cflux's chart (its Deployment and CRDs carry part-of=flux)" bash -c \
+		"'$FLUX_CLI' check --namespace '$OP_NS' >'$W/check.out' 2>&1; rc=\$?; cat '$W/check.out'; [ \$rc = 0 ] && grep -qxF '✔ cflux-operator: deployment ready' '$W/check.out' && grep -qxF '✔ kustomizations.kustomize.toolkit.fluxcd.io/v1' '$W/check.out' && grep -qxF '✔ fluxconfigurations.clusterconfig.cflux.io/v1' '$W/check.out'"
+fi
+
 # ------------------------------------------------------------ logs (the operator's pods)
 check "logs: a bad level refused, exit 2" bash -c "'$CFLUX' logs --level warn 2>&1; [ \$? = 2 ]"
 check "logs: an argument refused, exit 2" bash -c "'$CFLUX' logs app 2>&1; [ \$? = 2 ]"
