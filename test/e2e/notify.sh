@@ -187,9 +187,9 @@ lists() { sinkq "$GH/commits/$COMMIT/statuses?per_page=50" True; }
 export -f posts lists
 export GH COMMIT
 P0=$(posts) L0=$(lists)
-"$BIN/cflux" reconcile ks app -n "$NS" >/dev/null 2>&1
+k annotate ks app -n "$NS" --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
 check "the same status again: listed, found, not posted twice" bash -c \
-	"poll 20 bash -c '[ \$(lists) -gt $L0 ]' && sleep 1 && [ \$(posts) = $P0 ]"
+	"poll 30 bash -c '[ \$(lists) -gt $L0 ]' && sleep 1 && [ \$(posts) = $P0 ]"
 check "slack, msteams and discord do not get the success marked for commit statuses" bash -c \
 	"[ \$(sinkq /slack \"'Reconciliation finished' in json.dumps(b)\") = 0 ] && [ \$(sinkq /generic \"b['message'].startswith('Reconciliation finished') and b['metadata'].get('commit_status') == 'update'\") -ge 1 ]"
 

@@ -12,6 +12,8 @@
 #      whose server accepts and never answers (the apiserver waits for it).
 #      Requests to the apiserver are not cancellable yet: the operator
 #      abandons them after its cancel grace (main.c), lease released.
+#   4. a notification in flight: an Alert's Provider whose address is the
+#      silent server (issue #26).
 # A silent server (Python) serves both.  Prints TAP.
 set -u
 NAME=shut
@@ -163,6 +165,31 @@ kustomization app src ./app >/dev/null
 check "the apply is in flight (the webhook server accepted)" poll 40 accepted
 sleep 0.5
 check "SIGTERM during the stuck apply: exit 0 within 10s" term 10
+check "the Lease is released" lease_released
+check "no sanitizer report" no_sanitizer_report
+
+# ---- 4. a notification in flight
+k delete validatingwebhookconfiguration "$HOOK" --ignore-not-found >/dev/null 2>&1
+check "notification CRDs installed" crd_install notification.toolkit.fluxcd.io_providers.yaml \
+	notification.toolkit.fluxcd.io_alerts.yaml
+k apply -f - >/dev/null <<EOF
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Provider
+metadata: {name: silent, namespace: $NS}
+spec: {type: generic, address: "http://127.0.0.1:$SILENT_PORT/hook", timeout: 60s}
+---
+apiVersion: notification.toolkit.fluxcd.io/v1beta3
+kind: Alert
+metadata: {name: all, namespace: $NS}
+spec: {providerRef: {name: silent}, eventSources: [{kind: GitRepository, name: "*"}]}
+EOF
+: >"$W/accepts"
+check "operator starts again" start_operator --graceful-shutdown-timeout=2s
+check "it holds the Lease" poll 40 lease_held
+gitrepo dead "http://127.0.0.1:1/dead.git" >/dev/null # fails at once: a Warning Event to send
+check "the notification is in flight (the server accepted)" poll 30 accepted
+sleep 0.5
+check "SIGTERM while a notification waits for its answer: exit 0 within 8s" term 8
 check "the Lease is released" lease_released
 check "no sanitizer report" no_sanitizer_report
 
