@@ -36,8 +36,14 @@
  * provenance annotations are not drift (the operator never applies for
  * them alone); flux's diff reports them as fields to remove.
  *
- * Not supported: --recursive and --local-sources (refused), --ignore-paths
- * (refused: the generated kustomization would need the ignore rules).
+ * build --recursive, as flux's: every Kustomization the build holds (but
+ * itself) is built in turn, from the live object (the built one when the
+ * cluster has none, or under --dry-run), in the directory --local-sources
+ * maps its source to ("GitRepository/ns/name=DIR", its spec.path under
+ * it), and its objects are appended; and so on, 32 levels at most.
+ *
+ * Not supported: --recursive with diff, and --ignore-paths (refused: the
+ * generated kustomization would need the ignore rules).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -59,15 +65,19 @@
 
 static const char build_usage[] =
 	"usage: cflux build kustomization NAME --path DIR [--kustomization-file FILE] "
-	"[--dry-run] [--strict-substitute]\n";
+	"[--dry-run] [--strict-substitute]\n"
+	"             [--recursive --local-sources Kind/ns/name=DIR,...]\n";
 static const char diff_usage[] =
 	"usage: cflux diff kustomization NAME --path DIR [--kustomization-file FILE] "
 	"[--strict-substitute] [--progress-bar=false]\n";
 
 struct bopts {
 	const char *path, *ks_file;
-	bool dry_run, strict, diff;
+	bool dry_run, strict, diff, recursive;
+	cJSON *local_sources; /* --local-sources: {"GitRepository/ns/name": "DIR"} */
 };
+
+#define RECURSION_MAX 32
 
 static bool is_dir(const char *p)
 {
@@ -164,14 +174,18 @@ static int load_vars(struct cli_kube *k, const cJSON *ks, const char *ns, bool d
 
 /* Build: 0 and the objects, or 1 (printed). */
 static int build(struct cli_kube *k, const cJSON *ks, const char *name, const char *ns,
-		 const char *label_ns, const struct bopts *o, cJSON **ret)
+		 const char *label_ns, const struct bopts *o, const char *path, cJSON **ret)
 {
 	struct kz_flux_in in = { 0 };
 	struct op_err err = OP_ERR_INIT;
 	cJSON *vars = NULL, *kfields = NULL, *cm = NULL, *objs = NULL, *obj;
-	char *root = realpath(o->path, NULL);
+	char *root = realpath(path, NULL);
 	int r;
 
+	if (!root || !is_dir(root)) {
+		free(root);
+		return cli_fail("invalid resource path \"%s\"", path);
+	}
 	r = load_vars(k, ks, ns, o->dry_run, &vars);
 	if (r) {
 		free(root);
@@ -208,6 +222,77 @@ static int build(struct cli_kube *k, const cJSON *ks, const char *name, const ch
 	}
 	*ret = objs;
 	return 0;
+}
+
+/*
+ * --recursive: build each Kustomization among `objs` but the one named
+ * `name`/`ns`, and append what it builds (and its own, recursively).
+ */
+static int build_nested(struct cli_kube *k, cJSON *objs, const char *name, const char *ns,
+			const struct bopts *o, int depth)
+{
+	cJSON *found = cJSON_CreateArray(), *add = cJSON_CreateArray();
+	const cJSON *obj;
+	int r = 0;
+
+	if (depth >= RECURSION_MAX) {
+		cJSON_Delete(found);
+		cJSON_Delete(add);
+		return cli_fail("kustomizations nested more than %d deep", RECURSION_MAX);
+	}
+	cJSON_ArrayForEach(obj, objs)
+		if (str_startswith(strempty(yj_get_str(obj, "/apiVersion")),
+				   "kustomize.toolkit.fluxcd.io/") &&
+		    streq_ptr(yj_get_str(obj, "/kind"), "Kustomization") &&
+		    !(streq_ptr(yj_get_str(obj, "/metadata/name"), name) &&
+		      streq(strempty(yj_get_str(obj, "/metadata/namespace")), ns)))
+			cJSON_AddItemReferenceToArray(found, (cJSON *)obj);
+	cJSON_ArrayForEach(obj, found) {
+		const char *sname = strempty(yj_get_str(obj, "/metadata/name"));
+		const char *sns = strempty(yj_get_str(obj, "/metadata/namespace"));
+		const char *rns = yj_get_str(obj, "/spec/sourceRef/namespace");
+		_cleanup_free_ char *key = xasprintf("%s/%s/%s",
+						     strempty(yj_get_str(obj, "/spec/sourceRef/kind")),
+						     rns && *rns ? rns : sns,
+						     strempty(yj_get_str(obj, "/spec/sourceRef/name")));
+		const char *local = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(o->local_sources, key));
+		_cleanup_free_ char *joined = NULL, *dir = NULL;
+		cJSON *live = NULL, *sub = NULL;
+
+		if (!local) {
+			r = cli_fail("cannot get local path for %s of kustomization %s", key, sname);
+			break;
+		}
+		joined = xasprintf("%s/%s", local, strempty(yj_get_str(obj, "/spec/path")));
+		dir = path_clean(joined);
+		if (k && !o->dry_run) {
+			struct kube_ref ref = ks_ref(sns, sname);
+			struct op_err err = OP_ERR_INIT;
+			int g = cli_kube_get(k, &ref, NULL, &live, &err);
+
+			if (g < 0 && g != -ENOENT) {
+				r = cli_fail("failed to get kustomization object: %s", err.msg);
+				break;
+			}
+		}
+		r = build(k, live ? live : obj, sname, sns, sns, o, dir, &sub);
+		if (r == 0)
+			r = build_nested(k, sub, sname, sns, o, depth + 1);
+		cJSON_Delete(live);
+		if (r) {
+			cJSON_Delete(sub);
+			break;
+		}
+		while (cJSON_GetArraySize(sub) > 0)
+			cJSON_AddItemToArray(add, cJSON_DetachItemFromArray(sub, 0));
+		cJSON_Delete(sub);
+	}
+	cJSON_Delete(found);
+	while (r == 0 && cJSON_GetArraySize(add) > 0)
+		cJSON_AddItemToArray(objs, cJSON_DetachItemFromArray(add, 0));
+	cJSON_Delete(add);
+	return r;
 }
 
 static int print_objects(const cJSON *objs)
@@ -418,6 +503,42 @@ static int own_flags(int argc, char **argv, struct bopts *o, char **rest, int *n
 				fprintf(stderr, "✗ unknown flag: --progress-bar\n");
 				return -EINVAL;
 			}
+		} else if ((IS("--recursive") || IS("-r")) && !o->diff) {
+			if (v && !streq(v, "true") && !streq(v, "false")) {
+				fprintf(stderr, "✗ invalid argument \"%s\" for \"%.*s\" flag\n", v,
+					(int)n, a);
+				return -EINVAL;
+			}
+			o->recursive = !v || streq(v, "true");
+		} else if (IS("--local-sources") && !o->diff) {
+			char *list, *item, *next;
+
+			if (!v && i + 1 >= argc) {
+				fprintf(stderr, "✗ flag needs an argument: --local-sources\n");
+				return -EINVAL;
+			}
+			list = xstrdup(v ? v : argv[++i]);
+			if (!o->local_sources)
+				o->local_sources = cJSON_CreateObject();
+			for (item = list; item && *item; item = next) {
+				char *eq2;
+
+				next = strchr(item, ',');
+				if (next)
+					*next++ = '\0';
+				eq2 = strchr(item, '=');
+				if (!eq2) {
+					fprintf(stderr, "✗ invalid argument \"%s\" for \"--local-sources\" "
+							"flag: %s must be formatted as key=value\n",
+						v ? v : argv[i], item);
+					free(list);
+					return -EINVAL;
+				}
+				*eq2 = '\0';
+				cJSON_DeleteItemFromObjectCaseSensitive(o->local_sources, item);
+				cJSON_AddStringToObject(o->local_sources, item, eq2 + 1);
+			}
+			free(list);
 		} else if (IS("--recursive") || IS("-r") || IS("--local-sources") ||
 			   IS("--ignore-paths") || IS("--ignore-not-found")) {
 			fprintf(stderr, "✗ %.*s is not supported by cflux\n", (int)n, a);
@@ -453,15 +574,18 @@ int cli_build(int argc, char **argv)
 	rest[0] = argv[0];
 	if (own_flags(argc - 2, argv + 2, &o, rest + 1, &nrest) < 0) {
 		free(rest);
+		cJSON_Delete(o.local_sources);
 		return 2;
 	}
 	r = cli_flags_parse(nrest + 1, rest, CLI_F_TIMEOUT, usage, &f);
 	if (r != 0) {
 		free(rest);
+		cJSON_Delete(o.local_sources);
 		return r == 1 ? 0 : 2;
 	}
 	if (f.n_args < 1) {
 		free(rest);
+		cJSON_Delete(o.local_sources);
 		return cli_fail("kustomization name is required");
 	}
 	name = xstrdup(f.args[0]);
@@ -501,8 +625,9 @@ int cli_build(int argc, char **argv)
 		cJSON *live = NULL;
 
 		if (k) {
+			/* flux needs the live object unless --dry-run, file or not */
 			r = cli_kube_get(k, &ref, NULL, &live, &err);
-			if (r < 0 && (r != -ENOENT || !o.ks_file)) {
+			if (r < 0) {
 				cli_fail("failed to get kustomization object: %s", err.msg);
 				goto out;
 			}
@@ -524,7 +649,9 @@ int cli_build(int argc, char **argv)
 		kns = yj_get_str(ks, "/metadata/namespace");
 		if (!kns)
 			kns = "";
-		if (build(k, ks, name, ns, kns, &o, &objs))
+		if (build(k, ks, name, ns, kns, &o, o.path, &objs))
+			goto out;
+		if (o.recursive && build_nested(k, objs, name, kns, &o, 0))
 			goto out;
 		if (o.diff)
 			fail = diff(k, ks, name, kns[0] ? kns : ns, objs);
@@ -533,6 +660,7 @@ int cli_build(int argc, char **argv)
 	}
 out:
 	free(name);
+	cJSON_Delete(o.local_sources);
 	cJSON_Delete(objs);
 	cJSON_Delete(ks);
 	cli_kube_close(k);

@@ -201,8 +201,34 @@ check "diff: the deleted line names it" grep -qx "► ConfigMap/$NS/app deleted"
 check "build: a bad flag exits 2" test $? = 2
 "$CFLUX" diff kustomization app --path "$D/app" --dry-run >/dev/null 2>"$W/e"
 check "diff: --dry-run refused, exit 2" test $? = 2
-"$CFLUX" build kustomization app --path "$D/app" --recursive >/dev/null 2>"$W/e"
-check "build: --recursive refused, exit 2" test $? = 2
+"$CFLUX" diff kustomization app --path "$D/app" --recursive >/dev/null 2>"$W/e"
+check "diff: --recursive refused, exit 2" test $? = 2
+
+# ---- build --recursive --local-sources: a Kustomization that applies two more, one nested
+mkdir -p "$W/rec/outer" "$W/rec/mid" "$W/rec/leaf" "$W/other/leaf2"
+ksdoc() { # NAME PATH SOURCE [extra spec line]
+	printf 'apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: %s\n  namespace: %s\nspec:\n  interval: 10m\n  path: %s\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: %s\n%s' \
+		"$1" "$NS" "$2" "$3" "${4:+  $4
+}"
+}
+{ ksdoc mid ./mid rec; echo ---; ksdoc leaf2 ./leaf2 other "targetNamespace: $NS-t"; } >"$W/rec/outer/ks.yaml"
+ksdoc leaf ./leaf rec "namePrefix: x-" >"$W/rec/mid/ks.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: %s\ndata: {from: leaf}\n' "$NS" >"$W/rec/leaf/cm.yaml"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm2\ndata: {from: leaf2}\n' >"$W/other/leaf2/cm.yaml"
+ksdoc outer ./outer rec >"$W/outer.yaml"
+SRCS="GitRepository/$NS/rec=$W/rec,GitRepository/$NS/other=$W/other"
+same "build --recursive --local-sources --dry-run = flux (three levels, two sources)" \
+	build kustomization outer -n "$NS" --path "$W/rec/outer" --kustomization-file "$W/outer.yaml" \
+	--dry-run --recursive --local-sources "$SRCS"
+same "build --kustomization-file of a Kustomization the cluster lacks = flux (the error)" \
+	build kustomization outer -n "$NS" --path "$W/rec/outer" --kustomization-file "$W/outer.yaml"
+k apply -f "$W/outer.yaml" >/dev/null
+same "build --recursive (the nested ones asked of the cluster, none there) = flux" \
+	build kustomization outer -n "$NS" --path "$W/rec/outer" --kustomization-file "$W/outer.yaml" \
+	--recursive --local-sources "$SRCS"
+same "build --recursive without the nested source's path = flux (the error)" \
+	build kustomization outer -n "$NS" --path "$W/rec/outer" --kustomization-file "$W/outer.yaml" \
+	--dry-run --recursive --local-sources "GitRepository/$NS/rec=$W/rec"
 
 k delete ks --all -n "$NS" --wait=false >/dev/null 2>&1
 k delete namespace "$NS-t" --wait=false >/dev/null 2>&1
