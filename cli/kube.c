@@ -294,6 +294,21 @@ static void call_done(int r, const cJSON *obj, const struct op_err *err, void *p
 		c->err = *err;
 }
 
+/* Run the loop until `c` is done: 0, or its error in `err` (c->obj freed). */
+static int call_wait(struct cli_kube *k, struct call *c, struct op_err *err)
+{
+	while (!c->done)
+		uv_run(&k->loop, UV_RUN_ONCE);
+	if (c->r < 0) {
+		*err = c->err;
+		if (!err->msg[0])
+			op_err_set(err, c->r, "%s", op_strerror(c->r));
+		cJSON_Delete(c->obj);
+		c->obj = NULL;
+	}
+	return c->r < 0 ? c->r : 0;
+}
+
 enum verb { V_GET, V_LIST, V_PATCH, V_RAW, V_APPLY, V_DELETE };
 
 /*
@@ -322,15 +337,9 @@ static int run_obj(struct cli_kube *k, enum verb v, const struct kube_ref *ref,
 	}
 	if (r < 0)
 		return op_err_set(err, r, "%s", op_strerror(r));
-	while (!c.done)
-		uv_run(&k->loop, UV_RUN_ONCE);
-	if (c.r < 0) {
-		*err = c.err;
-		if (!err->msg[0])
-			op_err_set(err, c.r, "%s", op_strerror(c.r));
-		cJSON_Delete(c.obj);
-		return c.r;
-	}
+	r = call_wait(k, &c, err);
+	if (r < 0)
+		return r;
 	*ret = c.obj ? c.obj : cJSON_CreateObject();
 	return 0;
 }
@@ -403,10 +412,9 @@ int cli_kube_list(struct cli_kube *k, const struct kube_ref *ref, const struct k
 	return run(k, V_LIST, ref, o, NULL, ret, err);
 }
 
+/* A watch's call: its end is call_done()'s (`c` first), its events the caller's. */
 struct watching {
-	bool done;
-	int r;
-	struct op_err err;
+	struct call c;
 	int (*on_event)(const char *type, const cJSON *obj, void *payload);
 	void *payload;
 };
@@ -419,17 +427,6 @@ static int watch_event(const char *type, const cJSON *obj, void *payload)
 	return w->on_event(type, obj, w->payload);
 }
 
-static void watch_done(int r, const cJSON *obj, const struct op_err *err, void *payload)
-{
-	struct watching *w = payload;
-
-	(void)obj;
-	w->done = true;
-	w->r = r;
-	if (r < 0 && err)
-		w->err = *err;
-}
-
 int cli_kube_watch(struct cli_kube *k, const struct kube_ref *ref, const struct kube_opts *o,
 		   int (*on_event)(const char *type, const cJSON *obj, void *payload),
 		   void *payload, struct op_err *err)
@@ -437,17 +434,12 @@ int cli_kube_watch(struct cli_kube *k, const struct kube_ref *ref, const struct 
 	struct watching w = { .on_event = on_event, .payload = payload };
 	int r;
 
-	r = kube_watch(k->client, ref, o, watch_event, watch_done, &w, NULL);
+	r = kube_watch(k->client, ref, o, watch_event, call_done, &w, NULL);
 	if (r < 0)
 		return op_err_set(err, r, "%s", op_strerror(r));
-	while (!w.done)
-		uv_run(&k->loop, UV_RUN_ONCE);
-	if (w.r < 0) {
-		*err = w.err;
-		if (!err->msg[0])
-			op_err_set(err, w.r, "%s", op_strerror(w.r));
-	}
-	return w.r;
+	r = call_wait(k, &w.c, err);
+	cJSON_Delete(w.c.obj);
+	return r;
 }
 
 int cli_kube_raw(struct cli_kube *k, const char *path, const struct kube_opts *o, cJSON **ret,

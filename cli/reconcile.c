@@ -455,7 +455,8 @@ static int rollback(struct rec *rc, const char *ns, const char *name, const char
 		r = cli_fail("%s", err.msg);
 		goto out;
 	}
-	pinned = yj_get_str(src, "/metadata/annotations/cflux.io~1pinned-commit");
+	pinned = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+		yj_get(src, "/metadata/annotations"), GIT_PIN_ANNOTATION));
 	applied = str_at(ks, "/status/lastAppliedRevision");
 	if (undo) {
 		if (!pinned) {

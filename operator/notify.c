@@ -828,17 +828,11 @@ int notify_commit_status(const char *type, const cJSON *ev, const struct notify_
 	memset(s, 0, sizeof(*s));
 	s->body = (struct buf)BUF_INIT(64 * 1024);
 	/* What the notifier's constructor checks, then its Post. */
-	if (streq(type, "gitlab") && (!t->token || !*t->token)) {
-		snprintf(msg, n, "failed to initialize notifier: gitlab token cannot be empty");
-		return -EINVAL;
-	}
-	if (streq(type, "gitea") && (!t->token || !*t->token)) {
-		snprintf(msg, n, "failed to initialize notifier: gitea token cannot be empty");
-		return -EINVAL;
-	}
-	if (streq(type, "github") && (!t->token || !*t->token)) {
-		snprintf(msg, n, "failed to initialize notifier: github token or github app details "
-				 "must be specified");
+	if (!t->token || !*t->token) {
+		snprintf(msg, n, "failed to initialize notifier: %s",
+			 streq(type, "github") ? "github token or github app details must be specified" :
+			 streq(type, "gitlab") ? "gitlab token cannot be empty" :
+						 "gitea token cannot be empty");
 		return -EINVAL;
 	}
 	if (git_address(strempty(t->url), &host, &repo, msg, n) < 0)
@@ -894,9 +888,7 @@ int notify_commit_status(const char *type, const cJSON *ev, const struct notify_
 
 		for (const char *p = repo; *p; p++)
 			*p == '/' ? buf_adds(&pid, "%2F") : buf_addch(&pid, *p);
-		for (const char *p = s->id; *p; p++)
-			isalnum((unsigned char)*p) || strchr("-._~", *p) ?
-				buf_addch(&name, *p) : buf_addf(&name, "%%%02X", (unsigned char)*p);
+		(void)buf_add_uri_escaped(&name, s->id, false); /* as Go's QueryEscape, for an id */
 		s->list_url = xasprintf("%s/api/v4/projects/%s/repository/commits/%s/statuses?name=%s",
 					host, pid.buf, sha, name.buf);
 		s->post_url = xasprintf("%s/api/v4/projects/%s/statuses/%s", host, pid.buf, sha);

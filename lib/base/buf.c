@@ -103,6 +103,25 @@ int buf_addch(struct buf *b, char c)
 	return buf_add(b, &c, 1);
 }
 
+int buf_add_uri_escaped(struct buf *b, const char *s, bool keep_slash)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	const unsigned char *p;
+	int r = 0;
+
+	for (p = (const unsigned char *)s; *p && r == 0; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '~' || (keep_slash && *p == '/')) {
+			r = buf_addch(b, (char)*p);
+		} else {
+			char e[3] = { '%', digits[*p >> 4], digits[*p & 15] };
+
+			r = buf_add(b, e, 3);
+		}
+	}
+	return r;
+}
+
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list cp;

@@ -17,6 +17,7 @@
 #define CFLUX_BASE_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/macro.h"
@@ -56,6 +57,13 @@ int buf_adds(struct buf *b, const char *s);
 int buf_addch(struct buf *b, char c);
 int buf_addf(struct buf *b, const char *fmt, ...) _printf_(2, 3);
 int buf_vaddf(struct buf *b, const char *fmt, va_list ap) _printf_(2, 0);
+
+/*
+ * Append `s` percent-encoded as RFC 3986 says: the unreserved characters
+ * (ALPHA, DIGIT, "-", "_", ".", "~") as they are, "/" too with
+ * `keep_slash`, every other byte as "%XX" (upper-case hex).  0 or -EFBIG.
+ */
+int buf_add_uri_escaped(struct buf *b, const char *s, bool keep_slash);
 
 /* Shorten to `len` bytes (no-op if already shorter). */
 void buf_truncate(struct buf *b, size_t len);

@@ -148,7 +148,7 @@ static int az_init(const struct bucket_opts *o, void **ret, struct op_err *reter
 	while (u.len && u.buf[u.len - 1] == '/')
 		buf_truncate(&u, u.len - 1);
 	(void)buf_addch(&u, '/');
-	bucket__uri_encode(&u, o->bucket, false);
+	(void)buf_add_uri_escaped(&u, o->bucket, false);
 	a->container_url = buf_detach(&u, NULL);
 	if (o->account_key) {
 		if (b64_decode(o->account_key, &a->key, &a->key_len) < 0 || !a->key_len) {
@@ -293,13 +293,13 @@ static int az_list_req(void *st, const char *marker, unsigned max, struct bucket
 	(void)buf_addf(&u, "%s?restype=container&comp=list", a->container_url);
 	if (marker) {
 		(void)buf_adds(&u, "&marker=");
-		bucket__uri_encode(&u, marker, false);
+		(void)buf_add_uri_escaped(&u, marker, false);
 	}
 	if (page)
 		(void)buf_addf(&u, "&maxresults=%u", page);
 	if (a->prefix) {
 		(void)buf_adds(&u, "&prefix=");
-		bucket__uri_encode(&u, a->prefix, false);
+		(void)buf_add_uri_escaped(&u, a->prefix, false);
 	}
 	return make_req(a, buf_detach(&u, NULL), ret);
 }
@@ -310,7 +310,7 @@ static int az_get_req(void *st, const char *key, struct bucket_req *ret)
 	struct buf u = BUF_INIT(16u << 10);
 
 	(void)buf_addf(&u, "%s/", a->container_url);
-	bucket__uri_encode(&u, key, true);
+	(void)buf_add_uri_escaped(&u, key, true);
 	return make_req(a, buf_detach(&u, NULL), ret);
 }
 

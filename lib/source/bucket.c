@@ -71,23 +71,6 @@ char *bucket__b64_encode(const void *data, size_t n)
 	return out;
 }
 
-void bucket__uri_encode(struct buf *out, const char *s, bool keep_slash)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '_' || *p == '.' || *p == '~' || (keep_slash && *p == '/')) {
-			(void)buf_addch(out, (char)*p);
-		} else {
-			(void)buf_addch(out, '%');
-			(void)buf_addch(out, digits[*p >> 4]);
-			(void)buf_addch(out, digits[*p & 15]);
-		}
-	}
-}
-
 char *bucket__uri_decode(const char *s, size_t n, bool plus)
 {
 	char *out = xmalloc(n + 1), *o = out;

@@ -185,13 +185,6 @@ char *bucket__etag(const struct http_resp *resp, bool unquote);
 /* HMAC-SHA256 of `data` under `key`: 32 bytes into `ret`. */
 void bucket__hmac(const void *key, size_t klen, const void *data, size_t n,
 		  unsigned char ret[32]);
-/*
- * Percent-encode `s` as S3 and Azure canonicalise: every byte but
- * A-Z a-z 0-9 - _ . ~ becomes %XX (upper-case hex), "/" too unless
- * `keep_slash`.  Appended to `out`.
- */
-struct buf;
-void bucket__uri_encode(struct buf *out, const char *s, bool keep_slash);
 /* Standard base64 of `n` bytes (malloc'd). */
 char *bucket__b64_encode(const void *data, size_t n);
 /* Decode %XX (and "+" as space when `plus`) into a new string; NULL if malformed. */

@@ -1124,20 +1124,6 @@ static int resp_error(const struct rreq *rq, const struct http_resp *resp, struc
 static void token_done(struct rreq *trq, int r, const struct http_resp *resp,
 		       const struct op_err *err);
 
-/* Percent-encode a query value (RFC 3986 unreserved characters kept). */
-static void add_qvalue(struct buf *b, const char *v)
-{
-	for (; *v; v++) {
-		unsigned char ch = (unsigned char)*v;
-
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '-' || ch == '_' || ch == '.' || ch == '~')
-			(void)buf_addch(b, (char)ch);
-		else
-			(void)buf_addf(b, "%%%02X", ch);
-	}
-}
-
 /*
  * Fetch a bearer token for `ch` and send `rq` again with it (from
  * token_done).  0, or a negative errno with err set.
@@ -1158,16 +1144,16 @@ static int token_fetch(struct rreq *rq, const struct oci_challenge *ch, struct o
 	snprintf(mine, sizeof(mine), "repository:%s:%s", c->repo, c->push ? "push,pull" : "pull");
 	if (*ch->service) {
 		(void)buf_adds(&q, "service=");
-		add_qvalue(&q, ch->service);
+		(void)buf_add_uri_escaped(&q, ch->service, false);
 		(void)buf_addch(&q, '&');
 	}
 	/* Ours first, then the challenge's if it differs: some registries
 	 * read the first scope only. */
 	(void)buf_adds(&q, "scope=");
-	add_qvalue(&q, mine);
+	(void)buf_add_uri_escaped(&q, mine, false);
 	if (*ch->scope && !streq(ch->scope, mine)) {
 		(void)buf_adds(&q, "&scope=");
-		add_qvalue(&q, ch->scope);
+		(void)buf_add_uri_escaped(&q, ch->scope, false);
 	}
 	t = rreq_new(c, c->cred.identity_token ? "POST" : "GET", token_done, rq->op);
 	t->parked = rq;
@@ -1177,7 +1163,7 @@ static int token_fetch(struct rreq *rq, const struct oci_challenge *ch, struct o
 	if (c->cred.identity_token) {
 		/* OAuth2: exchange the identity (refresh) token. */
 		(void)buf_adds(&q, "&grant_type=refresh_token&client_id=cflux&refresh_token=");
-		add_qvalue(&q, c->cred.identity_token);
+		(void)buf_add_uri_escaped(&q, c->cred.identity_token, false);
 		t->url = xstrdup(ch->realm);
 		t->ctype = "application/x-www-form-urlencoded";
 		t->owned_body = buf_detach(&q, &t->body_len);

@@ -214,7 +214,7 @@ static int s3_list_req(void *st, const char *marker, unsigned max, struct bucket
 	/* Names in canonical (sorted) order; values encoded as signed. */
 	if (marker) {
 		(void)buf_adds(&q, "continuation-token=");
-		bucket__uri_encode(&q, marker, false);
+		(void)buf_add_uri_escaped(&q, marker, false);
 		(void)buf_addch(&q, '&');
 	}
 	(void)buf_adds(&q, "encoding-type=url&list-type=2");
@@ -222,7 +222,7 @@ static int s3_list_req(void *st, const char *marker, unsigned max, struct bucket
 		(void)buf_addf(&q, "&max-keys=%u", page);
 	if (s->prefix) {
 		(void)buf_adds(&q, "&prefix=");
-		bucket__uri_encode(&q, s->prefix, false);
+		(void)buf_add_uri_escaped(&q, s->prefix, false);
 	}
 	r = make_req(s, *s->path ? s->path : "/", q.buf, ret);
 	buf_release(&q);
@@ -236,7 +236,7 @@ static int s3_get_req(void *st, const char *key, struct bucket_req *ret)
 	int r;
 
 	(void)buf_addf(&p, "%s/", s->path);
-	bucket__uri_encode(&p, key, true);
+	(void)buf_add_uri_escaped(&p, key, true);
 	r = make_req(s, p.buf, "", ret);
 	buf_release(&p);
 	return r;

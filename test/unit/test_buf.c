@@ -90,3 +90,18 @@ TEST(detach_transfers_ownership)
 	free(s);
 	buf_release(&b);
 }
+
+TEST(uri_escaped_keeps_the_unreserved)
+{
+	struct buf b = BUF_INIT(256);
+
+	ASSERT_OK(buf_add_uri_escaped(&b, "a b/c~d_e.f-g+h=\xff", true));
+	ASSERT_STREQ(b.buf, "a%20b/c~d_e.f-g%2Bh%3D%FF");
+	buf_reset(&b);
+	ASSERT_OK(buf_add_uri_escaped(&b, "a/b", false));
+	ASSERT_STREQ(b.buf, "a%2Fb");
+	buf_release(&b);
+	b = (struct buf)BUF_INIT(4);
+	ASSERT_EQ(buf_add_uri_escaped(&b, "ab c", false), -EFBIG);
+	buf_release(&b);
+}
