@@ -96,9 +96,14 @@ before=$(gets "/$NS/index.yaml")
 t=$(date +%s%N)
 k annotate helmrepository -n "$NS" open --overwrite "reconcile.fluxcd.io/requestedAt=$t" >/dev/null
 check "requested reconcile handled" poll 20 handled open "$t"
-sleep 0.5
+# The server's access log may be written a moment after the answer, and
+# another reconcile may come meanwhile: wait for the 304, then count the 200s.
+revalidated() { local a; a=$(gets "/$NS/index.yaml"); [ "${a#* }" -gt "${before#* }" ]; }
+poll 10 revalidated
 after=$(gets "/$NS/index.yaml")
-check "unchanged index: no download (one 304, no 200)" test "${before% *} $((${before#* } + 1))" = "$after"
+echo "# index GETs (200s 304s): before $before, after $after"
+check "unchanged index: no download (a 304, no 200)" \
+	bash -c "[ '${after% *}' = '${before% *}' ] && [ '${after#* }' -gt '${before#* }' ]"
 check "unchanged index: same revision, still Ready" bash -c \
 	"test \"$(rev open)\" = \"$(file_rev "$PUB/index.yaml")\""
 
