@@ -1,6 +1,7 @@
 /*
  * manager.c: controllers, their informers and queues (see manager.h).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -58,6 +59,7 @@ struct ctl {
 	struct hmap started;      /* key -> heap uint64_t loop ms of the reconcile's start */
 	struct hmap hists;        /* key -> struct hist, dropped when the object is deleted */
 	struct hmap seen;         /* key -> struct seen (staleness), dropped likewise */
+	struct hmap written;      /* key -> struct kobj: our last write, until the cache has it */
 	uint64_t successes, errors, requeues;
 	bool disabled;
 	const char *disabled_by; /* the setting that turned it off */
@@ -181,12 +183,73 @@ static bool worth_a_reconcile(enum informer_event ev, const struct kobj *obj,
 	return deleting(obj) != deleting(old);
 }
 
+/*
+ * Read your writes.  The object the apiserver returned from our last
+ * write (a status, a finalizer) is kept until the informer's cache holds
+ * that resourceVersion or a later one.  A reconcile that starts before
+ * then (its key queued while the last one ran) works on the written
+ * object, not on the cache's older copy, which lacks what the last
+ * reconcile recorded: a HelmRelease's history read as "not ours yet"
+ * was upgraded a second time.
+ */
+static bool rv_reached(const char *have, const char *want)
+{
+	char *e1, *e2;
+	unsigned long long a, b;
+
+	if (streq(have, want))
+		return true;
+	errno = 0;
+	a = strtoull(have, &e1, 10);
+	b = strtoull(want, &e2, 10);
+	/* resourceVersions are opaque; the apiserver's are etcd revisions */
+	if (errno || !*have || !*want || *e1 || *e2)
+		return true;
+	return a >= b;
+}
+
+static void written_put(struct ctl *ctl, const char *key, const cJSON *obj)
+{
+	cJSON *dup = cJSON_Duplicate(obj, 1);
+	struct kobj *o, *c;
+
+	kobj_unref(hmap_remove(&ctl->written, key));
+	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(dup, "metadata"),
+						"managedFields");
+	o = kobj_new(dup);
+	if (!o)
+		return;
+	c = informer_get(ctl->inf, key);
+	if ((c && rv_reached(c->rv, o->rv)) || !streq(o->key, key)) {
+		kobj_unref(o);
+		return;
+	}
+	hmap_put(&ctl->written, o->key, o);
+}
+
+/* The freshest object we know for `key`: the cache's, or our newer write. */
+static struct kobj *freshest(struct ctl *ctl, const char *key)
+{
+	struct kobj *c = informer_get(ctl->inf, key), *w = hmap_get(&ctl->written, key);
+
+	if (!w || !c)
+		return c;
+	if (rv_reached(c->rv, w->rv)) {
+		kobj_unref(hmap_remove(&ctl->written, key));
+		return c;
+	}
+	return w;
+}
+
 static void on_event(struct informer *inf, enum informer_event ev, struct kobj *obj,
 		     struct kobj *old, void *payload)
 {
 	struct ctl *ctl = payload;
-	struct watcher *w;
+	struct kobj *w = hmap_get(&ctl->written, obj->key);
+	struct watcher *w2;
 
+	if (w && (ev == INFORMER_DELETE || rv_reached(obj->rv, w->rv)))
+		kobj_unref(hmap_remove(&ctl->written, obj->key));
 	if (worth_a_reconcile(ev, obj, old))
 		wq_add(ctl->q, obj->key);
 	if (ev == INFORMER_DELETE) {
@@ -195,8 +258,8 @@ static void on_event(struct informer *inf, enum informer_event ev, struct kobj *
 	} else {
 		seen_get(ctl, obj->key);
 	}
-	for (w = ctl->watchers; w; w = w->next)
-		w->cb(w->ctl, ctl, ev, obj, old);
+	for (w2 = ctl->watchers; w2; w2 = w2->next)
+		w2->cb(w2->ctl, ctl, ev, obj, old);
 }
 
 /* A disabled controller's answer to a key: say so in Ready, once. */
@@ -226,7 +289,7 @@ static void process(struct wq *q, const char *key, void *payload)
 {
 	struct ctl *ctl = payload;
 	uint64_t *t = xmalloc(sizeof(*t));
-	struct kobj *obj = informer_get(ctl->inf, key);
+	struct kobj *obj = freshest(ctl, key);
 
 	if (ctl->m->closing) {
 		free(t);
@@ -425,6 +488,10 @@ static void closed_one(void *payload)
 		while (hmap_next(&ctl->seen, &it, &k, &v))
 			free(v);
 		hmap_release(&ctl->seen);
+		it = 0;
+		while (hmap_next(&ctl->written, &it, &k, &v))
+			kobj_unref(v);
+		hmap_release(&ctl->written);
 		free(ctl);
 	}
 	if (m->close_cb)
@@ -793,6 +860,7 @@ static void rc_adopt(struct rc_priv *p, const cJSON *obj)
 {
 	kobj_unref(p->pub.obj);
 	p->pub.obj = kobj_new(cJSON_Duplicate(obj, 1));
+	written_put(p->pub.ctl, p->key, obj);
 }
 
 /* Release `p` and finish its key as decided. */
@@ -883,6 +951,8 @@ static void status_written(int r, const cJSON *obj, const struct op_err *err, vo
 		log_error(NULL, "Status update failed", "controller", p->pub.ctl->d.name, "object",
 			  p->key, "error", err && err->msg[0] ? err->msg : op_strerror(r), NULL);
 		p->retry = true;
+	} else if (r >= 0 && obj) {
+		written_put(p->pub.ctl, p->key, obj);
 	}
 	rc_release(p);
 }

@@ -141,7 +141,9 @@ recreated() { # each pod from before the rollback deleted (gone, or terminating)
 }
 export -f recreated
 export OLDPODS
-check "rollback.recreate: the Deployment's pods from before were deleted, 2 Ready anew" bash -c \
+# Helm waits on the Deployment right after deleting its pods, as we do: its
+# status may not yet show them gone, so the new pods' readiness is polled.
+check "rollback.recreate: the Deployment's pods from before were deleted, 2 Ready anew" poll 90 bash -c \
 	"recreated && [ \"\$($KUBECTL get deployment -n $NS app -o jsonpath='{.status.readyReplicas}')\" = 2 ]"
 
 # ------------------------------------------------------------ upgrade.cleanupOnFail

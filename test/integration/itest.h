@@ -229,6 +229,24 @@ static inline void itest_proxy_rules(struct itest_proxy *p, const char *json)
 	free(path);
 }
 
+/* A client talking plain HTTP to the proxy on `port`, as the admin. */
+static inline struct kube_client *itest_proxy_client(uv_loop_t *loop, int port)
+{
+	struct kube_config cfg = { 0 };
+	struct kube_client *c = NULL;
+	struct op_err err;
+
+	cfg.server = xasprintf("http://127.0.0.1:%d", port);
+	cfg.token = getenv("ADMIN_TOKEN");
+	cfg.ns = (char *)"default";
+	if (!cfg.token)
+		harness__fail(__FILE__, __LINE__, "ADMIN_TOKEN is not set");
+	if (kube_client_new(loop, &cfg, &c, &err) < 0)
+		harness__fail(__FILE__, __LINE__, "client: %s", err.msg);
+	free(cfg.server);
+	return c;
+}
+
 /* Run a shell command that must succeed; its first output line (a new string). */
 static inline char *itest_sh(const char *fmt, ...) _printf_(1, 2);
 static inline char *itest_sh(const char *fmt, ...)

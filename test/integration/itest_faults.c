@@ -37,17 +37,7 @@ static void rules(struct proxy *p, const char *json)
 
 static struct kube_client *proxied_client(uv_loop_t *loop, struct proxy *p)
 {
-	struct kube_config cfg = { 0 };
-	struct kube_client *c;
-	struct op_err err;
-
-	cfg.server = xasprintf("http://127.0.0.1:%d", p->port);
-	cfg.token = getenv("ADMIN_TOKEN");
-	cfg.ns = (char *)"default";
-	ASSERT_NOT_NULL(cfg.token);
-	ASSERT_OK(kube_client_new(loop, &cfg, &c, &err));
-	free(cfg.server);
-	return c;
+	return itest_proxy_client(loop, p->port);
 }
 
 TEST(status_faults_map_to_errors)

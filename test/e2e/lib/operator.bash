@@ -151,7 +151,17 @@ free_port() {
 # returns 1.
 FLUX_PIDS=()
 flux_start() {
-	local ns=$1 name bin i port ready health=() logs=() args
+	local attempt
+	# A random port another test took first makes a controller exit at
+	# once: start those again on new ports.
+	for attempt in 1 2 3; do
+		flux_start_once "$@" && return 0
+		echo "# flux_start: attempt $attempt failed" >&2
+	done
+	return 1
+}
+flux_start_once() {
+	local ns=$1 name bin i port ready health=() logs=() pids=() args p
 	shift
 	for name in "$@"; do
 		health+=("$(free_port)")
@@ -178,17 +188,27 @@ flux_start() {
 		*) echo "flux_start: unknown controller $name" >&2; return 1 ;;
 		esac
 		RUNTIME_NAMESPACE=$ns "$bin" "${args[@]}" >"${logs[-1]}" 2>&1 &
-		FLUX_PIDS+=($!)
+		pids+=($!)
 	done
 	for i in $(seq 1 240); do
 		ready=1
+		for p in "${pids[@]}"; do
+			kill -0 "$p" 2>/dev/null || { ready=dead; break; }
+		done
+		[ "$ready" = dead ] && break
 		for port in "${health[@]}"; do
 			curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null || { ready=0; break; }
 		done
-		[ "$ready" = 1 ] && return 0
+		if [ "$ready" = 1 ]; then
+			FLUX_PIDS+=("${pids[@]}")
+			return 0
+		fi
 		sleep 0.25
 	done
-	tail -n 20 "${logs[@]}" | sed 's/^/# /'
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait "${pids[@]}" 2>/dev/null
+	grep -h -m3 '"level":"error"' "${logs[@]}" | sed 's/^/# /'
+	tail -n 8 "${logs[@]}" | sed 's/^/# /'
 	return 1
 }
 
