@@ -133,13 +133,15 @@ struct ks_ctl {
 	bool no_cross_ns;               /* --no-cross-namespace-refs */
 	const char *default_sa;         /* --default-service-account */
 	bool strict_substitution;       /* Flux 2.9's StrictPostBuildSubstitutions */
+	bool insecure_kubeconfig_tls;   /* --insecure-kubeconfig-tls */
+	struct remotes *remotes;        /* spec.kubeConfig's clusters (remote.h); NULL at first */
 };
 extern const struct ctl_desc kustomization_desc;
 
 /*
  * The Kustomization spec fields cflux does not implement: NULL when the
  * spec uses none, else `msg` naming the first (the object is then Stalled).
- * Refused: kubeConfig (remote clusters), decryption.serviceAccountName
+ * Refused: kubeConfig.configMapRef (cloud workload identity), decryption.serviceAccountName
  * (KMS workload identity) and a decryption.provider other than "sops",
  * healthCheckExprs and dependsOn[].readyExpr (CEL).  Everything else in
  * the served schema is consumed (decryption: SOPS with the age keys of

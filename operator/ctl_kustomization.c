@@ -62,6 +62,7 @@
 #include "controllers.h"
 #include "kustomize/kustomize.h"
 #include "kustomize/sops.h"
+#include "remote.h"
 #include "source/artifact.h"
 #include "trees.h"
 #include "yj/yj.h"
@@ -73,6 +74,10 @@ struct ksjob {
 	struct rc *rc;
 	struct ks_ctl *k;
 	struct kube_client *client; /* maybe impersonated; a reference */
+	struct kube_mapper *mapper; /* the target cluster's kinds (borrowed) */
+	struct remote *remote;      /* spec.kubeConfig's cluster, or NULL; a reference */
+	void (*applier_next)(struct ksjob *j); /* applier()'s continuation */
+	void (*applier_failed)(struct ksjob *j, const char *msg);
 	/* inputs */
 	char *artifact;  /* absolute path of the source's tar.gz */
 	char *digest;    /* status.artifact.digest of the source */
@@ -110,6 +115,7 @@ static void job_release(void *job)
 
 	if (j->client)
 		kube_client_unref(j->client);
+	remote_unref(j->remote);
 	free(j->artifact);
 	free(j->digest);
 	free(j->origin);
@@ -338,7 +344,7 @@ static bool start_health(struct ksjob *j, const cJSON *current)
 	j->wait_t0 = loop_now(j);
 	/* The wait holds no thread: the slot goes to the next Kustomization meanwhile. */
 	rc_park(j->rc);
-	r = wait_ready(j->client, j->k->mapper, set, sel, ms(j->timeout_ns), health_done, j, NULL);
+	r = wait_ready(j->client, j->mapper, set, sel, ms(j->timeout_ns), health_done, j, NULL);
 	cJSON_Delete(set);
 	free(sel);
 	if (r < 0) {
@@ -444,7 +450,7 @@ static void start_apply(struct ksjob *j)
 	};
 	int r;
 
-	r = apply_set(j->client, j->k->mapper, j->objects, &o, applied, j, NULL);
+	r = apply_set(j->client, j->mapper, j->objects, &o, applied, j, NULL);
 	if (r < 0)
 		fail(j, "ReconciliationFailed", "cannot start the apply", false, 0);
 }
@@ -484,6 +490,8 @@ void ks_ctl_release(struct ks_ctl *k)
 {
 	trees_free(k->trees);
 	k->trees = NULL;
+	remotes_free(k->remotes);
+	k->remotes = NULL;
 }
 
 /*
@@ -752,7 +760,8 @@ static void next_var_source(struct ksjob *j)
 		struct kube_ref kr = { .version = "v1", .ns = j->rc->obj->ns, .name = name };
 
 		kr.resource = kind && streq(kind, "Secret") ? "secrets" : "configmaps";
-		if (!name || kube_get(j->client, &kr, NULL, got_var_source, j) < 0)
+		/* as Flux: the controller's own client, in this cluster (not the applier's) */
+		if (!name || kube_get(ctl_client(j->rc->ctl), &kr, NULL, got_var_source, j) < 0)
 			fail(j, "BuildFailed", "invalid postBuild.substituteFrom entry", true, 0);
 		return;
 	}
@@ -837,9 +846,9 @@ const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n)
 {
 	const cJSON *e, *v;
 
-	if ((v = yj_get(spec, "/kubeConfig")) && !cJSON_IsNull(v)) {
-		snprintf(msg, n, "spec.kubeConfig is not supported by cflux: it applies to the "
-			 "cluster it runs in only");
+	if ((v = yj_get(spec, "/kubeConfig/configMapRef")) && !cJSON_IsNull(v)) {
+		snprintf(msg, n, "spec.kubeConfig.configMapRef is not supported by cflux (a cloud "
+			 "provider's workload identity): use spec.kubeConfig.secretRef");
 		return msg;
 	}
 	if ((v = yj_get(spec, "/decryption")) && !cJSON_IsNull(v)) {
@@ -873,18 +882,124 @@ const char *kustomization_unsupported(const cJSON *spec, char *msg, size_t n)
 	return NULL;
 }
 
+/* ---- the client: this cluster, as the service account, or spec.kubeConfig's ---- */
+
+static void reconcile_source(struct ksjob *j);
+static void applier_failed(struct ksjob *j, const char *msg);
+
+static void applier_client(struct ksjob *j, struct kube_client *base)
+{
+	const char *sa = applier_sa(j);
+	char *user;
+	int r;
+
+	if (!sa) {
+		j->client = kube_client_ref(base);
+		j->applier_next(j);
+		return;
+	}
+	user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
+	r = kube_client_impersonate(base, user, &j->client);
+	free(user);
+	if (r < 0) {
+		j->applier_failed(j, "cannot impersonate the service account");
+		return;
+	}
+	j->applier_next(j);
+}
+
+/*
+ * spec.kubeConfig.secretRef, as Flux reads it: the Secret in the
+ * Kustomization's namespace, its `key`, else `value`, else `value.yaml`;
+ * the errors in Flux's words.
+ */
+static void got_kubeconfig(int r, const cJSON *secret, const struct op_err *err, void *payload)
+{
+	struct ksjob *j = payload;
+	const cJSON *o = j->rc->obj->json;
+	const char *name = yj_get_str(o, "/spec/kubeConfig/secretRef/name");
+	const char *key = yj_get_str(o, "/spec/kubeConfig/secretRef/key");
+	const cJSON *data = yj_get(secret, "/data");
+	const char *b64 = NULL;
+	struct op_err perr = OP_ERR_INIT;
+	char *text = NULL, *what, *msg;
+	size_t len = 0;
+
+	if (r < 0) {
+		msg = xasprintf("unable to read KubeConfig secret '%s/%s' error: %s",
+				j->rc->obj->ns, name,
+				err && err->msg[0] ? err->msg : op_strerror(r));
+		j->applier_failed(j, msg);
+		free(msg);
+		return;
+	}
+	if (key && *key) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, key);
+
+		b64 = cJSON_IsString(v) ? v->valuestring : NULL;
+	} else {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "value");
+
+		if (!cJSON_IsString(v))
+			v = cJSON_GetObjectItemCaseSensitive(data, "value.yaml");
+		b64 = cJSON_IsString(v) ? v->valuestring : NULL;
+	}
+	if (!b64 || b64_decode(b64, &text, &len) < 0) {
+		msg = xasprintf("KubeConfig secret '%s/%s' does not contain a '%s' key with a "
+				"kubeconfig",
+				j->rc->obj->ns, name, key && *key ? key : "value");
+		j->applier_failed(j, msg);
+		free(msg);
+		return;
+	}
+	what = xasprintf("%s/%s", j->rc->obj->ns, name);
+	if (!j->k->remotes)
+		j->k->remotes = remotes_new(kube_client_loop(ctl_client(j->rc->ctl)),
+					    j->k->insecure_kubeconfig_tls);
+	r = remote_get(j->k->remotes, j->rc->key, what, text, len, &j->remote, &perr);
+	explicit_bzero(text, len);
+	free(text);
+	free(what);
+	if (r < 0) {
+		j->applier_failed(j, perr.msg);
+		return;
+	}
+	j->mapper = remote_mapper(j->remote);
+	applier_client(j, remote_client(j->remote));
+}
+
+/*
+ * The client and mapper the Kustomization applies, prunes and checks
+ * health with: this cluster's, as its service account (spec, else the
+ * default) when it has one; with spec.kubeConfig the remote cluster's,
+ * the service account impersonated there, as Flux.  Then next(j), or
+ * failed(j, msg).
+ */
+static void applier(struct ksjob *j, void (*next)(struct ksjob *j),
+		    void (*failed)(struct ksjob *j, const char *msg))
+{
+	const char *name = yj_get_str(j->rc->obj->json, "/spec/kubeConfig/secretRef/name");
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->rc->obj->ns,
+				.name = name };
+
+	j->applier_next = next;
+	j->applier_failed = failed;
+	j->mapper = j->k->mapper;
+	if (!name) {
+		remote_forget(j->k->remotes, j->rc->key);
+		applier_client(j, ctl_client(j->rc->ctl));
+		return;
+	}
+	if (kube_get(ctl_client(j->rc->ctl), &ref, NULL, got_kubeconfig, j) < 0)
+		got_kubeconfig(-EIO, NULL, NULL, j);
+}
+
 static void reconcile(struct rc *rc)
 {
 	struct ksjob *j = rc->job;
 	struct ks_ctl *k = ctl_data(rc->ctl);
 	const cJSON *o = rc->obj->json;
-	const cJSON *ref = yj_get(o, "/spec/sourceRef");
-	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
-	const char *ns = yj_get_str(ref, "/namespace");
-	struct ctl *sctl;
-	struct kobj *src;
-	char *skey, msg[600];
-	const char *path;
+	char msg[600];
 
 	j->rc = rc;
 	j->k = k;
@@ -893,10 +1008,27 @@ static void reconcile(struct rc *rc)
 		fail(j, "UnsupportedField", msg, true, 0);
 		return;
 	}
-	if (ctl_applier_client(j->rc->ctl, j->rc->obj->ns, applier_sa(j), &j->client) < 0) {
-		fail(j, "ReconciliationFailed", "cannot impersonate the service account", false, 0);
-		return;
-	}
+	applier(j, reconcile_source, applier_failed);
+}
+
+static void applier_failed(struct ksjob *j, const char *msg)
+{
+	fail(j, "ReconciliationFailed", msg, false, 0);
+}
+
+/* The client is ready: find the source's artifact. */
+static void reconcile_source(struct ksjob *j)
+{
+	struct rc *rc = j->rc;
+	struct ks_ctl *k = j->k;
+	const cJSON *ref = yj_get(rc->obj->json, "/spec/sourceRef");
+	const char *kind = yj_get_str(ref, "/kind"), *name = yj_get_str(ref, "/name");
+	const char *ns = yj_get_str(ref, "/namespace");
+	struct ctl *sctl;
+	struct kobj *src;
+	char *skey, msg[600];
+	const char *path;
+
 	if (!kind || !name) {
 		fail(j, "ArtifactFailed", "spec.sourceRef needs kind and name", true, 0);
 		return;
@@ -1045,7 +1177,7 @@ static void pruned_all(struct apply_result *res, void *payload)
 		rc_finalized(rc);
 		return;
 	}
-	r = wait_terminated(j->client, j->k->mapper, res->pruned_refs, ms(j->timeout_ns),
+	r = wait_terminated(j->client, j->mapper, res->pruned_refs, ms(j->timeout_ns),
 			    terminated, j, NULL);
 	if (r < 0)
 		rc_finalized(rc);
@@ -1062,9 +1194,17 @@ static void gc_prune(struct ksjob *j)
 	};
 	cJSON *none = cJSON_CreateArray();
 
-	if (apply_set(j->client, j->k->mapper, none, &o, pruned_all, j, NULL) < 0)
+	if (apply_set(j->client, j->mapper, none, &o, pruned_all, j, NULL) < 0)
 		gc_failed(j, "pruning for deleted resource failed: cannot start");
 	cJSON_Delete(none);
+}
+
+static void gc_applier_failed(struct ksjob *j, const char *msg)
+{
+	char *m = xasprintf("pruning for deleted resource failed: %s", msg);
+
+	gc_failed(j, m);
+	free(m);
 }
 
 static void gc_account_checked(int r, const cJSON *obj, const struct op_err *err, void *payload)
@@ -1095,7 +1235,7 @@ static void gc_account_checked(int r, const cJSON *obj, const struct op_err *err
 		gc_failed(j, msg);
 		return;
 	}
-	gc_prune(j);
+	applier(j, gc_prune, gc_applier_failed);
 }
 
 /*
@@ -1129,11 +1269,6 @@ static void finalize(struct rc *rc)
 		return;
 	}
 	sa = applier_sa(j);
-	if (ctl_applier_client(j->rc->ctl, j->rc->obj->ns, sa, &j->client) < 0) {
-		gc_failed(j, "pruning for deleted resource failed: cannot impersonate the service "
-			  "account");
-		return;
-	}
 	if (sa) {
 		struct kube_ref ref = { .version = "v1", .resource = "serviceaccounts",
 					.ns = rc->obj->ns, .name = sa };
@@ -1142,7 +1277,7 @@ static void finalize(struct rc *rc)
 			gc_account_checked(-EIO, NULL, NULL, j);
 		return;
 	}
-	gc_prune(j);
+	applier(j, gc_prune, gc_applier_failed);
 }
 
 /* A source's artifact revision changed: requeue the Kustomizations using it. */
@@ -1169,9 +1304,23 @@ static void on_source(struct ctl *ctl, struct ctl *from, enum informer_event ev,
 	}
 }
 
+/* A Kustomization gone: its remote cluster's client with it. */
+static void on_self(struct ctl *ctl, struct ctl *from, enum informer_event ev, struct kobj *obj,
+		    struct kobj *old)
+{
+	struct ks_ctl *k = ctl_data(ctl);
+
+	(void)from;
+	(void)old;
+	if (ev == INFORMER_DELETE)
+		remote_forget(k->remotes, obj->key);
+}
+
 void kustomization_watch_sources(struct ctl *ks)
 {
 	struct ctl *src = NULL;
+
+	ctl_watch(ks, ks, on_self);
 
 	while ((src = mgr_next_source(ctl_mgr(ks), src)))
 		ctl_watch(ks, src, on_source);

@@ -71,6 +71,7 @@ static bool arg_leader_election = true;
 static bool arg_watch_all_namespaces = true;
 static const char *arg_watch_label_selector = "";
 static bool arg_no_cross_namespace_refs;
+static bool arg_insecure_kubeconfig_tls;
 static const char *arg_default_service_account = "";
 static const char *arg_storage_path = "/data";
 static const char *arg_storage_addr = ":9090";
@@ -127,6 +128,7 @@ enum {
 	OPT_WATCH_SELECTOR,
 	OPT_NO_CROSS_NS,
 	OPT_DEFAULT_SA,
+	OPT_INSECURE_KUBECONFIG_TLS,
 	OPT_STORAGE_PATH,
 	OPT_STORAGE_ADDR,
 	OPT_STORAGE_ADV_ADDR,
@@ -159,6 +161,7 @@ static void usage(FILE *f)
 	      "  --watch-label-selector=SEL      only objects matching SEL\n"
 	      "  --no-cross-namespace-refs[=BOOL] refuse references to other namespaces\n"
 	      "  --default-service-account=NAME  impersonate this SA when none is set\n"
+	      "  --insecure-kubeconfig-tls[=BOOL] let spec.kubeConfig skip TLS verification\n"
 	      "  --storage-path=DIR              artifact storage (default /data)\n"
 	      "  --storage-addr=ADDR             artifact server (default :9090)\n"
 	      "  --storage-adv-addr=HOST:PORT    address advertised in artifact URLs\n"
@@ -207,6 +210,7 @@ static int parse_args(int argc, char **argv)
 		{ "watch-label-selector", required_argument, NULL, OPT_WATCH_SELECTOR },
 		{ "no-cross-namespace-refs", optional_argument, NULL, OPT_NO_CROSS_NS },
 		{ "default-service-account", required_argument, NULL, OPT_DEFAULT_SA },
+		{ "insecure-kubeconfig-tls", optional_argument, NULL, OPT_INSECURE_KUBECONFIG_TLS },
 		{ "storage-path", required_argument, NULL, OPT_STORAGE_PATH },
 		{ "storage-addr", required_argument, NULL, OPT_STORAGE_ADDR },
 		{ "storage-adv-addr", required_argument, NULL, OPT_STORAGE_ADV_ADDR },
@@ -277,6 +281,10 @@ static int parse_args(int argc, char **argv)
 			break;
 		case OPT_DEFAULT_SA:
 			arg_default_service_account = optarg;
+			break;
+		case OPT_INSECURE_KUBECONFIG_TLS:
+			if (parse_bool(opts[idx].name, optarg, &arg_insecure_kubeconfig_tls) < 0)
+				return -EINVAL;
 			break;
 		case OPT_STORAGE_PATH:
 			arg_storage_path = optarg;
@@ -723,6 +731,7 @@ static int setup_controllers(struct op_err *err)
 	kustomize.max_tree_bytes = arg_extracted_max_bytes;
 	kustomize.requeue_dependency_ms = (uint64_t)(arg_requeue_dependency_ns / NSEC_PER_MSEC);
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
+	kustomize.insecure_kubeconfig_tls = arg_insecure_kubeconfig_tls;
 	kustomize.default_sa = arg_default_service_account;
 	/* The source kinds first: the consumers below watch every one added. */
 	r = mgr_add(mgr, &gitrepository_desc, &gitrepo, &ctl);

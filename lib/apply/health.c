@@ -85,24 +85,34 @@ static const char *cond_msg(const cJSON *o, const char *type)
 	return m ? m : "";
 }
 
+/* kstatus's deploymentConditions, rule for rule and in its order. */
 static void deployment(const cJSON *o, struct health_result *r)
 {
 	long want = num(o, "spec", "replicas", 1), updated = num(o, "status", "updatedReplicas", 0);
 	long total = num(o, "status", "replicas", 0), avail = num(o, "status", "availableReplicas", 0);
 	long ready = num(o, "status", "readyReplicas", 0);
 	const cJSON *prog = cond(o, "Progressing");
+	/* Without a deadline the controller sets no Progressing: always progressing. */
+	bool progressing = num(o, "spec", "progressDeadlineSeconds", 2147483647) == 2147483647;
 
 	if (prog && str(prog, "reason", NULL) && streq(str(prog, "reason", NULL), "ProgressDeadlineExceeded"))
 		return set(r, HEALTH_FAILED, "Progress deadline exceeded");
-	if (updated < want)
+	if (prog && streq_ptr(str(prog, "status", NULL), "True") &&
+	    streq_ptr(str(prog, "reason", NULL), "NewReplicaSetAvailable"))
+		progressing = true;
+	if (want > total)
+		return set(r, HEALTH_IN_PROGRESS, "Replicas: %ld/%ld", total, want);
+	if (want > updated)
 		return set(r, HEALTH_IN_PROGRESS, "Updated: %ld/%ld", updated, want);
-	if (total > updated)
-		return set(r, HEALTH_IN_PROGRESS, "Pending termination: %ld", total - updated);
-	if (avail < want)
-		return set(r, HEALTH_IN_PROGRESS, "Available: %ld/%ld", avail, want);
-	if (ready < want)
+	if (total > want)
+		return set(r, HEALTH_IN_PROGRESS, "Pending termination: %ld", total - want);
+	if (updated > avail)
+		return set(r, HEALTH_IN_PROGRESS, "Available: %ld/%ld", avail, updated);
+	if (want > ready)
 		return set(r, HEALTH_IN_PROGRESS, "Ready: %ld/%ld", ready, want);
-	if (cond_is(o, "Available", "False"))
+	if (!progressing)
+		return set(r, HEALTH_IN_PROGRESS, "ReplicaSet not Available");
+	if (!cond_is(o, "Available", "True"))
 		return set(r, HEALTH_IN_PROGRESS, "Deployment not Available");
 	set(r, HEALTH_CURRENT, "Deployment is available. Replicas: %ld", total);
 }

@@ -146,9 +146,14 @@ static int load_pem(const cJSON *obj, const char *key, const char *dir, const ch
 					  cfgpath, datakey);
 		return 1;
 	}
+	if (file && *file && !dir)
+		return op_err_set(err, -EPERM,
+				  "kubeconfig '%s': field '%s' names a file, which is not read from this "
+				  "kubeconfig; use '%s' with the content",
+				  cfgpath, key, datakey);
 	if (file && *file) {
-		_cleanup_free_ char *path = file[0] == '/' || !dir ? xstrdup(file) :
-								     xasprintf("%s/%s", dir, file);
+		_cleanup_free_ char *path = file[0] == '/' ? xstrdup(file) :
+							     xasprintf("%s/%s", dir, file);
 		int r = read_file(path, 1u << 20, ret, NULL, err);
 
 		if (r < 0)
@@ -158,8 +163,13 @@ static int load_pem(const cJSON *obj, const char *key, const char *dir, const ch
 	return 0;
 }
 
+/*
+ * `path` names the kubeconfig in messages; `inline_only`: it came from
+ * elsewhere than a file (a Secret), so nothing in it may make us read a
+ * file or act as someone else (see kube_config_parse()).
+ */
 static int from_kubeconfig(const char *path, const char *text, size_t len, const char *context,
-			   struct kube_config **ret, struct op_err *err)
+			   bool inline_only, struct kube_config **ret, struct op_err *err)
 {
 	_cleanup_free_ char *dir = NULL;
 	const cJSON *ctx, *cluster, *user;
@@ -179,6 +189,10 @@ static int from_kubeconfig(const char *path, const char *text, size_t len, const
 	} else {
 		free(dir);
 		dir = xstrdup(".");
+	}
+	if (inline_only) {
+		free(dir);
+		dir = NULL; /* load_pem() refuses file fields */
 	}
 	ctxname = context ? context : get_str(root, "current-context");
 	if (!ctxname || !*ctxname) {
@@ -234,6 +248,16 @@ static int from_kubeconfig(const char *path, const char *text, size_t len, const
 			goto out;
 		if (get_str(user, "token"))
 			c->token = xstrdup(get_str(user, "token"));
+		if (inline_only && (get_str(user, "tokenFile") || get_str(user, "as") ||
+				    cJSON_GetObjectItemCaseSensitive(user, "as-groups"))) {
+			r = op_err_set(err, -EPERM,
+				       "kubeconfig '%s': user '%s' has '%s', which this kubeconfig may not use%s",
+				       path, uname, get_str(user, "tokenFile") ? "tokenFile" : "as",
+				       get_str(user, "tokenFile") ?
+					       ": use 'token' with the content" :
+					       ": impersonation comes from serviceAccountName");
+			goto out;
+		}
 		if (get_str(user, "tokenFile")) {
 			s = get_str(user, "tokenFile");
 			c->token_file = s[0] == '/' ? xstrdup(s) : xasprintf("%s/%s", dir, s);
@@ -323,7 +347,16 @@ int kube_config_load(const char *path, const char *context, struct kube_config *
 	r = read_file(path, KUBECONFIG_MAX, &text, &len, err);
 	if (r < 0)
 		return r;
-	r = from_kubeconfig(path, text, len, context, ret, err);
+	r = from_kubeconfig(path, text, len, context, false, ret, err);
 	explicit_bzero(text, len);
 	return r;
+}
+
+int kube_config_parse(const char *name, const char *text, size_t len, struct kube_config **ret,
+		      struct op_err *err)
+{
+	if (len > KUBECONFIG_MAX)
+		return op_err_set(err, -EFBIG, "kubeconfig '%s' is larger than %u bytes", name,
+				  KUBECONFIG_MAX);
+	return from_kubeconfig(name, text, len, NULL, true, ret, err);
 }

@@ -39,6 +39,20 @@ struct kube_config {
 int kube_config_load(const char *path, const char *context, struct kube_config **ret,
 		     struct op_err *reterr);
 
+/*
+ * A kubeconfig held in memory (a Secret's value), with its current
+ * context.  `name` names it in messages ("KubeConfig secret 'ns/n'").
+ * Such a kubeconfig comes from a user of the cluster, not from the
+ * machine, so it may not make us read a file (certificate-authority,
+ * client-certificate, client-key, tokenFile: their -data forms and
+ * `token` are the way) nor act as another user (`as`, `as-groups`):
+ * refused with -EPERM, naming the field.  Credential plugins are refused
+ * as for files.  `insecure` is returned as written; whether to honour it
+ * is the caller's choice.
+ */
+int kube_config_parse(const char *name, const char *text, size_t len, struct kube_config **ret,
+		      struct op_err *reterr);
+
 /* The in-cluster configuration; `root` is "" normally ("/" prefix for tests). */
 int kube_config_in_cluster(const char *root, struct kube_config **ret, struct op_err *reterr);
 

@@ -30,8 +30,25 @@ TEST(deployments)
 				      "\"Available\",\"status\":\"True\"}]}"),
 	      HEALTH_CURRENT, "available");
 	check(DEP("{\"replicas\":2}", "{\"observedGeneration\":2,\"replicas\":2,"
-				      "\"updatedReplicas\":2,\"availableReplicas\":2,\"readyReplicas\":2}"),
+				      "\"updatedReplicas\":2,\"availableReplicas\":2,\"readyReplicas\":2,"
+				      "\"conditions\":[{\"type\":\"Available\",\"status\":\"True\"}]}"),
 	      HEALTH_CURRENT, "Replicas: 2");
+	/* kstatus's order and its condition rules (deploymentConditions) */
+	check(DEP("{\"replicas\":2}", "{\"observedGeneration\":2,\"replicas\":2,"
+				      "\"updatedReplicas\":2,\"availableReplicas\":2,\"readyReplicas\":2}"),
+	      HEALTH_IN_PROGRESS, "Deployment not Available");
+	check(DEP("{\"replicas\":0,\"progressDeadlineSeconds\":600}", "{}"), HEALTH_IN_PROGRESS,
+	      "ReplicaSet not Available");
+	check(DEP("{\"replicas\":0,\"progressDeadlineSeconds\":600}",
+		  "{\"observedGeneration\":2,\"conditions\":[{\"type\":\"Available\",\"status\":"
+		  "\"True\"},{\"type\":\"Progressing\",\"status\":\"True\",\"reason\":"
+		  "\"NewReplicaSetAvailable\"}]}"),
+	      HEALTH_CURRENT, "Replicas: 0");
+	check(DEP("{\"replicas\":2}", "{\"observedGeneration\":2,\"replicas\":1}"),
+	      HEALTH_IN_PROGRESS, "Replicas: 1/2");
+	check(DEP("{\"replicas\":2}", "{\"observedGeneration\":2,\"replicas\":2,"
+				      "\"updatedReplicas\":2,\"availableReplicas\":2,\"readyReplicas\":1}"),
+	      HEALTH_IN_PROGRESS, "Ready: 1/2");
 	check(DEP("{\"replicas\":2}", "{\"observedGeneration\":1}"), HEALTH_IN_PROGRESS,
 	      "latest observed generation is 1");
 	check(DEP("{\"replicas\":2}", "{\"observedGeneration\":2,\"replicas\":2,\"updatedReplicas\":1}"),

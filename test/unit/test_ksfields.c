@@ -33,6 +33,8 @@ static const char *const consumed[] = {
 	"dependsOn[]/name", "dependsOn[]/namespace", "healthChecks", "healthChecks[]/apiVersion",
 	"healthChecks[]/kind", "healthChecks[]/name", "healthChecks[]/namespace",
 	"decryption", "decryption/provider", "decryption/secretRef", "decryption/secretRef/name",
+	"kubeConfig", "kubeConfig/secretRef", "kubeConfig/secretRef/name",
+	"kubeConfig/secretRef/key",
 };
 
 /* Refused: a spec that sets one (as given here) is Stalled with the field named. */
@@ -53,9 +55,8 @@ static const struct {
 	  "spec.decryption.serviceAccountName" },
 	{ "decryption/provider", "{\"decryption\":{\"provider\":\"vault\"}}",
 	  "spec.decryption.provider 'vault'" },
-	{ "kubeConfig", "{\"kubeConfig\":{\"secretRef\":{\"name\":\"kc\"}}}", "spec.kubeConfig" },
-	{ "kubeConfig", "{\"kubeConfig\":{\"configMapRef\":{\"name\":\"kc\"}}}",
-	  "spec.kubeConfig" },
+	{ "kubeConfig/configMapRef", "{\"kubeConfig\":{\"configMapRef\":{\"name\":\"kc\"}}}",
+	  "spec.kubeConfig.configMapRef" },
 };
 
 static bool listed(const char *path)
@@ -153,6 +154,7 @@ TEST(what_is_read_is_not_refused)
 		"{\"dependsOn\":[{\"name\":\"a\",\"readyExpr\":\"\"}],\"wait\":true}",
 		"{\"decryption\":{\"provider\":\"sops\",\"secretRef\":{\"name\":\"k\"}}}",
 		"{\"decryption\":{\"provider\":\"sops\",\"serviceAccountName\":\"\"}}",
+		"{\"kubeConfig\":{\"secretRef\":{\"name\":\"kc\",\"key\":\"value\"}}}",
 	};
 	char msg[600];
 
