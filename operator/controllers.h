@@ -133,8 +133,7 @@ struct ks_ctl {
 	bool no_cross_ns;               /* --no-cross-namespace-refs */
 	const char *default_sa;         /* --default-service-account */
 	bool strict_substitution;       /* Flux 2.9's StrictPostBuildSubstitutions */
-	bool insecure_kubeconfig_tls;   /* --insecure-kubeconfig-tls */
-	struct remotes *remotes;        /* spec.kubeConfig's clusters (remote.h); NULL at first */
+	struct remotes *remotes;        /* spec.kubeConfig's clusters (remote.h), shared */
 };
 extern const struct ctl_desc kustomization_desc;
 
@@ -166,6 +165,7 @@ struct hr_ctl {
 	uint64_t requeue_dependency_ms; /* --requeue-dependency */
 	bool no_cross_ns;               /* --no-cross-namespace-refs */
 	const char *default_sa;         /* --default-service-account */
+	struct remotes *remotes;        /* spec.kubeConfig's clusters (remote.h), shared */
 };
 extern const struct ctl_desc helmrelease_desc;
 

@@ -85,8 +85,12 @@
  * remediation: the action again after retryInterval).  install.skipCRDs is
  * accepted and, as in helm-controller v2, has no effect (crds rules).
  *
- * Refused when set: kubeConfig (a remote cluster), and
- * disableOpenAPIValidation (server-side apply refuses a field the schema
+ * spec.kubeConfig.secretRef: the release goes to a remote cluster (its
+ * objects, hooks, waits, drift, `lookup` and its release Secrets), the
+ * service account impersonated there, as helm-controller (remote.h).
+ *
+ * Refused when set: kubeConfig.configMapRef (a cloud provider's workload
+ * identity), and disableOpenAPIValidation (server-side apply refuses a field the schema
  * does not declare whatever the validation setting, so there is nothing
  * to turn off).
  */
@@ -109,6 +113,7 @@
 #include "hooks.h"
 #include "kustomize/kustomize.h"
 #include "postrender.h"
+#include "remote.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -142,6 +147,11 @@ struct hrjob {
 	struct rc *rc;
 	struct hr_ctl *h;
 	struct kube_client *client; /* maybe impersonated; a reference */
+	struct kube_mapper *mapper; /* the target cluster's kinds (borrowed) */
+	struct remote *remote;      /* spec.kubeConfig's cluster, or NULL; a reference */
+	struct kube_client *local;  /* with a remote: this cluster's applier client, or NULL */
+	void (*applier_next)(struct hrjob *j); /* applier()'s continuation */
+	const char *applier_reason;            /* its failure's reason */
 	/* spec */
 	char *release, *target_ns, *storage_ns;
 	int64_t interval_ns, timeout_ns;
@@ -250,6 +260,9 @@ static void job_release(void *job)
 
 	if (j->client)
 		kube_client_unref(j->client);
+	remote_unref(j->remote);
+	if (j->local)
+		kube_client_unref(j->local);
 	cJSON_Delete(j->uninstalling);
 	free(j->post_delete_err);
 	cJSON_Delete(j->tested);
@@ -629,6 +642,8 @@ static const struct field f_test[] = { F("enable"), F("timeout"), F("ignoreFailu
 				       FE("filters", f_test_filter), F(NULL) };
 static const struct field f_ignore_rule[] = { F("paths"), FS("target", f_selector), F(NULL) };
 static const struct field f_drift[] = { F("mode"), FE("ignore", f_ignore_rule), F(NULL) };
+static const struct field f_kc_secret[] = { F("name"), F("key"), F(NULL) };
+static const struct field f_kubeconfig[] = { FS("secretRef", f_kc_secret), F(NULL) };
 static const struct field f_spec[] = {
 	FS("chartRef", f_ref),
 	FE("postRenderers", f_post_renderer),
@@ -644,6 +659,7 @@ static const struct field f_spec[] = {
 	F("suspend"),
 	FE("dependsOn", f_dep),
 	F("serviceAccountName"),
+	FS("kubeConfig", f_kubeconfig),
 	F("maxHistory"),
 	FS("install", f_install),
 	FS("upgrade", f_upgrade),
@@ -1322,7 +1338,7 @@ static void run_hooks(struct hrjob *j, bool pre, void (*next)(struct hrjob *j))
 {
 	struct hooks_opts o = {
 		.c = j->client,
-		.m = j->h->mapper,
+		.m = j->mapper,
 		.rel = j->rel,
 		.event = hook_event(j, pre),
 		.ns = j->target_ns,
@@ -1391,7 +1407,7 @@ static void next_crd(struct hrjob *j)
 	int r;
 
 	if (!crd) {
-		if (wait_ready(j->client, j->h->mapper, j->crds, NULL, 60000, crds_established, j,
+		if (wait_ready(j->client, j->mapper, j->crds, NULL, 60000, crds_established, j,
 			       NULL) < 0)
 			action_failed(j, "cannot wait for the chart's CRDs");
 		return;
@@ -1730,7 +1746,7 @@ static void start_test(struct hrjob *j)
 {
 	struct hooks_opts o = {
 		.c = j->client,
-		.m = j->h->mapper,
+		.m = j->mapper,
 		.rel = j->rel,
 		.event = "test",
 		.ns = j->target_ns,
@@ -1888,7 +1904,7 @@ static void start_wait(struct hrjob *j)
 		drop_jobs(j->wait_set);
 	/* The wait holds no thread: the slot goes to the next release meanwhile. */
 	rc_park(j->rc);
-	r = wait_ready(j->client, j->h->mapper, j->wait_set, sel, ms(action_timeout(j)), waited, j,
+	r = wait_ready(j->client, j->mapper, j->wait_set, sel, ms(action_timeout(j)), waited, j,
 		       NULL);
 	free(sel);
 	if (r < 0) {
@@ -2071,7 +2087,7 @@ static void release_inventory(struct hrjob *j, const cJSON *rel, cJSON *inv)
 
 		if (!av || !kind || !name)
 			continue;
-		mp = mapper_lookup(j->h->mapper, av, kind);
+		mp = mapper_lookup(j->mapper, av, kind);
 		if (mp && !mp->namespaced)
 			ns = "";
 		else if (!ns || !*ns)
@@ -2124,7 +2140,7 @@ static void start_apply(struct hrjob *j)
 	j->t_action = uv_now(kube_client_loop(ctl_client(j->rc->ctl)));
 	cJSON_Delete(j->created);
 	j->created = NULL;
-	if (apply_set(j->client, j->h->mapper, j->objects, &o, applied, j, NULL) < 0)
+	if (apply_set(j->client, j->mapper, j->objects, &o, applied, j, NULL) < 0)
 		action_failed(j, "cannot start the apply");
 }
 
@@ -2216,7 +2232,7 @@ static void cleanup_on_fail(struct hrjob *j)
 	{
 		const char *av = strempty(yj_get_str(c, "/apiVersion")), *slash = strchr(av, '/');
 		const char *ns = yj_get_str(c, "/metadata/namespace");
-		const struct kube_mapping *mp = mapper_lookup(j->h->mapper, av,
+		const struct kube_mapping *mp = mapper_lookup(j->mapper, av,
 							      strempty(yj_get_str(c, "/kind")));
 		char *group = slash ? xstrndup(av, (size_t)(slash - av)) : xstrdup("");
 		char *id = apply_inventory_id(mp && !mp->namespaced ? "" : ns ? ns : j->target_ns,
@@ -2232,7 +2248,7 @@ static void cleanup_on_fail(struct hrjob *j)
 	}
 	o.prev_inventory = inv;
 	none = cJSON_CreateArray();
-	r = apply_set(j->client, j->h->mapper, none, &o, cleaned_up, j, NULL);
+	r = apply_set(j->client, j->mapper, none, &o, cleaned_up, j, NULL);
 	cJSON_Delete(none);
 	cJSON_Delete(inv);
 	if (r < 0)
@@ -2564,7 +2580,7 @@ static void drift_checked(struct apply_result *res, void *payload)
 		cJSON_Delete(patched);
 		cJSON_Delete(j->drifted);
 		j->drifted = all;
-		if (apply_set(j->client, j->h->mapper, j->drifted, &ao, drift_corrected, j, NULL) < 0)
+		if (apply_set(j->client, j->mapper, j->drifted, &ao, drift_corrected, j, NULL) < 0)
 			in_sync(j);
 	}
 }
@@ -2627,7 +2643,7 @@ static void start_drift(struct hrjob *j)
 	/* Namespaced objects without a namespace get the release's, for the names. */
 	cJSON_ArrayForEach(o, objs)
 	{
-		const struct kube_mapping *mp = mapper_lookup(j->h->mapper,
+		const struct kube_mapping *mp = mapper_lookup(j->mapper,
 							      strempty(yj_get_str(o, "/apiVersion")),
 							      strempty(yj_get_str(o, "/kind")));
 		cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
@@ -2637,7 +2653,7 @@ static void start_drift(struct hrjob *j)
 	}
 	cJSON_Delete(j->drift_objects);
 	j->drift_objects = objs;
-	if (apply_set(j->client, j->h->mapper, j->drift_objects, &ao, drift_checked, j, NULL) < 0)
+	if (apply_set(j->client, j->mapper, j->drift_objects, &ao, drift_checked, j, NULL) < 0)
 		in_sync(j);
 }
 
@@ -3110,7 +3126,7 @@ static void own_failed(struct hrjob *j, char *msg)
 
 static const char *object_ns(const struct hrjob *j, const cJSON *o)
 {
-	const struct kube_mapping *mp = mapper_lookup(j->h->mapper,
+	const struct kube_mapping *mp = mapper_lookup(j->mapper,
 						      strempty(yj_get_str(o, "/apiVersion")),
 						      strempty(yj_get_str(o, "/kind")));
 	const char *ns = yj_get_str(o, "/metadata/namespace");
@@ -3158,7 +3174,7 @@ static void own_next(struct hrjob *j)
 	while ((o = cJSON_GetArrayItem(j->objects, j->owni++))) {
 		const char *av = strempty(yj_get_str(o, "/apiVersion")), *slash = strchr(av, '/');
 		const char *kind = strempty(yj_get_str(o, "/kind")), *ns = object_ns(j, o);
-		const struct kube_mapping *mp = mapper_lookup(j->h->mapper, av, kind);
+		const struct kube_mapping *mp = mapper_lookup(j->mapper, av, kind);
 		struct kube_ref ref = { 0 };
 		char *group, *id;
 		bool had;
@@ -3382,7 +3398,7 @@ static void got_releases(int r, const cJSON *list, const struct op_err *err, voi
 		j->secrets = cJSON_CreateArray();
 	j->force = handle_request(j->rc, "reconcile.fluxcd.io/forceAt", "/lastHandledForceAt");
 	if (!j->lookup)
-		j->lookup = lookup_new(kube_client_loop(j->client), j->client, j->h->mapper);
+		j->lookup = lookup_new(kube_client_loop(j->client), j->client, j->mapper);
 	if (rc_work(j->rc, work, work_done) < 0)
 		fail(j, "ArtifactFailed", "cannot queue the chart work", false, 0);
 }
@@ -3402,6 +3418,7 @@ static void list_releases(struct hrjob *j)
 /* ---- values ---- */
 
 static void next_values(struct hrjob *j);
+static const char *applier_sa(const struct hrjob *j);
 
 /* A valuesFrom entry's targetPath: set as Helm's --set parser (quoted: --set-string). */
 static int set_target(struct hrjob *j, const char *path, const char *val, size_t n,
@@ -3508,7 +3525,17 @@ static void next_values(struct hrjob *j)
 			return;
 		}
 		kr.resource = streq(kind, "Secret") ? "secrets" : "configmaps";
-		if (kube_get(j->client, &kr, NULL, got_values, j) < 0)
+		/*
+		 * In this cluster, as helm-controller reads them even when releasing
+		 * elsewhere (spec.kubeConfig); as the applier, since the chart gives
+		 * the operator itself no right to read ConfigMaps.
+		 */
+		if (j->remote && !j->local &&
+		    ctl_applier_client(j->rc->ctl, j->rc->obj->ns, applier_sa(j), &j->local) < 0) {
+			fail(j, "InitFailed", "cannot impersonate the service account", false, 0);
+			return;
+		}
+		if (kube_get(j->remote ? j->local : j->client, &kr, NULL, got_values, j) < 0)
 			fail(j, "InitFailed", "cannot read spec.valuesFrom", false, 0);
 		return;
 	}
@@ -3902,14 +3929,59 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	return 0;
 }
 
-/* j->client: the operator's client, or one impersonating the service account. */
-static int applier_client(struct hrjob *j)
+/* spec.serviceAccountName, else --default-service-account, else NULL. */
+static const char *applier_sa(const struct hrjob *j)
 {
 	const char *sa = kobj_str(j->rc->obj, "spec", "serviceAccountName", NULL);
 
-	if (!sa || !*sa)
-		sa = j->h->default_sa;
-	return ctl_applier_client(j->rc->ctl, j->rc->obj->ns, sa, &j->client);
+	return sa && *sa ? sa : j->h->default_sa;
+}
+
+static void got_remote(int r, struct remote *remote, const char *msg, void *payload)
+{
+	struct hrjob *j = payload;
+	const char *sa = applier_sa(j);
+	char *user;
+
+	if (r < 0) {
+		fail(j, j->applier_reason, msg, false, 0);
+		return;
+	}
+	j->remote = remote;
+	j->mapper = remote ? remote_mapper(remote) : j->h->mapper;
+	if (!remote) {
+		r = ctl_applier_client(j->rc->ctl, j->rc->obj->ns, sa, &j->client);
+	} else if (sa && *sa) {
+		user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
+		r = kube_client_impersonate(remote_client(remote), user, &j->client);
+		free(user);
+	} else {
+		j->client = kube_client_ref(remote_client(remote));
+	}
+	if (r < 0) {
+		fail(j, j->applier_reason, "cannot impersonate the service account", false, 0);
+		return;
+	}
+	j->applier_next(j);
+}
+
+/*
+ * j->client and j->mapper: this cluster's, or spec.kubeConfig's remote
+ * one (remote.h), as the service account (spec, else the default) when
+ * there is one; then next(j), or the failure with `reason`.
+ */
+static void applier(struct hrjob *j, void (*next)(struct hrjob *j), const char *reason)
+{
+	j->applier_next = next;
+	j->applier_reason = reason;
+	remote_for(j->h->remotes, ctl_client(j->rc->ctl), j->rc->obj, got_remote, j);
+}
+
+static void reconcile_applier_ready(struct hrjob *j)
+{
+	if (check_dependencies(j) < 0)
+		return;
+	get_source(j);
 }
 
 static void reconcile(struct rc *rc)
@@ -3927,13 +3999,7 @@ static void reconcile(struct rc *rc)
 		fail(j, r == -ENOTSUP ? "UnsupportedField" : "InvalidSpec", msg, true, 0);
 		return;
 	}
-	if (applier_client(j) < 0) {
-		fail(j, "InitFailed", "cannot impersonate the service account", false, 0);
-		return;
-	}
-	if (check_dependencies(j) < 0)
-		return;
-	get_source(j);
+	applier(j, reconcile_applier_ready, "InitFailed");
 }
 
 /* ---- deletion: uninstall ---- */
@@ -3995,7 +4061,7 @@ static void delete_hooks(struct hrjob *j, const char *event, hooks_cb next)
 {
 	struct hooks_opts o = {
 		.c = j->client,
-		.m = j->h->mapper,
+		.m = j->mapper,
 		.rel = j->uninstalling,
 		.event = event,
 		.ns = strempty(yj_get_str(j->uninstalling, "/namespace")),
@@ -4089,7 +4155,7 @@ static void fin_pruned(struct apply_result *res, void *payload)
 		return;
 	}
 	if (j->wait_uninstall && cJSON_GetArraySize(res->pruned_refs) > 0 &&
-	    wait_terminated(j->client, j->h->mapper, res->pruned_refs, ms(j->uninstall_timeout_ns),
+	    wait_terminated(j->client, j->mapper, res->pruned_refs, ms(j->uninstall_timeout_ns),
 			    fin_terminated, j, NULL) == 0)
 		return;
 	delete_hooks(j, "post-delete", post_delete_done);
@@ -4120,7 +4186,7 @@ static void pre_delete_done(int r, const char *msg, void *payload)
 		return;
 	}
 	none = cJSON_CreateArray();
-	if (apply_set(j->client, j->h->mapper, none, &o, fin_pruned, j, NULL) < 0)
+	if (apply_set(j->client, j->mapper, none, &o, fin_pruned, j, NULL) < 0)
 		fail(j, "UninstallFailed", "Helm uninstall failed: cannot start", false, 0);
 	cJSON_Delete(none);
 }
@@ -4271,12 +4337,8 @@ static void finalize(struct rc *rc)
 		fail(j, "UninstallFailed", msg, false, 0);
 		return;
 	}
-	if (applier_client(j) < 0) {
-		fail(j, "UninstallFailed", "cannot impersonate the service account", false, 0);
-		return;
-	}
 	j->uninstalled = fin_done;
-	uninstall(j);
+	applier(j, uninstall, "UninstallFailed");
 }
 
 /* A chart source's artifact revision changed: requeue the HelmReleases using it. */
@@ -4305,9 +4367,23 @@ static void on_source(struct ctl *ctl, struct ctl *from, enum informer_event ev,
 	}
 }
 
+/* A HelmRelease gone: its remote cluster's client with it. */
+static void on_self(struct ctl *ctl, struct ctl *from, enum informer_event ev, struct kobj *obj,
+		    struct kobj *old)
+{
+	struct hr_ctl *h = ctl_data(ctl);
+
+	(void)from;
+	(void)old;
+	if (ev == INFORMER_DELETE)
+		remote_forget_obj(h->remotes, obj);
+}
+
 void helmrelease_watch_sources(struct ctl *hr)
 {
 	struct ctl *src = NULL;
+
+	ctl_watch(hr, hr, on_self);
 
 	while ((src = mgr_next_source(ctl_mgr(hr), src)))
 		ctl_watch(hr, src, on_source);

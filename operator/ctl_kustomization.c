@@ -76,6 +76,7 @@ struct ksjob {
 	struct kube_client *client; /* maybe impersonated; a reference */
 	struct kube_mapper *mapper; /* the target cluster's kinds (borrowed) */
 	struct remote *remote;      /* spec.kubeConfig's cluster, or NULL; a reference */
+	struct kube_client *local;  /* with a remote: this cluster's applier client, or NULL */
 	void (*applier_next)(struct ksjob *j); /* applier()'s continuation */
 	void (*applier_failed)(struct ksjob *j, const char *msg);
 	/* inputs */
@@ -116,6 +117,8 @@ static void job_release(void *job)
 	if (j->client)
 		kube_client_unref(j->client);
 	remote_unref(j->remote);
+	if (j->local)
+		kube_client_unref(j->local);
 	free(j->artifact);
 	free(j->digest);
 	free(j->origin);
@@ -490,8 +493,6 @@ void ks_ctl_release(struct ks_ctl *k)
 {
 	trees_free(k->trees);
 	k->trees = NULL;
-	remotes_free(k->remotes);
-	k->remotes = NULL;
 }
 
 /*
@@ -750,6 +751,23 @@ static void got_var_source(int r, const cJSON *obj, const struct op_err *err, vo
 	next_var_source(j);
 }
 
+static const char *applier_sa(const struct ksjob *j);
+
+/*
+ * Where postBuild.substituteFrom is read: this cluster, as Flux reads it
+ * even when applying elsewhere (spec.kubeConfig), and as the applier (the
+ * chart gives the operator itself no right to read ConfigMaps).
+ */
+static struct kube_client *local_client(struct ksjob *j)
+{
+	if (!j->remote)
+		return j->client;
+	if (!j->local &&
+	    ctl_applier_client(j->rc->ctl, j->rc->obj->ns, applier_sa(j), &j->local) < 0)
+		return NULL;
+	return j->local;
+}
+
 static void next_var_source(struct ksjob *j)
 {
 	const cJSON *ref = cJSON_GetArrayItem(j->subst_from, j->subst_i);
@@ -760,8 +778,9 @@ static void next_var_source(struct ksjob *j)
 		struct kube_ref kr = { .version = "v1", .ns = j->rc->obj->ns, .name = name };
 
 		kr.resource = kind && streq(kind, "Secret") ? "secrets" : "configmaps";
-		/* as Flux: the controller's own client, in this cluster (not the applier's) */
-		if (!name || kube_get(ctl_client(j->rc->ctl), &kr, NULL, got_var_source, j) < 0)
+		struct kube_client *c = local_client(j);
+
+		if (!name || !c || kube_get(c, &kr, NULL, got_var_source, j) < 0)
 			fail(j, "BuildFailed", "invalid postBuild.substituteFrom entry", true, 0);
 		return;
 	}
@@ -908,90 +927,32 @@ static void applier_client(struct ksjob *j, struct kube_client *base)
 	j->applier_next(j);
 }
 
-/*
- * spec.kubeConfig.secretRef, as Flux reads it: the Secret in the
- * Kustomization's namespace, its `key`, else `value`, else `value.yaml`;
- * the errors in Flux's words.
- */
-static void got_kubeconfig(int r, const cJSON *secret, const struct op_err *err, void *payload)
+static void got_remote(int r, struct remote *remote, const char *msg, void *payload)
 {
 	struct ksjob *j = payload;
-	const cJSON *o = j->rc->obj->json;
-	const char *name = yj_get_str(o, "/spec/kubeConfig/secretRef/name");
-	const char *key = yj_get_str(o, "/spec/kubeConfig/secretRef/key");
-	const cJSON *data = yj_get(secret, "/data");
-	const char *b64 = NULL;
-	struct op_err perr = OP_ERR_INIT;
-	char *text = NULL, *what, *msg;
-	size_t len = 0;
 
 	if (r < 0) {
-		msg = xasprintf("unable to read KubeConfig secret '%s/%s' error: %s",
-				j->rc->obj->ns, name,
-				err && err->msg[0] ? err->msg : op_strerror(r));
 		j->applier_failed(j, msg);
-		free(msg);
 		return;
 	}
-	if (key && *key) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, key);
-
-		b64 = cJSON_IsString(v) ? v->valuestring : NULL;
-	} else {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "value");
-
-		if (!cJSON_IsString(v))
-			v = cJSON_GetObjectItemCaseSensitive(data, "value.yaml");
-		b64 = cJSON_IsString(v) ? v->valuestring : NULL;
-	}
-	if (!b64 || b64_decode(b64, &text, &len) < 0) {
-		msg = xasprintf("KubeConfig secret '%s/%s' does not contain a '%s' key with a "
-				"kubeconfig",
-				j->rc->obj->ns, name, key && *key ? key : "value");
-		j->applier_failed(j, msg);
-		free(msg);
-		return;
-	}
-	what = xasprintf("%s/%s", j->rc->obj->ns, name);
-	if (!j->k->remotes)
-		j->k->remotes = remotes_new(kube_client_loop(ctl_client(j->rc->ctl)),
-					    j->k->insecure_kubeconfig_tls);
-	r = remote_get(j->k->remotes, j->rc->key, what, text, len, &j->remote, &perr);
-	explicit_bzero(text, len);
-	free(text);
-	free(what);
-	if (r < 0) {
-		j->applier_failed(j, perr.msg);
-		return;
-	}
-	j->mapper = remote_mapper(j->remote);
-	applier_client(j, remote_client(j->remote));
+	j->remote = remote;
+	j->mapper = remote ? remote_mapper(remote) : j->k->mapper;
+	applier_client(j, remote ? remote_client(remote) : ctl_client(j->rc->ctl));
 }
 
 /*
  * The client and mapper the Kustomization applies, prunes and checks
  * health with: this cluster's, as its service account (spec, else the
- * default) when it has one; with spec.kubeConfig the remote cluster's,
- * the service account impersonated there, as Flux.  Then next(j), or
- * failed(j, msg).
+ * default) when it has one; with spec.kubeConfig the remote cluster's
+ * (remote.h), the service account impersonated there, as Flux.  Then
+ * next(j), or failed(j, msg).
  */
 static void applier(struct ksjob *j, void (*next)(struct ksjob *j),
 		    void (*failed)(struct ksjob *j, const char *msg))
 {
-	const char *name = yj_get_str(j->rc->obj->json, "/spec/kubeConfig/secretRef/name");
-	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = j->rc->obj->ns,
-				.name = name };
-
 	j->applier_next = next;
 	j->applier_failed = failed;
-	j->mapper = j->k->mapper;
-	if (!name) {
-		remote_forget(j->k->remotes, j->rc->key);
-		applier_client(j, ctl_client(j->rc->ctl));
-		return;
-	}
-	if (kube_get(ctl_client(j->rc->ctl), &ref, NULL, got_kubeconfig, j) < 0)
-		got_kubeconfig(-EIO, NULL, NULL, j);
+	remote_for(j->k->remotes, ctl_client(j->rc->ctl), j->rc->obj, got_remote, j);
 }
 
 static void reconcile(struct rc *rc)
@@ -1313,7 +1274,7 @@ static void on_self(struct ctl *ctl, struct ctl *from, enum informer_event ev, s
 	(void)from;
 	(void)old;
 	if (ev == INFORMER_DELETE)
-		remote_forget(k->remotes, obj->key);
+		remote_forget_obj(k->remotes, obj);
 }
 
 void kustomization_watch_sources(struct ctl *ks)

@@ -51,6 +51,7 @@
 #include "kube/config.h"
 #include "kube/lease.h"
 #include "kube/mapper.h"
+#include "remote.h"
 #include "manager.h"
 #include "notify.h"
 #include "storage.h"
@@ -111,6 +112,7 @@ static struct fc_ctl fluxconfig;
 static struct ext_ctl extension;
 static struct ctl *ctl_kustomizations;
 static struct kube_mapper *mapper;
+static struct remotes *remotes; /* spec.kubeConfig's clusters, every kind's */
 static char *extract_root;
 static uv_signal_t sig_term, sig_int;
 static uv_timer_t probe_timer, cancel_timer;
@@ -469,6 +471,8 @@ static void mgr_closed(void *payload)
 	mgr = NULL;
 	ks_ctl_release(&kustomize);
 	helmrepo_ctl_release(&helmrepo);
+	remotes_free(remotes);
+	remotes = NULL;
 	uv_close((uv_handle_t *)&cancel_timer, NULL);
 	if (abandoning)
 		return; /* abandoned() ends the process */
@@ -731,7 +735,8 @@ static int setup_controllers(struct op_err *err)
 	kustomize.max_tree_bytes = arg_extracted_max_bytes;
 	kustomize.requeue_dependency_ms = (uint64_t)(arg_requeue_dependency_ns / NSEC_PER_MSEC);
 	kustomize.no_cross_ns = arg_no_cross_namespace_refs;
-	kustomize.insecure_kubeconfig_tls = arg_insecure_kubeconfig_tls;
+	remotes = remotes_new(loop, arg_insecure_kubeconfig_tls);
+	kustomize.remotes = remotes;
 	kustomize.default_sa = arg_default_service_account;
 	/* The source kinds first: the consumers below watch every one added. */
 	r = mgr_add(mgr, &gitrepository_desc, &gitrepo, &ctl);
@@ -765,6 +770,7 @@ static int setup_controllers(struct op_err *err)
 	helmrel.storage = storage;
 	helmrel.tmp_root = gitrepo.tmp_root;
 	helmrel.mapper = mapper;
+	helmrel.remotes = remotes;
 	helmrel.requeue_dependency_ms = kustomize.requeue_dependency_ms;
 	helmrel.no_cross_ns = arg_no_cross_namespace_refs;
 	helmrel.default_sa = arg_default_service_account;

@@ -4,10 +4,13 @@
  */
 #include <string.h>
 
+#include "base/b64.h"
+
 #include "base/alloc.h"
 #include "base/hmap.h"
 #include "base/str.h"
 #include "kube/config.h"
+#include "kube/kobj.h"
 #include "remote.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -120,4 +123,98 @@ int remote_get(struct remotes *rs, const char *key, const char *name, const char
 	hmap_put(&rs->map, r->key, r);
 	*ret = remote_ref(r);
 	return 0;
+}
+
+static char *obj_key(const struct kobj *obj)
+{
+	const char *kind = yj_get_str(obj->json, "/kind");
+
+	return xasprintf("%s/%s", kind ? kind : "", obj->key);
+}
+
+void remote_forget_obj(struct remotes *rs, const struct kobj *obj)
+{
+	char *key;
+
+	if (!rs)
+		return;
+	key = obj_key(obj);
+	remote_forget(rs, key);
+	free(key);
+}
+
+struct remote_req {
+	struct remotes *rs;
+	char *key, *ns, *name, *skey; /* the object's map key; the Secret and its key */
+	remote_cb cb;
+	void *payload;
+};
+
+static void got_secret(int r, const cJSON *secret, const struct op_err *err, void *payload)
+{
+	struct remote_req *q = payload;
+	const cJSON *data = yj_get(secret, "/data"), *v;
+	struct op_err perr = OP_ERR_INIT;
+	struct remote *rem = NULL;
+	char *text = NULL, *what = NULL, *msg = NULL;
+	size_t len = 0;
+
+	if (r < 0) {
+		msg = xasprintf("unable to read KubeConfig secret '%s/%s' error: %s", q->ns, q->name,
+				err && err->msg[0] ? err->msg : op_strerror(r));
+		goto out;
+	}
+	if (q->skey) {
+		v = cJSON_GetObjectItemCaseSensitive(data, q->skey);
+	} else {
+		v = cJSON_GetObjectItemCaseSensitive(data, "value");
+		if (!cJSON_IsString(v))
+			v = cJSON_GetObjectItemCaseSensitive(data, "value.yaml");
+	}
+	if (!cJSON_IsString(v) || b64_decode(v->valuestring, &text, &len) < 0) {
+		r = -ENOENT;
+		msg = xasprintf("KubeConfig secret '%s/%s' does not contain a '%s' key with a "
+				"kubeconfig", q->ns, q->name, q->skey ? q->skey : "value");
+		goto out;
+	}
+	what = xasprintf("%s/%s", q->ns, q->name);
+	r = remote_get(q->rs, q->key, what, text, len, &rem, &perr);
+	explicit_bzero(text, len);
+	if (r < 0)
+		msg = xstrdup(perr.msg);
+out:
+	q->cb(r < 0 ? r : 0, rem, msg, q->payload);
+	free(msg);
+	free(what);
+	free(text);
+	free(q->key);
+	free(q->ns);
+	free(q->name);
+	free(q->skey);
+	free(q);
+}
+
+void remote_for(struct remotes *rs, struct kube_client *c, const struct kobj *obj, remote_cb cb,
+		void *payload)
+{
+	const char *name = yj_get_str(obj->json, "/spec/kubeConfig/secretRef/name");
+	const char *skey = yj_get_str(obj->json, "/spec/kubeConfig/secretRef/key");
+	struct kube_ref ref = { .version = "v1", .resource = "secrets", .ns = obj->ns, .name = name };
+	struct remote_req *q;
+
+	if (!name || !*name) {
+		remote_forget_obj(rs, obj);
+		cb(0, NULL, NULL, payload);
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->rs = rs;
+	q->key = obj_key(obj);
+	q->ns = xstrdup(obj->ns);
+	q->name = xstrdup(name);
+	q->skey = skey && *skey ? xstrdup(skey) : NULL;
+	q->cb = cb;
+	q->payload = payload;
+	if (kube_get(c, &ref, NULL, got_secret, q) < 0)
+		got_secret(-EIO, NULL, NULL, q);
 }

@@ -21,6 +21,7 @@
 
 #include "base/err.h"
 #include "kube/client.h"
+#include "kube/kobj.h"
 #include "kube/mapper.h"
 
 struct remote;
@@ -39,6 +40,24 @@ void remotes_free(struct remotes *rs);
  */
 int remote_get(struct remotes *rs, const char *key, const char *name, const char *text,
 	       size_t len, struct remote **ret, struct op_err *err);
+
+/*
+ * The remote cluster `obj` (a Kustomization or HelmRelease) applies to,
+ * from its spec.kubeConfig.secretRef as Flux reads it: the Secret in the
+ * object's namespace, read with `c` (the controller's own client), its
+ * `key`, else `value`, else `value.yaml`.  Kept in `rs` under
+ * "<kind>/<ns>/<name>".  cb(0, remote, NULL) with a new reference;
+ * cb(0, NULL, NULL) when the spec names no kubeconfig (a remote kept for
+ * the object is forgotten); cb(-errno, NULL, msg) with Flux's message
+ * when the Secret or its key is missing, else what is wrong with the
+ * kubeconfig.  `cb` may run before remote_for() returns.
+ */
+typedef void (*remote_cb)(int r, struct remote *remote, const char *msg, void *payload);
+void remote_for(struct remotes *rs, struct kube_client *c, const struct kobj *obj, remote_cb cb,
+		void *payload);
+
+/* Forget the remote kept for `obj` (it is gone). */
+void remote_forget_obj(struct remotes *rs, const struct kobj *obj);
 
 /* Forget the remote kept for `key` (its object is gone). */
 void remote_forget(struct remotes *rs, const char *key);

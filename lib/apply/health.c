@@ -117,26 +117,38 @@ static void deployment(const cJSON *o, struct health_result *r)
 	set(r, HEALTH_CURRENT, "Deployment is available. Replicas: %ld", total);
 }
 
+/* kstatus's stsConditions, rule for rule and in its order. */
 static void statefulset(const cJSON *o, struct health_result *r)
 {
 	long want = num(o, "spec", "replicas", 1), ready = num(o, "status", "readyReplicas", 0);
 	long current = num(o, "status", "currentReplicas", 0), total = num(o, "status", "replicas", 0);
-	const char *strategy = str(get(o, "spec", "updateStrategy"), "type", NULL);
+	long updated = num(o, "status", "updatedReplicas", 0);
+	const cJSON *us = get(o, "spec", "updateStrategy");
+	long partition = num(us, "rollingUpdate", "partition", -1);
+	const char *strategy = str(us, "type", NULL);
 	const char *cur = str(o, "status", "currentRevision"), *upd = str(o, "status", "updateRevision");
 
 	if (strategy && streq(strategy, "OnDelete"))
-		return set(r, HEALTH_CURRENT, "StatefulSet is using the OnDelete strategy");
-	if (total < want)
+		return set(r, HEALTH_CURRENT, "StatefulSet is using the ondelete update strategy");
+	if (want > total)
 		return set(r, HEALTH_IN_PROGRESS, "Replicas: %ld/%ld", total, want);
-	if (ready < want)
+	if (want > ready)
 		return set(r, HEALTH_IN_PROGRESS, "Ready: %ld/%ld", ready, want);
-	if (want > 0 && current < want && !(cur && upd && streq(cur, upd)))
-		return set(r, HEALTH_IN_PROGRESS, "Updated: %ld/%ld", current, want);
-	if (cur && upd && !streq(cur, upd))
-		return set(r, HEALTH_IN_PROGRESS, "Waiting for updated revision %s", upd);
+	if (total > want)
+		return set(r, HEALTH_IN_PROGRESS, "Pending termination: %ld", total - want);
+	if (partition != -1) {
+		if (updated < want - partition)
+			return set(r, HEALTH_IN_PROGRESS, "updated: %ld/%ld", updated, want - partition);
+		return set(r, HEALTH_CURRENT, "Partition rollout complete. updated: %ld", updated);
+	}
+	if (want > current)
+		return set(r, HEALTH_IN_PROGRESS, "current: %ld/%ld", current, want);
+	if (!streq(cur ? cur : "", upd ? upd : ""))
+		return set(r, HEALTH_IN_PROGRESS, "Waiting for updated revision to match current");
 	set(r, HEALTH_CURRENT, "All replicas scheduled as expected. Replicas: %ld", total);
 }
 
+/* kstatus's daemonsetConditions: its generation fields must be set. */
 static void daemonset(const cJSON *o, struct health_result *r)
 {
 	long desired = num(o, "status", "desiredNumberScheduled", -1);
@@ -144,6 +156,10 @@ static void daemonset(const cJSON *o, struct health_result *r)
 	long updated = num(o, "status", "updatedNumberScheduled", 0);
 	long avail = num(o, "status", "numberAvailable", 0), ready = num(o, "status", "numberReady", 0);
 
+	if (!cJSON_IsNumber(get(o, "metadata", "generation")))
+		return set(r, HEALTH_IN_PROGRESS, "DaemonSet metadata.generation not found");
+	if (!cJSON_IsNumber(get(o, "status", "observedGeneration")))
+		return set(r, HEALTH_IN_PROGRESS, "DaemonSet status.observedGeneration not found");
 	if (desired < 0)
 		return set(r, HEALTH_IN_PROGRESS, "Missing .status.desiredNumberScheduled");
 	if (scheduled < desired)

@@ -12,6 +12,9 @@
 # value.yaml), with Flux's messages when it or its key is missing, and a
 # kubeconfig that would read our files (tokenFile) is refused by name;
 # kubeConfig.configMapRef (cloud identity) is Stalled UnsupportedField.
+# A HelmRelease with the same kubeConfig installs into the remote: its
+# objects and its release Secrets are there (the real helm lists it with
+# the remote's kubeconfig), and deleting it uninstalls it there.
 set -u
 
 NAME=kubeconfig
@@ -19,7 +22,8 @@ NAME=kubeconfig
 . "$(dirname "$0")/lib/operator.bash"
 
 check "CRDs installed" crd_install source.toolkit.fluxcd.io_gitrepositories.yaml \
-	kustomize.toolkit.fluxcd.io_kustomizations.yaml
+	kustomize.toolkit.fluxcd.io_kustomizations.yaml helm.toolkit.fluxcd.io_helmreleases.yaml \
+	source.toolkit.fluxcd.io_ocirepositories.yaml source.toolkit.fluxcd.io_helmcharts.yaml
 k create namespace "$NS" >/dev/null
 RD=$W/remote
 trap 'bash "$repo/test/cluster/remote.sh" stop "$RD" >/dev/null 2>&1; e2e_cleanup' EXIT
@@ -64,7 +68,7 @@ cat >"$W/src/remote/app.yaml" <<'EOF'
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: app, namespace: rapp}
-data: {v: "1"}
+data: {v: "v${V}"}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -85,11 +89,13 @@ bash "$repo/test/cluster/mkrepo.sh" "$REPO" "$W/src" main >/dev/null
 check "operator starts" start_operator
 gitrepo src "$GIT_HTTP_URL/$REPO.git" "ref: {branch: main}" >/dev/null
 k create secret generic -n "$NS" remote-kc --from-file=value="$REMOTE_KUBECONFIG" >/dev/null
+k create configmap -n "$NS" vars --from-literal=V=1 >/dev/null
 kustomization remote src ./remote "prune: true" "wait: true" "timeout: 10s" \
-	"kubeConfig: {secretRef: {name: remote-kc}}" >/dev/null
+	"kubeConfig: {secretRef: {name: remote-kc}}" \
+	"postBuild: {substituteFrom: [{kind: ConfigMap, name: vars}]}" >/dev/null
 
-check "applied to the remote cluster: the ConfigMap and the Deployment" poll 60 bash -c \
-	"[ \"\$(r get configmap -n rapp app -o jsonpath='{.data.v}')\" = 1 ] && r get deployment -n rapp web >/dev/null"
+check "applied to the remote cluster (substituteFrom read here): the ConfigMap and the Deployment" poll 60 bash -c \
+	"[ \"\$(r get configmap -n rapp app -o jsonpath='{.data.v}')\" = v1 ] && r get deployment -n rapp web >/dev/null"
 check "... and not to this one" bash -c "! k get namespace rapp >/dev/null 2>&1"
 check "the health check waits on the remote Deployment: HealthCheckFailed naming it" poll 60 bash -c \
 	"[ \"\$(cond kustomization remote Ready reason)\" = HealthCheckFailed ] && cond kustomization remote Ready message | grep -q 'Deployment/rapp/web'"
@@ -141,6 +147,43 @@ check "kubeConfig.configMapRef: Stalled UnsupportedField, naming it" poll 60 bas
 	"[ \"\$(cond kustomization cmref Stalled reason)\" = UnsupportedField ] && cond kustomization cmref Ready message | grep -q 'spec.kubeConfig.configMapRef'"
 check "no Secret value in the conditions or Events" bash -c \
 	"! { k get kustomizations -n $NS -o yaml; k get events -n $NS -o yaml; } | grep -qF \"$REMOTE_ADMIN_TOKEN\""
+
+# ------------------------------------------------------------ a HelmRelease
+[ -x "$HELM" ] || bash "$repo/test/cluster/build.sh" oracles >&2
+mkdir -p "$W/pkg"
+check "hrapp packaged and pushed with helm" bash -c \
+	"'$HELM' package -d '$W/pkg' '$repo/test/data/helm/hrapp/chart' >/dev/null && '$HELM' push '$W/pkg/hrapp-0.1.0.tgz' 'oci://$REGISTRY_HOST/$NS' --plain-http"
+k apply -f - >/dev/null <<EOF
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: OCIRepository
+metadata: {name: chart, namespace: $NS}
+spec:
+  interval: 10m
+  url: oci://$REGISTRY_HOST/$NS/hrapp
+  ref: {tag: 0.1.0}
+  layerSelector: {mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip, operation: copy}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: web, namespace: $NS}
+spec:
+  interval: 10m
+  timeout: 60s
+  chartRef: {kind: OCIRepository, name: chart}
+  targetNamespace: rapp
+  storageNamespace: rapp
+  install: {disableWait: true}
+  kubeConfig: {secretRef: {name: remote-kc}}
+EOF
+check "a HelmRelease installs into the remote (Ready InstallSucceeded)" poll 90 bash -c \
+	"[ \"\$(cond helmrelease web Ready reason)\" = InstallSucceeded ]"
+check "... its release record is the remote's, and the real helm lists it there" bash -c \
+	"r get secret -n rapp sh.helm.release.v1.rapp-web.v1 >/dev/null && '$HELM' --kubeconfig '$REMOTE_KUBECONFIG' list -n rapp -o json | python3 -c 'import json,sys; r=json.load(sys.stdin); assert [(x[\"name\"],x[\"status\"],x[\"chart\"][:12]) for x in r]==[(\"rapp-web\",\"deployed\",\"hrapp-0.1.0+\")], r'"
+check "... its objects are in the remote, nothing here" bash -c \
+	"r get configmap -n rapp rapp-web-config >/dev/null && r get deployment -n rapp rapp-web >/dev/null && ! k get namespace rapp >/dev/null 2>&1 && ! k get secrets -A -l owner=helm,name=rapp-web -o name | grep -q ."
+k delete helmrelease -n "$NS" web --timeout=60s >/dev/null
+check "deleting the HelmRelease uninstalls it from the remote" bash -c \
+	"! r get secret -n rapp sh.helm.release.v1.rapp-web.v1 >/dev/null 2>&1 && ! r get configmap -n rapp rapp-web-config >/dev/null 2>&1"
 
 # ------------------------------------------------------------ deletion prunes the remote
 k delete kustomization -n "$NS" remote tenant --timeout=60s >/dev/null

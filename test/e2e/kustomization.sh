@@ -247,13 +247,13 @@ check "a dependsOn cycle: Stalled=True, the cycle named" poll 30 cycle
 # ------------------------------------------------------------ refused fields
 # A field cflux does not implement is never ignored: Stalled=True naming it
 # (the list of every refused field is test/unit/test_ksfields.c).
-kustomization remote src ./ok "kubeConfig: {secretRef: {name: other-cluster}}" >/dev/null
+kustomization remote src ./ok "kubeConfig: {configMapRef: {name: cloud-identity}}" >/dev/null
 refused() {
 	[ "$(cond kustomization remote Stalled status)" = True ] &&
 		[ "$(cond kustomization remote Ready reason)" = UnsupportedField ] &&
-		cond kustomization remote Stalled message | tee /dev/stderr | grep -q "spec.kubeConfig"
+		cond kustomization remote Stalled message | tee /dev/stderr | grep -q "spec.kubeConfig.configMapRef"
 }
-check "spec.kubeConfig: Stalled=True UnsupportedField naming it" poll 30 refused
+check "spec.kubeConfig.configMapRef: Stalled=True UnsupportedField naming it" poll 30 refused
 
 # ------------------------------------------------------------ kustomize
 # The overlay with Flux's spec fields on top; the oracle is the real

@@ -72,8 +72,22 @@ TEST(workloads)
 	      "\"status\":{\"replicas\":2,\"readyReplicas\":2,\"currentReplicas\":2,"
 	      "\"currentRevision\":\"a\",\"updateRevision\":\"a\"}}",
 	      HEALTH_CURRENT, NULL);
-	check("{\"apiVersion\":\"apps/v1\",\"kind\":\"DaemonSet\",\"status\":{"
-	      "\"desiredNumberScheduled\":3,\"currentNumberScheduled\":3,"
+	check("{\"apiVersion\":\"apps/v1\",\"kind\":\"DaemonSet\",\"metadata\":{\"generation\":1},"
+	      "\"status\":{\"desiredNumberScheduled\":3}}",
+	      HEALTH_IN_PROGRESS, "DaemonSet status.observedGeneration not found");
+	check("{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\",\"spec\":{\"replicas\":2,"
+	      "\"updateStrategy\":{\"rollingUpdate\":{\"partition\":1}}},\"status\":{\"replicas\":2,"
+	      "\"readyReplicas\":2,\"updatedReplicas\":0}}",
+	      HEALTH_IN_PROGRESS, "updated: 0/1");
+	check("{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\",\"spec\":{\"replicas\":1},"
+	      "\"status\":{\"replicas\":2,\"readyReplicas\":2}}",
+	      HEALTH_IN_PROGRESS, "Pending termination: 1");
+	check("{\"apiVersion\":\"apps/v1\",\"kind\":\"StatefulSet\",\"spec\":{\"replicas\":1},"
+	      "\"status\":{\"replicas\":1,\"readyReplicas\":1,\"currentReplicas\":1,"
+	      "\"currentRevision\":\"a\",\"updateRevision\":\"b\"}}",
+	      HEALTH_IN_PROGRESS, "Waiting for updated revision to match current");
+	check("{\"apiVersion\":\"apps/v1\",\"kind\":\"DaemonSet\",\"metadata\":{\"generation\":1},"
+	      "\"status\":{\"observedGeneration\":1,\"desiredNumberScheduled\":3,\"currentNumberScheduled\":3,"
 	      "\"updatedNumberScheduled\":3,\"numberAvailable\":2,\"numberReady\":3}}",
 	      HEALTH_IN_PROGRESS, "Available: 2/3");
 	check("{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"spec\":{\"replicas\":1},"

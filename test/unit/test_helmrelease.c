@@ -84,8 +84,9 @@ TEST(unsupported_fields_are_named)
 			"\"strategy\":{\"name\":\"RetryOnFailure\",\"retryInterval\":\"1m\"}}}", path));
 	ASSERT(refused("{\"install\":{\"disableOpenAPIValidation\":true}}", path));
 	ASSERT_STREQ(path, "spec.install.disableOpenAPIValidation");
-	ASSERT(refused("{\"kubeConfig\":{\"secretRef\":{\"name\":\"k\"}}}", path));
-	ASSERT_STREQ(path, "spec.kubeConfig");
+	ASSERT(!refused("{\"kubeConfig\":{\"secretRef\":{\"name\":\"k\",\"key\":\"v\"}}}", path));
+	ASSERT(refused("{\"kubeConfig\":{\"configMapRef\":{\"name\":\"k\"}}}", path));
+	ASSERT_STREQ(path, "spec.kubeConfig.configMapRef");
 	ASSERT(refused("{\"driftDetection\":{\"ignore\":[{\"paths\":[\"/a\"],\"extra\":1}]}}",
 		       path));
 	ASSERT_STREQ(path, "spec.driftDetection.ignore.extra");
