@@ -213,6 +213,7 @@ static const char *const hr_consumed[] = {
 	"chart/spec/verify/secretRef", "chart/spec/verify/secretRef/name", "chartRef", "chartRef/apiVersion",
 	"chartRef/kind", "chartRef/name", "chartRef/namespace", "interval", "timeout",
 	"suspend", "releaseName", "targetNamespace", "storageNamespace", "serviceAccountName",
+	"kubeConfig", "kubeConfig/secretRef", "kubeConfig/secretRef/name", "kubeConfig/secretRef/key",
 	"maxHistory", "dependsOn", "dependsOn[]/name", "dependsOn[]/namespace", "install",
 	"install/timeout", "install/remediation", "install/remediation/retries",
 	"install/remediation/remediateLastFailure",
