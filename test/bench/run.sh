@@ -289,7 +289,7 @@ proc_stats() { # PID -> "peakMiB cpuSeconds"
 	local hwm ticks
 	hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0)
 	ticks=$(awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0)
-	awk -v h="$hwm" -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.1f", h / 1024, t / hz }'
+	awk -v h="$hwm" -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f %.2f", h / 1024, t / hz }'
 }
 
 AUDIT_START=0
@@ -481,6 +481,18 @@ done
 	done
 	[ -n "$cf" ] && [ -n "$fx" ] && awk -v a="$cf" -v b="$fx" 'BEGIN { if (b > 0) printf "cflux/flux time: %.2f\n", a / b }'
 	[ -n "$cf" ] && [ -n "$fl" ] && awk -v a="$cf" -v b="$fl" 'BEGIN { if (b > 0) printf "cflux/floor time: %.2f\n", a / b }'
+	# Per application, over the whole run (the first apply and the commit
+	# changing all N): the controllers' CPU and the apiserver requests.
+	for r in "${RESULTS[@]}"; do
+		IFS='|' read -r name _ _ _ stats reqs _ <<<"$r"
+		[ "$name" = floor ] && continue
+		awk -v n="$N" -v name="$name" -v stats="$stats" -v reqs="$reqs" 'BEGIN {
+			cpu = 0; k = split(stats, s, " ")
+			for (i = 1; i <= k; i++) { split(s[i], a, "/"); sub(/s$/, "", a[2]); cpu += a[2] }
+			q = 0; k = split(reqs, s, " ")
+			for (i = 1; i <= k; i++) if (s[i] ~ "^" (name == "cflux" ? "cflux" : "(source|kustomize|helm)-controller") "=") { split(s[i], a, "="); q += a[2] }
+			printf "%s per application: %.4f CPU seconds, %.1f apiserver requests\n", name, cpu / n, q / n }'
+	done
 	echo
 	echo "Every run's 4N objects were verified present at the end."
 } | tee "$OUT/report.md"

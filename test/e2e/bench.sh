@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench.sh: the `make bench` harness on a tiny N, so it cannot rot (TAP).
 # The floor and cflux runs at N=5 with one shared source, then cflux at
-# N=3 with a repository and GitRepository per application, then floor and
+# N=3 with a repository and GitRepository per application (after the
+# request and CPU guard at N=20), then floor and
 # cflux at N=3 with HelmReleases (BENCH_KIND=helm), on the control plane
 # that is up; the real figures come from `make bench` (N=100,
 # BENCH_N=1000), not from here.
@@ -17,6 +18,21 @@ t "the report has a floor row and a cflux row with times" \
 	'grep -Eq "^\| floor \| [0-9.]+s" build/bench/report.md && grep -Eq "^\| cflux \| [0-9.]+s \| [0-9.]+s \| [0-9.]+s" build/bench/report.md'
 t "the cflux row has the operator's peak RSS and CPU" 'grep -Eq "cflux-operator=[0-9]+MiB/[0-9.]+s" build/bench/report.md'
 t "every run's objects were verified" 'grep -q "verified present" build/bench/report.md'
+
+# The regression guard (issue #24): at N=20 with one shared source, the
+# whole run (apply, then a commit changing all) may cost each application
+# at most 45 apiserver requests (34 measured when written) and 0.05 s of
+# the operator's CPU (0.015 s measured).  Time is not asserted.
+out=$(BENCH_N=20 BENCH_RUNS=cflux BENCH_CLUSTER=reuse bash test/bench/run.sh 2>&1)
+rc=$?
+per=$(sed -n 's/^cflux per application: \([0-9.]*\) CPU seconds, \([0-9.]*\) apiserver requests$/\1 \2/p' build/bench/report.md)
+out="$out
+per application: ${per:-none}"
+t "at N=20 the report gives CPU and requests per application" '[ $rc = 0 ] && [ -n "$per" ]'
+t "... at most 45 apiserver requests per application" \
+	'awk -v r="${per#* }" "BEGIN { exit !(r > 0 && r <= 45) }"'
+t "... at most 0.05 CPU seconds per application" \
+	'awk -v c="${per% *}" "BEGIN { exit !(c > 0 && c <= 0.05) }"'
 
 out=$(BENCH_N=3 BENCH_RUNS=cflux BENCH_SOURCES=per-app BENCH_CLUSTER=reuse bash test/bench/run.sh 2>&1)
 rc=$?
