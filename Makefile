@@ -109,7 +109,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz fuzz-long lint clean help bench-kube bench parity bench-kustomize bench-git \
+.PHONY: all build test unit deps fuzz fuzz-long lint clean help bench-kube bench soak parity bench-kustomize bench-git \
 	bench-helm bench-oci demo image tmpl-random test-bucket-large
 .DEFAULT_GOAL := all
 
@@ -198,6 +198,15 @@ demo: $(BIN)/cflux-operator testbin
 BENCH_N ?= 100
 bench: $(BIN)/cflux-operator $(BUILD)/test/benchfloor testbin
 	$(Q)BENCH_N=$(BENCH_N) BUILD=$(BUILD) BIN=$(BIN) bash test/bench/run.sh
+
+# A campaign, not a test: an hour at N=500 with one change of all N a
+# minute; RSS and fds must stay flat, no reconcile may fail
+# (test/bench/run.sh's soak(); SOAK_N, SOAK_MINUTES; report build/bench/soak.md).
+SOAK_N ?= 500
+SOAK_MINUTES ?= 60
+soak: $(BIN)/cflux-operator $(BUILD)/test/benchfloor testbin
+	$(Q)BENCH_N=$(SOAK_N) BENCH_RUNS=cflux BENCH_SOAK_MINUTES=$(SOAK_MINUTES) BUILD=$(BUILD) BIN=$(BIN) \
+		bash test/bench/run.sh
 
 # Figures, not tests: our kustomize next to the real one on a 1000-resource
 # overlay (test/bench/kustomize.sh; BENCH_KZ_N, BENCH_KZ_RUNS).

@@ -428,6 +428,7 @@ run_controllers() { # NAME: flux or cflux
 	fi
 	wait_all "$ns" "$t0" || true
 	local again=$T_ALL
+	[ -n "${BENCH_SOAK_MINUTES:-}" ] && soak "$ns" "$pids"
 	stats=""
 	for p in $pids; do
 		stats="$stats ${p%%:*}=$(proc_stats "${p#*:}" | awk '{ print $1 "MiB/" $2 "s" }')"
@@ -437,6 +438,57 @@ run_controllers() { # NAME: flux or cflux
 	wait 2>/dev/null || true
 	cluster_down
 }
+
+# ------------------------------------------------------------ the soak
+# soak NS PIDS (BENCH_SOAK_MINUTES, `make soak`): the steady state users
+# live in, one change of all N every minute for that long.  Each
+# controller's RSS (and its anonymous part) and open fds are sampled
+# every 10 s, each round's time to all Ready at the new revision noted,
+# and the reconciles that failed counted from the log; test/bench/soak.py
+# judges them (flat within 10% after a warm-up of a fifth of the run)
+# into $OUT/soak.md.
+soak() {
+	local ns=$1 pids=$2 end v=2 t0 next p pid rss anon fds log
+	end=$(($(date +%s) + BENCH_SOAK_MINUTES * 60))
+	log=$OUT/${pids%%:*}.log
+	printf 'elapsed\tprocess\trss_kib\tanon_kib\tfds\n' >"$OUT/soak-samples.tsv"
+	printf 'round\tready_s\n' >"$OUT/soak-rounds.tsv"
+	local start
+	start=$(date +%s)
+	while [ "$(date +%s)" -lt "$end" ]; do
+		v=$((v + 1))
+		next=$(($(date +%s) + 60))
+		t0=$(now)
+		if [ "$KIND" = helm ]; then
+			helmreleases "$ns" "v$v" | k apply -f - >/dev/null
+		else
+			gen_repo "v$v"
+			k annotate gitrepository -n "$ns" --all --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
+		fi
+		if wait_all "$ns" "$t0"; then
+			printf '%s\t%s\n' "$v" "$T_ALL" >>"$OUT/soak-rounds.tsv"
+		else
+			printf '%s\ttimeout\n' "$v" >>"$OUT/soak-rounds.tsv"
+		fi
+		while [ "$(date +%s)" -lt "$next" ] && [ "$(date +%s)" -lt "$end" ]; do
+			for p in $pids; do
+				pid=${p#*:}
+				rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+				anon=$(awk '/^RssAnon/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+				fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+				printf '%s\t%s\t%s\t%s\t%s\n' "$(($(date +%s) - start))" "${p%%:*}" "$rss" \
+					"$anon" "$fds" >>"$OUT/soak-samples.tsv"
+			done
+			sleep 10
+		done
+	done
+	local failed
+	failed=$(grep -c '"Reconciliation failed"\|"Release failed"' "$log" 2>/dev/null || true)
+	python3 test/bench/soak.py "$OUT" "$N" "$BENCH_SOAK_MINUTES" "$KIND" "${failed:-0}" \
+		>"$OUT/soak.md" || SOAK_FAILED=1
+	cat "$OUT/soak.md" >&2
+}
+SOAK_FAILED=0
 
 # A failed run (set -e) must not leave its controllers behind.
 cleanup() {
@@ -496,3 +548,4 @@ done
 	echo
 	echo "Every run's 4N objects were verified present at the end."
 } | tee "$OUT/report.md"
+[ "$SOAK_FAILED" = 0 ]

@@ -48,4 +48,11 @@ t "its report says so and has floor and cflux rows with times" \
 	'grep -q "N=3 HelmReleases of one chart" build/bench/report.md && grep -Eq "^\| floor \| [0-9.]+s" build/bench/report.md && grep -Eq "^\| cflux \| [0-9.]+s \| [0-9.]+s \| [0-9.]+s" build/bench/report.md'
 t "each release was installed, then upgraded" \
 	'[ "$(grep -c "Release deployed" build/bench/cflux-operator.log)" -ge 6 ]'
+# `make soak` on a tiny scale, so it cannot rot: one minute at N=5.
+out=$(BENCH_N=5 BENCH_RUNS=cflux BENCH_CLUSTER=reuse BENCH_SOAK_MINUTES=1 bash test/bench/run.sh 2>&1)
+rc=$?
+t "the soak runs a minute at N=5 and passes its own verdict" \
+	'[ $rc = 0 ] && grep -qx "Verdict: PASS" build/bench/soak.md'
+t "... with RSS and fds sampled and a round all Ready" \
+	'grep -Eq "^\| cflux-operator \| [1-9][0-9]* \|" build/bench/soak.md && grep -Eq "^Rounds: [1-9][0-9]*, all Ready in" build/bench/soak.md'
 echo "1..$n"
