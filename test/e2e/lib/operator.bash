@@ -484,7 +484,9 @@ art_curl() {
 		ip=$(k get svc -n "$OP_NS" cflux-operator -o jsonpath='{.spec.clusterIP}')
 		url=${url/cflux-operator.$OP_NS.svc.cluster.local./$ip}
 	fi
-	curl -fsS -o "$1" "$url"
+	# Until the Service's endpoints reach kube-proxy it rejects the
+	# connection at once (seen under load in a CI run): try again for 20 s.
+	curl -fsS --retry 20 --retry-delay 1 --retry-connrefused -o "$1" "$url"
 }
 
 # cli_same DESC ARGS...: bin/cflux and the flux CLI ($FLUX_CLI) print the
