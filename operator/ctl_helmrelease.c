@@ -3940,8 +3940,6 @@ static const char *applier_sa(const struct hrjob *j)
 static void got_remote(int r, struct remote *remote, const char *msg, void *payload)
 {
 	struct hrjob *j = payload;
-	const char *sa = applier_sa(j);
-	char *user;
 
 	if (r < 0) {
 		fail(j, j->applier_reason, msg, false, 0);
@@ -3949,16 +3947,8 @@ static void got_remote(int r, struct remote *remote, const char *msg, void *payl
 	}
 	j->remote = remote;
 	j->mapper = remote ? remote_mapper(remote) : j->h->mapper;
-	if (!remote) {
-		r = ctl_applier_client(j->rc->ctl, j->rc->obj->ns, sa, &j->client);
-	} else if (sa && *sa) {
-		user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
-		r = kube_client_impersonate(remote_client(remote), user, &j->client);
-		free(user);
-	} else {
-		j->client = kube_client_ref(remote_client(remote));
-	}
-	if (r < 0) {
+	if (applier_client_on(remote ? remote_client(remote) : ctl_client(j->rc->ctl),
+			      j->rc->obj->ns, applier_sa(j), &j->client) < 0) {
 		fail(j, j->applier_reason, "cannot impersonate the service account", false, 0);
 		return;
 	}

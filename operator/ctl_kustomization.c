@@ -908,19 +908,7 @@ static void applier_failed(struct ksjob *j, const char *msg);
 
 static void applier_client(struct ksjob *j, struct kube_client *base)
 {
-	const char *sa = applier_sa(j);
-	char *user;
-	int r;
-
-	if (!sa) {
-		j->client = kube_client_ref(base);
-		j->applier_next(j);
-		return;
-	}
-	user = xasprintf("system:serviceaccount:%s:%s", j->rc->obj->ns, sa);
-	r = kube_client_impersonate(base, user, &j->client);
-	free(user);
-	if (r < 0) {
+	if (applier_client_on(base, j->rc->obj->ns, applier_sa(j), &j->client) < 0) {
 		j->applier_failed(j, "cannot impersonate the service account");
 		return;
 	}

@@ -651,20 +651,26 @@ int ctl_check_dependencies(struct ctl *ctl, const struct kobj *obj, char *msg, s
 	return 0;
 }
 
-int ctl_applier_client(const struct ctl *ctl, const char *ns, const char *sa,
-		       struct kube_client **ret)
+int applier_client_on(struct kube_client *base, const char *ns, const char *sa,
+		      struct kube_client **ret)
 {
 	char *user;
 	int r;
 
 	if (!sa || !*sa) {
-		*ret = kube_client_ref(ctl_client(ctl));
+		*ret = kube_client_ref(base);
 		return 0;
 	}
 	user = xasprintf("system:serviceaccount:%s:%s", ns, sa);
-	r = kube_client_impersonate(ctl_client(ctl), user, ret);
+	r = kube_client_impersonate(base, user, ret);
 	free(user);
 	return r;
+}
+
+int ctl_applier_client(const struct ctl *ctl, const char *ns, const char *sa,
+		       struct kube_client **ret)
+{
+	return applier_client_on(ctl_client(ctl), ns, sa, ret);
 }
 
 struct informer *ctl_informer(const struct ctl *ctl)

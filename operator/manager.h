@@ -182,6 +182,10 @@ struct informer *ctl_informer(const struct ctl *ctl);
 int ctl_applier_client(const struct ctl *ctl, const char *ns, const char *sa,
 		       struct kube_client **ret);
 
+/* The same over another cluster's client `base` (a remote one, remote.h). */
+int applier_client_on(struct kube_client *base, const char *ns, const char *sa,
+		      struct kube_client **ret);
+
 /*
  * spec.dependsOn as Flux's kustomize- and helm-controller check it: each
  * dependency (an object of this controller's kind, in its cache) Ready
