@@ -51,16 +51,13 @@ static const char *const supported_fields[] = {
 	"patchesJson6902", "patches", "images", "imageTags", "replicas", "sortOptions",
 	"resources", "components", "bases", "configMapGenerator", "secretGenerator",
 	"generatorOptions", "buildMetadata", "replacements", "crds", "vars", "configurations",
+	"openapi",
 	"generators", "transformers", "validators", "helmGlobals", "helmCharts",
 };
 
-/*
- * Refused by name: the deprecated helmChartInflationGenerator (helmCharts
- * replaced it); a custom OpenAPI schema for strategic merge is not read.
- */
+/* Refused by name: the deprecated helmChartInflationGenerator (helmCharts replaced it). */
 static const char *const unsupported_fields[] = {
 	"helmChartInflationGenerator",
-	"openapi",
 };
 
 /*
@@ -690,12 +687,10 @@ static int target_load(struct kz_ctx *ctx, const struct kz_target *parent, const
 	normalize_keys(kt->k);
 	cJSON_ArrayForEach(e, kt->k) {
 		if (in(e->string, unsupported_fields, ARRAY_SIZE(unsupported_fields)))
-			return op_err_set(err, -ENOTSUP, "%s: field '%s': %s are not supported yet",
-					  kt->kfile, e->string,
-					  streq(e->string, "openapi")
-						  ? "custom OpenAPI schemas"
-						  : "the deprecated helmChartInflationGenerator "
-						    "(write helmCharts)");
+			return op_err_set(err, -ENOTSUP,
+					  "%s: field '%s': the deprecated helmChartInflationGenerator "
+					  "(write helmCharts) is not supported",
+					  kt->kfile, e->string);
 		if (!in(e->string, supported_fields, ARRAY_SIZE(supported_fields)))
 			return op_err_set(err, -EINVAL,
 					  "invalid kustomization '%s': unknown field '%s'", kt->kfile,
@@ -797,6 +792,7 @@ int kz__parse_resources(const char *data, size_t len, const char *origin, struct
 }
 
 static int accumulate(struct kz_target *kt, struct kz_acc *acc, struct op_err *err);
+static int schema_choose(struct kz_target *kt, struct op_err *err);
 
 void kz__acc_release(struct kz_acc *a)
 {
@@ -878,6 +874,9 @@ static int build_dir(struct kz_target *kt, const char *rel, bool component, stru
 			       kt->kfile, d);
 		goto out;
 	}
+	r = schema_choose(&sub, err);
+	if (r < 0)
+		goto out;
 	if (component) {
 		/* a component works on what its parent has accumulated */
 		r = accumulate(&sub, acc, err);
@@ -967,6 +966,71 @@ static int read_doc(struct kz_target *kt, const char *rel, const char *field, cJ
 		st.docs[0] = NULL;
 	}
 	yj_stream_release(&st);
+	return 0;
+}
+
+/*
+ * The `openapi` field, as kustomize's openapi.SetSchema takes it: the top
+ * kustomization's choice stands, else the first base (in the order bases
+ * are read) that makes one; the schema then serves every strategic merge
+ * that follows.  `path` names a custom schema (JSON or YAML swagger),
+ * `version` a builtin one: only kustomize's default, v1.21.2, is built in,
+ * and choosing it is choosing the builtin merge.
+ */
+static int schema_choose(struct kz_target *kt, struct op_err *err)
+{
+	const cJSON *oa = yj_get(kt->k, "/openapi"), *e;
+	struct kz_schema *sch = &kt->ctx->schema;
+	const char *path = NULL, *version = NULL;
+	cJSON *doc = NULL;
+	int r;
+
+	if (!oa || cJSON_IsNull(oa))
+		return 0;
+	if (!cJSON_IsObject(oa))
+		return op_err_set(err, -EINVAL, "%s: openapi: must be a map of strings", kt->kfile);
+	cJSON_ArrayForEach(e, oa) {
+		if (!cJSON_IsString(e))
+			return op_err_set(err, -EINVAL, "%s: openapi: '%s' must be a string",
+					  kt->kfile, e->string);
+		if (streq(e->string, "path"))
+			path = e->valuestring;
+		else if (streq(e->string, "version"))
+			version = e->valuestring;
+	}
+	if (path) {
+		const cJSON *defs;
+
+		r = read_doc(kt, path, "openapi", &doc, err);
+		if (r < 0)
+			return r;
+		defs = cJSON_GetObjectItemCaseSensitive(doc, "definitions");
+		if (!cJSON_IsObject(doc) || (defs && !cJSON_IsObject(defs) && !cJSON_IsNull(defs))) {
+			cJSON_Delete(doc);
+			return op_err_set(err, -EINVAL,
+					  "%s: openapi: invalid schema file '%s': not an OpenAPI "
+					  "document with a map of definitions",
+					  kt->kfile, path);
+		}
+	}
+	if (sch->set && kt->parent) {
+		cJSON_Delete(doc);
+		return 0;
+	}
+	if (doc && version) {
+		cJSON_Delete(doc);
+		return op_err_set(err, -EINVAL,
+				  "%s: builtin version and custom schema provided, cannot use both",
+				  kt->kfile);
+	}
+	if (!doc && (!version || !*version))
+		return 0;
+	if (!doc && !streq(version, "v1.21.2"))
+		return op_err_set(err, -EINVAL, "%s: the specified OpenAPI version is not built in",
+				  kt->kfile);
+	cJSON_Delete(sch->doc);
+	sch->doc = doc;
+	sch->set = true;
 	return 0;
 }
 
@@ -1317,7 +1381,8 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 	const struct kz_opts *o = opts ? opts : &dflt;
 	struct kz_ctx ctx = { .root = root, .lim = o->lim, .load_anywhere = o->load_anywhere,
 			      .whole_fs = o->whole_fs, .overlay = o->overlay,
-			      .helm = o->helm, .helm_payload = o->helm_payload };
+			      .helm = o->helm, .helm_payload = o->helm_payload,
+			      .schema = { .builtins = o->openapi_builtins } };
 	struct kz_target kt = { 0 };
 	struct kz_acc acc = { 0 };
 	struct kz_resmap *m = &acc.m;
@@ -1354,6 +1419,8 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 		return r;
 	}
 	r = target_load(&ctx, NULL, d, &kt, reterr);
+	if (r == 0)
+		r = schema_choose(&kt, reterr);
 	if (r < 0)
 		goto out;
 	/* A Component built on its own is built as a kustomization. */
@@ -1405,6 +1472,7 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 out:
 	kz__acc_release(&acc);
 	target_release(&kt);
+	cJSON_Delete(ctx.schema.doc);
 	free(ctx.cwd);
 	return r;
 }

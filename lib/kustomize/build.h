@@ -20,6 +20,7 @@ struct kz_ctx {
 	const cJSON *overlay;  /* fields merged into the top kustomization */
 	kz_helm_fn helm;       /* renders helmCharts, or NULL */
 	void *helm_payload;
+	struct kz_schema schema; /* the `openapi` field's choice for the build */
 };
 
 /*

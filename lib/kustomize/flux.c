@@ -359,6 +359,7 @@ static int build_kustomize(struct walk *w, const char *rel)
 	o.fifo = true; /* Flux's krusty options ask for no order: kustomize's legacy sort is off */
 	o.overlay = overlay;
 	o.origin_annotation = KZ_ANN_PATH;
+	o.openapi_builtins = true; /* fluxcd/pkg/kustomize preloads the builtin schema */
 	r = kz_build_opts(w->root, rel[0] ? rel : ".", &o, &list, w->err);
 	cJSON_Delete(overlay);
 	if (r < 0)

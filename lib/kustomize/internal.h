@@ -206,7 +206,6 @@ int kz__field_get(const cJSON *obj, const char *path, bool slice_index, const cJ
 		  struct op_err *err);
 
 /* ---- patches (patch.c) ---- */
-/* Strategic merge `patch` into *target (kinds' merge keys, $patch directives). */
 /*
  * Fields as Go's JSON decoder matches them, without regard to case: the
  * field `name` of map m, and the first field of m not in names[n].
@@ -214,7 +213,26 @@ int kz__field_get(const cJSON *obj, const char *path, bool slice_index, const cJ
 const cJSON *kz__field_ci(const cJSON *m, const char *name);
 const cJSON *kz__unknown_ci(const cJSON *m, const char *const *names, size_t n);
 
-int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err);
+/*
+ * The OpenAPI schema strategic merge follows (kustomize's `openapi` field).
+ * Without a custom one, the kinds Kubernetes serves merge by the builtin
+ * table of merge keys and every other kind plainly (lists replaced).  A
+ * custom schema (swagger: `definitions` indexed by
+ * x-kubernetes-group-version-kind) drives the merge of the kinds it
+ * defines: a list merges by key only where its schema says
+ * x-kubernetes-patch-strategy: merge.  `builtins` keeps the builtin table
+ * for the other kinds, and for a $ref the custom schema does not define
+ * (Flux preloads the builtin schema; `kustomize build` replaces it).
+ */
+struct kz_schema {
+	cJSON *doc; /* the custom schema, or NULL */
+	bool set;   /* a kustomization chose one: later bases' choices are ignored */
+	bool builtins;
+};
+
+/* Strategic merge `patch` into *target (merge keys, $patch directives). */
+int kz__smp(cJSON **target, const cJSON *patch, const struct kz_schema *schema,
+	    struct op_err *err);
 
 /*
  * Kubernetes label selector syntax ("a=b,c!=d,e in (f,g),!h") over the

@@ -18,13 +18,14 @@
  * hash suffix), generatorOptions, name references to renamed objects,
  * patches (strategic merge and JSON 6902, inline or from a file, with
  * target selectors), patchesStrategicMerge, patchesJson6902, replacements
- * (inline or from files), sortOptions, crds (OpenAPI definitions read and
- * checked; one that declares merge keys or object references is refused,
- * since we would merge its resources differently), vars, configurations,
+ * (inline or from files), sortOptions, crds (the field specs their
+ * OpenAPI definitions declare: annotations, label selectors, identities
+ * and object references), vars, configurations,
  * builtin generators/transformers/validators, and helmCharts through a
  * renderer the caller passes (kz_opts.helm; without one they are refused
- * as kustomize refuses them without --enable-helm).  Anything else
- * (openapi, exec and container plugins, the deprecated
+ * as kustomize refuses them without --enable-helm), and `openapi` (a
+ * custom schema for strategic merge, or the builtin version).  Anything
+ * else (exec and container plugins, the deprecated
  * helmChartInflationGenerator) fails the build with a message naming the
  * field, rather than being silently ignored.
  *
@@ -154,6 +155,12 @@ struct kz_opts {
 	 */
 	kz_helm_fn helm;
 	void *helm_payload;
+	/*
+	 * `openapi_builtins`: a custom `openapi` schema adds to the builtin
+	 * merge keys, as Flux's builder preloads kustomize's builtin schema;
+	 * false: it replaces them, as `kustomize build` does.
+	 */
+	bool openapi_builtins;
 };
 
 #define KZ_OPTS_INIT { .lim = KZ_LIMITS_DEFAULT }

@@ -3,12 +3,14 @@
  * strategic merge itself.
  *
  * DESIGN
- * Strategic merge without OpenAPI: kustomize merges built-in kinds with
- * the patch strategies and merge keys of the Kubernetes API, and custom
- * resources as plain JSON merge.  We carry the handful of merge keys that
- * matter in manifests (containers by name, ports by containerPort or
- * port, env by name, volumes by name, volumeMounts by mountPath, ...) in
- * a table by field name, used for the API groups Kubernetes serves itself.
+ * Strategic merge without kustomize's builtin OpenAPI document: kustomize
+ * merges built-in kinds with the patch strategies and merge keys of the
+ * Kubernetes API, and custom resources as plain JSON merge.  We carry the
+ * handful of merge keys that matter in manifests (containers by name,
+ * ports by containerPort or port, env by name, volumes by name,
+ * volumeMounts by mountPath, ...) in a table by field name, used for the
+ * API groups Kubernetes serves itself.  A custom schema (the `openapi`
+ * field, struct kz_schema) is walked as kyaml walks it, node by node.
  * Directives: `$patch: delete` (drop the object, a map, or a list element
  * chosen by merge key), `$patch: replace` (take the patch's map or list
  * as is), a null value deletes a field.
@@ -106,19 +108,116 @@ static cJSON *strip(const cJSON *p)
 }
 
 struct smp {
-	bool builtin;
+	const struct kz_schema *schema;
 	struct op_err *err;
 };
 
-static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *field);
+/*
+ * How one node merges: by `sch`, its schema in the custom one; else by
+ * the builtin table (`table`); else plainly (lists are replaced).
+ */
+struct node {
+	const cJSON *sch;
+	bool table;
+};
 
-static bool key_eq(const cJSON *a, const cJSON *b, const char *key)
+/* `sch` with its $ref chain followed in the custom definitions. */
+static const cJSON *deref(const struct smp *s, const cJSON *sch, bool *missing)
 {
-	const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, key);
-	const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, key);
+	const cJSON *defs = cJSON_GetObjectItemCaseSensitive(s->schema->doc, "definitions");
 
-	if (!x || !y)
-		return false;
+	for (unsigned i = 0; sch && i < 64; i++) {
+		const cJSON *ref = cJSON_GetObjectItemCaseSensitive(sch, "$ref");
+
+		if (!ref)
+			return sch;
+		sch = NULL;
+		if (cJSON_IsString(ref) && strncmp(ref->valuestring, "#/definitions/", 14) == 0)
+			sch = cJSON_GetObjectItemCaseSensitive(defs, ref->valuestring + 14);
+		if (!sch)
+			*missing = true;
+	}
+	return NULL;
+}
+
+/* kyaml's ResourceSchema.Field: a property, or the additionalProperties' schema. */
+static struct node field_node(const struct smp *s, struct node n, const char *field)
+{
+	struct node c = { NULL, n.table };
+	const cJSON *f;
+	bool missing = false;
+
+	if (!n.sch)
+		return c;
+	f = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(n.sch, "properties"),
+					     field);
+	if (!f && cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(n.sch, "additionalProperties")))
+		f = cJSON_GetObjectItemCaseSensitive(n.sch, "additionalProperties");
+	c.sch = deref(s, f, &missing);
+	c.table = missing && s->schema->builtins;
+	return c;
+}
+
+/* kyaml's ResourceSchema.Elements: the items of an array. */
+static struct node elem_node(const struct smp *s, struct node n)
+{
+	struct node c = { NULL, n.table };
+	bool missing = false;
+
+	if (!n.sch)
+		return c;
+	c.sch = streq(kz__str(n.sch, "/type"), "array")
+			? deref(s, cJSON_GetObjectItemCaseSensitive(n.sch, "items"), &missing)
+			: NULL;
+	c.table = missing && s->schema->builtins;
+	return c;
+}
+
+enum list_how { LIST_REPLACE, LIST_KEYED, LIST_PRIMITIVE };
+
+#define MAX_KEYS 8
+
+/* How list `field` (node n, elements like `sample`) merges, and its keys. */
+static enum list_how list_how(struct node n, const char *field, const cJSON *sample,
+			      const char *keys[MAX_KEYS], size_t *nkeys)
+{
+	const cJSON *strategy, *list, *key, *e;
+	bool merge = false;
+
+	*nkeys = 0;
+	if (!n.sch) {
+		if (!n.table || !cJSON_IsObject(sample) || !(keys[0] = merge_key(field, sample)))
+			return LIST_REPLACE;
+		*nkeys = 1;
+		return LIST_KEYED;
+	}
+	strategy = cJSON_GetObjectItemCaseSensitive(n.sch, "x-kubernetes-patch-strategy");
+	if (cJSON_IsString(strategy)) {
+		/* a comma-separated list, such as "merge,retainKeys" */
+		for (const char *t = strategy->valuestring; t; t = strchr(t, ',') ? strchr(t, ',') + 1 : NULL)
+			merge |= strncmp(t, "merge", 5) == 0 && (t[5] == ',' || t[5] == '\0');
+	}
+	if (!merge)
+		return LIST_REPLACE;
+	list = cJSON_GetObjectItemCaseSensitive(n.sch, "x-kubernetes-list-map-keys");
+	key = cJSON_GetObjectItemCaseSensitive(n.sch, "x-kubernetes-patch-merge-key");
+	if (cJSON_IsArray(list)) {
+		cJSON_ArrayForEach(e, list)
+			if (cJSON_IsString(e) && *nkeys < MAX_KEYS)
+				keys[(*nkeys)++] = e->valuestring;
+	} else if (cJSON_IsString(key)) {
+		keys[(*nkeys)++] = key->valuestring;
+	}
+	if (!*nkeys)
+		return LIST_PRIMITIVE;
+	return cJSON_IsObject(sample) ? LIST_KEYED : LIST_REPLACE;
+}
+
+static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *field,
+		       struct node n);
+
+static bool scalar_eq(const cJSON *x, const cJSON *y)
+{
 	if (cJSON_IsString(x) && cJSON_IsString(y))
 		return streq(x->valuestring, y->valuestring);
 	if (cJSON_IsNumber(x) && cJSON_IsNumber(y))
@@ -126,14 +225,70 @@ static bool key_eq(const cJSON *a, const cJSON *b, const char *key)
 	return false;
 }
 
-static int merge_list(struct smp *s, cJSON **t, const cJSON *p, const char *field)
+/*
+ * Two elements are the same when they agree on every key both have, and
+ * have at least one (kyaml's rule for several keys; one key must match).
+ */
+static bool keys_eq(const cJSON *a, const cJSON *b, const char *const *keys, size_t nkeys)
 {
-	const cJSON *pe, *sample = p->child;
-	const char *key;
+	size_t common = 0;
+
+	for (size_t i = 0; i < nkeys; i++) {
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(a, keys[i]);
+		const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, keys[i]);
+
+		if (!x || !y)
+			continue;
+		if (!scalar_eq(x, y))
+			return false;
+		common++;
+	}
+	return common > 0;
+}
+
+static bool list_has(const cJSON *list, const cJSON *v)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, list)
+		if (cJSON_Compare(e, v, true))
+			return true;
+	return false;
+}
+
+/* A list of scalars merged as a set: the patch's values first, then the others. */
+static void merge_primitive(cJSON **t, const cJSON *p)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, p)
+		if (!list_has(out, e))
+			cJSON_AddItemToArray(out, cJSON_Duplicate(e, 1));
+	cJSON_ArrayForEach(e, *t)
+		if (!list_has(out, e))
+			cJSON_AddItemToArray(out, cJSON_Duplicate(e, 1));
+	cJSON_Delete(*t);
+	*t = out;
+}
+
+static int merge_list(struct smp *s, cJSON **t, const cJSON *p, const char *field,
+		      struct node n)
+{
+	const cJSON *pe;
+	const char *keys[MAX_KEYS];
+	size_t nkeys;
+	/* an empty patch list merges too: it leaves a keyed list as it is */
+	const cJSON *sample = p->child ? p->child : cJSON_IsArray(*t) ? (*t)->child : NULL;
+	enum list_how how = list_how(n, field, sample, keys, &nkeys);
+	struct node en = elem_node(s, n);
 	cJSON *out;
 
-	if (!s->builtin || !sample || !cJSON_IsObject(sample) ||
-	    !(key = merge_key(field, sample)) || !cJSON_IsArray(*t)) {
+	if (how == LIST_PRIMITIVE && cJSON_IsArray(*t)) {
+		merge_primitive(t, p);
+		return 0;
+	}
+	if (how != LIST_KEYED || !cJSON_IsArray(*t)) {
 		cJSON_Delete(*t);
 		*t = strip(p);
 		return 0;
@@ -146,48 +301,56 @@ static int merge_list(struct smp *s, cJSON **t, const cJSON *p, const char *fiel
 		}
 	}
 	/*
-	 * kustomize merges lists "prepending": the patch's elements come
-	 * first, in the patch's order (merged into the matching element
-	 * where there is one), then the elements the patch did not name, in
-	 * their order; `$patch: delete` elements remove their match.
+	 * kustomize merges lists "prepending": with one key, the patch's
+	 * elements come first, in the patch's order (merged into the matching
+	 * element where there is one), then the elements the patch did not
+	 * name, in their order.  With several keys (kyaml removes and appends
+	 * each element of the list again), the patch's new elements come
+	 * first, then every element of the list, merged, in its order.
+	 * `$patch: delete` elements remove their match.
 	 */
 	out = cJSON_CreateArray();
-	cJSON_ArrayForEach(pe, p) {
-		cJSON *te, *n = NULL;
-
-		if (!cJSON_IsObject(pe) || streq(kz__str(pe, "/$patch"), "delete"))
-			continue;
-		for (te = (*t)->child; te; te = te->next) {
-			if (key_eq(te, pe, key)) {
-				int r;
-
-				n = cJSON_Duplicate(te, 1);
-				r = merge_value(s, &n, pe, NULL);
-				if (r < 0) {
-					cJSON_Delete(n);
-					cJSON_Delete(out);
-					return r;
-				}
-				break;
-			}
-		}
-		if (!te)
-			n = strip(pe);
-		if (n)
-			cJSON_AddItemToArray(out, n);
-	}
 	{
-		cJSON *te;
+		size_t nt = (size_t)cJSON_GetArraySize(*t), i = 0;
+		cJSON **merged = xcalloc(nt ? nt : 1, sizeof(*merged)), *te;
+		bool *named = xcalloc(nt ? nt : 1, sizeof(*named));
+		int r = 0;
 
-		for (te = (*t)->child; te; te = te->next) {
-			bool named = false;
+		cJSON_ArrayForEach(pe, p) {
+			bool del = !cJSON_IsObject(pe) || streq(kz__str(pe, "/$patch"), "delete");
 
-			cJSON_ArrayForEach(pe, p) {
-				if (cJSON_IsObject(pe) && key_eq(te, pe, key))
-					named = true;
+			for (i = 0, te = (*t)->child; te; te = te->next, i++)
+				if (cJSON_IsObject(pe) && keys_eq(te, pe, keys, nkeys))
+					break;
+			if (te && !named[i]) {
+				named[i] = true;
+				if (!del) {
+					merged[i] = cJSON_Duplicate(te, 1);
+					r = merge_value(s, &merged[i], pe, NULL, en);
+					if (r < 0)
+						break;
+				}
 			}
-			if (!named)
+			if (del)
+				continue;
+			if (!te)
+				cJSON_AddItemToArray(out, strip(pe));
+			else if (nkeys == 1 && merged[i])
+				cJSON_AddItemToArray(out, cJSON_Duplicate(merged[i], 1));
+		}
+		for (i = 0, te = (*t)->child; r == 0 && te; te = te->next, i++) {
+			if (!named[i])
 				cJSON_AddItemToArray(out, cJSON_Duplicate(te, 1));
+			else if (nkeys > 1 && merged[i])
+				cJSON_AddItemToArray(out, cJSON_Duplicate(merged[i], 1));
+		}
+		for (i = 0; i < nt; i++)
+			cJSON_Delete(merged[i]);
+		free(merged);
+		free(named);
+		if (r < 0) {
+			cJSON_Delete(out);
+			return r;
 		}
 	}
 	cJSON_Delete(*t);
@@ -195,7 +358,7 @@ static int merge_list(struct smp *s, cJSON **t, const cJSON *p, const char *fiel
 	return 0;
 }
 
-static int merge_map(struct smp *s, cJSON *t, const cJSON *p)
+static int merge_map(struct smp *s, cJSON *t, const cJSON *p, struct node n)
 {
 	const cJSON *pe;
 	int r;
@@ -219,7 +382,7 @@ static int merge_map(struct smp *s, cJSON *t, const cJSON *p)
 		{
 			cJSON *copy = cJSON_Duplicate(te, 1);
 
-			r = merge_value(s, &copy, pe, pe->string);
+			r = merge_value(s, &copy, pe, pe->string, field_node(s, n, pe->string));
 			if (r < 0) {
 				cJSON_Delete(copy);
 				return r;
@@ -234,7 +397,8 @@ static int merge_map(struct smp *s, cJSON *t, const cJSON *p)
 }
 
 /* Merge patch value p into *t; *t NULL afterwards means "delete". */
-static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *field)
+static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *field,
+		       struct node n)
 {
 	if (cJSON_IsObject(p)) {
 		const char *dir = kz__str(p, "/$patch");
@@ -249,10 +413,10 @@ static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *fie
 			*t = strip(p);
 			return 0;
 		}
-		return merge_map(s, *t, p);
+		return merge_map(s, *t, p, n);
 	}
 	if (cJSON_IsArray(p))
-		return merge_list(s, t, p, field ? field : "");
+		return merge_list(s, t, p, field ? field : "", n);
 	cJSON_Delete(*t);
 	*t = cJSON_Duplicate(p, 1);
 	return 0;
@@ -263,41 +427,69 @@ static int merge_value(struct smp *s, cJSON **t, const cJSON *p, const char *fie
  * merges by key, and there drops a null written as nothing (`key:`); a
  * `null` or `~` it keeps.  Elements of other lists it does not walk.
  */
-static void drop_implicit_nulls(const struct smp *s, cJSON *obj)
+static void drop_implicit_nulls(const struct smp *s, cJSON *obj, struct node n)
 {
 	cJSON *e = obj->child, *next;
 
 	for (; e; e = next) {
+		struct node c = field_node(s, n, e->string);
+		const char *keys[MAX_KEYS];
+		size_t nkeys;
+
 		next = e->next;
 		if (yj_null_implicit(e)) {
 			cJSON_Delete(cJSON_DetachItemViaPointer(obj, e));
 		} else if (cJSON_IsObject(e)) {
-			drop_implicit_nulls(s, e);
-		} else if (cJSON_IsArray(e) && s->builtin && cJSON_IsObject(e->child) &&
-			   merge_key(e->string, e->child)) {
+			drop_implicit_nulls(s, e, c);
+		} else if (cJSON_IsArray(e) &&
+			   list_how(c, e->string, e->child, keys, &nkeys) == LIST_KEYED) {
+			struct node en = elem_node(s, c);
 			cJSON *el;
 
 			cJSON_ArrayForEach(el, e)
 				if (cJSON_IsObject(el))
-					drop_implicit_nulls(s, el);
+					drop_implicit_nulls(s, el, en);
 		}
 	}
 }
 
-int kz__smp(cJSON **target, const cJSON *patch, const char *kind, struct op_err *err)
+/* The custom schema's definition of group/version, kind, or NULL. */
+static const cJSON *schema_for(const cJSON *doc, const char *g, const char *v, const char *kind)
 {
+	const cJSON *d, *gvk;
+
+	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(doc, "definitions")) {
+		cJSON_ArrayForEach(gvk, cJSON_GetObjectItemCaseSensitive(
+						d, "x-kubernetes-group-version-kind")) {
+			if (streq(kz__str(gvk, "/group"), g) && streq(kz__str(gvk, "/version"), v) &&
+			    streq(kz__str(gvk, "/kind"), kind))
+				return d;
+		}
+	}
+	return NULL;
+}
+
+int kz__smp(cJSON **target, const cJSON *patch, const struct kz_schema *schema,
+	    struct op_err *err)
+{
+	static const struct kz_schema none = { NULL, false, true };
 	char g[256], v[64];
-	struct smp s = { false, err };
+	struct smp s = { schema ? schema : &none, err };
+	struct node n = { NULL, false };
 	int r;
 
 	kz__gv(*target, g, sizeof(g), v, sizeof(v));
 	for (size_t i = 0; i < ARRAY_SIZE(builtin_groups); i++)
 		if (streq(g, builtin_groups[i]))
-			s.builtin = true;
-	(void)kind;
-	r = merge_value(&s, target, patch, NULL);
+			n.table = true;
+	if (s.schema->doc) {
+		n.sch = schema_for(s.schema->doc, g, v, kz__str(*target, "/kind"));
+		if (n.sch || !s.schema->builtins)
+			n.table = false;
+	}
+	r = merge_value(&s, target, patch, NULL, n);
 	if (r == 0 && cJSON_IsObject(*target))
-		drop_implicit_nulls(&s, *target);
+		drop_implicit_nulls(&s, *target, n);
 	return r;
 }
 
@@ -547,7 +739,8 @@ struct patch_opts {
 };
 
 static int apply_smp(struct kz_resmap *m, struct kz_res *r, const cJSON *patch,
-		     const struct patch_opts *o, struct op_err *err)
+		     const struct patch_opts *o, const struct kz_schema *schema,
+		     struct op_err *err)
 {
 	_cleanup_free_ char *name = xstrdup(kz__name(r)), *ns = xstrdup(kz__ns(r)),
 			    *kind = xstrdup(kz__kind(r));
@@ -556,7 +749,7 @@ static int apply_smp(struct kz_resmap *m, struct kz_res *r, const cJSON *patch,
 
 	if (o->name_change || o->kind_change)
 		kz__res_store_prev(r);
-	rc = kz__smp(&obj, patch, kind, err);
+	rc = kz__smp(&obj, patch, schema, err);
 	if (rc < 0)
 		return rc;
 	if (!obj || (cJSON_IsObject(obj) && !obj->child)) {
@@ -774,7 +967,7 @@ static int one_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *ent
 		}
 		r = select_targets(kt, target, m, &sel, &n, err);
 		for (size_t i = 0; r == 0 && i < n; i++)
-			r = apply_smp(m, sel[i], s.docs[0], &o, err);
+			r = apply_smp(m, sel[i], s.docs[0], &o, &kt->ctx->schema, err);
 		free(sel);
 		goto out;
 	}
@@ -783,7 +976,7 @@ static int one_patch(struct kz_target *kt, struct kz_resmap *m, const cJSON *ent
 
 		r = find_by_id(kt, m, s.docs[i], &t, err);
 		if (r == 0)
-			r = apply_smp(m, t, s.docs[i], &o, err);
+			r = apply_smp(m, t, s.docs[i], &o, &kt->ctx->schema, err);
 	}
 out:
 	yj_stream_release(&s);

@@ -4,8 +4,11 @@
  *
  * The input is two YAML documents separated by a line "===": the object
  * to patch, then the patch.  Both are read with tight limits; when both
- * are maps the patch is applied with the object's kind (so the built-in
+ * are maps the patch is applied as the object's kind asks (so the built-in
  * kinds' merge keys and custom resources' plain merge are both reached).
+ * Inputs of odd length merge under a custom OpenAPI schema (the `openapi`
+ * field's walk: keyed, several-key and primitive merge lists, a $ref
+ * cycle, a missing $ref), with or without the builtin keys beside it.
  * A crash, a leak (under ASan) or a result that cannot be printed as
  * YAML and read back aborts.
  */
@@ -16,6 +19,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static const char schema_json[] =
+	"{\"definitions\": {"
+	"\"W\": {\"x-kubernetes-group-version-kind\": [{\"group\": \"example.com\", "
+	"\"version\": \"v1\", \"kind\": \"W\"}, {\"group\": \"apps\", \"version\": \"v1\", "
+	"\"kind\": \"Deployment\"}], \"properties\": {\"spec\": {\"$ref\": "
+	"\"#/definitions/S\"}, \"metadata\": {\"$ref\": \"#/definitions/missing\"}}},"
+	"\"S\": {\"properties\": {\"items\": {\"type\": \"array\", \"items\": {\"$ref\": "
+	"\"#/definitions/S\"}, \"x-kubernetes-patch-strategy\": \"merge\", "
+	"\"x-kubernetes-patch-merge-key\": \"id\"}, \"ports\": {\"type\": \"array\", "
+	"\"x-kubernetes-patch-strategy\": \"retainKeys,merge\", "
+	"\"x-kubernetes-list-map-keys\": [\"port\", \"protocol\"]}, \"tags\": {\"type\": "
+	"\"array\", \"x-kubernetes-patch-strategy\": \"merge\"}, \"loop\": {\"$ref\": "
+	"\"#/definitions/L\"}}, \"additionalProperties\": {\"$ref\": \"#/definitions/S\"}},"
+	"\"L\": {\"$ref\": \"#/definitions/L\"}}}";
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	cJSON *target, *patch;
@@ -24,17 +42,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_two_docs(data, size, true, &target, &patch) < 0)
 		return 0;
 	if (cJSON_IsObject(target) && cJSON_IsObject(patch)) {
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(target, "kind");
-		char *kind = xstrdup(cJSON_IsString(k) ? k->valuestring : "");
+		struct kz_schema schema = { NULL, true, (size & 2) != 0 };
 
-		if (kz__smp(&target, patch, kind, &err) == 0 && target) {
+		if (size & 1)
+			schema.doc = cJSON_Parse(schema_json);
+		if (kz__smp(&target, patch, &schema, &err) == 0 && target) {
 			struct buf out = BUF_INIT(1 << 24);
 
 			if (yj_emit_yaml_go(target, &out) == 0)
 				fuzz_yaml_reads_back(&out);
 			buf_release(&out);
 		}
-		free(kind);
+		cJSON_Delete(schema.doc);
 	}
 	cJSON_Delete(target);
 	cJSON_Delete(patch);

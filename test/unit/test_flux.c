@@ -408,3 +408,43 @@ TEST(digest_is_of_the_build_without_provenance)
 	cJSON_Delete(out);
 	drop_root();
 }
+
+/*
+ * An `openapi` schema that does not define Deployment: Flux's builder
+ * preloads kustomize's builtin schema, so containers still merge by name;
+ * `kustomize build` (kz_build) drops the builtin one and replaces the list.
+ */
+TEST(openapi_schema_adds_to_the_builtin_merge_keys)
+{
+	struct kz_flux_in in = { 0 };
+	struct op_err err = OP_ERR_INIT;
+	cJSON *out = NULL;
+
+	fresh_root();
+	put("d/kustomization.yaml",
+	    "openapi:\n  path: schema.json\nresources:\n- dep.yaml\npatches:\n- patch: |-\n"
+	    "    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: web}\n"
+	    "    spec: {template: {spec: {containers: [{name: app, env: [{name: A, value: b}]}]}}}\n");
+	put("d/schema.json", "{\"swagger\": \"2.0\", \"definitions\": {}}\n");
+	put("d/dep.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
+			  "  template:\n    spec:\n      containers:\n      - name: app\n"
+			  "        image: nginx\n");
+	in.root = root;
+	in.path = "d";
+	ASSERT_OK(kz_flux_build(&in, &out, &err));
+	ASSERT_STREQ(str_of(out, "Deployment", "web", "/spec/template/spec/containers/0/image"),
+		     "nginx");
+	ASSERT_STREQ(str_of(out, "Deployment", "web",
+			    "/spec/template/spec/containers/0/env/0/value"), "b");
+	cJSON_Delete(out);
+	out = NULL;
+	{
+		char *dir = xasprintf("%s/d", root);
+
+		ASSERT_OK(kz_build(dir, ".", NULL, &out, &err));
+		free(dir);
+	}
+	ASSERT_NULL(str_of(out, "Deployment", "web", "/spec/template/spec/containers/0/image"));
+	cJSON_Delete(out);
+	drop_root();
+}

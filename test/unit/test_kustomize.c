@@ -60,7 +60,7 @@ TEST(smp_merges_containers_by_name_patch_first)
 			 "  - {name: a, $patch: delete}\n");
 	struct buf out = BUF_INIT(4096);
 
-	ASSERT_OK(kz__smp(&t, p, "Deployment", NULL));
+	ASSERT_OK(kz__smp(&t, p, NULL, NULL));
 	ASSERT_OK(yj_print_canonical(yj_get(t, "/spec/containers"), &out));
 	ASSERT_STREQ(out.buf, "[{\"image\":\"z\",\"name\":\"b\"},{\"name\":\"c\"}]");
 	buf_release(&out);
@@ -74,7 +74,7 @@ TEST(smp_custom_resource_replaces_lists_and_null_deletes)
 	cJSON *p = parse("spec: {l: [3], a: null}\n");
 	struct buf out = BUF_INIT(4096);
 
-	ASSERT_OK(kz__smp(&t, p, "W", NULL));
+	ASSERT_OK(kz__smp(&t, p, NULL, NULL));
 	ASSERT_OK(yj_print_canonical(yj_get(t, "/spec"), &out));
 	ASSERT_STREQ(out.buf, "{\"b\":2,\"l\":[3]}");
 	buf_release(&out);
@@ -158,9 +158,6 @@ TEST(unsupported_fields_refused_by_name)
 	struct op_err err = OP_ERR_INIT;
 	cJSON *list = NULL;
 
-	put(d, "kustomization.yaml", "resources: []\nopenapi:\n  path: schema.json\n");
-	ASSERT_EQ(kz_build(d, ".", NULL, &list, &err), -ENOTSUP);
-	ASSERT_CONTAINS(err.msg, "field 'openapi': custom OpenAPI schemas are not supported");
 	put(d, "kustomization.yaml", "helmChartInflationGenerator:\n- chartName: x\n");
 	ASSERT_EQ(kz_build(d, ".", NULL, &list, &err), -ENOTSUP);
 	ASSERT_CONTAINS(err.msg, "deprecated helmChartInflationGenerator");
