@@ -85,7 +85,7 @@ extension '"kustomize-controller.concurrent": "4"' >/dev/null
 check "a pinned version other than the running one: Failed, naming both" poll 30 failed_with \
 	"version \"0.0.1-not-this\" is pinned, but this operator is $(ext '{.status.currentVersion}')"
 EXT_HEAD="  autoUpgradeMinorVersion: false
-  version: "$(ext '{.status.currentVersion}')"
+  version: \"$(ext '{.status.currentVersion}')\"
   scope: {cluster: {releaseNamespace: elsewhere}}"
 extension '"kustomize-controller.concurrent": "4"' >/dev/null
 check "a releaseNamespace other than cflux's: Failed, naming both" poll 30 failed_with \
@@ -93,7 +93,7 @@ check "a releaseNamespace other than cflux's: Failed, naming both" poll 30 faile
 
 # Protected settings: a Secret's keys are settings too, over the plain ones.
 EXT_HEAD="  autoUpgradeMinorVersion: false
-  version: "$(ext '{.status.currentVersion}')"
+  version: \"$(ext '{.status.currentVersion}')\"
   scope: {cluster: {releaseNamespace: $OP_NS}}
   protectedSettingsSecretRef: {name: ext-protected, namespace: $NS}"
 extension '"kustomize-controller.concurrent": "4"' >/dev/null
