@@ -847,7 +847,7 @@ static int build_dir(struct kz_target *kt, const char *rel, bool component, stru
 		     struct op_err *err)
 {
 	struct kz_target sub = { 0 };
-	struct kz_acc subacc = { 0 };
+	struct kz_acc subacc = { .m.schema = &kt->ctx->schema };
 	_cleanup_free_ char *path = NULL;
 	int r = real_dir(kt->ctx, rel, &path, err);
 
@@ -1028,9 +1028,10 @@ static int schema_choose(struct kz_target *kt, struct op_err *err)
 	if (!doc && !streq(version, "v1.21.2"))
 		return op_err_set(err, -EINVAL, "%s: the specified OpenAPI version is not built in",
 				  kt->kfile);
-	cJSON_Delete(sch->doc);
+	kz__schema_release(sch);
 	sch->doc = doc;
 	sch->set = true;
+	kz__schema_scopes(sch);
 	return 0;
 }
 
@@ -1418,6 +1419,7 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 		free(ctx.cwd);
 		return r;
 	}
+	acc.m.schema = &ctx.schema;
 	r = target_load(&ctx, NULL, d, &kt, reterr);
 	if (r == 0)
 		r = schema_choose(&kt, reterr);
@@ -1472,7 +1474,7 @@ int kz_build_opts(const char *root, const char *dir, const struct kz_opts *opts,
 out:
 	kz__acc_release(&acc);
 	target_release(&kt);
-	cJSON_Delete(ctx.schema.doc);
+	kz__schema_release(&ctx.schema);
 	free(ctx.cwd);
 	return r;
 }

@@ -318,7 +318,7 @@ static int absorb(struct kz_target *kt, struct kz_resmap *ra, struct kz_res *res
 	long idx = -1;
 	size_t nmatch = 0;
 
-	const char *ens = kz__eff_ns(res->obj);
+	const char *ens = kz__res_eff_ns(res);
 	char g[256], v[64];
 
 	kz__resmap_invalidate(ra); /* a merge or replace renames and frees */
@@ -332,7 +332,7 @@ static int absorb(struct kz_target *kt, struct kz_resmap *ra, struct kz_res *res
 		if (!streq(og, g) || !streq(ov, v))
 			continue;
 		match = streq(kz__kind(o), kz__kind(res)) && streq(kz__name(o), kz__name(res)) &&
-			streq(kz__eff_ns(o->obj), ens);
+			streq(kz__res_eff_ns(o), ens);
 		for (size_t j = 0; !match && j < o->nprev; j++)
 			match = streq(o->prev[j].kind, kz__kind(res)) &&
 				streq(o->prev[j].name, kz__name(res)) && streq(o->prev[j].ns, ens);

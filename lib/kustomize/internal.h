@@ -18,6 +18,8 @@
 #include "base/err.h"
 #include "base/hmap.h"
 
+struct kz_schema;
+
 struct kz_id {
 	char *kind, *ns, *name; /* ns "" for none */
 };
@@ -33,6 +35,7 @@ struct kz_res {
 	size_t nprefixes, nsuffixes;
 	char **refvars;      /* names of the vars that read this resource */
 	size_t nrefvars;
+	const struct kz_schema *schema; /* the build's `openapi` choice (set when pushed) */
 	bool generated;      /* made by a generator */
 	bool helm;           /* inflated from a helm chart: no namespace transformer */
 	bool needs_hash;     /* append the content hash at the end */
@@ -53,6 +56,7 @@ struct kz_resmap {
 	size_t n, alloc;
 	struct hmap idx; /* name -> struct kz_bucket */
 	bool idx_valid;
+	const struct kz_schema *schema; /* given to the resources pushed, or NULL */
 };
 
 /* ---- resources (resource.c) ---- */
@@ -62,13 +66,21 @@ const char *kz__name(const struct kz_res *r);
 const char *kz__ns(const struct kz_res *r);
 /* group and version of apiVersion; group "" for the core group. */
 void kz__gv(const cJSON *obj, char *group, size_t gn, char *version, size_t vn);
-bool kz__cluster_scoped(const cJSON *obj);
+/*
+ * Whether obj's kind is cluster-scoped: kyaml's table of the kinds
+ * Kubernetes serves, else what a custom `openapi` schema's paths say
+ * (sch may be NULL); every other kind is namespaced.
+ */
+bool kz__cluster_scoped(const cJSON *obj, const struct kz_schema *sch);
 /*
  * kustomize's effective namespace of an object: "_non_namespaceable_" for
  * a cluster-scoped kind, "default" for none, else the namespace.
  */
 #define KZ_NO_NS "_non_namespaceable_"
-const char *kz__eff_ns(const cJSON *obj);
+const char *kz__eff_ns(const cJSON *obj, const struct kz_schema *sch);
+/* The same for a resource of the build, under its schema. */
+bool kz__res_cluster(const struct kz_res *r);
+const char *kz__res_eff_ns(const struct kz_res *r);
 struct kz_res *kz__res_new(cJSON *obj, const char *origin);
 void kz__res_free(struct kz_res *r);
 struct kz_res *kz__res_copy(const struct kz_res *r);
@@ -228,7 +240,18 @@ struct kz_schema {
 	cJSON *doc; /* the custom schema, or NULL */
 	bool set;   /* a kustomization chose one: later bases' choices are ignored */
 	bool builtins;
+	/*
+	 * "apiVersion kind" of the kinds the custom schema's paths make
+	 * cluster-scoped (a GET path without namespaces/{namespace}, and none
+	 * with it), as kyaml's findNamespaceability reads them.
+	 */
+	char **cluster;
+	size_t ncluster;
 };
+
+/* Read doc's paths into sch->cluster (replacing what was there). */
+void kz__schema_scopes(struct kz_schema *sch);
+void kz__schema_release(struct kz_schema *sch);
 
 /* Strategic merge `patch` into *target (merge keys, $patch directives). */
 int kz__smp(cJSON **target, const cJSON *patch, const struct kz_schema *schema,

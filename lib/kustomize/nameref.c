@@ -100,7 +100,7 @@ static int select_referral(struct nameref *nr, const char *name, struct kz_res *
 {
 	const cJSON *rr = NULL;
 	size_t k = 0;
-	bool referrer_cluster = kz__cluster_scoped(nr->referrer->obj);
+	bool referrer_cluster = kz__res_cluster(nr->referrer);
 	const char *rg = NULL, *rk = NULL;
 
 	*ret = NULL;
@@ -117,9 +117,9 @@ static int select_referral(struct nameref *nr, const char *name, struct kz_res *
 			continue;
 		if (rg && rk && !prev_selected(c, rg, "", rk))
 			continue;
-		if (!referrer_cluster && !kz__cluster_scoped(c->obj) &&
+		if (!referrer_cluster && !kz__res_cluster(c) &&
 		    !streq(kz__kind(c), "ServiceAccount") &&
-		    !streq(kz__eff_ns(nr->referrer->obj), kz__eff_ns(c->obj)))
+		    !streq(kz__res_eff_ns(nr->referrer), kz__res_eff_ns(c)))
 			continue;
 		v[k++] = c;
 	}
@@ -206,7 +206,7 @@ static int set_mapping(struct nameref *nr, cJSON *node, struct op_err *err)
 				v[n++] = nr->cand[i];
 		if (n == 0)
 			for (size_t i = 0; i < nr->ncand; i++)
-				if (streq(kz__eff_ns(nr->cand[i]->obj), want))
+				if (streq(kz__res_eff_ns(nr->cand[i]), want))
 					v[n++] = nr->cand[i];
 	}
 	r = select_referral(nr, name->valuestring, v, n, true, &target, err);
@@ -273,8 +273,8 @@ static size_t candidates(struct kz_resmap *m, const struct kz_res *referrer, str
 	for (size_t i = 0; i < m->n; i++) {
 		const struct kz_res *c = m->v[i];
 
-		if (kz__cluster_scoped(referrer->obj) || kz__cluster_scoped(c->obj) ||
-		    streq(kz__eff_ns(c->obj), kz__eff_ns(referrer->obj)) ||
+		if (kz__res_cluster(referrer) || kz__res_cluster(c) ||
+		    streq(kz__res_eff_ns(c), kz__res_eff_ns(referrer)) ||
 		    rb_subject_ns(referrer, kz__ns(c)))
 			out[n++] = m->v[i];
 	}

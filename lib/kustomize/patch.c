@@ -472,7 +472,7 @@ static const cJSON *schema_for(const cJSON *doc, const char *g, const char *v, c
 int kz__smp(cJSON **target, const cJSON *patch, const struct kz_schema *schema,
 	    struct op_err *err)
 {
-	static const struct kz_schema none = { NULL, false, true };
+	static const struct kz_schema none = { .builtins = true };
 	char g[256], v[64];
 	struct smp s = { schema ? schema : &none, err };
 	struct node n = { NULL, false };
@@ -658,7 +658,7 @@ static int select_targets(struct kz_target *kt, const cJSON *target, struct kz_r
 
 		kz__gv(r->obj, g, sizeof(g), ver, sizeof(ver));
 		if (yj_get(target, "/namespace") && !kz_re_match(kz__str(target, "/namespace"), org_ns) &&
-		    !kz_re_match(kz__str(target, "/namespace"), kz__eff_ns(r->obj)))
+		    !kz_re_match(kz__str(target, "/namespace"), kz__res_eff_ns(r)))
 			continue;
 		if (!kz_re_match(kz__str(target, "/name"), org_name) &&
 		    !kz_re_match(kz__str(target, "/name"), kz__name(r)))
@@ -702,7 +702,7 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 	char pg[256], pv[64];
 	const char *kind = kz__str(patch, "/kind"), *name = kz__str(patch, "/metadata/name");
 	/* ids compare effective namespaces: a cluster-scoped kind has none */
-	const char *ns = kz__eff_ns(patch);
+	const char *ns = kz__eff_ns(patch, &kt->ctx->schema);
 	struct kz_res *found = NULL;
 	size_t n = 0;
 
@@ -716,7 +716,7 @@ static int find_by_id(struct kz_target *kt, struct kz_resmap *m, const cJSON *pa
 		if (!streq(g, pg) || !streq(v, pv))
 			continue;
 		match = streq(kz__kind(r), kind) && streq(kz__name(r), name) &&
-			streq(kz__eff_ns(r->obj), ns);
+			streq(kz__res_eff_ns(r), ns);
 		for (size_t j = 0; !match && j < r->nprev; j++)
 			match = streq(r->prev[j].kind, kind) && streq(r->prev[j].name, name) &&
 				streq(r->prev[j].ns, ns);

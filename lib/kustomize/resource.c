@@ -94,27 +94,123 @@ static const char *const cluster_scoped[] = {
 	"v1 PersistentVolume",
 };
 
-bool kz__cluster_scoped(const cJSON *obj)
+static bool listed(const char *const *v, size_t n, const char *av, const char *kind)
 {
-	const char *av = kz__str(obj, "/apiVersion"), *kind = kz__str(obj, "/kind");
-	size_t la = strlen(av), i;
+	size_t la = strlen(av);
 
-	for (i = 0; i < ARRAY_SIZE(cluster_scoped); i++) {
-		const char *e = cluster_scoped[i];
-
-		if (strncmp(e, av, la) == 0 && e[la] == ' ' && streq(e + la + 1, kind))
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(v[i], av, la) == 0 && v[i][la] == ' ' && streq(v[i] + la + 1, kind))
 			return true;
-	}
 	return false;
 }
 
-const char *kz__eff_ns(const cJSON *obj)
+/*
+ * The groups of kyaml's table: a kind of theirs it answers from the table,
+ * whatever a custom schema says.
+ */
+static bool builtin_group(const char *av)
+{
+	static const char *const groups[] = {
+		"admissionregistration.k8s.io/", "apiextensions.k8s.io/", "apiregistration.k8s.io/",
+		"apps/", "authentication.k8s.io/", "authorization.k8s.io/", "autoscaling/",
+		"batch/", "certificates.k8s.io/", "coordination.k8s.io/", "discovery.k8s.io/",
+		"events.k8s.io/", "extensions/", "flowcontrol.apiserver.k8s.io/",
+		"networking.k8s.io/", "node.k8s.io/", "policy/", "rbac.authorization.k8s.io/",
+		"scheduling.k8s.io/", "storage.k8s.io/",
+	};
+
+	if (!strchr(av, '/'))
+		return true; /* the core group */
+	for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
+		if (str_startswith(av, groups[i]))
+			return true;
+	return false;
+}
+
+bool kz__cluster_scoped(const cJSON *obj, const struct kz_schema *sch)
+{
+	const char *av = kz__str(obj, "/apiVersion"), *kind = kz__str(obj, "/kind");
+
+	if (listed(cluster_scoped, ARRAY_SIZE(cluster_scoped), av, kind))
+		return true;
+	return sch && sch->ncluster && !builtin_group(av) &&
+	       listed((const char *const *)sch->cluster, sch->ncluster, av, kind);
+}
+
+const char *kz__eff_ns(const cJSON *obj, const struct kz_schema *sch)
 {
 	const char *ns = kz__str(obj, "/metadata/namespace");
 
-	if (kz__cluster_scoped(obj))
+	if (kz__cluster_scoped(obj, sch))
 		return KZ_NO_NS;
 	return *ns ? ns : "default";
+}
+
+bool kz__res_cluster(const struct kz_res *r)
+{
+	return kz__cluster_scoped(r->obj, r->schema);
+}
+
+const char *kz__res_eff_ns(const struct kz_res *r)
+{
+	return kz__eff_ns(r->obj, r->schema);
+}
+
+void kz__schema_release(struct kz_schema *sch)
+{
+	for (size_t i = 0; i < sch->ncluster; i++)
+		free(sch->cluster[i]);
+	free(sch->cluster);
+	sch->cluster = NULL;
+	sch->ncluster = 0;
+	cJSON_Delete(sch->doc);
+	sch->doc = NULL;
+}
+
+void kz__schema_scopes(struct kz_schema *sch)
+{
+	const cJSON *path;
+	char **ns = NULL;
+	size_t nns = 0;
+
+	for (size_t i = 0; i < sch->ncluster; i++)
+		free(sch->cluster[i]);
+	free(sch->cluster);
+	sch->cluster = NULL;
+	sch->ncluster = 0;
+	cJSON_ArrayForEach(path, cJSON_GetObjectItemCaseSensitive(sch->doc, "paths")) {
+		const cJSON *gvk = yj_get(path, "/get/x-kubernetes-group-version-kind");
+		const char *g = kz__str(gvk, "/group"), *v = kz__str(gvk, "/version");
+		const char *k = kz__str(gvk, "/kind");
+		char *id;
+
+		if (!cJSON_IsObject(gvk) || !*v || !*k || !path->string)
+			continue;
+		id = *g ? xasprintf("%s/%s %s", g, v, k) : xasprintf("%s %s", v, k);
+		if (strstr(path->string, "namespaces/{namespace}")) {
+			ns = xrealloc(ns, (nns + 1) * sizeof(*ns));
+			ns[nns++] = id;
+		} else {
+			sch->cluster = xrealloc(sch->cluster, (sch->ncluster + 1) * sizeof(char *));
+			sch->cluster[sch->ncluster++] = id;
+		}
+	}
+	/* a kind with any namespaced path is namespaced */
+	for (size_t i = 0; i < sch->ncluster;) {
+		bool namespaced = false;
+
+		for (size_t j = 0; j < nns && !namespaced; j++)
+			namespaced = streq(ns[j], sch->cluster[i]);
+		if (namespaced) {
+			free(sch->cluster[i]);
+			sch->cluster[i] = sch->cluster[--sch->ncluster];
+		} else {
+			i++;
+		}
+	}
+	for (size_t j = 0; j < nns; j++)
+		free(ns[j]);
+	free(ns);
 }
 
 const char *kz__org_kind(const struct kz_res *r)
@@ -129,7 +225,7 @@ const char *kz__org_name(const struct kz_res *r)
 
 const char *kz__org_ns(const struct kz_res *r)
 {
-	return r->nprev ? r->prev[0].ns : kz__eff_ns(r->obj);
+	return r->nprev ? r->prev[0].ns : kz__res_eff_ns(r);
 }
 
 struct kz_res *kz__res_new(cJSON *obj, const char *origin)
@@ -192,6 +288,7 @@ struct kz_res *kz__res_copy(const struct kz_res *r)
 	c->nsuffixes = r->nsuffixes;
 	c->refvars = copy_strv(r->refvars, r->nrefvars);
 	c->nrefvars = r->nrefvars;
+	c->schema = r->schema;
 	c->generated = r->generated;
 	c->helm = r->helm;
 	c->needs_hash = r->needs_hash;
@@ -205,7 +302,7 @@ void kz__res_store_prev(struct kz_res *r)
 	r->prev = xrealloc(r->prev, (r->nprev + 1) * sizeof(*r->prev));
 	r->prev[r->nprev].kind = xstrdup(kz__kind(r));
 	/* kustomize stores the effective namespace ("default" for none) */
-	r->prev[r->nprev].ns = xstrdup(kz__eff_ns(r->obj));
+	r->prev[r->nprev].ns = xstrdup(kz__res_eff_ns(r));
 	r->prev[r->nprev].name = xstrdup(kz__name(r));
 	r->nprev++;
 }
@@ -259,6 +356,8 @@ void kz__resmap_release(struct kz_resmap *m)
 
 void kz__resmap_push(struct kz_resmap *m, struct kz_res *r)
 {
+	if (m->schema)
+		r->schema = m->schema;
 	XGROW(m->v, m->n + 1, m->alloc);
 	m->v[m->n++] = r;
 	if (m->idx_valid)
@@ -285,7 +384,7 @@ struct kz_res *kz__resmap_find_cur(struct kz_resmap *m, const char *group, const
 		if (r == skip || !streq(kz__name(r), name) || !streq(kz__kind(r), kind))
 			continue;
 		kz__gv(r->obj, g, sizeof(g), v, sizeof(v));
-		if (streq(g, group) && streq(v, version) && streq(kz__eff_ns(r->obj), eff_ns))
+		if (streq(g, group) && streq(v, version) && streq(kz__res_eff_ns(r), eff_ns))
 			return r;
 	}
 	return NULL;
@@ -319,8 +418,10 @@ int kz__resmap_append(struct kz_resmap *m, struct kz_res *r, struct op_err *err)
 {
 	char g[256], v[64];
 
+	if (m->schema)
+		r->schema = m->schema;
 	kz__gv(r->obj, g, sizeof(g), v, sizeof(v));
-	if (kz__resmap_find_cur(m, g, v, kz__kind(r), kz__eff_ns(r->obj), kz__name(r), NULL)) {
+	if (kz__resmap_find_cur(m, g, v, kz__kind(r), kz__res_eff_ns(r), kz__name(r), NULL)) {
 		_cleanup_free_ char *id = kz__id_string(r);
 		int rc = op_err_set(err, -EINVAL,
 				    "may not add resource with an already registered id: %s (from '%s')",

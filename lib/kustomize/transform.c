@@ -150,7 +150,7 @@ int kz__t_namespace(struct kz_resmap *m, const char *ns, const struct kz_fsv *fs
 		if (res->helm)
 			continue; /* helm sets the namespace of what it renders */
 		kz__res_store_prev(res);
-		if (!kz__cluster_scoped(res->obj)) {
+		if (!kz__res_cluster(res)) {
 			r = kz__fs_filter(res->obj, &meta_ns, KZ_CREATE_SCALAR, set_ns, &s, err);
 			if (r < 0)
 				goto fail;
@@ -174,7 +174,7 @@ int kz__t_namespace(struct kz_resmap *m, const char *ns, const struct kz_fsv *fs
 		if (!streq(name, kz__name(res)))
 			kz__resmap_invalidate(m);
 		kz__gv(res->obj, g, sizeof(g), v, sizeof(v));
-		if (kz__resmap_find_cur(m, g, v, kz__kind(res), kz__eff_ns(res->obj), kz__name(res),
+		if (kz__resmap_find_cur(m, g, v, kz__kind(res), kz__res_eff_ns(res), kz__name(res),
 					res)) {
 			_cleanup_free_ char *id = kz__id_string(res);
 

@@ -171,7 +171,7 @@ static bool var_selects(const struct kz_var *v, const struct kz_res *r)
 	for (size_t i = 0; i < r->nprev; i++)
 		if (id_matches(v, g, ver, r->prev[i].kind, r->prev[i].name, r->prev[i].ns))
 			return true;
-	return id_matches(v, g, ver, kz__kind(r), kz__name(r), kz__eff_ns(r->obj));
+	return id_matches(v, g, ver, kz__kind(r), kz__name(r), kz__res_eff_ns(r));
 }
 
 int kz__vars_bind(struct kz_varset *set, struct kz_resmap *m, const cJSON *list,

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_two_docs(data, size, true, &target, &patch) < 0)
 		return 0;
 	if (cJSON_IsObject(target) && cJSON_IsObject(patch)) {
-		struct kz_schema schema = { NULL, true, (size & 2) != 0 };
+		struct kz_schema schema = { .set = true, .builtins = (size & 2) != 0 };
 
 		if (size & 1)
 			schema.doc = cJSON_Parse(schema_json);
