@@ -17,6 +17,7 @@
 #   make bench-helm       bin/cflux helm template vs helm template, a large chart and 100 renders
 #   make bench-oci        bin/cflux pull artifact vs crane and oras, a 100 MiB artifact
 #   make tmpl-random      random templates and values: lib/tmpl vs Helm's engine (TMPL_SEED, TMPL_N)
+#   make soak / chaos     campaigns: an hour of changes at N=500; faults while 50 Kustomizations change
 #
 # Switches: SANITIZE=address,undefined (own build directory per set, objects
 # never mix), DEVELOPER=1 (warnings are errors), V=1 (show commands),
@@ -109,7 +110,7 @@ OBJS := $(LIB_OBJS) $(OPERATOR_OBJS) $(CLI_OBJS) $(HARNESS_OBJ) $(REPLAY_OBJ) \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.o) $(FUZZ_SRCS:%.c=$(BUILD)/%.o) \
 	$(ITEST_SRCS:%.c=$(BUILD)/%.o) $(TOOL_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all build test unit deps fuzz fuzz-long lint clean help bench-kube bench soak parity bench-kustomize bench-git \
+.PHONY: all build test unit deps fuzz fuzz-long lint clean help bench-kube bench soak chaos parity bench-kustomize bench-git \
 	bench-helm bench-oci demo image tmpl-random test-bucket-large
 .DEFAULT_GOAL := all
 
@@ -207,6 +208,14 @@ SOAK_MINUTES ?= 60
 soak: $(BIN)/cflux-operator $(BUILD)/test/benchfloor testbin
 	$(Q)BENCH_N=$(SOAK_N) BENCH_RUNS=cflux BENCH_SOAK_MINUTES=$(SOAK_MINUTES) BUILD=$(BUILD) BIN=$(BIN) \
 		bash test/bench/run.sh
+
+# A campaign, not a test: faults (operator SIGKILL, apiserver and etcd
+# restarts, compaction, source servers down, apiserver errors, a full
+# disk) while 50 Kustomizations from 10 sources change; everything must
+# converge and stay whole (test/chaos/run.sh; CHAOS_REPS, CHAOS_FAULTS;
+# report build/chaos/report.md).  Needs make cluster-up.
+chaos: $(BIN)/cflux-operator $(BIN)/cflux testbin
+	$(Q)BIN=$(BIN) bash test/chaos/run.sh
 
 # Figures, not tests: our kustomize next to the real one on a 1000-resource
 # overlay (test/bench/kustomize.sh; BENCH_KZ_N, BENCH_KZ_RUNS).

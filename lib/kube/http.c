@@ -576,6 +576,12 @@ int http_new(uv_loop_t *loop, const struct http_opts *opts, struct kube_http **r
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timerfunc);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/*
+	 * Idle connections kept for reuse: over HTTP/1.1 (an HTTP proxy in
+	 * front, or no_http2) every concurrent request has its own, and
+	 * libcurl's default cache grows with the requests added at once.
+	 */
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 8L);
 	/* kube-apiserver allows 1000 streams per connection by default. */
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, 500L);
 	uv_timer_init(loop, &h->timer);

@@ -21,7 +21,12 @@ case $name in kube-apiserver | etcd | kube-controller-manager) ;; *) die "unknow
 mapfile -d '' cmd <"$D/$name.cmd"
 stop_proc "$name" "$D/$name.pid"
 sleep "${RESTART_DOWN_SECONDS:-0}"
+# etcd reads ETCD_* from its environment and refuses to start when one
+# shadows a flag (the env file exports ETCD_URL, ETCD_PID, ...).
+etcd_url=$ETCD_URL
+for v in $(compgen -e | grep '^ETCD_'); do unset "$v"; done
 start_proc "$name" "$D/$name.pid" "$D/$name.log" "${cmd[@]}"
+ETCD_URL=$etcd_url
 case $name in
 kube-apiserver)
 	ok() { curl -fsS --max-time 2 --cacert "$CLUSTER_CA" "$APISERVER_URL/readyz" | grep -qx ok; }

@@ -2,6 +2,7 @@
 # servers.sh: real source servers on 127.0.0.1, or the node's HOST_ADDR (free ports) for tests.
 #
 #   bash test/cluster/servers.sh up|down|status
+#   bash test/cluster/servers.sh bounce NAME SECONDS   (one server down, then up)
 #
 # State: $CFLUX_CLUSTER_DIR/servers (default <repo>/build/cluster/servers);
 # writes $CFLUX_CLUSTER_DIR/servers.env (shell-sourceable: URLs, ports,
@@ -577,9 +578,25 @@ status() {
 	return $rc
 }
 
+# bounce NAME SECONDS: stop one server, stay down SECONDS, then start it
+# again with the command line up gave it (same ports, data and config).
+bounce() {
+	local name=$1 secs=$2 cmd
+	case " $NAMES " in *" $name "*) ;; *) die "unknown server '$name'" ;; esac
+	[ -f "$S/$name.cmd" ] || die "$S/$name.cmd missing: were the servers started by servers.sh up?"
+	mapfile -d '' cmd <"$S/$name.cmd"
+	stop_proc "$name" "$S/$name.pid"
+	sleep "$secs"
+	# As up started it: without servers.env in the environment (the
+	# registry takes REGISTRY_* variables as configuration).
+	for v in $(sed -n 's/^export \([A-Za-z_0-9]*\)=.*/\1/p' "$ENVF"); do unset "$v"; done
+	start_proc "$name" "$S/$name.pid" "$S/$name.log" "${cmd[@]}"
+}
+
 case "${1:-}" in
 up) servers_up ;;
 down) servers_down; log "servers down (state $S)" ;;
 status) status ;;
-*) die "usage: servers.sh up|down|status" ;;
+bounce) bounce "${2:?usage: servers.sh bounce NAME SECONDS}" "${3:-0}" ;;
+*) die "usage: servers.sh up|down|status|bounce NAME SECONDS" ;;
 esac
