@@ -484,9 +484,19 @@ art_curl() {
 		ip=$(k get svc -n "$OP_NS" cflux-operator -o jsonpath='{.spec.clusterIP}')
 		url=${url/cflux-operator.$OP_NS.svc.cluster.local./$ip}
 	fi
-	# Until the Service's endpoints reach kube-proxy it rejects the
-	# connection at once (seen under load in a CI run): try again for 20 s.
-	curl -fsS --retry 20 --retry-delay 1 --retry-connrefused -o "$1" "$url"
+	# Until the Service has a ready endpoint, and kube-proxy has it, the
+	# connection is rejected at once (seen under load in two CI runs, once
+	# for longer than 20 s): wait for the endpoint, then try for 60 s.
+	if [ "$OP_MODE" = cluster ]; then
+		poll 60 bash -c "$KUBECTL get endpointslices -n $OP_NS -l kubernetes.io/service-name=cflux-operator -o jsonpath='{.items[*].endpoints[*].conditions.ready}' | grep -q true"
+	fi
+	curl -fsS --retry 60 --retry-delay 1 --retry-connrefused -o "$1" "$url" && return 0
+	# What the next post-mortem needs: was the pod ready, did the Service have it?
+	[ "$OP_MODE" = cluster ] && {
+		k get pods -n "$OP_NS" -l app.kubernetes.io/name=cflux -o wide
+		k get endpointslices -n "$OP_NS" -l kubernetes.io/service-name=cflux-operator -o yaml | grep -E 'ready|addresses' -A1
+	} >&2
+	return 1
 }
 
 # cli_same DESC ARGS...: bin/cflux and the flux CLI ($FLUX_CLI) print the
