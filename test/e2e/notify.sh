@@ -189,7 +189,7 @@ export GH COMMIT
 P0=$(posts) L0=$(lists)
 k annotate ks app -n "$NS" --overwrite "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null
 check "the same status again: listed, found, not posted twice" bash -c \
-	"poll 30 bash -c '[ \$(lists) -gt $L0 ]' && sleep 1 && [ \$(posts) = $P0 ]"
+	"poll 30 bash -c '[ \$(lists) -gt $L0 ]'; sleep 1; echo \"lists \$(lists) (before $L0), posts \$(posts) (before $P0)\"; [ \$(lists) -gt $L0 ] && [ \$(posts) = $P0 ]"
 check "slack, msteams and discord do not get the success marked for commit statuses" bash -c \
 	"[ \$(sinkq /slack \"'Reconciliation finished' in json.dumps(b)\") = 0 ] && [ \$(sinkq /generic \"b['message'].startswith('Reconciliation finished') and b['metadata'].get('commit_status') == 'update'\") -ge 1 ]"
 
