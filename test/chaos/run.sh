@@ -366,6 +366,20 @@ trial() {
 
 pass_fail() { if [ "$1" = 1 ]; then pass "$2"; else fail "$2"; fi; }
 
+# phase DESC START FAULTS: start the operator one way, converge, then
+# every fault REPS times.
+phase() {
+	local f i
+	check "$1" "$2"
+	objects
+	check "the scenario converges" wait_converged 300
+	[ "$FAILED" = 0 ] || diag "$W/problems"
+	baseline
+	for f in $3; do
+		for ((i = 1; i <= REPS; i++)); do trial "$f" "$i"; done
+	done
+}
+
 # ---------------------------------------------------------------- main
 
 k create ns "$NS" >/dev/null
@@ -381,14 +395,7 @@ if [ -n "$IN_CLUSTER" ]; then
 	if [ "$OP_MODE" != cluster ]; then
 		say "no node (or BIN is not bin/): the in-cluster faults run against the operator on this host"
 	fi
-	check "operator starts ($OP_MODE)" start_operator
-	objects
-	check "the scenario converges" wait_converged 300
-	[ "$FAILED" = 0 ] || diag "$W/problems"
-	baseline
-	for f in $IN_CLUSTER; do
-		for ((i = 1; i <= REPS; i++)); do trial "$f" "$i"; done
-	done
+	phase "operator starts ($OP_MODE)" start_operator "$IN_CLUSTER"
 	[ "$OP_MODE" = local ] && { kill -TERM "$OP_PID" 2>/dev/null; wait "$OP_PID" 2>/dev/null; OP_PID=; }
 fi
 if [ "$(id -u)" != 0 ] && [[ " $LOCAL_FAULTS " == *" disk-full "* ]]; then
@@ -396,14 +403,7 @@ if [ "$(id -u)" != 0 ] && [[ " $LOCAL_FAULTS " == *" disk-full "* ]]; then
 	LOCAL_FAULTS=${LOCAL_FAULTS/disk-full/}
 fi
 if [ -n "${LOCAL_FAULTS// /}" ]; then
-	check "operator on this host, through the fault proxy, storage on a 48 MiB tmpfs" start_local
-	objects
-	check "the scenario converges" wait_converged 300
-	[ "$FAILED" = 0 ] || diag "$W/problems"
-	baseline
-	for f in $LOCAL_FAULTS; do
-		for ((i = 1; i <= REPS; i++)); do trial "$f" "$i"; done
-	done
+	phase "operator on this host, through the fault proxy, storage on a 48 MiB tmpfs" start_local "$LOCAL_FAULTS"
 fi
 
 python3 - "$ROWS" "$REPORT" "$NSRC" "$NOCI" "$NKS" "$REPS" "${CHAOS_SEED:-$$}" <<'PY'
