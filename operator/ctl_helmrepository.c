@@ -252,7 +252,9 @@ static int store_index(struct hrjob *j, const char *data, size_t len)
 		j->reason = "IndexationFailed";
 		goto out;
 	}
-	if (r == 0 && close(out) < 0)
+	/* Closed whatever the write did: a full disk fails the write, and
+	 * the descriptor must not outlive it. */
+	if (close(out) < 0 && r == 0)
 		r = op_err_set(&j->err, -errno, "%s", op_strerror(errno));
 	out = -1;
 	if (r == 0 && rename(tmp, abs) < 0)

@@ -6,18 +6,27 @@
 # server, CHAOS_OCI of them OCI artifacts in the test registry), each
 # feeding CHAOS_KUSTOMIZATIONS/CHAOS_SOURCES Kustomizations.  Kustomization
 # N applies ConfigMap cm-N (data: rev, ks); the first of each source also a
-# Deployment with one real pod, waited on.  Each trial commits revision R+1
-# to every source, asks the sources to fetch at once, waits a random
+# Deployment with one real pod, waited on.  Beside them, CHAOS_HELM
+# HelmReleases take chart `chaosapp` from a HelmRepository on the test Helm
+# server (chart.spec, version "*"), each applying ConfigMap hr-N-cm (data:
+# rev).  Each trial commits revision R+1 to every source (for Helm: chart
+# version 0.1.R+1, packaged and indexed by helm), asks the sources (the
+# HelmRepository too) to fetch at once, waits a random
 # 0-3 s (so the fault lands mid-fetch, mid-build or mid-apply), injects one
-# fault, and then requires, within two intervals after the fault ends:
+# fault, and then requires, within two source intervals (2 x 30 s) plus a
+# minute after the fault ends (the report counts the trials that made it
+# within the two intervals alone):
 #   - every source Ready at its new revision, every Kustomization Ready
-#     with it applied, every ConfigMap at rev R+1 (never a mix: an object
+#     with it applied, every HelmChart at chart version 0.1.R+1 and every
+#     HelmRelease Ready with it released, every ConfigMap at rev R+1
+#     (never a mix: an object
 #     applied from a half-read revision would show), every Deployment
 #     rolled, nothing stuck deleting (finalizers);
 #   - no Event flood: an object gets at most CHAOS_EVENT_BUDGET new Event
 #     objects in one trial (a repeated one must be aggregated, its count
 #     raised, not written again);
-#   - the operator's RSS and open fds back near their baseline.
+#   - the operator's RSS and open fds back near their baseline, and no
+#     descriptor left open on a deleted file.
 # Faults (CHAOS_FAULTS, each tried CHAOS_REPS times, default 20):
 #   operator-kill      SIGKILL of the operator's process (the kubelet
 #                      restarts it in its pod, storage kept)
@@ -27,6 +36,7 @@
 #                      (every watch's resourceVersion is gone)
 #   git-down           the git HTTP server down for 30 s
 #   registry-down      the OCI registry down for 30 s
+#   helm-down          the Helm repository server down for 30 s
 #   apiserver-faults   the apiserver through test/faults' proxy for 30 s:
 #                      429 with Retry-After, 500, 503, watches reset and
 #                      ended with 410, slow answers (operator on this host)
@@ -35,7 +45,6 @@
 # The first six run against the operator installed in the cluster by the
 # chart, as users run it; the last two need the operator's connection or
 # disk in the test's hands, so they run it on this host (`make` builds it).
-# Helm sources are not in the campaign yet.
 #
 # Report: build/chaos/report.md (faults tried and survived, the slowest
 # recovery, event and RSS figures); exit 1 if any trial failed.
@@ -51,10 +60,11 @@ REPS=${CHAOS_REPS:-20}
 NKS=${CHAOS_KUSTOMIZATIONS:-50}
 NSRC=${CHAOS_SOURCES:-10}
 NOCI=${CHAOS_OCI:-2}
-FAULTS=${CHAOS_FAULTS:-operator-kill apiserver-restart etcd-restart etcd-compact git-down registry-down apiserver-faults disk-full}
+NHR=${CHAOS_HELM:-2}
+FAULTS=${CHAOS_FAULTS:-operator-kill apiserver-restart etcd-restart etcd-compact git-down registry-down helm-down apiserver-faults disk-full}
 EVENT_BUDGET=${CHAOS_EVENT_BUDGET:-10}
 DOWN=${CHAOS_DOWN_SECONDS:-30}
-INTERVAL=15 # the sources' interval; a trial must converge within two after its fault
+INTERVAL=30 # the sources' interval; a trial should converge within two after its fault
 RANDOM=${CHAOS_SEED:-$$}
 CFLUX=$BIN/cflux
 OUTD=$repo/build/chaos
@@ -66,12 +76,13 @@ ROWS=$W/rows.tsv
 chaos_cleanup() {
 	if [ -n "$LOCAL_PID" ] && [ -z "${KEEP:-}" ]; then
 		# while this host's operator runs, so finalizers are handled
-		k delete kustomizations,gitrepositories,ocirepositories --all -n "$NS" --wait=true --timeout=60s >/dev/null 2>&1
+		k delete kustomizations,helmreleases,gitrepositories,ocirepositories,helmcharts,helmrepositories --all -n "$NS" \
+			--wait=true --timeout=60s >/dev/null 2>&1
 	fi
 	[ -z "$LOCAL_PID" ] || { kill -TERM "$LOCAL_PID" 2>/dev/null; wait "$LOCAL_PID" 2>/dev/null; LOCAL_PID=; }
 	[ -z "$PROXY_PID" ] || { kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; PROXY_PID=; }
 	[ -z "$TMPFS" ] || { umount "$TMPFS" 2>/dev/null; TMPFS=; }
-	[ -n "${KEEP:-}" ] || rm -rf "${GIT_ROOT:?}/$NS"-s*.git
+	[ -n "${KEEP:-}" ] || rm -rf "${GIT_ROOT:?}/$NS"-s*.git "${HELM_DIR:?}/$NS"
 	e2e_cleanup
 }
 trap chaos_cleanup EXIT
@@ -119,10 +130,26 @@ write_source() {
 	done
 }
 
+# publish_chart: chart chaosapp, version 0.1.REV, in the Helm repository
+# (packaged and indexed by the helm CLI, as a chart's publisher would).
+publish_chart() {
+	local d=$W/chaosapp
+	[ "$NHR" -gt 0 ] || return 0
+	mkdir -p "$d/templates" "$HELM_DIR/$NS"
+	printf 'apiVersion: v2\nname: chaosapp\nversion: 0.1.%s\n' "$REV" >"$d/Chart.yaml"
+	printf 'rev: "%s"\n' "$REV" >"$d/values.yaml"
+	# shellcheck disable=SC2016 # a template, not a shell expansion
+	printf '%s\n' 'apiVersion: v1' 'kind: ConfigMap' 'metadata:' '  name: {{ .Release.Name }}-cm' 'data:' \
+		'  rev: {{ .Values.rev | quote }}' '  release: {{ .Release.Name }}' >"$d/templates/cm.yaml"
+	"$HELM" package "$d" -d "$HELM_DIR/$NS" >/dev/null &&
+		"$HELM" repo index "$HELM_DIR/$NS" --url "$HELM_URL/$NS"
+}
+
 # commit: revision REV+1 to every source; SRCREV and want.json follow.
 commit() {
 	local s sha dig
 	REV=$((REV + 1))
+	publish_chart || return 1
 	for ((s = 1; s <= NSRC; s++)); do
 		write_source "$s"
 		if [ "$(src_kind "$s")" = OCIRepository ]; then
@@ -159,6 +186,12 @@ want_json() {
 		printf '%s"web-%s"' "$sep" "$n"
 		sep=", "
 	done
+	printf '], "helmreleases": ['
+	sep=
+	for ((n = 1; n <= NHR; n++)); do
+		printf '%s"hr-%s"' "$sep" "$n"
+		sep=", "
+	done
 	printf ']}\n'
 }
 
@@ -184,6 +217,17 @@ objects() {
 			printf '  sourceRef: {kind: %s, name: s%s}\n  path: ./app-%s\n' "$(src_kind "$s")" "$s" "$n"
 			[ "$n" -le "$NSRC" ] && printf '  wait: true\n'
 		done
+		if [ "$NHR" -gt 0 ]; then
+			printf -- '---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\n'
+			printf 'metadata:\n  name: charts\n  namespace: %s\n' "$NS"
+			printf 'spec:\n  interval: %ss\n  timeout: 20s\n  url: %s/%s\n' "$INTERVAL" "$HELM_URL" "$NS"
+		fi
+		for ((n = 1; n <= NHR; n++)); do
+			printf -- '---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\n'
+			printf 'metadata:\n  name: hr-%s\n  namespace: %s\n' "$n" "$NS"
+			printf 'spec:\n  interval: 5m\n  timeout: 60s\n  chart:\n    spec:\n      chart: chaosapp\n'
+			printf '      version: "*"\n      interval: %ss\n      sourceRef: {kind: HelmRepository, name: charts}\n' "$INTERVAL"
+		done
 	} | k apply -f - >/dev/null
 }
 
@@ -193,6 +237,10 @@ poke() {
 		k annotate -n "$NS" --overwrite "$(src_kind "$s")" "s$s" "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null &
 		pids+=($!)
 	done
+	if [ "$NHR" -gt 0 ]; then
+		k annotate -n "$NS" --overwrite helmrepository charts "reconcile.fluxcd.io/requestedAt=$(date +%s%N)" >/dev/null &
+		pids+=($!)
+	fi
 	wait "${pids[@]}" # not the operator and proxy this shell started
 }
 
@@ -211,7 +259,8 @@ wait_converged() {
 }
 
 converged() {
-	k get gitrepositories,ocirepositories,kustomizations,configmaps,deployments -n "$NS" -o json 2>/dev/null |
+	k get gitrepositories,ocirepositories,helmrepositories,helmcharts,kustomizations,helmreleases,configmaps,deployments \
+		-n "$NS" -o json 2>/dev/null |
 		python3 "$repo/test/chaos/state.py" converged "$W/want.json" >"$W/problems" 2>&1
 }
 
@@ -229,6 +278,9 @@ op_pid() {
 }
 op_rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$(op_pid)/status" 2>/dev/null; }
 op_fds() { find "/proc/$(op_pid)/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# op_deleted: the files the operator holds open though they are deleted
+# (a descriptor a failed write left open shows here, once per failure).
+op_deleted() { find "/proc/$(op_pid)/fd" -mindepth 1 -maxdepth 1 -lname '*(deleted)' -printf '%l\n' 2>/dev/null; }
 
 # start_local: this host's operator, through the fault proxy, its storage on
 # a small tmpfs; the in-cluster one is uninstalled first.
@@ -295,6 +347,7 @@ inject() {
 		;;
 	git-down) bash "$repo/test/cluster/servers.sh" bounce lighttpd-git "$DOWN" 2>/dev/null ;;
 	registry-down) bash "$repo/test/cluster/servers.sh" bounce registry "$DOWN" 2>/dev/null ;;
+	helm-down) bash "$repo/test/cluster/servers.sh" bounce lighttpd-helm "$DOWN" 2>/dev/null ;;
 	apiserver-faults)
 		# Bursts of each, a few tens of requests each, then clear.
 		rules "[{\"method\": \"PATCH\", \"count\": $((10 + RANDOM % 30)), \"action\": \"status\", \"status\": 429, \"reason\": \"TooManyRequests\", \"retry_after\": 1},
@@ -338,7 +391,7 @@ trial() {
 	t0=$(date +%s.%N)
 	inject "$f" || { ok=0; why="the fault itself failed"; }
 	t1=$(date +%s.%N)
-	dl=$((2 * INTERVAL + 90))
+	dl=$((2 * INTERVAL + 60))
 	wait_converged "$dl" || { ok=0; why="not converged in ${dl}s after the fault: $(head -n 3 "$W/problems" | tr '\n' ';')"; }
 	local took
 	took=$(python3 -c "print('%.1f' % ($(date +%s.%N) - $t1))")
@@ -360,7 +413,12 @@ trial() {
 	rss=$(op_rss_kib) fds=$(op_fds)
 	if [ -n "$rss" ] && [ "$rss" -gt $((RSS0 * 3 / 2 + 8192)) ]; then ok=0; why="$why RSS ${rss} KiB against ${RSS0}"; fi
 	if [ -n "$fds" ] && [ "$fds" -gt $((FDS0 + 12)) ]; then ok=0; why="$why $fds fds against $FDS0"; fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$i" "$ok" "$took" "${ev_max%% *}" "${rss:-?}" "${fds:-?}" >>"$ROWS"
+	op_deleted >"$W/deleted"
+	if [ -s "$W/deleted" ]; then
+		ok=0
+		why="$why $(wc -l <"$W/deleted") fds open on deleted files ($(sort "$W/deleted" | uniq -c | head -n 2 | tr -s ' \n' ' '))"
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$i" "$ok" "$took" "${ev_max%% *}" "${rss:-?}" "${fds:-?}" "$INTERVAL" >>"$ROWS"
 	pass_fail "$ok" "$f #$i: converged to rev $REV in ${took}s after the fault; max new Events per object ${ev_max%% *}; RSS $((${rss:-0} / 1024)) MiB, ${fds:-?} fds${why:+ -- $why}"
 }
 
@@ -383,7 +441,7 @@ phase() {
 # ---------------------------------------------------------------- main
 
 k create ns "$NS" >/dev/null
-say "scenario: $NSRC sources ($NOCI OCI), $NKS Kustomizations, faults: $FAULTS; $REPS each; seed ${CHAOS_SEED:-$$}"
+say "scenario: $NSRC sources ($NOCI OCI), $NKS Kustomizations, $NHR HelmReleases, faults: $FAULTS; $REPS each; seed ${CHAOS_SEED:-$$}"
 commit || { fail "first commit"; tap_end; }
 IN_CLUSTER=
 LOCAL_FAULTS=
@@ -406,23 +464,27 @@ if [ -n "${LOCAL_FAULTS// /}" ]; then
 	phase "operator on this host, through the fault proxy, storage on a 48 MiB tmpfs" start_local "$LOCAL_FAULTS"
 fi
 
-python3 - "$ROWS" "$REPORT" "$NSRC" "$NOCI" "$NKS" "$REPS" "${CHAOS_SEED:-$$}" <<'PY'
+python3 - "$ROWS" "$REPORT" "$NSRC" "$NOCI" "$NKS" "$NHR" "$REPS" "${CHAOS_SEED:-$$}" <<'PY'
 import sys, collections
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
 by = collections.OrderedDict()
-for f, i, ok, took, ev, rss, fds in rows:
-    by.setdefault(f, []).append((ok == "1", float(took), int(ev), rss, fds))
+for f, i, ok, took, ev, rss, fds, interval in rows:
+    by.setdefault(f, []).append((ok == "1", float(took), int(ev), rss, fds, float(took) <= 2 * int(interval)))
 out = ["# make chaos", "",
-       "%s sources (%s OCI), %s Kustomizations; %s tries of each fault; seed %s." % tuple(sys.argv[3:8]), "",
-       "| fault | tried | survived | slowest recovery (s) | median (s) | most new Events on one object | RSS KiB (last) | fds (last) |",
-       "|---|---|---|---|---|---|---|---|"]
+       "%s sources (%s OCI), %s Kustomizations, %s HelmReleases; %s tries of each fault; seed %s." % tuple(sys.argv[3:9]), "",
+       "A trial survives when everything converged within two source intervals plus a minute after its fault; "
+       "the third column counts those within the two intervals (%s s) alone." % (2 * int(rows[0][7]) if rows else "?"), "",
+       "| fault | tried | survived | within 2 intervals | slowest recovery (s) | median (s) | most new Events on one object | RSS KiB (last) | fds (last) |",
+       "|---|---|---|---|---|---|---|---|---|"]
 for f, rs in by.items():
     t = sorted(r[1] for r in rs)
-    out.append("| %s | %d | %d | %.1f | %.1f | %d | %s | %s |" % (
-        f, len(rs), sum(r[0] for r in rs), t[-1], t[len(t) // 2], max(r[2] for r in rs), rs[-1][3], rs[-1][4]))
+    out.append("| %s | %d | %d | %d | %.1f | %.1f | %d | %s | %s |" % (
+        f, len(rs), sum(r[0] for r in rs), sum(r[0] and r[5] for r in rs), t[-1], t[len(t) // 2],
+        max(r[2] for r in rs), rs[-1][3], rs[-1][4]))
 tried = len(rows)
 surv = sum(1 for r in rows if r[2] == "1")
-out += ["", "Total: %d tried, %d survived." % (tried, surv)]
+inside = sum(1 for r in rows if r[2] == "1" and float(r[3]) <= 2 * int(r[7]))
+out += ["", "Total: %d tried, %d survived, %d of them within two intervals." % (tried, surv, inside)]
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 print("\n".join("# " + l for l in out))
 PY

@@ -5,15 +5,19 @@
     state.py events EVENTS.json
 
 `objects.json` is `kubectl get gitrepositories,ocirepositories,
-kustomizations,configmaps,deployments -n NS -o json`.  WANT.json says what
-the last commit holds: {"rev": R, "sources": {"KIND/NAME": "REVISION"},
-"kustomizations": {"NAME": "KIND/SOURCE"}, "deployments": ["NAME"]}.
+helmrepositories,helmcharts,kustomizations,helmreleases,configmaps,
+deployments -n NS -o json`.  WANT.json says what the last commit holds:
+{"rev": R, "sources": {"KIND/NAME": "REVISION"}, "kustomizations":
+{"NAME": "KIND/SOURCE"}, "deployments": ["NAME"], "helmreleases":
+["NAME"]}.
 
 converged: exit 0 when every source is Ready at its revision, every
 Kustomization Ready with lastAppliedRevision its source's, every ConfigMap
 cm-N there with data.rev R (never a mix of two revisions: a half-read one
-would show as one), every Deployment rolled to R, and nothing is stuck
-deleting.  Otherwise exit 1, with the first problems on stdout.
+would show as one), every Deployment rolled to R, every HelmRelease Ready
+with chart version 0.1.R released from its HelmChart (Ready at 0.1.R) and
+its ConfigMap NAME-cm at rev R, the HelmRepository Ready, and nothing is
+stuck deleting.  Otherwise exit 1, with the first problems on stdout.
 
 events: the Events of the namespace as "OBJECT REASON COUNT" lines, for
 the flood check (an object's Events in a trial, and how many times each
@@ -78,6 +82,37 @@ def converged(want_path):
                 or st.get("observedGeneration") != o["metadata"].get("generation"):
             problems.append("Deployment/%s: REV %s, status %s" % (name, rev, {
                 k: st.get(k) for k in ("updatedReplicas", "readyReplicas", "observedGeneration")}))
+    hrs = want.get("helmreleases", [])
+    if hrs:
+        o = by.get("HelmRepository/charts")
+        ok, msg = ready(o) if o else (False, "missing")
+        if not ok:
+            problems.append("HelmRepository/charts: not Ready (%s)" % msg[:120])
+    version = "0.1.%s" % want["rev"]
+    for name in hrs:
+        o = by.get("HelmRelease/" + name)
+        if not o:
+            problems.append("HelmRelease/%s is missing" % name)
+            continue
+        ok, msg = ready(o)
+        st = o.get("status", {})
+        got = st.get("lastAttemptedRevision")
+        if not ok or got != version:
+            problems.append("HelmRelease/%s: Ready=%s at %s, want %s (%s)" % (name, ok, got, version, msg[:120]))
+        hc = by.get("HelmChart/" + (st.get("helmChart") or "/").split("/", 1)[1])
+        if not hc:
+            problems.append("HelmRelease/%s: its HelmChart %s is missing" % (name, st.get("helmChart")))
+        else:
+            ok, msg = ready(hc)
+            got = hc.get("status", {}).get("artifact", {}).get("revision")
+            if not ok or got != version:
+                problems.append("HelmChart/%s: Ready=%s at %s, want %s (%s)"
+                                % (hc["metadata"]["name"], ok, got, version, msg[:120]))
+        cm = by.get("ConfigMap/%s-cm" % name)
+        if not cm:
+            problems.append("ConfigMap/%s-cm is missing" % name)
+        elif cm.get("data", {}).get("rev") != str(want["rev"]) or cm["data"].get("release") != name:
+            problems.append("ConfigMap/%s-cm holds %s, want rev %s" % (name, cm.get("data"), want["rev"]))
     for p in problems[:8]:
         print(p)
     if len(problems) > 8:
