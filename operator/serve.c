@@ -127,6 +127,27 @@ static void conn_close(struct conn *c)
 	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
+/* RFC 9110's tchar: what a method token may hold. */
+static bool is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Every byte of s[0..n) satisfies ok, or (ok NULL) is visible ASCII. */
+static bool all_of(const char *s, size_t n, bool (*ok)(unsigned char))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (ok ? !ok(c) : c <= ' ' || c >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
 int serve_parse_request(const char *req, size_t len, char method[16],
 			 char path[SERVE_PATH_MAX])
 {
@@ -147,6 +168,9 @@ int serve_parse_request(const char *req, size_t len, char method[16],
 	if (q)
 		plen = (size_t)(q - sp1 - 1);
 	if (mlen == 0 || mlen >= 16 || plen == 0 || plen >= SERVE_PATH_MAX || sp1[1] != '/')
+		return -EINVAL;
+	/* A NUL or control byte would cut or bend the strings handed on. */
+	if (!all_of(req, mlen, is_tchar) || !all_of(sp1 + 1, plen, NULL))
 		return -EINVAL;
 	memcpy(method, req, mlen);
 	method[mlen] = '\0';

@@ -88,7 +88,9 @@ void serve_close(struct serve_srv *s, void (*cb)(void *payload), void *payload);
 /*
  * Parse the request line of `req` (up to the first CRLF): on success
  * stores the method and path (without query) into the given buffers and
- * returns 0; -EAGAIN if the line is incomplete, -EINVAL if malformed.
+ * returns 0; -EAGAIN if the line is incomplete, -EINVAL if malformed (a
+ * method that is not an RFC 9110 token, a path with a byte outside
+ * visible ASCII).
  */
 int serve_parse_request(const char *req, size_t len, char method[16],
 			 char path[SERVE_PATH_MAX]);

@@ -173,7 +173,7 @@ static int expression(const char *e, size_t n, envsubst_lookup lookup, void *pay
 	char name[256];
 	const char *value = NULL, *op;
 	_cleanup_free_ char *a = NULL;
-	bool length = false, set;
+	bool length = false, set, longest;
 	size_t i = 0, nl;
 	int r;
 
@@ -214,7 +214,11 @@ static int expression(const char *e, size_t n, envsubst_lookup lookup, void *pay
 	}
 	if (!set && strict)
 		return not_set(err, name);
-	r = arg(op + 1, n - 1, lookup, payload, strict, depth, &a, err);
+	/* The argument is expanded once: "##" and "%%" take theirs after
+	 * both characters (expanding it twice doubled the work at every
+	 * nesting level). */
+	longest = (op[0] == '#' || op[0] == '%') && n > 1 && op[1] == op[0];
+	r = arg(op + 1 + longest, n - 1 - longest, lookup, payload, strict, depth, &a, err);
 	if (r < 0)
 		return r;
 	switch (op[0]) {
@@ -251,19 +255,9 @@ static int expression(const char *e, size_t n, envsubst_lookup lookup, void *pay
 		return buf_add(out, value + off, (size_t)cnt);
 	}
 	case '#':
-	case '%': {
-		bool longest = n > 1 && op[1] == op[0];
-
-		if (longest) {
-			free(a);
-			a = NULL;
-			r = arg(op + 2, n - 2, lookup, payload, strict, depth, &a, err);
-			if (r < 0)
-				return r;
-		}
+	case '%':
 		trim(value, a, op[0] == '%', longest, out);
 		return 0;
-	}
 	case '/': {
 		char mode = 0, *rep;
 

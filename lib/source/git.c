@@ -884,15 +884,16 @@ char *src_git_submodule_url(const char *parent, const char *rel)
 	if (!str_startswith(rel, "./") && !str_startswith(rel, "../"))
 		return xstrdup(rel);
 	base = xstrdup(parent);
-	while (*base && base[strlen(base) - 1] == '/')
-		base[strlen(base) - 1] = '\0';
-	/* The path starts after "scheme://host" or an scp-like "host:". */
+	/* The path starts after "scheme://host" or an scp-like "host:"; the
+	 * trailing '/'s are cut above it, never into the "://". */
 	scheme = strstr(base, "://");
 	floor = scheme ? base + (scheme - base) + 3 : base;
 	if (scheme)
 		floor += strcspn(floor, "/");
 	else if (strchr(base, ':'))
 		floor = strchr(base, ':');
+	while (strlen(base) > (size_t)(floor - base) && base[strlen(base) - 1] == '/')
+		base[strlen(base) - 1] = '\0';
 	for (;;) {
 		if (str_startswith(rel, "./")) {
 			rel += 2;

@@ -173,3 +173,33 @@ TEST(errors_and_names)
 	ASSERT(!envsubst_valid_name(""));
 	buf_release(&out);
 }
+
+static bool counting(const char *name, const char **ret, void *payload)
+{
+	(void)name;
+	(*(size_t *)payload)++;
+	*ret = "abcabc";
+	return true;
+}
+
+/* Nested "##"/"%%" patterns are expanded once per level: each level used
+ * to expand its pattern twice, so 24 levels cost 2^24 lookups (found by
+ * `make fuzz-long`: 600 bytes of input took 14 s). */
+TEST(nested_longest_patterns_expand_once)
+{
+	struct buf in = BUF_INIT(1 << 20), out = BUF_INIT(1 << 20);
+	struct op_err err;
+	size_t calls = 0;
+	int i;
+
+	for (i = 0; i < 24; i++)
+		buf_adds(&in, i % 2 ? "${c%%" : "${c##");
+	buf_adds(&in, "c");
+	for (i = 0; i < 24; i++)
+		buf_adds(&in, "}");
+	ASSERT_OK(envsubst(in.buf, counting, &calls, false, &out, &err));
+	ASSERT_EQ(calls, (size_t)24);
+	ASSERT_STREQ(out.buf, "c"); /* as bash: abcab, c, abcab, ... */
+	buf_release(&in);
+	buf_release(&out);
+}

@@ -38,6 +38,11 @@ TEST(submodule_urls_resolve_as_git_does)
 		/* never above the host */
 		{ "https://example.com/org/super.git", "../../../../x.git", "https://example.com/x.git" },
 		{ "https://example.com", "../x.git", "https://example.com/x.git" },
+		{ "https://example.com///", "../x.git", "https://example.com/x.git" },
+		/* the trailing '/'s end above "://" (they were cut into it, and
+		 * ":///" read as the scp-like host ":", found by make fuzz-long) */
+		{ ":///", "../x.git", ":///x.git" },
+		{ "https:///", "../x.git", "https:///x.git" },
 		/* scp-like: climbs the path, never into "host:" (this read before the URL's start) */
 		{ "git@example.com:org/super.git", "../lib.git", "git@example.com:org/lib.git" },
 		{ "git@example.com:a/b/super.git", "../../lib.git", "git@example.com:a/lib.git" },
