@@ -27,6 +27,11 @@ comma := ,
 SHELL := /bin/bash
 
 PKGS := libuv libcurl libcjson yaml-0.1 libgit2 libarchive zlib expat
+# Opened at their first use (lib/base/dl.h), not linked: together they bring
+# some forty libraries that `cflux helm template` and `kustomize build` never
+# need.  Their headers are used; test/unit/test_artifact.c links libarchive
+# itself to write hostile archives.
+DL_PKGS := libcurl libarchive
 
 # Everything below needs the libraries: install or check them first, once,
 # at parse time, so a fresh clone needs no other command (tools/deps.sh is
@@ -56,7 +61,8 @@ WARNINGS := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prot
 	-Wpointer-arith -Wvla -Wwrite-strings -Wno-unused-parameter -Wno-format-nonliteral \
 	-Wno-format-truncation
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lmbedtls -lmbedx509 -lmbedcrypto -lcrypt -lm -lpthread
+PKG_LIBS := $(shell pkg-config --libs $(filter-out $(DL_PKGS),$(PKGS))) -lmbedtls -lmbedx509 -lmbedcrypto \
+	-lcrypt -lm -lpthread -ldl
 
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPTFLAGS) $(WARNINGS) -fno-omit-frame-pointer \
 	-Ilib $(PKG_CFLAGS) $(CFLAGS)
@@ -159,7 +165,8 @@ $(BIN)/cflux: $(CLI_OBJS) $(LIB)
 
 $(BUILD)/test/test_%: $(BUILD)/test/unit/test_%.o $(HARNESS_OBJ) $(OPLIB) $(LIB)
 	@mkdir -p $(@D)
-	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(OPLIB) $(LIB) $(PKG_LIBS)
+	$(QUIET_LINK)$(CC) $(ALL_LDFLAGS) -o $@ $< $(HARNESS_OBJ) $(OPLIB) $(LIB) $(PKG_LIBS) \
+		$(if $(filter artifact,$*),$(shell pkg-config --libs libarchive))
 
 $(BUILD)/test/replay_%: $(BUILD)/test/fuzz/fuzz_%.o $(REPLAY_OBJ) $(LIB)
 	@mkdir -p $(@D)

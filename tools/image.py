@@ -15,7 +15,8 @@ written with sorted keys; the image config has no build time.
 The operator image is built from Debian packages, the exact versions that
 are installed here (the binary was linked against them): the packages
 owning every shared library that the binary, ssh, ssh-keygen and gpgv load
-(found with ldd and dpkg -S), plus openssh-client, gpgv, ca-certificates
+(found with ldd and dpkg -S; for the libraries the binary opens at their
+first use, OPENED_SONAMES, their files and theirs), plus openssh-client, gpgv, ca-certificates
 and libc6.  Each .deb is fetched with `apt-get download PKG=VERSION` into a
 cache (~/.cache/cflux/debs) and unpacked in memory; documentation other
 than copyright files, manual pages and locales are left out, setuid and
@@ -45,6 +46,9 @@ MT_INDEX = "application/vnd.oci.image.index.v1+json"
 DEB_CACHE = os.path.join(os.environ.get("CFLUX_CACHE", os.path.expanduser("~/.cache/cflux")), "debs")
 OPERATOR_TOOLS = ["/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/gpgv"]
 OPERATOR_PACKAGES = ["libc6", "openssh-client", "gpgv", "ca-certificates"]
+# Libraries the operator opens at their first use (lib/base/dl.h), which ldd
+# on the binary does not show: their files and what they load go in too.
+OPENED_SONAMES = ["libcurl.so.4", "libarchive.so.13"]
 SKIP = re.compile(r"^usr/share/(man|info|locale|lintian|bug|bash-completion|zsh|menu|doc-base)/|"
                   r"^usr/share/doc/(?!.*/copyright$)|^etc/(init\.d|logrotate\.d|cron\.)")
 
@@ -351,9 +355,25 @@ def base_files(tree):
     tree.dir("data", 0o755)
 
 
-def debs_for(binaries, extra):
-    libs = set()
-    for b in binaries:
+def opened_libs(binary):
+    """The files of OPENED_SONAMES, each checked to be named in `binary`."""
+    with open(binary, "rb") as f:
+        data = f.read()
+    cache = run("ldconfig", "-p")
+    out = []
+    for so in OPENED_SONAMES:
+        if so.encode() not in data:
+            die("%s does not name %s: update OPENED_SONAMES in %s" % (binary, so, __file__))
+        m = re.search(r"^\s*%s \(libc6[^)]*\) => (\S+)$" % re.escape(so), cache, re.M)
+        if not m:
+            die("%s is not installed (ldconfig -p; run tools/deps.sh)" % so)
+        out.append(m.group(1))
+    return out
+
+
+def debs_for(binaries, extra, opened=()):
+    libs = set(opened)
+    for b in list(binaries) + list(opened):
         libs.update(shared_libs(b))
     return sorted(set(extra) | owners_of(libs))
 
@@ -370,7 +390,7 @@ def stripped(binary):
 def cmd_operator(a):
     if not os.access(a.binary, os.X_OK):
         die("%s: not an executable" % a.binary)
-    pkgs = debs_for([a.binary] + OPERATOR_TOOLS, OPERATOR_PACKAGES)
+    pkgs = debs_for([a.binary] + OPERATOR_TOOLS, OPERATOR_PACKAGES, opened_libs(a.binary))
     # The base layer depends only on the packages and on this file: cached.
     with open(__file__, "rb") as f:
         me = f.read()

@@ -38,6 +38,8 @@
  * the timer are closed, and the struct is freed when the last close
  * callback has run.
  */
+/* Plain functions (no type-checking macros), so they can be pointers. */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -46,6 +48,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/dl.h"
 #include "base/str.h"
 #include "kube/http.h"
 #include "base/banned.h"
@@ -99,6 +102,61 @@ struct http_req {
 	bool paused;                /* on_data asked for HTTP_DATA_PAUSE */
 	struct http_req *next, *prev;
 };
+
+/*
+ * libcurl is opened at the first http_new() (base/dl.h): a process that
+ * never talks HTTP does not load it and the forty libraries it needs.
+ * The soname is libcurl's ABI, unchanged since 7.16 (2006).
+ */
+#define CURL_FUNCS(X) \
+	X(curl_easy_cleanup) \
+	X(curl_easy_getinfo) \
+	X(curl_easy_init) \
+	X(curl_easy_pause) \
+	X(curl_easy_setopt) \
+	X(curl_easy_strerror) \
+	X(curl_global_init) \
+	X(curl_multi_add_handle) \
+	X(curl_multi_assign) \
+	X(curl_multi_cleanup) \
+	X(curl_multi_info_read) \
+	X(curl_multi_init) \
+	X(curl_multi_remove_handle) \
+	X(curl_multi_setopt) \
+	X(curl_multi_socket_action) \
+	X(curl_slist_append) \
+	X(curl_slist_free_all) \
+	X(curl_version_info)
+#define CURL_PTR(f) static __typeof__(f) *dl_##f;
+#define CURL_NAME(f) #f,
+#define CURL_SLOT(f) (void **)&dl_##f,
+CURL_FUNCS(CURL_PTR)
+static const char *const curl_names[] = { CURL_FUNCS(CURL_NAME) };
+static void **const curl_slots[] = { CURL_FUNCS(CURL_SLOT) };
+static struct dl_lib curl_lib = DL_LIB("libcurl.so.4", curl_names, curl_slots);
+/* curl.h checks the argument count of these four with macros of the same name. */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_multi_setopt
+#undef curl_share_setopt
+#define curl_easy_cleanup (*dl_curl_easy_cleanup)
+#define curl_easy_getinfo (*dl_curl_easy_getinfo)
+#define curl_easy_init (*dl_curl_easy_init)
+#define curl_easy_pause (*dl_curl_easy_pause)
+#define curl_easy_setopt (*dl_curl_easy_setopt)
+#define curl_easy_strerror (*dl_curl_easy_strerror)
+#define curl_global_init (*dl_curl_global_init)
+#define curl_multi_add_handle (*dl_curl_multi_add_handle)
+#define curl_multi_assign (*dl_curl_multi_assign)
+#define curl_multi_cleanup (*dl_curl_multi_cleanup)
+#define curl_multi_info_read (*dl_curl_multi_info_read)
+#define curl_multi_init (*dl_curl_multi_init)
+#define curl_multi_remove_handle (*dl_curl_multi_remove_handle)
+#define curl_multi_setopt (*dl_curl_multi_setopt)
+#define curl_multi_socket_action (*dl_curl_multi_socket_action)
+#define curl_slist_append (*dl_curl_slist_append)
+#define curl_slist_free_all (*dl_curl_slist_free_all)
+#define curl_version_info (*dl_curl_version_info)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_code;
@@ -542,7 +600,12 @@ int http_new(uv_loop_t *loop, const struct http_opts *opts, struct kube_http **r
 {
 	const curl_version_info_data *v;
 	struct kube_http *h;
+	int r = dl_load(&curl_lib, reterr);
 
+	if (r < 0) {
+		op_err_prefix(reterr, "cannot initialise libcurl");
+		return r;
+	}
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_code != CURLE_OK)
 		return op_err_set(reterr, -EIO, "cannot initialise libcurl: %s",

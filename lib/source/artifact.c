@@ -27,12 +27,89 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/dl.h"
 #include "base/path.h"
 #include "base/str.h"
 #include "source/artifact.h"
 #include "base/banned.h"
 
 #define MAX_DEPTH 256
+
+/*
+ * libarchive is opened at its first use (base/dl.h): a process that never
+ * packs or unpacks an archive does not load it and the libraries it
+ * needs.  The soname is libarchive 3's ABI.
+ */
+#define ARCHIVE_FUNCS(X) \
+	X(archive_entry_filetype) \
+	X(archive_entry_free) \
+	X(archive_entry_hardlink) \
+	X(archive_entry_new) \
+	X(archive_entry_pathname) \
+	X(archive_entry_perm) \
+	X(archive_entry_set_filetype) \
+	X(archive_entry_set_pathname) \
+	X(archive_entry_set_perm) \
+	X(archive_entry_set_size) \
+	X(archive_entry_size) \
+	X(archive_entry_symlink) \
+	X(archive_error_string) \
+	X(archive_read_data_block) \
+	X(archive_read_free) \
+	X(archive_read_new) \
+	X(archive_read_next_header) \
+	X(archive_read_open_filename) \
+	X(archive_read_open_memory) \
+	X(archive_read_support_filter_gzip) \
+	X(archive_read_support_format_tar) \
+	X(archive_set_error) \
+	X(archive_write_add_filter_gzip) \
+	X(archive_write_close) \
+	X(archive_write_data) \
+	X(archive_write_free) \
+	X(archive_write_header) \
+	X(archive_write_new) \
+	X(archive_write_open) \
+	X(archive_write_set_format_pax_restricted) \
+	X(archive_write_set_options)
+#define ARCHIVE_PTR(f) static __typeof__(f) *dl_##f;
+#define ARCHIVE_NAME(f) #f,
+#define ARCHIVE_SLOT(f) (void **)&dl_##f,
+ARCHIVE_FUNCS(ARCHIVE_PTR)
+static const char *const archive_names[] = { ARCHIVE_FUNCS(ARCHIVE_NAME) };
+static void **const archive_slots[] = { ARCHIVE_FUNCS(ARCHIVE_SLOT) };
+static struct dl_lib archive_lib = DL_LIB("libarchive.so.13", archive_names, archive_slots);
+#define archive_entry_filetype (*dl_archive_entry_filetype)
+#define archive_entry_free (*dl_archive_entry_free)
+#define archive_entry_hardlink (*dl_archive_entry_hardlink)
+#define archive_entry_new (*dl_archive_entry_new)
+#define archive_entry_pathname (*dl_archive_entry_pathname)
+#define archive_entry_perm (*dl_archive_entry_perm)
+#define archive_entry_set_filetype (*dl_archive_entry_set_filetype)
+#define archive_entry_set_pathname (*dl_archive_entry_set_pathname)
+#define archive_entry_set_perm (*dl_archive_entry_set_perm)
+#define archive_entry_set_size (*dl_archive_entry_set_size)
+#define archive_entry_size (*dl_archive_entry_size)
+#define archive_entry_symlink (*dl_archive_entry_symlink)
+#define archive_error_string (*dl_archive_error_string)
+#define archive_read_data_block (*dl_archive_read_data_block)
+#define archive_read_free (*dl_archive_read_free)
+#define archive_read_new (*dl_archive_read_new)
+#define archive_read_next_header (*dl_archive_read_next_header)
+#define archive_read_open_filename (*dl_archive_read_open_filename)
+#define archive_read_open_memory (*dl_archive_read_open_memory)
+#define archive_read_support_filter_gzip (*dl_archive_read_support_filter_gzip)
+#define archive_read_support_format_tar (*dl_archive_read_support_format_tar)
+#define archive_set_error (*dl_archive_set_error)
+#define archive_write_add_filter_gzip (*dl_archive_write_add_filter_gzip)
+#define archive_write_close (*dl_archive_write_close)
+#define archive_write_data (*dl_archive_write_data)
+#define archive_write_free (*dl_archive_write_free)
+#define archive_write_header (*dl_archive_write_header)
+#define archive_write_new (*dl_archive_write_new)
+#define archive_write_open (*dl_archive_write_open)
+#define archive_write_set_format_pax_restricted (*dl_archive_write_set_format_pax_restricted)
+#define archive_write_set_options (*dl_archive_write_set_options)
 
 struct packer {
 	struct archive *a;
@@ -206,8 +283,10 @@ int artifact_archive(const char *dir, artifact_skip_fn skip, void *payload,
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", out_path);
 	struct packer p = { 0 };
 	unsigned char sum[32];
-	int r = 0;
+	int r = dl_load(&archive_lib, reterr);
 
+	if (r < 0)
+		return r;
 	p.fd = mkostemp(tmp, O_CLOEXEC);
 	if (p.fd < 0)
 		return op_err_set(reterr, -errno, "cannot create '%s': %s", out_path,
@@ -338,11 +417,14 @@ int artifact_extract(const char *tgz, const char *dest, const struct artifact_li
 		     struct op_err *reterr)
 {
 	static const struct artifact_limits dflt = ARTIFACT_LIMITS_DEFAULT;
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
 	uint64_t entries = 0, total = 0;
-	int r = 0, ar;
+	int r = dl_load(&archive_lib, reterr), ar;
 
+	if (r < 0)
+		return r;
+	a = archive_read_new();
 	if (!lim)
 		lim = &dflt;
 	archive_read_support_filter_gzip(a);
@@ -482,12 +564,15 @@ int artifact_read_mem(const void *tgz, size_t len, const struct artifact_limits 
 		      artifact_entry_fn fn, void *payload, struct op_err *reterr)
 {
 	static const struct artifact_limits dflt = ARTIFACT_LIMITS_DEFAULT;
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
 	uint64_t entries = 0, total = 0;
 	char *data = NULL;
-	int r = 0, ar;
+	int r = dl_load(&archive_lib, reterr), ar;
 
+	if (r < 0)
+		return r;
+	a = archive_read_new();
 	if (!lim)
 		lim = &dflt;
 	archive_read_support_filter_gzip(a);
