@@ -824,9 +824,25 @@ static int setup_controllers(struct op_err *err)
 		return 0;
 	}
 	{
+		/*
+		 * In a pod, the identity is its name and UID (POD_UID, from the
+		 * downward API): when the kubelet restarts a killed container
+		 * in the same pod, the holder is itself and it takes the Lease
+		 * back at once, where a new random identity (lease.c's default,
+		 * used elsewhere) waits out the 35 s, as Flux's controllers do.
+		 */
+		const char *uid = getenv("POD_UID");
+		_cleanup_free_ char *identity = NULL;
+		char host[128];
+
+		if (uid && *uid && gethostname(host, sizeof(host)) == 0) {
+			host[sizeof(host) - 1] = '\0';
+			identity = xasprintf("%s_%s", host, uid);
+		}
 		struct lease_opts lo = {
 			.ns = runtime_namespace(),
 			.name = "cflux-operator-leader-election",
+			.identity = identity,
 			.lease_duration_ms = 35000,
 			.renew_deadline_ms = 30000,
 			.retry_period_ms = 5000,

@@ -324,6 +324,10 @@ imageGCLowThresholdPercent: 99
 serializeImagePulls: false
 rotateCertificates: false
 nodeStatusReportFrequency: 10s
+# A container killed again and again waits at most 10 s for its restart
+# (KubeletCrashLoopBackOffMax, beta and on in 1.35; the default grows to
+# 5 min): make chaos SIGKILLs the operator 20 times in a row.
+crashLoopBackOff: {maxContainerRestartPeriod: 10s}
 EOF
 	start_node_proc kubelet "$KUBELET" --config="$ND/kubelet.yaml" --kubeconfig="$ND/kubeconfig-kubelet" \
 		--hostname-override="$NODE_NAME" --node-ip="$NODE_IP" --v=1
