@@ -279,10 +279,12 @@ FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -std=gnu11 -D_GNU_SOURCE -O1 -g -Ilib $(PKG_CFLAGS) $(TMPL_SPRIG_FLAG) \
 	-fsanitize=fuzzer-no-link,address,undefined
 fuzz: $(FUZZ_SRCS:test/fuzz/fuzz_%.c=$(FUZZ_BUILD)/fuzz_%)
-$(FUZZ_BUILD)/libcflux.a: $(LIB_SRCS)
+# An object is rebuilt when its source or any header of lib/ is newer: a
+# struct changed in a header left objects of the old layout beside new ones.
+$(FUZZ_BUILD)/libcflux.a: $(LIB_SRCS) $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)/obj
-	$(Q)for s in $(LIB_SRCS); do o=$(@D)/obj/$$(echo $$s | tr / _).o; \
-		[ $$o -nt $$s ] || clang $(FUZZ_CFLAGS) -c -o $$o $$s || exit 1; done
+	$(Q)h=$$(ls -t lib/*/*.h | head -n 1); for s in $(LIB_SRCS); do o=$(@D)/obj/$$(echo $$s | tr / _).o; \
+		[ $$o -nt $$s ] && [ $$o -nt $$h ] || clang $(FUZZ_CFLAGS) -c -o $$o $$s || exit 1; done
 	$(Q)rm -f $@ && ar rcs $@ $(@D)/obj/*.o
 $(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libcflux.a
 	$(QUIET_LINK)clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libcflux.a $(PKG_LIBS)

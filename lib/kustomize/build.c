@@ -1347,8 +1347,10 @@ static void stringify_annotations(cJSON *obj)
 		} else if (cJSON_IsBool(e)) {
 			text = cJSON_IsTrue(e) ? "true" : "false";
 		} else if (cJSON_IsNumber(e)) {
-			if (e->valuedouble == (double)(long long)e->valuedouble)
-				snprintf(num, sizeof(num), "%lld", (long long)e->valuedouble);
+			int64_t iv;
+
+			if (yj_int64(e, &iv))
+				snprintf(num, sizeof(num), "%lld", (long long)iv);
 			else
 				yj_format_float(e->valuedouble, 64, 0, num, sizeof(num));
 			text = num;

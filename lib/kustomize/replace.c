@@ -80,9 +80,7 @@ static bool is_scalar(const cJSON *j)
 
 static bool is_int(const cJSON *j)
 {
-	return cJSON_IsRaw(j) ||
-	       (cJSON_IsNumber(j) && j->valuedouble == (double)(long long)j->valuedouble &&
-		j->valuedouble < 9.2e18 && j->valuedouble > -9.2e18);
+	return cJSON_IsRaw(j) || yj_int64(j, NULL);
 }
 
 static enum rp_tag tag_of(const cJSON *j)
@@ -113,7 +111,7 @@ static char *scalar_text(const cJSON *j)
 		return xstrdup(cJSON_IsTrue(j) ? "true" : "false");
 	if (cJSON_IsNumber(j)) {
 		if (is_int(j))
-			snprintf(num, sizeof(num), "%lld", (long long)j->valuedouble);
+			snprintf(num, sizeof(num), "%lld", (long long)yj_to_int64(j->valuedouble));
 		else
 			yj_format_float(j->valuedouble, 64, 0, num, sizeof(num));
 		return xstrdup(num);
@@ -627,7 +625,7 @@ static int get_value(struct kz_target *kt, struct kz_resmap *m, const cJSON *rep
 	delim = kz__str(src, "/options/delimiter");
 	if (*delim) {
 		const cJSON *ix = yj_get(src, "/options/index");
-		long index = cJSON_IsNumber(ix) ? (long)ix->valuedouble : 0, i = 0;
+		long index = cJSON_IsNumber(ix) ? (long)yj_to_int64(ix->valuedouble) : 0, i = 0;
 		const char *s = ret->text, *at;
 		size_t dl = strlen(delim);
 
@@ -943,7 +941,7 @@ static int set_field(const cJSON *opts, struct hit *h, const struct rp_val *val,
 
 	if (*delim) {
 		const cJSON *ix = yj_get(opts, "/index");
-		long index = cJSON_IsNumber(ix) ? (long)ix->valuedouble : 0, i = 0;
+		long index = cJSON_IsNumber(ix) ? (long)yj_to_int64(ix->valuedouble) : 0, i = 0;
 		_cleanup_free_ char *cur = NULL;
 		const char *v = val->text ? val->text : "";
 		struct buf b = BUF_INIT(RP_TEXT_MAX);

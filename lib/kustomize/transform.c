@@ -460,7 +460,7 @@ int kz__t_replicas(struct kz_resmap *m, const cJSON *spec, const struct kz_fsv *
 	if (count && !cJSON_IsNumber(count) && !cJSON_IsNull(count))
 		return op_err_set(err, -EINVAL, "%s: replicas: 'count' of '%s' must be a number",
 				  where, name);
-	c = cJSON_CreateNumber(cJSON_IsNumber(count) ? (double)(long long)count->valuedouble : 0);
+	c = cJSON_CreateNumber(cJSON_IsNumber(count) ? (double)yj_to_int64(count->valuedouble) : 0);
 	for (size_t j = 0; r == 0 && j < fs->n; j++) {
 		for (size_t i = 0; r == 0 && i < m->n; i++) {
 			if (!any_id_named(m->v[i], name, &fs->v[j]))

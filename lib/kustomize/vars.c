@@ -248,9 +248,10 @@ static void print_value(const cJSON *v, struct buf *b)
 	} else if (cJSON_IsBool(v)) {
 		buf_adds(b, cJSON_IsTrue(v) ? "true" : "false");
 	} else {
-		if (v->valuedouble == (double)(long long)v->valuedouble &&
-		    v->valuedouble < 9.2e18 && v->valuedouble > -9.2e18)
-			snprintf(num, sizeof(num), "%lld", (long long)v->valuedouble);
+		int64_t iv;
+
+		if (yj_int64(v, &iv))
+			snprintf(num, sizeof(num), "%lld", (long long)iv);
 		else
 			yj_format_float(v->valuedouble, 64, 0, num, sizeof(num));
 		buf_adds(b, num);

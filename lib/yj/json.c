@@ -91,6 +91,31 @@ static void fmt_f(const char *digits, int exp10, char *out, size_t n)
 	out[o] = '\0';
 }
 
+int64_t yj_to_int64(double v)
+{
+	if (!(v == v))
+		return 0;
+	if (v >= 9223372036854775807.0) /* 2^63: the first double above INT64_MAX */
+		return INT64_MAX;
+	if (v <= -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)v;
+}
+
+bool yj_int64(const cJSON *j, int64_t *ret)
+{
+	double v;
+
+	if (!cJSON_IsNumber(j))
+		return false;
+	v = j->valuedouble;
+	if (!(v >= -9223372036854775808.0 && v < 9223372036854775807.0) || v != (double)(int64_t)v)
+		return false;
+	if (ret)
+		*ret = (int64_t)v;
+	return true;
+}
+
 void yj_format_float(double v, int bits, int json, char *out, size_t n)
 {
 	char digits[32];

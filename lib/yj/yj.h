@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/buf.h"
 #include "base/err.h"
@@ -257,6 +258,16 @@ void yj_sha256_hex(const void *data, size_t n, char ret[65]);
  * `out` holds at least 64 bytes.
  */
 void yj_format_float(double v, int bits, int json, char *out, size_t n);
+
+/*
+ * Whether `j` is a number with an integral value that int64 holds; if so
+ * (and `ret` is not NULL) that value.  A NaN, an infinity or 1e70 is not:
+ * casting them to an integer type is undefined behaviour in C.
+ */
+bool yj_int64(const cJSON *j, int64_t *ret);
+
+/* `v` truncated to int64, saturating at its bounds; NaN is 0. */
+int64_t yj_to_int64(double v);
 
 /*
  * Length of the valid UTF-8 sequence at `s` (1..4), or 0 if invalid.  `s`

@@ -378,3 +378,29 @@ TEST(print_indent_as_go_marshal_indent)
 	buf_release(&out);
 	cJSON_Delete(j);
 }
+
+/* Numbers out of int64's range are not integers (casting them was undefined
+ * behaviour, found by make fuzz-long in a kustomization's annotations). */
+TEST(int64_only_within_range)
+{
+	cJSON *n = cJSON_CreateNumber(42);
+	int64_t v = 0;
+
+	ASSERT(yj_int64(n, &v));
+	ASSERT_EQ(v, (int64_t)42);
+	cJSON_SetNumberValue(n, -9223372036854775808.0);
+	ASSERT(yj_int64(n, &v));
+	ASSERT_EQ(v, INT64_MIN);
+	cJSON_SetNumberValue(n, 9223372036854775808.0);
+	ASSERT(!yj_int64(n, &v));
+	cJSON_SetNumberValue(n, 5.66667e69);
+	ASSERT(!yj_int64(n, NULL));
+	cJSON_SetNumberValue(n, 1.5);
+	ASSERT(!yj_int64(n, NULL));
+	ASSERT(!yj_int64(NULL, NULL));
+	cJSON_Delete(n);
+	ASSERT_EQ(yj_to_int64(5.66667e69), INT64_MAX);
+	ASSERT_EQ(yj_to_int64(-1e300), INT64_MIN);
+	ASSERT_EQ(yj_to_int64(0.0 / 0.0), (int64_t)0);
+	ASSERT_EQ(yj_to_int64(-7.9), (int64_t)-7);
+}
