@@ -275,6 +275,9 @@ static void succeed(struct gitjob *j)
 		log_info(NULL, "Verified the signature", "controller", "gitrepository", "object",
 			 rc->key, "message", j->verified, NULL);
 	}
+	if (j->res.cache_reset)
+		log_info(NULL, "Repository cache made again: the fetch into it failed", "controller",
+			 "gitrepository", "object", rc->key, NULL);
 	if (changed) {
 		source_annotate(rc);
 		rc_event(rc, "Normal", "NewArtifact", "stored artifact for commit '%s'",

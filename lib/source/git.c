@@ -1151,6 +1151,33 @@ void src_git_result_release(struct src_git_result *r)
 }
 
 /* Fetch c->o's revision into its cache and check it out: see git.h. */
+/* A new bare repository as the cache. */
+static int cache_init(git_repository **repo, const char *dir)
+{
+	git_repository_init_options io;
+
+	git_repository_init_options_init(&io, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
+	io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
+	return git_repository_init_ext(repo, dir, &io);
+}
+
+/*
+ * Shallow (depth 1) for a branch or tag over HTTP(S).  A commit may be
+ * anywhere in its branch's history, so it is fetched whole; so is SSH or
+ * git://, where libgit2 1.8's stateful shallow request is refused by git
+ * upload-pack ("expected SHA1 list", whatever carries it) — the persistent
+ * cache keeps later fetches incremental.  A cache that an earlier shallow
+ * fetch left holds the branch's head alone, and a plain fetch would find
+ * the head up to date and bring nothing older: a commit (spec.ref.commit,
+ * a pin) deepens it to the whole history.
+ */
+static int fetch_depth(const struct src_git_opts *o, git_repository *repo)
+{
+	if (o->commit)
+		return git_repository_is_shallow(repo) ? GIT_FETCH_DEPTH_UNSHALLOW : 0;
+	return str_startswith(o->url, "http") ? 1 : 0;
+}
+
 static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 {
 	const struct src_git_opts *o = c->o;
@@ -1165,6 +1192,7 @@ static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 	struct buf path = BUF_INIT(4096);
 	const char *name = NULL;
 	int rc, r = 0;
+	bool had_cache;
 	size_t i;
 
 	struct ctx *outer = cur;
@@ -1185,13 +1213,9 @@ static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 	}
 
 	rc = git_repository_open_bare(&repo, o->cache_dir);
-	if (rc < 0) {
-		git_repository_init_options io;
-
-		git_repository_init_options_init(&io, GIT_REPOSITORY_INIT_OPTIONS_VERSION);
-		io.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH;
-		rc = git_repository_init_ext(&repo, o->cache_dir, &io);
-	}
+	had_cache = rc == 0;
+	if (rc < 0)
+		rc = cache_init(&repo, o->cache_dir);
 	if (rc < 0) {
 		r = git_fail(c, rc, "unable to create the repository cache");
 		goto out;
@@ -1230,23 +1254,30 @@ static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 			if (rc < 0 && !c->timed_out && !c->too_big && !c->err_set)
 				rc = fetch_spec(c, remote, "+refs/heads/*:refs/heads/*", 0);
 		} else {
-			/*
-			 * Shallow (depth 1) for a branch or tag over HTTP(S).  A
-			 * commit may be anywhere in its branch's history, so it
-			 * is fetched whole; so is SSH or git://, where libgit2
-			 * 1.8's stateful shallow request is refused by git
-			 * upload-pack ("expected SHA1 list", whatever carries it)
-			 * — the persistent cache keeps later fetches incremental.
-			 * A cache that an earlier shallow fetch left holds the
-			 * branch's head alone, and a plain fetch would find the
-			 * head up to date and bring nothing older: a commit
-			 * (spec.ref.commit, a pin) deepens it to the whole history.
-			 */
 			spec = xasprintf("+%s:%s", ref, ref);
-			rc = fetch_spec(c, remote, spec,
-					o->commit ? (git_repository_is_shallow(repo) ?
-							     GIT_FETCH_DEPTH_UNSHALLOW : 0) :
-					!str_startswith(o->url, "http") ? 0 : 1);
+			rc = fetch_spec(c, remote, spec, fetch_depth(o, repo));
+			/*
+			 * The server answered (ls-remote) but the fetch into the
+			 * cache failed: the cache may be the cause (a fetch cut
+			 * short by a kill, or a shallow history libgit2 cannot
+			 * negotiate from: "incomplete pack header", found by
+			 * make chaos).  Once, start again from an empty cache;
+			 * it is only ever a way to fetch less.
+			 */
+			if (rc < 0 && had_cache && !c->timed_out && !c->too_big && !c->err_set &&
+			    !c->cancelled) {
+				git_remote_free(remote);
+				git_repository_free(repo);
+				remote = NULL;
+				repo = NULL;
+				path_remove_all(o->cache_dir);
+				rc = cache_init(&repo, o->cache_dir);
+				if (rc == 0)
+					rc = git_remote_create_anonymous(&remote, repo, o->url);
+				if (rc == 0)
+					rc = fetch_spec(c, remote, spec, fetch_depth(o, repo));
+				ret->cache_reset = true;
+			}
 		}
 		if (rc < 0) {
 			r = git_fail(c, rc, "unable to fetch from the repository");

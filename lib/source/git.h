@@ -126,6 +126,8 @@ struct src_git_result {
 	char revision[320];
 	char message[256];  /* first line of the commit message */
 	bool unchanged;     /* the ref still points at last_commit; nothing fetched */
+	bool cache_reset;   /* the fetch into the cache failed and was made again into an
+			     * empty one (the cache was removed) */
 	/* With opts.signatures, after a fetch (release with src_git_result_release()): */
 	struct src_git_signed commit_sig;
 	bool by_tag;        /* the ref is a tag (refs/tags/...) */
@@ -134,7 +136,12 @@ struct src_git_result {
 	struct src_git_signed tag_sig;
 };
 
-/* Fetch and check out.  0, or a negative errno with reterr explaining it. */
+/*
+ * Fetch and check out.  0, or a negative errno with reterr explaining it.
+ * When the server answered but the fetch into an existing cache failed
+ * (not a timeout, a size limit or a cancel), the cache is removed and the
+ * fetch made once more into an empty one (ret->cache_reset).
+ */
 int src_git_fetch(const struct src_git_opts *opts, struct src_git_result *ret,
 		  struct op_err *reterr);
 

@@ -227,6 +227,40 @@ TEST(an_older_commit_after_a_shallow_fetch_of_the_head)
 	free(sha2);
 }
 
+/*
+ * A cache the fetch cannot use (here its packs cut short, as a kill in
+ * the middle of writing them could leave them; make chaos found a cache
+ * that libgit2's shallow negotiation failed on for good, "incomplete pack
+ * header") is removed and the fetch made again into an empty one, instead
+ * of failing every time after.
+ */
+TEST(a_broken_cache_is_made_again)
+{
+	struct fetch f = { 0 };
+	char name[32], *sha2, *url, *ok;
+
+	snprintf(name, sizeof(name), "gb-%d", getpid());
+	free(make_repo(name, "v1"));
+	url = xasprintf("%s/%s.git", itest_env("GIT_HTTP_URL"), name);
+	f.o.branch = "main";
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT(!f.res.cache_reset);
+	ok = itest_sh("for p in %s/objects/pack/*.pack; do chmod u+w $p && truncate -s 20 $p || exit 1; "
+		      "done && echo ok", f.cache);
+	ASSERT_STREQ(ok, "ok");
+	free(ok);
+	sha2 = make_repo(name, "v2");
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT_STREQ(f.res.commit, sha2);
+	ASSERT(f.res.cache_reset);
+	/* and the new cache serves the next fetch as usual */
+	ASSERT_OK(do_fetch(&f, url));
+	ASSERT(!f.res.cache_reset);
+	fetch_release(&f);
+	free(url);
+	free(sha2);
+}
+
 TEST(http_basic_auth)
 {
 	struct fetch f = { 0 };

@@ -15,7 +15,7 @@
  *
  * Prints one line of key=value pairs on stdout:
  *
- *   commit=<sha> revision=<rev> unchanged=<0|1> fetch_s=<s> archive_s=<s>
+ *   commit=<sha> revision=<rev> unchanged=<0|1> cache_reset=<0|1> fetch_s=<s> archive_s=<s>
  *   archive_bytes=<n> archive_files=<n> wall_s=<s> maxrss_kib=<n>
  *
  * times from CLOCK_MONOTONIC, the peak RSS from getrusage(RUSAGE_SELF)
@@ -129,9 +129,9 @@ int main(int argc, char **argv)
 	}
 	t2 = now_s();
 	getrusage(RUSAGE_SELF, &ru);
-	printf("commit=%s revision=%s unchanged=%d fetch_s=%.3f archive_s=%.3f "
+	printf("commit=%s revision=%s unchanged=%d cache_reset=%d fetch_s=%.3f archive_s=%.3f "
 	       "archive_bytes=%llu archive_files=%llu wall_s=%.3f maxrss_kib=%ld\n",
-	       res.commit, res.revision, res.unchanged, t1 - t0, t2 - t1,
+	       res.commit, res.revision, res.unchanged, res.cache_reset, t1 - t0, t2 - t1,
 	       (unsigned long long)ai.size, (unsigned long long)ai.files, t2 - t0, ru.ru_maxrss);
 	r = 0;
 out:
