@@ -70,7 +70,7 @@ static int64_t int_at(const cJSON *obj, const char *ptr)
 {
 	const cJSON *n = yj_get(obj, ptr);
 
-	return cJSON_IsNumber(n) ? (int64_t)n->valuedouble : 0;
+	return cJSON_IsNumber(n) ? yj_to_int64(n->valuedouble) : 0;
 }
 
 static char *success_message(const struct cli_kind *kd, const cJSON *obj)

@@ -355,7 +355,7 @@ void cli_event_last_seen(const cJSON *e, int64_t now, char out[96])
 			 (int)cJSON_GetNumberValue(yj_get(e, "/series/count")), first);
 	} else if (cJSON_IsNumber(count) && count->valuedouble > 1) {
 		since(time_at(e, "/lastTimestamp"), now, last);
-		snprintf(out, 96, "%s (x%d over %s)", last, (int)count->valuedouble, first);
+		snprintf(out, 96, "%s (x%d over %s)", last, yj_to_int(count->valuedouble), first);
 	} else {
 		snprintf(out, 96, "%s", first);
 	}

@@ -197,7 +197,7 @@ static void fluxconfigs_listed(int r, const cJSON *list, const struct op_err *er
 	}
 	n = (size_t)cJSON_GetArraySize(items);
 	if (cJSON_IsNumber(more) && more->valuedouble > 0)
-		n += (size_t)more->valuedouble;
+		n += (size_t)yj_to_int64(more->valuedouble);
 	if (n == 0) {
 		e->apply(&e->base, e->payload);
 		log_info(NULL, "Extension deleted: back to the command-line settings", NULL);

@@ -965,7 +965,7 @@ static const char *provisioning(struct fcjob *j, const cJSON *st, const char *ag
 		return "Succeeded";
 	if (streq(agg, "Non-Compliant"))
 		return "Failed";
-	if (cJSON_IsNumber(og) && (int64_t)og->valuedouble == fc->generation &&
+	if (cJSON_IsNumber(og) && yj_to_int64(og->valuedouble) == fc->generation &&
 	    yj_get_str(rec, "/lastTransitionTime"))
 		time_parse_rfc3339(yj_get_str(rec, "/lastTransitionTime"), &since);
 	if (dur && duration_parse_iso8601(dur, &wait) == 0) {

@@ -326,7 +326,7 @@ static int status_int(const cJSON *st, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(st, k);
 
-	return cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
+	return cJSON_IsNumber(v) ? yj_to_int(v->valuedouble) : 0;
 }
 
 /*
@@ -2726,7 +2726,7 @@ static bool renderers_changed(const struct hrjob *j, const cJSON *st)
 	char d[72];
 
 	if (!cond_get(st, COND_READY) || (cJSON_IsNumber(og) &&
-					  (long)og->valuedouble == (long)j->rc->obj->generation))
+					  (long)yj_to_int64(og->valuedouble) == (long)j->rc->obj->generation))
 		return false;
 	postrender_digest(j->post_renderers, d);
 	if (!streq(d, yj_get_str(st, "/observedPostRenderersDigest") ?
@@ -3790,7 +3790,7 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 		return -EINVAL;
 	}
 	v = yj_get(spec, "/maxHistory");
-	j->max_history = cJSON_IsNumber(v) ? (int)v->valuedouble : DEFAULT_MAX_HISTORY;
+	j->max_history = cJSON_IsNumber(v) ? yj_to_int(v->valuedouble) : DEFAULT_MAX_HISTORY;
 	j->wait_install = !cJSON_IsTrue(yj_get(spec, "/install/disableWait"));
 	j->wait_upgrade = !cJSON_IsTrue(yj_get(spec, "/upgrade/disableWait"));
 	j->wait_rollback = !cJSON_IsTrue(yj_get(spec, "/rollback/disableWait"));
@@ -3832,9 +3832,9 @@ static int read_spec(struct hrjob *j, char *msg, size_t n)
 	j->cleanup_rollback = cJSON_IsTrue(yj_get(spec, "/rollback/cleanupOnFail"));
 	j->replace = cJSON_IsTrue(yj_get(spec, "/install/replace"));
 	v = yj_get(spec, "/install/remediation/retries");
-	j->install_retries = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
+	j->install_retries = cJSON_IsNumber(v) ? yj_to_int(v->valuedouble) : 0;
 	v = yj_get(spec, "/upgrade/remediation/retries");
-	j->upgrade_retries = cJSON_IsNumber(v) ? (int)v->valuedouble : 0;
+	j->upgrade_retries = cJSON_IsNumber(v) ? yj_to_int(v->valuedouble) : 0;
 	v = yj_get(spec, "/upgrade/remediation/remediateLastFailure");
 	j->remediate_last = v ? cJSON_IsTrue(v) : j->upgrade_retries > 0;
 	v = yj_get(spec, "/install/remediation/remediateLastFailure");

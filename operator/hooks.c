@@ -86,7 +86,7 @@ static int weight(const cJSON *h)
 {
 	const cJSON *w = yj_get(h, "/weight");
 
-	return cJSON_IsNumber(w) ? (int)w->valuedouble : 0; /* omitted when 0 */
+	return cJSON_IsNumber(w) ? yj_to_int(w->valuedouble) : 0; /* omitted when 0 */
 }
 
 static const char *hook_str(const cJSON *h, const char *key)

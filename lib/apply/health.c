@@ -14,6 +14,7 @@
 #include "apply/health.h"
 #include "base/macro.h"
 #include "base/str.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 static void set(struct health_result *r, enum health h, const char *fmt, ...) _printf_(3, 4);
@@ -44,7 +45,7 @@ static long num(const cJSON *o, const char *a, const char *b, long dflt)
 {
 	const cJSON *x = get(o, a, b);
 
-	return cJSON_IsNumber(x) ? (long)x->valuedouble : dflt;
+	return cJSON_IsNumber(x) ? (long)yj_to_int64(x->valuedouble) : dflt;
 }
 
 static const char *str(const cJSON *o, const char *a, const char *b)

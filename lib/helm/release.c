@@ -352,7 +352,7 @@ cJSON *helm_release_secret(const cJSON *rel, const char *storage_ns, bool update
 	cJSON_AddStringToObject(s, "apiVersion", "v1");
 	cJSON_AddStringToObject(s, "kind", "Secret");
 	md = cJSON_AddObjectToObject(s, "metadata");
-	snprintf(num, sizeof(num), "%d", (int)ver->valuedouble);
+	snprintf(num, sizeof(num), "%d", yj_to_int(ver->valuedouble));
 	{
 		_cleanup_free_ char *n = xasprintf("sh.helm.release.v1.%s.v%s", name, num);
 

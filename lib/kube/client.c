@@ -34,6 +34,7 @@
 #include "base/str.h"
 #include "kube/client.h"
 #include "kube/http.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 #define KUBE_DEFAULT_TIMEOUT_MS 30000
@@ -636,7 +637,7 @@ static int watch_line(struct kube_watch *w, const char *line, size_t n)
 			       w->call->url);
 	} else if (streq(type->valuestring, "ERROR")) {
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
-		long status = cJSON_IsNumber(code) ? (long)code->valuedouble : 500;
+		long status = cJSON_IsNumber(code) ? (long)yj_to_int64(code->valuedouble) : 500;
 
 		r = map_status(status, obj, false, "WATCH", w->call->url, 0, &w->err);
 		w->errored = true;

@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "kube/kobj.h"
+#include "yj/yj.h"
 #include "base/banned.h"
 
 static const char *str_or(const cJSON *parent, const char *key, const char *dflt)
@@ -38,7 +39,7 @@ struct kobj *kobj_new(cJSON *json)
 	o->ns = str_or(meta, "namespace", "");
 	o->rv = str_or(meta, "resourceVersion", "");
 	o->uid = str_or(meta, "uid", "");
-	o->generation = cJSON_IsNumber(gen) ? (long)gen->valuedouble : 0;
+	o->generation = cJSON_IsNumber(gen) ? (long)yj_to_int64(gen->valuedouble) : 0;
 	o->key = kobj_make_key(o->ns, o->name);
 	return o;
 }

@@ -15,6 +15,7 @@
  * JSON patch applies to a copy and swaps it in only when every operation
  * succeeded, so a failing patch leaves the target untouched.
  */
+#include <limits.h>
 #include <math.h>
 #include <mbedtls/md.h>
 #include <mbedtls/sha256.h>
@@ -100,6 +101,13 @@ int64_t yj_to_int64(double v)
 	if (v <= -9223372036854775808.0)
 		return INT64_MIN;
 	return (int64_t)v;
+}
+
+int yj_to_int(double v)
+{
+	int64_t i = yj_to_int64(v);
+
+	return i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (int)i;
 }
 
 bool yj_int64(const cJSON *j, int64_t *ret)

@@ -266,8 +266,9 @@ void yj_format_float(double v, int bits, int json, char *out, size_t n);
  */
 bool yj_int64(const cJSON *j, int64_t *ret);
 
-/* `v` truncated to int64, saturating at its bounds; NaN is 0. */
+/* `v` truncated to int64 (int), saturating at its bounds; NaN is 0. */
 int64_t yj_to_int64(double v);
+int yj_to_int(double v);
 
 /*
  * Length of the valid UTF-8 sequence at `s` (1..4), or 0 if invalid.  `s`

@@ -11,6 +11,8 @@
 
 #include "base/alloc.h"
 #include "harness.h"
+#include <limits.h>
+
 #include "yj/yj.h"
 
 static cJSON *one(const char *yaml)
@@ -403,4 +405,7 @@ TEST(int64_only_within_range)
 	ASSERT_EQ(yj_to_int64(-1e300), INT64_MIN);
 	ASSERT_EQ(yj_to_int64(0.0 / 0.0), (int64_t)0);
 	ASSERT_EQ(yj_to_int64(-7.9), (int64_t)-7);
+	ASSERT_EQ(yj_to_int(1e18), INT_MAX);
+	ASSERT_EQ(yj_to_int(-1e18), INT_MIN);
+	ASSERT_EQ(yj_to_int(12.0), 12);
 }
