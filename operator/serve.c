@@ -176,7 +176,8 @@ int serve_parse_request(const char *req, size_t len, char method[16],
 	method[mlen] = '\0';
 	memcpy(path, sp1 + 1, plen);
 	path[plen] = '\0';
-	if (strncmp(sp2 + 1, "HTTP/1.", 7) != 0)
+	/* The request is not NUL-terminated: the version is compared within its line. */
+	if ((size_t)(eol - sp2 - 1) < 7 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0)
 		return -EINVAL;
 	return 0;
 }
