@@ -36,6 +36,7 @@ for f in build/fuzz/fuzz_*; do
 	mkdir -p "$corpus" "$crashes"
 	[ -d "test/fuzz/corpus/$x" ] && cp -n test/fuzz/corpus/"$x"/* "$corpus"/ 2>/dev/null
 	seeds=$(find "$corpus" -type f | wc -l)
+	touch "$OUT/$x.start" # what an earlier run left in crashes/ is not this run's finding
 	start=$(date +%s)
 	"$f" "$corpus" -runs="$RUNS" -max_total_time="$MAX" -timeout=30 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$crashes/" >"$OUT/$x.log" 2>&1
@@ -45,8 +46,9 @@ for f in build/fuzz/fuzz_*; do
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$OUT/$x.log" | tail -n 1)
 	end=$(find "$corpus" -type f | wc -l)
 	what=none
-	if [ "$rc" -ne 0 ] || [ -n "$(ls -A "$crashes")" ]; then
-		what="**$(ls "$crashes" | head -n 3 | paste -sd' ')** (exit $rc; $OUT/$x.log)"
+	new=$(find "$crashes" -type f -newer "$OUT/$x.start" -printf '%f\n' | head -n 3 | paste -sd' ')
+	if [ "$rc" -ne 0 ] || [ -n "$new" ]; then
+		what="**${new:-no input saved}** (exit $rc; $OUT/$x.log)"
 		found=1
 	fi
 	printf '| %s | %s | %s | %s | %s → %s | %s |\n' "$x" "${execs:-?}" "$secs" "${rate:-?}" \
