@@ -21,8 +21,9 @@
 # to the next, so byte equality cannot hold there.  Such a rendering still
 # passes when every differing line differs only in random-looking tokens
 # of the same shape (runs of base64 characters of the same length mixing
-# letters and digits or cases, five-character runs as in `randAlphaNum 5
-# | lower` suffixes, or both runs at least 40 long), with the line counts
+# letters and digits or cases, base64 with '=' padding (a random password
+# can encode to capitals alone: "OENVMWVJOTRFOQ=="), five-character runs as
+# in `randAlphaNum 5 | lower` suffixes, or both runs at least 40 long), with the line counts
 # equal; the TAP line then says how many lines were masked.  The values files pin those values, so
 # their renderings are compared byte for byte.
 #
@@ -76,7 +77,8 @@ masked_equal() {
 			out = out substr(s, 1, RSTART - 1)
 			if (RLENGTH >= 40)
 				out = out "<B64>"
-			else if ((RLENGTH >= 5 && t ~ /[0-9A-Z]/ && t ~ /[a-z0-9]/) || RLENGTH == 5)
+			else if ((RLENGTH >= 5 && t ~ /[0-9A-Z]/ && t ~ /[a-z0-9]/) || RLENGTH == 5 ||
+				 (RLENGTH >= 8 && t ~ /=$/))
 				out = out "<R" RLENGTH ">"
 			else
 				out = out t
