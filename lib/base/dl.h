@@ -13,11 +13,11 @@
  * functions, a `__typeof__(f) *dl_f` pointer each, and a `#define f
  * (*dl_f)` each after the library's header, so the calls read as before:
  *
- *   static const char *const names[] = { "curl_easy_init", ... };
- *   static void **const slots[] = { (void **)&dl_curl_easy_init, ... };
- *   static struct dl_lib curl = DL_LIB("libcurl.so.4", names, slots);
+ *   #define CURL_FUNCS(X) X(curl_easy_init) X(curl_easy_cleanup) ...
+ *   DL_DEFINE(curl_lib, "libcurl.so.4", CURL_FUNCS);
+ *   #define curl_easy_init (*dl_curl_easy_init)
  *   ...
- *   r = dl_load(&curl, err);
+ *   r = dl_load(&curl_lib, err);
  *
  * Threading: dl_load() may be called from any thread, any number of
  * times; the first call loads (under the struct's once-guard) and every
@@ -45,6 +45,19 @@ struct dl_lib {
 
 #define DL_LIB(soname, names, slots) \
 	{ (soname), (names), (slots), ARRAY_SIZE(names), PTHREAD_ONCE_INIT, 0, "" }
+
+/*
+ * `static struct dl_lib lib` for the functions FUNCS(X) lists, each with
+ * its pointer `dl_<function>` of the function's own type.
+ */
+#define DL_PTR_(f) static __typeof__(f) *dl_##f;
+#define DL_NAME_(f) #f,
+#define DL_SLOT_(f) (void **)&dl_##f,
+#define DL_DEFINE(lib, soname, FUNCS)                                       \
+	FUNCS(DL_PTR_)                                                      \
+	static const char *const lib##_names[] = { FUNCS(DL_NAME_) };      \
+	static void **const lib##_slots[] = { FUNCS(DL_SLOT_) };           \
+	static struct dl_lib lib = DL_LIB(soname, lib##_names, lib##_slots)
 
 /*
  * Open the library (at the first call) and store the address of each

@@ -127,13 +127,7 @@ struct http_req {
 	X(curl_slist_append) \
 	X(curl_slist_free_all) \
 	X(curl_version_info)
-#define CURL_PTR(f) static __typeof__(f) *dl_##f;
-#define CURL_NAME(f) #f,
-#define CURL_SLOT(f) (void **)&dl_##f,
-CURL_FUNCS(CURL_PTR)
-static const char *const curl_names[] = { CURL_FUNCS(CURL_NAME) };
-static void **const curl_slots[] = { CURL_FUNCS(CURL_SLOT) };
-static struct dl_lib curl_lib = DL_LIB("libcurl.so.4", curl_names, curl_slots);
+DL_DEFINE(curl_lib, "libcurl.so.4", CURL_FUNCS);
 /* curl.h checks the argument count of these four with macros of the same name. */
 #undef curl_easy_setopt
 #undef curl_easy_getinfo

@@ -72,13 +72,7 @@
 	X(archive_write_open) \
 	X(archive_write_set_format_pax_restricted) \
 	X(archive_write_set_options)
-#define ARCHIVE_PTR(f) static __typeof__(f) *dl_##f;
-#define ARCHIVE_NAME(f) #f,
-#define ARCHIVE_SLOT(f) (void **)&dl_##f,
-ARCHIVE_FUNCS(ARCHIVE_PTR)
-static const char *const archive_names[] = { ARCHIVE_FUNCS(ARCHIVE_NAME) };
-static void **const archive_slots[] = { ARCHIVE_FUNCS(ARCHIVE_SLOT) };
-static struct dl_lib archive_lib = DL_LIB("libarchive.so.13", archive_names, archive_slots);
+DL_DEFINE(archive_lib, "libarchive.so.13", ARCHIVE_FUNCS);
 #define archive_entry_filetype (*dl_archive_entry_filetype)
 #define archive_entry_free (*dl_archive_entry_free)
 #define archive_entry_hardlink (*dl_archive_entry_hardlink)

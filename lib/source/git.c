@@ -1150,7 +1150,6 @@ void src_git_result_release(struct src_git_result *r)
 	memset(&r->tag_sig, 0, sizeof(r->tag_sig));
 }
 
-/* Fetch c->o's revision into its cache and check it out: see git.h. */
 /* A new bare repository as the cache. */
 static int cache_init(git_repository **repo, const char *dir)
 {
@@ -1178,6 +1177,7 @@ static int fetch_depth(const struct src_git_opts *o, git_repository *repo)
 	return str_startswith(o->url, "http") ? 1 : 0;
 }
 
+/* Fetch c->o's revision into its cache and check it out: see git.h. */
 static int fetch_tree(struct ctx *c, struct src_git_result *ret)
 {
 	const struct src_git_opts *o = c->o;
