@@ -737,6 +737,13 @@ char *helmrelease_name(const char *name_, const char *rn, const char *tns)
 
 /* ---- ending a reconcile ---- */
 
+/*
+ * A failed attempt: Ready=False with `reason` and an Event; Stalled with
+ * `stall`.  Else requeued after `wait_ms` (waiting on a dependency or the
+ * chart), or for 0 with the key's backoff, as helm-controller returns the
+ * error to its rate limiter: a transient apiserver error is tried again in
+ * a second, not after the interval.
+ */
 static void fail(struct hrjob *j, const char *reason, const char *msg, bool stall,
 		 uint64_t wait_ms)
 {
@@ -753,7 +760,10 @@ static void fail(struct hrjob *j, const char *reason, const char *msg, bool stal
 	}
 	cond_delete(rc->status, COND_STALLED);
 	cond_set(rc->status, COND_READY, "False", reason, msg, rc_gen(rc), time_now_ns());
-	rc_done(rc, wait_ms ? wait_ms : ms(j->interval_ns));
+	if (wait_ms)
+		rc_done(rc, wait_ms);
+	else
+		rc_retry(rc);
 }
 
 /* ---- release records ---- */
