@@ -436,7 +436,10 @@ static void applied(struct apply_result *res, void *payload)
 static void start_apply(struct ksjob *j)
 {
 	const struct kobj *obj = j->rc->obj;
-	const cJSON *inv = yj_get(obj->json, "/status/inventory");
+	/* None yet (the first apply): an empty one, so every object is presumed new. */
+	cJSON *none = yj_get(obj->json, "/status/inventory") ? NULL :
+			      cJSON_Parse("{\"entries\":[]}");
+	const cJSON *inv = none ? none : yj_get(obj->json, "/status/inventory");
 	struct apply_opts o = {
 		.field_manager = FIELD_MANAGER,
 		.owner_name = obj->name,
@@ -454,6 +457,7 @@ static void start_apply(struct ksjob *j)
 	int r;
 
 	r = apply_set(j->client, j->mapper, j->objects, &o, applied, j, NULL);
+	cJSON_Delete(none);
 	if (r < 0)
 		fail(j, "ReconciliationFailed", "cannot start the apply", false, 0);
 }

@@ -13,7 +13,10 @@
  *   CHECK     GET the live object, then dry-run apply (all objects whose
  *             kind exists); immutable-field errors mark a recreate when
  *             forced; any other error fails the run before anything
- *             is written
+ *             is written.  An object the given previous inventory does
+ *             not list is presumed new: its dry-run comes first, and an
+ *             answer without a resourceVersion (nothing stored) stands
+ *             for the GET's 404; any other answer goes the usual way
  *   STAGE s   (s = 0, 1, 2) for the stage's objects: deferred kinds are
  *             resolved and checked now; managedFields takeover; apply
  *             what drifted (recreate: delete, wait until gone, apply);
@@ -34,6 +37,7 @@
 #include "apply/wait.h"
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/hmap.h"
 #include "base/str.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -78,6 +82,7 @@ struct aobj {
 	enum action act;
 	uv_timer_t *timer;    /* recreate: waiting for the old object to go; a NoMatch retry */
 	unsigned rechecks;    /* the live object moved between GET and dry-run */
+	bool dry_first;       /* presumed new: the dry-run before any GET (CHECK) */
 	unsigned resolve_tries; /* a kind not (yet) in discovery: asked again */
 };
 
@@ -88,6 +93,7 @@ struct apply_run {
 	char *field_manager, *owner_name, *owner_ns, *default_ns;
 	char *label_name, *label_ns; /* the owner labels' keys */
 	cJSON *prev_inventory;
+	struct hmap known; /* prev_inventory's ids (keys borrowed from it) */
 	struct aobj *objs; /* the set, sorted in apply order */
 	size_t n;
 	struct aobj *stale; /* prune candidates, definitions (Namespace, CRD) last */
@@ -763,6 +769,7 @@ static bool immutable_error(const struct op_err *err)
 }
 
 static void start_check(struct aobj *o);
+static char *obj_id(const struct aobj *o);
 
 /* Does the set itself create Namespace `ns`? */
 static bool set_creates_namespace(const struct apply_run *run, const char *ns)
@@ -782,8 +789,18 @@ static void dry_run_done(int r, const cJSON *obj, const struct op_err *err, void
 	if (r == -ENOENT && o->run->phase == PH_CHECK && !o->live &&
 	    set_creates_namespace(o->run, o->ns)) {
 		/* Its namespace comes with stage 0: check it there. */
+		o->dry_first = false;
 		obj_finished(o);
 		return;
+	}
+	if (o->dry_first) {
+		o->dry_first = false;
+		if (r < 0 || yj_get_str(obj, "/metadata/resourceVersion")) {
+			/* Stored after all, or refused: GET and dry-run, the usual way. */
+			start_check(o);
+			return;
+		}
+		/* Not stored: what a GET would have said with its 404. */
 	}
 	if (r == 0 && o->live && o->rechecks < 3 &&
 	    !streq_ptr(yj_get_str(obj, "/metadata/resourceVersion"),
@@ -899,6 +916,28 @@ static void start_check(struct aobj *o)
 		fail_obj(o->run, o, -EIO, "get failed", NULL);
 		obj_finished(o);
 	}
+}
+
+/*
+ * The first check of an object: one the previous inventory does not list
+ * (a run given none presumes nothing) is most likely not there yet, so
+ * its dry-run comes first and, if it says so, saves the GET.
+ */
+static void start_first_check(struct aobj *o)
+{
+	char *id;
+
+	if (o->ignore || !o->run->prev_inventory) {
+		start_check(o);
+		return;
+	}
+	id = obj_id(o);
+	o->dry_first = !hmap_get(&o->run->known, id);
+	free(id);
+	if (o->dry_first)
+		start_dry_run(o);
+	else
+		start_check(o);
 }
 
 /* ---- STAGE: takeover, apply, recreate ---- */
@@ -1382,7 +1421,7 @@ static void start_obj(struct aobj *o)
 		}
 		return;
 	case PH_CHECK:
-		start_check(o);
+		start_first_check(o);
 		return;
 	default:
 		obj_next(o);
@@ -1449,7 +1488,7 @@ static void obj_next(struct aobj *o)
 	}
 	if (!o->checked) {
 		/* A deferred kind, resolvable now: check it as CHECK did the others. */
-		start_check(o);
+		start_first_check(o);
 		return;
 	}
 	stage_object(o);
@@ -1704,6 +1743,7 @@ static void run_free(struct apply_run *run)
 	}
 	free(run->objs);
 	free(run->stale);
+	hmap_release(&run->known);
 	cJSON_Delete(run->prev_inventory);
 	buf_release(&run->changes);
 	buf_release(&run->pruned);
@@ -1874,6 +1914,14 @@ int apply_set(struct kube_client *c, struct kube_mapper *m, const cJSON *objects
 	}
 	run->default_ns = opts->default_ns && *opts->default_ns ? xstrdup(opts->default_ns) : NULL;
 	run->prev_inventory = opts->prev_inventory ? cJSON_Duplicate(opts->prev_inventory, 1) : NULL;
+	hmap_init(&run->known);
+	cJSON_ArrayForEach(it, yj_get(run->prev_inventory, "/entries"))
+	{
+		const char *id = yj_get_str(it, "/id");
+
+		if (id)
+			hmap_put(&run->known, id, (void *)id);
+	}
 	run->done = done;
 	run->payload = payload;
 	buf_init(&run->changes, 16u << 20);

@@ -8,7 +8,8 @@
  *      yet is accepted only when a CustomResourceDefinition in the same
  *      set defines it (its objects are checked after stage 1);
  *   2. checks the whole set first: GET and a server-side dry-run apply
- *      of every object whose kind exists.  If any object is invalid,
+ *      of every object whose kind exists (the dry-run alone for an
+ *      object presumed new, see prev_inventory).  If any object is invalid,
  *      NOTHING is applied and the error names it ("Deployment/ns/web
  *      dry-run failed (Invalid): ...").  (Flux checks stage by stage, so
  *      a bad Deployment can leave new CRDs and Namespaces behind; here a
@@ -79,7 +80,14 @@ struct apply_opts {
 	bool force;                  /* recreate on immutable-field errors */
 	bool prune;
 	const char *prune_propagation; /* Background (NULL), Foreground or Orphan */
-	const cJSON *prev_inventory; /* {"entries":[...]} of the last success, or NULL */
+	/*
+	 * {"entries":[...]} of the last success, or NULL.  Also a hint: an
+	 * object it does not list is presumed new, so its dry-run comes
+	 * before any GET and, when the answer shows nothing stored (no
+	 * resourceVersion), no GET is made; one stored after all costs one
+	 * request more.  NULL presumes nothing.
+	 */
+	const cJSON *prev_inventory;
 	uint64_t stage_wait_ms;      /* wait for stages 1 and 2; 0: 5 minutes */
 	unsigned concurrency;        /* requests in flight; 0: 8 */
 	/*

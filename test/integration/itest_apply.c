@@ -348,3 +348,131 @@ TEST(force_takeover_and_annotations)
 	mapper_free(mp);
 	itest_finish(&loop, c);
 }
+
+/* ---- presumed new: the dry-run before the GET ---- */
+
+static struct itest_proxy fp;
+
+/* Requests the proxy saw since the last call: "METHOD name[?dryRun]" counted, as "k=n,..." sorted. */
+static char *requests_seen(void)
+{
+	char *cmd = xasprintf(
+		"curl -fsS http://127.0.0.1:%d/__faults/log | python3 -c '"
+		"import json, sys, collections\n"
+		"c = collections.Counter()\n"
+		"for e in json.load(sys.stdin) or []:\n"
+		"    u = e[\"url\"]\n"
+		"    if \"/configmaps/\" not in u: continue\n"
+		"    n = u.split(\"?\")[0].rsplit(\"/\", 1)[1]\n"
+		"    c[e[\"method\"] + \" \" + n + (\"?dry\" if \"dryRun\" in u else \"\")] += 1\n"
+		"print(\",\".join(\"%%s=%%d\" %% kv for kv in sorted(c.items())))' && "
+		"curl -fsS -o /dev/null -X POST http://127.0.0.1:%d/__faults/reset-log",
+		fp.port, fp.port);
+	char *out = itest_run_out(cmd);
+
+	free(cmd);
+	return out;
+}
+
+/*
+ * An object the previous inventory does not list is presumed new: dry-run
+ * and apply, no GET.  One that is there after all (made by someone else)
+ * is looked at the usual way (GET, dry-run again) and comes out as it
+ * always did: configured, or left alone under ssa: IfNotPresent.  An
+ * invalid one fails with the message the usual way gives.  Without a
+ * previous inventory nothing is presumed.
+ */
+TEST(presumed_new_objects_skip_the_get)
+{
+	struct ares a = { 0 };
+	struct itest_result res = { 0 };
+	struct kube_client *direct;
+	struct kube_ref ref = { .version = "v1", .resource = "configmaps", .name = "there" };
+	cJSON *empty = cJSON_Parse("{\"entries\":[]}"), *obj, *inv;
+	char *set, *seen, msg[1024];
+
+	uv_loop_init(&loop);
+	itest_proxy_start(&fp, getenv("APISERVER_URL"), getenv("CLUSTER_CA"));
+	direct = itest_client(&loop);
+	c = itest_proxy_client(&loop, fp.port);
+	ASSERT_OK(mapper_new(c, &mp));
+	ns = itest_namespace(&loop, direct, "itest-apply-new");
+	ref.ns = ns;
+	free(requests_seen());
+
+	/* Two new objects: a dry-run and an apply each, no GET. */
+	set = with_ns("[" CM("a", "1") "," CM("b", "1") "]");
+	run(&a, set, empty, false, false);
+	free(set);
+	ASSERT_OK(a.r);
+	ASSERT_EQ(a.created, 2u);
+	seen = requests_seen();
+	ASSERT_STREQ(seen, "PATCH a=1,PATCH a?dry=1,PATCH b=1,PATCH b?dry=1");
+	free(seen);
+	inv = cJSON_Duplicate(a.inventory, 1);
+
+	/* Listed ones the usual way; one made by someone else, presumed new, found. */
+	obj = cJSON_Parse("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+			  "{\"name\":\"there\"},\"data\":{\"v\":\"by-hand\"}}");
+	ITEST_CALL(&loop, res, kube_create(direct, &ref, obj, NULL, itest__cb, &res));
+	cJSON_Delete(obj);
+	ASSERT_OK(res.r);
+	itest_result_clear(&res);
+	set = with_ns("[" CM("a", "1") "," CM("b", "2") "," CM("there", "1") "]");
+	run(&a, set, inv, false, false);
+	free(set);
+	ASSERT_OK(a.r);
+	ASSERT_EQ(a.created, 0u);
+	ASSERT_EQ(a.unchanged, 1u);
+	ASSERT_EQ(a.configured, 2u);
+	ASSERT_CONTAINS(a.changes, "ConfigMap/");
+	ASSERT_CONTAINS(a.changes, "/there configured");
+	seen = requests_seen();
+	ASSERT_STREQ(seen, "GET a=1,GET b=1,GET there=1,PATCH a?dry=1,PATCH b=1,PATCH b?dry=1,"
+			   "PATCH there=1,PATCH there?dry=2");
+	free(seen);
+
+	/* ssa: IfNotPresent on one that is there: left alone, as before. */
+	set = with_ns("[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+		      "\"there\",\"namespace\":\"%1$s\",\"annotations\":{\"kustomize.toolkit."
+		      "fluxcd.io/ssa\":\"IfNotPresent\"}},\"data\":{\"v\":\"3\"}}]");
+	run(&a, set, empty, false, false);
+	free(set);
+	ASSERT_OK(a.r);
+	ASSERT_EQ(a.skipped, 1u);
+	free(requests_seen());
+
+	/* Invalid: the same failure as without the presumption. */
+	set = with_ns("[" CM("c", "1") ",{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\","
+		      "\"metadata\":{\"name\":\"Bad_Name\",\"namespace\":\"%1$s\"}}]");
+	run(&a, set, NULL, false, false);
+	ASSERT(a.r < 0);
+	snprintf(msg, sizeof(msg), "%s", a.msg);
+	run(&a, set, empty, false, false);
+	free(set);
+	ASSERT(a.r < 0);
+	ASSERT_STREQ(a.msg, msg);
+	ASSERT_CONTAINS(a.msg, "Bad_Name");
+	seen = get_str("configmaps", NULL, "c", "/metadata/name");
+	ASSERT_STREQ(seen, "<No such file or directory>"); /* all or nothing still */
+	free(seen);
+	free(requests_seen());
+
+	/* No previous inventory: nothing presumed, a GET for each. */
+	set = with_ns("[" CM("d", "1") "]");
+	run(&a, set, NULL, false, false);
+	free(set);
+	ASSERT_OK(a.r);
+	seen = requests_seen();
+	ASSERT_STREQ(seen, "GET d=1,PATCH d=1,PATCH d?dry=1");
+	free(seen);
+
+	cJSON_Delete(inv);
+	cJSON_Delete(empty);
+	ares_clear(&a);
+	itest_delete_namespace(&loop, direct, ns);
+	mapper_free(mp);
+	kube_client_unref(c);
+	itest_finish(&loop, direct);
+	itest_proxy_stop(&fp);
+}
