@@ -3708,6 +3708,23 @@ static void get_source(struct hrjob *j)
 	}
 	kr.ns = ns;
 	kr.name = name;
+	/*
+	 * From the source's informer, as helm-controller reads its cache; a
+	 * source not there (not yet seen, or in a namespace not watched) is
+	 * asked of the apiserver, whose answer is the authority.
+	 */
+	{
+		struct ctl *sctl = mgr_ctl_kind(ctl_mgr(j->rc->ctl), kind);
+		char *key = kobj_make_key(ns, name);
+		struct kobj *src = sctl && informer_synced(ctl_informer(sctl)) ?
+					   informer_get(ctl_informer(sctl), key) : NULL;
+
+		free(key);
+		if (src) {
+			got_source(0, src->json, NULL, j);
+			return;
+		}
+	}
 	if (kube_get(ctl_client(j->rc->ctl), &kr, NULL, got_source, j) < 0)
 		fail(j, "ArtifactFailed", "cannot read the chart source", false, 0);
 }
