@@ -19,6 +19,7 @@
  * expression may create are capped, so a short hostile expression cannot
  * exhaust the stack or memory.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +358,19 @@ static bool empty_val(struct sp *p)
 	}
 }
 
+/* Whether `v` holds a number out of float64's range (cJSON reads 1e999 as an infinity). */
+static bool out_of_range(const cJSON *v)
+{
+	const cJSON *c;
+
+	if (cJSON_IsNumber(v))
+		return !isfinite(v->valuedouble);
+	for (c = v ? v->child : NULL; c; c = c->next)
+		if (out_of_range(c))
+			return true;
+	return false;
+}
+
 /* A JSON value at the current position (one value; what follows stays). */
 static int json_val(struct sp *p, cJSON **ret)
 {
@@ -372,6 +386,11 @@ static int json_val(struct sp *p, cJSON **ret)
 		return op_err_set(p->err, -EINVAL, "invalid JSON value");
 	p->pos = (size_t)(end - p->s);
 	helm__floatify(v);
+	if (out_of_range(v)) {
+		/* encoding/json: "cannot unmarshal number 1e999 into Go value of type float64" */
+		cJSON_Delete(v);
+		return op_err_set(p->err, -EINVAL, "invalid JSON value");
+	}
 	empty_val(p);
 	*ret = v;
 	return 0;

@@ -131,6 +131,11 @@ void yj_format_float(double v, int bits, int json, char *out, size_t n)
 	bool neg = signbit(v);
 	double a = fabs(v);
 
+	if (isnan(v) || isinf(v)) {
+		/* strconv's words; encoding/json refuses them, so callers never should ask */
+		snprintf(out, n, "%s", isnan(v) ? "NaN" : neg ? "-Inf" : "+Inf");
+		return;
+	}
 	if (neg) {
 		out[0] = '-';
 		out++;

@@ -255,6 +255,8 @@ void yj_sha256_hex(const void *data, size_t n, char ret[65]);
  *                 else 'e' with "e-07" cleaned to "e-7");
  *   json = false: strconv.FormatFloat(v, 'g', -1, bits) ('e' below 1e-4
  *                 and from 1e6: "1e+06").
+ * A NaN or an infinity is strconv's "NaN", "+Inf" or "-Inf" either way
+ * (not JSON: a parser of outside input refuses them before they get here).
  * `out` holds at least 64 bytes.
  */
 void yj_format_float(double v, int bits, int json, char *out, size_t n);

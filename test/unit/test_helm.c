@@ -501,6 +501,28 @@ TEST(strvals_errors_as_helm)
 	}
 }
 
+/*
+ * --set-json with a number float64 cannot hold: Helm refuses it (encoding/
+ * json), where cJSON reads an infinity that then crashed printing (fuzz-long).
+ */
+TEST(strvals_json_out_of_range_refused)
+{
+	static const char *const exprs[] = { "aa=1001e07199254740993", "a=[1,-1e999]",
+					     "a={\"b\":{\"c\":1e400}}" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(exprs); i++) {
+		struct op_err err = OP_ERR_INIT;
+		int r;
+		char *got = set("{}", exprs[i], HELM_SET_JSON, &r, &err);
+
+		ASSERT_EQ(r, -EINVAL);
+		ASSERT_STREQ(err.msg, "invalid JSON value");
+		ASSERT_STREQ(got, "{}");
+		free(got);
+	}
+}
+
 static int read_mem(const char *name, char **ret, size_t *ret_len, struct op_err *err,
 		    void *payload)
 {

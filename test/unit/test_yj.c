@@ -7,9 +7,11 @@
  * against sigs.k8s.io/yaml by yj_diff.sh; here only what an oracle
  * cannot tell us.
  */
+#include <math.h>
 #include <sys/resource.h>
 
 #include "base/alloc.h"
+#include "base/buf.h"
 #include "harness.h"
 #include <limits.h>
 
@@ -408,4 +410,26 @@ TEST(int64_only_within_range)
 	ASSERT_EQ(yj_to_int(1e18), INT_MAX);
 	ASSERT_EQ(yj_to_int(-1e18), INT_MIN);
 	ASSERT_EQ(yj_to_int(12.0), 12);
+}
+
+/* A NaN or an infinity: strconv's words, never a crash (fuzz-long found one). */
+TEST(format_float_non_finite)
+{
+	char out[64];
+	cJSON *j = cJSON_CreateObject();
+	struct buf b = BUF_INIT(1 << 10);
+
+	yj_format_float(HUGE_VAL, 64, 1, out, sizeof(out));
+	ASSERT_STREQ(out, "+Inf");
+	yj_format_float(-HUGE_VAL, 64, 0, out, sizeof(out));
+	ASSERT_STREQ(out, "-Inf");
+	yj_format_float(NAN, 32, 0, out, sizeof(out));
+	ASSERT_STREQ(out, "NaN");
+	yj_format_float(1e21, 64, 1, out, sizeof(out));
+	ASSERT_STREQ(out, "1e+21");
+	cJSON_AddNumberToObject(j, "a", HUGE_VAL);
+	ASSERT_OK(yj_print_canonical(j, &b));
+	ASSERT_STREQ(b.buf, "{\"a\":+Inf}");
+	buf_release(&b);
+	cJSON_Delete(j);
 }
