@@ -531,6 +531,10 @@ static int scalar_value(struct reader *rd, const yaml_event_t *ev, cJSON **ret)
 		*ret = make_uint(r.u);
 		break;
 	case R_FLOAT:
+		if ((isinf(r.f) || isnan(r.f)) && rd->lim->go_errors)
+			/* encoding/json's refusal, as sigs.k8s.io/yaml passes it on */
+			return op_err_set(rd->err, -EINVAL, "json: unsupported value: %s",
+					  isnan(r.f) ? "NaN" : r.f > 0 ? "+Inf" : "-Inf");
 		if (isinf(r.f) || isnan(r.f))
 			return fail(rd, -EINVAL, &ev->start_mark,
 				    "json: unsupported value: %s (JSON has no infinity or NaN)", v);

@@ -401,6 +401,13 @@ TEST(values_read_first_document)
 	cJSON_Delete(v);
 	ASSERT_EQ(helm_values_read("- a\n", 4, &v, &err), -EINVAL);
 	ASSERT_CONTAINS(err.msg, "cannot unmarshal array into Go value of type map[string]interface {}");
+	/* sigs.k8s.io/yaml's JSON step refuses infinities and NaN, in these words (helm 3.21.4) */
+	ASSERT_EQ(helm_values_read("x: .inf\n", 8, &v, &err), -EINVAL);
+	ASSERT_STREQ(err.msg, "error converting YAML to JSON: json: unsupported value: +Inf");
+	ASSERT_EQ(helm_values_read("x: [-.Inf]\n", 11, &v, &err), -EINVAL);
+	ASSERT_STREQ(err.msg, "error converting YAML to JSON: json: unsupported value: -Inf");
+	ASSERT_EQ(helm_values_read("x: {y: .NaN}\n", 13, &v, &err), -EINVAL);
+	ASSERT_STREQ(err.msg, "error converting YAML to JSON: json: unsupported value: NaN");
 }
 
 static char *set(const char *base, const char *expr, enum helm_set_kind kind, int *r,
