@@ -589,13 +589,30 @@ static size_t write_cb(char *p, size_t size, size_t n, void *userdata)
 	return len;
 }
 
+/*
+ * libcurl's RTMP and LDAP libraries bring in GnuTLS, whose load-time
+ * constructor reads its configuration and p11-kit's modules: 0.6 MiB of
+ * resident pages for protocols never allowed here (CURLOPT_PROTOCOLS_STR).
+ * Set before libcurl is first loaded, which the process does while it
+ * starts, before any other thread reads the environment; a value the user
+ * set stays.
+ */
+static pthread_once_t gnutls_once = PTHREAD_ONCE_INIT;
+
+static void gnutls_off(void)
+{
+	setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
+}
+
 int http_new(uv_loop_t *loop, const struct http_opts *opts, struct kube_http **ret,
 	     struct op_err *reterr)
 {
 	const curl_version_info_data *v;
 	struct kube_http *h;
-	int r = dl_load(&curl_lib, reterr);
+	int r;
 
+	pthread_once(&gnutls_once, gnutls_off);
+	r = dl_load(&curl_lib, reterr);
 	if (r < 0) {
 		op_err_prefix(reterr, "cannot initialise libcurl");
 		return r;

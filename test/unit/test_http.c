@@ -656,3 +656,43 @@ TEST(pause_holds_the_bytes_until_resume)
 	uv_close((uv_handle_t *)&p.timer, NULL);
 	finish(&loop, h, &s);
 }
+
+/* Resident KiB of the mappings of files whose name holds `name`. */
+static long rss_of(const char *name)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+	long kib = 0, v;
+
+	ASSERT_NOT_NULL(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') && line[0] != ' ' &&
+		    strspn(line, "0123456789abcdef") > 0 && strchr(line, '-') - line < 20)
+			in = strstr(line, name) != NULL;
+		else if (in && sscanf(line, "Rss: %ld kB", &v) == 1)
+			kib += v;
+	}
+	fclose(f);
+	return kib;
+}
+
+/*
+ * libcurl's RTMP and LDAP dependencies bring in GnuTLS; with implicit
+ * initialisation off, its constructor leaves most of its pages untouched
+ * (1128 KiB resident before, 488 after, on this machine's Debian
+ * libraries).  A libcurl built without GnuTLS maps none: nothing to check.
+ */
+TEST(gnutls_left_uninitialised)
+{
+	uv_loop_t loop;
+	struct kube_http *h;
+
+	uv_loop_init(&loop);
+	ASSERT_OK(http_new(&loop, NULL, &h, NULL));
+	ASSERT_STREQ(getenv("GNUTLS_NO_IMPLICIT_INIT"), "1");
+	ASSERT(rss_of("libgnutls") < 800);
+	http_close(h, NULL, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+}
