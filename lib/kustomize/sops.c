@@ -1271,6 +1271,12 @@ int sops_decrypt(cJSON *doc, const struct sops_identities *ids, unsigned flags, 
 		seterr(err, errlen, "not a sops document (no 'sops' map)");
 		return -EINVAL;
 	}
+	for (mo = doc->child; mo; mo = mo->next)
+		if (mo != s && mo->string && !strcmp(mo->string, "sops")) {
+			/* JSON with the key twice: one would stay in the decrypted object */
+			seterr(err, errlen, "the 'sops' key appears more than once");
+			return -EINVAL;
+		}
 	if (cJSON_GetObjectItemCaseSensitive(s, "key_groups")) {
 		seterr(err, errlen, "sops key_groups (Shamir secret sharing) are not supported by "
 				    "cflux");

@@ -230,6 +230,28 @@ TEST(sops_tampered_value_mac_mismatch)
 	sops_identities_free(ids);
 }
 
+/*
+ * JSON with the "sops" key twice (fuzz-long found it): refused, where the
+ * second copy of the metadata stayed in the "decrypted" object.
+ */
+TEST(sops_metadata_twice_refused)
+{
+	const char *dir = harness_tmpdir();
+	struct sops_identities *ids;
+	char rcpt[128], err[256] = "";
+	cJSON *doc;
+
+	keygen(dir, "k", rcpt);
+	ids = ids_from(dir, "k");
+	doc = sops_encrypt(dir, rcpt, "--encrypted-regex '^(data|stringData)$'", secret);
+	cJSON_AddItemToObject(doc, "sops",
+			      cJSON_Duplicate(cJSON_GetObjectItem(doc, "sops"), 1));
+	ASSERT_EQ(sops_decrypt(doc, ids, 0, err, sizeof(err)), -EINVAL);
+	ASSERT_STREQ(err, "the 'sops' key appears more than once");
+	cJSON_Delete(doc);
+	sops_identities_free(ids);
+}
+
 /* A value moved to another key fails: its path is its additional data. */
 TEST(sops_moved_value_fails)
 {
