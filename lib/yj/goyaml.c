@@ -72,6 +72,12 @@ static uint32_t next_rune(const unsigned char *s, size_t n, size_t *i)
 	return c;
 }
 
+/* v*10 + (c-'0') as Go's int64 computes it: wrapping, where C's signed overflow is undefined. */
+static int64_t go_wrap(int64_t v, uint32_t c)
+{
+	return (int64_t)((uint64_t)v * 10u + (uint64_t)((int64_t)c - '0'));
+}
+
 /*
  * go-yaml v2's keyList.Less for two string keys: rune by rune; at the
  * first difference two letters compare by code point, a letter sorts after
@@ -110,14 +116,14 @@ static bool go_key_less(const char *a, const char *b)
 		}
 		/* The digit runs from here on (ac and bc are their first runes). */
 		for (uint32_t c = ac; uni_is_digit(c);) {
-			av = av * 10 + (int64_t)c - '0';
+			av = go_wrap(av, c);
 			adigits++;
 			if (ai >= an)
 				break;
 			c = next_rune(as, an, &ai);
 		}
 		for (uint32_t c = bc; uni_is_digit(c);) {
-			bv = bv * 10 + (int64_t)c - '0';
+			bv = go_wrap(bv, c);
 			bdigits++;
 			if (bi >= bn)
 				break;

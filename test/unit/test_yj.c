@@ -433,3 +433,22 @@ TEST(format_float_non_finite)
 	buf_release(&b);
 	cJSON_Delete(j);
 }
+
+/*
+ * go-yaml v2 sorts keys with digit runs compared as int64s, which in Go
+ * wrap around past 2^63: helm 3.21.4's toYaml prints these in this order
+ * (...616 wraps to 0, ...617 to 1).  The C sum was signed overflow,
+ * undefined (make fuzz-long, kustomize); the sanitizer build checks it.
+ */
+TEST(go_yaml_key_order_wraps_as_go)
+{
+	cJSON *j = cJSON_Parse("{\"k3\":1,\"k18446744073709551617\":2,\"k2\":3,"
+			       "\"k18446744073709551616\":4}");
+	struct buf b = BUF_INIT(1 << 12);
+
+	ASSERT_NOT_NULL(j);
+	ASSERT_OK(yj_emit_yaml_go(j, &b));
+	ASSERT_STREQ(b.buf, "k18446744073709551616: 4\nk18446744073709551617: 2\nk2: 3\nk3: 1\n");
+	buf_release(&b);
+	cJSON_Delete(j);
+}
