@@ -61,6 +61,15 @@ struct kz_resmap {
 
 /* ---- resources (resource.c) ---- */
 const char *kz__str(const cJSON *o, const char *ptr); /* string at ptr or "" */
+/*
+ * Compile `pat` with Go's regexp syntax and semantics (tmpl/regex.h), as
+ * kustomize compiles its selectors, image names and path matchers: RE2's
+ * linear time and bounded size, where POSIX regcomp() expanded nested
+ * repeats ("a++++…") into gigabytes.  0, or -EINVAL for a pattern Go
+ * refuses.
+ */
+struct regex;
+int kz__regex(const char *pat, struct regex **ret);
 const char *kz__kind(const struct kz_res *r);
 const char *kz__name(const struct kz_res *r);
 const char *kz__ns(const struct kz_res *r);

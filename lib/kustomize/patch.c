@@ -22,7 +22,6 @@
  * and annotation selectors.  The patched object keeps its name, namespace
  * and kind unless the options allow a change.
  */
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +29,7 @@
 #include "base/str.h"
 #include "kustomize/build.h"
 #include "kustomize/internal.h"
+#include "tmpl/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -497,19 +497,19 @@ int kz__smp(cJSON **target, const cJSON *patch, const struct kz_schema *schema,
 
 static bool kz_re_match(const char *pattern, const char *s)
 {
-	regex_t re;
+	struct regex *re;
 	char *p;
 	bool m;
 
 	if (!pattern || !*pattern)
 		return true;
 	p = xasprintf("^(%s)$", pattern);
-	if (regcomp(&re, p, REG_EXTENDED | REG_NOSUB) != 0) {
+	if (kz__regex(p, &re) < 0) {
 		free(p);
 		return false;
 	}
-	m = regexec(&re, s, 0, NULL, 0) == 0;
-	regfree(&re);
+	m = regex_match(re, s, strlen(s));
+	regex_free(re);
 	free(p);
 	return m;
 }

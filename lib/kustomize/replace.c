@@ -41,7 +41,6 @@
  * ids plus label and annotation selectors, and `reject` entries remove
  * objects matching either their id fields or their selectors.
  */
-#include <regex.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +48,7 @@
 #include "base/str.h"
 #include "kustomize/build.h"
 #include "kustomize/internal.h"
+#include "tmpl/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -455,7 +455,7 @@ static bool id_selected(const struct rp_id *id, const cJSON *sel)
 /* An anchored regular expression, compiled once per selector field. */
 struct rp_re {
 	bool set;
-	regex_t re;
+	struct regex *re;
 };
 
 struct rp_sel {
@@ -471,7 +471,7 @@ static void sel_release(struct rp_sel *s)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(s->f); i++)
 		if (s->f[i].set)
-			regfree(&s->f[i].re);
+			regex_free(s->f[i].re);
 }
 
 static int sel_init(struct rp_sel *s, const cJSON *sel, const char *kfile, struct op_err *err)
@@ -485,7 +485,7 @@ static int sel_init(struct rp_sel *s, const cJSON *sel, const char *kfile, struc
 			continue;
 		s->has_id = true;
 		anchored = xasprintf("^(%s)$", pat);
-		if (regcomp(&s->f[i].re, anchored, REG_EXTENDED | REG_NOSUB) != 0) {
+		if (kz__regex(anchored, &s->f[i].re) < 0) {
 			sel_release(s);
 			return op_err_set(err, -EINVAL,
 					  "%s: replacements: invalid regular expression '%s' in "
@@ -501,7 +501,7 @@ static int sel_init(struct rp_sel *s, const cJSON *sel, const char *kfile, struc
 
 static bool re_ok(const struct rp_re *re, const char *s)
 {
-	return !re->set || regexec(&re->re, s, 0, NULL, 0) == 0;
+	return !re->set || regex_match(re->re, s, strlen(s));
 }
 
 static bool sel_matches_id(const struct rp_sel *s, const struct rp_id *id)
@@ -756,7 +756,7 @@ static int walk_index(struct walk *w, cJSON *node, const struct rp_path *p, size
 static int walk_match(struct walk *w, cJSON *node, const struct rp_path *p, size_t i)
 {
 	_cleanup_free_ char *name = NULL, *value = NULL;
-	regex_t re;
+	struct regex *re;
 	size_t before = w->n;
 	cJSON *e;
 	int r = split_index(p->seg[i], &name, &value, w->err);
@@ -770,7 +770,7 @@ static int walk_match(struct walk *w, cJSON *node, const struct rp_path *p, size
 	}
 	if (!cJSON_IsArray(node))
 		return wrong_kind(w, "SequenceNode", node);
-	if (regcomp(&re, value, REG_EXTENDED | REG_NOSUB) != 0)
+	if (kz__regex(value, &re) < 0)
 		return op_err_set(w->err, -EINVAL, "invalid regular expression '%s' in '%s'", value,
 				  p->seg[i]);
 	for (int pass = 0; pass < 2; pass++) {
@@ -786,7 +786,7 @@ static int walk_match(struct walk *w, cJSON *node, const struct rp_path *p, size
 					continue;
 			}
 			t = elem_text(f);
-			if (regexec(&re, t, 0, NULL, 0) != 0)
+			if (!regex_match(re, t, strlen(t)))
 				continue;
 			if (*name)
 				r = walk(w, node, e, p, i + 1, false);
@@ -810,7 +810,7 @@ static int walk_match(struct walk *w, cJSON *node, const struct rp_path *p, size
 		cJSON_AddItemToArray(node, e);
 	}
 out:
-	regfree(&re);
+	regex_free(re);
 	return r;
 }
 

@@ -7,12 +7,14 @@
  * StorePreviousId), so references written against any earlier name can
  * still be found.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/str.h"
 #include "kustomize/internal.h"
+#include "tmpl/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -21,6 +23,15 @@ const char *kz__str(const cJSON *o, const char *ptr)
 	const char *s = yj_get_str(o, ptr);
 
 	return s ? s : "";
+}
+
+int kz__regex(const char *pat, struct regex **ret)
+{
+	char *msg = NULL;
+	int r = regex_compile(pat, strlen(pat), ret, &msg);
+
+	free(msg);
+	return r < 0 ? -EINVAL : 0;
 }
 
 const char *kz__kind(const struct kz_res *r)

@@ -13,7 +13,6 @@
  * The walk to each field is kz__fs_filter(); the functions here only say
  * what to write there.
  */
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "base/str.h"
 #include "kustomize/build.h"
 #include "kustomize/internal.h"
+#include "tmpl/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -277,7 +277,7 @@ int kz__t_affix(struct kz_resmap *m, const char *s, bool suffix, const struct kz
 
 struct image {
 	const char *name, *new_name, *new_tag, *digest, *tag_suffix;
-	regex_t re;
+	struct regex *re;
 };
 
 /* kustomize's image.Split: name, tag and digest of a reference. */
@@ -323,7 +323,7 @@ static int set_image(cJSON *parent, cJSON *node, void *payload, struct op_err *e
 	if (cJSON_IsObject(node) || cJSON_IsArray(node))
 		return op_err_set(err, -EINVAL, "wrong node kind: expected ScalarNode for an image");
 	if (!parent || !cJSON_IsString(node) ||
-	    regexec(&im->re, node->valuestring, 0, NULL, 0) != 0)
+	    !regex_match(im->re, node->valuestring, strlen(node->valuestring)))
 		return 0;
 	image_split(node->valuestring, &name, &tag, &digest);
 	t = tag;
@@ -402,9 +402,9 @@ int kz__t_image(struct kz_resmap *m, const cJSON *spec, const struct kz_fsv *fs,
 	im.digest = kz__str(spec, "/digest");
 	im.tag_suffix = kz__str(spec, "/tagSuffix");
 	pat = xasprintf("^%s(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$", im.name);
-	r = regcomp(&im.re, pat, REG_EXTENDED | REG_NOSUB);
+	r = kz__regex(pat, &im.re);
 	free(pat);
-	if (r != 0)
+	if (r < 0)
 		return op_err_set(err, -EINVAL, "%s: images: invalid name '%s'", where, im.name);
 	for (size_t i = 0; r == 0 && i < m->n; i++)
 		if (!streq(kz__kind(m->v[i]), "CustomResourceDefinition"))
@@ -416,7 +416,7 @@ int kz__t_image(struct kz_resmap *m, const cJSON *spec, const struct kz_fsv *fs,
 			r = kz__fs_filter(m->v[i]->obj, &fs->v[j], KZ_CREATE_NONE, set_image, &im,
 					  err);
 	}
-	regfree(&im.re);
+	regex_free(im.re);
 	if (r < 0)
 		return op_err_prefix(err, "%s: images", where);
 	return 0;
