@@ -35,7 +35,6 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <mbedtls/sha256.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +49,7 @@
 #include "kube/http.h"
 #include "source/oci.h"
 #include "source/sigverify.h"
+#include "tmpl/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
@@ -608,43 +608,6 @@ out:
 
 /* ---- semver ---- */
 
-/* Go's RE2 classes \d \w \s (and upper-case negations) in POSIX ERE terms. */
-static char *re2_to_ere(const char *re)
-{
-	struct buf b = BUF_INIT(1 << 16);
-	bool in_class = false;
-
-	for (const char *p = re; *p; p++) {
-		const char *rep = NULL;
-
-		if (*p == '\\' && p[1]) {
-			switch (p[1]) {
-			case 'd': rep = in_class ? "0-9" : "[0-9]"; break;
-			case 'D': rep = in_class ? NULL : "[^0-9]"; break;
-			case 'w': rep = in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]"; break;
-			case 'W': rep = in_class ? NULL : "[^A-Za-z0-9_]"; break;
-			case 's': rep = in_class ? "[:space:]" : "[[:space:]]"; break;
-			case 'S': rep = in_class ? NULL : "[^[:space:]]"; break;
-			default: break;
-			}
-			if (rep) {
-				(void)buf_adds(&b, rep);
-				p++;
-				continue;
-			}
-			(void)buf_add(&b, p, 2);
-			p++;
-			continue;
-		}
-		if (*p == '[' && !in_class)
-			in_class = true;
-		else if (*p == ']' && in_class)
-			in_class = false;
-		(void)buf_addch(&b, *p);
-	}
-	return buf_detach(&b, NULL);
-}
-
 /* Flux's ParseVersion: exactly three dot-separated numbers before any "-" or "+". */
 static int parse_version3(const char *t, struct semver *v)
 {
@@ -675,38 +638,35 @@ int oci_tags_filter(const char **tags, size_t n, const char *constraint, const c
 		    bool helm, struct op_err *reterr)
 {
 	struct semver_constraint *sc = NULL;
-	regex_t re;
-	bool have_re = false;
+	struct regex *re = NULL;
 	size_t kept = 0;
 	int r;
 
 	if (filter && *filter) {
-		char *ere = re2_to_ere(filter);
+		char *msg = NULL;
 
-		r = regcomp(&re, ere, REG_EXTENDED | REG_NOSUB);
-		free(ere);
-		if (r != 0)
+		/* Go's regexp, as flux compiles it (RE2: linear and bounded) */
+		r = regex_compile(filter, strlen(filter), &re, &msg);
+		free(msg);
+		if (r < 0)
 			return op_err_set(reterr, -EINVAL, "regex '%s' parse error", filter);
-		have_re = true;
 	}
 	if (constraint && (r = semver_constraint_parse(constraint, &sc, reterr)) < 0) {
 		op_err_prefix(reterr, "semver '%s' parse error", constraint);
-		if (have_re)
-			regfree(&re);
+		regex_free(re);
 		return r;
 	}
 	for (size_t i = 0; i < n; i++) {
 		struct semver v;
 
-		if (have_re && regexec(&re, tags[i], 0, NULL, 0) != 0)
+		if (re && !regex_match(re, tags[i], strlen(tags[i])))
 			continue;
 		if (sc && (tag_version(tags[i], helm, &v) < 0 || !semver_satisfies(sc, &v)))
 			continue;
 		tags[kept++] = tags[i];
 	}
 	semver_constraint_free(sc);
-	if (have_re)
-		regfree(&re);
+	regex_free(re);
 	return (int)kept;
 }
 

@@ -335,6 +335,19 @@ TEST(tags_filter_keeps_order)
 	ASSERT_STREQ(tags[1], "1.0.0");
 }
 
+/* Go's regexp syntax, as flux's --filter-regex compiles it; what Go refuses is refused. */
+TEST(tags_filter_is_go_regexp)
+{
+	const char *tags[] = { "V2.0.0", "latest", "1.0.0" };
+	struct op_err e = OP_ERR_INIT;
+
+	ASSERT_EQ(oci_tags_filter(tags, 3, NULL, "(?i)^v\\d", false, NULL), 1);
+	ASSERT_STREQ(tags[0], "V2.0.0");
+	/* POSIX regcomp took it, and 30 more '+' took gigabytes */
+	ASSERT_EQ(oci_tags_filter(tags, 3, NULL, "a+++++", false, &e), -EINVAL);
+	ASSERT_STREQ(e.msg, "regex 'a+++++' parse error");
+}
+
 TEST(semver_pick_helm_build_metadata)
 {
 	static const char *const tags[] = { "1.0.0_build.1", "1.0.1_b", "0.9.0" };
