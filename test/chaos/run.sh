@@ -227,6 +227,10 @@ objects() {
 			printf 'metadata:\n  name: hr-%s\n  namespace: %s\n' "$n" "$NS"
 			printf 'spec:\n  interval: 5m\n  timeout: 60s\n  chart:\n    spec:\n      chart: chaosapp\n'
 			printf '      version: "*"\n      interval: %ss\n      sourceRef: {kind: HelmRepository, name: charts}\n' "$INTERVAL"
+			# An upgrade an apiserver fault broke is a failed release; as
+			# in Flux, only remediation retries try it again before the next
+			# change (without them it waits, Stalled RetriesExceeded).
+			printf '  install: {remediation: {retries: 3}}\n  upgrade: {remediation: {retries: 3}}\n'
 		done
 	} | k apply -f - >/dev/null
 }
@@ -361,11 +365,16 @@ inject() {
 		;;
 	disk-full)
 		# The storage was filled before the commit (trial); it stays full
-		# while the new revision arrives; the answer must be a clear
-		# failure; then it is freed.
-		sleep "$DOWN"
+		# while the new revision arrives: what the artifact GC frees (stale
+		# revisions past their TTL) is filled again at once, or a fetch
+		# slips into it; the answer must be a clear failure; then it is freed.
+		local until=$((SECONDS + DOWN)) n=0
+		while [ "$SECONDS" -lt "$until" ]; do
+			dd if=/dev/zero of="$TMPFS/filler.$((n++))" bs=64k >/dev/null 2>&1
+			sleep 0.2
+		done
 		k get gitrepositories,ocirepositories -n "$NS" -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].message}{"\n"}{end}' >"$W/full.msgs"
-		rm -f "$TMPFS/filler"
+		rm -f "$TMPFS"/filler*
 		grep -qi "no space left" "$W/full.msgs" || { echo "# disk full: no source said so:"; head -n 3 "$W/full.msgs" | sed 's/^/#   /'; return 1; }
 		;;
 	*) echo "unknown fault $1" >&2; return 1 ;;
