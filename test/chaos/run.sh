@@ -271,8 +271,6 @@ converged() {
 # ---------------------------------------------------------------- the operator
 
 LOCAL_PID=
-PROXY_PID=
-PROXY_PORT=
 TMPFS=
 
 op_pid() {
@@ -292,21 +290,7 @@ start_local() {
 	if "$HELM" status "$OP_RELEASE" -n "$OP_NS" >/dev/null 2>&1; then
 		"$HELM" uninstall "$OP_RELEASE" -n "$OP_NS" --wait >/dev/null 2>&1
 	fi
-	local fp
-	fp=$(bash "$repo/test/faults/build.sh") || return 1
-	"$fp" -listen 127.0.0.1:0 -upstream "$APISERVER_URL" -upstream-ca "$CLUSTER_CA" \
-		-port-file "$W/proxy.port" >"$W/proxy.log" 2>&1 &
-	PROXY_PID=$!
-	poll 20 test -s "$W/proxy.port" || return 1
-	PROXY_PORT=$(cat "$W/proxy.port")
-	cat >"$W/proxy.kubeconfig" <<-EOF
-		apiVersion: v1
-		kind: Config
-		clusters: [{name: proxy, cluster: {server: "http://127.0.0.1:$PROXY_PORT"}}]
-		users: [{name: admin, user: {token: "$ADMIN_TOKEN"}}]
-		contexts: [{name: proxy, context: {cluster: proxy, user: admin, namespace: $NS}}]
-		current-context: proxy
-	EOF
+	fault_proxy_start || return 1
 	TMPFS=$W/storage
 	mkdir -p "$TMPFS"
 	if [ "$(id -u)" = 0 ]; then

@@ -22,21 +22,7 @@ CFLUX_OPERATOR_MODE=local
 k create namespace "$NS" >/dev/null
 [ -x "$HELM" ] || bash "$repo/test/cluster/build.sh" oracles >&2
 
-FP=$(bash "$repo/test/faults/build.sh") || { fail "fault proxy built"; tap_end; exit 1; }
-"$FP" -listen 127.0.0.1:0 -upstream "$APISERVER_URL" -upstream-ca "$CLUSTER_CA" \
-	-port-file "$W/proxy.port" >"$W/proxy.log" 2>&1 &
-PROXY_PID=$!
-trap 'kill $PROXY_PID 2>/dev/null; e2e_cleanup' EXIT
-check "fault proxy listening" poll 20 test -s "$W/proxy.port"
-PP=$(cat "$W/proxy.port")
-cat >"$W/proxy.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters: [{name: proxy, cluster: {server: "http://127.0.0.1:$PP"}}]
-users: [{name: admin, user: {token: "$ADMIN_TOKEN"}}]
-contexts: [{name: proxy, context: {cluster: proxy, user: admin, namespace: $NS}}]
-current-context: proxy
-EOF
+check "fault proxy listening" fault_proxy_start
 check "CRDs installed" k apply --server-side --force-conflicts --field-manager=cflux-test -f "$repo/crds/"
 KUBECONFIG=$W/proxy.kubeconfig check "operator started, through the proxy" start_operator_local
 
@@ -46,7 +32,7 @@ mkdir -p "$PUB"
 cp -r "$repo/test/data/helm/hrapp/chart" "$W/hrapp"
 check "hrapp 0.1.0 packaged into the Helm repository" bash -c \
 	"'$HELM' package '$W/hrapp' -d '$PUB' >/dev/null && '$HELM' repo index '$PUB' --url '$HELM_URL/$NS'"
-trap 'kill $PROXY_PID 2>/dev/null; rm -rf "$PUB"; e2e_cleanup' EXIT
+trap 'rm -rf "$PUB"; e2e_cleanup' EXIT
 
 # One 500 for each: the three happen in this order in one reconcile, so
 # each retry gets one step further.
@@ -59,7 +45,7 @@ cat >"$W/rules.json" <<EOF
  {"method": "GET", "path": "/api/v1$ns_path/secrets\$", "query": "owner%3Dhelm", "count": 1,
   "action": "status", "status": 500, "reason": "InternalError", "message": "injected: records list"}]
 EOF
-check "fault rules set" curl -fsS -X POST --data-binary @"$W/rules.json" "http://127.0.0.1:$PP/__faults/rules"
+check "fault rules set" curl -fsS -X POST --data-binary @"$W/rules.json" "http://127.0.0.1:$PROXY_PORT/__faults/rules"
 
 k apply -f - >/dev/null <<YAML
 apiVersion: v1
@@ -97,7 +83,7 @@ YAML
 check "installed within a minute despite the three 500s (interval 1h)" poll 60 is_ready helmrelease app True InstallSucceeded
 check "the release's ConfigMap has the valuesFrom message" bash -c \
 	"[ \"\$($KUBECTL get configmap -n $NS app-config -o jsonpath='{.data.message}')\" = from-configmap ]"
-curl -fsS "http://127.0.0.1:$PP/__faults/log" >"$W/faults.json"
+curl -fsS "http://127.0.0.1:$PROXY_PORT/__faults/log" >"$W/faults.json"
 check "the proxy served each of the three faults once" python3 - "$W/faults.json" "$NS-app" <<'EOF'
 import json, sys
 log = json.load(open(sys.argv[1]))

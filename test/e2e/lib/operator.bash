@@ -115,6 +115,7 @@ audit_save() {
 e2e_cleanup() {
 	audit_save
 	[ -n "$OP_PID" ] && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
+	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
 	if [ "$OP_MODE" = cluster ] && [ -n "$OP_NS" ]; then
 		# While the operator runs, its objects go (finalizers honoured), so
 		# no namespace is left terminating on a finalizer nobody handles.
@@ -133,6 +134,29 @@ e2e_cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap e2e_cleanup EXIT
+
+# fault_proxy_start: test/faults' proxy in front of the apiserver (PROXY_PID,
+# PROXY_PORT; its rules at http://127.0.0.1:$PROXY_PORT/__faults/rules) and
+# $W/proxy.kubeconfig, the admin through it; stopped by e2e_cleanup.
+PROXY_PID=
+PROXY_PORT=
+fault_proxy_start() {
+	local fp
+	fp=$(bash "$repo/test/faults/build.sh") || return 1
+	"$fp" -listen 127.0.0.1:0 -upstream "$APISERVER_URL" -upstream-ca "$CLUSTER_CA" \
+		-port-file "$W/proxy.port" >"$W/proxy.log" 2>&1 &
+	PROXY_PID=$!
+	poll 20 test -s "$W/proxy.port" || return 1
+	PROXY_PORT=$(cat "$W/proxy.port")
+	cat >"$W/proxy.kubeconfig" <<-EOF
+		apiVersion: v1
+		kind: Config
+		clusters: [{name: proxy, cluster: {server: "http://127.0.0.1:$PROXY_PORT"}}]
+		users: [{name: admin, user: {token: "$ADMIN_TOKEN"}}]
+		contexts: [{name: proxy, context: {cluster: proxy, user: admin, namespace: $NS}}]
+		current-context: proxy
+	EOF
+}
 
 free_port() {
 	local p
