@@ -29,7 +29,7 @@
 #include "kube/informer.h"
 #include "notify.h"
 #include "secrets.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 

@@ -29,6 +29,8 @@
 #include "base/alloc.h"
 #include "base/semver.h"
 #include "base/str.h"
+#include "base/unicode.h"
+#include "base/utf8.h"
 #include "helm/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -605,69 +607,6 @@ void helm__metadata_copy(struct helm_metadata *ret, const struct helm_metadata *
 
 /* ---- validation ---- */
 
-/* The code point at *p (advancing it); invalid UTF-8 reads as U+FFFD, one byte. */
-static unsigned next_rune(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	unsigned c = s[0], n, i, min;
-
-	if (c < 0x80) {
-		*p = s + 1;
-		return c;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 1, c &= 0x1f, min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 2, c &= 0x0f, min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 3, c &= 0x07, min = 0x10000;
-	} else {
-		*p = s + 1;
-		return 0xfffd;
-	}
-	for (i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*p = s + 1;
-			return 0xfffd;
-		}
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-		*p = s + 1;
-		return 0xfffd;
-	}
-	*p = s + n + 1;
-	return c;
-}
-
-static bool rune_is_space(unsigned c)
-{
-	return c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r' || c == ' ' ||
-	       c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-	       c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
-/*
- * unicode.IsPrint for what charts contain: controls, format characters
- * (soft hyphen, zero-width and bidi marks, the BOM), surrogates, private
- * use and non-characters are not printable.
- */
-static bool rune_is_print(unsigned c)
-{
-	if (c < 0x20 || (c >= 0x7f && c < 0xa0) || c == 0xad)
-		return false;
-	if ((c >= 0x600 && c <= 0x605) || c == 0x61c || c == 0x6dd || c == 0x70f || c == 0x180e)
-		return false;
-	if ((c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
-	    (c >= 0x2060 && c <= 0x206f) || c == 0xfeff || (c >= 0xfff9 && c <= 0xfffb))
-		return false;
-	if ((c >= 0xe000 && c <= 0xf8ff) || c >= 0xf0000 || (c & 0xfffe) == 0xfffe)
-		return false;
-	if (c >= 0xe0000 && c <= 0xe007f)
-		return false;
-	return true;
-}
-
 /* Helm's sanitizeString(): Unicode spaces become ' ', unprintables are dropped. */
 static void sanitize(char **field)
 {
@@ -676,11 +615,12 @@ static void sanitize(char **field)
 
 	while (*p) {
 		const unsigned char *start = p;
-		unsigned c = next_rune(&p);
+		uint32_t c;
 
-		if (rune_is_space(c)) {
+		p += utf8_decode((const char *)p, strnlen((const char *)p, 4), &c);
+		if (uni_is_space(c)) {
 			*o++ = ' ';
-		} else if (rune_is_print(c)) {
+		} else if (uni_is_print(c)) {
 			if (c == 0xfffd && p - start == 1) {
 				memcpy(o, "\xef\xbf\xbd", 3);
 				o += 3;

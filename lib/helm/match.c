@@ -19,29 +19,16 @@
 
 #include "base/alloc.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "helm/internal.h"
 #include "base/banned.h"
 
-/* One UTF-8 code point at *p (advancing); invalid bytes read as themselves. */
+/* One code point at *p (advancing), as utf8.DecodeRuneInString: U+FFFD, one byte, if invalid. */
 static unsigned rune_at(const char **p)
 {
-	const unsigned char *s = (const unsigned char *)*p;
-	unsigned c = s[0], n = 0, i;
+	uint32_t c;
 
-	if (c >= 0xc0 && c < 0xe0)
-		n = 1, c &= 0x1f;
-	else if (c >= 0xe0 && c < 0xf0)
-		n = 2, c &= 0x0f;
-	else if (c >= 0xf0 && c < 0xf8)
-		n = 3, c &= 0x07;
-	for (i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			*p += 1;
-			return 0xfffd;
-		}
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	*p += n + 1;
+	*p += utf8_decode(*p, strnlen(*p, 4), &c);
 	return c;
 }
 
@@ -57,6 +44,9 @@ static int class_esc(const char **p, unsigned *ret)
 		if (**p == '\0')
 			return -1;
 	}
+	/* getEsc: a class bound must be valid UTF-8. */
+	if (utf8_valid_at(*p, strnlen(*p, 4)) == 0)
+		return -1;
 	*ret = rune_at(p);
 	return 0;
 }
@@ -130,6 +120,7 @@ int helm__path_match(const char *pattern, const char *name)
 			continue;
 		}
 		if (*n) {
+			/* '?' and a class take one rune of the name; other pattern bytes match themselves. */
 			const char *pp = p, *nn = n;
 			unsigned c = rune_at(&nn);
 			int ok = 0;
@@ -140,11 +131,12 @@ int helm__path_match(const char *pattern, const char *name)
 			} else if (*pp == '[') {
 				pp++;
 				ok = match_class(&pp, c) == 1;
-			} else if (*pp == '\\') {
-				pp++;
-				ok = rune_at(&pp) == c;
 			} else if (*pp) {
-				ok = rune_at(&pp) == c;
+				if (*pp == '\\')
+					pp++;
+				ok = *pp == *n;
+				pp++;
+				nn = n + 1;
 			}
 			if (ok) {
 				p = pp;
@@ -152,9 +144,9 @@ int helm__path_match(const char *pattern, const char *name)
 				continue;
 			}
 		}
-		/* Mismatch: let the last star eat one more character, unless a '/'. */
+		/* Mismatch: let the last star eat one more byte (as Go's Match does), unless a '/'. */
 		if (star_p && *star_n && *star_n != '/') {
-			rune_at(&star_n);
+			star_n++;
 			p = star_p;
 			n = star_n;
 			continue;

@@ -40,7 +40,7 @@
 #include "base/buf.h"
 #include "base/str.h"
 #include "helm/internal.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 

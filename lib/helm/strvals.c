@@ -28,6 +28,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "helm/internal.h"
 #include "base/banned.h"
 
@@ -53,41 +54,26 @@ struct sp {
 /* Read one rune as UTF-8 into out (re-encoded; invalid bytes become U+FFFD). */
 static bool read_rune(struct sp *p, char out[5], size_t *olen, unsigned *ret)
 {
-	const unsigned char *s = (const unsigned char *)p->s + p->pos;
-	size_t left = p->len - p->pos, n = 0, i;
-	unsigned c;
+	const char *s = p->s + p->pos;
+	size_t left = p->len - p->pos, n;
+	uint32_t c;
 
 	p->prev = p->pos;
 	if (left == 0)
 		return false;
-	c = s[0];
-	if (c < 0x80)
-		n = 1;
-	else if (c >= 0xc2 && c <= 0xdf)
-		n = 2, c &= 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, c &= 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, c &= 0x07;
-	if (n == 0 || n > left)
-		goto bad;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			goto bad;
-		c = (c << 6) | (s[i] & 0x3f);
+	n = utf8_valid_at(s, left);
+	if (n == 0) {
+		memcpy(out, "\xef\xbf\xbd", 3);
+		*olen = 3;
+		p->pos += 1;
+		*ret = UTF8_RUNE_ERROR;
+		return true;
 	}
-	if ((n == 3 && (c < 0x800 || (c >= 0xd800 && c <= 0xdfff))) || (n == 4 && (c < 0x10000 || c > 0x10ffff)))
-		goto bad;
+	utf8_decode(s, n, &c);
 	memcpy(out, s, n);
 	*olen = n;
 	p->pos += n;
 	*ret = c;
-	return true;
-bad:
-	memcpy(out, "\xef\xbf\xbd", 3);
-	*olen = 3;
-	p->pos += 1;
-	*ret = 0xfffd;
 	return true;
 }
 

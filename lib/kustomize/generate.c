@@ -23,21 +23,20 @@
 #include "base/alloc.h"
 #include "base/b64.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "kustomize/build.h"
 #include "kustomize/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 
+/*
+ * Whether a file's content can be a data value: valid UTF-8 as Go's
+ * utf8.Valid, and, unlike Go, no NUL (our strings end at one), so such a
+ * file goes to binaryData whole rather than cut short in data.
+ */
 static bool valid_utf8(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		size_t l = s[i] ? yj_utf8_len((const unsigned char *)s + i) : 0;
-
-		if (l == 0)
-			return false;
-		i += l;
-	}
-	return true;
+	return !memchr(s, 0, n) && utf8_valid(s, n);
 }
 
 struct gen {

@@ -62,7 +62,7 @@ struct kz_resmap {
 /* ---- resources (resource.c) ---- */
 const char *kz__str(const cJSON *o, const char *ptr); /* string at ptr or "" */
 /*
- * Compile `pat` with Go's regexp syntax and semantics (tmpl/regex.h), as
+ * Compile `pat` with Go's regexp syntax and semantics (base/regex.h), as
  * kustomize compiles its selectors, image names and path matchers: RE2's
  * linear time and bounded size, where POSIX regcomp() expanded nested
  * repeats ("a++++…") into gigabytes.  0, or -EINVAL for a pattern Go

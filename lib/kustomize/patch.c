@@ -29,7 +29,7 @@
 #include "base/str.h"
 #include "kustomize/build.h"
 #include "kustomize/internal.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 

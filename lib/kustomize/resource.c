@@ -14,7 +14,7 @@
 #include "base/alloc.h"
 #include "base/str.h"
 #include "kustomize/internal.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 

@@ -49,7 +49,7 @@
 #include "kube/http.h"
 #include "source/oci.h"
 #include "source/sigverify.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 #include "yj/yj.h"
 #include "base/banned.h"
 

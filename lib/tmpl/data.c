@@ -98,7 +98,7 @@ static int json_string(struct buf *out, const char *s, size_t n, bool html)
 			continue;
 		} else {
 			uint32_t c;
-			size_t w = tmpl__decode_rune(s + i, n - i, &c);
+			size_t w = utf8_decode(s + i, n - i, &c);
 
 			if (c == 0xFFFD && w == 1) {
 				r = buf_add(out, s + start, i - start);
@@ -322,7 +322,7 @@ static cJSON *json_clean_string(const char *s, size_t n)
 			i++;
 			continue;
 		}
-		w = tmpl__decode_rune(s + i, n - i, &c);
+		w = utf8_decode(s + i, n - i, &c);
 		if (c == 0xFFFD && w == 1)
 			clean = false;
 		i += w;
@@ -331,7 +331,7 @@ static cJSON *json_clean_string(const char *s, size_t n)
 		return cJSON_CreateString(s);
 	for (size_t i = 0; i < n;) {
 		uint32_t c;
-		size_t w = tmpl__decode_rune(s + i, n - i, &c);
+		size_t w = utf8_decode(s + i, n - i, &c);
 
 		if (c == 0xFFFD && w == 1)
 			(void)buf_adds(&b, "\xEF\xBF\xBD");
@@ -442,7 +442,7 @@ static int to_cjson(const struct tmpl_val *v, cJSON **ret, unsigned depth, struc
 				cJSON_Delete(j);
 				return r;
 			}
-			if (memchr(e->key, '\0', e->klen) || !tmpl__valid_utf8(e->key, e->klen)) {
+			if (memchr(e->key, '\0', e->klen) || !utf8_valid(e->key, e->klen)) {
 				cJSON *k = json_clean_string(e->key, e->klen);
 
 				cJSON_AddItemToObject(j, k->valuestring, c); /* now owned by j */
@@ -508,7 +508,7 @@ static int json_syntax(struct op_err *err, unsigned char c, const char *context)
 	} else {
 		struct buf rb = BUF_INIT(8);
 
-		(void)tmpl__add_rune(&rb, c);
+		(void)utf8_add(&rb, c);
 		(void)tmpl_quote(&q, rb.buf, rb.len);
 		buf_release(&rb);
 		snprintf(ch, sizeof(ch), "'%.*s'", (int)(q.len - 2), q.buf + 1);
@@ -792,7 +792,7 @@ static struct tmpl_val dec_string(struct jdec *d)
 
 	while (d->s[d->i] != '"' && d->s[d->i] != '\\')
 		d->i++;
-	if (d->s[d->i] == '"' && tmpl__valid_utf8(d->s + start, d->i - start)) {
+	if (d->s[d->i] == '"' && utf8_valid(d->s + start, d->i - start)) {
 		v = tmpl_str(d->a, d->s + start, d->i - start);
 		d->i++;
 		return v;
@@ -838,7 +838,7 @@ static struct tmpl_val dec_string(struct jdec *d)
 				} else if (r >= 0xD800 && r < 0xE000) {
 					r = 0xFFFD;
 				}
-				(void)tmpl__add_rune(&b, r);
+				(void)utf8_add(&b, r);
 				break;
 			}
 			default:
@@ -848,7 +848,7 @@ static struct tmpl_val dec_string(struct jdec *d)
 		}
 		if ((unsigned char)c >= 0x80) {
 			uint32_t r;
-			size_t w = tmpl__decode_rune(d->s + d->i, d->n - d->i, &r);
+			size_t w = utf8_decode(d->s + d->i, d->n - d->i, &r);
 
 			if (r == 0xFFFD && w == 1)
 				(void)buf_adds(&b, "\xEF\xBF\xBD");

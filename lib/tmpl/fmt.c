@@ -40,105 +40,6 @@
 
 #define MAX_DEPTH 10000
 
-/* ---------------------------------------------------------------- UTF-8 */
-
-size_t tmpl__decode_rune(const char *s, size_t n, uint32_t *ret)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	uint32_t c;
-	size_t len;
-
-	if (n == 0) {
-		*ret = 0xFFFD;
-		return 0;
-	}
-	c = p[0];
-	if (c < 0x80) {
-		*ret = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		len = 2;
-		c &= 0x1F;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		len = 3;
-		c &= 0x0F;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		len = 4;
-		c &= 0x07;
-	} else {
-		*ret = 0xFFFD;
-		return 1;
-	}
-	if (n < len)
-		goto bad;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			goto bad;
-		/* Go's accept ranges for the second byte. */
-		if (i == 1) {
-			if (p[0] == 0xE0 && p[1] < 0xA0)
-				goto bad;
-			if (p[0] == 0xED && p[1] > 0x9F)
-				goto bad;
-			if (p[0] == 0xF0 && p[1] < 0x90)
-				goto bad;
-			if (p[0] == 0xF4 && p[1] > 0x8F)
-				goto bad;
-		}
-		c = (c << 6) | (p[i] & 0x3F);
-	}
-	*ret = c;
-	return len;
-bad:
-	*ret = 0xFFFD;
-	return 1;
-}
-
-bool tmpl__valid_utf8(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		uint32_t r;
-		size_t w;
-
-		if ((unsigned char)s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		w = tmpl__decode_rune(s + i, n - i, &r);
-		if (r == 0xFFFD && w == 1)
-			return false;
-		i += w;
-	}
-	return true;
-}
-
-int tmpl__add_rune(struct buf *out, uint32_t r)
-{
-	char b[4];
-
-	if (r > 0x10FFFF || (r >= 0xD800 && r <= 0xDFFF))
-		r = 0xFFFD;
-	if (r < 0x80)
-		return buf_addch(out, (char)r);
-	if (r < 0x800) {
-		b[0] = (char)(0xC0 | (r >> 6));
-		b[1] = (char)(0x80 | (r & 0x3F));
-		return buf_add(out, b, 2);
-	}
-	if (r < 0x10000) {
-		b[0] = (char)(0xE0 | (r >> 12));
-		b[1] = (char)(0x80 | ((r >> 6) & 0x3F));
-		b[2] = (char)(0x80 | (r & 0x3F));
-		return buf_add(out, b, 3);
-	}
-	b[0] = (char)(0xF0 | (r >> 18));
-	b[1] = (char)(0x80 | ((r >> 12) & 0x3F));
-	b[2] = (char)(0x80 | ((r >> 6) & 0x3F));
-	b[3] = (char)(0x80 | (r & 0x3F));
-	return buf_add(out, b, 4);
-}
-
 static size_t rune_count(const char *s, size_t n)
 {
 	size_t c = 0;
@@ -149,7 +50,7 @@ static size_t rune_count(const char *s, size_t n)
 		if ((unsigned char)s[i] < 0x80)
 			i++;
 		else
-			i += tmpl__decode_rune(s + i, n - i, &r);
+			i += utf8_decode(s + i, n - i, &r);
 	}
 	return c;
 }
@@ -172,7 +73,7 @@ static int append_escaped_rune(struct buf *out, uint32_t r, char quote, bool asc
 		if (r < 0x80 && tmpl__is_print(r))
 			return buf_addch(out, (char)r);
 	} else if (tmpl__is_print(r)) {
-		return tmpl__add_rune(out, r);
+		return utf8_add(out, r);
 	}
 	switch (r) {
 	case '\a':
@@ -227,7 +128,7 @@ static int quote_with(struct buf *out, const char *s, size_t n, char quote, bool
 			c = (unsigned char)s[i];
 			w = 1;
 		} else {
-			w = tmpl__decode_rune(s + i, n - i, &c);
+			w = utf8_decode(s + i, n - i, &c);
 		}
 		if (w == 1 && c == 0xFFFD) {
 			char tmp[4] = { '\\', 'x', lowerhex[((unsigned char)s[i]) >> 4],
@@ -252,7 +153,7 @@ static bool can_backquote(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		uint32_t r;
-		size_t w = tmpl__decode_rune(s + i, n - i, &r);
+		size_t w = utf8_decode(s + i, n - i, &r);
 
 		if (w > 1) {
 			if (r == 0xFEFF)
@@ -585,7 +486,7 @@ static void fmt_unicode(struct pp *p, uint64_t u)
 		struct buf rb = BUF_INIT(8);
 		size_t rl;
 
-		(void)tmpl__add_rune(&rb, (uint32_t)u);
+		(void)utf8_add(&rb, (uint32_t)u);
 		rl = rb.len;
 		tmp[--i] = '\'';
 		i -= (int)rl;
@@ -725,7 +626,7 @@ static size_t truncate_len(const struct pp *p, const char *s, size_t n)
 
 			if (--left < 0)
 				return i;
-			i += tmpl__decode_rune(s + i, n - i, &r);
+			i += utf8_decode(s + i, n - i, &r);
 		}
 	}
 	return n;
@@ -804,7 +705,7 @@ static void fmt_c(struct pp *p, uint64_t c)
 {
 	struct buf b = BUF_INIT(8);
 
-	(void)tmpl__add_rune(&b, c > 0x10FFFF ? 0xFFFD : (uint32_t)c);
+	(void)utf8_add(&b, c > 0x10FFFF ? 0xFFFD : (uint32_t)c);
 	pad(p, b.buf, b.len);
 	buf_release(&b);
 }
@@ -1633,18 +1534,18 @@ int tmpl_sprintf(struct buf *out, const char *format, size_t end, const struct t
 			ws(&p, "%!(NOVERB)");
 			break;
 		}
-		size = tmpl__decode_rune(format + i, end - i, &verb);
+		size = utf8_decode(format + i, end - i, &verb);
 		i += size;
 		if (verb == '%') {
 			wc(&p, '%');
 		} else if (!good) {
 			ws(&p, "%!");
-			(void)tmpl__add_rune(out, verb);
+			(void)utf8_add(out, verb);
 			ws(&p, "(BADINDEX)");
 		} else if (argnum >= nargs) {
 			ws(&p, "%!");
 			if (!p.err)
-				p.err = tmpl__add_rune(out, verb);
+				p.err = utf8_add(out, verb);
 			ws(&p, "(MISSING)");
 		} else {
 			if (verb == 'v' || verb == 'w') {
@@ -1658,7 +1559,7 @@ int tmpl_sprintf(struct buf *out, const char *format, size_t end, const struct t
 				p.erroring = true;
 				ws(&p, "%!");
 				if (!p.err)
-					p.err = tmpl__add_rune(out, verb);
+					p.err = utf8_add(out, verb);
 				wc(&p, '(');
 				if (a[argnum].kind == TMPL_NIL || a[argnum].kind == TMPL_INVALID) {
 					ws(&p, "<nil>");

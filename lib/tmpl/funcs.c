@@ -83,7 +83,7 @@ static bool good_name(const char *name)
 		return false;
 	for (size_t i = 0; i < n;) {
 		uint32_t r;
-		size_t w = tmpl__decode_rune(name + i, n - i, &r);
+		size_t w = utf8_decode(name + i, n - i, &r);
 
 		if (r != '_' && !tmpl__is_letter(r) && (i == 0 || !tmpl__is_digit(r)))
 			return false;
@@ -448,7 +448,7 @@ static int fn_js(struct tmpl_ctx *ctx, const struct tmpl_val *a, size_t n, struc
 
 		if (c >= 0x80) {
 			uint32_t rn;
-			size_t w = tmpl__decode_rune(s.buf + i, s.len - i, &rn);
+			size_t w = utf8_decode(s.buf + i, s.len - i, &rn);
 
 			if (tmpl__is_print(rn))
 				r = buf_add(&b, s.buf + i, w);

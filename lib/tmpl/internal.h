@@ -20,6 +20,7 @@
 #include "base/buf.h"
 #include "base/hmap.h"
 #include "base/unicode.h"
+#include "base/utf8.h"
 #include "tmpl/tmpl.h"
 
 /* ---- values (value.c) ---- */
@@ -277,15 +278,6 @@ void tmpl__position(const char *text, size_t pos, int *line, int *col);
 
 /* Go's fmt %v of one value (what print uses); depth for cycles. */
 int tmpl__fmt_value(struct buf *out, const struct tmpl_val *v, char verb, bool plus, bool sharp);
-
-/* The UTF-8 length of the rune at s (n bytes left): 1..4, and the rune (0xFFFD, 1 if bad). */
-size_t tmpl__decode_rune(const char *s, size_t n, uint32_t *ret);
-
-/* Whether n bytes at s are valid UTF-8 (Go's utf8.ValidString). */
-bool tmpl__valid_utf8(const char *s, size_t n);
-
-/* Append rune r as UTF-8. */
-int tmpl__add_rune(struct buf *out, uint32_t r);
 
 /*
  * Go's unicode package for one code point: lib/base/unicode.h under the

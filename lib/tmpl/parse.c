@@ -130,7 +130,7 @@ static int32_t l_next(struct lexer *l)
 		l->at_eof = true;
 		return EOF_RUNE;
 	}
-	w = tmpl__decode_rune(l->input + l->pos, l->len - l->pos, &r);
+	w = utf8_decode(l->input + l->pos, l->len - l->pos, &r);
 	l->pos += w;
 	if (r == '\n')
 		l->line++;
@@ -155,7 +155,7 @@ static size_t last_rune_width(const char *s, size_t pos, uint32_t *ret)
 	for (start = pos - 1; start > lim; start--)
 		if (((unsigned char)s[start] & 0xC0) != 0x80)
 			break;
-	w = tmpl__decode_rune(s + start, pos - start, &r);
+	w = utf8_decode(s + start, pos - start, &r);
 	if (start + w != pos) {
 		*ret = 0xFFFD;
 		return 1;
@@ -261,7 +261,7 @@ static void fmt_sharp_u(char *out, size_t n, int32_t r)
 		char enc[8];
 		struct buf b = BUF_INIT(sizeof(enc) - 1);
 
-		if (tmpl__add_rune(&b, u) == 0)
+		if (utf8_add(&b, u) == 0)
 			snprintf(out + len, n - (size_t)len, " '%s'", b.buf);
 		buf_release(&b);
 	}
@@ -828,7 +828,7 @@ static size_t unquote_char(const char *s, size_t n, char quote, uint32_t *value,
 	if (c == (unsigned char)quote && (quote == '\'' || quote == '"'))
 		return 0;
 	if (c >= 0x80) {
-		size_t w = tmpl__decode_rune(s, n, value);
+		size_t w = utf8_decode(s, n, value);
 
 		*multibyte = true;
 		return w;
@@ -941,7 +941,7 @@ static int unquote(struct tmpl_arena *a, const char *in, size_t n, struct tmpl_v
 	if (in[0] != '"')
 		return -EINVAL;
 	if (!memchr(in + 1, '\\', n - 2) && !memchr(in + 1, '\n', n - 2) &&
-	    !memchr(in + 1, '"', n - 2) && tmpl__valid_utf8(in + 1, n - 2)) {
+	    !memchr(in + 1, '"', n - 2) && utf8_valid(in + 1, n - 2)) {
 		*ret = tmpl_str(a, in + 1, n - 2);
 		return 0;
 	}
@@ -961,7 +961,7 @@ static int unquote(struct tmpl_arena *a, const char *in, size_t n, struct tmpl_v
 		if (r < 0x80 || !mb) {
 			if (buf_addch(&b, (char)r) < 0)
 				goto bad;
-		} else if (tmpl__add_rune(&b, r) < 0) {
+		} else if (utf8_add(&b, r) < 0) {
 			goto bad;
 		}
 	}
@@ -1298,7 +1298,7 @@ static void item_string(const struct item *it, struct buf *out)
 		for (int r = 0; r < 10 && i < it->len; r++) {
 			uint32_t c;
 
-			i += tmpl__decode_rune(it->val + i, it->len - i, &c);
+			i += utf8_decode(it->val + i, it->len - i, &c);
 		}
 		(void)tmpl_quote(out, it->val, i);
 		(void)buf_adds(out, "...");
@@ -1620,7 +1620,7 @@ static bool text_is_space(const char *s, size_t n)
 			i++;
 			continue;
 		}
-		w = tmpl__decode_rune(s + i, n - i, &r);
+		w = utf8_decode(s + i, n - i, &r);
 		if (w > 1 && tmpl__is_space(r)) {
 			i += w;
 			continue;

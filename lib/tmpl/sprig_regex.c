@@ -1,5 +1,5 @@
 /*
- * sprig_regex.c: Sprig's regex functions (regex.go) over lib/tmpl/regex.c.
+ * sprig_regex.c: Sprig's regex functions (regex.go) over lib/base/regex.c.
  *
  * The plain forms compile with Go's MustCompile, whose panic text is
  * "regexp: Compile(`PAT`): error parsing regexp: ..." (the pattern in
@@ -15,10 +15,10 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "tmpl/internal.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 #include "tmpl/sprig.h"
 #include "tmpl/tmpl.h"
-#include "tmpl/uniprops.h"
+#include "base/uniprops.h"
 #include "base/banned.h"
 
 /* strconv.CanBackquote. */
@@ -28,9 +28,9 @@ static bool can_backquote(const char *s, size_t n)
 
 	while (i < n) {
 		uint32_t r;
-		size_t w = tmpl__decode_rune(s + i, n - i, &r);
+		size_t w = utf8_decode(s + i, n - i, &r);
 
-		if (w == 1 && r == UNI_REPLACEMENT)
+		if (w == 1 && r == UTF8_RUNE_ERROR)
 			return false;
 		if ((r < ' ' && r != '\t') || r == '`' || r == 0x7F || r == 0xFEFF)
 			return false;

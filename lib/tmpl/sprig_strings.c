@@ -26,7 +26,7 @@
 #include "tmpl/internal.h"
 #include "tmpl/sprig.h"
 #include "tmpl/tmpl.h"
-#include "tmpl/uniprops.h"
+#include "base/uniprops.h"
 #include "base/banned.h"
 
 #define S(i) (a[i].s.p)
@@ -34,7 +34,7 @@
 
 static int add_rune(struct buf *b, uint32_t r)
 {
-	return tmpl__add_rune(b, r);
+	return utf8_add(b, r);
 }
 
 /*
@@ -53,7 +53,7 @@ static int map_runes(struct tmpl_ctx *ctx, const struct tmpl_val *v, uint32_t (*
 	while (i < n) {
 		uint32_t r;
 
-		i += tmpl__decode_rune(s + i, n - i, &r);
+		i += utf8_decode(s + i, n - i, &r);
 		if (add_rune(&b, f(r, &st)) < 0) {
 			buf_release(&b);
 			return sprig_oom(ctx);
@@ -153,9 +153,9 @@ SPRIG_FN(fn_trim)
 
 	while (lo < hi) {
 		uint32_t r;
-		size_t w = tmpl__decode_rune(s + lo, hi - lo, &r);
+		size_t w = utf8_decode(s + lo, hi - lo, &r);
 
-		if (!tmpl__is_space(r) || (r == UNI_REPLACEMENT && w == 1))
+		if (!tmpl__is_space(r) || (r == UTF8_RUNE_ERROR && w == 1))
 			break;
 		lo += w;
 	}
@@ -163,7 +163,7 @@ SPRIG_FN(fn_trim)
 		uint32_t r;
 		size_t w = utf8_decode_last(s + lo, hi - lo, &r);
 
-		if (!tmpl__is_space(r) || (r == UNI_REPLACEMENT && w == 1))
+		if (!tmpl__is_space(r) || (r == UTF8_RUNE_ERROR && w == 1))
 			break;
 		hi -= w;
 	}
@@ -178,7 +178,7 @@ static bool in_cutset(const char *cut, size_t n, uint32_t r)
 	while (i < n) {
 		uint32_t c;
 
-		i += tmpl__decode_rune(cut + i, n - i, &c);
+		i += utf8_decode(cut + i, n - i, &c);
 		if (c == r)
 			return true;
 	}
@@ -195,7 +195,7 @@ SPRIG_FN(fn_trim_all)
 		return sprig_ret_str(ctx, s, hi, ret);
 	while (lo < hi) {
 		uint32_t r;
-		size_t w = tmpl__decode_rune(s + lo, hi - lo, &r);
+		size_t w = utf8_decode(s + lo, hi - lo, &r);
 
 		if (!in_cutset(S(0), L(0), r))
 			break;
@@ -523,10 +523,10 @@ static uint32_t next_valid(const char *s, size_t n, uint32_t prev, size_t *size)
 	*size = 0;
 	while (n > 0) {
 		uint32_t r;
-		size_t w = tmpl__decode_rune(s, n, &r);
+		size_t w = utf8_decode(s, n, &r);
 
 		*size += w;
-		if (!(r == UNI_REPLACEMENT && w == 1) && r != UNI_REPLACEMENT)
+		if (!(r == UTF8_RUNE_ERROR && w == 1) && r != UTF8_RUNE_ERROR)
 			return r;
 		s += w;
 		n -= w;
@@ -546,9 +546,9 @@ static enum word next_word(struct words *ws, const char **word, size_t *wlen)
 	*wlen = 0;
 	if (n == 0)
 		return W_INVALID;
-	r = next_valid(rem, rn, UNI_REPLACEMENT, &size);
+	r = next_valid(rem, rn, UTF8_RUNE_ERROR, &size);
 	off = size;
-	if (r == UNI_REPLACEMENT) {
+	if (r == UTF8_RUNE_ERROR) {
 		*wlen = off;
 		ws->s = str + off;
 		ws->n = n - off;
@@ -659,7 +659,7 @@ static int word_lower(struct buf *b, enum word wt, const char *s, size_t n, char
 	while (i < n && r == 0) {
 		uint32_t c;
 
-		i += tmpl__decode_rune(s + i, n - i, &c);
+		i += utf8_decode(s + i, n - i, &c);
 		if (is_connector(c))
 			r = buf_addch(b, conn);
 		else if (tmpl__is_upper(c))
@@ -773,7 +773,7 @@ SPRIG_FN(fn_camelcase)
 		return sprig_ret_str(ctx, "", 0, ret);
 	sprig_buf_init(ctx, &b);
 	while (left > 0 && r == 0) {
-		size = tmpl__decode_rune(s, left, &r0);
+		size = utf8_decode(s, left, &r0);
 		s += size;
 		left -= size;
 		if (!is_connector(r0)) {
@@ -790,7 +790,7 @@ SPRIG_FN(fn_camelcase)
 	}
 	while (left > 0 && r == 0) {
 		r1 = r0;
-		size = tmpl__decode_rune(s, left, &r0);
+		size = utf8_decode(s, left, &r0);
 		s += size;
 		left -= size;
 		if (is_connector(r0) && is_connector(r1)) {
@@ -847,7 +847,7 @@ SPRIG_FN(fn_shuffle)
 		return -ENOMEM;
 	runes = xnew0(uint32_t, L(0));
 	while (i < L(0))
-		i += tmpl__decode_rune(S(0) + i, L(0) - i, &runes[k++]);
+		i += utf8_decode(S(0) + i, L(0) - i, &runes[k++]);
 	for (i = k - 1; i > 0; i--) {
 		size_t j = (size_t)rand_below(i + 1);
 		uint32_t t = runes[i];
@@ -1041,7 +1041,7 @@ SPRIG_FN(fn_replace)
 		r = buf_add(&b, nw, ln);
 		while (r == 0 && i < n_s) {
 			uint32_t c;
-			size_t w = tmpl__decode_rune(s + i, n_s - i, &c);
+			size_t w = utf8_decode(s + i, n_s - i, &c);
 
 			r = buf_add(&b, s + i, w);
 			if (r == 0)
@@ -1103,7 +1103,7 @@ static int split_n(const char *s, size_t n, const char *sep, size_t sl, int64_t 
 	if (sl == 0) {
 		while (i < n) {
 			uint32_t c;
-			size_t w = tmpl__decode_rune(s + i, n - i, &c);
+			size_t w = utf8_decode(s + i, n - i, &c);
 
 			if (max > 0 && count == (size_t)max - 1)
 				w = n - i;

@@ -32,6 +32,7 @@
 #include "base/alloc.h"
 #include "base/str.h"
 #include "base/unicode.h"
+#include "base/utf8.h"
 #include "yj/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -57,18 +58,9 @@ static int write_cb(void *data, unsigned char *buffer, size_t size)
  * U+FFFD for each byte of an invalid sequence.  Advances *i. */
 static uint32_t next_rune(const unsigned char *s, size_t n, size_t *i)
 {
-	const unsigned char *p = s + *i;
-	size_t w = yj_utf8_len(p);
 	uint32_t c;
 
-	if (w <= 1 || *i + w > n) {
-		*i += 1;
-		return w == 1 ? p[0] : 0xFFFD;
-	}
-	c = p[0] & (0xFF >> (w + 1));
-	for (size_t k = 1; k < w; k++)
-		c = (c << 6) | (p[k] & 0x3F);
-	*i += w;
+	*i += utf8_decode((const char *)s + *i, n - *i, &c);
 	return c;
 }
 

@@ -25,6 +25,7 @@
 
 #include "base/alloc.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "yj/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -162,35 +163,6 @@ void yj_format_float(double v, int bits, int json, char *out, size_t n)
 
 /* ---- canonical printing ---- */
 
-size_t yj_utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xe0 && s[1] < 0xa0)
-			return 0;
-		if (c == 0xed && s[1] > 0x9f)
-			return 0; /* surrogates */
-		return 3;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-			return 0;
-		if (c == 0xf0 && s[1] < 0x90)
-			return 0;
-		if (c == 0xf4 && s[1] > 0x8f)
-			return 0;
-		return 4;
-	}
-	return 0;
-}
-
 static int print_string(const char *str, struct buf *out)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -228,7 +200,7 @@ static int print_string(const char *str, struct buf *out)
 			s++;
 			continue;
 		}
-		l = yj_utf8_len(s);
+		l = utf8_valid_at((const char *)s, strnlen((const char *)s, 4));
 		if (l == 0) {
 			r = buf_adds(out, "\\ufffd");
 			s++;

@@ -34,6 +34,7 @@
 #include "base/alloc.h"
 #include "base/b64.h"
 #include "base/str.h"
+#include "base/utf8.h"
 #include "yj/internal.h"
 #include "yj/yj.h"
 #include "base/banned.h"
@@ -462,7 +463,7 @@ static cJSON *decode_binary(const char *in)
 		cJSON *str;
 
 		while ((size_t)((const char *)u - out) < o) {
-			size_t l = *u ? yj_utf8_len(u) : 1;
+			size_t l = utf8_valid_at((const char *)u, o - (size_t)((const char *)u - out));
 
 			if (l == 0) {
 				buf_adds(&fixed, "\xef\xbf\xbd");

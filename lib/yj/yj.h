@@ -272,10 +272,4 @@ bool yj_int64(const cJSON *j, int64_t *ret);
 int64_t yj_to_int64(double v);
 int yj_to_int(double v);
 
-/*
- * Length of the valid UTF-8 sequence at `s` (1..4), or 0 if invalid.  `s`
- * is NUL-terminated, so reading up to 4 bytes stops at the NUL.
- */
-size_t yj_utf8_len(const unsigned char *s);
-
 #endif

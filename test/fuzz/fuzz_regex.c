@@ -1,5 +1,5 @@
 /*
- * fuzz_regex.c: fuzz target for lib/tmpl/regex.c.
+ * fuzz_regex.c: fuzz target for lib/base/regex.c.
  *
  * The input is a pattern, then optionally a NUL byte and a subject.  The
  * pattern is compiled; a failure must come with Go's "error parsing
@@ -14,7 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

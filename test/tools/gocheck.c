@@ -1,5 +1,5 @@
 /*
- * gocheck: lib/tmpl/regex.c and lib/tmpl/gotime.c on the cases of
+ * gocheck: lib/base/regex.c and lib/tmpl/gotime.c on the cases of
  * test/tools/gooracle (same input, same output format), for
  * test/unit/go_oracle_diff.sh.
  */
@@ -12,7 +12,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "tmpl/gotime.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 
 static size_t unesc(char *s)
 {

@@ -5,7 +5,7 @@
 # case files, one case a line, and print one line per case; the outputs
 # must be equal line for line.
 #
-#   regex   lib/tmpl/regex.c   vs Go's regexp     test/data/regex/*.txt
+#   regex   lib/base/regex.c   vs Go's regexp     test/data/regex/*.txt
 #   gotime  lib/tmpl/gotime.c  vs Go's time       test/data/gotime/*.txt
 #
 # One TAP line per case file, with the first differing cases on failure.

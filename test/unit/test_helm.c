@@ -196,11 +196,18 @@ TEST(chart_yaml_sanitised_and_v1_default)
 {
 	struct helm_metadata md;
 	const char *y = "name: \"x\\u00a0y\\u200b\"\nversion: v1.2.3-rc.1+b5\n"
-			"description: \"tab\\there\"\n";
+			"description: \"tab\\there\"\n"
+			"home: \"a\\u0378b\\u2007c\\u0301\\U0001F600\\uE000\"\n";
 
 	ASSERT_OK(helm_metadata_parse(y, strlen(y), &md, NULL));
 	ASSERT_STREQ(md.name, "x y");
 	ASSERT_STREQ(md.description, "tab here");
+	/*
+	 * unicode.IsPrint, not a list of what charts usually hold: unassigned
+	 * U+0378 and private-use U+E000 go, U+2007 is a space, a combining
+	 * mark and an emoji stay.
+	 */
+	ASSERT_STREQ(md.home, "ab c\xcc\x81\xf0\x9f\x98\x80");
 	ASSERT_STREQ(md.api_version, "v1");
 	helm_metadata_release(&md);
 }
@@ -955,6 +962,22 @@ TEST(path_match_and_glob)
 	ASSERT_EQ(helm__path_match("*/[^b]?.y*", "t/ab.yaml"), 1);
 	ASSERT_EQ(helm__path_match("a\\*", "a*"), 1);
 	ASSERT_EQ(helm__path_match("[", "x"), -EINVAL);
+	/*
+	 * Invalid UTF-8 as Go's path.Match (go1.26) reads it: '?' takes one
+	 * rune (an invalid byte is one), literals and '*' go byte by byte, and
+	 * a class bound must be valid UTF-8.
+	 */
+	ASSERT_EQ(helm__path_match("?", "\xc0\x80"), 0);
+	ASSERT_EQ(helm__path_match("??", "\xc0\x80"), 1);
+	ASSERT_EQ(helm__path_match("?", "\xe0\x80\x80"), 0);
+	ASSERT_EQ(helm__path_match("???", "\xe0\x80\x80"), 1);
+	ASSERT_EQ(helm__path_match("?", "\x80"), 1);
+	ASSERT_EQ(helm__path_match("[^a]", "\xff"), 1);
+	ASSERT_EQ(helm__path_match("*\x80", "\xc3\x80"), 1);
+	ASSERT_EQ(helm__path_match("\xff", "\xfe"), 0);
+	ASSERT_EQ(helm__path_match("a*?", "a\xc3\x80"), 1);
+	ASSERT_EQ(helm__path_match("[\xc0]?", "\xc0\x80"), -EINVAL);
+	ASSERT_EQ(helm__path_match("*[\xc3]", "x"), -EINVAL);
 	ASSERT_OK(helm__glob_compile("files/**.{json,yaml}", &g));
 	ASSERT(helm__glob_match(g, "files/x/y.yaml"));
 	ASSERT(!helm__glob_match(g, "files/x/y.txt"));

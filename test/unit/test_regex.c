@@ -1,5 +1,5 @@
 /*
- * test_regex.c: lib/tmpl/regex.c on its own.  The bulk of the checking is
+ * test_regex.c: lib/base/regex.c on its own.  The bulk of the checking is
  * differential (test/unit/go_oracle_diff.sh, against Go's regexp); these tests
  * pin what must hold without Go: RE2's refusals with Go's messages, linear
  * time on inputs that make backtracking engines explode, and the limits.
@@ -10,7 +10,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "harness.h"
-#include "tmpl/regex.h"
+#include "base/regex.h"
 
 static char *compile_err(const char *pat)
 {

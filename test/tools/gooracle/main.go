@@ -1,5 +1,5 @@
 // gooracle: Go's regexp and time packages, as test oracles for
-// lib/tmpl/regex.c and lib/tmpl/gotime.c (test/tools/gocheck.c is the C side).
+// lib/base/regex.c and lib/tmpl/gotime.c (test/tools/gocheck.c is the C side).
 //
 // Reads cases on stdin, one a line: tab-separated fields, each unescaped
 // from \t \n \\ \xHH.  The first field is the operation; for the regexp

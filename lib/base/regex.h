@@ -20,8 +20,8 @@
  * Threading: a compiled regex is immutable; matching allocates its own
  * scratch, so one regex may be used from several threads.
  */
-#ifndef CFLUX_TMPL_REGEX_H
-#define CFLUX_TMPL_REGEX_H
+#ifndef CFLUX_BASE_REGEX_H
+#define CFLUX_BASE_REGEX_H
 
 #include <stdbool.h>
 #include <stddef.h>

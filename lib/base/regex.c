@@ -31,9 +31,10 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
-#include "tmpl/regex.h"
-#include "tmpl/internal.h"
-#include "tmpl/uniprops.h"
+#include "base/regex.h"
+#include "base/unicode.h"
+#include "base/utf8.h"
+#include "base/uniprops.h"
 #include "base/str.h"
 #include "base/banned.h"
 
@@ -141,8 +142,8 @@ static void cls_negate(struct rclass *c)
 			cls_add(&out, next, c->r[2 * i] - 1);
 		next = c->r[2 * i + 1] + 1;
 	}
-	if (next <= UNI_MAX_RUNE)
-		cls_add(&out, next, UNI_MAX_RUNE);
+	if (next <= UTF8_MAX_RUNE)
+		cls_add(&out, next, UTF8_MAX_RUNE);
 	free(c->r);
 	*c = out;
 	c->clean_n = c->n;
@@ -165,8 +166,8 @@ static void cls_append_class(struct rclass *dst, const struct rclass *src, bool 
 				cls_add(dst, next, src->r[2 * i] - 1);
 			next = src->r[2 * i + 1] + 1;
 		}
-		if (next <= UNI_MAX_RUNE)
-			cls_add(dst, next, UNI_MAX_RUNE);
+		if (next <= UTF8_MAX_RUNE)
+			cls_add(dst, next, UTF8_MAX_RUNE);
 	}
 }
 
@@ -335,9 +336,9 @@ static void *fail(struct parser *p, const char *code, const char *expr, size_t l
 /* Go's nextRune: decode, or fail on invalid UTF-8 (quoting the rest). */
 static bool next_rune(struct parser *p, const char **s, uint32_t *ret)
 {
-	size_t w = tmpl__decode_rune(*s, (size_t)(p->end - *s), ret);
+	size_t w = utf8_decode(*s, (size_t)(p->end - *s), ret);
 
-	if (*ret == UNI_REPLACEMENT && w == 1) {
+	if (*ret == UTF8_RUNE_ERROR && w == 1) {
 		fail(p, E_INVALID_UTF8, *s, (size_t)(p->end - *s));
 		return false;
 	}
@@ -347,7 +348,7 @@ static bool next_rune(struct parser *p, const char **s, uint32_t *ret)
 
 static bool check_utf8(struct parser *p, const char *s, size_t n)
 {
-	if (!tmpl__valid_utf8(s, n)) {
+	if (!utf8_valid(s, n)) {
 		fail(p, E_INVALID_UTF8, s, n);
 		return false;
 	}
@@ -433,7 +434,7 @@ static bool parse_escape(struct parser *p, const char **s, uint32_t *ret)
 				if (v < 0)
 					goto bad;
 				r = r * 16 + (uint32_t)v;
-				if (r > UNI_MAX_RUNE)
+				if (r > UTF8_MAX_RUNE)
 					goto bad;
 				nhex++;
 			}
@@ -576,7 +577,7 @@ static bool unicode_table(const char *name, struct rclass *tab, struct rclass *f
 
 	*invert = false;
 	if (strcmp(name, "Any") == 0) {
-		cls_add(tab, 0, UNI_MAX_RUNE);
+		cls_add(tab, 0, UTF8_MAX_RUNE);
 		return true;
 	}
 	if (strcmp(name, "Assigned") == 0) {
@@ -1689,7 +1690,7 @@ static int32_t rune_at(const char *s, size_t n, size_t pos, size_t *width)
 		*width = 0;
 		return -1;
 	}
-	*width = tmpl__decode_rune(s + pos, n - pos, &c);
+	*width = utf8_decode(s + pos, n - pos, &c);
 	return (int32_t)c;
 }
 
@@ -1796,7 +1797,7 @@ int regex_find_all(const struct regex *re, const char *s, size_t n, long max, bo
 			if (pos < n) {
 				uint32_t c;
 
-				pos += tmpl__decode_rune(s + pos, n - pos, &c);
+				pos += utf8_decode(s + pos, n - pos, &c);
 			} else {
 				pos = n + 1;
 			}
@@ -1831,9 +1832,9 @@ static bool extract(const char *t, const char *end, const char **name, size_t *n
 	p = t;
 	while (p < end) {
 		uint32_t c;
-		size_t w = tmpl__decode_rune(p, (size_t)(end - p), &c);
+		size_t w = utf8_decode(p, (size_t)(end - p), &c);
 
-		if (!tmpl__is_letter(c) && !tmpl__is_digit(c) && c != '_')
+		if (!uni_is_letter(c) && !uni_is_digit(c) && c != '_')
 			break;
 		p += w;
 	}
@@ -1930,7 +1931,7 @@ int regex_replace_all(const struct regex *re, const char *s, size_t n, const cha
 				return r;
 		}
 		last_end = (size_t)a[1];
-		width = pos < n ? tmpl__decode_rune(s + pos, n - pos, &c) : 1;
+		width = pos < n ? utf8_decode(s + pos, n - pos, &c) : 1;
 		if (pos + width > (size_t)a[1])
 			pos += width;
 		else if (pos + 1 > (size_t)a[1])

@@ -8,8 +8,8 @@
  */
 #include <string.h>
 
-#include "tmpl/internal.h"
-#include "tmpl/uniprops.h"
+#include "base/utf8.h"
+#include "base/uniprops.h"
 #include "base/banned.h"
 
 bool uni_in_ranges(const struct uni_range *r, size_t n, uint32_t c)
@@ -86,24 +86,4 @@ uint32_t uni_simple_fold(uint32_t c)
 			return uni_folds[m].fold;
 	}
 	return c;
-}
-
-size_t utf8_decode_last(const char *s, size_t n, uint32_t *ret)
-{
-	size_t start = n - 1, lim = n > 4 ? n - 4 : 0;
-	uint32_t c;
-
-	if ((unsigned char)s[start] < 0x80) {
-		*ret = (unsigned char)s[start];
-		return 1;
-	}
-	/* Back up over continuation bytes, at most UTFMax-1 of them. */
-	while (start > lim && ((unsigned char)s[start] & 0xC0) == 0x80)
-		start--;
-	if (tmpl__decode_rune(s + start, n - start, &c) != n - start) {
-		*ret = UNI_REPLACEMENT;
-		return 1;
-	}
-	*ret = c;
-	return n - start;
 }
