@@ -438,6 +438,10 @@ phase() {
 
 k create ns "$NS" >/dev/null
 say "scenario: $NSRC sources ($NOCI OCI), $NKS Kustomizations, $NHR HelmReleases, faults: $FAULTS; $REPS each; seed ${CHAOS_SEED:-$$}"
+# The kinds first: with only the local faults chosen, no chart install
+# brings them before the first commit.
+k apply --server-side --force-conflicts --field-manager=cflux-test -f "$repo/crds/" >/dev/null ||
+	{ fail "CRDs"; tap_end; }
 commit || { fail "first commit"; tap_end; }
 IN_CLUSTER=
 LOCAL_FAULTS=
