@@ -67,7 +67,12 @@ cluster_up() {
 	else
 		CD=$OUT/cluster
 		# A clean environment: the previous run's cluster variables (ETCD_*) must not leak in.
-		env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" CFLUX_NODE=0 bash test/cluster/up.sh >/dev/null
+		# The controller-manager at 20 requests a second (its default) needs
+		# some 15 s to observe 100 new Deployments (a ReplicaSet and a status
+		# each), and every run's "all Ready" waits on it: unthrottled, so the
+		# runs measure the apiserver and the controllers under test.
+		env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" CFLUX_NODE=0 CFLUX_KCM_QPS=${BENCH_KCM_QPS:-1000} \
+			bash test/cluster/up.sh >/dev/null
 		env -i PATH="$PATH" HOME="$HOME" CFLUX_CLUSTER_DIR="$CD" bash test/cluster/servers.sh up >/dev/null
 	fi
 	. "$CD/env"
@@ -433,7 +438,17 @@ run_controllers() { # NAME: flux or cflux
 	for p in $pids; do
 		stats="$stats ${p%%:*}=$(proc_stats "${p#*:}" | awk '{ print $1 "MiB/" $2 "s" }')"
 	done
-	record "$name|$all|$first|$again|${stats# }|$(requests_by_agent)|"
+	local reqs idle=""
+	reqs=$(requests_by_agent)
+	# Idle: what each controller holds once everything is Ready and it has
+	# nothing to do (BENCH_IDLE_SECONDS later), split into anonymous memory
+	# and file pages (mostly shared libraries).
+	sleep "${BENCH_IDLE_SECONDS:-20}"
+	for p in $pids; do
+		idle="$idle ${p%%:*}=$(awk '/^VmRSS/ { r = $2 } /^RssAnon/ { a = $2 } /^RssFile/ { f = $2 }
+			END { printf "%.1f/%.1f/%.1f", r / 1024, a / 1024, f / 1024 }' "/proc/${p#*:}/status")"
+	done
+	record "$name|$all|$first|$again|${stats# }|$reqs|${idle# }"
 	for p in $pids; do kill "${p#*:}" 2>/dev/null || true; done
 	wait 2>/dev/null || true
 	cluster_down
@@ -547,6 +562,14 @@ done
 			q = 0; k = split(reqs, s, " ")
 			for (i = 1; i <= k; i++) if (s[i] ~ "^" (name == "cflux" ? "cflux" : "(source|kustomize|helm)-controller") "=") { split(s[i], a, "="); q += a[2] }
 			printf "%s per application: %.4f CPU seconds, %.1f apiserver requests\n", name, cpu / n, q / n }'
+	done
+	echo
+	for r in "${RESULTS[@]}"; do
+		IFS='|' read -r name _ _ _ _ _ idle <<<"$r"
+		[ "$name" = floor ] || [ -z "$idle" ] && continue
+		echo "$idle" | awk -v name="$name" -v s="${BENCH_IDLE_SECONDS:-20}" '{
+			for (i = 1; i <= NF; i++) { split($i, a, "[=/]")
+				printf "%s idle (%s s after all Ready): %s RSS %s MiB = %s MiB anonymous + %s MiB file pages\n", name, s, a[1], a[2], a[3], a[4] } }'
 	done
 	echo
 	echo "Every run's 4N objects were verified present at the end."

@@ -22,6 +22,9 @@
 # pair (HOST_ADDR, 10.222.N.1), which pods reach too, the apiserver runs
 # with --authorization-mode=Node,RBAC and NodeRestriction, and the kubelet
 # is system:node:cflux-node.  Without a node everything is on 127.0.0.1.
+# CFLUX_KCM_QPS raises kube-controller-manager's client rate limit (20
+# requests a second by default, which `make bench` would measure instead
+# of the controllers under test).
 # Writes $CFLUX_CLUSTER_DIR/env (shell-sourceable: KUBECONFIG, APISERVER_URL,
 # CLUSTER_CA, *_TOKEN, ports, pids).  Running it again while the cluster is
 # up and ready is a no-op.
@@ -225,7 +228,8 @@ start_proc kube-controller-manager "$D/kube-controller-manager.pid" "$D/kube-con
 	--service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
 	--cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
 	--bind-address=127.0.0.1 --secure-port=0 --leader-elect=false \
-	--controllers='*,-serviceaccount-token' --cluster-name=cflux-test
+	--controllers='*,-serviceaccount-token' --cluster-name=cflux-test \
+	${CFLUX_KCM_QPS:+--kube-api-qps="$CFLUX_KCM_QPS" --kube-api-burst="$((2 * CFLUX_KCM_QPS))"}
 
 # ---------------------------------------------------------------- RBAC for the test users
 K() { "$KUBECTL" --kubeconfig="$D/kubeconfig" "$@"; }

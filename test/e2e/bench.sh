@@ -8,6 +8,7 @@
 # BENCH_N=1000), not from here.
 set -u
 cd "$(dirname "$0")/../.."
+export BENCH_IDLE_SECONDS=1 # the idle sample, not a wait for a real idle figure
 n=0
 t() { n=$((n + 1)); if eval "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1"; printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'; fi; }
 
@@ -18,6 +19,8 @@ t "the report has a floor row and a cflux row with times" \
 	'grep -Eq "^\| floor \| [0-9.]+s" build/bench/report.md && grep -Eq "^\| cflux \| [0-9.]+s \| [0-9.]+s \| [0-9.]+s" build/bench/report.md'
 t "the cflux row has the operator's peak RSS and CPU" 'grep -Eq "cflux-operator=[0-9]+MiB/[0-9.]+s" build/bench/report.md'
 t "every run's objects were verified" 'grep -q "verified present" build/bench/report.md'
+t "the cflux run's idle memory is split into anonymous and file pages" \
+	'grep -Eq "^cflux idle \(1 s after all Ready\): cflux-operator RSS [1-9][0-9.]* MiB = [0-9.]+ MiB anonymous \+ [1-9][0-9.]* MiB file pages$" build/bench/report.md'
 
 # The regression guard (issue #24): at N=20 with one shared source, the
 # whole run (apply, then a commit changing all) may cost each application
