@@ -114,6 +114,7 @@ audit_save() {
 
 e2e_cleanup() {
 	audit_save
+	rm -f "${TMPDIR:-/tmp}/cflux-free-ports.$$"
 	[ -n "$OP_PID" ] && kill "$OP_PID" 2>/dev/null && wait "$OP_PID" 2>/dev/null
 	[ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null && wait "$PROXY_PID" 2>/dev/null
 	if [ "$OP_MODE" = cluster ] && [ -n "$OP_NS" ]; then
@@ -158,11 +159,21 @@ fault_proxy_start() {
 	EOF
 }
 
+# free_port: a TCP port for a listener this test starts.  Drawn below the
+# kernel's ephemeral range (ip_local_port_range, 32768-60999 here), where
+# any outgoing connection could take it between the draw and the bind (CI
+# once lost source-controller's metrics port so); not one in use by any
+# socket; and not one this shell handed out before ($(free_port) runs in a
+# subshell, so they are kept in a file named after the shell).
 free_port() {
-	local p
+	local p given=${TMPDIR:-/tmp}/cflux-free-ports.$$
 	while :; do
-		p=$((20000 + RANDOM % 30000))
-		! ss -ltn "( sport = :$p )" | grep -q ":$p" && echo "$p" && return
+		p=$((20000 + RANDOM % 12000))
+		grep -qx "$p" "$given" 2>/dev/null && continue
+		[ -n "$(ss -tanH "( sport = :$p )" 2>/dev/null)" ] && continue
+		echo "$p" >>"$given"
+		echo "$p"
+		return
 	done
 }
 
